@@ -1,0 +1,1 @@
+//! CRD YAML generation (filled in by the CRD work).

@@ -1,0 +1,39 @@
+//! kingress: a Kubernetes ingress controller that speaks Kong's configuration
+//! language, issues OAuth 2.0 tokens (Kong's `oauth2` plugin) and verifies them
+//! (Kong's `openid-connect` plugin).
+//!
+//! One process, two planes, one direction of data flow:
+//!
+//! ```text
+//!  kube-apiserver ──watch──▶ source::cluster ┐
+//!  manifest files ──notify─▶ source::files   ┴▶ ObjectSet (typed stores, one per kind)
+//!                                                   │ "changed" (debounced)
+//!                                                   ▼
+//!                                       translate (PURE: ObjectSet -> Table + Vec<Problem>)
+//!                                           │                     │
+//!                                           ▼                     ▼
+//!                           publish (ArcSwap, skip if equal)   status (Events, conditions,
+//!                                           │                   Ingress LB address; leader only)
+//!  ═════════════════════════════════════════╪═══════ TableHandle ═══════════════════════════
+//!                                           ▼ load() once per request
+//!  client ─▶ proxy::listener (8000 http, 8443 https/SNI) ─▶ router::find ─▶ plugins (phases)
+//!              ─▶ proxy::forward (pooled hyper client, endpoint pick) ─▶ upstream
+//!                        any error ─▶ proxy::respond (the one place errors become HTTP)
+//!  token state (issued tokens, codes, refresh tokens) lives in tokens::TokenStore
+//!  (memory by default, Redis when replicas must share it), never in the Table.
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod cli;
+pub mod crd;
+pub mod metrics;
+pub mod model;
+pub mod plugins;
+pub mod proxy;
+pub mod publish;
+pub mod router;
+pub mod source;
+pub mod status;
+pub mod tokens;
+pub mod translate;

@@ -1,0 +1,143 @@
+//! Prometheus metrics shared by both planes, served on `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+
+/// Labels of proxied requests.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// Route name (`none` when no route matched).
+    pub route: String,
+    /// Response status code.
+    pub status: u16,
+}
+
+/// A label naming a kind (of object, problem or watch event).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// The kind.
+    pub kind: String,
+}
+
+/// Labels of token-store operations.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StoreLabels {
+    /// Store backend (`memory`, `redis`).
+    pub backend: String,
+    /// Outcome (`ok`, `error`).
+    pub outcome: String,
+}
+
+/// Every metric kingress exports.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    /// Proxied requests by route and status.
+    pub requests: Family<RequestLabels, Counter>,
+    /// Request latency, seconds.
+    pub request_duration: Histogram,
+    /// Generation of the published table.
+    pub table_generation: Gauge,
+    /// Duration of a full translate, seconds.
+    pub translate_duration: Histogram,
+    /// Current problems by object kind.
+    pub problems: Family<KindLabels, Gauge>,
+    /// Reconciles (translate + publish attempts).
+    pub reconciles: Counter,
+    /// Reconcile duration (translate + seal + publish), seconds.
+    pub reconcile_duration: Histogram,
+    /// Watch events by object kind.
+    pub watch_events: Family<KindLabels, Counter>,
+    /// Status writes (Events, conditions, Ingress status) by kind.
+    pub status_writes: Family<KindLabels, Counter>,
+    /// Tokens currently held by the memory store.
+    pub tokens_stored: Gauge,
+    /// Token-store operations by backend and outcome.
+    pub token_store_ops: Family<StoreLabels, Counter>,
+}
+
+// === impl Metrics ===
+
+impl Metrics {
+    /// Registers every metric in a fresh registry.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("kingress");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register("requests", "Proxied requests by route and status", requests.clone());
+        let request_duration = Histogram::new(exponential_buckets(0.0001, 2.0, 18));
+        registry.register(
+            "request_duration_seconds",
+            "Time from request to response headers",
+            request_duration.clone(),
+        );
+        let table_generation = Gauge::default();
+        registry.register("table_generation", "Generation of the published routing table", table_generation.clone());
+        let translate_duration = Histogram::new(exponential_buckets(0.0001, 2.0, 20));
+        registry.register("translate_duration_seconds", "Duration of a full translate", translate_duration.clone());
+        let problems = Family::<KindLabels, Gauge>::default();
+        registry.register("problems", "Current configuration problems by object kind", problems.clone());
+        let reconciles = Counter::default();
+        registry.register("reconciles", "Reconciles (translate and publish)", reconciles.clone());
+        let reconcile_duration = Histogram::new(exponential_buckets(0.0001, 2.0, 20));
+        registry.register("reconcile_duration_seconds", "Duration of a reconcile", reconcile_duration.clone());
+        let watch_events = Family::<KindLabels, Counter>::default();
+        registry.register("watch_events", "Watch events by object kind", watch_events.clone());
+        let status_writes = Family::<KindLabels, Counter>::default();
+        registry.register("status_writes", "Status writes by kind", status_writes.clone());
+        let tokens_stored = Gauge::default();
+        registry.register("tokens_stored", "Tokens held by the memory token store", tokens_stored.clone());
+        let token_store_ops = Family::<StoreLabels, Counter>::default();
+        registry.register("token_store_operations", "Token store operations", token_store_ops.clone());
+        Self {
+            registry: Arc::new(registry),
+            requests,
+            request_duration,
+            table_generation,
+            translate_duration,
+            problems,
+            reconciles,
+            reconcile_duration,
+            watch_events,
+            status_writes,
+            tokens_stored,
+            token_store_ops,
+        }
+    }
+
+    /// Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    /// Replaces the problem gauges with counts from `problems`.
+    pub fn set_problems(&self, problems: &[crate::model::Problem]) {
+        self.problems.clear();
+        for p in problems {
+            self.problems
+                .get_or_create(&KindLabels {
+                    kind: p.object.kind.clone(),
+                })
+                .inc();
+        }
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,58 @@
+//! The routing table: the contract between the control plane and the data
+//! plane. Plain data with `PartialEq` so `publish` can skip unchanged tables.
+//! No kube, no hyper: both planes can depend on this without depending on
+//! each other.
+
+mod consumer;
+mod object;
+pub mod plugin;
+mod route;
+mod secret;
+mod service;
+
+use std::collections::BTreeMap;
+
+pub use consumer::{ClientSecret, ClientType, Consumer, Oauth2Credential};
+pub use object::{ObjectRef, Problem};
+pub use plugin::{PluginConfig, PluginInstance};
+pub use route::{HostMatch, PathMatch, PathRegex, Route};
+pub use secret::Sensitive;
+pub use service::{Certificate, Scheme, Service, Target};
+
+/// Everything the data plane needs to serve requests, built whole by
+/// `translate` and swapped in whole by `publish`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Table {
+    /// Routes in declaration order; the router breaks ties by this order.
+    pub routes: Vec<Route>,
+    /// Upstream services keyed by name (`<ns>.<svc>.<port>` for Kubernetes).
+    pub services: BTreeMap<String, Service>,
+    /// Consumers keyed by id.
+    pub consumers: BTreeMap<String, Consumer>,
+    /// oauth2 credentials keyed by `client_id`.
+    pub oauth2_credentials: BTreeMap<String, Oauth2Credential>,
+    /// TLS certificates served by SNI.
+    pub certificates: Vec<Certificate>,
+    /// Every plugin instance that is attached somewhere, keyed by instance id
+    /// (for the Admin API; routes carry their own resolved copies).
+    pub plugins: BTreeMap<String, PluginInstance>,
+}
+
+// === impl Table ===
+
+impl Table {
+    /// The consumer with this id, username or custom_id (Kong's `anonymous`
+    /// lookup order: id first, then username).
+    pub fn find_consumer(&self, key: &str) -> Option<&Consumer> {
+        self.consumers.get(key).or_else(|| {
+            self.consumers
+                .values()
+                .find(|c| c.username.as_deref() == Some(key))
+        })
+    }
+
+    /// The oauth2 credential with this id (tokens refer to credentials by id).
+    pub fn oauth2_credential_by_id(&self, id: &str) -> Option<&Oauth2Credential> {
+        self.oauth2_credentials.values().find(|c| c.id == id)
+    }
+}

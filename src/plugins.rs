@@ -1,0 +1,143 @@
+//! The plugin phases and the plugins.
+//!
+//! For each request the proxy runs the route's plugins in order (already
+//! sorted by Kong priority and `ordering`). The access phase may answer the
+//! request itself ([`Access::Respond`], e.g. the token endpoint), fail it
+//! ([`PluginError`], turned into HTTP by `proxy::respond`), or continue,
+//! possibly after authenticating a consumer and setting upstream headers.
+//! The response phase may adjust the upstream's response headers.
+
+mod exchange;
+pub mod oauth2;
+pub mod openid_connect;
+
+use crate::model::{PluginConfig, PluginInstance};
+use crate::tokens::TokenStore;
+use http::{HeaderMap, StatusCode};
+
+pub use exchange::{Authenticated, BoxBody, BoxError, Exchange, TrustedIps};
+
+/// What the access phase decided.
+#[derive(Debug)]
+pub enum Access {
+    /// Go on with the next plugin, then the upstream.
+    Continue,
+    /// Answer locally with this response; nothing is proxied.
+    Respond(LocalResponse),
+}
+
+/// A response produced by a plugin (e.g. a token endpoint success).
+#[derive(Debug)]
+pub struct LocalResponse {
+    /// Status code.
+    pub status: StatusCode,
+    /// Extra headers (`Cache-Control`, `Pragma`, …); `Content-Type` is JSON.
+    pub headers: HeaderMap,
+    /// JSON body.
+    pub body: serde_json::Value,
+}
+
+/// A plugin's refusal. `proxy::respond` is the only place these become HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// An OAuth 2.0 error (`{"error":…,"error_description":…}` body).
+    #[error("oauth2 error {error}: {description}")]
+    OAuth {
+        /// HTTP status.
+        status: StatusCode,
+        /// `error` code.
+        error: String,
+        /// `error_description`.
+        description: String,
+        /// `state` echoed back, if the request carried one.
+        state: Option<String>,
+        /// `WWW-Authenticate` value, if any.
+        www_authenticate: Option<String>,
+        /// Add `Cache-Control: no-store` and `Pragma: no-cache`.
+        no_store: bool,
+    },
+    /// 401 with a `{"message":…}` body and a `WWW-Authenticate` header.
+    #[error("unauthorized: {message}")]
+    Unauthorized {
+        /// Body message.
+        message: String,
+        /// `WWW-Authenticate` value.
+        www_authenticate: String,
+    },
+    /// 403 with a `{"message":…}` body.
+    #[error("forbidden: {message}")]
+    Forbidden {
+        /// Body message.
+        message: String,
+        /// `WWW-Authenticate` value, if any.
+        www_authenticate: Option<String>,
+    },
+    /// 503: a dependency (token store, identity provider) is unavailable.
+    /// The message is safe to show clients.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// 500 with a message that is safe to show (no internals).
+    #[error("internal: {0}")]
+    Internal(String),
+    /// The request body could not be read or was too large.
+    #[error("bad request body: {0}")]
+    Body(String),
+}
+
+/// Shared state the plugins use across requests: the token store and each
+/// plugin's caches. One per process.
+#[derive(Clone)]
+pub struct Runtime {
+    /// Issued tokens, codes and refresh tokens.
+    pub tokens: TokenStore,
+    /// Peers whose `X-Forwarded-Proto` is believed.
+    pub trusted_ips: TrustedIps,
+    /// oauth2 state (secret-verification cache, hashing pool).
+    pub oauth2: oauth2::State,
+    /// openid-connect state (discovery/JWKS/introspection caches, IdP client).
+    pub oidc: openid_connect::State,
+}
+
+// === impl Runtime ===
+
+impl Runtime {
+    /// Builds the runtime around a token store.
+    pub fn new(tokens: TokenStore, trusted_ips: TrustedIps) -> Self {
+        Self {
+            tokens,
+            trusted_ips,
+            oauth2: oauth2::State::new(),
+            oidc: openid_connect::State::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}
+
+/// Runs one plugin's access phase.
+pub async fn access(
+    plugin: &PluginInstance,
+    exchange: &mut Exchange<'_>,
+    runtime: &Runtime,
+) -> Result<Access, PluginError> {
+    match &plugin.config {
+        PluginConfig::Oauth2(config) => oauth2::access(plugin, config, exchange, runtime).await,
+        PluginConfig::OpenidConnect(config) => {
+            openid_connect::access(plugin, config, exchange, runtime).await
+        }
+    }
+}
+
+/// Runs one plugin's response phase on the upstream's response headers.
+pub fn response(plugin: &PluginInstance, exchange: &Exchange<'_>, headers: &mut HeaderMap) {
+    match &plugin.config {
+        PluginConfig::Oauth2(_) => {}
+        PluginConfig::OpenidConnect(config) => {
+            openid_connect::response(config, exchange, headers)
+        }
+    }
+}

@@ -1,0 +1,164 @@
+use crate::model::{Consumer, Route, Service, Table};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Request};
+use http_body_util::{BodyExt, Full, Limited};
+use ipnet::IpNet;
+use std::net::{IpAddr, SocketAddr};
+
+use super::PluginError;
+
+/// Error type of request and response bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The body type the proxy and plugins pass around.
+pub type BoxBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+
+/// One request on its way through the plugins: the client's request (which
+/// plugins may edit), who sent it, the route it matched and what the plugins
+/// decided so far.
+pub struct Exchange<'t> {
+    /// The client's request. Plugins may remove headers or rewrite the query.
+    pub request: Request<BoxBody>,
+    /// The TCP peer.
+    pub client_addr: SocketAddr,
+    /// Whether the client connected over TLS.
+    pub tls: bool,
+    /// The table generation this request uses throughout.
+    pub table: &'t Table,
+    /// The matched route.
+    pub route: &'t Route,
+    /// The route's service, if any.
+    pub service: Option<&'t Service>,
+    /// Set by an authentication plugin.
+    pub authenticated: Option<Authenticated>,
+    /// Headers the proxy sets (or, with an empty value, removes) on the
+    /// upstream request after the plugins ran.
+    pub upstream_headers: HeaderMap,
+    /// Headers to remove from the upstream request.
+    pub upstream_remove: Vec<HeaderName>,
+    buffered: Option<Bytes>,
+}
+
+/// Who a request was authenticated as.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Authenticated {
+    /// The consumer (or the anonymous consumer).
+    pub consumer: Consumer,
+    /// Credential identifier (`client_id` for oauth2), if any.
+    pub credential: Option<String>,
+    /// Whether this is the `anonymous` fallback.
+    pub anonymous: bool,
+}
+
+/// CIDR ranges whose `X-Forwarded-Proto` is trusted (`--trusted-ips`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TrustedIps(Vec<IpNet>);
+
+// === impl Exchange ===
+
+impl<'t> Exchange<'t> {
+    /// Starts an exchange for a matched request.
+    pub fn new(
+        request: Request<BoxBody>,
+        client_addr: SocketAddr,
+        tls: bool,
+        table: &'t Table,
+        route: &'t Route,
+        service: Option<&'t Service>,
+    ) -> Self {
+        Self {
+            request,
+            client_addr,
+            tls,
+            table,
+            route,
+            service,
+            authenticated: None,
+            upstream_headers: HeaderMap::new(),
+            upstream_remove: Vec::new(),
+            buffered: None,
+        }
+    }
+
+    /// Reads the whole request body (at most `limit` bytes) and keeps it so
+    /// it is still forwarded upstream. Later calls return the same bytes.
+    pub async fn body(&mut self, limit: usize) -> Result<Bytes, PluginError> {
+        if let Some(bytes) = &self.buffered {
+            return Ok(bytes.clone());
+        }
+        let body = std::mem::replace(self.request.body_mut(), empty_body());
+        let bytes = Limited::new(body, limit)
+            .collect()
+            .await
+            .map_err(|e| PluginError::Body(e.to_string()))?
+            .to_bytes();
+        *self.request.body_mut() = full_body(bytes.clone());
+        self.buffered = Some(bytes.clone());
+        Ok(bytes)
+    }
+
+    /// Replaces the request body (e.g. after removing `access_token`).
+    pub fn set_body(&mut self, bytes: Bytes) {
+        if let Ok(len) = HeaderValue::from_str(&bytes.len().to_string()) {
+            self.request.headers_mut().insert(http::header::CONTENT_LENGTH, len);
+        }
+        *self.request.body_mut() = full_body(bytes.clone());
+        self.buffered = Some(bytes);
+    }
+
+    /// Sets a header on the upstream request.
+    pub fn set_upstream_header(&mut self, name: HeaderName, value: &str) {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.upstream_headers.insert(name, v);
+        }
+    }
+
+    /// Removes a header from the upstream request (client copies included).
+    pub fn clear_upstream_header(&mut self, name: HeaderName) {
+        self.upstream_headers.remove(&name);
+        self.upstream_remove.push(name);
+    }
+
+    /// The client's headers.
+    pub fn headers(&self) -> &HeaderMap {
+        self.request.headers()
+    }
+}
+
+/// An empty body.
+pub fn empty_body() -> BoxBody {
+    full_body(Bytes::new())
+}
+
+/// A body holding `bytes`.
+pub fn full_body(bytes: Bytes) -> BoxBody {
+    Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+}
+
+// === impl TrustedIps ===
+
+impl TrustedIps {
+    /// Parses a list of IPs or CIDRs (`10.0.0.0/8`, `127.0.0.1`).
+    pub fn parse(items: &[String]) -> Result<Self, String> {
+        items
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<IpNet>()
+                    .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| format!("invalid trusted IP or CIDR '{s}'"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self)
+    }
+
+    /// Whether `ip` is trusted.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+}

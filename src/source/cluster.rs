@@ -1,0 +1,1 @@
+//! Cluster watch (in progress).

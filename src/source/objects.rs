@@ -1,0 +1,172 @@
+use crate::crd::{KongClusterPlugin, KongConsumer, KongPlugin};
+use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use kube::Resource;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// `(namespace, name)`; the namespace is empty for cluster-scoped objects.
+pub type ObjectKey = (String, String);
+
+/// One kind's objects, ordered by key so iteration is deterministic.
+pub type Store<K> = BTreeMap<ObjectKey, Arc<K>>;
+
+/// Every object `translate` reads, one typed store per kind.
+#[derive(Clone, Debug, Default)]
+pub struct ObjectSet {
+    /// IngressClasses.
+    pub ingress_classes: Store<IngressClass>,
+    /// Ingresses.
+    pub ingresses: Store<Ingress>,
+    /// Services.
+    pub services: Store<Service>,
+    /// EndpointSlices.
+    pub endpoint_slices: Store<EndpointSlice>,
+    /// Secrets (only credential, TLS and plugin-config Secrets are kept).
+    pub secrets: Store<Secret>,
+    /// KongPlugins.
+    pub kong_plugins: Store<KongPlugin>,
+    /// KongClusterPlugins.
+    pub kong_cluster_plugins: Store<KongClusterPlugin>,
+    /// KongConsumers.
+    pub kong_consumers: Store<KongConsumer>,
+}
+
+/// An object of one of the kinds kingress reads.
+#[derive(Clone, Debug)]
+pub enum Object {
+    /// networking.k8s.io/v1 IngressClass.
+    IngressClass(IngressClass),
+    /// networking.k8s.io/v1 Ingress.
+    Ingress(Ingress),
+    /// v1 Service.
+    Service(Service),
+    /// discovery.k8s.io/v1 EndpointSlice.
+    EndpointSlice(EndpointSlice),
+    /// v1 Secret.
+    Secret(Secret),
+    /// configuration.konghq.com/v1 KongPlugin.
+    KongPlugin(KongPlugin),
+    /// configuration.konghq.com/v1 KongClusterPlugin.
+    KongClusterPlugin(KongClusterPlugin),
+    /// configuration.konghq.com/v1 KongConsumer.
+    KongConsumer(KongConsumer),
+}
+
+/// Why a manifest document could not become an [`Object`].
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// `apiVersion`/`kind` missing.
+    #[error("document has no apiVersion/kind")]
+    NoKind,
+    /// A kind kingress does not read (Deployments and the like are skipped).
+    #[error("kind {0} is not read by kingress")]
+    Unsupported(String),
+    /// The document does not fit the kind's schema.
+    #[error("invalid {kind} {name}: {source}")]
+    Invalid {
+        /// Kind of the document.
+        kind: String,
+        /// `metadata.name`, if any.
+        name: String,
+        /// The schema error.
+        source: serde_json::Error,
+    },
+}
+
+// === impl ObjectSet ===
+
+impl ObjectSet {
+    /// Inserts or replaces an object. Objects without a namespace in a
+    /// namespaced kind land in `default`, as `kubectl apply` would put them.
+    pub fn apply(&mut self, object: Object) {
+        match object {
+            Object::IngressClass(o) => insert(&mut self.ingress_classes, o, false),
+            Object::Ingress(o) => insert(&mut self.ingresses, o, true),
+            Object::Service(o) => insert(&mut self.services, o, true),
+            Object::EndpointSlice(o) => insert(&mut self.endpoint_slices, o, true),
+            Object::Secret(o) => insert(&mut self.secrets, o, true),
+            Object::KongPlugin(o) => insert(&mut self.kong_plugins, o, true),
+            Object::KongClusterPlugin(o) => insert(&mut self.kong_cluster_plugins, o, false),
+            Object::KongConsumer(o) => insert(&mut self.kong_consumers, o, true),
+        }
+    }
+
+    /// Total number of objects.
+    pub fn len(&self) -> usize {
+        self.ingress_classes.len()
+            + self.ingresses.len()
+            + self.services.len()
+            + self.endpoint_slices.len()
+            + self.secrets.len()
+            + self.kong_plugins.len()
+            + self.kong_cluster_plugins.len()
+            + self.kong_consumers.len()
+    }
+
+    /// Whether there are no objects at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn insert<K: Resource>(store: &mut Store<K>, mut object: K, namespaced: bool) {
+    let meta = object.meta_mut();
+    if namespaced && meta.namespace.is_none() {
+        meta.namespace = Some("default".to_string());
+    }
+    let key = (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    );
+    store.insert(key, Arc::new(object));
+}
+
+// === impl Object ===
+
+impl Object {
+    /// Reads one decoded manifest document (`apiVersion` + `kind`).
+    pub fn from_value(value: serde_json::Value) -> Result<Self, ParseError> {
+        let api_version = value.get("apiVersion").and_then(|v| v.as_str());
+        let kind = value.get("kind").and_then(|v| v.as_str());
+        let (Some(api_version), Some(kind)) = (api_version, kind) else {
+            return Err(ParseError::NoKind);
+        };
+        let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+        let kind = kind.to_string();
+        let name = value
+            .pointer("/metadata/name")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string();
+        let invalid = |source| ParseError::Invalid {
+            kind: kind.clone(),
+            name: name.clone(),
+            source,
+        };
+        Ok(match (group, kind.as_str()) {
+            ("networking.k8s.io", "IngressClass") => {
+                Object::IngressClass(serde_json::from_value(value).map_err(invalid)?)
+            }
+            ("networking.k8s.io", "Ingress") => {
+                Object::Ingress(serde_json::from_value(value).map_err(invalid)?)
+            }
+            ("", "Service") => Object::Service(serde_json::from_value(value).map_err(invalid)?),
+            ("discovery.k8s.io", "EndpointSlice") => {
+                Object::EndpointSlice(serde_json::from_value(value).map_err(invalid)?)
+            }
+            ("", "Secret") => Object::Secret(serde_json::from_value(value).map_err(invalid)?),
+            (crate::crd::GROUP, "KongPlugin") => {
+                Object::KongPlugin(serde_json::from_value(value).map_err(invalid)?)
+            }
+            (crate::crd::GROUP, "KongClusterPlugin") => {
+                Object::KongClusterPlugin(serde_json::from_value(value).map_err(invalid)?)
+            }
+            (crate::crd::GROUP, "KongConsumer") => {
+                Object::KongConsumer(serde_json::from_value(value).map_err(invalid)?)
+            }
+            _ => return Err(ParseError::Unsupported(format!("{api_version}/{kind}"))),
+        })
+    }
+}
