@@ -32,6 +32,7 @@ pub mod model;
 pub mod plugins;
 pub mod proxy;
 pub mod publish;
+pub mod reconcile;
 pub mod router;
 pub mod source;
 pub mod status;

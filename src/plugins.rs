@@ -7,6 +7,7 @@
 //! possibly after authenticating a consumer and setting upstream headers.
 //! The response phase may adjust the upstream's response headers.
 
+pub mod consumer;
 mod exchange;
 pub mod oauth2;
 pub mod openid_connect;
@@ -15,7 +16,9 @@ use crate::model::{PluginConfig, PluginInstance};
 use crate::tokens::TokenStore;
 use http::{HeaderMap, StatusCode};
 
-pub use exchange::{Authenticated, BoxBody, BoxError, Exchange, TrustedIps};
+pub use exchange::{
+    Authenticated, BoxBody, BoxError, Exchange, TrustedIps, empty_body, full_body,
+};
 
 /// What the access phase decided.
 #[derive(Debug)]

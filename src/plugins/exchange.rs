@@ -30,10 +30,10 @@ pub struct Exchange<'t> {
     pub service: Option<&'t Service>,
     /// Set by an authentication plugin.
     pub authenticated: Option<Authenticated>,
-    /// Headers the proxy sets (or, with an empty value, removes) on the
-    /// upstream request after the plugins ran.
+    /// Headers the proxy sets on the upstream request after the plugins ran.
+    /// The proxy applies `upstream_remove` first, then these.
     pub upstream_headers: HeaderMap,
-    /// Headers to remove from the upstream request.
+    /// Headers to remove from the upstream request (client copies).
     pub upstream_remove: Vec<HeaderName>,
     buffered: Option<Bytes>,
 }

@@ -1,1 +1,221 @@
-//! Manifest files (in progress).
+//! Manifests from files: a file or a directory of multi-document YAML (or
+//! JSON), the same manifests one would `kubectl apply`. Kinds kingress does
+//! not read (Deployments, Namespaces, …) are skipped, so a directory of real
+//! manifests can be used as it is.
+
+use super::{Object, ObjectSet, ParseError};
+use notify::{RecursiveMode, Watcher};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use tokio::sync::mpsc;
+
+/// Why a manifest path could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The path could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A document is not valid YAML.
+    #[error("{path}: document {index}: invalid YAML: {source}")]
+    Yaml {
+        /// The file.
+        path: PathBuf,
+        /// 1-based document number.
+        index: usize,
+        /// The parser error.
+        source: serde_yaml::Error,
+    },
+    /// A document of a kind kingress reads does not fit its schema.
+    #[error("{path}: document {index}: {source}")]
+    Object {
+        /// The file.
+        path: PathBuf,
+        /// 1-based document number.
+        index: usize,
+        /// The schema error.
+        source: ParseError,
+    },
+}
+
+/// Reads every manifest under `path` into an object set. Any unreadable file
+/// or malformed document fails the whole load, so a half-written file never
+/// replaces a good table.
+pub fn load(path: &Path) -> Result<ObjectSet, LoadError> {
+    let mut objects = ObjectSet::default();
+    for file in manifest_files(path)? {
+        let text = std::fs::read_to_string(&file).map_err(|source| LoadError::Io {
+            path: file.clone(),
+            source,
+        })?;
+        load_text(&file, &text, &mut objects)?;
+    }
+    Ok(objects)
+}
+
+/// Adds the documents of one file's text to `objects`.
+pub fn load_text(file: &Path, text: &str, objects: &mut ObjectSet) -> Result<(), LoadError> {
+    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let index = i + 1;
+        let value = serde_yaml::Value::deserialize(doc).map_err(|source| LoadError::Yaml {
+            path: file.to_path_buf(),
+            index,
+            source,
+        })?;
+        if value.is_null() {
+            continue;
+        }
+        // Lists (`kind: List`) are flattened like kubectl does.
+        let items = match value.get("kind").and_then(|k| k.as_str()) {
+            Some("List") => match value.get("items") {
+                Some(serde_yaml::Value::Sequence(items)) => items.clone(),
+                _ => Vec::new(),
+            },
+            _ => vec![value],
+        };
+        for item in items {
+            let json = serde_json::to_value(&item).map_err(|e| LoadError::Object {
+                path: file.to_path_buf(),
+                index,
+                source: ParseError::Invalid {
+                    kind: "unknown".into(),
+                    name: String::new(),
+                    source: e,
+                },
+            })?;
+            match Object::from_value(json) {
+                Ok(object) => objects.apply(object),
+                Err(ParseError::Unsupported(kind)) => {
+                    tracing::debug!(file = %file.display(), %kind, "skipping kind kingress does not read");
+                }
+                Err(ParseError::NoKind) if is_kong_declarative(&item) => {}
+                Err(source) => {
+                    return Err(LoadError::Object {
+                        path: file.to_path_buf(),
+                        index,
+                        source,
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Kong declarative files (`_format_version`) share the directory; they are
+/// read by the declarative loader, not as manifests.
+fn is_kong_declarative(value: &serde_yaml::Value) -> bool {
+    value.get("_format_version").is_some()
+}
+
+/// The manifest files under `path`, sorted: the file itself, or the
+/// `*.yaml`, `*.yml` and `*.json` files of a directory tree (hidden entries
+/// skipped, as editors keep swap files there).
+pub fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut dirs = vec![path.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|source| LoadError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        for entry in entries.flatten() {
+            let p = entry.path();
+            let hidden = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
+            if hidden {
+                continue;
+            }
+            if p.is_dir() {
+                dirs.push(p);
+            } else if matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml" | "json")
+            ) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Watches `path` for changes; each filesystem event sends `()` on the
+/// returned channel. Keep the returned watcher alive as long as events are
+/// wanted.
+pub fn watch(path: &Path) -> notify::Result<(notify::RecommendedWatcher, mpsc::Receiver<()>)> {
+    let (tx, rx) = mpsc::channel(16);
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event {
+            if !event.kind.is_access() {
+                // A full channel already holds a pending reload; dropping is fine.
+                let _ = tx.try_send(());
+            }
+        }
+    })?;
+    // Watch the directory (or the file's directory) so editors that replace
+    // files by rename are noticed too.
+    let target = if path.is_dir() {
+        path
+    } else {
+        path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+    };
+    watcher.watch(target, RecursiveMode::Recursive)?;
+    Ok((watcher, rx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_document_manifests_skip_foreign_kinds_and_lists_flatten() {
+        let text = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Service
+  metadata: {name: echo}
+  spec: {ports: [{port: 80}]}
+---
+apiVersion: configuration.konghq.com/v1
+kind: KongPlugin
+metadata: {name: oauth2, namespace: team}
+plugin: oauth2
+config: {enable_client_credentials: true}
+"#;
+        let mut objects = ObjectSet::default();
+        load_text(Path::new("x.yaml"), text, &mut objects).unwrap();
+        assert_eq!(objects.len(), 2);
+        assert!(objects.services.contains_key(&("default".into(), "echo".into())));
+        assert!(objects.kong_plugins.contains_key(&("team".into(), "oauth2".into())));
+    }
+
+    #[test]
+    fn a_malformed_document_fails_the_whole_load() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: 12}\n";
+        let mut objects = ObjectSet::default();
+        let err = load_text(Path::new("bad.yaml"), text, &mut objects).unwrap_err();
+        assert!(err.to_string().contains("bad.yaml: document 1"), "{err}");
+        let err = load_text(Path::new("y.yaml"), "a: [", &mut objects).unwrap_err();
+        assert!(matches!(err, LoadError::Yaml { .. }));
+    }
+}

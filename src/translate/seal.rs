@@ -1,0 +1,132 @@
+//! Hashing of `hash_secret: true` client secrets before a table is
+//! published. `translate` stays pure and leaves `ClientSecret::ToHash`; this
+//! stage replaces it with an argon2id PHC string.
+//!
+//! Argon2 costs ~12 ms per secret, and translate runs on every change, so
+//! hashes are memoised under a keyed digest of (client_id, secret): an
+//! unchanged secret keeps its hash (and the table compares equal, so nothing
+//! is republished), a changed secret is hashed again. The memo key is an
+//! HMAC with a per-process random key, so the memo never holds anything that
+//! could be brute-forced offline faster than the argon2 hash itself.
+
+use crate::model::{ClientSecret, Table};
+use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::collections::HashMap;
+
+/// Replaces `ToHash` secrets with argon2id hashes, memoised.
+pub struct Sealer {
+    key: [u8; 32],
+    memo: HashMap<[u8; 32], String>,
+}
+
+// === impl Sealer ===
+
+impl Sealer {
+    /// A sealer with a fresh random memo key.
+    pub fn new() -> Self {
+        let mut key = [0u8; 32];
+        rand::Rng::fill(&mut rand::rng(), &mut key);
+        Self {
+            key,
+            memo: HashMap::new(),
+        }
+    }
+
+    /// Hashes every `ToHash` secret in `table`. Memo entries for secrets no
+    /// longer present are dropped, so the memo stays as large as the table.
+    pub fn seal(&mut self, table: &mut Table) {
+        let mut used = HashMap::with_capacity(self.memo.len());
+        for cred in table.oauth2_credentials.values_mut() {
+            let ClientSecret::ToHash(plain) = &cred.client_secret else {
+                continue;
+            };
+            let digest = self.digest(&cred.client_id, plain.expose());
+            let phc = match self.memo.get(&digest) {
+                Some(phc) => phc.clone(),
+                None => hash(plain.expose()),
+            };
+            used.insert(digest, phc.clone());
+            cred.client_secret = ClientSecret::Hashed(phc);
+        }
+        self.memo = used;
+    }
+
+    fn digest(&self, client_id: &str, secret: &str) -> [u8; 32] {
+        // HMAC accepts keys of any length; this cannot fail.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(client_id.as_bytes());
+        mac.update(&[0]);
+        mac.update(secret.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+impl Default for Sealer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealer")
+            .field("memo_entries", &self.memo.len())
+            .finish()
+    }
+}
+
+/// argon2id with the crate's defaults (m=19 MiB, t=2, p=1: OWASP's minimum).
+pub fn hash(secret: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        // Hashing only fails on invalid parameters, and the defaults are valid.
+        .unwrap_or_else(|e| unreachable!("argon2 defaults are valid: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ClientType, ObjectRef, Oauth2Credential, Sensitive};
+
+    fn table_with(secret: &str) -> Table {
+        let mut t = Table::default();
+        t.oauth2_credentials.insert(
+            "client".into(),
+            Oauth2Credential {
+                id: "c1".into(),
+                consumer_id: "u1".into(),
+                name: "demo".into(),
+                client_id: "client".into(),
+                client_secret: ClientSecret::ToHash(Sensitive::new(secret)),
+                redirect_uris: vec![],
+                client_type: ClientType::Confidential,
+                hash_secret: true,
+                source: ObjectRef::new("Secret", "default", "s"),
+            },
+        );
+        t
+    }
+
+    #[test]
+    fn same_secret_keeps_its_hash_and_a_new_one_is_rehashed() {
+        let mut sealer = Sealer::new();
+        let mut a = table_with("secret");
+        sealer.seal(&mut a);
+        let ClientSecret::Hashed(h1) = &a.oauth2_credentials["client"].client_secret else {
+            panic!("not hashed");
+        };
+        assert!(h1.starts_with("$argon2id$"));
+        assert!(!h1.contains("secret"));
+        let mut b = table_with("secret");
+        sealer.seal(&mut b);
+        assert_eq!(a, b, "an unchanged secret must keep its hash");
+        let mut c = table_with("other");
+        sealer.seal(&mut c);
+        assert_ne!(a, c);
+    }
+}
