@@ -1,1 +1,338 @@
-//! Cluster watch (in progress).
+//! Objects from the API server: one kube-runtime watch per kind (per
+//! namespace when `--watch-namespace` is given), each feeding a reflector
+//! store. Secrets are never watched wholesale: a label-selected watch reads
+//! `konghq.com/credential` Secrets, and per-name watches read the Secrets
+//! that Ingress TLS and plugin `configFrom`/`configPatches` name.
+//!
+//! Watch failures are retried with backoff forever; the stores keep their
+//! last content meanwhile, so the control loop keeps the last table and
+//! catches up when the API server returns.
+
+mod feed;
+pub mod refs;
+mod secrets;
+
+#[cfg(test)]
+pub(crate) mod fake_api;
+#[cfg(test)]
+mod tests;
+
+use crate::crd::{KongClusterPlugin, KongConsumer, KongPlugin};
+use crate::metrics::Metrics;
+use crate::source::{ObjectKey, ObjectSet, Store};
+use feed::{Lane, Signal};
+use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use kube::runtime::watcher;
+use kube::{Api, Client, Resource, ResourceExt};
+use refs::ClassFilter;
+use secrets::RefSecrets;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Label that marks credential Secrets (the only label-selected Secret watch).
+pub const CREDENTIAL_LABEL: &str = "konghq.com/credential";
+
+/// What to watch.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClusterOptions {
+    /// Namespaces to watch; empty means all. Cluster-scoped kinds
+    /// (IngressClass, KongClusterPlugin) are always watched cluster-wide.
+    pub namespaces: Vec<String>,
+    /// Ingress class served; decides which objects' Secrets are read.
+    pub ingress_class: String,
+    /// `(namespace, name)` of the proxy Service whose addresses go into
+    /// Ingress status; watched even outside `namespaces`.
+    pub publish_service: Option<ObjectKey>,
+}
+
+/// Running watches and their stores.
+pub struct ClusterSource {
+    lanes: Arc<Lanes>,
+    refs: Arc<RefSecrets>,
+    class: String,
+    changes: watch::Receiver<u64>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// The reading side of every static watch.
+struct Lanes {
+    ingress_classes: Vec<Lane<IngressClass>>,
+    ingresses: Vec<Lane<Ingress>>,
+    services: Vec<Lane<Service>>,
+    endpoint_slices: Vec<Lane<EndpointSlice>>,
+    credentials: Vec<Lane<Secret>>,
+    kong_plugins: Vec<Lane<KongPlugin>>,
+    kong_cluster_plugins: Vec<Lane<KongClusterPlugin>>,
+    kong_consumers: Vec<Lane<KongConsumer>>,
+}
+
+/// Starts watches of one kind; collects their lanes and tasks.
+struct Starter<'a> {
+    client: Client,
+    namespaces: &'a [String],
+    metrics: Metrics,
+    changes: Signal,
+    refs_changes: Signal,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+// === impl ClusterSource ===
+
+impl ClusterSource {
+    /// Starts every watch; must be called inside a Tokio runtime.
+    pub fn start(client: Client, options: ClusterOptions, metrics: Metrics) -> ClusterSource {
+        let (changes, rx) = Signal::new();
+        let (refs_changes, refs_rx) = Signal::new();
+        let mut s = Starter {
+            client: client.clone(),
+            namespaces: &options.namespaces,
+            metrics: metrics.clone(),
+            changes: changes.clone(),
+            refs_changes,
+            tasks: Vec::new(),
+        };
+        let credentials = watcher::Config::default().labels(CREDENTIAL_LABEL);
+        let mut services = s.namespaced::<Service>("Service", Default::default(), false);
+        if let Some((ns, name)) = &options.publish_service {
+            if !s.namespaces.is_empty() && !s.namespaces.contains(ns) {
+                let api = Api::namespaced(client.clone(), ns);
+                let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+                services.push(s.one(api, config, "Service", false));
+            }
+        }
+        let lanes = Arc::new(Lanes {
+            ingress_classes: vec![s.one(
+                Api::all(client.clone()),
+                Default::default(),
+                "IngressClass",
+                true,
+            )],
+            ingresses: s.namespaced("Ingress", Default::default(), true),
+            services,
+            endpoint_slices: s.namespaced("EndpointSlice", Default::default(), false),
+            credentials: s.namespaced("Secret", credentials, false),
+            kong_plugins: s.namespaced("KongPlugin", Default::default(), true),
+            kong_cluster_plugins: vec![s.one(
+                Api::all(client.clone()),
+                Default::default(),
+                "KongClusterPlugin",
+                true,
+            )],
+            kong_consumers: s.namespaced("KongConsumer", Default::default(), false),
+        });
+        let refs = Arc::new(RefSecrets::new(client, metrics, changes));
+        let mut tasks = s.tasks;
+        tasks.push(tokio::spawn(track_refs(
+            lanes.clone(),
+            refs.clone(),
+            options.ingress_class.clone(),
+            refs_rx,
+        )));
+        ClusterSource {
+            lanes,
+            refs,
+            class: options.ingress_class,
+            changes: rx,
+            tasks,
+        }
+    }
+
+    /// Resolves when any store changed since the last call returned.
+    pub async fn changed(&mut self) {
+        // The sender lives in every watch task and in `refs`; it is never
+        // dropped while `self` exists, so an error cannot happen.
+        let _ = self.changes.changed().await;
+    }
+
+    /// Whether every watch has listed once, including the watch of every
+    /// Secret that the listed objects name.
+    pub fn is_ready(&self) -> bool {
+        self.lanes.ready() && self.refs.ready_for(&self.lanes.wanted_secrets(&self.class))
+    }
+
+    /// Resolves once [`is_ready`](Self::is_ready) holds.
+    pub async fn wait_ready(&mut self) {
+        while !self.is_ready() {
+            self.changed().await;
+        }
+    }
+
+    /// Referenced Secrets whose watch has not listed yet (for logging when
+    /// one cannot be read, e.g. for lack of RBAC in its namespace).
+    pub fn unread_secrets(&self) -> Vec<ObjectKey> {
+        if !self.lanes.ready() {
+            return Vec::new();
+        }
+        self.refs.unread(&self.lanes.wanted_secrets(&self.class))
+    }
+
+    /// Whether every static watch (all but the referenced Secrets) has
+    /// listed once.
+    pub fn is_listed(&self) -> bool {
+        self.lanes.ready()
+    }
+
+    /// The current objects: Arcs copied out of the stores.
+    pub fn snapshot(&self) -> ObjectSet {
+        let l = &self.lanes;
+        let mut secrets = collect(&l.credentials);
+        secrets.extend(collect(&self.refs.lanes()));
+        ObjectSet {
+            ingress_classes: collect(&l.ingress_classes),
+            ingresses: collect(&l.ingresses),
+            services: collect(&l.services),
+            endpoint_slices: collect(&l.endpoint_slices),
+            secrets,
+            kong_plugins: collect(&l.kong_plugins),
+            kong_cluster_plugins: collect(&l.kong_cluster_plugins),
+            kong_consumers: collect(&l.kong_consumers),
+        }
+    }
+
+    /// Number of per-name Secret watches running.
+    pub fn referenced_secret_watches(&self) -> usize {
+        self.refs.len()
+    }
+}
+
+impl Drop for ClusterSource {
+    fn drop(&mut self) {
+        self.tasks.iter().for_each(JoinHandle::abort);
+    }
+}
+
+impl std::fmt::Debug for ClusterSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterSource")
+            .field("class", &self.class)
+            .field("ready", &self.is_ready())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Keeps the per-name Secret watches in line with what the listed objects
+/// name. Runs on changes of the referring kinds only, not on every
+/// EndpointSlice event.
+async fn track_refs(
+    lanes: Arc<Lanes>,
+    refs: Arc<RefSecrets>,
+    class: String,
+    mut changes: watch::Receiver<u64>,
+) {
+    loop {
+        if lanes.ready() {
+            refs.sync(&lanes.wanted_secrets(&class));
+        }
+        if changes.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+// === impl Lanes ===
+
+impl Lanes {
+    fn ready(&self) -> bool {
+        fn all<K: Resource<DynamicType = ()> + Clone>(lanes: &[Lane<K>]) -> bool {
+            lanes.iter().all(Lane::is_ready)
+        }
+        all(&self.ingress_classes)
+            && all(&self.ingresses)
+            && all(&self.services)
+            && all(&self.endpoint_slices)
+            && all(&self.credentials)
+            && all(&self.kong_plugins)
+            && all(&self.kong_cluster_plugins)
+            && all(&self.kong_consumers)
+    }
+
+    fn wanted_secrets(&self, class: &str) -> BTreeSet<ObjectKey> {
+        let classes = state(&self.ingress_classes);
+        let filter = ClassFilter::new(class, classes.iter().map(|c| &**c));
+        let ingresses = state(&self.ingresses);
+        let plugins = state(&self.kong_plugins);
+        let cluster_plugins = state(&self.kong_cluster_plugins);
+        refs::wanted_secrets(
+            &filter,
+            ingresses.iter().map(|i| &**i),
+            plugins.iter().map(|p| &**p),
+            cluster_plugins.iter().map(|p| &**p),
+        )
+    }
+}
+
+fn state<K: Resource<DynamicType = ()> + Clone>(lanes: &[Lane<K>]) -> Vec<Arc<K>> {
+    lanes.iter().flat_map(|l| l.store.state()).collect()
+}
+
+fn collect<K: Resource<DynamicType = ()> + Clone>(lanes: &[Lane<K>]) -> Store<K> {
+    let mut out = Store::new();
+    for object in state(lanes) {
+        let key = (object.namespace().unwrap_or_default(), object.name_any());
+        out.insert(key, object);
+    }
+    out
+}
+
+// === impl Starter ===
+
+impl Starter<'_> {
+    /// One watch per watched namespace, or one cluster-wide.
+    fn namespaced<K>(
+        &mut self,
+        kind: &'static str,
+        config: watcher::Config,
+        refers: bool,
+    ) -> Vec<Lane<K>>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        if self.namespaces.is_empty() {
+            return vec![self.one(Api::all(self.client.clone()), config, kind, refers)];
+        }
+        let namespaces = self.namespaces.to_vec();
+        namespaces
+            .iter()
+            .map(|ns| {
+                self.one(
+                    Api::namespaced(self.client.clone(), ns),
+                    config.clone(),
+                    kind,
+                    refers,
+                )
+            })
+            .collect()
+    }
+
+    /// One watch; `refers` marks kinds whose objects name Secrets.
+    fn one<K>(
+        &mut self,
+        api: Api<K>,
+        config: watcher::Config,
+        kind: &'static str,
+        refers: bool,
+    ) -> Lane<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    {
+        let mut signals = vec![self.changes.clone()];
+        if refers {
+            signals.push(self.refs_changes.clone());
+        }
+        let (lane, task) = feed::spawn(api, config, kind, self.metrics.clone(), signals);
+        self.tasks.push(task);
+        lane
+    }
+}

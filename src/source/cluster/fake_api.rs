@@ -1,0 +1,535 @@
+//! A tiny Kubernetes API server on a loopback socket, for tests: list and
+//! watch (with resource versions, field and label selectors), get, create,
+//! replace, merge-patch (also of `/status`) and delete of JSON objects, and
+//! an outage switch. Just enough of the protocol that `kube::Client` and
+//! kube-runtime watchers run against it unchanged.
+
+use bytes::Bytes;
+use futures::channel::mpsc;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper_util::rt::TokioIo;
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+type Body = BoxBody<Bytes, Infallible>;
+/// `(collection, namespace, name)`; collection like `api/v1/secrets`.
+type Key = (String, String, String);
+
+/// The fake server; stops when dropped.
+pub(crate) struct FakeApi {
+    inner: Arc<Inner>,
+    addr: SocketAddr,
+    server: JoinHandle<()>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    events: broadcast::Sender<Entry>,
+}
+
+#[derive(Default)]
+struct State {
+    rv: u64,
+    objects: BTreeMap<Key, Value>,
+    log: Vec<Entry>,
+    requests: Vec<String>,
+    down: bool,
+}
+
+#[derive(Clone, Debug)]
+enum Entry {
+    Event {
+        rv: u64,
+        collection: String,
+        namespace: String,
+        kind: &'static str,
+        object: Value,
+    },
+    /// Ends every open watch (outage).
+    Close,
+}
+
+/// Where a request points.
+struct Target {
+    collection: String,
+    namespace: Option<String>,
+    name: Option<String>,
+}
+
+// === impl FakeApi ===
+
+impl FakeApi {
+    /// Starts the server on `127.0.0.1:0`.
+    pub(crate) async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let inner = Arc::new(Inner {
+            state: Mutex::new(State::default()),
+            events: broadcast::channel(4096).0,
+        });
+        let shared = inner.clone();
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let inner = shared.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let inner = inner.clone();
+                        async move { Ok::<_, Infallible>(inner.handle(req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self {
+            inner,
+            addr,
+            server,
+        }
+    }
+
+    /// A client talking to this server, default namespace `default`.
+    pub(crate) fn client(&self) -> kube::Client {
+        let config = kube::Config::new(format!("http://{}", self.addr).parse().unwrap());
+        kube::Client::try_from(config).unwrap()
+    }
+
+    /// Creates or replaces an object (with `apiVersion`, `kind`, metadata).
+    pub(crate) fn apply(&self, object: Value) {
+        let key = key_of(&object);
+        self.inner.store(key, object);
+    }
+
+    /// Deletes an object by kind, namespace (empty for cluster-scoped) and name.
+    pub(crate) fn delete(&self, api_version: &str, kind: &str, namespace: &str, name: &str) {
+        let key = (
+            collection(api_version, kind),
+            namespace.to_string(),
+            name.to_string(),
+        );
+        self.inner.remove(&key);
+    }
+
+    /// The stored object, if any.
+    pub(crate) fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Value> {
+        let key = (
+            collection(api_version, kind),
+            namespace.to_string(),
+            name.to_string(),
+        );
+        self.inner.state.lock().objects.get(&key).cloned()
+    }
+
+    /// Every stored object of a kind.
+    pub(crate) fn list(&self, api_version: &str, kind: &str) -> Vec<Value> {
+        let c = collection(api_version, kind);
+        let state = self.inner.state.lock();
+        state
+            .objects
+            .iter()
+            .filter(|(k, _)| k.0 == c)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Every request so far, as `METHOD path?query`.
+    pub(crate) fn requests(&self) -> Vec<String> {
+        self.inner.state.lock().requests.clone()
+    }
+
+    /// Simulates the API server going away (every request fails, open
+    /// watches end) or coming back.
+    pub(crate) fn set_down(&self, down: bool) {
+        self.inner.state.lock().down = down;
+        if down {
+            let _ = self.inner.events.send(Entry::Close);
+        }
+    }
+}
+
+impl Drop for FakeApi {
+    fn drop(&mut self) {
+        self.server.abort();
+        let _ = self.inner.events.send(Entry::Close);
+    }
+}
+
+// === impl Inner ===
+
+impl Inner {
+    async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let query: BTreeMap<String, String> = req
+            .uri()
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        {
+            let mut state = self.state.lock();
+            let q = req
+                .uri()
+                .query()
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default();
+            state.requests.push(format!("{method} {path}{q}"));
+            if state.down {
+                return status(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ServiceUnavailable",
+                    "down",
+                );
+            }
+        }
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let Some(t) = target(&path) else {
+            return status(StatusCode::NOT_FOUND, "NotFound", "unknown path");
+        };
+        match (method, &t.name) {
+            (Method::GET, None) if query.get("watch").map(String::as_str) == Some("true") => {
+                self.watch(t, &query)
+            }
+            (Method::GET, None) => self.list_response(&t, &query),
+            (Method::GET, Some(name)) => match self.state.lock().objects.get(&t.key(name)) {
+                Some(o) => json_response(StatusCode::OK, o),
+                None => status(StatusCode::NOT_FOUND, "NotFound", "not found"),
+            },
+            (Method::POST, None) => {
+                let mut object = body;
+                object["metadata"]["namespace"] = json!(t.namespace.clone().unwrap_or_default());
+                let name = object["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                if self.state.lock().objects.contains_key(&t.key(&name)) {
+                    return status(StatusCode::CONFLICT, "AlreadyExists", "already exists");
+                }
+                let stored = self.store(t.key(&name), object);
+                json_response(StatusCode::CREATED, &stored)
+            }
+            (Method::PUT, Some(name)) => {
+                let key = t.key(name);
+                let current = self.state.lock().objects.get(&key).cloned();
+                let Some(current) = current else {
+                    return status(StatusCode::NOT_FOUND, "NotFound", "not found");
+                };
+                let want = &body["metadata"]["resourceVersion"];
+                if !want.is_null() && *want != current["metadata"]["resourceVersion"] {
+                    return status(
+                        StatusCode::CONFLICT,
+                        "Conflict",
+                        "the object has been modified",
+                    );
+                }
+                let stored = self.store(key, body);
+                json_response(StatusCode::OK, &stored)
+            }
+            (Method::PATCH, Some(name)) => {
+                let key = t.key(name);
+                let current = self.state.lock().objects.get(&key).cloned();
+                let Some(mut object) = current else {
+                    return status(StatusCode::NOT_FOUND, "NotFound", "not found");
+                };
+                merge(&mut object, &body);
+                let stored = self.store(key, object);
+                json_response(StatusCode::OK, &stored)
+            }
+            (Method::DELETE, Some(name)) => match self.remove(&t.key(name)) {
+                Some(o) => json_response(StatusCode::OK, &o),
+                None => status(StatusCode::NOT_FOUND, "NotFound", "not found"),
+            },
+            _ => status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "unsupported",
+            ),
+        }
+    }
+
+    /// Stores `object` under a new resource version and logs the event.
+    fn store(&self, key: Key, mut object: Value) -> Value {
+        let mut state = self.state.lock();
+        state.rv += 1;
+        let rv = state.rv;
+        let existed = state.objects.contains_key(&key);
+        let meta = &mut object["metadata"];
+        meta["resourceVersion"] = json!(rv.to_string());
+        if !key.1.is_empty() {
+            meta["namespace"] = json!(key.1);
+        }
+        if meta["uid"].is_null() {
+            meta["uid"] = json!(format!(
+                "uid-{}-{}-{}",
+                key.0.replace('/', "-"),
+                key.1,
+                key.2
+            ));
+        }
+        if meta["creationTimestamp"].is_null() {
+            meta["creationTimestamp"] = json!("2024-01-01T00:00:00Z");
+        }
+        if meta["generation"].is_null() {
+            meta["generation"] = json!(1);
+        }
+        state.objects.insert(key.clone(), object.clone());
+        let kind = if existed { "MODIFIED" } else { "ADDED" };
+        self.log(&mut state, rv, key, kind, object.clone());
+        object
+    }
+
+    fn remove(&self, key: &Key) -> Option<Value> {
+        let mut state = self.state.lock();
+        let object = state.objects.remove(key)?;
+        state.rv += 1;
+        let rv = state.rv;
+        self.log(&mut state, rv, key.clone(), "DELETED", object.clone());
+        Some(object)
+    }
+
+    /// Appends to the log and broadcasts under the state lock, so a watch
+    /// that subscribes under the same lock sees every event exactly once.
+    fn log(&self, state: &mut State, rv: u64, key: Key, kind: &'static str, object: Value) {
+        let entry = Entry::Event {
+            rv,
+            collection: key.0,
+            namespace: key.1,
+            kind,
+            object,
+        };
+        state.log.push(entry.clone());
+        let _ = self.events.send(entry);
+    }
+
+    fn list_response(&self, t: &Target, query: &BTreeMap<String, String>) -> Response<Body> {
+        let state = self.state.lock();
+        let items: Vec<Value> = state
+            .objects
+            .iter()
+            .filter(|((c, ns, _), o)| t.matches(c, ns) && selected(o, query))
+            .map(|(_, o)| o.clone())
+            .collect();
+        let list = json!({
+            "apiVersion": "v1",
+            "kind": "List",
+            "metadata": {"resourceVersion": state.rv.to_string()},
+            "items": items,
+        });
+        json_response(StatusCode::OK, &list)
+    }
+
+    fn watch(&self, t: Target, query: &BTreeMap<String, String>) -> Response<Body> {
+        let since: u64 = query
+            .get("resourceVersion")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let (tx, rx) = mpsc::unbounded::<Result<Frame<Bytes>, Infallible>>();
+        let query = query.clone();
+        let send = move |entry: &Entry| -> bool {
+            match entry {
+                Entry::Close => false,
+                Entry::Event {
+                    rv,
+                    collection,
+                    namespace,
+                    kind,
+                    object,
+                } => {
+                    if *rv <= since
+                        || !t.matches(collection, namespace)
+                        || !selected(object, &query)
+                    {
+                        return true;
+                    }
+                    let line = format!("{}\n", json!({"type": kind, "object": object}));
+                    tx.unbounded_send(Ok(Frame::data(Bytes::from(line))))
+                        .is_ok()
+                }
+            }
+        };
+        let mut events = {
+            let state = self.state.lock();
+            for entry in &state.log {
+                send(entry);
+            }
+            self.events.subscribe()
+        };
+        tokio::spawn(async move {
+            // A lagging watch ends; the watcher re-watches from its last
+            // version and the log replays what it missed.
+            while let Ok(entry) = events.recv().await {
+                if !send(&entry) {
+                    return;
+                }
+            }
+        });
+        Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .body(BodyExt::boxed(StreamBody::new(rx)))
+            .unwrap()
+    }
+}
+
+// === impl Target ===
+
+impl Target {
+    fn key(&self, name: &str) -> Key {
+        (
+            self.collection.clone(),
+            self.namespace.clone().unwrap_or_default(),
+            name.to_string(),
+        )
+    }
+
+    fn matches(&self, collection: &str, namespace: &str) -> bool {
+        collection == self.collection && self.namespace.as_deref().is_none_or(|ns| ns == namespace)
+    }
+}
+
+/// `/api/v1/namespaces/ns/secrets/name/status` and friends.
+fn target(path: &str) -> Option<Target> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let prefix = match segs.first()? {
+        &"api" => 2,
+        &"apis" => 3,
+        _ => return None,
+    };
+    let mut rest = segs.get(prefix..)?;
+    let mut namespace = None;
+    if rest.first() == Some(&"namespaces") && rest.len() >= 3 {
+        namespace = Some(rest[1].to_string());
+        rest = &rest[2..];
+    }
+    Some(Target {
+        collection: format!("{}/{}", segs[..prefix].join("/"), rest.first()?),
+        namespace,
+        name: rest.get(1).map(|s| s.to_string()),
+    })
+}
+
+/// `api/v1/secrets` for `v1`/`Secret`, `apis/networking.k8s.io/v1/ingresses`…
+fn collection(api_version: &str, kind: &str) -> String {
+    let lower = kind.to_lowercase();
+    let plural = if lower.ends_with('s') {
+        format!("{lower}es")
+    } else {
+        format!("{lower}s")
+    };
+    if api_version.contains('/') {
+        format!("apis/{api_version}/{plural}")
+    } else {
+        format!("api/{api_version}/{plural}")
+    }
+}
+
+fn key_of(object: &Value) -> Key {
+    let s = |p: &str| {
+        object
+            .pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    (
+        collection(&s("/apiVersion"), &s("/kind")),
+        s("/metadata/namespace"),
+        s("/metadata/name"),
+    )
+}
+
+/// `fieldSelector` (`metadata.name=…`, `metadata.namespace=…`) and
+/// `labelSelector` (`key` or `key=value`), comma-separated.
+fn selected(object: &Value, query: &BTreeMap<String, String>) -> bool {
+    let fields = query
+        .get("fieldSelector")
+        .into_iter()
+        .flat_map(|s| s.split(','));
+    for term in fields.filter(|t| !t.is_empty()) {
+        let Some((field, want)) = term.split_once('=') else {
+            return false;
+        };
+        let path = format!("/{}", field.replace('.', "/"));
+        if object.pointer(&path).and_then(Value::as_str) != Some(want) {
+            return false;
+        }
+    }
+    let labels = &object["metadata"]["labels"];
+    let terms = query
+        .get("labelSelector")
+        .into_iter()
+        .flat_map(|s| s.split(','));
+    for term in terms.filter(|t| !t.is_empty()) {
+        let ok = match term.split_once('=') {
+            Some((k, v)) => labels[k].as_str() == Some(v),
+            None => labels.get(term).is_some(),
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// RFC 7386 JSON merge patch.
+fn merge(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    let map = target.as_object_mut().unwrap();
+    for (k, v) in patch {
+        if v.is_null() {
+            map.remove(k);
+        } else {
+            merge(map.entry(k.clone()).or_insert(Value::Null), v);
+        }
+    }
+}
+
+fn json_response(code: StatusCode, value: &Value) -> Response<Body> {
+    Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(value.to_string())).boxed())
+        .unwrap()
+}
+
+fn status(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
+    let body = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code.as_u16(),
+    });
+    json_response(code, &body)
+}

@@ -1,0 +1,230 @@
+//! One watch into one reflector store: apply watcher events, count them,
+//! tell the control loop something changed, and remember whether the first
+//! full list has arrived.
+
+use crate::metrics::{KindLabels, Metrics};
+use futures::StreamExt;
+use kube::runtime::reflector::{self, Store, store::Writer};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The annotation `kubectl apply` writes: a full copy of the object as last
+/// applied, which for a Secret includes its data. Dropped from every cached
+/// object so memory tracks the objects, not their history.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// A change counter; receivers wake on every bump.
+#[derive(Clone, Debug)]
+pub(crate) struct Signal(Arc<watch::Sender<u64>>);
+
+/// The reading side of one watch: its store and whether it has listed once.
+#[derive(Clone)]
+pub(crate) struct Lane<K: Resource<DynamicType = ()> + Clone + 'static> {
+    /// Objects as last seen.
+    pub(crate) store: Store<K>,
+    ready: Arc<AtomicBool>,
+}
+
+/// The writing side of one watch.
+pub(crate) struct Feed<K: Resource<DynamicType = ()> + Clone + 'static> {
+    writer: Writer<K>,
+    kind: &'static str,
+    metrics: Metrics,
+    signals: Vec<Signal>,
+    ready: Arc<AtomicBool>,
+}
+
+// === impl Signal ===
+
+impl Signal {
+    /// A fresh signal and a receiver that has seen nothing yet.
+    pub(crate) fn new() -> (Self, watch::Receiver<u64>) {
+        let (tx, rx) = watch::channel(0);
+        (Self(Arc::new(tx)), rx)
+    }
+
+    /// Wakes every receiver.
+    pub(crate) fn bump(&self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
+// === impl Lane ===
+
+impl<K: Resource<DynamicType = ()> + Clone + 'static> Lane<K> {
+    /// Whether the first full list has been applied.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+}
+
+// === impl Feed ===
+
+impl<K: Resource<DynamicType = ()> + Clone + 'static> Feed<K> {
+    /// A store for `kind` whose changes bump every signal in `signals`.
+    pub(crate) fn new(
+        kind: &'static str,
+        metrics: Metrics,
+        signals: Vec<Signal>,
+    ) -> (Self, Lane<K>) {
+        let (store, writer) = reflector::store();
+        let ready = Arc::new(AtomicBool::new(false));
+        let lane = Lane {
+            store,
+            ready: ready.clone(),
+        };
+        let feed = Self {
+            writer,
+            kind,
+            metrics,
+            signals,
+            ready,
+        };
+        (feed, lane)
+    }
+
+    /// Applies one watcher event. A relist (`Init` … `InitDone`) is buffered
+    /// by the reflector and swapped in whole, so readers never see a half
+    /// list; only complete states signal a change.
+    pub(crate) fn apply(&mut self, event: watcher::Event<K>) {
+        let event = event.modify(slim);
+        self.writer.apply_watcher_event(&event);
+        let changed = match &event {
+            watcher::Event::Apply(_) | watcher::Event::Delete(_) => {
+                self.count();
+                true
+            }
+            watcher::Event::InitApply(_) => {
+                self.count();
+                false
+            }
+            watcher::Event::Init => false,
+            watcher::Event::InitDone => {
+                self.ready.store(true, Ordering::Release);
+                true
+            }
+        };
+        if changed {
+            self.signals.iter().for_each(Signal::bump);
+        }
+    }
+
+    fn count(&self) {
+        self.metrics
+            .watch_events
+            .get_or_create(&KindLabels {
+                kind: self.kind.to_string(),
+            })
+            .inc();
+    }
+}
+
+/// Drops what kingress never reads and what can be large: managed fields and
+/// the last-applied copy.
+fn slim<K: Resource>(object: &mut K) {
+    object.managed_fields_mut().clear();
+    object.annotations_mut().remove(LAST_APPLIED);
+}
+
+/// Starts a watch of `api` with `config` feeding a new store. Errors are
+/// logged and retried with kube-runtime's default backoff; the store keeps
+/// its last content meanwhile, and the task runs until aborted.
+pub(crate) fn spawn<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    kind: &'static str,
+    metrics: Metrics,
+    signals: Vec<Signal>,
+) -> (Lane<K>, JoinHandle<()>)
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let (mut feed, lane) = Feed::new(kind, metrics, signals);
+    let task = tokio::spawn(async move {
+        let mut events = watcher(api, config).default_backoff().boxed();
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(event) => feed.apply(event),
+                Err(error) => {
+                    tracing::warn!(kind, %error, "watch failed; keeping the last state and retrying")
+                }
+            }
+        }
+    });
+    (lane, task)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::Secret;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn secret(name: &str) -> Secret {
+        Secret {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("ns".into()),
+                annotations: Some([(LAST_APPLIED.to_string(), "{\"data\":1}".to_string())].into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn names(lane: &Lane<Secret>) -> Vec<String> {
+        let mut names: Vec<_> = lane.store.state().iter().map(|s| s.name_any()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn relist_is_swapped_in_whole_and_signals_once_complete() {
+        let metrics = Metrics::new();
+        let (signal, mut rx) = Signal::new();
+        let (mut feed, lane) = Feed::<Secret>::new("Secret", metrics.clone(), vec![signal]);
+
+        feed.apply(watcher::Event::Init);
+        feed.apply(watcher::Event::InitApply(secret("a")));
+        assert!(!lane.is_ready());
+        assert!(!rx.has_changed().unwrap(), "a partial list is not a change");
+        assert!(names(&lane).is_empty(), "a partial list is not visible");
+        feed.apply(watcher::Event::InitDone);
+        assert!(lane.is_ready());
+        assert!(rx.has_changed().unwrap());
+        rx.mark_unchanged();
+        assert_eq!(names(&lane), ["a"]);
+        let cached = lane.store.state();
+        assert!(cached[0].annotations().get(LAST_APPLIED).is_none());
+
+        feed.apply(watcher::Event::Apply(secret("b")));
+        assert!(rx.has_changed().unwrap());
+        rx.mark_unchanged();
+        assert_eq!(names(&lane), ["a", "b"]);
+
+        // A relist after a watch error replaces the store: `a` is gone.
+        feed.apply(watcher::Event::Init);
+        feed.apply(watcher::Event::InitApply(secret("b")));
+        assert_eq!(
+            names(&lane),
+            ["a", "b"],
+            "old state stays until the relist completes"
+        );
+        feed.apply(watcher::Event::InitDone);
+        assert_eq!(names(&lane), ["b"]);
+
+        feed.apply(watcher::Event::Delete(secret("b")));
+        assert!(names(&lane).is_empty());
+        assert!(
+            metrics
+                .encode()
+                .contains("kingress_watch_events_total{kind=\"Secret\"} 4")
+        );
+    }
+}

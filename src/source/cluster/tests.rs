@@ -1,0 +1,260 @@
+//! ClusterSource against the loopback fake API server: list, watch, the
+//! Secret selection, namespaces, and an API outage.
+
+use super::fake_api::FakeApi;
+use super::*;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+pub(crate) fn ingress(ns: &str, name: &str, tls_secret: &str) -> Value {
+    json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "ingressClassName": "kong",
+            "tls": [{"hosts": ["a.example"], "secretName": tls_secret}],
+            "rules": [{"host": "a.example", "http": {"paths": [{
+                "path": "/", "pathType": "Prefix",
+                "backend": {"service": {"name": "web", "port": {"number": 80}}},
+            }]}}],
+        },
+    })
+}
+
+pub(crate) fn secret(ns: &str, name: &str, credential: Option<&str>) -> Value {
+    let labels = credential
+        .map(|c| json!({"konghq.com/credential": c}))
+        .unwrap_or(json!({}));
+    json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "data": {"k": "dmFsdWU="},
+    })
+}
+
+pub(crate) fn cluster_fixture(api: &FakeApi) {
+    api.apply(json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+        "metadata": {"name": "kong"},
+        "spec": {"controller": "ingress-controllers.konghq.com/kong"},
+    }));
+    api.apply(ingress("shop", "web", "web-tls"));
+    api.apply(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"ports": [{"port": 80}]},
+    }));
+    api.apply(json!({
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "web-1", "namespace": "shop", "labels": {"kubernetes.io/service-name": "web"}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": ["10.0.0.1"]}],
+        "ports": [{"port": 8080}],
+    }));
+    api.apply(json!({
+        "apiVersion": "configuration.konghq.com/v1", "kind": "KongPlugin",
+        "metadata": {"name": "oidc", "namespace": "shop"},
+        "plugin": "openid-connect",
+        "configFrom": {"secretKeyRef": {"name": "oidc-config", "key": "config"}},
+    }));
+    api.apply(json!({
+        "apiVersion": "configuration.konghq.com/v1", "kind": "KongClusterPlugin",
+        "metadata": {"name": "global", "annotations": {"kubernetes.io/ingress.class": "kong"}},
+        "plugin": "cors",
+    }));
+    api.apply(json!({
+        "apiVersion": "configuration.konghq.com/v1", "kind": "KongConsumer",
+        "metadata": {"name": "alice", "namespace": "shop", "annotations": {"kubernetes.io/ingress.class": "kong"}},
+        "username": "alice",
+        "credentials": ["alice-oauth2"],
+    }));
+    api.apply(secret("shop", "web-tls", None));
+    api.apply(secret("shop", "oidc-config", None));
+    api.apply(secret("shop", "alice-oauth2", Some("oauth2")));
+    // Not referenced, not labelled: must never be read.
+    api.apply(secret("shop", "sh.helm.release.v1.web.v1", None));
+}
+
+pub(crate) fn options(namespaces: &[&str]) -> ClusterOptions {
+    ClusterOptions {
+        namespaces: namespaces.iter().map(|s| s.to_string()).collect(),
+        ingress_class: "kong".into(),
+        publish_service: None,
+    }
+}
+
+/// Waits (bounded) until the snapshot satisfies `f`.
+async fn until(source: &mut ClusterSource, what: &str, f: impl Fn(&ObjectSet) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !f(&source.snapshot()) {
+        tokio::time::timeout_at(deadline, source.changed())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+    }
+}
+
+fn secret_names(set: &ObjectSet) -> Vec<String> {
+    set.secrets.keys().map(|(_, n)| n.clone()).collect()
+}
+
+async fn ready(api: &FakeApi, options: ClusterOptions, metrics: Metrics) -> ClusterSource {
+    let mut source = ClusterSource::start(api.client(), options, metrics);
+    tokio::time::timeout(Duration::from_secs(20), source.wait_ready())
+        .await
+        .expect("source becomes ready");
+    source
+}
+
+#[tokio::test]
+async fn lists_every_kind_and_only_the_secrets_it_needs() {
+    let api = FakeApi::start().await;
+    cluster_fixture(&api);
+    let metrics = Metrics::new();
+    let source = ready(&api, options(&[]), metrics.clone()).await;
+
+    // Ready means the referenced Secrets are in, not just the listed kinds.
+    let set = source.snapshot();
+    assert_eq!(
+        secret_names(&set),
+        ["alice-oauth2", "oidc-config", "web-tls"]
+    );
+    assert_eq!(set.ingress_classes.len(), 1);
+    assert_eq!(set.ingresses.len(), 1);
+    assert_eq!(set.services.len(), 1);
+    assert_eq!(set.endpoint_slices.len(), 1);
+    assert_eq!(set.kong_plugins.len(), 1);
+    assert_eq!(set.kong_cluster_plugins.len(), 1);
+    assert_eq!(set.kong_consumers.len(), 1);
+    assert!(
+        set.ingresses
+            .contains_key(&("shop".to_string(), "web".to_string()))
+    );
+    assert_eq!(source.referenced_secret_watches(), 2);
+
+    // Secrets are only ever read through a label or a name selector.
+    let secret_reads: Vec<_> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("/secrets"))
+        .collect();
+    assert!(!secret_reads.is_empty());
+    for r in &secret_reads {
+        assert!(
+            r.contains("labelSelector=konghq.com%2Fcredential")
+                || r.contains("fieldSelector=metadata.name"),
+            "unselected secret read: {r}"
+        );
+    }
+    let text = metrics.encode();
+    assert!(
+        text.contains("kingress_watch_events_total{kind=\"Ingress\"} 1"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn follows_changes_and_referenced_secrets() {
+    let api = FakeApi::start().await;
+    cluster_fixture(&api);
+    let mut source = ready(&api, options(&[]), Metrics::new()).await;
+
+    // A new Ingress names a Secret that does not exist yet (cert-manager
+    // creates it later): the Ingress shows up, then the Secret.
+    api.apply(ingress("shop", "api", "api-tls"));
+    until(&mut source, "new ingress", |s| s.ingresses.len() == 2).await;
+    api.apply(secret("shop", "api-tls", None));
+    until(&mut source, "late secret", |s| {
+        secret_names(s).contains(&"api-tls".into())
+    })
+    .await;
+
+    // Rotation of a referenced Secret is seen.
+    let mut rotated = secret("shop", "api-tls", None);
+    rotated["data"]["k"] = json!("cm90YXRlZA==");
+    api.apply(rotated);
+    until(&mut source, "rotated secret", |s| {
+        let key = ("shop".to_string(), "api-tls".to_string());
+        s.secrets[&key].data.as_ref().unwrap()["k"].0 == b"rotated"
+    })
+    .await;
+
+    // When nothing names it any more, the Secret is forgotten.
+    api.delete("networking.k8s.io/v1", "Ingress", "shop", "api");
+    until(&mut source, "forgotten secret", |s| {
+        s.ingresses.len() == 1 && !secret_names(s).contains(&"api-tls".into())
+    })
+    .await;
+    assert_eq!(source.referenced_secret_watches(), 2);
+
+    // A credential Secret appears through the label watch.
+    api.apply(secret("shop", "bob-key", Some("key-auth")));
+    until(&mut source, "credential", |s| {
+        secret_names(s).contains(&"bob-key".into())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn watch_namespaces_limit_namespaced_kinds_only() {
+    let api = FakeApi::start().await;
+    cluster_fixture(&api);
+    api.apply(ingress("other", "elsewhere", "other-tls"));
+    api.apply(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "proxy", "namespace": "kong"},
+        "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
+    }));
+    let mut opts = options(&["shop"]);
+    opts.publish_service = Some(("kong".into(), "proxy".into()));
+    let source = ready(&api, opts, Metrics::new()).await;
+
+    let set = source.snapshot();
+    assert_eq!(
+        set.ingresses
+            .keys()
+            .map(|k| k.0.as_str())
+            .collect::<Vec<_>>(),
+        ["shop"]
+    );
+    assert_eq!(
+        set.kong_cluster_plugins.len(),
+        1,
+        "cluster-scoped kinds are cluster-wide"
+    );
+    let services: Vec<_> = set.services.keys().cloned().collect();
+    let key = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(services, [key("kong", "proxy"), key("shop", "web")]);
+    for r in api.requests() {
+        assert!(
+            !r.starts_with("GET /apis/networking.k8s.io/v1/ingresses"),
+            "cluster-wide read: {r}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn outage_keeps_the_last_state_and_catches_up() {
+    let api = FakeApi::start().await;
+    cluster_fixture(&api);
+    let mut source = ready(&api, options(&[]), Metrics::new()).await;
+    let before = source.snapshot();
+
+    api.set_down(true);
+    let failed_from = api.requests().len();
+    // Wait for the watches to notice (their retries hit the dead server).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while api.requests().len() < failed_from + 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "watchers did not retry"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let during = source.snapshot();
+    assert_eq!(during.len(), before.len(), "the last state stays usable");
+    assert!(source.is_ready());
+
+    api.apply(ingress("shop", "while-down", "web-tls"));
+    api.set_down(false);
+    until(&mut source, "catch-up", |s| s.ingresses.len() == 2).await;
+}
