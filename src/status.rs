@@ -1,1 +1,224 @@
-//! status (in progress).
+//! Status flowing back to the cluster: problems as Events on the object at
+//! fault, the `Programmed` condition of Kong resources, and Ingress
+//! `status.loadBalancer`. Only the holder of the leader Lease writes; every
+//! replica serves traffic. Every write is skipped when the cluster already
+//! shows what would be written.
+
+mod conditions;
+mod events;
+mod ingress;
+pub mod lease;
+
+#[cfg(test)]
+mod tests;
+
+pub use conditions::PROGRAMMED;
+pub use events::CONTROLLER;
+pub use ingress::AddressSource;
+pub use lease::{Elector, LeaseOptions};
+
+use crate::crd::{KongClusterPlugin, KongConsumer, KongPlugin};
+use crate::metrics::{KindLabels, Metrics};
+use crate::model::{ObjectRef, Problem};
+use crate::source::ObjectSet;
+use crate::source::cluster::refs::ClassFilter;
+use conditions::ConditionWriter;
+use events::EventWriter;
+use ingress::IngressWriter;
+use kube::{Api, Client, ResourceExt};
+use std::collections::BTreeMap;
+use tokio::sync::watch;
+
+/// What the reporter writes and as whom.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusOptions {
+    /// Ingress class served (which Ingresses, KongClusterPlugins and
+    /// KongConsumers are ours).
+    pub ingress_class: String,
+    /// Source of Ingress addresses; nothing is written when empty.
+    pub addresses: AddressSource,
+    /// `reportingInstance` of Events (the pod name).
+    pub instance: String,
+    /// Events created at once before the rate limit applies.
+    pub event_burst: u32,
+    /// Events per second after the burst.
+    pub events_per_second: f64,
+}
+
+/// Writes status for problems and objects, when leading.
+pub struct Reporter {
+    client: Client,
+    options: StatusOptions,
+    metrics: Metrics,
+    leader: watch::Receiver<bool>,
+    events: EventWriter,
+    conditions: ConditionWriter,
+    ingresses: IngressWriter,
+}
+
+/// What one [`Reporter::report`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Whether this replica led (nothing is written otherwise).
+    pub leader: bool,
+    /// Status writes and Events created.
+    pub writes: usize,
+    /// Problems whose Event was held back (rate limit or failed write);
+    /// report again later to emit them.
+    pub pending: usize,
+}
+
+// === impl StatusOptions ===
+
+impl StatusOptions {
+    /// Options for `class` reporting as `instance`, with no Ingress
+    /// addresses and an Event budget of 25 at once, then 5 per second.
+    pub fn new(ingress_class: &str, instance: &str) -> Self {
+        Self {
+            ingress_class: ingress_class.to_string(),
+            addresses: AddressSource::default(),
+            instance: instance.to_string(),
+            event_burst: 25,
+            events_per_second: 5.0,
+        }
+    }
+}
+
+// === impl Reporter ===
+
+impl Reporter {
+    /// A reporter that writes while `leader` holds `true`.
+    pub fn new(
+        client: Client,
+        options: StatusOptions,
+        metrics: Metrics,
+        leader: watch::Receiver<bool>,
+    ) -> Self {
+        let events = EventWriter::new(
+            client.clone(),
+            &options.instance,
+            options.event_burst,
+            options.events_per_second,
+        );
+        Self {
+            client,
+            options,
+            metrics,
+            leader,
+            events,
+            conditions: ConditionWriter::default(),
+            ingresses: IngressWriter::default(),
+        }
+    }
+
+    /// Leadership as seen by this reporter (to re-report on gaining it).
+    pub fn leader(&self) -> watch::Receiver<bool> {
+        self.leader.clone()
+    }
+
+    /// Writes Events, conditions and Ingress status for `objects` and
+    /// `problems`, if this replica leads.
+    pub async fn report(&mut self, objects: &ObjectSet, problems: &[Problem]) -> Report {
+        if !*self.leader.borrow() {
+            // Whoever leads next decides from the cluster's state, and so
+            // will we if we lead again.
+            self.events.reset();
+            self.conditions.reset();
+            self.ingresses.reset();
+            return Report::default();
+        }
+        let emitted = self.events.emit(objects, problems).await;
+        self.count("Event", emitted.created);
+
+        let mut by_object: BTreeMap<ObjectRef, Vec<&Problem>> = BTreeMap::new();
+        for p in problems {
+            by_object.entry(p.object.clone()).or_default().push(p);
+        }
+        let filter = ClassFilter::new(
+            &self.options.ingress_class,
+            objects.ingress_classes.values().map(|c| &**c),
+        );
+        let client = self.client.clone();
+        let namespaced = |ns: Option<String>| ns.unwrap_or_default();
+        let plugins = self
+            .conditions
+            .write(
+                |p: &KongPlugin| Api::namespaced(client.clone(), &namespaced(p.namespace())),
+                objects.kong_plugins.values().map(|p| &**p),
+                &by_object,
+            )
+            .await;
+        self.count("KongPlugin", plugins);
+        let cluster_plugins = self
+            .conditions
+            .write(
+                |_: &KongClusterPlugin| Api::all(client.clone()),
+                objects
+                    .kong_cluster_plugins
+                    .values()
+                    .map(|p| &**p)
+                    .filter(|p| filter.annotated(*p)),
+                &by_object,
+            )
+            .await;
+        self.count("KongClusterPlugin", cluster_plugins);
+        let consumers = self
+            .conditions
+            .write(
+                |c: &KongConsumer| Api::namespaced(client.clone(), &namespaced(c.namespace())),
+                objects
+                    .kong_consumers
+                    .values()
+                    .map(|c| &**c)
+                    .filter(|c| filter.annotated(*c)),
+                &by_object,
+            )
+            .await;
+        self.count("KongConsumer", consumers);
+        let mut ingresses = 0;
+        if let Some(addresses) = self.options.addresses.resolve(objects) {
+            ingresses = self
+                .ingresses
+                .write(&client, objects, &filter, &addresses)
+                .await;
+            self.count("Ingress", ingresses);
+        }
+        Report {
+            leader: true,
+            writes: emitted.created + plugins + cluster_plugins + consumers + ingresses,
+            pending: emitted.pending,
+        }
+    }
+
+    fn count(&self, kind: &str, n: usize) {
+        if n > 0 {
+            let labels = KindLabels {
+                kind: kind.to_string(),
+            };
+            self.metrics
+                .status_writes
+                .get_or_create(&labels)
+                .inc_by(n as u64);
+        }
+    }
+}
+
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reporter")
+            .field("options", &self.options)
+            .field("leader", &*self.leader.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `apiVersion` of the kinds problems are reported on.
+pub(crate) fn kind_api_version(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "Ingress" | "IngressClass" => "networking.k8s.io/v1",
+        "Service" | "Secret" => "v1",
+        "EndpointSlice" => "discovery.k8s.io/v1",
+        "KongPlugin" | "KongClusterPlugin" | "KongConsumer" => "configuration.konghq.com/v1",
+        _ => return None,
+    })
+}

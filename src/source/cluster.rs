@@ -15,7 +15,7 @@ mod secrets;
 #[cfg(test)]
 pub(crate) mod fake_api;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::crd::{KongClusterPlugin, KongConsumer, KongPlugin};
 use crate::metrics::Metrics;

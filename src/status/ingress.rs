@@ -1,0 +1,149 @@
+//! Ingress `status.loadBalancer`: the addresses clients reach the proxy at,
+//! from `--publish-status-address` or the `--publish-service` Service
+//! (its load-balancer ingress, else its cluster IPs), as KIC does (§4.4).
+
+use crate::model::ObjectRef;
+use crate::source::ObjectKey;
+use crate::source::ObjectSet;
+use crate::source::cluster::refs::ClassFilter;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::networking::v1::{Ingress, IngressLoadBalancerIngress};
+use kube::api::{Patch, PatchParams};
+use kube::{Api, Client, ResourceExt};
+use serde_json::json;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// Where the addresses come from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddressSource {
+    /// Fixed addresses (IPs or hostnames); win over `service`.
+    pub addresses: Vec<String>,
+    /// `(namespace, name)` of the proxy Service.
+    pub service: Option<ObjectKey>,
+}
+
+/// Writes Ingress status when it differs from the addresses.
+#[derive(Debug, Default)]
+pub(crate) struct IngressWriter {
+    written: HashMap<ObjectRef, (Option<String>, Vec<IngressLoadBalancerIngress>)>,
+}
+
+// === impl AddressSource ===
+
+impl AddressSource {
+    /// The addresses to publish; `None` when there is nothing to say yet
+    /// (no source configured, or the Service has no address so far), in
+    /// which case Ingress status is left alone.
+    pub fn resolve(&self, objects: &ObjectSet) -> Option<Vec<IngressLoadBalancerIngress>> {
+        let entries: Vec<IngressLoadBalancerIngress> = if !self.addresses.is_empty() {
+            self.addresses.iter().map(|a| entry(a)).collect()
+        } else {
+            let service = objects.services.get(self.service.as_ref()?)?;
+            service_addresses(service)
+        };
+        (!entries.is_empty()).then_some(entries)
+    }
+}
+
+fn entry(address: &str) -> IngressLoadBalancerIngress {
+    if address.parse::<IpAddr>().is_ok() {
+        IngressLoadBalancerIngress {
+            ip: Some(address.to_string()),
+            ..Default::default()
+        }
+    } else {
+        IngressLoadBalancerIngress {
+            hostname: Some(address.to_string()),
+            ..Default::default()
+        }
+    }
+}
+
+fn service_addresses(service: &Service) -> Vec<IngressLoadBalancerIngress> {
+    let spec = service.spec.as_ref();
+    if spec.and_then(|s| s.type_.as_deref()) == Some("LoadBalancer") {
+        let lb = service
+            .status
+            .as_ref()
+            .and_then(|s| s.load_balancer.as_ref());
+        return lb
+            .and_then(|lb| lb.ingress.as_ref())
+            .into_iter()
+            .flatten()
+            .filter_map(|i| {
+                let address = i.ip.as_deref().or(i.hostname.as_deref())?;
+                Some(entry(address))
+            })
+            .collect();
+    }
+    let ips = spec.and_then(|s| s.cluster_ips.clone()).unwrap_or_default();
+    let ips = if ips.is_empty() {
+        spec.and_then(|s| s.cluster_ip.clone())
+            .into_iter()
+            .collect()
+    } else {
+        ips
+    };
+    ips.iter()
+        .filter(|ip| *ip != "None" && !ip.is_empty())
+        .map(|ip| entry(ip))
+        .collect()
+}
+
+// === impl IngressWriter ===
+
+impl IngressWriter {
+    /// Sets `status.loadBalancer.ingress` of every Ingress of our class to
+    /// `addresses`. Returns the number of writes.
+    pub(crate) async fn write(
+        &mut self,
+        client: &Client,
+        objects: &ObjectSet,
+        filter: &ClassFilter,
+        addresses: &[IngressLoadBalancerIngress],
+    ) -> usize {
+        let mut writes = 0;
+        for ingress in objects.ingresses.values().filter(|i| filter.ingress(i)) {
+            let ns = ingress.namespace().unwrap_or_default();
+            let name = ingress.name_any();
+            if current(ingress) == addresses {
+                continue;
+            }
+            let reference = ObjectRef::new("Ingress", &ns, &name);
+            let memo = (ingress.uid(), addresses.to_vec());
+            if self.written.get(&reference) == Some(&memo) {
+                continue;
+            }
+            let api: Api<Ingress> = Api::namespaced(client.clone(), &ns);
+            let patch = json!({"status": {"loadBalancer": {"ingress": addresses}}});
+            match api
+                .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                Ok(_) => {
+                    self.written.insert(reference, memo);
+                    writes += 1;
+                }
+                Err(error) => {
+                    tracing::warn!(ingress = %reference, %error, "cannot write Ingress status")
+                }
+            }
+        }
+        writes
+    }
+
+    /// Forgets what was written.
+    pub(crate) fn reset(&mut self) {
+        self.written.clear();
+    }
+}
+
+fn current(ingress: &Ingress) -> &[IngressLoadBalancerIngress] {
+    ingress
+        .status
+        .as_ref()
+        .and_then(|s| s.load_balancer.as_ref())
+        .and_then(|lb| lb.ingress.as_deref())
+        .unwrap_or_default()
+}

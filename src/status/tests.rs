@@ -1,0 +1,243 @@
+//! Reporter and Elector against the loopback fake API server.
+
+use super::*;
+use crate::source::Object;
+use crate::source::cluster::fake_api::FakeApi;
+use crate::source::cluster::tests::cluster_fixture;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const KINDS: [(&str, &str); 8] = [
+    ("networking.k8s.io/v1", "IngressClass"),
+    ("networking.k8s.io/v1", "Ingress"),
+    ("v1", "Service"),
+    ("discovery.k8s.io/v1", "EndpointSlice"),
+    ("v1", "Secret"),
+    ("configuration.konghq.com/v1", "KongPlugin"),
+    ("configuration.konghq.com/v1", "KongClusterPlugin"),
+    ("configuration.konghq.com/v1", "KongConsumer"),
+];
+
+/// What a watch would show right now.
+fn objects(api: &FakeApi) -> ObjectSet {
+    let mut set = ObjectSet::default();
+    for (v, k) in KINDS {
+        for o in api.list(v, k) {
+            set.apply(Object::from_value(o).unwrap());
+        }
+    }
+    set
+}
+
+fn problem(kind: &str, ns: Option<&str>, name: &str, reason: &str) -> Problem {
+    let object = match ns {
+        Some(ns) => ObjectRef::new(kind, ns, name),
+        None => ObjectRef::cluster(kind, name),
+    };
+    Problem::new(object, reason, format!("{reason} on {name}"))
+}
+
+fn programmed(api: &FakeApi, kind: &str, ns: &str, name: &str) -> Value {
+    let o = api
+        .get("configuration.konghq.com/v1", kind, ns, name)
+        .unwrap();
+    let conds = o["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    conds
+        .into_iter()
+        .find(|c| c["type"] == "Programmed")
+        .unwrap_or(Value::Null)
+}
+
+fn writes(api: &FakeApi) -> Vec<String> {
+    api.requests()
+        .into_iter()
+        .filter(|r| !r.starts_with("GET"))
+        .collect()
+}
+
+fn reporter(api: &FakeApi, leading: bool, burst: u32) -> (Reporter, watch::Sender<bool>) {
+    let (tx, rx) = watch::channel(leading);
+    let mut options = StatusOptions::new("kong", "kingress-0");
+    options.event_burst = burst;
+    options.addresses = AddressSource {
+        addresses: vec!["10.1.2.3".into(), "lb.example.com".into()],
+        service: None,
+    };
+    (Reporter::new(api.client(), options, Metrics::new(), rx), tx)
+}
+
+#[tokio::test]
+async fn writes_events_conditions_and_ingress_status_once() {
+    let api = FakeApi::start().await;
+    cluster_fixture(&api);
+    let (mut reporter, _leader) = reporter(&api, true, 25);
+    let problems = vec![
+        problem("KongPlugin", Some("shop"), "oidc", "SecretNotFound"),
+        problem("Ingress", Some("shop"), "web", "ServiceNotFound"),
+    ];
+    let set = objects(&api);
+    let first = reporter.report(&set, &problems).await;
+    // 2 Events, 3 conditions (plugin, cluster plugin, consumer), 1 Ingress.
+    assert_eq!(
+        first,
+        Report {
+            leader: true,
+            writes: 6,
+            pending: 0
+        }
+    );
+
+    let events = api.list("events.k8s.io/v1", "Event");
+    assert_eq!(events.len(), 2);
+    let ev = events
+        .iter()
+        .find(|e| e["regarding"]["kind"] == "KongPlugin")
+        .unwrap();
+    assert_eq!(ev["type"], "Warning");
+    assert_eq!(ev["reason"], "SecretNotFound");
+    assert_eq!(ev["note"], "SecretNotFound on oidc");
+    assert_eq!(ev["reportingController"], "kingress");
+    assert_eq!(ev["reportingInstance"], "kingress-0");
+    assert_eq!(ev["metadata"]["namespace"], "shop");
+    assert_eq!(
+        ev["regarding"]["uid"],
+        "uid-apis-configuration.konghq.com-v1-kongplugins-shop-oidc"
+    );
+
+    let c = programmed(&api, "KongPlugin", "shop", "oidc");
+    assert_eq!(
+        (c["status"].as_str(), c["reason"].as_str()),
+        (Some("False"), Some("Invalid"))
+    );
+    assert_eq!(c["message"], "SecretNotFound on oidc");
+    assert_eq!(
+        programmed(&api, "KongConsumer", "shop", "alice")["status"],
+        "True"
+    );
+    assert_eq!(
+        programmed(&api, "KongClusterPlugin", "", "global")["status"],
+        "True"
+    );
+    let ing = api
+        .get("networking.k8s.io/v1", "Ingress", "shop", "web")
+        .unwrap();
+    assert_eq!(
+        ing["status"]["loadBalancer"]["ingress"],
+        json!([{"ip": "10.1.2.3"}, {"hostname": "lb.example.com"}])
+    );
+
+    // The same input again, before the watch shows the writes: no write.
+    let before = writes(&api).len();
+    assert_eq!(reporter.report(&set, &problems).await.writes, 0);
+    // A fresh reporter (say, a new leader) reading the cluster: no write.
+    let (mut fresh, _l) = self::reporter(&api, true, 25);
+    let mut again = fresh.report(&objects(&api), &problems).await;
+    // It has not emitted these Events itself, so it does once.
+    assert_eq!(again.writes, 2);
+    again = fresh.report(&objects(&api), &problems).await;
+    assert_eq!(again.writes, 0);
+    assert_eq!(writes(&api).len(), before + 2);
+
+    // The problem goes away: the condition flips, no Event.
+    let fixed = vec![problems[1].clone()];
+    assert_eq!(reporter.report(&objects(&api), &fixed).await.writes, 1);
+    assert_eq!(
+        programmed(&api, "KongPlugin", "shop", "oidc")["status"],
+        "True"
+    );
+    // It comes back: a new Event and the condition flips again.
+    assert_eq!(reporter.report(&objects(&api), &problems).await.writes, 2);
+    assert_eq!(api.list("events.k8s.io/v1", "Event").len(), 5);
+}
+
+#[tokio::test]
+async fn followers_write_nothing() {
+    let api = FakeApi::start().await;
+    cluster_fixture(&api);
+    let (mut reporter, leader) = reporter(&api, false, 25);
+    let problems = vec![problem(
+        "KongPlugin",
+        Some("shop"),
+        "oidc",
+        "SecretNotFound",
+    )];
+    let report = reporter.report(&objects(&api), &problems).await;
+    assert_eq!(report, Report::default());
+    assert!(writes(&api).is_empty());
+
+    leader.send_replace(true);
+    assert!(reporter.report(&objects(&api), &problems).await.writes > 0);
+}
+
+#[tokio::test]
+async fn events_are_rate_limited_and_emitted_later() {
+    let api = FakeApi::start().await;
+    cluster_fixture(&api);
+    let (mut reporter, _leader) = reporter(&api, true, 2);
+    let problems: Vec<Problem> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|n| problem("Service", Some("shop"), n, "PortNotFound"))
+        .collect();
+    let set = objects(&api);
+    let first = reporter.report(&set, &problems).await;
+    assert_eq!(first.pending, 2);
+    assert_eq!(api.list("events.k8s.io/v1", "Event").len(), 2);
+    // Refill is 5 per second in StatusOptions::new.
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let second = reporter.report(&set, &problems).await;
+    assert_eq!(second.pending, 0);
+    assert_eq!(api.list("events.k8s.io/v1", "Event").len(), 4);
+}
+
+#[tokio::test]
+async fn one_leader_at_a_time_and_takeover_after_expiry() {
+    let api = FakeApi::start().await;
+    let options = |holder: &str| LeaseOptions {
+        duration: Duration::from_millis(300),
+        renew: Duration::from_millis(100),
+        ..LeaseOptions::for_class("kong", "kingress", holder)
+    };
+    let mut a = Elector::new(api.client(), options("a"));
+    let mut b = Elector::new(api.client(), options("b"));
+    assert!(a.step().await, "a free lease is taken");
+    assert!(!b.step().await);
+    assert!(a.step().await, "the holder renews");
+    assert!(!b.step().await, "renewed leases stay taken");
+
+    // `a` stops renewing; `b` waits a full duration from its last sighting.
+    assert!(!b.step().await);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(b.step().await, "an expired lease is taken over");
+    assert!(!a.step().await, "the old holder sees the new one");
+    let lease = api
+        .get(
+            "coordination.k8s.io/v1",
+            "Lease",
+            "kingress",
+            "kingress-leader-kong",
+        )
+        .unwrap();
+    assert_eq!(lease["spec"]["holderIdentity"], "b");
+    assert_eq!(lease["spec"]["leaseTransitions"], 1);
+}
+
+#[tokio::test]
+async fn leader_steps_down_when_it_cannot_renew() {
+    let api = FakeApi::start().await;
+    let mut a = Elector::new(
+        api.client(),
+        LeaseOptions {
+            duration: Duration::from_millis(300),
+            renew: Duration::from_millis(100),
+            ..LeaseOptions::for_class("kong", "kingress", "a")
+        },
+    );
+    assert!(a.step().await);
+    api.set_down(true);
+    assert!(a.step().await, "a short failure keeps the lead");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(!a.step().await, "past 2/3 of the duration it steps down");
+}
