@@ -1,11 +1,38 @@
 //! Pure translation from an [`ObjectSet`] to a routing [`Table`] plus the
-//! [`Problem`]s found on the way (being filled in by the translate work; this
-//! is the API). No I/O, no clock, no randomness.
+//! [`Problem`]s found on the way. No I/O, no clock, no randomness: the same
+//! objects always give the same table and the same (sorted) problems.
+//!
+//! Follows Kong's ingress controller (KIC) closely, with one deliberate
+//! difference: where KIC fails open (a route whose plugin cannot be honoured
+//! is served without it), kingress fails closed. Such a route keeps existing
+//! but carries a `fault`, and the proxy answers it with 503 and that message.
+//!
+//! Steps, each in its own file:
+//! - [`class`]: which Ingresses, KongConsumers and KongClusterPlugins are ours;
+//! - `ingress`: routes from Ingress rules and the default backend, using
+//!   `annotations`, `paths` and `backend` (Services and endpoints);
+//! - `plugins` (+ `plugin_config`): `konghq.com/plugins` references and
+//!   global KongClusterPlugins to parsed plugin instances;
+//! - `consumers` (+ `credentials`): KongConsumers and oauth2 credentials;
+//! - `tls`: Ingress `spec.tls` Secrets to SNI certificates.
 
+mod annotations;
+mod backend;
+pub mod class;
+mod consumers;
+mod credentials;
+mod ids;
+mod ingress;
+mod paths;
+mod plugin_config;
+mod plugins;
 pub mod seal;
+mod secrets;
+mod tls;
 
-use crate::model::{Problem, Table};
+use crate::model::{ObjectRef, Problem, Table};
 use crate::source::ObjectSet;
+use kube::Resource;
 
 /// Settings that shape translation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +59,61 @@ impl Default for Options {
 }
 
 /// Translates `objects` into a table and problems.
-pub fn translate(_objects: &ObjectSet, _options: &Options) -> Translation {
-    Translation::default()
+pub fn translate(objects: &ObjectSet, options: &Options) -> Translation {
+    let mut cx = Cx {
+        objects,
+        class: class::ClassFilter::new(objects, options),
+        problems: Vec::new(),
+    };
+    let mut table = Table::default();
+
+    let mut plugins = plugins::Resolver::new();
+    let globals = plugins.globals(&mut cx);
+    ingress::translate(&mut cx, &mut plugins, &globals, &mut table);
+    consumers::translate(&mut cx, &mut table);
+    table.certificates = tls::translate(&mut cx);
+
+    let mut problems = cx.problems;
+    problems.sort();
+    problems.dedup();
+    Translation { table, problems }
+}
+
+/// What every step reads and where problems go.
+struct Cx<'a> {
+    objects: &'a ObjectSet,
+    class: class::ClassFilter,
+    problems: Vec<Problem>,
+}
+
+// === impl Cx ===
+
+impl Cx<'_> {
+    /// Records a problem on `object`.
+    fn problem(&mut self, object: &ObjectRef, reason: &str, message: impl Into<String>) {
+        self.problems
+            .push(Problem::new(object.clone(), reason, message));
+    }
+}
+
+/// The [`ObjectRef`] of a Kubernetes object (cluster-scoped when it has no
+/// namespace).
+fn object_ref<K: Resource<DynamicType = ()>>(object: &K) -> ObjectRef {
+    let meta = object.meta();
+    let kind = K::kind(&());
+    let name = meta.name.as_deref().unwrap_or_default();
+    match meta.namespace.as_deref() {
+        Some(ns) => ObjectRef::new(&kind, ns, name),
+        None => ObjectRef::cluster(&kind, name),
+    }
+}
+
+/// An annotation value, if set.
+fn annotation<'a, K: Resource>(object: &'a K, key: &str) -> Option<&'a str> {
+    object
+        .meta()
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(key))
+        .map(String::as_str)
 }

@@ -1,0 +1,319 @@
+//! `konghq.com/*` annotations on Ingresses (route settings) and Services
+//! (upstream settings). A bad value is reported and the default is used, as
+//! KIC does; an annotation kingress does not implement is reported too, since
+//! ignoring e.g. `konghq.com/headers.*` silently would route more traffic
+//! than the author meant.
+
+use super::Cx;
+use crate::model::{ObjectRef, Scheme};
+use std::collections::BTreeMap;
+
+/// Plugins to attach (Ingress, Service, KongConsumer).
+pub(super) const PLUGINS: &str = "konghq.com/plugins";
+const STRIP_PATH: &str = "konghq.com/strip-path";
+const PRESERVE_HOST: &str = "konghq.com/preserve-host";
+const METHODS: &str = "konghq.com/methods";
+const PROTOCOLS: &str = "konghq.com/protocols";
+const HTTPS_REDIRECT: &str = "konghq.com/https-redirect-status-code";
+const REGEX_PRIORITY: &str = "konghq.com/regex-priority";
+const REGEX_PREFIX: &str = "konghq.com/regex-prefix";
+const HOST_HEADER: &str = "konghq.com/host-header";
+const PATH: &str = "konghq.com/path";
+const PROTOCOL: &str = "konghq.com/protocol";
+const CONNECT_TIMEOUT: &str = "konghq.com/connect-timeout";
+const READ_TIMEOUT: &str = "konghq.com/read-timeout";
+const RETRIES: &str = "konghq.com/retries";
+/// Kong entity tags: metadata only, nothing to route on.
+const TAGS: &str = "konghq.com/tags";
+
+const ROUTE_KEYS: &[&str] = &[
+    PLUGINS,
+    STRIP_PATH,
+    PRESERVE_HOST,
+    METHODS,
+    PROTOCOLS,
+    HTTPS_REDIRECT,
+    REGEX_PRIORITY,
+    REGEX_PREFIX,
+    TAGS,
+];
+const SERVICE_KEYS: &[&str] = &[
+    PLUGINS,
+    HOST_HEADER,
+    PATH,
+    PROTOCOL,
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    RETRIES,
+    TAGS,
+];
+
+type Annotations = BTreeMap<String, String>;
+
+/// Route settings from an Ingress's annotations.
+#[derive(Clone, Debug)]
+pub(super) struct RouteSettings {
+    pub strip_path: bool,
+    pub preserve_host: bool,
+    pub methods: Vec<String>,
+    pub protocols: Vec<String>,
+    pub https_redirect_status_code: u16,
+    pub regex_priority: i64,
+    pub regex_prefix: String,
+}
+
+/// Upstream settings from a Service's annotations.
+#[derive(Clone, Debug, Default)]
+pub(super) struct ServiceSettings {
+    pub path: Option<String>,
+    pub host_header: Option<String>,
+    pub scheme: Option<Scheme>,
+    pub connect_timeout_ms: Option<u64>,
+    pub read_timeout_ms: Option<u64>,
+    pub retries: Option<u32>,
+}
+
+/// One entry of `konghq.com/plugins`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct PluginRef {
+    /// `Some` for a `<namespace>:<name>` reference.
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+/// Reads route settings, reporting bad values on `object`.
+pub(super) fn route_settings(
+    cx: &mut Cx<'_>,
+    object: &ObjectRef,
+    annotations: Option<&Annotations>,
+) -> RouteSettings {
+    let empty = Annotations::new();
+    let a = annotations.unwrap_or(&empty);
+    unsupported(cx, object, a, ROUTE_KEYS);
+    let mut s = RouteSettings {
+        strip_path: boolean(cx, object, a, STRIP_PATH, false),
+        preserve_host: boolean(cx, object, a, PRESERVE_HOST, true),
+        methods: Vec::new(),
+        protocols: Vec::new(),
+        https_redirect_status_code: 426,
+        regex_priority: 0,
+        regex_prefix: super::paths::DEFAULT_REGEX_PREFIX.to_string(),
+    };
+    if let Some(v) = a.get(METHODS) {
+        let methods: Vec<String> = list(v).map(|m| m.to_ascii_uppercase()).collect();
+        match methods
+            .iter()
+            .find(|m| m.is_empty() || !m.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            Some(bad) => invalid(cx, object, METHODS, v, &format!("'{bad}' is not a method")),
+            None => s.methods = dedup(methods),
+        }
+    }
+    if let Some(v) = a.get(PROTOCOLS) {
+        match protocols(v) {
+            Ok(p) => s.protocols = p,
+            Err(Refusal::Invalid(why)) => invalid(cx, object, PROTOCOLS, v, &why),
+            Err(Refusal::Unsupported(why)) => not_supported(cx, object, PROTOCOLS, v, &why),
+        }
+    }
+    if let Some(v) = a.get(HTTPS_REDIRECT) {
+        match v.trim().parse::<u16>() {
+            Ok(code @ (426 | 301 | 302 | 307 | 308)) => s.https_redirect_status_code = code,
+            _ => invalid(
+                cx,
+                object,
+                HTTPS_REDIRECT,
+                v,
+                "must be 426, 301, 302, 307 or 308",
+            ),
+        }
+    }
+    if let Some(v) = a.get(REGEX_PRIORITY) {
+        match v.trim().parse::<i64>() {
+            Ok(p) => s.regex_priority = p,
+            Err(_) => invalid(cx, object, REGEX_PRIORITY, v, "must be an integer"),
+        }
+    }
+    if let Some(v) = a.get(REGEX_PREFIX) {
+        if v.is_empty() {
+            invalid(cx, object, REGEX_PREFIX, v, "must not be empty");
+        } else {
+            s.regex_prefix = v.clone();
+        }
+    }
+    s
+}
+
+/// Reads upstream settings, reporting bad values on `object`.
+pub(super) fn service_settings(
+    cx: &mut Cx<'_>,
+    object: &ObjectRef,
+    annotations: Option<&Annotations>,
+) -> ServiceSettings {
+    let Some(a) = annotations else {
+        return ServiceSettings::default();
+    };
+    unsupported(cx, object, a, SERVICE_KEYS);
+    let mut s = ServiceSettings::default();
+    if let Some(v) = a.get(PATH) {
+        if v.starts_with('/') {
+            s.path = Some(v.clone());
+        } else {
+            invalid(cx, object, PATH, v, "must start with '/'");
+        }
+    }
+    if let Some(v) = a.get(HOST_HEADER).filter(|v| !v.trim().is_empty()) {
+        s.host_header = Some(v.trim().to_string());
+    }
+    if let Some(v) = a.get(PROTOCOL) {
+        match protocol(v.trim()) {
+            Ok("https") => s.scheme = Some(Scheme::Https),
+            Ok(_) => s.scheme = Some(Scheme::Http),
+            Err(Refusal::Invalid(why)) => invalid(cx, object, PROTOCOL, v, &why),
+            Err(Refusal::Unsupported(why)) => not_supported(cx, object, PROTOCOL, v, &why),
+        }
+    }
+    let number = |cx: &mut Cx<'_>, key: &str| -> Option<u64> {
+        let v = a.get(key)?;
+        let n = v.trim().parse::<u64>().ok();
+        if n.is_none() {
+            invalid(cx, object, key, v, "must be a non-negative integer");
+        }
+        n
+    };
+    s.connect_timeout_ms = number(cx, CONNECT_TIMEOUT);
+    s.read_timeout_ms = number(cx, READ_TIMEOUT);
+    s.retries = number(cx, RETRIES).map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+    s
+}
+
+/// Parses a `konghq.com/plugins` value: a comma list of `name` or
+/// `namespace:name`. `Err` carries the malformed entry.
+pub(super) fn plugin_refs(value: &str) -> Vec<Result<PluginRef, String>> {
+    list(value)
+        .filter(|e| !e.is_empty())
+        .map(
+            |entry| match entry.split(':').collect::<Vec<_>>().as_slice() {
+                [name] => Ok(PluginRef {
+                    namespace: None,
+                    name: name.to_string(),
+                }),
+                [ns, name] if !ns.is_empty() && !name.is_empty() => Ok(PluginRef {
+                    namespace: Some(ns.to_string()),
+                    name: name.to_string(),
+                }),
+                _ => Err(entry.to_string()),
+            },
+        )
+        .collect()
+}
+
+enum Refusal {
+    Invalid(String),
+    Unsupported(String),
+}
+
+/// Kong's route protocols mapped onto what kingress serves: the TLS
+/// requirement is what matters, so `grpcs`/`wss` become `https` and
+/// `grpc`/`ws` become `http`. Stream protocols are not served at all.
+fn protocols(value: &str) -> Result<Vec<String>, Refusal> {
+    let mut out = Vec::new();
+    for p in list(value) {
+        out.push(protocol(p)?.to_string());
+    }
+    out.sort();
+    Ok(dedup(out))
+}
+
+fn protocol(p: &str) -> Result<&'static str, Refusal> {
+    match p {
+        "http" | "grpc" | "ws" => Ok("http"),
+        "https" | "grpcs" | "wss" => Ok("https"),
+        "tcp" | "tls" | "tls_passthrough" | "udp" => Err(Refusal::Unsupported(format!(
+            "kingress serves HTTP only, not '{p}'"
+        ))),
+        _ => Err(Refusal::Invalid(format!("'{p}' is not a protocol"))),
+    }
+}
+
+fn boolean(cx: &mut Cx<'_>, object: &ObjectRef, a: &Annotations, key: &str, default: bool) -> bool {
+    let Some(v) = a.get(key) else {
+        return default;
+    };
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" => true,
+        "false" => false,
+        _ => {
+            invalid(cx, object, key, v, "must be 'true' or 'false'");
+            default
+        }
+    }
+}
+
+fn unsupported(cx: &mut Cx<'_>, object: &ObjectRef, a: &Annotations, known: &[&str]) {
+    for key in a.keys() {
+        if key.starts_with("konghq.com/") && !known.contains(&key.as_str()) {
+            cx.problem(
+                object,
+                "UnsupportedAnnotation",
+                format!("annotation {key} is not supported by kingress and is ignored"),
+            );
+        }
+    }
+}
+
+fn invalid(cx: &mut Cx<'_>, object: &ObjectRef, key: &str, value: &str, why: &str) {
+    cx.problem(
+        object,
+        "InvalidAnnotation",
+        format!("{key} value '{value}' is invalid ({why}); the annotation is ignored"),
+    );
+}
+
+fn not_supported(cx: &mut Cx<'_>, object: &ObjectRef, key: &str, value: &str, why: &str) {
+    cx.problem(
+        object,
+        "UnsupportedAnnotation",
+        format!("{key} value '{value}' is not supported ({why}); the annotation is ignored"),
+    );
+}
+
+fn list(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(str::trim)
+}
+
+fn dedup(items: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_refs_parse_like_kic() {
+        let refs = plugin_refs(" a, other:b ,, :c, d:, e:f:g");
+        assert_eq!(
+            refs,
+            vec![
+                Ok(PluginRef {
+                    namespace: None,
+                    name: "a".into()
+                }),
+                Ok(PluginRef {
+                    namespace: Some("other".into()),
+                    name: "b".into()
+                }),
+                Err(":c".into()),
+                Err("d:".into()),
+                Err("e:f:g".into()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,260 @@
+//! Ingress backends to upstream services: the Kubernetes Service and port,
+//! and targets from its EndpointSlices (KIC's `getEndpoints`).
+
+use super::annotations::{self, ServiceSettings};
+use super::{Cx, object_ref};
+use crate::model::{self, ObjectRef, Table, Target};
+use k8s_openapi::api::core::v1::{Service, ServicePort};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::ServiceBackendPort;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Label that ties an EndpointSlice to its Service.
+const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+
+/// How an Ingress backend names the Service port (KIC's `PortDef`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum PortDef {
+    Number(i32),
+    Name(String),
+    /// No port given: the Service must have exactly one.
+    Implicit,
+}
+
+/// A resolved backend: the upstream service's name in the table and the
+/// Kubernetes Service it came from (whose plugins apply).
+#[derive(Clone, Debug)]
+pub(super) struct Backend {
+    pub service_name: String,
+    pub service: Arc<Service>,
+}
+
+/// Why a backend could not be resolved: problem reason and message.
+#[derive(Clone, Debug)]
+pub(super) struct BackendError {
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// Resolves backends, building each upstream service once.
+pub(super) struct Backends<'a> {
+    slices: BTreeMap<(&'a str, &'a str), Vec<&'a EndpointSlice>>,
+    resolved: BTreeMap<(String, String, String), Result<Backend, BackendError>>,
+}
+
+// === impl PortDef ===
+
+impl PortDef {
+    /// From `backend.service.port` (name wins, as in KIC).
+    pub(super) fn from_backend(port: Option<&ServiceBackendPort>) -> Self {
+        match port {
+            Some(ServiceBackendPort { name: Some(n), .. }) if !n.is_empty() => {
+                PortDef::Name(n.clone())
+            }
+            Some(ServiceBackendPort {
+                number: Some(n), ..
+            }) if *n != 0 => PortDef::Number(*n),
+            _ => PortDef::Implicit,
+        }
+    }
+
+    /// The port as it appears in route and service names.
+    pub(super) fn canonical(&self) -> String {
+        match self {
+            PortDef::Number(n) => n.to_string(),
+            PortDef::Name(n) => n.clone(),
+            PortDef::Implicit => "implicitPort".to_string(),
+        }
+    }
+
+    fn find<'s>(&self, ports: &'s [ServicePort]) -> Option<&'s ServicePort> {
+        match self {
+            PortDef::Number(n) => ports.iter().find(|p| p.port == *n),
+            PortDef::Name(name) => ports.iter().find(|p| {
+                p.name.as_deref() == Some(name.as_str())
+                    || matches!(&p.target_port, Some(IntOrString::String(t)) if t == name)
+            }),
+            PortDef::Implicit => match ports {
+                [only] => Some(only),
+                _ => None,
+            },
+        }
+    }
+}
+
+// === impl Backends ===
+
+impl<'a> Backends<'a> {
+    /// Indexes EndpointSlices by `(namespace, service)`.
+    pub(super) fn new(cx: &Cx<'a>) -> Self {
+        let mut slices: BTreeMap<(&'a str, &'a str), Vec<&'a EndpointSlice>> = BTreeMap::new();
+        for ((ns, _), slice) in &cx.objects.endpoint_slices {
+            let service = slice
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(SERVICE_NAME_LABEL));
+            if let Some(service) = service {
+                slices
+                    .entry((ns.as_str(), service.as_str()))
+                    .or_default()
+                    .push(slice);
+            }
+        }
+        Self {
+            slices,
+            resolved: BTreeMap::new(),
+        }
+    }
+
+    /// Resolves Service `name` port `port` in `namespace`, adding the
+    /// upstream service to `table` the first time.
+    pub(super) fn resolve(
+        &mut self,
+        cx: &mut Cx<'a>,
+        table: &mut Table,
+        namespace: &str,
+        name: &str,
+        port: &PortDef,
+    ) -> Result<Backend, BackendError> {
+        let key = (namespace.to_string(), name.to_string(), port.canonical());
+        if let Some(done) = self.resolved.get(&key) {
+            return done.clone();
+        }
+        let result = self.build(cx, table, namespace, name, port);
+        self.resolved.insert(key, result.clone());
+        result
+    }
+
+    fn build(
+        &self,
+        cx: &mut Cx<'a>,
+        table: &mut Table,
+        namespace: &str,
+        name: &str,
+        port: &PortDef,
+    ) -> Result<Backend, BackendError> {
+        let objects = cx.objects;
+        let Some(service) = objects
+            .services
+            .get(&(namespace.to_string(), name.to_string()))
+        else {
+            return Err(BackendError {
+                reason: "ServiceNotFound",
+                message: format!("backend Service {namespace}/{name} not found"),
+            });
+        };
+        let spec = service.spec.clone().unwrap_or_default();
+        let ports = spec.ports.as_deref().unwrap_or_default();
+        let external = spec.type_.as_deref() == Some("ExternalName");
+        let service_port = port.find(ports);
+        let targets = match (service_port, external, port) {
+            (Some(p), true, _) => external_target(spec.external_name.as_deref(), p.port),
+            // ExternalName Services often declare no ports; a number is enough.
+            (None, true, PortDef::Number(n)) => external_target(spec.external_name.as_deref(), *n),
+            (Some(p), false, _) => self.targets(namespace, name, p),
+            (None, _, _) => {
+                return Err(BackendError {
+                    reason: "PortNotFound",
+                    message: match port {
+                        PortDef::Implicit => format!(
+                            "the backend names no port and Service {namespace}/{name} has {} \
+                             ports, not exactly one",
+                            ports.len()
+                        ),
+                        PortDef::Number(n) => {
+                            format!("backend Service {namespace}/{name} has no port {n}")
+                        }
+                        PortDef::Name(n) => {
+                            format!("backend Service {namespace}/{name} has no port named '{n}'")
+                        }
+                    },
+                });
+            }
+        };
+
+        let source = object_ref(service.as_ref());
+        let settings =
+            annotations::service_settings(cx, &source, service.metadata.annotations.as_ref());
+        let service_name = format!("{namespace}.{name}.{}", port.canonical());
+        table.services.insert(
+            service_name.clone(),
+            upstream(&service_name, source, settings, targets),
+        );
+        Ok(Backend {
+            service_name,
+            service: Arc::clone(service),
+        })
+    }
+
+    /// Ready endpoints of the slices whose port matches `port` by name and
+    /// speaks TCP: each endpoint's first address with the slice's port.
+    fn targets(&self, namespace: &str, name: &str, port: &ServicePort) -> Vec<Target> {
+        let want = port.name.as_deref().unwrap_or_default();
+        let mut targets = Vec::new();
+        for slice in self.slices.get(&(namespace, name)).into_iter().flatten() {
+            for slice_port in slice.ports.iter().flatten() {
+                let same_name = slice_port.name.as_deref().unwrap_or_default() == want;
+                let tcp = slice_port.protocol.as_deref().unwrap_or("TCP") == "TCP";
+                let Some(number) = slice_port.port.and_then(|p| u16::try_from(p).ok()) else {
+                    continue;
+                };
+                if !(same_name && tcp) {
+                    continue;
+                }
+                for endpoint in &slice.endpoints {
+                    // `ready` unset means ready (EndpointSlice API).
+                    if endpoint.conditions.as_ref().and_then(|c| c.ready) == Some(false) {
+                        continue;
+                    }
+                    if let Some(address) = endpoint.addresses.first() {
+                        targets.push(Target {
+                            host: address.clone(),
+                            port: number,
+                        });
+                    }
+                }
+            }
+        }
+        targets.sort();
+        targets.dedup();
+        targets
+    }
+}
+
+fn external_target(external_name: Option<&str>, port: i32) -> Vec<Target> {
+    match (external_name, u16::try_from(port)) {
+        (Some(host), Ok(port)) if !host.is_empty() => vec![Target {
+            host: host.to_ascii_lowercase(),
+            port,
+        }],
+        _ => Vec::new(),
+    }
+}
+
+fn upstream(
+    name: &str,
+    source: ObjectRef,
+    settings: ServiceSettings,
+    targets: Vec<Target>,
+) -> model::Service {
+    let mut service = model::Service::new(name, source);
+    service.path = settings.path;
+    service.host_header = settings.host_header;
+    if let Some(scheme) = settings.scheme {
+        service.scheme = scheme;
+    }
+    if let Some(ms) = settings.connect_timeout_ms {
+        service.connect_timeout_ms = ms;
+    }
+    if let Some(ms) = settings.read_timeout_ms {
+        service.read_timeout_ms = ms;
+    }
+    if let Some(retries) = settings.retries {
+        service.retries = retries;
+    }
+    service.targets = targets;
+    service
+}

@@ -1,0 +1,120 @@
+//! Ingress paths to route path matches. KIC emits Kong path strings
+//! (`/foo/` + `~/foo$` for a Prefix); kingress's router has Prefix and Exact
+//! matches of its own, so each path becomes one [`PathMatch`].
+
+use crate::model::{PathMatch, PathRegex};
+
+/// The marker that starts a regex in an ImplementationSpecific path, unless
+/// `konghq.com/regex-prefix` names another.
+pub(super) const DEFAULT_REGEX_PREFIX: &str = "/~";
+
+/// Converts one Ingress path. `Err` is a human message (the path is then
+/// dropped and the problem reported on the Ingress).
+pub(super) fn convert(
+    path: Option<&str>,
+    path_type: &str,
+    regex_prefix: &str,
+) -> Result<PathMatch, String> {
+    let raw = path.unwrap_or_default();
+    let mut path = collapse_slashes(raw);
+    if path.is_empty() {
+        path.push('/');
+    }
+    match path_type {
+        "Exact" => Ok(PathMatch::Exact(absolute(path))),
+        "Prefix" => {
+            let path = absolute(path);
+            let base = path.trim_end_matches('/');
+            Ok(PathMatch::Prefix(if base.is_empty() {
+                "/".to_string()
+            } else {
+                base.to_string()
+            }))
+        }
+        // A missing pathType is ImplementationSpecific, as in KIC.
+        "ImplementationSpecific" | "" => {
+            if !regex_prefix.is_empty()
+                && let Some(pattern) = path.strip_prefix(regex_prefix)
+            {
+                return PathRegex::new(pattern)
+                    .map(PathMatch::Regex)
+                    .map_err(|e| format!("invalid regex path '{raw}': {}", regex_error(&e)));
+            }
+            if !path.starts_with('/') {
+                return Err(format!("path '{raw}' must start with '/'"));
+            }
+            Ok(PathMatch::Plain(path))
+        }
+        other => Err(format!("path '{raw}' has unknown pathType '{other}'")),
+    }
+}
+
+/// `//a///b` → `/a/b` (KIC's `flattenMultipleSlashes`).
+fn collapse_slashes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if c == '/' && out.ends_with('/') {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Kubernetes requires Exact and Prefix paths to be absolute; KIC adds the
+/// slash rather than rejecting, and so do we.
+fn absolute(path: String) -> String {
+    if path.starts_with('/') {
+        path
+    } else {
+        format!("/{path}")
+    }
+}
+
+/// The one-line cause of a regex error (its Display spans several lines with
+/// a caret under the pattern).
+fn regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    text.lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: ").map(str::to_string))
+        .unwrap_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv(path: &str, ty: &str) -> Result<String, String> {
+        convert(Some(path), ty, DEFAULT_REGEX_PREFIX).map(|p| p.to_string())
+    }
+
+    #[test]
+    fn path_types() {
+        assert_eq!(conv("/foo", "Exact").unwrap(), "/foo (exact)");
+        assert_eq!(conv("/foo/", "Prefix").unwrap(), "/foo (prefix)");
+        assert_eq!(conv("/", "Prefix").unwrap(), "/ (prefix)");
+        assert_eq!(conv("//a//b//", "Prefix").unwrap(), "/a/b (prefix)");
+        assert_eq!(conv("", "ImplementationSpecific").unwrap(), "/");
+        assert_eq!(conv("/foo/", "").unwrap(), "/foo/");
+        assert_eq!(conv("/~/v\\d+", "").unwrap(), "~/v\\d+");
+        assert_eq!(
+            convert(Some("/@/x$"), "", "/@").unwrap().to_string(),
+            "~/x$"
+        );
+        assert_eq!(
+            convert(None, "Exact", "/~").unwrap().to_string(),
+            "/ (exact)"
+        );
+    }
+
+    #[test]
+    fn bad_paths_are_errors() {
+        assert_eq!(
+            conv("/~/api/(v1", "ImplementationSpecific").unwrap_err(),
+            "invalid regex path '/~/api/(v1': unclosed group"
+        );
+        assert!(conv("foo", "ImplementationSpecific").is_err());
+        assert!(conv("/foo", "Fuzzy").is_err());
+    }
+}

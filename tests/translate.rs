@@ -1,0 +1,502 @@
+//! Golden tests of `translate`: each case in `tests/fixtures/translate/<case>/`
+//! has `input.yaml` (manifests as one would `kubectl apply`), optionally
+//! `options.yaml` (`ingress_class: NAME`), and `expected.yaml`, a stable,
+//! human-readable rendering of the table and problems (secrets shown only as
+//! `plain`/`to-hash`/`hashed`/`none`).
+//!
+//! `UPDATE_GOLDEN=1 cargo test --test translate` rewrites the expectations;
+//! review every diff by hand, they encode the intended behaviour.
+
+use anyhow::{Context, Result};
+use kingress::model::{ClientSecret, PathMatch, Scheme, Table};
+use kingress::source::{Object, ObjectSet};
+use kingress::translate::{Options, Translation, translate};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/translate")
+}
+
+/// The documents of a multi-document YAML file, in order.
+fn documents(path: &Path) -> Result<Vec<serde_json::Value>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    let mut docs = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(&text) {
+        let value = serde_json::Value::deserialize(doc)?;
+        if !value.is_null() {
+            docs.push(value);
+        }
+    }
+    Ok(docs)
+}
+
+fn object_set(docs: impl IntoIterator<Item = serde_json::Value>) -> Result<ObjectSet> {
+    let mut objects = ObjectSet::default();
+    for doc in docs {
+        objects.apply(Object::from_value(doc)?);
+    }
+    Ok(objects)
+}
+
+fn options(case: &Path) -> Result<Options> {
+    let mut options = Options::default();
+    let path = case.join("options.yaml");
+    if path.exists() {
+        let value: serde_json::Value = serde_yaml::from_str(&std::fs::read_to_string(&path)?)?;
+        if let Some(class) = value.get("ingress_class").and_then(|v| v.as_str()) {
+            options.ingress_class = class.to_string();
+        }
+    }
+    Ok(options)
+}
+
+fn load(case: &str) -> Result<(Vec<serde_json::Value>, Options)> {
+    let dir = fixtures().join(case);
+    Ok((documents(&dir.join("input.yaml"))?, options(&dir)?))
+}
+
+// === rendering ===
+
+#[derive(Serialize)]
+struct Golden {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    routes: Vec<RouteOut>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    services: Vec<ServiceOut>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    consumers: Vec<ConsumerOut>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    oauth2_credentials: Vec<CredentialOut>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    certificates: Vec<CertificateOut>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    plugins: Vec<PluginOut>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    problems: Vec<ProblemOut>,
+}
+
+/// A route; fields at their default are left out.
+#[derive(Serialize)]
+struct RouteOut {
+    name: String,
+    source: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hosts: Vec<String>,
+    paths: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    methods: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    protocols: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    https_redirect_status_code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    strip_path: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preserve_host: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    regex_priority: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<String>,
+    /// `name (source) id-prefix`, in run order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    plugins: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fault: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ServiceOut {
+    name: String,
+    source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scheme: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host_header: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connect_timeout_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read_timeout_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retries: Option<u32>,
+    targets: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ConsumerOut {
+    id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    custom_id: Option<String>,
+    source: String,
+}
+
+#[derive(Serialize)]
+struct CredentialOut {
+    client_id: String,
+    name: String,
+    /// The owning consumer's username (or custom_id).
+    consumer: String,
+    /// `plain`, `to-hash`, `hashed` or `none`: never the value.
+    secret: &'static str,
+    hash_secret: bool,
+    client_type: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    redirect_uris: Vec<String>,
+    source: String,
+}
+
+#[derive(Serialize)]
+struct CertificateOut {
+    source: String,
+    hosts: Vec<String>,
+    /// Certificates in the PEM chain (the key is never shown).
+    chain: usize,
+}
+
+#[derive(Serialize)]
+struct PluginOut {
+    id: String,
+    name: String,
+    source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instance_name: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    protocols: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    before: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    after: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ProblemOut {
+    object: String,
+    reason: String,
+    message: String,
+}
+
+fn render(t: &Translation) -> String {
+    let table = &t.table;
+    let golden = Golden {
+        routes: table
+            .routes
+            .iter()
+            .map(|r| RouteOut {
+                name: r.name.clone(),
+                source: r.source.to_string(),
+                hosts: r.hosts.iter().map(|h| h.to_string()).collect(),
+                paths: r.paths.iter().map(path).collect(),
+                methods: r.methods.clone(),
+                protocols: r.protocols.clone(),
+                https_redirect_status_code: (r.https_redirect_status_code != 426)
+                    .then_some(r.https_redirect_status_code),
+                strip_path: r.strip_path.then_some(true),
+                preserve_host: (!r.preserve_host).then_some(false),
+                regex_priority: (r.regex_priority != 0).then_some(r.regex_priority),
+                service: r.service.clone(),
+                plugins: r
+                    .plugins
+                    .iter()
+                    .map(|p| format!("{} ({}) {}", p.name, p.source, &p.id[..8]))
+                    .collect(),
+                fault: r.fault.clone(),
+            })
+            .collect(),
+        services: table
+            .services
+            .values()
+            .map(|s| ServiceOut {
+                name: s.name.clone(),
+                source: s.source.to_string(),
+                scheme: (s.scheme == Scheme::Https).then_some("https"),
+                path: s.path.clone(),
+                host_header: s.host_header.clone(),
+                connect_timeout_ms: (s.connect_timeout_ms != 60_000)
+                    .then_some(s.connect_timeout_ms),
+                read_timeout_ms: (s.read_timeout_ms != 60_000).then_some(s.read_timeout_ms),
+                retries: (s.retries != 5).then_some(s.retries),
+                targets: s.targets.iter().map(|t| t.to_string()).collect(),
+            })
+            .collect(),
+        consumers: table
+            .consumers
+            .values()
+            .map(|c| ConsumerOut {
+                id: c.id.clone(),
+                username: c.username.clone(),
+                custom_id: c.custom_id.clone(),
+                source: c.source.to_string(),
+            })
+            .collect(),
+        oauth2_credentials: table
+            .oauth2_credentials
+            .values()
+            .map(|c| CredentialOut {
+                client_id: c.client_id.clone(),
+                name: c.name.clone(),
+                consumer: consumer_name(table, &c.consumer_id),
+                secret: match c.client_secret {
+                    ClientSecret::None => "none",
+                    ClientSecret::Plain(_) => "plain",
+                    ClientSecret::ToHash(_) => "to-hash",
+                    ClientSecret::Hashed(_) => "hashed",
+                },
+                hash_secret: c.hash_secret,
+                client_type: c.client_type.as_str(),
+                redirect_uris: c.redirect_uris.clone(),
+                source: c.source.to_string(),
+            })
+            .collect(),
+        certificates: table
+            .certificates
+            .iter()
+            .map(|c| CertificateOut {
+                source: c.source.to_string(),
+                hosts: c.hosts.clone(),
+                chain: c.cert_pem.matches("-----BEGIN CERTIFICATE-----").count(),
+            })
+            .collect(),
+        plugins: table
+            .plugins
+            .values()
+            .map(|p| PluginOut {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                source: p.source.to_string(),
+                instance_name: p.instance_name.clone(),
+                protocols: p.protocols.clone(),
+                before: p.ordering.before.clone(),
+                after: p.ordering.after.clone(),
+            })
+            .collect(),
+        problems: t
+            .problems
+            .iter()
+            .map(|p| ProblemOut {
+                object: p.object.to_string(),
+                reason: p.reason.clone(),
+                message: p.message.clone(),
+            })
+            .collect(),
+    };
+    serde_yaml::to_string(&golden).expect("rendering is plain data")
+}
+
+fn path(p: &PathMatch) -> String {
+    p.to_string()
+}
+
+fn consumer_name(table: &Table, id: &str) -> String {
+    table
+        .consumers
+        .get(id)
+        .and_then(|c| c.username.clone().or_else(|| c.custom_id.clone()))
+        .unwrap_or_else(|| format!("<missing consumer {id}>"))
+}
+
+// === checks ===
+
+fn check(case: &str) -> Result<()> {
+    let (docs, options) = load(case)?;
+    let translation = translate(&object_set(docs)?, &options);
+    let rendered = render(&translation);
+    let expected_path = fixtures().join(case).join("expected.yaml");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&expected_path, &rendered)?;
+        return Ok(());
+    }
+    let expected = std::fs::read_to_string(&expected_path)
+        .with_context(|| format!("{} (run with UPDATE_GOLDEN=1)", expected_path.display()))?;
+    if expected != rendered {
+        anyhow::bail!(
+            "{case}: translation differs from {} (- expected, + actual; \
+             UPDATE_GOLDEN=1 rewrites it)\n{}",
+            expected_path.display(),
+            diff(&expected, &rendered)
+        );
+    }
+    Ok(())
+}
+
+/// A line diff (longest common subsequence); the files are small.
+fn diff(expected: &str, actual: &str) -> String {
+    let a: Vec<&str> = expected.lines().collect();
+    let b: Vec<&str> = actual.lines().collect();
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, String::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out += &format!("  {}\n", a[i]);
+            (i, j) = (i + 1, j + 1);
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out += &format!("+ {}\n", b[j]);
+            j += 1;
+        } else {
+            out += &format!("- {}\n", a[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+macro_rules! golden {
+    ($($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() -> Result<()> {
+                check(stringify!($case))
+            }
+        )*
+        const CASES: &[&str] = &[$(stringify!($case)),*];
+    };
+}
+
+golden!(
+    seed,
+    path_types,
+    hosts,
+    default_backend,
+    annotations,
+    bad_annotations,
+    class_filtering,
+    default_class,
+    class_of_other_controller,
+    ports,
+    external_name,
+    endpoints,
+    tls,
+    global_plugin,
+    global_plugin_conflict,
+    config_from,
+    plugin_errors,
+    consumers,
+    consumer_errors,
+    backend_errors,
+);
+
+#[test]
+fn every_fixture_has_a_test() -> Result<()> {
+    let mut dirs = Vec::new();
+    for entry in std::fs::read_dir(fixtures())? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            dirs.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    dirs.sort();
+    let mut cases: Vec<String> = CASES.iter().map(|c| c.to_string()).collect();
+    cases.sort();
+    assert_eq!(
+        dirs, cases,
+        "a fixture directory without a golden! entry, or the reverse"
+    );
+    Ok(())
+}
+
+/// Same objects, same table: twice in a row, and whatever the order the
+/// manifests were applied in.
+#[test]
+fn translate_is_deterministic() -> Result<()> {
+    for case in CASES {
+        let (docs, options) = load(case)?;
+        let forward = object_set(docs.clone())?;
+        let first = translate(&forward, &options);
+        assert_eq!(
+            first,
+            translate(&forward, &options),
+            "{case}: second run differs"
+        );
+        let reversed = object_set(docs.into_iter().rev())?;
+        assert_eq!(
+            first,
+            translate(&reversed, &options),
+            "{case}: input order matters"
+        );
+    }
+    Ok(())
+}
+
+/// No value of a Secret that could be secret (client secrets, keys, plugin
+/// configuration) appears in a problem or in the rendering. Values shorter
+/// than 8 bytes are skipped: the seed's secret is the word `secret`.
+#[test]
+fn no_secret_value_leaks() -> Result<()> {
+    // Keys whose values are public and may be named in messages.
+    const PUBLIC: &[&str] = &[
+        "name",
+        "client_id",
+        "redirect_uris",
+        "client_type",
+        "tls.crt",
+    ];
+    for case in CASES {
+        let (docs, options) = load(case)?;
+        let objects = object_set(docs)?;
+        let translation = translate(&objects, &options);
+        let rendered = render(&translation);
+        let problems = format!("{:?}", translation.problems);
+        for secret in objects.secrets.values() {
+            let data = secret.data.iter().flatten().map(|(k, v)| (k, v.0.clone()));
+            let strings = secret
+                .string_data
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k, v.as_bytes().to_vec()));
+            for (key, value) in data.chain(strings) {
+                let value = String::from_utf8_lossy(&value).into_owned();
+                if PUBLIC.contains(&key.as_str()) || value.trim().len() < 8 {
+                    continue;
+                }
+                for line in value.lines().filter(|l| l.trim().len() >= 8) {
+                    assert!(
+                        !rendered.contains(line),
+                        "{case}: {key} leaks into the rendering"
+                    );
+                    assert!(
+                        !problems.contains(line),
+                        "{case}: {key} leaks into a problem"
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The shipped seed example translates cleanly: every route served, no
+/// problem.
+#[test]
+fn seed_example_has_no_problems() -> Result<()> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seed");
+    let mut docs = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    files.sort();
+    for file in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "yaml"))
+    {
+        docs.extend(documents(file)?);
+    }
+    let translation = translate(&object_set(docs)?, &Options::default());
+    assert_eq!(translation.problems, vec![]);
+    assert!(!translation.table.routes.is_empty());
+    for route in &translation.table.routes {
+        assert_eq!(route.fault, None, "{}", route.name);
+    }
+    Ok(())
+}
