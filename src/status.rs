@@ -138,43 +138,50 @@ impl Reporter {
             &self.options.ingress_class,
             objects.ingress_classes.values().map(|c| &**c),
         );
+        // Collected first: iterator closures held across an await make the
+        // future's lifetimes too specific to be `Send`.
+        let plugins: Vec<&KongPlugin> = objects.kong_plugins.values().map(|p| &**p).collect();
+        let cluster_plugins: Vec<&KongClusterPlugin> = objects
+            .kong_cluster_plugins
+            .values()
+            .map(|p| &**p)
+            .filter(|p| filter.annotated(*p))
+            .collect();
+        let consumers: Vec<&KongConsumer> = objects
+            .kong_consumers
+            .values()
+            .map(|c| &**c)
+            .filter(|c| filter.annotated(*c))
+            .collect();
         let client = self.client.clone();
         let namespaced = |ns: Option<String>| ns.unwrap_or_default();
-        let plugins = self
+        let plugin_writes = self
             .conditions
             .write(
                 |p: &KongPlugin| Api::namespaced(client.clone(), &namespaced(p.namespace())),
-                objects.kong_plugins.values().map(|p| &**p),
+                plugins,
                 &by_object,
             )
             .await;
-        self.count("KongPlugin", plugins);
-        let cluster_plugins = self
+        self.count("KongPlugin", plugin_writes);
+        let cluster_plugin_writes = self
             .conditions
             .write(
                 |_: &KongClusterPlugin| Api::all(client.clone()),
-                objects
-                    .kong_cluster_plugins
-                    .values()
-                    .map(|p| &**p)
-                    .filter(|p| filter.annotated(*p)),
+                cluster_plugins,
                 &by_object,
             )
             .await;
-        self.count("KongClusterPlugin", cluster_plugins);
-        let consumers = self
+        self.count("KongClusterPlugin", cluster_plugin_writes);
+        let consumer_writes = self
             .conditions
             .write(
                 |c: &KongConsumer| Api::namespaced(client.clone(), &namespaced(c.namespace())),
-                objects
-                    .kong_consumers
-                    .values()
-                    .map(|c| &**c)
-                    .filter(|c| filter.annotated(*c)),
+                consumers,
                 &by_object,
             )
             .await;
-        self.count("KongConsumer", consumers);
+        self.count("KongConsumer", consumer_writes);
         let mut ingresses = 0;
         if let Some(addresses) = self.options.addresses.resolve(objects) {
             ingresses = self
@@ -185,7 +192,11 @@ impl Reporter {
         }
         Report {
             leader: true,
-            writes: emitted.created + plugins + cluster_plugins + consumers + ingresses,
+            writes: emitted.created
+                + plugin_writes
+                + cluster_plugin_writes
+                + consumer_writes
+                + ingresses,
             pending: emitted.pending,
         }
     }

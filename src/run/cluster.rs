@@ -1,0 +1,236 @@
+//! `kingress run`: watch the API server, reconcile every debounced change,
+//! and report status from a separate task so slow status writes never hold
+//! up the next table.
+
+use super::{RunError, Servers, runtime, shutdown_signal};
+use crate::cli::RunArgs;
+use crate::metrics::Metrics;
+use crate::model::Problem;
+use crate::publish::TableHandle;
+use crate::reconcile::Reconciler;
+use crate::source::cluster::{ClusterOptions, ClusterSource};
+use crate::source::{ObjectKey, ObjectSet};
+use crate::status::{AddressSource, Elector, LeaseOptions, Reporter, StatusOptions};
+use crate::translate::Options;
+use kube::Client;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// How often status is re-checked without any change (and how soon after a
+/// rate-limited or failed write it is retried).
+const STATUS_RESYNC: Duration = Duration::from_secs(60);
+const STATUS_RETRY: Duration = Duration::from_secs(1);
+
+/// Everything the cluster loop needs, parsed from flags and environment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterRunConfig {
+    /// What to watch.
+    pub source: ClusterOptions,
+    /// What status to write and as whom.
+    pub status: StatusOptions,
+    /// The leader Lease.
+    pub lease: LeaseOptions,
+    /// Quiet time after a change before reconciling.
+    pub debounce: Duration,
+    /// How long the first reconcile waits for referenced Secrets after every
+    /// kind has listed (an unreadable Secret must not block serving).
+    pub secret_wait: Duration,
+}
+
+#[cfg(test)]
+mod tests;
+
+/// Latest input for the status task.
+type StatusInput = Option<(Arc<ObjectSet>, Arc<Vec<Problem>>)>;
+
+// === impl ClusterRunConfig ===
+
+impl ClusterRunConfig {
+    /// From `kingress run` flags; identity from `POD_NAME` (else
+    /// `HOSTNAME`), Lease namespace from `--election-namespace`, else
+    /// `POD_NAMESPACE`, else `default`.
+    pub fn from_args(args: &RunArgs) -> Result<Self, RunError> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let class = args.serve.ingress_class.clone();
+        let publish_service = match &args.publish_service {
+            Some(s) => match s.split_once('/') {
+                Some((ns, name)) => Some((ns.to_string(), name.to_string())),
+                None => {
+                    return Err(RunError::Usage(format!(
+                        "--publish-service '{s}' is not namespace/name"
+                    )));
+                }
+            },
+            None => None,
+        };
+        let namespaces: BTreeSet<String> = args
+            .watch_namespaces
+            .iter()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect();
+        let instance = env("POD_NAME")
+            .or_else(|| env("HOSTNAME"))
+            .unwrap_or_else(|| format!("kingress-{}", uuid::Uuid::new_v4().simple()));
+        let lease_namespace = args
+            .election_namespace
+            .clone()
+            .or_else(|| env("POD_NAMESPACE"))
+            .unwrap_or_else(|| "default".into());
+        let mut status = StatusOptions::new(&class, &instance);
+        status.addresses = AddressSource {
+            addresses: args
+                .publish_status_address
+                .iter()
+                .map(|a| a.trim().to_string())
+                .collect(),
+            service: publish_service.clone(),
+        };
+        Ok(Self {
+            source: ClusterOptions {
+                namespaces: namespaces.into_iter().collect(),
+                ingress_class: class.clone(),
+                publish_service,
+            },
+            lease: LeaseOptions::for_class(&class, &lease_namespace, &instance),
+            status,
+            debounce: args.serve.debounce,
+            secret_wait: Duration::from_secs(5),
+        })
+    }
+}
+
+/// `kingress run`: validate flags, connect (in-cluster config or
+/// `KUBECONFIG`), bind the listeners and reconcile until SIGINT/SIGTERM.
+pub async fn run_from_args(args: RunArgs) -> Result<(), RunError> {
+    args.serve.validate().map_err(RunError::Usage)?;
+    let config = ClusterRunConfig::from_args(&args)?;
+    let client = Client::try_default()
+        .await
+        .map_err(|e| RunError::Cluster(format!("cannot configure the Kubernetes client: {e}")))?;
+    let metrics = Metrics::new();
+    let handle = TableHandle::new();
+    let runtime = runtime(&args.serve, &metrics).await?;
+    let options = Options {
+        ingress_class: config.source.ingress_class.clone(),
+    };
+    let mut reconciler = Reconciler::new(handle.clone(), options, metrics.clone());
+    let servers = Servers::bind(&args.serve, handle, runtime, metrics.clone()).await?;
+    servers.spawn();
+    tracing::info!(
+        class = %config.source.ingress_class,
+        namespaces = ?config.source.namespaces,
+        instance = %config.status.instance,
+        "watching the cluster"
+    );
+    tokio::select! {
+        _ = run(client, config, metrics, |objects| reconciler.reconcile(objects).problems) => {}
+        _ = shutdown_signal() => {}
+    }
+    Ok(())
+}
+
+/// The control loop. Waits until every kind has listed (and, for at most
+/// `secret_wait`, the Secrets they name), then reconciles on every change
+/// after `debounce` of quiet and hands the problems to the status task.
+/// Runs until dropped.
+pub async fn run<F>(client: Client, config: ClusterRunConfig, metrics: Metrics, mut reconcile: F)
+where
+    F: FnMut(&ObjectSet) -> Vec<Problem>,
+{
+    let mut source = ClusterSource::start(client.clone(), config.source.clone(), metrics.clone());
+    let (leader, elector) = Elector::new(client.clone(), config.lease.clone()).spawn();
+    let reporter = Reporter::new(client, config.status.clone(), metrics, leader);
+    let (status_tx, status_rx) = watch::channel(StatusInput::None);
+    // Dropping this loop (shutdown) aborts the elector and status tasks.
+    let _tasks = Tasks(vec![
+        elector,
+        tokio::spawn(report_loop(reporter, status_rx)),
+    ]);
+
+    while !source.is_listed() {
+        source.changed().await;
+    }
+    let mut given_up = BTreeSet::new();
+    settle(&mut source, &mut given_up, config.secret_wait).await;
+    tracing::info!("initial list complete");
+    loop {
+        let objects = source.snapshot();
+        let problems = reconcile(&objects);
+        status_tx.send_replace(Some((Arc::new(objects), Arc::new(problems))));
+        source.changed().await;
+        debounce(&mut source, config.debounce).await;
+        settle(&mut source, &mut given_up, config.debounce * 10).await;
+    }
+}
+
+/// Coalesces a burst of changes: returns after `quiet` without a change,
+/// or at most `max(10 × quiet, 500 ms)` after the first one, so constant
+/// churn (EndpointSlices) cannot starve reconciles.
+async fn debounce(source: &mut ClusterSource, quiet: Duration) {
+    let deadline = Instant::now() + (quiet * 10).max(Duration::from_millis(500));
+    loop {
+        let until = (Instant::now() + quiet).min(deadline);
+        if tokio::time::timeout_at(until, source.changed())
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Gives newly referenced Secrets up to `limit` to be read, so a new
+/// Ingress' certificate is not reported missing for the few milliseconds
+/// its watch takes. Secrets that stay unreadable (no such namespace, no
+/// RBAC) are waited for once, not on every reconcile.
+async fn settle(source: &mut ClusterSource, given_up: &mut BTreeSet<ObjectKey>, limit: Duration) {
+    let unread = source.unread_secrets();
+    if unread.iter().all(|k| given_up.contains(k)) {
+        given_up.retain(|k| unread.contains(k));
+        return;
+    }
+    if tokio::time::timeout(limit, source.wait_ready())
+        .await
+        .is_err()
+    {
+        let unread = source.unread_secrets();
+        tracing::warn!(secrets = ?unread, "referenced secrets are not readable yet; translating without them");
+        *given_up = unread.into_iter().collect();
+    } else {
+        given_up.clear();
+    }
+}
+
+/// Writes status for the latest input; re-runs on new input, on a change
+/// of leadership, after a held-back Event, and once a minute.
+async fn report_loop(mut reporter: Reporter, mut input: watch::Receiver<StatusInput>) {
+    let mut leader = reporter.leader();
+    loop {
+        let current = input.borrow_and_update().clone();
+        let mut wait = STATUS_RESYNC;
+        if let Some((objects, problems)) = current {
+            if reporter.report(&objects, &problems).await.pending > 0 {
+                wait = STATUS_RETRY;
+            }
+        }
+        tokio::select! {
+            changed = input.changed() => if changed.is_err() { return },
+            changed = leader.changed() => if changed.is_err() { return },
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Background tasks that end with the loop that started them.
+struct Tasks(Vec<JoinHandle<()>>);
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        self.0.iter().for_each(JoinHandle::abort);
+    }
+}
