@@ -208,8 +208,86 @@ fn add(doc: &mut Value, pointer: &str, value: Value) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::add;
-    use serde_json::json;
+    use super::super::{Cx, Options, class::ClassFilter, object_ref};
+    use super::{PluginSpec, add};
+    use crate::source::{Object, ObjectSet};
+    use serde_json::{Value, json};
+
+    fn objects(docs: Vec<Value>) -> ObjectSet {
+        let mut set = ObjectSet::default();
+        for doc in docs {
+            set.apply(Object::from_value(doc).unwrap());
+        }
+        set
+    }
+
+    fn secret(name: &str, data: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "Secret",
+               "metadata": {"name": name, "namespace": "default"}, "stringData": data})
+    }
+
+    fn config_of(set: &ObjectSet, name: &str) -> Result<Value, String> {
+        let cx = Cx {
+            objects: set,
+            class: ClassFilter::new(set, &Options::default()),
+            problems: Vec::new(),
+        };
+        let plugin = &set.kong_plugins[&("default".to_string(), name.to_string())];
+        let spec = PluginSpec::from_kong_plugin(plugin, object_ref(plugin.as_ref()));
+        spec.config(&cx)
+            .map_err(|f| format!("{}: {}", f.reason, f.message))
+    }
+
+    #[test]
+    fn config_from_and_patches_assemble_the_config() {
+        let set = objects(vec![
+            secret(
+                "cfg",
+                json!({"json": "{\"a\": 1}", "yaml": "a: 2\nb: [x]\n"}),
+            ),
+            secret(
+                "vals",
+                json!({"word": "s3cret", "list": "[1, 2]", "obj": "{\"k\": true}"}),
+            ),
+            json!({"apiVersion": "configuration.konghq.com/v1", "kind": "KongPlugin",
+                   "metadata": {"name": "json"}, "plugin": "oauth2",
+                   "configFrom": {"secretKeyRef": {"name": "cfg", "key": "json"}}}),
+            json!({"apiVersion": "configuration.konghq.com/v1", "kind": "KongPlugin",
+                   "metadata": {"name": "yaml"}, "plugin": "oauth2",
+                   "configFrom": {"secretKeyRef": {"name": "cfg", "key": "yaml"}}}),
+            json!({"apiVersion": "configuration.konghq.com/v1", "kind": "KongPlugin",
+            "metadata": {"name": "patched"}, "plugin": "oauth2",
+            "config": {"nested": {}},
+            "configPatches": [
+                {"path": "/word", "valueFrom": {"secretKeyRef": {"name": "vals", "key": "word"}}},
+                {"path": "/nested/list", "valueFrom": {"secretKeyRef": {"name": "vals", "key": "list"}}},
+                {"path": "/nested/list/-", "valueFrom": {"secretKeyRef": {"name": "vals", "key": "obj"}}}
+            ]}),
+            json!({"apiVersion": "configuration.konghq.com/v1", "kind": "KongPlugin",
+            "metadata": {"name": "no-config"}, "plugin": "oauth2",
+            "configPatches": [
+                {"path": "/word", "valueFrom": {"secretKeyRef": {"name": "vals", "key": "word"}}}
+            ]}),
+            json!({"apiVersion": "configuration.konghq.com/v1", "kind": "KongPlugin",
+            "metadata": {"name": "bad-pointer"}, "plugin": "oauth2",
+            "configPatches": [
+                {"path": "/missing/x", "valueFrom": {"secretKeyRef": {"name": "vals", "key": "word"}}}
+            ]}),
+        ]);
+        assert_eq!(config_of(&set, "json"), Ok(json!({"a": 1})));
+        assert_eq!(config_of(&set, "yaml"), Ok(json!({"a": 2, "b": ["x"]})));
+        assert_eq!(
+            config_of(&set, "patched"),
+            Ok(json!({"nested": {"list": [1, 2, {"k": true}]}, "word": "s3cret"}))
+        );
+        assert_eq!(config_of(&set, "no-config"), Ok(json!({"word": "s3cret"})));
+        let err = config_of(&set, "bad-pointer").unwrap_err();
+        assert_eq!(
+            err,
+            "InvalidPluginConfig: configPatches[0] path '/missing/x': 'missing' does not exist"
+        );
+        assert!(!err.contains("s3cret"));
+    }
 
     #[test]
     fn add_follows_rfc6902() {
