@@ -1,10 +1,29 @@
 //! Token state: issued access tokens, refresh tokens and authorization codes.
-//! Never part of the routing table. `memory` keeps it in the process;
-//! `redis` shares it between replicas and survives restarts.
+//! Never part of the routing table. `memory` keeps it in the process
+//! (bounded, with expiry sweeping); `redis` shares it between replicas and
+//! survives restarts, with expiry as Redis TTL.
+//!
+//! Both stores have the same contract, which the tests check against each:
+//! - lookups never return a row whose lifetime (`ttl`) has passed, and a
+//!   lookup by access token never reveals the refresh token;
+//! - `take_code` and `replace_token` are atomic: of two concurrent callers
+//!   exactly one wins;
+//! - failures are [`StoreError`]s and callers fail closed.
 
+mod generate;
 pub mod memory;
+pub mod redis;
 
+use crate::metrics::{Metrics, StoreLabels};
 use crate::model::Sensitive;
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+pub use generate::{TOKEN_LEN, random_token};
+
+/// Lifetime of an authorization code in seconds (fixed, as in Kong).
+pub const CODE_TTL: u64 = 300;
 
 /// An issued access token (Kong's `oauth2_tokens` row).
 #[derive(Clone, Debug, PartialEq)]
@@ -53,19 +72,59 @@ pub struct AuthCode {
     pub created_at: u64,
 }
 
+/// A token as listed by the Admin API: no token value, only a stable id.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TokenSummary {
+    /// SHA-256 (hex) of the access token: identifies the row without
+    /// revealing the token.
+    pub id: String,
+    /// Id of the oauth2 credential it was issued to.
+    pub credential_id: String,
+    /// Bound service; `None` for global tokens.
+    pub service: Option<String>,
+    /// Granted scope.
+    pub scope: Option<String>,
+    /// End-user id.
+    pub authenticated_userid: Option<String>,
+    /// Access-token lifetime in seconds; 0 = never expires.
+    pub expires_in: u64,
+    /// Issue time, unix seconds.
+    pub created_at: u64,
+    /// Row lifetime in seconds; `None` = until deleted.
+    pub ttl: Option<u64>,
+    /// Whether the row carries a refresh token.
+    pub has_refresh_token: bool,
+}
+
 /// Why the store could not answer. Callers fail closed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The backing store is unreachable.
+    /// The backing store is unreachable or too slow.
     #[error("token store unavailable: {0}")]
     Unavailable(String),
+    /// The memory store holds its maximum number of rows.
+    #[error("token store is full ({limit} entries)")]
+    Full {
+        /// The configured bound.
+        limit: usize,
+    },
+    /// The store URL (`--token-store`) is not usable.
+    #[error("invalid token store '{url}': {reason}")]
+    Config {
+        /// The URL as given (credentials removed).
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// The token store chosen by `--token-store`.
 #[derive(Clone, Debug)]
 pub enum TokenStore {
     /// In-process store.
-    Memory(std::sync::Arc<memory::MemoryStore>),
+    Memory(Arc<memory::MemoryStore>),
+    /// Shared Redis store.
+    Redis(Arc<redis::RedisStore>),
 }
 
 // === impl IssuedToken ===
@@ -76,68 +135,252 @@ impl IssuedToken {
     pub fn is_expired(&self, now: u64) -> bool {
         self.expires_in > 0 && now.saturating_sub(self.created_at) > self.expires_in
     }
+
+    /// When the whole row (and its refresh token) goes away, unix seconds.
+    pub fn deadline(&self) -> Option<u64> {
+        self.ttl.map(|ttl| self.created_at.saturating_add(ttl))
+    }
+
+    /// Whether the row's lifetime has passed at `now`.
+    pub fn is_gone(&self, now: u64) -> bool {
+        self.deadline().is_some_and(|d| now > d)
+    }
+
+    /// The Admin API view of this row.
+    pub fn summary(&self) -> TokenSummary {
+        TokenSummary {
+            id: digest_hex(self.access_token.expose()),
+            credential_id: self.credential_id.clone(),
+            service: self.service.clone(),
+            scope: self.scope.clone(),
+            authenticated_userid: self.authenticated_userid.clone(),
+            expires_in: self.expires_in,
+            created_at: self.created_at,
+            ttl: self.ttl,
+            has_refresh_token: self.refresh_token.is_some(),
+        }
+    }
+}
+
+// === impl AuthCode ===
+
+impl AuthCode {
+    /// When the code stops being valid, unix seconds.
+    pub fn deadline(&self) -> u64 {
+        self.created_at.saturating_add(CODE_TTL)
+    }
+
+    /// Whether the code has expired at `now`.
+    pub fn is_expired(&self, now: u64) -> bool {
+        now > self.deadline()
+    }
 }
 
 // === impl TokenStore ===
 
 impl TokenStore {
-    /// A fresh in-memory store.
+    /// A fresh in-memory store with the default bounds and no metrics.
     pub fn memory() -> Self {
-        TokenStore::Memory(std::sync::Arc::new(memory::MemoryStore::default()))
+        TokenStore::Memory(Arc::new(memory::MemoryStore::new(
+            memory::Limits::default(),
+            None,
+        )))
     }
 
-    /// Stores a new token.
+    /// The store for `--token-store`: `memory`, or `redis://…` /
+    /// `rediss://…`. A Redis store that cannot be reached yet is still
+    /// returned (requests fail closed with 503 until it answers); only a
+    /// malformed URL is an error. A memory store gets a background task that
+    /// sweeps expired rows, so this must run inside a Tokio runtime.
+    pub async fn from_url(url: &str, metrics: Metrics) -> Result<Self, StoreError> {
+        if url == "memory" {
+            let store = Arc::new(memory::MemoryStore::new(
+                memory::Limits::default(),
+                Some(metrics),
+            ));
+            memory::spawn_sweeper(&store);
+            return Ok(TokenStore::Memory(store));
+        }
+        if url.starts_with("redis://") || url.starts_with("rediss://") {
+            let store = redis::RedisStore::connect(url, Some(metrics)).await?;
+            return Ok(TokenStore::Redis(Arc::new(store)));
+        }
+        Err(StoreError::Config {
+            url: redact_url(url),
+            reason: "use memory, redis://host:port[/db] or rediss://…".into(),
+        })
+    }
+
+    /// Backend name for logs and metrics.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            TokenStore::Memory(_) => "memory",
+            TokenStore::Redis(_) => "redis",
+        }
+    }
+
+    /// Stores a new token (and its refresh token).
     pub async fn insert_token(&self, token: &IssuedToken) -> Result<(), StoreError> {
-        match self {
-            TokenStore::Memory(m) => {
-                m.insert_token(token.clone());
-                Ok(())
-            }
-        }
+        let r = match self {
+            TokenStore::Memory(m) => m.insert_token(token.clone()),
+            TokenStore::Redis(r) => r.insert_token(token).await,
+        };
+        self.count(r)
     }
 
-    /// Looks a token up by access token.
+    /// Looks a token up by access token. The returned row never carries the
+    /// refresh token (`refresh_token` is `None`): whoever holds an access
+    /// token must not learn the refresh token from it.
     pub async fn token(&self, access_token: &str) -> Result<Option<IssuedToken>, StoreError> {
-        match self {
+        let r = match self {
             TokenStore::Memory(m) => Ok(m.token(access_token)),
-        }
+            TokenStore::Redis(r) => r.token(access_token).await,
+        };
+        self.count(r)
     }
 
-    /// Looks a token up by refresh token.
+    /// Looks a token up by refresh token (both values are filled in).
     pub async fn token_by_refresh(
         &self,
         refresh_token: &str,
     ) -> Result<Option<IssuedToken>, StoreError> {
-        match self {
+        let r = match self {
             TokenStore::Memory(m) => Ok(m.token_by_refresh(refresh_token)),
-        }
+            TokenStore::Redis(r) => r.token_by_refresh(refresh_token).await,
+        };
+        self.count(r)
     }
 
     /// Deletes a token (and its refresh token).
     pub async fn delete_token(&self, access_token: &str) -> Result<(), StoreError> {
-        match self {
+        let r = match self {
             TokenStore::Memory(m) => {
                 m.delete_token(access_token);
                 Ok(())
             }
-        }
+            TokenStore::Redis(r) => r.delete_token(access_token).await,
+        };
+        self.count(r)
     }
 
-    /// Stores a new authorization code.
+    /// Atomically replaces `old` (found by [`Self::token_by_refresh`], so
+    /// both its values are known) with `new`: the refresh step. Returns
+    /// `false`, changing nothing, when `old` is no longer stored under its
+    /// refresh token, so of two concurrent refreshes exactly one wins.
+    pub async fn replace_token(
+        &self,
+        old: &IssuedToken,
+        new: &IssuedToken,
+    ) -> Result<bool, StoreError> {
+        let r = match self {
+            TokenStore::Memory(m) => m.replace_token(old, new.clone()),
+            TokenStore::Redis(r) => r.replace_token(old, new).await,
+        };
+        self.count(r)
+    }
+
+    /// Stores a new authorization code (valid for [`CODE_TTL`] seconds).
     pub async fn insert_code(&self, code: &AuthCode) -> Result<(), StoreError> {
-        match self {
-            TokenStore::Memory(m) => {
-                m.insert_code(code.clone());
-                Ok(())
-            }
-        }
+        let r = match self {
+            TokenStore::Memory(m) => m.insert_code(code.clone()),
+            TokenStore::Redis(r) => r.insert_code(code).await,
+        };
+        self.count(r)
+    }
+
+    /// Reads a code without consuming it (to validate before [`Self::take_code`]).
+    pub async fn code(&self, code: &str) -> Result<Option<AuthCode>, StoreError> {
+        let r = match self {
+            TokenStore::Memory(m) => Ok(m.code(code)),
+            TokenStore::Redis(r) => r.code(code).await,
+        };
+        self.count(r)
     }
 
     /// Removes and returns a code atomically: of two concurrent callers
     /// exactly one gets it.
     pub async fn take_code(&self, code: &str) -> Result<Option<AuthCode>, StoreError> {
-        match self {
+        let r = match self {
             TokenStore::Memory(m) => Ok(m.take_code(code)),
+            TokenStore::Redis(r) => r.take_code(code).await,
+        };
+        self.count(r)
+    }
+
+    /// Number of stored token rows. O(1) for memory; for Redis it scans the
+    /// key space (O(n)), so call it for diagnostics, not per request.
+    pub async fn len(&self) -> Result<usize, StoreError> {
+        match self {
+            TokenStore::Memory(m) => Ok(m.len()),
+            TokenStore::Redis(r) => r.len().await,
         }
+    }
+
+    /// Whether no token rows are stored.
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.len().await? == 0)
+    }
+
+    /// Up to `limit` live token rows for the Admin API (`GET /oauth2_tokens`),
+    /// without token values.
+    pub async fn list_tokens(&self, limit: usize) -> Result<Vec<TokenSummary>, StoreError> {
+        match self {
+            TokenStore::Memory(m) => Ok(m.list_tokens(limit)),
+            TokenStore::Redis(r) => r.list_tokens(limit).await,
+        }
+    }
+
+    /// Deletes every token and code whose credential id is not in `keep`
+    /// (the cascade of deleting a credential). Returns how many rows went.
+    /// Lookups already reject tokens of unknown credentials, so this only
+    /// reclaims space; call it with the ids of a fully synced table, since
+    /// with Redis every replica shares the rows.
+    pub async fn retain_credentials(&self, keep: &HashSet<String>) -> Result<usize, StoreError> {
+        match self {
+            TokenStore::Memory(m) => Ok(m.retain_credentials(keep)),
+            TokenStore::Redis(r) => r.retain_credentials(keep).await,
+        }
+    }
+
+    fn count<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        let metrics = match self {
+            TokenStore::Memory(m) => m.metrics(),
+            TokenStore::Redis(r) => r.metrics(),
+        };
+        if let Some(metrics) = metrics {
+            let outcome = if r.is_ok() { "ok" } else { "error" };
+            metrics
+                .token_store_ops
+                .get_or_create(&StoreLabels {
+                    backend: self.backend().to_string(),
+                    outcome: outcome.to_string(),
+                })
+                .inc();
+        }
+        r
+    }
+}
+
+/// Unix time in seconds.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// SHA-256 of a token value, lower-case hex: how stores name rows without
+/// holding the value as a key.
+pub fn digest_hex(value: &str) -> String {
+    hex::encode(Sha256::digest(value.as_bytes()))
+}
+
+/// A URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_string(),
     }
 }

@@ -1,67 +1,451 @@
-//! In-process token store.
-use super::{AuthCode, IssuedToken};
-use parking_lot::Mutex;
-use std::collections::HashMap;
+//! In-process token store: bounded, with expiry sweeping.
+//!
+//! Rows whose lifetime has passed are invisible to lookups at once and are
+//! removed later: a few on every insert (so memory follows the insert rate
+//! without pauses) and the rest by a background sweeper every few seconds.
+//! Deadlines sit in a min-heap; entries for rows deleted early become stale
+//! and are skipped, and the heap is rebuilt when stale entries dominate.
+//! When the store holds `max_tokens` live rows it refuses new ones
+//! ([`StoreError::Full`]) instead of growing without bound.
+
+use super::{AuthCode, IssuedToken, StoreError, TokenSummary, unix_now};
+use crate::metrics::Metrics;
+use parking_lot::RwLock;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// Expired rows removed on each insert, at most.
+const SWEEP_PER_INSERT: usize = 16;
+/// Expired rows removed per lock hold by the background sweeper.
+const SWEEP_CHUNK: usize = 10_000;
+/// Background sweep period.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Size bounds of a [`MemoryStore`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most token rows held at once.
+    pub max_tokens: usize,
+    /// Most authorization codes held at once.
+    pub max_codes: usize,
+}
 
 /// Tokens and codes in process memory.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
-    inner: Mutex<Inner>,
+    inner: RwLock<Inner>,
+    limits: Limits,
+    metrics: Option<Metrics>,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
+    /// Rows by access token.
     tokens: HashMap<String, IssuedToken>,
+    /// Refresh token → access token.
     refresh: HashMap<String, String>,
+    /// Codes by value.
     codes: HashMap<String, AuthCode>,
+    /// Earliest deadline first.
+    expiry: BinaryHeap<Reverse<Deadline>>,
 }
 
-impl MemoryStore {
-    /// Stores a token.
-    pub fn insert_token(&self, token: IssuedToken) {
-        let mut inner = self.inner.lock();
-        if let Some(r) = &token.refresh_token {
-            inner
-                .refresh
-                .insert(r.expose().to_string(), token.access_token.expose().to_string());
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Deadline {
+    at: u64,
+    kind: Kind,
+    key: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Token,
+    Code,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_tokens: 5_000_000,
+            max_codes: 1_000_000,
         }
-        inner
-            .tokens
-            .insert(token.access_token.expose().to_string(), token);
+    }
+}
+
+// === impl MemoryStore ===
+
+impl MemoryStore {
+    /// An empty store. With `metrics`, the `tokens_stored` gauge follows the
+    /// number of rows.
+    pub fn new(limits: Limits, metrics: Option<Metrics>) -> Self {
+        Self {
+            inner: RwLock::new(Inner::default()),
+            limits,
+            metrics,
+        }
     }
 
-    /// By access token.
+    /// The metrics this store reports to.
+    pub fn metrics(&self) -> Option<&Metrics> {
+        self.metrics.as_ref()
+    }
+
+    /// Stores a token; refuses when full.
+    pub fn insert_token(&self, token: IssuedToken) -> Result<(), StoreError> {
+        let now = unix_now();
+        let mut inner = self.inner.write();
+        inner.sweep(now, SWEEP_PER_INSERT);
+        if token.is_gone(now) {
+            return Ok(()); // Already past its lifetime: nothing to keep.
+        }
+        let access = token.access_token.expose();
+        if inner.tokens.len() >= self.limits.max_tokens && !inner.tokens.contains_key(access) {
+            inner.sweep(now, usize::MAX);
+            if inner.tokens.len() >= self.limits.max_tokens {
+                return Err(StoreError::Full {
+                    limit: self.limits.max_tokens,
+                });
+            }
+        }
+        inner.put_token(token);
+        inner.compact_if_stale();
+        self.report(&inner);
+        Ok(())
+    }
+
+    /// By access token, without the refresh token.
     pub fn token(&self, access_token: &str) -> Option<IssuedToken> {
-        self.inner.lock().tokens.get(access_token).cloned()
+        let now = unix_now();
+        let inner = self.inner.read();
+        let row = inner.tokens.get(access_token).filter(|t| !t.is_gone(now))?;
+        Some(IssuedToken {
+            refresh_token: None,
+            ..row.clone()
+        })
     }
 
     /// By refresh token.
     pub fn token_by_refresh(&self, refresh: &str) -> Option<IssuedToken> {
-        let inner = self.inner.lock();
+        let now = unix_now();
+        let inner = self.inner.read();
         let access = inner.refresh.get(refresh)?;
-        inner.tokens.get(access).cloned()
+        inner
+            .tokens
+            .get(access)
+            .filter(|t| !t.is_gone(now))
+            .cloned()
     }
 
-    /// Deletes a token.
+    /// Deletes a token and its refresh token.
     pub fn delete_token(&self, access_token: &str) {
-        let mut inner = self.inner.lock();
-        if let Some(t) = inner.tokens.remove(access_token) {
-            if let Some(r) = t.refresh_token {
-                inner.refresh.remove(r.expose());
+        let mut inner = self.inner.write();
+        inner.remove_token(access_token);
+        self.report(&inner);
+    }
+
+    /// Replaces `old` with `new` if `old` is still stored under its refresh
+    /// token; see `TokenStore::replace_token`.
+    pub fn replace_token(&self, old: &IssuedToken, new: IssuedToken) -> Result<bool, StoreError> {
+        let now = unix_now();
+        let Some(old_refresh) = &old.refresh_token else {
+            return Ok(false);
+        };
+        let old_access = old.access_token.expose();
+        let mut inner = self.inner.write();
+        let current = inner.refresh.get(old_refresh.expose()).map(String::as_str);
+        let alive = inner
+            .tokens
+            .get(old_access)
+            .is_some_and(|t| !t.is_gone(now));
+        if current != Some(old_access) || !alive {
+            return Ok(false);
+        }
+        inner.remove_token(old_access);
+        if !new.is_gone(now) {
+            inner.put_token(new);
+        }
+        inner.compact_if_stale();
+        self.report(&inner);
+        Ok(true)
+    }
+
+    /// Stores a code; refuses when full.
+    pub fn insert_code(&self, code: AuthCode) -> Result<(), StoreError> {
+        let now = unix_now();
+        let mut inner = self.inner.write();
+        inner.sweep(now, SWEEP_PER_INSERT);
+        if code.is_expired(now) {
+            return Ok(());
+        }
+        if inner.codes.len() >= self.limits.max_codes {
+            inner.sweep(now, usize::MAX);
+            if inner.codes.len() >= self.limits.max_codes {
+                return Err(StoreError::Full {
+                    limit: self.limits.max_codes,
+                });
+            }
+        }
+        inner.expiry.push(Reverse(Deadline {
+            at: code.deadline(),
+            kind: Kind::Code,
+            key: code.code.expose().to_string(),
+        }));
+        inner.codes.insert(code.code.expose().to_string(), code);
+        inner.compact_if_stale();
+        Ok(())
+    }
+
+    /// Reads a code without consuming it.
+    pub fn code(&self, code: &str) -> Option<AuthCode> {
+        let now = unix_now();
+        let inner = self.inner.read();
+        inner
+            .codes
+            .get(code)
+            .filter(|c| !c.is_expired(now))
+            .cloned()
+    }
+
+    /// Takes a code (the write lock makes this atomic).
+    pub fn take_code(&self, code: &str) -> Option<AuthCode> {
+        let now = unix_now();
+        let taken = self.inner.write().codes.remove(code);
+        taken.filter(|c| !c.is_expired(now))
+    }
+
+    /// Number of token rows (expired rows not yet swept included).
+    pub fn len(&self) -> usize {
+        self.inner.read().tokens.len()
+    }
+
+    /// Whether no token rows are held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Up to `limit` live rows, newest first (which rows are picked when
+    /// there are more is unspecified).
+    pub fn list_tokens(&self, limit: usize) -> Vec<TokenSummary> {
+        let now = unix_now();
+        let inner = self.inner.read();
+        let mut out: Vec<TokenSummary> = inner
+            .tokens
+            .values()
+            .filter(|t| !t.is_gone(now))
+            .take(limit)
+            .map(IssuedToken::summary)
+            .collect();
+        out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+        out
+    }
+
+    /// Drops tokens and codes of credentials not in `keep`.
+    pub fn retain_credentials(&self, keep: &HashSet<String>) -> usize {
+        let mut inner = self.inner.write();
+        let before = inner.tokens.len() + inner.codes.len();
+        inner.tokens.retain(|_, t| keep.contains(&t.credential_id));
+        let Inner {
+            tokens, refresh, ..
+        } = &mut *inner;
+        refresh.retain(|_, access| tokens.contains_key(access));
+        inner.codes.retain(|_, c| keep.contains(&c.credential_id));
+        let removed = before - inner.tokens.len() - inner.codes.len();
+        inner.compact_if_stale();
+        self.report(&inner);
+        removed
+    }
+
+    /// Removes up to `budget` rows whose lifetime ended before `now`;
+    /// returns how many heap entries were processed.
+    pub fn sweep_chunk(&self, now: u64, budget: usize) -> usize {
+        let mut inner = self.inner.write();
+        let n = inner.sweep(now, budget);
+        if n > 0 {
+            self.report(&inner);
+        }
+        n
+    }
+
+    fn report(&self, inner: &Inner) {
+        if let Some(m) = &self.metrics {
+            m.tokens_stored.set(inner.tokens.len() as i64);
+        }
+    }
+}
+
+/// Sweeps `store` every few seconds until it is dropped.
+pub fn spawn_sweeper(store: &Arc<MemoryStore>) {
+    let weak: Weak<MemoryStore> = Arc::downgrade(store);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(store) = weak.upgrade() else { break };
+            // Chunks release the lock in between, so requests are never
+            // held up by a large expiry wave.
+            while store.sweep_chunk(unix_now(), SWEEP_CHUNK) == SWEEP_CHUNK {
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+}
+
+// === impl Inner ===
+
+impl Inner {
+    fn put_token(&mut self, token: IssuedToken) {
+        let access = token.access_token.expose().to_string();
+        if self.tokens.contains_key(&access) {
+            self.remove_token(&access);
+        }
+        if let Some(refresh) = &token.refresh_token {
+            self.refresh
+                .insert(refresh.expose().to_string(), access.clone());
+        }
+        if let Some(at) = token.deadline() {
+            self.expiry.push(Reverse(Deadline {
+                at,
+                kind: Kind::Token,
+                key: access.clone(),
+            }));
+        }
+        self.tokens.insert(access, token);
+    }
+
+    fn remove_token(&mut self, access: &str) {
+        let Some(row) = self.tokens.remove(access) else {
+            return;
+        };
+        if let Some(refresh) = row.refresh_token {
+            if self.refresh.get(refresh.expose()).map(String::as_str) == Some(access) {
+                self.refresh.remove(refresh.expose());
             }
         }
     }
 
-    /// Stores a code.
-    pub fn insert_code(&self, code: AuthCode) {
-        self.inner
-            .lock()
-            .codes
-            .insert(code.code.expose().to_string(), code);
+    /// Pops deadlines before `now` (at most `budget`), removing rows that
+    /// still carry that deadline.
+    fn sweep(&mut self, now: u64, budget: usize) -> usize {
+        let mut done = 0;
+        while done < budget {
+            match self.expiry.peek() {
+                Some(Reverse(d)) if d.at < now => {}
+                _ => break,
+            }
+            let Some(Reverse(d)) = self.expiry.pop() else {
+                break;
+            };
+            done += 1;
+            match d.kind {
+                Kind::Token => {
+                    if self.tokens.get(&d.key).and_then(IssuedToken::deadline) == Some(d.at) {
+                        self.remove_token(&d.key);
+                    }
+                }
+                Kind::Code => {
+                    if self.codes.get(&d.key).map(AuthCode::deadline) == Some(d.at) {
+                        self.codes.remove(&d.key);
+                    }
+                }
+            }
+        }
+        done
     }
 
-    /// Takes a code.
-    pub fn take_code(&self, code: &str) -> Option<AuthCode> {
-        self.inner.lock().codes.remove(code)
+    /// Rebuilds the heap from live rows when most entries are stale (rows
+    /// deleted or refreshed before their deadline).
+    fn compact_if_stale(&mut self) {
+        let live = self.tokens.len() + self.codes.len();
+        if self.expiry.len() <= 2 * live + 1024 {
+            return;
+        }
+        let tokens = self.tokens.iter().filter_map(|(k, t)| {
+            t.deadline().map(|at| Deadline {
+                at,
+                kind: Kind::Token,
+                key: k.clone(),
+            })
+        });
+        let codes = self.codes.iter().map(|(k, c)| Deadline {
+            at: c.deadline(),
+            kind: Kind::Code,
+            key: k.clone(),
+        });
+        self.expiry = tokens.chain(codes).map(Reverse).collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Sensitive;
+
+    fn token(access: &str, created_at: u64, ttl: Option<u64>) -> IssuedToken {
+        IssuedToken {
+            access_token: Sensitive::new(access),
+            refresh_token: Some(Sensitive::new(format!("r-{access}"))),
+            credential_id: "cred".into(),
+            service: None,
+            scope: None,
+            authenticated_userid: None,
+            expires_in: 10,
+            created_at,
+            ttl,
+        }
+    }
+
+    #[test]
+    fn full_store_refuses_until_rows_expire() {
+        let store = MemoryStore::new(
+            Limits {
+                max_tokens: 2,
+                max_codes: 2,
+            },
+            None,
+        );
+        let now = unix_now();
+        store.insert_token(token("a", now, None)).unwrap();
+        // A row already past its lifetime is accepted and not kept.
+        store.insert_token(token("b", now - 100, Some(50))).unwrap();
+        store.insert_token(token("c", now, Some(1))).unwrap();
+        assert!(matches!(
+            store.insert_token(token("d", now, None)),
+            Err(StoreError::Full { limit: 2 })
+        ));
+        assert_eq!(store.len(), 2);
+        store.sweep_chunk(now + 2, usize::MAX);
+        store.insert_token(token("d", now, None)).unwrap();
+        assert!(store.token("d").is_some());
+        assert!(store.token("c").is_none());
+    }
+
+    #[test]
+    fn sweep_removes_expired_rows_and_their_refresh_index() {
+        let store = MemoryStore::new(Limits::default(), None);
+        let now = unix_now();
+        store
+            .insert_token(token("old", now - 10, Some(20)))
+            .unwrap();
+        store.insert_token(token("new", now, Some(3600))).unwrap();
+        assert_eq!(store.sweep_chunk(now + 11, usize::MAX), 1);
+        assert_eq!(store.len(), 1);
+        assert!(store.inner.read().refresh.get("r-old").is_none());
+        assert!(store.token_by_refresh("r-new").is_some());
+    }
+
+    #[test]
+    fn stale_heap_entries_are_compacted() {
+        let store = MemoryStore::new(Limits::default(), None);
+        let now = unix_now();
+        for i in 0..3000 {
+            let t = token(&format!("t{i}"), now, Some(3600));
+            store.insert_token(t).unwrap();
+            store.delete_token(&format!("t{i}"));
+        }
+        assert!(store.inner.read().expiry.len() <= 1024 + 1);
+        assert!(store.is_empty());
     }
 }

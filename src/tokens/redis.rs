@@ -1,0 +1,693 @@
+//! Redis token store: replicas share tokens, codes and refresh tokens, and
+//! they survive a kingress restart.
+//!
+//! Layout (prefix `kingress:`), every key named by the SHA-256 of a value so
+//! a copy of the database holds no usable token:
+//! - `token:<sha256(access)>` → JSON row, expiring at the row deadline
+//!   (Redis `EXAT`, so expiry is Redis TTL);
+//! - `refresh:<sha256(refresh)>` → `<sha256(access)>`, same deadline;
+//! - `code:<sha256(code)>` → JSON code, expiring 300 s after issue.
+//!
+//! A row stores its access token only sealed under its refresh token
+//! (XOR with an HMAC-SHA256 keystream and a random nonce), so the refresh
+//! step can recover it from the presented refresh token while the database
+//! alone reveals nothing. The refresh token is never stored, only its hash.
+//!
+//! Codes are consumed with `GETDEL` and refreshes and deletes run as Lua
+//! scripts, so each is atomic. Every operation has a short timeout and any
+//! failure is [`StoreError::Unavailable`]; the connection manager reconnects
+//! on its own, and a store created while Redis is down connects on first use.
+
+use super::{AuthCode, IssuedToken, StoreError, TokenSummary, digest_hex, unix_now};
+use crate::metrics::Metrics;
+use crate::model::Sensitive;
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{AsyncCommands, Client, RedisError, Script};
+use arc_swap::ArcSwapOption;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Key prefix of every kingress key.
+const PREFIX: &str = "kingress:";
+/// One connection attempt.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// One operation, reconnect wait included: requests never hang on Redis.
+const OP_TIMEOUT: Duration = Duration::from_millis(1500);
+/// After a failed first connection, fail fast for this long before trying
+/// again (a flood of requests must not queue up connection attempts).
+const RETRY_GAP: Duration = Duration::from_secs(1);
+/// Keys per SCAN step.
+const SCAN_COUNT: usize = 1000;
+
+/// Deletes a row and its refresh index. KEYS: row. ARGV: refresh key prefix.
+const DELETE_SCRIPT: &str = r"
+local row = redis.call('GET', KEYS[1])
+if not row then return 0 end
+redis.call('DEL', KEYS[1])
+local ok, t = pcall(cjson.decode, row)
+if ok and type(t) == 'table' and type(t.refresh_hash) == 'string' then
+  local idx = ARGV[1] .. t.refresh_hash
+  if redis.call('GET', idx) == string.sub(KEYS[1], -64) then redis.call('DEL', idx) end
+end
+return 1
+";
+
+/// The refresh step. KEYS: old row, old refresh index, new row, new refresh
+/// index. ARGV: old access hash, new row JSON, new access hash, deadline (0 =
+/// none), '1' when the new row has a refresh token.
+const REPLACE_SCRIPT: &str = r"
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+local function put(k, v)
+  if ARGV[4] ~= '0' then redis.call('SET', k, v, 'EXAT', ARGV[4]) else redis.call('SET', k, v) end
+end
+put(KEYS[3], ARGV[2])
+if ARGV[5] == '1' then put(KEYS[4], ARGV[3]) end
+return 1
+";
+
+/// Tokens and codes in Redis.
+pub struct RedisStore {
+    client: Client,
+    manager: ArcSwapOption<ConnectionManager>,
+    connecting: tokio::sync::Mutex<()>,
+    last_failure: parking_lot::Mutex<Option<Instant>>,
+    delete: Script,
+    replace: Script,
+    metrics: Option<Metrics>,
+}
+
+/// A token row as stored (no plaintext token values).
+#[derive(Debug, Serialize, Deserialize)]
+struct TokenRecord {
+    credential_id: String,
+    service: Option<String>,
+    scope: Option<String>,
+    authenticated_userid: Option<String>,
+    expires_in: u64,
+    created_at: u64,
+    ttl: Option<u64>,
+    /// SHA-256 (hex) of the refresh token.
+    refresh_hash: Option<String>,
+    /// The access token sealed under the refresh token (hex nonce ‖ text).
+    sealed_access: Option<String>,
+}
+
+/// A code as stored (without the code).
+#[derive(Debug, Serialize, Deserialize)]
+struct CodeRecord {
+    credential_id: String,
+    service: Option<String>,
+    plugin_id: String,
+    authenticated_userid: Option<String>,
+    scope: Option<String>,
+    challenge: Option<String>,
+    challenge_method: Option<String>,
+    created_at: u64,
+}
+
+// === impl RedisStore ===
+
+impl RedisStore {
+    /// A store for `url`. Tries to connect once; when Redis is not reachable
+    /// yet the store is still returned and connects on first use.
+    pub async fn connect(url: &str, metrics: Option<Metrics>) -> Result<Self, StoreError> {
+        let client = Client::open(url).map_err(|e| StoreError::Config {
+            url: super::redact_url(url),
+            reason: e.to_string(),
+        })?;
+        let store = Self {
+            client,
+            manager: ArcSwapOption::empty(),
+            connecting: tokio::sync::Mutex::new(()),
+            last_failure: parking_lot::Mutex::new(None),
+            delete: Script::new(DELETE_SCRIPT),
+            replace: Script::new(REPLACE_SCRIPT),
+            metrics,
+        };
+        if let Err(e) = store.conn().await {
+            tracing::warn!(error = %e, "redis token store not reachable yet; token requests answer 503 until it is");
+        }
+        Ok(store)
+    }
+
+    /// The metrics this store reports to.
+    pub fn metrics(&self) -> Option<&Metrics> {
+        self.metrics.as_ref()
+    }
+
+    /// Stores a token and its refresh index.
+    pub async fn insert_token(&self, token: &IssuedToken) -> Result<(), StoreError> {
+        if token.is_gone(unix_now()) {
+            return Ok(());
+        }
+        let access = token.access_token.expose();
+        let (record, refresh_hash) = TokenRecord::seal(token);
+        let json = to_json(&record)?;
+        let deadline = token.deadline();
+        let row_key = key("token", &digest_hex(access));
+        let access_hash = digest_hex(access);
+        self.run(move |mut c| async move {
+            let mut pipe = ::redis::pipe();
+            pipe.atomic();
+            pipe.add_command(set(&row_key, &json, deadline)).ignore();
+            if let Some(h) = refresh_hash {
+                pipe.add_command(set(&key("refresh", &h), &access_hash, deadline))
+                    .ignore();
+            }
+            pipe.query_async::<()>(&mut c).await
+        })
+        .await
+    }
+
+    /// By access token, without the refresh token.
+    pub async fn token(&self, access_token: &str) -> Result<Option<IssuedToken>, StoreError> {
+        let row_key = key("token", &digest_hex(access_token));
+        let raw: Option<String> = self
+            .run(move |mut c| async move { c.get(row_key).await })
+            .await?;
+        let Some(record) = raw.and_then(|r| parse::<TokenRecord>(&r)) else {
+            return Ok(None);
+        };
+        let token = record.open(access_token.to_string(), None);
+        Ok(Some(token).filter(|t| !t.is_gone(unix_now())))
+    }
+
+    /// By refresh token; the access token is unsealed with it.
+    pub async fn token_by_refresh(&self, refresh: &str) -> Result<Option<IssuedToken>, StoreError> {
+        let refresh_hash = digest_hex(refresh);
+        let index = key("refresh", &refresh_hash);
+        let access_hash: Option<String> = self
+            .run(move |mut c| async move { c.get(index).await })
+            .await?;
+        let Some(access_hash) = access_hash else {
+            return Ok(None);
+        };
+        let row_key = key("token", &access_hash);
+        let raw: Option<String> = self
+            .run(move |mut c| async move { c.get(row_key).await })
+            .await?;
+        let Some(record) = raw.and_then(|r| parse::<TokenRecord>(&r)) else {
+            return Ok(None);
+        };
+        if record.refresh_hash.as_deref() != Some(refresh_hash.as_str()) {
+            return Ok(None);
+        }
+        let access = record
+            .sealed_access
+            .as_deref()
+            .and_then(|s| unseal(s, refresh))
+            .filter(|a| digest_hex(a) == access_hash);
+        let Some(access) = access else {
+            tracing::warn!("redis token row does not open with its refresh token; ignoring it");
+            return Ok(None);
+        };
+        let token = record.open(access, Some(refresh.to_string()));
+        Ok(Some(token).filter(|t| !t.is_gone(unix_now())))
+    }
+
+    /// Deletes a row and its refresh index.
+    pub async fn delete_token(&self, access_token: &str) -> Result<(), StoreError> {
+        let row_key = key("token", &digest_hex(access_token));
+        let script = self.delete.clone();
+        self.run(move |mut c| async move {
+            script
+                .key(row_key)
+                .arg(format!("{PREFIX}refresh:"))
+                .invoke_async::<i64>(&mut c)
+                .await
+        })
+        .await
+        .map(drop)
+    }
+
+    /// The atomic refresh step; see `TokenStore::replace_token`.
+    pub async fn replace_token(
+        &self,
+        old: &IssuedToken,
+        new: &IssuedToken,
+    ) -> Result<bool, StoreError> {
+        let Some(old_refresh) = &old.refresh_token else {
+            return Ok(false);
+        };
+        let old_access_hash = digest_hex(old.access_token.expose());
+        let old_index = key("refresh", &digest_hex(old_refresh.expose()));
+        let new_access_hash = digest_hex(new.access_token.expose());
+        let (record, new_refresh_hash) = TokenRecord::seal(new);
+        let json = to_json(&record)?;
+        let new_index = new_refresh_hash
+            .as_deref()
+            .map(|h| key("refresh", h))
+            .unwrap_or_else(|| old_index.clone());
+        let has_refresh = if new_refresh_hash.is_some() { "1" } else { "0" };
+        let deadline = new.deadline().unwrap_or(0);
+        let script = self.replace.clone();
+        let keys = [
+            key("token", &old_access_hash),
+            old_index,
+            key("token", &new_access_hash),
+            new_index,
+        ];
+        let done: i64 = self
+            .run(move |mut c| async move {
+                script
+                    .key(&keys[..])
+                    .arg(old_access_hash)
+                    .arg(json)
+                    .arg(new_access_hash)
+                    .arg(deadline)
+                    .arg(has_refresh)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(done == 1)
+    }
+
+    /// Stores a code until its deadline.
+    pub async fn insert_code(&self, code: &AuthCode) -> Result<(), StoreError> {
+        let json = to_json(&CodeRecord::from(code))?;
+        let code_key = key("code", &digest_hex(code.code.expose()));
+        let deadline = code.deadline();
+        self.run(move |mut c| async move {
+            set(&code_key, &json, Some(deadline))
+                .query_async::<()>(&mut c)
+                .await
+        })
+        .await
+    }
+
+    /// Reads a code without consuming it.
+    pub async fn code(&self, code: &str) -> Result<Option<AuthCode>, StoreError> {
+        let code_key = key("code", &digest_hex(code));
+        let raw: Option<String> = self
+            .run(move |mut c| async move { c.get(code_key).await })
+            .await?;
+        Ok(open_code(raw, code))
+    }
+
+    /// Takes a code with `GETDEL` (atomic).
+    pub async fn take_code(&self, code: &str) -> Result<Option<AuthCode>, StoreError> {
+        let code_key = key("code", &digest_hex(code));
+        let raw: Option<String> = self
+            .run(move |mut c| async move { c.get_del(code_key).await })
+            .await?;
+        Ok(open_code(raw, code))
+    }
+
+    /// Number of token rows (a SCAN over the key space).
+    pub async fn len(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        self.scan("token", |keys| {
+            n += keys.len();
+            true
+        })
+        .await?;
+        Ok(n)
+    }
+
+    /// Up to `limit` rows, newest first among those found.
+    pub async fn list_tokens(&self, limit: usize) -> Result<Vec<TokenSummary>, StoreError> {
+        let mut keys = Vec::new();
+        self.scan("token", |batch| {
+            keys.extend(batch.iter().cloned());
+            keys.len() < limit
+        })
+        .await?;
+        keys.truncate(limit);
+        let rows = self.get_many(&keys).await?;
+        let mut out: Vec<TokenSummary> = keys
+            .iter()
+            .zip(rows)
+            .filter_map(|(k, raw)| {
+                let record = parse::<TokenRecord>(&raw?)?;
+                let id = k.rsplit(':').next()?.to_string();
+                Some(record.summary(id))
+            })
+            .collect();
+        out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    /// Deletes rows and codes of credentials not in `keep`.
+    pub async fn retain_credentials(&self, keep: &HashSet<String>) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for kind in ["token", "code"] {
+            let mut keys = Vec::new();
+            self.scan(kind, |batch| {
+                keys.extend(batch.iter().cloned());
+                true
+            })
+            .await?;
+            for chunk in keys.chunks(SCAN_COUNT) {
+                let rows = self.get_many(chunk).await?;
+                for (k, raw) in chunk.iter().zip(rows) {
+                    let Some(credential) = raw.as_deref().and_then(credential_of) else {
+                        continue;
+                    };
+                    if keep.contains(&credential) {
+                        continue;
+                    }
+                    removed += 1;
+                    let k = k.clone();
+                    if kind == "token" {
+                        let script = self.delete.clone();
+                        self.run(move |mut c| async move {
+                            script
+                                .key(k)
+                                .arg(format!("{PREFIX}refresh:"))
+                                .invoke_async::<i64>(&mut c)
+                                .await
+                        })
+                        .await?;
+                    } else {
+                        self.run(move |mut c| async move { c.del::<_, i64>(k).await })
+                            .await?;
+                    }
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Calls `each` with batches of keys `<prefix><kind>:*` until it returns
+    /// false or the scan ends.
+    async fn scan(
+        &self,
+        kind: &str,
+        mut each: impl FnMut(&[String]) -> bool,
+    ) -> Result<(), StoreError> {
+        let pattern = format!("{PREFIX}{kind}:*");
+        let mut cursor: u64 = 0;
+        loop {
+            let pattern = pattern.clone();
+            let (next, keys): (u64, Vec<String>) = self
+                .run(move |mut c| async move {
+                    ::redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(pattern)
+                        .arg("COUNT")
+                        .arg(SCAN_COUNT)
+                        .query_async(&mut c)
+                        .await
+                })
+                .await?;
+            if !each(&keys) || next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = keys.to_vec();
+        self.run(
+            move |mut c| async move { ::redis::cmd("MGET").arg(&keys).query_async(&mut c).await },
+        )
+        .await
+    }
+
+    /// Runs one operation with a connection, bounded by [`OP_TIMEOUT`].
+    async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
+        let conn = self.conn().await?;
+        match tokio::time::timeout(OP_TIMEOUT, op(conn)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(unavailable(&e)),
+            Err(_) => Err(StoreError::Unavailable(
+                "redis did not answer in time".into(),
+            )),
+        }
+    }
+
+    /// The shared connection manager, created on first use. Only one task
+    /// connects at a time; the others fail fast instead of queueing.
+    async fn conn(&self) -> Result<ConnectionManager, StoreError> {
+        if let Some(m) = self.manager.load_full() {
+            return Ok(ConnectionManager::clone(&m));
+        }
+        let Ok(_single) = self.connecting.try_lock() else {
+            return Err(StoreError::Unavailable("connecting to redis".into()));
+        };
+        if let Some(m) = self.manager.load_full() {
+            return Ok(ConnectionManager::clone(&m));
+        }
+        if self
+            .last_failure
+            .lock()
+            .is_some_and(|at| at.elapsed() < RETRY_GAP)
+        {
+            return Err(StoreError::Unavailable("redis is unreachable".into()));
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(CONNECT_TIMEOUT)
+            .set_response_timeout(CONNECT_TIMEOUT)
+            .set_number_of_retries(1)
+            .set_max_delay(200);
+        let attempt = tokio::time::timeout(
+            OP_TIMEOUT,
+            ConnectionManager::new_with_config(self.client.clone(), config),
+        )
+        .await;
+        match attempt {
+            Ok(Ok(m)) => {
+                self.manager.store(Some(Arc::new(m.clone())));
+                *self.last_failure.lock() = None;
+                Ok(m)
+            }
+            Ok(Err(e)) => {
+                *self.last_failure.lock() = Some(Instant::now());
+                Err(unavailable(&e))
+            }
+            Err(_) => {
+                *self.last_failure.lock() = Some(Instant::now());
+                Err(StoreError::Unavailable(
+                    "connecting to redis timed out".into(),
+                ))
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The client's connection info may hold a password: never printed.
+        f.debug_struct("RedisStore")
+            .field("connected", &self.manager.load().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+// === impl TokenRecord ===
+
+impl TokenRecord {
+    /// The stored form of `t` and the hash of its refresh token.
+    fn seal(t: &IssuedToken) -> (Self, Option<String>) {
+        let refresh_hash = t.refresh_token.as_ref().map(|r| digest_hex(r.expose()));
+        let sealed_access = t
+            .refresh_token
+            .as_ref()
+            .map(|r| seal(t.access_token.expose(), r.expose()));
+        let record = Self {
+            credential_id: t.credential_id.clone(),
+            service: t.service.clone(),
+            scope: t.scope.clone(),
+            authenticated_userid: t.authenticated_userid.clone(),
+            expires_in: t.expires_in,
+            created_at: t.created_at,
+            ttl: t.ttl,
+            refresh_hash: refresh_hash.clone(),
+            sealed_access,
+        };
+        (record, refresh_hash)
+    }
+
+    fn open(self, access: String, refresh: Option<String>) -> IssuedToken {
+        IssuedToken {
+            access_token: Sensitive::new(access),
+            refresh_token: refresh.map(Sensitive::new),
+            credential_id: self.credential_id,
+            service: self.service,
+            scope: self.scope,
+            authenticated_userid: self.authenticated_userid,
+            expires_in: self.expires_in,
+            created_at: self.created_at,
+            ttl: self.ttl,
+        }
+    }
+
+    fn summary(self, id: String) -> TokenSummary {
+        TokenSummary {
+            id,
+            has_refresh_token: self.refresh_hash.is_some(),
+            credential_id: self.credential_id,
+            service: self.service,
+            scope: self.scope,
+            authenticated_userid: self.authenticated_userid,
+            expires_in: self.expires_in,
+            created_at: self.created_at,
+            ttl: self.ttl,
+        }
+    }
+}
+
+impl From<&AuthCode> for CodeRecord {
+    fn from(c: &AuthCode) -> Self {
+        Self {
+            credential_id: c.credential_id.clone(),
+            service: c.service.clone(),
+            plugin_id: c.plugin_id.clone(),
+            authenticated_userid: c.authenticated_userid.clone(),
+            scope: c.scope.clone(),
+            challenge: c.challenge.clone(),
+            challenge_method: c.challenge_method.clone(),
+            created_at: c.created_at,
+        }
+    }
+}
+
+fn open_code(raw: Option<String>, code: &str) -> Option<AuthCode> {
+    let r = parse::<CodeRecord>(&raw?)?;
+    let code = AuthCode {
+        code: Sensitive::new(code),
+        credential_id: r.credential_id,
+        service: r.service,
+        plugin_id: r.plugin_id,
+        authenticated_userid: r.authenticated_userid,
+        scope: r.scope,
+        challenge: r.challenge,
+        challenge_method: r.challenge_method,
+        created_at: r.created_at,
+    };
+    Some(code).filter(|c| !c.is_expired(unix_now()))
+}
+
+/// The credential id of a stored token row or code.
+fn credential_of(raw: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Credential {
+        credential_id: String,
+    }
+    serde_json::from_str::<Credential>(raw)
+        .ok()
+        .map(|c| c.credential_id)
+}
+
+fn key(kind: &str, hash: &str) -> String {
+    format!("{PREFIX}{kind}:{hash}")
+}
+
+/// `SET key value [EXAT deadline]`.
+fn set(key: &str, value: &str, deadline: Option<u64>) -> ::redis::Cmd {
+    let mut cmd = ::redis::cmd("SET");
+    cmd.arg(key).arg(value);
+    if let Some(at) = deadline {
+        cmd.arg("EXAT").arg(at);
+    }
+    cmd
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Unavailable(format!("cannot encode row: {e}")))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(raw: &str) -> Option<T> {
+    match serde_json::from_str(raw) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(error = %e, "unreadable row in the redis token store; treating it as absent");
+            None
+        }
+    }
+}
+
+fn unavailable(e: &RedisError) -> StoreError {
+    StoreError::Unavailable(format!("redis: {e}"))
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// `hex(nonce ‖ (plain XOR keystream))` with keystream blocks
+/// `HMAC-SHA256(key, "kingress-seal" ‖ nonce ‖ counter)`.
+fn seal(plain: &str, key: &str) -> String {
+    let mut nonce = [0u8; 16];
+    rand::Rng::fill(&mut rand::rng(), &mut nonce);
+    let mut out = nonce.to_vec();
+    out.extend(xor_keystream(plain.as_bytes(), key, &nonce));
+    hex::encode(out)
+}
+
+fn unseal(sealed: &str, key: &str) -> Option<String> {
+    let bytes = hex::decode(sealed).ok()?;
+    if bytes.len() < 16 {
+        return None;
+    }
+    let (nonce, text) = bytes.split_at(16);
+    String::from_utf8(xor_keystream(text, key, nonce)).ok()
+}
+
+fn xor_keystream(data: &[u8], key: &str, nonce: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    for (counter, chunk) in data.chunks(32).enumerate() {
+        // HMAC accepts keys of any length; this cannot fail.
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(key.as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(b"kingress-seal");
+        mac.update(nonce);
+        mac.update(&(counter as u64).to_be_bytes());
+        let block = mac.finalize().into_bytes();
+        out.extend(chunk.iter().zip(block.iter()).map(|(a, b)| a ^ b));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealing_round_trips_only_with_the_right_key() {
+        let access = "AbCdEfGhIjKlMnOpQrStUvWxYz012345-and-longer-than-one-block";
+        let sealed = seal(access, "refresh-1");
+        assert!(!sealed.contains(&hex::encode(access)));
+        assert_eq!(unseal(&sealed, "refresh-1").as_deref(), Some(access));
+        assert_ne!(unseal(&sealed, "refresh-2").as_deref(), Some(access));
+        // A fresh nonce each time: the same value never seals the same way.
+        assert_ne!(sealed, seal(access, "refresh-1"));
+    }
+
+    #[test]
+    fn records_hold_no_token_values() {
+        let t = IssuedToken {
+            access_token: Sensitive::new("access-value-123"),
+            refresh_token: Some(Sensitive::new("refresh-value-456")),
+            credential_id: "c".into(),
+            service: Some("svc".into()),
+            scope: None,
+            authenticated_userid: None,
+            expires_in: 1,
+            created_at: 2,
+            ttl: Some(3),
+        };
+        let (record, _) = TokenRecord::seal(&t);
+        let json = serde_json::to_string(&record).unwrap();
+        assert!(!json.contains("access-value-123") && !json.contains("refresh-value-456"));
+        assert_eq!(
+            record.refresh_hash.as_deref(),
+            Some(digest_hex("refresh-value-456").as_str())
+        );
+    }
+}

@@ -1,0 +1,611 @@
+//! The token-store contract, checked against the memory store and against a
+//! real `redis-server` that each Redis test starts on a free loopback port.
+//! Without the `redis-server` binary the Redis tests fail (they do not skip).
+
+use kingress::metrics::Metrics;
+use kingress::model::Sensitive;
+use kingress::tokens::{
+    AuthCode, IssuedToken, StoreError, TokenStore, digest_hex, random_token, unix_now,
+};
+use std::collections::HashSet;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+// === the contract ===
+
+fn token(credential: &str, created_at: u64, ttl: Option<u64>, refresh: bool) -> IssuedToken {
+    IssuedToken {
+        access_token: Sensitive::new(random_token()),
+        refresh_token: refresh.then(|| Sensitive::new(random_token())),
+        credential_id: credential.to_string(),
+        service: Some("default.echo.80".into()),
+        scope: Some("email profile".into()),
+        authenticated_userid: Some("user-1".into()),
+        expires_in: 7200,
+        created_at,
+        ttl,
+    }
+}
+
+fn code(credential: &str, created_at: u64) -> AuthCode {
+    AuthCode {
+        code: Sensitive::new(random_token()),
+        credential_id: credential.to_string(),
+        service: None,
+        plugin_id: "plugin-1".into(),
+        authenticated_userid: Some("user-1".into()),
+        scope: Some("email".into()),
+        challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        challenge_method: Some("S256".into()),
+        created_at,
+    }
+}
+
+async fn lookups(store: &TokenStore) {
+    let now = unix_now();
+    let t = token("cred-a", now, Some(3600), true);
+    store.insert_token(&t).await.unwrap();
+    let by_access = store
+        .token(t.access_token.expose())
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(
+        by_access.refresh_token, None,
+        "an access-token lookup must not reveal the refresh token"
+    );
+    assert_eq!(
+        IssuedToken {
+            refresh_token: t.refresh_token.clone(),
+            ..by_access
+        },
+        t
+    );
+    let by_refresh = store
+        .token_by_refresh(t.refresh_token.as_ref().unwrap().expose())
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(by_refresh, t);
+    assert_eq!(store.token(&random_token()).await.unwrap(), None);
+    assert_eq!(store.token_by_refresh(&random_token()).await.unwrap(), None);
+
+    store.delete_token(t.access_token.expose()).await.unwrap();
+    assert_eq!(store.token(t.access_token.expose()).await.unwrap(), None);
+    assert_eq!(
+        store
+            .token_by_refresh(t.refresh_token.as_ref().unwrap().expose())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn lifetimes(store: &TokenStore) {
+    let now = unix_now();
+    // Access token expired, row still alive: found, and `is_expired` says so.
+    let mut expired = token("cred-a", now - 7300, Some(1_209_600), true);
+    expired.expires_in = 7200;
+    store.insert_token(&expired).await.unwrap();
+    let found = store
+        .token(expired.access_token.expose())
+        .await
+        .unwrap()
+        .expect("row alive");
+    assert!(found.is_expired(now));
+    // The row's lifetime has passed: gone, refresh token included.
+    let gone = token("cred-a", now - 100, Some(50), true);
+    store.insert_token(&gone).await.unwrap();
+    assert_eq!(store.token(gone.access_token.expose()).await.unwrap(), None);
+    assert_eq!(
+        store
+            .token_by_refresh(gone.refresh_token.as_ref().unwrap().expose())
+            .await
+            .unwrap(),
+        None
+    );
+    // No ttl: kept.
+    let forever = token("cred-a", now - 10_000_000, None, false);
+    store.insert_token(&forever).await.unwrap();
+    assert!(
+        store
+            .token(forever.access_token.expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Codes live 300 s.
+    let old = code("cred-a", now - 301);
+    store.insert_code(&old).await.unwrap();
+    assert_eq!(store.code(old.code.expose()).await.unwrap(), None);
+    assert_eq!(store.take_code(old.code.expose()).await.unwrap(), None);
+}
+
+async fn refresh_swaps(store: &TokenStore) {
+    let now = unix_now();
+    let old = token("cred-a", now, Some(3600), true);
+    store.insert_token(&old).await.unwrap();
+    let old = store
+        .token_by_refresh(old.refresh_token.as_ref().unwrap().expose())
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Rotation: a new pair; the old access and refresh tokens die.
+    let rotated = token("cred-a", now, Some(3600), true);
+    assert!(store.replace_token(&old, &rotated).await.unwrap());
+    assert_eq!(store.token(old.access_token.expose()).await.unwrap(), None);
+    assert_eq!(
+        store
+            .token_by_refresh(old.refresh_token.as_ref().unwrap().expose())
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .token(rotated.access_token.expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // The same old row cannot be swapped twice.
+    let again = token("cred-a", now, Some(3600), true);
+    assert!(!store.replace_token(&old, &again).await.unwrap());
+    assert_eq!(
+        store.token(again.access_token.expose()).await.unwrap(),
+        None
+    );
+
+    // Reuse: same refresh token, new access token.
+    let reused = IssuedToken {
+        access_token: Sensitive::new(random_token()),
+        ..rotated.clone()
+    };
+    assert!(store.replace_token(&rotated, &reused).await.unwrap());
+    assert_eq!(
+        store.token(rotated.access_token.expose()).await.unwrap(),
+        None
+    );
+    let back = store
+        .token_by_refresh(reused.refresh_token.as_ref().unwrap().expose())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back, reused);
+    // A rotation into a row without refresh token (token_expiration 0).
+    let plain = token("cred-a", now, None, false);
+    assert!(store.replace_token(&back, &plain).await.unwrap());
+    assert!(
+        store
+            .token(plain.access_token.expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+async fn concurrent_refresh_has_one_winner(store: &TokenStore) {
+    let old = token("cred-a", unix_now(), Some(3600), true);
+    store.insert_token(&old).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (store, old) = (store.clone(), old.clone());
+        tasks.push(tokio::spawn(async move {
+            let new = token("cred-a", unix_now(), Some(3600), true);
+            store.replace_token(&old, &new).await.unwrap()
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+}
+
+async fn codes_are_taken_once(store: &TokenStore) {
+    let c = code("cred-a", unix_now());
+    store.insert_code(&c).await.unwrap();
+    assert_eq!(
+        store.code(c.code.expose()).await.unwrap().as_ref(),
+        Some(&c)
+    );
+    assert_eq!(
+        store.code(c.code.expose()).await.unwrap().as_ref(),
+        Some(&c),
+        "peeking does not consume"
+    );
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (store, value) = (store.clone(), c.code.expose().to_string());
+        tasks.push(tokio::spawn(async move {
+            store.take_code(&value).await.unwrap()
+        }));
+    }
+    let mut taken = Vec::new();
+    for t in tasks {
+        taken.extend(t.await.unwrap());
+    }
+    assert_eq!(taken, vec![c.clone()], "exactly one taker");
+    assert_eq!(store.code(c.code.expose()).await.unwrap(), None);
+}
+
+async fn listing_and_cascade(store: &TokenStore) {
+    let now = unix_now();
+    let keep = token("cred-keep", now, Some(3600), true);
+    let drop1 = token("cred-drop", now, Some(3600), true);
+    let drop2 = token("cred-drop", now, None, false);
+    let dropped_code = code("cred-drop", now);
+    for t in [&keep, &drop1, &drop2] {
+        store.insert_token(t).await.unwrap();
+    }
+    store.insert_code(&dropped_code).await.unwrap();
+    assert_eq!(store.len().await.unwrap(), 3);
+
+    let listed = store.list_tokens(10).await.unwrap();
+    assert_eq!(listed.len(), 3);
+    let ids: HashSet<String> = listed.iter().map(|s| s.id.clone()).collect();
+    assert!(ids.contains(&digest_hex(keep.access_token.expose())));
+    let json = serde_json::to_string(&listed).unwrap();
+    for t in [&keep, &drop1, &drop2] {
+        assert!(
+            !json.contains(t.access_token.expose()),
+            "listing must not show token values"
+        );
+    }
+    assert_eq!(store.list_tokens(2).await.unwrap().len(), 2);
+
+    let removed = store
+        .retain_credentials(&HashSet::from(["cred-keep".to_string()]))
+        .await
+        .unwrap();
+    assert_eq!(removed, 3);
+    assert!(
+        store
+            .token(keep.access_token.expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store.token(drop1.access_token.expose()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .token_by_refresh(drop1.refresh_token.as_ref().unwrap().expose())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.code(dropped_code.code.expose()).await.unwrap(), None);
+    assert_eq!(store.len().await.unwrap(), 1);
+}
+
+async fn contract(store: &TokenStore) {
+    lookups(store).await;
+    lifetimes(store).await;
+    refresh_swaps(store).await;
+    concurrent_refresh_has_one_winner(store).await;
+    codes_are_taken_once(store).await;
+}
+
+// === memory ===
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_store_contract() {
+    contract(&TokenStore::memory()).await;
+    listing_and_cascade(&TokenStore::memory()).await;
+}
+
+#[tokio::test]
+async fn memory_store_from_url_reports_metrics() {
+    let metrics = Metrics::new();
+    let store = TokenStore::from_url("memory", metrics.clone())
+        .await
+        .unwrap();
+    assert_eq!(store.backend(), "memory");
+    store
+        .insert_token(&token("c", unix_now(), Some(60), true))
+        .await
+        .unwrap();
+    let text = metrics.encode();
+    assert!(text.contains("kingress_tokens_stored 1"), "{text}");
+    assert!(text.contains("backend=\"memory\",outcome=\"ok\""), "{text}");
+}
+
+#[tokio::test]
+async fn unknown_store_urls_are_refused() {
+    let err = TokenStore::from_url("mysql://user:pw@db", Metrics::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Config { .. }));
+    assert!(!err.to_string().contains("pw"), "{err}");
+}
+
+// === redis ===
+
+/// A `redis-server` child on a loopback port, killed on drop.
+struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl RedisServer {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self::start_on(port)
+    }
+
+    fn start_on(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start redis-server ({e}): the Redis token-store tests need the \
+                     `redis-server` binary on PATH (Debian: apt-get install -y redis-server)"
+                )
+            });
+        let server = Self {
+            child: Some(child),
+            port,
+        };
+        server.wait_ready();
+        server
+    }
+
+    /// Waits until the port accepts connections (the server's own signal
+    /// that it is serving).
+    fn wait_ready(&self) {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not start on port {}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// A raw connection for looking at what is stored.
+    async fn raw(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn redis_store(server: &RedisServer) -> TokenStore {
+    let store = TokenStore::from_url(&server.url(), Metrics::new())
+        .await
+        .unwrap();
+    assert_eq!(store.backend(), "redis");
+    store
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_store_contract() {
+    let server = RedisServer::start();
+    contract(&redis_store(&server).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_store_listing_and_cascade() {
+    let server = RedisServer::start();
+    listing_and_cascade(&redis_store(&server).await).await;
+}
+
+#[tokio::test]
+async fn redis_holds_no_token_values_and_expires_rows_by_ttl() {
+    let server = RedisServer::start();
+    let store = redis_store(&server).await;
+    let now = unix_now();
+    let t = token("cred-a", now, Some(120), true);
+    let c = code("cred-a", now);
+    store.insert_token(&t).await.unwrap();
+    store.insert_code(&c).await.unwrap();
+
+    let mut raw = server.raw().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    let secrets = [
+        t.access_token.expose(),
+        t.refresh_token.as_ref().unwrap().expose(),
+        c.code.expose(),
+    ];
+    for key in &keys {
+        let value: String = redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        for s in secrets {
+            assert!(
+                !key.contains(s) && !value.contains(s),
+                "{key} holds a token value"
+            );
+        }
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(key)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        let max = if key.starts_with("kingress:code:") {
+            300
+        } else {
+            120
+        };
+        assert!(ttl > 0 && ttl <= max, "{key} has TTL {ttl}");
+    }
+    let row_key = format!("kingress:token:{}", digest_hex(t.access_token.expose()));
+    assert!(keys.contains(&row_key));
+}
+
+#[tokio::test]
+async fn redis_tokens_survive_a_kingress_restart() {
+    let server = RedisServer::start();
+    let first = redis_store(&server).await;
+    let t = token("cred-a", unix_now(), Some(3600), true);
+    let c = code("cred-a", unix_now());
+    first.insert_token(&t).await.unwrap();
+    first.insert_code(&c).await.unwrap();
+    drop(first);
+
+    // A new process connecting to the same Redis sees everything.
+    let second = redis_store(&server).await;
+    assert!(
+        second
+            .token(t.access_token.expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        second
+            .token_by_refresh(t.refresh_token.as_ref().unwrap().expose())
+            .await
+            .unwrap(),
+        Some(t)
+    );
+    assert_eq!(second.take_code(c.code.expose()).await.unwrap(), Some(c));
+}
+
+/// Retries `op` until it succeeds or `within` passes.
+async fn eventually<T, F, Fut>(within: Duration, mut op: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        match op().await {
+            Ok(v) => return v,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "store did not recover: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_is_unavailable_quickly_and_recovers_by_itself() {
+    let mut server = RedisServer::start();
+    let port = server.port;
+    let store = redis_store(&server).await;
+    let t = token("cred-a", unix_now(), Some(3600), true);
+    store.insert_token(&t).await.unwrap();
+
+    server.stop();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let err = store.token(t.access_token.expose()).await.unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            started.elapsed()
+        );
+        let err = store
+            .insert_code(&code("cred-a", unix_now()))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    }
+
+    // Same port, empty database (no persistence): the same store object
+    // reconnects on its own.
+    let server = RedisServer::start_on(port);
+    let store2 = store.clone();
+    let found = eventually(Duration::from_secs(10), move || {
+        let store = store2.clone();
+        let access = t.access_token.expose().to_string();
+        async move { store.token(&access).await }
+    })
+    .await;
+    assert_eq!(found, None, "the restarted server has no data");
+    let again = token("cred-a", unix_now(), Some(3600), true);
+    store.insert_token(&again).await.unwrap();
+    assert!(
+        store
+            .token(again.access_token.expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    drop(server);
+}
+
+#[tokio::test]
+async fn redis_store_created_while_redis_is_down_connects_later() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let store = TokenStore::from_url(&format!("redis://127.0.0.1:{port}/"), Metrics::new())
+        .await
+        .unwrap();
+    let started = Instant::now();
+    assert!(matches!(
+        store.token("x").await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    let _server = RedisServer::start_on(port);
+    let store = Arc::new(store);
+    let s = store.clone();
+    eventually(Duration::from_secs(10), move || {
+        let s = s.clone();
+        async move {
+            s.insert_token(&token("c", unix_now(), Some(60), false))
+                .await
+        }
+    })
+    .await;
+    assert_eq!(store.len().await.unwrap(), 1);
+}
