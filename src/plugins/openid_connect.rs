@@ -1,29 +1,288 @@
-//! Kong's `openid-connect` plugin (filled in by the openid-connect work).
-use super::{Access, Exchange, PluginError, Runtime};
-use crate::model::PluginInstance;
-use crate::model::plugin::OidcConfig;
-use http::HeaderMap;
+//! Kong's `openid-connect` plugin, verification side: `bearer` (JWS access
+//! tokens checked with the issuer's keys), `kong_oauth2` (tokens of our own
+//! `oauth2` plugin) and `introspection` (RFC 7662).
+//!
+//! Per request: clear client copies of our headers; find the token
+//! (`token_location`); hide it if asked; try the enabled methods in Kong's
+//! order (bearer only for JWT-shaped tokens). The first method that accepts
+//! the token decides: its claims must pass the authorization rules and the
+//! consumer mapping (else 403, no further method is tried, since the token
+//! is known); a method that cannot accept the token passes to the next.
+//! When none accepts it the answer is 401 with the first method's reason,
+//! or the `anonymous` consumer when configured.
+//!
+//! The identity provider is contacted only when a method needs it, and
+//! every answer is cached (see `discovery`, `cache`). Any provider failure
+//! fails closed with 401 unless cached data is enough; no 5xx carries
+//! internals.
 
-/// Process-wide openid-connect state.
-#[derive(Clone, Debug, Default)]
-pub struct State {}
+mod bearer;
+mod cache;
+mod claims;
+mod client_auth;
+mod discovery;
+mod failure;
+mod fetch;
+mod introspection;
+mod jwks;
+mod kong_oauth2;
+mod signing_key;
+mod token_location;
+mod upstream;
+
+use super::{Access, Exchange, PluginError, Runtime};
+use crate::model::plugin::OidcConfig;
+use crate::model::plugin::openid_connect::AuthMethod;
+use crate::model::{Consumer, PluginConfig, PluginInstance, Table};
+use cache::TokenCache;
+use failure::{Failure, Reason};
+use http::HeaderMap;
+use kong_oauth2::Oauth2Identity;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Verified JWTs and introspection results kept, each.
+const CACHE_ENTRIES: usize = 10_000;
+
+/// Process-wide openid-connect state: the identity-provider HTTP clients,
+/// discovery/JWKS per issuer, the verified-token and introspection caches,
+/// and generated client keys. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct State {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    clients: fetch::Clients,
+    issuers: discovery::Issuers,
+    verified: TokenCache<CachedClaims>,
+    introspected: TokenCache<CachedClaims>,
+    keys: client_auth::Keys,
+}
+
+/// A cached verification result and the configuration it was made under:
+/// a hit only counts for an equal configuration (holding the `Arc` keeps
+/// the pointer from being reused, so pointer equality is exact).
+#[derive(Clone)]
+struct CachedClaims {
+    config: Arc<OidcConfig>,
+    claims: Arc<Value>,
+}
+
+/// What one request's verification works with.
+struct Ctx<'a> {
+    state: &'a Inner,
+    plugin_id: &'a str,
+    config: &'a OidcConfig,
+    /// The plugin's shared config, used to bind cache entries to it.
+    shared: Option<Arc<OidcConfig>>,
+}
+
+/// A token some method accepted.
+struct Verified {
+    /// Claims the rules and claim headers read.
+    claims: Arc<Value>,
+    /// The raw introspection response, for `upstream_introspection_header`.
+    introspection: Option<Arc<Value>>,
+    /// Set for `kong_oauth2`: the consumer comes from the credential.
+    oauth2: Option<Oauth2Identity>,
+}
+
+// === impl State ===
 
 impl State {
-    /// New state.
+    /// Empty state; nothing is fetched or generated until needed.
     pub fn new() -> Self {
-        Self {}
+        Self {
+            inner: Arc::new(Inner {
+                clients: fetch::Clients::default(),
+                issuers: discovery::Issuers::default(),
+                verified: TokenCache::new(CACHE_ENTRIES),
+                introspected: TokenCache::new(CACHE_ENTRIES),
+                keys: client_auth::Keys::default(),
+            }),
+        }
+    }
+
+    /// The public JWKS of the `private_key_jwt` keys generated for a plugin
+    /// instance (to register at the identity provider, as Kong's
+    /// `/openid-connect/jwks` shows). `None` until a key was generated.
+    pub fn client_jwks(&self, plugin_id: &str) -> Option<Value> {
+        self.inner.keys.public_jwks(plugin_id)
     }
 }
 
-/// Access phase.
-pub async fn access(
-    _plugin: &PluginInstance,
-    _config: &OidcConfig,
-    _exchange: &mut Exchange<'_>,
-    _runtime: &Runtime,
-) -> Result<Access, PluginError> {
-    Err(PluginError::Unavailable("openid-connect is not implemented yet".into()))
+impl Default for State {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
-/// Response phase.
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("issuers", &self.inner.issuers)
+            .finish_non_exhaustive()
+    }
+}
+
+// === impl CachedClaims ===
+
+impl CachedClaims {
+    fn fits(&self, ctx: &Ctx<'_>) -> bool {
+        ctx.shared
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, &self.config) || **c == *self.config)
+    }
+}
+
+/// Access phase: authenticate the request or refuse it.
+pub async fn access(
+    plugin: &PluginInstance,
+    config: &OidcConfig,
+    exchange: &mut Exchange<'_>,
+    runtime: &Runtime,
+) -> Result<Access, PluginError> {
+    upstream::clear_client_copies(config, exchange);
+    // Logical OR with other auth plugins: one already authenticated.
+    if config.anonymous.is_some()
+        && exchange
+            .authenticated
+            .as_ref()
+            .is_some_and(|a| !a.anonymous)
+    {
+        return Ok(Access::Continue);
+    }
+    let Some(found) = token_location::find(config, exchange).await? else {
+        return refuse(config, exchange, Failure::Unauthorized(Reason::NoToken));
+    };
+    if config.hide_credentials {
+        token_location::hide(exchange, &found.place).await?;
+    }
+    let shared = match &plugin.config {
+        PluginConfig::OpenidConnect(c) if std::ptr::eq(Arc::as_ptr(c), config) => Some(c.clone()),
+        _ => None,
+    };
+    let ctx = Ctx {
+        state: &runtime.oidc.inner,
+        plugin_id: &plugin.id,
+        config,
+        shared,
+    };
+    // Only `Sync` parts of the exchange may be held across awaits.
+    let service = exchange.service.map(|s| s.name.clone());
+    match verify(&ctx, exchange.table, service, runtime, &found.token).await {
+        Ok((verified, consumer)) => {
+            upstream::apply(config, exchange, &verified, consumer, &found.token);
+            Ok(Access::Continue)
+        }
+        Err(failure) => refuse(config, exchange, failure),
+    }
+}
+
+/// Response phase: the verification subset sets no response headers.
 pub fn response(_config: &OidcConfig, _exchange: &Exchange<'_>, _headers: &mut HeaderMap) {}
+
+fn refuse(
+    config: &OidcConfig,
+    exchange: &mut Exchange<'_>,
+    failure: Failure,
+) -> Result<Access, PluginError> {
+    tracing::debug!(?failure, "openid-connect refused the request");
+    if matches!(failure, Failure::Unauthorized(_)) && config.anonymous.is_some() {
+        upstream::anonymous(config, exchange)?;
+        return Ok(Access::Continue);
+    }
+    Err(failure.into_error(config, &realm(config, exchange)))
+}
+
+/// Tries the enabled methods in order; see the module docs.
+async fn verify(
+    ctx: &Ctx<'_>,
+    table: &Table,
+    service: Option<String>,
+    runtime: &Runtime,
+    token: &str,
+) -> Result<(Verified, Option<Consumer>), Failure> {
+    let mut first_reason = None;
+    for method in &ctx.config.auth_methods {
+        let result = match method {
+            AuthMethod::Bearer if !bearer::jwt_shaped(token) => continue,
+            AuthMethod::Bearer => bearer::verify(ctx, token).await.map(|claims| Verified {
+                claims,
+                introspection: None,
+                oauth2: None,
+            }),
+            AuthMethod::KongOauth2 => {
+                kong_oauth2::verify(table, service.as_deref(), runtime, token)
+                    .await
+                    .map(|(identity, claims)| Verified {
+                        claims,
+                        introspection: None,
+                        oauth2: Some(identity),
+                    })
+                    .map_err(Failure::from)
+            }
+            AuthMethod::Introspection => {
+                introspection::verify(ctx, token)
+                    .await
+                    .map(|result| Verified {
+                        claims: result.clone(),
+                        introspection: Some(result),
+                        oauth2: None,
+                    })
+            }
+        };
+        match result {
+            Ok(verified) => return authorize(ctx.config, table, verified),
+            Err(Failure::Unauthorized(reason)) => {
+                tracing::debug!(method = method.as_str(), %reason, "method did not accept the token");
+                first_reason.get_or_insert(reason);
+            }
+            Err(forbidden) => return Err(forbidden),
+        }
+    }
+    Err(Failure::Unauthorized(
+        first_reason.unwrap_or(Reason::Unknown),
+    ))
+}
+
+/// The authorization rules and the consumer mapping (both 403).
+fn authorize(
+    config: &OidcConfig,
+    table: &Table,
+    verified: Verified,
+) -> Result<(Verified, Option<Consumer>), Failure> {
+    claims::authorize(config, &verified.claims).map_err(Failure::Forbidden)?;
+    if verified.oauth2.is_some() {
+        return Ok((verified, None));
+    }
+    let consumer = upstream::map_consumer(config, table, &verified.claims)
+        .map_err(Failure::Forbidden)?
+        .cloned();
+    Ok((verified, consumer))
+}
+
+/// `realm` for `WWW-Authenticate`: the request's host, else the issuer.
+fn realm(config: &OidcConfig, exchange: &Exchange<'_>) -> String {
+    let host = exchange
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| exchange.request.uri().authority().map(|a| a.as_str()));
+    match host.map(|h| {
+        h.rsplit_once(':')
+            .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(h, |(n, _)| n)
+    }) {
+        Some(h) if !h.is_empty() => h.to_string(),
+        _ => config.issuer_id().to_string(),
+    }
+}
+
+/// Unix time in seconds.
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

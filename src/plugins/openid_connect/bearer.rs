@@ -1,0 +1,249 @@
+//! `bearer`: JWS access tokens verified against the issuer's keys.
+//!
+//! The header is read first and refused early for `alg: none`, unknown or
+//! disallowed algorithms and `crit` extensions. The signature is checked
+//! only with keys whose type fits the algorithm (see `jwks`), HS* only with
+//! the client secret and only when `enable_hs_signatures` is set. Then
+//! `exp` (required), `nbf`, `iat` with leeway and `iss`. Tokens that pass
+//! are remembered (by SHA-256) until their `exp`, so a repeated token costs
+//! a hash and a map lookup instead of a signature check; the authorization
+//! rules still run on every request.
+
+use super::cache::token_hash;
+use super::claims::{check_issuer, check_times};
+use super::discovery::{Snapshot, Want};
+use super::failure::{Failure, Reason};
+use super::jwks::Candidates;
+use super::signing_key::algorithm;
+use super::{CachedClaims, Ctx, now_unix};
+use crate::model::plugin::openid_connect::SigningAlg;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{DecodingKey, Validation};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Cache lifetime for tokens without `exp` (only possible with
+/// `verify_claims: false`).
+const NO_EXP_TTL: u64 = 60;
+
+/// The JOSE header members that matter here.
+struct JoseHeader {
+    alg: String,
+    kid: Option<String>,
+    crit: bool,
+}
+
+/// Whether `token` looks like a JWS: three dot-separated base64url parts,
+/// the first two non-empty (an empty signature is still "JWT-shaped", so
+/// `alg: none` tokens reach this method and are refused by it).
+pub(super) fn jwt_shaped(token: &str) -> bool {
+    let parts: Vec<&str> = token.split('.').collect();
+    let b64url = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    parts.len() == 3
+        && !parts[0].is_empty()
+        && !parts[1].is_empty()
+        && parts.iter().all(|p| b64url(p))
+}
+
+fn parse_header(token: &str) -> Result<JoseHeader, Reason> {
+    let first = token.split('.').next().ok_or(Reason::Malformed)?;
+    let bytes = B64.decode(first).map_err(|_| Reason::Malformed)?;
+    let header: Value = serde_json::from_slice(&bytes).map_err(|_| Reason::Malformed)?;
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .ok_or(Reason::Malformed)?;
+    Ok(JoseHeader {
+        alg: alg.to_string(),
+        kid: header
+            .get("kid")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        crit: header.get("crit").is_some(),
+    })
+}
+
+/// The algorithm if this configuration accepts it.
+fn allowed(ctx: &Ctx<'_>, header: &JoseHeader) -> Result<SigningAlg, Reason> {
+    if header.crit {
+        // RFC 7515 §4.1.11: extensions we do not understand must fail.
+        return Err(Reason::AlgorithmNotAllowed);
+    }
+    let alg = SigningAlg::parse(&header.alg).ok_or(Reason::AlgorithmNotAllowed)?;
+    if alg.is_hmac() && !(ctx.config.enable_hs_signatures && ctx.config.client_secret.is_some()) {
+        return Err(Reason::AlgorithmNotAllowed);
+    }
+    Ok(alg)
+}
+
+/// Verifies a JWT access token and returns its claims.
+pub(super) async fn verify(ctx: &Ctx<'_>, token: &str) -> Result<Arc<Value>, Failure> {
+    let header = parse_header(token)?;
+    let alg = allowed(ctx, &header)?;
+    let key = token_hash(token);
+    let now = now_unix();
+    if let Some(hit) = ctx.state.verified.get(&key, now)
+        && hit.fits(ctx)
+    {
+        return Ok(hit.claims);
+    }
+    let config = ctx.config;
+    let want = Want {
+        document: config.verify_claims && config.issuers_allowed.is_empty(),
+        keys: config.verify_signature && !alg.is_hmac(),
+    };
+    let issuer = ctx.state.issuers.get(config);
+    let mut snapshot = None;
+    if want.document || want.keys {
+        snapshot = Some(
+            issuer
+                .snapshot(&ctx.state.clients, config, want)
+                .await
+                .ok_or(Reason::IdpUnavailable)?,
+        );
+    }
+    let claims = if !config.verify_signature {
+        jsonwebtoken::dangerous::insecure_decode::<Value>(token)
+            .map_err(|_| Reason::Malformed)?
+            .claims
+    } else if alg.is_hmac() {
+        let secret = config
+            .client_secret
+            .as_ref()
+            .ok_or(Reason::AlgorithmNotAllowed)?;
+        check_signature(
+            token,
+            alg,
+            &[&DecodingKey::from_secret(secret.expose().as_bytes())],
+        )?
+    } else {
+        let current = snapshot.clone().ok_or(Reason::IdpUnavailable)?;
+        match with_keys(token, alg, header.kid.as_deref(), &current) {
+            Err(Reason::UnknownKey) => {
+                // A new kid: the provider may have rotated its keys.
+                let fresh = issuer
+                    .rediscover(&ctx.state.clients, config, want, current.generation)
+                    .await
+                    .ok_or(Reason::UnknownKey)?;
+                let claims = with_keys(token, alg, header.kid.as_deref(), &fresh)?;
+                snapshot = Some(fresh);
+                claims
+            }
+            other => other?,
+        }
+    };
+    if !claims.is_object() {
+        return Err(Reason::Malformed.into());
+    }
+    let exp = if config.verify_claims {
+        let exp = check_times(&claims, now, config.leeway, true)?;
+        let discovered = snapshot
+            .as_ref()
+            .and_then(|s| s.document.as_ref())
+            .and_then(|d| d.issuer.as_deref());
+        let allowed: Vec<&str> = if config.issuers_allowed.is_empty() {
+            vec![discovered.unwrap_or(config.issuer_id())]
+        } else {
+            config.issuers_allowed.iter().map(String::as_str).collect()
+        };
+        check_issuer(&claims, &allowed)?;
+        exp
+    } else {
+        None
+    };
+    let claims = Arc::new(claims);
+    if let Some(config) = &ctx.shared {
+        let until = exp.map_or(now + NO_EXP_TTL, |e| e.saturating_add(ctx.config.leeway));
+        let entry = CachedClaims {
+            config: config.clone(),
+            claims: claims.clone(),
+        };
+        ctx.state.verified.insert(key, entry, until, now);
+    }
+    Ok(claims)
+}
+
+fn with_keys(
+    token: &str,
+    alg: SigningAlg,
+    kid: Option<&str>,
+    snapshot: &Snapshot,
+) -> Result<Value, Reason> {
+    let keys = snapshot.keys.as_ref().ok_or(Reason::IdpUnavailable)?;
+    match keys.candidates(alg, kid) {
+        Candidates::Keys(keys) => {
+            let decoding: Vec<&DecodingKey> = keys.iter().map(|k| &k.decoding).collect();
+            check_signature(token, alg, &decoding)
+        }
+        Candidates::Mismatch => Err(Reason::KeyMismatch),
+        Candidates::Unknown => Err(Reason::UnknownKey),
+    }
+}
+
+/// Tries each key; the first that verifies gives the claims.
+fn check_signature(token: &str, alg: SigningAlg, keys: &[&DecodingKey]) -> Result<Value, Reason> {
+    let mut validation = Validation::new(algorithm(alg));
+    // Time and issuer rules are applied by `claims` with Kong's semantics.
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    validation.leeway = 0;
+    for key in keys {
+        match jsonwebtoken::decode::<Value>(token, key, &validation) {
+            Ok(data) => return Ok(data.claims),
+            Err(e) => match e.kind() {
+                ErrorKind::Base64(_) | ErrorKind::Json(_) | ErrorKind::Utf8(_) => {
+                    return Err(Reason::Malformed);
+                }
+                // Wrong signature, or a key this algorithm cannot use:
+                // try the next candidate.
+                _ => continue,
+            },
+        }
+    }
+    Err(Reason::BadSignature)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jwt_shape() {
+        assert!(jwt_shaped("eyJh.eyJi.c2ln"));
+        assert!(
+            jwt_shaped("eyJh.eyJi."),
+            "alg none keeps an empty signature"
+        );
+        assert!(
+            !jwt_shaped("abcdefABCDEF0123456789abcdefABCD"),
+            "Kong oauth2 token"
+        );
+        assert!(!jwt_shaped("a.b"));
+        assert!(!jwt_shaped(".b.c"));
+        assert!(!jwt_shaped("a.b.c.d"));
+        assert!(!jwt_shaped("a+.b.c"));
+    }
+
+    #[test]
+    fn header_parsing() {
+        let h = |json: &str| format!("{}.e30.", B64.encode(json));
+        let parsed = parse_header(&h(r#"{"alg":"none"}"#)).unwrap();
+        assert_eq!(parsed.alg, "none");
+        assert!(SigningAlg::parse(&parsed.alg).is_none());
+        let parsed = parse_header(&h(r#"{"alg":"RS256","kid":"k","crit":["b64"]}"#)).unwrap();
+        assert_eq!(parsed.kid.as_deref(), Some("k"));
+        assert!(parsed.crit);
+        assert!(matches!(
+            parse_header(&h(r#"{"kid":"k"}"#)),
+            Err(Reason::Malformed)
+        ));
+        assert!(matches!(parse_header("!!!.e30."), Err(Reason::Malformed)));
+    }
+}

@@ -1,0 +1,123 @@
+//! A bounded cache keyed by the SHA-256 of a token, each entry living until
+//! an absolute unix time (the token's `exp`). Tokens themselves are never
+//! stored, only their hashes, so a memory dump of the cache yields nothing
+//! usable.
+
+use parking_lot::Mutex;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// SHA-256 of a token.
+pub(super) type TokenHash = [u8; 32];
+
+/// Entries expire at a unix second; when full, expired entries go first,
+/// then an arbitrary eighth (HashMap order is randomised per process, so
+/// an attacker cannot pin which entries survive).
+pub(super) struct TokenCache<V> {
+    entries: Mutex<HashMap<TokenHash, Entry<V>>>,
+    capacity: usize,
+}
+
+struct Entry<V> {
+    value: V,
+    expires_at: u64,
+}
+
+/// Hashes a token for use as a cache key.
+pub(super) fn token_hash(token: &str) -> TokenHash {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+// === impl TokenCache ===
+
+impl<V: Clone> TokenCache<V> {
+    /// An empty cache holding at most `capacity` entries.
+    pub(super) fn new(capacity: usize) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// The value for `key` if it has not expired at `now` (unix seconds).
+    pub(super) fn get(&self, key: &TokenHash, now: u64) -> Option<V> {
+        let mut entries = self.entries.lock();
+        match entries.get(key) {
+            Some(e) if now < e.expires_at => Some(e.value.clone()),
+            Some(_) => {
+                entries.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Stores `value` until `expires_at` (unix seconds).
+    pub(super) fn insert(&self, key: TokenHash, value: V, expires_at: u64, now: u64) {
+        if expires_at <= now {
+            return;
+        }
+        let mut entries = self.entries.lock();
+        if entries.len() >= self.capacity && !entries.contains_key(&key) {
+            entries.retain(|_, e| now < e.expires_at);
+            if entries.len() >= self.capacity {
+                let drop = (self.capacity / 8).max(1);
+                let victims: Vec<TokenHash> = entries.keys().take(drop).copied().collect();
+                for k in victims {
+                    entries.remove(&k);
+                }
+            }
+        }
+        entries.insert(key, Entry { value, expires_at });
+    }
+
+    /// Number of entries (expired ones included until touched).
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.entries.lock().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_live_until_their_expiry() {
+        let c = TokenCache::new(10);
+        c.insert(token_hash("a"), 1, 100, 50);
+        assert_eq!(c.get(&token_hash("a"), 99), Some(1));
+        assert_eq!(c.get(&token_hash("a"), 100), None);
+        assert_eq!(c.len(), 0);
+        c.insert(token_hash("b"), 2, 10, 10);
+        assert_eq!(
+            c.get(&token_hash("b"), 5),
+            None,
+            "already expired: not stored"
+        );
+    }
+
+    #[test]
+    fn size_stays_bounded() {
+        let c = TokenCache::new(16);
+        for i in 0..1000 {
+            c.insert(token_hash(&i.to_string()), i, 1_000, 0);
+            assert!(c.len() <= 16);
+        }
+        assert_eq!(c.get(&token_hash("999"), 1), Some(999));
+    }
+
+    #[test]
+    fn expired_entries_are_evicted_first() {
+        let c = TokenCache::new(4);
+        c.insert(token_hash("old"), 0, 10, 0);
+        for i in 1..4 {
+            c.insert(token_hash(&i.to_string()), i, 1_000, 0);
+        }
+        c.insert(token_hash("new"), 9, 1_000, 20);
+        for i in 1..4 {
+            assert_eq!(c.get(&token_hash(&i.to_string()), 20), Some(i));
+        }
+        assert_eq!(c.get(&token_hash("new"), 20), Some(9));
+    }
+}

@@ -1,0 +1,96 @@
+//! `introspection`: RFC 7662 token introspection.
+//!
+//! POSTs `token` and `token_type_hint=access_token` to the configured (or
+//! discovered) endpoint with the client authentication of `client_auth`.
+//! Only `"active": true` (the JSON boolean) is accepted. With
+//! `verify_claims`, a returned `exp`/`nbf`/`iat` is checked with leeway.
+//! Active results are cached (by SHA-256 of the token) until their `exp`,
+//! or for a minute when the provider gives none, so that revocation is
+//! seen soon; inactive results are not cached.
+
+use super::cache::token_hash;
+use super::claims::check_times;
+use super::client_auth::credentials;
+use super::discovery::Want;
+use super::failure::{Failure, Reason};
+use super::{CachedClaims, Ctx, now_unix};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Cache lifetime of an active result that carries no `exp`.
+const NO_EXP_TTL: u64 = 60;
+
+/// Introspects `token`; returns the provider's response.
+pub(super) async fn verify(ctx: &Ctx<'_>, token: &str) -> Result<Arc<Value>, Failure> {
+    let config = ctx.config;
+    let key = token_hash(token);
+    let now = now_unix();
+    if config.cache_introspection
+        && let Some(hit) = ctx.state.introspected.get(&key, now)
+        && hit.fits(ctx)
+    {
+        return Ok(hit.claims);
+    }
+    // The document is needed for the endpoint, or to pick the client
+    // authentication method when none is configured.
+    let want_document = config.introspection_endpoint.is_none() || config.client_auth.is_none();
+    let snapshot = if want_document {
+        let want = Want {
+            document: true,
+            keys: false,
+        };
+        let issuer = ctx.state.issuers.get(config);
+        issuer.snapshot(&ctx.state.clients, config, want).await
+    } else {
+        None
+    };
+    let document = snapshot.as_ref().and_then(|s| s.document.clone());
+    let endpoint = config
+        .introspection_endpoint
+        .clone()
+        .or_else(|| document.as_ref()?.introspection_endpoint.clone())
+        .ok_or(Reason::IdpUnavailable)?;
+    let client = credentials(
+        &ctx.state.keys,
+        ctx.plugin_id,
+        config,
+        &endpoint,
+        document.as_deref(),
+    )
+    .await?;
+    let mut form = vec![
+        ("token", token.to_string()),
+        ("token_type_hint", "access_token".to_string()),
+    ];
+    form.extend(client.form);
+    let response = ctx
+        .state
+        .clients
+        .post_form(config, &endpoint, form, client.basic)
+        .await
+        .map_err(|e| {
+            tracing::warn!(issuer = %config.issuer, error = %e, "introspection failed");
+            Reason::IdpUnavailable
+        })?;
+    let result = response.body;
+    if result.get("active") != Some(&Value::Bool(true)) {
+        return Err(Reason::Inactive.into());
+    }
+    let exp = if config.verify_claims {
+        check_times(&result, now, config.leeway, false)?
+    } else {
+        None
+    };
+    let result = Arc::new(result);
+    if config.cache_introspection
+        && let Some(shared) = &ctx.shared
+    {
+        let until = exp.map_or(now + NO_EXP_TTL, |e| e.saturating_add(config.leeway));
+        let entry = CachedClaims {
+            config: shared.clone(),
+            claims: result.clone(),
+        };
+        ctx.state.introspected.insert(key, entry, until, now);
+    }
+    Ok(result)
+}

@@ -1,0 +1,86 @@
+//! `kong_oauth2`: tokens issued by kingress's own `oauth2` plugin, looked up
+//! in the token store. No identity provider is involved.
+//!
+//! The consumer is the owner of the token's credential (as in Kong, no
+//! `consumer_claim` is needed). A token bound to another service is refused
+//! like an unknown one, as the oauth2 plugin refuses it; global tokens
+//! (`service: None`) are accepted anywhere. The authorization rules see the
+//! token as `{"scope", "sub" (authenticated_userid), "client_id"}`.
+//!
+//! A token store that cannot answer fails closed with 401 ("token store
+//! unavailable" under `display_errors`), like an unreachable identity
+//! provider, rather than a 503: the request is refused either way, and a
+//! client cannot tell our store apart from the provider.
+
+use super::failure::Reason;
+use super::now_unix;
+use crate::model::{Consumer, Table};
+use crate::plugins::Runtime;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// Who an oauth2 token belongs to.
+#[derive(Clone, Debug)]
+pub(super) struct Oauth2Identity {
+    /// The credential's consumer.
+    pub(super) consumer: Consumer,
+    /// The credential's `client_id` (`X-Credential-Identifier`).
+    pub(super) client_id: String,
+    /// Granted scope (`X-Authenticated-Scope`).
+    pub(super) scope: Option<String>,
+    /// `X-Authenticated-Userid`.
+    pub(super) authenticated_userid: Option<String>,
+}
+
+/// Looks the token up for a request to `service` (the route's service
+/// name); returns its owner and claims for the rules.
+pub(super) async fn verify(
+    table: &Table,
+    service: Option<&str>,
+    runtime: &Runtime,
+    token: &str,
+) -> Result<(Oauth2Identity, Arc<Value>), Reason> {
+    let issued = runtime
+        .tokens
+        .token(token)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "token store lookup failed");
+            Reason::StoreUnavailable
+        })?
+        .ok_or(Reason::Unknown)?;
+    if issued.is_expired(now_unix()) {
+        return Err(Reason::Expired);
+    }
+    if let Some(bound) = &issued.service
+        && service != Some(bound.as_str())
+    {
+        return Err(Reason::Unknown);
+    }
+    // A deleted credential or consumer revokes its tokens.
+    let credential = table
+        .oauth2_credential_by_id(&issued.credential_id)
+        .ok_or(Reason::Unknown)?;
+    let consumer = table
+        .consumers
+        .get(&credential.consumer_id)
+        .ok_or(Reason::Unknown)?;
+    let mut claims = Map::new();
+    claims.insert(
+        "client_id".into(),
+        Value::String(credential.client_id.clone()),
+    );
+    if let Some(scope) = &issued.scope {
+        claims.insert("scope".into(), Value::String(scope.clone()));
+    }
+    if let Some(user) = &issued.authenticated_userid {
+        claims.insert("sub".into(), Value::String(user.clone()));
+    }
+    let identity = Oauth2Identity {
+        consumer: consumer.clone(),
+        client_id: credential.client_id.clone(),
+        scope: issued.scope.filter(|s| !s.is_empty()),
+        authenticated_userid: issued.authenticated_userid.filter(|s| !s.is_empty()),
+    };
+    Ok((identity, Arc::new(Value::Object(claims))))
+}

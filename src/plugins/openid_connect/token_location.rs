@@ -1,0 +1,271 @@
+//! Where the access token is read (`bearer_token_param_type`) and how
+//! `hide_credentials` removes it again.
+//!
+//! - `header`: `Authorization: Bearer <token>` (scheme case-insensitive;
+//!   other schemes such as Basic are not a bearer token), then the
+//!   `access-token` and `x-access-token` headers (raw value, an optional
+//!   `Bearer ` prefix is stripped);
+//! - `query`: exactly one `access_token` parameter (a repeated one counts
+//!   as missing, as in Kong's oauth2 plugin);
+//! - `body`: `access_token` in a form or JSON body of POST/PUT/PATCH;
+//! - `cookie`: the cookie named `bearer_token_cookie_name`.
+
+use crate::model::plugin::OidcConfig;
+use crate::model::plugin::openid_connect::TokenParam;
+use crate::plugins::{Exchange, PluginError};
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use http::{HeaderName, HeaderValue, Method, Uri};
+
+/// Largest body read when looking for `access_token` in it.
+const BODY_LIMIT: usize = 1024 * 1024;
+const PARAM: &str = "access_token";
+const ACCESS_TOKEN: HeaderName = HeaderName::from_static("access-token");
+const X_ACCESS_TOKEN: HeaderName = HeaderName::from_static("x-access-token");
+
+/// A token and where it was found.
+pub(super) struct Found {
+    /// The token.
+    pub(super) token: String,
+    /// Where it came from.
+    pub(super) place: Place,
+}
+
+/// Where a token came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Place {
+    /// A request header.
+    Header(HeaderName),
+    /// The query string.
+    Query,
+    /// A form body.
+    FormBody,
+    /// A JSON body.
+    JsonBody,
+    /// A cookie.
+    Cookie(String),
+}
+
+/// Looks for the token in the configured places, in order.
+pub(super) async fn find(
+    config: &OidcConfig,
+    exchange: &mut Exchange<'_>,
+) -> Result<Option<Found>, PluginError> {
+    for param in &config.bearer_token_param_type {
+        let found = match param {
+            TokenParam::Header => from_headers(exchange),
+            TokenParam::Query => exchange
+                .request
+                .uri()
+                .query()
+                .and_then(|q| single_param(q.as_bytes()))
+                .map(|token| Found {
+                    token,
+                    place: Place::Query,
+                }),
+            TokenParam::Body => from_body(exchange).await?,
+            TokenParam::Cookie => config
+                .bearer_token_cookie_name
+                .as_deref()
+                .and_then(|name| from_cookie(exchange, name)),
+        };
+        if let Some(found) = found.filter(|f| !f.token.is_empty()) {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+fn from_headers(exchange: &Exchange<'_>) -> Option<Found> {
+    let headers = exchange.headers();
+    if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let mut parts = value.split_whitespace();
+        if let (Some(scheme), Some(token), None) = (parts.next(), parts.next(), parts.next())
+            && scheme.eq_ignore_ascii_case("bearer")
+        {
+            return Some(Found {
+                token: token.to_string(),
+                place: Place::Header(AUTHORIZATION),
+            });
+        }
+    }
+    for name in [ACCESS_TOKEN, X_ACCESS_TOKEN] {
+        if let Some(value) = headers.get(&name).and_then(|v| v.to_str().ok()) {
+            let value = value.trim();
+            let token = match value.split_once(char::is_whitespace) {
+                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+                _ => value,
+            };
+            return Some(Found {
+                token: token.to_string(),
+                place: Place::Header(name),
+            });
+        }
+    }
+    None
+}
+
+/// The one `access_token` in a urlencoded string; repeated means none.
+fn single_param(encoded: &[u8]) -> Option<String> {
+    let mut values = form_urlencoded::parse(encoded)
+        .filter(|(k, _)| k == PARAM)
+        .map(|(_, v)| v.into_owned());
+    match (values.next(), values.next()) {
+        (Some(v), None) => Some(v),
+        _ => None,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BodyKind {
+    Form,
+    Json,
+}
+
+fn body_kind(exchange: &Exchange<'_>) -> Option<BodyKind> {
+    if ![Method::POST, Method::PUT, Method::PATCH].contains(exchange.request.method()) {
+        return None;
+    }
+    let ct = exchange.headers().get(CONTENT_TYPE)?.to_str().ok()?;
+    let mime = ct.split(';').next()?.trim().to_ascii_lowercase();
+    match mime.as_str() {
+        "application/x-www-form-urlencoded" => Some(BodyKind::Form),
+        m if m == "application/json" || m.ends_with("+json") => Some(BodyKind::Json),
+        _ => None,
+    }
+}
+
+async fn from_body(exchange: &mut Exchange<'_>) -> Result<Option<Found>, PluginError> {
+    let Some(kind) = body_kind(exchange) else {
+        return Ok(None);
+    };
+    let body = exchange.body(BODY_LIMIT).await?;
+    Ok(match kind {
+        BodyKind::Form => single_param(&body).map(|token| Found {
+            token,
+            place: Place::FormBody,
+        }),
+        BodyKind::Json => serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get(PARAM)?.as_str().map(str::to_string))
+            .map(|token| Found {
+                token,
+                place: Place::JsonBody,
+            }),
+    })
+}
+
+fn from_cookie(exchange: &Exchange<'_>, name: &str) -> Option<Found> {
+    exchange
+        .headers()
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k.trim() == name).then(|| Found {
+                token: v.trim().trim_matches('"').to_string(),
+                place: Place::Cookie(name.to_string()),
+            })
+        })
+}
+
+/// `hide_credentials`: removes the token from where it was found, keeping
+/// everything else byte for byte.
+pub(super) async fn hide(exchange: &mut Exchange<'_>, place: &Place) -> Result<(), PluginError> {
+    match place {
+        Place::Header(name) => exchange.clear_upstream_header(name.clone()),
+        Place::Query => {
+            let uri = exchange.request.uri().clone();
+            *exchange.request.uri_mut() = without_query_param(&uri);
+        }
+        Place::FormBody => {
+            let body = exchange.body(BODY_LIMIT).await?;
+            exchange.set_body(Bytes::from(without_param(&body)));
+        }
+        Place::JsonBody => {
+            let body = exchange.body(BODY_LIMIT).await?;
+            if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&body)
+                && let Some(obj) = v.as_object_mut()
+            {
+                obj.remove(PARAM);
+                exchange.set_body(Bytes::from(v.to_string()));
+            }
+        }
+        Place::Cookie(name) => {
+            let kept: Vec<String> = exchange
+                .headers()
+                .get_all(COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(';'))
+                .map(str::trim)
+                .filter(|pair| !pair.is_empty())
+                .filter(|pair| pair.split_once('=').is_none_or(|(k, _)| k.trim() != name))
+                .map(str::to_string)
+                .collect();
+            let headers = exchange.request.headers_mut();
+            headers.remove(COOKIE);
+            if !kept.is_empty()
+                && let Ok(v) = HeaderValue::from_str(&kept.join("; "))
+            {
+                headers.insert(COOKIE, v);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The urlencoded `input` without its `access_token` pairs.
+fn without_param(input: &[u8]) -> Vec<u8> {
+    let kept: Vec<&[u8]> = input
+        .split(|b| *b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| {
+            let key = pair.split(|b| *b == b'=').next().unwrap_or_default();
+            form_urlencoded::parse(key)
+                .next()
+                .is_none_or(|(k, _)| k != PARAM)
+        })
+        .collect();
+    kept.join(&b'&')
+}
+
+fn without_query_param(uri: &Uri) -> Uri {
+    let Some(query) = uri.query() else {
+        return uri.clone();
+    };
+    let kept = String::from_utf8(without_param(query.as_bytes())).unwrap_or_default();
+    let path_and_query = if kept.is_empty() {
+        uri.path().to_string()
+    } else {
+        format!("{}?{kept}", uri.path())
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = path_and_query.parse().ok();
+    Uri::from_parts(parts).unwrap_or_else(|_| uri.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removes_only_access_token_pairs() {
+        assert_eq!(without_param(b"a=1&access_token=x&b=%20"), b"a=1&b=%20");
+        assert_eq!(without_param(b"access%5Ftoken=x"), b"");
+        assert_eq!(without_param(b"access_tokens=x"), b"access_tokens=x");
+        let uri: Uri = "/p?x=1&access_token=t".parse().unwrap();
+        assert_eq!(without_query_param(&uri), "/p?x=1");
+        let uri: Uri = "/p?access_token=t".parse().unwrap();
+        assert_eq!(without_query_param(&uri), "/p");
+    }
+
+    #[test]
+    fn repeated_query_token_counts_as_missing() {
+        assert_eq!(single_param(b"access_token=a"), Some("a".into()));
+        assert_eq!(single_param(b"access_token=a&access_token=b"), None);
+        assert_eq!(single_param(b"other=a"), None);
+    }
+}
