@@ -13,12 +13,12 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY bench ./bench
+# ring's C and assembly parts build with musl-gcc.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     set -eux; \
     target="$(uname -m)-unknown-linux-musl"; \
     rustup target add "$target"; \
-    # ring's C and assembly parts build with musl-gcc.
     export CC_x86_64_unknown_linux_musl=musl-gcc CC_aarch64_unknown_linux_musl=musl-gcc; \
     cargo build --release --locked --bin kingress --target "$target"; \
     install -D -m 0755 "target/$target/release/kingress" /out/kingress

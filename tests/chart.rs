@@ -44,7 +44,10 @@ fn helm() -> &'static PathBuf {
         let bin = tools.join("bin");
         let helm = bin.join("helm");
         if !helm.exists() {
-            eprintln!("building {HELM_MODULE} into {} (first run only)", bin.display());
+            eprintln!(
+                "building {HELM_MODULE} into {} (first run only)",
+                bin.display()
+            );
             let status = Command::new("go")
                 .args(["install", HELM_MODULE])
                 .env("GOBIN", &bin)
@@ -100,7 +103,13 @@ fn all_rules(docs: &[Value]) -> Vec<k8s_openapi::api::rbac::v1::PolicyRule> {
 #[test]
 fn chart_lints() {
     let chart = chart_dir();
-    let out = run_helm(&["lint", "--strict", chart.to_str().unwrap(), "--kube-version", KUBE_VERSION]);
+    let out = run_helm(&[
+        "lint",
+        "--strict",
+        chart.to_str().unwrap(),
+        "--kube-version",
+        KUBE_VERSION,
+    ]);
     assert!(out.contains("0 chart(s) failed"), "{out}");
 }
 
@@ -122,7 +131,10 @@ fn defaults_render_a_cluster_wide_install() {
     );
     assert_eq!(d.spec.as_ref().unwrap().replicas, Some(1));
     let args = container(&d).args.clone().unwrap();
-    assert!(!args.iter().any(|a| a.starts_with("--watch-namespace")), "{args:?}");
+    assert!(
+        !args.iter().any(|a| a.starts_with("--watch-namespace")),
+        "{args:?}"
+    );
 
     check_rbac(&all_rules(&docs));
     let bindings: Vec<ClusterRoleBinding> = of_kind(&docs, "ClusterRoleBinding");
@@ -130,7 +142,10 @@ fn defaults_render_a_cluster_wide_install() {
     assert_eq!(names, ["rel-kingress-cluster", "rel-kingress-namespaced"]);
     for b in &bindings {
         let s = &b.subjects.as_ref().unwrap()[0];
-        assert_eq!((s.name.as_str(), s.namespace.as_deref()), ("rel-kingress", Some("kingress")));
+        assert_eq!(
+            (s.name.as_str(), s.namespace.as_deref()),
+            ("rel-kingress", Some("kingress"))
+        );
     }
 
     let svc: Service = one(&docs, "Service");
@@ -142,7 +157,10 @@ fn defaults_render_a_cluster_wide_install() {
 
     let ic: IngressClass = one(&docs, "IngressClass");
     check_ingress_class(&ic);
-    assert!(ic.metadata.annotations.is_none(), "not the default class unless asked");
+    assert!(
+        ic.metadata.annotations.is_none(),
+        "not the default class unless asked"
+    );
 }
 
 #[test]
@@ -173,15 +191,47 @@ fn values_reach_the_rendered_objects() {
     );
     let c = container(&d);
     let args = c.args.clone().unwrap();
-    assert!(!args.iter().any(|a| a.starts_with("--publish-service")), "{args:?}");
-    assert!(!args.iter().any(|a| a.starts_with("--token-store")), "the URL comes from the Secret");
-    let token_env = c.env.iter().flatten().find(|e| e.name == "KINGRESS_TOKEN_STORE").unwrap();
-    let key_ref = token_env.value_from.as_ref().unwrap().secret_key_ref.as_ref().unwrap();
-    assert_eq!((key_ref.name.as_str(), key_ref.key.as_str()), ("redis-url", "url"));
+    assert!(
+        !args.iter().any(|a| a.starts_with("--publish-service")),
+        "{args:?}"
+    );
+    assert!(
+        !args.iter().any(|a| a.starts_with("--token-store")),
+        "the URL comes from the Secret"
+    );
+    let token_env = c
+        .env
+        .iter()
+        .flatten()
+        .find(|e| e.name == "KINGRESS_TOKEN_STORE")
+        .unwrap();
+    let key_ref = token_env
+        .value_from
+        .as_ref()
+        .unwrap()
+        .secret_key_ref
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        (key_ref.name.as_str(), key_ref.key.as_str()),
+        ("redis-url", "url")
+    );
     assert_eq!(c.image.as_deref(), Some("ghcr.io/kingress/kingress:0.2.0"));
     assert_eq!(d.spec.as_ref().unwrap().replicas, Some(2));
-    let annotations = d.spec.as_ref().unwrap().template.metadata.as_ref().unwrap().annotations.clone();
-    assert_eq!(annotations.unwrap().get("team").map(String::as_str), Some("web"));
+    let annotations = d
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .metadata
+        .as_ref()
+        .unwrap()
+        .annotations
+        .clone();
+    assert_eq!(
+        annotations.unwrap().get("team").map(String::as_str),
+        Some("web")
+    );
 
     // Namespaced access only where watched (and the release namespace).
     check_rbac(&all_rules(&docs));
@@ -205,12 +255,19 @@ fn values_reach_the_rendered_objects() {
     assert_eq!(ic.metadata.name.as_deref(), Some("edge"));
     check_ingress_class(&ic);
     let default = ic.metadata.annotations.unwrap();
-    assert_eq!(default["ingressclass.kubernetes.io/is-default-class"], "true");
+    assert_eq!(
+        default["ingressclass.kubernetes.io/is-default-class"],
+        "true"
+    );
 }
 
 #[test]
 fn optional_pieces_can_be_left_out() {
-    let docs = render(&["ingressClass.create=false", "rbac.create=false", "serviceAccount.create=false"]);
+    let docs = render(&[
+        "ingressClass.create=false",
+        "rbac.create=false",
+        "serviceAccount.create=false",
+    ]);
     for kind in ["IngressClass", "ClusterRole", "Role", "ServiceAccount"] {
         assert!(docs.iter().all(|d| d["kind"] != kind), "{kind} rendered");
     }

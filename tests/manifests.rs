@@ -34,7 +34,11 @@ fn installs_every_piece_once() {
     for d in &docs[1..] {
         let namespaced = !matches!(
             d["kind"].as_str().unwrap(),
-            "CustomResourceDefinition" | "ClusterRole" | "ClusterRoleBinding" | "IngressClass" | "Namespace"
+            "CustomResourceDefinition"
+                | "ClusterRole"
+                | "ClusterRoleBinding"
+                | "IngressClass"
+                | "Namespace"
         );
         if namespaced {
             assert_eq!(d["metadata"]["namespace"], "kingress", "{}", d["kind"]);
@@ -46,8 +50,17 @@ fn installs_every_piece_once() {
 fn deployment_is_hardened_and_probed() {
     let docs = manifest();
     let d: Deployment = one(&docs, "Deployment");
-    check_deployment(&d, &["--ingress-class=kong", "--publish-service=kingress/kingress-proxy"]);
-    assert_eq!(container(&d).image.as_deref(), Some("ghcr.io/kingress/kingress:0.1.0"));
+    check_deployment(
+        &d,
+        &[
+            "--ingress-class=kong",
+            "--publish-service=kingress/kingress-proxy",
+        ],
+    );
+    assert_eq!(
+        container(&d).image.as_deref(),
+        Some("ghcr.io/kingress/kingress:0.1.0")
+    );
     let pod = d.spec.unwrap().template.spec.unwrap();
     assert_eq!(pod.service_account_name.as_deref(), Some("kingress"));
 }
@@ -62,7 +75,11 @@ fn rbac_is_least_privilege_and_bound_to_the_service_account() {
     rules.extend(lease_rules.iter().cloned());
     check_rbac(&rules);
     // The Lease grant is namespaced, not cluster-wide.
-    assert!(grants(&cluster_role.rules.unwrap()).keys().all(|(_, r)| r != "leases"));
+    assert!(
+        grants(&cluster_role.rules.unwrap())
+            .keys()
+            .all(|(_, r)| r != "leases")
+    );
     assert_eq!(grants(&lease_rules).len(), 1);
 
     let crb: ClusterRoleBinding = one(&docs, "ClusterRoleBinding");
@@ -84,11 +101,18 @@ fn proxy_service_and_ingress_class() {
     assert_eq!(svc.metadata.name.as_deref(), Some("kingress-proxy"));
     let spec = svc.spec.unwrap();
     assert_eq!(spec.type_.as_deref(), Some("LoadBalancer"));
-    let ports: Vec<(i32, IntOrString)> =
-        spec.ports.unwrap().into_iter().map(|p| (p.port, p.target_port.unwrap())).collect();
+    let ports: Vec<(i32, IntOrString)> = spec
+        .ports
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.port, p.target_port.unwrap()))
+        .collect();
     assert_eq!(
         ports,
-        [(80, IntOrString::String("proxy".into())), (443, IntOrString::String("proxy-tls".into()))]
+        [
+            (80, IntOrString::String("proxy".into())),
+            (443, IntOrString::String("proxy-tls".into()))
+        ]
     );
     let d: Deployment = one(&docs, "Deployment");
     let named: Vec<(String, i32)> = container(&d)

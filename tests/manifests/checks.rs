@@ -38,7 +38,10 @@ pub fn one<T: DeserializeOwned>(docs: &[Value], kind: &str) -> T {
 /// The kingress container of a Deployment.
 pub fn container(d: &Deployment) -> &Container {
     let pod = d.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
-    pod.containers.iter().find(|c| c.name == "kingress").expect("kingress container")
+    pod.containers
+        .iter()
+        .find(|c| c.name == "kingress")
+        .expect("kingress container")
 }
 
 /// Probes, resources, non-root and read-only, POD_NAME/POD_NAMESPACE,
@@ -50,7 +53,12 @@ pub fn check_deployment(d: &Deployment, args: &[&str]) {
     for a in args {
         assert!(have.iter().any(|h| h == a), "missing arg {a} in {have:?}");
     }
-    assert!(c.image.as_deref().unwrap().starts_with("ghcr.io/kingress/kingress:"));
+    assert!(
+        c.image
+            .as_deref()
+            .unwrap()
+            .starts_with("ghcr.io/kingress/kingress:")
+    );
 
     let status_port = c
         .ports
@@ -59,18 +67,34 @@ pub fn check_deployment(d: &Deployment, args: &[&str]) {
         .find(|p| p.name.as_deref() == Some("status"))
         .expect("status port");
     assert_eq!(status_port.container_port, 8100);
-    for (probe, path) in [(&c.liveness_probe, "/healthz"), (&c.readiness_probe, "/readyz")] {
-        let get = probe.as_ref().and_then(|p| p.http_get.as_ref()).expect("http probe");
+    for (probe, path) in [
+        (&c.liveness_probe, "/healthz"),
+        (&c.readiness_probe, "/readyz"),
+    ] {
+        let get = probe
+            .as_ref()
+            .and_then(|p| p.http_get.as_ref())
+            .expect("http probe");
         assert_eq!(get.path.as_deref(), Some(path));
         assert_eq!(get.port, IntOrString::String("status".into()));
     }
-    let requests = c.resources.as_ref().and_then(|r| r.requests.as_ref()).expect("requests");
+    let requests = c
+        .resources
+        .as_ref()
+        .and_then(|r| r.requests.as_ref())
+        .expect("requests");
     assert!(requests.contains_key("cpu") && requests.contains_key("memory"));
 
-    let sc = c.security_context.as_ref().expect("container securityContext");
+    let sc = c
+        .security_context
+        .as_ref()
+        .expect("container securityContext");
     assert_eq!(sc.allow_privilege_escalation, Some(false));
     assert_eq!(sc.read_only_root_filesystem, Some(true));
-    assert_eq!(sc.capabilities.as_ref().unwrap().drop, Some(vec!["ALL".to_string()]));
+    assert_eq!(
+        sc.capabilities.as_ref().unwrap().drop,
+        Some(vec!["ALL".to_string()])
+    );
     let pod = d.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
     let psc = pod.security_context.as_ref().expect("pod securityContext");
     assert_eq!(psc.run_as_non_root, Some(true));
@@ -81,7 +105,11 @@ pub fn check_deployment(d: &Deployment, args: &[&str]) {
         .iter()
         .flatten()
         .map(|e| {
-            let field = e.value_from.as_ref().and_then(|v| v.field_ref.as_ref()).map(|f| f.field_path.as_str());
+            let field = e
+                .value_from
+                .as_ref()
+                .and_then(|v| v.field_ref.as_ref())
+                .map(|f| f.field_path.as_str());
             (e.name.as_str(), field)
         })
         .collect();
@@ -90,8 +118,14 @@ pub fn check_deployment(d: &Deployment, args: &[&str]) {
 
     let meta = d.spec.as_ref().unwrap().template.metadata.as_ref().unwrap();
     let annotations = meta.annotations.clone().unwrap_or_default();
-    assert_eq!(annotations.get("prometheus.io/scrape").map(String::as_str), Some("true"));
-    assert_eq!(annotations.get("prometheus.io/port").map(String::as_str), Some("8100"));
+    assert_eq!(
+        annotations.get("prometheus.io/scrape").map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(
+        annotations.get("prometheus.io/port").map(String::as_str),
+        Some("8100")
+    );
 }
 
 /// Kong's controller name, so IngressClass-based manifests keep working.
@@ -106,7 +140,9 @@ pub fn grants(rules: &[PolicyRule]) -> BTreeMap<(String, String), BTreeSet<Strin
     for r in rules {
         for g in r.api_groups.iter().flatten() {
             for res in r.resources.iter().flatten() {
-                out.entry((g.clone(), res.clone())).or_default().extend(r.verbs.iter().cloned());
+                out.entry((g.clone(), res.clone()))
+                    .or_default()
+                    .extend(r.verbs.iter().cloned());
             }
         }
     }
@@ -118,10 +154,15 @@ pub fn grants(rules: &[PolicyRule]) -> BTreeMap<(String, String), BTreeSet<Strin
 pub fn check_rbac(rules: &[PolicyRule]) {
     let g = grants(rules);
     for ((group, res), verbs) in &g {
-        assert!(!verbs.contains("*") && res != "*" && group != "*", "wildcard grant on {group}/{res}");
+        assert!(
+            !verbs.contains("*") && res != "*" && group != "*",
+            "wildcard grant on {group}/{res}"
+        );
     }
     let verbs = |group: &str, res: &str| -> Vec<String> {
-        g.get(&(group.to_string(), res.to_string())).map(|v| v.iter().cloned().collect()).unwrap_or_default()
+        g.get(&(group.to_string(), res.to_string()))
+            .map(|v| v.iter().cloned().collect())
+            .unwrap_or_default()
     };
     let read = ["get", "list", "watch"];
     for (group, res) in [
@@ -142,7 +183,10 @@ pub fn check_rbac(rules: &[PolicyRule]) {
         ("configuration.konghq.com", "kongclusterplugins/status"),
         ("configuration.konghq.com", "kongconsumers/status"),
     ] {
-        assert!(verbs(group, res).contains(&"patch".to_string()), "{group}/{res}");
+        assert!(
+            verbs(group, res).contains(&"patch".to_string()),
+            "{group}/{res}"
+        );
     }
     assert_eq!(verbs("events.k8s.io", "events"), ["create", "patch"]);
     let leases = verbs("coordination.k8s.io", "leases");
