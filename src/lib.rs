@@ -34,6 +34,7 @@ pub mod proxy;
 pub mod publish;
 pub mod reconcile;
 pub mod router;
+pub mod run;
 pub mod source;
 pub mod status;
 pub mod tokens;

@@ -1,1 +1,69 @@
-fn main() {}
+//! The `kingress` binary: parse the command line once, then run a mode.
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+use kingress::cli::{Cli, Command, EXIT_USAGE};
+use kingress::run::{self, RunError};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let usage = e.use_stderr();
+            // --help and --version print and exit 0; real errors exit 64.
+            let _ = e.print();
+            return if usage {
+                ExitCode::from(EXIT_USAGE as u8)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let log_format = match &cli.command {
+        Command::Run(a) => a.serve.log_format.clone(),
+        Command::Standalone(a) => a.serve.log_format.clone(),
+        Command::Crds => "text".into(),
+    };
+    init_tracing(&log_format);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kingress: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Crds => {
+                print!("{}", kingress::crd::generate::yaml());
+                Ok(())
+            }
+            Command::Standalone(args) => run::standalone(args).await,
+            Command::Run(args) => run::cluster::run_from_args(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(RunError::Usage(msg)) => {
+            eprintln!("kingress: {msg}");
+            ExitCode::from(EXIT_USAGE as u8)
+        }
+        Err(e) => {
+            eprintln!("kingress: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KINGRESS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
