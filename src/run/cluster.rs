@@ -213,10 +213,10 @@ async fn report_loop(mut reporter: Reporter, mut input: watch::Receiver<StatusIn
     loop {
         let current = input.borrow_and_update().clone();
         let mut wait = STATUS_RESYNC;
-        if let Some((objects, problems)) = current {
-            if reporter.report(&objects, &problems).await.pending > 0 {
-                wait = STATUS_RETRY;
-            }
+        if let Some((objects, problems)) = current
+            && reporter.report(&objects, &problems).await.pending > 0
+        {
+            wait = STATUS_RETRY;
         }
         tokio::select! {
             changed = input.changed() => if changed.is_err() { return },

@@ -99,12 +99,14 @@ impl ClusterSource {
         };
         let credentials = watcher::Config::default().labels(CREDENTIAL_LABEL);
         let mut services = s.namespaced::<Service>("Service", Default::default(), false);
-        if let Some((ns, name)) = &options.publish_service {
-            if !s.namespaces.is_empty() && !s.namespaces.contains(ns) {
-                let api = Api::namespaced(client.clone(), ns);
-                let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-                services.push(s.one(api, config, "Service", false));
-            }
+        // The publish Service is read even outside the watched namespaces.
+        if let Some((ns, name)) = &options.publish_service
+            && !s.namespaces.is_empty()
+            && !s.namespaces.contains(ns)
+        {
+            let api = Api::namespaced(client.clone(), ns);
+            let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+            services.push(s.one(api, config, "Service", false));
         }
         let lanes = Arc::new(Lanes {
             ingress_classes: vec![s.one(

@@ -413,9 +413,9 @@ impl Target {
 /// `/api/v1/namespaces/ns/secrets/name/status` and friends.
 fn target(path: &str) -> Option<Target> {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let prefix = match segs.first()? {
-        &"api" => 2,
-        &"apis" => 3,
+    let prefix = match *segs.first()? {
+        "api" => 2,
+        "apis" => 3,
         _ => return None,
     };
     let mut rest = segs.get(prefix..)?;
