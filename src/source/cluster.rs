@@ -35,6 +35,11 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// Quiet time, and longest delay, before the referenced Secrets are
+/// recomputed after a change of the referring kinds.
+const REFS_QUIET: std::time::Duration = std::time::Duration::from_millis(10);
+const REFS_MAX_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Label that marks credential Secrets (the only label-selected Secret watch).
 pub const CREDENTIAL_LABEL: &str = "konghq.com/credential";
 
@@ -234,6 +239,15 @@ async fn track_refs(
         if changes.changed().await.is_err() {
             return;
         }
+        // Recomputing walks every Ingress and plugin; coalesce bursts (a
+        // relist, or the echo of Ingress status writes) into one pass.
+        let deadline = tokio::time::Instant::now() + REFS_MAX_DELAY;
+        while let Ok(Ok(())) = tokio::time::timeout_at(
+            (tokio::time::Instant::now() + REFS_QUIET).min(deadline),
+            changes.changed(),
+        )
+        .await
+        {}
     }
 }
 
