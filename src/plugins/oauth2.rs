@@ -85,10 +85,10 @@ impl State {
     /// The credential with id `id` in `table`.
     fn credential<'t>(&self, table: &'t Table, id: &str) -> Option<&'t Oauth2Credential> {
         let hint = self.inner.credential_index.lock().get(id).cloned();
-        if let Some(c) = hint.and_then(|client_id| table.oauth2_credentials.get(&client_id)) {
-            if c.id == id {
-                return Some(c);
-            }
+        if let Some(c) = hint.and_then(|client_id| table.oauth2_credentials.get(&client_id))
+            && c.id == id
+        {
+            return Some(c);
         }
         let found = table.oauth2_credential_by_id(id)?;
         let mut index = self.inner.credential_index.lock();

@@ -319,10 +319,10 @@ impl Inner {
         let Some(row) = self.tokens.remove(access) else {
             return;
         };
-        if let Some(refresh) = row.refresh_token {
-            if self.refresh.get(refresh.expose()).map(String::as_str) == Some(access) {
-                self.refresh.remove(refresh.expose());
-            }
+        if let Some(refresh) = row.refresh_token
+            && self.refresh.get(refresh.expose()).map(String::as_str) == Some(access)
+        {
+            self.refresh.remove(refresh.expose());
         }
     }
 
@@ -432,7 +432,7 @@ mod tests {
         store.insert_token(token("new", now, Some(3600))).unwrap();
         assert_eq!(store.sweep_chunk(now + 11, usize::MAX), 1);
         assert_eq!(store.len(), 1);
-        assert!(store.inner.read().refresh.get("r-old").is_none());
+        assert!(!store.inner.read().refresh.contains_key("r-old"));
         assert!(store.token_by_refresh("r-new").is_some());
     }
 

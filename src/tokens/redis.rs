@@ -312,6 +312,11 @@ impl RedisStore {
         Ok(n)
     }
 
+    /// Whether no token rows are stored.
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.len().await? == 0)
+    }
+
     /// Up to `limit` rows, newest first among those found.
     pub async fn list_tokens(&self, limit: usize) -> Result<Vec<TokenSummary>, StoreError> {
         let mut keys = Vec::new();

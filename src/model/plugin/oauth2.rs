@@ -103,7 +103,7 @@ impl Oauth2Config {
                 "mandatory_scope" => {
                     cfg.mandatory_scope = boolean(value).ok_or_else(|| f("expected a boolean"))?
                 }
-                "provision_key" => provision_key = Some(non_empty(value).map_err(|m| f(m))?),
+                "provision_key" => provision_key = Some(non_empty(value).map_err(f)?),
                 "token_expiration" => {
                     cfg.token_expiration =
                         whole(value).ok_or_else(|| f("expected a non-negative integer"))?
@@ -131,14 +131,12 @@ impl Oauth2Config {
                     cfg.accept_http_if_already_terminated =
                         boolean(value).ok_or_else(|| f("expected a boolean"))?
                 }
-                "anonymous" => cfg.anonymous = Some(non_empty(value).map_err(|m| f(m))?),
+                "anonymous" => cfg.anonymous = Some(non_empty(value).map_err(f)?),
                 "global_credentials" => {
                     cfg.global_credentials =
                         boolean(value).ok_or_else(|| f("expected a boolean"))?
                 }
-                "auth_header_name" => {
-                    cfg.auth_header_name = header_name(value).map_err(|m| f(m))?
-                }
+                "auth_header_name" => cfg.auth_header_name = header_name(value).map_err(f)?,
                 "refresh_token_ttl" => {
                     cfg.refresh_token_ttl = whole(value)
                         .filter(|v| *v <= MAX_TTL)
@@ -151,7 +149,7 @@ impl Oauth2Config {
                 "pkce" => {
                     cfg.pkce = pkce(value).ok_or_else(|| f("expected one of: none, lax, strict"))?
                 }
-                "realm" => cfg.realm = Some(realm(value).map_err(|m| f(m))?),
+                "realm" => cfg.realm = Some(realm(value).map_err(f)?),
                 // Undocumented Enterprise field with no documented behaviour:
                 // accepted (type-checked) so Kong configurations load.
                 "persistent_refresh_token" => {

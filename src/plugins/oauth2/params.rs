@@ -40,11 +40,11 @@ impl Params {
     /// body (buffered, at most `limit` bytes, and kept for the upstream).
     pub async fn read(exchange: &mut Exchange<'_>, limit: usize) -> Result<Self, PluginError> {
         let mut params = Self::from_query(exchange.request.uri().query());
-        if has_body_params(exchange.request.method()) {
-            if let Some(kind) = body_kind(exchange.headers()) {
-                let body = read_body(exchange, limit).await?;
-                params.merge(Self::from_body(kind, &body));
-            }
+        if has_body_params(exchange.request.method())
+            && let Some(kind) = body_kind(exchange.headers())
+        {
+            let body = read_body(exchange, limit).await?;
+            params.merge(Self::from_body(kind, &body));
         }
         Ok(params)
     }

@@ -58,10 +58,10 @@ pub async fn endpoint(
             None => failure = Some(Failure::invalid_client(creds.from_header)),
         }
     }
-    if let Some(c) = client {
-        if let Some(f) = check_secret(c, &creds, failure.as_ref(), runtime).await? {
-            failure = Some(f);
-        }
+    if let Some(c) = client
+        && let Some(f) = check_secret(c, &creds, failure.as_ref(), runtime).await?
+    {
+        failure = Some(f);
     }
     if let Some(f) = failure {
         return Err(f.into_error(state));
