@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Scenario d: the API server goes away. kingress must keep serving the last
+# table while kube-apiserver is stopped, and after it comes back (same etcd)
+# reconnect by itself and pick up a change made then.
+set -euo pipefail
+# shellcheck source=tests/e2e/lib.sh
+source "$E2E_DIR/lib.sh"
+# shellcheck source=tests/e2e/services.sh
+source "$E2E_DIR/services.sh"
+
+NS=outage
+PROXY=$(e2e_proxy)
+# Reconnecting involves the watchers' backoff, so the bound is looser than
+# the one-second rule for a healthy cluster.
+CATCH_UP_LIMIT_MS=${E2E_CATCH_UP_LIMIT_MS:-30000}
+trap 'e2e_clean_namespace $NS' EXIT
+
+backend_is() { e2e_http GET "$PROXY$1" >/dev/null && [ "$(e2e_upstream_backend)" = "$2" ]; }
+
+setup() {
+  e2e_namespace $NS
+  e2e_backend_service $NS out-a "$E2E_BACKEND_BE1" >/dev/null
+  e2e_backend_service $NS out-b "$E2E_BACKEND_BE2" >/dev/null
+  e2e_ingress $NS out /outage out-a >/dev/null
+  e2e_poll 15000 backend_is /outage be1 ||
+    { e2e_fail "setup: /outage served by be1" "got $(e2e_http GET "$PROXY/outage")"; exit 1; }
+}
+
+# Sends requests for a while during the outage; every one must succeed.
+traffic_during_outage() {
+  local ok=0 total=0 code
+  e2e_stop kube-apiserver
+  if k get --request-timeout=2s namespaces >/dev/null 2>&1; then
+    e2e_fail "kube-apiserver is down"
+    return
+  fi
+  e2e_pass "kube-apiserver is down"
+  # Long enough for watches to notice the broken connections and start
+  # retrying (kube-runtime backs off), short enough to keep the suite quick.
+  for _ in $(seq 50); do
+    code=$(e2e_http GET "$PROXY/outage")
+    total=$((total + 1))
+    if [ "$code" = 200 ] && [ "$(e2e_upstream_backend)" = be1 ]; then ok=$((ok + 1)); fi
+    sleep 0.2
+  done
+  e2e_expect_eq "traffic keeps flowing during the outage (requests answered 200)" "$total/$total" "$ok/$total"
+  if e2e_alive "$(e2e_pid kingress-a)"; then
+    e2e_pass "kingress keeps running without the API server"
+  else
+    e2e_fail "kingress keeps running without the API server" "see $E2E_RUN/logs/kingress-a.log"
+  fi
+}
+
+catch_up() {
+  local t0
+  t0=$(e2e_now_ms)
+  if e2e_start_apiserver; then
+    e2e_pass "kube-apiserver is back" "$(($(e2e_now_ms) - t0)) ms to /readyz"
+  else
+    e2e_fail "kube-apiserver is back"
+    exit 1
+  fi
+  # The change is made as soon as the API server answers again, while
+  # kingress's watches are still reconnecting.
+  k patch -n $NS ingress out --type=json \
+    -p '[{"op":"replace","path":"/spec/rules/0/http/paths/0/backend/service/name","value":"out-b"}]' >/dev/null
+  e2e_expect_within "a change made after the outage is picked up" "$CATCH_UP_LIMIT_MS" backend_is /outage be2
+  # And the watches are live again: a further change takes the normal path.
+  k patch -n $NS ingress out --type=json \
+    -p '[{"op":"replace","path":"/spec/rules/0/http/paths/0/backend/service/name","value":"out-a"}]' >/dev/null
+  e2e_expect_within "after catching up, changes take effect within 1 s again" 1000 backend_is /outage be1
+}
+
+setup
+traffic_during_outage
+catch_up
