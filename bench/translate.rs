@@ -59,7 +59,8 @@ fn objects() -> ObjectSet {
                     "host": format!("{name}.example.com"),
                     "http": {"paths": [
                         {"path": "/api", "pathType": "Prefix", "backend": backend},
-                        {"path": "/~/v[0-9]+/items", "pathType": "ImplementationSpecific",
+                        // One regex per namespace: patterns recur, but not all alike.
+                        {"path": format!("/~/v[0-9]+/{ns}/items"), "pathType": "ImplementationSpecific",
                          "backend": backend}
                     ]}
                 }]

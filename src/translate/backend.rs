@@ -146,14 +146,15 @@ impl<'a> Backends<'a> {
                 message: format!("backend Service {namespace}/{name} not found"),
             });
         };
-        let spec = service.spec.clone().unwrap_or_default();
-        let ports = spec.ports.as_deref().unwrap_or_default();
-        let external = spec.type_.as_deref() == Some("ExternalName");
+        let spec = service.spec.as_ref();
+        let ports = spec.and_then(|s| s.ports.as_deref()).unwrap_or_default();
+        let external = spec.and_then(|s| s.type_.as_deref()) == Some("ExternalName");
+        let external_name = spec.and_then(|s| s.external_name.as_deref());
         let service_port = port.find(ports);
         let targets = match (service_port, external, port) {
-            (Some(p), true, _) => external_target(spec.external_name.as_deref(), p.port),
+            (Some(p), true, _) => external_target(external_name, p.port),
             // ExternalName Services often declare no ports; a number is enough.
-            (None, true, PortDef::Number(n)) => external_target(spec.external_name.as_deref(), *n),
+            (None, true, PortDef::Number(n)) => external_target(external_name, *n),
             (Some(p), false, _) => self.targets(namespace, name, p),
             (None, _, _) => {
                 return Err(BackendError {

@@ -39,6 +39,7 @@ pub(super) fn translate(
 ) {
     let objects = cx.objects;
     let mut backends = Backends::new(cx);
+    let mut regexes = paths::RegexCache::new();
     let mut defaults: Vec<(Option<&Time>, Source<'_>)> = Vec::new();
     for ((namespace, _), ingress) in &objects.ingresses {
         if !cx.class.ingress(ingress) {
@@ -56,7 +57,7 @@ pub(super) fn translate(
             settings,
             plugins,
         };
-        for group in groups(cx, &source) {
+        for group in groups(cx, &source, &mut regexes) {
             let host = group.host.replace('*', "_");
             let name = format!(
                 "{}.{}.{}.{host}.{}",
@@ -132,7 +133,7 @@ pub(super) fn translate(
 
 /// Groups the Ingress's paths by (host, Service, port), in order of first
 /// appearance; bad paths are reported and dropped.
-fn groups(cx: &mut Cx<'_>, source: &Source<'_>) -> Vec<Group> {
+fn groups(cx: &mut Cx<'_>, source: &Source<'_>, regexes: &mut paths::RegexCache) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     let rules = source.ingress.spec.as_ref().and_then(|s| s.rules.as_ref());
     for rule in rules.into_iter().flatten() {
@@ -164,6 +165,7 @@ fn groups(cx: &mut Cx<'_>, source: &Source<'_>) -> Vec<Group> {
                 path.path.as_deref(),
                 &path.path_type,
                 &source.settings.regex_prefix,
+                regexes,
             );
             match converted {
                 Ok(p) if !group.paths.contains(&p) => group.paths.push(p),

@@ -3,10 +3,15 @@
 //! matches of its own, so each path becomes one [`PathMatch`].
 
 use crate::model::{PathMatch, PathRegex};
+use std::collections::BTreeMap;
 
 /// The marker that starts a regex in an ImplementationSpecific path, unless
 /// `konghq.com/regex-prefix` names another.
 pub(super) const DEFAULT_REGEX_PREFIX: &str = "/~";
+
+/// Compiled path regexes by pattern: compiling costs tens of microseconds,
+/// and the same pattern tends to recur across many Ingresses.
+pub(super) type RegexCache = BTreeMap<String, PathRegex>;
 
 /// Converts one Ingress path. `Err` is a human message (the path is then
 /// dropped and the problem reported on the Ingress).
@@ -14,6 +19,7 @@ pub(super) fn convert(
     path: Option<&str>,
     path_type: &str,
     regex_prefix: &str,
+    regexes: &mut RegexCache,
 ) -> Result<PathMatch, String> {
     let raw = path.unwrap_or_default();
     let mut path = collapse_slashes(raw);
@@ -36,9 +42,13 @@ pub(super) fn convert(
             if !regex_prefix.is_empty()
                 && let Some(pattern) = path.strip_prefix(regex_prefix)
             {
-                return PathRegex::new(pattern)
-                    .map(PathMatch::Regex)
-                    .map_err(|e| format!("invalid regex path '{raw}': {}", regex_error(&e)));
+                if let Some(compiled) = regexes.get(pattern) {
+                    return Ok(PathMatch::Regex(compiled.clone()));
+                }
+                let compiled = PathRegex::new(pattern)
+                    .map_err(|e| format!("invalid regex path '{raw}': {}", regex_error(&e)))?;
+                regexes.insert(pattern.to_string(), compiled.clone());
+                return Ok(PathMatch::Regex(compiled));
             }
             if !path.starts_with('/') {
                 return Err(format!("path '{raw}' must start with '/'"));
@@ -86,7 +96,7 @@ mod tests {
     use super::*;
 
     fn conv(path: &str, ty: &str) -> Result<String, String> {
-        convert(Some(path), ty, DEFAULT_REGEX_PREFIX).map(|p| p.to_string())
+        convert(Some(path), ty, DEFAULT_REGEX_PREFIX, &mut RegexCache::new()).map(|p| p.to_string())
     }
 
     #[test]
@@ -99,13 +109,17 @@ mod tests {
         assert_eq!(conv("/foo/", "").unwrap(), "/foo/");
         assert_eq!(conv("/~/v\\d+", "").unwrap(), "~/v\\d+");
         assert_eq!(
-            convert(Some("/@/x$"), "", "/@").unwrap().to_string(),
+            convert(Some("/@/x$"), "", "/@", &mut RegexCache::new())
+                .unwrap()
+                .to_string(),
             "~/x$"
         );
-        assert_eq!(
-            convert(None, "Exact", "/~").unwrap().to_string(),
-            "/ (exact)"
-        );
+        let mut cache = RegexCache::new();
+        let exact = convert(None, "Exact", "/~", &mut cache).unwrap();
+        assert_eq!(exact.to_string(), "/ (exact)");
+        let a = convert(Some("/~/a+"), "", "/~", &mut cache).unwrap();
+        assert_eq!(a, convert(Some("/~/a+"), "", "/~", &mut cache).unwrap());
+        assert_eq!(cache.len(), 1);
     }
 
     #[test]
