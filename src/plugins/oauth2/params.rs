@@ -142,7 +142,7 @@ pub async fn read_body(exchange: &mut Exchange<'_>, limit: usize) -> Result<Byte
         if let Ok(data) = frame.into_data() {
             if buf.len() + data.len() > limit {
                 return Err(PluginError::Body(format!(
-                    "request body larger than {limit} bytes"
+                    "length limit exceeded: request body larger than {limit} bytes"
                 )));
             }
             buf.extend_from_slice(&data);

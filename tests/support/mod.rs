@@ -1,0 +1,19 @@
+//! Helpers shared by the integration tests. Each test binary uses a subset,
+//! hence `dead_code` is allowed here.
+//!
+//! - [`upstream`]: a real hyper upstream that echoes requests as JSON, streams,
+//!   delays, answers any status, echoes WebSocket messages, and a broken one;
+//! - [`client`]: reqwest clients (HTTP/1.1, HTTP/2, TLS without
+//!   verification) and a raw TLS probe that returns the served certificate;
+//! - [`proxy`]: starts the proxy, status and admin listeners on `127.0.0.1:0`
+//!   around a hand-built table, plus small table builders.
+//!
+//! Other test helpers may live beside these as `tests/support/<name>.rs`
+//! with one `pub mod <name>;` line here.
+#![allow(dead_code)]
+
+pub mod client;
+pub mod idp;
+pub mod oauth2;
+pub mod proxy;
+pub mod upstream;
