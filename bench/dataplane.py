@@ -1,0 +1,506 @@
+#!/usr/bin/env python3
+"""Data-plane benchmark: kingress next to nginx, Envoy and oauth2-proxy, all
+in front of the same upstream, in one run on one machine.
+
+Topology: CPU 0 runs the load generators (wrk, oha) and this harness (with
+its stand-in identity provider); CPU 1 runs every system under test with
+the upstream it forwards to (and Redis for the Redis token store). Each
+proxy has one worker: nginx `worker_processes 1`, Envoy `--concurrency 1`,
+kingress `TOKIO_WORKER_THREADS=1`, oauth2-proxy `GOMAXPROCS=1`. All servers
+stay up for the whole run; cases are measured one at a time, so an idle
+server costs the measured one nothing.
+
+Per case: closed loop `wrk -t1 -c50 -d10s` (max throughput; latency from
+wrk's histogram, closed loop) in `--rounds` interleaved rounds, and open loop
+`oha -q 5000 --latency-correction` (latency from intended send times). CPU
+per request comes from /proc/<pid>/stat deltas of the measured process tree.
+Writes one JSON file that bench/report.py turns into bench/results.md.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import secrets
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+import lib
+from idp import AUDIENCE, Idp
+
+CONFIGS = lib.HERE / "configs"
+
+
+def ports(base: int) -> dict:
+    names = ["upstream", "nginx", "envoy", "envoy_jwt", "envoy_jwt_cache", "oauth2_proxy",
+             "idp", "redis",
+             "km", "km_tls", "km_admin", "km_status",
+             "kr", "kr_tls", "kr_admin", "kr_status",
+             "kl", "kl_tls", "kl_admin", "kl_status"]
+    return {n: base + i for i, n in enumerate(names)}
+
+
+def render(template: Path, out: Path, **values) -> Path:
+    text = template.read_text()
+    for k, v in values.items():
+        text = text.replace("{{" + k + "}}", str(v))
+    if "{{" in text:
+        raise ValueError(f"unfilled placeholder in {template}")
+    out.write_text(text)
+    return out
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.p = ports(args.port_base)
+        self.work = Path(args.work or tempfile.mkdtemp(prefix="kingress-bench."))
+        (self.work / "nginx-tmp").mkdir(parents=True, exist_ok=True)
+        self.servers = {}
+        self.cases = []
+        self.skipped = {}
+        self.result = {"cases": {}, "skipped": self.skipped, "meta": {}}
+
+    # --- setup -----------------------------------------------------------
+
+    def start(self, server: lib.Server) -> lib.Server:
+        self.servers[server.name] = server.start(self.work)
+        return server
+
+    def kingress(self, name: str, prefix: str, store: str, manifests: Path,
+                 access_log: bool = False) -> lib.Server:
+        """kingress with one Tokio worker. Its access log (one INFO line per
+        request) is off like nginx's `access_log off` and Envoy's default,
+        except for the one process that measures what the log costs."""
+        p = self.p
+        env = {"TOKIO_WORKER_THREADS": "1"}
+        if not access_log:
+            env["KINGRESS_LOG"] = "info,kingress::access=off"
+        return self.start(lib.Server(name, [
+            self.args.kingress, "standalone", "-f", manifests,
+            "--proxy-listen", f"127.0.0.1:{p[prefix]}",
+            "--proxy-tls-listen", f"127.0.0.1:{p[prefix + '_tls']}",
+            "--admin-listen", f"127.0.0.1:{p[prefix + '_admin']}",
+            "--status-listen", f"127.0.0.1:{p[prefix + '_status']}",
+            "--token-store", store,
+        ], env=env))
+
+    def setup(self):
+        a, p, w = self.args, self.p, self.work
+        issuer = f"http://127.0.0.1:{p['idp']}"
+        self.idp = Idp(issuer, lib.TOOLS / "bench-idp")
+        self.idp_server = self.idp.serve("127.0.0.1", p["idp"])
+        self.rs = self.idp.token("RS256")
+        self.es = self.idp.token("ES256")
+        t0 = time.monotonic()
+        self.pools = {}
+        for alg in ("RS256", "ES256"):
+            f = w / f"tokens-{alg}.txt"
+            reused = self.idp.pool(alg, a.pool, f)
+            self.pools[alg] = f
+        print(f"{'reused' if reused else 'signed'} 2 x {a.pool} distinct tokens in "
+              f"{time.monotonic() - t0:.1f}s", flush=True)
+
+        nginx = lib.tool("nginx")
+        up = render(CONFIGS / "nginx/upstream.conf", w / "upstream.conf", WORK=w,
+                    UPSTREAM_PORT=p["upstream"])
+        self.start(lib.Server("upstream", [nginx, "-p", w, "-e", w / "upstream.stderr.log",
+                                           "-c", up]))
+        px = render(CONFIGS / "nginx/proxy.conf", w / "nginx-proxy.conf", WORK=w,
+                    UPSTREAM_PORT=p["upstream"], NGINX_PORT=p["nginx"])
+        self.start(lib.Server("nginx", [nginx, "-p", w, "-e", w / "nginx.stderr.log", "-c", px]))
+        self.start(lib.Server("redis", [lib.tool("redis-server"), "--port", p["redis"],
+                                        "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]))
+
+        self.secrets = {"hashed": secrets.token_urlsafe(24), "plain": secrets.token_urlsafe(24)}
+        mdir = w / "manifests"
+        mdir.mkdir(exist_ok=True)
+        render(CONFIGS / "kingress/bench.yaml", mdir / "bench.yaml", UPSTREAM_PORT=p["upstream"],
+               ISSUER=issuer, HASHED_SECRET=self.secrets["hashed"],
+               PLAIN_SECRET=self.secrets["plain"])
+        self.kingress("kingress", "km", "memory", mdir)
+        lib.wait_port(p["redis"], self.servers["redis"])
+        self.kingress("kingress-redis", "kr", f"redis://127.0.0.1:{p['redis']}", mdir)
+        self.kingress("kingress-log", "kl", "memory", mdir, access_log=True)
+
+        envoy = lib.tool("envoy")
+        jwt_filter = (CONFIGS / "envoy/jwt_authn.yaml").read_text()
+        jwks = json.dumps(self.idp.jwks, separators=(",", ":"))
+        for name, port, cache in (("envoy", "envoy", None), ("envoy-jwt", "envoy_jwt", ""),
+                                  ("envoy-jwt-cache", "envoy_jwt_cache",
+                                   "                  jwt_cache_config: {jwt_cache_size: 1000}")):
+            filters = "" if cache is None else jwt_filter.replace("{{ISSUER}}", issuer) \
+                .replace("{{AUDIENCE}}", AUDIENCE).replace("{{JWKS}}", jwks) \
+                .replace("{{JWT_CACHE}}\n", cache + ("\n" if cache else ""))
+            cfg = render(CONFIGS / "envoy/envoy.yaml", w / f"{name}.yaml", PORT=p[port],
+                         UPSTREAM_PORT=p["upstream"], HTTP_FILTERS=filters.rstrip("\n"))
+            self.start(lib.Server(name, [envoy, "-c", cfg, "--concurrency", "1",
+                                         "--disable-hot-restart", "--log-level", "warn"]))
+
+        try:
+            o2p = lib.tool("oauth2-proxy")
+        except FileNotFoundError:
+            failed = lib.TOOLS / "oauth2-proxy.failed"
+            self.skipped["oauth2-proxy"] = failed.read_text().strip() if failed.exists() \
+                else "oauth2-proxy binary not installed"
+            o2p = None
+        if o2p:
+            self.start(lib.Server("oauth2-proxy", [
+                o2p, f"--http-address=127.0.0.1:{p['oauth2_proxy']}",
+                f"--upstream=http://127.0.0.1:{p['upstream']}/", "--provider=oidc",
+                f"--oidc-issuer-url={issuer}", f"--client-id={AUDIENCE}",
+                "--client-secret=unused", f"--cookie-secret={secrets.token_hex(16)}",
+                "--email-domain=*", "--skip-jwt-bearer-tokens", "--cookie-secure=false",
+                "--request-logging=false", "--auth-logging=false", "--standard-logging=false",
+            ], env={"GOMAXPROCS": "1"}))
+
+        # Readiness.
+        for name, port in (("upstream", "upstream"), ("nginx", "nginx"), ("envoy", "envoy"),
+                           ("envoy-jwt", "envoy_jwt"), ("envoy-jwt-cache", "envoy_jwt_cache"),
+                           ("oauth2-proxy", "oauth2_proxy")):
+            if name in self.servers:
+                try:
+                    lib.wait_port(p[port], self.servers[name])
+                except RuntimeError as e:
+                    self.servers[name].stop()
+                    del self.servers[name]
+                    self.skipped[name] = f"did not start: {e}"
+        for name, prefix in (("kingress", "km"), ("kingress-redis", "kr"), ("kingress-log", "kl")):
+            waited = lib.wait_http(f"http://127.0.0.1:{p[prefix + '_status']}/readyz",
+                                   self.servers[name])
+            self.result["meta"][f"{name}_ready_s"] = waited
+
+        # Opaque tokens from each kingress (plain-secret credential, so the
+        # hashed one's first request below is the cold, argon2-paying one).
+        self.opaque = {name: self.issue(prefix, "plain")[1]["access_token"]
+                       for name, prefix in (("kingress", "km"), ("kingress-redis", "kr"))}
+        self.result["token_first_requests_ms"] = self.first_token_requests()
+        self.check_threads()
+
+    def issue(self, prefix: str, which: str):
+        body = urllib.parse.urlencode({
+            "grant_type": "client_credentials", "client_id": f"bench-{which}",
+            "client_secret": self.secrets[which]}).encode()
+        t0 = time.monotonic()
+        status, out = lib.http_get(f"https://127.0.0.1:{self.p[prefix + '_tls']}/o2/oauth2/token",
+                                   method="POST", body=body, timeout=30, headers={
+                                       "Content-Type": "application/x-www-form-urlencoded"})
+        took = time.monotonic() - t0
+        if status != 200:
+            raise RuntimeError(f"token endpoint answered {status}: {out[:200]!r}")
+        return took, json.loads(out)
+
+    def first_token_requests(self) -> list:
+        """Times the hashed credential's first three token requests on one
+        TLS connection opened beforehand, so only the server's work counts:
+        the first pays argon2id, the next ones should hit the cache."""
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        conn = http.client.HTTPSConnection("127.0.0.1", self.p["km_tls"], timeout=30, context=ctx)
+        conn.connect()
+        body = urllib.parse.urlencode({
+            "grant_type": "client_credentials", "client_id": "bench-hashed",
+            "client_secret": self.secrets["hashed"]})
+        out = []
+        try:
+            for _ in range(3):
+                t0 = time.monotonic()
+                conn.request("POST", "/o2/oauth2/token", body=body, headers={
+                    "Content-Type": "application/x-www-form-urlencoded"})
+                r = conn.getresponse()
+                r.read()
+                out.append(round((time.monotonic() - t0) * 1e3, 2))
+                if r.status != 200:
+                    raise RuntimeError(f"token endpoint answered {r.status}")
+        finally:
+            conn.close()
+        return out
+
+    def check_threads(self):
+        """Whether kingress honours TOKIO_WORKER_THREADS: count the runtime's
+        worker threads of an unpinned process started with it set to 1 (the
+        pinned processes would get one worker from their affinity alone)."""
+        names = lib.threads(self.servers["kingress"].pid)
+        probe_dir = self.work / "probe"
+        probe_dir.mkdir(exist_ok=True)
+        (probe_dir / "empty.yaml").write_text("")
+        probe = {}
+        for setting in ("1", None):
+            env = {"TOKIO_WORKER_THREADS": setting} if setting else {}
+            base = self.args.port_base + 40
+            s = lib.Server(f"thread-probe-{setting or 'default'}", [
+                self.args.kingress, "standalone", "-f", probe_dir,
+                "--proxy-listen", f"127.0.0.1:{base}", "--proxy-tls-listen", f"127.0.0.1:{base + 1}",
+                "--admin-listen", f"127.0.0.1:{base + 2}", "--status-listen", f"127.0.0.1:{base + 3}",
+            ], cpus="0-1", env=env).start(self.work)
+            try:
+                lib.wait_port(base + 3, s)
+                time.sleep(0.5)
+                probe[setting or "unset"] = sum(1 for t in lib.threads(s.pid)
+                                                if t.startswith(("tokio-rt-worker",
+                                                                 "tokio-runtime-w")))
+            finally:
+                s.stop()
+        # Tokio names worker and blocking-pool threads alike, so compare the
+        # counts: on 2 cores the default is 2 workers.
+        self.result["kingress_threads"] = {
+            "pinned_process_threads": names,
+            "tokio_threads_unpinned": probe,
+            "honours_TOKIO_WORKER_THREADS": probe.get("1", 0) < probe.get("unset", 0),
+        }
+
+    # --- cases -----------------------------------------------------------
+
+    def define_cases(self):
+        p = self.p
+        rs = {"Authorization": f"Bearer {self.rs}"}
+        es = {"Authorization": f"Bearer {self.es}"}
+
+        def url(port, path):
+            return f"http://127.0.0.1:{p[port]}{path}"
+
+        c = [
+            # id, label, group, server, url, headers, tokens file
+            ("direct", "upstream directly", "baseline", "upstream", url("upstream", "/plain"), rs, None),
+            ("nginx", "nginx reverse proxy", "peer", "nginx", url("nginx", "/plain"), rs, None),
+            ("kingress", "kingress, route without plugins", "kingress", "kingress",
+             url("km", "/plain"), rs, None),
+            ("kingress-accesslog", "kingress, route without plugins, access log on (default)",
+             "kingress", "kingress-log", url("kl", "/plain"), rs, None),
+            ("kingress-oauth2", "kingress, oauth2 verification, memory store", "kingress",
+             "kingress", url("km", "/o2"), {"Authorization": f"Bearer {self.opaque['kingress']}"}, None),
+            ("kingress-oauth2-redis", "kingress, oauth2 verification, Redis store", "kingress",
+             "kingress-redis", url("kr", "/o2"),
+             {"Authorization": f"Bearer {self.opaque['kingress-redis']}"}, None),
+            ("kingress-kong-oauth2", "kingress, openid-connect kong_oauth2 (memory store)",
+             "kingress", "kingress", url("km", "/ko2"),
+             {"Authorization": f"Bearer {self.opaque['kingress']}"}, None),
+            ("kingress-oidc-rs256", "kingress, openid-connect bearer RS256 (one token)",
+             "kingress", "kingress", url("km", "/oidc"), rs, None),
+            ("kingress-oidc-es256", "kingress, openid-connect bearer ES256 (one token)",
+             "kingress", "kingress", url("km", "/oidc"), es, None),
+            ("kingress-oidc-rs256-distinct",
+             f"kingress, openid-connect bearer RS256, {self.args.pool} distinct tokens",
+             "kingress", "kingress", url("km", "/oidc"), None, self.pools["RS256"]),
+            ("kingress-oidc-es256-distinct",
+             f"kingress, openid-connect bearer ES256, {self.args.pool} distinct tokens",
+             "kingress", "kingress", url("km", "/oidc"), None, self.pools["ES256"]),
+            ("envoy", "Envoy reverse proxy", "peer", "envoy", url("envoy", "/plain"), rs, None),
+            ("envoy-jwt", "Envoy + jwt_authn RS256, no cache", "peer", "envoy-jwt",
+             url("envoy_jwt", "/plain"), rs, None),
+            ("envoy-jwt-cache", "Envoy + jwt_authn RS256 + jwt_cache_config", "peer",
+             "envoy-jwt-cache", url("envoy_jwt_cache", "/plain"), rs, None),
+            ("oauth2-proxy", "oauth2-proxy --skip-jwt-bearer-tokens, RS256", "peer",
+             "oauth2-proxy", url("oauth2_proxy", "/plain"), rs, None),
+        ]
+        only = set(self.args.only.split(",")) if self.args.only else None
+        for cid, label, group, server, u, headers, pool in c:
+            if only and cid not in only:
+                continue
+            if server not in self.servers:
+                self.skipped.setdefault(cid, self.skipped.get(server, f"{server} not running"))
+                continue
+            case = {"id": cid, "label": label, "group": group, "server": server, "url": u,
+                    "headers": headers, "pool": pool}
+            reason = self.sanity(case)
+            if reason:
+                self.skipped[cid] = reason
+                continue
+            self.cases.append(case)
+            self.result["cases"][cid] = {"label": label, "group": group, "server": server,
+                                         "closed": [], "open": None}
+
+    def sanity(self, case) -> str:
+        """A case is measured only if it answers 200 with its credentials and,
+        for an authenticating case, 401 (oauth2-proxy: 403) without."""
+        headers = case["headers"]
+        if headers is None:
+            headers = {"Authorization": "Bearer " + case["pool"].open().readline().strip()}
+        try:
+            status, body = lib.http_get(case["url"], headers=headers)
+            if status != 200:
+                return f"answered {status} with its token: {body[:120]!r}"
+            if case["id"] not in ("direct", "nginx", "envoy", "kingress", "kingress-accesslog"):
+                status, _ = lib.http_get(case["url"])
+                if status not in (401, 403):
+                    return f"answered {status} without a token (expected 401 or 403)"
+        except OSError as e:
+            return f"request failed: {e}"
+        return ""
+
+    def measured(self, case, fn):
+        """Runs `fn` and adds the CPU seconds the case's server (and, for the
+        Redis store, Redis) used meanwhile."""
+        server = self.servers[case["server"]]
+        extra = self.servers.get("redis") if case["server"] == "kingress-redis" else None
+        up = self.servers["upstream"]
+        c0, r0, u0 = lib.cpu_seconds(server.pid), extra and lib.cpu_seconds(extra.pid), \
+            lib.cpu_seconds(up.pid)
+        r = fn()
+        r["cpu_s"] = lib.cpu_seconds(server.pid) - c0
+        r["upstream_cpu_s"] = lib.cpu_seconds(up.pid) - u0
+        if extra:
+            r["redis_cpu_s"] = lib.cpu_seconds(extra.pid) - r0
+        if not server.alive():
+            raise RuntimeError(f"{server.name} died during {case['id']}:\n{server.tail()}")
+        r["load1"] = lib.load1()
+        return r
+
+    def closed(self, case, duration):
+        return self.measured(case, lambda: lib.wrk(
+            case["url"], duration, self.args.conns, headers=case["headers"],
+            tokens_file=case["pool"]))
+
+    def run(self):
+        a = self.args
+        self.result["meta"].update(
+            started=time.strftime("%Y-%m-%d %H:%M:%S %Z"), load_before=lib.load1(),
+            args=vars(a), ports=self.p)
+        self.setup()
+        self.define_cases()
+        print(f"cases: {[c['id'] for c in self.cases]}; skipped: {self.skipped}", flush=True)
+
+        for case in self.cases:  # warm-up: connections, caches, JIT-free but lazy state
+            self.closed(case, a.warmup)
+
+        for rnd in range(a.rounds):
+            order = self.cases[rnd % len(self.cases):] + self.cases[:rnd % len(self.cases)]
+            for case in order:
+                r = self.closed(case, a.duration)
+                self.result["cases"][case["id"]]["closed"].append(r)
+                print(f"round {rnd + 1} {case['id']:32} {r['rps']:9.0f} req/s  p99 {r['p99']:.2f} ms"
+                      f"  non2xx {r['non2xx']}", flush=True)
+
+        for case in self.cases:
+            if case["pool"] is not None:
+                continue  # oha sends one header set; distinct-token runs are closed loop only
+            r = self.measured(case, lambda: lib.oha(case["url"], a.open_duration, a.rate,
+                                                    a.conns, headers=case["headers"]))
+            self.result["cases"][case["id"]]["open"] = r
+            print(f"open {a.rate}/s {case['id']:32} p50 {r['p50']:.3f} p99 {r['p99']:.3f} "
+                  f"p99.9 {r['p999']:.3f} ms  cpu {r['cpu_s'] / max(r['requests'], 1) * 1e6:.1f} us/req",
+                  flush=True)
+
+        self.token_endpoint()
+        self.flood()
+        self.result["meta"].update(finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                                   load_after=lib.load1())
+
+    def token_endpoint(self):
+        a = self.args
+        url = f"https://127.0.0.1:{self.p['km_tls']}/o2/oauth2/token"
+        case = {"id": "token", "server": "kingress"}
+        out = {}
+        for which in ("hashed", "plain"):
+            body = urllib.parse.urlencode({
+                "grant_type": "client_credentials", "client_id": f"bench-{which}",
+                "client_secret": self.secrets[which]})
+            r = self.measured(case, lambda: lib.wrk(url, a.duration, a.conns, body=body))
+            out[which] = r
+            print(f"token endpoint hash_secret={which == 'hashed'}: {r['rps']:.0f} tokens/s "
+                  f"p99 {r['p99']:.2f} ms non2xx {r['non2xx']}", flush=True)
+        self.result["token_endpoint"] = out
+
+    def flood(self):
+        """p99 of the plain route at the fixed rate, idle and while the token
+        endpoint is flooded with wrong secrets for the argon2-hashed client
+        (a failure is never remembered, so every request hashes)."""
+        a = self.args
+        plain = next((c for c in self.cases if c["id"] == "kingress"), None)
+        if plain is None:
+            return
+        url = f"https://127.0.0.1:{self.p['km_tls']}/o2/oauth2/token"
+        body = urllib.parse.urlencode({"grant_type": "client_credentials",
+                                       "client_id": "bench-hashed", "client_secret": "wrong"})
+        idle = self.measured(plain, lambda: lib.oha(plain["url"], a.open_duration, a.rate,
+                                                    a.conns, headers=plain["headers"]))
+        argv = ["taskset", "-c", lib.LOAD_CPU, lib.tool("wrk"), "-t1", "-c16",
+                f"-d{round(a.open_duration) + 3}s", "--timeout=30s", "-s", str(lib.WRK_LUA), url]
+        lib.record(argv, "WRK_BODY='<wrong secret>'")
+        flood = subprocess.Popen(argv, env={**os.environ, "WRK_BODY": body},
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)  # let the hashing queue fill before measuring
+        busy = self.measured(plain, lambda: lib.oha(plain["url"], a.open_duration, a.rate,
+                                                    a.conns, headers=plain["headers"]))
+        fout, _ = flood.communicate(timeout=a.open_duration + 60)
+        fr = next((json.loads(x) for x in fout.splitlines() if x.startswith("{")), {})
+        secs = fr.get("duration_us", 1) / 1e6
+        self.result["flood"] = {
+            "idle": idle, "flooded": busy,
+            "flood_requests": fr.get("requests"), "flood_rps": fr.get("requests", 0) / secs,
+            "flood_non2xx": fr.get("status"),
+        }
+        print(f"flood: plain p99 idle {idle['p99']:.3f} ms, flooded {busy['p99']:.3f} ms; "
+              f"token endpoint answered {self.result['flood']['flood_rps']:.0f}/s", flush=True)
+
+    def versions(self):
+        def first_line(name, *args):
+            try:
+                r = subprocess.run([lib.tool(name), *args], capture_output=True, text=True,
+                                   timeout=20)
+                return (r.stdout + r.stderr).strip().splitlines()[0]
+            except (OSError, IndexError, subprocess.TimeoutExpired) as e:
+                return f"unavailable ({e})"
+        v = {
+            "nginx": first_line("nginx", "-v"),
+            "wrk": first_line("wrk", "-v"),
+            "oha": first_line("oha", "--version"),
+            "envoy": first_line("envoy", "--version").split("version:")[-1].strip(),
+            "redis": first_line("redis-server", "--version"),
+            "oauth2-proxy": first_line("oauth2-proxy", "--version"),
+            "python": platform.python_version(),
+        }
+        rev = subprocess.run(["git", "-C", str(lib.ROOT), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(lib.ROOT), "status", "--porcelain", "--", "src",
+                                "Cargo.toml"], capture_output=True, text=True).stdout.strip()
+        v["kingress"] = f"{rev}{' + uncommitted changes in src/' if dirty else ''}"
+        self.result["meta"]["versions"] = v
+
+    def stop(self):
+        for s in reversed(list(self.servers.values())):
+            s.stop()
+        if getattr(self, "idp_server", None):
+            self.idp_server.shutdown()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kingress", default=str(lib.ROOT / "target/release/kingress"))
+    ap.add_argument("--out", default=str(lib.HERE / "out/dataplane.json"))
+    ap.add_argument("--work", help="working directory (default: a new temp dir)")
+    ap.add_argument("--duration", type=float, default=10, help="closed-loop run, seconds")
+    ap.add_argument("--open-duration", type=float, default=10, help="open-loop run, seconds")
+    ap.add_argument("--warmup", type=float, default=2)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--conns", type=int, default=50)
+    ap.add_argument("--rate", type=int, default=5000)
+    ap.add_argument("--pool", type=int, default=32000,
+                    help="distinct tokens for the uncached runs (cache holds 10,000)")
+    ap.add_argument("--port-base", type=int, default=int(os.environ.get("BENCH_PORT_BASE", 18000)))
+    ap.add_argument("--only", help="comma-separated case ids")
+    args = ap.parse_args()
+    args.kingress = str(Path(args.kingress).resolve())  # servers run in their work dirs
+
+    b = Bench(args)
+    b.result["meta"]["work"] = str(b.work)
+    try:
+        b.versions()
+        b.run()
+    finally:
+        b.stop()
+        b.result["commands"] = lib.COMMANDS
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(b.result, indent=1, default=str))
+        print(f"wrote {args.out}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

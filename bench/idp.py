@@ -1,0 +1,151 @@
+"""A stand-in identity provider for the benchmark: an RSA-2048 and a P-256
+key, their JWKS, a discovery document served over loopback HTTP, and RS256 /
+ES256 access tokens signed at setup.
+
+The issuer only has to answer at start (kingress fetches discovery and JWKS
+lazily and caches them; oauth2-proxy fetches them at start; Envoy gets the
+JWKS inline), so a thread of the harness is enough.
+"""
+
+import base64
+import http.server
+import json
+import threading
+import time
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+AUDIENCE = "bench"
+
+
+def _b64u_uint(n: int) -> str:
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+POOL_TTL = 7 * 24 * 3600  # distinct-token pools are kept and reused this long
+POOL_MIN_LEFT = 6 * 3600  # ... while at least this much validity is left
+
+
+class Idp:
+    """Keys, JWKS and token minting for one issuer URL. With `cache_dir`, the
+    keys and the distinct-token pools are kept there between runs: signing
+    tens of thousands of RS256 tokens takes a minute, so a run reuses the
+    pool of an earlier one while its tokens stay valid. They are benchmark
+    keys for loopback only."""
+
+    def __init__(self, issuer: str, cache_dir: Path = None):
+        self.issuer = issuer.rstrip("/")
+        self.cache_dir = cache_dir
+        self.rsa, self.ec = self._keys()
+        rn = self.rsa.public_key().public_numbers()
+        en = self.ec.public_key().public_numbers()
+        self.jwks = {
+            "keys": [
+                {"kty": "RSA", "kid": "rs", "use": "sig", "alg": "RS256",
+                 "n": _b64u_uint(rn.n), "e": _b64u_uint(rn.e)},
+                {"kty": "EC", "kid": "es", "use": "sig", "alg": "ES256", "crv": "P-256",
+                 "x": base64.urlsafe_b64encode(en.x.to_bytes(32, "big")).rstrip(b"=").decode(),
+                 "y": base64.urlsafe_b64encode(en.y.to_bytes(32, "big")).rstrip(b"=").decode()},
+            ]
+        }
+        self.discovery = {
+            "issuer": self.issuer,
+            "jwks_uri": self.issuer + "/jwks",
+            "authorization_endpoint": self.issuer + "/authorize",
+            "token_endpoint": self.issuer + "/token",
+            "userinfo_endpoint": self.issuer + "/userinfo",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        }
+
+    def token(self, alg: str, sub: str = "bench-user", ttl: int = 6 * 3600) -> str:
+        """A signed access token accepted by every verifier in the bench:
+        iss/aud/exp for kingress and Envoy, email claims for oauth2-proxy."""
+        now = int(time.time())
+        claims = {"iss": self.issuer, "aud": AUDIENCE, "sub": sub, "iat": now,
+                  "nbf": now - 60, "exp": now + ttl, "email": sub + "@bench.test",
+                  "email_verified": True, "scope": "openid"}
+        key, kid = (self.rsa, "rs") if alg == "RS256" else (self.ec, "es")
+        return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid})
+
+    def tokens(self, alg: str, count: int, ttl: int = 6 * 3600) -> list:
+        """`count` distinct tokens (distinct `sub`), for runs that must miss
+        every verified-token cache."""
+        return [self.token(alg, sub=f"user-{i}", ttl=ttl) for i in range(count)]
+
+    def pool(self, alg: str, count: int, out: Path) -> bool:
+        """Writes `count` distinct tokens to `out`, one per line, reusing the
+        cached pool when it is for this issuer and still valid long enough.
+        Returns whether it was reused."""
+        meta_path = cache = None
+        if self.cache_dir:
+            cache = self.cache_dir / f"tokens-{alg}-{count}.txt"
+            meta_path = cache.with_suffix(".json")
+            try:
+                meta = json.loads(meta_path.read_text())
+                if meta["issuer"] == self.issuer and meta["exp"] - time.time() > POOL_MIN_LEFT:
+                    out.write_bytes(cache.read_bytes())
+                    return True
+            except (OSError, ValueError, KeyError):
+                pass
+        text = "\n".join(self.tokens(alg, count, ttl=POOL_TTL)) + "\n"
+        out.write_text(text)
+        if cache:
+            cache.write_text(text)
+            meta_path.write_text(json.dumps({"issuer": self.issuer,
+                                             "exp": int(time.time()) + POOL_TTL}))
+        return False
+
+    def _keys(self):
+        if self.cache_dir:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            rs_pem, ec_pem = self.cache_dir / "rsa.pem", self.cache_dir / "ec.pem"
+            issuer_file = self.cache_dir / "issuer"
+            if rs_pem.exists() and ec_pem.exists() and issuer_file.exists() \
+                    and issuer_file.read_text() == self.issuer:
+                load = serialization.load_pem_private_key
+                return load(rs_pem.read_bytes(), None), load(ec_pem.read_bytes(), None)
+        r = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        e = ec.generate_private_key(ec.SECP256R1())
+        if self.cache_dir:
+            pem = dict(encoding=serialization.Encoding.PEM,
+                       format=serialization.PrivateFormat.PKCS8,
+                       encryption_algorithm=serialization.NoEncryption())
+            rs_pem.write_bytes(r.private_bytes(**pem))
+            ec_pem.write_bytes(e.private_bytes(**pem))
+            issuer_file.write_text(self.issuer)
+            for old in self.cache_dir.glob("tokens-*"):
+                old.unlink()  # signed by the replaced keys
+        return r, e
+
+    def serve(self, host: str, port: int) -> http.server.ThreadingHTTPServer:
+        """Serves discovery and JWKS on host:port from a daemon thread."""
+        docs = {
+            "/.well-known/openid-configuration": json.dumps(self.discovery).encode(),
+            "/jwks": json.dumps(self.jwks).encode(),
+        }
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                body = docs.get(self.path.split("?")[0])
+                self.send_response(200 if body else 404)
+                body = body or b"{}"
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "max-age=3600")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer((host, port), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
