@@ -9,8 +9,10 @@ use super::PluginError;
 
 /// Error type of request and response bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-/// The body type the proxy and plugins pass around.
-pub type BoxBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+/// The body type the proxy and plugins pass around. `Sync` so that a plugin
+/// may hold `&Exchange` across an `.await` and its future stays `Send` (the
+/// proxy runs it on hyper's multi-threaded server).
+pub type BoxBody = http_body_util::combinators::BoxBody<Bytes, BoxError>;
 
 /// One request on its way through the plugins: the client's request (which
 /// plugins may edit), who sent it, the route it matched and what the plugins
@@ -86,8 +88,13 @@ impl<'t> Exchange<'t> {
             return Ok(bytes.clone());
         }
         let body = std::mem::replace(self.request.body_mut(), empty_body());
-        let bytes = Limited::new(body, limit)
-            .collect()
+        // Boxed as `Send` on purpose: awaiting `Limited`'s future in place
+        // makes rustc's higher-ranked `Send` check fail for every caller, and
+        // the proxy needs plugin futures to be `Send`.
+        let collect: std::pin::Pin<
+            Box<dyn Future<Output = Result<http_body_util::Collected<Bytes>, BoxError>> + Send>,
+        > = Box::pin(Limited::new(body, limit).collect());
+        let bytes = collect
             .await
             .map_err(|e| PluginError::Body(e.to_string()))?
             .to_bytes();
@@ -131,7 +138,7 @@ pub fn empty_body() -> BoxBody {
 
 /// A body holding `bytes`.
 pub fn full_body(bytes: Bytes) -> BoxBody {
-    Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+    Full::new(bytes).map_err(|never| match never {}).boxed()
 }
 
 // === impl TrustedIps ===

@@ -1,0 +1,313 @@
+//! Kong Admin API shapes of the table's entities. Every field is chosen on
+//! purpose: plugin configurations are summarised field by field so a secret
+//! (provision key, client secret, private key) can never slip into a reply,
+//! and credentials and certificate keys are not shown at all.
+
+use crate::model::plugin::{Oauth2Config, OidcConfig};
+use crate::model::{
+    Certificate, Consumer, ObjectRef, PathMatch, PluginConfig, PluginInstance, Route, Scheme,
+    Service, Table, Target,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// The UUID v5 namespace of ids the admin API derives (the same namespace
+/// `translate` uses for its ids).
+const NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_3c52_9e0a_4d7b_8a41_2f5c_d0e9_7a13);
+
+/// Shown instead of a secret value that is set.
+const MASK: &str = "[redacted]";
+
+/// Kong's default plugin protocols.
+const ALL_PROTOCOLS: [&str; 4] = ["grpc", "grpcs", "http", "https"];
+
+/// Deterministic id of a route: UUID v5 of `route:<name>`.
+pub fn route_id(name: &str) -> String {
+    v5(&format!("route:{name}"))
+}
+
+/// Deterministic id of a service: UUID v5 of `service:<name>`.
+pub fn service_id(name: &str) -> String {
+    v5(&format!("service:{name}"))
+}
+
+/// Deterministic id of a service's upstream.
+pub fn upstream_id(name: &str) -> String {
+    v5(&format!("upstream:{name}"))
+}
+
+/// Deterministic id of a certificate, from the Secret it came from.
+pub fn certificate_id(source: &ObjectRef) -> String {
+    v5(&format!("certificate:{source}"))
+}
+
+fn v5(name: &str) -> String {
+    Uuid::new_v5(&NAMESPACE, name.as_bytes()).to_string()
+}
+
+/// KIC's tags naming the Kubernetes object an entity came from.
+fn tags(source: &ObjectRef) -> Value {
+    let mut tags = vec![
+        format!("k8s-name:{}", source.name),
+        format!("k8s-kind:{}", source.kind),
+    ];
+    if let Some(ns) = &source.namespace {
+        tags.push(format!("k8s-namespace:{ns}"));
+    }
+    json!(tags)
+}
+
+/// Kong shows unset list fields as `null`.
+fn list_or_null(items: Vec<String>) -> Value {
+    if items.is_empty() {
+        Value::Null
+    } else {
+        json!(items)
+    }
+}
+
+/// A route.
+pub fn route(route: &Route) -> Value {
+    let protocols: Vec<String> = if route.protocols.is_empty() {
+        vec!["http".into(), "https".into()]
+    } else {
+        route.protocols.clone()
+    };
+    json!({
+        "id": route_id(&route.name),
+        "name": route.name,
+        "hosts": list_or_null(route.hosts.iter().map(ToString::to_string).collect()),
+        "paths": list_or_null(route.paths.iter().flat_map(kong_paths).collect()),
+        "methods": list_or_null(route.methods.clone()),
+        "protocols": protocols,
+        "strip_path": route.strip_path,
+        "preserve_host": route.preserve_host,
+        "https_redirect_status_code": route.https_redirect_status_code,
+        "regex_priority": route.regex_priority,
+        "path_handling": "v0",
+        "request_buffering": true,
+        "response_buffering": true,
+        "service": route.service.as_deref().map(|s| json!({ "id": service_id(s) })),
+        "tags": tags(&route.source),
+    })
+}
+
+/// A path as KIC writes it for Kong: regexes start with `~`; a `Prefix`
+/// path becomes the exact regex plus the `/`-terminated prefix.
+fn kong_paths(path: &PathMatch) -> Vec<String> {
+    match path {
+        PathMatch::Plain(p) => vec![p.clone()],
+        PathMatch::Exact(p) => vec![format!("~{}$", regex::escape(p))],
+        PathMatch::Prefix(p) if p == "/" => vec!["/".into()],
+        PathMatch::Prefix(p) => {
+            let base = p.trim_end_matches('/');
+            vec![format!("~{}$", regex::escape(base)), format!("{base}/")]
+        }
+        PathMatch::Regex(r) => vec![format!("~{}", r.as_str().trim_start_matches('^'))],
+    }
+}
+
+fn scheme_name(scheme: Scheme) -> (&'static str, u16) {
+    match scheme {
+        Scheme::Http => ("http", 80),
+        Scheme::Https => ("https", 443),
+    }
+}
+
+/// A service. With a single target (an ExternalName) host and port are the
+/// target's; otherwise host names the upstream that holds the targets, as
+/// KIC configures Kong.
+pub fn service(service: &Service) -> Value {
+    let (protocol, default_port) = scheme_name(service.scheme);
+    let (host, port) = match service.targets.as_slice() {
+        [only] => (only.host.clone(), only.port),
+        _ => (service.name.clone(), default_port),
+    };
+    json!({
+        "id": service_id(&service.name),
+        "name": service.name,
+        "protocol": protocol,
+        "host": host,
+        "port": port,
+        "path": service.path,
+        "retries": service.retries,
+        "connect_timeout": service.connect_timeout_ms,
+        "read_timeout": service.read_timeout_ms,
+        "write_timeout": service.read_timeout_ms,
+        "enabled": true,
+        "tags": tags(&service.source),
+    })
+}
+
+/// The upstream of a service (Kong keeps targets on upstreams).
+pub fn upstream(service: &Service) -> Value {
+    json!({
+        "id": upstream_id(&service.name),
+        "name": service.name,
+        "algorithm": "round-robin",
+        "slots": 10000,
+        "tags": tags(&service.source),
+    })
+}
+
+/// A target of a service's upstream.
+pub fn target(service: &Service, target: &Target) -> Value {
+    let address = target.to_string();
+    json!({
+        "id": v5(&format!("target:{}|{address}", service.name)),
+        "target": address,
+        "weight": 100,
+        "upstream": { "id": upstream_id(&service.name) },
+    })
+}
+
+/// A consumer.
+pub fn consumer(consumer: &Consumer) -> Value {
+    json!({
+        "id": consumer.id,
+        "username": consumer.username,
+        "custom_id": consumer.custom_id,
+        "tags": tags(&consumer.source),
+    })
+}
+
+/// A certificate: its names and public chain, never the key.
+pub fn certificate(certificate: &Certificate) -> Value {
+    json!({
+        "id": certificate_id(&certificate.source),
+        "snis": certificate.hosts,
+        "cert": certificate.cert_pem,
+        "tags": tags(&certificate.source),
+    })
+}
+
+/// A plugin instance. `route` is set when exactly one route runs it.
+pub fn plugin(table: &Table, plugin: &PluginInstance) -> Value {
+    let mut routes = table
+        .routes
+        .iter()
+        .filter(|r| r.plugins.iter().any(|p| p.id == plugin.id));
+    let route = match (routes.next(), routes.next()) {
+        (Some(only), None) => json!({ "id": route_id(&only.name) }),
+        _ => Value::Null,
+    };
+    let protocols: Vec<String> = if plugin.protocols.is_empty() {
+        ALL_PROTOCOLS.iter().map(|p| p.to_string()).collect()
+    } else {
+        plugin.protocols.clone()
+    };
+    json!({
+        "id": plugin.id,
+        "name": plugin.name,
+        "instance_name": plugin.instance_name,
+        "config": config(&plugin.config),
+        "enabled": true,
+        "protocols": protocols,
+        "route": route,
+        "service": null,
+        "consumer": null,
+        "tags": tags(&plugin.source),
+    })
+}
+
+fn config(config: &PluginConfig) -> Value {
+    match config {
+        PluginConfig::Oauth2(c) => oauth2(c),
+        PluginConfig::OpenidConnect(c) => openid_connect(c),
+    }
+}
+
+fn mask<T>(secret: &Option<T>) -> Value {
+    secret.as_ref().map_or(Value::Null, |_| json!(MASK))
+}
+
+fn oauth2(c: &Oauth2Config) -> Value {
+    use crate::model::plugin::oauth2::Pkce;
+    json!({
+        "scopes": c.scopes,
+        "mandatory_scope": c.mandatory_scope,
+        "provision_key": mask(&c.provision_key),
+        "token_expiration": c.token_expiration,
+        "enable_authorization_code": c.enable_authorization_code,
+        "enable_implicit_grant": c.enable_implicit_grant,
+        "enable_client_credentials": c.enable_client_credentials,
+        "enable_password_grant": c.enable_password_grant,
+        "hide_credentials": c.hide_credentials,
+        "accept_http_if_already_terminated": c.accept_http_if_already_terminated,
+        "anonymous": c.anonymous,
+        "global_credentials": c.global_credentials,
+        "auth_header_name": c.auth_header_name.as_str(),
+        "refresh_token_ttl": c.refresh_token_ttl,
+        "reuse_refresh_token": c.reuse_refresh_token,
+        "pkce": match c.pkce {
+            Pkce::None => "none",
+            Pkce::Lax => "lax",
+            Pkce::Strict => "strict",
+        },
+        "realm": c.realm,
+    })
+}
+
+fn openid_connect(c: &OidcConfig) -> Value {
+    json!({
+        "issuer": without_userinfo(&c.issuer),
+        "client_id": c.client_id,
+        "client_secret": mask(&c.client_secret),
+        "issuers_allowed": c.issuers_allowed,
+        "leeway": c.leeway,
+        "verify_signature": c.verify_signature,
+        "verify_claims": c.verify_claims,
+    })
+}
+
+/// A URL with any `user:password@` part masked.
+fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{MASK}@{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{HostMatch, PathRegex};
+
+    #[test]
+    fn ids_are_deterministic_uuids() {
+        assert_eq!(route_id("a"), route_id("a"));
+        assert_ne!(route_id("a"), route_id("b"));
+        assert_ne!(route_id("a"), service_id("a"));
+        assert!(Uuid::parse_str(&route_id("a")).is_ok());
+    }
+
+    #[test]
+    fn paths_are_written_as_kic_writes_them() {
+        assert_eq!(kong_paths(&PathMatch::Plain("/a".into())), ["/a"]);
+        assert_eq!(kong_paths(&PathMatch::Exact("/a.b".into())), ["~/a\\.b$"]);
+        assert_eq!(
+            kong_paths(&PathMatch::Prefix("/a/".into())),
+            ["~/a$", "/a/"]
+        );
+        assert_eq!(kong_paths(&PathMatch::Prefix("/".into())), ["/"]);
+        let regex = PathRegex::new("/v[0-9]+").unwrap();
+        assert_eq!(kong_paths(&PathMatch::Regex(regex)), ["~/v[0-9]+"]);
+        assert_eq!(HostMatch::parse("*.example").to_string(), "*.example");
+    }
+
+    #[test]
+    fn userinfo_is_masked() {
+        assert_eq!(
+            without_userinfo("https://u:p@idp.example/realms/x"),
+            "https://[redacted]@idp.example/realms/x"
+        );
+        assert_eq!(
+            without_userinfo("https://idp.example/a@b"),
+            "https://idp.example/a@b"
+        );
+    }
+}

@@ -1,0 +1,109 @@
+//! The admin API's read endpoints: lists as `{"data":[…],"next":null}` and
+//! single entities by name or id, in Kong's shapes (`entities`).
+
+use super::api::State;
+use super::{entities, node, reply, status};
+use crate::model::{Route, Service, Table};
+use bytes::Bytes;
+use http::Response;
+use http_body_util::Full;
+
+/// Answers a GET for the path `segments`.
+pub fn get(state: &State, segments: &[&str]) -> Response<Full<Bytes>> {
+    let published = state.table.load();
+    let table = &published.table;
+    match segments {
+        [] => reply::ok(&node::info(state, &published)),
+        ["status"] => reply::ok(&status::summary(&published, state.started)),
+        ["routes"] => reply::list(table.routes.iter().map(entities::route).collect()),
+        ["routes", key] => found(route(table, key).map(entities::route)),
+        ["routes", key, "service"] => found(
+            route(table, key)
+                .and_then(|r| r.service.as_deref())
+                .and_then(|s| table.services.get(s))
+                .map(entities::service),
+        ),
+        ["routes", key, "plugins"] => match route(table, key) {
+            Some(r) => reply::list(
+                r.plugins
+                    .iter()
+                    .map(|p| entities::plugin(table, p))
+                    .collect(),
+            ),
+            None => reply::not_found(),
+        },
+        ["services"] => reply::list(table.services.values().map(entities::service).collect()),
+        ["services", key] => found(service(table, key).map(entities::service)),
+        ["services", key, "routes"] => match service(table, key) {
+            Some(s) => reply::list(
+                table
+                    .routes
+                    .iter()
+                    .filter(|r| r.service.as_deref() == Some(s.name.as_str()))
+                    .map(entities::route)
+                    .collect(),
+            ),
+            None => reply::not_found(),
+        },
+        ["upstreams"] => reply::list(table.services.values().map(entities::upstream).collect()),
+        ["upstreams", key] => found(upstream(table, key).map(entities::upstream)),
+        ["upstreams", key, "targets"] => match upstream(table, key) {
+            Some(s) => reply::list(s.targets.iter().map(|t| entities::target(s, t)).collect()),
+            None => reply::not_found(),
+        },
+        ["consumers"] => reply::list(table.consumers.values().map(entities::consumer).collect()),
+        ["consumers", key] => found(table.find_consumer(key).map(entities::consumer)),
+        ["plugins"] => reply::list(
+            table
+                .plugins
+                .values()
+                .map(|p| entities::plugin(table, p))
+                .collect(),
+        ),
+        ["plugins", id] => found(table.plugins.get(*id).map(|p| entities::plugin(table, p))),
+        ["certificates"] => reply::list(
+            table
+                .certificates
+                .iter()
+                .map(entities::certificate)
+                .collect(),
+        ),
+        ["certificates", id] => found(
+            table
+                .certificates
+                .iter()
+                .find(|c| entities::certificate_id(&c.source) == *id)
+                .map(entities::certificate),
+        ),
+        _ => reply::not_found(),
+    }
+}
+
+fn found(entity: Option<serde_json::Value>) -> Response<Full<Bytes>> {
+    entity.map_or_else(reply::not_found, |e| reply::ok(&e))
+}
+
+fn route<'t>(table: &'t Table, key: &str) -> Option<&'t Route> {
+    table
+        .routes
+        .iter()
+        .find(|r| r.name == key || entities::route_id(&r.name) == key)
+}
+
+fn service<'t>(table: &'t Table, key: &str) -> Option<&'t Service> {
+    table.services.get(key).or_else(|| {
+        table
+            .services
+            .values()
+            .find(|s| entities::service_id(&s.name) == key)
+    })
+}
+
+fn upstream<'t>(table: &'t Table, key: &str) -> Option<&'t Service> {
+    table.services.get(key).or_else(|| {
+        table
+            .services
+            .values()
+            .find(|s| entities::upstream_id(&s.name) == key)
+    })
+}

@@ -1,0 +1,281 @@
+//! One request, start to finish: load the table once, find the route, run
+//! the plugins' access phase, forward, run their response phase, and log.
+//! Every failure leaves through `respond`.
+
+use super::forward::{Outgoing, Upstreams};
+use super::headers::{self, Forwarded};
+use super::respond::ProxyError;
+use super::{rewrite, upgrade};
+use crate::metrics::{Metrics, RequestLabels};
+use crate::model::{PluginInstance, Route};
+use crate::plugins::{self, Access, BoxBody, BoxError, Exchange, Runtime, empty_body};
+use crate::publish::TableHandle;
+use crate::router::{self, RequestInfo};
+use http::header::{HOST, VIA};
+use http::{HeaderValue, Request, Response, StatusCode, Uri, Version};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// `Via` on proxied responses, like Kong's `1.1 kong/<version>`.
+const VIA_VALUE: &str = concat!("1.1 kingress/", env!("CARGO_PKG_VERSION"));
+
+/// What every request of a proxy shares.
+#[derive(Debug)]
+pub struct Shared {
+    /// The routing table.
+    pub table: TableHandle,
+    /// Plugin state.
+    pub runtime: Runtime,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Pooled upstream clients.
+    pub upstreams: Upstreams,
+}
+
+/// Facts about the client connection a request arrived on.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnInfo {
+    /// The client.
+    pub peer: SocketAddr,
+    /// The listener address the client connected to.
+    pub local: SocketAddr,
+    /// Whether the connection is TLS.
+    pub tls: bool,
+}
+
+/// What the access log reports besides method, path and status.
+#[derive(Default)]
+struct Outcome {
+    route: Option<String>,
+    consumer: Option<String>,
+}
+
+/// Serves one request; never fails (errors become responses).
+pub async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+    conn: ConnInfo,
+) -> Response<BoxBody> {
+    let started = Instant::now();
+    let method = request.method().clone();
+    // The query string may carry an access_token; it is never logged.
+    let path = request.uri().path().to_string();
+    let mut outcome = Outcome::default();
+    let response = proxy(&shared, request, conn, &mut outcome)
+        .await
+        .unwrap_or_else(ProxyError::into_response);
+    record(
+        &shared.metrics,
+        method.as_str(),
+        &path,
+        response.status(),
+        &outcome,
+        started.elapsed(),
+    );
+    response
+}
+
+async fn proxy(
+    shared: &Shared,
+    request: Request<Incoming>,
+    conn: ConnInfo,
+    outcome: &mut Outcome,
+) -> Result<Response<BoxBody>, ProxyError> {
+    // One generation for routing, plugins and the upstream pick.
+    let published = shared.table.load();
+    let table = &published.table;
+    let (parts, body) = request.into_parts();
+    let trusted = shared.runtime.trusted_ips.contains(conn.peer.ip());
+    let authority = rewrite::client_authority(&parts);
+    let host = authority
+        .as_deref()
+        .map(rewrite::host_only)
+        .unwrap_or_default();
+    let https = conn.tls
+        || (trusted
+            && headers::get(&parts.headers, "x-forwarded-proto")
+                .is_some_and(|p| p.eq_ignore_ascii_case("https")));
+    let info = RequestInfo {
+        method: parts.method.as_str(),
+        host: &host,
+        path: parts.uri.path(),
+        https,
+    };
+    let found = router::find(table, &published.router, &info).ok_or(ProxyError::NoRoute)?;
+    let route = table.routes.get(found.route).ok_or(ProxyError::NoRoute)?;
+    outcome.route = Some(route.name.clone());
+    if let Some(message) = &route.fault {
+        return Err(ProxyError::Fault(message.clone()));
+    }
+    if found.https_required {
+        return Err(https_required(route, &host, &parts.uri));
+    }
+    let service = route
+        .service
+        .as_deref()
+        .and_then(|name| table.services.get(name));
+    let original_path = parts.uri.path().to_string();
+    let body = body.map_err(|e| Box::new(e) as BoxError).boxed();
+    let request = Request::from_parts(parts, body);
+    let mut exchange = Exchange::new(request, conn.peer, conn.tls, table, route, service);
+    let access = run_access(&route.plugins, &mut exchange, &shared.runtime, https).await;
+    outcome.consumer = exchange.authenticated.as_ref().map(|a| {
+        let consumer = &a.consumer;
+        consumer
+            .username
+            .clone()
+            .unwrap_or_else(|| consumer.id.clone())
+    });
+    access?;
+    let service = service.ok_or(ProxyError::NoService)?;
+
+    let (mut parts, body) =
+        std::mem::replace(&mut exchange.request, Request::new(empty_body())).into_parts();
+    let client_upgrade = if parts.version == Version::HTTP_11 && headers::is_upgrade(&parts.headers)
+    {
+        parts.extensions.remove::<OnUpgrade>()
+    } else {
+        None
+    };
+    let mut upstream_headers = std::mem::take(&mut parts.headers);
+    headers::remove_hop_by_hop(&mut upstream_headers, client_upgrade.is_some());
+    if parts.version == Version::HTTP_2 {
+        headers::join_cookies(&mut upstream_headers);
+    }
+    let forwarded = Forwarded {
+        peer: conn.peer.ip(),
+        trusted,
+        proto: if conn.tls { "https" } else { "http" },
+        host: &host,
+        port: conn.local.port(),
+        path: &original_path,
+    };
+    headers::set_forwarded(&mut upstream_headers, &forwarded);
+    for name in &exchange.upstream_remove {
+        upstream_headers.remove(name);
+    }
+    for name in exchange.upstream_headers.keys() {
+        upstream_headers.remove(name);
+    }
+    for (name, value) in &exchange.upstream_headers {
+        upstream_headers.append(name, value.clone());
+    }
+    upstream_headers.remove(HOST);
+    let preserved = authority
+        .as_deref()
+        .filter(|_| route.preserve_host)
+        .and_then(|a| HeaderValue::from_str(a).ok());
+    let host_header = preserved.or_else(|| {
+        service
+            .host_header
+            .as_deref()
+            .and_then(|h| HeaderValue::from_str(h).ok())
+    });
+    let path = rewrite::upstream_path(
+        parts.uri.path(),
+        found.strip_len,
+        route.strip_path,
+        service.path.as_deref(),
+    );
+    let outgoing = Outgoing {
+        method: parts.method.clone(),
+        path_and_query: rewrite::with_query(path, &parts.uri),
+        headers: upstream_headers,
+        host: host_header,
+        body,
+    };
+
+    let mut response = shared.upstreams.send(service, outgoing).await?;
+    let switched = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+    if switched {
+        let Some(client) = client_upgrade else {
+            return Err(ProxyError::BadGateway(
+                "upstream switched protocols without an upgrade request".into(),
+            ));
+        };
+        upgrade::tunnel(client, hyper::upgrade::on(&mut response));
+    }
+    let (mut parts, body) = response.into_parts();
+    headers::remove_hop_by_hop(&mut parts.headers, switched);
+    for plugin in route.plugins.iter().filter(|p| runs_on(p, https)) {
+        plugins::response(plugin, &exchange, &mut parts.headers);
+    }
+    parts
+        .headers
+        .append(VIA, HeaderValue::from_static(VIA_VALUE));
+    let body = body.map_err(|e| Box::new(e) as BoxError).boxed();
+    Ok(Response::from_parts(parts, body))
+}
+
+async fn run_access(
+    plugins: &[PluginInstance],
+    exchange: &mut Exchange<'_>,
+    runtime: &Runtime,
+    https: bool,
+) -> Result<(), ProxyError> {
+    for plugin in plugins.iter().filter(|p| runs_on(p, https)) {
+        match plugins::access(plugin, exchange, runtime).await? {
+            Access::Continue => {}
+            Access::Respond(local) => return Err(ProxyError::Local(Box::new(local))),
+        }
+    }
+    Ok(())
+}
+
+/// A plugin with no protocols runs on all of them.
+fn runs_on(plugin: &PluginInstance, https: bool) -> bool {
+    let protocol = if https { "https" } else { "http" };
+    plugin.protocols.is_empty() || plugin.protocols.iter().any(|p| p == protocol)
+}
+
+fn https_required(route: &Route, host: &str, uri: &Uri) -> ProxyError {
+    match StatusCode::from_u16(route.https_redirect_status_code) {
+        Ok(
+            status @ (StatusCode::MOVED_PERMANENTLY
+            | StatusCode::FOUND
+            | StatusCode::TEMPORARY_REDIRECT
+            | StatusCode::PERMANENT_REDIRECT),
+        ) => ProxyError::HttpsRequired {
+            status,
+            location: rewrite::https_location(host, uri),
+        },
+        _ => ProxyError::HttpsRequired {
+            status: StatusCode::UPGRADE_REQUIRED,
+            location: None,
+        },
+    }
+}
+
+/// Metrics and the access log line. Never a token: no query string, no
+/// headers.
+fn record(
+    metrics: &Metrics,
+    method: &str,
+    path: &str,
+    status: StatusCode,
+    outcome: &Outcome,
+    latency: Duration,
+) {
+    let route = outcome.route.as_deref().unwrap_or("none");
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route: route.to_string(),
+            status: status.as_u16(),
+        })
+        .inc();
+    metrics.request_duration.observe(latency.as_secs_f64());
+    tracing::info!(
+        target: "kingress::access",
+        method,
+        path,
+        status = status.as_u16(),
+        route,
+        consumer = outcome.consumer.as_deref().unwrap_or("-"),
+        latency_ms = (latency.as_secs_f64() * 1e6).round() / 1e3,
+    );
+}

@@ -1,0 +1,297 @@
+//! Header rules of a reverse proxy: hop-by-hop headers stay on their hop,
+//! the upstream learns who really asked (`X-Forwarded-*`, `X-Real-IP`), and
+//! the upstream `Host` follows `preserve_host` / `host_header` / target.
+//!
+//! The `X-Forwarded-*` values follow Kong: a client's own values are kept
+//! only when the peer is a trusted IP; `X-Forwarded-For` is always appended
+//! to (nginx's `$proxy_add_x_forwarded_for`).
+
+use crate::model::{Scheme, Target};
+use http::header::{CONNECTION, COOKIE, TE, TRAILER, TRANSFER_ENCODING, UPGRADE};
+use http::{HeaderMap, HeaderName, HeaderValue};
+use std::net::IpAddr;
+
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+const X_FORWARDED_PATH: HeaderName = HeaderName::from_static("x-forwarded-path");
+const X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-forwarded-prefix");
+const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+
+/// What the proxy knows about the client side of a request.
+#[derive(Clone, Copy, Debug)]
+pub struct Forwarded<'a> {
+    /// The TCP peer.
+    pub peer: IpAddr,
+    /// Whether the peer is in `--trusted-ips`.
+    pub trusted: bool,
+    /// `http` or `https`, as the client connected.
+    pub proto: &'static str,
+    /// Request host without port, lower-case; may be empty.
+    pub host: &'a str,
+    /// The local port the client connected to.
+    pub port: u16,
+    /// The original request path, before strip-path.
+    pub path: &'a str,
+}
+
+/// Whether the request asks for a protocol upgrade (e.g. WebSocket).
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.contains_key(UPGRADE)
+        && connection_tokens(headers).any(|t| t.eq_ignore_ascii_case("upgrade"))
+}
+
+/// Removes hop-by-hop headers: `Connection` and every header it names,
+/// `Keep-Alive`, `TE`, `Trailer`, `Transfer-Encoding`, `Proxy-*` and
+/// `Upgrade`. With `upgrade` the `Upgrade` header is kept and `Connection`
+/// becomes exactly `upgrade`, so the handshake reaches the other side.
+pub fn remove_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
+    let listed: Vec<HeaderName> = connection_tokens(headers)
+        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
+        .collect();
+    for name in listed {
+        if !(upgrade && name == UPGRADE) {
+            headers.remove(name);
+        }
+    }
+    for name in [CONNECTION, KEEP_ALIVE, TE, TRAILER, TRANSFER_ENCODING] {
+        headers.remove(name);
+    }
+    let proxy: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| n.as_str().starts_with("proxy-"))
+        .cloned()
+        .collect();
+    for name in proxy {
+        headers.remove(name);
+    }
+    if upgrade {
+        headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    } else {
+        headers.remove(UPGRADE);
+    }
+}
+
+fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// Sets `X-Forwarded-For/-Proto/-Host/-Port/-Path`, `X-Real-IP`, and drops
+/// an untrusted `X-Forwarded-Prefix`.
+pub fn set_forwarded(headers: &mut HeaderMap, f: &Forwarded<'_>) {
+    let peer = f.peer.to_canonical().to_string();
+    let mut chain: Vec<String> = headers
+        .get_all(&X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_string)
+        .collect();
+    chain.push(peer.clone());
+    set(headers, X_FORWARDED_FOR, &chain.join(", "));
+
+    let keep = |headers: &HeaderMap, name: &HeaderName| f.trusted && headers.contains_key(name);
+    if !keep(headers, &X_FORWARDED_PROTO) {
+        set(headers, X_FORWARDED_PROTO, f.proto);
+    }
+    if !keep(headers, &X_FORWARDED_HOST) {
+        headers.remove(&X_FORWARDED_HOST);
+        if !f.host.is_empty() {
+            set(headers, X_FORWARDED_HOST, f.host);
+        }
+    }
+    if !keep(headers, &X_FORWARDED_PORT) {
+        set(headers, X_FORWARDED_PORT, &f.port.to_string());
+    }
+    if !keep(headers, &X_FORWARDED_PATH) {
+        set(headers, X_FORWARDED_PATH, f.path);
+    }
+    if !f.trusted {
+        headers.remove(&X_FORWARDED_PREFIX);
+    }
+    if !keep(headers, &X_REAL_IP) {
+        set(headers, X_REAL_IP, &peer);
+    }
+}
+
+/// The value of a header the client sent, as a string.
+pub fn get<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// HTTP/2 clients may split `Cookie` into several fields; an HTTP/1.1
+/// upstream expects one, joined with `; ` (RFC 9113 §8.2.3).
+pub fn join_cookies(headers: &mut HeaderMap) {
+    if headers.get_all(COOKIE).iter().nth(1).is_none() {
+        return;
+    }
+    let joined = headers
+        .get_all(COOKIE)
+        .iter()
+        .map(|v| v.as_bytes())
+        .collect::<Vec<_>>()
+        .join(&b"; "[..]);
+    if let Ok(value) = HeaderValue::from_bytes(&joined) {
+        headers.insert(COOKIE, value);
+    }
+}
+
+/// The `Host` for a target, as Kong sends it when the route does not
+/// preserve the client's: `host`, plus `:port` unless it is the scheme's
+/// default port.
+pub fn target_host(target: &Target, scheme: Scheme) -> Option<HeaderValue> {
+    let default_port = match scheme {
+        Scheme::Http => 80,
+        Scheme::Https => 443,
+    };
+    let host = if target.host.contains(':') {
+        format!("[{}]", target.host)
+    } else {
+        target.host.clone()
+    };
+    let value = if target.port == default_port {
+        host
+    } else {
+        format!("{host}:{}", target.port)
+    };
+    HeaderValue::from_str(&value).ok()
+}
+
+fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
+    match HeaderValue::from_str(value) {
+        Ok(v) => {
+            headers.insert(name, v);
+        }
+        Err(_) => {
+            headers.remove(name);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn hop_by_hop_headers_are_removed() {
+        let mut h = map(&[
+            ("connection", "keep-alive, x-secret-hop"),
+            ("x-secret-hop", "1"),
+            ("keep-alive", "timeout=5"),
+            ("te", "trailers"),
+            ("trailer", "x"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "h2c"),
+            ("proxy-authorization", "Basic x"),
+            ("proxy-connection", "keep-alive"),
+            ("x-kept", "yes"),
+        ]);
+        remove_hop_by_hop(&mut h, false);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert_eq!(h["x-kept"], "yes");
+    }
+
+    #[test]
+    fn upgrade_keeps_the_handshake() {
+        let mut h = map(&[
+            ("connection", "keep-alive, Upgrade"),
+            ("upgrade", "websocket"),
+        ]);
+        assert!(is_upgrade(&h));
+        remove_hop_by_hop(&mut h, true);
+        assert_eq!(h["connection"], "upgrade");
+        assert_eq!(h["upgrade"], "websocket");
+        assert!(!is_upgrade(&map(&[("upgrade", "websocket")])));
+    }
+
+    fn forwarded(trusted: bool) -> Forwarded<'static> {
+        Forwarded {
+            peer: "::ffff:10.0.0.9".parse().unwrap(),
+            trusted,
+            proto: "https",
+            host: "a.example",
+            port: 8443,
+            path: "/orig/path",
+        }
+    }
+
+    #[test]
+    fn untrusted_peers_cannot_spoof_forwarded_headers() {
+        let mut h = map(&[
+            ("x-forwarded-for", "1.1.1.1"),
+            ("x-forwarded-proto", "http"),
+            ("x-forwarded-host", "evil"),
+            ("x-forwarded-prefix", "/evil"),
+            ("x-real-ip", "1.1.1.1"),
+        ]);
+        set_forwarded(&mut h, &forwarded(false));
+        assert_eq!(h["x-forwarded-for"], "1.1.1.1, 10.0.0.9");
+        assert_eq!(h["x-forwarded-proto"], "https");
+        assert_eq!(h["x-forwarded-host"], "a.example");
+        assert_eq!(h["x-forwarded-port"], "8443");
+        assert_eq!(h["x-forwarded-path"], "/orig/path");
+        assert_eq!(h["x-real-ip"], "10.0.0.9");
+        assert!(!h.contains_key("x-forwarded-prefix"));
+    }
+
+    #[test]
+    fn trusted_peers_keep_their_values() {
+        let mut h = map(&[
+            ("x-forwarded-proto", "http"),
+            ("x-real-ip", "1.1.1.1"),
+            ("x-forwarded-prefix", "/p"),
+        ]);
+        set_forwarded(&mut h, &forwarded(true));
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h["x-real-ip"], "1.1.1.1");
+        assert_eq!(h["x-forwarded-prefix"], "/p");
+        assert_eq!(h["x-forwarded-for"], "10.0.0.9");
+    }
+
+    #[test]
+    fn cookies_are_joined() {
+        let mut h = map(&[("cookie", "a=1"), ("cookie", "b=2")]);
+        join_cookies(&mut h);
+        assert_eq!(h.get_all("cookie").iter().count(), 1);
+        assert_eq!(h["cookie"], "a=1; b=2");
+    }
+
+    #[test]
+    fn target_host_omits_default_ports() {
+        let t = |host: &str, port| Target {
+            host: host.into(),
+            port,
+        };
+        assert_eq!(
+            target_host(&t("10.0.0.1", 80), Scheme::Http).unwrap(),
+            "10.0.0.1"
+        );
+        assert_eq!(
+            target_host(&t("10.0.0.1", 8080), Scheme::Http).unwrap(),
+            "10.0.0.1:8080"
+        );
+        assert_eq!(target_host(&t("svc", 443), Scheme::Https).unwrap(), "svc");
+        assert_eq!(
+            target_host(&t("::1", 80), Scheme::Https).unwrap(),
+            "[::1]:80"
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! Where a request goes upstream: the path after `strip_path` and the
+//! service path (Kong's `path_handling: v0`, what KIC configures), and how
+//! the request's host is read.
+
+use http::Uri;
+use http::header::HOST;
+
+/// The upstream path: the matched prefix (`strip_len` bytes) removed when
+/// `strip` is set, then joined to the service path with exactly one slash.
+/// Never empty.
+pub fn upstream_path(
+    path: &str,
+    strip_len: usize,
+    strip: bool,
+    service_path: Option<&str>,
+) -> String {
+    let rest = if strip {
+        // The router measured the prefix on the same path; stay safe if a
+        // plugin changed it since.
+        path.get(strip_len..).unwrap_or(path)
+    } else {
+        path
+    };
+    let base = service_path.filter(|p| !p.is_empty()).unwrap_or("/");
+    let joined = match (base.ends_with('/'), rest.starts_with('/')) {
+        _ if rest.is_empty() => base.to_string(),
+        (true, true) => format!("{base}{}", &rest[1..]),
+        (false, false) => format!("{base}/{rest}"),
+        _ => format!("{base}{rest}"),
+    };
+    if joined.is_empty() {
+        "/".to_string()
+    } else {
+        joined
+    }
+}
+
+/// `path` plus the query string of `uri`, if any.
+pub fn with_query(path: String, uri: &Uri) -> String {
+    match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    }
+}
+
+/// The authority the client asked for: the `Host` header, or the URI's
+/// authority (HTTP/2 `:authority`, absolute-form HTTP/1.1).
+pub fn client_authority(request: &http::request::Parts) -> Option<String> {
+    request
+        .headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| request.uri.authority().map(|a| a.as_str().to_string()))
+}
+
+/// The host part of an authority, lower-case, without port or IPv6
+/// brackets' port.
+pub fn host_only(authority: &str) -> String {
+    let host = if let Some(rest) = authority.strip_prefix('[') {
+        // `[::1]:8000` keeps its brackets; the router compares strings.
+        match rest.find(']') {
+            Some(end) => &authority[..end + 2],
+            None => authority,
+        }
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Kong's redirect target for https-only routes: the host without port and
+/// the original request target.
+pub fn https_location(host: &str, uri: &Uri) -> Option<String> {
+    if host.is_empty() {
+        return None;
+    }
+    let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    Some(format!("https://{host}{target}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_path_and_service_path_follow_kong_v0() {
+        // (request path, strip_len, strip, service path, expected)
+        let cases = [
+            ("/foo/bar", 4, true, None, "/bar"),
+            ("/foo", 4, true, None, "/"),
+            ("/foo/", 4, true, None, "/"),
+            ("/foo/bar", 4, false, None, "/foo/bar"),
+            ("/foobar", 4, true, None, "/bar"),
+            ("/foo/bar", 4, true, Some("/svc"), "/svc/bar"),
+            ("/foo/bar", 4, true, Some("/svc/"), "/svc/bar"),
+            ("/foo", 4, true, Some("/svc"), "/svc"),
+            ("/foo", 4, true, Some("/svc/"), "/svc/"),
+            ("/foo/bar", 4, false, Some("/svc"), "/svc/foo/bar"),
+            ("/foo/bar", 5, true, None, "/bar"),
+            ("/", 1, true, None, "/"),
+            ("/x", 99, true, None, "/x"),
+            ("/é", 2, true, None, "/é"),
+        ];
+        for (path, len, strip, svc, want) in cases {
+            assert_eq!(
+                upstream_path(path, len, strip, svc),
+                want,
+                "{path} {len} {strip} {svc:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn hosts_lose_ports_and_case() {
+        assert_eq!(host_only("Example.COM:8000"), "example.com");
+        assert_eq!(host_only("example.com."), "example.com");
+        assert_eq!(host_only("[::1]:8000"), "[::1]");
+        assert_eq!(host_only("a.example"), "a.example");
+    }
+
+    #[test]
+    fn redirect_location_keeps_path_and_query() {
+        let uri: Uri = "/p/q?x=1".parse().unwrap();
+        assert_eq!(
+            https_location("a.example", &uri).unwrap(),
+            "https://a.example/p/q?x=1"
+        );
+        assert_eq!(https_location("", &uri), None);
+    }
+}

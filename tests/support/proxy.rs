@@ -1,0 +1,170 @@
+//! Runs kingress's proxy, status and admin listeners in-process on
+//! `127.0.0.1:0` around a hand-built table, and builds small tables.
+//!
+//! ```ignore
+//! let up = Upstream::start("a").await;
+//! let proxy = TestProxy::start(table(
+//!     vec![route("r", &["/"], "svc")],
+//!     vec![service("svc", &[up.addr])],
+//! ))
+//! .await;
+//! let res = client::http1().get(proxy.http_url("/x")).send().await?;
+//! ```
+
+use kingress::admin::{AdminServer, StatusServer};
+use kingress::metrics::Metrics;
+use kingress::model::{ObjectRef, PathMatch, Route, Service, Table};
+use kingress::plugins::{Runtime, TrustedIps};
+use kingress::proxy::{Proxy, ProxyConfig};
+use kingress::publish::TableHandle;
+use kingress::tokens::TokenStore;
+use rustls::pki_types::CertificateDer;
+use std::net::SocketAddr;
+use tokio::task::JoinHandle;
+
+/// Running listeners; they stop when this is dropped.
+pub struct TestProxy {
+    /// Plain HTTP proxy listener.
+    pub http: SocketAddr,
+    /// HTTPS proxy listener.
+    pub https: SocketAddr,
+    /// Status listener (`/status`, `/healthz`, `/readyz`, `/metrics`).
+    pub status: SocketAddr,
+    /// Admin API listener.
+    pub admin: SocketAddr,
+    /// The handle the listeners read; publish to change what they serve.
+    pub table: TableHandle,
+    /// The metrics the proxy records.
+    pub metrics: Metrics,
+    /// The plugin runtime (memory token store).
+    pub runtime: Runtime,
+    /// The proxy's generated default certificate.
+    pub default_certificate: CertificateDer<'static>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+// === impl TestProxy ===
+
+impl TestProxy {
+    /// Starts everything and publishes `table` (generation 1).
+    pub async fn start(table: Table) -> TestProxy {
+        let proxy = Self::start_unpublished(TrustedIps::default()).await;
+        proxy.table.publish(table);
+        proxy
+    }
+
+    /// Starts everything with nothing published (generation 0) and the
+    /// given trusted IPs.
+    pub async fn start_unpublished(trusted_ips: TrustedIps) -> TestProxy {
+        let table = TableHandle::new();
+        let metrics = Metrics::new();
+        let runtime = Runtime::new(TokenStore::memory(), trusted_ips);
+        let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let config = ProxyConfig {
+            http_listen: loopback,
+            https_listen: loopback,
+        };
+        let proxy = Proxy::bind(&config, table.clone(), runtime.clone(), metrics.clone())
+            .await
+            .unwrap();
+        let status = StatusServer::bind(loopback, table.clone(), metrics.clone())
+            .await
+            .unwrap();
+        let admin = AdminServer::bind(loopback, table.clone(), runtime.clone())
+            .await
+            .unwrap();
+        let (http, https) = (proxy.http_addr(), proxy.https_addr());
+        let (status_addr, admin_addr) = (status.local_addr(), admin.local_addr());
+        let default_certificate = proxy.default_certificate().clone();
+        TestProxy {
+            http,
+            https,
+            status: status_addr,
+            admin: admin_addr,
+            table,
+            metrics,
+            runtime,
+            default_certificate,
+            tasks: vec![
+                tokio::spawn(proxy.serve()),
+                tokio::spawn(status.serve()),
+                tokio::spawn(admin.serve()),
+            ],
+        }
+    }
+
+    /// `http://127.0.0.1:<port><path>` on the plain proxy listener.
+    pub fn http_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
+    }
+
+    /// `https://127.0.0.1:<port><path>` on the TLS proxy listener.
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.https)
+    }
+
+    /// A URL on the status listener.
+    pub fn status_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.status)
+    }
+
+    /// A URL on the admin listener.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.admin)
+    }
+}
+
+impl Drop for TestProxy {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// A Kubernetes-style source reference for hand-built entities.
+pub fn source(kind: &str, name: &str) -> ObjectRef {
+    ObjectRef::new(kind, "default", name)
+}
+
+/// A service with Kong's defaults forwarding to `targets`.
+pub fn service(name: &str, targets: &[SocketAddr]) -> Service {
+    let mut service = Service::new(name, source("Service", name));
+    service.targets = targets
+        .iter()
+        .map(|a| super::upstream::target(*a))
+        .collect();
+    service
+}
+
+/// A route on any host with plain-prefix `paths` to `service`: no strip,
+/// no preserve-host, both protocols, 426 for https-only.
+pub fn route(name: &str, paths: &[&str], service: &str) -> Route {
+    Route {
+        name: name.to_string(),
+        source: source("Ingress", name),
+        hosts: Vec::new(),
+        paths: paths
+            .iter()
+            .map(|p| PathMatch::Plain(p.to_string()))
+            .collect(),
+        methods: Vec::new(),
+        protocols: Vec::new(),
+        https_redirect_status_code: 426,
+        strip_path: false,
+        preserve_host: false,
+        regex_priority: 0,
+        service: Some(service.to_string()),
+        plugins: Vec::new(),
+        fault: None,
+    }
+}
+
+/// A table of `routes` and `services` (keyed by name).
+pub fn table(routes: Vec<Route>, services: Vec<Service>) -> Table {
+    Table {
+        routes,
+        services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
+        ..Table::default()
+    }
+}
