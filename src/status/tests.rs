@@ -63,7 +63,7 @@ fn reporter(api: &FakeApi, leading: bool, burst: u32) -> (Reporter, watch::Sende
     let mut options = StatusOptions::new("kong", "kingress-0");
     options.event_burst = burst;
     options.addresses = AddressSource {
-        addresses: vec!["10.1.2.3".into(), "lb.example.com".into()],
+        addresses: vec!["203.0.113.3".into(), "lb.example.com".into()],
         service: None,
     };
     (Reporter::new(api.client(), options, Metrics::new(), rx), tx)
@@ -126,7 +126,7 @@ async fn writes_events_conditions_and_ingress_status_once() {
         .unwrap();
     assert_eq!(
         ing["status"]["loadBalancer"]["ingress"],
-        json!([{"ip": "10.1.2.3"}, {"hostname": "lb.example.com"}])
+        json!([{"ip": "203.0.113.3"}, {"hostname": "lb.example.com"}])
     );
 
     // The same input again, before the watch shows the writes: no write.

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 fn config() -> ClusterRunConfig {
     let mut status = StatusOptions::new("kong", "kingress-0");
-    status.addresses.addresses = vec!["10.9.8.7".into()];
+    status.addresses.addresses = vec!["203.0.113.9".into()];
     ClusterRunConfig {
         source: ClusterOptions {
             namespaces: vec![],
@@ -83,7 +83,7 @@ async fn problems_become_status_through_the_leader() {
             assert_eq!(events[0]["reason"], "SecretKeyMissing");
             assert_eq!(
                 ingress["status"]["loadBalancer"]["ingress"][0]["ip"],
-                "10.9.8.7"
+                "203.0.113.9"
             );
             break;
         }

@@ -48,7 +48,7 @@ pub(crate) fn cluster_fixture(api: &FakeApi) {
         "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
         "metadata": {"name": "web-1", "namespace": "shop", "labels": {"kubernetes.io/service-name": "web"}},
         "addressType": "IPv4",
-        "endpoints": [{"addresses": ["10.0.0.1"]}],
+        "endpoints": [{"addresses": ["127.0.0.1"]}],
         "ports": [{"port": 8080}],
     }));
     api.apply(json!({
@@ -258,3 +258,4 @@ async fn outage_keeps_the_last_state_and_catches_up() {
     api.set_down(false);
     until(&mut source, "catch-up", |s| s.ingresses.len() == 2).await;
 }
+
