@@ -189,6 +189,13 @@ fn refuse(
     failure: Failure,
 ) -> Result<Access, PluginError> {
     tracing::debug!(?failure, "openid-connect refused the request");
+    if failure == Failure::Unauthorized(Reason::StoreUnavailable) {
+        // As the oauth2 plugin: an outage is a 503 (retry), and never lets
+        // the request through as `anonymous`.
+        return Err(PluginError::Unavailable(
+            "the token store is unavailable, try again later".to_string(),
+        ));
+    }
     if matches!(failure, Failure::Unauthorized(_)) && config.anonymous.is_some() {
         upstream::anonymous(config, exchange)?;
         return Ok(Access::Continue);

@@ -166,26 +166,22 @@ impl Issuer {
         want: Want,
         seen: u64,
     ) -> Option<Arc<Snapshot>> {
-        let lifetime = Duration::from_secs(config.rediscovery_lifetime);
-        let too_soon = |attempts: &Attempts| {
-            attempts
-                .last_rediscovery
-                .is_some_and(|t| t.elapsed() < lifetime)
-        };
-        if too_soon(&self.attempts.lock()) {
-            return None;
+        let newer = |s: &Arc<Snapshot>| s.generation != seen && s.has(want);
+        if let Some(s) = self.current().filter(newer) {
+            return Some(s);
         }
+        // Waits for a refresh in flight, whose result may hold the kid.
         let _guard = self.refresh.lock().await;
-        // Another request may have rediscovered while this one waited.
-        if let Some(s) = self
-            .current()
-            .filter(|s| s.generation != seen && s.has(want))
-        {
+        if let Some(s) = self.current().filter(newer) {
             return Some(s);
         }
         {
+            let lifetime = Duration::from_secs(config.rediscovery_lifetime);
             let mut attempts = self.attempts.lock();
-            if too_soon(&attempts) {
+            if attempts
+                .last_rediscovery
+                .is_some_and(|t| t.elapsed() < lifetime)
+            {
                 return None;
             }
             attempts.last_rediscovery = Some(Instant::now());

@@ -61,7 +61,7 @@ pub(super) enum Reason {
     /// The identity provider (discovery, JWKS, introspection) failed.
     #[error("identity provider unavailable")]
     IdpUnavailable,
-    /// The token store failed; kingress fails closed with 401.
+    /// The token store failed; answered 503 like the oauth2 plugin.
     #[error("token store unavailable")]
     StoreUnavailable,
     /// The client's own credentials (jwk) could not be used.

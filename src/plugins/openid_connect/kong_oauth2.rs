@@ -7,10 +7,10 @@
 //! (`service: None`) are accepted anywhere. The authorization rules see the
 //! token as `{"scope", "sub" (authenticated_userid), "client_id"}`.
 //!
-//! A token store that cannot answer fails closed with 401 ("token store
-//! unavailable" under `display_errors`), like an unreachable identity
-//! provider, rather than a 503: the request is refused either way, and a
-//! client cannot tell our store apart from the provider.
+//! A token store that cannot answer decides the request only when no later
+//! method accepts the token and kong_oauth2 gave the first reason: then the
+//! answer is 503 "the token store is unavailable, try again later", exactly
+//! as the oauth2 plugin answers, and never the `anonymous` consumer.
 
 use super::failure::Reason;
 use super::now_unix;
