@@ -1,0 +1,201 @@
+//! The host side of the index: (route, host, path) entries bucketed by the
+//! host condition, so a request only looks at routes whose host can match.
+//!
+//! ```text
+//!  request host "a.b.example"
+//!    ├─ exact["a.b.example"]                     ┐
+//!    ├─ leading[".b.example"], leading[".example"] │ each a list of tiers
+//!    ├─ trailing["a."], trailing["a.b."]           │ (one PathIndex per number
+//!    ├─ irregular wildcards (matched one by one)   │  of match fields, most first)
+//!    └─ any (routes without hosts)               ┘
+//! ```
+//!
+//! Every tier of every bucket yields its best hit; the greatest summary over
+//! all of them wins. A tier whose (fields, host rank) is below the best hit so
+//! far cannot win and is skipped without looking at its paths.
+
+use super::RequestInfo;
+use super::hash::FastMap;
+use super::paths::{Candidate, Hit, PathIndex};
+use super::summary::Summary;
+use crate::model::{HostMatch, Route};
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+
+/// Path indexes grouped by host condition.
+#[derive(Default)]
+pub(super) struct Index {
+    /// Exact hosts.
+    exact: FastMap<Box<str>, Tiers>,
+    /// `*.example` patterns, keyed by `.example`.
+    leading: FastMap<Box<str>, Tiers>,
+    /// `example.*` patterns, keyed by `example.`.
+    trailing: FastMap<Box<str>, Tiers>,
+    /// Wildcards that do not stop at a dot (`*example`); Kong does not
+    /// produce them, but the model allows them, so they are matched directly.
+    irregular: Vec<(HostMatch, Tiers)>,
+    /// Routes without hosts.
+    any: Tiers,
+}
+
+/// The tiers of one host condition, most match fields first.
+#[derive(Default)]
+struct Tiers(Vec<PathIndex>);
+
+/// Which bucket a host condition goes to while building.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum HostKey {
+    Any,
+    Exact(Box<str>),
+    Leading(Box<str>),
+    Trailing(Box<str>),
+}
+
+// === impl Index ===
+
+impl Index {
+    /// Indexes every (host, path) pair of every route.
+    pub(super) fn build(routes: &[Route]) -> Self {
+        let mut staged: FastMap<HostKey, Vec<Candidate<'_>>> = FastMap::default();
+        for (index, route) in routes.iter().enumerate() {
+            let hosts: Vec<Option<&HostMatch>> = if route.hosts.is_empty() {
+                vec![None]
+            } else {
+                route.hosts.iter().map(Some).collect()
+            };
+            let paths: Vec<Option<usize>> = if route.paths.is_empty() {
+                vec![None]
+            } else {
+                (0..route.paths.len()).map(Some).collect()
+            };
+            for &host in &hosts {
+                let key = HostKey::of(host);
+                let bucket = staged.entry(key).or_default();
+                for &pos in &paths {
+                    bucket.push(Candidate {
+                        summary: Summary::new(index, route, host, pos),
+                        any_method: route.methods.is_empty(),
+                        path: pos.and_then(|p| route.paths.get(p)),
+                    });
+                }
+            }
+        }
+
+        let mut index = Index::default();
+        for (key, candidates) in staged {
+            let tiers = Tiers::build(candidates);
+            match key {
+                HostKey::Any => index.any = tiers,
+                HostKey::Exact(h) => {
+                    index.exact.insert(h, tiers);
+                }
+                HostKey::Leading(s) if s.starts_with('.') => {
+                    index.leading.insert(s, tiers);
+                }
+                HostKey::Trailing(p) if p.ends_with('.') => {
+                    index.trailing.insert(p, tiers);
+                }
+                HostKey::Leading(s) => index
+                    .irregular
+                    .push((HostMatch::WildcardPrefix(s.into()), tiers)),
+                HostKey::Trailing(p) => index
+                    .irregular
+                    .push((HostMatch::WildcardSuffix(p.into()), tiers)),
+            }
+        }
+        index
+    }
+
+    /// The best match for `req` among all buckets its host selects.
+    pub(super) fn find(&self, routes: &[Route], req: &RequestInfo<'_>) -> Option<Hit> {
+        let host = req.host;
+        let mut best = None;
+        if let Some(tiers) = self.exact.get(host) {
+            tiers.search(routes, req, &mut best);
+        }
+        if !self.leading.is_empty() || !self.trailing.is_empty() {
+            for (i, _) in host.match_indices('.') {
+                // `*.example` needs at least one label before the suffix,
+                // `example.*` at least one byte after the prefix.
+                if i > 0
+                    && let Some(tiers) = self.leading.get(&host[i..])
+                {
+                    tiers.search(routes, req, &mut best);
+                }
+                if i + 1 < host.len()
+                    && let Some(tiers) = self.trailing.get(&host[..=i])
+                {
+                    tiers.search(routes, req, &mut best);
+                }
+            }
+        }
+        for (pattern, tiers) in &self.irregular {
+            if pattern.matches(host) {
+                tiers.search(routes, req, &mut best);
+            }
+        }
+        self.any.search(routes, req, &mut best);
+        best
+    }
+
+    /// (exact hosts, wildcard hosts, indexed (route, host, path) entries).
+    pub(super) fn stats(&self) -> (usize, usize, usize) {
+        let wildcards = self.leading.len() + self.trailing.len() + self.irregular.len();
+        let entries = self
+            .exact
+            .values()
+            .chain(self.leading.values())
+            .chain(self.trailing.values())
+            .chain(self.irregular.iter().map(|(_, t)| t))
+            .chain(std::iter::once(&self.any))
+            .flat_map(|t| &t.0)
+            .map(PathIndex::len)
+            .sum();
+        (self.exact.len(), wildcards, entries)
+    }
+}
+
+// === impl Tiers ===
+
+impl Tiers {
+    fn build(candidates: Vec<Candidate<'_>>) -> Self {
+        let mut by_fields: BTreeMap<Reverse<u8>, Vec<Candidate<'_>>> = BTreeMap::new();
+        for c in candidates {
+            by_fields
+                .entry(Reverse(c.summary.fields))
+                .or_default()
+                .push(c);
+        }
+        Tiers(by_fields.into_values().map(PathIndex::build).collect())
+    }
+
+    /// Updates `best` with this host condition's best hit, if it is better.
+    fn search(&self, routes: &[Route], req: &RequestInfo<'_>, best: &mut Option<Hit>) {
+        for index in &self.0 {
+            // Tiers are in descending order, so once one cannot beat the best
+            // hit, none of the following can.
+            if best.is_some_and(|b| b.summary.tier() > index.tier()) {
+                return;
+            }
+            if let Some(hit) = index.search(routes, req) {
+                if best.is_none_or(|b| hit.summary > b.summary) {
+                    *best = Some(hit);
+                }
+                return;
+            }
+        }
+    }
+}
+
+// === impl HostKey ===
+
+impl HostKey {
+    fn of(host: Option<&HostMatch>) -> Self {
+        match host {
+            None => HostKey::Any,
+            Some(HostMatch::Exact(h)) => HostKey::Exact(h.as_str().into()),
+            Some(HostMatch::WildcardPrefix(s)) => HostKey::Leading(s.as_str().into()),
+            Some(HostMatch::WildcardSuffix(p)) => HostKey::Trailing(p.as_str().into()),
+        }
+    }
+}
