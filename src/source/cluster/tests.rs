@@ -258,4 +258,3 @@ async fn outage_keeps_the_last_state_and_catches_up() {
     api.set_down(false);
     until(&mut source, "catch-up", |s| s.ingresses.len() == 2).await;
 }
-
