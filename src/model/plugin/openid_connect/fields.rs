@@ -27,7 +27,7 @@ pub(super) const UNIMPLEMENTED_METHODS: [&str; 6] = [
 
 /// Fields of Kong's schema that do not affect verification; accepted and
 /// ignored so configurations written for Kong still load.
-const IGNORED_FIELDS: [&str; 24] = [
+const IGNORED_FIELDS: [&str; 22] = [
     "cache_ttl",
     "cache_ttl_max",
     "cache_ttl_min",
@@ -49,8 +49,6 @@ const IGNORED_FIELDS: [&str; 24] = [
     "login_redirect_uri",
     "login_redirect_mode",
     "login_tokens",
-    "logout_methods",
-    "logout_redirect_uri",
     "disable_session",
 ];
 
