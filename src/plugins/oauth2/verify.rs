@@ -84,16 +84,16 @@ async fn authenticate(
     runtime: &Runtime,
 ) -> Result<(), Refusal> {
     let realm = config.realm.as_deref();
-    let invalid = |description: &str| {
-        Refusal::Soft(PluginError::OAuth {
-            status: StatusCode::UNAUTHORIZED,
-            error: "invalid_token".into(),
-            description: description.into(),
-            state: None,
-            www_authenticate: Some(bearer_challenge(realm, Some(("invalid_token", INVALID)))),
-            no_store: false,
-        })
+    let token_error = |description: &str| PluginError::OAuth {
+        status: StatusCode::UNAUTHORIZED,
+        error: "invalid_token".into(),
+        description: description.into(),
+        state: None,
+        // The challenge always carries the generic text, as in Kong.
+        www_authenticate: Some(bearer_challenge(realm, Some(("invalid_token", INVALID)))),
+        no_store: false,
     };
+    let invalid = |description: &str| Refusal::Soft(token_error(description));
 
     let found = find_token(config, exchange).await.map_err(Refusal::Hard)?;
     if config.hide_credentials {
@@ -119,12 +119,7 @@ async fn authenticate(
         return Err(invalid(INVALID));
     };
     match &row.service {
-        None if !config.global_credentials => {
-            let Refusal::Soft(e) = invalid(GLOBAL) else {
-                unreachable!()
-            };
-            return Err(Refusal::Hard(e));
-        }
+        None if !config.global_credentials => return Err(Refusal::Hard(token_error(GLOBAL))),
         Some(service) if exchange.route.service.as_ref() != Some(service) => {
             return Err(invalid(INVALID));
         }
