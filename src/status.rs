@@ -63,9 +63,11 @@ pub struct Report {
     pub leader: bool,
     /// Status writes and Events created.
     pub writes: usize,
-    /// Problems whose Event was held back (rate limit or failed write);
-    /// report again later to emit them.
+    /// Problems whose Event the rate limit held back; report again soon to
+    /// emit them. (Refused writes are retried on the next report.)
     pub pending: usize,
+    /// Events the API server refused.
+    pub failed: usize,
 }
 
 // === impl StatusOptions ===
@@ -198,6 +200,7 @@ impl Reporter {
                 + consumer_writes
                 + ingresses,
             pending: emitted.pending,
+            failed: emitted.failed,
         }
     }
 

@@ -42,8 +42,11 @@ struct Bucket {
 pub(crate) struct Emitted {
     /// Events created.
     pub(crate) created: usize,
-    /// Problems held back by the rate limit or a failed write.
+    /// Problems held back by the rate limit (worth retrying soon).
     pub(crate) pending: usize,
+    /// Problems whose Event the API server refused (retried on the next
+    /// report, not in a tight loop: the cause is rarely transient).
+    pub(crate) failed: usize,
 }
 
 // === impl EventWriter ===
@@ -85,7 +88,7 @@ impl EventWriter {
                 }
                 Err(error) => {
                     tracing::warn!(object = %problem.object, %error, "cannot create event");
-                    out.pending += 1;
+                    out.failed += 1;
                 }
             }
         }

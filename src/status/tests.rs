@@ -86,7 +86,8 @@ async fn writes_events_conditions_and_ingress_status_once() {
         Report {
             leader: true,
             writes: 6,
-            pending: 0
+            pending: 0,
+            failed: 0,
         }
     );
 
