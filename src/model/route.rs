@@ -59,8 +59,10 @@ pub enum PathMatch {
 }
 
 /// A compiled path regex that compares and prints by its source text.
+/// Shared behind an `Arc`: cloning a `regex::Regex` allocates a new cache
+/// pool, which dominated translating many routes with the same pattern.
 #[derive(Clone)]
-pub struct PathRegex(regex::Regex);
+pub struct PathRegex(std::sync::Arc<regex::Regex>);
 
 // === impl HostMatch ===
 
@@ -111,7 +113,7 @@ impl PathRegex {
         } else {
             format!("^{pattern}")
         };
-        regex::Regex::new(&anchored).map(Self)
+        regex::Regex::new(&anchored).map(|r| Self(std::sync::Arc::new(r)))
     }
 
     /// The compiled expression.
