@@ -1,6 +1,7 @@
 //! `bearer`: JWS access tokens against the provider's keys.
 
-use super::support::idp::{Idp, TestKey, now, sign_hmac, unsigned};
+use super::support::idp::keys::{sign_hmac, unsigned};
+use super::support::idp::{Idp, TestKey, now};
 use super::support::upstream::closed_port;
 use super::{Env, send};
 use base64::Engine;

@@ -17,7 +17,7 @@
 //! single-flight refreshes.
 
 mod client_auth;
-mod keys;
+pub mod keys;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use keys::{TestKey, sign_hmac, unsigned};
+pub use keys::TestKey;
 
 /// Call counts of the provider's endpoints.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
