@@ -1,0 +1,144 @@
+//! The upstream side: round-robin, connect retries, and Kong's 502, 503
+//! and 504 answers.
+
+use super::*;
+
+#[tokio::test]
+async fn round_robin_across_two_upstreams() {
+    let a = Upstream::start("a").await;
+    let b = Upstream::start("b").await;
+    let proxy = TestProxy::start(table(
+        vec![route("r", &["/"], "svc")],
+        vec![service("svc", &[a.addr, b.addr])],
+    ))
+    .await;
+    let client = client::http1();
+    let mut names = Vec::new();
+    for _ in 0..6 {
+        let echo = json(client.get(proxy.http_url("/rr")).send().await.unwrap()).await;
+        names.push(echo["upstream"].as_str().unwrap().to_string());
+    }
+    for pair in names.windows(2) {
+        assert_ne!(pair[0], pair[1], "{names:?}");
+    }
+    assert_eq!(names.iter().filter(|n| *n == "a").count(), 3);
+}
+
+#[tokio::test]
+async fn a_refused_connection_moves_on_to_the_next_target() {
+    let up = Upstream::start("a").await;
+    let dead = closed_port().await;
+    let with_retries = service("retrying", &[dead, up.addr]);
+    let mut without = service("once", &[dead, up.addr]);
+    without.retries = 0;
+    let proxy = TestProxy::start(table(
+        vec![
+            route("retrying", &["/retry"], "retrying"),
+            route("once", &["/once"], "once"),
+        ],
+        vec![with_retries, without],
+    ))
+    .await;
+    let client = client::http1();
+    for _ in 0..4 {
+        let res = client
+            .post(proxy.http_url("/retry"))
+            .body("payload")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            json(res).await["body"],
+            "payload",
+            "the body survives a failed attempt"
+        );
+    }
+    // Without retries, every other request lands on the dead target.
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(
+            client
+                .get(proxy.http_url("/once"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    statuses.sort();
+    assert_eq!(statuses, [200, 200, 502, 502]);
+}
+
+#[tokio::test]
+async fn an_invalid_upstream_answer_is_502() {
+    let (broken, _task) = start_broken().await;
+    let proxy = TestProxy::start(table(
+        vec![route("r", &["/"], "svc")],
+        vec![service("svc", &[broken])],
+    ))
+    .await;
+    let res = client::http1()
+        .get(proxy.http_url("/x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 502);
+    assert_eq!(
+        json(res).await,
+        json!({"message": "An invalid response was received from the upstream server"})
+    );
+}
+
+#[tokio::test]
+async fn a_slow_upstream_is_504() {
+    let up = Upstream::start("a").await;
+    let mut svc = service("svc", &[up.addr]);
+    svc.read_timeout_ms = 200;
+    let proxy = TestProxy::start(table(vec![route("r", &["/"], "svc")], vec![svc])).await;
+    let client = client::http1();
+    let res = client
+        .get(proxy.http_url("/delay/3000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 504);
+    assert_eq!(
+        json(res).await,
+        json!({"message": "The upstream server is timing out"})
+    );
+    assert_eq!(
+        client
+            .get(proxy.http_url("/delay/0"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn kong_503s_for_no_targets_no_service_and_faults() {
+    let mut orphan = route("orphan", &["/orphan"], "none");
+    orphan.service = None;
+    let mut broken = route("broken", &["/broken"], "empty");
+    broken.fault = Some("KongPlugin default/auth not found".into());
+    let proxy = TestProxy::start(table(
+        vec![route("empty", &["/empty"], "empty"), orphan, broken],
+        vec![service("empty", &[])],
+    ))
+    .await;
+    let client = client::http1();
+    let cases = [
+        ("/empty", "failure to get a peer from the ring-balancer"),
+        ("/orphan", "no Service found with those values"),
+        ("/broken", "KongPlugin default/auth not found"),
+    ];
+    for (path, message) in cases {
+        let res = client.get(proxy.http_url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 503, "{path}");
+        assert_eq!(json(res).await, json!({ "message": message }), "{path}");
+    }
+}
