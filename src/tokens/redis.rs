@@ -82,7 +82,6 @@ pub struct RedisStore {
     metrics: Option<Metrics>,
 }
 
-/// A token row as stored (no plaintext token values).
 // === impl RedisStore ===
 
 impl RedisStore {

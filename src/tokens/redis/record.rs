@@ -7,6 +7,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+/// A token row as stored (no plaintext token values).
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct TokenRecord {
     pub(super) credential_id: String,
