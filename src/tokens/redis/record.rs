@@ -145,7 +145,6 @@ pub(super) fn parse<T: for<'de> Deserialize<'de>>(raw: &str) -> Option<T> {
     }
 }
 
-
 type HmacSha256 = Hmac<Sha256>;
 
 /// `hex(nonce ‖ (plain XOR keystream))` with keystream blocks
