@@ -39,7 +39,11 @@ pub struct ServeArgs {
     #[arg(long, env = "KINGRESS_PROXY_LISTEN", default_value = "0.0.0.0:8000")]
     pub proxy_listen: SocketAddr,
     /// HTTPS proxy listener (SNI from Ingress TLS, self-signed default).
-    #[arg(long, env = "KINGRESS_PROXY_TLS_LISTEN", default_value = "0.0.0.0:8443")]
+    #[arg(
+        long,
+        env = "KINGRESS_PROXY_TLS_LISTEN",
+        default_value = "0.0.0.0:8443"
+    )]
     pub proxy_tls_listen: SocketAddr,
     /// Kong-style Admin API listener.
     #[arg(long, env = "KINGRESS_ADMIN_LISTEN", default_value = "127.0.0.1:8001")]
@@ -73,7 +77,11 @@ pub struct RunArgs {
     #[command(flatten)]
     pub serve: ServeArgs,
     /// Namespace to watch (repeatable); all when absent.
-    #[arg(long = "watch-namespace", env = "KINGRESS_WATCH_NAMESPACE", value_delimiter = ',')]
+    #[arg(
+        long = "watch-namespace",
+        env = "KINGRESS_WATCH_NAMESPACE",
+        value_delimiter = ','
+    )]
     pub watch_namespaces: Vec<String>,
     /// `namespace/name` of the proxy Service whose addresses go into Ingress
     /// status.
@@ -156,7 +164,9 @@ fn parse_token_store(s: &str) -> Result<String, String> {
         }
         Ok(s.to_string())
     } else {
-        Err(format!("'{s}' is not a token store (use memory or redis://host:port)"))
+        Err(format!(
+            "'{s}' is not a token store (use memory or redis://host:port)"
+        ))
     }
 }
 
@@ -185,15 +195,9 @@ mod tests {
     #[test]
     fn bad_flags_are_refused() {
         assert!(Cli::try_parse_from(["kingress", "standalone"]).is_err());
-        assert!(
-            Cli::try_parse_from(["kingress", "run", "--proxy-listen", "nope"]).is_err()
-        );
-        assert!(
-            Cli::try_parse_from(["kingress", "run", "--token-store", "mysql://x"]).is_err()
-        );
-        assert!(
-            Cli::try_parse_from(["kingress", "run", "--publish-service", "svc"]).is_err()
-        );
+        assert!(Cli::try_parse_from(["kingress", "run", "--proxy-listen", "nope"]).is_err());
+        assert!(Cli::try_parse_from(["kingress", "run", "--token-store", "mysql://x"]).is_err());
+        assert!(Cli::try_parse_from(["kingress", "run", "--publish-service", "svc"]).is_err());
         let cli = Cli::try_parse_from([
             "kingress",
             "run",

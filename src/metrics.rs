@@ -68,7 +68,11 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("kingress");
         let requests = Family::<RequestLabels, Counter>::default();
-        registry.register("requests", "Proxied requests by route and status", requests.clone());
+        registry.register(
+            "requests",
+            "Proxied requests by route and status",
+            requests.clone(),
+        );
         let request_duration = Histogram::new(exponential_buckets(0.0001, 2.0, 18));
         registry.register(
             "request_duration_seconds",
@@ -76,23 +80,59 @@ impl Metrics {
             request_duration.clone(),
         );
         let table_generation = Gauge::default();
-        registry.register("table_generation", "Generation of the published routing table", table_generation.clone());
+        registry.register(
+            "table_generation",
+            "Generation of the published routing table",
+            table_generation.clone(),
+        );
         let translate_duration = Histogram::new(exponential_buckets(0.0001, 2.0, 20));
-        registry.register("translate_duration_seconds", "Duration of a full translate", translate_duration.clone());
+        registry.register(
+            "translate_duration_seconds",
+            "Duration of a full translate",
+            translate_duration.clone(),
+        );
         let problems = Family::<KindLabels, Gauge>::default();
-        registry.register("problems", "Current configuration problems by object kind", problems.clone());
+        registry.register(
+            "problems",
+            "Current configuration problems by object kind",
+            problems.clone(),
+        );
         let reconciles = Counter::default();
-        registry.register("reconciles", "Reconciles (translate and publish)", reconciles.clone());
+        registry.register(
+            "reconciles",
+            "Reconciles (translate and publish)",
+            reconciles.clone(),
+        );
         let reconcile_duration = Histogram::new(exponential_buckets(0.0001, 2.0, 20));
-        registry.register("reconcile_duration_seconds", "Duration of a reconcile", reconcile_duration.clone());
+        registry.register(
+            "reconcile_duration_seconds",
+            "Duration of a reconcile",
+            reconcile_duration.clone(),
+        );
         let watch_events = Family::<KindLabels, Counter>::default();
-        registry.register("watch_events", "Watch events by object kind", watch_events.clone());
+        registry.register(
+            "watch_events",
+            "Watch events by object kind",
+            watch_events.clone(),
+        );
         let status_writes = Family::<KindLabels, Counter>::default();
-        registry.register("status_writes", "Status writes by kind", status_writes.clone());
+        registry.register(
+            "status_writes",
+            "Status writes by kind",
+            status_writes.clone(),
+        );
         let tokens_stored = Gauge::default();
-        registry.register("tokens_stored", "Tokens held by the memory token store", tokens_stored.clone());
+        registry.register(
+            "tokens_stored",
+            "Tokens held by the memory token store",
+            tokens_stored.clone(),
+        );
         let token_store_ops = Family::<StoreLabels, Counter>::default();
-        registry.register("token_store_operations", "Token store operations", token_store_ops.clone());
+        registry.register(
+            "token_store_operations",
+            "Token store operations",
+            token_store_ops.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,

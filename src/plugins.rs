@@ -16,9 +16,7 @@ use crate::model::{PluginConfig, PluginInstance};
 use crate::tokens::TokenStore;
 use http::{HeaderMap, StatusCode};
 
-pub use exchange::{
-    Authenticated, BoxBody, BoxError, Exchange, TrustedIps, empty_body, full_body,
-};
+pub use exchange::{Authenticated, BoxBody, BoxError, Exchange, TrustedIps, empty_body, full_body};
 
 /// What the access phase decided.
 #[derive(Debug)]
@@ -139,8 +137,6 @@ pub async fn access(
 pub fn response(plugin: &PluginInstance, exchange: &Exchange<'_>, headers: &mut HeaderMap) {
     match &plugin.config {
         PluginConfig::Oauth2(_) => {}
-        PluginConfig::OpenidConnect(config) => {
-            openid_connect::response(config, exchange, headers)
-        }
+        PluginConfig::OpenidConnect(config) => openid_connect::response(config, exchange, headers),
     }
 }

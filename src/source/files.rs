@@ -159,11 +159,11 @@ pub fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
 pub fn watch(path: &Path) -> notify::Result<(notify::RecommendedWatcher, mpsc::Receiver<()>)> {
     let (tx, rx) = mpsc::channel(16);
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event {
-            if !event.kind.is_access() {
-                // A full channel already holds a pending reload; dropping is fine.
-                let _ = tx.try_send(());
-            }
+        // A full channel already holds a pending reload; dropping is fine.
+        if let Ok(event) = event
+            && !event.kind.is_access()
+        {
+            let _ = tx.try_send(());
         }
     })?;
     // Watch the directory (or the file's directory) so editors that replace
@@ -171,7 +171,9 @@ pub fn watch(path: &Path) -> notify::Result<(notify::RecommendedWatcher, mpsc::R
     let target = if path.is_dir() {
         path
     } else {
-        path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
     };
     watcher.watch(target, RecursiveMode::Recursive)?;
     Ok((watcher, rx))
@@ -205,8 +207,16 @@ config: {enable_client_credentials: true}
         let mut objects = ObjectSet::default();
         load_text(Path::new("x.yaml"), text, &mut objects).unwrap();
         assert_eq!(objects.len(), 2);
-        assert!(objects.services.contains_key(&("default".into(), "echo".into())));
-        assert!(objects.kong_plugins.contains_key(&("team".into(), "oauth2".into())));
+        assert!(
+            objects
+                .services
+                .contains_key(&("default".into(), "echo".into()))
+        );
+        assert!(
+            objects
+                .kong_plugins
+                .contains_key(&("team".into(), "oauth2".into()))
+        );
     }
 
     #[test]
