@@ -30,10 +30,10 @@ fn chart_dir() -> PathBuf {
 fn helm() -> &'static PathBuf {
     static HELM: OnceLock<PathBuf> = OnceLock::new();
     HELM.get_or_init(|| {
-        if let Ok(out) = Command::new("helm").arg("version").output() {
-            if out.status.success() {
-                return PathBuf::from("helm");
-            }
+        if let Ok(out) = Command::new("helm").arg("version").output()
+            && out.status.success()
+        {
+            return PathBuf::from("helm");
         }
         let tools = std::env::var_os("KINGRESS_TOOLS_DIR")
             .map(PathBuf::from)

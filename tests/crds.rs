@@ -205,10 +205,10 @@ fn conforms(path: &str, value: &Value, schema: &Value) -> Result<(), String> {
     if schema["x-kubernetes-preserve-unknown-fields"] == true {
         return Ok(());
     }
-    if let Some(allowed) = schema["enum"].as_array() {
-        if !allowed.contains(value) {
-            return Err(format!("{path}: {value} not in {allowed:?}"));
-        }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        return Err(format!("{path}: {value} not in {allowed:?}"));
     }
     match (schema["type"].as_str(), value) {
         (Some("object"), Value::Object(map)) => {
