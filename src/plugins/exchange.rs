@@ -106,7 +106,9 @@ impl<'t> Exchange<'t> {
     /// Replaces the request body (e.g. after removing `access_token`).
     pub fn set_body(&mut self, bytes: Bytes) {
         if let Ok(len) = HeaderValue::from_str(&bytes.len().to_string()) {
-            self.request.headers_mut().insert(http::header::CONTENT_LENGTH, len);
+            self.request
+                .headers_mut()
+                .insert(http::header::CONTENT_LENGTH, len);
         }
         *self.request.body_mut() = full_body(bytes.clone());
         self.buffered = Some(bytes);

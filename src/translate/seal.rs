@@ -91,7 +91,7 @@ pub fn hash(secret: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ClientType, ObjectRef, Oauth2Credential, Sensitive};
+    use crate::model::{ClientType, Oauth2Credential, ObjectRef, Sensitive};
 
     fn table_with(secret: &str) -> Table {
         let mut t = Table::default();
