@@ -71,11 +71,16 @@ EOF
 }
 
 kongplugin_changes() {
-  # Edit: disable the client_credentials grant.
-  k patch -n $NS kongplugin live-auth --type=merge -p '{"config":{"enable_client_credentials":false}}' >/dev/null
+  # Edit: disable the client_credentials grant. Another grant stays enabled:
+  # Kong rejects an oauth2 config with none (the route would fail closed).
+  k patch -n $NS kongplugin live-auth --type=merge \
+    -p '{"config":{"enable_client_credentials":false,"enable_authorization_code":true}}' >/dev/null
   e2e_expect_within "KongPlugin edit (grant disabled) takes effect" $LIMIT_MS no_token_for live-client live-secret
-  e2e_expect_eq "the disabled grant is unsupported_grant_type" unsupported_grant_type \
-    "$(jq -r '.error // empty' "$E2E_BODY" 2>/dev/null)"
+  local code
+  code=$(e2e_http POST "$PROXY_TLS/live/auth/oauth2/token" --data client_id=live-client \
+    --data client_secret=live-secret --data grant_type=client_credentials)
+  e2e_expect_eq "the disabled grant answers 400 unsupported_grant_type" "400 unsupported_grant_type" \
+    "$code $(jq -r '.error // empty' "$E2E_BODY" 2>/dev/null) $(head -c 200 "$E2E_BODY" | tr -d '\n' | grep -v unsupported_grant_type)"
   k patch -n $NS kongplugin live-auth --type=merge -p '{"config":{"enable_client_credentials":true}}' >/dev/null
   e2e_expect_within "KongPlugin edit (grant enabled again) takes effect" $LIMIT_MS token_for live-client live-secret
   # Delete: the route references a plugin that no longer exists and must

@@ -66,9 +66,24 @@ catch_up() {
     -p '[{"op":"replace","path":"/spec/rules/0/http/paths/0/backend/service/name","value":"out-b"}]' >/dev/null
   e2e_expect_within "a change made after the outage is picked up" "$CATCH_UP_LIMIT_MS" backend_is /outage be2
   # And the watches are live again: a further change takes the normal path.
+  # (A new path, so that a missed first change cannot make this one pass.)
   k patch -n $NS ingress out --type=json \
-    -p '[{"op":"replace","path":"/spec/rules/0/http/paths/0/backend/service/name","value":"out-a"}]' >/dev/null
-  e2e_expect_within "after catching up, changes take effect within 1 s again" 1000 backend_is /outage be1
+    -p '[{"op":"replace","path":"/spec/rules/0/http/paths/0/path","value":"/outage-after"}]' >/dev/null
+  e2e_expect_within "after catching up, changes take effect within 1 s again" 1000 backend_is /outage-after be2
+  # Custom resources are watched separately: a KongPlugin created now must be
+  # seen as fast.
+  k apply -n $NS -f - >/dev/null <<'EOF'
+apiVersion: configuration.konghq.com/v1
+kind: KongPlugin
+metadata:
+  name: out-auth
+plugin: oauth2
+config:
+  enable_client_credentials: true
+EOF
+  k annotate -n $NS ingress out konghq.com/plugins=out-auth --overwrite >/dev/null
+  e2e_expect_within "after catching up, a new KongPlugin takes effect within 1 s" 1000 \
+    e2e_answers 401 GET "$PROXY/outage-after"
 }
 
 setup
