@@ -7,7 +7,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct KongConsumer {
     /// `apiVersion`, kept so objects round-trip.
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub api_version: Option<String>,
     /// `kind`, kept so objects round-trip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -25,7 +29,11 @@ pub struct KongConsumer {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub credentials: Vec<String>,
     /// Names of KongConsumerGroups (Enterprise).
-    #[serde(rename = "consumerGroups", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "consumerGroups",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub consumer_groups: Vec<String>,
     /// Kong Gateway Operator fields, passed through.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,4 +43,9 @@ pub struct KongConsumer {
     pub status: Option<KongStatus>,
 }
 
-kong_resource!(KongConsumer, "KongConsumer", "kongconsumers", k8s_openapi::NamespaceResourceScope);
+kong_resource!(
+    KongConsumer,
+    "KongConsumer",
+    "kongconsumers",
+    k8s_openapi::NamespaceResourceScope
+);

@@ -10,7 +10,11 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct KongPlugin {
     /// `apiVersion`, kept so objects round-trip.
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub api_version: Option<String>,
     /// `kind`, kept so objects round-trip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -24,10 +28,18 @@ pub struct KongPlugin {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<serde_json::Value>,
     /// Whole config read from a Secret key in the plugin's namespace.
-    #[serde(rename = "configFrom", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "configFrom",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub config_from: Option<ConfigSource>,
     /// JSON-patch `add` operations whose values come from Secrets.
-    #[serde(rename = "configPatches", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "configPatches",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub config_patches: Vec<ConfigPatch>,
     /// Disable the plugin (Kong `enabled: false`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -45,7 +57,11 @@ pub struct KongPlugin {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_name: Option<String>,
     /// Present in Kong's CRD; not read (binding is by annotation).
-    #[serde(rename = "consumerRef", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "consumerRef",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub consumer_ref: Option<String>,
     /// Status written by the controller.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,7 +73,11 @@ pub struct KongPlugin {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct KongClusterPlugin {
     /// `apiVersion`, kept so objects round-trip.
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub api_version: Option<String>,
     /// `kind`, kept so objects round-trip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -71,10 +91,18 @@ pub struct KongClusterPlugin {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<serde_json::Value>,
     /// Whole config from a Secret key (namespace required).
-    #[serde(rename = "configFrom", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "configFrom",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub config_from: Option<NamespacedConfigSource>,
     /// Patches whose values come from Secrets (namespace required).
-    #[serde(rename = "configPatches", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "configPatches",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub config_patches: Vec<NamespacedConfigPatch>,
     /// Disable the plugin.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -92,7 +120,11 @@ pub struct KongClusterPlugin {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_name: Option<String>,
     /// Present in Kong's CRD; not read.
-    #[serde(rename = "consumerRef", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "consumerRef",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub consumer_ref: Option<String>,
     /// Status written by the controller.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,7 +198,12 @@ pub struct PluginOrderingSpec {
     pub after: BTreeMap<String, Vec<String>>,
 }
 
-kong_resource!(KongPlugin, "KongPlugin", "kongplugins", NamespaceResourceScope);
+kong_resource!(
+    KongPlugin,
+    "KongPlugin",
+    "kongplugins",
+    NamespaceResourceScope
+);
 kong_resource!(
     KongClusterPlugin,
     "KongClusterPlugin",
