@@ -144,7 +144,7 @@ async fn serves_reloads_on_change_and_keeps_the_last_good_table() {
         .json()
         .await
         .unwrap();
-    let generation = status.to_string();
+    let generation = status["generation"].as_u64().unwrap();
 
     // Fixing it reloads again.
     std::fs::remove_file(dir.path().join("broken.yaml")).unwrap();
