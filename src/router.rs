@@ -52,14 +52,16 @@
 //! exact host, by wildcard suffix or prefix, or as host-less; within a bucket
 //! by number of condition kinds; and within that, exact paths and prefixes
 //! sit in hash maps and regexes in a list in precedence order. A lookup
-//! touches only the buckets its host selects, probes each prefix length
-//! present at most once, and tries a regex only when no exact path of the
-//! same standing matched.
+//! touches only the buckets its host selects and skips a bucket that cannot
+//! beat the best hit so far. Inside a bucket it probes the prefix map only
+//! at key lengths where the path's byte could end a key, and runs a regex
+//! only when the path starts with the regex's literal prefix.
 //!
 //! [`HostMatch::matches`]: crate::model::HostMatch::matches
 
 mod hash;
 mod index;
+mod literal;
 mod paths;
 mod summary;
 

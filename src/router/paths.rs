@@ -5,7 +5,8 @@
 
 use super::RequestInfo;
 use super::hash::FastMap;
-use super::summary::{HostRank, PathRank, Summary, prefix_base};
+use super::literal::required_prefix;
+use super::summary::{HostRank, PathRank, Summary, prefix_base, regex_source};
 use crate::model::{PathMatch, Route};
 use std::cmp::Reverse;
 
@@ -16,6 +17,20 @@ struct Entry {
     /// The route has no method condition, so the route table need not be
     /// consulted when this entry's path matches.
     any_method: bool,
+}
+
+/// A regex entry with the literal its matches start with.
+struct RegexEntry {
+    entry: Entry,
+    literal: Box<str>,
+}
+
+/// One length at which a request path is looked up in `prefixes`.
+struct Probe {
+    len: usize,
+    /// Bit set of the last bytes of the keys of this length: a path whose
+    /// byte at `len - 1` is not among them needs no hashing.
+    last: [u64; 4],
 }
 
 /// A match found by the index, before it becomes a [`super::RouteMatch`].
@@ -39,15 +54,16 @@ pub(super) struct PathIndex {
     tier: (u8, HostRank),
     /// `Exact` paths.
     exact: FastMap<Box<str>, Vec<Entry>>,
-    /// Regex paths in summary order; tried one by one.
-    regex: Vec<Entry>,
+    /// Regex paths in summary order; tried one by one, each only when the
+    /// path starts with its literal.
+    regex: Vec<RegexEntry>,
     /// `Prefix` bases (`/foo` for `/foo/`), for a path equal to a base.
     whole: FastMap<Box<str>, Vec<Entry>>,
     /// Plain prefixes by their text and `Prefix` paths by base + `/`; a
-    /// request path is probed at each length in `lens`.
+    /// request path is probed at each length in `probes`.
     prefixes: FastMap<Box<str>, Vec<Entry>>,
     /// Distinct key lengths of `prefixes`, longest first.
-    lens: Vec<usize>,
+    probes: Vec<Probe>,
 }
 
 // === impl PathIndex ===
@@ -68,7 +84,7 @@ impl PathIndex {
             regex: Vec::new(),
             whole: FastMap::default(),
             prefixes: FastMap::default(),
-            lens: Vec::new(),
+            probes: Vec::new(),
         };
         for c in candidates {
             debug_assert_eq!(c.summary.tier(), tier);
@@ -78,7 +94,10 @@ impl PathIndex {
             };
             match c.path {
                 Some(PathMatch::Exact(p)) => push(&mut index.exact, p, entry),
-                Some(PathMatch::Regex(_)) => index.regex.push(entry),
+                Some(PathMatch::Regex(re)) => index.regex.push(RegexEntry {
+                    entry,
+                    literal: required_prefix(regex_source(re)).into(),
+                }),
                 Some(PathMatch::Prefix(p)) => {
                     let base = prefix_base(p);
                     push(&mut index.whole, base, entry);
@@ -88,9 +107,7 @@ impl PathIndex {
                 None => push(&mut index.prefixes, "", entry),
             }
         }
-        index.lens = index.prefixes.keys().map(|k| k.len()).collect();
-        index.lens.sort_unstable_by_key(|&len| Reverse(len));
-        index.lens.dedup();
+        index.probes = probes(index.prefixes.keys());
         index
     }
 
@@ -119,8 +136,9 @@ impl PathIndex {
         if let Some(e) = first(self.exact.get(path)) {
             return Some(hit(e, path.len()));
         }
-        for e in &self.regex {
-            if allowed(e)
+        for RegexEntry { entry: e, literal } in &self.regex {
+            if path.starts_with(&**literal)
+                && allowed(e)
                 && let Some(len) = regex_match(routes, e, path)
             {
                 return Some(hit(e, len));
@@ -131,8 +149,12 @@ impl PathIndex {
         if let Some(e) = first(self.whole.get(path)) {
             return Some(hit(e, path.len()));
         }
-        let start = self.lens.partition_point(|&len| len > path.len());
-        for &len in &self.lens[start..] {
+        let start = self.probes.partition_point(|p| p.len > path.len());
+        for probe in &self.probes[start..] {
+            if !probe.may_end(path.as_bytes()) {
+                continue;
+            }
+            let len = probe.len;
             // `get` is `None` inside a UTF-8 sequence, where no key can end.
             let Some(e) = path
                 .get(..len)
@@ -150,6 +172,36 @@ impl PathIndex {
             return Some(hit(e, strip_len));
         }
         None
+    }
+}
+
+/// One probe per distinct key length, longest first.
+fn probes<'k>(keys: impl Iterator<Item = &'k Box<str>>) -> Vec<Probe> {
+    let mut by_len: FastMap<usize, [u64; 4]> = FastMap::default();
+    for key in keys {
+        let last = by_len.entry(key.len()).or_default();
+        if let Some(&byte) = key.as_bytes().last() {
+            last[usize::from(byte >> 6)] |= 1 << (byte & 63);
+        }
+    }
+    let mut probes: Vec<Probe> = by_len
+        .into_iter()
+        .map(|(len, last)| Probe { len, last })
+        .collect();
+    probes.sort_unstable_by_key(|p| Reverse(p.len));
+    probes
+}
+
+// === impl Probe ===
+
+impl Probe {
+    /// Whether `path[..len]` can be a key: its last byte is one some key of
+    /// this length ends with (the empty key always can).
+    fn may_end(&self, path: &[u8]) -> bool {
+        match self.len.checked_sub(1).and_then(|i| path.get(i)) {
+            Some(&byte) => self.last[usize::from(byte >> 6)] & (1 << (byte & 63)) != 0,
+            None => self.len == 0,
+        }
     }
 }
 
