@@ -367,7 +367,7 @@ class Bench:
         self.define_cases()
         print(f"cases: {[c['id'] for c in self.cases]}; skipped: {self.skipped}", flush=True)
 
-        for case in self.cases:  # warm-up: connections, caches, JIT-free but lazy state
+        for case in self.cases:  # warm-up: connections, caches, lazily fetched JWKS
             self.closed(case, a.warmup)
 
         for rnd in range(a.rounds):

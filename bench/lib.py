@@ -251,7 +251,8 @@ def oha(url: str, duration: float, rate: int, conns: int, headers: dict = None) 
     codes = r.get("statusCodeDistribution", {})
     total = sum(codes.values())
     ok = sum(v for k, v in codes.items() if k.startswith("2"))
-    errors = sum(r.get("errorDistribution", {}).values())
+    # Requests still in flight when -z ends are cancelled, not failed.
+    errors = sum(v for k, v in r.get("errorDistribution", {}).items() if "deadline" not in k)
     return {
         "requests": total, "rps": r["summary"]["requestsPerSec"],
         "p50": pct["p50"] * 1e3, "p90": pct["p90"] * 1e3, "p99": pct["p99"] * 1e3,
