@@ -6,6 +6,7 @@
 mod api;
 pub mod entities;
 mod node;
+mod oauth2;
 mod read;
 mod reply;
 mod serve;
@@ -101,10 +102,18 @@ impl AdminServer {
 
     /// Serves forever.
     pub async fn serve(self) {
-        let state = self.state;
+        let state = std::sync::Arc::new(self.state);
         serve::serve(self.listener, move |request| {
-            let response = api::handle(&state, &request);
-            async move { response }
+            let state = state.clone();
+            async move {
+                // The token listing reads the token store, which may be
+                // remote; every other read answers from the table.
+                let path = request.uri().path().trim_end_matches('/');
+                if request.method() == http::Method::GET && path == "/oauth2_tokens" {
+                    return oauth2::tokens(&state).await;
+                }
+                api::handle(&state, &request)
+            }
         })
         .await;
     }

@@ -328,6 +328,9 @@ async fn admin_api_never_shows_a_secret() {
         "/plugins/11111111-1111-4111-8111-111111111111",
         "/plugins/22222222-2222-4222-8222-222222222222",
         "/certificates",
+        "/oauth2",
+        "/consumers/jane@example.com/oauth2",
+        "/oauth2_tokens",
     ] {
         let res = get(proxy.admin_url(path)).await;
         assert_eq!(res.status(), 200, "{path}");
@@ -356,4 +359,62 @@ async fn admin_api_never_shows_a_secret() {
     // that they are configured.
     assert!(everything.contains("\"provision_key\":\"[redacted]\""));
     assert!(everything.contains("\"client_secret\":\"[redacted]\""));
+}
+
+#[tokio::test]
+async fn oauth2_credentials_and_tokens_are_listed_with_values_masked() {
+    use kingress::tokens::IssuedToken;
+    let up = Upstream::start("a").await;
+    let proxy = TestProxy::start(full_table(&up)).await;
+    let token = "AbCdEfGhIjKlMnOpQrStUvWxYz012345";
+    proxy
+        .runtime
+        .tokens
+        .insert_token(&IssuedToken {
+            access_token: Sensitive::new(token),
+            refresh_token: Some(Sensitive::new("RefreshRefreshRefreshRefresh0123")),
+            credential_id: "44444444-4444-4444-8444-444444444444".into(),
+            service: None,
+            scope: Some("read".into()),
+            authenticated_userid: Some("u1".into()),
+            expires_in: 7200,
+            created_at: kingress::tokens::unix_now(),
+            ttl: None,
+        })
+        .await
+        .unwrap();
+
+    let creds: Value = get(proxy.admin_url("/consumers/jane@example.com/oauth2"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(creds["data"].as_array().unwrap().len(), 1);
+    assert_eq!(creds["data"][0]["client_id"], "app-client");
+    assert_eq!(creds["data"][0]["client_secret"], "[redacted]");
+    assert_eq!(
+        creds["data"][0]["consumer"]["id"],
+        "33333333-3333-4333-8333-333333333333"
+    );
+    let missing = get(proxy.admin_url("/consumers/nobody/oauth2")).await;
+    assert_eq!(missing.status(), 404);
+
+    let res = get(proxy.admin_url("/oauth2_tokens")).await;
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(!text.contains(token), "a token value was shown");
+    assert!(
+        !text.contains("RefreshRefresh"),
+        "a refresh token was shown"
+    );
+    let tokens: Value = serde_json::from_str(&text).unwrap();
+    let row = &tokens["data"][0];
+    assert_eq!(row["access_token"], "[redacted]");
+    assert_eq!(row["scope"], "read");
+    assert_eq!(row["authenticated_userid"], "u1");
+    assert_eq!(
+        row["credential"]["id"],
+        "44444444-4444-4444-8444-444444444444"
+    );
+    assert!(row["service"].is_null());
 }

@@ -46,7 +46,7 @@ fn v5(name: &str) -> String {
 }
 
 /// KIC's tags naming the Kubernetes object an entity came from.
-fn tags(source: &ObjectRef) -> Value {
+pub(super) fn tags(source: &ObjectRef) -> Value {
     let mut tags = vec![
         format!("k8s-name:{}", source.name),
         format!("k8s-kind:{}", source.kind),

@@ -2,7 +2,7 @@
 //! single entities by name or id, in Kong's shapes (`entities`).
 
 use super::api::State;
-use super::{entities, node, reply, status};
+use super::{entities, node, oauth2, reply, status};
 use crate::model::{Route, Service, Table};
 use bytes::Bytes;
 use http::Response;
@@ -53,6 +53,31 @@ pub fn get(state: &State, segments: &[&str]) -> Response<Full<Bytes>> {
         },
         ["consumers"] => reply::list(table.consumers.values().map(entities::consumer).collect()),
         ["consumers", key] => found(table.find_consumer(key).map(entities::consumer)),
+        ["consumers", key, "oauth2"] => match table.find_consumer(key) {
+            Some(c) => reply::list(
+                table
+                    .oauth2_credentials
+                    .values()
+                    .filter(|cred| cred.consumer_id == c.id)
+                    .map(oauth2::credential)
+                    .collect(),
+            ),
+            None => reply::not_found(),
+        },
+        ["oauth2"] => reply::list(
+            table
+                .oauth2_credentials
+                .values()
+                .map(oauth2::credential)
+                .collect(),
+        ),
+        ["oauth2", key] => found(
+            table
+                .oauth2_credentials
+                .get(*key)
+                .or_else(|| table.oauth2_credential_by_id(key))
+                .map(oauth2::credential),
+        ),
         ["plugins"] => reply::list(
             table
                 .plugins
