@@ -54,8 +54,9 @@
 //! sit in hash maps and regexes in a list in precedence order. A lookup
 //! touches only the buckets its host selects and skips a bucket that cannot
 //! beat the best hit so far. Inside a bucket it probes the prefix map only
-//! at key lengths where the path's byte could end a key, and runs a regex
-//! only when the path starts with the regex's literal prefix.
+//! at key lengths where the path's byte could end a key, and finds the
+//! regexes worth running the same way, by the literal text every match of
+//! each must start with.
 //!
 //! [`HostMatch::matches`]: crate::model::HostMatch::matches
 
@@ -63,6 +64,8 @@ mod hash;
 mod index;
 mod literal;
 mod paths;
+mod probe;
+mod regexes;
 mod summary;
 
 #[cfg(test)]

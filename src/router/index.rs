@@ -12,12 +12,14 @@
 //!
 //! Every tier of every bucket yields its best hit; the greatest summary over
 //! all of them wins. A tier whose (fields, host rank) is below the best hit so
-//! far cannot win and is skipped without looking at its paths.
+//! far cannot win and is skipped without looking at its paths, and the
+//! wildcard maps are not consulted at all when no wildcard entry could win
+//! (the usual case once an exact host has matched).
 
 use super::RequestInfo;
 use super::hash::FastMap;
 use super::paths::{Candidate, Hit, PathIndex};
-use super::summary::Summary;
+use super::summary::{HostRank, Summary};
 use crate::model::{HostMatch, Route};
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
@@ -36,6 +38,9 @@ pub(super) struct Index {
     irregular: Vec<(HostMatch, Tiers)>,
     /// Routes without hosts.
     any: Tiers,
+    /// The most match fields of any wildcard entry: once the best hit's
+    /// tier is above `(this, the longest wildcard)`, no wildcard lookups.
+    wildcard_fields: Option<u8>,
 }
 
 /// The tiers of one host condition, most match fields first.
@@ -83,6 +88,10 @@ impl Index {
 
         let mut index = Index::default();
         for (key, candidates) in staged {
+            if !matches!(key, HostKey::Any | HostKey::Exact(_)) {
+                let fields = candidates.iter().map(|c| c.summary.fields).max();
+                index.wildcard_fields = index.wildcard_fields.max(fields);
+            }
             let tiers = Tiers::build(candidates);
             match key {
                 HostKey::Any => index.any = tiers,
@@ -113,6 +122,26 @@ impl Index {
         if let Some(tiers) = self.exact.get(host) {
             tiers.search(routes, req, &mut best);
         }
+        if self.wildcards_may_win(best) {
+            self.search_wildcards(routes, req, &mut best);
+        }
+        self.any.search(routes, req, &mut best);
+        best
+    }
+
+    fn wildcards_may_win(&self, best: Option<Hit>) -> bool {
+        let Some(fields) = self.wildcard_fields else {
+            return false;
+        };
+        let top = HostRank::Wildcard {
+            len: usize::MAX,
+            leading: true,
+        };
+        best.is_none_or(|b| b.summary.tier() < (fields, top))
+    }
+
+    fn search_wildcards(&self, routes: &[Route], req: &RequestInfo<'_>, best: &mut Option<Hit>) {
+        let host = req.host;
         if !self.leading.is_empty() || !self.trailing.is_empty() {
             for (i, _) in host.match_indices('.') {
                 // `*.example` needs at least one label before the suffix,
@@ -120,22 +149,20 @@ impl Index {
                 if i > 0
                     && let Some(tiers) = self.leading.get(&host[i..])
                 {
-                    tiers.search(routes, req, &mut best);
+                    tiers.search(routes, req, best);
                 }
                 if i + 1 < host.len()
                     && let Some(tiers) = self.trailing.get(&host[..=i])
                 {
-                    tiers.search(routes, req, &mut best);
+                    tiers.search(routes, req, best);
                 }
             }
         }
         for (pattern, tiers) in &self.irregular {
             if pattern.matches(host) {
-                tiers.search(routes, req, &mut best);
+                tiers.search(routes, req, best);
             }
         }
-        self.any.search(routes, req, &mut best);
-        best
     }
 
     /// (exact hosts, wildcard hosts, indexed (route, host, path) entries).

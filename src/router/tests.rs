@@ -401,3 +401,23 @@ fn router_debug_is_a_summary_and_router_is_shareable() {
         "Router { exact_hosts: 1, wildcard_hosts: 1, entries: 5 }"
     );
 }
+
+#[test]
+fn many_nested_regex_literals_still_go_in_precedence_order() {
+    // Literals "/a", "/a/a", ... all start the path below: more candidate
+    // lists than the merge takes, so the lookup scans in order instead.
+    let routes: Vec<_> = (1..=10)
+        .map(|n| {
+            let literal = "/a".repeat(n);
+            route(&format!("r{n}"))
+                .regex(&format!("{literal}.*"))
+                .priority(n as i64 % 3)
+        })
+        .collect();
+    let t = table(routes);
+    let req = get("h", &"/a".repeat(12));
+    // Priority 2 goes to n = 2, 5, 8; the longest source among them is n = 8.
+    assert_eq!(w(&t, &req).as_deref(), Some("r8"));
+    let t = table(t.routes[..6].to_vec());
+    assert_eq!(w(&t, &req).as_deref(), Some("r5"));
+}
