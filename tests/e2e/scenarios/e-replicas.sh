@@ -45,10 +45,16 @@ config:
   enable_client_credentials: true
 EOF
   e2e_ingress $NS rep /rep rep rep-auth >/dev/null
+  # Both replicas must know the plugin and the consumer before tokens cross
+  # over; how fast they learn them is scenario c's business.
   local base
   for base in "$A_PROXY" "$B_PROXY"; do
     e2e_poll 15000 e2e_answers 401 GET "$base/rep" ||
       { e2e_fail "setup: /rep protected on $base" "got $(e2e_http GET "$base/rep")"; exit 1; }
+  done
+  for base in "$A_TLS" "$B_TLS"; do
+    e2e_poll 15000 e2e_oauth2_token "$base" /rep rep-client rep-secret >/dev/null ||
+      { e2e_fail "setup: rep-user gets a token from $base" "last status $(e2e_http POST "$base/rep/oauth2/token")"; exit 1; }
   done
 }
 
