@@ -8,6 +8,7 @@
 //! last content meanwhile, so the control loop keeps the last table and
 //! catches up when the API server returns.
 
+mod backoff;
 mod feed;
 pub mod refs;
 mod secrets;

@@ -2,6 +2,7 @@
 //! tell the control loop something changed, and remember whether the first
 //! full list has arrived.
 
+use super::backoff::WatchBackoff;
 use crate::metrics::{KindLabels, Metrics};
 use futures::StreamExt;
 use kube::runtime::reflector::{self, Store, store::Writer};
@@ -133,7 +134,8 @@ fn slim<K: Resource>(object: &mut K) {
 }
 
 /// Starts a watch of `api` with `config` feeding a new store. Errors are
-/// logged and retried with kube-runtime's default backoff; the store keeps
+/// logged and retried with [`WatchBackoff`] (at most a few seconds apart),
+/// so a watch catches up soon after the API server returns; the store keeps
 /// its last content meanwhile, and the task runs until aborted.
 pub(crate) fn spawn<K>(
     api: Api<K>,
@@ -147,7 +149,9 @@ where
 {
     let (mut feed, lane) = Feed::new(kind, metrics, signals);
     let task = tokio::spawn(async move {
-        let mut events = watcher(api, config).default_backoff().boxed();
+        let mut events = watcher(api, config)
+            .backoff(WatchBackoff::default())
+            .boxed();
         while let Some(event) = events.next().await {
             match event {
                 Ok(event) => feed.apply(event),
