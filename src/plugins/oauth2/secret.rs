@@ -5,23 +5,27 @@
 //! `$pbkdf2-sha512$i=…,l=…$salt$hash` from a migrated Kong database, compared
 //! in constant time too (Kong uses `==` for both).
 //!
-//! Hashing is deliberately slow, so it runs on Tokio's blocking pool behind a
-//! semaphore with one permit per core: a flood of token requests queues
-//! there instead of starving the proxy's own threads. A successful
+//! Hashing is deliberately slow, so it runs on its own threads at idle CPU
+//! priority (`idle_pool`) behind a semaphore with one permit per core: a
+//! flood of token requests queues there and uses only CPU the proxy leaves
+//! over, instead of starving the proxy's own threads. A successful
 //! verification is remembered under an HMAC (per-process random key) of
 //! (client id, stored hash, presented secret), so each credential pays the
 //! hash once, not on every token request. Only successes are remembered, and
 //! a new hash or secret gives a different key.
+
+mod idle_pool;
 
 use crate::model::{ClientSecret, Oauth2Credential};
 use crate::plugins::PluginError;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use hmac::{Hmac, Mac};
+use idle_pool::IdlePool;
 use parking_lot::Mutex;
 use sha2::{Sha256, Sha512};
 use std::collections::{HashSet, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
@@ -40,6 +44,10 @@ pub struct SecretVerifier {
     key: [u8; 32],
     verified: Mutex<Remembered>,
     permits: Arc<Semaphore>,
+    /// Started on the first hash, so a process without hashed secrets has
+    /// no hashing threads.
+    pool: OnceLock<IdlePool>,
+    cores: usize,
 }
 
 #[derive(Default)]
@@ -61,6 +69,8 @@ impl SecretVerifier {
             key,
             verified: Mutex::new(Remembered::default()),
             permits: Arc::new(Semaphore::new(cores)),
+            pool: OnceLock::new(),
+            cores,
         }
     }
 
@@ -92,12 +102,14 @@ impl SecretVerifier {
             })?
             .map_err(|_| PluginError::Internal("secret verification is shutting down".into()))?;
         let (phc, presented_owned) = (phc.clone(), presented.to_string());
-        let ok = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            verify_phc(&phc, &presented_owned)
-        })
-        .await
-        .map_err(|_| PluginError::Internal("secret verification failed".into()))?;
+        let pool = self.pool.get_or_init(|| IdlePool::new(self.cores));
+        let ok = pool
+            .run(move || {
+                let _permit = permit;
+                verify_phc(&phc, &presented_owned)
+            })
+            .await
+            .ok_or_else(|| PluginError::Internal("secret verification failed".into()))?;
         if ok {
             self.remember(digest);
         }
