@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scenario e: two replicas sharing one Redis token store. A token issued by
+# Scenario f: two replicas sharing one Redis token store. A token issued by
 # one replica is accepted by the other; only the holder of the leader Lease
 # writes status (Ingress status.loadBalancer, Events). Each replica publishes
 # a different status address and has its own POD_NAME, so a write by the
