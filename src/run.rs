@@ -9,10 +9,13 @@ use crate::metrics::Metrics;
 use crate::plugins::Runtime;
 use crate::proxy::{Proxy, ProxyConfig};
 use crate::publish::TableHandle;
-use crate::reconcile::Reconciler;
+use crate::reconcile::{Outcome, Reconciler};
 use crate::source::files;
 use crate::tokens::TokenStore;
 use crate::translate::Options;
+use parking_lot::Mutex;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Why a serving mode stopped.
@@ -110,15 +113,18 @@ pub async fn standalone(args: StandaloneArgs) -> Result<(), RunError> {
     let options = Options {
         ingress_class: args.serve.ingress_class.clone(),
     };
-    let mut reconciler = Reconciler::new(handle.clone(), options, metrics.clone());
+    let reconciler = Reconciler::new(handle.clone(), options, metrics.clone());
+    let control = Control::new(args.path.clone(), reconciler);
 
     // The first load must succeed: a bad file at start is a usage error.
-    let objects = files::load(&args.path)
+    control
+        .reload()
+        .await
         .map_err(|e| RunError::Usage(format!("cannot load {}: {e}", args.path.display())))?;
     let runtime = runtime(&args.serve, &metrics).await?;
-    reconciler.reconcile(&objects);
 
-    let servers = Servers::bind(&args.serve, handle, runtime, metrics).await?;
+    let mut servers = Servers::bind(&args.serve, handle, runtime, metrics).await?;
+    servers.admin = servers.admin.writable(admin_writes(&args, &control));
     servers.spawn();
 
     let (_watcher, mut changes) = files::watch(&args.path).map_err(|e| RunError::Io {
@@ -126,7 +132,7 @@ pub async fn standalone(args: StandaloneArgs) -> Result<(), RunError> {
         source: std::io::Error::other(e),
     })?;
     tokio::select! {
-        _ = reload_loop(&args.path, args.serve.debounce, &mut changes, &mut reconciler) => {}
+        _ = reload_loop(args.serve.debounce, &mut changes, &control) => {}
         _ = shutdown_signal() => {}
     }
     Ok(())
@@ -135,10 +141,9 @@ pub async fn standalone(args: StandaloneArgs) -> Result<(), RunError> {
 /// Reloads after each burst of file events; a bad file keeps the last good
 /// table and logs why.
 async fn reload_loop(
-    path: &std::path::Path,
     debounce: Duration,
     changes: &mut tokio::sync::mpsc::Receiver<()>,
-    reconciler: &mut Reconciler,
+    control: &Control,
 ) {
     while changes.recv().await.is_some() {
         // Coalesce the burst of events an editor or `cp` produces.
@@ -149,15 +154,71 @@ async fn reload_loop(
                 Err(_) => break,
             }
         }
-        match files::load(path) {
-            Ok(objects) => {
-                reconciler.reconcile(&objects);
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "manifests not reloaded; keeping the last good table")
-            }
+        if let Err(e) = control.reload().await {
+            tracing::error!(error = %e, "manifests not reloaded; keeping the last good table")
         }
     }
+}
+
+/// The standalone control plane: the manifest path and the reconciler that
+/// publishes what it holds. Loading and translating thousands of objects
+/// takes hundreds of milliseconds of CPU, so each reload runs on Tokio's
+/// blocking pool, never on an async worker: with one worker thread the
+/// proxy would otherwise stop answering for the whole reload.
+#[derive(Clone)]
+struct Control {
+    inner: Arc<Mutex<ControlState>>,
+}
+
+struct ControlState {
+    path: PathBuf,
+    reconciler: Reconciler,
+}
+
+// === impl Control ===
+
+impl Control {
+    fn new(path: PathBuf, reconciler: Reconciler) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(ControlState { path, reconciler })),
+        }
+    }
+
+    /// Reads the manifests and reconciles them, off the async workers.
+    /// Concurrent calls run one after the other.
+    async fn reload(&self) -> Result<Outcome, files::LoadError> {
+        let inner = self.inner.clone();
+        let job = tokio::task::spawn_blocking(move || inner.lock().reload());
+        match job.await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Cancelled: the runtime is shutting down, nobody waits for this.
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
+
+// === impl ControlState ===
+
+impl ControlState {
+    fn reload(&mut self) -> Result<Outcome, files::LoadError> {
+        let objects = files::load(&self.path)?;
+        Ok(self.reconciler.reconcile(&objects))
+    }
+}
+
+/// The Admin API's writes: kept in the watched directory, applied by a
+/// reload of this process's control plane that the write waits for.
+fn admin_writes(args: &StandaloneArgs, control: &Control) -> crate::admin::write::Writes {
+    let control = control.clone();
+    let reload: crate::admin::write::Reload = Arc::new(move || {
+        let control = control.clone();
+        Box::pin(async move { control.reload().await.map(drop).map_err(|e| e.to_string()) })
+    });
+    let options = Options {
+        ingress_class: args.serve.ingress_class.clone(),
+    };
+    crate::admin::write::Writes::new(&args.path, options, reload)
 }
 
 /// Resolves on SIGINT or SIGTERM.
