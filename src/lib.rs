@@ -7,6 +7,7 @@
 //! ```text
 //!  kube-apiserver ──watch──▶ source::cluster ┐
 //!  manifest files ──notify─▶ source::files   ┴▶ ObjectSet (typed stores, one per kind)
+//!  (kong.yml files are parsed into kong::Document, Kong's entities, beside them)
 //!                                                   │ "changed" (debounced)
 //!                                                   ▼
 //!                                       translate (PURE: ObjectSet -> Table + Vec<Problem>)
@@ -27,6 +28,7 @@
 pub mod admin;
 pub mod cli;
 pub mod crd;
+pub mod kong;
 pub mod metrics;
 pub mod model;
 pub mod plugins;

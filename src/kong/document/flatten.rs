@@ -1,0 +1,210 @@
+//! Walks a declarative document: builds every entity, hands nested
+//! entities their parent, resolves references against what was built.
+//! Order matters only for references: services and consumers first, then
+//! routes, credentials and plugins, so a reference may point anywhere in
+//! the file.
+
+use super::{Document, DocumentError};
+use crate::kong::{Consumer, Context, Ids, Kind, Oauth2Credential, Plugin, Route, Service};
+use serde_json::{Map, Value};
+
+/// An entity waiting for its parents to exist.
+struct Pending {
+    /// `services[0].routes[1]`.
+    position: String,
+    /// Position plus a name for messages.
+    label: String,
+    /// The entity's own fields (children removed).
+    value: Value,
+    /// The entity it is nested under, if any.
+    owner: Option<(Kind, String)>,
+}
+
+/// Builds the flat document from the top-level map.
+pub(super) fn flatten(map: &Map<String, Value>, now: i64) -> Result<Document, DocumentError> {
+    let mut doc = Document::default();
+    let mut errors = Vec::new();
+    let mut routes = Vec::new();
+    let mut credentials = Vec::new();
+    let mut plugins = Vec::new();
+    let none = |_: Kind, _: &str| None;
+
+    for (position, item) in items(map, "services", "") {
+        let (value, children) = split(item, &["routes", "plugins"], &position, &mut errors);
+        let cx = context(now, &position, &none);
+        match Service::from_json(&value, &cx) {
+            Ok(service) => {
+                for (key, position, child) in children {
+                    let owner = Some((Kind::Service, service.id.clone()));
+                    let pending = Pending::new(position, child, owner);
+                    if key == "routes" {
+                        routes.push(pending);
+                    } else {
+                        plugins.push(pending);
+                    }
+                }
+                doc.services.push(service);
+            }
+            Err(e) => errors.push(format!("{}: {e}", label(&position, &value))),
+        }
+    }
+    for (position, item) in items(map, "consumers", "") {
+        let (value, children) = split(
+            item,
+            &["oauth2_credentials", "plugins"],
+            &position,
+            &mut errors,
+        );
+        let cx = context(now, &position, &none);
+        match Consumer::from_json(&value, &cx) {
+            Ok(consumer) => {
+                for (key, position, child) in children {
+                    let owner = Some((Kind::Consumer, consumer.id.clone()));
+                    let pending = Pending::new(position, child, owner);
+                    if key == "oauth2_credentials" {
+                        credentials.push(pending);
+                    } else {
+                        plugins.push(pending);
+                    }
+                }
+                doc.consumers.push(consumer);
+            }
+            Err(e) => errors.push(format!("{}: {e}", label(&position, &value))),
+        }
+    }
+    routes.extend(items(map, "routes", "").map(|(p, v)| Pending::new(p, v.clone(), None)));
+    credentials.extend(
+        items(map, "oauth2_credentials", "").map(|(p, v)| Pending::new(p, v.clone(), None)),
+    );
+
+    let mut built = Vec::new();
+    for pending in routes {
+        let (mut value, children) =
+            split(&pending.value, &["plugins"], &pending.position, &mut errors);
+        if let (Some((_, service)), Some(obj)) = (&pending.owner, value.as_object_mut()) {
+            obj.insert("service".into(), serde_json::json!({ "id": service }));
+        }
+        let resolve = |k: Kind, key: &str| doc.resolve(k, key);
+        let cx = context(now, &pending.position, &resolve);
+        match Route::from_json(&value, &cx) {
+            Ok(route) => {
+                for (_, position, child) in children {
+                    plugins.push(Pending::new(
+                        position,
+                        child,
+                        Some((Kind::Route, route.id.clone())),
+                    ));
+                }
+                built.push(route);
+            }
+            Err(e) => errors.push(format!("{}: {e}", pending.label)),
+        }
+    }
+    doc.routes = built;
+
+    let mut built = Vec::new();
+    for pending in credentials {
+        let resolve = |k: Kind, key: &str| doc.resolve(k, key);
+        let cx = context(now, &pending.position, &resolve);
+        let owner = pending.owner.as_ref().map(|(_, id)| id.as_str());
+        match Oauth2Credential::from_json(&pending.value, owner, &cx) {
+            Ok(c) => built.push(c),
+            Err(e) => errors.push(format!("{}: {e}", pending.label)),
+        }
+    }
+    doc.oauth2_credentials = built;
+
+    plugins.extend(items(map, "plugins", "").map(|(p, v)| Pending::new(p, v.clone(), None)));
+    let mut built = Vec::new();
+    for pending in plugins {
+        let resolve = |k: Kind, key: &str| doc.resolve(k, key);
+        let cx = context(now, &pending.position, &resolve);
+        let owner = pending.owner.as_ref().map(|(k, id)| (*k, id.as_str()));
+        match Plugin::from_json(&pending.value, owner, &cx) {
+            Ok(p) => built.push(p),
+            Err(e) => errors.push(format!("{}: {e}", pending.label)),
+        }
+    }
+    doc.plugins = built;
+
+    DocumentError::check(errors)?;
+    Ok(doc)
+}
+
+fn context<'a>(
+    now: i64,
+    position: &'a str,
+    resolve: &'a dyn Fn(Kind, &str) -> Option<String>,
+) -> Context<'a> {
+    Context {
+        now,
+        ids: Ids::Derived,
+        position,
+        resolve,
+    }
+}
+
+/// The entries of list `key` with their positions (`prefix` + `key[i]`).
+fn items<'a>(
+    map: &'a Map<String, Value>,
+    key: &'a str,
+    prefix: &'a str,
+) -> impl Iterator<Item = (String, &'a Value)> + 'a {
+    map.get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(move |(i, v)| (format!("{prefix}{key}[{i}]"), v))
+}
+
+/// Removes the nested lists `keys` from `item`; returns the rest and the
+/// children as `(key, position, value)`.
+fn split(
+    item: &Value,
+    keys: &[&'static str],
+    position: &str,
+    errors: &mut Vec<String>,
+) -> (Value, Vec<(&'static str, String, Value)>) {
+    let Some(map) = item.as_object() else {
+        return (item.clone(), Vec::new());
+    };
+    let mut rest = map.clone();
+    let mut children = Vec::new();
+    for key in keys {
+        match rest.remove(*key) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(list)) => {
+                for (i, child) in list.into_iter().enumerate() {
+                    children.push((*key, format!("{position}.{key}[{i}]"), child));
+                }
+            }
+            Some(_) => errors.push(format!("{position}.{key}: expected an array")),
+        }
+    }
+    (Value::Object(rest), children)
+}
+
+/// `services[0] (name 'echo')`: the position and whatever names the entity.
+fn label(position: &str, value: &Value) -> String {
+    let named = ["name", "username", "custom_id", "client_id"]
+        .iter()
+        .find_map(|k| value.get(*k).and_then(Value::as_str).map(|v| (*k, v)));
+    match named {
+        Some((k, v)) => format!("{position} ({k} '{v}')"),
+        None => position.to_string(),
+    }
+}
+
+// === impl Pending ===
+
+impl Pending {
+    fn new(position: String, value: Value, owner: Option<(Kind, String)>) -> Self {
+        Self {
+            label: label(&position, &value),
+            position,
+            value,
+            owner,
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Kong's unique constraints across a document: ids, service and route
+//! names, consumer usernames and custom_ids, client_ids, and one plugin of
+//! a name per scope (Kong's plugin cache key).
+
+use super::{Document, DocumentError};
+use std::collections::BTreeMap;
+
+/// Reports every value used twice, naming both holders.
+pub(super) fn check(doc: &Document) -> Result<(), DocumentError> {
+    let mut errors = Vec::new();
+    let mut seen = Seen::default();
+    for s in &doc.services {
+        seen.add(&mut errors, "services", "id", &s.id);
+        if let Some(n) = &s.name {
+            seen.add(&mut errors, "services", "name", n);
+        }
+    }
+    for r in &doc.routes {
+        seen.add(&mut errors, "routes", "id", &r.id);
+        if let Some(n) = &r.name {
+            seen.add(&mut errors, "routes", "name", n);
+        }
+    }
+    for c in &doc.consumers {
+        seen.add(&mut errors, "consumers", "id", &c.id);
+        if let Some(u) = &c.username {
+            seen.add(&mut errors, "consumers", "username", u);
+        }
+        if let Some(c) = &c.custom_id {
+            seen.add(&mut errors, "consumers", "custom_id", c);
+        }
+    }
+    for c in &doc.oauth2_credentials {
+        seen.add(&mut errors, "oauth2_credentials", "id", &c.id);
+        seen.add(&mut errors, "oauth2_credentials", "client_id", &c.client_id);
+    }
+    for p in &doc.plugins {
+        seen.add(&mut errors, "plugins", "id", &p.id);
+        if let Some(n) = &p.instance_name {
+            seen.add(&mut errors, "plugins", "instance_name", n);
+        }
+        let scope =
+            |f: &Option<crate::kong::Foreign>| f.as_ref().map_or("", |f| f.id.as_str()).to_string();
+        let key = format!(
+            "{} (route '{}', service '{}', consumer '{}')",
+            p.name,
+            scope(&p.route),
+            scope(&p.service),
+            scope(&p.consumer)
+        );
+        seen.add(&mut errors, "plugins", "name and scope", &key);
+    }
+    DocumentError::check(errors)
+}
+
+#[derive(Default)]
+struct Seen(BTreeMap<(&'static str, &'static str, String), ()>);
+
+impl Seen {
+    fn add(
+        &mut self,
+        errors: &mut Vec<String>,
+        table: &'static str,
+        field: &'static str,
+        value: &str,
+    ) {
+        if self
+            .0
+            .insert((table, field, value.to_string()), ())
+            .is_some()
+        {
+            errors.push(format!(
+                "{table}: {field} '{value}' is used more than once (UNIQUE violation)"
+            ));
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! Kong `routes`: which requests match and which service they go to.
+
+use super::read::{Reader, object};
+use super::{Context, FieldErrors, Foreign, Kind};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Protocols kingress serves routes on.
+const PROTOCOLS: [&str; 2] = ["http", "https"];
+/// Kong's allowed `https_redirect_status_code` values.
+const REDIRECT_CODES: [i64; 5] = [426, 301, 302, 307, 308];
+
+/// A Kong route, serialized as the Admin API prints it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Route {
+    /// UUID.
+    pub id: String,
+    /// Seconds since the epoch.
+    pub created_at: i64,
+    /// Seconds since the epoch.
+    pub updated_at: i64,
+    /// Unique name, optional.
+    pub name: Option<String>,
+    /// `http`, `https` (default both).
+    pub protocols: Vec<String>,
+    /// Upper-case methods.
+    pub methods: Option<Vec<String>>,
+    /// Host patterns (`*.example.com`, `example.*`).
+    pub hosts: Option<Vec<String>>,
+    /// Prefixes, or regexes written `~/…`.
+    pub paths: Option<Vec<String>>,
+    /// Header name → accepted values.
+    pub headers: Option<BTreeMap<String, Vec<String>>>,
+    /// Status answering plain HTTP on an https-only route (default 426).
+    pub https_redirect_status_code: i64,
+    /// Regex routes with higher priority are tried first (default 0).
+    pub regex_priority: i64,
+    /// Remove the matched prefix upstream (default true).
+    pub strip_path: bool,
+    /// `v0` (default) or `v1`.
+    pub path_handling: String,
+    /// Send the client's `Host` upstream (default false).
+    pub preserve_host: bool,
+    /// Default true.
+    pub request_buffering: bool,
+    /// Default true.
+    pub response_buffering: bool,
+    /// Always null (stream routes only).
+    pub snis: Option<Vec<String>>,
+    /// Always null (stream routes only).
+    pub sources: Option<Value>,
+    /// Always null (stream routes only).
+    pub destinations: Option<Value>,
+    /// Tags.
+    pub tags: Option<Vec<String>>,
+    /// The service, if any.
+    pub service: Option<Foreign>,
+}
+
+// === impl Route ===
+
+impl Route {
+    /// Builds a route from its JSON object; `service` references resolve
+    /// through `cx` (by id or name).
+    pub fn from_json(value: &Value, cx: &Context<'_>) -> Result<Self, FieldErrors> {
+        let mut r = Reader::new(object(value)?);
+        let name = r.name("name");
+        let id = r.id(cx, Kind::Route, name.as_deref());
+        let protocols = r
+            .set("protocols")
+            .unwrap_or_else(|| PROTOCOLS.map(String::from).to_vec());
+        if let Some(p) = protocols.iter().find(|p| !PROTOCOLS.contains(&p.as_str())) {
+            r.errors.field(
+                "protocols",
+                format!("expected one of: http, https (kingress does not serve '{p}')"),
+            );
+        }
+        if protocols.is_empty() {
+            r.errors.field("protocols", "length must be at least 1");
+        }
+        let methods = r.set("methods");
+        if let Some(bad) = methods
+            .iter()
+            .flatten()
+            .find(|m| m.is_empty() || !m.chars().all(|c| c.is_ascii_uppercase()))
+        {
+            r.errors.field("methods", format!("invalid value: {bad}"));
+        }
+        let hosts = r.strings("hosts");
+        for h in hosts.iter().flatten() {
+            if let Err(message) = check_host(h) {
+                r.errors.field("hosts", message);
+            }
+        }
+        let paths = r.strings("paths");
+        for p in paths.iter().flatten() {
+            if let Err(message) = check_path(p) {
+                r.errors.field("paths", message);
+            }
+        }
+        let headers = headers(&mut r);
+        let https_redirect_status_code = r.integer("https_redirect_status_code", 426, 0, 999);
+        if !REDIRECT_CODES.contains(&https_redirect_status_code) {
+            r.errors.field(
+                "https_redirect_status_code",
+                "expected one of: 426, 301, 302, 307, 308",
+            );
+        }
+        let path_handling = r.string("path_handling").unwrap_or_else(|| "v0".into());
+        if !matches!(path_handling.as_str(), "v0" | "v1") {
+            r.errors.field("path_handling", "expected one of: v0, v1");
+        }
+        let empty = |v: &Option<Vec<String>>| v.as_ref().is_none_or(Vec::is_empty);
+        if empty(&methods)
+            && empty(&hosts)
+            && empty(&paths)
+            && headers.as_ref().is_none_or(BTreeMap::is_empty)
+        {
+            let proto = if protocols.iter().any(|p| p == "http") {
+                "http"
+            } else {
+                "https"
+            };
+            r.errors.entity(format!(
+                "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is '{proto}'"
+            ));
+        }
+        for key in ["snis", "sources", "destinations"] {
+            r.unsupported(key, "stream routes are not served");
+        }
+        let route = Route {
+            id,
+            created_at: r.timestamp("created_at", cx.now),
+            updated_at: r.timestamp("updated_at", cx.now),
+            name,
+            protocols,
+            methods,
+            hosts,
+            paths,
+            headers,
+            https_redirect_status_code,
+            regex_priority: r.integer(
+                "regex_priority",
+                0,
+                i64::from(i32::MIN),
+                i64::from(i32::MAX),
+            ),
+            strip_path: r.boolean("strip_path", true),
+            path_handling,
+            preserve_host: r.boolean("preserve_host", false),
+            request_buffering: r.boolean("request_buffering", true),
+            response_buffering: r.boolean("response_buffering", true),
+            snis: None,
+            sources: None,
+            destinations: None,
+            tags: r.tags(),
+            service: r.foreign("service", Kind::Service, cx),
+        };
+        r.finish()?;
+        Ok(route)
+    }
+}
+
+/// `headers`: name → one value or several.
+fn headers(r: &mut Reader<'_>) -> Option<BTreeMap<String, Vec<String>>> {
+    let value = r.get("headers")?;
+    let Some(map) = value.as_object() else {
+        r.errors.field("headers", "expected a map");
+        return None;
+    };
+    let mut out = BTreeMap::new();
+    for (name, values) in map {
+        if name.eq_ignore_ascii_case("host") {
+            r.errors.field(
+                "headers",
+                "cannot contain 'host' header, which must be specified in the 'hosts' attribute",
+            );
+            return None;
+        }
+        let values: Option<Vec<String>> = match values {
+            Value::String(s) => Some(vec![s.clone()]),
+            Value::Array(items) => items.iter().map(|v| v.as_str().map(String::from)).collect(),
+            _ => None,
+        };
+        match values {
+            Some(v) if !v.is_empty() => {
+                out.insert(name.to_ascii_lowercase(), v);
+            }
+            _ => {
+                r.errors
+                    .field("headers", format!("'{name}': expected an array of strings"));
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Kong's host rules: a hostname (optionally with a port) with at most one
+/// `*`, as the leftmost or rightmost label.
+fn check_host(host: &str) -> Result<(), String> {
+    let stars = host.matches('*').count();
+    if stars > 1 {
+        return Err("invalid wildcard: must have at most one wildcard".into());
+    }
+    if stars == 1 && !(host.starts_with("*.") || host.ends_with(".*")) {
+        return Err("invalid wildcard: must be placed at leftmost or rightmost label".into());
+    }
+    let bare = host.trim_start_matches("*.").trim_end_matches(".*");
+    let valid = !bare.is_empty()
+        && bare
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("invalid hostname: {host}"))
+    }
+}
+
+/// Kong 3 paths: `/prefix` or `~/regex` (compiled here so a bad pattern is
+/// refused at write time).
+fn check_path(path: &str) -> Result<(), String> {
+    if let Some(pattern) = path.strip_prefix('~') {
+        if !pattern.starts_with('/') && !pattern.starts_with("^/") {
+            return Err("should start with: / (fixed path) or ~/ (regex path)".into());
+        }
+        return crate::model::PathRegex::new(pattern)
+            .map(|_| ())
+            .map_err(|e| format!("invalid regex: '{pattern}' ({e})"));
+    }
+    if !path.starts_with('/') {
+        return Err("should start with: / (fixed path) or ~/ (regex path)".into());
+    }
+    if path.contains("//") {
+        return Err("must not have empty segments".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kong::Ids;
+    use serde_json::json;
+
+    fn resolve(kind: Kind, key: &str) -> Option<String> {
+        (kind == Kind::Service && key == "echo").then(|| "svc-id".to_string())
+    }
+
+    fn cx() -> Context<'static> {
+        Context {
+            now: 5,
+            ids: Ids::Derived,
+            position: "routes[0]",
+            resolve: &resolve,
+        }
+    }
+
+    #[test]
+    fn defaults_match_kong_and_service_resolves_by_name() {
+        let r = Route::from_json(
+            &json!({"name": "mock", "paths": ["/mock"], "service": "echo"}),
+            &cx(),
+        )
+        .unwrap();
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["protocols"], json!(["http", "https"]));
+        assert_eq!(v["strip_path"], true);
+        assert_eq!(v["preserve_host"], false);
+        assert_eq!(v["path_handling"], "v0");
+        assert_eq!(v["https_redirect_status_code"], 426);
+        assert_eq!(v["regex_priority"], 0);
+        assert_eq!(v["service"], json!({"id": "svc-id"}));
+        assert!(v["methods"].is_null() && v["headers"].is_null());
+        let r = Route::from_json(
+            &json!({"hosts": ["*.a.test"], "service": {"id": "echo"}}),
+            &cx(),
+        )
+        .unwrap();
+        assert_eq!(r.service.unwrap().id, "svc-id");
+    }
+
+    #[test]
+    fn bad_routes_are_refused_with_kong_messages() {
+        let e = Route::from_json(&json!({"paths": ["mock", "~/(["]}), &cx()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("should start with: / (fixed path) or ~/ (regex path)"),
+            "{e}"
+        );
+        let e = Route::from_json(&json!({"protocols": ["https"]}), &cx()).unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'https'"
+            ),
+            "{e}"
+        );
+        let e = Route::from_json(&json!({"paths": ["/"], "service": "nope"}), &cx()).unwrap_err();
+        assert!(e.is_foreign_key_violation(), "{e}");
+        let e = Route::from_json(
+            &json!({"hosts": ["a.*.b"], "methods": ["get"], "https_redirect_status_code": 200, "headers": {"Host": ["x"]}}),
+            &cx(),
+        )
+        .unwrap_err();
+        for f in ["hosts", "methods", "https_redirect_status_code", "headers"] {
+            assert!(e.get(f).is_some(), "{f}: {e}");
+        }
+    }
+}
