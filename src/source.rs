@@ -6,4 +6,4 @@ pub mod cluster;
 pub mod files;
 mod objects;
 
-pub use objects::{Object, ObjectKey, ObjectSet, ParseError, Store};
+pub use objects::{Declarative, Object, ObjectKey, ObjectSet, ParseError, Store};

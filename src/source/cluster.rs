@@ -200,6 +200,8 @@ impl ClusterSource {
             kong_plugins: collect(&l.kong_plugins),
             kong_cluster_plugins: collect(&l.kong_cluster_plugins),
             kong_consumers: collect(&l.kong_consumers),
+            // Cluster mode reads no Kong declarative files.
+            declarative: Vec::new(),
         }
     }
 

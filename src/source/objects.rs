@@ -1,4 +1,5 @@
 use crate::crd::{KongClusterPlugin, KongConsumer, KongPlugin};
+use crate::kong::{Document, DocumentError};
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
@@ -31,6 +32,18 @@ pub struct ObjectSet {
     pub kong_cluster_plugins: Store<KongClusterPlugin>,
     /// KongConsumers.
     pub kong_consumers: Store<KongConsumer>,
+    /// Kong declarative documents (`kong.yml`), in load order.
+    pub declarative: Vec<Declarative>,
+}
+
+/// One Kong declarative document and where it was read.
+#[derive(Clone, Debug)]
+pub struct Declarative {
+    /// `path` (or `path#n` for the n-th document of a multi-document file).
+    pub origin: String,
+    /// The document, or why it was refused (reported by translate as a
+    /// problem; a refused document contributes nothing).
+    pub document: Result<Arc<Document>, DocumentError>,
 }
 
 /// An object of one of the kinds kingress reads.
@@ -103,6 +116,33 @@ impl ObjectSet {
             + self.kong_plugins.len()
             + self.kong_cluster_plugins.len()
             + self.kong_consumers.len()
+            + self.declarative.len()
+    }
+
+    /// Adds the `index`-th (1-based) document of `file`, a Kong declarative
+    /// document, stamping entities without `created_at` with the current
+    /// time.
+    pub fn add_declarative(
+        &mut self,
+        file: &std::path::Path,
+        index: usize,
+        value: Result<serde_json::Value, serde_json::Error>,
+    ) {
+        let origin = if index > 1 {
+            format!("{}#{index}", file.display())
+        } else {
+            file.display().to_string()
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let document = match value {
+            Ok(v) => Document::from_value(&v, now).map(Arc::new),
+            Err(e) => Err(DocumentError {
+                errors: vec![format!("not representable as JSON: {e}")],
+            }),
+        };
+        self.declarative.push(Declarative { origin, document });
     }
 
     /// Whether there are no objects at all.
