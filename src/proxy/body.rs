@@ -1,14 +1,22 @@
-//! A request body that can be taken back while the upstream client has not
-//! started reading it, so a request whose connection attempt failed can be
-//! sent to the next target without buffering the body.
+//! Bodies on their way through the proxy.
 //!
-//! The pooled client drops the request when it cannot connect; the body
-//! itself waits in a shared slot and moves into the request only on its
-//! first poll, which happens after a connection exists.
+//! Requests: a body that can be taken back while the upstream client has
+//! not started reading it, so a request whose connection attempt failed can
+//! be sent to the next target without buffering the body. The pooled client
+//! drops the request when it cannot connect; the body itself waits in a
+//! shared slot and moves into the request only on its first poll, which
+//! happens after a connection exists.
+//!
+//! Responses: a small body is awaited up to its first chunk before the
+//! response is handed to the client connection ([`response_body`]).
 
-use crate::plugins::{BoxBody, BoxError};
+use crate::plugins::{BoxBody, BoxError, full_body};
 use bytes::Bytes;
+use http::HeaderMap;
+use http::header::CONTENT_LENGTH;
 use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use parking_lot::Mutex;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -24,6 +32,16 @@ pub struct Reclaimable {
     taken: Option<BoxBody>,
     size_hint: SizeHint,
     end_stream: bool,
+}
+
+/// Upstream responses declaring at most this many bytes are held until their
+/// first chunk arrives (see [`response_body`]).
+const PREFETCH_LIMIT: u64 = 64 * 1024;
+
+/// An upstream response body whose first frame was already read.
+struct Primed {
+    first: Option<Result<Frame<Bytes>, BoxError>>,
+    rest: Incoming,
 }
 
 /// The body was already consumed by an earlier attempt.
@@ -98,11 +116,82 @@ impl Body for Reclaimable {
     }
 }
 
+/// The upstream response body as the client connection gets it.
+///
+/// With a `Content-Length` of at most [`PREFETCH_LIMIT`] the first chunk is
+/// awaited before the response leaves. When that chunk is the whole body
+/// (the usual case for small responses) it goes out as one full body, so
+/// the client connection writes head and body in one write; otherwise the
+/// head would be flushed on its own while the body is still being handed
+/// over from the upstream connection. Anything else streams as it comes.
+pub async fn response_body(mut body: Incoming, headers: &HeaderMap) -> BoxBody {
+    let small = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|len| len <= PREFETCH_LIMIT);
+    if !small || body.is_end_stream() {
+        return boxed(body);
+    }
+    let first = match body.frame().await {
+        None => return boxed(body),
+        Some(Ok(frame)) if body.is_end_stream() => match frame.into_data() {
+            Ok(data) => return full_body(data),
+            Err(frame) => Ok(frame),
+        },
+        Some(first) => first.map_err(|e| Box::new(e) as BoxError),
+    };
+    Primed {
+        first: Some(first),
+        rest: body,
+    }
+    .boxed()
+}
+
+fn boxed(body: Incoming) -> BoxBody {
+    body.map_err(|e| Box::new(e) as BoxError).boxed()
+}
+
+// === impl Primed ===
+
+impl Body for Primed {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        if let Some(first) = this.first.take() {
+            return Poll::Ready(Some(first));
+        }
+        Pin::new(&mut this.rest)
+            .poll_frame(cx)
+            .map_err(|e| Box::new(e) as BoxError)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.first.is_none() && self.rest.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let rest = self.rest.size_hint();
+        let first = match &self.first {
+            Some(Ok(frame)) => frame.data_ref().map_or(0, |d| d.len() as u64),
+            _ => 0,
+        };
+        let mut hint = SizeHint::new();
+        hint.set_lower(rest.lower() + first);
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper + first);
+        }
+        hint
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugins::full_body;
-    use http_body_util::BodyExt;
 
     #[tokio::test]
     async fn an_unpolled_attempt_leaves_the_body_for_the_next() {

@@ -35,7 +35,9 @@ const MAX_COUNTERS: usize = 65_536;
 /// The upstream side of the proxy: pooled clients and per-service
 /// round-robin counters. One per proxy.
 pub struct Upstreams {
-    clients: Mutex<HashMap<u64, Pooled>>,
+    /// Behind an `Arc`: a request clones one pointer, not the client's
+    /// connector and pool handles.
+    clients: Mutex<HashMap<u64, Arc<Pooled>>>,
     counters: Mutex<HashMap<String, usize>>,
     tls: Arc<rustls::ClientConfig>,
 }
@@ -101,7 +103,7 @@ impl Upstreams {
         let Outgoing {
             method,
             path_and_query,
-            headers,
+            mut headers,
             host,
             body,
         } = outgoing;
@@ -117,7 +119,12 @@ impl Upstreams {
             *request.uri_mut() = uri;
             // Upstreams speak HTTP/1.1 whatever the client spoke.
             *request.version_mut() = Version::HTTP_11;
-            *request.headers_mut() = headers.clone();
+            // The last attempt takes the headers; earlier ones copy them.
+            *request.headers_mut() = if i + 1 == attempts {
+                std::mem::take(&mut headers)
+            } else {
+                headers.clone()
+            };
             if let Some(host) = host {
                 request.headers_mut().insert(HOST, host);
             }
@@ -146,16 +153,22 @@ impl Upstreams {
 
     fn next_index(&self, service: &str, len: usize) -> usize {
         let mut counters = self.counters.lock();
-        if counters.len() >= MAX_COUNTERS && !counters.contains_key(service) {
-            counters.clear();
+        // Looked up by `&str`: the name is copied only for a new service.
+        if !counters.contains_key(service) {
+            if counters.len() >= MAX_COUNTERS {
+                counters.clear();
+            }
+            counters.insert(service.to_string(), 0);
         }
-        let counter = counters.entry(service.to_string()).or_insert(0);
+        let Some(counter) = counters.get_mut(service) else {
+            return 0;
+        };
         let index = *counter % len;
         *counter = counter.wrapping_add(1);
         index
     }
 
-    fn client(&self, connect_timeout_ms: u64) -> Pooled {
+    fn client(&self, connect_timeout_ms: u64) -> Arc<Pooled> {
         let mut clients = self.clients.lock();
         clients
             .entry(connect_timeout_ms)
@@ -169,10 +182,12 @@ impl Upstreams {
                     .https_or_http()
                     .enable_http1()
                     .wrap_connector(http);
-                Client::builder(TokioExecutor::new())
-                    .pool_timer(TokioTimer::new())
-                    .pool_idle_timeout(Duration::from_secs(60))
-                    .build(connector)
+                Arc::new(
+                    Client::builder(TokioExecutor::new())
+                        .pool_timer(TokioTimer::new())
+                        .pool_idle_timeout(Duration::from_secs(60))
+                        .build(connector),
+                )
             })
             .clone()
     }
@@ -189,8 +204,8 @@ fn upstream_uri(scheme: Scheme, target: &Target, path_and_query: &str) -> Result
         Scheme::Http => "http",
         Scheme::Https => "https",
     };
-    format!("{scheme}://{target}{path_and_query}")
-        .parse()
+    // From the `String` itself: its buffer becomes the URI without a copy.
+    Uri::try_from(format!("{scheme}://{target}{path_and_query}"))
         .map_err(|e| ProxyError::BadGateway(format!("invalid upstream URI for {target}: {e}")))
 }
 

@@ -2,6 +2,7 @@
 //! the plugins' access phase, forward, run their response phase, and log.
 //! Every failure leaves through `respond`.
 
+use super::body::response_body;
 use super::forward::{Outgoing, Upstreams};
 use super::headers::{self, Forwarded};
 use super::respond::ProxyError;
@@ -9,7 +10,7 @@ use super::{rewrite, upgrade};
 use crate::metrics::{Metrics, RequestLabels};
 use crate::model::{PluginInstance, Route};
 use crate::plugins::{self, Access, BoxBody, BoxError, Exchange, Runtime, empty_body};
-use crate::publish::TableHandle;
+use crate::publish::{Published, TableHandle};
 use crate::router::{self, RequestInfo};
 use http::header::{HOST, VIA};
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version};
@@ -49,8 +50,10 @@ pub struct ConnInfo {
 
 /// What the access log reports besides method, path and status.
 #[derive(Default)]
-struct Outcome {
-    route: Option<String>,
+struct Outcome<'t> {
+    /// Borrowed from the table generation the request used.
+    route: Option<&'t str>,
+    /// Filled in only when the access log is on.
     consumer: Option<String>,
 }
 
@@ -62,16 +65,20 @@ pub async fn handle(
 ) -> Response<BoxBody> {
     let started = Instant::now();
     let method = request.method().clone();
-    // The query string may carry an access_token; it is never logged.
-    let path = request.uri().path().to_string();
+    // A cheap clone (shared bytes) for the access log: the path as the
+    // client sent it. The query string may carry an access_token; it is
+    // never logged.
+    let uri = request.uri().clone();
+    // One generation for routing, plugins and the upstream pick.
+    let published = shared.table.load();
     let mut outcome = Outcome::default();
-    let response = proxy(&shared, request, conn, &mut outcome)
+    let response = proxy(&shared, &published, request, conn, &mut outcome)
         .await
         .unwrap_or_else(ProxyError::into_response);
     record(
         &shared.metrics,
         method.as_str(),
-        &path,
+        uri.path(),
         response.status(),
         &outcome,
         started.elapsed(),
@@ -79,14 +86,13 @@ pub async fn handle(
     response
 }
 
-async fn proxy(
+async fn proxy<'t>(
     shared: &Shared,
+    published: &'t Published,
     request: Request<Incoming>,
     conn: ConnInfo,
-    outcome: &mut Outcome,
+    outcome: &mut Outcome<'t>,
 ) -> Result<Response<BoxBody>, ProxyError> {
-    // One generation for routing, plugins and the upstream pick.
-    let published = shared.table.load();
     let table = &published.table;
     let (parts, body) = request.into_parts();
     let trusted = shared.runtime.trusted_ips.contains(conn.peer.ip());
@@ -107,7 +113,7 @@ async fn proxy(
     };
     let found = router::find(table, &published.router, &info).ok_or(ProxyError::NoRoute)?;
     let route = table.routes.get(found.route).ok_or(ProxyError::NoRoute)?;
-    outcome.route = Some(route.name.clone());
+    outcome.route = Some(&route.name);
     if let Some(message) = &route.fault {
         return Err(ProxyError::Fault(message.clone()));
     }
@@ -118,18 +124,20 @@ async fn proxy(
         .service
         .as_deref()
         .and_then(|name| table.services.get(name));
-    let original_path = parts.uri.path().to_string();
+    let original_uri = parts.uri.clone();
     let body = body.map_err(|e| Box::new(e) as BoxError).boxed();
     let request = Request::from_parts(parts, body);
     let mut exchange = Exchange::new(request, conn.peer, conn.tls, table, route, service);
     let access = run_access(&route.plugins, &mut exchange, &shared.runtime, https).await;
-    outcome.consumer = exchange.authenticated.as_ref().map(|a| {
-        let consumer = &a.consumer;
-        consumer
-            .username
-            .clone()
-            .unwrap_or_else(|| consumer.id.clone())
-    });
+    if access_log_on() {
+        outcome.consumer = exchange.authenticated.as_ref().map(|a| {
+            let consumer = &a.consumer;
+            consumer
+                .username
+                .clone()
+                .unwrap_or_else(|| consumer.id.clone())
+        });
+    }
     access?;
     let service = service.ok_or(ProxyError::NoService)?;
 
@@ -152,7 +160,7 @@ async fn proxy(
         proto: if conn.tls { "https" } else { "http" },
         host: &host,
         port: conn.local.port(),
-        path: &original_path,
+        path: original_uri.path(),
     };
     headers::set_forwarded(&mut upstream_headers, &forwarded);
     for name in &exchange.upstream_remove {
@@ -207,7 +215,11 @@ async fn proxy(
     parts
         .headers
         .append(VIA, HeaderValue::from_static(VIA_VALUE));
-    let body = body.map_err(|e| Box::new(e) as BoxError).boxed();
+    let body = if switched {
+        body.map_err(|e| Box::new(e) as BoxError).boxed()
+    } else {
+        response_body(body, &parts.headers).await
+    };
     Ok(Response::from_parts(parts, body))
 }
 
@@ -250,6 +262,12 @@ fn https_required(route: &Route, host: &str, uri: &Uri) -> ProxyError {
     }
 }
 
+/// Whether the access log writes lines (`kingress::access` at INFO): the
+/// consumer's name is copied out of the exchange only then.
+fn access_log_on() -> bool {
+    tracing::enabled!(target: "kingress::access", tracing::Level::INFO)
+}
+
 /// Metrics and the access log line. Never a token: no query string, no
 /// headers.
 fn record(
@@ -257,10 +275,10 @@ fn record(
     method: &str,
     path: &str,
     status: StatusCode,
-    outcome: &Outcome,
+    outcome: &Outcome<'_>,
     latency: Duration,
 ) {
-    let route = outcome.route.as_deref().unwrap_or("none");
+    let route = outcome.route.unwrap_or("none");
     metrics
         .requests
         .get_or_create(&RequestLabels {

@@ -88,18 +88,19 @@ fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
 /// an untrusted `X-Forwarded-Prefix`.
 pub fn set_forwarded(headers: &mut HeaderMap, f: &Forwarded<'_>) {
     let peer = f.peer.to_canonical().to_string();
-    let mut chain: Vec<String> = headers
-        .get_all(&X_FORWARDED_FOR)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(str::to_string)
-        .collect();
-    chain.push(peer.clone());
-    set(headers, X_FORWARDED_FOR, &chain.join(", "));
+    let mut chain = String::new();
+    for value in headers.get_all(&X_FORWARDED_FOR) {
+        if let Ok(value) = value.to_str() {
+            chain.push_str(value);
+            chain.push_str(", ");
+        }
+    }
+    chain.push_str(&peer);
+    set_owned(headers, X_FORWARDED_FOR, chain);
 
     let keep = |headers: &HeaderMap, name: &HeaderName| f.trusted && headers.contains_key(name);
     if !keep(headers, &X_FORWARDED_PROTO) {
-        set(headers, X_FORWARDED_PROTO, f.proto);
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(f.proto));
     }
     if !keep(headers, &X_FORWARDED_HOST) {
         headers.remove(&X_FORWARDED_HOST);
@@ -108,7 +109,7 @@ pub fn set_forwarded(headers: &mut HeaderMap, f: &Forwarded<'_>) {
         }
     }
     if !keep(headers, &X_FORWARDED_PORT) {
-        set(headers, X_FORWARDED_PORT, &f.port.to_string());
+        headers.insert(X_FORWARDED_PORT, HeaderValue::from(f.port));
     }
     if !keep(headers, &X_FORWARDED_PATH) {
         set(headers, X_FORWARDED_PATH, f.path);
@@ -117,7 +118,7 @@ pub fn set_forwarded(headers: &mut HeaderMap, f: &Forwarded<'_>) {
         headers.remove(&X_FORWARDED_PREFIX);
     }
     if !keep(headers, &X_REAL_IP) {
-        set(headers, X_REAL_IP, &peer);
+        set_owned(headers, X_REAL_IP, peer);
     }
 }
 
@@ -162,6 +163,19 @@ pub fn target_host(target: &Target, scheme: Scheme) -> Option<HeaderValue> {
         format!("{host}:{}", target.port)
     };
     HeaderValue::from_str(&value).ok()
+}
+
+/// [`set`] for a value already owned: its bytes become the header value
+/// without a copy.
+fn set_owned(headers: &mut HeaderMap, name: HeaderName, value: String) {
+    match HeaderValue::try_from(value) {
+        Ok(v) => {
+            headers.insert(name, v);
+        }
+        Err(_) => {
+            headers.remove(name);
+        }
+    }
 }
 
 fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
