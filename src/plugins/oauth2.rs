@@ -83,7 +83,11 @@ impl State {
     }
 
     /// The credential with id `id` in `table`.
-    fn credential<'t>(&self, table: &'t Table, id: &str) -> Option<&'t Oauth2Credential> {
+    pub(crate) fn credential<'t>(
+        &self,
+        table: &'t Table,
+        id: &str,
+    ) -> Option<&'t Oauth2Credential> {
         let hint = self.inner.credential_index.lock().get(id).cloned();
         if let Some(c) = hint.and_then(|client_id| table.oauth2_credentials.get(&client_id))
             && c.id == id

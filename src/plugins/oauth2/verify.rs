@@ -157,9 +157,9 @@ async fn find_token(
 ) -> Result<Option<(String, Source)>, PluginError> {
     if let Some(value) = exchange.headers().get(&config.auth_header_name) {
         let value = value.to_str().unwrap_or_default();
-        let parts: Vec<&str> = value.split_whitespace().collect();
-        let token = match parts.as_slice() {
-            [scheme, token]
+        let mut words = value.split_whitespace();
+        let token = match (words.next(), words.next(), words.next()) {
+            (Some(scheme), Some(token), None)
                 if scheme.eq_ignore_ascii_case("bearer")
                     || scheme.eq_ignore_ascii_case("token") =>
             {

@@ -39,15 +39,21 @@ struct JoseHeader {
 /// the first two non-empty (an empty signature is still "JWT-shaped", so
 /// `alg: none` tokens reach this method and are refused by it).
 pub(super) fn jwt_shaped(token: &str) -> bool {
-    let parts: Vec<&str> = token.split('.').collect();
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
     let b64url = |s: &str| {
         s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
-    parts.len() == 3
-        && !parts[0].is_empty()
-        && !parts[1].is_empty()
-        && parts.iter().all(|p| b64url(p))
+    !header.is_empty()
+        && !payload.is_empty()
+        && b64url(header)
+        && b64url(payload)
+        && b64url(signature)
 }
 
 fn parse_header(token: &str) -> Result<JoseHeader, Reason> {

@@ -57,9 +57,12 @@ pub(super) async fn verify(
     {
         return Err(Reason::Unknown);
     }
-    // A deleted credential or consumer revokes its tokens.
-    let credential = table
-        .oauth2_credential_by_id(&issued.credential_id)
+    // A deleted credential or consumer revokes its tokens. Found through the
+    // oauth2 plugin's id index: a scan of every credential per request
+    // would grow with the number of consumers.
+    let credential = runtime
+        .oauth2
+        .credential(table, &issued.credential_id)
         .ok_or(Reason::Unknown)?;
     let consumer = table
         .consumers
