@@ -14,13 +14,16 @@
 //! - `plugins` (+ `plugin_config`): `konghq.com/plugins` references and
 //!   global KongClusterPlugins to parsed plugin instances;
 //! - `consumers` (+ `credentials`): KongConsumers and oauth2 credentials;
-//! - `tls`: Ingress `spec.tls` Secrets to SNI certificates.
+//! - `tls`: Ingress `spec.tls` Secrets to SNI certificates;
+//! - `declarative`: Kong declarative documents (`kong.yml`), after the
+//!   Kubernetes objects so a name both use stays with the Kubernetes one.
 
 mod annotations;
 mod backend;
 pub mod class;
 mod consumers;
 mod credentials;
+mod declarative;
 mod ids;
 mod ingress;
 mod paths;
@@ -71,6 +74,7 @@ pub fn translate(objects: &ObjectSet, options: &Options) -> Translation {
     let globals = plugins.globals(&mut cx);
     ingress::translate(&mut cx, &mut plugins, &globals, &mut table);
     consumers::translate(&mut cx, &mut table);
+    declarative::translate(&mut cx, &mut table);
     table.certificates = tls::translate(&mut cx);
 
     let mut problems = cx.problems;

@@ -1,0 +1,392 @@
+//! Kong declarative documents (`kong.yml`, read by `source::files` into
+//! `kong::Document`s) to routes, services, consumers, oauth2 credentials
+//! and plugin instances in the same table as the Kubernetes objects.
+//!
+//! Kong semantics: a route's plugins are its own, then its service's, then
+//! the document's global plugins, one instance per plugin name (the most
+//! specific wins); a disabled plugin does not run; the routes of a disabled
+//! service are not routed; a route without a service answers 503 ("no
+//! Service found with those values") unless a plugin answers first.
+//!
+//! Global plugins of a document apply to the routes of that document only,
+//! and global KongClusterPlugins to Ingress routes only: the two sources
+//! are configured apart, so neither silently changes the other's routes.
+//!
+//! A refused document (its problems come from `kong::Document`) adds
+//! nothing; a name both sources use is a problem and the declarative entity
+//! is the one left out, so declarative input never removes a Kubernetes
+//! route. Pure: ids were made when the document was read.
+
+use super::Cx;
+use crate::kong::{self, Document};
+use crate::model::plugin::{PluginOrdering, order_plugins};
+use crate::model::{
+    ClientSecret, ClientType, Consumer, HostMatch, Oauth2Credential, ObjectRef, PathMatch,
+    PathRegex, PluginInstance, Route, Scheme, Sensitive, Service, Table, Target,
+};
+use std::collections::BTreeMap;
+
+/// Adds every declarative document of the object set to `table`.
+pub(super) fn translate(cx: &mut Cx<'_>, table: &mut Table) {
+    let objects = cx.objects;
+    for file in &objects.declarative {
+        match &file.document {
+            Ok(doc) => Doc::new(cx, table, &file.origin, doc).translate(),
+            Err(e) => cx.problem(
+                &ObjectRef::cluster("KongDeclarativeConfig", &file.origin),
+                "InvalidDeclarativeConfig",
+                format!("{e}; nothing from this document is used"),
+            ),
+        }
+    }
+}
+
+/// One document being added.
+struct Doc<'c, 'a, 't> {
+    cx: &'c mut Cx<'a>,
+    table: &'t mut Table,
+    origin: &'c str,
+    doc: &'c Document,
+    /// Kong service id → table key; `None` when the service is not usable.
+    services: BTreeMap<&'c str, Option<String>>,
+}
+
+impl<'c, 'a, 't> Doc<'c, 'a, 't> {
+    fn new(cx: &'c mut Cx<'a>, table: &'t mut Table, origin: &'c str, doc: &'c Document) -> Self {
+        Self {
+            cx,
+            table,
+            origin,
+            doc,
+            services: BTreeMap::new(),
+        }
+    }
+
+    fn object(&self, kind: &str, name: Option<&str>, id: &str) -> ObjectRef {
+        ObjectRef::cluster(kind, &format!("{}: {}", self.origin, name.unwrap_or(id)))
+    }
+
+    fn translate(mut self) {
+        self.services();
+        let plugins = self.plugins();
+        self.routes(&plugins);
+        self.consumers();
+    }
+
+    fn services(&mut self) {
+        for s in &self.doc.services {
+            let object = self.object("KongService", s.name.as_deref(), &s.id);
+            let key = s.name.clone().unwrap_or_else(|| s.id.clone());
+            if let Some(other) = self.table.services.get(&key) {
+                let message = format!(
+                    "service name '{key}' is already used by {}; the service is ignored and \
+                     its routes answer 503",
+                    other.source
+                );
+                self.cx.problem(&object, "DuplicateServiceName", message);
+                self.services.insert(&s.id, None);
+                continue;
+            }
+            if !s.enabled {
+                self.services.insert(&s.id, None);
+                continue;
+            }
+            let mut service = Service::new(key.clone(), object);
+            service.scheme = if s.protocol == "https" {
+                Scheme::Https
+            } else {
+                Scheme::Http
+            };
+            service.path = s.path.clone();
+            service.targets = vec![Target {
+                host: s.host.clone(),
+                port: s.port as u16,
+            }];
+            service.connect_timeout_ms = s.connect_timeout as u64;
+            service.read_timeout_ms = s.read_timeout as u64;
+            service.retries = s.retries as u32;
+            self.table.services.insert(key.clone(), service);
+            self.services.insert(&s.id, Some(key));
+        }
+    }
+
+    /// Parsed, enabled plugins by scope; problems for unusable ones.
+    fn plugins(&mut self) -> Scoped {
+        let mut scoped = Scoped::default();
+        for p in &self.doc.plugins {
+            if !p.enabled {
+                continue;
+            }
+            let object = self.object(
+                "KongPlugin",
+                p.instance_name.as_deref().or(Some(&p.name)),
+                &p.id,
+            );
+            if let Some(name) = &p.instance_name
+                && let Some(other) = self
+                    .table
+                    .plugins
+                    .values()
+                    .find(|o| o.instance_name.as_deref() == Some(name))
+            {
+                let message = format!(
+                    "instance_name '{name}' is already used by {}; the plugin is ignored and \
+                     the routes it applies to answer 503",
+                    other.source
+                );
+                self.cx.problem(&object, "DuplicatePluginName", message);
+                scoped.push(p, Err(message_for(&p.name)));
+                continue;
+            }
+            let instance = match p.parsed_config() {
+                Ok(config) => {
+                    let (before, after) = p.access_ordering();
+                    let instance = PluginInstance {
+                        id: p.id.clone(),
+                        name: p.name.clone(),
+                        instance_name: p.instance_name.clone(),
+                        source: object,
+                        protocols: p.protocols.clone(),
+                        ordering: PluginOrdering { before, after },
+                        config,
+                    };
+                    self.table.plugins.insert(p.id.clone(), instance.clone());
+                    Ok(instance)
+                }
+                Err(e) => {
+                    self.cx
+                        .problem(&object, "InvalidPluginConfig", e.to_string());
+                    Err(message_for(&p.name))
+                }
+            };
+            scoped.push(p, instance);
+        }
+        scoped
+    }
+
+    fn routes(&mut self, plugins: &Scoped) {
+        for r in &self.doc.routes {
+            let object = self.object("KongRoute", r.name.as_deref(), &r.id);
+            let name = r.name.clone().unwrap_or_else(|| r.id.clone());
+            if let Some(other) = self.table.routes.iter().find(|o| o.name == name) {
+                let message = format!(
+                    "route name '{name}' is already used by {}; the route is ignored",
+                    other.source
+                );
+                self.cx.problem(&object, "DuplicateRouteName", message);
+                continue;
+            }
+            if r.headers.as_ref().is_some_and(|h| !h.is_empty()) {
+                self.cx.problem(
+                    &object,
+                    "UnsupportedRouteField",
+                    "header matching is not supported by kingress; the route is ignored rather \
+                     than matching more requests than intended",
+                );
+                continue;
+            }
+            if r.path_handling != "v0" {
+                self.cx.problem(
+                    &object,
+                    "UnsupportedRouteField",
+                    format!(
+                        "path_handling '{}' is not supported; v0 is used",
+                        r.path_handling
+                    ),
+                );
+            }
+            let mut faults = Vec::new();
+            let service = match &r.service {
+                None => None,
+                Some(f) => match self.services.get(f.id.as_str()) {
+                    Some(Some(key)) => Some(key.clone()),
+                    Some(None) if self.disabled(&f.id) => continue,
+                    _ => {
+                        faults.push("the route's service is not available".to_string());
+                        None
+                    }
+                },
+            };
+            let service_id = r.service.as_ref().map(|f| f.id.as_str());
+            let mut instances: Vec<PluginInstance> = Vec::new();
+            let mut seen: Vec<&str> = Vec::new();
+            for level in [
+                plugins.route.get(r.id.as_str()),
+                service_id.and_then(|id| plugins.service.get(id)),
+                Some(&plugins.global),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for (name, instance) in level {
+                    if seen.contains(&name.as_str()) {
+                        continue;
+                    }
+                    seen.push(name);
+                    match instance {
+                        Ok(i) => instances.push(i.clone()),
+                        Err(fault) => faults.push(fault.clone()),
+                    }
+                }
+            }
+            order_plugins(&mut instances);
+            let paths = paths(r);
+            self.table.routes.push(Route {
+                name,
+                source: object,
+                hosts: r
+                    .hosts
+                    .iter()
+                    .flatten()
+                    .map(|h| HostMatch::parse(h))
+                    .collect(),
+                paths,
+                methods: r.methods.clone().unwrap_or_default(),
+                protocols: r.protocols.clone(),
+                https_redirect_status_code: r.https_redirect_status_code as u16,
+                strip_path: r.strip_path,
+                preserve_host: r.preserve_host,
+                regex_priority: r.regex_priority,
+                service,
+                plugins: instances,
+                fault: (!faults.is_empty()).then(|| faults.join("; ")),
+            });
+        }
+    }
+
+    fn disabled(&self, service_id: &str) -> bool {
+        self.doc
+            .services
+            .iter()
+            .any(|s| s.id == service_id && !s.enabled)
+    }
+
+    fn consumers(&mut self) {
+        let mut kept = BTreeMap::new();
+        for c in &self.doc.consumers {
+            let object = self.object(
+                "KongConsumer",
+                c.username.as_deref().or(c.custom_id.as_deref()),
+                &c.id,
+            );
+            let clash = self.table.consumers.values().find(|o| {
+                (c.username.is_some() && o.username == c.username)
+                    || (c.custom_id.is_some() && o.custom_id == c.custom_id)
+            });
+            if let Some(other) = clash {
+                let message = format!(
+                    "username or custom_id is already used by {}; the consumer and its \
+                     credentials are ignored",
+                    other.source
+                );
+                self.cx.problem(&object, "DuplicateUsername", message);
+                continue;
+            }
+            kept.insert(c.id.as_str(), object.clone());
+            self.table.consumers.insert(
+                c.id.clone(),
+                Consumer {
+                    id: c.id.clone(),
+                    username: c.username.clone(),
+                    custom_id: c.custom_id.clone(),
+                    source: object,
+                },
+            );
+        }
+        for c in &self.doc.oauth2_credentials {
+            if !kept.contains_key(c.consumer.id.as_str()) {
+                continue;
+            }
+            let object = self.object("KongOauth2Credential", Some(&c.name), &c.id);
+            if let Some(other) = self.table.oauth2_credentials.get(&c.client_id) {
+                let message = format!(
+                    "client_id '{}' is already used by {}; this credential is ignored",
+                    c.client_id, other.source
+                );
+                self.cx.problem(&object, "DuplicateClientId", message);
+                continue;
+            }
+            self.table
+                .oauth2_credentials
+                .insert(c.client_id.clone(), credential(c, object));
+        }
+    }
+}
+
+/// The fault of a route whose plugin could not be built: fail closed.
+fn message_for(plugin: &str) -> String {
+    format!("plugin '{plugin}' of this route cannot be used")
+}
+
+/// Kong paths: `~` marks a regex; no path means every path.
+fn paths(r: &kong::Route) -> Vec<PathMatch> {
+    let paths: Vec<PathMatch> = r
+        .paths
+        .iter()
+        .flatten()
+        .filter_map(|p| match p.strip_prefix('~') {
+            // Checked when the document was read; a failure here cannot
+            // happen, and skipping keeps translate total.
+            Some(pattern) => PathRegex::new(pattern).ok().map(PathMatch::Regex),
+            None => Some(PathMatch::Plain(p.clone())),
+        })
+        .collect();
+    if paths.is_empty() {
+        vec![PathMatch::Plain("/".to_string())]
+    } else {
+        paths
+    }
+}
+
+/// The model credential: a stored hash stays a hash, `hash_secret` asks
+/// `seal` to hash the plaintext before publishing.
+fn credential(c: &kong::Oauth2Credential, source: ObjectRef) -> Oauth2Credential {
+    let secret = c.client_secret.expose();
+    let client_secret = if kong::is_hashed_secret(secret) {
+        ClientSecret::Hashed(secret.to_string())
+    } else if c.hash_secret {
+        ClientSecret::ToHash(Sensitive::new(secret))
+    } else {
+        ClientSecret::Plain(Sensitive::new(secret))
+    };
+    Oauth2Credential {
+        id: c.id.clone(),
+        consumer_id: c.consumer.id.clone(),
+        name: c.name.clone(),
+        client_id: c.client_id.clone(),
+        client_secret,
+        redirect_uris: c.redirect_uris.clone().unwrap_or_default(),
+        client_type: if c.client_type == "public" {
+            ClientType::Public
+        } else {
+            ClientType::Confidential
+        },
+        hash_secret: c.hash_secret,
+        source,
+    }
+}
+
+/// A plugin name and its instance, or the fault of routes it applies to.
+type Entry = (String, Result<PluginInstance, String>);
+
+/// Enabled plugins by where they apply.
+#[derive(Default)]
+struct Scoped {
+    route: BTreeMap<String, Vec<Entry>>,
+    service: BTreeMap<String, Vec<Entry>>,
+    global: Vec<Entry>,
+}
+
+impl Scoped {
+    fn push(&mut self, p: &kong::Plugin, instance: Result<PluginInstance, String>) {
+        let entry = (p.name.clone(), instance);
+        match (&p.route, &p.service) {
+            (Some(r), _) => self.route.entry(r.id.clone()).or_default().push(entry),
+            (None, Some(s)) => self.service.entry(s.id.clone()).or_default().push(entry),
+            (None, None) => self.global.push(entry),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

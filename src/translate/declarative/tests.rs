@@ -1,0 +1,179 @@
+use crate::model::{ClientSecret, HostMatch, PathMatch, PluginConfig, Target};
+use crate::source::ObjectSet;
+use crate::source::files::load_text;
+use crate::translate::{Options, translate};
+use std::path::Path;
+
+fn load(text: &str) -> crate::translate::Translation {
+    let mut objects = ObjectSet::default();
+    load_text(Path::new("kong.yml"), text, &mut objects).unwrap();
+    translate(&objects, &Options::default())
+}
+
+#[test]
+fn the_seed_example_becomes_routes_services_consumers_and_plugins() {
+    let t = load(include_str!("../../../examples/kong.yml"));
+    assert_eq!(t.problems, vec![]);
+    let table = t.table;
+    let mock = table.routes.iter().find(|r| r.name == "mock").unwrap();
+    assert_eq!(mock.paths, vec![PathMatch::Plain("/mock".into())]);
+    assert!(mock.strip_path && !mock.preserve_host);
+    assert_eq!(mock.service.as_deref(), Some("mock"));
+    assert_eq!(mock.plugins.len(), 1);
+    assert!(matches!(&mock.plugins[0].config, PluginConfig::Oauth2(c) if c.global_credentials));
+    let oidc = table
+        .routes
+        .iter()
+        .find(|r| r.name == "openid-connect")
+        .unwrap();
+    assert!(matches!(&oidc.plugins[..], [p] if p.name == "openid-connect"));
+    assert_eq!(
+        table.services["openid-connect"].targets,
+        vec![Target {
+            host: "127.0.0.1".into(),
+            port: 9000
+        }]
+    );
+    let jane = table.find_consumer("jane").unwrap();
+    let cred = &table.oauth2_credentials["client"];
+    assert_eq!(cred.consumer_id, jane.id);
+    assert!(matches!(&cred.client_secret, ClientSecret::ToHash(s) if s.expose() == "secret"));
+    assert_eq!(table.plugins.len(), 2);
+}
+
+#[test]
+fn precedence_regex_paths_hosts_and_routes_without_service() {
+    let t = load(
+        r#"
+_format_version: "3.0"
+services:
+  - name: a
+    host: a.test
+    plugins:
+      - name: oauth2
+        config: {enable_client_credentials: true, token_expiration: 10}
+    routes:
+      - name: r1
+        hosts: ["*.example.com"]
+        paths: ["~/items/\\d+$"]
+        plugins:
+          - name: oauth2
+            config: {enable_client_credentials: true, token_expiration: 20}
+      - name: r2
+        methods: [GET]
+  - name: off
+    host: off.test
+    enabled: false
+    routes:
+      - name: r3
+        paths: [/off]
+routes:
+  - name: lonely
+    paths: [/lonely]
+    protocols: [https]
+plugins:
+  - name: oauth2
+    enabled: false
+    config: {enable_client_credentials: true}
+"#,
+    );
+    assert_eq!(t.problems, vec![]);
+    let route = |n: &str| t.table.routes.iter().find(|r| r.name == n);
+    let r1 = route("r1").unwrap();
+    assert_eq!(
+        r1.hosts,
+        vec![HostMatch::WildcardPrefix(".example.com".into())]
+    );
+    assert!(matches!(&r1.paths[..], [PathMatch::Regex(r)] if r.as_str() == r"^/items/\d+$"));
+    let expiry = |r: &crate::model::Route| match &r.plugins[..] {
+        [p] => match &p.config {
+            PluginConfig::Oauth2(c) => c.token_expiration,
+            _ => 0,
+        },
+        _ => 0,
+    };
+    assert_eq!(expiry(r1), 20, "the route's own plugin wins");
+    assert_eq!(
+        expiry(route("r2").unwrap()),
+        10,
+        "the service's plugin applies"
+    );
+    assert!(
+        route("r3").is_none(),
+        "a disabled service's routes are not routed"
+    );
+    let lonely = route("lonely").unwrap();
+    assert_eq!((lonely.service.as_ref(), lonely.plugins.len()), (None, 0));
+    assert_eq!(lonely.protocols, vec!["https".to_string()]);
+    assert_eq!(lonely.https_redirect_status_code, 426);
+}
+
+#[test]
+fn names_used_by_kubernetes_objects_stay_with_them() {
+    let t = load(
+        r#"
+apiVersion: configuration.konghq.com/v1
+kind: KongConsumer
+metadata:
+  name: jane
+  annotations: {kubernetes.io/ingress.class: kong}
+username: jane
+---
+_format_version: "3.0"
+consumers:
+  - username: jane
+    oauth2_credentials:
+      - {name: demo, client_id: client, client_secret: secret}
+  - username: joe
+"#,
+    );
+    assert_eq!(t.problems.len(), 1, "{:?}", t.problems);
+    let p = &t.problems[0];
+    assert_eq!(p.reason, "DuplicateUsername");
+    assert!(
+        p.message.contains("KongConsumer default/jane"),
+        "{}",
+        p.message
+    );
+    assert_eq!(p.object.kind, "KongConsumer");
+    assert_eq!(p.object.name, "kong.yml#2: jane");
+    let jane = t.table.find_consumer("jane").unwrap();
+    assert_eq!(jane.source.kind, "KongConsumer");
+    assert_eq!(jane.source.namespace.as_deref(), Some("default"));
+    assert!(t.table.find_consumer("joe").is_some());
+    assert!(t.table.oauth2_credentials.is_empty());
+}
+
+#[test]
+fn a_refused_document_is_a_problem_and_kubernetes_routes_stay() {
+    let t = load(
+        r#"
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+spec:
+  ingressClassName: kong
+  rules: [{http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
+---
+_format_version: "3.0"
+routes:
+  - name: bad
+    paths: [nope]
+"#,
+    );
+    let problem = t
+        .problems
+        .iter()
+        .find(|p| p.reason == "InvalidDeclarativeConfig")
+        .unwrap();
+    assert!(
+        problem
+            .message
+            .contains("routes[0] (name 'bad'): schema violation (paths:"),
+        "{}",
+        problem.message
+    );
+    assert_eq!(problem.object.name, "kong.yml#2");
+    assert_eq!(t.table.routes.len(), 1);
+    assert!(t.table.routes[0].name.contains("web"));
+}
