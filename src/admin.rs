@@ -1,9 +1,12 @@
 //! The operator's side: the status listener (`/status`, `/healthz`,
-//! `/readyz`, `/metrics`) and a Kong-style Admin API, read-only for now.
-//! Both only read the published table; neither can change what the proxy
-//! serves.
+//! `/readyz`, `/metrics`) and a Kong-style Admin API. Reads answer from the
+//! published table. In standalone mode the Admin API also takes writes
+//! (`write`): they go to a declarative file in the watched directory, which
+//! is reloaded like any other file, so the table is still only published by
+//! the reconcile step. In cluster mode writes are refused.
 
 mod api;
+mod declared;
 pub mod entities;
 mod node;
 mod oauth2;
@@ -11,6 +14,7 @@ mod read;
 mod reply;
 mod serve;
 mod status;
+pub mod write;
 
 use crate::metrics::Metrics;
 use crate::plugins::Runtime;
@@ -30,7 +34,7 @@ pub struct StatusServer {
 /// The bound Admin API listener.
 pub struct AdminServer {
     listener: TcpListener,
-    state: Arc<api::State>,
+    state: api::State,
 }
 
 // === impl StatusServer ===
@@ -84,15 +88,23 @@ impl AdminServer {
         let listen = listener.local_addr()?;
         Ok(Self {
             listener,
-            state: Arc::new(api::State {
+            state: api::State {
                 table,
                 runtime,
                 node_id: uuid::Uuid::new_v4().to_string(),
                 hostname: node::hostname(),
                 listen,
                 started: Instant::now(),
-            }),
+                writes: None,
+            },
         })
+    }
+
+    /// Accepts writes (standalone mode), kept by `writes`. Without this
+    /// call every write answers 405.
+    pub fn writable(mut self, writes: write::Writes) -> Self {
+        self.state.writes = Some(writes);
+        self
     }
 
     /// The bound address.
@@ -102,17 +114,25 @@ impl AdminServer {
 
     /// Serves forever.
     pub async fn serve(self) {
-        let state = std::sync::Arc::new(self.state);
+        let state = Arc::new(self.state);
         serve::serve(self.listener, move |request| {
             let state = state.clone();
             async move {
+                let method = request.method().clone();
+                if method != http::Method::GET && method != http::Method::HEAD {
+                    return api::write(&state, request).await;
+                }
                 // The token listing reads the token store, which may be
                 // remote; every other read answers from the table.
                 let path = request.uri().path().trim_end_matches('/');
-                if request.method() == http::Method::GET && path == "/oauth2_tokens" {
+                if path == "/oauth2_tokens" {
                     return oauth2::tokens(&state).await;
                 }
-                api::handle(&state, &request)
+                let declared = match &state.writes {
+                    Some(writes) => writes.snapshot().await,
+                    None => None,
+                };
+                api::handle(&state, &request, declared.as_ref())
             }
         })
         .await;

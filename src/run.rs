@@ -123,7 +123,8 @@ pub async fn standalone(args: StandaloneArgs) -> Result<(), RunError> {
         .map_err(|e| RunError::Usage(format!("cannot load {}: {e}", args.path.display())))?;
     let runtime = runtime(&args.serve, &metrics).await?;
 
-    let servers = Servers::bind(&args.serve, handle, runtime, metrics).await?;
+    let mut servers = Servers::bind(&args.serve, handle, runtime, metrics).await?;
+    servers.admin = servers.admin.writable(admin_writes(&args, &control));
     servers.spawn();
 
     let (_watcher, mut changes) = files::watch(&args.path).map_err(|e| RunError::Io {
@@ -204,6 +205,20 @@ impl ControlState {
         let objects = files::load(&self.path)?;
         Ok(self.reconciler.reconcile(&objects))
     }
+}
+
+/// The Admin API's writes: kept in the watched directory, applied by a
+/// reload of this process's control plane that the write waits for.
+fn admin_writes(args: &StandaloneArgs, control: &Control) -> crate::admin::write::Writes {
+    let control = control.clone();
+    let reload: crate::admin::write::Reload = Arc::new(move || {
+        let control = control.clone();
+        Box::pin(async move { control.reload().await.map(drop).map_err(|e| e.to_string()) })
+    });
+    let options = Options {
+        ingress_class: args.serve.ingress_class.clone(),
+    };
+    crate::admin::write::Writes::new(&args.path, options, reload)
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -1,14 +1,16 @@
-//! The admin API's front door: splits the path, dispatches by method.
-//! Only reads exist for now (`read`); any other method is 405, so writes can
-//! be added beside `read` without touching the lookups.
+//! The admin API's front door: splits the path, dispatches by method:
+//! reads to `read`, everything else to `write` (which refuses in cluster
+//! mode).
 
 use super::read;
-use super::reply;
+use super::write::{self, Writes};
+use crate::kong::Document;
 use crate::plugins::Runtime;
 use crate::publish::TableHandle;
 use bytes::Bytes;
-use http::{Method, Request, Response};
+use http::{Request, Response};
 use http_body_util::Full;
+use hyper::body::Incoming;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -27,22 +29,35 @@ pub struct State {
     pub listen: SocketAddr,
     /// Process start.
     pub started: Instant,
+    /// Where writes go (standalone mode); `None` refuses them.
+    pub writes: Option<Writes>,
 }
 
-/// Answers one request.
-pub fn handle<B>(state: &State, request: &Request<B>) -> Response<Full<Bytes>> {
-    let decoded: Vec<String> = request
-        .uri()
-        .path()
-        .split('/')
+/// Answers one read (GET or HEAD); `declared` is what the Admin API wrote
+/// (standalone mode).
+pub fn handle<B>(
+    state: &State,
+    request: &Request<B>,
+    declared: Option<&Document>,
+) -> Response<Full<Bytes>> {
+    let decoded = segments(request.uri().path());
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    read::get(state, &segments, declared)
+}
+
+/// Answers one write (any other method).
+pub async fn write(state: &State, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let decoded = segments(request.uri().path());
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    write::handle(state.writes.as_ref(), request, &segments).await
+}
+
+/// The path's segments, percent-decoded, empty ones dropped.
+fn segments(path: &str) -> Vec<String> {
+    path.split('/')
         .filter(|s| !s.is_empty())
         .map(percent_decode)
-        .collect();
-    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
-    match *request.method() {
-        Method::GET | Method::HEAD => read::get(state, &segments),
-        _ => reply::method_not_allowed(),
-    }
+        .collect()
 }
 
 /// Decodes `%XX` escapes (names and usernames may be escaped by clients);

@@ -1,17 +1,23 @@
 //! The admin API's read endpoints: lists as `{"data":[…],"next":null}` and
-//! single entities by name or id, in Kong's shapes (`entities`).
+//! single entities by name or id, in Kong's shapes (`entities`), with what
+//! the Admin API wrote answered from its document (`declared`).
 
 use super::api::State;
-use super::{entities, node, oauth2, reply, status};
+use super::{declared, entities, node, oauth2, reply, status};
+use crate::kong::Document;
 use crate::model::{Route, Service, Table};
 use bytes::Bytes;
 use http::Response;
 use http_body_util::Full;
 
-/// Answers a GET for the path `segments`.
-pub fn get(state: &State, segments: &[&str]) -> Response<Full<Bytes>> {
+/// Answers a GET for the path `segments`. Entities the Admin API wrote
+/// (`declared`) are answered from its document.
+pub fn get(state: &State, segments: &[&str], declared: Option<&Document>) -> Response<Full<Bytes>> {
     let published = state.table.load();
     let table = &published.table;
+    if let Some(answer) = declared.and_then(|doc| declared::get(doc, table, segments)) {
+        return answer;
+    }
     match segments {
         [] => reply::ok(&node::info(state, &published)),
         ["status"] => reply::ok(&status::summary(&published, state.started)),

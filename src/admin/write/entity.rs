@@ -1,0 +1,180 @@
+//! One entity of any collection, built by the `kong` constructors, and the
+//! lookups the Admin API needs on a [`Document`]: by id or endpoint key
+//! (service and route `name`, consumer `username`, credential `client_id`,
+//! plugin `instance_name`), and whether an entity sits under a parent.
+
+use super::endpoint::Collection;
+use crate::kong::{
+    Consumer, Context, Document, FieldErrors, Kind, Oauth2Credential, Plugin, Route, Service,
+};
+use serde_json::{Map, Value};
+
+/// An entity of one of the five collections.
+#[derive(Clone, Debug)]
+pub enum Entity {
+    /// A service.
+    Service(Service),
+    /// A route.
+    Route(Route),
+    /// A consumer.
+    Consumer(Consumer),
+    /// An oauth2 credential.
+    Oauth2(Oauth2Credential),
+    /// A plugin.
+    Plugin(Plugin),
+}
+
+// === impl Collection ===
+
+impl Collection {
+    /// The `kong` kind of this collection.
+    pub fn kind(self) -> Kind {
+        match self {
+            Collection::Services => Kind::Service,
+            Collection::Routes => Kind::Route,
+            Collection::Consumers => Kind::Consumer,
+            Collection::Oauth2 => Kind::Oauth2Credential,
+            Collection::Plugins => Kind::Plugin,
+        }
+    }
+
+    /// The field a non-UUID path key names (Kong's `endpoint_key`).
+    pub fn endpoint_key(self) -> &'static str {
+        match self {
+            Collection::Services | Collection::Routes => "name",
+            Collection::Consumers => "username",
+            Collection::Oauth2 => "client_id",
+            Collection::Plugins => "instance_name",
+        }
+    }
+}
+
+// === impl Entity ===
+
+impl Entity {
+    /// Builds an entity of `collection` from `value`; `owner` is the
+    /// consumer (credentials) or scope (plugins) a nested path names.
+    pub fn build(
+        collection: Collection,
+        value: &Value,
+        owner: Option<(Kind, &str)>,
+        cx: &Context<'_>,
+    ) -> Result<Self, FieldErrors> {
+        Ok(match collection {
+            Collection::Services => Entity::Service(Service::from_json(value, cx)?),
+            Collection::Routes => Entity::Route(Route::from_json(value, cx)?),
+            Collection::Consumers => Entity::Consumer(Consumer::from_json(value, cx)?),
+            Collection::Oauth2 => Entity::Oauth2(Oauth2Credential::from_json(
+                value,
+                owner.map(|(_, id)| id),
+                cx,
+            )?),
+            Collection::Plugins => Entity::Plugin(Plugin::from_json(value, owner, cx)?),
+        })
+    }
+
+    /// The entity's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Entity::Service(e) => &e.id,
+            Entity::Route(e) => &e.id,
+            Entity::Consumer(e) => &e.id,
+            Entity::Oauth2(e) => &e.id,
+            Entity::Plugin(e) => &e.id,
+        }
+    }
+
+    /// Kong's JSON shape (a credential shows its secret or its hash).
+    pub fn to_value(&self) -> Value {
+        let value = match self {
+            Entity::Service(e) => serde_json::to_value(e),
+            Entity::Route(e) => serde_json::to_value(e),
+            Entity::Consumer(e) => serde_json::to_value(e),
+            Entity::Oauth2(e) => serde_json::to_value(e),
+            Entity::Plugin(e) => serde_json::to_value(e),
+        };
+        value.unwrap_or(Value::Null)
+    }
+
+    /// The entity's JSON as an object, for merging a PATCH into it.
+    pub fn to_map(&self) -> Map<String, Value> {
+        match self.to_value() {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
+    }
+
+    /// Puts the entity into `doc`, replacing the one with the same id.
+    pub fn store(self, doc: &mut Document) {
+        fn put<T>(list: &mut Vec<T>, item: T, id: impl Fn(&T) -> &str) {
+            let key = id(&item).to_string();
+            match list.iter_mut().find(|i| id(i) == key) {
+                Some(slot) => *slot = item,
+                None => list.push(item),
+            }
+        }
+        match self {
+            Entity::Service(e) => put(&mut doc.services, e, |s| &s.id),
+            Entity::Route(e) => put(&mut doc.routes, e, |r| &r.id),
+            Entity::Consumer(e) => put(&mut doc.consumers, e, |c| &c.id),
+            Entity::Oauth2(e) => put(&mut doc.oauth2_credentials, e, |c| &c.id),
+            Entity::Plugin(e) => put(&mut doc.plugins, e, |p| &p.id),
+        }
+    }
+}
+
+/// The entity of `collection` that `key` names (its id, or its endpoint
+/// key).
+pub fn find(doc: &Document, collection: Collection, key: &str) -> Option<Entity> {
+    let id = doc.resolve(collection.kind(), key)?;
+    by_id(doc, collection, &id)
+}
+
+/// The entity of `collection` with `id`.
+pub fn by_id(doc: &Document, collection: Collection, id: &str) -> Option<Entity> {
+    match collection {
+        Collection::Services => doc
+            .services
+            .iter()
+            .find(|e| e.id == id)
+            .cloned()
+            .map(Entity::Service),
+        Collection::Routes => doc
+            .routes
+            .iter()
+            .find(|e| e.id == id)
+            .cloned()
+            .map(Entity::Route),
+        Collection::Consumers => doc
+            .consumers
+            .iter()
+            .find(|e| e.id == id)
+            .cloned()
+            .map(Entity::Consumer),
+        Collection::Oauth2 => doc
+            .oauth2_credentials
+            .iter()
+            .find(|e| e.id == id)
+            .cloned()
+            .map(Entity::Oauth2),
+        Collection::Plugins => doc
+            .plugins
+            .iter()
+            .find(|e| e.id == id)
+            .cloned()
+            .map(Entity::Plugin),
+    }
+}
+
+/// Whether `entity` refers to the parent entity with id `parent_id`.
+pub fn belongs_to(entity: &Entity, parent: Collection, parent_id: &str) -> bool {
+    let is = |f: &Option<crate::kong::Foreign>| f.as_ref().is_some_and(|f| f.id == parent_id);
+    match (entity, parent) {
+        (Entity::Route(r), Collection::Services) => is(&r.service),
+        (Entity::Plugin(p), Collection::Services) => is(&p.service),
+        (Entity::Plugin(p), Collection::Routes) => is(&p.route),
+        (Entity::Plugin(p), Collection::Consumers) => is(&p.consumer),
+        (Entity::Oauth2(c), Collection::Consumers) => c.consumer.id == parent_id,
+        _ => false,
+    }
+}
