@@ -1,0 +1,171 @@
+//! Kong declarative configuration (`kong.yml`) in standalone mode: a
+//! directory holding a kong.yml and Kubernetes manifests feeds one table,
+//! and the seed in declarative form (examples/kong.yml) runs through the
+//! real `kingress standalone` binary over HTTPS on loopback.
+
+mod support;
+
+use kingress::model::{ClientSecret, HostMatch, PathMatch, PluginConfig, Target};
+use kingress::translate::{Options, translate};
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::upstream::Upstream;
+
+#[test]
+fn a_directory_with_kong_yml_and_manifests_gives_one_table() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/declarative");
+    let objects = kingress::source::files::load(&dir).unwrap();
+    assert_eq!(objects.declarative.len(), 1);
+    let t = translate(&objects, &Options::default());
+    assert_eq!(t.problems, vec![]);
+    let table = &t.table;
+
+    let names: Vec<&str> = table.routes.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names.iter().any(|n| n.contains("web")), "{names:?}");
+
+    let items = table.routes.iter().find(|r| r.name == "items").unwrap();
+    assert_eq!(
+        items.hosts,
+        vec![HostMatch::WildcardPrefix(".example.test".into())]
+    );
+    assert!(matches!(&items.paths[0], PathMatch::Regex(r) if r.as_str() == r"^/items/\d+$"));
+    assert_eq!(items.paths[1], PathMatch::Plain("/items".into()));
+    assert_eq!(items.methods, vec!["GET".to_string(), "POST".to_string()]);
+    assert!(!items.strip_path && items.preserve_host);
+    assert!(
+        matches!(&items.plugins[..], [p] if matches!(&p.config, PluginConfig::Oauth2(c) if c.global_credentials))
+    );
+    let api = &table.services[items.service.as_deref().unwrap()];
+    assert_eq!(api.path.as_deref(), Some("/v1"));
+    assert_eq!(
+        api.targets,
+        vec![Target {
+            host: "127.0.0.1".into(),
+            port: 9000
+        }]
+    );
+
+    let lonely = table.routes.iter().find(|r| r.name == "lonely").unwrap();
+    assert_eq!(lonely.service, None);
+
+    assert!(table.find_consumer("joe").is_some(), "the KongConsumer");
+    let jane = table.find_consumer("jane").unwrap();
+    let cred = &table.oauth2_credentials["app-client"];
+    assert_eq!(cred.consumer_id, jane.id);
+    assert!(matches!(&cred.client_secret, ClientSecret::Plain(s) if s.expose() == "app-secret"));
+}
+
+/// A running `kingress standalone`, killed on drop.
+struct Standalone {
+    child: Child,
+    http: SocketAddr,
+    https: SocketAddr,
+}
+
+impl Drop for Standalone {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+async fn start(dir: &Path) -> Standalone {
+    let (http, https, admin, status) = (free_port(), free_port(), free_port(), free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_kingress"))
+        .arg("standalone")
+        .arg("-f")
+        .arg(dir)
+        .args(["--proxy-listen", &http.to_string()])
+        .args(["--proxy-tls-listen", &https.to_string()])
+        .args(["--admin-listen", &admin.to_string()])
+        .args(["--status-listen", &status.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kingress binary");
+    let s = Standalone { child, http, https };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = reqwest::get(format!("http://{status}/readyz")).await;
+        if matches!(&ready, Ok(r) if r.status() == 200) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "kingress never became ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_seed_as_kong_yml_issues_and_accepts_tokens() {
+    let upstream = Upstream::start("echo").await;
+    let dir = tempfile::tempdir().unwrap();
+    let example =
+        include_str!("../examples/kong.yml").replace("127.0.0.1:9000", &upstream.addr.to_string());
+    // Two more routes for Kong's answers without a service and on plain
+    // HTTP to an https-only route.
+    let text = format!(
+        "{example}routes:\n  - {{name: lonely, paths: [/lonely]}}\n  \
+         - {{name: secure, paths: [/secure], protocols: [https], service: mock}}\n"
+    );
+    std::fs::write(dir.path().join("kong.yml"), text).unwrap();
+    let kingress = start(dir.path()).await;
+    let client = support::client::http1();
+    let base = format!("https://127.0.0.1:{}", kingress.https.port());
+
+    let token = client
+        .post(format!("{base}/mock/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "client"),
+            ("client_secret", "secret"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 200);
+    let token = support::client::json(token).await;
+    let access = token["access_token"].as_str().unwrap().to_string();
+    assert_eq!(token["token_type"], "bearer");
+
+    let ok = client
+        .get(format!("{base}/anything"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let echoed = support::client::json(ok).await;
+    assert_eq!(echoed["upstream"], "echo");
+    assert_eq!(echoed["headers"]["x-consumer-username"], "jane");
+
+    let denied = client.get(format!("{base}/anything")).send().await.unwrap();
+    assert_eq!(denied.status(), 401);
+    let wrong = client
+        .get(format!("{base}/anything"))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+
+    let lonely = client.get(format!("{base}/lonely")).send().await.unwrap();
+    assert_eq!(lonely.status(), 503);
+    assert_eq!(
+        support::client::json(lonely).await,
+        serde_json::json!({"message": "no Service found with those values"})
+    );
+    let plain = reqwest::get(format!("http://{}/secure", kingress.http))
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 426);
+}
