@@ -535,3 +535,35 @@ async fn without_writes_every_write_is_405_with_the_reason() {
         .unwrap();
     assert_eq!(res.status(), 404);
 }
+
+#[tokio::test]
+async fn a_write_translate_would_report_is_refused_with_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("consumer.yaml"),
+        r#"
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: kong}
+spec: {controller: ingress-controllers.konghq.com/kong}
+---
+apiVersion: configuration.konghq.com/v1
+kind: KongConsumer
+metadata:
+  name: kube-jane
+  annotations: {kubernetes.io/ingress.class: kong}
+username: jane
+"#,
+    )
+    .unwrap();
+    let k = start(dir.path()).await;
+    let (status, body) = k.form(Method::PUT, "/consumers/jane", "").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["name"], "schema violation");
+    let problem = body["fields"]["@entity"][0].as_str().unwrap();
+    assert!(problem.contains("already used by"), "{problem}");
+    assert!(problem.contains("kube-jane"), "{problem}");
+    assert!(!dir.path().join("kingress-admin.kong.yaml").exists());
+    // Another username is fine.
+    assert_eq!(k.form(Method::PUT, "/consumers/joe", "").await.0, 200);
+}
