@@ -567,3 +567,21 @@ username: jane
     // Another username is fine.
     assert_eq!(k.form(Method::PUT, "/consumers/joe", "").await.0, 200);
 }
+
+#[tokio::test]
+async fn with_a_single_file_writes_are_405_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kong.yml");
+    std::fs::write(&file, "_format_version: \"3.0\"\n").unwrap();
+    let k = start(&file).await;
+    let (status, body) = k.form(Method::PUT, "/consumers/jane", "").await;
+    assert_eq!(status, 405, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("-f naming a directory"),
+        "{body}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
