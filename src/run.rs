@@ -14,7 +14,6 @@ use crate::source::files;
 use crate::tokens::TokenStore;
 use crate::translate::Options;
 use parking_lot::Mutex;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -114,7 +113,7 @@ pub async fn standalone(args: StandaloneArgs) -> Result<(), RunError> {
         ingress_class: args.serve.ingress_class.clone(),
     };
     let reconciler = Reconciler::new(handle.clone(), options, metrics.clone());
-    let control = Control::new(args.path.clone(), reconciler);
+    let control = Control::new(files::Loader::new(&args.path), reconciler);
 
     // The first load must succeed: a bad file at start is a usage error.
     control
@@ -127,7 +126,8 @@ pub async fn standalone(args: StandaloneArgs) -> Result<(), RunError> {
     servers.admin = servers.admin.writable(admin_writes(&args, &control));
     servers.spawn();
 
-    let (_watcher, mut changes) = files::watch(&args.path).map_err(|e| RunError::Io {
+    let watched = control.inner.lock().loader.watch();
+    let (_watcher, mut changes) = watched.map_err(|e| RunError::Io {
         context: format!("cannot watch {}", args.path.display()),
         source: std::io::Error::other(e),
     })?;
@@ -160,8 +160,8 @@ async fn reload_loop(
     }
 }
 
-/// The standalone control plane: the manifest path and the reconciler that
-/// publishes what it holds. Loading and translating thousands of objects
+/// The standalone control plane: the manifests (cached file by file) and
+/// the reconciler that publishes what they hold. Loading and translating thousands of objects
 /// takes hundreds of milliseconds of CPU, so each reload runs on Tokio's
 /// blocking pool, never on an async worker: with one worker thread the
 /// proxy would otherwise stop answering for the whole reload.
@@ -171,16 +171,16 @@ struct Control {
 }
 
 struct ControlState {
-    path: PathBuf,
+    loader: files::Loader,
     reconciler: Reconciler,
 }
 
 // === impl Control ===
 
 impl Control {
-    fn new(path: PathBuf, reconciler: Reconciler) -> Self {
+    fn new(loader: files::Loader, reconciler: Reconciler) -> Self {
         Self {
-            inner: Arc::new(Mutex::new(ControlState { path, reconciler })),
+            inner: Arc::new(Mutex::new(ControlState { loader, reconciler })),
         }
     }
 
@@ -202,7 +202,7 @@ impl Control {
 
 impl ControlState {
     fn reload(&mut self) -> Result<Outcome, files::LoadError> {
-        let objects = files::load(&self.path)?;
+        let objects = self.loader.load()?;
         Ok(self.reconciler.reconcile(&objects))
     }
 }

@@ -3,11 +3,13 @@
 //! not read (Deployments, Namespaces, …) are skipped, so a directory of real
 //! manifests can be used as it is.
 
+mod loader;
+
+pub use loader::Loader;
+
 use super::{Object, ObjectSet, ParseError};
-use notify::{RecursiveMode, Watcher};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use tokio::sync::mpsc;
 
 /// Why a manifest path could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -44,17 +46,10 @@ pub enum LoadError {
 
 /// Reads every manifest under `path` into an object set. Any unreadable file
 /// or malformed document fails the whole load, so a half-written file never
-/// replaces a good table.
+/// replaces a good table. A process that loads again on changes keeps a
+/// [`Loader`] instead, which re-reads only what changed.
 pub fn load(path: &Path) -> Result<ObjectSet, LoadError> {
-    let mut objects = ObjectSet::default();
-    for file in manifest_files(path)? {
-        let text = std::fs::read_to_string(&file).map_err(|source| LoadError::Io {
-            path: file.clone(),
-            source,
-        })?;
-        load_text(&file, &text, &mut objects)?;
-    }
-    Ok(objects)
+    Loader::new(path).load()
 }
 
 /// Adds the documents of one file's text to `objects`.
@@ -153,32 +148,6 @@ pub fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
     }
     out.sort();
     Ok(out)
-}
-
-/// Watches `path` for changes; each filesystem event sends `()` on the
-/// returned channel. Keep the returned watcher alive as long as events are
-/// wanted.
-pub fn watch(path: &Path) -> notify::Result<(notify::RecommendedWatcher, mpsc::Receiver<()>)> {
-    let (tx, rx) = mpsc::channel(16);
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        // A full channel already holds a pending reload; dropping is fine.
-        if let Ok(event) = event
-            && !event.kind.is_access()
-        {
-            let _ = tx.try_send(());
-        }
-    })?;
-    // Watch the directory (or the file's directory) so editors that replace
-    // files by rename are noticed too.
-    let target = if path.is_dir() {
-        path
-    } else {
-        path.parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-    };
-    watcher.watch(target, RecursiveMode::Recursive)?;
-    Ok((watcher, rx))
 }
 
 #[cfg(test)]
