@@ -4,7 +4,9 @@ ES256 access tokens signed at setup.
 
 The issuer only has to answer at start (kingress fetches discovery and JWKS
 lazily and caches them; oauth2-proxy fetches them at start; Envoy gets the
-JWKS inline), so a thread of the harness is enough.
+JWKS inline), so a thread of the harness is enough. It also answers RFC 7662
+introspection (`POST /introspect`) for opaque tokens, active for a few hours,
+and counts the calls so the report can show that kingress caches the result.
 """
 
 import base64
@@ -12,6 +14,7 @@ import http.server
 import json
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import jwt
@@ -58,10 +61,12 @@ class Idp:
             "authorization_endpoint": self.issuer + "/authorize",
             "token_endpoint": self.issuer + "/token",
             "userinfo_endpoint": self.issuer + "/userinfo",
+            "introspection_endpoint": self.issuer + "/introspect",
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         }
+        self.introspections = 0
 
     def token(self, alg: str, sub: str = "bench-user", ttl: int = 6 * 3600) -> str:
         """A signed access token accepted by every verifier in the bench:
@@ -130,8 +135,31 @@ class Idp:
             "/jwks": json.dumps(self.jwks).encode(),
         }
 
+        idp = self
+
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                if self.path.split("?")[0] != "/introspect" or "token" not in form:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                idp.introspections += 1
+                now = int(time.time())
+                body = json.dumps({
+                    "active": True, "sub": "bench-user", "client_id": AUDIENCE,
+                    "aud": AUDIENCE, "iss": idp.issuer, "scope": "openid",
+                    "token_type": "Bearer", "iat": now, "exp": now + 6 * 3600,
+                }).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def do_GET(self):  # noqa: N802 (http.server's naming)
                 body = docs.get(self.path.split("?")[0])

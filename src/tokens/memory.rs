@@ -6,11 +6,15 @@
 //! Deadlines sit in a min-heap; entries for rows deleted early become stale
 //! and are skipped, and the heap is rebuilt when stale entries dominate.
 //! When the store holds `max_tokens` live rows it refuses new ones
-//! ([`StoreError::Full`]) instead of growing without bound.
+//! ([`StoreError::Full`]) instead of growing without bound. Rows are kept in
+//! a compact form (`row`): token values inline, repeated strings shared.
+
+mod row;
 
 use super::{AuthCode, IssuedToken, StoreError, TokenSummary, unix_now};
 use crate::metrics::Metrics;
 use parking_lot::RwLock;
+use row::{Interned, Key, Row};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::{Arc, Weak};
@@ -40,23 +44,35 @@ pub struct MemoryStore {
     metrics: Option<Metrics>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Inner {
     /// Rows by access token.
-    tokens: HashMap<String, IssuedToken>,
+    tokens: HashMap<Key, Row>,
     /// Refresh token → access token.
-    refresh: HashMap<String, String>,
+    refresh: HashMap<Key, Key>,
     /// Codes by value.
-    codes: HashMap<String, AuthCode>,
+    codes: HashMap<Key, AuthCode>,
     /// Earliest deadline first.
     expiry: BinaryHeap<Reverse<Deadline>>,
+    /// Credential ids, services and scopes shared by rows.
+    interned: Interned,
+}
+
+// Holds token values: shows sizes only.
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("tokens", &self.tokens.len())
+            .field("codes", &self.codes.len())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Deadline {
     at: u64,
     kind: Kind,
-    key: String,
+    key: Key,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -100,8 +116,8 @@ impl MemoryStore {
         if token.is_gone(now) {
             return Ok(()); // Already past its lifetime: nothing to keep.
         }
-        let access = token.access_token.expose();
-        if inner.tokens.len() >= self.limits.max_tokens && !inner.tokens.contains_key(access) {
+        let access = Key::new(token.access_token.expose());
+        if inner.tokens.len() >= self.limits.max_tokens && !inner.tokens.contains_key(&access) {
             inner.sweep(now, usize::MAX);
             if inner.tokens.len() >= self.limits.max_tokens {
                 return Err(StoreError::Full {
@@ -109,7 +125,7 @@ impl MemoryStore {
                 });
             }
         }
-        inner.put_token(token);
+        inner.put_token(access, &token);
         inner.compact_if_stale();
         self.report(&inner);
         Ok(())
@@ -118,30 +134,28 @@ impl MemoryStore {
     /// By access token, without the refresh token.
     pub fn token(&self, access_token: &str) -> Option<IssuedToken> {
         let now = unix_now();
+        let key = Key::new(access_token);
         let inner = self.inner.read();
-        let row = inner.tokens.get(access_token).filter(|t| !t.is_gone(now))?;
-        Some(IssuedToken {
-            refresh_token: None,
-            ..row.clone()
-        })
+        let row = inner.tokens.get(&key).filter(|t| !t.is_gone(now))?;
+        Some(row.to_token(&key, false))
     }
 
     /// By refresh token.
     pub fn token_by_refresh(&self, refresh: &str) -> Option<IssuedToken> {
         let now = unix_now();
         let inner = self.inner.read();
-        let access = inner.refresh.get(refresh)?;
+        let access = inner.refresh.get(&Key::new(refresh))?;
         inner
             .tokens
             .get(access)
             .filter(|t| !t.is_gone(now))
-            .cloned()
+            .map(|row| row.to_token(access, true))
     }
 
     /// Deletes a token and its refresh token.
     pub fn delete_token(&self, access_token: &str) {
         let mut inner = self.inner.write();
-        inner.remove_token(access_token);
+        inner.remove_token(&Key::new(access_token));
         self.report(&inner);
     }
 
@@ -152,19 +166,19 @@ impl MemoryStore {
         let Some(old_refresh) = &old.refresh_token else {
             return Ok(false);
         };
-        let old_access = old.access_token.expose();
+        let old_access = Key::new(old.access_token.expose());
         let mut inner = self.inner.write();
-        let current = inner.refresh.get(old_refresh.expose()).map(String::as_str);
+        let current = inner.refresh.get(&Key::new(old_refresh.expose()));
         let alive = inner
             .tokens
-            .get(old_access)
+            .get(&old_access)
             .is_some_and(|t| !t.is_gone(now));
-        if current != Some(old_access) || !alive {
+        if current != Some(&old_access) || !alive {
             return Ok(false);
         }
-        inner.remove_token(old_access);
+        inner.remove_token(&old_access);
         if !new.is_gone(now) {
-            inner.put_token(new);
+            inner.put_token(Key::new(new.access_token.expose()), &new);
         }
         inner.compact_if_stale();
         self.report(&inner);
@@ -187,12 +201,13 @@ impl MemoryStore {
                 });
             }
         }
+        let key = Key::new(code.code.expose());
         inner.expiry.push(Reverse(Deadline {
             at: code.deadline(),
             kind: Kind::Code,
-            key: code.code.expose().to_string(),
+            key: key.clone(),
         }));
-        inner.codes.insert(code.code.expose().to_string(), code);
+        inner.codes.insert(key, code);
         inner.compact_if_stale();
         Ok(())
     }
@@ -203,7 +218,7 @@ impl MemoryStore {
         let inner = self.inner.read();
         inner
             .codes
-            .get(code)
+            .get(&Key::new(code))
             .filter(|c| !c.is_expired(now))
             .cloned()
     }
@@ -211,7 +226,7 @@ impl MemoryStore {
     /// Takes a code (the write lock makes this atomic).
     pub fn take_code(&self, code: &str) -> Option<AuthCode> {
         let now = unix_now();
-        let taken = self.inner.write().codes.remove(code);
+        let taken = self.inner.write().codes.remove(&Key::new(code));
         taken.filter(|c| !c.is_expired(now))
     }
 
@@ -232,10 +247,10 @@ impl MemoryStore {
         let inner = self.inner.read();
         let mut out: Vec<TokenSummary> = inner
             .tokens
-            .values()
-            .filter(|t| !t.is_gone(now))
+            .iter()
+            .filter(|(_, t)| !t.is_gone(now))
             .take(limit)
-            .map(IssuedToken::summary)
+            .map(|(access, row)| row.to_token(access, true).summary())
             .collect();
         out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
         out
@@ -245,12 +260,13 @@ impl MemoryStore {
     pub fn retain_credentials(&self, keep: &HashSet<String>) -> usize {
         let mut inner = self.inner.write();
         let before = inner.tokens.len() + inner.codes.len();
-        inner.tokens.retain(|_, t| keep.contains(&t.credential_id));
+        inner.tokens.retain(|_, t| keep.contains(t.credential_id()));
         let Inner {
             tokens, refresh, ..
         } = &mut *inner;
         refresh.retain(|_, access| tokens.contains_key(access));
         inner.codes.retain(|_, c| keep.contains(&c.credential_id));
+        inner.interned.prune();
         let removed = before - inner.tokens.len() - inner.codes.len();
         inner.compact_if_stale();
         self.report(&inner);
@@ -296,33 +312,32 @@ pub fn spawn_sweeper(store: &Arc<MemoryStore>) {
 // === impl Inner ===
 
 impl Inner {
-    fn put_token(&mut self, token: IssuedToken) {
-        let access = token.access_token.expose().to_string();
+    fn put_token(&mut self, access: Key, token: &IssuedToken) {
         if self.tokens.contains_key(&access) {
             self.remove_token(&access);
         }
-        if let Some(refresh) = &token.refresh_token {
-            self.refresh
-                .insert(refresh.expose().to_string(), access.clone());
+        let row = Row::new(token, &mut self.interned);
+        if let Some(refresh) = row.refresh() {
+            self.refresh.insert(refresh.clone(), access.clone());
         }
-        if let Some(at) = token.deadline() {
+        if let Some(at) = row.deadline() {
             self.expiry.push(Reverse(Deadline {
                 at,
                 kind: Kind::Token,
                 key: access.clone(),
             }));
         }
-        self.tokens.insert(access, token);
+        self.tokens.insert(access, row);
     }
 
-    fn remove_token(&mut self, access: &str) {
+    fn remove_token(&mut self, access: &Key) {
         let Some(row) = self.tokens.remove(access) else {
             return;
         };
-        if let Some(refresh) = row.refresh_token
-            && self.refresh.get(refresh.expose()).map(String::as_str) == Some(access)
+        if let Some(refresh) = row.refresh()
+            && self.refresh.get(refresh) == Some(access)
         {
-            self.refresh.remove(refresh.expose());
+            self.refresh.remove(refresh);
         }
     }
 
@@ -341,7 +356,7 @@ impl Inner {
             done += 1;
             match d.kind {
                 Kind::Token => {
-                    if self.tokens.get(&d.key).and_then(IssuedToken::deadline) == Some(d.at) {
+                    if self.tokens.get(&d.key).and_then(Row::deadline) == Some(d.at) {
                         self.remove_token(&d.key);
                     }
                 }
@@ -375,6 +390,7 @@ impl Inner {
             key: k.clone(),
         });
         self.expiry = tokens.chain(codes).map(Reverse).collect();
+        self.interned.prune();
     }
 }
 
@@ -432,7 +448,7 @@ mod tests {
         store.insert_token(token("new", now, Some(3600))).unwrap();
         assert_eq!(store.sweep_chunk(now + 11, usize::MAX), 1);
         assert_eq!(store.len(), 1);
-        assert!(!store.inner.read().refresh.contains_key("r-old"));
+        assert!(!store.inner.read().refresh.contains_key(&Key::new("r-old")));
         assert!(store.token_by_refresh("r-new").is_some());
     }
 
