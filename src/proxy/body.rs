@@ -7,9 +7,12 @@
 //! shared slot and moves into the request only on its first poll, which
 //! happens after a connection exists.
 //!
-//! Responses: a small body is awaited up to its first chunk before the
-//! response is handed to the client connection ([`response_body`]).
+//! Responses: the upstream body hands its connection back to the pool when
+//! it has been read to its end ([`UpstreamBody`]); a small body is awaited
+//! up to its first chunk before the response is handed to the client
+//! connection ([`response_body`]).
 
+use super::forward::Lease;
 use crate::plugins::{BoxBody, BoxError, full_body};
 use bytes::Bytes;
 use http::HeaderMap;
@@ -38,10 +41,18 @@ pub struct Reclaimable {
 /// first chunk arrives (see [`response_body`]).
 const PREFETCH_LIMIT: u64 = 64 * 1024;
 
+/// An upstream response body and the connection it arrived on, which goes
+/// back to the pool once the body has ended. A body dropped early, or one
+/// that failed, takes its connection with it (hyper closes it).
+pub struct UpstreamBody {
+    inner: Incoming,
+    lease: Option<Lease>,
+}
+
 /// An upstream response body whose first frame was already read.
 struct Primed {
     first: Option<Result<Frame<Bytes>, BoxError>>,
-    rest: Incoming,
+    rest: UpstreamBody,
 }
 
 /// The body was already consumed by an earlier attempt.
@@ -124,7 +135,7 @@ impl Body for Reclaimable {
 /// the client connection writes head and body in one write; otherwise the
 /// head would be flushed on its own while the body is still being handed
 /// over from the upstream connection. Anything else streams as it comes.
-pub async fn response_body(mut body: Incoming, headers: &HeaderMap) -> BoxBody {
+pub async fn response_body(mut body: UpstreamBody, headers: &HeaderMap) -> BoxBody {
     let small = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
@@ -147,8 +158,62 @@ pub async fn response_body(mut body: Incoming, headers: &HeaderMap) -> BoxBody {
     .boxed()
 }
 
-fn boxed(body: Incoming) -> BoxBody {
+fn boxed(body: UpstreamBody) -> BoxBody {
     body.map_err(|e| Box::new(e) as BoxError).boxed()
+}
+
+// === impl UpstreamBody ===
+
+impl UpstreamBody {
+    /// Wraps a response body; `lease` is `None` for a connection that must
+    /// not be reused (an upgraded one).
+    pub fn new(inner: Incoming, lease: Option<Lease>) -> Self {
+        let mut body = Self { inner, lease };
+        // A body-less response (204, 304, HEAD, `content-length: 0`) frees
+        // its connection at once.
+        body.release_if_ended();
+        body
+    }
+
+    fn release_if_ended(&mut self) {
+        if self.inner.is_end_stream()
+            && let Some(lease) = self.lease.take()
+        {
+            lease.release();
+        }
+    }
+}
+
+impl Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(None) => {
+                if let Some(lease) = this.lease.take() {
+                    lease.release();
+                }
+            }
+            Poll::Ready(Some(Ok(_))) => this.release_if_ended(),
+            Poll::Ready(Some(Err(_))) => this.lease = None,
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 // === impl Primed ===

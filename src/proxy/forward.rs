@@ -1,45 +1,39 @@
-//! Sending a request to a service: pick a target round-robin, connect
-//! through a pooled client, try the next target when the connection fails,
-//! and bound the wait for the response headers.
+//! Sending a request to a service: pick a target round-robin, take an
+//! idle connection to it or open one, try the next target when a
+//! connection cannot be opened, and bound the wait for the response
+//! headers.
 //!
-//! One pooled client exists per distinct connect timeout (in practice one or
-//! two), because the connector's timeout is fixed at construction.
 //! Upstream TLS (`Scheme::Https`) encrypts without verifying the
 //! certificate, as Kong does by default (`tls_verify` off): targets are Pod
 //! IPs that no certificate names.
 
-use super::body::{Reclaimable, Slot};
+mod pool;
+
+use super::body::{Reclaimable, Slot, UpstreamBody};
 use super::headers::target_host;
 use super::respond::ProxyError;
 use crate::model::{Scheme, Service, Target};
 use crate::plugins::BoxBody;
 use http::header::HOST;
-use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri, Version};
-use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use http::uri::PathAndQuery;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use parking_lot::Mutex;
+use pool::{ConnectError, Pool, Sender};
 use std::collections::HashMap;
-use std::error::Error as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-type Pooled = Client<HttpsConnector<HttpConnector>, Reclaimable>;
+pub use pool::Lease;
 
 /// Round-robin counters above this many services are reset (services that
 /// left the table must not accumulate forever).
 const MAX_COUNTERS: usize = 65_536;
 
-/// The upstream side of the proxy: pooled clients and per-service
+/// The upstream side of the proxy: the connection pool and per-service
 /// round-robin counters. One per proxy.
 pub struct Upstreams {
-    /// Behind an `Arc`: a request clones one pointer, not the client's
-    /// connector and pool handles.
-    clients: Mutex<HashMap<u64, Arc<Pooled>>>,
+    pool: Pool,
     counters: Mutex<HashMap<String, usize>>,
-    tls: Arc<rustls::ClientConfig>,
 }
 
 /// The request to send, already rewritten for the upstream (path, headers
@@ -61,7 +55,7 @@ pub struct Outgoing {
 /// How an attempt ended when it did not produce a response.
 enum Failed {
     /// Nothing was sent; the next target may be tried.
-    Connect { timed_out: bool, detail: String },
+    Connect(ConnectError),
     /// Anything else.
     Fatal(ProxyError),
 }
@@ -69,17 +63,18 @@ enum Failed {
 // === impl Upstreams ===
 
 impl Upstreams {
-    /// Creates the pool (no connection is opened yet).
+    /// Creates the pool (no connection is opened yet). Must be called inside
+    /// the Tokio runtime.
     pub fn new(provider: Arc<rustls::crypto::CryptoProvider>) -> Result<Self, rustls::Error> {
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(unverified::AcceptAny::new()))
             .with_no_client_auth();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Self {
-            clients: Mutex::new(HashMap::new()),
+            pool: Pool::new(Arc::new(tls)),
             counters: Mutex::new(HashMap::new()),
-            tls: Arc::new(tls),
         })
     }
 
@@ -89,7 +84,7 @@ impl Upstreams {
         &self,
         service: &Service,
         outgoing: Outgoing,
-    ) -> Result<Response<Incoming>, ProxyError> {
+    ) -> Result<Response<UpstreamBody>, ProxyError> {
         let targets = &service.targets;
         if targets.is_empty() {
             return Err(ProxyError::NoTargets(service.name.clone()));
@@ -98,7 +93,7 @@ impl Upstreams {
             .saturating_add(1)
             .min(targets.len());
         let first = self.next_index(&service.name, targets.len());
-        let client = self.client(service.connect_timeout_ms);
+        let connect_timeout = Duration::from_millis(service.connect_timeout_ms);
         let read_timeout = Duration::from_millis(service.read_timeout_ms);
         let Outgoing {
             method,
@@ -107,16 +102,20 @@ impl Upstreams {
             host,
             body,
         } = outgoing;
+        // Origin form: the connection already names the target. From the
+        // `String` itself, so its buffer becomes the URI without a copy.
+        let uri = PathAndQuery::try_from(path_and_query)
+            .map(Uri::from)
+            .map_err(|e| ProxyError::BadGateway(format!("invalid upstream path: {e}")))?;
         let slot = Slot::new(body);
         let mut last = String::new();
         let mut timed_out = false;
         for i in 0..attempts {
             let target = &targets[(first + i) % targets.len()];
             let host = host.clone().or_else(|| target_host(target, service.scheme));
-            let uri = upstream_uri(service.scheme, target, &path_and_query)?;
             let mut request = Request::new(slot.attempt());
             *request.method_mut() = method.clone();
-            *request.uri_mut() = uri;
+            *request.uri_mut() = uri.clone();
             // Upstreams speak HTTP/1.1 whatever the client spoke.
             *request.version_mut() = Version::HTTP_11;
             // The last attempt takes the headers; earlier ones copy them.
@@ -128,16 +127,19 @@ impl Upstreams {
             if let Some(host) = host {
                 request.headers_mut().insert(HOST, host);
             }
-            match attempt(&client, request, read_timeout).await {
+            let to = Endpoint {
+                scheme: service.scheme,
+                target,
+                connect_timeout,
+                read_timeout,
+            };
+            match self.attempt(&to, request).await {
                 Ok(response) => return Ok(response),
                 Err(Failed::Fatal(e)) => return Err(e),
-                Err(Failed::Connect {
-                    timed_out: t,
-                    detail,
-                }) => {
-                    tracing::debug!(service = %service.name, %target, %detail, "upstream connect failed");
-                    last = format!("{target}: {detail}");
-                    timed_out = t;
+                Err(Failed::Connect(error)) => {
+                    tracing::debug!(service = %service.name, %target, detail = %error.detail, "upstream connect failed");
+                    last = format!("{target}: {}", error.detail);
+                    timed_out = error.timed_out;
                     if !slot.is_intact() {
                         break;
                     }
@@ -149,6 +151,65 @@ impl Upstreams {
         } else {
             ProxyError::BadGateway(last)
         })
+    }
+
+    /// One target: an idle connection when there is one, else a new one.
+    /// A reused connection that turns out closed before the request left
+    /// (the upstream ended it while idle) is replaced by a new one, once.
+    async fn attempt(
+        &self,
+        to: &Endpoint<'_>,
+        request: Request<Reclaimable>,
+    ) -> Result<Response<UpstreamBody>, Failed> {
+        let (sender, reused) = match self.pool.checkout(to.scheme, to.target) {
+            Some(sender) => (sender, true),
+            None => (self.open(to).await?, false),
+        };
+        match self.exchange(to, sender, request).await {
+            Err(Exchange::Unsent(request)) if reused => {
+                let sender = self.open(to).await?;
+                self.exchange(to, sender, request)
+                    .await
+                    .map_err(Exchange::into_failed)
+            }
+            result => result.map_err(Exchange::into_failed),
+        }
+    }
+
+    async fn open(&self, to: &Endpoint<'_>) -> Result<Sender, Failed> {
+        self.pool
+            .connect(to.scheme, to.target, to.connect_timeout)
+            .await
+            .map_err(Failed::Connect)
+    }
+
+    async fn exchange(
+        &self,
+        to: &Endpoint<'_>,
+        mut sender: Sender,
+        request: Request<Reclaimable>,
+    ) -> Result<Response<UpstreamBody>, Exchange> {
+        // The read timeout counts from the hand-over to the connection.
+        match tokio::time::timeout(to.read_timeout, sender.try_send_request(request)).await {
+            Ok(Ok(response)) => {
+                // An upgraded connection becomes the tunnel: never reused.
+                let lease = (response.status() != StatusCode::SWITCHING_PROTOCOLS)
+                    .then(|| self.pool.lease(sender, to.scheme, to.target));
+                Ok(response.map(|body| UpstreamBody::new(body, lease)))
+            }
+            Ok(Err(mut e)) => match e.take_message() {
+                Some(request) => Err(Exchange::Unsent(request)),
+                None => Err(Exchange::Failed(Failed::Fatal(ProxyError::BadGateway(
+                    describe(e.error()),
+                )))),
+            },
+            Err(_) => Err(Exchange::Failed(Failed::Fatal(ProxyError::GatewayTimeout(
+                format!(
+                    "no response headers within {} ms",
+                    to.read_timeout.as_millis()
+                ),
+            )))),
+        }
     }
 
     fn next_index(&self, service: &str, len: usize) -> usize {
@@ -167,85 +228,48 @@ impl Upstreams {
         *counter = counter.wrapping_add(1);
         index
     }
-
-    fn client(&self, connect_timeout_ms: u64) -> Arc<Pooled> {
-        let mut clients = self.clients.lock();
-        clients
-            .entry(connect_timeout_ms)
-            .or_insert_with(|| {
-                let mut http = HttpConnector::new();
-                http.enforce_http(false);
-                http.set_nodelay(true);
-                http.set_connect_timeout(Some(Duration::from_millis(connect_timeout_ms)));
-                let connector = hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_tls_config((*self.tls).clone())
-                    .https_or_http()
-                    .enable_http1()
-                    .wrap_connector(http);
-                Arc::new(
-                    Client::builder(TokioExecutor::new())
-                        .pool_timer(TokioTimer::new())
-                        .pool_idle_timeout(Duration::from_secs(60))
-                        .build(connector),
-                )
-            })
-            .clone()
-    }
 }
 
 impl std::fmt::Debug for Upstreams {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Upstreams").finish_non_exhaustive()
+        f.debug_struct("Upstreams")
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
     }
 }
 
-fn upstream_uri(scheme: Scheme, target: &Target, path_and_query: &str) -> Result<Uri, ProxyError> {
-    let scheme = match scheme {
-        Scheme::Http => "http",
-        Scheme::Https => "https",
-    };
-    // From the `String` itself: its buffer becomes the URI without a copy.
-    Uri::try_from(format!("{scheme}://{target}{path_and_query}"))
-        .map_err(|e| ProxyError::BadGateway(format!("invalid upstream URI for {target}: {e}")))
-}
-
-async fn attempt(
-    client: &Pooled,
-    request: Request<Reclaimable>,
+/// Where one attempt goes, and its time limits.
+struct Endpoint<'a> {
+    scheme: Scheme,
+    target: &'a Target,
+    connect_timeout: Duration,
     read_timeout: Duration,
-) -> Result<Response<Incoming>, Failed> {
-    // The pool hides when the connection is ready, so the read timeout
-    // counts from the hand-over; the connect timeout is the connector's.
-    match tokio::time::timeout(read_timeout, client.request(request)).await {
-        Ok(Ok(response)) => Ok(response),
-        Ok(Err(e)) if e.is_connect() => Err(Failed::Connect {
-            timed_out: caused_by_timeout(&e),
-            detail: describe(&e),
-        }),
-        Ok(Err(e)) => Err(Failed::Fatal(ProxyError::BadGateway(describe(&e)))),
-        Err(_) => Err(Failed::Fatal(ProxyError::GatewayTimeout(format!(
-            "no response headers within {} ms",
-            read_timeout.as_millis()
-        )))),
-    }
 }
 
-fn caused_by_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current = Some(error);
-    while let Some(e) = current {
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::TimedOut
-        {
-            return true;
+/// How one exchange on a connection ended without a response.
+enum Exchange {
+    /// The connection was closed before the request was written; the
+    /// request comes back for another connection.
+    Unsent(Request<Reclaimable>),
+    /// Anything else.
+    Failed(Failed),
+}
+
+impl Exchange {
+    fn into_failed(self) -> Failed {
+        match self {
+            Exchange::Unsent(_) => Failed::Fatal(ProxyError::BadGateway(
+                "upstream closed a new connection before the request was sent".into(),
+            )),
+            Exchange::Failed(failed) => failed,
         }
-        current = e.source();
     }
-    false
 }
 
 /// The error and its causes on one line (hyper's top-level message alone is
 /// rarely useful).
-fn describe(error: &hyper_util::client::legacy::Error) -> String {
+fn describe(error: &hyper::Error) -> String {
+    use std::error::Error as _;
     let mut text = error.to_string();
     let mut current = error.source();
     while let Some(e) = current {

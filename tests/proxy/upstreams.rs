@@ -2,6 +2,9 @@
 //! and 504 answers.
 
 use super::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 #[tokio::test]
 async fn round_robin_across_two_upstreams() {
@@ -141,4 +144,56 @@ async fn kong_503s_for_no_targets_no_service_and_faults() {
         assert_eq!(res.status(), 503, "{path}");
         assert_eq!(json(res).await, json!({ "message": message }), "{path}");
     }
+}
+
+/// A raw keep-alive upstream that answers every request with `ok`, counts
+/// the connections it accepted, and closes a connection after its second
+/// response without saying so (as an upstream's keep-alive limit does).
+async fn start_counting() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                for _ in 0..2 {
+                    // Requests here are small and headers-only: one read each.
+                    match stream.read(&mut buf).await {
+                        Ok(n) if n > 0 => {}
+                        _ => return,
+                    }
+                    let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                    if stream.write_all(reply).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[tokio::test]
+async fn upstream_connections_are_reused_and_replaced_when_closed() {
+    let (addr, accepted) = start_counting().await;
+    let proxy = TestProxy::start(table(
+        vec![route("r", &["/"], "svc")],
+        vec![service("svc", &[addr])],
+    ))
+    .await;
+    let client = client::http1();
+    for i in 0..6 {
+        let res = client.get(proxy.http_url("/k")).send().await.unwrap();
+        assert_eq!(res.status(), 200, "request {i}");
+        assert_eq!(res.text().await.unwrap(), "ok");
+        // Time for the proxy to notice an upstream close while idle.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Two requests per connection: reused once, then replaced.
+    assert_eq!(accepted.load(Ordering::SeqCst), 3);
 }

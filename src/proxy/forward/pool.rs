@@ -1,0 +1,373 @@
+//! Upstream HTTP/1.1 connections: opened on demand, kept idle per target,
+//! and handed back when a response body has been read to its end.
+//!
+//! A connection is hyper's `client::conn::http1` pair: the sending half
+//! lives here or in a request, the connection half runs as its own task
+//! (it notices an upstream that closes an idle connection, so a closed one
+//! is never handed out). Compared with hyper-util's pooled client this
+//! skips the per-request task that waits for the connection to become
+//! idle again: the response body returns its connection when it ends
+//! (see [`Lease`]), so a proxied request costs no spawn and no extra wake.
+
+use crate::model::{Scheme, Target};
+use crate::proxy::body::Reclaimable;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use parking_lot::Mutex;
+use rustls::pki_types::ServerName;
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+/// The sending half of an upstream connection.
+pub type Sender = SendRequest<Reclaimable>;
+
+/// An idle connection is closed after this long unused (like the pooled
+/// client this replaces, and below common upstream keep-alive timeouts of
+/// 75 s and more).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// At most this many idle connections per target; more are closed when
+/// their request ends (nginx's `keepalive` directive bounds the same).
+const MAX_IDLE_PER_TARGET: usize = 256;
+/// How often idle connections of targets nobody asks for are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(15);
+
+/// Idle connections by target.
+pub struct Pool {
+    inner: Arc<Inner>,
+    tls: TlsConnector,
+}
+
+struct Inner {
+    /// Keyed by (https, port), then host: a lookup borrows the target's
+    /// host instead of allocating a key per request.
+    idle: Mutex<HashMap<(bool, u16), ByHost>>,
+}
+
+/// Idle connections of one scheme and port, by host.
+type ByHost = HashMap<Box<str>, Vec<Idle>>;
+
+struct Idle {
+    sender: Sender,
+    since: Instant,
+}
+
+/// Why a connection could not be opened. Nothing was sent, so the next
+/// target may be tried.
+#[derive(Debug)]
+pub struct ConnectError {
+    /// The connect timeout elapsed (504 rather than 502 when it was the
+    /// last target).
+    pub timed_out: bool,
+    /// What happened, for the log.
+    pub detail: String,
+}
+
+/// A connection on loan to one request; back to the pool with
+/// [`Lease::release`], closed when dropped instead.
+pub struct Lease {
+    sender: Sender,
+    pool: Weak<Inner>,
+    https: bool,
+    port: u16,
+    host: Arc<str>,
+}
+
+// === impl Pool ===
+
+impl Pool {
+    /// An empty pool; upstream TLS uses `tls`. Must be created inside the
+    /// Tokio runtime (it starts the sweeper task).
+    pub fn new(tls: Arc<rustls::ClientConfig>) -> Self {
+        let inner = Arc::new(Inner {
+            idle: Mutex::new(HashMap::new()),
+        });
+        let weak = Arc::downgrade(&inner);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(SWEEP_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                inner.sweep(Instant::now());
+            }
+        });
+        Self {
+            inner,
+            tls: TlsConnector::from(tls),
+        }
+    }
+
+    /// An idle, ready connection to `target`, if one exists.
+    pub fn checkout(&self, scheme: Scheme, target: &Target) -> Option<Sender> {
+        let https = scheme == Scheme::Https;
+        let mut idle = self.inner.idle.lock();
+        let list = idle
+            .get_mut(&(https, target.port))?
+            .get_mut(target.host.as_str())?;
+        let now = Instant::now();
+        let mut i = list.len();
+        while i > 0 {
+            i -= 1;
+            let entry = &list[i];
+            if entry.sender.is_closed() || now.duration_since(entry.since) > IDLE_TIMEOUT {
+                list.swap_remove(i);
+            } else if entry.sender.is_ready() {
+                return Some(list.swap_remove(i).sender);
+            }
+            // Otherwise still finishing its last exchange: left for later.
+        }
+        None
+    }
+
+    /// Opens a new connection to `target` (TCP, then TLS for `https`),
+    /// bounded by `timeout` as a whole.
+    pub async fn connect(
+        &self,
+        scheme: Scheme,
+        target: &Target,
+        timeout: Duration,
+    ) -> Result<Sender, ConnectError> {
+        match tokio::time::timeout(timeout, self.open(scheme, target)).await {
+            Ok(result) => result,
+            Err(_) => Err(ConnectError {
+                timed_out: true,
+                detail: format!("connect timed out after {} ms", timeout.as_millis()),
+            }),
+        }
+    }
+
+    /// A lease that returns `sender` to the idle connections of `target`.
+    pub fn lease(&self, sender: Sender, scheme: Scheme, target: &Target) -> Lease {
+        Lease {
+            sender,
+            pool: Arc::downgrade(&self.inner),
+            https: scheme == Scheme::Https,
+            port: target.port,
+            host: Arc::from(target.host.as_str()),
+        }
+    }
+
+    async fn open(&self, scheme: Scheme, target: &Target) -> Result<Sender, ConnectError> {
+        // An IP literal is used as is; a name (ExternalName services) is
+        // resolved by the system resolver, each address tried in turn.
+        let tcp = TcpStream::connect((target.host.as_str(), target.port))
+            .await
+            .map_err(|e| ConnectError {
+                timed_out: e.kind() == std::io::ErrorKind::TimedOut,
+                detail: e.to_string(),
+            })?;
+        // Small requests should not wait for Nagle.
+        let _ = tcp.set_nodelay(true);
+        match scheme {
+            Scheme::Http => handshake(tcp).await,
+            Scheme::Https => {
+                let name = ServerName::try_from(target.host.clone()).map_err(|e| ConnectError {
+                    timed_out: false,
+                    detail: format!("invalid TLS server name {:?}: {e}", target.host),
+                })?;
+                let tls = self
+                    .tls
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| ConnectError {
+                        timed_out: false,
+                        detail: format!("TLS handshake: {e}"),
+                    })?;
+                handshake(tls).await
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let idle = self.inner.idle.lock();
+        let count: usize = idle.values().flat_map(|m| m.values()).map(Vec::len).sum();
+        f.debug_struct("Pool").field("idle", &count).finish()
+    }
+}
+
+/// The HTTP/1.1 handshake (nothing is exchanged yet) and the connection's
+/// task, which also serves an upgraded (101) connection as a tunnel.
+async fn handshake<T>(io: T) -> Result<Sender, ConnectError>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = http1::Builder::new()
+        .handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| ConnectError {
+            timed_out: false,
+            detail: e.to_string(),
+        })?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.with_upgrades().await {
+            tracing::debug!(%error, "upstream connection ended with an error");
+        }
+    });
+    Ok(sender)
+}
+
+// === impl Inner ===
+
+impl Inner {
+    fn checkin(&self, lease: Lease) {
+        if lease.sender.is_closed() {
+            return;
+        }
+        let mut idle = self.idle.lock();
+        let by_host = idle.entry((lease.https, lease.port)).or_default();
+        let list = match by_host.get_mut(&*lease.host) {
+            Some(list) => list,
+            None => by_host.entry(Box::from(&*lease.host)).or_default(),
+        };
+        if list.len() < MAX_IDLE_PER_TARGET {
+            list.push(Idle {
+                sender: lease.sender,
+                since: Instant::now(),
+            });
+        }
+    }
+
+    /// Drops closed and expired connections, and targets left without any.
+    fn sweep(&self, now: Instant) {
+        let mut idle = self.idle.lock();
+        for by_host in idle.values_mut() {
+            for list in by_host.values_mut() {
+                list.retain(|e| {
+                    !e.sender.is_closed() && now.duration_since(e.since) <= IDLE_TIMEOUT
+                });
+            }
+            by_host.retain(|_, list| !list.is_empty());
+        }
+        idle.retain(|_, by_host| !by_host.is_empty());
+    }
+}
+
+// === impl Lease ===
+
+impl Lease {
+    /// Returns the connection for the next request to the same target
+    /// (the response it carried has been read to its end).
+    pub fn release(self) {
+        if let Some(pool) = self.pool.upgrade() {
+            pool.checkin(self);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(port: u16) -> Target {
+        Target {
+            host: "127.0.0.1".into(),
+            port,
+        }
+    }
+
+    fn tls() -> Arc<rustls::ClientConfig> {
+        Arc::new(
+            rustls::ClientConfig::builder_with_provider(crate::proxy::tls::provider())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth(),
+        )
+    }
+
+    /// A raw upstream that answers every request on a connection with a
+    /// fixed response, and counts the connections it accepted.
+    async fn upstream() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = listener.accept().await.unwrap();
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0 {
+                            return;
+                        }
+                        let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        if s.write_all(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (port, accepted)
+    }
+
+    async fn exchange(pool: &Pool, port: u16) {
+        let t = target(port);
+        let mut sender = match pool.checkout(Scheme::Http, &t) {
+            Some(sender) => sender,
+            None => pool
+                .connect(Scheme::Http, &t, Duration::from_secs(5))
+                .await
+                .unwrap(),
+        };
+        let slot = crate::proxy::body::Slot::new(crate::plugins::empty_body());
+        let mut request = http::Request::new(slot.attempt());
+        request
+            .headers_mut()
+            .insert(http::header::HOST, http::HeaderValue::from_static("x"));
+        let response = sender.send_request(request).await.unwrap();
+        use http_body_util::BodyExt;
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, "ok");
+        pool.lease(sender, Scheme::Http, &t).release();
+    }
+
+    #[tokio::test]
+    async fn a_released_connection_serves_the_next_request() {
+        let (port, accepted) = upstream().await;
+        let pool = Pool::new(tls());
+        for _ in 0..5 {
+            exchange(&pool, port).await;
+            // The connection task marks the connection idle on its next poll.
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn closed_and_expired_connections_are_never_handed_out() {
+        let (port, _) = upstream().await;
+        let pool = Pool::new(tls());
+        exchange(&pool, port).await;
+        tokio::task::yield_now().await;
+        assert!(pool.checkout(Scheme::Http, &target(port)).is_some());
+        // Returned, then swept as if a minute had passed.
+        exchange(&pool, port).await;
+        pool.inner.sweep(Instant::now() + IDLE_TIMEOUT * 2);
+        assert!(pool.inner.idle.lock().is_empty());
+        assert!(pool.checkout(Scheme::Http, &target(port)).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_a_connect_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let pool = Pool::new(tls());
+        let error = pool
+            .connect(Scheme::Http, &target(port), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(!error.timed_out);
+        assert!(!error.detail.is_empty());
+    }
+}
