@@ -177,8 +177,10 @@ impl Upstreams {
     }
 
     async fn open(&self, to: &Endpoint<'_>) -> Result<Sender, Failed> {
-        self.pool
-            .connect(to.scheme, to.target, to.connect_timeout)
+        // Boxed: connecting (TCP, TLS, handshake) is a large future, needed
+        // only when no idle connection exists; inline it would size every
+        // request's future, which is moved to the heap per request.
+        Box::pin(self.pool.connect(to.scheme, to.target, to.connect_timeout))
             .await
             .map_err(Failed::Connect)
     }
