@@ -12,9 +12,10 @@
 
 mod generate;
 pub mod memory;
+mod ops;
 pub mod redis;
 
-use crate::metrics::{Metrics, StoreLabels};
+use crate::metrics::Metrics;
 use crate::model::Sensitive;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -47,6 +48,25 @@ pub struct IssuedToken {
     /// Row lifetime in seconds from `created_at` (refresh_token_ttl); `None`
     /// keeps it until deleted.
     pub ttl: Option<u64>,
+}
+
+/// What verifying a request needs of a token row, found by its access
+/// token ([`TokenStore::grant`]). The strings are shared with the memory
+/// store's row, so a lookup there allocates nothing; no token value is held.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grant {
+    /// Id of the oauth2 credential the token was issued to.
+    pub credential_id: Arc<str>,
+    /// Bound service name; `None` for global tokens.
+    pub service: Option<Arc<str>>,
+    /// Space-separated granted scopes.
+    pub scope: Option<Arc<str>>,
+    /// End-user id supplied by the operator's app.
+    pub authenticated_userid: Option<Arc<str>>,
+    /// Access-token lifetime in seconds; 0 = never expires.
+    pub expires_in: u64,
+    /// Issue time, unix seconds.
+    pub created_at: u64,
 }
 
 /// An authorization code (Kong's `oauth2_authorization_codes` row), 300 s.
@@ -162,6 +182,29 @@ impl IssuedToken {
     }
 }
 
+// === impl Grant ===
+
+impl Grant {
+    /// Whether the access token has expired at `now` (as
+    /// [`IssuedToken::is_expired`]).
+    pub fn is_expired(&self, now: u64) -> bool {
+        self.expires_in > 0 && now.saturating_sub(self.created_at) > self.expires_in
+    }
+}
+
+impl From<IssuedToken> for Grant {
+    fn from(t: IssuedToken) -> Self {
+        Self {
+            credential_id: t.credential_id.into(),
+            service: t.service.map(Arc::from),
+            scope: t.scope.map(Arc::from),
+            authenticated_userid: t.authenticated_userid.map(Arc::from),
+            expires_in: t.expires_in,
+            created_at: t.created_at,
+        }
+    }
+}
+
 // === impl AuthCode ===
 
 impl AuthCode {
@@ -235,6 +278,16 @@ impl TokenStore {
         let r = match self {
             TokenStore::Memory(m) => Ok(m.token(access_token)),
             TokenStore::Redis(r) => r.token(access_token).await,
+        };
+        self.count(r)
+    }
+
+    /// Looks a token up by access token for verification: the same row as
+    /// [`Self::token`] without the token values, cheap to get from memory.
+    pub async fn grant(&self, access_token: &str) -> Result<Option<Grant>, StoreError> {
+        let r = match self {
+            TokenStore::Memory(m) => Ok(m.grant(access_token)),
+            TokenStore::Redis(r) => r.token(access_token).await.map(|t| t.map(Grant::from)),
         };
         self.count(r)
     }
@@ -343,20 +396,11 @@ impl TokenStore {
     }
 
     fn count<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
-        let metrics = match self {
-            TokenStore::Memory(m) => m.metrics(),
-            TokenStore::Redis(r) => r.metrics(),
+        let ops = match self {
+            TokenStore::Memory(m) => m.ops(),
+            TokenStore::Redis(r) => r.ops(),
         };
-        if let Some(metrics) = metrics {
-            let outcome = if r.is_ok() { "ok" } else { "error" };
-            metrics
-                .token_store_ops
-                .get_or_create(&StoreLabels {
-                    backend: self.backend().to_string(),
-                    outcome: outcome.to_string(),
-                })
-                .inc();
-        }
+        ops.count(r.is_ok());
         r
     }
 }

@@ -5,7 +5,7 @@
 use kingress::metrics::Metrics;
 use kingress::model::Sensitive;
 use kingress::tokens::{
-    AuthCode, IssuedToken, StoreError, TokenStore, digest_hex, random_token, unix_now,
+    AuthCode, Grant, IssuedToken, StoreError, TokenStore, digest_hex, random_token, unix_now,
 };
 use std::collections::HashSet;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -69,11 +69,17 @@ async fn lookups(store: &TokenStore) {
         .unwrap()
         .expect("stored");
     assert_eq!(by_refresh, t);
+    assert_eq!(
+        store.grant(t.access_token.expose()).await.unwrap(),
+        Some(Grant::from(t.clone()))
+    );
     assert_eq!(store.token(&random_token()).await.unwrap(), None);
+    assert_eq!(store.grant(&random_token()).await.unwrap(), None);
     assert_eq!(store.token_by_refresh(&random_token()).await.unwrap(), None);
 
     store.delete_token(t.access_token.expose()).await.unwrap();
     assert_eq!(store.token(t.access_token.expose()).await.unwrap(), None);
+    assert_eq!(store.grant(t.access_token.expose()).await.unwrap(), None);
     assert_eq!(
         store
             .token_by_refresh(t.refresh_token.as_ref().unwrap().expose())
@@ -95,10 +101,17 @@ async fn lifetimes(store: &TokenStore) {
         .unwrap()
         .expect("row alive");
     assert!(found.is_expired(now));
+    let grant = store
+        .grant(expired.access_token.expose())
+        .await
+        .unwrap()
+        .expect("row alive");
+    assert!(grant.is_expired(now) && !grant.is_expired(now - 200));
     // The row's lifetime has passed: gone, refresh token included.
     let gone = token("cred-a", now - 100, Some(50), true);
     store.insert_token(&gone).await.unwrap();
     assert_eq!(store.token(gone.access_token.expose()).await.unwrap(), None);
+    assert_eq!(store.grant(gone.access_token.expose()).await.unwrap(), None);
     assert_eq!(
         store
             .token_by_refresh(gone.refresh_token.as_ref().unwrap().expose())

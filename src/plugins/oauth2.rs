@@ -88,11 +88,17 @@ impl State {
         table: &'t Table,
         id: &str,
     ) -> Option<&'t Oauth2Credential> {
-        let hint = self.inner.credential_index.lock().get(id).cloned();
-        if let Some(c) = hint.and_then(|client_id| table.oauth2_credentials.get(&client_id))
-            && c.id == id
-        {
-            return Some(c);
+        // Looked up under the lock: copying the client id out would cost an
+        // allocation per verified request.
+        let hinted = self
+            .inner
+            .credential_index
+            .lock()
+            .get(id)
+            .and_then(|client_id| table.oauth2_credentials.get(client_id))
+            .filter(|c| c.id == id);
+        if hinted.is_some() {
+            return hinted;
         }
         let found = table.oauth2_credential_by_id(id)?;
         let mut index = self.inner.credential_index.lock();

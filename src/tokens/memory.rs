@@ -11,7 +11,8 @@
 
 mod row;
 
-use super::{AuthCode, IssuedToken, StoreError, TokenSummary, unix_now};
+use super::ops::OpCounters;
+use super::{AuthCode, Grant, IssuedToken, StoreError, TokenSummary, unix_now};
 use crate::metrics::Metrics;
 use parking_lot::RwLock;
 use row::{Interned, Key, Row};
@@ -41,7 +42,7 @@ pub struct Limits {
 pub struct MemoryStore {
     inner: RwLock<Inner>,
     limits: Limits,
-    metrics: Option<Metrics>,
+    ops: OpCounters,
 }
 
 #[derive(Default)]
@@ -99,13 +100,17 @@ impl MemoryStore {
         Self {
             inner: RwLock::new(Inner::default()),
             limits,
-            metrics,
+            ops: OpCounters::new(metrics, "memory"),
         }
     }
 
     /// The metrics this store reports to.
     pub fn metrics(&self) -> Option<&Metrics> {
-        self.metrics.as_ref()
+        self.ops.metrics()
+    }
+
+    pub(super) fn ops(&self) -> &OpCounters {
+        &self.ops
     }
 
     /// Stores a token; refuses when full.
@@ -138,6 +143,17 @@ impl MemoryStore {
         let inner = self.inner.read();
         let row = inner.tokens.get(&key).filter(|t| !t.is_gone(now))?;
         Some(row.to_token(&key, false))
+    }
+
+    /// By access token, what verification needs (shares the row's strings).
+    pub fn grant(&self, access_token: &str) -> Option<Grant> {
+        let now = unix_now();
+        let inner = self.inner.read();
+        let row = inner
+            .tokens
+            .get(&Key::new(access_token))
+            .filter(|t| !t.is_gone(now))?;
+        Some(row.grant())
     }
 
     /// By refresh token.
@@ -285,7 +301,7 @@ impl MemoryStore {
     }
 
     fn report(&self, inner: &Inner) {
-        if let Some(m) = &self.metrics {
+        if let Some(m) = self.ops.metrics() {
             m.tokens_stored.set(inner.tokens.len() as i64);
         }
     }

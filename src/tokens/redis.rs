@@ -20,6 +20,7 @@
 
 mod record;
 
+use super::ops::OpCounters;
 use super::{AuthCode, IssuedToken, StoreError, TokenSummary, digest_hex, unix_now};
 use crate::metrics::Metrics;
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -79,7 +80,7 @@ pub struct RedisStore {
     last_failure: parking_lot::Mutex<Option<Instant>>,
     delete: Script,
     replace: Script,
-    metrics: Option<Metrics>,
+    ops: OpCounters,
 }
 
 // === impl RedisStore ===
@@ -99,7 +100,7 @@ impl RedisStore {
             last_failure: parking_lot::Mutex::new(None),
             delete: Script::new(DELETE_SCRIPT),
             replace: Script::new(REPLACE_SCRIPT),
-            metrics,
+            ops: OpCounters::new(metrics, "redis"),
         };
         if let Err(e) = store.conn().await {
             tracing::warn!(error = %e, "redis token store not reachable yet; token requests answer 503 until it is");
@@ -109,7 +110,11 @@ impl RedisStore {
 
     /// The metrics this store reports to.
     pub fn metrics(&self) -> Option<&Metrics> {
-        self.metrics.as_ref()
+        self.ops.metrics()
+    }
+
+    pub(super) fn ops(&self) -> &OpCounters {
+        &self.ops
     }
 
     /// Stores a token and its refresh index.

@@ -112,7 +112,7 @@ async fn authenticate(
 
     let row = runtime
         .tokens
-        .token(&token)
+        .grant(&token)
         .await
         .map_err(|e| Refusal::Hard(store_error(e)))?;
     let Some(row) = row else {
@@ -120,7 +120,7 @@ async fn authenticate(
     };
     match &row.service {
         None if !config.global_credentials => return Err(Refusal::Hard(token_error(GLOBAL))),
-        Some(service) if exchange.route.service.as_ref() != Some(service) => {
+        Some(service) if exchange.route.service.as_deref() != Some(&**service) => {
             return Err(invalid(INVALID));
         }
         _ => {}

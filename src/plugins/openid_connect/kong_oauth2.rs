@@ -27,9 +27,9 @@ pub(super) struct Oauth2Identity {
     /// The credential's `client_id` (`X-Credential-Identifier`).
     pub(super) client_id: String,
     /// Granted scope (`X-Authenticated-Scope`).
-    pub(super) scope: Option<String>,
+    pub(super) scope: Option<Arc<str>>,
     /// `X-Authenticated-Userid`.
-    pub(super) authenticated_userid: Option<String>,
+    pub(super) authenticated_userid: Option<Arc<str>>,
 }
 
 /// Looks the token up for a request to `service` (the route's service
@@ -42,7 +42,7 @@ pub(super) async fn verify(
 ) -> Result<(Oauth2Identity, Arc<Value>), Reason> {
     let issued = runtime
         .tokens
-        .token(token)
+        .grant(token)
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "token store lookup failed");
@@ -53,7 +53,7 @@ pub(super) async fn verify(
         return Err(Reason::Expired);
     }
     if let Some(bound) = &issued.service
-        && service != Some(bound.as_str())
+        && service != Some(&**bound)
     {
         return Err(Reason::Unknown);
     }
@@ -74,10 +74,10 @@ pub(super) async fn verify(
         Value::String(credential.client_id.clone()),
     );
     if let Some(scope) = &issued.scope {
-        claims.insert("scope".into(), Value::String(scope.clone()));
+        claims.insert("scope".into(), Value::String(scope.to_string()));
     }
     if let Some(user) = &issued.authenticated_userid {
-        claims.insert("sub".into(), Value::String(user.clone()));
+        claims.insert("sub".into(), Value::String(user.to_string()));
     }
     let identity = Oauth2Identity {
         consumer: consumer.clone(),

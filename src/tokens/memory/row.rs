@@ -5,10 +5,11 @@
 //! again as the map key, in the refresh index and in the expiry heap. Rows
 //! here keep token values inline ([`Key`]: 32 bytes, no allocation, for the
 //! 32-character tokens kingress issues) and share the strings many rows
-//! repeat (credential id, service, scope) through an interning set.
+//! repeat (credential id, service, scope) through an interning set. A
+//! [`Grant`] shares those strings, so verifying a token copies none.
 
 use crate::model::Sensitive;
-use crate::tokens::IssuedToken;
+use crate::tokens::{Grant, IssuedToken};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -30,7 +31,8 @@ pub(super) struct Row {
     credential_id: Arc<str>,
     service: Option<Arc<str>>,
     scope: Option<Arc<str>>,
-    authenticated_userid: Option<Box<str>>,
+    /// Not interned (rarely repeated), but shared with grants.
+    authenticated_userid: Option<Arc<str>>,
     expires_in: u64,
     created_at: u64,
     ttl: Option<u64>,
@@ -85,7 +87,7 @@ impl Row {
             credential_id: interned.get(&token.credential_id),
             service: token.service.as_deref().map(|s| interned.get(s)),
             scope: token.scope.as_deref().map(|s| interned.get(s)),
-            authenticated_userid: token.authenticated_userid.as_deref().map(Box::from),
+            authenticated_userid: token.authenticated_userid.as_deref().map(Arc::from),
             expires_in: token.expires_in,
             created_at: token.created_at,
             ttl: token.ttl,
@@ -108,6 +110,18 @@ impl Row {
             expires_in: self.expires_in,
             created_at: self.created_at,
             ttl: self.ttl,
+        }
+    }
+
+    /// What verification needs, sharing the row's strings.
+    pub(super) fn grant(&self) -> Grant {
+        Grant {
+            credential_id: self.credential_id.clone(),
+            service: self.service.clone(),
+            scope: self.scope.clone(),
+            authenticated_userid: self.authenticated_userid.clone(),
+            expires_in: self.expires_in,
+            created_at: self.created_at,
         }
     }
 
@@ -186,11 +200,14 @@ mod tests {
         let b = Row::new(&token, &mut interned);
         assert!(Arc::ptr_eq(&a.credential_id, &b.credential_id));
         assert_eq!(a.to_token(&Key::new("access"), true), token);
+        let grant = a.grant();
+        assert!(Arc::ptr_eq(&grant.credential_id, &b.credential_id));
+        assert_eq!(grant, Grant::from(token.clone()));
         let without = a.to_token(&Key::new("access"), false);
         assert_eq!(without.refresh_token, None);
         assert_eq!(a.deadline(), Some(30));
         assert!(a.is_gone(31) && !a.is_gone(30));
-        drop((a, b));
+        drop((a, b, grant));
         interned.prune();
         assert!(interned.0.is_empty());
     }
