@@ -395,8 +395,13 @@ class Bench:
         # Every introspection call the stand-in issuer answered, over all
         # rounds: with kingress's cache it stays at a handful.
         self.result["introspection_calls"] = self.idp.introspections
-        self.token_endpoint()
-        self.flood()
+        # With --only, the token-endpoint and flood phases run only when
+        # their ids (`token`, `flood`) are listed.
+        only = set(a.only.split(",")) if a.only else None
+        if only is None or "token" in only:
+            self.token_endpoint()
+        if only is None or "flood" in only:
+            self.flood()
         self.result["meta"].update(finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                                    load_after=lib.load1())
 
