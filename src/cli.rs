@@ -65,8 +65,10 @@ pub struct ServeArgs {
     /// Ingress class served.
     #[arg(long, env = "KINGRESS_INGRESS_CLASS", default_value = "kong")]
     pub ingress_class: String,
-    /// Quiet time after a change before re-translating (e.g. 50ms, 1s).
-    #[arg(long, env = "KINGRESS_DEBOUNCE", default_value = "50ms", value_parser = parse_duration)]
+    /// Quiet time after a change before re-translating (e.g. 10ms, 1s):
+    /// long enough to coalesce the events of one save or `kubectl apply`,
+    /// short next to the reload itself.
+    #[arg(long, env = "KINGRESS_DEBOUNCE", default_value = "10ms", value_parser = parse_duration)]
     pub debounce: Duration,
 }
 

@@ -5,7 +5,7 @@ use crate::metrics::Metrics;
 use crate::model::Problem;
 use crate::publish::TableHandle;
 use crate::source::ObjectSet;
-use crate::translate::{self, Options, seal::Sealer};
+use crate::translate::{self, Memo, Options, seal::Sealer};
 use std::time::{Duration, Instant};
 
 /// Turns object sets into published tables, one call per change.
@@ -15,6 +15,9 @@ pub struct Reconciler {
     options: Options,
     metrics: Metrics,
     sealer: Sealer,
+    /// Translation results kept for the next change (an edit translates
+    /// again only what it touched).
+    memo: Memo,
     last_problems: Vec<Problem>,
 }
 
@@ -41,6 +44,7 @@ impl Reconciler {
             options,
             metrics,
             sealer: Sealer::new(),
+            memo: Memo::new(),
             last_problems: Vec::new(),
         }
     }
@@ -49,7 +53,7 @@ impl Reconciler {
     /// current table. Problems that are new since the last call are logged.
     pub fn reconcile(&mut self, objects: &ObjectSet) -> Outcome {
         let start = Instant::now();
-        let mut translation = translate::translate(objects, &self.options);
+        let mut translation = translate::translate_cached(objects, &self.options, &mut self.memo);
         let translate = start.elapsed();
         self.sealer.seal(&mut translation.table);
         let generation = self.handle.publish(translation.table);

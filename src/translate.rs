@@ -26,6 +26,7 @@ mod credentials;
 mod declarative;
 mod ids;
 mod ingress;
+mod memo;
 mod paths;
 mod plugin_config;
 mod plugins;
@@ -36,6 +37,8 @@ mod tls;
 use crate::model::{ObjectRef, Problem, Table};
 use crate::source::ObjectSet;
 use kube::Resource;
+
+pub use memo::{Memo, Reused};
 
 /// Settings that shape translation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,6 +66,24 @@ impl Default for Options {
 
 /// Translates `objects` into a table and problems.
 pub fn translate(objects: &ObjectSet, options: &Options) -> Translation {
+    translate_with(objects, options, None)
+}
+
+/// [`translate`], reusing what `memo` kept of earlier calls where the same
+/// objects are translated again (see [`Memo`]); the result is exactly what
+/// [`translate`] gives. `memo` then holds this call's results.
+pub fn translate_cached(objects: &ObjectSet, options: &Options, memo: &mut Memo) -> Translation {
+    translate_with(objects, options, Some(memo))
+}
+
+fn translate_with(
+    objects: &ObjectSet,
+    options: &Options,
+    mut memo: Option<&mut Memo>,
+) -> Translation {
+    if let Some(memo) = memo.as_deref_mut() {
+        memo.begin(objects, options);
+    }
     let mut cx = Cx {
         objects,
         class: class::ClassFilter::new(objects, options),
@@ -72,8 +93,21 @@ pub fn translate(objects: &ObjectSet, options: &Options) -> Translation {
 
     let mut plugins = plugins::Resolver::new();
     let globals = plugins.globals(&mut cx);
-    ingress::translate(&mut cx, &mut plugins, &globals, &mut table);
-    consumers::translate(&mut cx, &mut table);
+    let units = memo.as_deref_mut().map(|m| &mut m.ingresses);
+    let reused = ingress::translate(&mut cx, &mut plugins, &globals, &mut table, units);
+    match memo {
+        Some(memo) => {
+            memo.reused.ingresses = reused;
+            memo.reused.consumers = memo.consumers.is_some();
+            let consumers = match memo.consumers.take() {
+                Some(kept) => kept,
+                None => consumers::translate(&mut cx),
+            };
+            consumers.clone().place(&mut cx, &mut table);
+            memo.consumers = Some(consumers);
+        }
+        None => consumers::translate(&mut cx).place(&mut cx, &mut table),
+    }
     declarative::translate(&mut cx, &mut table);
     table.certificates = tls::translate(&mut cx);
 

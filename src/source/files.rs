@@ -49,7 +49,11 @@ pub enum LoadError {
 /// replaces a good table. A process that loads again on changes keeps a
 /// [`Loader`] instead, which re-reads only what changed.
 pub fn load(path: &Path) -> Result<ObjectSet, LoadError> {
-    Loader::new(path).load()
+    let mut loader = Loader::new(path);
+    let objects = loader.load()?;
+    // Without the loader, the set has no other owner: no copy is made.
+    drop(loader);
+    Ok(std::sync::Arc::unwrap_or_clone(objects))
 }
 
 /// Adds the documents of one file's text to `objects`.

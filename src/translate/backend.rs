@@ -3,7 +3,7 @@
 
 use super::annotations::{self, ServiceSettings};
 use super::{Cx, object_ref};
-use crate::model::{self, ObjectRef, Table, Target};
+use crate::model::{self, ObjectRef, Problem, Table, Target};
 use k8s_openapi::api::core::v1::{Service, ServicePort};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::ServiceBackendPort;
@@ -41,7 +41,17 @@ pub(super) struct BackendError {
 /// Resolves backends, building each upstream service once.
 pub(super) struct Backends<'a> {
     slices: BTreeMap<(&'a str, &'a str), Vec<&'a EndpointSlice>>,
-    resolved: BTreeMap<(String, String, String), Result<Backend, BackendError>>,
+    resolved: BTreeMap<(&'a str, &'a str, String), Resolved>,
+}
+
+/// A backend as first resolved, with what resolving it added: the upstream
+/// service and the problems found on the Service. Later users of the same
+/// backend get both again, so each Ingress's share of the table is whole on
+/// its own (translate's memo reuses it per Ingress).
+struct Resolved {
+    result: Result<Backend, BackendError>,
+    service: Option<model::Service>,
+    problems: Vec<Problem>,
 }
 
 // === impl PortDef ===
@@ -110,32 +120,50 @@ impl<'a> Backends<'a> {
     }
 
     /// Resolves Service `name` port `port` in `namespace`, adding the
-    /// upstream service to `table` the first time.
+    /// upstream service to `table` and the problems of the Service to `cx`
+    /// (every time: each Ingress's share of the table stands alone).
     pub(super) fn resolve(
         &mut self,
         cx: &mut Cx<'a>,
         table: &mut Table,
-        namespace: &str,
-        name: &str,
+        namespace: &'a str,
+        name: &'a str,
         port: &PortDef,
     ) -> Result<Backend, BackendError> {
-        let key = (namespace.to_string(), name.to_string(), port.canonical());
-        if let Some(done) = self.resolved.get(&key) {
-            return done.clone();
+        let key = (namespace, name, port.canonical());
+        let done = match self.resolved.entry(key) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let start = cx.problems.len();
+                let built = Self::build(&self.slices, cx, namespace, name, port);
+                let (result, service) = match built {
+                    Ok((backend, service)) => (Ok(backend), Some(service)),
+                    Err(e) => (Err(e), None),
+                };
+                let problems = cx.problems.split_off(start);
+                e.insert(Resolved {
+                    result,
+                    service,
+                    problems,
+                })
+            }
+        };
+        cx.problems.extend(done.problems.iter().cloned());
+        if let Some(service) = &done.service
+            && !table.services.contains_key(&service.name)
+        {
+            table.services.insert(service.name.clone(), service.clone());
         }
-        let result = self.build(cx, table, namespace, name, port);
-        self.resolved.insert(key, result.clone());
-        result
+        done.result.clone()
     }
 
     fn build(
-        &self,
+        slices: &BTreeMap<(&'a str, &'a str), Vec<&'a EndpointSlice>>,
         cx: &mut Cx<'a>,
-        table: &mut Table,
         namespace: &str,
         name: &str,
         port: &PortDef,
-    ) -> Result<Backend, BackendError> {
+    ) -> Result<(Backend, model::Service), BackendError> {
         let objects = cx.objects;
         let Some(service) = objects
             .services
@@ -155,7 +183,7 @@ impl<'a> Backends<'a> {
             (Some(p), true, _) => external_target(external_name, p.port),
             // ExternalName Services often declare no ports; a number is enough.
             (None, true, PortDef::Number(n)) => external_target(external_name, *n),
-            (Some(p), false, _) => self.targets(namespace, name, p),
+            (Some(p), false, _) => targets(slices, namespace, name, p),
             (None, _, _) => {
                 return Err(BackendError {
                     reason: "PortNotFound",
@@ -180,49 +208,52 @@ impl<'a> Backends<'a> {
         let settings =
             annotations::service_settings(cx, &source, service.metadata.annotations.as_ref());
         let service_name = format!("{namespace}.{name}.{}", port.canonical());
-        table.services.insert(
-            service_name.clone(),
-            upstream(&service_name, source, settings, targets),
-        );
-        Ok(Backend {
+        let upstream = upstream(&service_name, source, settings, targets);
+        let backend = Backend {
             service_name,
             service: Arc::clone(service),
-        })
+        };
+        Ok((backend, upstream))
     }
+}
 
-    /// Ready endpoints of the slices whose port matches `port` by name and
-    /// speaks TCP: each endpoint's first address with the slice's port.
-    fn targets(&self, namespace: &str, name: &str, port: &ServicePort) -> Vec<Target> {
-        let want = port.name.as_deref().unwrap_or_default();
-        let mut targets = Vec::new();
-        for slice in self.slices.get(&(namespace, name)).into_iter().flatten() {
-            for slice_port in slice.ports.iter().flatten() {
-                let same_name = slice_port.name.as_deref().unwrap_or_default() == want;
-                let tcp = slice_port.protocol.as_deref().unwrap_or("TCP") == "TCP";
-                let Some(number) = slice_port.port.and_then(|p| u16::try_from(p).ok()) else {
-                    continue;
-                };
-                if !(same_name && tcp) {
+/// Ready endpoints of the slices whose port matches `port` by name and
+/// speaks TCP: each endpoint's first address with the slice's port.
+fn targets(
+    slices: &BTreeMap<(&str, &str), Vec<&EndpointSlice>>,
+    namespace: &str,
+    name: &str,
+    port: &ServicePort,
+) -> Vec<Target> {
+    let want = port.name.as_deref().unwrap_or_default();
+    let mut targets = Vec::new();
+    for slice in slices.get(&(namespace, name)).into_iter().flatten() {
+        for slice_port in slice.ports.iter().flatten() {
+            let same_name = slice_port.name.as_deref().unwrap_or_default() == want;
+            let tcp = slice_port.protocol.as_deref().unwrap_or("TCP") == "TCP";
+            let Some(number) = slice_port.port.and_then(|p| u16::try_from(p).ok()) else {
+                continue;
+            };
+            if !(same_name && tcp) {
+                continue;
+            }
+            for endpoint in &slice.endpoints {
+                // `ready` unset means ready (EndpointSlice API).
+                if endpoint.conditions.as_ref().and_then(|c| c.ready) == Some(false) {
                     continue;
                 }
-                for endpoint in &slice.endpoints {
-                    // `ready` unset means ready (EndpointSlice API).
-                    if endpoint.conditions.as_ref().and_then(|c| c.ready) == Some(false) {
-                        continue;
-                    }
-                    if let Some(address) = endpoint.addresses.first() {
-                        targets.push(Target {
-                            host: address.clone(),
-                            port: number,
-                        });
-                    }
+                if let Some(address) = endpoint.addresses.first() {
+                    targets.push(Target {
+                        host: address.clone(),
+                        port: number,
+                    });
                 }
             }
         }
-        targets.sort();
-        targets.dedup();
-        targets
     }
+    targets.sort();
+    targets.dedup();
+    targets
 }
 
 fn external_target(external_name: Option<&str>, port: i32) -> Vec<Target> {

@@ -6,12 +6,44 @@ use super::annotations::{self, PLUGINS};
 use super::credentials::{self, Owner};
 use super::{Cx, annotation, ids, object_ref};
 use crate::crd::KongConsumer;
-use crate::model::{Consumer, ObjectRef, Table};
+use crate::model::{Consumer, Oauth2Credential, ObjectRef, Problem, Table};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// The consumers of our class and their credentials, with the problems
+/// found on the way: pure in KongConsumers, Secrets and the class, so
+/// translate's memo keeps it while those stay the same.
+#[derive(Clone, Debug)]
+pub(super) struct Consumers {
+    consumers: BTreeMap<String, Consumer>,
+    credentials: BTreeMap<String, Oauth2Credential>,
+    problems: Vec<Problem>,
+}
+
+impl Consumers {
+    /// Adds these consumers, credentials and problems to a table that has
+    /// none yet.
+    pub(super) fn place(self, cx: &mut Cx<'_>, table: &mut Table) {
+        table.consumers = self.consumers;
+        table.oauth2_credentials = self.credentials;
+        cx.problems.extend(self.problems);
+    }
+}
+
+/// Translates the consumers of our class and their credentials.
+pub(super) fn translate(cx: &mut Cx<'_>) -> Consumers {
+    let start = cx.problems.len();
+    let mut table = Table::default();
+    add(cx, &mut table);
+    Consumers {
+        consumers: table.consumers,
+        credentials: table.oauth2_credentials,
+        problems: cx.problems.split_off(start),
+    }
+}
+
 /// Adds the consumers of our class and their credentials to `table`.
-pub(super) fn translate(cx: &mut Cx<'_>, table: &mut Table) {
+fn add(cx: &mut Cx<'_>, table: &mut Table) {
     let objects = cx.objects;
     let mut candidates: Vec<&Arc<KongConsumer>> = objects
         .kong_consumers

@@ -7,96 +7,115 @@ use super::annotations::{self, RouteSettings};
 use super::backend::{Backends, PortDef};
 use super::plugins::{Attached, Levels, Resolver};
 use super::{Cx, annotation, object_ref, paths};
-use crate::model::{HostMatch, ObjectRef, PathMatch, Route, Table};
+use crate::model::{
+    HostMatch, ObjectRef, PathMatch, PluginInstance, Problem, Route, Service, Table,
+};
 use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What every route of one Ingress shares.
-struct Source<'i> {
-    ingress: &'i Ingress,
+struct Source<'a> {
+    ingress: &'a Ingress,
     object: ObjectRef,
-    namespace: &'i str,
+    namespace: &'a str,
     settings: RouteSettings,
     plugins: Attached,
 }
 
 /// The paths of one (host, Service, port) combination.
-struct Group {
+struct Group<'a> {
     host: String,
-    service: String,
+    service: &'a str,
     port: PortDef,
     paths: Vec<PathMatch>,
     dropped: Vec<String>,
 }
 
+/// One Ingress's share of the translation, whole on its own: its routes,
+/// the upstream services and plugin instances they use, and every problem
+/// found on the way (also those of the Services and plugins it uses).
+/// Given the same objects it is always the same, which is what lets
+/// translate's memo reuse it for an unchanged Ingress.
+#[derive(Clone, Debug)]
+pub(super) struct Unit {
+    routes: Vec<Route>,
+    services: Vec<(String, Service)>,
+    plugins: Vec<(String, PluginInstance)>,
+    problems: Vec<Problem>,
+    has_default: bool,
+}
+
+/// Units of earlier translations by Ingress (the address of its `Arc`,
+/// which the entry holds so the address cannot be reused meanwhile).
+pub(super) type Units = HashMap<usize, (Arc<Ingress>, Unit)>;
+
 /// Adds a route per rule group of every Ingress of our class, then the
-/// default backend route.
-pub(super) fn translate(
-    cx: &mut Cx<'_>,
+/// default backend route. With `memo`, an Ingress found there (the same
+/// object) is not translated again; the caller empties `memo` when any
+/// other object an Ingress may read changed. `memo` then holds this
+/// translation's units. Returns how many units came from `memo`.
+pub(super) fn translate<'a>(
+    cx: &mut Cx<'a>,
     resolver: &mut Resolver,
     globals: &Attached,
     table: &mut Table,
-) {
+    mut memo: Option<&mut Units>,
+) -> usize {
     let objects = cx.objects;
     let mut backends = Backends::new(cx);
     let mut regexes = paths::RegexCache::new();
-    let mut defaults: Vec<(Option<&Time>, Source<'_>)> = Vec::new();
+    let mut earlier = memo.as_deref_mut().map(std::mem::take).unwrap_or_default();
+    let mut defaults: Vec<(Option<&Time>, &'a Ingress, &'a str)> = Vec::new();
+    let mut reused = 0;
     for ((namespace, _), ingress) in &objects.ingresses {
         if !cx.class.ingress(ingress) {
             continue;
         }
-        let object = object_ref(ingress.as_ref());
-        let settings =
-            annotations::route_settings(cx, &object, ingress.metadata.annotations.as_ref());
-        let value = annotation(ingress.as_ref(), annotations::PLUGINS);
-        let plugins = resolver.attached(cx, &object, namespace, value);
-        let source = Source {
-            ingress,
-            object,
-            namespace,
-            settings,
-            plugins,
+        let id = Arc::as_ptr(ingress) as usize;
+        let unit = match earlier.remove(&id) {
+            Some((held, unit)) if Arc::ptr_eq(&held, ingress) => {
+                reused += 1;
+                unit
+            }
+            _ => {
+                let mut build = UnitBuild {
+                    cx: &mut *cx,
+                    resolver: &mut *resolver,
+                    backends: &mut backends,
+                    globals,
+                    regexes: &mut regexes,
+                };
+                build.unit(ingress, namespace)
+            }
         };
-        for group in groups(cx, &source, &mut regexes) {
-            let host = group.host.replace('*', "_");
-            let name = format!(
-                "{}.{}.{}.{host}.{}",
-                source.namespace,
-                source.object.name,
-                group.service,
-                group.port.canonical()
-            );
-            let hosts = match group.host.as_str() {
-                "" => Vec::new(),
-                h => vec![HostMatch::parse(h)],
-            };
-            let mut build = RouteBuild {
-                cx: &mut *cx,
-                backends: &mut backends,
-                resolver: &mut *resolver,
-                globals,
-                table: &mut *table,
-            };
-            let route = build.route(&source, name, hosts, group);
-            table.routes.push(route);
+        if unit.has_default {
+            defaults.push((
+                ingress.metadata.creation_timestamp.as_ref(),
+                ingress,
+                namespace,
+            ));
         }
-        if ingress
-            .spec
-            .as_ref()
-            .and_then(|s| s.default_backend.as_ref())
-            .is_some()
-        {
-            defaults.push((ingress.metadata.creation_timestamp.as_ref(), source));
+        match memo.as_deref_mut() {
+            Some(memo) => {
+                place(cx, table, unit.clone());
+                memo.insert(id, (Arc::clone(ingress), unit));
+            }
+            None => place(cx, table, unit),
         }
     }
 
     // Oldest first; keys already break ties by namespace/name (stable sort).
     defaults.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut defaults = defaults.into_iter().map(|(_, s)| s);
+    let mut defaults = defaults
+        .into_iter()
+        .map(|(_, ingress, namespace)| source(cx, resolver, ingress, namespace));
     let Some(winner) = defaults.next() else {
-        return;
+        return reused;
     };
-    for loser in defaults {
+    let losers: Vec<Source<'_>> = defaults.collect();
+    for loser in losers {
         cx.problem(
             &loser.object,
             "DefaultBackendConflict",
@@ -113,7 +132,7 @@ pub(super) fn translate(
         .and_then(|s| s.default_backend.as_ref());
     let Some(group) = backend.and_then(|b| service_backend(cx, &winner, b, "the default backend"))
     else {
-        return;
+        return reused;
     };
     let group = Group {
         paths: vec![PathMatch::Plain("/".into())],
@@ -129,12 +148,102 @@ pub(super) fn translate(
     };
     let route = build.route(&winner, name, Vec::new(), group);
     table.routes.push(route);
+    reused
+}
+
+/// Adds a unit to `table`: services and plugin instances already there
+/// stay (they are the same), as when each was added the first time.
+fn place(cx: &mut Cx<'_>, table: &mut Table, unit: Unit) {
+    for (name, service) in unit.services {
+        table.services.entry(name).or_insert(service);
+    }
+    for (id, instance) in unit.plugins {
+        table.plugins.entry(id).or_insert(instance);
+    }
+    table.routes.extend(unit.routes);
+    cx.problems.extend(unit.problems);
+}
+
+/// What every route of `ingress` shares; problems on the way go to `cx`.
+fn source<'a>(
+    cx: &mut Cx<'a>,
+    resolver: &mut Resolver,
+    ingress: &'a Ingress,
+    namespace: &'a str,
+) -> Source<'a> {
+    let object = object_ref(ingress);
+    let settings = annotations::route_settings(cx, &object, ingress.metadata.annotations.as_ref());
+    let value = annotation(ingress, annotations::PLUGINS);
+    let plugins = resolver.attached(cx, &object, namespace, value);
+    Source {
+        ingress,
+        object,
+        namespace,
+        settings,
+        plugins,
+    }
+}
+
+/// What translating one Ingress into a [`Unit`] uses.
+struct UnitBuild<'b, 'a> {
+    cx: &'b mut Cx<'a>,
+    resolver: &'b mut Resolver,
+    backends: &'b mut Backends<'a>,
+    globals: &'b Attached,
+    regexes: &'b mut paths::RegexCache,
+}
+
+impl<'a> UnitBuild<'_, 'a> {
+    /// The routes of one Ingress of our class (its default backend aside).
+    fn unit(&mut self, ingress: &'a Ingress, namespace: &'a str) -> Unit {
+        let start = self.cx.problems.len();
+        let source = source(self.cx, self.resolver, ingress, namespace);
+        let mut share = Table::default();
+        for group in groups(self.cx, &source, self.regexes) {
+            let host = group.host.replace('*', "_");
+            let name = format!(
+                "{}.{}.{}.{host}.{}",
+                source.namespace,
+                source.object.name,
+                group.service,
+                group.port.canonical()
+            );
+            let hosts = match group.host.as_str() {
+                "" => Vec::new(),
+                h => vec![HostMatch::parse(h)],
+            };
+            let mut build = RouteBuild {
+                cx: &mut *self.cx,
+                backends: &mut *self.backends,
+                resolver: &mut *self.resolver,
+                globals: self.globals,
+                table: &mut share,
+            };
+            let route = build.route(&source, name, hosts, group);
+            share.routes.push(route);
+        }
+        Unit {
+            routes: share.routes,
+            services: share.services.into_iter().collect(),
+            plugins: share.plugins.into_iter().collect(),
+            problems: self.cx.problems.split_off(start),
+            has_default: ingress
+                .spec
+                .as_ref()
+                .and_then(|s| s.default_backend.as_ref())
+                .is_some(),
+        }
+    }
 }
 
 /// Groups the Ingress's paths by (host, Service, port), in order of first
 /// appearance; bad paths are reported and dropped.
-fn groups(cx: &mut Cx<'_>, source: &Source<'_>, regexes: &mut paths::RegexCache) -> Vec<Group> {
-    let mut groups: Vec<Group> = Vec::new();
+fn groups<'a>(
+    cx: &mut Cx<'_>,
+    source: &Source<'a>,
+    regexes: &mut paths::RegexCache,
+) -> Vec<Group<'a>> {
+    let mut groups: Vec<Group<'a>> = Vec::new();
     let rules = source.ingress.spec.as_ref().and_then(|s| s.rules.as_ref());
     for rule in rules.into_iter().flatten() {
         let host = rule.host.clone().unwrap_or_default();
@@ -185,16 +294,16 @@ fn groups(cx: &mut Cx<'_>, source: &Source<'_>, regexes: &mut paths::RegexCache)
 }
 
 /// The Service and port of a backend; a resource backend is reported.
-fn service_backend(
+fn service_backend<'a>(
     cx: &mut Cx<'_>,
-    source: &Source<'_>,
-    backend: &IngressBackend,
+    source: &Source<'a>,
+    backend: &'a IngressBackend,
     what: &str,
-) -> Option<Group> {
+) -> Option<Group<'a>> {
     match (&backend.service, &backend.resource) {
         (Some(service), _) => Some(Group {
             host: String::new(),
-            service: service.name.clone(),
+            service: service.name.as_str(),
             port: PortDef::from_backend(service.port.as_ref()),
             paths: Vec::new(),
             dropped: Vec::new(),
@@ -223,21 +332,21 @@ struct RouteBuild<'b, 'a> {
     table: &'b mut Table,
 }
 
-impl RouteBuild<'_, '_> {
+impl<'a> RouteBuild<'_, 'a> {
     /// One route; anything that cannot be honoured becomes its fault.
     fn route(
         &mut self,
-        source: &Source<'_>,
+        source: &Source<'a>,
         name: String,
         hosts: Vec<HostMatch>,
-        mut group: Group,
+        mut group: Group<'a>,
     ) -> Route {
         let mut faults = Vec::new();
         let backend = self.backends.resolve(
             self.cx,
             self.table,
             source.namespace,
-            &group.service,
+            group.service,
             &group.port,
         );
         let (service_name, service_plugins) = match backend {

@@ -10,7 +10,7 @@ use super::annotations::{self, PluginRef};
 use super::plugin_config::PluginSpec;
 use super::{Cx, ids, object_ref};
 use crate::model::plugin::{ConfigError, PluginOrdering, order_plugins};
-use crate::model::{ObjectRef, PluginConfig, PluginInstance, Table};
+use crate::model::{ObjectRef, PluginConfig, PluginInstance, Problem, Table};
 use k8s_openapi::api::core::v1::Service;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,6 +29,9 @@ pub(super) struct Built {
     config: PluginConfig,
 }
 
+/// A plugin object built: `Ok(None)` when disabled, `Err` the route fault.
+type Outcome = Result<Option<Arc<Built>>, String>;
+
 /// The plugins attached at one level (an Ingress, a Service, or globally),
 /// and the faults of references there that cannot be honoured.
 #[derive(Clone, Debug, Default)]
@@ -37,11 +40,14 @@ pub(super) struct Attached {
     faults: Vec<String>,
 }
 
-/// Builds each plugin object once and remembers each Service's plugins.
+/// Builds each plugin object once and remembers each Service's plugins,
+/// with the problems found on the way: a later user gets them again, so
+/// each Ingress's share of the problems is whole on its own (translate's
+/// memo reuses it per Ingress).
 #[derive(Default)]
 pub(super) struct Resolver {
-    built: BTreeMap<ObjectRef, Result<Option<Arc<Built>>, String>>,
-    services: BTreeMap<ObjectRef, Arc<Attached>>,
+    built: BTreeMap<ObjectRef, (Outcome, Vec<Problem>)>,
+    services: BTreeMap<ObjectRef, (Arc<Attached>, Vec<Problem>)>,
 }
 
 /// Where a route's plugins come from, most specific first.
@@ -161,13 +167,17 @@ impl Resolver {
     /// The plugins of a Kubernetes Service, resolved once per Service.
     pub(super) fn service(&mut self, cx: &mut Cx<'_>, service: &Service) -> Arc<Attached> {
         let source = object_ref(service);
-        if let Some(done) = self.services.get(&source) {
+        if let Some((done, problems)) = self.services.get(&source) {
+            cx.problems.extend(problems.iter().cloned());
             return Arc::clone(done);
         }
         let ns = service.metadata.namespace.as_deref().unwrap_or_default();
         let value = super::annotation(service, annotations::PLUGINS);
+        let start = cx.problems.len();
         let attached = Arc::new(self.attached(cx, &source, ns, value));
-        self.services.insert(source, Arc::clone(&attached));
+        let problems = cx.problems[start..].to_vec();
+        self.services
+            .insert(source, (Arc::clone(&attached), problems));
         attached
     }
 
@@ -231,9 +241,11 @@ impl Resolver {
     /// Builds a plugin object once; problems go on the object itself.
     /// `Ok(None)` is a disabled plugin; `Err` is the route fault.
     fn build(&mut self, cx: &mut Cx<'_>, source: &ObjectRef) -> Result<Option<Arc<Built>>, String> {
-        if let Some(done) = self.built.get(source) {
+        if let Some((done, problems)) = self.built.get(source) {
+            cx.problems.extend(problems.iter().cloned());
             return done.clone();
         }
+        let start = cx.problems.len();
         let objects = cx.objects;
         let key = (
             source.namespace.clone().unwrap_or_default(),
@@ -254,7 +266,9 @@ impl Resolver {
             Some(spec) if spec.disabled => Ok(None),
             Some(spec) => build(cx, &spec).map(|b| Some(Arc::new(b))),
         };
-        self.built.insert(source.clone(), result.clone());
+        let problems = cx.problems[start..].to_vec();
+        self.built
+            .insert(source.clone(), (result.clone(), problems));
         result
     }
 }

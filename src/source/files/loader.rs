@@ -29,6 +29,8 @@ pub struct Loader {
     absolute_root: PathBuf,
     /// Every manifest file of the last good load, in load order.
     files: BTreeMap<PathBuf, Cached>,
+    /// The union of `files`, patched where files changed.
+    merged: Arc<ObjectSet>,
     /// Paths the watcher named since the last load.
     dirty: Arc<Mutex<Dirty>>,
 }
@@ -70,6 +72,7 @@ impl Loader {
             root: root.to_path_buf(),
             absolute_root: std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf()),
             files: BTreeMap::new(),
+            merged: Arc::default(),
             dirty: Arc::default(),
         }
     }
@@ -78,12 +81,16 @@ impl Loader {
     /// and re-parsing only what changed since the last good load. Any
     /// unreadable file or malformed document fails the whole load and
     /// leaves the loader as it was, so the next load tries again.
-    pub fn load(&mut self) -> Result<ObjectSet, LoadError> {
+    ///
+    /// An object of a file that did not change is the same `Arc` as in the
+    /// last load (translate's memo relies on that to skip it).
+    pub fn load(&mut self) -> Result<Arc<ObjectSet>, LoadError> {
         let dirty = std::mem::take(&mut *self.dirty.lock());
         match self.refresh(&dirty) {
             Ok(files) => {
-                self.files = files;
-                Ok(merge(self.files.values().map(|c| c.objects.as_ref())))
+                let old = std::mem::replace(&mut self.files, files);
+                self.remerge(&old);
+                Ok(Arc::clone(&self.merged))
             }
             Err(e) => {
                 let mut pending = self.dirty.lock();
@@ -167,6 +174,81 @@ impl Loader {
             files.insert(file, entry);
         }
         Ok(files)
+    }
+
+    /// Brings `merged` up to date with `files` (was `old`): only the keys
+    /// of files that changed are looked up again, unless so much changed
+    /// that merging everything again is cheaper.
+    fn remerge(&mut self, old: &BTreeMap<PathBuf, Cached>) {
+        let mut changed: Vec<&ObjectSet> = Vec::new();
+        let (mut a, mut b) = (old.iter().peekable(), self.files.iter().peekable());
+        loop {
+            let (next_a, next_b) = (a.peek(), b.peek());
+            match (next_a, next_b) {
+                (None, None) => break,
+                (Some((pa, ca)), Some((pb, cb))) if pa == pb => {
+                    if !Arc::ptr_eq(&ca.objects, &cb.objects) {
+                        changed.push(&ca.objects);
+                        changed.push(&cb.objects);
+                    }
+                    a.next();
+                    b.next();
+                }
+                (Some((pa, ca)), Some((pb, _))) if pa < pb => {
+                    changed.push(&ca.objects);
+                    a.next();
+                }
+                (Some((_, ca)), None) => {
+                    changed.push(&ca.objects);
+                    a.next();
+                }
+                (_, Some((_, cb))) => {
+                    changed.push(&cb.objects);
+                    b.next();
+                }
+            }
+        }
+        let changed_objects: usize = changed.iter().map(|o| o.len()).sum();
+        let first = old.is_empty() && self.merged.is_empty();
+        if first || changed_objects.saturating_mul(self.files.len()) > self.merged.len() {
+            self.merged = Arc::new(merge(self.files.values().map(|c| c.objects.as_ref())));
+            return;
+        }
+        if changed.is_empty() {
+            return;
+        }
+        let merged = Arc::make_mut(&mut self.merged);
+        let files = &self.files;
+        // The object a key names is the one of the last file holding it.
+        macro_rules! patch {
+            ($field:ident) => {
+                let keys: std::collections::BTreeSet<&crate::source::ObjectKey> =
+                    changed.iter().flat_map(|o| o.$field.keys()).collect();
+                for key in keys {
+                    let winner = files.values().rev().find_map(|c| c.objects.$field.get(key));
+                    match winner {
+                        Some(object) => {
+                            merged.$field.insert(key.clone(), Arc::clone(object));
+                        }
+                        None => {
+                            merged.$field.remove(key);
+                        }
+                    }
+                }
+            };
+        }
+        patch!(ingress_classes);
+        patch!(ingresses);
+        patch!(services);
+        patch!(endpoint_slices);
+        patch!(secrets);
+        patch!(kong_plugins);
+        patch!(kong_cluster_plugins);
+        patch!(kong_consumers);
+        merged.declarative = files
+            .values()
+            .flat_map(|c| c.objects.declarative.iter().cloned())
+            .collect();
     }
 
     /// Whether the watcher named `file` or a directory above it.
