@@ -3,13 +3,18 @@
 //! oauth2 KongPlugin on every tenth Ingress, an openid-connect KongPlugin on
 //! every tenth Service, and 300 KongConsumers with an oauth2 credential each.
 //!
+//! Also `translate_cached` after one Ingress changed (the control plane's
+//! path on an edit): two object sets that differ in one Ingress, translated
+//! in turn with one memo.
+//!
 //! `cargo bench --bench translate` (add `-- --quick` for a short run).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kingress::source::{Object, ObjectSet};
-use kingress::translate::{Options, translate};
+use kingress::translate::{Memo, Options, translate, translate_cached};
 use serde_json::{Value, json};
 use std::hint::black_box;
+use std::sync::Arc;
 
 const INGRESSES: usize = 10_000;
 const NAMESPACES: usize = 100;
@@ -124,6 +129,26 @@ fn bench(c: &mut Criterion) {
     c.bench_function("translate 10k ingresses, 300 consumers", |b| {
         b.iter(|| translate(black_box(&objects), black_box(&options)))
     });
+
+    // The same objects with one Ingress edited (a path renamed).
+    let mut edited = objects.clone();
+    let (key, first) = edited.ingresses.iter().next().expect("ingresses");
+    let (key, mut ingress) = (key.clone(), first.as_ref().clone());
+    let rules = ingress.spec.as_mut().and_then(|s| s.rules.as_mut());
+    let http = rules.and_then(|r| r[0].http.as_mut()).expect("a rule");
+    http.paths[0].path = Some("/edited".into());
+    edited.ingresses.insert(key, Arc::new(ingress));
+    let mut memo = Memo::new();
+    assert_eq!(translate_cached(&objects, &options, &mut memo), check);
+    let sets = [&edited, &objects];
+    let mut turn = 0;
+    c.bench_function("translate_cached, one of 10k ingresses edited", |b| {
+        b.iter(|| {
+            turn += 1;
+            translate_cached(black_box(sets[turn % 2]), black_box(&options), &mut memo)
+        })
+    });
+    assert_eq!(memo.reused().ingresses, INGRESSES - 1);
 }
 
 criterion_group! {

@@ -62,6 +62,7 @@ impl Index {
     /// Indexes every (host, path) pair of every route.
     pub(super) fn build(routes: &[Route]) -> Self {
         let mut staged: FastMap<HostKey, Vec<Candidate<'_>>> = FastMap::default();
+        staged.reserve(routes.len());
         for (index, route) in routes.iter().enumerate() {
             let hosts: Vec<Option<&HostMatch>> = if route.hosts.is_empty() {
                 vec![None]
@@ -186,6 +187,11 @@ impl Index {
 
 impl Tiers {
     fn build(candidates: Vec<Candidate<'_>>) -> Self {
+        // Usually every route of a host sets the same kinds of condition.
+        let fields = candidates.first().map(|c| c.summary.fields);
+        if fields.is_some() && candidates.iter().all(|c| Some(c.summary.fields) == fields) {
+            return Tiers(vec![PathIndex::build(candidates)]);
+        }
         let mut by_fields: BTreeMap<Reverse<u8>, Vec<Candidate<'_>>> = BTreeMap::new();
         for c in candidates {
             by_fields

@@ -3,7 +3,6 @@
 //! at each key length; a bit set of the keys' last bytes per length rules
 //! most cuts out before any hashing (prefix keys mostly end in `/`).
 
-use super::hash::FastMap;
 use std::cmp::Reverse;
 
 /// The distinct key lengths of one map, longest first.
@@ -21,18 +20,22 @@ struct Probe {
 impl Probes {
     /// Probes for every key in `keys`.
     pub(super) fn new<'k>(keys: impl Iterator<Item = &'k str>) -> Self {
-        let mut by_len: FastMap<usize, [u64; 4]> = FastMap::default();
-        for key in keys {
-            let last = by_len.entry(key.len()).or_default();
-            if let Some(&byte) = key.as_bytes().last() {
-                last[usize::from(byte >> 6)] |= 1 << (byte & 63);
+        // Sorting (length, last byte) pairs and folding runs beats a hash
+        // map here: most indexes have one or two keys, and the router
+        // builds one per host on every publish.
+        let mut ends: Vec<(usize, Option<u8>)> = keys
+            .map(|k| (k.len(), k.as_bytes().last().copied()))
+            .collect();
+        ends.sort_unstable_by_key(|&(len, _)| Reverse(len));
+        let mut probes: Vec<Probe> = Vec::new();
+        for (len, byte) in ends {
+            if probes.last().is_none_or(|p| p.len != len) {
+                probes.push(Probe { len, last: [0; 4] });
+            }
+            if let (Some(byte), Some(probe)) = (byte, probes.last_mut()) {
+                probe.last[usize::from(byte >> 6)] |= 1 << (byte & 63);
             }
         }
-        let mut probes: Vec<Probe> = by_len
-            .into_iter()
-            .map(|(len, last)| Probe { len, last })
-            .collect();
-        probes.sort_unstable_by_key(|p| Reverse(p.len));
         Probes(probes)
     }
 

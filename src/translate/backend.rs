@@ -40,7 +40,10 @@ pub(super) struct BackendError {
 
 /// Resolves backends, building each upstream service once.
 pub(super) struct Backends<'a> {
-    slices: BTreeMap<(&'a str, &'a str), Vec<&'a EndpointSlice>>,
+    endpoint_slices: &'a crate::source::Store<EndpointSlice>,
+    /// EndpointSlices by `(namespace, service)`, indexed on first use (an
+    /// edit that translates one Ingress again needs one Service's slices).
+    slices: Option<SliceIndex<'a>>,
     resolved: BTreeMap<(&'a str, &'a str, String), Resolved>,
 }
 
@@ -94,13 +97,24 @@ impl PortDef {
     }
 }
 
+/// EndpointSlices by `(namespace, service)`.
+type SliceIndex<'a> = BTreeMap<(&'a str, &'a str), Vec<&'a EndpointSlice>>;
+
 // === impl Backends ===
 
 impl<'a> Backends<'a> {
-    /// Indexes EndpointSlices by `(namespace, service)`.
+    /// Resolves backends among the objects of `cx`.
     pub(super) fn new(cx: &Cx<'a>) -> Self {
-        let mut slices: BTreeMap<(&'a str, &'a str), Vec<&'a EndpointSlice>> = BTreeMap::new();
-        for ((ns, _), slice) in &cx.objects.endpoint_slices {
+        Self {
+            endpoint_slices: &cx.objects.endpoint_slices,
+            slices: None,
+            resolved: BTreeMap::new(),
+        }
+    }
+
+    fn index(endpoint_slices: &'a crate::source::Store<EndpointSlice>) -> SliceIndex<'a> {
+        let mut slices: SliceIndex<'a> = BTreeMap::new();
+        for ((ns, _), slice) in endpoint_slices {
             let service = slice
                 .metadata
                 .labels
@@ -113,10 +127,7 @@ impl<'a> Backends<'a> {
                     .push(slice);
             }
         }
-        Self {
-            slices,
-            resolved: BTreeMap::new(),
-        }
+        slices
     }
 
     /// Resolves Service `name` port `port` in `namespace`, adding the
@@ -135,7 +146,9 @@ impl<'a> Backends<'a> {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
                 let start = cx.problems.len();
-                let built = Self::build(&self.slices, cx, namespace, name, port);
+                let all = self.endpoint_slices;
+                let slices = self.slices.get_or_insert_with(|| Self::index(all));
+                let built = Self::build(slices, cx, namespace, name, port);
                 let (result, service) = match built {
                     Ok((backend, service)) => (Ok(backend), Some(service)),
                     Err(e) => (Err(e), None),
@@ -158,7 +171,7 @@ impl<'a> Backends<'a> {
     }
 
     fn build(
-        slices: &BTreeMap<(&'a str, &'a str), Vec<&'a EndpointSlice>>,
+        slices: &SliceIndex<'a>,
         cx: &mut Cx<'a>,
         namespace: &str,
         name: &str,

@@ -70,15 +70,15 @@ pub(super) fn translate<'a>(
     let mut defaults: Vec<(Option<&Time>, &'a Ingress, &'a str)> = Vec::new();
     let mut reused = 0;
     for ((namespace, _), ingress) in &objects.ingresses {
-        if !cx.class.ingress(ingress) {
-            continue;
-        }
+        // The memo holds units of our class only, and a class change
+        // empties it.
         let id = Arc::as_ptr(ingress) as usize;
         let unit = match earlier.remove(&id) {
             Some((held, unit)) if Arc::ptr_eq(&held, ingress) => {
                 reused += 1;
                 unit
             }
+            _ if !cx.class.ingress(ingress) => continue,
             _ => {
                 let mut build = UnitBuild {
                     cx: &mut *cx,

@@ -47,16 +47,19 @@ pub struct Reused {
     pub consumers: bool,
 }
 
+/// An object of some kind, held so its address stays its own.
+type Held = Arc<dyn Send + Sync>;
+
 /// The objects of the last translation, store by store, in store order.
 struct Seen {
     options: Options,
-    ingress_classes: Vec<Arc<dyn Send + Sync>>,
-    services: Vec<Arc<dyn Send + Sync>>,
-    endpoint_slices: Vec<Arc<dyn Send + Sync>>,
-    secrets: Vec<Arc<dyn Send + Sync>>,
-    kong_plugins: Vec<Arc<dyn Send + Sync>>,
-    kong_cluster_plugins: Vec<Arc<dyn Send + Sync>>,
-    kong_consumers: Vec<Arc<dyn Send + Sync>>,
+    ingress_classes: Vec<Held>,
+    services: Vec<Held>,
+    endpoint_slices: Vec<Held>,
+    secrets: Vec<Held>,
+    kong_plugins: Vec<Held>,
+    kong_cluster_plugins: Vec<Held>,
+    kong_consumers: Vec<Held>,
 }
 
 // === impl Memo ===
@@ -97,15 +100,26 @@ impl Memo {
         if !consumers {
             self.consumers = None;
         }
+        // Keep what is the same (most stores, most of the time) rather than
+        // holding every object again.
+        let mut before = self.seen.take();
+        macro_rules! snapshot {
+            ($field:ident) => {
+                match before.as_mut().filter(|b| same(&b.$field, &objects.$field)) {
+                    Some(b) => std::mem::take(&mut b.$field),
+                    None => held(&objects.$field),
+                }
+            };
+        }
         self.seen = Some(Seen {
             options: options.clone(),
-            ingress_classes: held(&objects.ingress_classes),
-            services: held(&objects.services),
-            endpoint_slices: held(&objects.endpoint_slices),
-            secrets: held(&objects.secrets),
-            kong_plugins: held(&objects.kong_plugins),
-            kong_cluster_plugins: held(&objects.kong_cluster_plugins),
-            kong_consumers: held(&objects.kong_consumers),
+            ingress_classes: snapshot!(ingress_classes),
+            services: snapshot!(services),
+            endpoint_slices: snapshot!(endpoint_slices),
+            secrets: snapshot!(secrets),
+            kong_plugins: snapshot!(kong_plugins),
+            kong_cluster_plugins: snapshot!(kong_cluster_plugins),
+            kong_consumers: snapshot!(kong_consumers),
         });
     }
 }
@@ -121,11 +135,8 @@ impl std::fmt::Debug for Memo {
 }
 
 /// The objects of a store, held so their addresses stay theirs.
-fn held<K: Send + Sync + 'static>(store: &Store<K>) -> Vec<Arc<dyn Send + Sync>> {
-    store
-        .values()
-        .map(|o| Arc::clone(o) as Arc<dyn Send + Sync>)
-        .collect()
+fn held<K: Send + Sync + 'static>(store: &Store<K>) -> Vec<Held> {
+    store.values().map(|o| Arc::clone(o) as Held).collect()
 }
 
 /// Whether `store` holds exactly the objects of `seen`, in the same order.
