@@ -294,7 +294,7 @@ class Report:
                "total − translate. *Change-to-effect*: rewrite one file so the probe Ingress "
                "serves a new path, then poll the proxy (keep-alive, every 1 ms) until that path "
                "answers 200 instead of 404; it includes the file watcher, the debounce "
-               f"({a.get('debounce') or 'kingress default, 50 ms'}), re-reading every manifest "
+               f"({a.get('debounce') or 'kingress default, 10 ms'}), re-reading the changed manifest "
                "file, translate and publish. *Reload rest* = change-to-effect − the reload's "
                "total: watcher, debounce and re-reading the files. kingress's access log is off "
                "here so the 1 ms polls do not write a line each.")
