@@ -79,6 +79,7 @@ impl Reconciler {
                 generation,
                 objects = objects.len(),
                 problems = translation.problems.len(),
+                reused_ingresses = self.memo.reused().ingresses,
                 translate_ms = translate.as_secs_f64() * 1e3,
                 total_ms = total.as_secs_f64() * 1e3,
                 "published routing table"

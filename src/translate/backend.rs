@@ -44,6 +44,8 @@ pub(super) struct Backends<'a> {
     /// EndpointSlices by `(namespace, service)`, indexed on first use (an
     /// edit that translates one Ingress again needs one Service's slices).
     slices: Option<SliceIndex<'a>>,
+    /// Backends built so far: past [`SCAN_LIMIT`], `slices` is indexed.
+    built: usize,
     resolved: BTreeMap<(&'a str, &'a str, String), Resolved>,
 }
 
@@ -97,6 +99,11 @@ impl PortDef {
     }
 }
 
+/// Backends resolved by scanning their namespace's EndpointSlices before
+/// all slices are indexed: an edit resolves one or two, a full translation
+/// thousands.
+const SCAN_LIMIT: usize = 32;
+
 /// EndpointSlices by `(namespace, service)`.
 type SliceIndex<'a> = BTreeMap<(&'a str, &'a str), Vec<&'a EndpointSlice>>;
 
@@ -108,8 +115,32 @@ impl<'a> Backends<'a> {
         Self {
             endpoint_slices: &cx.objects.endpoint_slices,
             slices: None,
+            built: 0,
             resolved: BTreeMap::new(),
         }
+    }
+
+    /// The slices of Service `name` alone, in store order (as `index`
+    /// lists them).
+    fn scan(
+        endpoint_slices: &'a crate::source::Store<EndpointSlice>,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> SliceIndex<'a> {
+        let from = (namespace.to_string(), String::new());
+        let of_service = endpoint_slices
+            .range(from..)
+            .take_while(|((ns, _), _)| ns == namespace)
+            .filter(|(_, slice)| {
+                let labels = slice.metadata.labels.as_ref();
+                labels
+                    .and_then(|l| l.get(SERVICE_NAME_LABEL))
+                    .map(String::as_str)
+                    == Some(name)
+            })
+            .map(|(_, slice)| slice.as_ref())
+            .collect();
+        BTreeMap::from([((namespace, name), of_service)])
     }
 
     fn index(endpoint_slices: &'a crate::source::Store<EndpointSlice>) -> SliceIndex<'a> {
@@ -147,8 +178,15 @@ impl<'a> Backends<'a> {
             std::collections::btree_map::Entry::Vacant(e) => {
                 let start = cx.problems.len();
                 let all = self.endpoint_slices;
-                let slices = self.slices.get_or_insert_with(|| Self::index(all));
-                let built = Self::build(slices, cx, namespace, name, port);
+                self.built += 1;
+                let built = if self.slices.is_none() && self.built <= SCAN_LIMIT {
+                    // A few backends (an edit): their namespaces' slices only.
+                    let slices = Self::scan(all, namespace, name);
+                    Self::build(&slices, cx, namespace, name, port)
+                } else {
+                    let slices = self.slices.get_or_insert_with(|| Self::index(all));
+                    Self::build(slices, cx, namespace, name, port)
+                };
                 let (result, service) = match built {
                     Ok((backend, service)) => (Ok(backend), Some(service)),
                     Err(e) => (Err(e), None),
