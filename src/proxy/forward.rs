@@ -7,6 +7,7 @@
 //! certificate, as Kong does by default (`tls_verify` off): targets are Pod
 //! IPs that no certificate names.
 
+mod conn;
 mod pool;
 
 use super::body::{Reclaimable, Slot, UpstreamBody};
@@ -14,11 +15,12 @@ use super::headers::target_host;
 use super::respond::ProxyError;
 use crate::model::{Scheme, Service, Target};
 use crate::plugins::BoxBody;
+use conn::{Conn, SendError};
 use http::header::HOST;
 use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use parking_lot::Mutex;
-use pool::{ConnectError, Pool, Sender};
+use pool::{ConnectError, Pool};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -161,14 +163,14 @@ impl Upstreams {
         to: &Endpoint<'_>,
         request: Request<Reclaimable>,
     ) -> Result<Response<UpstreamBody>, Failed> {
-        let (sender, reused) = match self.pool.checkout(to.scheme, to.target) {
-            Some(sender) => (sender, true),
+        let (conn, reused) = match self.pool.checkout(to.scheme, to.target) {
+            Some(conn) => (conn, true),
             None => (self.open(to).await?, false),
         };
-        match self.exchange(to, sender, request).await {
+        match self.exchange(to, conn, request).await {
             Err(Exchange::Unsent(request)) if reused => {
-                let sender = self.open(to).await?;
-                self.exchange(to, sender, request)
+                let conn = self.open(to).await?;
+                self.exchange(to, conn, request)
                     .await
                     .map_err(Exchange::into_failed)
             }
@@ -176,7 +178,7 @@ impl Upstreams {
         }
     }
 
-    async fn open(&self, to: &Endpoint<'_>) -> Result<Sender, Failed> {
+    async fn open(&self, to: &Endpoint<'_>) -> Result<Conn, Failed> {
         // Boxed: connecting (TCP, TLS, handshake) is a large future, needed
         // only when no idle connection exists; inline it would size every
         // request's future, which is moved to the heap per request.
@@ -188,23 +190,25 @@ impl Upstreams {
     async fn exchange(
         &self,
         to: &Endpoint<'_>,
-        mut sender: Sender,
+        mut conn: Conn,
         request: Request<Reclaimable>,
     ) -> Result<Response<UpstreamBody>, Exchange> {
         // The read timeout counts from the hand-over to the connection.
-        match tokio::time::timeout(to.read_timeout, sender.try_send_request(request)).await {
+        match tokio::time::timeout(to.read_timeout, conn.send(request)).await {
             Ok(Ok(response)) => {
                 // An upgraded connection becomes the tunnel: never reused.
-                let lease = (response.status() != StatusCode::SWITCHING_PROTOCOLS)
-                    .then(|| self.pool.lease(sender, to.scheme, to.target));
+                let lease = if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                    conn.detach();
+                    None
+                } else {
+                    Some(self.pool.lease(conn, to.scheme, to.target))
+                };
                 Ok(response.map(|body| UpstreamBody::new(body, lease)))
             }
-            Ok(Err(mut e)) => match e.take_message() {
-                Some(request) => Err(Exchange::Unsent(request)),
-                None => Err(Exchange::Failed(Failed::Fatal(ProxyError::BadGateway(
-                    describe(e.error()),
-                )))),
-            },
+            Ok(Err(SendError::Unsent(request))) => Err(Exchange::Unsent(*request)),
+            Ok(Err(SendError::Failed(e))) => Err(Exchange::Failed(Failed::Fatal(
+                ProxyError::BadGateway(describe(&e)),
+            ))),
             Err(_) => Err(Exchange::Failed(Failed::Fatal(ProxyError::GatewayTimeout(
                 format!(
                     "no response headers within {} ms",
