@@ -42,8 +42,7 @@ pub struct Reclaimable {
 const PREFETCH_LIMIT: u64 = 64 * 1024;
 
 /// An upstream response body and the connection it arrived on, which goes
-/// back to the pool once the body has ended. Reading the body drives the
-/// connection (it has no task of its own). A body dropped early, or one
+/// back to the pool once the body has ended. A body dropped early, or one
 /// that failed, takes its connection with it (hyper closes it).
 pub struct UpstreamBody {
     inner: Incoming,
@@ -194,9 +193,6 @@ impl Body for UpstreamBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = self.get_mut();
-        if let Some(lease) = this.lease.as_mut() {
-            lease.drive(cx);
-        }
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         match &polled {
             Poll::Ready(None) => {

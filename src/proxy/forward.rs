@@ -7,7 +7,6 @@
 //! certificate, as Kong does by default (`tls_verify` off): targets are Pod
 //! IPs that no certificate names.
 
-mod conn;
 mod pool;
 
 use super::body::{Reclaimable, Slot, UpstreamBody};
@@ -15,12 +14,11 @@ use super::headers::target_host;
 use super::respond::ProxyError;
 use crate::model::{Scheme, Service, Target};
 use crate::plugins::BoxBody;
-use conn::{Conn, SendError};
 use http::header::HOST;
 use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use parking_lot::Mutex;
-use pool::{ConnectError, Pool};
+use pool::{ConnectError, Pool, Sender};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -163,14 +161,14 @@ impl Upstreams {
         to: &Endpoint<'_>,
         request: Request<Reclaimable>,
     ) -> Result<Response<UpstreamBody>, Failed> {
-        let (conn, reused) = match self.pool.checkout(to.scheme, to.target) {
-            Some(conn) => (conn, true),
+        let (sender, reused) = match self.pool.checkout(to.scheme, to.target) {
+            Some(sender) => (sender, true),
             None => (self.open(to).await?, false),
         };
-        match self.exchange(to, conn, request).await {
+        match self.exchange(to, sender, request).await {
             Err(Exchange::Unsent(request)) if reused => {
-                let conn = self.open(to).await?;
-                self.exchange(to, conn, request)
+                let sender = self.open(to).await?;
+                self.exchange(to, sender, request)
                     .await
                     .map_err(Exchange::into_failed)
             }
@@ -178,7 +176,7 @@ impl Upstreams {
         }
     }
 
-    async fn open(&self, to: &Endpoint<'_>) -> Result<Conn, Failed> {
+    async fn open(&self, to: &Endpoint<'_>) -> Result<Sender, Failed> {
         // Boxed: connecting (TCP, TLS, handshake) is a large future, needed
         // only when no idle connection exists; inline it would size every
         // request's future, which is moved to the heap per request.
@@ -190,25 +188,23 @@ impl Upstreams {
     async fn exchange(
         &self,
         to: &Endpoint<'_>,
-        mut conn: Conn,
+        mut sender: Sender,
         request: Request<Reclaimable>,
     ) -> Result<Response<UpstreamBody>, Exchange> {
         // The read timeout counts from the hand-over to the connection.
-        match tokio::time::timeout(to.read_timeout, conn.send(request)).await {
+        match tokio::time::timeout(to.read_timeout, sender.try_send_request(request)).await {
             Ok(Ok(response)) => {
                 // An upgraded connection becomes the tunnel: never reused.
-                let lease = if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-                    conn.detach();
-                    None
-                } else {
-                    Some(self.pool.lease(conn, to.scheme, to.target))
-                };
+                let lease = (response.status() != StatusCode::SWITCHING_PROTOCOLS)
+                    .then(|| self.pool.lease(sender, to.scheme, to.target));
                 Ok(response.map(|body| UpstreamBody::new(body, lease)))
             }
-            Ok(Err(SendError::Unsent(request))) => Err(Exchange::Unsent(*request)),
-            Ok(Err(SendError::Failed(e))) => Err(Exchange::Failed(Failed::Fatal(
-                ProxyError::BadGateway(describe(&e)),
-            ))),
+            Ok(Err(mut e)) => match e.take_message() {
+                Some(request) => Err(Exchange::Unsent(request)),
+                None => Err(Exchange::Failed(Failed::Fatal(ProxyError::BadGateway(
+                    describe(e.error()),
+                )))),
+            },
             Err(_) => Err(Exchange::Failed(Failed::Fatal(ProxyError::GatewayTimeout(
                 format!(
                     "no response headers within {} ms",

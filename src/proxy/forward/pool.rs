@@ -1,22 +1,29 @@
 //! Upstream HTTP/1.1 connections: opened on demand, kept idle per target,
 //! and handed back when a response body has been read to its end.
 //!
-//! Compared with hyper-util's pooled client this skips the per-request task
-//! that waits for the connection to become idle again: the response body
-//! returns its connection when it ends (see [`Lease`]), so a proxied
-//! request costs no spawn and no extra wake. Connections are driven by
-//! their users, not by tasks of their own (see [`Conn`]).
+//! A connection is hyper's `client::conn::http1` pair: the sending half
+//! lives here or in a request, the connection half runs as its own task
+//! (it notices an upstream that closes an idle connection, so a closed one
+//! is never handed out). Compared with hyper-util's pooled client this
+//! skips the per-request task that waits for the connection to become
+//! idle again: the response body returns its connection when it ends
+//! (see [`Lease`]), so a proxied request costs no spawn and no extra wake.
 
-use super::conn::Conn;
 use crate::model::{Scheme, Target};
+use crate::proxy::body::Reclaimable;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
 use rustls::pki_types::ServerName;
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
-use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
+
+/// The sending half of an upstream connection.
+pub type Sender = SendRequest<Reclaimable>;
 
 /// An idle connection is closed after this long unused (like the pooled
 /// client this replaces, and below common upstream keep-alive timeouts of
@@ -44,7 +51,7 @@ struct Inner {
 type ByHost = HashMap<Box<str>, Vec<Idle>>;
 
 struct Idle {
-    conn: Conn,
+    sender: Sender,
     since: Instant,
 }
 
@@ -62,7 +69,7 @@ pub struct ConnectError {
 /// A connection on loan to one request; back to the pool with
 /// [`Lease::release`], closed when dropped instead.
 pub struct Lease {
-    conn: Conn,
+    sender: Sender,
     pool: Weak<Inner>,
     https: bool,
     port: u16,
@@ -94,19 +101,24 @@ impl Pool {
         }
     }
 
-    /// An idle connection to `target`, the most recently used first, if
-    /// one exists.
-    pub fn checkout(&self, scheme: Scheme, target: &Target) -> Option<Conn> {
+    /// An idle, ready connection to `target`, if one exists.
+    pub fn checkout(&self, scheme: Scheme, target: &Target) -> Option<Sender> {
         let https = scheme == Scheme::Https;
         let mut idle = self.inner.idle.lock();
         let list = idle
             .get_mut(&(https, target.port))?
             .get_mut(target.host.as_str())?;
         let now = Instant::now();
-        while let Some(entry) = list.pop() {
-            if !entry.conn.is_closed() && now.duration_since(entry.since) <= IDLE_TIMEOUT {
-                return Some(entry.conn);
+        let mut i = list.len();
+        while i > 0 {
+            i -= 1;
+            let entry = &list[i];
+            if entry.sender.is_closed() || now.duration_since(entry.since) > IDLE_TIMEOUT {
+                list.swap_remove(i);
+            } else if entry.sender.is_ready() {
+                return Some(list.swap_remove(i).sender);
             }
+            // Otherwise still finishing its last exchange: left for later.
         }
         None
     }
@@ -118,7 +130,7 @@ impl Pool {
         scheme: Scheme,
         target: &Target,
         timeout: Duration,
-    ) -> Result<Conn, ConnectError> {
+    ) -> Result<Sender, ConnectError> {
         match tokio::time::timeout(timeout, self.open(scheme, target)).await {
             Ok(result) => result,
             Err(_) => Err(ConnectError {
@@ -128,10 +140,10 @@ impl Pool {
         }
     }
 
-    /// A lease that returns `conn` to the idle connections of `target`.
-    pub fn lease(&self, conn: Conn, scheme: Scheme, target: &Target) -> Lease {
+    /// A lease that returns `sender` to the idle connections of `target`.
+    pub fn lease(&self, sender: Sender, scheme: Scheme, target: &Target) -> Lease {
         Lease {
-            conn,
+            sender,
             pool: Arc::downgrade(&self.inner),
             https: scheme == Scheme::Https,
             port: target.port,
@@ -139,7 +151,7 @@ impl Pool {
         }
     }
 
-    async fn open(&self, scheme: Scheme, target: &Target) -> Result<Conn, ConnectError> {
+    async fn open(&self, scheme: Scheme, target: &Target) -> Result<Sender, ConnectError> {
         // An IP literal is used as is; a name (ExternalName services) is
         // resolved by the system resolver, each address tried in turn.
         let tcp = TcpStream::connect((target.host.as_str(), target.port))
@@ -151,7 +163,7 @@ impl Pool {
         // Small requests should not wait for Nagle.
         let _ = tcp.set_nodelay(true);
         match scheme {
-            Scheme::Http => Conn::handshake(tcp).await,
+            Scheme::Http => handshake(tcp).await,
             Scheme::Https => {
                 let name = ServerName::try_from(target.host.clone()).map_err(|e| ConnectError {
                     timed_out: false,
@@ -165,7 +177,7 @@ impl Pool {
                         timed_out: false,
                         detail: format!("TLS handshake: {e}"),
                     })?;
-                Conn::handshake(tls).await
+                handshake(tls).await
             }
         }
     }
@@ -179,11 +191,32 @@ impl std::fmt::Debug for Pool {
     }
 }
 
+/// The HTTP/1.1 handshake (nothing is exchanged yet) and the connection's
+/// task, which also serves an upgraded (101) connection as a tunnel.
+async fn handshake<T>(io: T) -> Result<Sender, ConnectError>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = http1::Builder::new()
+        .handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| ConnectError {
+            timed_out: false,
+            detail: e.to_string(),
+        })?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.with_upgrades().await {
+            tracing::debug!(%error, "upstream connection ended with an error");
+        }
+    });
+    Ok(sender)
+}
+
 // === impl Inner ===
 
 impl Inner {
     fn checkin(&self, lease: Lease) {
-        if lease.conn.is_closed() {
+        if lease.sender.is_closed() {
             return;
         }
         let mut idle = self.idle.lock();
@@ -194,23 +227,19 @@ impl Inner {
         };
         if list.len() < MAX_IDLE_PER_TARGET {
             list.push(Idle {
-                conn: lease.conn,
+                sender: lease.sender,
                 since: Instant::now(),
             });
         }
     }
 
     /// Drops closed and expired connections, and targets left without any.
-    /// Idle connections are polled once (nobody else polls them), so one
-    /// the upstream closed is let go of here rather than at its next use.
     fn sweep(&self, now: Instant) {
-        let mut cx = Context::from_waker(Waker::noop());
         let mut idle = self.idle.lock();
         for by_host in idle.values_mut() {
             for list in by_host.values_mut() {
-                list.retain_mut(|e| {
-                    e.conn.drive(&mut cx);
-                    !e.conn.is_closed() && now.duration_since(e.since) <= IDLE_TIMEOUT
+                list.retain(|e| {
+                    !e.sender.is_closed() && now.duration_since(e.since) <= IDLE_TIMEOUT
                 });
             }
             by_host.retain(|_, list| !list.is_empty());
@@ -222,11 +251,6 @@ impl Inner {
 // === impl Lease ===
 
 impl Lease {
-    /// Does the connection's pending I/O (see [`Conn::drive`]).
-    pub fn drive(&mut self, cx: &mut Context<'_>) {
-        self.conn.drive(cx);
-    }
-
     /// Returns the connection for the next request to the same target
     /// (the response it carried has been read to its end).
     pub fn release(self) {
@@ -258,9 +282,8 @@ mod tests {
     }
 
     /// A raw upstream that answers every request on a connection with a
-    /// fixed response (and with `close`, closes the connection a moment
-    /// after the first), and counts the connections it accepted.
-    async fn upstream(close: bool) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+    /// fixed response, and counts the connections it accepted.
+    async fn upstream() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -280,10 +303,6 @@ mod tests {
                         if s.write_all(reply).await.is_err() {
                             return;
                         }
-                        if close {
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            return;
-                        }
                     }
                 });
             }
@@ -291,12 +310,10 @@ mod tests {
         (port, accepted)
     }
 
-    /// One request through the pool, as the proxy makes it: the response
-    /// body drives the connection and hands it back when it ends.
     async fn exchange(pool: &Pool, port: u16) {
         let t = target(port);
-        let mut conn = match pool.checkout(Scheme::Http, &t) {
-            Some(conn) => conn,
+        let mut sender = match pool.checkout(Scheme::Http, &t) {
+            Some(sender) => sender,
             None => pool
                 .connect(Scheme::Http, &t, Duration::from_secs(5))
                 .await
@@ -307,63 +324,37 @@ mod tests {
         request
             .headers_mut()
             .insert(http::header::HOST, http::HeaderValue::from_static("x"));
-        let Ok(response) = conn.send(request).await else {
-            panic!("the upstream did not answer");
-        };
-        let lease = pool.lease(conn, Scheme::Http, &t);
-        let body = crate::proxy::body::UpstreamBody::new(response.into_body(), Some(lease));
+        let response = sender.send_request(request).await.unwrap();
         use http_body_util::BodyExt;
-        let body = body.collect().await.unwrap().to_bytes();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(body, "ok");
-    }
-
-    fn idle_count(pool: &Pool) -> usize {
-        let idle = pool.inner.idle.lock();
-        idle.values().flat_map(|m| m.values()).map(Vec::len).sum()
+        pool.lease(sender, Scheme::Http, &t).release();
     }
 
     #[tokio::test]
     async fn a_released_connection_serves_the_next_request() {
-        let (port, accepted) = upstream(false).await;
+        let (port, accepted) = upstream().await;
         let pool = Pool::new(tls());
         for _ in 0..5 {
             exchange(&pool, port).await;
-            assert_eq!(idle_count(&pool), 1);
+            // The connection task marks the connection idle on its next poll.
+            tokio::task::yield_now().await;
         }
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
     async fn closed_and_expired_connections_are_never_handed_out() {
-        let (port, _) = upstream(false).await;
+        let (port, _) = upstream().await;
         let pool = Pool::new(tls());
         exchange(&pool, port).await;
+        tokio::task::yield_now().await;
         assert!(pool.checkout(Scheme::Http, &target(port)).is_some());
         // Returned, then swept as if a minute had passed.
         exchange(&pool, port).await;
         pool.inner.sweep(Instant::now() + IDLE_TIMEOUT * 2);
         assert!(pool.inner.idle.lock().is_empty());
         assert!(pool.checkout(Scheme::Http, &target(port)).is_none());
-    }
-
-    #[tokio::test]
-    async fn the_sweep_lets_go_of_connections_the_upstream_closed() {
-        let (port, accepted) = upstream(true).await;
-        let pool = Pool::new(tls());
-        exchange(&pool, port).await;
-        // The response said nothing of closing, so the connection went back.
-        assert_eq!(idle_count(&pool), 1);
-        // Nobody polls an idle connection; the sweep does, sees the close
-        // once it arrived, and drops the connection.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while idle_count(&pool) > 0 {
-            assert!(Instant::now() < deadline, "a closed connection stayed idle");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            pool.inner.sweep(Instant::now());
-        }
-        // The next request opens a new connection.
-        exchange(&pool, port).await;
-        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[tokio::test]
