@@ -9,6 +9,7 @@ pub mod plugin;
 mod route;
 mod secret;
 mod service;
+mod shared;
 
 use std::collections::BTreeMap;
 
@@ -18,6 +19,7 @@ pub use plugin::{PluginConfig, PluginInstance};
 pub use route::{HostMatch, PathMatch, PathRegex, Route};
 pub use secret::Sensitive;
 pub use service::{Certificate, Scheme, Service, Target};
+pub use shared::Shared;
 
 /// Everything the data plane needs to serve requests, built whole by
 /// `translate` and swapped in whole by `publish`.
@@ -25,12 +27,14 @@ pub use service::{Certificate, Scheme, Service, Target};
 pub struct Table {
     /// Routes in declaration order; the router breaks ties by this order.
     pub routes: Vec<Route>,
-    /// Upstream services keyed by name (`<ns>.<svc>.<port>` for Kubernetes).
-    pub services: BTreeMap<String, Service>,
-    /// Consumers keyed by id.
-    pub consumers: BTreeMap<String, Consumer>,
-    /// oauth2 credentials keyed by `client_id`.
-    pub oauth2_credentials: BTreeMap<String, Oauth2Credential>,
+    /// Upstream services keyed by name (`<ns>.<svc>.<port>` for Kubernetes);
+    /// shared with the tables before and after while they are the same.
+    pub services: Shared<BTreeMap<String, Service>>,
+    /// Consumers keyed by id (shared with the tables before and after as
+    /// long as no consumer changes).
+    pub consumers: Shared<BTreeMap<String, Consumer>>,
+    /// oauth2 credentials keyed by `client_id` (shared like `consumers`).
+    pub oauth2_credentials: Shared<BTreeMap<String, Oauth2Credential>>,
     /// TLS certificates served by SNI.
     pub certificates: Vec<Certificate>,
     /// Every plugin instance that is attached somewhere, keyed by instance id

@@ -6,17 +6,18 @@ use super::annotations::{self, PLUGINS};
 use super::credentials::{self, Owner};
 use super::{Cx, annotation, ids, object_ref};
 use crate::crd::KongConsumer;
-use crate::model::{Consumer, Oauth2Credential, ObjectRef, Problem, Table};
+use crate::model::{Consumer, Oauth2Credential, ObjectRef, Problem, Shared, Table};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The consumers of our class and their credentials, with the problems
 /// found on the way: pure in KongConsumers, Secrets and the class, so
-/// translate's memo keeps it while those stay the same.
+/// translate's memo keeps it while those stay the same. Cloning shares the
+/// consumers and credentials (the memo's and the table's are one copy).
 #[derive(Clone, Debug)]
 pub(super) struct Consumers {
-    consumers: BTreeMap<String, Consumer>,
-    credentials: BTreeMap<String, Oauth2Credential>,
+    consumers: Shared<BTreeMap<String, Consumer>>,
+    credentials: Shared<BTreeMap<String, Oauth2Credential>>,
     problems: Vec<Problem>,
 }
 

@@ -8,11 +8,11 @@ use super::backend::{Backends, PortDef};
 use super::plugins::{Attached, Levels, Resolver};
 use super::{Cx, annotation, object_ref, paths};
 use crate::model::{
-    HostMatch, ObjectRef, PathMatch, PluginInstance, Problem, Route, Service, Table,
+    HostMatch, ObjectRef, PathMatch, PluginInstance, Problem, Route, Service, Shared, Table,
 };
 use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// What every route of one Ingress shares.
@@ -38,18 +38,43 @@ struct Group<'a> {
 /// found on the way (also those of the Services and plugins it uses).
 /// Given the same objects it is always the same, which is what lets
 /// translate's memo reuse it for an unchanged Ingress.
+/// The upstream services are kept by name only: their values are in the
+/// table's services (and, for a memo, in [`Units::services`]).
 #[derive(Clone, Debug)]
 pub(super) struct Unit {
     routes: Vec<Route>,
-    services: Vec<(String, Service)>,
+    services: Vec<String>,
     plugins: Vec<(String, PluginInstance)>,
     problems: Vec<Problem>,
     has_default: bool,
 }
 
-/// Units of earlier translations by Ingress (the address of its `Arc`,
-/// which the entry holds so the address cannot be reused meanwhile).
-pub(super) type Units = HashMap<usize, (Arc<Ingress>, Unit)>;
+/// Units of an earlier translation, kept to be reused (see `Memo`).
+#[derive(Default)]
+pub(super) struct Units {
+    /// By Ingress: the address of its `Arc`, which the entry holds so the
+    /// address cannot be reused meanwhile.
+    by_ingress: HashMap<usize, (Arc<Ingress>, Unit)>,
+    /// The upstream services of that translation (the units' and the
+    /// default backend's), shared with its table.
+    services: Shared<BTreeMap<String, Service>>,
+    /// How many units use each service.
+    uses: HashMap<String, usize>,
+}
+
+// === impl Units ===
+
+impl Units {
+    /// Forgets every unit.
+    pub(super) fn clear(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Number of units.
+    pub(super) fn len(&self) -> usize {
+        self.by_ingress.len()
+    }
+}
 
 /// Adds a route per rule group of every Ingress of our class, then the
 /// default backend route. With `memo`, an Ingress found there (the same
@@ -67,19 +92,24 @@ pub(super) fn translate<'a>(
     let mut backends = Backends::new(cx);
     let mut regexes = paths::RegexCache::new();
     let mut earlier = memo.as_deref_mut().map(std::mem::take).unwrap_or_default();
+    let mut kept = HashMap::with_capacity(earlier.by_ingress.len());
+    // Services of the units translated now (the first user's wins; all
+    // users of a name build the same service).
+    let mut fresh: BTreeMap<String, Service> = BTreeMap::new();
     let mut defaults: Vec<(Option<&Time>, &'a Ingress, &'a str)> = Vec::new();
     let mut reused = 0;
     for ((namespace, _), ingress) in &objects.ingresses {
         // The memo holds units of our class only, and a class change
-        // empties it.
+        // empties it. It holds the `Arc`, so the same address is the same
+        // Ingress.
         let id = Arc::as_ptr(ingress) as usize;
-        let unit = match earlier.remove(&id) {
-            Some((held, unit)) if Arc::ptr_eq(&held, ingress) => {
+        let unit = match earlier.by_ingress.remove(&id) {
+            Some((_, unit)) => {
                 reused += 1;
                 unit
             }
-            _ if !cx.class.ingress(ingress) => continue,
-            _ => {
+            None if !cx.class.ingress(ingress) => continue,
+            None => {
                 let mut build = UnitBuild {
                     cx: &mut *cx,
                     resolver: &mut *resolver,
@@ -87,7 +117,16 @@ pub(super) fn translate<'a>(
                     globals,
                     regexes: &mut regexes,
                 };
-                build.unit(ingress, namespace)
+                let (unit, services) = build.unit(ingress, namespace);
+                if memo.is_some() {
+                    for name in &unit.services {
+                        *earlier.uses.entry(name.clone()).or_default() += 1;
+                    }
+                }
+                for (name, service) in services {
+                    fresh.entry(name).or_insert(service);
+                }
+                unit
             }
         };
         if unit.has_default {
@@ -97,22 +136,88 @@ pub(super) fn translate<'a>(
                 namespace,
             ));
         }
-        match memo.as_deref_mut() {
-            Some(memo) => {
-                place(cx, table, unit.clone());
-                memo.insert(id, (Arc::clone(ingress), unit));
-            }
-            None => place(cx, table, unit),
+        place(cx, table, &unit);
+        if memo.is_some() {
+            kept.insert(id, (Arc::clone(ingress), unit));
         }
     }
+    table.services = match memo {
+        Some(_) => {
+            // Units left over are of Ingresses that changed or went away.
+            for (_, unit) in earlier.by_ingress.into_values() {
+                for name in unit.services {
+                    drop_use(&mut earlier.uses, name);
+                }
+            }
+            services(earlier.services, &earlier.uses, fresh)
+        }
+        None => Shared::new(fresh),
+    };
 
+    default_route(cx, resolver, globals, table, &mut backends, defaults);
+    if let Some(memo) = memo {
+        *memo = Units {
+            by_ingress: kept,
+            services: table.services.clone(),
+            uses: earlier.uses,
+        };
+    }
+    reused
+}
+
+/// One unit fewer uses service `name`.
+fn drop_use(uses: &mut HashMap<String, usize>, name: String) {
+    if let std::collections::hash_map::Entry::Occupied(mut e) = uses.entry(name) {
+        *e.get_mut() -= 1;
+        if *e.get() == 0 {
+            e.remove();
+        }
+    }
+}
+
+/// The upstream services of every unit: `before` (the last translation's)
+/// when the units use exactly its services with the same values, so an
+/// edit that keeps them shares them with the last table; else `before`'s
+/// services still in use plus those built now.
+fn services(
+    before: Shared<BTreeMap<String, Service>>,
+    uses: &HashMap<String, usize>,
+    fresh: BTreeMap<String, Service>,
+) -> Shared<BTreeMap<String, Service>> {
+    // Reused units use services of `before` only, so the names in use are
+    // those of `before` when the fresh ones are among them and they count
+    // as many.
+    let same =
+        uses.len() == before.len() && fresh.iter().all(|(name, s)| before.get(name) == Some(s));
+    if same {
+        return before;
+    }
+    let mut services: BTreeMap<String, Service> = before
+        .iter()
+        .filter(|(name, _)| uses.contains_key(*name) && !fresh.contains_key(*name))
+        .map(|(name, s)| (name.clone(), s.clone()))
+        .collect();
+    services.extend(fresh);
+    Shared::new(services)
+}
+
+/// Adds the route of the default backend of the oldest Ingress that has
+/// one (`defaults`, in store order).
+fn default_route<'a>(
+    cx: &mut Cx<'a>,
+    resolver: &mut Resolver,
+    globals: &Attached,
+    table: &mut Table,
+    backends: &mut Backends<'a>,
+    mut defaults: Vec<(Option<&Time>, &'a Ingress, &'a str)>,
+) {
     // Oldest first; keys already break ties by namespace/name (stable sort).
     defaults.sort_by(|a, b| a.0.cmp(&b.0));
     let mut defaults = defaults
         .into_iter()
         .map(|(_, ingress, namespace)| source(cx, resolver, ingress, namespace));
     let Some(winner) = defaults.next() else {
-        return reused;
+        return;
     };
     let losers: Vec<Source<'_>> = defaults.collect();
     for loser in losers {
@@ -132,7 +237,7 @@ pub(super) fn translate<'a>(
         .and_then(|s| s.default_backend.as_ref());
     let Some(group) = backend.and_then(|b| service_backend(cx, &winner, b, "the default backend"))
     else {
-        return reused;
+        return;
     };
     let group = Group {
         paths: vec![PathMatch::Plain("/".into())],
@@ -141,27 +246,25 @@ pub(super) fn translate<'a>(
     let name = format!("{}.{}", winner.namespace, winner.object.name);
     let mut build = RouteBuild {
         cx,
-        backends: &mut backends,
+        backends,
         resolver,
         globals,
         table: &mut *table,
     };
     let route = build.route(&winner, name, Vec::new(), group);
     table.routes.push(route);
-    reused
 }
 
-/// Adds a unit to `table`: services and plugin instances already there
-/// stay (they are the same), as when each was added the first time.
-fn place(cx: &mut Cx<'_>, table: &mut Table, unit: Unit) {
-    for (name, service) in unit.services {
-        table.services.entry(name).or_insert(service);
+/// Adds a unit to `table` (its services aside): plugin instances already
+/// there stay (they are the same), as when each was added the first time.
+fn place(cx: &mut Cx<'_>, table: &mut Table, unit: &Unit) {
+    for (id, instance) in &unit.plugins {
+        if !table.plugins.contains_key(id) {
+            table.plugins.insert(id.clone(), instance.clone());
+        }
     }
-    for (id, instance) in unit.plugins {
-        table.plugins.entry(id).or_insert(instance);
-    }
-    table.routes.extend(unit.routes);
-    cx.problems.extend(unit.problems);
+    table.routes.extend(unit.routes.iter().cloned());
+    cx.problems.extend(unit.problems.iter().cloned());
 }
 
 /// What every route of `ingress` shares; problems on the way go to `cx`.
@@ -194,8 +297,9 @@ struct UnitBuild<'b, 'a> {
 }
 
 impl<'a> UnitBuild<'_, 'a> {
-    /// The routes of one Ingress of our class (its default backend aside).
-    fn unit(&mut self, ingress: &'a Ingress, namespace: &'a str) -> Unit {
+    /// The routes of one Ingress of our class (its default backend aside),
+    /// and the upstream services they use.
+    fn unit(&mut self, ingress: &'a Ingress, namespace: &'a str) -> (Unit, Vec<(String, Service)>) {
         let start = self.cx.problems.len();
         let source = source(self.cx, self.resolver, ingress, namespace);
         let mut share = Table::default();
@@ -222,9 +326,13 @@ impl<'a> UnitBuild<'_, 'a> {
             let route = build.route(&source, name, hosts, group);
             share.routes.push(route);
         }
-        Unit {
-            routes: share.routes,
-            services: share.services.into_iter().collect(),
+        let mut routes = share.routes;
+        // Most Ingresses give one route; pushing it reserved room for four.
+        routes.shrink_to_fit();
+        let services: Vec<(String, Service)> = share.services.into_inner().into_iter().collect();
+        let unit = Unit {
+            routes,
+            services: services.iter().map(|(name, _)| name.clone()).collect(),
             plugins: share.plugins.into_iter().collect(),
             problems: self.cx.problems.split_off(start),
             has_default: ingress
@@ -232,7 +340,8 @@ impl<'a> UnitBuild<'_, 'a> {
                 .as_ref()
                 .and_then(|s| s.default_backend.as_ref())
                 .is_some(),
-        }
+        };
+        (unit, services)
     }
 }
 

@@ -37,6 +37,14 @@ impl Sealer {
     /// Hashes every `ToHash` secret in `table`. Memo entries for secrets no
     /// longer present are dropped, so the memo stays as large as the table.
     pub fn seal(&mut self, table: &mut Table) {
+        let to_hash =
+            |c: &crate::model::Oauth2Credential| matches!(c.client_secret, ClientSecret::ToHash(_));
+        // Writing to credentials shared with earlier tables copies them:
+        // only when there is something to hash.
+        if !table.oauth2_credentials.values().any(to_hash) {
+            self.memo.clear();
+            return;
+        }
         let mut used = HashMap::with_capacity(self.memo.len());
         for cred in table.oauth2_credentials.values_mut() {
             let ClientSecret::ToHash(plain) = &cred.client_secret else {

@@ -4,6 +4,7 @@
 
 use super::super::{Options, translate, translate_cached};
 use super::{Memo, Reused};
+use crate::model::Shared;
 use crate::source::files::Loader;
 use std::path::Path;
 
@@ -112,6 +113,19 @@ fn every_edit_gives_what_a_fresh_translation_gives() {
             consumers: true
         }
     );
+
+    // An edit that keeps the Ingress's Service shares the services with
+    // the last table instead of copying them.
+    let options = Options::default();
+    let before = translate_cached(&loader.load().unwrap(), &options, &mut memo);
+    write(d, "b.yaml", &ingress("b", "/b2", false));
+    let objects = loader.load().unwrap();
+    let after = translate_cached(&objects, &options, &mut memo);
+    assert_eq!(after, translate(&objects, &options), "after an edit of b");
+    assert!(Shared::ptr_eq(
+        &before.table.services,
+        &after.table.services
+    ));
 
     // `a` resolved the shared Service first; its problems must stay.
     std::fs::remove_file(d.join("a.yaml")).unwrap();
