@@ -64,20 +64,15 @@ impl Index {
         let mut staged: FastMap<HostKey, Vec<Candidate<'_>>> = FastMap::default();
         staged.reserve(routes.len());
         for (index, route) in routes.iter().enumerate() {
-            let hosts: Vec<Option<&HostMatch>> = if route.hosts.is_empty() {
-                vec![None]
-            } else {
-                route.hosts.iter().map(Some).collect()
-            };
-            let paths: Vec<Option<usize>> = if route.paths.is_empty() {
-                vec![None]
-            } else {
-                (0..route.paths.len()).map(Some).collect()
-            };
-            for &host in &hosts {
+            // No host (or path) condition is one entry without it; indexes
+            // instead of collected lists, as this runs on every publish.
+            let hosts = (0..route.hosts.len().max(1)).map(|i| route.hosts.get(i));
+            let paths =
+                || (0..route.paths.len().max(1)).map(|i| (!route.paths.is_empty()).then_some(i));
+            for host in hosts {
                 let key = HostKey::of(host);
                 let bucket = staged.entry(key).or_default();
-                for &pos in &paths {
+                for pos in paths() {
                     bucket.push(Candidate {
                         summary: Summary::new(index, route, host, pos),
                         any_method: route.methods.is_empty(),

@@ -36,6 +36,8 @@ impl Probes {
                 probe.last[usize::from(byte >> 6)] |= 1 << (byte & 63);
             }
         }
+        // One index per host, ten thousand hosts: no spare room.
+        probes.shrink_to_fit();
         Probes(probes)
     }
 
