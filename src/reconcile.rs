@@ -56,7 +56,8 @@ impl Reconciler {
         let mut translation = translate::translate_cached(objects, &self.options, &mut self.memo);
         let translate = start.elapsed();
         self.sealer.seal(&mut translation.table);
-        let generation = self.handle.publish(translation.table);
+        let replaced = self.handle.replace(translation.table);
+        let generation = replaced.generation;
         let total = start.elapsed();
 
         self.metrics.reconciles.inc();
@@ -87,6 +88,9 @@ impl Reconciler {
         }
         self.last_problems = translation.problems.clone();
         self.last_problems.sort();
+        // Freed here, after the new table serves and outside `total`; a
+        // request still holding it frees it when it finishes.
+        drop(replaced.previous);
         Outcome {
             problems: translation.problems,
             generation,
