@@ -5,7 +5,7 @@
 //! Run: `cargo bench --bench router` (add `-- --quick` for a short run).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kingress::model::{HostMatch, ObjectRef, PathMatch, PathRegex, Route, Table};
+use kingress::model::{HostMatch, ObjectRef, PathMatch, PathRegex, Route, Shared, Table};
 use kingress::router::{RequestInfo, Router, find};
 use std::hint::black_box;
 
@@ -40,7 +40,7 @@ fn table() -> Table {
         routes.push(route(&[], path, methods));
     }
     Table {
-        routes,
+        routes: routes.into_iter().map(Shared::new).collect(),
         ..Table::default()
     }
 }

@@ -26,7 +26,9 @@ pub use shared::Shared;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Table {
     /// Routes in declaration order; the router breaks ties by this order.
-    pub routes: Vec<Route>,
+    /// Each is shared with translate's memo and the tables before and after
+    /// while its Ingress does not change.
+    pub routes: Vec<Shared<Route>>,
     /// Upstream services keyed by name (`<ns>.<svc>.<port>` for Kubernetes);
     /// shared with the tables before and after while they are the same.
     pub services: Shared<BTreeMap<String, Service>>,

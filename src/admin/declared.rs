@@ -59,7 +59,7 @@ pub fn get(doc: &Document, table: &Table, segments: &[&str]) -> Answer {
                 .routes
                 .iter()
                 .filter(|r| !doc.routes.iter().any(|d| shadows(&d.id, &d.name, &r.name)))
-                .map(entities::route),
+                .map(|r| entities::route(r)),
         ))),
         ["routes", key] => found(route(doc, key).map(json)),
         ["routes", key, "service"] => route(doc, key).map(|r| {

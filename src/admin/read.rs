@@ -21,7 +21,7 @@ pub fn get(state: &State, segments: &[&str], declared: Option<&Document>) -> Res
     match segments {
         [] => reply::ok(&node::info(state, &published)),
         ["status"] => reply::ok(&status::summary(&published, state.started)),
-        ["routes"] => reply::list(table.routes.iter().map(entities::route).collect()),
+        ["routes"] => reply::list(table.routes.iter().map(|r| entities::route(r)).collect()),
         ["routes", key] => found(route(table, key).map(entities::route)),
         ["routes", key, "service"] => found(
             route(table, key)
@@ -46,7 +46,7 @@ pub fn get(state: &State, segments: &[&str], declared: Option<&Document>) -> Res
                     .routes
                     .iter()
                     .filter(|r| r.service.as_deref() == Some(s.name.as_str()))
-                    .map(entities::route)
+                    .map(|r| entities::route(r))
                     .collect(),
             ),
             None => reply::not_found(),
@@ -119,6 +119,7 @@ fn route<'t>(table: &'t Table, key: &str) -> Option<&'t Route> {
         .routes
         .iter()
         .find(|r| r.name == key || entities::route_id(&r.name) == key)
+        .map(|r| &**r)
 }
 
 fn service<'t>(table: &'t Table, key: &str) -> Option<&'t Service> {

@@ -1,7 +1,7 @@
 //! Small builders for router tests: `route("r").host("a.example").prefix("/api")`.
 
 use super::{RouteMatch, Router, find};
-use crate::model::{HostMatch, ObjectRef, PathMatch, PathRegex, Route, Table};
+use crate::model::{HostMatch, ObjectRef, PathMatch, PathRegex, Route, Shared, Table};
 
 /// A route named `name` with no conditions at all (set them with the
 /// builder methods).
@@ -64,7 +64,7 @@ impl RouteFixture for Route {
 /// A table holding `routes` in this order.
 pub(super) fn table(routes: Vec<Route>) -> Table {
     Table {
-        routes,
+        routes: routes.into_iter().map(Shared::new).collect(),
         ..Table::default()
     }
 }

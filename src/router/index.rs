@@ -20,7 +20,7 @@ use super::RequestInfo;
 use super::hash::FastMap;
 use super::paths::{Candidate, Hit, PathIndex};
 use super::summary::{HostRank, Summary};
-use crate::model::{HostMatch, Route};
+use crate::model::{HostMatch, Route, Shared};
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
@@ -60,7 +60,7 @@ enum HostKey {
 
 impl Index {
     /// Indexes every (host, path) pair of every route.
-    pub(super) fn build(routes: &[Route]) -> Self {
+    pub(super) fn build(routes: &[Shared<Route>]) -> Self {
         let mut staged: FastMap<HostKey, Vec<Candidate<'_>>> = FastMap::default();
         staged.reserve(routes.len());
         for (index, route) in routes.iter().enumerate() {
@@ -112,7 +112,7 @@ impl Index {
     }
 
     /// The best match for `req` among all buckets its host selects.
-    pub(super) fn find(&self, routes: &[Route], req: &RequestInfo<'_>) -> Option<Hit> {
+    pub(super) fn find(&self, routes: &[Shared<Route>], req: &RequestInfo<'_>) -> Option<Hit> {
         let host = req.host;
         let mut best = None;
         if let Some(tiers) = self.exact.get(host) {
@@ -136,7 +136,12 @@ impl Index {
         best.is_none_or(|b| b.summary.tier() < (fields, top))
     }
 
-    fn search_wildcards(&self, routes: &[Route], req: &RequestInfo<'_>, best: &mut Option<Hit>) {
+    fn search_wildcards(
+        &self,
+        routes: &[Shared<Route>],
+        req: &RequestInfo<'_>,
+        best: &mut Option<Hit>,
+    ) {
         let host = req.host;
         if !self.leading.is_empty() || !self.trailing.is_empty() {
             for (i, _) in host.match_indices('.') {
@@ -198,7 +203,7 @@ impl Tiers {
     }
 
     /// Updates `best` with this host condition's best hit, if it is better.
-    fn search(&self, routes: &[Route], req: &RequestInfo<'_>, best: &mut Option<Hit>) {
+    fn search(&self, routes: &[Shared<Route>], req: &RequestInfo<'_>, best: &mut Option<Hit>) {
         for index in &self.0 {
             // Tiers are in descending order, so once one cannot beat the best
             // hit, none of the following can.

@@ -8,7 +8,7 @@ use super::hash::FastMap;
 use super::probe::Probes;
 use super::regexes::RegexList;
 use super::summary::{HostRank, PathRank, Summary, prefix_base};
-use crate::model::{PathMatch, Route};
+use crate::model::{PathMatch, Route, Shared};
 use std::cmp::Reverse;
 
 /// One way a route can match, as stored in an index.
@@ -108,7 +108,11 @@ impl PathIndex {
     }
 
     /// The best entry of this tier that matches `req`.
-    pub(super) fn search<'i>(&'i self, routes: &[Route], req: &RequestInfo<'_>) -> Option<Hit> {
+    pub(super) fn search<'i>(
+        &'i self,
+        routes: &[Shared<Route>],
+        req: &RequestInfo<'_>,
+    ) -> Option<Hit> {
         let path = req.path;
         let allowed = |e: &Entry| e.any_method || method_allowed(routes, e, req.method);
         let first = |bucket: Option<&'i Vec<Entry>>| bucket?.iter().find(|e| allowed(e));
@@ -155,7 +159,7 @@ fn push(map: &mut FastMap<Box<str>, Vec<Entry>>, key: &str, entry: Entry) {
     }
 }
 
-fn method_allowed(routes: &[Route], e: &Entry, method: &str) -> bool {
+fn method_allowed(routes: &[Shared<Route>], e: &Entry, method: &str) -> bool {
     routes
         .get(e.summary.route())
         .is_some_and(|r| r.methods.iter().any(|m| m == method))

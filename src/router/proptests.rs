@@ -216,7 +216,7 @@ proptest! {
             1 => extra.methods = vec!["NEVER".into()],
             _ => extra.paths = vec![PathMatch::Exact("/never".into())],
         }
-        let mut routes = t.routes.clone();
+        let mut routes: Vec<Route> = t.routes.iter().map(|r| (**r).clone()).collect();
         routes.insert(at.index(routes.len() + 1), extra);
         let grown = table(routes);
         let after = named(&grown, find(&grown, &Router::new(&grown), &req.info()));

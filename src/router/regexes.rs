@@ -8,7 +8,7 @@ use super::literal::required_prefix;
 use super::paths::Entry;
 use super::probe::Probes;
 use super::summary::regex_source;
-use crate::model::{PathMatch, Route};
+use crate::model::{PathMatch, Route, Shared};
 
 /// Candidate lists a lookup merges at most; past that it scans the tier.
 const MERGE_LISTS: usize = 8;
@@ -62,7 +62,7 @@ impl RegexList {
     /// regex matches at the start of `path`, with the match length.
     pub(super) fn first_match(
         &self,
-        routes: &[Route],
+        routes: &[Shared<Route>],
         path: &str,
         allowed: impl Fn(&Entry) -> bool,
     ) -> Option<(&Entry, usize)> {
@@ -116,7 +116,7 @@ impl RegexList {
 }
 
 /// Length of the regex match at the start of `path`, if any.
-fn regex_match(routes: &[Route], e: &Entry, path: &str) -> Option<usize> {
+fn regex_match(routes: &[Shared<Route>], e: &Entry, path: &str) -> Option<usize> {
     let route = routes.get(e.summary.route())?;
     let PathMatch::Regex(re) = route.paths.get(e.summary.path_pos())? else {
         return None;

@@ -22,7 +22,7 @@ use crate::kong::{self, Document};
 use crate::model::plugin::{PluginOrdering, order_plugins};
 use crate::model::{
     ClientSecret, ClientType, Consumer, HostMatch, Oauth2Credential, ObjectRef, PathMatch,
-    PathRegex, PluginInstance, Route, Scheme, Sensitive, Service, Table, Target,
+    PathRegex, PluginInstance, Route, Scheme, Sensitive, Service, Shared, Table, Target,
 };
 use std::collections::BTreeMap;
 
@@ -231,7 +231,7 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
             }
             order_plugins(&mut instances);
             let paths = paths(r);
-            self.table.routes.push(Route {
+            self.table.routes.push(Shared::new(Route {
                 name,
                 source: object,
                 hosts: r
@@ -250,7 +250,7 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
                 service,
                 plugins: instances,
                 fault: (!faults.is_empty()).then(|| faults.join("; ")),
-            });
+            }));
         }
     }
 

@@ -42,7 +42,7 @@ struct Group<'a> {
 /// table's services (and, for a memo, in [`Units::services`]).
 #[derive(Clone, Debug)]
 pub(super) struct Unit {
-    routes: Vec<Route>,
+    routes: Vec<Shared<Route>>,
     services: Vec<String>,
     plugins: Vec<(String, PluginInstance)>,
     problems: Vec<Problem>,
@@ -252,7 +252,7 @@ fn default_route<'a>(
         table: &mut *table,
     };
     let route = build.route(&winner, name, Vec::new(), group);
-    table.routes.push(route);
+    table.routes.push(Shared::new(route));
 }
 
 /// Adds a unit to `table` (its services aside): plugin instances already
@@ -324,7 +324,7 @@ impl<'a> UnitBuild<'_, 'a> {
                 table: &mut share,
             };
             let route = build.route(&source, name, hosts, group);
-            share.routes.push(route);
+            share.routes.push(Shared::new(route));
         }
         let mut routes = share.routes;
         // Most Ingresses give one route; pushing it reserved room for four.

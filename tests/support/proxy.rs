@@ -13,7 +13,7 @@
 
 use kingress::admin::{AdminServer, StatusServer};
 use kingress::metrics::Metrics;
-use kingress::model::{ObjectRef, PathMatch, Route, Service, Table};
+use kingress::model::{ObjectRef, PathMatch, Route, Service, Shared, Table};
 use kingress::plugins::{Runtime, TrustedIps};
 use kingress::proxy::{Proxy, ProxyConfig};
 use kingress::publish::TableHandle;
@@ -163,7 +163,7 @@ pub fn route(name: &str, paths: &[&str], service: &str) -> Route {
 /// A table of `routes` and `services` (keyed by name).
 pub fn table(routes: Vec<Route>, services: Vec<Service>) -> Table {
     Table {
-        routes,
+        routes: routes.into_iter().map(Shared::new).collect(),
         services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
         ..Table::default()
     }

@@ -126,6 +126,18 @@ fn every_edit_gives_what_a_fresh_translation_gives() {
         &before.table.services,
         &after.table.services
     ));
+    // The routes of an Ingress that did not change are the very routes of
+    // the last table; the edited one's are new.
+    let route = |t: &crate::translate::Translation, ingress: &str| {
+        t.table
+            .routes
+            .iter()
+            .find(|r| r.name.starts_with(&format!("team.{ingress}.")))
+            .cloned()
+            .unwrap_or_else(|| panic!("a route of {ingress}"))
+    };
+    assert!(Shared::ptr_eq(&route(&before, "a"), &route(&after, "a")));
+    assert!(!Shared::ptr_eq(&route(&before, "b"), &route(&after, "b")));
 
     // `a` resolved the shared Service first; its problems must stay.
     std::fs::remove_file(d.join("a.yaml")).unwrap();
