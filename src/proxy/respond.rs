@@ -39,6 +39,11 @@ pub enum ProxyError {
         /// `https://…` target for redirects.
         location: Option<String>,
     },
+    /// The client's request is malformed (400, Kong's `Bad request`): a bad
+    /// path or authority, a broken body. The detail is logged as a client
+    /// error, never sent back.
+    #[error("bad request: {0}")]
+    BadRequest(String),
     /// The upstream could not be reached or sent something invalid (502).
     /// The detail is logged, never sent to the client.
     #[error("upstream failure: {0}")]
@@ -74,6 +79,10 @@ impl ProxyError {
             ),
             ProxyError::Fault(msg) => message(StatusCode::SERVICE_UNAVAILABLE, &msg),
             ProxyError::HttpsRequired { status, location } => https_required(status, location),
+            ProxyError::BadRequest(detail) => {
+                tracing::info!(%detail, "client error");
+                message(StatusCode::BAD_REQUEST, "Bad request")
+            }
             ProxyError::BadGateway(detail) => {
                 tracing::warn!(%detail, "upstream failure");
                 message(
