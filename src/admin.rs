@@ -8,6 +8,7 @@
 mod api;
 mod declared;
 pub mod entities;
+pub mod guard;
 mod node;
 mod oauth2;
 mod read;
@@ -17,6 +18,7 @@ mod status;
 pub mod write;
 
 use crate::metrics::Metrics;
+use crate::model::Sensitive;
 use crate::plugins::Runtime;
 use crate::publish::TableHandle;
 use std::io;
@@ -96,6 +98,7 @@ impl AdminServer {
                 listen,
                 started: Instant::now(),
                 writes: None,
+                guard: guard::Guard::new(listen),
             },
         })
     }
@@ -105,6 +108,18 @@ impl AdminServer {
     pub fn writable(mut self, writes: write::Writes) -> Self {
         self.state.writes = Some(writes);
         self
+    }
+
+    /// Requires `Kong-Admin-Token: <token>` on every request when `token`
+    /// is set, and also accepts writes addressed to `hosts` (see
+    /// [`guard::Guard`]); a host entry that does not parse is the error.
+    pub fn guarded(mut self, token: Option<&Sensitive>, hosts: &[String]) -> Result<Self, String> {
+        let mut guard = guard::Guard::new(self.state.listen).allow_hosts(hosts)?;
+        if let Some(token) = token {
+            guard = guard.require_token(token);
+        }
+        self.state.guard = guard;
+        Ok(self)
     }
 
     /// The bound address.
@@ -118,6 +133,9 @@ impl AdminServer {
         serve::serve(self.listener, move |request| {
             let state = state.clone();
             async move {
+                if let Err(refusal) = state.guard.check(&request) {
+                    return refusal.respond(request.method(), request.uri().path());
+                }
                 let method = request.method().clone();
                 if method != http::Method::GET && method != http::Method::HEAD {
                     return api::write(&state, request).await;

@@ -2,6 +2,7 @@
 //! bound. Every flag also reads an environment variable `KINGRESS_<FLAG>`.
 //! Bad input exits with status 64 (`EX_USAGE`) and a message.
 
+use crate::model::Sensitive;
 use crate::plugins::TrustedIps;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -70,6 +71,25 @@ pub struct ServeArgs {
     /// short next to the reload itself.
     #[arg(long, env = "KINGRESS_DEBOUNCE", default_value = "10ms", value_parser = parse_duration)]
     pub debounce: Duration,
+    /// Token every Admin API request (reads too) must carry in the
+    /// `Kong-Admin-Token` header, Kong Enterprise's RBAC header. Unset: no
+    /// token is asked for.
+    #[arg(
+        long,
+        env = "KINGRESS_ADMIN_TOKEN",
+        hide_env_values = true,
+        value_parser = parse_admin_token,
+        conflicts_with = "admin_token_file"
+    )]
+    pub admin_token: Option<Sensitive>,
+    /// File holding the Admin API token (a trailing newline is ignored),
+    /// so the token stays out of the process's arguments and environment.
+    #[arg(long, env = "KINGRESS_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
+    /// Host names (`name` or `name:port`) under which Admin API writes are
+    /// accepted besides the listener's address and localhost.
+    #[arg(long, env = "KINGRESS_ADMIN_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub admin_allowed_hosts: Vec<String>,
 }
 
 /// `kingress run`.
@@ -117,10 +137,26 @@ impl ServeArgs {
         TrustedIps::parse(&self.trusted_ips)
     }
 
-    /// Checks what clap could not: distinct listener addresses and trusted
-    /// IPs that parse.
+    /// The Admin API token from `--admin-token` or `--admin-token-file`.
+    pub fn admin_token(&self) -> Result<Option<Sensitive>, String> {
+        let Some(path) = &self.admin_token_file else {
+            return Ok(self.admin_token.clone());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--admin-token-file {}: {e}", path.display()))?;
+        parse_admin_token(text.trim_end_matches(['\r', '\n']))
+            .map(Some)
+            .map_err(|e| format!("--admin-token-file {}: {e}", path.display()))
+    }
+
+    /// Checks what clap could not: distinct listener addresses, trusted
+    /// IPs that parse, a readable Admin API token, allowed hosts that parse.
     pub fn validate(&self) -> Result<(), String> {
         self.trusted()?;
+        self.admin_token()?;
+        crate::admin::guard::Guard::new(self.admin_listen)
+            .allow_hosts(&self.admin_allowed_hosts)
+            .map_err(|e| format!("--admin-allowed-hosts: {e}"))?;
         let addrs = [
             ("--proxy-listen", self.proxy_listen),
             ("--proxy-tls-listen", self.proxy_tls_listen),
@@ -157,6 +193,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "m" => Ok(Duration::from_secs(n * 60)),
         _ => Err(format!("invalid duration unit in '{s}' (use ms, s or m)")),
     }
+}
+
+/// A token a client can send as a header value; the message never holds it.
+fn parse_admin_token(s: &str) -> Result<Sensitive, String> {
+    if s.is_empty() {
+        return Err("the Admin API token is empty".into());
+    }
+    if !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("the Admin API token must be printable ASCII without spaces".into());
+    }
+    Ok(Sensitive::new(s))
 }
 
 fn parse_token_store(s: &str) -> Result<String, String> {
@@ -213,5 +260,60 @@ mod tests {
             panic!("run expected")
         };
         assert!(run.serve.validate().unwrap_err().contains("both"));
+    }
+
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let all = ["kingress", "run"].iter().chain(args);
+        Cli::try_parse_from(all).map(|cli| match cli.command {
+            Command::Run(run) => run.serve,
+            _ => unreachable!("run parsed"),
+        })
+    }
+
+    #[test]
+    fn the_admin_token_never_prints_and_comes_from_a_flag_or_a_file() {
+        let args = serve(&["--admin-token", "t0ken-value"]).unwrap();
+        assert!(args.admin_token().unwrap().unwrap().matches("t0ken-value"));
+        assert!(!format!("{args:?}").contains("t0ken-value"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let path = file.to_str().unwrap();
+        let args = serve(&["--admin-token-file", path]).unwrap();
+        assert!(args.admin_token().unwrap().unwrap().matches("from-file"));
+        args.validate().unwrap();
+
+        assert!(serve(&["--admin-token", "a", "--admin-token-file", path]).is_err());
+        assert!(serve(&["--admin-token", ""]).is_err());
+        assert!(serve(&["--admin-token", "has space"]).is_err());
+        std::fs::write(&file, "\n").unwrap();
+        assert!(
+            serve(&["--admin-token-file", path])
+                .unwrap()
+                .validate()
+                .is_err()
+        );
+        let missing = serve(&["--admin-token-file", "/nonexistent/token"]).unwrap();
+        assert!(
+            missing
+                .validate()
+                .unwrap_err()
+                .contains("/nonexistent/token")
+        );
+        assert_eq!(serve(&[]).unwrap().admin_token().unwrap().map(|_| ()), None);
+    }
+
+    #[test]
+    fn admin_hosts_and_the_token_quota_are_checked() {
+        let args = serve(&["--admin-allowed-hosts", "admin.example,ops.example:8444"]).unwrap();
+        assert_eq!(args.admin_allowed_hosts.len(), 2);
+        args.validate().unwrap();
+        let bad = serve(&["--admin-allowed-hosts", "a b"]).unwrap();
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .contains("--admin-allowed-hosts")
+        );
     }
 }

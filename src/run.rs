@@ -72,7 +72,12 @@ impl Servers {
             .map_err(io("status", args.status_listen))?;
         let admin = AdminServer::bind(args.admin_listen, handle, runtime)
             .await
-            .map_err(io("admin", args.admin_listen))?;
+            .map_err(io("admin", args.admin_listen))?
+            .guarded(
+                args.admin_token().map_err(RunError::Usage)?.as_ref(),
+                &args.admin_allowed_hosts,
+            )
+            .map_err(RunError::Usage)?;
         tracing::info!(
             http = %proxy.http_addr(),
             https = %proxy.https_addr(),

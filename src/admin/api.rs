@@ -31,6 +31,8 @@ pub struct State {
     pub started: Instant,
     /// Where writes go (standalone mode); `None` refuses them.
     pub writes: Option<Writes>,
+    /// Who may send requests at all, and writes in particular.
+    pub guard: super::guard::Guard,
 }
 
 /// Answers one read (GET or HEAD); `declared` is what the Admin API wrote

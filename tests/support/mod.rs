@@ -16,4 +16,5 @@ pub mod client;
 pub mod idp;
 pub mod oauth2;
 pub mod proxy;
+pub mod standalone;
 pub mod upstream;

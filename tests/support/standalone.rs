@@ -1,0 +1,167 @@
+//! `kingress standalone` as a user runs it: the real binary as a child
+//! process on free loopback ports, serving a directory, its log (stderr)
+//! written to a file the test reads, killed on drop. Also a raw HTTP/1.1
+//! exchange over TCP, for requests a client library would "fix" (a forged
+//! `Host`, no `Host`).
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A running `kingress standalone`.
+pub struct Standalone {
+    child: Child,
+    /// Plain HTTP proxy listener.
+    pub http: SocketAddr,
+    /// HTTPS proxy listener.
+    pub https: SocketAddr,
+    /// Admin API listener.
+    pub admin: SocketAddr,
+    /// Status listener (`/readyz`, `/metrics`).
+    pub status: SocketAddr,
+    log: PathBuf,
+    /// Holds the log file when the test did not choose where it goes.
+    _log_dir: Option<tempfile::TempDir>,
+}
+
+/// A free loopback address (bound, then released for the child to bind).
+pub fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+impl Standalone {
+    /// Starts kingress on `dir` with extra `args` and waits until ready.
+    pub async fn start(dir: &Path, args: &[&str]) -> Standalone {
+        let log_dir = tempfile::tempdir().unwrap();
+        let log = log_dir.path().join("kingress.log");
+        Self::spawn(dir, args, log, Some(log_dir)).await
+    }
+
+    /// As [`Standalone::start`], with the log written to `log` (which may
+    /// be inside `dir`, as an operator redirecting stderr there would).
+    pub async fn start_logging_to(dir: &Path, args: &[&str], log: &Path) -> Standalone {
+        Self::spawn(dir, args, log.to_path_buf(), None).await
+    }
+
+    async fn spawn(
+        dir: &Path,
+        args: &[&str],
+        log: PathBuf,
+        log_dir: Option<tempfile::TempDir>,
+    ) -> Standalone {
+        let (http, https, admin, status) = (free_port(), free_port(), free_port(), free_port());
+        let stderr = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_kingress"))
+            .arg("standalone")
+            .arg("-f")
+            .arg(dir)
+            .args(["--proxy-listen", &http.to_string()])
+            .args(["--proxy-tls-listen", &https.to_string()])
+            .args(["--admin-listen", &admin.to_string()])
+            .args(["--status-listen", &status.to_string()])
+            .args(["--debounce", "20ms"])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("kingress binary");
+        let k = Standalone {
+            child,
+            http,
+            https,
+            admin,
+            status,
+            log,
+            _log_dir: log_dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = reqwest::get(format!("http://{status}/readyz")).await;
+            if matches!(&ready, Ok(r) if r.status() == 200) {
+                return k;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "kingress never became ready; log:\n{}",
+                k.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Everything logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The value of the metric series `series` (name with labels, as the
+    /// exposition prints it, e.g. `kingress_manifest_parses_total`); 0
+    /// when it is not exposed yet.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = reqwest::get(format!("http://{}/metrics", self.status))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| {
+                let (name, value) = line.rsplit_once(' ')?;
+                (name == series).then(|| value.parse().ok())?
+            })
+            .unwrap_or(0.0)
+    }
+}
+
+impl Drop for Standalone {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response read off a raw connection.
+#[derive(Debug)]
+pub struct RawResponse {
+    /// Status code.
+    pub status: u16,
+    /// Header block, as sent.
+    pub head: String,
+    /// Body, as sent (the exchange uses `Connection: close`).
+    pub body: String,
+}
+
+/// Sends `head` (request line and headers, without the blank line; a
+/// `Connection: close` is added) and `body` over a fresh TCP connection to
+/// `addr`, and reads the answer to the end.
+pub async fn exchange(addr: SocketAddr, head: &str, body: &str) -> RawResponse {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "{head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
+        .await
+        .expect("an answer within 10 s")
+        .unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"));
+    RawResponse {
+        status,
+        head: head.to_string(),
+        body: body.to_string(),
+    }
+}
