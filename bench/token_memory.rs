@@ -37,6 +37,7 @@ fn main() {
         Limits {
             max_tokens: n,
             max_codes: 1,
+            ..Limits::default()
         },
         None,
     );

@@ -90,6 +90,15 @@ pub struct ServeArgs {
     /// accepted besides the listener's address and localhost.
     #[arg(long, env = "KINGRESS_ADMIN_ALLOWED_HOSTS", value_delimiter = ',')]
     pub admin_allowed_hosts: Vec<String>,
+    /// Most live tokens one oauth2 credential holds; issuing one more
+    /// evicts its oldest, so one client cannot fill the token store.
+    #[arg(
+        long,
+        env = "KINGRESS_MAX_TOKENS_PER_CREDENTIAL",
+        default_value_t = crate::tokens::DEFAULT_MAX_PER_CREDENTIAL,
+        value_parser = parse_positive
+    )]
+    pub max_tokens_per_credential: usize,
 }
 
 /// `kingress run`.
@@ -192,6 +201,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "s" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n * 60)),
         _ => Err(format!("invalid duration unit in '{s}' (use ms, s or m)")),
+    }
+}
+
+/// A count of at least one.
+fn parse_positive(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) | Err(_) => Err(format!("'{s}' is not a whole number of at least 1")),
+        Ok(n) => Ok(n),
     }
 }
 
@@ -315,5 +332,13 @@ mod tests {
                 .unwrap_err()
                 .contains("--admin-allowed-hosts")
         );
+
+        assert_eq!(
+            serve(&[]).unwrap().max_tokens_per_credential,
+            crate::tokens::DEFAULT_MAX_PER_CREDENTIAL
+        );
+        let args = serve(&["--max-tokens-per-credential", "3"]).unwrap();
+        assert_eq!(args.max_tokens_per_credential, 3);
+        assert!(serve(&["--max-tokens-per-credential", "0"]).is_err());
     }
 }

@@ -59,6 +59,8 @@ pub struct Metrics {
     pub tokens_stored: Gauge,
     /// Token-store operations by backend and outcome.
     pub token_store_ops: Family<StoreLabels, Counter>,
+    /// Tokens evicted because their credential held its maximum.
+    pub tokens_evicted: Counter,
 }
 
 // === impl Metrics ===
@@ -133,6 +135,12 @@ impl Metrics {
             "Token store operations",
             token_store_ops.clone(),
         );
+        let tokens_evicted = Counter::default();
+        registry.register(
+            "tokens_evicted",
+            "Tokens evicted because their credential held --max-tokens-per-credential",
+            tokens_evicted.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,
@@ -146,6 +154,7 @@ impl Metrics {
             status_writes,
             tokens_stored,
             token_store_ops,
+            tokens_evicted,
         }
     }
 

@@ -103,7 +103,11 @@ impl Servers {
 /// Builds the plugin runtime for `args` (token store, trusted IPs).
 pub async fn runtime(args: &ServeArgs, metrics: &Metrics) -> Result<Runtime, RunError> {
     let trusted = args.trusted().map_err(RunError::Usage)?;
-    let tokens = TokenStore::from_url(&args.token_store, metrics.clone())
+    let tokens = TokenStore::open(
+        &args.token_store,
+        metrics.clone(),
+        args.max_tokens_per_credential,
+    )
         .await
         .map_err(|e| RunError::Usage(format!("--token-store: {e}")))?;
     Ok(Runtime::new(tokens, trusted))

@@ -8,6 +8,12 @@
 //!   lookup by access token never reveals the refresh token;
 //! - `take_code` and `replace_token` are atomic: of two concurrent callers
 //!   exactly one wins;
+//! - a credential holds at most `max_per_credential` live tokens: storing
+//!   one more evicts its oldest (atomically across replicas for Redis).
+//!   Evicting rather than refusing keeps the credential's current clients
+//!   working (a refusal would lock them out until tokens expire, two weeks
+//!   with Kong's default refresh lifetime) while the tokens that go are the
+//!   ones most likely leaked or forgotten;
 //! - failures are [`StoreError`]s and callers fail closed.
 
 mod generate;
@@ -25,6 +31,11 @@ pub use generate::{TOKEN_LEN, random_token};
 
 /// Lifetime of an authorization code in seconds (fixed, as in Kong).
 pub const CODE_TTL: u64 = 300;
+
+/// Default bound on the live tokens of one credential
+/// (`--max-tokens-per-credential`): far above what one client needs, far
+/// below the store's own bound.
+pub const DEFAULT_MAX_PER_CREDENTIAL: usize = 10_000;
 
 /// An issued access token (Kong's `oauth2_tokens` row).
 #[derive(Clone, Debug, PartialEq)]
@@ -230,22 +241,33 @@ impl TokenStore {
         )))
     }
 
+    /// [`Self::open`] with the default per-credential bound.
+    pub async fn from_url(url: &str, metrics: Metrics) -> Result<Self, StoreError> {
+        Self::open(url, metrics, DEFAULT_MAX_PER_CREDENTIAL).await
+    }
+
     /// The store for `--token-store`: `memory`, or `redis://…` /
-    /// `rediss://…`. A Redis store that cannot be reached yet is still
+    /// `rediss://…`, holding at most `max_per_credential` live tokens per
+    /// credential. A Redis store that cannot be reached yet is still
     /// returned (requests fail closed with 503 until it answers); only a
     /// malformed URL is an error. A memory store gets a background task that
     /// sweeps expired rows, so this must run inside a Tokio runtime.
-    pub async fn from_url(url: &str, metrics: Metrics) -> Result<Self, StoreError> {
+    pub async fn open(
+        url: &str,
+        metrics: Metrics,
+        max_per_credential: usize,
+    ) -> Result<Self, StoreError> {
         if url == "memory" {
-            let store = Arc::new(memory::MemoryStore::new(
-                memory::Limits::default(),
-                Some(metrics),
-            ));
+            let limits = memory::Limits {
+                max_per_credential,
+                ..memory::Limits::default()
+            };
+            let store = Arc::new(memory::MemoryStore::new(limits, Some(metrics)));
             memory::spawn_sweeper(&store);
             return Ok(TokenStore::Memory(store));
         }
         if url.starts_with("redis://") || url.starts_with("rediss://") {
-            let store = redis::RedisStore::connect(url, Some(metrics)).await?;
+            let store = redis::RedisStore::connect(url, Some(metrics), max_per_credential).await?;
             return Ok(TokenStore::Redis(Arc::new(store)));
         }
         Err(StoreError::Config {
@@ -411,6 +433,20 @@ pub fn unix_now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// Accounts for `count` tokens of `credential` evicted by the
+/// per-credential bound: counted, and logged at debug level only, since a
+/// client issuing in a loop would otherwise write a line per token.
+fn evicted(metrics: Option<&Metrics>, credential: &str, count: usize) {
+    if let Some(m) = metrics {
+        m.tokens_evicted.inc_by(count as u64);
+    }
+    tracing::debug!(
+        credential,
+        count,
+        "evicted the oldest tokens of a credential at its bound"
+    );
 }
 
 /// SHA-256 of a token value, lower-case hex: how stores name rows without

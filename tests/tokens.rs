@@ -2,16 +2,17 @@
 //! real `redis-server` that each Redis test starts on a free loopback port.
 //! Without the `redis-server` binary the Redis tests fail (they do not skip).
 
+mod support;
+
 use kingress::metrics::Metrics;
 use kingress::model::Sensitive;
 use kingress::tokens::{
     AuthCode, Grant, IssuedToken, StoreError, TokenStore, digest_hex, random_token, unix_now,
 };
 use std::collections::HashSet;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::redis_server::RedisServer;
 
 // === the contract ===
 
@@ -305,7 +306,122 @@ async fn contract(store: &TokenStore) {
     codes_are_taken_once(store).await;
 }
 
+/// A credential at its bound loses its oldest token (and that token's
+/// refresh token) to each new one; rows gone otherwise (deleted, refreshed,
+/// expired) free their place; other credentials are not affected.
+async fn per_credential_bound(store: &TokenStore) {
+    const MAX: usize = 3; // the bound the store was opened with
+    let now = unix_now();
+    let other = token("cred-other", now, Some(3600), true);
+    store.insert_token(&other).await.unwrap();
+    let mut busy = Vec::new();
+    for _ in 0..MAX + 2 {
+        let t = token("cred-busy", now, Some(3600), true);
+        store.insert_token(&t).await.unwrap();
+        busy.push(t);
+    }
+    for t in &busy[..2] {
+        assert_eq!(store.token(t.access_token.expose()).await.unwrap(), None);
+        let refresh = t.refresh_token.as_ref().unwrap().expose();
+        assert_eq!(store.token_by_refresh(refresh).await.unwrap(), None);
+    }
+    for t in &busy[2..] {
+        assert!(
+            store
+                .token(t.access_token.expose())
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    assert!(
+        store
+            .token(other.access_token.expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let more = token("cred-other", now, Some(3600), true);
+    store.insert_token(&more).await.unwrap();
+    assert!(
+        store
+            .token(more.access_token.expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.len().await.unwrap(), MAX + 2);
+
+    // A refresh replaces a row: nothing is evicted.
+    let old = store
+        .token_by_refresh(busy[2].refresh_token.as_ref().unwrap().expose())
+        .await
+        .unwrap()
+        .unwrap();
+    let refreshed = token("cred-busy", now, Some(3600), true);
+    assert!(store.replace_token(&old, &refreshed).await.unwrap());
+    for t in [&busy[3], &busy[4], &refreshed] {
+        assert!(
+            store
+                .token(t.access_token.expose())
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    // A delete frees a place: the next token evicts nothing.
+    store
+        .delete_token(busy[3].access_token.expose())
+        .await
+        .unwrap();
+    let next = token("cred-busy", now, Some(3600), true);
+    store.insert_token(&next).await.unwrap();
+    for t in [&busy[4], &refreshed, &next] {
+        assert!(
+            store
+                .token(t.access_token.expose())
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    // So does expiry: a short-lived row, once past its lifetime, does not
+    // count, and the long-lived ones stay.
+    store
+        .delete_token(next.access_token.expose())
+        .await
+        .unwrap();
+    let short = token("cred-busy", unix_now(), Some(1), true);
+    store.insert_token(&short).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let last = token("cred-busy", unix_now(), Some(3600), true);
+    store.insert_token(&last).await.unwrap();
+    for t in [&busy[4], &refreshed, &last] {
+        assert!(
+            store
+                .token(t.access_token.expose())
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+}
+
+fn bounded_memory_store(max: usize) -> TokenStore {
+    use kingress::tokens::memory::{Limits, MemoryStore};
+    let limits = Limits {
+        max_per_credential: max,
+        ..Limits::default()
+    };
+    TokenStore::Memory(Arc::new(MemoryStore::new(limits, None)))
+}
+
 // === memory ===
+
+#[tokio::test]
+async fn memory_store_bounds_tokens_per_credential() {
+    per_credential_bound(&bounded_memory_store(3)).await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store_contract() {
@@ -340,93 +456,6 @@ async fn unknown_store_urls_are_refused() {
 
 // === redis ===
 
-/// A `redis-server` child on a loopback port, killed on drop.
-struct RedisServer {
-    child: Option<Child>,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self::start_on(port)
-    }
-
-    fn start_on(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start redis-server ({e}): the Redis token-store tests need the \
-                     `redis-server` binary on PATH (Debian: apt-get install -y redis-server)"
-                )
-            });
-        let server = Self {
-            child: Some(child),
-            port,
-        };
-        server.wait_ready();
-        server
-    }
-
-    /// Waits until the port accepts connections (the server's own signal
-    /// that it is serving).
-    fn wait_ready(&self) {
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not start on port {}",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// A raw connection for looking at what is stored.
-    async fn raw(&self) -> redis::aio::MultiplexedConnection {
-        redis::Client::open(self.url())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap()
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 async fn redis_store(server: &RedisServer) -> TokenStore {
     let store = TokenStore::from_url(&server.url(), Metrics::new())
         .await
@@ -447,6 +476,70 @@ async fn redis_store_listing_and_cascade() {
     listing_and_cascade(&redis_store(&server).await).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_store_bounds_tokens_per_credential() {
+    let server = RedisServer::start();
+    let metrics = Metrics::new();
+    let store = TokenStore::open(&server.url(), metrics.clone(), 3)
+        .await
+        .unwrap();
+    per_credential_bound(&store).await;
+    assert!(
+        metrics.encode().contains("kingress_tokens_evicted_total 2"),
+        "{}",
+        metrics.encode()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_issuing_at_once_keep_the_bound() {
+    const MAX: usize = 5;
+    let server = RedisServer::start();
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let store = TokenStore::open(&server.url(), Metrics::new(), MAX)
+            .await
+            .unwrap();
+        replicas.push(store);
+    }
+    let mut tasks = Vec::new();
+    for (i, store) in replicas.iter().cycle().take(8).enumerate() {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut issued = Vec::new();
+            for _ in 0..10 {
+                let t = token("cred-shared", unix_now(), Some(3600), i % 2 == 0);
+                store.insert_token(&t).await.unwrap();
+                issued.push(t);
+            }
+            issued
+        }));
+    }
+    let mut issued = Vec::new();
+    for t in tasks {
+        issued.extend(t.await.unwrap());
+    }
+    let mut live = 0;
+    for t in &issued {
+        live += usize::from(
+            replicas[0]
+                .token(t.access_token.expose())
+                .await
+                .unwrap()
+                .is_some(),
+        );
+    }
+    assert_eq!(live, MAX, "of {} issued", issued.len());
+    assert_eq!(replicas[1].len().await.unwrap(), MAX);
+    let mut raw = server.raw().await;
+    let counted: usize = redis::cmd("ZCARD")
+        .arg("kingress:cred:cred-shared")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(counted, MAX);
+}
+
 #[tokio::test]
 async fn redis_holds_no_token_values_and_expires_rows_by_ttl() {
     let server = RedisServer::start();
@@ -463,18 +556,38 @@ async fn redis_holds_no_token_values_and_expires_rows_by_ttl() {
         .query_async(&mut raw)
         .await
         .unwrap();
-    assert_eq!(keys.len(), 3, "{keys:?}");
+    // Row, refresh index, code, and the credential's two sets.
+    assert_eq!(keys.len(), 5, "{keys:?}");
+    assert!(keys.contains(&"kingress:cred:cred-a".to_string()));
+    assert!(keys.contains(&"kingress:cred-expiry:cred-a".to_string()));
     let secrets = [
         t.access_token.expose(),
         t.refresh_token.as_ref().unwrap().expose(),
         c.code.expose(),
     ];
     for key in &keys {
-        let value: String = redis::cmd("GET")
+        let kind: String = redis::cmd("TYPE")
             .arg(key)
             .query_async(&mut raw)
             .await
             .unwrap();
+        let value: String = if kind == "zset" {
+            let members: Vec<String> = redis::cmd("ZRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut raw)
+                .await
+                .unwrap();
+            assert_eq!(members, [digest_hex(t.access_token.expose())], "{key}");
+            members.concat()
+        } else {
+            redis::cmd("GET")
+                .arg(key)
+                .query_async(&mut raw)
+                .await
+                .unwrap()
+        };
         for s in secrets {
             assert!(
                 !key.contains(s) && !value.contains(s),
@@ -594,11 +707,7 @@ async fn redis_down_is_unavailable_quickly_and_recovers_by_itself() {
 
 #[tokio::test]
 async fn redis_store_created_while_redis_is_down_connects_later() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::standalone::free_port().port();
     let store = TokenStore::from_url(&format!("redis://127.0.0.1:{port}/"), Metrics::new())
         .await
         .unwrap();

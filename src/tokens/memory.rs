@@ -6,15 +6,20 @@
 //! Deadlines sit in a min-heap; entries for rows deleted early become stale
 //! and are skipped, and the heap is rebuilt when stale entries dominate.
 //! When the store holds `max_tokens` live rows it refuses new ones
-//! ([`StoreError::Full`]) instead of growing without bound. Rows are kept in
-//! a compact form (`row`): token values inline, repeated strings shared.
+//! ([`StoreError::Full`]) instead of growing without bound; before that, a
+//! credential holding `max_per_credential` rows has its oldest evicted
+//! (`quota`), so one client cannot fill the store for the others. Rows are
+//! kept in a compact form (`row`): token values inline, repeated strings
+//! shared.
 
+mod quota;
 mod row;
 
 use super::ops::OpCounters;
 use super::{AuthCode, Grant, IssuedToken, StoreError, TokenSummary, unix_now};
 use crate::metrics::Metrics;
 use parking_lot::RwLock;
+use quota::Quota;
 use row::{Interned, Key, Row};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -35,6 +40,9 @@ pub struct Limits {
     pub max_tokens: usize,
     /// Most authorization codes held at once.
     pub max_codes: usize,
+    /// Most token rows one credential holds; its oldest is evicted to
+    /// store another.
+    pub max_per_credential: usize,
 }
 
 /// Tokens and codes in process memory.
@@ -57,6 +65,8 @@ struct Inner {
     expiry: BinaryHeap<Reverse<Deadline>>,
     /// Credential ids, services and scopes shared by rows.
     interned: Interned,
+    /// Rows per credential, oldest first.
+    quota: Quota,
 }
 
 // Holds token values: shows sizes only.
@@ -87,6 +97,7 @@ impl Default for Limits {
         Self {
             max_tokens: 5_000_000,
             max_codes: 1_000_000,
+            max_per_credential: super::DEFAULT_MAX_PER_CREDENTIAL,
         }
     }
 }
@@ -113,15 +124,29 @@ impl MemoryStore {
         &self.ops
     }
 
-    /// Stores a token; refuses when full.
+    /// Stores a token, evicting the credential's oldest when it holds
+    /// `max_per_credential`; refuses when the store is full.
     pub fn insert_token(&self, token: IssuedToken) -> Result<(), StoreError> {
         let now = unix_now();
-        let mut inner = self.inner.write();
+        let mut guard = self.inner.write();
+        let inner = &mut *guard;
         inner.sweep(now, SWEEP_PER_INSERT);
         if token.is_gone(now) {
             return Ok(()); // Already past its lifetime: nothing to keep.
         }
         let access = Key::new(token.access_token.expose());
+        let mut evicted = 0;
+        while let Some(oldest) = inner.quota.oldest_over(
+            &token.credential_id,
+            self.limits.max_per_credential,
+            &inner.tokens,
+        ) {
+            inner.remove_token(&oldest);
+            evicted += 1;
+        }
+        if evicted > 0 {
+            super::evicted(self.ops.metrics(), &token.credential_id, evicted);
+        }
         if inner.tokens.len() >= self.limits.max_tokens && !inner.tokens.contains_key(&access) {
             inner.sweep(now, usize::MAX);
             if inner.tokens.len() >= self.limits.max_tokens {
@@ -132,7 +157,7 @@ impl MemoryStore {
         }
         inner.put_token(access, &token);
         inner.compact_if_stale();
-        self.report(&inner);
+        self.report(inner);
         Ok(())
     }
 
@@ -281,6 +306,7 @@ impl MemoryStore {
             tokens, refresh, ..
         } = &mut *inner;
         refresh.retain(|_, access| tokens.contains_key(access));
+        inner.quota.retain(keep);
         inner.codes.retain(|_, c| keep.contains(&c.credential_id));
         inner.interned.prune();
         let removed = before - inner.tokens.len() - inner.codes.len();
@@ -343,13 +369,16 @@ impl Inner {
                 key: access.clone(),
             }));
         }
-        self.tokens.insert(access, row);
+        let credential = Arc::clone(row.credential());
+        self.tokens.insert(access.clone(), row);
+        self.quota.added(&credential, &access, &self.tokens);
     }
 
     fn remove_token(&mut self, access: &Key) {
         let Some(row) = self.tokens.remove(access) else {
             return;
         };
+        self.quota.removed(row.credential_id());
         if let Some(refresh) = row.refresh()
             && self.refresh.get(refresh) == Some(access)
         {
@@ -411,73 +440,4 @@ impl Inner {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::Sensitive;
-
-    fn token(access: &str, created_at: u64, ttl: Option<u64>) -> IssuedToken {
-        IssuedToken {
-            access_token: Sensitive::new(access),
-            refresh_token: Some(Sensitive::new(format!("r-{access}"))),
-            credential_id: "cred".into(),
-            service: None,
-            scope: None,
-            authenticated_userid: None,
-            expires_in: 10,
-            created_at,
-            ttl,
-        }
-    }
-
-    #[test]
-    fn full_store_refuses_until_rows_expire() {
-        let store = MemoryStore::new(
-            Limits {
-                max_tokens: 2,
-                max_codes: 2,
-            },
-            None,
-        );
-        let now = unix_now();
-        store.insert_token(token("a", now, None)).unwrap();
-        // A row already past its lifetime is accepted and not kept.
-        store.insert_token(token("b", now - 100, Some(50))).unwrap();
-        store.insert_token(token("c", now, Some(1))).unwrap();
-        assert!(matches!(
-            store.insert_token(token("d", now, None)),
-            Err(StoreError::Full { limit: 2 })
-        ));
-        assert_eq!(store.len(), 2);
-        store.sweep_chunk(now + 2, usize::MAX);
-        store.insert_token(token("d", now, None)).unwrap();
-        assert!(store.token("d").is_some());
-        assert!(store.token("c").is_none());
-    }
-
-    #[test]
-    fn sweep_removes_expired_rows_and_their_refresh_index() {
-        let store = MemoryStore::new(Limits::default(), None);
-        let now = unix_now();
-        store
-            .insert_token(token("old", now - 10, Some(20)))
-            .unwrap();
-        store.insert_token(token("new", now, Some(3600))).unwrap();
-        assert_eq!(store.sweep_chunk(now + 11, usize::MAX), 1);
-        assert_eq!(store.len(), 1);
-        assert!(!store.inner.read().refresh.contains_key(&Key::new("r-old")));
-        assert!(store.token_by_refresh("r-new").is_some());
-    }
-
-    #[test]
-    fn stale_heap_entries_are_compacted() {
-        let store = MemoryStore::new(Limits::default(), None);
-        let now = unix_now();
-        for i in 0..3000 {
-            let t = token(&format!("t{i}"), now, Some(3600));
-            store.insert_token(t).unwrap();
-            store.delete_token(&format!("t{i}"));
-        }
-        assert!(store.inner.read().expiry.len() <= 1024 + 1);
-        assert!(store.is_empty());
-    }
-}
+mod tests;

@@ -6,27 +6,32 @@
 //! - `token:<sha256(access)>` → JSON row, expiring at the row deadline
 //!   (Redis `EXAT`, so expiry is Redis TTL);
 //! - `refresh:<sha256(refresh)>` → `<sha256(access)>`, same deadline;
-//! - `code:<sha256(code)>` → JSON code, expiring 300 s after issue.
+//! - `code:<sha256(code)>` → JSON code, expiring 300 s after issue;
+//! - `cred:<credential id>` and `cred-expiry:<credential id>`: the
+//!   credential's rows by issue time and by deadline, for the
+//!   per-credential bound (see `scripts`).
 //!
 //! A row stores its access token only sealed under its refresh token
 //! (XOR with an HMAC-SHA256 keystream and a random nonce), so the refresh
 //! step can recover it from the presented refresh token while the database
 //! alone reveals nothing. The refresh token is never stored, only its hash.
 //!
-//! Codes are consumed with `GETDEL` and refreshes and deletes run as Lua
-//! scripts, so each is atomic. Every operation has a short timeout and any
+//! Codes are consumed with `GETDEL`; inserts, refreshes and deletes run as
+//! Lua scripts (`scripts`), so each is atomic. Every operation has a short timeout and any
 //! failure is [`StoreError::Unavailable`]; the connection manager reconnects
 //! on its own, and a store created while Redis is down connects on first use.
 
 mod record;
+mod scripts;
 
 use super::ops::OpCounters;
 use super::{AuthCode, IssuedToken, StoreError, TokenSummary, digest_hex, unix_now};
 use crate::metrics::Metrics;
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{AsyncCommands, Client, RedisError, Script};
+use ::redis::{AsyncCommands, Client, RedisError};
 use arc_swap::ArcSwapOption;
 use record::{CodeRecord, TokenRecord, credential_of, open_code, parse, to_json, unseal};
+use scripts::Scripts;
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
@@ -44,51 +49,28 @@ const RETRY_GAP: Duration = Duration::from_secs(1);
 /// Keys per SCAN step.
 const SCAN_COUNT: usize = 1000;
 
-/// Deletes a row and its refresh index. KEYS: row. ARGV: refresh key prefix.
-const DELETE_SCRIPT: &str = r"
-local row = redis.call('GET', KEYS[1])
-if not row then return 0 end
-redis.call('DEL', KEYS[1])
-local ok, t = pcall(cjson.decode, row)
-if ok and type(t) == 'table' and type(t.refresh_hash) == 'string' then
-  local idx = ARGV[1] .. t.refresh_hash
-  if redis.call('GET', idx) == string.sub(KEYS[1], -64) then redis.call('DEL', idx) end
-end
-return 1
-";
-
-/// The refresh step. KEYS: old row, old refresh index, new row, new refresh
-/// index. ARGV: old access hash, new row JSON, new access hash, deadline (0 =
-/// none), '1' when the new row has a refresh token.
-const REPLACE_SCRIPT: &str = r"
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('DEL', KEYS[1], KEYS[2])
-local function put(k, v)
-  if ARGV[4] ~= '0' then redis.call('SET', k, v, 'EXAT', ARGV[4]) else redis.call('SET', k, v) end
-end
-put(KEYS[3], ARGV[2])
-if ARGV[5] == '1' then put(KEYS[4], ARGV[3]) end
-return 1
-";
-
 /// Tokens and codes in Redis.
 pub struct RedisStore {
     client: Client,
     manager: ArcSwapOption<ConnectionManager>,
     connecting: tokio::sync::Mutex<()>,
     last_failure: parking_lot::Mutex<Option<Instant>>,
-    delete: Script,
-    replace: Script,
+    scripts: Scripts,
+    max_per_credential: usize,
     ops: OpCounters,
 }
 
 // === impl RedisStore ===
 
 impl RedisStore {
-    /// A store for `url`. Tries to connect once; when Redis is not reachable
-    /// yet the store is still returned and connects on first use.
-    pub async fn connect(url: &str, metrics: Option<Metrics>) -> Result<Self, StoreError> {
+    /// A store for `url` holding at most `max_per_credential` live rows per
+    /// credential. Tries to connect once; when Redis is not reachable yet
+    /// the store is still returned and connects on first use.
+    pub async fn connect(
+        url: &str,
+        metrics: Option<Metrics>,
+        max_per_credential: usize,
+    ) -> Result<Self, StoreError> {
         let client = Client::open(url).map_err(|e| StoreError::Config {
             url: super::redact_url(url),
             reason: e.to_string(),
@@ -98,8 +80,8 @@ impl RedisStore {
             manager: ArcSwapOption::empty(),
             connecting: tokio::sync::Mutex::new(()),
             last_failure: parking_lot::Mutex::new(None),
-            delete: Script::new(DELETE_SCRIPT),
-            replace: Script::new(REPLACE_SCRIPT),
+            scripts: Scripts::new(),
+            max_per_credential: max_per_credential.max(1),
             ops: OpCounters::new(metrics, "redis"),
         };
         if let Err(e) = store.conn().await {
@@ -117,28 +99,43 @@ impl RedisStore {
         &self.ops
     }
 
-    /// Stores a token and its refresh index.
+    /// Stores a token and its refresh index, evicting the credential's
+    /// oldest rows while it holds its maximum.
     pub async fn insert_token(&self, token: &IssuedToken) -> Result<(), StoreError> {
         if token.is_gone(unix_now()) {
             return Ok(());
         }
-        let access = token.access_token.expose();
+        let access_hash = digest_hex(token.access_token.expose());
         let (record, refresh_hash) = TokenRecord::seal(token);
         let json = to_json(&record)?;
-        let deadline = token.deadline();
-        let row_key = key("token", &digest_hex(access));
-        let access_hash = digest_hex(access);
-        self.run(move |mut c| async move {
-            let mut pipe = ::redis::pipe();
-            pipe.atomic();
-            pipe.add_command(set(&row_key, &json, deadline)).ignore();
-            if let Some(h) = refresh_hash {
-                pipe.add_command(set(&key("refresh", &h), &access_hash, deadline))
-                    .ignore();
-            }
-            pipe.query_async::<()>(&mut c).await
-        })
-        .await
+        let has_refresh = if refresh_hash.is_some() { "1" } else { "0" };
+        let keys = [
+            key("token", &access_hash),
+            key("refresh", refresh_hash.as_deref().unwrap_or_default()),
+        ];
+        let deadline = token.deadline().unwrap_or(0);
+        let credential = token.credential_id.clone();
+        let max = self.max_per_credential;
+        let script = self.scripts.insert.clone();
+        let evicted: usize = self
+            .run(move |mut c| async move {
+                script
+                    .key(&keys[..])
+                    .arg(PREFIX)
+                    .arg(json)
+                    .arg(access_hash)
+                    .arg(deadline)
+                    .arg(has_refresh)
+                    .arg(credential)
+                    .arg(max)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        if evicted > 0 {
+            super::evicted(self.ops.metrics(), &token.credential_id, evicted);
+        }
+        Ok(())
     }
 
     /// By access token, without the refresh token.
@@ -189,12 +186,18 @@ impl RedisStore {
 
     /// Deletes a row and its refresh index.
     pub async fn delete_token(&self, access_token: &str) -> Result<(), StoreError> {
-        let row_key = key("token", &digest_hex(access_token));
-        let script = self.delete.clone();
+        self.delete_row(key("token", &digest_hex(access_token)))
+            .await
+    }
+
+    /// Deletes the row at `row_key`, its refresh index and its place in
+    /// its credential's sets.
+    async fn delete_row(&self, row_key: String) -> Result<(), StoreError> {
+        let script = self.scripts.delete.clone();
         self.run(move |mut c| async move {
             script
                 .key(row_key)
-                .arg(format!("{PREFIX}refresh:"))
+                .arg(PREFIX)
                 .invoke_async::<i64>(&mut c)
                 .await
         })
@@ -222,7 +225,10 @@ impl RedisStore {
             .unwrap_or_else(|| old_index.clone());
         let has_refresh = if new_refresh_hash.is_some() { "1" } else { "0" };
         let deadline = new.deadline().unwrap_or(0);
-        let script = self.replace.clone();
+        let (old_credential, new_credential) =
+            (old.credential_id.clone(), new.credential_id.clone());
+        let max = self.max_per_credential;
+        let script = self.scripts.replace.clone();
         let keys = [
             key("token", &old_access_hash),
             old_index,
@@ -233,11 +239,15 @@ impl RedisStore {
             .run(move |mut c| async move {
                 script
                     .key(&keys[..])
+                    .arg(PREFIX)
                     .arg(old_access_hash)
                     .arg(json)
                     .arg(new_access_hash)
                     .arg(deadline)
                     .arg(has_refresh)
+                    .arg(old_credential)
+                    .arg(new_credential)
+                    .arg(max)
                     .invoke_async(&mut c)
                     .await
             })
@@ -337,15 +347,7 @@ impl RedisStore {
                     removed += 1;
                     let k = k.clone();
                     if kind == "token" {
-                        let script = self.delete.clone();
-                        self.run(move |mut c| async move {
-                            script
-                                .key(k)
-                                .arg(format!("{PREFIX}refresh:"))
-                                .invoke_async::<i64>(&mut c)
-                                .await
-                        })
-                        .await?;
+                        self.delete_row(k).await?;
                     } else {
                         self.run(move |mut c| async move { c.del::<_, i64>(k).await })
                             .await?;

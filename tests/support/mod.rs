@@ -16,5 +16,6 @@ pub mod client;
 pub mod idp;
 pub mod oauth2;
 pub mod proxy;
+pub mod redis_server;
 pub mod standalone;
 pub mod upstream;

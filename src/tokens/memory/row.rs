@@ -135,6 +135,11 @@ impl Row {
         &self.credential_id
     }
 
+    /// The credential the token was issued to, shared.
+    pub(super) fn credential(&self) -> &Arc<str> {
+        &self.credential_id
+    }
+
     /// When the row's lifetime ends, unix seconds; `None` = never.
     pub(super) fn deadline(&self) -> Option<u64> {
         self.ttl.map(|ttl| self.created_at.saturating_add(ttl))
