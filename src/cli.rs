@@ -136,6 +136,15 @@ pub struct StandaloneArgs {
     /// Manifest file or directory.
     #[arg(short = 'f', long = "filename", env = "KINGRESS_FILENAME")]
     pub path: PathBuf,
+    /// Largest manifest file read, in bytes or with a unit (8MiB, 512KiB;
+    /// default 8 MiB); a larger file fails the load with an error naming it.
+    #[arg(
+        long,
+        env = "KINGRESS_MAX_MANIFEST_SIZE",
+        default_value_t = crate::source::files::DEFAULT_MAX_SIZE,
+        value_parser = parse_size
+    )]
+    pub max_manifest_size: u64,
 }
 
 // === impl ServeArgs ===
@@ -223,6 +232,29 @@ fn parse_admin_token(s: &str) -> Result<Sensitive, String> {
     Ok(Sensitive::new(s))
 }
 
+/// Parses `8MiB`, `512KiB`, `1GiB` (also `MB`/`KB`/`GB`, read as powers of
+/// 1024, as Kubernetes' `Mi` is) or a bare number of bytes; zero is refused.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid size '{s}' (examples: 8MiB, 512KiB, 1048576)"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "ki" | "kib" => 1 << 10,
+        "m" | "mb" | "mi" | "mib" => 1 << 20,
+        "g" | "gb" | "gi" | "gib" => 1 << 30,
+        _ => return Err(format!("invalid size unit in '{s}' (use KiB, MiB or GiB)")),
+    };
+    match n.checked_mul(scale) {
+        Some(0) => Err("the size must be more than 0".into()),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("size '{s}' is too large")),
+    }
+}
+
 fn parse_token_store(s: &str) -> Result<String, String> {
     if s == "memory" || s.starts_with("redis://") || s.starts_with("rediss://") {
         if s != "memory" && redis::parse_redis_url(s).is_none() {
@@ -256,6 +288,18 @@ mod tests {
         assert_eq!(parse_duration("75").unwrap(), Duration::from_millis(75));
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("5h").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("8MiB").unwrap(), 8 << 20);
+        assert_eq!(parse_size("512 KiB").unwrap(), 512 << 10);
+        assert_eq!(parse_size("1g").unwrap(), 1 << 30);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("big").is_err());
+        assert!(parse_size("5TiB").is_err());
+        assert!(parse_size("99999999999999999999GiB").is_err());
     }
 
     #[test]

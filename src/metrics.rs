@@ -33,6 +33,13 @@ pub struct StoreLabels {
     pub outcome: String,
 }
 
+/// The outcome of an attempt.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// `ok` or `error`.
+    pub outcome: String,
+}
+
 /// Every metric kingress exports.
 #[derive(Clone)]
 pub struct Metrics {
@@ -61,6 +68,11 @@ pub struct Metrics {
     pub token_store_ops: Family<StoreLabels, Counter>,
     /// Tokens evicted because their credential held its maximum.
     pub tokens_evicted: Counter,
+    /// Loads of the manifest files (standalone mode) by outcome.
+    pub manifest_loads: Family<OutcomeLabels, Counter>,
+    /// Manifest files parsed (a file whose content did not change, or
+    /// failed before, is not parsed again).
+    pub manifest_parses: Counter,
 }
 
 // === impl Metrics ===
@@ -141,6 +153,18 @@ impl Metrics {
             "Tokens evicted because their credential held --max-tokens-per-credential",
             tokens_evicted.clone(),
         );
+        let manifest_loads = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "manifest_loads",
+            "Loads of the manifest files by outcome",
+            manifest_loads.clone(),
+        );
+        let manifest_parses = Counter::default();
+        registry.register(
+            "manifest_parses",
+            "Manifest files parsed",
+            manifest_parses.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,
@@ -155,6 +179,8 @@ impl Metrics {
             tokens_stored,
             token_store_ops,
             tokens_evicted,
+            manifest_loads,
+            manifest_parses,
         }
     }
 

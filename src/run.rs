@@ -2,6 +2,7 @@
 //! `standalone` lives here; `cluster` in its own file.
 
 pub mod cluster;
+mod reload;
 
 use crate::admin::{AdminServer, StatusServer};
 use crate::cli::{ServeArgs, StandaloneArgs};
@@ -15,7 +16,6 @@ use crate::tokens::TokenStore;
 use crate::translate::Options;
 use parking_lot::Mutex;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Why a serving mode stopped.
 #[derive(Debug, thiserror::Error)]
@@ -108,8 +108,8 @@ pub async fn runtime(args: &ServeArgs, metrics: &Metrics) -> Result<Runtime, Run
         metrics.clone(),
         args.max_tokens_per_credential,
     )
-        .await
-        .map_err(|e| RunError::Usage(format!("--token-store: {e}")))?;
+    .await
+    .map_err(|e| RunError::Usage(format!("--token-store: {e}")))?;
     Ok(Runtime::new(tokens, trusted))
 }
 
@@ -122,7 +122,10 @@ pub async fn standalone(args: StandaloneArgs) -> Result<(), RunError> {
         ingress_class: args.serve.ingress_class.clone(),
     };
     let reconciler = Reconciler::new(handle.clone(), options, metrics.clone());
-    let control = Control::new(files::Loader::new(&args.path), reconciler);
+    let loader = files::Loader::new(&args.path)
+        .with_max_size(args.max_manifest_size)
+        .with_metrics(metrics.clone());
+    let control = Control::new(loader, reconciler);
 
     // The first load must succeed: a bad file at start is a usage error.
     control
@@ -141,32 +144,10 @@ pub async fn standalone(args: StandaloneArgs) -> Result<(), RunError> {
         source: std::io::Error::other(e),
     })?;
     tokio::select! {
-        _ = reload_loop(args.serve.debounce, &mut changes, &control) => {}
+        _ = reload::reload_loop(args.serve.debounce, &mut changes, &control) => {}
         _ = shutdown_signal() => {}
     }
     Ok(())
-}
-
-/// Reloads after each burst of file events; a bad file keeps the last good
-/// table and logs why.
-async fn reload_loop(
-    debounce: Duration,
-    changes: &mut tokio::sync::mpsc::Receiver<()>,
-    control: &Control,
-) {
-    while changes.recv().await.is_some() {
-        // Coalesce the burst of events an editor or `cp` produces.
-        loop {
-            match tokio::time::timeout(debounce, changes.recv()).await {
-                Ok(Some(())) => continue,
-                Ok(None) => return,
-                Err(_) => break,
-            }
-        }
-        if let Err(e) = control.reload().await {
-            tracing::error!(error = %e, "manifests not reloaded; keeping the last good table")
-        }
-    }
 }
 
 /// The standalone control plane: the manifests (cached file by file) and

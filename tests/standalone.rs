@@ -3,30 +3,12 @@
 
 mod support;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+use support::standalone::{Standalone, free_port};
 use support::upstream::Upstream;
-
-/// A running `kingress standalone`, killed on drop.
-struct Standalone {
-    child: Child,
-    http: SocketAddr,
-    status: SocketAddr,
-}
-
-impl Drop for Standalone {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
 
 fn kingress(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kingress"));
@@ -35,31 +17,7 @@ fn kingress(dir: &Path) -> Command {
 }
 
 async fn start(dir: &Path) -> Standalone {
-    let (http, https, admin, status) = (free_port(), free_port(), free_port(), free_port());
-    let child = kingress(dir)
-        .args(["--proxy-listen", &http.to_string()])
-        .args(["--proxy-tls-listen", &https.to_string()])
-        .args(["--admin-listen", &admin.to_string()])
-        .args(["--status-listen", &status.to_string()])
-        .args(["--debounce", "20ms"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("kingress binary");
-    let s = Standalone {
-        child,
-        http,
-        status,
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let ready = reqwest::get(format!("http://{}/readyz", s.status)).await;
-        if matches!(&ready, Ok(r) if r.status() == 200) {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "kingress never became ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    Standalone::start(dir, &[]).await
 }
 
 fn manifest(path: &str, upstream: SocketAddr) -> String {
@@ -204,4 +162,170 @@ fn crds_subcommand_prints_the_committed_crds() {
     ))
     .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), committed);
+}
+
+/// `kingress_manifest_loads_total` by outcome.
+async fn loads(k: &Standalone, outcome: &str) -> f64 {
+    k.metric(&format!(
+        "kingress_manifest_loads_total{{outcome=\"{outcome}\"}}"
+    ))
+    .await
+}
+
+/// Polls until `loads(outcome)` reaches `at_least`.
+async fn eventually_loads(k: &Standalone, outcome: &str, at_least: f64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while loads(k, outcome).await < at_least {
+        assert!(
+            Instant::now() < deadline,
+            "no {outcome} load; log:\n{}",
+            k.log()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn files_that_are_not_manifests_cause_no_reload() {
+    let upstream = Upstream::start("web").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("web.yaml"), manifest("/a", upstream.addr)).unwrap();
+    // kingress logs into the directory it watches, as in the report.
+    let k = Standalone::start_logging_to(dir.path(), &[], &dir.path().join("kingress.log")).await;
+    let before = loads(&k, "ok").await + loads(&k, "error").await;
+    assert_eq!(before, 1.0, "the first load");
+
+    for i in 0..100 {
+        std::fs::write(dir.path().join("app.log"), format!("line {i}\n")).unwrap();
+        std::fs::write(dir.path().join(format!(".swap-{}.yaml", i % 3)), "x: [").unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = loads(&k, "ok").await + loads(&k, "error").await;
+    assert_eq!(after, before, "no reload for non-manifest files");
+
+    // A manifest change is still seen.
+    std::fs::write(dir.path().join("web.yaml"), manifest("/b", upstream.addr)).unwrap();
+    eventually_status(&format!("http://{}/b/x", k.http), 200).await;
+    assert!(loads(&k, "ok").await > before);
+}
+
+#[tokio::test]
+async fn a_bad_manifest_is_parsed_once_logged_once_and_a_fix_loads() {
+    let upstream = Upstream::start("web").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("web.yaml"), manifest("/a", upstream.addr)).unwrap();
+    let k = Standalone::start(dir.path(), &[]).await;
+    let parses = "kingress_manifest_parses_total";
+    let parsed_before = k.metric(parses).await;
+
+    let bad = dir.path().join("bad.yaml");
+    let text = "apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {ports: 7}\n";
+    std::fs::write(&bad, text).unwrap();
+    eventually_loads(&k, "error", 1.0).await;
+    // Touched (rewritten with the same bytes) again and again.
+    for _ in 0..30 {
+        std::fs::write(&bad, text).unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(k.metric(parses).await - parsed_before, 1.0, "parsed once");
+    let errors = loads(&k, "error").await;
+    assert!(
+        errors < 10.0,
+        "backed off: {errors} failed loads for 30 touches"
+    );
+    let log = k.log();
+    assert_eq!(
+        log.matches("manifests not reloaded").count(),
+        1,
+        "one error line per distinct failure:\n{log}"
+    );
+    assert!(log.contains("bad.yaml: document 1"), "{log}");
+    eventually_status(&format!("http://{}/a/x", k.http), 200).await;
+
+    // A different failure is logged again; the fix loads.
+    std::fs::write(&bad, "a: [").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while k.log().matches("manifests not reloaded").count() < 2 {
+        assert!(Instant::now() < deadline, "second error not logged");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    std::fs::remove_file(&bad).unwrap();
+    std::fs::write(dir.path().join("web.yaml"), manifest("/c", upstream.addr)).unwrap();
+    eventually_status(&format!("http://{}/c/x", k.http), 200).await;
+    eventually_logged(&k, "manifests reloaded after earlier failures").await;
+}
+
+/// Polls the log until it holds `needle`.
+async fn eventually_logged(k: &Standalone, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !k.log().contains(needle) {
+        assert!(
+            Instant::now() < deadline,
+            "never logged {needle:?}:\n{}",
+            k.log()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// One more Ingress, `name`, routing `path` to the `web` Service.
+fn ingress(name: &str, path: &str) -> String {
+    format!(
+        r#"
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: {name}}}
+spec:
+  ingressClassName: kong
+  rules:
+  - http:
+      paths:
+      - {{path: {path}, pathType: Prefix, backend: {{service: {{name: web, port: {{number: 80}}}}}}}}
+"#
+    )
+}
+
+#[tokio::test]
+async fn an_oversize_manifest_is_refused_by_name() {
+    let upstream = Upstream::start("web").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("web.yaml"), manifest("/a", upstream.addr)).unwrap();
+    let k = Standalone::start(dir.path(), &["--max-manifest-size", "64KiB"]).await;
+    let parsed_before = k.metric("kingress_manifest_parses_total").await;
+
+    let big = dir.path().join("big.yaml");
+    let padding = format!("# {}\n", "x".repeat(1000)).repeat(100);
+    std::fs::write(&big, format!("{}{padding}", ingress("big", "/big"))).unwrap();
+    eventually_loads(&k, "error", 1.0).await;
+    eventually_logged(
+        &k,
+        "is more than the largest manifest file read (65536 bytes, --max-manifest-size)",
+    )
+    .await;
+    assert!(k.log().contains("big.yaml: 10"), "{}", k.log());
+    assert_eq!(
+        k.metric("kingress_manifest_parses_total").await,
+        parsed_before
+    );
+    eventually_status(&format!("http://{}/big/x", k.http), 404).await;
+
+    // Cut down below the limit, it loads.
+    std::fs::write(&big, ingress("big", "/big")).unwrap();
+    eventually_status(&format!("http://{}/big/x", k.http), 200).await;
+}
+
+#[test]
+fn an_oversize_manifest_at_start_exits_64_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("huge.yaml"), "#".repeat(2048)).unwrap();
+    let out = kingress(dir.path())
+        .args(["--max-manifest-size", "1KiB"])
+        .args(["--proxy-listen", &free_port().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("huge.yaml: 2048 bytes"), "{stderr}");
 }

@@ -42,6 +42,44 @@ pub enum LoadError {
         /// The schema error.
         source: ParseError,
     },
+    /// A file is larger than `--max-manifest-size`.
+    #[error(
+        "{path}: {size} bytes is more than the largest manifest file read ({limit} bytes, \
+         --max-manifest-size)"
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size, bytes.
+        size: u64,
+        /// The limit, bytes.
+        limit: u64,
+    },
+    /// Content that failed before, not parsed again: the first error's
+    /// message.
+    #[error("{0}")]
+    Again(std::sync::Arc<str>),
+}
+
+/// The largest manifest file read by default (`--max-manifest-size`):
+/// generous for hand-written and generated manifests (a few hundred KiB
+/// for 500 objects), small enough that a log or dump saved there by
+/// mistake is refused at once.
+pub const DEFAULT_MAX_SIZE: u64 = 8 * 1024 * 1024;
+
+/// Whether `path` names a file the loader reads: `*.yaml`, `*.yml` or
+/// `*.json` (so `kong.yml` too), not hidden (editors keep swap files and
+/// temporary copies under dot names).
+pub fn is_manifest_name(path: &Path) -> bool {
+    let hidden = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_none_or(|n| n.starts_with('.'));
+    !hidden
+        && matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        )
 }
 
 /// Reads every manifest under `path` into an object set. Any unreadable file
@@ -142,10 +180,7 @@ pub fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
             }
             if p.is_dir() {
                 dirs.push(p);
-            } else if matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("yaml" | "yml" | "json")
-            ) {
+            } else if is_manifest_name(&p) {
                 out.push(p);
             }
         }

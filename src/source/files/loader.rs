@@ -9,17 +9,25 @@
 //! events alone are not trusted (inotify drops events on overflow) and
 //! metadata alone is not either (an edit within one timestamp tick that
 //! keeps the size leaves it unchanged), so either one triggers a read.
+//!
+//! A bad file costs one parse per distinct content (`failures`), and a file
+//! larger than the size limit is refused before it is read. The watcher
+//! (`watch`) reports only changes that can concern a manifest.
 
-use super::{LoadError, load_text, manifest_files};
+mod failures;
+mod watch;
+
+use super::{DEFAULT_MAX_SIZE, LoadError, load_text, manifest_files};
+use crate::metrics::{Metrics, OutcomeLabels};
 use crate::source::ObjectSet;
-use notify::{RecursiveMode, Watcher};
+use failures::Failures;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
-use tokio::sync::mpsc;
 
 /// Manifests under one path, remembered file by file between loads.
 pub struct Loader {
@@ -33,6 +41,12 @@ pub struct Loader {
     merged: Arc<ObjectSet>,
     /// Paths the watcher named since the last load.
     dirty: Arc<Mutex<Dirty>>,
+    /// Files larger than this are refused, bytes.
+    max_size: u64,
+    /// Contents that failed to parse.
+    failures: Failures,
+    /// Where loads and parses are counted.
+    metrics: Option<Metrics>,
 }
 
 /// One file as of the last good load.
@@ -74,7 +88,23 @@ impl Loader {
             files: BTreeMap::new(),
             merged: Arc::default(),
             dirty: Arc::default(),
+            max_size: DEFAULT_MAX_SIZE,
+            failures: Failures::default(),
+            metrics: None,
         }
+    }
+
+    /// Refuses files larger than `bytes` (a load fails naming the file).
+    pub fn with_max_size(mut self, bytes: u64) -> Self {
+        self.max_size = bytes;
+        self
+    }
+
+    /// Counts loads (`manifest_loads`) and files parsed
+    /// (`manifest_parses`) in `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Reads every manifest under the root into an object set, re-reading
@@ -86,7 +116,18 @@ impl Loader {
     /// last load (translate's memo relies on that to skip it).
     pub fn load(&mut self) -> Result<Arc<ObjectSet>, LoadError> {
         let dirty = std::mem::take(&mut *self.dirty.lock());
-        match self.refresh(&dirty) {
+        let mut failures = std::mem::take(&mut self.failures);
+        let result = self.refresh(&dirty, &mut failures);
+        self.failures = failures;
+        if let Some(m) = &self.metrics {
+            let outcome = if result.is_ok() { "ok" } else { "error" };
+            m.manifest_loads
+                .get_or_create(&OutcomeLabels {
+                    outcome: outcome.into(),
+                })
+                .inc();
+        }
+        match result {
             Ok(files) => {
                 let old = std::mem::replace(&mut self.files, files);
                 self.remerge(&old);
@@ -101,46 +142,12 @@ impl Loader {
         }
     }
 
-    /// Watches the root for changes: each filesystem event sends `()` on
-    /// the returned channel and marks its paths for the next [`load`].
-    /// Keep the returned watcher alive as long as events are wanted.
-    ///
-    /// [`load`]: Loader::load
-    pub fn watch(&self) -> notify::Result<(notify::RecommendedWatcher, mpsc::Receiver<()>)> {
-        let (tx, rx) = mpsc::channel(16);
-        let dirty = Arc::clone(&self.dirty);
-        let mut watcher =
-            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                let mut pending = dirty.lock();
-                match event {
-                    Ok(event) if event.kind.is_access() => return,
-                    Ok(event) if !event.need_rescan() && !event.paths.is_empty() => {
-                        pending.paths.extend(event.paths)
-                    }
-                    // An error or a rescan request: events may have been lost.
-                    _ => pending.all = true,
-                }
-                drop(pending);
-                // A full channel already holds a pending reload; the paths are
-                // in `dirty` either way.
-                let _ = tx.try_send(());
-            })?;
-        // Watch the directory (or the file's directory) so editors that
-        // replace files by rename are noticed too.
-        let target = if self.absolute_root.is_dir() {
-            self.absolute_root.as_path()
-        } else {
-            self.absolute_root
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."))
-        };
-        watcher.watch(target, RecursiveMode::Recursive)?;
-        Ok((watcher, rx))
-    }
-
     /// The cache entries of the current files: reused, or read and parsed.
-    fn refresh(&self, dirty: &Dirty) -> Result<BTreeMap<PathBuf, Cached>, LoadError> {
+    fn refresh(
+        &self,
+        dirty: &Dirty,
+        failures: &mut Failures,
+    ) -> Result<BTreeMap<PathBuf, Cached>, LoadError> {
         let mut files = BTreeMap::new();
         for file in manifest_files(&self.root)? {
             let io = |source| LoadError::Io {
@@ -156,13 +163,20 @@ impl Loader {
                 files.insert(file, old.clone());
                 continue;
             }
-            let text = std::fs::read_to_string(&file).map_err(io)?;
+            let text = self.read(&file, stamp.len)?;
             let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
             let objects = match old {
                 Some(old) if old.digest == digest => Arc::clone(&old.objects),
                 _ => {
+                    if let Some(again) = failures.get(&file, &digest) {
+                        return Err(again);
+                    }
+                    if let Some(m) = &self.metrics {
+                        m.manifest_parses.inc();
+                    }
                     let mut objects = ObjectSet::default();
-                    load_text(&file, &text, &mut objects)?;
+                    load_text(&file, &text, &mut objects)
+                        .inspect_err(|e| failures.remember(&file, digest, e))?;
                     Arc::new(objects)
                 }
             };
@@ -174,6 +188,33 @@ impl Loader {
             files.insert(file, entry);
         }
         Ok(files)
+    }
+
+    /// The text of `file` (`len` bytes by its metadata), refused when it
+    /// is, or grows while being read to, more than the size limit.
+    fn read(&self, file: &Path, len: u64) -> Result<String, LoadError> {
+        let too_large = |size| LoadError::TooLarge {
+            path: file.to_path_buf(),
+            size,
+            limit: self.max_size,
+        };
+        if len > self.max_size {
+            return Err(too_large(len));
+        }
+        let io = |source| LoadError::Io {
+            path: file.to_path_buf(),
+            source,
+        };
+        let mut text = String::new();
+        std::fs::File::open(file)
+            .map_err(io)?
+            .take(self.max_size.saturating_add(1))
+            .read_to_string(&mut text)
+            .map_err(io)?;
+        if text.len() as u64 > self.max_size {
+            return Err(too_large(text.len() as u64));
+        }
+        Ok(text)
     }
 
     /// Brings `merged` up to date with `files` (was `old`): only the keys
