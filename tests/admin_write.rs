@@ -8,67 +8,27 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 use support::client::{self, json};
+use support::standalone::Standalone;
 use support::upstream::Upstream;
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
-/// A running `kingress standalone`, killed on drop.
-struct Kingress {
-    child: Child,
-    http: SocketAddr,
-    https: SocketAddr,
-    admin: SocketAddr,
-}
+/// A running `kingress standalone` with Admin API helpers.
+struct Kingress(Standalone);
 
-impl Drop for Kingress {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Kingress {
+    type Target = Standalone;
+    fn deref(&self) -> &Standalone {
+        &self.0
     }
-}
-
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
 }
 
 /// Starts kingress on `dir` and waits until it is ready.
 async fn start(dir: &Path) -> Kingress {
-    let (http, https, admin, status) = (free_port(), free_port(), free_port(), free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_kingress"))
-        .arg("standalone")
-        .arg("-f")
-        .arg(dir)
-        .args(["--proxy-listen", &http.to_string()])
-        .args(["--proxy-tls-listen", &https.to_string()])
-        .args(["--admin-listen", &admin.to_string()])
-        .args(["--status-listen", &status.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("kingress binary");
-    let k = Kingress {
-        child,
-        http,
-        https,
-        admin,
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let ready = reqwest::get(format!("http://{status}/readyz")).await;
-        if matches!(&ready, Ok(r) if r.status() == 200) {
-            return k;
-        }
-        assert!(Instant::now() < deadline, "kingress never became ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    Kingress(Standalone::start(dir, &[]).await)
 }
 
 impl Kingress {
