@@ -19,6 +19,9 @@ use ::redis::Script;
 
 /// Functions shared by the scripts.
 const PRELUDE: &str = r"
+-- Redis before 5 replicates scripts verbatim and refuses writes after
+-- TIME unless told to replicate effects; from 7 on this is a no-op.
+redis.replicate_commands()
 local P = ARGV[1]
 local function put(k, v, deadline)
   if deadline ~= '0' then redis.call('SET', k, v, 'EXAT', deadline) else redis.call('SET', k, v) end
