@@ -1,0 +1,150 @@
+use super::*;
+
+fn service(name: &str, port: u16) -> String {
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\n\
+         spec: {{ports: [{{port: {port}}}]}}\n---\n"
+    )
+}
+
+fn key(name: &str) -> (String, String) {
+    ("default".into(), name.into())
+}
+
+fn port(objects: &ObjectSet, name: &str) -> i32 {
+    let service = &objects.services[&key(name)];
+    service.spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port
+}
+
+#[test]
+fn only_changed_files_are_parsed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yaml"), service("a", 80)).unwrap();
+    std::fs::write(dir.path().join("b.yaml"), service("b", 80)).unwrap();
+    let mut loader = Loader::new(dir.path());
+    let first = loader.load().unwrap();
+    assert_eq!(first.len(), 2);
+
+    // b's content changes; a is rewritten with the same bytes.
+    std::fs::write(dir.path().join("a.yaml"), service("a", 80)).unwrap();
+    std::fs::write(dir.path().join("b.yaml"), service("b", 81)).unwrap();
+    let second = loader.load().unwrap();
+    assert!(Arc::ptr_eq(
+        &first.services[&key("a")],
+        &second.services[&key("a")]
+    ));
+    assert_eq!(port(&second, "b"), 81);
+
+    // A new file is read, a removed one forgotten.
+    std::fs::remove_file(dir.path().join("a.yaml")).unwrap();
+    std::fs::write(dir.path().join("c.yaml"), service("c", 82)).unwrap();
+    let third = loader.load().unwrap();
+    assert!(!third.services.contains_key(&key("a")));
+    assert!(Arc::ptr_eq(
+        &second.services[&key("b")],
+        &third.services[&key("b")]
+    ));
+    assert_eq!(port(&third, "c"), 82);
+}
+
+#[test]
+fn the_last_file_wins_and_removing_it_restores_the_earlier_object() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("1.yaml"), service("s", 80)).unwrap();
+    std::fs::write(dir.path().join("2.yaml"), service("s", 81)).unwrap();
+    let mut loader = Loader::new(dir.path());
+    assert_eq!(port(&loader.load().unwrap(), "s"), 81);
+    assert_eq!(
+        port(&super::super::load(dir.path()).unwrap(), "s"),
+        81,
+        "same as a load without cache"
+    );
+    std::fs::remove_file(dir.path().join("2.yaml")).unwrap();
+    assert_eq!(port(&loader.load().unwrap(), "s"), 80);
+}
+
+#[test]
+fn a_bad_file_fails_the_load_and_the_next_load_retries_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.yaml");
+    std::fs::write(&file, service("a", 80)).unwrap();
+    let mut loader = Loader::new(dir.path());
+    loader.load().unwrap();
+    std::fs::write(&file, "a: [").unwrap();
+    assert!(matches!(loader.load(), Err(LoadError::Yaml { .. })));
+    assert!(loader.load().is_err(), "the bad file is read again");
+    std::fs::write(&file, service("a", 83)).unwrap();
+    assert_eq!(port(&loader.load().unwrap(), "a"), 83);
+}
+
+#[test]
+fn a_named_file_is_read_even_when_its_metadata_is_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(sub.join("a.yaml"), service("a", 80)).unwrap();
+    std::fs::write(dir.path().join("b.yaml"), service("b", 80)).unwrap();
+    let mut loader = Loader::new(dir.path());
+    loader.load().unwrap();
+
+    let absolute = std::path::absolute(dir.path()).unwrap();
+    let dirty = |paths: &[PathBuf]| Dirty {
+        paths: paths.iter().cloned().collect(),
+        all: false,
+    };
+    let a = dir.path().join("sub/a.yaml");
+    let b = dir.path().join("b.yaml");
+    let by_dir = dirty(&[absolute.join("sub")]);
+    assert!(loader.named(&by_dir, &a));
+    assert!(!loader.named(&by_dir, &b));
+    assert!(loader.named(&dirty(&[absolute.join("b.yaml")]), &b));
+    assert!(!loader.named(&dirty(&[]), &b));
+    assert!(loader.named(
+        &Dirty {
+            all: true,
+            ..dirty(&[])
+        },
+        &b
+    ));
+
+    // Overwrite a's content and restore its stamp: only the watcher's
+    // word makes the load see the new port.
+    let stamp = loader.files[&a].stamp.clone();
+    let mut cached = loader.files[&a].clone();
+    std::fs::write(&a, service("a", 81)).unwrap();
+    cached.stamp = Stamp::of(&std::fs::metadata(&a).unwrap());
+    loader.files.insert(a.clone(), cached);
+    assert_eq!(port(&loader.load().unwrap(), "a"), 80, "stamp unchanged");
+    loader
+        .dirty
+        .lock()
+        .paths
+        .insert(absolute.join("sub/a.yaml"));
+    assert_eq!(port(&loader.load().unwrap(), "a"), 81);
+    assert_ne!(stamp, loader.files[&a].stamp);
+}
+
+#[tokio::test]
+async fn watcher_events_mark_paths_and_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.yaml");
+    std::fs::write(&file, service("a", 80)).unwrap();
+    let mut loader = Loader::new(dir.path());
+    loader.load().unwrap();
+    let (_watcher, mut changes) = loader.watch().unwrap();
+    std::fs::write(&file, service("a", 81)).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), changes.recv())
+        .await
+        .expect("an event within 5 s")
+        .unwrap();
+    // One write is several events (truncate, data); let the burst end, as
+    // the reload loop's debounce does, or a late one marks the path again
+    // after the load below.
+    let quiet = std::time::Duration::from_millis(200);
+    while let Ok(Some(())) = tokio::time::timeout(quiet, changes.recv()).await {}
+    let absolute = std::path::absolute(&file).unwrap();
+    assert!(loader.named(&loader.dirty.lock(), &file));
+    assert!(loader.dirty.lock().paths.contains(&absolute));
+    assert_eq!(port(&loader.load().unwrap(), "a"), 81);
+    assert!(loader.dirty.lock().paths.is_empty());
+}
