@@ -29,6 +29,7 @@ pub mod admin;
 pub mod cli;
 pub mod crd;
 pub mod kong;
+pub mod listen;
 pub mod metrics;
 pub mod model;
 pub mod plugins;

@@ -33,6 +33,13 @@ pub struct StoreLabels {
     pub outcome: String,
 }
 
+/// Labels of client connections: which listener took them.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerLabels {
+    /// `proxy`, `proxy_tls`, `admin` or `status`.
+    pub listener: String,
+}
+
 /// Every metric kingress exports.
 #[derive(Clone)]
 pub struct Metrics {
@@ -59,6 +66,11 @@ pub struct Metrics {
     pub tokens_stored: Gauge,
     /// Token-store operations by backend and outcome.
     pub token_store_ops: Family<StoreLabels, Counter>,
+    /// Client connections open, by listener.
+    pub connections_open: Family<ListenerLabels, Gauge>,
+    /// Client connections closed at accept because the listener was at its
+    /// connection cap, by listener.
+    pub connections_refused: Family<ListenerLabels, Counter>,
 }
 
 // === impl Metrics ===
@@ -133,6 +145,18 @@ impl Metrics {
             "Token store operations",
             token_store_ops.clone(),
         );
+        let connections_open = Family::<ListenerLabels, Gauge>::default();
+        registry.register(
+            "connections_open",
+            "Client connections open, by listener",
+            connections_open.clone(),
+        );
+        let connections_refused = Family::<ListenerLabels, Counter>::default();
+        registry.register(
+            "connections_refused",
+            "Client connections closed at accept because the listener was at its cap",
+            connections_refused.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,
@@ -146,6 +170,8 @@ impl Metrics {
             status_writes,
             tokens_stored,
             token_store_ops,
+            connections_open,
+            connections_refused,
         }
     }
 
