@@ -2,7 +2,7 @@
 //! the plugins' access phase, forward, run their response phase, and log.
 //! Every failure leaves through `respond`.
 
-use super::body::response_body;
+use super::body::{client_body, response_body};
 use super::forward::{Outgoing, Upstreams};
 use super::headers::{self, Forwarded};
 use super::respond::ProxyError;
@@ -132,8 +132,7 @@ async fn proxy<'t>(
         .as_deref()
         .and_then(|name| table.services.get(name));
     let original_uri = parts.uri.clone();
-    let body = body.map_err(|e| Box::new(e) as BoxError).boxed();
-    let request = Request::from_parts(parts, body);
+    let request = Request::from_parts(parts, client_body(body));
     let mut exchange = Exchange::new(request, conn.peer, conn.tls, table, route, service);
     let access = run_access(&route.plugins, &mut exchange, &shared.runtime, https).await;
     if access_log_on() {
