@@ -24,6 +24,9 @@
 //!  (memory by default, Redis when replicas must share it), never in the Table.
 //! ```
 #![forbid(unsafe_code)]
+// Proving a proxy connection's future `Send` walks hyper's connection,
+// the request pipeline and the upstream connect: deeper than the default.
+#![recursion_limit = "256"]
 
 pub mod admin;
 pub mod cli;

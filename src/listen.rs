@@ -80,7 +80,7 @@ where
     let watched = Watched::new(stream, activity.clone(), *limits);
     let handler = Arc::new(handler);
     let service = service_fn(move |request: Request<Incoming>| {
-        let started = activity.begin();
+        let started = activity.begin(request.version());
         let response = handler(request);
         async move {
             let response = response.await;

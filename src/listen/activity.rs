@@ -33,6 +33,9 @@ pub(super) struct Activity {
     served: AtomicBool,
     /// A protocol upgrade took the connection over.
     upgraded: AtomicBool,
+    /// HTTP/2: bytes between requests are frames of the connection
+    /// (PING, SETTINGS, WINDOW_UPDATE), not the start of a request head.
+    multiplexed: AtomicBool,
     /// Milliseconds after `started` when the connection last became idle.
     idle_since: AtomicU64,
     /// One plus the milliseconds after `started` of the first byte read
@@ -46,6 +49,8 @@ enum Phase {
     FirstByte,
     Head,
     KeepAlive,
+    /// Not a limit: the connection was busy, look again.
+    Recheck,
 }
 
 /// A request in flight; the connection is idle again when the last one
@@ -79,15 +84,19 @@ impl Activity {
             busy: AtomicUsize::new(0),
             served: AtomicBool::new(false),
             upgraded: AtomicBool::new(false),
+            multiplexed: AtomicBool::new(false),
             idle_since: AtomicU64::new(0),
             head_since: AtomicU64::new(0),
         }
     }
 
     /// A request reached the handler.
-    pub(super) fn begin(self: &Arc<Self>) -> Started {
+    pub(super) fn begin(self: &Arc<Self>, version: http::Version) -> Started {
         self.busy.fetch_add(1, Ordering::AcqRel);
         self.served.store(true, Ordering::Relaxed);
+        if version == http::Version::HTTP_2 {
+            self.multiplexed.store(true, Ordering::Relaxed);
+        }
         self.head_since.store(0, Ordering::Relaxed);
         Started {
             activity: self.clone(),
@@ -98,9 +107,13 @@ impl Activity {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
     }
 
-    /// Bytes arrived: on an idle connection they start a request head.
+    /// Bytes arrived: on an idle HTTP/1 connection they start a request
+    /// head.
     fn read(&self) {
-        if self.busy.load(Ordering::Acquire) == 0 && self.head_since.load(Ordering::Relaxed) == 0 {
+        if self.busy.load(Ordering::Acquire) == 0
+            && self.head_since.load(Ordering::Relaxed) == 0
+            && !self.multiplexed.load(Ordering::Relaxed)
+        {
             let _ = self.head_since.compare_exchange(
                 0,
                 self.millis() + 1,
@@ -140,6 +153,7 @@ impl Phase {
             Phase::FirstByte => "no request within the first-byte timeout",
             Phase::Head => "request head not complete within the header timeout",
             Phase::KeepAlive => "idle longer than the keep-alive timeout",
+            Phase::Recheck => "busy",
         }
     }
 }
@@ -178,32 +192,43 @@ impl<S> Watched<S> {
 
     /// Called when the connection waits for bytes: `Ready` with an error
     /// once the deadline has passed, else `Pending` with the timer armed.
+    ///
+    /// A busy connection gets a re-check timer a keep-alive time ahead:
+    /// whoever ends the last request (often this very task, after this
+    /// read returned) does not wake the reader, so the reader wakes itself.
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let Some((at, phase)) = self.activity.deadline(&self.limits) else {
-            return Poll::Pending;
-        };
-        let when = tokio::time::Instant::from_std(self.activity.started + at);
-        let sleep = match &mut self.timer {
-            Some((set, sleep)) => {
-                if *set != at {
-                    sleep.as_mut().reset(when);
-                    *set = at;
+        loop {
+            let now = self.activity.started.elapsed();
+            let (at, phase) = match self.activity.deadline(&self.limits) {
+                Some(deadline) => deadline,
+                None => match &self.timer {
+                    Some((set, _)) if *set > now => (*set, Phase::Recheck),
+                    _ => (now + self.limits.keepalive_timeout, Phase::Recheck),
+                },
+            };
+            let when = tokio::time::Instant::from_std(self.activity.started + at);
+            let sleep = match &mut self.timer {
+                Some((set, sleep)) => {
+                    if *set != at {
+                        sleep.as_mut().reset(when);
+                        *set = at;
+                    }
+                    sleep
                 }
-                sleep
+                None => {
+                    let (_, sleep) = self
+                        .timer
+                        .insert((at, Box::pin(tokio::time::sleep_until(when))));
+                    sleep
+                }
+            };
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
             }
-            None => {
-                let (_, sleep) = self
-                    .timer
-                    .insert((at, Box::pin(tokio::time::sleep_until(when))));
-                sleep
-            }
-        };
-        match sleep.as_mut().poll(cx) {
-            Poll::Ready(()) => {
+            if phase != Phase::Recheck {
                 tracing::debug!(reason = phase.reason(), "closing client connection");
-                Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, phase.reason())))
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, phase.reason())));
             }
-            Poll::Pending => Poll::Pending,
         }
     }
 }
@@ -310,8 +335,8 @@ mod tests {
         assert_eq!(phase(&activity), Some(Phase::FirstByte));
         activity.read();
         assert_eq!(phase(&activity), Some(Phase::Head));
-        let first = activity.begin();
-        let second = activity.begin();
+        let first = activity.begin(http::Version::HTTP_11);
+        let second = activity.begin(http::Version::HTTP_11);
         assert_eq!(phase(&activity), None, "busy");
         activity.read();
         drop(first);
@@ -320,7 +345,18 @@ mod tests {
         assert_eq!(phase(&activity), Some(Phase::KeepAlive));
         activity.read();
         assert_eq!(phase(&activity), Some(Phase::Head));
-        activity.begin().upgraded();
+        activity.begin(http::Version::HTTP_11).upgraded();
         assert_eq!(phase(&activity), None, "upgraded");
+    }
+
+    #[test]
+    fn http2_frames_between_requests_are_not_a_head() {
+        let activity = Arc::new(Activity::new());
+        let phase = |a: &Activity| a.deadline(&limits()).map(|(_, p)| p);
+        activity.read();
+        assert_eq!(phase(&activity), Some(Phase::Head), "the preface is");
+        drop(activity.begin(http::Version::HTTP_2));
+        activity.read();
+        assert_eq!(phase(&activity), Some(Phase::KeepAlive));
     }
 }
