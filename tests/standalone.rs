@@ -35,8 +35,14 @@ fn kingress(dir: &Path) -> Command {
 }
 
 async fn start(dir: &Path) -> Standalone {
+    start_command(kingress(dir)).await
+}
+
+/// Starts `command` (kingress standalone, perhaps behind a shell) on free
+/// ports and waits until it is ready.
+async fn start_command(mut command: Command) -> Standalone {
     let (http, https, admin, status) = (free_port(), free_port(), free_port(), free_port());
-    let child = kingress(dir)
+    let child = command
         .args(["--proxy-listen", &http.to_string()])
         .args(["--proxy-tls-listen", &https.to_string()])
         .args(["--admin-listen", &admin.to_string()])
@@ -160,6 +166,35 @@ async fn serves_reloads_on_change_and_keeps_the_last_good_table() {
         after["generation"].as_u64().unwrap() > generation,
         "the fixed files must publish a new generation"
     );
+}
+
+#[tokio::test]
+async fn the_open_file_soft_limit_is_raised_to_the_hard_limit() {
+    let upstream = Upstream::start("web").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("web.yaml"), manifest("/", upstream.addr)).unwrap();
+    // The shell lowers the soft limit, then becomes kingress.
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg("ulimit -Sn 256 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_kingress"))
+        .arg("standalone")
+        .arg("-f")
+        .arg(dir.path());
+    let k = start_command(command).await;
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", k.child.id())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap_or_else(|| panic!("no open-file line in {limits}"));
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let (soft, hard): (u64, u64) = (fields[3].parse().unwrap(), fields[4].parse().unwrap());
+    assert!(
+        hard > 256,
+        "the hard limit ({hard}) leaves nothing to raise"
+    );
+    assert_eq!(soft, hard, "{line}");
 }
 
 #[test]
