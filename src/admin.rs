@@ -17,6 +17,7 @@ mod serve;
 mod status;
 pub mod write;
 
+use crate::listen::{Gate, Limits};
 use crate::metrics::Metrics;
 use crate::model::Sensitive;
 use crate::plugins::Runtime;
@@ -30,23 +31,31 @@ use tokio::net::TcpListener;
 /// The bound status listener.
 pub struct StatusServer {
     listener: TcpListener,
+    gate: Arc<Gate>,
     state: Arc<status::State>,
 }
 
 /// The bound Admin API listener.
 pub struct AdminServer {
     listener: TcpListener,
+    gate: Arc<Gate>,
     state: api::State,
 }
 
 // === impl StatusServer ===
 
 impl StatusServer {
-    /// Binds `addr` (port 0 picks a free port).
-    pub async fn bind(addr: SocketAddr, table: TableHandle, metrics: Metrics) -> io::Result<Self> {
+    /// Binds `addr` (port 0 picks a free port); connections get `limits`.
+    pub async fn bind(
+        addr: SocketAddr,
+        table: TableHandle,
+        metrics: Metrics,
+        limits: Limits,
+    ) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         Ok(Self {
             listener,
+            gate: Gate::new("status", limits, &metrics),
             state: Arc::new(status::State {
                 table,
                 metrics,
@@ -65,7 +74,7 @@ impl StatusServer {
     /// Serves forever.
     pub async fn serve(self) {
         let state = self.state;
-        serve::serve(self.listener, move |request| {
+        serve::serve(self.listener, self.gate, move |request| {
             let response = status::handle(&state, &request);
             async move { response }
         })
@@ -84,12 +93,20 @@ impl std::fmt::Debug for StatusServer {
 // === impl AdminServer ===
 
 impl AdminServer {
-    /// Binds `addr` (port 0 picks a free port).
-    pub async fn bind(addr: SocketAddr, table: TableHandle, runtime: Runtime) -> io::Result<Self> {
+    /// Binds `addr` (port 0 picks a free port); connections get `limits`
+    /// and are counted in `metrics`.
+    pub async fn bind(
+        addr: SocketAddr,
+        table: TableHandle,
+        runtime: Runtime,
+        metrics: &Metrics,
+        limits: Limits,
+    ) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let listen = listener.local_addr()?;
         Ok(Self {
             listener,
+            gate: Gate::new("admin", limits, metrics),
             state: api::State {
                 table,
                 runtime,
@@ -130,7 +147,7 @@ impl AdminServer {
     /// Serves forever.
     pub async fn serve(self) {
         let state = Arc::new(self.state);
-        serve::serve(self.listener, move |request| {
+        serve::serve(self.listener, self.gate, move |request| {
             let state = state.clone();
             async move {
                 if let Err(refusal) = state.guard.check(&request) {

@@ -2,6 +2,7 @@
 //! bound. Every flag also reads an environment variable `KINGRESS_<FLAG>`.
 //! Bad input exits with status 64 (`EX_USAGE`) and a message.
 
+use crate::listen::Limits;
 use crate::model::Sensitive;
 use crate::plugins::TrustedIps;
 use clap::{Args, Parser, Subcommand};
@@ -99,6 +100,31 @@ pub struct ServeArgs {
         value_parser = parse_positive
     )]
     pub max_tokens_per_credential: usize,
+    /// Forward request headers whose names contain `_` (nginx's
+    /// `underscores_in_headers on`). Off: they are dropped, as nginx and
+    /// Kong do. Identity headers (X-Consumer-*, …) are dropped in every
+    /// spelling either way.
+    #[arg(long, env = "KINGRESS_UNDERSCORES_IN_HEADERS")]
+    pub underscores_in_headers: bool,
+    /// Close a client connection that sends nothing this long after it
+    /// opened (after the TLS handshake on TLS listeners).
+    #[arg(long, env = "KINGRESS_CLIENT_FIRST_BYTE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub client_first_byte_timeout: Duration,
+    /// Close a client connection whose request head is not complete this
+    /// long after its first byte (nginx's `client_header_timeout`).
+    #[arg(long, env = "KINGRESS_CLIENT_HEADER_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub client_header_timeout: Duration,
+    /// Close a client connection idle this long between requests, HTTP/1.1
+    /// and HTTP/2 (nginx's `keepalive_timeout`).
+    #[arg(long, env = "KINGRESS_KEEPALIVE_TIMEOUT", default_value = "75s", value_parser = parse_duration)]
+    pub keepalive_timeout: Duration,
+    /// Close a TLS client connection whose handshake takes longer.
+    #[arg(long, env = "KINGRESS_TLS_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub tls_handshake_timeout: Duration,
+    /// Most client connections open at once on each listener (proxy, proxy
+    /// TLS, admin, status); more are closed as soon as they are accepted.
+    #[arg(long, env = "KINGRESS_MAX_CLIENT_CONNECTIONS", default_value_t = 16_384, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_client_connections: u32,
 }
 
 /// `kingress run`.
@@ -167,6 +193,17 @@ impl ServeArgs {
             .map_err(|e| format!("--admin-token-file {}: {e}", path.display()))
     }
 
+    /// The connection limits every listener applies.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            first_byte_timeout: self.client_first_byte_timeout,
+            header_timeout: self.client_header_timeout,
+            keepalive_timeout: self.keepalive_timeout,
+            tls_handshake_timeout: self.tls_handshake_timeout,
+            max_connections: self.max_client_connections as usize,
+        }
+    }
+
     /// Checks what clap could not: distinct listener addresses, trusted
     /// IPs that parse, a readable Admin API token, allowed hosts that parse.
     pub fn validate(&self) -> Result<(), String> {
@@ -187,6 +224,18 @@ impl ServeArgs {
                     return Err(format!("{a} and {b} are both {x}"));
                 }
             }
+        }
+        let timeouts = [
+            (
+                "--client-first-byte-timeout",
+                self.client_first_byte_timeout,
+            ),
+            ("--client-header-timeout", self.client_header_timeout),
+            ("--keepalive-timeout", self.keepalive_timeout),
+            ("--tls-handshake-timeout", self.tls_handshake_timeout),
+        ];
+        if let Some((flag, _)) = timeouts.iter().find(|(_, d)| d.is_zero()) {
+            return Err(format!("{flag} must be more than 0"));
         }
         if self.ingress_class.trim().is_empty() {
             return Err("--ingress-class must not be empty".into());
@@ -384,5 +433,43 @@ mod tests {
         let args = serve(&["--max-tokens-per-credential", "3"]).unwrap();
         assert_eq!(args.max_tokens_per_credential, 3);
         assert!(serve(&["--max-tokens-per-credential", "0"]).is_err());
+    }
+
+    #[test]
+    fn connection_limits_have_nginx_like_defaults_and_flags() {
+        let parse = serve;
+        let defaults = parse(&[]).unwrap();
+        assert_eq!(defaults.limits(), Limits::default());
+        assert_eq!(defaults.limits().header_timeout, Duration::from_secs(60));
+        assert_eq!(defaults.limits().keepalive_timeout, Duration::from_secs(75));
+        assert!(!defaults.underscores_in_headers);
+        let set = parse(&[
+            "--underscores-in-headers",
+            "--client-first-byte-timeout",
+            "1s",
+            "--client-header-timeout",
+            "2s",
+            "--keepalive-timeout",
+            "3s",
+            "--tls-handshake-timeout",
+            "4s",
+            "--max-client-connections",
+            "5",
+        ])
+        .unwrap();
+        assert!(set.underscores_in_headers);
+        assert_eq!(
+            set.limits(),
+            Limits {
+                first_byte_timeout: Duration::from_secs(1),
+                header_timeout: Duration::from_secs(2),
+                keepalive_timeout: Duration::from_secs(3),
+                tls_handshake_timeout: Duration::from_secs(4),
+                max_connections: 5,
+            }
+        );
+        assert!(parse(&["--max-client-connections", "0"]).is_err());
+        let zero = parse(&["--keepalive-timeout", "0s"]).unwrap();
+        assert!(zero.validate().unwrap_err().contains("--keepalive-timeout"));
     }
 }

@@ -24,11 +24,15 @@
 //!  (memory by default, Redis when replicas must share it), never in the Table.
 //! ```
 #![forbid(unsafe_code)]
+// Proving a proxy connection's future `Send` walks hyper's connection,
+// the request pipeline and the upstream connect: deeper than the default.
+#![recursion_limit = "256"]
 
 pub mod admin;
 pub mod cli;
 pub mod crd;
 pub mod kong;
+pub mod listen;
 pub mod metrics;
 pub mod model;
 pub mod plugins;

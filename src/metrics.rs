@@ -40,6 +40,13 @@ pub struct OutcomeLabels {
     pub outcome: String,
 }
 
+/// Labels of client connections: which listener took them.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerLabels {
+    /// `proxy`, `proxy_tls`, `admin` or `status`.
+    pub listener: String,
+}
+
 /// Every metric kingress exports.
 #[derive(Clone)]
 pub struct Metrics {
@@ -73,6 +80,11 @@ pub struct Metrics {
     /// Manifest files parsed (a file whose content did not change, or
     /// failed before, is not parsed again).
     pub manifest_parses: Counter,
+    /// Client connections open, by listener.
+    pub connections_open: Family<ListenerLabels, Gauge>,
+    /// Client connections closed at accept because the listener was at its
+    /// connection cap, by listener.
+    pub connections_refused: Family<ListenerLabels, Counter>,
 }
 
 // === impl Metrics ===
@@ -165,6 +177,18 @@ impl Metrics {
             "Manifest files parsed",
             manifest_parses.clone(),
         );
+        let connections_open = Family::<ListenerLabels, Gauge>::default();
+        registry.register(
+            "connections_open",
+            "Client connections open, by listener",
+            connections_open.clone(),
+        );
+        let connections_refused = Family::<ListenerLabels, Counter>::default();
+        registry.register(
+            "connections_refused",
+            "Client connections closed at accept because the listener was at its cap",
+            connections_refused.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,
@@ -181,6 +205,8 @@ impl Metrics {
             tokens_evicted,
             manifest_loads,
             manifest_parses,
+            connections_open,
+            connections_refused,
         }
     }
 

@@ -10,12 +10,14 @@ mod body;
 mod forward;
 mod handle;
 mod headers;
+mod inbound;
 mod listener;
 pub mod respond;
 mod rewrite;
 pub mod tls;
 mod upgrade;
 
+use crate::listen::{Gate, Limits};
 use crate::metrics::Metrics;
 use crate::plugins::Runtime;
 use crate::publish::TableHandle;
@@ -29,19 +31,39 @@ use tokio_rustls::TlsAcceptor;
 
 pub use respond::ProxyError;
 
-/// Where the proxy listens.
+/// Where the proxy listens and what it accepts from clients.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProxyConfig {
     /// Plain HTTP listener (`--proxy-listen`).
     pub http_listen: SocketAddr,
     /// HTTPS listener (`--proxy-tls-listen`).
     pub https_listen: SocketAddr,
+    /// Connection limits of both listeners (each counts its own).
+    pub limits: Limits,
+    /// Keep request headers whose names contain `_`
+    /// (`--underscores-in-headers`); dropped by default, as nginx does.
+    pub underscores_in_headers: bool,
+}
+
+impl ProxyConfig {
+    /// Both listeners on `http_listen` / `https_listen` with the default
+    /// limits and header rules.
+    pub fn new(http_listen: SocketAddr, https_listen: SocketAddr) -> Self {
+        Self {
+            http_listen,
+            https_listen,
+            limits: Limits::default(),
+            underscores_in_headers: false,
+        }
+    }
 }
 
 /// Bound proxy listeners, not yet serving.
 pub struct Proxy {
     http: TcpListener,
     https: TcpListener,
+    http_gate: Arc<Gate>,
+    https_gate: Arc<Gate>,
     acceptor: TlsAcceptor,
     default_certificate: CertificateDer<'static>,
     shared: Arc<Shared>,
@@ -69,6 +91,8 @@ impl Proxy {
         Ok(Proxy {
             http,
             https,
+            http_gate: Gate::new("proxy", config.limits, &metrics),
+            https_gate: Gate::new("proxy_tls", config.limits, &metrics),
             acceptor: TlsAcceptor::from(Arc::new(server_config)),
             default_certificate,
             shared: Arc::new(Shared {
@@ -76,6 +100,7 @@ impl Proxy {
                 runtime,
                 metrics,
                 upstreams,
+                underscores_in_headers: config.underscores_in_headers,
             }),
         })
     }
@@ -103,8 +128,8 @@ impl Proxy {
     /// Serves both listeners forever.
     pub async fn serve(self) {
         tokio::join!(
-            listener::serve_plain(self.http, self.shared.clone()),
-            listener::serve_tls(self.https, self.acceptor, self.shared),
+            listener::serve_plain(self.http, self.http_gate, self.shared.clone()),
+            listener::serve_tls(self.https, self.https_gate, self.acceptor, self.shared),
         );
     }
 }

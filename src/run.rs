@@ -60,17 +60,22 @@ impl Servers {
             let context = format!("cannot listen on {addr} ({what})");
             move |source| RunError::Io { context, source }
         };
+        crate::listen::raise_fd_limit();
+        let limits = args.limits();
         let config = ProxyConfig {
             http_listen: args.proxy_listen,
             https_listen: args.proxy_tls_listen,
+            limits,
+            underscores_in_headers: args.underscores_in_headers,
         };
         let proxy = Proxy::bind(&config, handle.clone(), runtime.clone(), metrics.clone())
             .await
             .map_err(io("proxy", args.proxy_listen))?;
-        let status = StatusServer::bind(args.status_listen, handle.clone(), metrics.clone())
-            .await
-            .map_err(io("status", args.status_listen))?;
-        let admin = AdminServer::bind(args.admin_listen, handle, runtime)
+        let status =
+            StatusServer::bind(args.status_listen, handle.clone(), metrics.clone(), limits)
+                .await
+                .map_err(io("status", args.status_listen))?;
+        let admin = AdminServer::bind(args.admin_listen, handle, runtime, &metrics, limits)
             .await
             .map_err(io("admin", args.admin_listen))?
             .guarded(

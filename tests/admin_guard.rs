@@ -214,11 +214,19 @@ async fn the_read_only_admin_api_of_cluster_mode_checks_the_token_too() {
     let table = TableHandle::new();
     table.publish(kingress::model::Table::default());
     let runtime = Runtime::new(TokenStore::memory(), TrustedIps::default());
-    let admin = AdminServer::bind("127.0.0.1:0".parse().unwrap(), table, runtime)
-        .await
-        .unwrap()
-        .guarded(Some(&Sensitive::new("cluster-token")), &[])
-        .unwrap();
+    let metrics = kingress::metrics::Metrics::new();
+    let limits = kingress::listen::Limits::default();
+    let admin = AdminServer::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        table,
+        runtime,
+        &metrics,
+        limits,
+    )
+    .await
+    .unwrap()
+    .guarded(Some(&Sensitive::new("cluster-token")), &[])
+    .unwrap();
     let addr = admin.local_addr();
     let task = tokio::spawn(admin.serve());
     let own = format!("Host: {addr}");

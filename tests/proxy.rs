@@ -3,8 +3,14 @@
 
 mod support;
 
+#[path = "proxy/bodies.rs"]
+mod bodies;
 #[path = "proxy/headers.rs"]
 mod headers;
+#[path = "proxy/hygiene.rs"]
+mod hygiene;
+#[path = "proxy/limits.rs"]
+mod limits;
 #[path = "proxy/streams.rs"]
 mod streams;
 #[path = "proxy/tls.rs"]

@@ -120,6 +120,32 @@ async fn serves_reloads_on_change_and_keeps_the_last_good_table() {
     );
 }
 
+#[tokio::test]
+async fn the_open_file_soft_limit_is_raised_to_the_hard_limit() {
+    let upstream = Upstream::start("web").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("web.yaml"), manifest("/", upstream.addr)).unwrap();
+    // The shell lowers the soft limit, then becomes kingress.
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg("ulimit -Sn 256 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_kingress"));
+    let k = Standalone::start_through(command, dir.path()).await;
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", k.pid())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap_or_else(|| panic!("no open-file line in {limits}"));
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let (soft, hard): (u64, u64) = (fields[3].parse().unwrap(), fields[4].parse().unwrap());
+    assert!(
+        hard > 256,
+        "the hard limit ({hard}) leaves nothing to raise"
+    );
+    assert_eq!(soft, hard, "{line}");
+}
+
 #[test]
 fn a_bad_first_load_exits_64_before_binding() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,11 @@
 //! Consumer headers shared by the authentication plugins (Kong's
 //! `set_consumer`): set what the plugin authenticated, clear everything a
 //! client may have sent under the same names.
+//!
+//! This is also the one list of *identity headers*: names only a plugin may
+//! set. The proxy removes a client's copies of them in every spelling
+//! before any plugin runs ([`is_identity`]), because CGI, WSGI and Rack
+//! servers read `X_Consumer_ID` and `X-Consumer-ID` as the same variable.
 
 use super::{Authenticated, Exchange};
 use http::HeaderName;
@@ -32,6 +37,47 @@ pub const ALL: [HeaderName; 7] = [
     AUTHENTICATED_USERID,
 ];
 
+/// Identity headers of Kong plugins kingress does not run (acl's groups,
+/// the deprecated `X-Credential-Username`, openid-connect's user-info and
+/// ID-token headers): an upstream written for Kong may trust them, so a
+/// client may not send them either. `X-Access-Token` is not here: it is a
+/// place where clients send their own token to openid-connect.
+const KONG_IDENTITY: [&str; 5] = [
+    "x-credential-username",
+    "x-consumer-groups",
+    "x-authenticated-groups",
+    "x-userinfo",
+    "x-id-token",
+];
+
+/// Whether `name` is an identity header in any spelling: any case, `_`
+/// for `-` (header names arrive lower-cased).
+pub fn is_identity(name: &str) -> bool {
+    // Every identity header starts `x-`; most client headers do not.
+    let bytes = name.as_bytes();
+    if bytes.len() < 2 || !bytes[0].eq_ignore_ascii_case(&b'x') || !matches!(bytes[1], b'-' | b'_')
+    {
+        return false;
+    }
+    ALL.iter()
+        .map(HeaderName::as_str)
+        .chain(KONG_IDENTITY)
+        .any(|identity| same_header(name, identity))
+}
+
+/// Whether two header names are the same header to a server that folds
+/// case and reads `_` as `-` (CGI's `HTTP_X_CONSUMER_ID`).
+pub fn same_header(a: &str, b: &str) -> bool {
+    let fold = |c: u8| {
+        if c == b'_' {
+            b'-'
+        } else {
+            c.to_ascii_lowercase()
+        }
+    };
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| fold(x) == fold(y))
+}
+
 /// Removes client-sent copies of every consumer header.
 pub fn clear_all(exchange: &mut Exchange<'_>) {
     for name in ALL {
@@ -59,4 +105,41 @@ pub fn set_consumer(exchange: &mut Exchange<'_>, who: Authenticated) {
         exchange.set_upstream_header(CREDENTIAL_IDENTIFIER, credential);
     }
     exchange.authenticated = Some(who);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_headers_in_every_spelling() {
+        for name in [
+            "x-consumer-id",
+            "x_consumer_id",
+            "X_Consumer-Username",
+            "x-authenticated_scope",
+            "x_credential_identifier",
+            "x-anonymous-consumer",
+            "x-authenticated-userid",
+            "x-consumer-custom-id",
+            "x_userinfo",
+            "x-id-token",
+            "x-consumer-groups",
+            "x_credential_username",
+            "x-authenticated-groups",
+        ] {
+            assert!(is_identity(name), "{name}");
+        }
+        for name in [
+            "x-consumer",
+            "x-consumer-id2",
+            "consumer-id",
+            "x-access-token",
+            "my_header",
+            "x",
+            "",
+        ] {
+            assert!(!is_identity(name), "{name}");
+        }
+    }
 }

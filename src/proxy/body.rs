@@ -55,10 +55,25 @@ struct Primed {
     rest: UpstreamBody,
 }
 
+/// Reading the client's request body failed: bad chunked encoding, fewer
+/// bytes than its `Content-Length`, a connection closed mid-body. The
+/// upstream client reports it as its own failure; this type, found in that
+/// error's source chain, says whose fault it was.
+#[derive(Debug, thiserror::Error)]
+#[error("client request body")]
+pub struct ClientBodyError(#[source] hyper::Error);
+
 /// The body was already consumed by an earlier attempt.
 #[derive(Debug, thiserror::Error)]
 #[error("request body already sent to another upstream attempt")]
 struct Consumed;
+
+/// The client's request body as the pipeline passes it on, its errors
+/// marked as the client's.
+pub fn client_body(body: Incoming) -> BoxBody {
+    body.map_err(|e| Box::new(ClientBodyError(e)) as BoxError)
+        .boxed()
+}
 
 // === impl Slot ===
 

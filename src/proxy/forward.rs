@@ -9,7 +9,7 @@
 
 mod pool;
 
-use super::body::{Reclaimable, Slot, UpstreamBody};
+use super::body::{ClientBodyError, Reclaimable, Slot, UpstreamBody};
 use super::headers::target_host;
 use super::respond::ProxyError;
 use crate::model::{Scheme, Service, Target};
@@ -201,6 +201,9 @@ impl Upstreams {
             }
             Ok(Err(mut e)) => match e.take_message() {
                 Some(request) => Err(Exchange::Unsent(request)),
+                None if client_fault(e.error()) => Err(Exchange::Failed(Failed::Fatal(
+                    ProxyError::BadRequest(describe(e.error())),
+                ))),
                 None => Err(Exchange::Failed(Failed::Fatal(ProxyError::BadGateway(
                     describe(e.error()),
                 )))),
@@ -266,6 +269,20 @@ impl Exchange {
             Exchange::Failed(failed) => failed,
         }
     }
+}
+
+/// Whether the exchange failed because the client's request body did
+/// (then it is the client's error, 400, not the upstream's).
+fn client_fault(error: &hyper::Error) -> bool {
+    use std::error::Error as _;
+    let mut current = error.source();
+    while let Some(e) = current {
+        if e.is::<ClientBodyError>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// The error and its causes on one line (hyper's top-level message alone is

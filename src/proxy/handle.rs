@@ -2,11 +2,11 @@
 //! the plugins' access phase, forward, run their response phase, and log.
 //! Every failure leaves through `respond`.
 
-use super::body::response_body;
+use super::body::{client_body, response_body};
 use super::forward::{Outgoing, Upstreams};
 use super::headers::{self, Forwarded};
 use super::respond::ProxyError;
-use super::{rewrite, upgrade};
+use super::{inbound, rewrite, upgrade};
 use crate::metrics::{Metrics, RequestLabels};
 use crate::model::{PluginInstance, Route};
 use crate::plugins::{self, Access, BoxBody, BoxError, Exchange, Runtime, empty_body};
@@ -35,6 +35,8 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Pooled upstream clients.
     pub upstreams: Upstreams,
+    /// `--underscores-in-headers`.
+    pub underscores_in_headers: bool,
 }
 
 /// Facts about the client connection a request arrived on.
@@ -60,10 +62,11 @@ struct Outcome<'t> {
 /// Serves one request; never fails (errors become responses).
 pub async fn handle(
     shared: Arc<Shared>,
-    request: Request<Incoming>,
+    mut request: Request<Incoming>,
     conn: ConnInfo,
 ) -> Response<BoxBody> {
     let started = Instant::now();
+    inbound::screen(request.headers_mut(), shared.underscores_in_headers);
     let method = request.method().clone();
     // A cheap clone (shared bytes) for the access log: the path as the
     // client sent it. The query string may carry an access_token; it is
@@ -129,8 +132,7 @@ async fn proxy<'t>(
         .as_deref()
         .and_then(|name| table.services.get(name));
     let original_uri = parts.uri.clone();
-    let body = body.map_err(|e| Box::new(e) as BoxError).boxed();
-    let request = Request::from_parts(parts, body);
+    let request = Request::from_parts(parts, client_body(body));
     let mut exchange = Exchange::new(request, conn.peer, conn.tls, table, route, service);
     let access = run_access(&route.plugins, &mut exchange, &shared.runtime, https).await;
     if access_log_on() {
@@ -167,12 +169,11 @@ async fn proxy<'t>(
         path: original_uri.path(),
     };
     headers::set_forwarded(&mut upstream_headers, &forwarded);
-    for name in &exchange.upstream_remove {
-        upstream_headers.remove(name);
-    }
-    for name in exchange.upstream_headers.keys() {
-        upstream_headers.remove(name);
-    }
+    inbound::remove_every_spelling(
+        &mut upstream_headers,
+        &exchange.upstream_remove,
+        &exchange.upstream_headers,
+    );
     for (name, value) in &exchange.upstream_headers {
         upstream_headers.append(name, value.clone());
     }

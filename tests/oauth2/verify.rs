@@ -364,3 +364,54 @@ async fn anonymous_fallback() {
     assert_eq!(r.status, 500);
     assert_eq!(r.body, json!({"message": "An unexpected error occurred"}));
 }
+
+/// With a valid token, no spelling of a consumer header sent by the client
+/// reaches the upstream next to the real one, with `--underscores-in-headers`
+/// off (the default) or on.
+#[tokio::test]
+async fn identity_header_spellings_never_reach_the_upstream() {
+    use crate::support::proxy::{Settings, TestProxy};
+    use crate::support::upstream::Upstream;
+    for underscores_in_headers in [false, true] {
+        let up = Upstream::start("echo").await;
+        let proxy = TestProxy::start_with(
+            oauth_table(&up, &default_config()),
+            Settings {
+                underscores_in_headers,
+                ..Settings::default()
+            },
+        )
+        .await;
+        let token = cc_token(&proxy, "/mock", &[("scope", "email")])
+            .await
+            .str("access_token")
+            .to_string();
+        let auth = format!("Bearer {token}");
+        let sent = [
+            ("authorization", auth.as_str()),
+            ("X_Consumer_Username", "forged"),
+            ("X_Consumer_ID", "forged"),
+            ("x_authenticated_scope", "forged"),
+            ("X-CONSUMER-ID", "forged"),
+            ("x_credential_identifier", "forged"),
+            ("x_anonymous_consumer", "forged"),
+            ("x_authenticated_userid", "forged"),
+            ("x_consumer_custom_id", "forged"),
+            ("my_header", "mine"),
+        ];
+        let r = request("GET", &proxy.https_url("/mock"), &sent, None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let headers = r.body["headers"].as_object().unwrap();
+        for (name, value) in headers {
+            assert!(
+                !value.to_string().contains("forged"),
+                "{name} reached the upstream (underscores {underscores_in_headers}): {headers:?}"
+            );
+        }
+        assert_eq!(r.upstream_header("x-consumer-id"), Some(JANE));
+        assert_eq!(r.upstream_header("x-consumer-username"), Some("jane"));
+        assert_eq!(r.upstream_header("x-authenticated-scope"), Some("email"));
+        let mine = r.upstream_header("my_header");
+        assert_eq!(mine, underscores_in_headers.then_some("mine"));
+    }
+}

@@ -6,7 +6,9 @@
 //! - [`client`]: reqwest clients (HTTP/1.1, HTTP/2, TLS without
 //!   verification) and a raw TLS probe that returns the served certificate;
 //! - [`proxy`]: starts the proxy, status and admin listeners on `127.0.0.1:0`
-//!   around a hand-built table, plus small table builders.
+//!   around a hand-built table, plus small table builders;
+//! - [`raw`]: raw TCP requests and close timing, for what a client library
+//!   would refuse or fix.
 //!
 //! Other test helpers may live beside these as `tests/support/<name>.rs`
 //! with one `pub mod <name>;` line here.
@@ -16,6 +18,7 @@ pub mod client;
 pub mod idp;
 pub mod oauth2;
 pub mod proxy;
+pub mod raw;
 pub mod redis_server;
 pub mod standalone;
 pub mod upstream;

@@ -212,10 +212,7 @@ pub async fn start_with_store(
     let handle = TableHandle::new();
     handle.publish(table);
     let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let config = ProxyConfig {
-        http_listen: loopback,
-        https_listen: loopback,
-    };
+    let config = ProxyConfig::new(loopback, loopback);
     let runtime = Runtime::new(store, TrustedIps::default());
     let proxy = Proxy::bind(&config, handle, runtime, Metrics::new())
         .await

@@ -12,6 +12,7 @@
 //! ```
 
 use kingress::admin::{AdminServer, StatusServer};
+use kingress::listen::Limits;
 use kingress::metrics::Metrics;
 use kingress::model::{ObjectRef, PathMatch, Route, Service, Shared, Table};
 use kingress::plugins::{Runtime, TrustedIps};
@@ -43,6 +44,18 @@ pub struct TestProxy {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// What a test may set about the listeners; `Default` is the binary's
+/// defaults with no trusted IPs.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// Peers whose `X-Forwarded-*` headers are kept.
+    pub trusted_ips: TrustedIps,
+    /// Connection limits of all four listeners.
+    pub limits: Limits,
+    /// `--underscores-in-headers`.
+    pub underscores_in_headers: bool,
+}
+
 // === impl TestProxy ===
 
 impl TestProxy {
@@ -56,23 +69,45 @@ impl TestProxy {
     /// Starts everything with nothing published (generation 0) and the
     /// given trusted IPs.
     pub async fn start_unpublished(trusted_ips: TrustedIps) -> TestProxy {
+        Self::start_settings(Settings {
+            trusted_ips,
+            ..Settings::default()
+        })
+        .await
+    }
+
+    /// Starts everything with `settings` and publishes `table`.
+    pub async fn start_with(table: Table, settings: Settings) -> TestProxy {
+        let proxy = Self::start_settings(settings).await;
+        proxy.table.publish(table);
+        proxy
+    }
+
+    async fn start_settings(settings: Settings) -> TestProxy {
         let table = TableHandle::new();
         let metrics = Metrics::new();
-        let runtime = Runtime::new(TokenStore::memory(), trusted_ips);
+        let runtime = Runtime::new(TokenStore::memory(), settings.trusted_ips);
         let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let config = ProxyConfig {
-            http_listen: loopback,
-            https_listen: loopback,
+            limits: settings.limits,
+            underscores_in_headers: settings.underscores_in_headers,
+            ..ProxyConfig::new(loopback, loopback)
         };
         let proxy = Proxy::bind(&config, table.clone(), runtime.clone(), metrics.clone())
             .await
             .unwrap();
-        let status = StatusServer::bind(loopback, table.clone(), metrics.clone())
+        let status = StatusServer::bind(loopback, table.clone(), metrics.clone(), settings.limits)
             .await
             .unwrap();
-        let admin = AdminServer::bind(loopback, table.clone(), runtime.clone())
-            .await
-            .unwrap();
+        let admin = AdminServer::bind(
+            loopback,
+            table.clone(),
+            runtime.clone(),
+            &metrics,
+            settings.limits,
+        )
+        .await
+        .unwrap();
         let (http, https) = (proxy.http_addr(), proxy.https_addr());
         let (status_addr, admin_addr) = (status.local_addr(), admin.local_addr());
         let default_certificate = proxy.default_certificate().clone();

@@ -26,6 +26,11 @@ pub struct Standalone {
     _log_dir: Option<tempfile::TempDir>,
 }
 
+/// The kingress binary Cargo built for the tests.
+fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kingress"))
+}
+
 /// A free loopback address (bound, then released for the child to bind).
 pub fn free_port() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
@@ -39,16 +44,26 @@ impl Standalone {
     pub async fn start(dir: &Path, args: &[&str]) -> Standalone {
         let log_dir = tempfile::tempdir().unwrap();
         let log = log_dir.path().join("kingress.log");
-        Self::spawn(dir, args, log, Some(log_dir)).await
+        Self::spawn(binary(), dir, args, log, Some(log_dir)).await
+    }
+
+    /// As [`Standalone::start`], through `launcher`: a command that runs the
+    /// kingress binary with the arguments appended to it (a shell that sets
+    /// a limit first, say).
+    pub async fn start_through(launcher: Command, dir: &Path) -> Standalone {
+        let log_dir = tempfile::tempdir().unwrap();
+        let log = log_dir.path().join("kingress.log");
+        Self::spawn(launcher, dir, &[], log, Some(log_dir)).await
     }
 
     /// As [`Standalone::start`], with the log written to `log` (which may
     /// be inside `dir`, as an operator redirecting stderr there would).
     pub async fn start_logging_to(dir: &Path, args: &[&str], log: &Path) -> Standalone {
-        Self::spawn(dir, args, log.to_path_buf(), None).await
+        Self::spawn(binary(), dir, args, log.to_path_buf(), None).await
     }
 
     async fn spawn(
+        mut launcher: Command,
         dir: &Path,
         args: &[&str],
         log: PathBuf,
@@ -56,7 +71,7 @@ impl Standalone {
     ) -> Standalone {
         let (http, https, admin, status) = (free_port(), free_port(), free_port(), free_port());
         let stderr = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_kingress"))
+        let child = launcher
             .arg("standalone")
             .arg("-f")
             .arg(dir)
@@ -93,6 +108,11 @@ impl Standalone {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The process id of kingress (or of the launcher it replaced).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Everything logged so far.
