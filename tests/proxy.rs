@@ -3,8 +3,12 @@
 
 mod support;
 
+#[path = "proxy/authority.rs"]
+mod authority;
 #[path = "proxy/headers.rs"]
 mod headers;
+#[path = "proxy/normalise.rs"]
+mod normalise;
 #[path = "proxy/streams.rs"]
 mod streams;
 #[path = "proxy/tls.rs"]
