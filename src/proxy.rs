@@ -13,7 +13,7 @@ mod forward;
 mod handle;
 mod headers;
 mod listener;
-mod normalise;
+pub mod normalise;
 pub mod respond;
 mod rewrite;
 pub mod tls;

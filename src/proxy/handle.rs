@@ -137,7 +137,7 @@ async fn proxy<'t>(
         .service
         .as_deref()
         .and_then(|name| table.services.get(name));
-    let original_uri = parts.uri.clone();
+    let routed_uri = parts.uri.clone();
     let body = body.map_err(|e| Box::new(e) as BoxError).boxed();
     let request = Request::from_parts(parts, body);
     let mut exchange = Exchange::new(request, conn.peer, conn.tls, table, route, service);
@@ -173,7 +173,7 @@ async fn proxy<'t>(
         proto: if conn.tls { "https" } else { "http" },
         host: &host,
         port: conn.local.port(),
-        path: original_uri.path(),
+        path: routed_uri.path(),
     };
     headers::set_forwarded(&mut upstream_headers, &forwarded);
     for name in &exchange.upstream_remove {
