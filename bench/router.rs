@@ -1,11 +1,13 @@
 //! `router::find` over 10,000 routes: hits through an exact host, a wildcard
-//! host, a host-less prefix and a regex, and misses by host and by path; plus
-//! the cost of building the index once per published table.
+//! host, a host-less prefix and a regex, and misses by host and by path; the
+//! path normalisation the proxy runs before every lookup; and the cost of
+//! building the index once per published table.
 //!
 //! Run: `cargo bench --bench router` (add `-- --quick` for a short run).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kingress::model::{HostMatch, ObjectRef, PathMatch, PathRegex, Route, Shared, Table};
+use kingress::proxy::normalise::normalise;
 use kingress::router::{RequestInfo, Router, find};
 use std::hint::black_box;
 
@@ -127,6 +129,25 @@ fn bench_find(c: &mut Criterion) {
     group.finish();
 }
 
+/// A canonical path costs one scan and no allocation; a path to rewrite
+/// costs a decode and a rebuild.
+fn bench_normalise(c: &mut Criterion) {
+    let mut group = c.benchmark_group("normalise");
+    for (name, path, borrowed) in [
+        ("canonical", "/api/v1/resource4/items/42", true),
+        ("rewritten", "/api//v1/./%72esource4/x/../items/42", false),
+    ] {
+        let cow = normalise(path).expect("bench path is valid");
+        assert_eq!(
+            matches!(cow, std::borrow::Cow::Borrowed(_)),
+            borrowed,
+            "{name}"
+        );
+        group.bench_function(name, |b| b.iter(|| normalise(black_box(path))));
+    }
+    group.finish();
+}
+
 fn bench_build(c: &mut Criterion) {
     let table = table();
     c.bench_function("router_new_10k_routes", |b| {
@@ -134,5 +155,5 @@ fn bench_build(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_find, bench_build);
+criterion_group!(benches, bench_find, bench_normalise, bench_build);
 criterion_main!(benches);

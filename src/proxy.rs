@@ -1,17 +1,20 @@
 //! The data plane: two listeners (plain HTTP and HTTPS with SNI from the
-//! table), a per-request pipeline (`handle`: route, plugins, forward), the
-//! upstream side (`forward`: pooled client, round-robin, retries) and the
-//! single place where errors become responses (`respond`).
+//! table), a per-request pipeline (`handle`: check the host (`authority`),
+//! normalise the path (`normalise`), route, plugins, forward), the upstream
+//! side (`forward`: pooled client, round-robin, retries) and the single
+//! place where errors become responses (`respond`).
 //!
 //! Each request loads the table once; a long-lived connection therefore sees
 //! a newly published table on its next request.
 
+mod authority;
 mod body;
 mod forward;
 mod handle;
 mod headers;
 mod inbound;
 mod listener;
+pub mod normalise;
 pub mod respond;
 mod rewrite;
 pub mod tls;

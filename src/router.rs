@@ -69,7 +69,7 @@ mod regexes;
 mod summary;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 mod support;
 
+#[path = "proxy/authority.rs"]
+mod authority;
 #[path = "proxy/bodies.rs"]
 mod bodies;
 #[path = "proxy/headers.rs"]
@@ -11,6 +13,8 @@ mod headers;
 mod hygiene;
 #[path = "proxy/limits.rs"]
 mod limits;
+#[path = "proxy/normalise.rs"]
+mod normalise;
 #[path = "proxy/streams.rs"]
 mod streams;
 #[path = "proxy/tls.rs"]

@@ -2,9 +2,11 @@
 //! the plugins' access phase, forward, run their response phase, and log.
 //! Every failure leaves through `respond`.
 
+use super::authority;
 use super::body::{client_body, response_body};
 use super::forward::{Outgoing, Upstreams};
 use super::headers::{self, Forwarded};
+use super::normalise::normalise;
 use super::respond::ProxyError;
 use super::{inbound, rewrite, upgrade};
 use crate::metrics::{Metrics, RequestLabels};
@@ -13,10 +15,12 @@ use crate::plugins::{self, Access, BoxBody, BoxError, Exchange, Runtime, empty_b
 use crate::publish::{Published, TableHandle};
 use crate::router::{self, RequestInfo};
 use http::header::{HOST, VIA};
+use http::uri::PathAndQuery;
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -101,13 +105,18 @@ async fn proxy<'t>(
     outcome: &mut Outcome<'t>,
 ) -> Result<Response<BoxBody>, ProxyError> {
     let table = &published.table;
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let trusted = shared.runtime.trusted_ips.contains(conn.peer.ip());
-    let authority = rewrite::client_authority(&parts);
+    let authority = authority::client_authority(&parts)
+        .map_err(bad_request)?
+        .map(str::to_string);
     let host = authority
         .as_deref()
-        .map(rewrite::host_only)
+        .map(authority::host_only)
         .unwrap_or_default();
+    // Routing, plugins, `X-Forwarded-Path` and the upstream all read the
+    // canonical path: what matched is what the upstream serves.
+    canonical_uri(&mut parts.uri)?;
     let https = conn.tls
         || (trusted
             && headers::get(&parts.headers, "x-forwarded-proto")
@@ -131,7 +140,7 @@ async fn proxy<'t>(
         .service
         .as_deref()
         .and_then(|name| table.services.get(name));
-    let original_uri = parts.uri.clone();
+    let routed_uri = parts.uri.clone();
     let request = Request::from_parts(parts, client_body(body));
     let mut exchange = Exchange::new(request, conn.peer, conn.tls, table, route, service);
     let access = run_access(&route.plugins, &mut exchange, &shared.runtime, https).await;
@@ -166,7 +175,7 @@ async fn proxy<'t>(
         proto: if conn.tls { "https" } else { "http" },
         host: &host,
         port: conn.local.port(),
-        path: original_uri.path(),
+        path: routed_uri.path(),
     };
     headers::set_forwarded(&mut upstream_headers, &forwarded);
     inbound::remove_every_spelling(
@@ -226,6 +235,28 @@ async fn proxy<'t>(
         response_body(body, &parts.headers).await
     };
     Ok(Response::from_parts(parts, body))
+}
+
+/// Replaces the path of `uri` by its canonical spelling (the query stays
+/// as sent); allocates only when the path was not canonical.
+fn canonical_uri(uri: &mut Uri) -> Result<(), ProxyError> {
+    let path = match normalise(uri.path()).map_err(bad_request)? {
+        Cow::Borrowed(_) => return Ok(()),
+        Cow::Owned(path) => path,
+    };
+    let mut parts = std::mem::take(uri).into_parts();
+    let target = match parts.path_and_query.as_ref().and_then(PathAndQuery::query) {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    parts.path_and_query = Some(PathAndQuery::try_from(target).map_err(bad_request)?);
+    *uri = Uri::from_parts(parts).map_err(bad_request)?;
+    Ok(())
+}
+
+/// A client error; the detail is logged, never sent back.
+fn bad_request(detail: impl std::fmt::Display) -> ProxyError {
+    ProxyError::BadRequest(detail.to_string())
 }
 
 async fn run_access(

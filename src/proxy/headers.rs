@@ -33,7 +33,8 @@ pub struct Forwarded<'a> {
     pub host: &'a str,
     /// The local port the client connected to.
     pub port: u16,
-    /// The original request path, before strip-path.
+    /// The canonical request path (what the route matched), before
+    /// strip-path.
     pub path: &'a str,
 }
 

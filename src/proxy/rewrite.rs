@@ -1,9 +1,8 @@
 //! Where a request goes upstream: the path after `strip_path` and the
-//! service path (Kong's `path_handling: v0`, what KIC configures), and how
-//! the request's host is read.
+//! service path (Kong's `path_handling: v0`, what KIC configures), applied
+//! to the normalised path the route matched.
 
 use http::Uri;
-use http::header::HOST;
 
 /// The upstream path: the matched prefix (`strip_len` bytes) removed when
 /// `strip` is set, then joined to the service path with exactly one slash.
@@ -41,32 +40,6 @@ pub fn with_query(path: String, uri: &Uri) -> String {
         Some(q) => format!("{path}?{q}"),
         None => path,
     }
-}
-
-/// The authority the client asked for: the `Host` header, or the URI's
-/// authority (HTTP/2 `:authority`, absolute-form HTTP/1.1).
-pub fn client_authority(request: &http::request::Parts) -> Option<String> {
-    request
-        .headers
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| request.uri.authority().map(|a| a.as_str().to_string()))
-}
-
-/// The host part of an authority, lower-case, without port or IPv6
-/// brackets' port.
-pub fn host_only(authority: &str) -> String {
-    let host = if let Some(rest) = authority.strip_prefix('[') {
-        // `[::1]:8000` keeps its brackets; the router compares strings.
-        match rest.find(']') {
-            Some(end) => &authority[..end + 2],
-            None => authority,
-        }
-    } else {
-        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
-    };
-    host.trim_end_matches('.').to_ascii_lowercase()
 }
 
 /// Kong's redirect target for https-only routes: the host without port and
@@ -109,14 +82,6 @@ mod tests {
                 "{path} {len} {strip} {svc:?}"
             );
         }
-    }
-
-    #[test]
-    fn hosts_lose_ports_and_case() {
-        assert_eq!(host_only("Example.COM:8000"), "example.com");
-        assert_eq!(host_only("example.com."), "example.com");
-        assert_eq!(host_only("[::1]:8000"), "[::1]");
-        assert_eq!(host_only("a.example"), "a.example");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::model::{HostMatch, ObjectRef, PathMatch, PathRegex, Route, Shared, Ta
 
 /// A route named `name` with no conditions at all (set them with the
 /// builder methods).
-pub(super) fn route(name: &str) -> Route {
+pub(crate) fn route(name: &str) -> Route {
     Route {
         name: name.to_string(),
         source: ObjectRef::new("Ingress", "default", name),
@@ -24,7 +24,7 @@ pub(super) fn route(name: &str) -> Route {
 }
 
 /// Chainable setters for test routes.
-pub(super) trait RouteFixture: Sized {
+pub(crate) trait RouteFixture: Sized {
     fn with(self, f: impl FnOnce(&mut Route)) -> Self;
 
     fn host(self, pattern: &str) -> Self {
@@ -62,7 +62,7 @@ impl RouteFixture for Route {
 }
 
 /// A table holding `routes` in this order.
-pub(super) fn table(routes: Vec<Route>) -> Table {
+pub(crate) fn table(routes: Vec<Route>) -> Table {
     Table {
         routes: routes.into_iter().map(Shared::new).collect(),
         ..Table::default()
@@ -71,15 +71,15 @@ pub(super) fn table(routes: Vec<Route>) -> Table {
 
 /// A request as the proxy would describe it.
 #[derive(Clone, Debug)]
-pub(super) struct Req {
-    pub(super) method: String,
-    pub(super) host: String,
-    pub(super) path: String,
-    pub(super) https: bool,
+pub(crate) struct Req {
+    pub(crate) method: String,
+    pub(crate) host: String,
+    pub(crate) path: String,
+    pub(crate) https: bool,
 }
 
 /// `GET http://{host}{path}`.
-pub(super) fn get(host: &str, path: &str) -> Req {
+pub(crate) fn get(host: &str, path: &str) -> Req {
     Req {
         method: "GET".into(),
         host: host.into(),
@@ -89,15 +89,15 @@ pub(super) fn get(host: &str, path: &str) -> Req {
 }
 
 impl Req {
-    pub(super) fn method(mut self, method: &str) -> Self {
+    pub(crate) fn method(mut self, method: &str) -> Self {
         self.method = method.into();
         self
     }
-    pub(super) fn https(mut self) -> Self {
+    pub(crate) fn https(mut self) -> Self {
         self.https = true;
         self
     }
-    pub(super) fn info(&self) -> super::RequestInfo<'_> {
+    pub(crate) fn info(&self) -> super::RequestInfo<'_> {
         super::RequestInfo {
             method: &self.method,
             host: &self.host,
@@ -108,11 +108,11 @@ impl Req {
 }
 
 /// Builds the router and looks `req` up.
-pub(super) fn lookup(table: &Table, req: &Req) -> Option<RouteMatch> {
+pub(crate) fn lookup(table: &Table, req: &Req) -> Option<RouteMatch> {
     find(table, &Router::new(table), &req.info())
 }
 
 /// Name of the winning route, for readable assertions.
-pub(super) fn winner(table: &Table, req: &Req) -> Option<String> {
+pub(crate) fn winner(table: &Table, req: &Req) -> Option<String> {
     lookup(table, req).map(|m| table.routes[m.route].name.clone())
 }
