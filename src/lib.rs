@@ -31,6 +31,7 @@ pub mod crd;
 pub mod kong;
 pub mod metrics;
 pub mod model;
+pub mod objects;
 pub mod plugins;
 pub mod proxy;
 pub mod publish;

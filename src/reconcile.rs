@@ -3,8 +3,8 @@
 
 use crate::metrics::Metrics;
 use crate::model::Problem;
+use crate::objects::ObjectSet;
 use crate::publish::TableHandle;
-use crate::source::ObjectSet;
 use crate::translate::{self, Memo, Options, seal::Sealer};
 use std::time::{Duration, Instant};
 

@@ -20,7 +20,7 @@ pub use lease::{Elector, LeaseOptions};
 use crate::crd::{KongClusterPlugin, KongConsumer, KongPlugin};
 use crate::metrics::{KindLabels, Metrics};
 use crate::model::{ObjectRef, Problem};
-use crate::source::ObjectSet;
+use crate::objects::ObjectSet;
 use crate::source::cluster::refs::ClassFilter;
 use conditions::ConditionWriter;
 use events::EventWriter;

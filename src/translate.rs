@@ -35,7 +35,7 @@ mod secrets;
 mod tls;
 
 use crate::model::{ObjectRef, Problem, Table};
-use crate::source::ObjectSet;
+use crate::objects::ObjectSet;
 use kube::Resource;
 
 pub use memo::{Memo, Reused};

@@ -9,7 +9,7 @@
 
 use anyhow::{Context, Result};
 use kingress::model::{ClientSecret, PathMatch, Scheme, Table};
-use kingress::source::{Object, ObjectSet};
+use kingress::objects::{Object, ObjectSet};
 use kingress::translate::{Options, Translation, translate};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

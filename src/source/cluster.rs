@@ -20,7 +20,7 @@ pub(crate) mod tests;
 
 use crate::crd::{KongClusterPlugin, KongConsumer, KongPlugin};
 use crate::metrics::Metrics;
-use crate::source::{ObjectKey, ObjectSet, Store};
+use crate::objects::{ObjectKey, ObjectSet, Store};
 use feed::{Lane, Signal};
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;

@@ -3,8 +3,8 @@
 //! (its load-balancer ingress, else its cluster IPs), as KIC does (§4.4).
 
 use crate::model::ObjectRef;
-use crate::source::ObjectKey;
-use crate::source::ObjectSet;
+use crate::objects::ObjectKey;
+use crate::objects::ObjectSet;
 use crate::source::cluster::refs::ClassFilter;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::{Ingress, IngressLoadBalancerIngress};

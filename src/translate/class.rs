@@ -1,6 +1,6 @@
 //! Which objects belong to this controller (KIC's `MatchesIngressClass`).
 
-use crate::source::ObjectSet;
+use crate::objects::ObjectSet;
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 

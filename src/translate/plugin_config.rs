@@ -210,7 +210,7 @@ fn add(doc: &mut Value, pointer: &str, value: Value) -> Result<(), String> {
 mod tests {
     use super::super::{Cx, Options, class::ClassFilter, object_ref};
     use super::{PluginSpec, add};
-    use crate::source::{Object, ObjectSet};
+    use crate::objects::{Object, ObjectSet};
     use serde_json::{Value, json};
 
     fn objects(docs: Vec<Value>) -> ObjectSet {

@@ -3,7 +3,7 @@
 //! instead of caching every Secret in the cluster (KIC's memory problem).
 
 use crate::crd::{KongClusterPlugin, KongPlugin};
-use crate::source::ObjectKey;
+use crate::objects::ObjectKey;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::ResourceExt;
 use std::collections::BTreeSet;

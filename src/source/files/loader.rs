@@ -11,7 +11,7 @@
 //! keeps the size leaves it unchanged), so either one triggers a read.
 
 use super::{LoadError, load_text, manifest_files};
-use crate::source::ObjectSet;
+use crate::objects::ObjectSet;
 use notify::{RecursiveMode, Watcher};
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
@@ -222,7 +222,7 @@ impl Loader {
         // The object a key names is the one of the last file holding it.
         macro_rules! patch {
             ($field:ident) => {
-                let keys: std::collections::BTreeSet<&crate::source::ObjectKey> =
+                let keys: std::collections::BTreeSet<&crate::objects::ObjectKey> =
                     changed.iter().flat_map(|o| o.$field.keys()).collect();
                 for key in keys {
                     let winner = files.values().rev().find_map(|c| c.objects.$field.get(key));

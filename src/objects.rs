@@ -1,3 +1,7 @@
+//! The object set: every object translate reads, one typed store per kind.
+//! It sits below both `source` (which fills it) and `translate` (which reads
+//! it), so the pure translation never depends on the module that does I/O.
+
 use crate::crd::{KongClusterPlugin, KongConsumer, KongPlugin};
 use crate::kong::{Document, DocumentError};
 use k8s_openapi::api::core::v1::{Secret, Service};
