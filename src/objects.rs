@@ -2,6 +2,8 @@
 //! It sits below both `source` (which fills it) and `translate` (which reads
 //! it), so the pure translation never depends on the module that does I/O.
 
+pub mod class;
+
 use crate::crd::{KongClusterPlugin, KongConsumer, KongPlugin};
 use crate::kong::{Document, DocumentError};
 use k8s_openapi::api::core::v1::{Secret, Service};
@@ -10,6 +12,10 @@ use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::Resource;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// Label that marks credential Secrets: the cluster source watches only
+/// Secrets carrying it, and translate reads a credential's type from it.
+pub const CREDENTIAL_LABEL: &str = "konghq.com/credential";
 
 /// `(namespace, name)`; the namespace is empty for cluster-scoped objects.
 pub type ObjectKey = (String, String);

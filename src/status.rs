@@ -21,7 +21,7 @@ use crate::crd::{KongClusterPlugin, KongConsumer, KongPlugin};
 use crate::metrics::{KindLabels, Metrics};
 use crate::model::{ObjectRef, Problem};
 use crate::objects::ObjectSet;
-use crate::source::cluster::refs::ClassFilter;
+use crate::objects::class::ClassFilter;
 use conditions::ConditionWriter;
 use events::EventWriter;
 use ingress::IngressWriter;
@@ -136,10 +136,7 @@ impl Reporter {
         for p in problems {
             by_object.entry(p.object.clone()).or_default().push(p);
         }
-        let filter = ClassFilter::new(
-            &self.options.ingress_class,
-            objects.ingress_classes.values().map(|c| &**c),
-        );
+        let filter = ClassFilter::of(&self.options.ingress_class, objects);
         // Collected first: iterator closures held across an await make the
         // future's lifetimes too specific to be `Send`.
         let plugins: Vec<&KongPlugin> = objects.kong_plugins.values().map(|p| &**p).collect();
@@ -147,13 +144,13 @@ impl Reporter {
             .kong_cluster_plugins
             .values()
             .map(|p| &**p)
-            .filter(|p| filter.annotated(*p))
+            .filter(|p| filter.annotated(&p.metadata))
             .collect();
         let consumers: Vec<&KongConsumer> = objects
             .kong_consumers
             .values()
             .map(|c| &**c)
-            .filter(|c| filter.annotated(*c))
+            .filter(|c| filter.annotated(&c.metadata))
             .collect();
         let client = self.client.clone();
         let namespaced = |ns: Option<String>| ns.unwrap_or_default();

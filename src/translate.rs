@@ -20,7 +20,6 @@
 
 mod annotations;
 mod backend;
-pub mod class;
 mod consumers;
 mod credentials;
 mod declarative;
@@ -36,6 +35,7 @@ mod tls;
 
 use crate::model::{ObjectRef, Problem, Table};
 use crate::objects::ObjectSet;
+use crate::objects::class::ClassFilter;
 use kube::Resource;
 
 pub use memo::{Memo, Reused};
@@ -86,7 +86,7 @@ fn translate_with(
     }
     let mut cx = Cx {
         objects,
-        class: class::ClassFilter::new(objects, options),
+        class: ClassFilter::of(&options.ingress_class, objects),
         problems: Vec::new(),
     };
     let mut table = Table::default();
@@ -120,7 +120,7 @@ fn translate_with(
 /// What every step reads and where problems go.
 struct Cx<'a> {
     objects: &'a ObjectSet,
-    class: class::ClassFilter,
+    class: ClassFilter,
     problems: Vec<Problem>,
 }
 

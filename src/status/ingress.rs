@@ -5,7 +5,7 @@
 use crate::model::ObjectRef;
 use crate::objects::ObjectKey;
 use crate::objects::ObjectSet;
-use crate::source::cluster::refs::ClassFilter;
+use crate::objects::class::ClassFilter;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::{Ingress, IngressLoadBalancerIngress};
 use kube::api::{Patch, PatchParams};

@@ -6,11 +6,10 @@
 use super::{Cx, ids, object_ref, secrets};
 use crate::crd::KongConsumer;
 use crate::model::{ClientSecret, ClientType, Oauth2Credential, ObjectRef, Sensitive, Table};
+use crate::objects::CREDENTIAL_LABEL;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-/// Label naming a Secret's credential type.
-const CREDENTIAL_LABEL: &str = "konghq.com/credential";
 /// PHC prefixes of secrets that are already hashed (kingress's argon2id and
 /// Kong's own pbkdf2), kept as they are.
 const HASH_PREFIXES: &[&str] = &["$argon2id$", "$pbkdf2-sha512$"];
