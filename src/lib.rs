@@ -38,6 +38,7 @@ pub mod publish;
 pub mod reconcile;
 pub mod router;
 pub mod run;
+pub mod secret;
 pub mod source;
 pub mod status;
 pub mod tokens;

@@ -5,7 +5,8 @@ use crate::metrics::Metrics;
 use crate::model::Problem;
 use crate::objects::ObjectSet;
 use crate::publish::TableHandle;
-use crate::translate::{self, Memo, Options, seal::Sealer};
+use crate::secret::Sealer;
+use crate::translate::{self, Memo, Options};
 use std::time::{Duration, Instant};
 
 /// Turns object sets into published tables, one call per change.

@@ -8,7 +8,9 @@
 //! but carries a `fault`, and the proxy answers it with 503 and that message.
 //!
 //! Steps, each in its own file:
-//! - [`class`]: which Ingresses, KongConsumers and KongClusterPlugins are ours;
+//! - class membership ([`ClassFilter`](crate::objects::class::ClassFilter),
+//!   shared with source and status): which Ingresses, KongConsumers and
+//!   KongClusterPlugins are ours;
 //! - `ingress`: routes from Ingress rules and the default backend, using
 //!   `annotations`, `paths` and `backend` (Services and endpoints);
 //! - `plugins` (+ `plugin_config`): `konghq.com/plugins` references and
@@ -29,7 +31,6 @@ mod memo;
 mod paths;
 mod plugin_config;
 mod plugins;
-pub mod seal;
 mod secrets;
 mod tls;
 

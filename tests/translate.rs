@@ -429,6 +429,36 @@ fn translate_is_deterministic() -> Result<()> {
     Ok(())
 }
 
+/// translate is pure: no randomness and no hashing. A `hash_secret`
+/// credential leaves translate as `ToHash` however often it runs, and only
+/// `secret::Sealer` (with its random salts) turns it into a PHC hash.
+#[test]
+fn hashing_is_left_to_secret() -> Result<()> {
+    let (docs, options) = load("consumers")?;
+    let objects = object_set(docs)?;
+    let first = translate(&objects, &options);
+    let to_hash = |t: &Table| {
+        t.oauth2_credentials
+            .values()
+            .filter(|c| matches!(c.client_secret, ClientSecret::ToHash(_)))
+            .count()
+    };
+    assert!(
+        to_hash(&first.table) > 0,
+        "the case has a hash_secret credential"
+    );
+    assert_eq!(first, translate(&objects, &options));
+
+    let mut sealed = first.table.clone();
+    kingress::secret::Sealer::new().seal(&mut sealed);
+    assert_eq!(to_hash(&sealed), 0);
+    let mut again = first.table.clone();
+    kingress::secret::Sealer::new().seal(&mut again);
+    // Fresh salts: sealing is where the randomness lives.
+    assert_ne!(sealed, again);
+    Ok(())
+}
+
 /// No value of a Secret that could be secret (client secrets, keys, plugin
 /// configuration) appears in a problem or in the rendering. Values shorter
 /// than 8 bytes are skipped: the seed's secret is the word `secret`.
