@@ -23,7 +23,7 @@ mod entity;
 mod error;
 mod store;
 
-pub use store::{FILE_NAME, Reload, Writes};
+pub use store::{Check, FILE_NAME, Reload, Writes};
 
 use crate::kong::Document;
 use crate::model::Sensitive;
