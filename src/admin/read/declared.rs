@@ -8,7 +8,7 @@
 
 use super::entities;
 use super::oauth2;
-use super::reply;
+use crate::admin::reply;
 use crate::kong::{Document, Foreign, Oauth2Credential};
 use crate::model::Table;
 use crate::model::is_hashed_secret;
