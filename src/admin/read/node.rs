@@ -1,5 +1,6 @@
 //! `GET /` of the admin API: who this node is and how it is configured.
 
+use crate::model::plugin::AVAILABLE;
 use crate::plugins::Runtime;
 use crate::publish::{Published, TableHandle};
 use serde_json::{Value, json};
@@ -24,9 +25,6 @@ pub struct Node {
     /// Process start.
     pub started: Instant,
 }
-
-/// The plugins kingress implements.
-const AVAILABLE: [&str; 2] = ["oauth2", "openid-connect"];
 
 /// Node information in Kong's shape.
 pub fn info(state: &Node, published: &Published) -> Value {
