@@ -222,14 +222,3 @@ impl std::fmt::Debug for Reporter {
             .finish_non_exhaustive()
     }
 }
-
-/// `apiVersion` of the kinds problems are reported on.
-pub(crate) fn kind_api_version(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "Ingress" | "IngressClass" => "networking.k8s.io/v1",
-        "Service" | "Secret" => "v1",
-        "EndpointSlice" => "discovery.k8s.io/v1",
-        "KongPlugin" | "KongClusterPlugin" | "KongConsumer" => "configuration.konghq.com/v1",
-        _ => return None,
-    })
-}
