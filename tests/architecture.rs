@@ -22,7 +22,7 @@ const TABLE: &[(&str, &[&str])] = &[
     ("metrics", &["model"]),
     ("objects", &["crd", "kong"]),
     ("kong", &["model"]),
-    ("source", &["objects", "crd", "kong", "metrics"]),
+    ("source", &["objects", "crd", "metrics"]),
     ("translate", &["objects", "crd", "kong", "model"]),
     ("secret", &["model"]),
     ("router", &["model"]),
