@@ -10,7 +10,7 @@
 //! `cargo bench --bench translate` (add `-- --quick` for a short run).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kingress::source::{Object, ObjectSet};
+use kingress::objects::{Object, ObjectSet};
 use kingress::translate::{Memo, Options, translate, translate_cached};
 use serde_json::{Value, json};
 use std::hint::black_box;

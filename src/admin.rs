@@ -4,18 +4,22 @@
 //! (`write`): they go to a declarative file in the watched directory, which
 //! is reloaded like any other file, so the table is still only published by
 //! the reconcile step. In cluster mode writes are refused.
+//!
+//! Three parts that do not import each other's internals, imports pointing
+//! one way: `status` (the status listener), `read` (Admin API reads, from
+//! the table and the Admin API's document) and `write` (Admin API writes,
+//! checked through the reconciler); `api` dispatches a request to `read` or
+//! `write`; `reply` and `serve` are the leaves all of them share.
 
 mod api;
-mod declared;
-pub mod entities;
 pub mod guard;
-mod node;
-mod oauth2;
 mod read;
 mod reply;
 mod serve;
 mod status;
 pub mod write;
+
+pub use read::entities;
 
 use crate::listen::{Gate, Limits};
 use crate::metrics::Metrics;
@@ -108,12 +112,14 @@ impl AdminServer {
             listener,
             gate: Gate::new("admin", limits, metrics),
             state: api::State {
-                table,
-                runtime,
-                node_id: uuid::Uuid::new_v4().to_string(),
-                hostname: node::hostname(),
-                listen,
-                started: Instant::now(),
+                node: read::Node {
+                    table,
+                    runtime,
+                    node_id: uuid::Uuid::new_v4().to_string(),
+                    hostname: read::hostname(),
+                    listen,
+                    started: Instant::now(),
+                },
                 writes: None,
                 guard: guard::Guard::new(listen),
             },
@@ -131,7 +137,7 @@ impl AdminServer {
     /// is set, and also accepts writes addressed to `hosts` (see
     /// [`guard::Guard`]); a host entry that does not parse is the error.
     pub fn guarded(mut self, token: Option<&Sensitive>, hosts: &[String]) -> Result<Self, String> {
-        let mut guard = guard::Guard::new(self.state.listen).allow_hosts(hosts)?;
+        let mut guard = guard::Guard::new(self.state.node.listen).allow_hosts(hosts)?;
         if let Some(token) = token {
             guard = guard.require_token(token);
         }
@@ -141,7 +147,7 @@ impl AdminServer {
 
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
-        self.state.listen
+        self.state.node.listen
     }
 
     /// Serves forever.
@@ -161,7 +167,7 @@ impl AdminServer {
                 // remote; every other read answers from the table.
                 let path = request.uri().path().trim_end_matches('/');
                 if path == "/oauth2_tokens" {
-                    return oauth2::tokens(&state).await;
+                    return read::tokens(&state.node).await;
                 }
                 let declared = match &state.writes {
                     Some(writes) => writes.snapshot().await,

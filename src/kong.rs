@@ -28,7 +28,7 @@ mod route;
 mod service;
 
 pub use consumer::Consumer;
-pub use credential::{Oauth2Credential, is_hashed_secret};
+pub use credential::Oauth2Credential;
 pub use document::{Document, DocumentError, FORMAT_VERSION};
 pub use errors::{FieldError, FieldErrors};
 pub use ids::{Ids, random_string};

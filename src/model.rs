@@ -13,7 +13,7 @@ mod shared;
 
 use std::collections::BTreeMap;
 
-pub use consumer::{ClientSecret, ClientType, Consumer, Oauth2Credential};
+pub use consumer::{ClientSecret, ClientType, Consumer, Oauth2Credential, is_hashed_secret};
 pub use object::{ObjectRef, Problem};
 pub use plugin::{PluginConfig, PluginInstance};
 pub use route::{HostMatch, PathMatch, PathRegex, Route};

@@ -1,11 +1,17 @@
 //! The control-plane step shared by both modes: translate an object set,
-//! seal secrets, publish the table if it changed, and account for it.
+//! seal secrets, publish the table if it changed, and account for it. It
+//! also answers the Admin API's question before a write is kept: which
+//! problems would this change add ([`Reconciler::check`]), from the objects
+//! and the memo it already holds.
 
+use crate::kong::Document;
 use crate::metrics::Metrics;
 use crate::model::Problem;
+use crate::objects::{Declarative, ObjectSet};
 use crate::publish::TableHandle;
-use crate::source::ObjectSet;
-use crate::translate::{self, Memo, Options, seal::Sealer};
+use crate::secret::Sealer;
+use crate::translate::{self, Memo, Options};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Turns object sets into published tables, one call per change.
@@ -18,7 +24,23 @@ pub struct Reconciler {
     /// Translation results kept for the next change (an edit translates
     /// again only what it touched).
     memo: Memo,
+    /// The objects of the last reconcile, what a [`Change`] is checked
+    /// against.
+    objects: Arc<ObjectSet>,
     last_problems: Vec<Problem>,
+}
+
+/// A change to the object set, checked before it is made.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// Puts `document` in place of the declarative document read from
+    /// `origin` (or adds it): an Admin API write to its file.
+    Declarative {
+        /// Where the document is read from (the file's path).
+        origin: String,
+        /// The document as it would be written.
+        document: Arc<Document>,
+    },
 }
 
 /// What one reconcile did.
@@ -45,15 +67,17 @@ impl Reconciler {
             metrics,
             sealer: Sealer::new(),
             memo: Memo::new(),
+            objects: Arc::default(),
             last_problems: Vec::new(),
         }
     }
 
     /// Translates `objects` and publishes the result when it differs from the
     /// current table. Problems that are new since the last call are logged.
-    pub fn reconcile(&mut self, objects: &ObjectSet) -> Outcome {
+    /// The objects are kept for [`Reconciler::check`].
+    pub fn reconcile(&mut self, objects: Arc<ObjectSet>) -> Outcome {
         let start = Instant::now();
-        let mut translation = translate::translate_cached(objects, &self.options, &mut self.memo);
+        let mut translation = translate::translate_cached(&objects, &self.options, &mut self.memo);
         let translate = start.elapsed();
         self.sealer.seal(&mut translation.table);
         let replaced = self.handle.replace(translation.table);
@@ -88,6 +112,7 @@ impl Reconciler {
         }
         self.last_problems = translation.problems.clone();
         self.last_problems.sort();
+        self.objects = objects;
         // Freed here, after the new table serves and outside `total`; a
         // request still holding it frees it when it finishes.
         drop(replaced.previous);
@@ -99,8 +124,47 @@ impl Reconciler {
         }
     }
 
+    /// The problems `change` would add to the last reconciled objects,
+    /// sorted; nothing is published. Translates with the memo, so only what
+    /// the change touches is translated again (a declarative document reuses
+    /// every Ingress and consumer), and the reload that follows an accepted
+    /// change finds the memo already holding its result.
+    pub fn check(&mut self, change: Change) -> Vec<Problem> {
+        // The stores are maps of `Arc`s: the copy shares every object.
+        let mut proposed = ObjectSet::clone(&self.objects);
+        change.apply(&mut proposed);
+        translate::translate_cached(&proposed, &self.options, &mut self.memo)
+            .problems
+            .into_iter()
+            .filter(|p| self.last_problems.binary_search(p).is_err())
+            .collect()
+    }
+
     /// The handle this reconciler publishes into.
     pub fn handle(&self) -> &TableHandle {
         &self.handle
     }
 }
+
+// === impl Change ===
+
+impl Change {
+    fn apply(self, objects: &mut ObjectSet) {
+        match self {
+            Change::Declarative { origin, document } => {
+                let slot = objects.declarative.iter_mut().find(|d| d.origin == origin);
+                let entry = Declarative {
+                    origin,
+                    document: Ok(document),
+                };
+                match slot {
+                    Some(slot) => *slot = entry,
+                    None => objects.declarative.push(entry),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

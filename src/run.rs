@@ -7,10 +7,11 @@ mod reload;
 use crate::admin::{AdminServer, StatusServer};
 use crate::cli::{ServeArgs, StandaloneArgs};
 use crate::metrics::Metrics;
+use crate::model::Problem;
 use crate::plugins::Runtime;
 use crate::proxy::{Proxy, ProxyConfig};
 use crate::publish::TableHandle;
-use crate::reconcile::{Outcome, Reconciler};
+use crate::reconcile::{Change, Outcome, Reconciler};
 use crate::source::files;
 use crate::tokens::TokenStore;
 use crate::translate::Options;
@@ -139,15 +140,18 @@ pub async fn standalone(args: StandaloneArgs) -> Result<(), RunError> {
         .map_err(|e| RunError::Usage(format!("cannot load {}: {e}", args.path.display())))?;
     let runtime = runtime(&args.serve, &metrics).await?;
 
-    let mut servers = Servers::bind(&args.serve, handle, runtime, metrics).await?;
-    servers.admin = servers.admin.writable(admin_writes(&args, &control));
-    servers.spawn();
-
+    // Watch before serving: once `/readyz` answers, a user (or a test) may
+    // edit a file at once, and an edit made before the watch exists would
+    // never be seen.
     let watched = control.inner.lock().loader.watch();
     let (_watcher, mut changes) = watched.map_err(|e| RunError::Io {
         context: format!("cannot watch {}", args.path.display()),
         source: std::io::Error::other(e),
     })?;
+
+    let mut servers = Servers::bind(&args.serve, handle, runtime, metrics).await?;
+    servers.admin = servers.admin.writable(admin_writes(&args, &control));
+    servers.spawn();
     tokio::select! {
         _ = reload::reload_loop(args.serve.debounce, &mut changes, &control) => {}
         _ = shutdown_signal() => {}
@@ -182,8 +186,23 @@ impl Control {
     /// Reads the manifests and reconciles them, off the async workers.
     /// Concurrent calls run one after the other.
     async fn reload(&self) -> Result<Outcome, files::LoadError> {
+        self.blocking(ControlState::reload).await
+    }
+
+    /// The problems `change` would add to what is served, from the
+    /// reconciler's objects and memo (nothing is read from disk).
+    async fn check(&self, change: Change) -> Vec<Problem> {
+        self.blocking(move |state| state.reconciler.check(change))
+            .await
+    }
+
+    /// Runs `job` on the control state, on Tokio's blocking pool.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut ControlState) -> T + Send + 'static,
+    ) -> T {
         let inner = self.inner.clone();
-        let job = tokio::task::spawn_blocking(move || inner.lock().reload());
+        let job = tokio::task::spawn_blocking(move || job(&mut inner.lock()));
         match job.await {
             Ok(result) => result,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
@@ -198,22 +217,25 @@ impl Control {
 impl ControlState {
     fn reload(&mut self) -> Result<Outcome, files::LoadError> {
         let objects = self.loader.load()?;
-        Ok(self.reconciler.reconcile(&objects))
+        Ok(self.reconciler.reconcile(objects))
     }
 }
 
-/// The Admin API's writes: kept in the watched directory, applied by a
-/// reload of this process's control plane that the write waits for.
+/// The Admin API's writes: checked by this process's reconciler, kept in
+/// the watched directory, applied by a reload of this process's control
+/// plane that the write waits for.
 fn admin_writes(args: &StandaloneArgs, control: &Control) -> crate::admin::write::Writes {
+    let checking = control.clone();
+    let check: crate::admin::write::Check = Arc::new(move |change| {
+        let control = checking.clone();
+        Box::pin(async move { control.check(change).await })
+    });
     let control = control.clone();
     let reload: crate::admin::write::Reload = Arc::new(move || {
         let control = control.clone();
         Box::pin(async move { control.reload().await.map(drop).map_err(|e| e.to_string()) })
     });
-    let options = Options {
-        ingress_class: args.serve.ingress_class.clone(),
-    };
-    crate::admin::write::Writes::new(&args.path, options, reload)
+    crate::admin::write::Writes::new(&args.path, check, reload)
 }
 
 /// Resolves on SIGINT or SIGTERM.

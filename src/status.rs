@@ -20,8 +20,8 @@ pub use lease::{Elector, LeaseOptions};
 use crate::crd::{KongClusterPlugin, KongConsumer, KongPlugin};
 use crate::metrics::{KindLabels, Metrics};
 use crate::model::{ObjectRef, Problem};
-use crate::source::ObjectSet;
-use crate::source::cluster::refs::ClassFilter;
+use crate::objects::ObjectSet;
+use crate::objects::class::ClassFilter;
 use conditions::ConditionWriter;
 use events::EventWriter;
 use ingress::IngressWriter;
@@ -136,10 +136,7 @@ impl Reporter {
         for p in problems {
             by_object.entry(p.object.clone()).or_default().push(p);
         }
-        let filter = ClassFilter::new(
-            &self.options.ingress_class,
-            objects.ingress_classes.values().map(|c| &**c),
-        );
+        let filter = ClassFilter::of(&self.options.ingress_class, objects);
         // Collected first: iterator closures held across an await make the
         // future's lifetimes too specific to be `Send`.
         let plugins: Vec<&KongPlugin> = objects.kong_plugins.values().map(|p| &**p).collect();
@@ -147,13 +144,13 @@ impl Reporter {
             .kong_cluster_plugins
             .values()
             .map(|p| &**p)
-            .filter(|p| filter.annotated(*p))
+            .filter(|p| filter.annotated(&p.metadata))
             .collect();
         let consumers: Vec<&KongConsumer> = objects
             .kong_consumers
             .values()
             .map(|c| &**c)
-            .filter(|c| filter.annotated(*c))
+            .filter(|c| filter.annotated(&c.metadata))
             .collect();
         let client = self.client.clone();
         let namespaced = |ns: Option<String>| ns.unwrap_or_default();
@@ -224,15 +221,4 @@ impl std::fmt::Debug for Reporter {
             .field("leader", &*self.leader.borrow())
             .finish_non_exhaustive()
     }
-}
-
-/// `apiVersion` of the kinds problems are reported on.
-pub(crate) fn kind_api_version(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "Ingress" | "IngressClass" => "networking.k8s.io/v1",
-        "Service" | "Secret" => "v1",
-        "EndpointSlice" => "discovery.k8s.io/v1",
-        "KongPlugin" | "KongClusterPlugin" | "KongConsumer" => "configuration.konghq.com/v1",
-        _ => return None,
-    })
 }

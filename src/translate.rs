@@ -8,7 +8,9 @@
 //! but carries a `fault`, and the proxy answers it with 503 and that message.
 //!
 //! Steps, each in its own file:
-//! - [`class`]: which Ingresses, KongConsumers and KongClusterPlugins are ours;
+//! - class membership ([`ClassFilter`](crate::objects::class::ClassFilter),
+//!   shared with source and status): which Ingresses, KongConsumers and
+//!   KongClusterPlugins are ours;
 //! - `ingress`: routes from Ingress rules and the default backend, using
 //!   `annotations`, `paths` and `backend` (Services and endpoints);
 //! - `plugins` (+ `plugin_config`): `konghq.com/plugins` references and
@@ -20,7 +22,6 @@
 
 mod annotations;
 mod backend;
-pub mod class;
 mod consumers;
 mod credentials;
 mod declarative;
@@ -30,12 +31,12 @@ mod memo;
 mod paths;
 mod plugin_config;
 mod plugins;
-pub mod seal;
 mod secrets;
 mod tls;
 
 use crate::model::{ObjectRef, Problem, Table};
-use crate::source::ObjectSet;
+use crate::objects::ObjectSet;
+use crate::objects::class::ClassFilter;
 use kube::Resource;
 
 pub use memo::{Memo, Reused};
@@ -86,7 +87,7 @@ fn translate_with(
     }
     let mut cx = Cx {
         objects,
-        class: class::ClassFilter::new(objects, options),
+        class: ClassFilter::of(&options.ingress_class, objects),
         problems: Vec::new(),
     };
     let mut table = Table::default();
@@ -120,7 +121,7 @@ fn translate_with(
 /// What every step reads and where problems go.
 struct Cx<'a> {
     objects: &'a ObjectSet,
-    class: class::ClassFilter,
+    class: ClassFilter,
     problems: Vec<Problem>,
 }
 

@@ -9,7 +9,7 @@
 
 use anyhow::{Context, Result};
 use kingress::model::{ClientSecret, PathMatch, Scheme, Table};
-use kingress::source::{Object, ObjectSet};
+use kingress::objects::{Object, ObjectSet};
 use kingress::translate::{Options, Translation, translate};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -426,6 +426,36 @@ fn translate_is_deterministic() -> Result<()> {
             "{case}: input order matters"
         );
     }
+    Ok(())
+}
+
+/// translate is pure: no randomness and no hashing. A `hash_secret`
+/// credential leaves translate as `ToHash` however often it runs, and only
+/// `secret::Sealer` (with its random salts) turns it into a PHC hash.
+#[test]
+fn hashing_is_left_to_secret() -> Result<()> {
+    let (docs, options) = load("consumers")?;
+    let objects = object_set(docs)?;
+    let first = translate(&objects, &options);
+    let to_hash = |t: &Table| {
+        t.oauth2_credentials
+            .values()
+            .filter(|c| matches!(c.client_secret, ClientSecret::ToHash(_)))
+            .count()
+    };
+    assert!(
+        to_hash(&first.table) > 0,
+        "the case has a hash_secret credential"
+    );
+    assert_eq!(first, translate(&objects, &options));
+
+    let mut sealed = first.table.clone();
+    kingress::secret::Sealer::new().seal(&mut sealed);
+    assert_eq!(to_hash(&sealed), 0);
+    let mut again = first.table.clone();
+    kingress::secret::Sealer::new().seal(&mut again);
+    // Fresh salts: sealing is where the randomness lives.
+    assert_ne!(sealed, again);
     Ok(())
 }
 

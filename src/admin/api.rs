@@ -2,33 +2,19 @@
 //! reads to `read`, everything else to `write` (which refuses in cluster
 //! mode).
 
-use super::read;
+use super::read::{self, Node};
 use super::write::{self, Writes};
 use crate::kong::Document;
-use crate::plugins::Runtime;
-use crate::publish::TableHandle;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use std::net::SocketAddr;
-use std::time::Instant;
 
-/// What the admin API reads.
+/// What the admin API answers from.
 #[derive(Debug)]
 pub struct State {
-    /// The routing table.
-    pub table: TableHandle,
-    /// Plugin state (token store kind for `GET /`).
-    pub runtime: Runtime,
-    /// This process's node id (random per start, like Kong's).
-    pub node_id: String,
-    /// Host name.
-    pub hostname: String,
-    /// The admin listener address.
-    pub listen: SocketAddr,
-    /// Process start.
-    pub started: Instant,
+    /// What reads answer from.
+    pub node: Node,
     /// Where writes go (standalone mode); `None` refuses them.
     pub writes: Option<Writes>,
     /// Who may send requests at all, and writes in particular.
@@ -44,7 +30,7 @@ pub fn handle<B>(
 ) -> Response<Full<Bytes>> {
     let decoded = segments(request.uri().path());
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
-    read::get(state, &segments, declared)
+    read::get(&state.node, &segments, declared)
 }
 
 /// Answers one write (any other method).

@@ -2,8 +2,15 @@
 //! single entities by name or id, in Kong's shapes (`entities`), with what
 //! the Admin API wrote answered from its document (`declared`).
 
-use super::api::State;
-use super::{declared, entities, node, oauth2, reply, status};
+mod declared;
+pub mod entities;
+mod node;
+mod oauth2;
+
+pub use node::{Node, hostname};
+pub use oauth2::tokens;
+
+use super::{reply, status};
 use crate::kong::Document;
 use crate::model::{Route, Service, Table};
 use bytes::Bytes;
@@ -12,7 +19,7 @@ use http_body_util::Full;
 
 /// Answers a GET for the path `segments`. Entities the Admin API wrote
 /// (`declared`) are answered from its document.
-pub fn get(state: &State, segments: &[&str], declared: Option<&Document>) -> Response<Full<Bytes>> {
+pub fn get(state: &Node, segments: &[&str], declared: Option<&Document>) -> Response<Full<Bytes>> {
     let published = state.table.load();
     let table = &published.table;
     if let Some(answer) = declared.and_then(|doc| declared::get(doc, table, segments)) {

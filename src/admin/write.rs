@@ -23,10 +23,11 @@ mod entity;
 mod error;
 mod store;
 
-pub use store::{FILE_NAME, Reload, Writes};
+pub use store::{Check, FILE_NAME, Reload, Writes};
 
-use crate::kong::{Document, is_hashed_secret};
+use crate::kong::Document;
 use crate::model::Sensitive;
+use crate::model::is_hashed_secret;
 use bytes::Bytes;
 use endpoint::Endpoint;
 use error::WriteError;
@@ -117,7 +118,7 @@ async fn hash_secrets(doc: &mut Document) -> Result<(), WriteError> {
             continue;
         }
         let plain = Sensitive::new(secret);
-        let phc = tokio::task::spawn_blocking(move || crate::translate::seal::hash(plain.expose()))
+        let phc = tokio::task::spawn_blocking(move || crate::secret::hash(plain.expose()))
             .await
             .map_err(|e| WriteError::Internal(format!("hashing failed: {e}")))?;
         credential.client_secret = Sensitive::new(phc);

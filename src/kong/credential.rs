@@ -7,11 +7,6 @@ use crate::model::Sensitive;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-/// PHC prefixes of secrets that are already hashed: kingress's argon2id and
-/// Kong's own pbkdf2 (a credential persisted with `hash_secret: true`, or
-/// exported from Kong, holds only the hash).
-const HASH_PREFIXES: [&str; 2] = ["$argon2id$", "$pbkdf2-sha512$"];
-
 /// An oauth2 credential, serialized as the Admin API prints it. `Debug`
 /// never shows the secret.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -26,7 +21,7 @@ pub struct Oauth2Credential {
     pub name: String,
     /// Public identifier, unique; 32 random alphanumerics when omitted.
     pub client_id: String,
-    /// The plaintext secret, or its PHC hash (see [`is_hashed_secret`]);
+    /// The plaintext secret, or its PHC hash (see [`is_hashed_secret`](crate::model::is_hashed_secret));
     /// 32 random alphanumerics when omitted.
     #[serde(serialize_with = "expose")]
     pub client_secret: Sensitive,
@@ -103,11 +98,6 @@ impl Oauth2Credential {
     }
 }
 
-/// Whether a stored `client_secret` is a PHC hash rather than plaintext.
-pub fn is_hashed_secret(secret: &str) -> bool {
-    HASH_PREFIXES.iter().any(|p| secret.starts_with(p))
-}
-
 /// Kong's redirect URI rules: a scheme and a host, no fragment.
 fn check_redirect_uri(uri: &str) -> Result<(), String> {
     if uri.contains('#') {
@@ -174,7 +164,9 @@ mod tests {
             assert!(e.get(f).is_some(), "{f}: {e}");
         }
         let nested = Oauth2Credential::from_json(&json!({"name": "n", "client_secret": "$pbkdf2-sha512$i=10000,l=32$a$b", "hash_secret": true}), Some("c1"), &cx()).unwrap();
-        assert!(is_hashed_secret(nested.client_secret.expose()));
+        assert!(crate::model::is_hashed_secret(
+            nested.client_secret.expose()
+        ));
         assert_eq!(nested.consumer.id, "c1");
     }
 }

@@ -46,10 +46,21 @@ pub enum ClientSecret {
     Plain(Sensitive),
     /// Plaintext that must be hashed before the table is published
     /// (`hash_secret: true`); `translate` stays pure, so hashing happens in
-    /// `translate::seal` which replaces this with `Hashed`.
+    /// `secret::Sealer` which replaces this with `Hashed`.
     ToHash(Sensitive),
     /// A PHC string: `$argon2id$…` or Kong's `$pbkdf2-sha512$…`.
     Hashed(String),
+}
+
+/// PHC prefixes of secrets that are already hashed: kingress's argon2id and
+/// Kong's own pbkdf2 (a credential persisted with `hash_secret: true`, or
+/// exported from Kong, holds only the hash).
+const HASH_PREFIXES: [&str; 2] = ["$argon2id$", "$pbkdf2-sha512$"];
+
+/// Whether a stored `client_secret` is a PHC hash rather than plaintext; such
+/// a secret is kept as it is, never hashed again.
+pub fn is_hashed_secret(secret: &str) -> bool {
+    HASH_PREFIXES.iter().any(|p| secret.starts_with(p))
 }
 
 /// OAuth 2.0 client type.

@@ -9,6 +9,13 @@ use std::sync::Arc;
 pub use oauth2::Oauth2Config;
 pub use openid_connect::OidcConfig;
 
+/// Kong's name of the oauth2 plugin.
+pub const OAUTH2: &str = "oauth2";
+/// Kong's name of the openid-connect plugin.
+pub const OPENID_CONNECT: &str = "openid-connect";
+/// Every plugin kingress implements (the Admin API's `GET /` lists them).
+pub const AVAILABLE: [&str; 2] = [OAUTH2, OPENID_CONNECT];
+
 /// A plugin attached to a route: which plugin, with which config, from where.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PluginInstance {
@@ -70,8 +77,8 @@ impl PluginConfig {
     /// Parses and validates `config` for the plugin called `name`.
     pub fn parse(name: &str, config: &serde_json::Value) -> Result<Self, ConfigError> {
         match name {
-            "oauth2" => Oauth2Config::parse(config).map(|c| PluginConfig::Oauth2(Arc::new(c))),
-            "openid-connect" => {
+            OAUTH2 => Oauth2Config::parse(config).map(|c| PluginConfig::Oauth2(Arc::new(c))),
+            OPENID_CONNECT => {
                 OidcConfig::parse(config).map(|c| PluginConfig::OpenidConnect(Arc::new(c)))
             }
             other => Err(ConfigError::UnknownPlugin(other.to_string())),

@@ -39,8 +39,6 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub use secret::{pbkdf2_phc, verify_phc};
-
 /// Largest endpoint request body read, in bytes.
 const ENDPOINT_BODY_LIMIT: usize = 64 * 1024;
 /// Largest proxied request body searched for `access_token`, in bytes.

@@ -6,10 +6,10 @@ use super::{RunError, Servers, runtime, shutdown_signal};
 use crate::cli::RunArgs;
 use crate::metrics::Metrics;
 use crate::model::Problem;
+use crate::objects::{ObjectKey, ObjectSet};
 use crate::publish::TableHandle;
 use crate::reconcile::Reconciler;
 use crate::source::cluster::{ClusterOptions, ClusterSource};
-use crate::source::{ObjectKey, ObjectSet};
 use crate::status::{AddressSource, Elector, LeaseOptions, Reporter, StatusOptions};
 use crate::translate::Options;
 use kube::Client;
@@ -140,7 +140,7 @@ pub async fn run_from_args(args: RunArgs) -> Result<(), RunError> {
 /// Runs until dropped.
 pub async fn run<F>(client: Client, config: ClusterRunConfig, metrics: Metrics, mut reconcile: F)
 where
-    F: FnMut(&ObjectSet) -> Vec<Problem>,
+    F: FnMut(Arc<ObjectSet>) -> Vec<Problem>,
 {
     let mut source = ClusterSource::start(client.clone(), config.source.clone(), metrics.clone());
     let (leader, elector) = Elector::new(client.clone(), config.lease.clone()).spawn();
@@ -159,9 +159,9 @@ where
     settle(&mut source, &mut given_up, config.secret_wait).await;
     tracing::info!("initial list complete");
     loop {
-        let objects = source.snapshot();
-        let problems = reconcile(&objects);
-        status_tx.send_replace(Some((Arc::new(objects), Arc::new(problems))));
+        let objects = Arc::new(source.snapshot());
+        let problems = reconcile(objects.clone());
+        status_tx.send_replace(Some((objects, Arc::new(problems))));
         source.changed().await;
         debounce(&mut source, config.debounce).await;
         settle(&mut source, &mut given_up, config.debounce * 10).await;

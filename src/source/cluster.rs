@@ -20,14 +20,14 @@ pub(crate) mod tests;
 
 use crate::crd::{KongClusterPlugin, KongConsumer, KongPlugin};
 use crate::metrics::Metrics;
-use crate::source::{ObjectKey, ObjectSet, Store};
+use crate::objects::class::ClassFilter;
+use crate::objects::{CREDENTIAL_LABEL, ObjectKey, ObjectSet, Store};
 use feed::{Lane, Signal};
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
-use refs::ClassFilter;
 use secrets::RefSecrets;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
@@ -40,9 +40,6 @@ use tokio::task::JoinHandle;
 /// recomputed after a change of the referring kinds.
 const REFS_QUIET: std::time::Duration = std::time::Duration::from_millis(10);
 const REFS_MAX_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
-
-/// Label that marks credential Secrets (the only label-selected Secret watch).
-pub const CREDENTIAL_LABEL: &str = "konghq.com/credential";
 
 /// What to watch.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -7,7 +7,7 @@ mod loader;
 
 pub use loader::Loader;
 
-use super::{Object, ObjectSet, ParseError};
+use crate::objects::{Object, ObjectSet, ParseError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 

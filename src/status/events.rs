@@ -3,9 +3,9 @@
 //! goes away and comes back it is emitted again. A token bucket bounds the
 //! rate; what it holds back is emitted on a later report.
 
-use super::kind_api_version;
 use crate::model::Problem;
-use crate::source::ObjectSet;
+use crate::objects::ObjectSet;
+use crate::objects::api_version;
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
@@ -105,7 +105,7 @@ impl EventWriter {
     /// objects.
     fn event(&self, objects: &ObjectSet, problem: &Problem) -> Option<Event> {
         let object = &problem.object;
-        let api_version = kind_api_version(&object.kind)?;
+        let api_version = api_version(&object.kind)?;
         let now = Utc::now();
         // Cluster-scoped objects get their Events in `default`, as kubectl
         // and kube-runtime do.
@@ -144,7 +144,7 @@ impl EventWriter {
 fn uid(objects: &ObjectSet, problem: &Problem) -> Option<String> {
     let o = &problem.object;
     let key = (o.namespace.clone().unwrap_or_default(), o.name.clone());
-    fn of<K: Resource>(store: &crate::source::Store<K>, key: &(String, String)) -> Option<String> {
+    fn of<K: Resource>(store: &crate::objects::Store<K>, key: &(String, String)) -> Option<String> {
         store.get(key).and_then(|k| k.meta().uid.clone())
     }
     match o.kind.as_str() {

@@ -3,9 +3,9 @@
 //! (its load-balancer ingress, else its cluster IPs), as KIC does (§4.4).
 
 use crate::model::ObjectRef;
-use crate::source::ObjectKey;
-use crate::source::ObjectSet;
-use crate::source::cluster::refs::ClassFilter;
+use crate::objects::ObjectKey;
+use crate::objects::ObjectSet;
+use crate::objects::class::ClassFilter;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::{Ingress, IngressLoadBalancerIngress};
 use kube::api::{Patch, PatchParams};

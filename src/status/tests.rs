@@ -1,7 +1,7 @@
 //! Reporter and Elector against the loopback fake API server.
 
 use super::*;
-use crate::source::Object;
+use crate::objects::Object;
 use crate::source::cluster::fake_api::FakeApi;
 use crate::source::cluster::tests::cluster_fixture;
 use serde_json::{Value, json};

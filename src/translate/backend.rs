@@ -40,7 +40,7 @@ pub(super) struct BackendError {
 
 /// Resolves backends, building each upstream service once.
 pub(super) struct Backends<'a> {
-    endpoint_slices: &'a crate::source::Store<EndpointSlice>,
+    endpoint_slices: &'a crate::objects::Store<EndpointSlice>,
     /// EndpointSlices by `(namespace, service)`, indexed on first use (an
     /// edit that translates one Ingress again needs one Service's slices).
     slices: Option<SliceIndex<'a>>,
@@ -123,7 +123,7 @@ impl<'a> Backends<'a> {
     /// The slices of Service `name` alone, in store order (as `index`
     /// lists them).
     fn scan(
-        endpoint_slices: &'a crate::source::Store<EndpointSlice>,
+        endpoint_slices: &'a crate::objects::Store<EndpointSlice>,
         namespace: &'a str,
         name: &'a str,
     ) -> SliceIndex<'a> {
@@ -143,7 +143,7 @@ impl<'a> Backends<'a> {
         BTreeMap::from([((namespace, name), of_service)])
     }
 
-    fn index(endpoint_slices: &'a crate::source::Store<EndpointSlice>) -> SliceIndex<'a> {
+    fn index(endpoint_slices: &'a crate::objects::Store<EndpointSlice>) -> SliceIndex<'a> {
         let mut slices: SliceIndex<'a> = BTreeMap::new();
         for ((ns, _), slice) in endpoint_slices {
             let service = slice

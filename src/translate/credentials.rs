@@ -5,15 +5,12 @@
 
 use super::{Cx, ids, object_ref, secrets};
 use crate::crd::KongConsumer;
-use crate::model::{ClientSecret, ClientType, Oauth2Credential, ObjectRef, Sensitive, Table};
+use crate::model::{
+    ClientSecret, ClientType, Oauth2Credential, ObjectRef, Sensitive, Table, is_hashed_secret,
+};
+use crate::objects::CREDENTIAL_LABEL;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-
-/// Label naming a Secret's credential type.
-const CREDENTIAL_LABEL: &str = "konghq.com/credential";
-/// PHC prefixes of secrets that are already hashed (kingress's argon2id and
-/// Kong's own pbkdf2), kept as they are.
-const HASH_PREFIXES: &[&str] = &["$argon2id$", "$pbkdf2-sha512$"];
 
 /// A consumer that made it into the table, whose credentials to read.
 pub(super) struct Owner<'a> {
@@ -167,9 +164,7 @@ fn oauth2(
     };
     let client_secret = match client_secret {
         None => ClientSecret::None,
-        Some(s) if HASH_PREFIXES.iter().any(|p| s.starts_with(p)) => {
-            ClientSecret::Hashed(s.to_string())
-        }
+        Some(s) if is_hashed_secret(s) => ClientSecret::Hashed(s.to_string()),
         Some(s) if hash_secret => ClientSecret::ToHash(Sensitive::new(s)),
         Some(s) => ClientSecret::Plain(Sensitive::new(s)),
     };

@@ -339,10 +339,10 @@ fn paths(r: &kong::Route) -> Vec<PathMatch> {
 }
 
 /// The model credential: a stored hash stays a hash, `hash_secret` asks
-/// `seal` to hash the plaintext before publishing.
+/// `secret::Sealer` to hash the plaintext before publishing.
 fn credential(c: &kong::Oauth2Credential, source: ObjectRef) -> Oauth2Credential {
     let secret = c.client_secret.expose();
-    let client_secret = if kong::is_hashed_secret(secret) {
+    let client_secret = if crate::model::is_hashed_secret(secret) {
         ClientSecret::Hashed(secret.to_string())
     } else if c.hash_secret {
         ClientSecret::ToHash(Sensitive::new(secret))

@@ -22,7 +22,7 @@
 use super::Options;
 use super::consumers::Consumers;
 use super::ingress::Units;
-use crate::source::{ObjectSet, Store};
+use crate::objects::{ObjectSet, Store};
 use std::sync::Arc;
 
 /// Pure results of earlier translations; see the module docs.

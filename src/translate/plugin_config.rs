@@ -208,9 +208,10 @@ fn add(doc: &mut Value, pointer: &str, value: Value) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Cx, Options, class::ClassFilter, object_ref};
+    use super::super::{Cx, Options, object_ref};
     use super::{PluginSpec, add};
-    use crate::source::{Object, ObjectSet};
+    use crate::objects::class::ClassFilter;
+    use crate::objects::{Object, ObjectSet};
     use serde_json::{Value, json};
 
     fn objects(docs: Vec<Value>) -> ObjectSet {
@@ -229,7 +230,7 @@ mod tests {
     fn config_of(set: &ObjectSet, name: &str) -> Result<Value, String> {
         let cx = Cx {
             objects: set,
-            class: ClassFilter::new(set, &Options::default()),
+            class: ClassFilter::of(&Options::default().ingress_class, set),
             problems: Vec::new(),
         };
         let plugin = &set.kong_plugins[&("default".to_string(), name.to_string())];

@@ -219,7 +219,7 @@ impl Resolver {
             Some(_) => format!(
                 " (KongClusterPlugin {} exists but is not annotated {}: {})",
                 r.name,
-                super::class::CLASS_ANNOTATION,
+                crate::objects::class::CLASS_ANNOTATION,
                 cx.class.class()
             ),
             None => String::new(),

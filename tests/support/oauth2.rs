@@ -143,7 +143,7 @@ pub fn oauth_table(up: &Upstream, config: &Value) -> Table {
         );
     }
     let plain = |s: &str| ClientSecret::Plain(Sensitive::new(s));
-    let kong_hash = kingress::plugins::oauth2::pbkdf2_phc("tofu", b"sixteen byte sal", 10_000);
+    let kong_hash = kingress::secret::pbkdf2_phc("tofu", b"sixteen byte sal", 10_000);
     let creds = [
         credential(
             "cred-client",

@@ -11,7 +11,8 @@
 
 use super::error::WriteError;
 use crate::kong::Document;
-use crate::translate::Options;
+use crate::model::Problem;
+use crate::reconcile::Change;
 use futures::future::BoxFuture;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,6 +24,11 @@ pub const FILE_NAME: &str = "kingress-admin.kong.yaml";
 /// table is published (or refused, with the reason).
 pub type Reload = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
+/// Asks the control plane which problems a change would add
+/// ([`Reconciler::check`](crate::reconcile::Reconciler::check)); resolves to
+/// them.
+pub type Check = Arc<dyn Fn(Change) -> BoxFuture<'static, Vec<Problem>> + Send + Sync>;
+
 /// The Admin API's write side in standalone mode.
 pub struct Writes {
     /// The watched path (`-f`).
@@ -30,8 +36,8 @@ pub struct Writes {
     /// The declarative file writes go to; `None` when `-f` names a file
     /// (see [`Writes::new`]).
     pub(super) file: Option<PathBuf>,
-    /// Translation settings, for the check before a write is kept.
-    pub(super) options: Options,
+    /// The check before a write is kept.
+    pub(super) check: Check,
     reload: Reload,
     /// One write at a time: each reads the file, changes it, writes it back.
     pub(super) lock: tokio::sync::Mutex<()>,
@@ -40,17 +46,17 @@ pub struct Writes {
 // === impl Writes ===
 
 impl Writes {
-    /// Writes into `<watched>/kingress-admin.kong.yaml` and reloads with
-    /// `reload`. When `watched` is a single file there is no directory the
+    /// Writes into `<watched>/kingress-admin.kong.yaml`, after `check`
+    /// found no new problem, and reloads with `reload`. When `watched` is a single file there is no directory the
     /// loader reads a second file from, so writes are refused (answered 405
     /// with that reason) instead of being kept where a restart would not
     /// find them.
-    pub fn new(watched: &Path, options: Options, reload: Reload) -> Self {
+    pub fn new(watched: &Path, check: Check, reload: Reload) -> Self {
         let file = watched.is_dir().then(|| watched.join(FILE_NAME));
         Self {
             watched: watched.to_path_buf(),
             file,
-            options,
+            check,
             reload,
             lock: tokio::sync::Mutex::new(()),
         }

@@ -28,7 +28,7 @@ type Seen = (usize, usize);
 
 fn spawn_loop(api: &FakeApi, problems: Vec<Problem>) -> (mpsc::UnboundedReceiver<Seen>, Tasks) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let reconcile = move |objects: &ObjectSet| {
+    let reconcile = move |objects: Arc<ObjectSet>| {
         let _ = tx.send((objects.ingresses.len(), objects.secrets.len()));
         problems.clone()
     };
@@ -109,7 +109,7 @@ async fn publishes_through_the_reconciler_and_survives_an_outage() {
     let mut generations = handle.subscribe();
     let mut reconciler = Reconciler::new(handle.clone(), Options::default(), Metrics::new());
     let (tx, mut seen) = mpsc::unbounded_channel();
-    let reconcile = move |objects: &ObjectSet| {
+    let reconcile = move |objects: Arc<ObjectSet>| {
         let _ = tx.send(objects.ingresses.len());
         reconciler.reconcile(objects).problems
     };

@@ -6,7 +6,7 @@
 
 use super::feed::{self, Lane, Signal};
 use crate::metrics::Metrics;
-use crate::source::ObjectKey;
+use crate::objects::ObjectKey;
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::watcher;
 use kube::{Api, Client};

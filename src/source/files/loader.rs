@@ -19,7 +19,7 @@ mod watch;
 
 use super::{DEFAULT_MAX_SIZE, LoadError, load_text, manifest_files};
 use crate::metrics::{Metrics, OutcomeLabels};
-use crate::source::ObjectSet;
+use crate::objects::ObjectSet;
 use failures::Failures;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
@@ -263,7 +263,7 @@ impl Loader {
         // The object a key names is the one of the last file holding it.
         macro_rules! patch {
             ($field:ident) => {
-                let keys: std::collections::BTreeSet<&crate::source::ObjectKey> =
+                let keys: std::collections::BTreeSet<&crate::objects::ObjectKey> =
                     changed.iter().flat_map(|o| o.$field.keys()).collect();
                 for key in keys {
                     let winner = files.values().rev().find_map(|c| c.objects.$field.get(key));

@@ -1,5 +1,5 @@
 use crate::model::{ClientSecret, HostMatch, PathMatch, PluginConfig, Target};
-use crate::source::ObjectSet;
+use crate::objects::ObjectSet;
 use crate::source::files::load_text;
 use crate::translate::{Options, translate};
 use std::path::Path;

@@ -4,9 +4,9 @@
 //! shown as Kong shows it), and tokens are identified by the SHA-256 of
 //! their value, never the value itself.
 
-use super::api::State;
 use super::entities::{service_id, tags};
-use super::reply;
+use super::node::Node;
+use crate::admin::reply;
 use crate::model::{ClientSecret, Oauth2Credential};
 use crate::tokens::TokenSummary;
 use bytes::Bytes;
@@ -55,7 +55,7 @@ pub fn token(summary: &TokenSummary) -> Value {
 }
 
 /// `GET /oauth2_tokens`: reads the token store (memory or Redis).
-pub async fn tokens(state: &State) -> Response<Full<Bytes>> {
+pub async fn tokens(state: &Node) -> Response<Full<Bytes>> {
     match state.runtime.tokens.list_tokens(TOKEN_PAGE).await {
         Ok(list) => reply::list(list.iter().map(token).collect()),
         Err(e) => reply::json(

@@ -1,15 +1,33 @@
 //! `GET /` of the admin API: who this node is and how it is configured.
 
-use super::api::State;
-use crate::publish::Published;
+use crate::model::plugin::AVAILABLE;
+use crate::plugins::Runtime;
+use crate::publish::{Published, TableHandle};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::Instant;
 
-/// The plugins kingress implements.
-const AVAILABLE: [&str; 2] = ["oauth2", "openid-connect"];
+/// What the Admin API's reads answer from: the published table and this
+/// node's own facts.
+#[derive(Debug)]
+pub struct Node {
+    /// The routing table.
+    pub table: TableHandle,
+    /// Plugin state (token store kind for `GET /`, the token listing).
+    pub runtime: Runtime,
+    /// This process's node id (random per start, like Kong's).
+    pub node_id: String,
+    /// Host name.
+    pub hostname: String,
+    /// The admin listener address.
+    pub listen: SocketAddr,
+    /// Process start.
+    pub started: Instant,
+}
 
 /// Node information in Kong's shape.
-pub fn info(state: &State, published: &Published) -> Value {
+pub fn info(state: &Node, published: &Published) -> Value {
     let enabled: BTreeSet<&str> = published
         .table
         .plugins

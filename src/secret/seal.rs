@@ -1,6 +1,5 @@
 //! Hashing of `hash_secret: true` client secrets before a table is
-//! published. `translate` stays pure and leaves `ClientSecret::ToHash`; this
-//! stage replaces it with an argon2id PHC string.
+//! published: `ClientSecret::ToHash` becomes an argon2id PHC string.
 //!
 //! Argon2 costs ~12 ms per secret, and translate runs on every change, so
 //! hashes are memoised under a keyed digest of (client_id, secret): an

@@ -8,9 +8,10 @@
 
 use super::entities;
 use super::oauth2;
-use super::reply;
-use crate::kong::{Document, Foreign, Oauth2Credential, is_hashed_secret};
+use crate::admin::reply;
+use crate::kong::{Document, Foreign, Oauth2Credential};
 use crate::model::Table;
+use crate::model::is_hashed_secret;
 use bytes::Bytes;
 use http::Response;
 use http_body_util::Full;

@@ -1,3 +1,11 @@
+//! The object set: every object translate reads, one typed store per kind.
+//! It sits below both `source` (which fills it) and `translate` (which reads
+//! it), so the pure translation never depends on the module that does I/O.
+
+pub mod class;
+#[cfg(test)]
+mod tests;
+
 use crate::crd::{KongClusterPlugin, KongConsumer, KongPlugin};
 use crate::kong::{Document, DocumentError};
 use k8s_openapi::api::core::v1::{Secret, Service};
@@ -6,6 +14,10 @@ use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::Resource;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// Label that marks credential Secrets: the cluster source watches only
+/// Secrets carrying it, and translate reads a credential's type from it.
+pub const CREDENTIAL_LABEL: &str = "konghq.com/credential";
 
 /// `(namespace, name)`; the namespace is empty for cluster-scoped objects.
 pub type ObjectKey = (String, String);
@@ -65,6 +77,24 @@ pub enum Object {
     KongClusterPlugin(KongClusterPlugin),
     /// configuration.konghq.com/v1 KongConsumer.
     KongConsumer(KongConsumer),
+}
+
+/// `(apiVersion, kind)` of every kind kingress reads: what
+/// [`Object::from_value`] accepts and what status writes Events about.
+pub const KINDS: [(&str, &str); 8] = [
+    ("networking.k8s.io/v1", "IngressClass"),
+    ("networking.k8s.io/v1", "Ingress"),
+    ("v1", "Service"),
+    ("discovery.k8s.io/v1", "EndpointSlice"),
+    ("v1", "Secret"),
+    ("configuration.konghq.com/v1", "KongPlugin"),
+    ("configuration.konghq.com/v1", "KongClusterPlugin"),
+    ("configuration.konghq.com/v1", "KongConsumer"),
+];
+
+/// The `apiVersion` kingress reads `kind` at, if it reads that kind.
+pub fn api_version(kind: &str) -> Option<&'static str> {
+    KINDS.iter().find(|(_, k)| *k == kind).map(|(v, _)| *v)
 }
 
 /// Why a manifest document could not become an [`Object`].
@@ -173,7 +203,13 @@ impl Object {
         let (Some(api_version), Some(kind)) = (api_version, kind) else {
             return Err(ParseError::NoKind);
         };
-        let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+        let group = |v: &str| v.rsplit_once('/').map_or("", |(g, _)| g).to_string();
+        // Another version of the group goes to the schema, whose error
+        // names the version it reads.
+        let known = self::api_version(kind).is_some_and(|v| group(v) == group(api_version));
+        if !known {
+            return Err(ParseError::Unsupported(format!("{api_version}/{kind}")));
+        }
         let kind = kind.to_string();
         let name = value
             .pointer("/metadata/name")
@@ -185,27 +221,19 @@ impl Object {
             name: name.clone(),
             source,
         };
-        Ok(match (group, kind.as_str()) {
-            ("networking.k8s.io", "IngressClass") => {
-                Object::IngressClass(serde_json::from_value(value).map_err(invalid)?)
-            }
-            ("networking.k8s.io", "Ingress") => {
-                Object::Ingress(serde_json::from_value(value).map_err(invalid)?)
-            }
-            ("", "Service") => Object::Service(serde_json::from_value(value).map_err(invalid)?),
-            ("discovery.k8s.io", "EndpointSlice") => {
+        Ok(match kind.as_str() {
+            "IngressClass" => Object::IngressClass(serde_json::from_value(value).map_err(invalid)?),
+            "Ingress" => Object::Ingress(serde_json::from_value(value).map_err(invalid)?),
+            "Service" => Object::Service(serde_json::from_value(value).map_err(invalid)?),
+            "EndpointSlice" => {
                 Object::EndpointSlice(serde_json::from_value(value).map_err(invalid)?)
             }
-            ("", "Secret") => Object::Secret(serde_json::from_value(value).map_err(invalid)?),
-            (crate::crd::GROUP, "KongPlugin") => {
-                Object::KongPlugin(serde_json::from_value(value).map_err(invalid)?)
-            }
-            (crate::crd::GROUP, "KongClusterPlugin") => {
+            "Secret" => Object::Secret(serde_json::from_value(value).map_err(invalid)?),
+            "KongPlugin" => Object::KongPlugin(serde_json::from_value(value).map_err(invalid)?),
+            "KongClusterPlugin" => {
                 Object::KongClusterPlugin(serde_json::from_value(value).map_err(invalid)?)
             }
-            (crate::crd::GROUP, "KongConsumer") => {
-                Object::KongConsumer(serde_json::from_value(value).map_err(invalid)?)
-            }
+            "KongConsumer" => Object::KongConsumer(serde_json::from_value(value).map_err(invalid)?),
             _ => return Err(ParseError::Unsupported(format!("{api_version}/{kind}"))),
         })
     }
