@@ -77,6 +77,10 @@ pub enum PluginError {
     /// The message is safe to show clients.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// 500 naming the configured `anonymous` consumer that does not exist,
+    /// in Kong's words (configuration the operator wrote, not internals).
+    #[error("anonymous consumer {0} is configured but doesn't exist")]
+    AnonymousMissing(String),
     /// 500 with a message that is safe to show (no internals).
     #[error("internal: {0}")]
     Internal(String),

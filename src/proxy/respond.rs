@@ -181,6 +181,10 @@ fn plugin_error(error: PluginError) -> Response<BoxBody> {
             www_authenticate,
         } => with_challenge(message(StatusCode::FORBIDDEN, &msg), www_authenticate),
         PluginError::Unavailable(msg) => message(StatusCode::SERVICE_UNAVAILABLE, &msg),
+        // Kong's `kong.response.error(500, …)`; the plugin logged the detail.
+        missing @ PluginError::AnonymousMissing(_) => {
+            message(StatusCode::INTERNAL_SERVER_ERROR, &missing.to_string())
+        }
         PluginError::Internal(detail) => {
             tracing::error!(%detail, "plugin failed");
             message(
@@ -288,6 +292,16 @@ mod tests {
         assert_eq!(
             body_json(r).await,
             json!({"message": "An unexpected error occurred"})
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_anonymous_consumer_is_named() {
+        let r = ProxyError::from(PluginError::AnonymousMissing("ghost".into())).into_response();
+        assert_eq!(r.status(), 500);
+        assert_eq!(
+            body_json(r).await,
+            json!({"message": "anonymous consumer ghost is configured but doesn't exist"})
         );
     }
 

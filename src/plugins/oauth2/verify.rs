@@ -40,6 +40,7 @@ enum Source {
 
 /// The access phase for requests that are not to the endpoints.
 pub async fn access(
+    plugin: &str,
     config: &Oauth2Config,
     exchange: &mut Exchange<'_>,
     runtime: &Runtime,
@@ -62,17 +63,7 @@ pub async fn access(
             let Some(anonymous) = &config.anonymous else {
                 return Err(e);
             };
-            let Some(who) = exchange.table.find_consumer(anonymous) else {
-                return Err(PluginError::Internal(format!(
-                    "anonymous consumer {anonymous} is configured but doesn't exist"
-                )));
-            };
-            let who = Authenticated {
-                consumer: who.clone(),
-                credential: None,
-                anonymous: true,
-            };
-            consumer::set_consumer(exchange, who);
+            consumer::set_anonymous(exchange, plugin, anonymous)?;
             Ok(Access::Continue)
         }
     }
