@@ -367,5 +367,8 @@ async fn anonymous_fallback() {
     );
     assert_eq!(r.upstream_header("x-consumer-id"), None);
     // Only a failed authentication looks for it: a good token is served.
-    assert_eq!(get_with(&proxy.https_url("/mock"), &token).await.status, 200);
+    assert_eq!(
+        get_with(&proxy.https_url("/mock"), &token).await.status,
+        200
+    );
 }

@@ -187,6 +187,19 @@ pub fn oauth_table(up: &Upstream, config: &Value) -> Table {
     t
 }
 
+/// Adds a confidential application of jane's, `client_id` with `secret`
+/// (plain or a PHC hash) and the one redirect URI [`REDIRECT`].
+pub fn add_client(t: &mut Table, client_id: &str, secret: ClientSecret) {
+    let c = credential(
+        &format!("cred-{client_id}"),
+        client_id,
+        secret,
+        ClientType::Confidential,
+        &[REDIRECT],
+    );
+    t.oauth2_credentials.insert(c.client_id.clone(), c);
+}
+
 /// An upstream and a proxy serving `oauth_table(config)`.
 pub async fn start(config: &Value) -> (Upstream, TestProxy) {
     let up = Upstream::start("echo").await;
