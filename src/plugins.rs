@@ -84,9 +84,15 @@ pub enum PluginError {
     /// 500 with a message that is safe to show (no internals).
     #[error("internal: {0}")]
     Internal(String),
-    /// The request body could not be read or was too large.
+    /// The request body could not be read.
     #[error("bad request body: {0}")]
     Body(String),
+    /// The request body is larger than the plugin reads (Kong's 413).
+    #[error("request body larger than {limit} bytes")]
+    BodyTooLarge {
+        /// The limit, in bytes (for the log).
+        limit: usize,
+    },
 }
 
 /// Shared state the plugins use across requests: the token store and each

@@ -312,6 +312,26 @@ pub async fn post_form(url: &str, form: &[(&str, &str)], headers: &[(&str, &str)
     Reply::from(req.send().await.unwrap()).await
 }
 
+/// A `multipart/form-data` body as browsers and curl `-F` send it: one part
+/// per field, CRLF line ends, the closing delimiter. Returns the
+/// `Content-Type` (naming `boundary`) and the body.
+pub fn multipart_body(boundary: &str, fields: &[(&str, &str)]) -> (String, String) {
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// `POST url` with a `multipart/form-data` body of `fields` and extra headers.
+pub async fn post_multipart(url: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Reply {
+    let (content_type, body) = multipart_body("------------------------d74496d66958873e", fields);
+    request("POST", url, headers, Some((&content_type, &body))).await
+}
+
 /// `method url` with extra headers and an optional body.
 pub async fn request(
     method: &str,

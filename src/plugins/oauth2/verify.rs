@@ -202,7 +202,7 @@ async fn hide(config: &Oauth2Config, exchange: &mut Exchange<'_>, source: Option
     if form && method != Method::GET && params::has_body_params(method) && !body_too_large(exchange)
     {
         // Already buffered by find_token, so this does not read again.
-        if let Ok(body) = params::read_body(exchange, VERIFY_BODY_LIMIT).await
+        if let Ok(body) = exchange.body(VERIFY_BODY_LIMIT).await
             && let Ok(text) = std::str::from_utf8(&body)
         {
             let kept = params::without_param(text, "access_token");
