@@ -196,7 +196,7 @@ fn go_client() -> &'static PathBuf {
 }
 
 /// Runs the Go client: `Ok(token)` or `Err(its error text)`.
-async fn go_token(url: &str, id: &str, secret: &str) -> Result<String, String> {
+pub async fn go_token(url: &str, id: &str, secret: &str) -> Result<String, String> {
     let bin = go_client().clone();
     let (url, id, secret) = (url.to_string(), id.to_string(), secret.to_string());
     let out = tokio::task::spawn_blocking(move || {
