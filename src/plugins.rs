@@ -77,12 +77,22 @@ pub enum PluginError {
     /// The message is safe to show clients.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// 500 naming the configured `anonymous` consumer that does not exist,
+    /// in Kong's words (configuration the operator wrote, not internals).
+    #[error("anonymous consumer {0} is configured but doesn't exist")]
+    AnonymousMissing(String),
     /// 500 with a message that is safe to show (no internals).
     #[error("internal: {0}")]
     Internal(String),
-    /// The request body could not be read or was too large.
+    /// The request body could not be read.
     #[error("bad request body: {0}")]
     Body(String),
+    /// The request body is larger than the plugin reads (Kong's 413).
+    #[error("request body larger than {limit} bytes")]
+    BodyTooLarge {
+        /// The limit, in bytes (for the log).
+        limit: usize,
+    },
 }
 
 /// Shared state the plugins use across requests: the token store and each

@@ -1,13 +1,14 @@
 //! Consumer headers shared by the authentication plugins (Kong's
 //! `set_consumer`): set what the plugin authenticated, clear everything a
-//! client may have sent under the same names.
+//! client may have sent under the same names; and the `anonymous`
+//! fallback every authentication plugin shares.
 //!
 //! This is also the one list of *identity headers*: names only a plugin may
 //! set. The proxy removes a client's copies of them in every spelling
 //! before any plugin runs ([`is_identity`]), because CGI, WSGI and Rack
 //! servers read `X_Consumer_ID` and `X-Consumer-ID` as the same variable.
 
-use super::{Authenticated, Exchange};
+use super::{Authenticated, Exchange, PluginError};
 use http::HeaderName;
 
 /// `X-Consumer-ID`.
@@ -105,6 +106,32 @@ pub fn set_consumer(exchange: &mut Exchange<'_>, who: Authenticated) {
         exchange.set_upstream_header(CREDENTIAL_IDENTIFIER, credential);
     }
     exchange.authenticated = Some(who);
+}
+
+/// Authentication failed and the plugin names an `anonymous` consumer (by id
+/// or username): continue as that consumer. One that is not in the table is
+/// Kong's 500 naming it; which plugin and route asked goes to the log only.
+pub fn set_anonymous(
+    exchange: &mut Exchange<'_>,
+    plugin: &str,
+    anonymous: &str,
+) -> Result<(), PluginError> {
+    let Some(consumer) = exchange.table.find_consumer(anonymous) else {
+        tracing::error!(
+            plugin,
+            route = %exchange.route.name,
+            anonymous,
+            "anonymous consumer is configured but doesn't exist: no consumer has this id or username"
+        );
+        return Err(PluginError::AnonymousMissing(anonymous.to_string()));
+    };
+    let who = Authenticated {
+        consumer: consumer.clone(),
+        credential: None,
+        anonymous: true,
+    };
+    set_consumer(exchange, who);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 use crate::model::{Consumer, Route, Service, Table};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Request};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 
@@ -82,24 +82,33 @@ impl<'t> Exchange<'t> {
     }
 
     /// Reads the whole request body (at most `limit` bytes) and keeps it so
-    /// it is still forwarded upstream. Later calls return the same bytes.
+    /// it is still forwarded upstream, now with a `Content-Length`. Later
+    /// calls return the same bytes. The one body-reading rule of the plugins.
     pub async fn body(&mut self, limit: usize) -> Result<Bytes, PluginError> {
         if let Some(bytes) = &self.buffered {
             return Ok(bytes.clone());
         }
-        let body = std::mem::replace(self.request.body_mut(), empty_body());
-        // Boxed as `Send` on purpose: awaiting `Limited`'s future in place
-        // makes rustc's higher-ranked `Send` check fail for every caller, and
-        // the proxy needs plugin futures to be `Send`.
-        let collect: std::pin::Pin<
-            Box<dyn Future<Output = Result<http_body_util::Collected<Bytes>, BoxError>> + Send>,
-        > = Box::pin(Limited::new(body, limit).collect());
-        let bytes = collect
-            .await
-            .map_err(|e| PluginError::Body(e.to_string()))?
-            .to_bytes();
-        *self.request.body_mut() = full_body(bytes.clone());
-        self.buffered = Some(bytes.clone());
+        let mut body = std::mem::replace(self.request.body_mut(), empty_body());
+        // A plain frame loop: `Limited::collect`'s boxed-error conversion
+        // makes rustc's higher-ranked `Send` check fail for every caller,
+        // and the proxy needs plugin futures to be `Send`.
+        let mut buf = BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| PluginError::Body(e.to_string()))?;
+            if let Ok(data) = frame.into_data() {
+                if buf.len() + data.len() > limit {
+                    return Err(PluginError::BodyTooLarge { limit });
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
+        // The body is now sent with a length; a chunked framing header would
+        // contradict it.
+        self.request
+            .headers_mut()
+            .remove(http::header::TRANSFER_ENCODING);
+        let bytes = buf.freeze();
+        self.set_body(bytes.clone());
         Ok(bytes)
     }
 

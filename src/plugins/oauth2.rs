@@ -138,7 +138,7 @@ pub async fn access(
             }
             authorize::endpoint(plugin, config, exchange, runtime).await
         }
-        None => verify::access(config, exchange, runtime).await,
+        None => verify::access(&plugin.id, config, exchange, runtime).await,
     }
 }
 

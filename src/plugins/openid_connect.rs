@@ -30,7 +30,7 @@ mod signing_key;
 mod token_location;
 mod upstream;
 
-use super::{Access, Exchange, PluginError, Runtime};
+use super::{Access, Exchange, PluginError, Runtime, consumer};
 use crate::model::plugin::OidcConfig;
 use crate::model::plugin::openid_connect::AuthMethod;
 use crate::model::{Consumer, PluginConfig, PluginInstance, Table};
@@ -154,7 +154,12 @@ pub async fn access(
         return Ok(Access::Continue);
     }
     let Some(found) = token_location::find(config, exchange).await? else {
-        return refuse(config, exchange, Failure::Unauthorized(Reason::NoToken));
+        return refuse(
+            &plugin.id,
+            config,
+            exchange,
+            Failure::Unauthorized(Reason::NoToken),
+        );
     };
     if config.hide_credentials {
         token_location::hide(exchange, &found.place).await?;
@@ -176,7 +181,7 @@ pub async fn access(
             upstream::apply(config, exchange, &verified, consumer, &found.token);
             Ok(Access::Continue)
         }
-        Err(failure) => refuse(config, exchange, failure),
+        Err(failure) => refuse(&plugin.id, config, exchange, failure),
     }
 }
 
@@ -184,6 +189,7 @@ pub async fn access(
 pub fn response(_config: &OidcConfig, _exchange: &Exchange<'_>, _headers: &mut HeaderMap) {}
 
 fn refuse(
+    plugin: &str,
     config: &OidcConfig,
     exchange: &mut Exchange<'_>,
     failure: Failure,
@@ -196,8 +202,10 @@ fn refuse(
             "the token store is unavailable, try again later".to_string(),
         ));
     }
-    if matches!(failure, Failure::Unauthorized(_)) && config.anonymous.is_some() {
-        upstream::anonymous(config, exchange)?;
+    if matches!(failure, Failure::Unauthorized(_))
+        && let Some(anonymous) = &config.anonymous
+    {
+        consumer::set_anonymous(exchange, plugin, anonymous)?;
         return Ok(Access::Continue);
     }
     Err(failure.into_error(config, &realm(config, exchange)))

@@ -181,6 +181,10 @@ fn plugin_error(error: PluginError) -> Response<BoxBody> {
             www_authenticate,
         } => with_challenge(message(StatusCode::FORBIDDEN, &msg), www_authenticate),
         PluginError::Unavailable(msg) => message(StatusCode::SERVICE_UNAVAILABLE, &msg),
+        // Kong's `kong.response.error(500, …)`; the plugin logged the detail.
+        missing @ PluginError::AnonymousMissing(_) => {
+            message(StatusCode::INTERNAL_SERVER_ERROR, &missing.to_string())
+        }
         PluginError::Internal(detail) => {
             tracing::error!(%detail, "plugin failed");
             message(
@@ -189,14 +193,12 @@ fn plugin_error(error: PluginError) -> Response<BoxBody> {
             )
         }
         PluginError::Body(detail) => {
-            // `Exchange::body` reports `http_body_util::Limited`'s error text;
-            // that is the only signal that the limit, not the client, failed.
-            if detail.contains("length limit exceeded") {
-                message(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
-            } else {
-                tracing::debug!(%detail, "unreadable request body");
-                message(StatusCode::BAD_REQUEST, "Cannot read the request body")
-            }
+            tracing::debug!(%detail, "unreadable request body");
+            message(StatusCode::BAD_REQUEST, "Cannot read the request body")
+        }
+        PluginError::BodyTooLarge { limit } => {
+            tracing::debug!(limit, "request body larger than a plugin reads");
+            message(StatusCode::PAYLOAD_TOO_LARGE, "Payload too large")
         }
     }
 }
@@ -292,12 +294,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_missing_anonymous_consumer_is_named() {
+        let r = ProxyError::from(PluginError::AnonymousMissing("ghost".into())).into_response();
+        assert_eq!(r.status(), 500);
+        assert_eq!(
+            body_json(r).await,
+            json!({"message": "anonymous consumer ghost is configured but doesn't exist"})
+        );
+    }
+
+    #[tokio::test]
     async fn body_limit_is_413_other_body_errors_400() {
-        // The same text `Exchange::body` produces from `Limited`.
-        let limited = http_body_util::Limited::new(full_body(Bytes::from_static(b"12345")), 2);
-        let detail = limited.collect().await.unwrap_err().to_string();
-        let r = ProxyError::from(PluginError::Body(detail)).into_response();
+        let r = ProxyError::from(PluginError::BodyTooLarge { limit: 2 }).into_response();
         assert_eq!(r.status(), 413);
+        assert_eq!(body_json(r).await, json!({"message": "Payload too large"}));
         let r = ProxyError::from(PluginError::Body("connection reset".into())).into_response();
         assert_eq!(r.status(), 400);
     }

@@ -359,10 +359,18 @@ async fn anonymous_fallback() {
         &config_with(json!({"anonymous": "nobody"})),
     ));
     let r = request("GET", &proxy.https_url("/mock"), &[], None).await;
-    // Kong shows "anonymous consumer nobody is configured but doesn't
-    // exist"; kingress logs that and the proxy answers its generic 500.
+    // Kong's answer names the consumer; which plugin and route is logged.
     assert_eq!(r.status, 500);
-    assert_eq!(r.body, json!({"message": "An unexpected error occurred"}));
+    assert_eq!(
+        r.body,
+        json!({"message": "anonymous consumer nobody is configured but doesn't exist"})
+    );
+    assert_eq!(r.upstream_header("x-consumer-id"), None);
+    // Only a failed authentication looks for it: a good token is served.
+    assert_eq!(
+        get_with(&proxy.https_url("/mock"), &token).await.status,
+        200
+    );
 }
 
 /// With a valid token, no spelling of a consumer header sent by the client

@@ -235,6 +235,10 @@ async fn anonymous_consumer_on_authentication_failure_only() {
         "{:?}",
         reply.body
     );
+    assert_eq!(
+        reply.body,
+        json!({ "message": "anonymous consumer ghost is configured but doesn't exist" })
+    );
 }
 
 #[tokio::test]

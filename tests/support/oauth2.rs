@@ -187,6 +187,19 @@ pub fn oauth_table(up: &Upstream, config: &Value) -> Table {
     t
 }
 
+/// Adds a confidential application of jane's, `client_id` with `secret`
+/// (plain or a PHC hash) and the one redirect URI [`REDIRECT`].
+pub fn add_client(t: &mut Table, client_id: &str, secret: ClientSecret) {
+    let c = credential(
+        &format!("cred-{client_id}"),
+        client_id,
+        secret,
+        ClientType::Confidential,
+        &[REDIRECT],
+    );
+    t.oauth2_credentials.insert(c.client_id.clone(), c);
+}
+
 /// An upstream and a proxy serving `oauth_table(config)`.
 pub async fn start(config: &Value) -> (Upstream, TestProxy) {
     let up = Upstream::start("echo").await;
@@ -294,6 +307,26 @@ pub async fn post_form(url: &str, form: &[(&str, &str)], headers: &[(&str, &str)
         req = req.header(*k, *v);
     }
     Reply::from(req.send().await.unwrap()).await
+}
+
+/// A `multipart/form-data` body as browsers and curl `-F` send it: one part
+/// per field, CRLF line ends, the closing delimiter. Returns the
+/// `Content-Type` (naming `boundary`) and the body.
+pub fn multipart_body(boundary: &str, fields: &[(&str, &str)]) -> (String, String) {
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// `POST url` with a `multipart/form-data` body of `fields` and extra headers.
+pub async fn post_multipart(url: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Reply {
+    let (content_type, body) = multipart_body("------------------------d74496d66958873e", fields);
+    request("POST", url, headers, Some((&content_type, &body))).await
 }
 
 /// `method url` with extra headers and an optional body.

@@ -2,6 +2,14 @@
 //! `retrieve_client_credentials`): `client_id` + `client_secret`
 //! parameters, else HTTP Basic in the `auth_header_name` header, else a lone
 //! `client_id` parameter (public clients).
+//!
+//! RFC 6749 §2.3.1 has clients form-encode the id and secret before they go
+//! into Basic (Go's `golang.org/x/oauth2` does; curl `-u` and Kong's own
+//! examples do not). Kong compares the decoded Basic value as it is, so a
+//! secret such as `a b+c:d%e` sent the RFC way never matches there. kingress
+//! keeps Kong's reading first and offers the form-decoded one as a second
+//! candidate (`Presented::decoded`), tried only when the first does not
+//! authenticate.
 
 use super::params::Params;
 use base64::Engine;
@@ -18,13 +26,26 @@ pub struct ClientCredentials {
     pub from_header: bool,
 }
 
+/// The credentials as Kong reads them, and the RFC 6749 reading of a Basic
+/// header when it differs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Presented {
+    /// Kong's reading, tried first.
+    pub raw: ClientCredentials,
+    /// The Basic id and secret form-decoded, when that changes either.
+    pub decoded: Option<ClientCredentials>,
+}
+
 /// Reads the client's credentials from `params` or the `header` header.
-pub fn retrieve(params: &Params, headers: &HeaderMap, header: &HeaderName) -> ClientCredentials {
+pub fn retrieve(params: &Params, headers: &HeaderMap, header: &HeaderName) -> Presented {
     if params.has("client_id") && params.has("client_secret") {
-        return ClientCredentials {
-            client_id: params.string("client_id").map(str::to_string),
-            client_secret: params.string("client_secret").map(str::to_string),
-            from_header: false,
+        return Presented {
+            raw: ClientCredentials {
+                client_id: params.string("client_id").map(str::to_string),
+                client_secret: params.string("client_secret").map(str::to_string),
+                from_header: false,
+            },
+            decoded: None,
         };
     }
     if let Some(value) = headers.get(header) {
@@ -33,17 +54,48 @@ pub fn retrieve(params: &Params, headers: &HeaderMap, header: &HeaderName) -> Cl
             .ok()
             .and_then(basic)
             .map_or((None, None), |(id, secret)| (Some(id), secret));
-        return ClientCredentials {
+        let raw = ClientCredentials {
             client_id,
             client_secret,
             from_header: true,
         };
+        let decoded = form_decoded(&raw).filter(|d| *d != raw);
+        return Presented { raw, decoded };
     }
-    ClientCredentials {
-        client_id: params.string("client_id").map(str::to_string),
-        client_secret: None,
-        from_header: false,
+    Presented {
+        raw: ClientCredentials {
+            client_id: params.string("client_id").map(str::to_string),
+            client_secret: None,
+            from_header: false,
+        },
+        decoded: None,
     }
+}
+
+/// `creds` with id and secret each `application/x-www-form-urlencoded`
+/// decoded (`+` is a space, `%XX` a byte, anything else kept); `None` when
+/// a decoded value is not UTF-8. Being only a second candidate that must
+/// still match the stored secret exactly, leniency here admits nothing.
+fn form_decoded(creds: &ClientCredentials) -> Option<ClientCredentials> {
+    let decode = |s: &Option<String>| -> Option<Option<String>> {
+        match s {
+            None => Some(None),
+            Some(s) => form_decode(s).map(Some),
+        }
+    };
+    Some(ClientCredentials {
+        client_id: decode(&creds.client_id)?,
+        client_secret: decode(&creds.client_secret)?,
+        from_header: creds.from_header,
+    })
+}
+
+fn form_decode(s: &str) -> Option<String> {
+    let spaced = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|d| d.into_owned())
 }
 
 /// Kong's `\s*[Bb]asic\s*(.+)` (unanchored), base64-decoded and split at the
@@ -92,7 +144,7 @@ mod tests {
     #[test]
     fn params_win_over_the_header() {
         let p = Params::from_query(Some("client_id=a&client_secret=b"));
-        let c = retrieve(&p, &headers("Basic eDp5"), &http::header::AUTHORIZATION);
+        let c = retrieve(&p, &headers("Basic eDp5"), &http::header::AUTHORIZATION).raw;
         assert_eq!(
             c,
             ClientCredentials {
@@ -108,7 +160,7 @@ mod tests {
         let h = |s: &str| headers(&format!("Basic {}", STANDARD.encode(s)));
         let none = Params::default();
         let a = &http::header::AUTHORIZATION;
-        let c = retrieve(&none, &h("id:se:cret"), a);
+        let c = retrieve(&none, &h("id:se:cret"), a).raw;
         assert_eq!(
             (
                 c.client_id.as_deref(),
@@ -117,19 +169,19 @@ mod tests {
             ),
             (Some("id"), Some("se:cret"), true)
         );
-        let c = retrieve(&none, &h("id"), a);
+        let c = retrieve(&none, &h("id"), a).raw;
         assert_eq!(
             (c.client_id.as_deref(), c.client_secret),
             (Some("id"), None)
         );
-        let c = retrieve(&none, &h("id:"), a);
+        let c = retrieve(&none, &h("id:"), a).raw;
         assert_eq!(c.client_secret.as_deref(), Some(""));
-        let c = retrieve(&none, &headers("basic aWQ6cw"), a); // unpadded, lower-case scheme
+        let c = retrieve(&none, &headers("basic aWQ6cw"), a).raw; // unpadded, lower-case scheme
         assert_eq!(
             (c.client_id.as_deref(), c.client_secret.as_deref()),
             (Some("id"), Some("s"))
         );
-        let c = retrieve(&none, &headers("Bearer xyz"), a);
+        let c = retrieve(&none, &headers("Bearer xyz"), a).raw;
         assert_eq!(
             c,
             ClientCredentials {
@@ -144,7 +196,7 @@ mod tests {
     fn lone_client_id_and_custom_header() {
         let p = Params::from_query(Some("client_id=pub"));
         let name = HeaderName::from_static("x-auth");
-        let c = retrieve(&p, &HeaderMap::new(), &name);
+        let c = retrieve(&p, &HeaderMap::new(), &name).raw;
         assert_eq!(
             c,
             ClientCredentials {
@@ -158,6 +210,44 @@ mod tests {
             name.clone(),
             format!("Basic {}", STANDARD.encode("x:y")).parse().unwrap(),
         );
-        assert_eq!(retrieve(&p, &h, &name).client_secret.as_deref(), Some("y"));
+        assert_eq!(
+            retrieve(&p, &h, &name).raw.client_secret.as_deref(),
+            Some("y")
+        );
+    }
+
+    #[test]
+    fn form_encoded_basic_gives_a_second_reading() {
+        // As Go's x/oauth2 builds it: url.QueryEscape on both, then Basic.
+        let encoded = "my+client:a+b%2Bc%3Ad%25e%C3%A9";
+        let h = headers(&format!("Basic {}", STANDARD.encode(encoded)));
+        let p = retrieve(&Params::default(), &h, &http::header::AUTHORIZATION);
+        assert_eq!(p.raw.client_id.as_deref(), Some("my+client"));
+        assert_eq!(
+            p.raw.client_secret.as_deref(),
+            Some("a+b%2Bc%3Ad%25e%C3%A9")
+        );
+        let d = p.decoded.unwrap();
+        assert_eq!(d.client_id.as_deref(), Some("my client"));
+        assert_eq!(d.client_secret.as_deref(), Some("a b+c:d%eé"));
+        assert!(d.from_header);
+
+        // Nothing to decode: one reading only.
+        let h = headers(&format!("Basic {}", STANDARD.encode("id:plain-secret")));
+        assert_eq!(
+            retrieve(&Params::default(), &h, &http::header::AUTHORIZATION).decoded,
+            None
+        );
+        // Decoding to bytes that are not UTF-8: no second reading.
+        let h = headers(&format!("Basic {}", STANDARD.encode("id:%FF")));
+        assert_eq!(
+            retrieve(&Params::default(), &h, &http::header::AUTHORIZATION).decoded,
+            None
+        );
+        // Parameters are decoded by the body parser already: never twice.
+        let p = Params::from_query(Some("client_id=a&client_secret=b%2Bc"));
+        let p = retrieve(&p, &HeaderMap::new(), &http::header::AUTHORIZATION);
+        assert_eq!(p.raw.client_secret.as_deref(), Some("b+c"));
+        assert_eq!(p.decoded, None);
     }
 }

@@ -1,12 +1,15 @@
 //! Request parameters as Kong's oauth2 plugin reads them: the query string
-//! merged with the body for `POST`/`PUT`/`PATCH` (form-urlencoded or JSON;
-//! body values win). A repeated or non-string value is kept as such, because
-//! several checks treat "present but not a string" differently from absent.
+//! merged with the body for `POST`/`PUT`/`PATCH` (form-urlencoded, JSON or
+//! `multipart/form-data`; body values win). A repeated or non-string value
+//! is kept as such, because several checks treat "present but not a string"
+//! differently from absent. A body that does not parse adds nothing, as
+//! Kong's `kong.request.get_body()` failing does.
 
-use crate::plugins::{Exchange, PluginError, empty_body};
-use bytes::{Bytes, BytesMut};
+mod multipart;
+
+use crate::plugins::{Exchange, PluginError};
+use bytes::Bytes;
 use http::{HeaderMap, Method};
-use http_body_util::BodyExt;
 use std::collections::HashMap;
 
 /// One parameter value.
@@ -25,12 +28,14 @@ pub enum Param {
 pub struct Params(HashMap<String, Param>);
 
 /// Body encodings whose parameters are read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BodyKind {
     /// `application/x-www-form-urlencoded`.
     Form,
     /// `application/json` (or `+json`).
     Json,
+    /// `multipart/form-data` with this boundary.
+    Multipart(String),
 }
 
 // === impl Params ===
@@ -43,8 +48,8 @@ impl Params {
         if has_body_params(exchange.request.method())
             && let Some(kind) = body_kind(exchange.headers())
         {
-            let body = read_body(exchange, limit).await?;
-            params.merge(Self::from_body(kind, &body));
+            let body = exchange.body(limit).await?;
+            params.merge(Self::from_body(&kind, body).await);
         }
         Ok(params)
     }
@@ -55,26 +60,35 @@ impl Params {
     }
 
     /// Parameters of a body.
-    pub fn from_body(kind: BodyKind, body: &[u8]) -> Self {
+    pub async fn from_body(kind: &BodyKind, body: Bytes) -> Self {
         match kind {
-            BodyKind::Form => Self::from_form(body),
-            BodyKind::Json => Self::from_json(body),
+            BodyKind::Form => Self::from_form(&body),
+            BodyKind::Json => Self::from_json(&body),
+            BodyKind::Multipart(boundary) => multipart::fields(body, boundary)
+                .await
+                .map(Self::from_pairs)
+                .unwrap_or_default(),
         }
     }
 
     fn from_form(raw: &[u8]) -> Self {
+        Self::from_pairs(form_urlencoded::parse(raw).map(|(k, v)| (k.into_owned(), v.into_owned())))
+    }
+
+    /// Name/value pairs in order; a repeated name collects its values.
+    fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
         let mut map: HashMap<String, Param> = HashMap::new();
-        for (k, v) in form_urlencoded::parse(raw) {
-            let v = v.into_owned();
-            match map.remove(k.as_ref()) {
-                None => map.insert(k.into_owned(), Param::One(v)),
-                Some(Param::One(first)) => map.insert(k.into_owned(), Param::Many(vec![first, v])),
+        for (k, v) in pairs {
+            let param = match map.remove(&k) {
+                None => Param::One(v),
+                Some(Param::One(first)) => Param::Many(vec![first, v]),
                 Some(Param::Many(mut all)) => {
                     all.push(v);
-                    map.insert(k.into_owned(), Param::Many(all))
+                    Param::Many(all)
                 }
-                Some(Param::Other) => map.insert(k.into_owned(), Param::Other),
+                Some(Param::Other) => Param::Other,
             };
+            map.insert(k, param);
         }
         Self(map)
     }
@@ -128,54 +142,27 @@ impl Params {
     }
 }
 
-/// Reads the whole request body (at most `limit` bytes) and puts it back
-/// so it is still forwarded upstream.
-///
-/// Same effect as `Exchange::body`, written as a plain frame loop: the
-/// boxed-error conversion inside `Limited::collect` makes the calling future
-/// fail rustc's `Send` check, and the proxy needs `Send` futures.
-pub async fn read_body(exchange: &mut Exchange<'_>, limit: usize) -> Result<Bytes, PluginError> {
-    let mut body = std::mem::replace(exchange.request.body_mut(), empty_body());
-    let mut buf = BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| PluginError::Body(e.to_string()))?;
-        if let Ok(data) = frame.into_data() {
-            if buf.len() + data.len() > limit {
-                return Err(PluginError::Body(format!(
-                    "length limit exceeded: request body larger than {limit} bytes"
-                )));
-            }
-            buf.extend_from_slice(&data);
-        }
-    }
-    let bytes = buf.freeze();
-    // The body is now sent with a length; a chunked framing header would
-    // contradict it.
-    exchange
-        .request
-        .headers_mut()
-        .remove(http::header::TRANSFER_ENCODING);
-    exchange.set_body(bytes.clone());
-    Ok(bytes)
-}
-
 /// Whether Kong reads parameters from the body for `method`.
 pub fn has_body_params(method: &Method) -> bool {
     *method == Method::POST || *method == Method::PUT || *method == Method::PATCH
 }
 
-/// The body encoding named by `Content-Type`, if it is one that is read.
+/// The body encoding named by `Content-Type`, if it is one that is read
+/// (multipart only with a boundary, without which it cannot be split).
 pub fn body_kind(headers: &HeaderMap) -> Option<BodyKind> {
-    let ct = headers
-        .get(http::header::CONTENT_TYPE)?
-        .to_str()
-        .ok()?
+    let ct = headers.get(http::header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
         .to_ascii_lowercase();
-    let essence = ct.split(';').next().unwrap_or_default().trim();
     if essence == "application/x-www-form-urlencoded" {
         Some(BodyKind::Form)
     } else if essence == "application/json" || essence.ends_with("+json") {
         Some(BodyKind::Json)
+    } else if essence == "multipart/form-data" {
+        multipart::boundary(ct).map(BodyKind::Multipart)
     } else {
         None
     }
@@ -208,17 +195,14 @@ mod tests {
         assert_eq!(p.get("b"), Some(&Param::Many(vec!["2".into(), "3".into()])));
         assert_eq!(p.string("b"), None);
         assert_eq!(p.string("c"), Some(""));
-        p.merge(Params::from_body(BodyKind::Form, b"a=x%20y&d=%2B"));
+        p.merge(Params::from_form(b"a=x%20y&d=%2B"));
         assert_eq!(p.string("a"), Some("x y"));
         assert_eq!(p.string("d"), Some("+"));
     }
 
     #[test]
     fn json_bodies() {
-        let p = Params::from_body(
-            BodyKind::Json,
-            br#"{"s":"v","n":1,"arr":["a","b"],"mixed":["a",1]}"#,
-        );
+        let p = Params::from_json(br#"{"s":"v","n":1,"arr":["a","b"],"mixed":["a",1]}"#);
         assert_eq!(p.string("s"), Some("v"));
         assert_eq!(p.get("n"), Some(&Param::Other));
         assert_eq!(
@@ -226,7 +210,7 @@ mod tests {
             Some(&Param::Many(vec!["a".into(), "b".into()]))
         );
         assert_eq!(p.get("mixed"), Some(&Param::Other));
-        assert_eq!(Params::from_body(BodyKind::Json, b"[1]"), Params::default());
+        assert_eq!(Params::from_json(b"[1]"), Params::default());
     }
 
     #[test]
@@ -247,9 +231,39 @@ mod tests {
         assert_eq!(body_kind(&h), Some(BodyKind::Json));
         h.insert(
             http::header::CONTENT_TYPE,
-            "multipart/form-data; boundary=x".parse().unwrap(),
+            "Multipart/Form-Data; boundary=\"Ab C\"".parse().unwrap(),
+        );
+        assert_eq!(body_kind(&h), Some(BodyKind::Multipart("Ab C".into())));
+        h.insert(
+            http::header::CONTENT_TYPE,
+            "multipart/form-data".parse().unwrap(),
         );
         assert_eq!(body_kind(&h), None);
+        h.insert(http::header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        assert_eq!(body_kind(&h), None);
+    }
+
+    #[tokio::test]
+    async fn multipart_bodies_as_kong_reads_them() {
+        let body = "--b\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\n\
+                    client_credentials\r\n\
+                    --b\r\nContent-Disposition: form-data; name=\"scope\"\r\n\r\na\r\n\
+                    --b\r\nContent-Disposition: form-data; name=\"scope\"\r\n\r\nb\r\n\
+                    --b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.txt\"\r\n\
+                    Content-Type: text/plain\r\n\r\nline 1\r\nline 2\r\n--b--\r\n";
+        let kind = BodyKind::Multipart("b".into());
+        let p = Params::from_body(&kind, Bytes::from(body)).await;
+        assert_eq!(p.string("grant_type"), Some("client_credentials"));
+        assert_eq!(
+            p.get("scope"),
+            Some(&Param::Many(vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(p.string("f"), Some("line 1\r\nline 2"));
+        // Not multipart after all, or cut short: nothing, as in Kong.
+        let broken = Params::from_body(&kind, Bytes::from_static(b"--b\r\nbroken")).await;
+        assert_eq!(broken, Params::default());
+        let other = Params::from_body(&kind, Bytes::from_static(b"a=1")).await;
+        assert_eq!(other, Params::default());
     }
 
     #[test]

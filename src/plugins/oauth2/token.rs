@@ -5,13 +5,13 @@
 //! client and `redirect_uri` → client secret. Only when all passed do the
 //! grant-specific checks run (see `grants`).
 
-use super::client_auth::{self, ClientCredentials};
+use super::client_auth::{self, ClientCredentials, Presented};
 use super::grants::{self, Grant};
 use super::params::{Param, Params};
 use super::respond::{Failure, REDIRECT_MISMATCH, no_store_json};
 use super::{ENDPOINT_BODY_LIMIT, https};
 use crate::model::plugin::Oauth2Config;
-use crate::model::{ClientType, Oauth2Credential, PluginInstance};
+use crate::model::{ClientType, Oauth2Credential, PluginInstance, Table};
 use crate::plugins::{Access, Exchange, PluginError, Runtime};
 use http::StatusCode;
 
@@ -39,12 +39,12 @@ pub async fn endpoint(
         .is_none()
         .then(|| Failure::bad("unsupported_grant_type", "Invalid grant_type"));
 
-    let creds = client_auth::retrieve(&params, exchange.headers(), &config.auth_header_name);
-    let client = creds
-        .client_id
-        .as_deref()
-        .filter(|id| !id.is_empty())
-        .and_then(|id| exchange.table.oauth2_credentials.get(id));
+    let presented = client_auth::retrieve(&params, exchange.headers(), &config.auth_header_name);
+    let Chosen {
+        creds,
+        client,
+        verdict,
+    } = choose(presented, exchange.table, runtime).await?;
 
     // Every grant but client_credentials needs a client with redirect URIs,
     // and a given redirect_uri must be one of them (Kong compares the raw
@@ -59,7 +59,7 @@ pub async fn endpoint(
         }
     }
     if let Some(c) = client
-        && let Some(f) = check_secret(c, &creds, failure.as_ref(), runtime).await?
+        && let Some(f) = check_secret(c, &creds, verdict, failure.as_ref(), runtime).await?
     {
         failure = Some(f);
     }
@@ -91,11 +91,94 @@ fn redirect_uri_ok(client: &Oauth2Credential, given: Option<&Param>) -> bool {
     }
 }
 
+/// The client credentials a request is judged by, with the secret check's
+/// outcome when `choose` already ran it.
+struct Chosen<'t> {
+    creds: ClientCredentials,
+    client: Option<&'t Oauth2Credential>,
+    verdict: Option<bool>,
+}
+
+/// Kong's reading of the credentials, unless it does not authenticate and
+/// the form-decoded reading of a Basic header does (RFC 6749 §2.3.1). When
+/// neither does, the reading that names a known client (Kong's first) is
+/// refused, so an encoded id gets the same answer as any known client.
+/// With a single reading nothing is verified here, so the later checks keep
+/// their order and skip the hash when the answer is `invalid_client` anyway.
+async fn choose<'t>(
+    presented: Presented,
+    table: &'t Table,
+    runtime: &Runtime,
+) -> Result<Chosen<'t>, PluginError> {
+    let lookup = |creds: &ClientCredentials| {
+        creds
+            .client_id
+            .as_deref()
+            .filter(|id| !id.is_empty())
+            .and_then(|id| table.oauth2_credentials.get(id))
+    };
+    let raw = Chosen {
+        client: lookup(&presented.raw),
+        creds: presented.raw,
+        verdict: None,
+    };
+    let Some(decoded) = presented.decoded else {
+        return Ok(raw);
+    };
+    let decoded = Chosen {
+        client: lookup(&decoded),
+        creds: decoded,
+        verdict: None,
+    };
+    let mut judged = Vec::with_capacity(2);
+    for mut reading in [raw, decoded] {
+        if let Some(c) = reading.client {
+            let ok = authenticates(c, &reading.creds, runtime).await?;
+            reading.verdict = Some(ok);
+            if ok {
+                return Ok(reading);
+            }
+        }
+        judged.push(reading);
+    }
+    // Neither authenticates: Kong's reading unless only the other names a client.
+    let known = judged.iter().position(|r| r.client.is_some()).unwrap_or(0);
+    Ok(judged.swap_remove(known))
+}
+
+/// Whether `creds` pass `client`'s secret rule (see `check_secret`).
+async fn authenticates(
+    client: &Oauth2Credential,
+    creds: &ClientCredentials,
+    runtime: &Runtime,
+) -> Result<bool, PluginError> {
+    match client.client_type {
+        ClientType::Confidential => {
+            runtime
+                .oauth2
+                .secrets()
+                .verify(client, creds.client_secret.as_deref())
+                .await
+        }
+        ClientType::Public => Ok(!presents_secret(creds)),
+    }
+}
+
+/// Whether a non-blank secret was presented.
+fn presents_secret(creds: &ClientCredentials) -> bool {
+    creds
+        .client_secret
+        .as_deref()
+        .is_some_and(|s| !s.trim().is_empty())
+}
+
 /// The secret check: confidential clients must present their secret, public
-/// clients must not present one. `None` when it passes.
+/// clients must not present one. `None` when it passes. `verdict` is the
+/// confidential check's outcome when already known.
 async fn check_secret(
     client: &Oauth2Credential,
     creds: &ClientCredentials,
+    verdict: Option<bool>,
     earlier: Option<&Failure>,
     runtime: &Runtime,
 ) -> Result<Option<Failure>, PluginError> {
@@ -106,21 +189,13 @@ async fn check_secret(
             if earlier.is_some_and(Failure::is_invalid_client) {
                 return Ok(None);
             }
-            let ok = runtime
-                .oauth2
-                .secrets()
-                .verify(client, creds.client_secret.as_deref())
-                .await?;
+            let ok = match verdict {
+                Some(ok) => ok,
+                None => authenticates(client, creds, runtime).await?,
+            };
             Ok((!ok).then(|| Failure::invalid_client(creds.from_header)))
         }
-        ClientType::Public => {
-            let has_secret = creds
-                .client_secret
-                .as_deref()
-                .is_some_and(|s| !s.trim().is_empty());
-            Ok(has_secret.then(|| {
-                Failure::invalid_request("client_secret is disallowed for public clients")
-            }))
-        }
+        ClientType::Public => Ok(presents_secret(creds)
+            .then(|| Failure::invalid_request("client_secret is disallowed for public clients"))),
     }
 }

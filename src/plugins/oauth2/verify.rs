@@ -40,6 +40,7 @@ enum Source {
 
 /// The access phase for requests that are not to the endpoints.
 pub async fn access(
+    plugin: &str,
     config: &Oauth2Config,
     exchange: &mut Exchange<'_>,
     runtime: &Runtime,
@@ -62,17 +63,7 @@ pub async fn access(
             let Some(anonymous) = &config.anonymous else {
                 return Err(e);
             };
-            let Some(who) = exchange.table.find_consumer(anonymous) else {
-                return Err(PluginError::Internal(format!(
-                    "anonymous consumer {anonymous} is configured but doesn't exist"
-                )));
-            };
-            let who = Authenticated {
-                consumer: who.clone(),
-                credential: None,
-                anonymous: true,
-            };
-            consumer::set_consumer(exchange, who);
+            consumer::set_anonymous(exchange, plugin, anonymous)?;
             Ok(Access::Continue)
         }
     }
@@ -211,7 +202,7 @@ async fn hide(config: &Oauth2Config, exchange: &mut Exchange<'_>, source: Option
     if form && method != Method::GET && params::has_body_params(method) && !body_too_large(exchange)
     {
         // Already buffered by find_token, so this does not read again.
-        if let Ok(body) = params::read_body(exchange, VERIFY_BODY_LIMIT).await
+        if let Ok(body) = exchange.body(VERIFY_BODY_LIMIT).await
             && let Ok(text) = std::str::from_utf8(&body)
         {
             let kept = params::without_param(text, "access_token");

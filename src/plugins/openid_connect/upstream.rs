@@ -12,7 +12,7 @@ use crate::model::{Consumer, Table};
 use crate::plugins::consumer::{
     AUTHENTICATED_SCOPE, AUTHENTICATED_USERID, clear_all, set_consumer,
 };
-use crate::plugins::{Authenticated, Exchange, PluginError};
+use crate::plugins::{Authenticated, Exchange};
 use base64::Engine;
 use http::header::AUTHORIZATION;
 use serde_json::Value;
@@ -132,29 +132,4 @@ pub(super) fn apply(
         let encoded = base64::engine::general_purpose::STANDARD.encode(result.to_string());
         exchange.set_upstream_header(name.clone(), &encoded);
     }
-}
-
-/// Authentication failed and `anonymous` is set: continue as that consumer.
-/// A configured anonymous consumer that does not exist is a 500, as in Kong.
-pub(super) fn anonymous(
-    config: &OidcConfig,
-    exchange: &mut Exchange<'_>,
-) -> Result<(), PluginError> {
-    let Some(key) = config.anonymous.as_deref() else {
-        return Ok(());
-    };
-    let consumer = exchange.table.find_consumer(key).cloned().ok_or_else(|| {
-        PluginError::Internal(format!(
-            "anonymous consumer {key} is configured but doesn't exist"
-        ))
-    })?;
-    set_consumer(
-        exchange,
-        Authenticated {
-            consumer,
-            credential: None,
-            anonymous: true,
-        },
-    );
-    Ok(())
 }
