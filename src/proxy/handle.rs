@@ -319,8 +319,8 @@ fn request_id(headers: &http::HeaderMap) -> String {
         )
 }
 
-/// Metrics and the access log line. Never a token: no query string, no
-/// headers.
+/// Metrics and the access log line. Never a token: no query string, and
+/// of the headers only the client's request id (see [`request_id`]).
 fn record(
     metrics: &Metrics,
     method: &str,
