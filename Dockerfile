@@ -9,8 +9,12 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends musl-tools \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+# .git is not copied: pass the commit for `kingress --version`
+# (docker build --build-arg KINGRESS_GIT_COMMIT=$(git rev-parse --short=12 HEAD) .);
+# without it the version says "commit unknown".
+ARG KINGRESS_GIT_COMMIT=""
 # The manifest's [[bench]] targets must exist for cargo to load it.
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY bench ./bench
 # ring's C and assembly parts build with musl-gcc.

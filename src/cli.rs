@@ -13,9 +13,18 @@ use std::time::Duration;
 /// Exit status for bad command-line or configuration input (sysexits EX_USAGE).
 pub const EXIT_USAGE: i32 = 64;
 
+/// `kingress --version`: the package version and the git commit it was
+/// built from ("unknown" when built without git, e.g. from a tarball).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("KINGRESS_GIT_COMMIT"),
+    ")"
+);
+
 /// kingress: a Kubernetes ingress controller that speaks Kong.
 #[derive(Debug, Parser)]
-#[command(name = "kingress", version, about)]
+#[command(name = "kingress", version = VERSION, about)]
 pub struct Cli {
     /// What to run.
     #[command(subcommand)]
@@ -32,6 +41,29 @@ pub enum Command {
     Standalone(StandaloneArgs),
     /// Print the CustomResourceDefinitions as YAML.
     Crds,
+    /// Load and translate manifests (and Kong declarative files) as
+    /// `standalone` would, print every problem with its file and document,
+    /// and exit 1 when there is any (0 when clean): for CI pipelines.
+    Check(CheckArgs),
+}
+
+/// `kingress check`.
+#[derive(Clone, Debug, Args)]
+pub struct CheckArgs {
+    /// Manifest file or directory.
+    #[arg(short = 'f', long = "filename", env = "KINGRESS_FILENAME")]
+    pub path: PathBuf,
+    /// Ingress class served, as for `standalone`.
+    #[arg(long, env = "KINGRESS_INGRESS_CLASS", default_value = "kong")]
+    pub ingress_class: String,
+    /// Largest manifest file read, as for `standalone`.
+    #[arg(
+        long,
+        env = "KINGRESS_MAX_MANIFEST_SIZE",
+        default_value_t = crate::source::files::DEFAULT_MAX_SIZE,
+        value_parser = parse_size
+    )]
+    pub max_manifest_size: u64,
 }
 
 /// Flags shared by both serving modes.

@@ -29,10 +29,22 @@ fn main() -> ExitCode {
     let log_format = match &cli.command {
         Command::Run(a) => a.serve.log_format.clone(),
         Command::Standalone(a) => a.serve.log_format.clone(),
-        Command::Crds => "text".into(),
+        Command::Crds | Command::Check(_) => "text".into(),
     };
     // Held to the end of `main`: dropping it writes out the last lines.
-    let _log_writer = init_tracing(&log_format);
+    let _log_writer = run::logging::init(&log_format);
+
+    if let Command::Check(args) = &cli.command {
+        // Exit 1 on problems, as linters do: CI fails the step.
+        return match run::check::run(args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("kingress: {e}");
+                ExitCode::from(EXIT_USAGE as u8)
+            }
+        };
+    }
 
     // TOKIO_WORKER_THREADS=1 (one core per proxy, as in bench/run): a
     // current-thread runtime runs every task on this thread, without the
@@ -60,6 +72,7 @@ fn main() -> ExitCode {
             }
             Command::Standalone(args) => run::standalone(args).await,
             Command::Run(args) => run::cluster::run_from_args(args).await,
+            Command::Check(_) => Ok(()),
         }
     });
     match result {
@@ -73,30 +86,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Log lines, one per request with the access log on, are formatted on the
-/// thread that logs and written to stderr by a thread of their own that
-/// writes whatever has queued up in one go: a `write` per line cost the proxy
-/// about a sixth of its CPU per request. The queue is bounded and not lossy:
-/// when the writer falls behind, loggers wait rather than drop lines.
-fn init_tracing(format: &str) -> tracing_appender::non_blocking::WorkerGuard {
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("kingress-log")
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KINGRESS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
-    if format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-    guard
 }

@@ -1,7 +1,9 @@
 //! Serving modes: wiring of sources, reconcile, servers and shutdown.
 //! `standalone` lives here; `cluster` in its own file.
 
+pub mod check;
 pub mod cluster;
+pub mod logging;
 mod reload;
 
 use crate::admin::{AdminServer, StatusServer};

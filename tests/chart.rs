@@ -5,89 +5,17 @@
 
 #[path = "manifests/checks.rs"]
 mod checks;
+#[path = "chart/helm.rs"]
+mod helm;
 
 use checks::*;
+use helm::*;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::IngressClass;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
-
-const HELM_MODULE: &str = "helm.sh/helm/v3/cmd/helm@v3.22.0";
-/// Source-built helm assumes Kubernetes 1.20 without a cluster; the chart
-/// needs 1.25+ (CEL validations in the CRDs).
-const KUBE_VERSION: &str = "1.30.0";
-
-fn chart_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("charts/kingress")
-}
-
-/// The helm binary, installed on first use.
-fn helm() -> &'static PathBuf {
-    static HELM: OnceLock<PathBuf> = OnceLock::new();
-    HELM.get_or_init(|| {
-        if let Ok(out) = Command::new("helm").arg("version").output()
-            && out.status.success()
-        {
-            return PathBuf::from("helm");
-        }
-        let tools = std::env::var_os("KINGRESS_TOOLS_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                let home = std::env::var_os("HOME").expect("HOME is set");
-                PathBuf::from(home).join(".cache/kingress-tools")
-            });
-        let bin = tools.join("bin");
-        let helm = bin.join("helm");
-        if !helm.exists() {
-            eprintln!(
-                "building {HELM_MODULE} into {} (first run only)",
-                bin.display()
-            );
-            let status = Command::new("go")
-                .args(["install", HELM_MODULE])
-                .env("GOBIN", &bin)
-                .status()
-                .expect("`go` is needed to build helm");
-            assert!(status.success(), "go install {HELM_MODULE} failed");
-        }
-        helm
-    })
-}
-
-fn run_helm(args: &[&str]) -> String {
-    let out = Command::new(helm()).args(args).output().expect("helm runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "helm {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-/// `helm template rel charts/kingress -n kingress` with `--set` values.
-fn render(sets: &[&str]) -> Vec<Value> {
-    let chart = chart_dir();
-    let mut args = vec![
-        "template",
-        "rel",
-        chart.to_str().unwrap(),
-        "--namespace",
-        "kingress",
-        "--kube-version",
-        KUBE_VERSION,
-        "--include-crds",
-    ];
-    for s in sets {
-        args.extend(["--set", s]);
-    }
-    documents(&run_helm(&args))
-}
 
 fn all_rules(docs: &[Value]) -> Vec<k8s_openapi::api::rbac::v1::PolicyRule> {
     let mut rules = Vec::new();

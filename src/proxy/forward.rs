@@ -79,11 +79,13 @@ impl Upstreams {
     }
 
     /// Sends `outgoing` to `service`, trying up to `retries` further targets
-    /// when a connection cannot be opened.
+    /// when a connection cannot be opened. `tried` is set to the index in
+    /// `service.targets` of the last target tried, for the access log.
     pub async fn send(
         &self,
         service: &Service,
         outgoing: Outgoing,
+        tried: &mut Option<usize>,
     ) -> Result<Response<UpstreamBody>, ProxyError> {
         let targets = &service.targets;
         if targets.is_empty() {
@@ -111,7 +113,9 @@ impl Upstreams {
         let mut last = String::new();
         let mut timed_out = false;
         for i in 0..attempts {
-            let target = &targets[(first + i) % targets.len()];
+            let index = (first + i) % targets.len();
+            *tried = Some(index);
+            let target = &targets[index];
             let host = host.clone().or_else(|| target_host(target, service.scheme));
             let mut request = Request::new(slot.attempt());
             *request.method_mut() = method.clone();

@@ -10,7 +10,7 @@ use super::normalise::normalise;
 use super::respond::ProxyError;
 use super::{inbound, rewrite, upgrade};
 use crate::metrics::{Metrics, RequestLabels};
-use crate::model::{PluginInstance, Route};
+use crate::model::{PluginInstance, Route, Service};
 use crate::plugins::{self, Access, BoxBody, BoxError, Exchange, Runtime, empty_body};
 use crate::publish::{Published, TableHandle};
 use crate::router::{self, RequestInfo};
@@ -54,13 +54,28 @@ pub struct ConnInfo {
     pub tls: bool,
 }
 
+/// Request headers whose value becomes the access log's `request_id`, first
+/// found wins: Kong's correlation-id plugin's default header, then the one
+/// nginx, Envoy and most tracing setups pass along.
+const REQUEST_ID_HEADERS: [&str; 2] = ["kong-request-id", "x-request-id"];
+
+/// The longest client-sent request id logged as it is; a longer one is
+/// replaced by a generated id so a client cannot bloat every log line.
+const MAX_REQUEST_ID_LEN: usize = 128;
+
 /// What the access log reports besides method, path and status.
 #[derive(Default)]
 struct Outcome<'t> {
     /// Borrowed from the table generation the request used.
     route: Option<&'t str>,
+    /// The route's service, from the same generation.
+    service: Option<&'t Service>,
+    /// Index in `service.targets` of the upstream last tried.
+    upstream: Option<usize>,
     /// Filled in only when the access log is on.
     consumer: Option<String>,
+    /// Filled in only when the access log is on.
+    request_id: Option<String>,
 }
 
 /// Serves one request; never fails (errors become responses).
@@ -78,7 +93,10 @@ pub async fn handle(
     let uri = request.uri().clone();
     // One generation for routing, plugins and the upstream pick.
     let published = shared.table.load();
-    let mut outcome = Outcome::default();
+    let mut outcome = Outcome {
+        request_id: access_log_on().then(|| request_id(request.headers())),
+        ..Outcome::default()
+    };
     // Boxed: hyper moves the service future into its connection state on
     // every request, and the pipeline's future is kilobytes (plugins,
     // upstream client); moving a pointer-sized one instead saves a memcpy
@@ -140,6 +158,7 @@ async fn proxy<'t>(
         .service
         .as_deref()
         .and_then(|name| table.services.get(name));
+    outcome.service = service;
     let routed_uri = parts.uri.clone();
     let request = Request::from_parts(parts, client_body(body));
     let mut exchange = Exchange::new(request, conn.peer, conn.tls, table, route, service);
@@ -211,7 +230,10 @@ async fn proxy<'t>(
         body,
     };
 
-    let mut response = shared.upstreams.send(service, outgoing).await?;
+    let mut response = shared
+        .upstreams
+        .send(service, outgoing, &mut outcome.upstream)
+        .await?;
     let switched = response.status() == StatusCode::SWITCHING_PROTOCOLS;
     if switched {
         let Some(client) = client_upgrade else {
@@ -306,8 +328,30 @@ fn access_log_on() -> bool {
     tracing::enabled!(target: "kingress::access", tracing::Level::INFO)
 }
 
-/// Metrics and the access log line. Never a token: no query string, no
-/// headers.
+/// The request's id for the access log: the client's correlation id when
+/// it sent a short printable one, else a new random (v4) UUID.
+fn request_id(headers: &http::HeaderMap) -> String {
+    REQUEST_ID_HEADERS
+        .iter()
+        .find_map(|name| headers.get(*name))
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= MAX_REQUEST_ID_LEN
+                && id.bytes().all(|b| b.is_ascii_graphic())
+        })
+        .map_or_else(
+            || {
+                uuid::Builder::from_random_bytes(rand::random())
+                    .into_uuid()
+                    .to_string()
+            },
+            str::to_owned,
+        )
+}
+
+/// Metrics and the access log line. Never a token: no query string, and
+/// of the headers only the client's request id (see [`request_id`]).
 fn record(
     metrics: &Metrics,
     method: &str,
@@ -325,13 +369,23 @@ fn record(
         })
         .inc();
     metrics.request_duration.observe(latency.as_secs_f64());
+    if !access_log_on() {
+        return;
+    }
+    let service = outcome.service;
+    let upstream = service
+        .zip(outcome.upstream)
+        .and_then(|(s, i)| s.targets.get(i));
     tracing::info!(
         target: "kingress::access",
         method,
         path,
         status = status.as_u16(),
         route,
+        service = service.map_or("-", |s| s.name.as_str()),
         consumer = outcome.consumer.as_deref().unwrap_or("-"),
+        upstream = %upstream.map_or_else(|| "-".to_string(), ToString::to_string),
+        request_id = outcome.request_id.as_deref().unwrap_or("-"),
         latency_ms = (latency.as_secs_f64() * 1e6).round() / 1e3,
     );
 }

@@ -9,6 +9,7 @@ pub use loader::Loader;
 
 use crate::objects::{Object, ObjectSet, ParseError};
 use serde::Deserialize;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Why a manifest path could not be loaded.
@@ -103,46 +104,85 @@ pub fn load_text(file: &Path, text: &str, objects: &mut ObjectSet) -> Result<(),
             index,
             source,
         })?;
-        if value.is_null() {
-            continue;
-        }
-        // Lists (`kind: List`) are flattened like kubectl does.
-        let items = match value.get("kind").and_then(|k| k.as_str()) {
-            Some("List") => match value.get("items") {
-                Some(serde_yaml::Value::Sequence(items)) => items.clone(),
-                _ => Vec::new(),
+        load_document(file, index, value, objects)?;
+    }
+    Ok(())
+}
+
+/// Adds the objects of one decoded document, the `index`-th (1-based) of
+/// `file`, to `objects`.
+pub fn load_document(
+    file: &Path,
+    index: usize,
+    value: serde_yaml::Value,
+    objects: &mut ObjectSet,
+) -> Result<(), LoadError> {
+    if value.is_null() {
+        return Ok(());
+    }
+    // Lists (`kind: List`) are flattened like kubectl does.
+    let items = match value.get("kind").and_then(|k| k.as_str()) {
+        Some("List") => match value.get("items") {
+            Some(serde_yaml::Value::Sequence(items)) => items.clone(),
+            _ => Vec::new(),
+        },
+        _ => vec![value],
+    };
+    for item in items {
+        let json = serde_json::to_value(&item).map_err(|e| LoadError::Object {
+            path: file.to_path_buf(),
+            index,
+            source: ParseError::Invalid {
+                kind: "unknown".into(),
+                name: String::new(),
+                source: e,
             },
-            _ => vec![value],
-        };
-        for item in items {
-            let json = serde_json::to_value(&item).map_err(|e| LoadError::Object {
-                path: file.to_path_buf(),
-                index,
-                source: ParseError::Invalid {
-                    kind: "unknown".into(),
-                    name: String::new(),
-                    source: e,
-                },
-            })?;
-            match Object::from_value(json) {
-                Ok(object) => objects.apply(object),
-                Err(ParseError::Unsupported(kind)) => {
-                    tracing::debug!(file = %file.display(), %kind, "skipping kind kingress does not read");
-                }
-                Err(ParseError::NoKind) if is_kong_declarative(&item) => {
-                    objects.add_declarative(file, index, serde_json::to_value(&item));
-                }
-                Err(source) => {
-                    return Err(LoadError::Object {
-                        path: file.to_path_buf(),
-                        index,
-                        source,
-                    });
-                }
+        })?;
+        match Object::from_value(json) {
+            Ok(object) => objects.apply(object),
+            Err(ParseError::Unsupported(kind)) => {
+                tracing::debug!(file = %file.display(), %kind, "skipping kind kingress does not read");
+            }
+            Err(ParseError::NoKind) if is_kong_declarative(&item) => {
+                objects.add_declarative(file, index, serde_json::to_value(&item));
+            }
+            Err(source) => {
+                return Err(LoadError::Object {
+                    path: file.to_path_buf(),
+                    index,
+                    source,
+                });
             }
         }
     }
     Ok(())
+}
+
+/// The text of `file` (`len` bytes by its metadata), refused when it is,
+/// or grows while being read to, more than `max_size` bytes.
+pub fn read_limited(file: &Path, len: u64, max_size: u64) -> Result<String, LoadError> {
+    let too_large = |size| LoadError::TooLarge {
+        path: file.to_path_buf(),
+        size,
+        limit: max_size,
+    };
+    if len > max_size {
+        return Err(too_large(len));
+    }
+    let io = |source| LoadError::Io {
+        path: file.to_path_buf(),
+        source,
+    };
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .map_err(io)?
+        .take(max_size.saturating_add(1))
+        .read_to_string(&mut text)
+        .map_err(io)?;
+    if text.len() as u64 > max_size {
+        return Err(too_large(text.len() as u64));
+    }
+    Ok(text)
 }
 
 /// Kong declarative files (`_format_version`) share the directory; they are

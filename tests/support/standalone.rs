@@ -47,6 +47,17 @@ impl Standalone {
         Self::spawn(binary(), dir, args, log, Some(log_dir)).await
     }
 
+    /// As [`Standalone::start`], but as `kubectl logs` or a log shipper
+    /// sees it: stderr is a pipe (copied to the log file by a thread), with
+    /// `env` added to the environment.
+    pub async fn start_piped(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Standalone {
+        let log_dir = tempfile::tempdir().unwrap();
+        let log = log_dir.path().join("kingress.log");
+        let mut launcher = binary();
+        launcher.envs(env.iter().copied());
+        Self::launch(launcher, dir, args, log, Some(log_dir), Stderr::Pipe).await
+    }
+
     /// As [`Standalone::start`], through `launcher`: a command that runs the
     /// kingress binary with the arguments appended to it (a shell that sets
     /// a limit first, say).
@@ -63,15 +74,33 @@ impl Standalone {
     }
 
     async fn spawn(
-        mut launcher: Command,
+        launcher: Command,
         dir: &Path,
         args: &[&str],
         log: PathBuf,
         log_dir: Option<tempfile::TempDir>,
     ) -> Standalone {
+        Self::launch(launcher, dir, args, log, log_dir, Stderr::File).await
+    }
+
+    async fn launch(
+        mut launcher: Command,
+        dir: &Path,
+        args: &[&str],
+        log: PathBuf,
+        log_dir: Option<tempfile::TempDir>,
+        how: Stderr,
+    ) -> Standalone {
         let (http, https, admin, status) = (free_port(), free_port(), free_port(), free_port());
-        let stderr = std::fs::File::create(&log).unwrap();
-        let child = launcher
+        let file = std::fs::File::create(&log).unwrap();
+        let stderr = match how {
+            Stderr::File => Stdio::from(file.try_clone().unwrap()),
+            Stderr::Pipe => Stdio::piped(),
+        };
+        // Whatever the developer's terminal sets: kingress itself must
+        // keep colour out of files and pipes.
+        launcher.env_remove("NO_COLOR");
+        let mut child = launcher
             .arg("standalone")
             .arg("-f")
             .arg(dir)
@@ -81,11 +110,15 @@ impl Standalone {
             .args(["--status-listen", &status.to_string()])
             .args(["--debounce", "20ms"])
             .args(args)
-            .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
             .expect("kingress binary");
+        if let Some(mut pipe) = child.stderr.take() {
+            let mut file = file;
+            // Ends when kingress exits and the pipe closes.
+            std::thread::spawn(move || std::io::copy(&mut pipe, &mut file));
+        }
         let k = Standalone {
             child,
             http,
@@ -137,6 +170,14 @@ impl Standalone {
             })
             .unwrap_or(0.0)
     }
+}
+
+/// Where kingress's stderr goes.
+enum Stderr {
+    /// Straight into the log file.
+    File,
+    /// Into a pipe whose reader copies it to the log file.
+    Pipe,
 }
 
 impl Drop for Standalone {

@@ -24,7 +24,6 @@ use failures::Failures;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -190,31 +189,10 @@ impl Loader {
         Ok(files)
     }
 
-    /// The text of `file` (`len` bytes by its metadata), refused when it
-    /// is, or grows while being read to, more than the size limit.
+    /// The text of `file` (`len` bytes by its metadata), within the size
+    /// limit.
     fn read(&self, file: &Path, len: u64) -> Result<String, LoadError> {
-        let too_large = |size| LoadError::TooLarge {
-            path: file.to_path_buf(),
-            size,
-            limit: self.max_size,
-        };
-        if len > self.max_size {
-            return Err(too_large(len));
-        }
-        let io = |source| LoadError::Io {
-            path: file.to_path_buf(),
-            source,
-        };
-        let mut text = String::new();
-        std::fs::File::open(file)
-            .map_err(io)?
-            .take(self.max_size.saturating_add(1))
-            .read_to_string(&mut text)
-            .map_err(io)?;
-        if text.len() as u64 > self.max_size {
-            return Err(too_large(text.len() as u64));
-        }
-        Ok(text)
+        super::read_limited(file, len, self.max_size)
     }
 
     /// Brings `merged` up to date with `files` (was `old`): only the keys
