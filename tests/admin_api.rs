@@ -69,6 +69,23 @@ async fn array_field_errors_are_per_element_as_kong_answers() {
         Some("3")
     );
 
+    // Plugin config arrays too.
+    let (status, body) = k
+        .json(
+            Method::POST,
+            "/plugins",
+            json!({"name": "openid-connect", "config": {
+                "issuer": "http://idp.test/realms/r",
+                "auth_methods": ["bearer", "magic"],
+            }}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["fields"],
+        json!({"config": {"auth_methods": [null, "'magic' is not an accepted value"]}})
+    );
+
     // A non-string element is named by its position too.
     let (status, body) = k
         .json(Method::POST, "/routes", json!({"hosts": ["a.example", 7]}))
