@@ -13,10 +13,12 @@
 
 mod api;
 pub mod guard;
+mod page;
 mod read;
 mod reply;
 mod serve;
 mod status;
+mod tokens;
 pub mod write;
 
 pub use read::entities;
@@ -160,14 +162,14 @@ impl AdminServer {
                     return refusal.respond(request.method(), request.uri().path());
                 }
                 let method = request.method().clone();
-                if method != http::Method::GET && method != http::Method::HEAD {
-                    return api::write(&state, request).await;
+                let is_read = method == http::Method::GET || method == http::Method::HEAD;
+                // Tokens live in the token store, which may be remote;
+                // every other read answers from the table.
+                if api::is_tokens(&request) {
+                    return api::tokens(&state, request, is_read).await;
                 }
-                // The token listing reads the token store, which may be
-                // remote; every other read answers from the table.
-                let path = request.uri().path().trim_end_matches('/');
-                if path == "/oauth2_tokens" {
-                    return read::tokens(&state.node).await;
+                if !is_read {
+                    return api::write(&state, request).await;
                 }
                 let declared = match &state.writes {
                     Some(writes) => writes.snapshot().await,

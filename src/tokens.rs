@@ -17,6 +17,7 @@
 //! - failures are [`StoreError`]s and callers fail closed.
 
 mod generate;
+mod listing;
 pub mod memory;
 mod ops;
 pub mod redis;
@@ -28,6 +29,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 pub use generate::{TOKEN_LEN, random_token};
+pub use listing::TokenChange;
 
 /// Lifetime of an authorization code in seconds (fixed, as in Kong).
 pub const CODE_TTL: u64 = 300;
@@ -394,15 +396,6 @@ impl TokenStore {
     /// Whether no token rows are stored.
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
         Ok(self.len().await? == 0)
-    }
-
-    /// Up to `limit` live token rows for the Admin API (`GET /oauth2_tokens`),
-    /// without token values.
-    pub async fn list_tokens(&self, limit: usize) -> Result<Vec<TokenSummary>, StoreError> {
-        match self {
-            TokenStore::Memory(m) => Ok(m.list_tokens(limit)),
-            TokenStore::Redis(r) => r.list_tokens(limit).await,
-        }
     }
 
     /// Deletes every token and code whose credential id is not in `keep`

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::Path;
 use support::client::{self, json};
-use support::standalone::Standalone;
+use support::standalone::{Standalone, answer};
 use support::upstream::Upstream;
 
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -32,27 +32,6 @@ async fn start(dir: &Path) -> Kingress {
 }
 
 impl Kingress {
-    /// An Admin API request with a form body (`curl --data`), or none.
-    async fn form(&self, method: Method, path: &str, body: &str) -> (u16, Value) {
-        let mut request = client::http1().request(method, format!("http://{}{path}", self.admin));
-        if !body.is_empty() {
-            request = request.header("content-type", FORM).body(body.to_string());
-        }
-        answer(request.send().await.unwrap()).await
-    }
-
-    /// An Admin API request with a JSON body.
-    async fn json(&self, method: Method, path: &str, body: Value) -> (u16, Value) {
-        let request = client::http1()
-            .request(method, format!("http://{}{path}", self.admin))
-            .json(&body);
-        answer(request.send().await.unwrap()).await
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.form(Method::GET, path, "").await
-    }
-
     /// The seed's token request over HTTPS.
     async fn token(&self, path: &str) -> (u16, Value) {
         let res = client::http1()
@@ -73,17 +52,6 @@ impl Kingress {
         }
         request.send().await.unwrap().status().as_u16()
     }
-}
-
-async fn answer(res: reqwest::Response) -> (u16, Value) {
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    let body = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-    };
-    (status, body)
 }
 
 /// The seed's prerequisite: service `openid-connect` (the upstream) with a

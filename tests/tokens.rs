@@ -7,7 +7,8 @@ mod support;
 use kingress::metrics::Metrics;
 use kingress::model::Sensitive;
 use kingress::tokens::{
-    AuthCode, Grant, IssuedToken, StoreError, TokenStore, digest_hex, random_token, unix_now,
+    AuthCode, Grant, IssuedToken, StoreError, TokenChange, TokenStore, digest_hex, random_token,
+    unix_now,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -258,7 +259,7 @@ async fn listing_and_cascade(store: &TokenStore) {
     store.insert_code(&dropped_code).await.unwrap();
     assert_eq!(store.len().await.unwrap(), 3);
 
-    let listed = store.list_tokens(10).await.unwrap();
+    let listed = store.list_tokens(None, 10).await.unwrap();
     assert_eq!(listed.len(), 3);
     let ids: HashSet<String> = listed.iter().map(|s| s.id.clone()).collect();
     assert!(ids.contains(&digest_hex(keep.access_token.expose())));
@@ -269,7 +270,50 @@ async fn listing_and_cascade(store: &TokenStore) {
             "listing must not show token values"
         );
     }
-    assert_eq!(store.list_tokens(2).await.unwrap().len(), 2);
+    // Pages in id order: the last id of one page is the next one's offset.
+    let first = store.list_tokens(None, 2).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert!(first[0].id < first[1].id);
+    let rest = store.list_tokens(Some(&first[1].id), 10).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert!(rest[0].id > first[1].id);
+
+    // Found, changed and revoked by id or by the token value.
+    let by_value = store
+        .find(keep.access_token.expose())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_value.id, digest_hex(keep.access_token.expose()));
+    assert_eq!(
+        store.find(&by_value.id).await.unwrap(),
+        Some(by_value.clone())
+    );
+    let change = TokenChange {
+        expires_in: Some(5),
+        scope: Some(Some("changed".into())),
+        authenticated_userid: Some(None),
+    };
+    let changed = store.update(&by_value.id, &change).await.unwrap().unwrap();
+    assert_eq!(
+        (changed.expires_in, changed.scope.as_deref()),
+        (5, Some("changed"))
+    );
+    assert_eq!(changed.authenticated_userid, None);
+    let grant = store
+        .grant(keep.access_token.expose())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(grant.scope.as_deref(), Some("changed"));
+    assert!(store.revoke(drop2.access_token.expose()).await.unwrap());
+    assert!(!store.revoke(drop2.access_token.expose()).await.unwrap());
+    assert_eq!(
+        store.grant(drop2.access_token.expose()).await.unwrap(),
+        None
+    );
+    assert!(store.update("unknown", &change).await.unwrap().is_none());
+    store.insert_token(&drop2).await.unwrap();
 
     let removed = store
         .retain_credentials(&HashSet::from(["cred-keep".to_string()]))

@@ -2,6 +2,7 @@
 //! reads to `read`, everything else to `write` (which refuses in cluster
 //! mode).
 
+use super::page::Page;
 use super::read::{self, Node};
 use super::write::{self, Writes};
 use crate::kong::Document;
@@ -30,7 +31,8 @@ pub fn handle<B>(
 ) -> Response<Full<Bytes>> {
     let decoded = segments(request.uri().path());
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
-    read::get(&state.node, &segments, declared)
+    let page = Page::new(request.uri().path(), request.uri().query());
+    read::get(&state.node, &segments, declared, &page)
 }
 
 /// Answers one write (any other method).
@@ -38,6 +40,26 @@ pub async fn write(state: &State, request: Request<Incoming>) -> Response<Full<B
     let decoded = segments(request.uri().path());
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     write::handle(state.writes.as_ref(), request, &segments).await
+}
+
+/// Whether the request is for `/oauth2_tokens[/…]`.
+pub fn is_tokens<B>(request: &Request<B>) -> bool {
+    segments(request.uri().path()).first().map(String::as_str) == Some(super::tokens::COLLECTION)
+}
+
+/// Answers any method on `/oauth2_tokens[/…]` (the token store's entities).
+pub async fn tokens(
+    state: &State,
+    request: Request<Incoming>,
+    is_read: bool,
+) -> Response<Full<Bytes>> {
+    let decoded = segments(request.uri().path());
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    if is_read {
+        let page = Page::new(request.uri().path(), request.uri().query());
+        return super::tokens::read(&state.node, &segments, &page).await;
+    }
+    super::tokens::write(&state.node, state.writes.as_ref(), request, &segments).await
 }
 
 /// The path's segments, percent-decoded, empty ones dropped.

@@ -1,4 +1,4 @@
-//! The admin API's read endpoints: lists as `{"data":[…],"next":null}` and
+//! The admin API's read endpoints: lists paginated as Kong's (`page`) and
 //! single entities by name or id, in Kong's shapes (`entities`), with what
 //! the Admin API wrote answered from its document (`declared`).
 
@@ -8,8 +8,9 @@ mod node;
 mod oauth2;
 
 pub use node::{Node, hostname};
-pub use oauth2::tokens;
+pub use oauth2::token;
 
+use super::page::Page;
 use super::{reply, status};
 use crate::kong::Document;
 use crate::model::{Route, Service, Table};
@@ -19,16 +20,21 @@ use http_body_util::Full;
 
 /// Answers a GET for the path `segments`. Entities the Admin API wrote
 /// (`declared`) are answered from its document.
-pub fn get(state: &Node, segments: &[&str], declared: Option<&Document>) -> Response<Full<Bytes>> {
+pub fn get(
+    state: &Node,
+    segments: &[&str],
+    declared: Option<&Document>,
+    page: &Page,
+) -> Response<Full<Bytes>> {
     let published = state.table.load();
     let table = &published.table;
-    if let Some(answer) = declared.and_then(|doc| declared::get(doc, table, segments)) {
+    if let Some(answer) = declared.and_then(|doc| declared::get(doc, table, segments, page)) {
         return answer;
     }
     match segments {
         [] => reply::ok(&node::info(state, &published)),
         ["status"] => reply::ok(&status::summary(&published, state.started)),
-        ["routes"] => reply::list(table.routes.iter().map(|r| entities::route(r)).collect()),
+        ["routes"] => page.list(table.routes.iter().map(|r| entities::route(r)).collect()),
         ["routes", key] => found(route(table, key).map(entities::route)),
         ["routes", key, "service"] => found(
             route(table, key)
@@ -37,7 +43,7 @@ pub fn get(state: &Node, segments: &[&str], declared: Option<&Document>) -> Resp
                 .map(entities::service),
         ),
         ["routes", key, "plugins"] => match route(table, key) {
-            Some(r) => reply::list(
+            Some(r) => page.list(
                 r.plugins
                     .iter()
                     .map(|p| entities::plugin(table, p))
@@ -45,10 +51,10 @@ pub fn get(state: &Node, segments: &[&str], declared: Option<&Document>) -> Resp
             ),
             None => reply::not_found(),
         },
-        ["services"] => reply::list(table.services.values().map(entities::service).collect()),
+        ["services"] => page.list(table.services.values().map(entities::service).collect()),
         ["services", key] => found(service(table, key).map(entities::service)),
         ["services", key, "routes"] => match service(table, key) {
-            Some(s) => reply::list(
+            Some(s) => page.list(
                 table
                     .routes
                     .iter()
@@ -58,16 +64,16 @@ pub fn get(state: &Node, segments: &[&str], declared: Option<&Document>) -> Resp
             ),
             None => reply::not_found(),
         },
-        ["upstreams"] => reply::list(table.services.values().map(entities::upstream).collect()),
+        ["upstreams"] => page.list(table.services.values().map(entities::upstream).collect()),
         ["upstreams", key] => found(upstream(table, key).map(entities::upstream)),
         ["upstreams", key, "targets"] => match upstream(table, key) {
-            Some(s) => reply::list(s.targets.iter().map(|t| entities::target(s, t)).collect()),
+            Some(s) => page.list(s.targets.iter().map(|t| entities::target(s, t)).collect()),
             None => reply::not_found(),
         },
-        ["consumers"] => reply::list(table.consumers.values().map(entities::consumer).collect()),
+        ["consumers"] => page.list(table.consumers.values().map(entities::consumer).collect()),
         ["consumers", key] => found(table.find_consumer(key).map(entities::consumer)),
         ["consumers", key, "oauth2"] => match table.find_consumer(key) {
-            Some(c) => reply::list(
+            Some(c) => page.list(
                 table
                     .oauth2_credentials
                     .values()
@@ -77,7 +83,7 @@ pub fn get(state: &Node, segments: &[&str], declared: Option<&Document>) -> Resp
             ),
             None => reply::not_found(),
         },
-        ["oauth2"] => reply::list(
+        ["oauth2"] => page.list(
             table
                 .oauth2_credentials
                 .values()
@@ -91,7 +97,7 @@ pub fn get(state: &Node, segments: &[&str], declared: Option<&Document>) -> Resp
                 .or_else(|| table.oauth2_credential_by_id(key))
                 .map(oauth2::credential),
         ),
-        ["plugins"] => reply::list(
+        ["plugins"] => page.list(
             table
                 .plugins
                 .values()
@@ -99,7 +105,7 @@ pub fn get(state: &Node, segments: &[&str], declared: Option<&Document>) -> Resp
                 .collect(),
         ),
         ["plugins", id] => found(table.plugins.get(*id).map(|p| entities::plugin(table, p))),
-        ["certificates"] => reply::list(
+        ["certificates"] => page.list(
             table
                 .certificates
                 .iter()

@@ -36,11 +36,6 @@ pub fn ok(body: &Value) -> Response<Full<Bytes>> {
     json(StatusCode::OK, body)
 }
 
-/// Kong's list envelope; kingress returns everything in one page.
-pub fn list(data: Vec<Value>) -> Response<Full<Bytes>> {
-    ok(&json!({ "data": data, "next": null }))
-}
-
 /// 404 `{"message":"Not found"}`.
 pub fn not_found() -> Response<Full<Bytes>> {
     json(StatusCode::NOT_FOUND, &json!({ "message": "Not found" }))

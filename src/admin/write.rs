@@ -23,6 +23,7 @@ mod entity;
 mod error;
 mod store;
 
+pub use error::WriteError;
 pub use store::{Check, FILE_NAME, Reload, Writes};
 
 use crate::kong::Document;
@@ -30,7 +31,6 @@ use crate::model::Sensitive;
 use crate::model::is_hashed_secret;
 use bytes::Bytes;
 use endpoint::Endpoint;
-use error::WriteError;
 use http::header::CONTENT_TYPE;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
@@ -65,18 +65,7 @@ async fn run(
         });
     };
     writes.file()?;
-    let content_type = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let bytes = Limited::new(request.into_body(), MAX_BODY)
-        .collect()
-        .await
-        .map_err(|_| WriteError::TooLarge)?
-        .to_bytes();
-    let format = body::format(content_type.as_deref(), &bytes)?;
-    let fields = body::decode(&format, &bytes)?;
+    let fields = fields(request).await?;
 
     let _one_at_a_time = writes.lock.lock().await;
     let text = writes.read().await?;
@@ -106,6 +95,25 @@ async fn run(
             Bytes::new(),
         ),
     })
+}
+
+/// Reads a write's body (at most [`MAX_BODY`] bytes) as form, JSON or
+/// multipart fields.
+pub async fn fields(
+    request: Request<Incoming>,
+) -> Result<serde_json::Map<String, serde_json::Value>, WriteError> {
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let bytes = Limited::new(request.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|_| WriteError::TooLarge)?
+        .to_bytes();
+    let format = body::format(content_type.as_deref(), &bytes)?;
+    body::decode(&format, &bytes)
 }
 
 /// Replaces the plaintext of every `hash_secret: true` credential with its

@@ -69,10 +69,8 @@ impl Oauth2Credential {
             .string("client_secret")
             .unwrap_or_else(|| random_string(32));
         let redirect_uris = r.strings("redirect_uris");
-        for uri in redirect_uris.iter().flatten() {
-            if let Err(message) = check_redirect_uri(uri) {
-                r.errors.field("redirect_uris", message);
-            }
+        if let Some(uris) = &redirect_uris {
+            r.each("redirect_uris", uris, check_redirect_uri);
         }
         let client_type = r
             .string("client_type")

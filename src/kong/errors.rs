@@ -30,6 +30,9 @@ pub enum FieldError {
     Messages(Vec<String>),
     /// Errors inside a record field (`config`).
     Nested(FieldErrors),
+    /// Per-element errors of an array field, `null` where an element is
+    /// fine: `[null, "fragment not allowed in '…'"]`, as Kong answers.
+    Elements(Vec<Option<String>>),
 }
 
 // === impl FieldErrors ===
@@ -57,6 +60,35 @@ impl FieldErrors {
                 self.fields
                     .entry(path.to_string())
                     .or_insert_with(|| FieldError::Message(message.into()));
+            }
+        }
+    }
+
+    /// Records `message` for element `index` (0-based) of the array field
+    /// `path` of `len` elements; the first message for an element wins, and
+    /// a field that already has a whole-field message keeps it.
+    pub fn element(&mut self, path: &str, index: usize, len: usize, message: impl Into<String>) {
+        match path.split_once('.') {
+            Some((head, rest)) => {
+                let entry = self
+                    .fields
+                    .entry(head.to_string())
+                    .or_insert_with(|| FieldError::Nested(FieldErrors::new()));
+                if let FieldError::Nested(inner) = entry {
+                    inner.element(rest, index, len, message);
+                }
+            }
+            None => {
+                let entry = self
+                    .fields
+                    .entry(path.to_string())
+                    .or_insert_with(|| FieldError::Elements(vec![None; len.max(index + 1)]));
+                if let FieldError::Elements(list) = entry {
+                    if list.len() <= index {
+                        list.resize(index + 1, None);
+                    }
+                    list[index].get_or_insert_with(|| message.into());
+                }
             }
         }
     }
@@ -129,6 +161,12 @@ impl FieldErrors {
                     out.extend(list.iter().map(|m| (path.clone(), m.clone())))
                 }
                 FieldError::Nested(inner) => inner.flatten_into(&path, out),
+                // Kong numbers elements from 1 in its summary line.
+                FieldError::Elements(list) => out.extend(
+                    list.iter()
+                        .enumerate()
+                        .filter_map(|(i, m)| Some((format!("{path}.{}", i + 1), m.clone()?))),
+                ),
             }
         }
     }
@@ -200,5 +238,30 @@ mod tests {
             "schema violation (port: value should be between 0 and 65535)"
         );
         assert!(one.get("port").is_some() && !one.is_foreign_key_violation());
+    }
+
+    #[test]
+    fn array_fields_report_per_element_like_kong() {
+        let mut e = FieldErrors::new();
+        e.element(
+            "redirect_uris",
+            1,
+            2,
+            "fragment not allowed in 'http://a/#x'",
+        );
+        e.element("redirect_uris", 1, 2, "second message is dropped");
+        e.element("config.scopes", 0, 1, "expected a string");
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({
+                "config": {"scopes": ["expected a string"]},
+                "redirect_uris": [null, "fragment not allowed in 'http://a/#x'"],
+            })
+        );
+        assert_eq!(
+            e.message(),
+            "2 schema violations (config.scopes.1: expected a string; \
+             redirect_uris.2: fragment not allowed in 'http://a/#x')"
+        );
     }
 }

@@ -170,7 +170,17 @@ fn config(r: &mut Reader<'_>, name: &str, known: bool) -> Value {
             } else {
                 format!("config.{field}")
             };
-            r.errors.field(&path, message);
+            // A plugin names an array element as `<field>.<n>` (from 1, as
+            // Kong's summary does); Kong's body lists it per element.
+            let element = path.rsplit_once('.').and_then(|(array, n)| {
+                let n = n.parse::<usize>().ok().filter(|n| *n >= 1)?;
+                let len = array_len(&config, array)?;
+                Some((array.to_string(), n - 1, len))
+            });
+            match element {
+                Some((array, index, len)) => r.errors.element(&array, index, len, message),
+                None => r.errors.field(&path, message),
+            }
             config
         }
         Err(e @ ConfigError::UnknownPlugin(_)) => {
@@ -178,6 +188,15 @@ fn config(r: &mut Reader<'_>, name: &str, known: bool) -> Value {
             config
         }
     }
+}
+
+/// The length of the array at the dotted `path` (`config.…`) of `config`.
+fn array_len(config: &Value, path: &str) -> Option<usize> {
+    let mut value = config;
+    for key in path.split('.').skip(1) {
+        value = value.get(key)?;
+    }
+    value.as_array().map(Vec::len)
 }
 
 /// `ordering`: `before`/`after`, each `{access: [plugin names]}`.

@@ -143,7 +143,12 @@ impl<'a> Reader<'a> {
                     .map(|v| v.as_str().map(str::to_string))
                     .collect();
                 if out.is_none() {
-                    self.errors.field(key, "expected a string");
+                    for (i, item) in items.iter().enumerate() {
+                        if !item.is_string() {
+                            self.errors
+                                .element(key, i, items.len(), "expected a string");
+                        }
+                    }
                 }
                 out
             }
@@ -169,17 +174,34 @@ impl<'a> Reader<'a> {
     /// Kong allows printable characters except `,` and `/`.
     pub fn tags(&mut self) -> Option<Vec<String>> {
         let tags = self.set("tags")?;
-        if let Some(bad) = tags
-            .iter()
-            .find(|t| t.is_empty() || t.contains([',', '/']) || t.chars().any(char::is_control))
-        {
-            self.errors.field(
-                "tags",
-                format!("invalid tag '{bad}': expected printable characters with the exception of ',' and '/'"),
-            );
-            return None;
+        let fine = self.each("tags", &tags, |t| {
+            if t.is_empty() || t.contains([',', '/']) || t.chars().any(char::is_control) {
+                Err(format!(
+                    "invalid tag '{t}': expected printable characters with the exception of ',' and '/'"
+                ))
+            } else {
+                Ok(())
+            }
+        });
+        fine.then_some(tags)
+    }
+
+    /// Checks every element of the array field `key` with `check`, recording
+    /// Kong's per-element errors; whether all passed.
+    pub fn each(
+        &mut self,
+        key: &str,
+        items: &[String],
+        check: impl Fn(&str) -> Result<(), String>,
+    ) -> bool {
+        let mut fine = true;
+        for (i, item) in items.iter().enumerate() {
+            if let Err(message) = check(item) {
+                self.errors.element(key, i, items.len(), message);
+                fine = false;
+            }
         }
-        Some(tags)
+        fine
     }
 
     /// `created_at`/`updated_at`: kept when given (persisted documents),

@@ -70,34 +70,39 @@ impl Route {
         let protocols = r
             .set("protocols")
             .unwrap_or_else(|| PROTOCOLS.map(String::from).to_vec());
-        if let Some(p) = protocols.iter().find(|p| !PROTOCOLS.contains(&p.as_str())) {
-            r.errors.field(
-                "protocols",
-                format!("expected one of: http, https (kingress does not serve '{p}')"),
+        r.each("protocols", &protocols, |p| {
+            if PROTOCOLS.contains(&p) {
+                return Ok(());
+            }
+            // Kong would accept stream and gRPC protocols; kingress serves
+            // only HTTP, so it says which of Kong's values it takes and
+            // leaves the reason to the log.
+            tracing::info!(
+                protocol = p,
+                "route protocol refused: kingress serves http and https only"
             );
-        }
+            Err(format!("expected one of: {}", PROTOCOLS.join(", ")))
+        });
         if protocols.is_empty() {
             r.errors.field("protocols", "length must be at least 1");
         }
         let methods = r.set("methods");
-        if let Some(bad) = methods
-            .iter()
-            .flatten()
-            .find(|m| m.is_empty() || !m.chars().all(|c| c.is_ascii_uppercase()))
-        {
-            r.errors.field("methods", format!("invalid value: {bad}"));
+        if let Some(methods) = &methods {
+            r.each("methods", methods, |m| {
+                if m.is_empty() || !m.chars().all(|c| c.is_ascii_uppercase()) {
+                    Err(format!("invalid value: {m}"))
+                } else {
+                    Ok(())
+                }
+            });
         }
         let hosts = r.strings("hosts");
-        for h in hosts.iter().flatten() {
-            if let Err(message) = check_host(h) {
-                r.errors.field("hosts", message);
-            }
+        if let Some(hosts) = &hosts {
+            r.each("hosts", hosts, check_host);
         }
         let paths = r.strings("paths");
-        for p in paths.iter().flatten() {
-            if let Err(message) = check_path(p) {
-                r.errors.field("paths", message);
-            }
+        if let Some(paths) = &paths {
+            r.each("paths", paths, check_path);
         }
         let headers = headers(&mut r);
         let https_redirect_status_code = r.integer("https_redirect_status_code", 426, 0, 999);
@@ -116,6 +121,10 @@ impl Route {
             && empty(&hosts)
             && empty(&paths)
             && headers.as_ref().is_none_or(BTreeMap::is_empty)
+            // Kong skips an entity check whose fields already failed.
+            && ["methods", "hosts", "headers", "paths"]
+                .iter()
+                .all(|f| r.errors.get(f).is_none())
         {
             let proto = if protocols.iter().any(|p| p == "http") {
                 "http"

@@ -12,6 +12,7 @@
 //! kept in a compact form (`row`): token values inline, repeated strings
 //! shared.
 
+mod listing;
 mod quota;
 mod row;
 
@@ -279,22 +280,6 @@ impl MemoryStore {
     /// Whether no token rows are held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Up to `limit` live rows, newest first (which rows are picked when
-    /// there are more is unspecified).
-    pub fn list_tokens(&self, limit: usize) -> Vec<TokenSummary> {
-        let now = unix_now();
-        let inner = self.inner.read();
-        let mut out: Vec<TokenSummary> = inner
-            .tokens
-            .iter()
-            .filter(|(_, t)| !t.is_gone(now))
-            .take(limit)
-            .map(|(access, row)| row.to_token(access, true).summary())
-            .collect();
-        out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
-        out
     }
 
     /// Drops tokens and codes of credentials not in `keep`.

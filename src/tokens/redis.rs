@@ -21,6 +21,7 @@
 //! failure is [`StoreError::Unavailable`]; the connection manager reconnects
 //! on its own, and a store created while Redis is down connects on first use.
 
+mod listing;
 mod record;
 mod scripts;
 
@@ -300,29 +301,6 @@ impl RedisStore {
     /// Whether no token rows are stored.
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
         Ok(self.len().await? == 0)
-    }
-
-    /// Up to `limit` rows, newest first among those found.
-    pub async fn list_tokens(&self, limit: usize) -> Result<Vec<TokenSummary>, StoreError> {
-        let mut keys = Vec::new();
-        self.scan("token", |batch| {
-            keys.extend(batch.iter().cloned());
-            keys.len() < limit
-        })
-        .await?;
-        keys.truncate(limit);
-        let rows = self.get_many(&keys).await?;
-        let mut out: Vec<TokenSummary> = keys
-            .iter()
-            .zip(rows)
-            .filter_map(|(k, raw)| {
-                let record = parse::<TokenRecord>(&raw?)?;
-                let id = k.rsplit(':').next()?.to_string();
-                Some(record.summary(id))
-            })
-            .collect();
-        out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
-        Ok(out)
     }
 
     /// Deletes rows and codes of credentials not in `keep`.

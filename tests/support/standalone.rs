@@ -180,6 +180,57 @@ enum Stderr {
     Pipe,
 }
 
+/// Admin API requests as a user sends them (`curl --data`, JSON).
+impl Standalone {
+    /// An Admin API request with a form body, or none; the status and the
+    /// JSON body (`null` when empty).
+    pub async fn form(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &str,
+    ) -> (u16, serde_json::Value) {
+        let mut request =
+            super::client::http1().request(method, format!("http://{}{path}", self.admin));
+        if !body.is_empty() {
+            request = request
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.to_string());
+        }
+        answer(request.send().await.unwrap()).await
+    }
+
+    /// An Admin API request with a JSON body.
+    pub async fn json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let request = super::client::http1()
+            .request(method, format!("http://{}{path}", self.admin))
+            .json(&body);
+        answer(request.send().await.unwrap()).await
+    }
+
+    /// An Admin API GET.
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.form(reqwest::Method::GET, path, "").await
+    }
+}
+
+/// The status and JSON body of an answer (`null` when empty).
+pub async fn answer(res: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    let body = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    };
+    (status, body)
+}
+
 impl Drop for Standalone {
     fn drop(&mut self) {
         let _ = self.child.kill();

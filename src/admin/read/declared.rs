@@ -8,6 +8,7 @@
 
 use super::entities;
 use super::oauth2;
+use crate::admin::page::Page;
 use crate::admin::reply;
 use crate::kong::{Document, Foreign, Oauth2Credential};
 use crate::model::Table;
@@ -21,23 +22,25 @@ type Answer = Option<Response<Full<Bytes>>>;
 
 /// Answers a GET of `segments` from `doc` (merged with `table` for lists),
 /// or `None` when the document does not hold what the path names.
-pub fn get(doc: &Document, table: &Table, segments: &[&str]) -> Answer {
+pub fn get(doc: &Document, table: &Table, segments: &[&str], page: &Page) -> Answer {
     match segments {
-        ["services"] => Some(reply::list(chain(
-            doc.services.iter().map(json),
-            table
-                .services
-                .values()
-                .filter(|s| {
-                    !doc.services
-                        .iter()
-                        .any(|d| shadows(&d.id, &d.name, &s.name))
-                })
-                .map(entities::service),
-        ))),
+        ["services"] => Some(
+            page.list(chain(
+                doc.services.iter().map(json),
+                table
+                    .services
+                    .values()
+                    .filter(|s| {
+                        !doc.services
+                            .iter()
+                            .any(|d| shadows(&d.id, &d.name, &s.name))
+                    })
+                    .map(entities::service),
+            )),
+        ),
         ["services", key] => found(service(doc, key).map(json)),
         ["services", key, "routes"] => service(doc, key).map(|s| {
-            reply::list(
+            page.list(
                 doc.routes
                     .iter()
                     .filter(|r| refers(&r.service, &s.id))
@@ -46,7 +49,7 @@ pub fn get(doc: &Document, table: &Table, segments: &[&str]) -> Answer {
             )
         }),
         ["services", key, "plugins"] => service(doc, key).map(|s| {
-            reply::list(
+            page.list(
                 doc.plugins
                     .iter()
                     .filter(|p| refers(&p.service, &s.id))
@@ -54,14 +57,16 @@ pub fn get(doc: &Document, table: &Table, segments: &[&str]) -> Answer {
                     .collect(),
             )
         }),
-        ["routes"] => Some(reply::list(chain(
-            doc.routes.iter().map(json),
-            table
-                .routes
-                .iter()
-                .filter(|r| !doc.routes.iter().any(|d| shadows(&d.id, &d.name, &r.name)))
-                .map(|r| entities::route(r)),
-        ))),
+        ["routes"] => Some(
+            page.list(chain(
+                doc.routes.iter().map(json),
+                table
+                    .routes
+                    .iter()
+                    .filter(|r| !doc.routes.iter().any(|d| shadows(&d.id, &d.name, &r.name)))
+                    .map(|r| entities::route(r)),
+            )),
+        ),
         ["routes", key] => found(route(doc, key).map(json)),
         ["routes", key, "service"] => route(doc, key).map(|r| {
             let service = r
@@ -74,7 +79,7 @@ pub fn get(doc: &Document, table: &Table, segments: &[&str]) -> Answer {
             }
         }),
         ["routes", key, "plugins"] => route(doc, key).map(|r| {
-            reply::list(
+            page.list(
                 doc.plugins
                     .iter()
                     .filter(|p| refers(&p.route, &r.id))
@@ -82,21 +87,23 @@ pub fn get(doc: &Document, table: &Table, segments: &[&str]) -> Answer {
                     .collect(),
             )
         }),
-        ["consumers"] => Some(reply::list(chain(
-            doc.consumers.iter().map(json),
-            table
-                .consumers
-                .values()
-                .filter(|c| {
-                    !doc.consumers
-                        .iter()
-                        .any(|d| d.id == c.id || (d.username.is_some() && d.username == c.username))
-                })
-                .map(entities::consumer),
-        ))),
+        ["consumers"] => Some(
+            page.list(chain(
+                doc.consumers.iter().map(json),
+                table
+                    .consumers
+                    .values()
+                    .filter(|c| {
+                        !doc.consumers.iter().any(|d| {
+                            d.id == c.id || (d.username.is_some() && d.username == c.username)
+                        })
+                    })
+                    .map(entities::consumer),
+            )),
+        ),
         ["consumers", key] => found(consumer(doc, key).map(json)),
         ["consumers", key, "oauth2"] => consumer(doc, key).map(|c| {
-            reply::list(
+            page.list(
                 doc.oauth2_credentials
                     .iter()
                     .filter(|o| o.consumer.id == c.id)
@@ -111,7 +118,7 @@ pub fn get(doc: &Document, table: &Table, segments: &[&str]) -> Answer {
             }
         }),
         ["consumers", key, "plugins"] => consumer(doc, key).map(|c| {
-            reply::list(
+            page.list(
                 doc.plugins
                     .iter()
                     .filter(|p| refers(&p.consumer, &c.id))
@@ -119,27 +126,31 @@ pub fn get(doc: &Document, table: &Table, segments: &[&str]) -> Answer {
                     .collect(),
             )
         }),
-        ["oauth2"] => Some(reply::list(chain(
-            doc.oauth2_credentials.iter().map(credential),
-            table
-                .oauth2_credentials
-                .values()
-                .filter(|t| {
-                    !doc.oauth2_credentials
-                        .iter()
-                        .any(|d| d.id == t.id || d.client_id == t.client_id)
-                })
-                .map(oauth2::credential),
-        ))),
+        ["oauth2"] => Some(
+            page.list(chain(
+                doc.oauth2_credentials.iter().map(credential),
+                table
+                    .oauth2_credentials
+                    .values()
+                    .filter(|t| {
+                        !doc.oauth2_credentials
+                            .iter()
+                            .any(|d| d.id == t.id || d.client_id == t.client_id)
+                    })
+                    .map(oauth2::credential),
+            )),
+        ),
         ["oauth2", key] => found(find_credential(doc, key).map(credential)),
-        ["plugins"] => Some(reply::list(chain(
-            doc.plugins.iter().map(json),
-            table
-                .plugins
-                .values()
-                .filter(|p| !doc.plugins.iter().any(|d| d.id == p.id))
-                .map(|p| entities::plugin(table, p)),
-        ))),
+        ["plugins"] => Some(
+            page.list(chain(
+                doc.plugins.iter().map(json),
+                table
+                    .plugins
+                    .values()
+                    .filter(|p| !doc.plugins.iter().any(|d| d.id == p.id))
+                    .map(|p| entities::plugin(table, p)),
+            )),
+        ),
         ["plugins", key] => found(
             doc.resolve(crate::kong::Kind::Plugin, key)
                 .and_then(|id| doc.plugins.iter().find(|p| p.id == id))

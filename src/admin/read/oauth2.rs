@@ -5,17 +5,9 @@
 //! their value, never the value itself.
 
 use super::entities::{service_id, tags};
-use super::node::Node;
-use crate::admin::reply;
 use crate::model::{ClientSecret, Oauth2Credential};
 use crate::tokens::TokenSummary;
-use bytes::Bytes;
-use http::{Response, StatusCode};
-use http_body_util::Full;
 use serde_json::{Value, json};
-
-/// How many tokens `GET /oauth2_tokens` lists at most.
-const TOKEN_PAGE: usize = 1000;
 
 /// One credential in Kong's shape.
 pub fn credential(credential: &Oauth2Credential) -> Value {
@@ -52,15 +44,4 @@ pub fn token(summary: &TokenSummary) -> Value {
         "created_at": summary.created_at,
         "ttl": summary.ttl,
     })
-}
-
-/// `GET /oauth2_tokens`: reads the token store (memory or Redis).
-pub async fn tokens(state: &Node) -> Response<Full<Bytes>> {
-    match state.runtime.tokens.list_tokens(TOKEN_PAGE).await {
-        Ok(list) => reply::list(list.iter().map(token).collect()),
-        Err(e) => reply::json(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &json!({ "message": format!("token store unavailable: {e}") }),
-        ),
-    }
 }

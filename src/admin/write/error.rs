@@ -71,6 +71,10 @@ pub enum WriteError {
     /// reports (400, code 2, the problem's message under `@entity`).
     #[error("{0}")]
     Problem(String),
+    /// The token store did not answer (503 with the reason, which names no
+    /// secret).
+    #[error("{0}")]
+    Unavailable(String),
     /// The change could not be saved or applied (500; the cause is logged).
     #[error("{0}")]
     Internal(String),
@@ -167,6 +171,9 @@ impl WriteError {
                 let mut errors = FieldErrors::new();
                 errors.entity(problem.clone());
                 WriteError::Fields(errors).respond()
+            }
+            WriteError::Unavailable(reason) => {
+                reply::json(StatusCode::SERVICE_UNAVAILABLE, &message(reason))
             }
             WriteError::Internal(cause) => {
                 tracing::error!(%cause, "Admin API write failed");

@@ -115,7 +115,7 @@ upstreams: []
     let all = err.to_string();
     for expected in [
         "upstreams: entity type not supported",
-        "services[0].routes[0] (name 'r1'): schema violation (paths: should start with",
+        "services[0].routes[0] (name 'r1'): schema violation (paths.1: should start with",
         "routes[0] (name 'r2'): foreign key violation (service: the foreign key 'missing' \
          does not reference an existing 'services' entity.)",
         "consumers[0]: schema violation (at least one of these fields must be non-empty",

@@ -201,7 +201,7 @@ impl Oauth2Config {
         if self.mandatory_scope && self.scopes.is_none() {
             return Err(ConfigError::field(
                 "config.scopes",
-                "required field missing (mandatory_scope is true)",
+                "required field missing",
             ));
         }
         let needs_key = self.enable_password_grant

@@ -169,7 +169,7 @@ routes:
     assert!(
         problem
             .message
-            .contains("routes[0] (name 'bad'): schema violation (paths:"),
+            .contains("routes[0] (name 'bad'): schema violation (paths.1:"),
         "{}",
         problem.message
     );

@@ -278,10 +278,7 @@ fn cross_field_rules() {
     );
     assert_eq!(
         field_error(json!({"enable_client_credentials": true, "mandatory_scope": true})),
-        (
-            "config.scopes".into(),
-            "required field missing (mandatory_scope is true)".into()
-        )
+        ("config.scopes".into(), "required field missing".into())
     );
     for flag in [
         "enable_password_grant",

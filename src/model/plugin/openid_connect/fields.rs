@@ -109,6 +109,12 @@ const KNOWN_FIELDS: [&str; 46] = [
 
 // === field groups ===
 
+/// How a config error names element `index` (0-based) of the array `key`:
+/// `key.<n>` from 1, which the Admin API answers per element.
+pub(super) fn element(key: &str, index: usize) -> String {
+    format!("{key}.{}", index + 1)
+}
+
 pub(super) fn invalid(value: &str) -> String {
     format!("'{value}' is not an accepted value")
 }
@@ -144,20 +150,21 @@ pub(super) fn auth_methods(f: &Fields<'_>) -> Result<Vec<AuthMethod>, ConfigErro
         return Err(field("auth_methods", "must name at least one method"));
     }
     let mut methods = Vec::new();
-    for v in &values {
+    for (i, v) in values.iter().enumerate() {
+        let at = element("auth_methods", i);
         let m = match v.as_str() {
             "bearer" => AuthMethod::Bearer,
             "kong_oauth2" => AuthMethod::KongOauth2,
             "introspection" => AuthMethod::Introspection,
             other if UNIMPLEMENTED_METHODS.contains(&other) => {
                 return Err(field(
-                    "auth_methods",
+                    &at,
                     format!(
                         "'{other}' is not implemented by kingress (bearer, kong_oauth2, introspection are)"
                     ),
                 ));
             }
-            other => return Err(field("auth_methods", invalid(other))),
+            other => return Err(field(&at, invalid(other))),
         };
         if !methods.contains(&m) {
             methods.push(m);
@@ -175,13 +182,18 @@ pub(super) fn token_location(
         None => vec![TokenParam::Header, TokenParam::Query, TokenParam::Body],
         Some(values) => {
             let mut params = Vec::new();
-            for v in &values {
+            for (i, v) in values.iter().enumerate() {
                 let p = match v.as_str() {
                     "header" => TokenParam::Header,
                     "query" => TokenParam::Query,
                     "body" => TokenParam::Body,
                     "cookie" => TokenParam::Cookie,
-                    other => return Err(field("bearer_token_param_type", invalid(other))),
+                    other => {
+                        return Err(field(
+                            &element("bearer_token_param_type", i),
+                            invalid(other),
+                        ));
+                    }
                 };
                 if !params.contains(&p) {
                     params.push(p);
@@ -281,11 +293,12 @@ pub(super) fn consumer_by(f: &Fields<'_>) -> Result<Vec<ConsumerBy>, ConfigError
     }
     values
         .iter()
-        .map(|v| match v.as_str() {
+        .enumerate()
+        .map(|(i, v)| match v.as_str() {
             "username" => Ok(ConsumerBy::Username),
             "custom_id" => Ok(ConsumerBy::CustomId),
             "id" => Ok(ConsumerBy::Id),
-            other => Err(field("consumer_by", invalid(other))),
+            other => Err(field(&element("consumer_by", i), invalid(other))),
         })
         .collect()
 }

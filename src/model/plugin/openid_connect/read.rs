@@ -40,9 +40,10 @@ impl<'a> Fields<'a> {
             Some(Value::String(s)) => Ok(Some(vec![s.clone()])),
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|v| match v {
+                .enumerate()
+                .map(|(i, v)| match v {
                     Value::String(s) => Ok(s.clone()),
-                    _ => Err(field(key, "expected an array of strings")),
+                    _ => Err(field(&super::fields::element(key, i), "expected a string")),
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),

@@ -106,12 +106,12 @@ fn unimplemented_auth_methods_are_refused() {
         let ConfigError::Field { field, message } = e else {
             panic!()
         };
-        assert_eq!(field, "config.auth_methods");
+        assert_eq!(field, "config.auth_methods.2");
         assert!(message.contains("not implemented"), "{message}");
     }
     assert_eq!(
         err_field(json!({ "issuer": ISSUER, "auth_methods": ["magic"] })),
-        "config.auth_methods"
+        "config.auth_methods.1"
     );
     assert_eq!(
         err_field(json!({ "issuer": ISSUER, "auth_methods": [] })),
@@ -143,7 +143,7 @@ fn cookie_location_needs_a_cookie_name() {
     assert_eq!(c.bearer_token_param_type, vec![TokenParam::Cookie]);
     assert_eq!(
         err_field(json!({ "issuer": ISSUER, "bearer_token_param_type": ["header", "form"] })),
-        "config.bearer_token_param_type"
+        "config.bearer_token_param_type.2"
     );
 }
 
@@ -285,7 +285,7 @@ fn consumer_mapping_fields() {
     );
     assert_eq!(
         err_field(json!({ "issuer": ISSUER, "consumer_by": ["email"] })),
-        "config.consumer_by"
+        "config.consumer_by.1"
     );
     assert_eq!(
         err_field(json!({ "issuer": ISSUER, "consumer_claims": [["a"], ["b"]] })),

@@ -1,0 +1,381 @@
+//! The Admin API's answers compared with Kong's exact bodies, against the
+//! real binary in standalone mode on loopback: per-element errors of array
+//! fields, pagination of every list, and the `/oauth2_tokens` endpoint.
+
+mod support;
+
+use reqwest::Method;
+use serde_json::json;
+use support::standalone::Standalone;
+use support::upstream::Upstream;
+
+#[tokio::test]
+async fn array_field_errors_are_per_element_as_kong_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = Standalone::start(dir.path(), &[]).await;
+    assert_eq!(
+        k.form(Method::POST, "/consumers", "username=jane").await.0,
+        201
+    );
+
+    let (status, body) = k
+        .json(
+            Method::POST,
+            "/consumers/jane/oauth2",
+            json!({"name": "app", "redirect_uris": ["not-valid"]}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["fields"],
+        json!({"redirect_uris": ["cannot parse 'not-valid'"]})
+    );
+    assert_eq!(
+        body["message"],
+        "schema violation (redirect_uris.1: cannot parse 'not-valid')"
+    );
+
+    let (status, body) = k
+        .json(
+            Method::POST,
+            "/consumers/jane/oauth2",
+            json!({"name": "app", "redirect_uris": ["https://a.example/cb", "https://a.example/cb#x"]}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["fields"],
+        json!({"redirect_uris": [null, "fragment not allowed in 'https://a.example/cb#x'"]})
+    );
+
+    let (status, body) = k
+        .json(
+            Method::POST,
+            "/routes",
+            json!({"paths": ["/ok", "bad"], "methods": ["GET", "get"], "protocols": ["http", "tcp"]}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["fields"],
+        json!({
+            "paths": [null, "should start with: / (fixed path) or ~/ (regex path)"],
+            "methods": [null, "invalid value: get"],
+            "protocols": [null, "expected one of: http, https"],
+        })
+    );
+    assert_eq!(
+        body["message"].as_str().unwrap().split(' ').next(),
+        Some("3")
+    );
+
+    // Plugin config arrays too.
+    let (status, body) = k
+        .json(
+            Method::POST,
+            "/plugins",
+            json!({"name": "openid-connect", "config": {
+                "issuer": "http://idp.test/realms/r",
+                "auth_methods": ["bearer", "magic"],
+            }}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["fields"],
+        json!({"config": {"auth_methods": [null, "'magic' is not an accepted value"]}})
+    );
+
+    // A non-string element is named by its position too.
+    let (status, body) = k
+        .json(Method::POST, "/routes", json!({"hosts": ["a.example", 7]}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["fields"],
+        json!({"hosts": [null, "expected a string"]})
+    );
+    // kingress's reason for refusing a protocol Kong knows goes to the log.
+    assert!(
+        k.log().contains("kingress serves http and https only"),
+        "{}",
+        k.log()
+    );
+}
+
+#[tokio::test]
+async fn every_list_pages_with_kongs_size_offset_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = Standalone::start(dir.path(), &[]).await;
+    for name in ["ann", "bob", "cid"] {
+        let (status, body) = k
+            .form(Method::POST, "/consumers", &format!("username={name}"))
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, first) = k.get("/consumers?size=2").await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["data"].as_array().unwrap().len(), 2);
+    let offset = first["offset"].as_str().unwrap();
+    let escaped: String = form_urlencoded::byte_serialize(offset.as_bytes()).collect();
+    assert_eq!(first["next"], format!("/consumers?offset={escaped}&size=2"));
+    let (_, last) = k.get(first["next"].as_str().unwrap()).await;
+    assert_eq!(last["data"].as_array().unwrap().len(), 1);
+    assert!(
+        last["next"].is_null() && last.get("offset").is_none(),
+        "{last}"
+    );
+    let mut names: Vec<&str> = first["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(last["data"].as_array().unwrap())
+        .map(|c| c["username"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["ann", "bob", "cid"]);
+
+    // Without `size`, Kong's 100; nested lists page too.
+    let (_, all) = k.get("/consumers").await;
+    assert_eq!(all["data"].as_array().unwrap().len(), 3);
+    assert!(all["next"].is_null());
+    k.form(Method::POST, "/consumers/ann/oauth2", "name=a1")
+        .await;
+    k.form(Method::POST, "/consumers/ann/oauth2", "name=a2")
+        .await;
+    let (_, nested) = k.get("/consumers/ann/oauth2?size=1").await;
+    assert_eq!(nested["data"].as_array().unwrap().len(), 1);
+    assert!(
+        nested["next"]
+            .as_str()
+            .unwrap()
+            .starts_with("/consumers/ann/oauth2?offset="),
+        "{nested}"
+    );
+
+    for (path, code, name, message) in [
+        (
+            "/services?size=abc",
+            9,
+            "invalid size",
+            "size must be a number",
+        ),
+        (
+            "/routes?size=0",
+            9,
+            "invalid size",
+            "size must be an integer between 1 and 1000",
+        ),
+        (
+            "/plugins?size=1001",
+            9,
+            "invalid size",
+            "size must be an integer between 1 and 1000",
+        ),
+        (
+            "/consumers?offset=hello",
+            7,
+            "invalid offset",
+            "'hello' is not a valid offset: bad base64 encoding",
+        ),
+        (
+            "/oauth2_tokens?size=-1",
+            9,
+            "invalid size",
+            "size must be an integer between 1 and 1000",
+        ),
+    ] {
+        let (status, body) = k.get(path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(
+            body,
+            json!({"code": code, "name": name, "message": message}),
+            "{path}"
+        );
+    }
+}
+
+/// A consumer, an oauth2 credential and a route guarded by the oauth2
+/// plugin, created through the Admin API; the credential's id.
+async fn oauth2_route(k: &Standalone, upstream: &Upstream) -> String {
+    let (status, service) = k
+        .form(
+            Method::PUT,
+            "/services/up",
+            &format!("url=http://{}", upstream.addr),
+        )
+        .await;
+    assert_eq!(status, 200, "{service}");
+    assert_eq!(k.form(Method::PUT, "/consumers/jane", "").await.0, 200);
+    let (status, credential) = k
+        .form(
+            Method::PUT,
+            "/consumers/jane/oauth2/client",
+            "name=demo&client_secret=secret",
+        )
+        .await;
+    assert_eq!(status, 200, "{credential}");
+    let (status, route) = k
+        .form(Method::PUT, "/routes/mock", "paths=/mock&service.name=up")
+        .await;
+    assert_eq!(status, 200, "{route}");
+    let (status, plugin) = k
+        .form(
+            Method::POST,
+            "/routes/mock/plugins",
+            "name=oauth2&config.global_credentials=true&config.enable_client_credentials=true",
+        )
+        .await;
+    assert_eq!(status, 201, "{plugin}");
+    credential["id"].as_str().unwrap().to_string()
+}
+
+/// The proxy's status for `/mock` with `token` as bearer.
+async fn proxied(k: &Standalone, token: &str) -> u16 {
+    support::client::http1()
+        .get(format!("http://{}/mock", k.http))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// `/oauth2_tokens` end to end on a running kingress whose token store is
+/// set by `args`.
+async fn oauth2_tokens_endpoint(args: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let k = Standalone::start(dir.path(), args).await;
+    let upstream = Upstream::start("up").await;
+    let credential = oauth2_route(&k, &upstream).await;
+
+    // Kong's required fields.
+    let (status, body) = k.json(Method::POST, "/oauth2_tokens", json!({})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["name"], "schema violation");
+    assert_eq!(
+        body["fields"],
+        json!({"credential": "required field missing", "expires_in": "required field missing"})
+    );
+    let (status, body) = k
+        .json(
+            Method::POST,
+            "/oauth2_tokens",
+            json!({"credential": {"id": "9f1c0c6e-0000-4000-8000-000000000000"}, "expires_in": 60, "token_type": "mac"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["fields"]["token_type"], "expected one of: bearer");
+    assert_eq!(
+        body["fields"]["credential"],
+        "the foreign key '{id=\"9f1c0c6e-0000-4000-8000-000000000000\"}' does not reference an existing 'oauth2_credentials' entity."
+    );
+
+    // Defaults: generated values, bearer.
+    let (status, generated) = k
+        .json(
+            Method::POST,
+            "/oauth2_tokens",
+            json!({"credential": {"id": credential}, "expires_in": 3600, "scope": "read", "authenticated_userid": "u1"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{generated}");
+    let access = generated["access_token"].as_str().unwrap().to_string();
+    assert_eq!(access.len(), 32);
+    assert_eq!(generated["refresh_token"].as_str().unwrap().len(), 32);
+    assert_eq!(generated["token_type"], "bearer");
+    assert_eq!(generated["expires_in"], 3600);
+    assert_eq!(generated["scope"], "read");
+    assert_eq!(generated["authenticated_userid"], "u1");
+    assert_eq!(generated["credential"]["id"], credential.as_str());
+    assert_eq!(proxied(&k, &access).await, 200);
+
+    // A given value (form body, as curl sends it) is kept and unique.
+    let mine = "MyOwnTokenValue0123456789abcdefg";
+    let form = format!("credential.id={credential}&expires_in=0&access_token={mine}");
+    let (status, given) = k.form(Method::POST, "/oauth2_tokens", &form).await;
+    assert_eq!(status, 201, "{given}");
+    assert_eq!(given["access_token"], mine);
+    assert_eq!(proxied(&k, mine).await, 200);
+    let (status, body) = k.form(Method::POST, "/oauth2_tokens", &form).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["name"], "unique constraint violation");
+
+    // Listing pages with Kong's offsets; values stay masked.
+    let (status, page) = k.get("/oauth2_tokens?size=1").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    let (_, rest) = k.get(page["next"].as_str().unwrap()).await;
+    assert_eq!(rest["data"].as_array().unwrap().len(), 1, "{rest}");
+    assert!(rest["next"].is_null(), "{rest}");
+    assert_ne!(page["data"][0]["id"], rest["data"][0]["id"]);
+    let (_, all) = k.get("/oauth2_tokens").await;
+    let text = all.to_string();
+    assert!(!text.contains(mine) && !text.contains(&access), "{text}");
+    assert_eq!(all["data"][0]["access_token"], "[redacted]");
+
+    // By token value and by id.
+    let (status, by_token) = k.get(&format!("/oauth2_tokens/{mine}")).await;
+    assert_eq!(status, 200, "{by_token}");
+    assert_eq!(by_token["access_token"], "[redacted]");
+    let id = by_token["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        k.get(&format!("/oauth2_tokens/{id}")).await.1["id"],
+        id.as_str()
+    );
+    assert_eq!(k.get("/oauth2_tokens/nothing-like-it").await.0, 404);
+
+    // PATCH changes what Kong lets change.
+    let (status, patched) = k
+        .json(
+            Method::PATCH,
+            &format!("/oauth2_tokens/{id}"),
+            json!({"scope": "write", "expires_in": 120}),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(
+        (&patched["scope"], &patched["expires_in"]),
+        (&json!("write"), &json!(120))
+    );
+    assert_eq!(
+        k.get(&format!("/oauth2_tokens/{mine}")).await.1["scope"],
+        "write"
+    );
+    assert_eq!(proxied(&k, mine).await, 200);
+
+    // Revocation takes effect at once.
+    let (status, _) = k
+        .form(Method::DELETE, &format!("/oauth2_tokens/{mine}"), "")
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(proxied(&k, mine).await, 401);
+    assert_eq!(k.get(&format!("/oauth2_tokens/{id}")).await.0, 404);
+    let generated_id = k.get(&format!("/oauth2_tokens/{access}")).await.1["id"].clone();
+    let (status, _) = k
+        .form(
+            Method::DELETE,
+            &format!("/oauth2_tokens/{}", generated_id.as_str().unwrap()),
+            "",
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(proxied(&k, &access).await, 401);
+    assert_eq!(
+        k.get("/oauth2_tokens").await.1,
+        json!({"data": [], "next": null})
+    );
+}
+
+#[tokio::test]
+async fn oauth2_tokens_is_a_full_endpoint_with_the_memory_store() {
+    oauth2_tokens_endpoint(&[]).await;
+}
+
+#[tokio::test]
+async fn oauth2_tokens_is_a_full_endpoint_with_a_real_redis() {
+    let redis = support::redis_server::RedisServer::start();
+    let url = redis.url();
+    oauth2_tokens_endpoint(&["--token-store", &url]).await;
+}
