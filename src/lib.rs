@@ -6,7 +6,7 @@
 //!
 //! ```text
 //!  kube-apiserver ──watch──▶ source::cluster ┐
-//!  manifest files ──notify─▶ source::files   ┴▶ ObjectSet (typed stores, one per kind)
+//!  manifest files ──notify─▶ source::files   ┴▶ objects::ObjectSet (typed stores, one per kind)
 //!  (kong.yml files are parsed into kong::Document, Kong's entities, beside them)
 //!                                                   │ "changed" (debounced)
 //!                                                   ▼
@@ -17,7 +17,8 @@
 //!                                           │                   Ingress LB address; leader only)
 //!  ═════════════════════════════════════════╪═══════ TableHandle ═══════════════════════════
 //!                                           ▼ load() once per request
-//!  client ─▶ proxy::listener (8000 http, 8443 https/SNI) ─▶ router::find ─▶ plugins (phases)
+//!  client ─▶ listen (cap, timeouts) ─▶ proxy::listener (8000 http, 8443 https/SNI)
+//!              ─▶ proxy (authority, normalise path, drop identity headers) ─▶ router::find ─▶ plugins
 //!              ─▶ proxy::forward (pooled hyper client, endpoint pick) ─▶ upstream
 //!                        any error ─▶ proxy::respond (the one place errors become HTTP)
 //!  token state (issued tokens, codes, refresh tokens) lives in tokens::TokenStore
