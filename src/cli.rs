@@ -100,6 +100,13 @@ pub struct ServeArgs {
         value_parser = parse_positive
     )]
     pub max_tokens_per_credential: usize,
+    /// File of the keys the Redis token store seals its rows with: one
+    /// `<key id> <base64 of 32 random bytes>` per line; the first seals, all
+    /// open, so a key rotates by adding a new first line and dropping the
+    /// old one once its rows have expired. Unset: the built-in key (id
+    /// `k0`), rows sealed under their own tokens only.
+    #[arg(long, env = "KINGRESS_TOKEN_SEAL_KEYS_FILE")]
+    pub token_seal_keys_file: Option<PathBuf>,
     /// Forward request headers whose names contain `_` (nginx's
     /// `underscores_in_headers on`). Off: they are dropped, as nginx and
     /// Kong do. Identity headers (X-Consumer-*, …) are dropped in every
@@ -193,6 +200,17 @@ impl ServeArgs {
             .map_err(|e| format!("--admin-token-file {}: {e}", path.display()))
     }
 
+    /// The keys of `--token-seal-keys-file`, or the built-in key.
+    pub fn seal_keys(&self) -> Result<crate::secret::Keyring, String> {
+        let Some(path) = &self.token_seal_keys_file else {
+            return Ok(crate::secret::Keyring::builtin());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--token-seal-keys-file {}: {e}", path.display()))?;
+        crate::secret::Keyring::parse(&text)
+            .map_err(|e| format!("--token-seal-keys-file {}: {e}", path.display()))
+    }
+
     /// The connection limits every listener applies.
     pub fn limits(&self) -> Limits {
         Limits {
@@ -209,6 +227,7 @@ impl ServeArgs {
     pub fn validate(&self) -> Result<(), String> {
         self.trusted()?;
         self.admin_token()?;
+        self.seal_keys()?;
         crate::admin::guard::Guard::new(self.admin_listen)
             .allow_hosts(&self.admin_allowed_hosts)
             .map_err(|e| format!("--admin-allowed-hosts: {e}"))?;

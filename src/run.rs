@@ -109,10 +109,12 @@ impl Servers {
 /// Builds the plugin runtime for `args` (token store, trusted IPs).
 pub async fn runtime(args: &ServeArgs, metrics: &Metrics) -> Result<Runtime, RunError> {
     let trusted = args.trusted().map_err(RunError::Usage)?;
-    let tokens = TokenStore::open(
+    let keys = args.seal_keys().map_err(RunError::Usage)?;
+    let tokens = TokenStore::open_with_keys(
         &args.token_store,
         metrics.clone(),
         args.max_tokens_per_credential,
+        keys,
     )
     .await
     .map_err(|e| RunError::Usage(format!("--token-store: {e}")))?;

@@ -23,6 +23,7 @@ pub mod redis;
 
 use crate::metrics::Metrics;
 use crate::model::Sensitive;
+use crate::secret::Keyring;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -257,6 +258,17 @@ impl TokenStore {
         metrics: Metrics,
         max_per_credential: usize,
     ) -> Result<Self, StoreError> {
+        Self::open_with_keys(url, metrics, max_per_credential, Keyring::builtin()).await
+    }
+
+    /// [`TokenStore::open`] with the keys a Redis store seals its rows with
+    /// (`--token-seal-keys`); the memory store holds no sealed rows.
+    pub async fn open_with_keys(
+        url: &str,
+        metrics: Metrics,
+        max_per_credential: usize,
+        keys: Keyring,
+    ) -> Result<Self, StoreError> {
         if url == "memory" {
             let limits = memory::Limits {
                 max_per_credential,
@@ -267,7 +279,9 @@ impl TokenStore {
             return Ok(TokenStore::Memory(store));
         }
         if url.starts_with("redis://") || url.starts_with("rediss://") {
-            let store = redis::RedisStore::connect(url, Some(metrics), max_per_credential).await?;
+            let store = redis::RedisStore::connect(url, Some(metrics), max_per_credential)
+                .await?
+                .with_keys(keys);
             return Ok(TokenStore::Redis(Arc::new(store)));
         }
         Err(StoreError::Config {
