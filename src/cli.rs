@@ -72,6 +72,10 @@ pub struct ServeArgs {
     /// short next to the reload itself.
     #[arg(long, env = "KINGRESS_DEBOUNCE", default_value = "10ms", value_parser = parse_duration)]
     pub debounce: Duration,
+    /// Longest a steady stream of changes postpones a reload, from its
+    /// first change (e.g. 2s). Unset: max(500ms, 4 × --debounce).
+    #[arg(long, env = "KINGRESS_DEBOUNCE_MAX", value_parser = parse_duration)]
+    pub debounce_max: Option<Duration>,
     /// Token every Admin API request (reads too) must carry in the
     /// `Kong-Admin-Token` header, Kong Enterprise's RBAC header. Unset: no
     /// token is asked for.
@@ -100,11 +104,9 @@ pub struct ServeArgs {
         value_parser = parse_positive
     )]
     pub max_tokens_per_credential: usize,
-    /// File of the keys the Redis token store seals its rows with: one
-    /// `<key id> <base64 of 32 random bytes>` per line; the first seals, all
-    /// open, so a key rotates by adding a new first line and dropping the
-    /// old one once its rows have expired. Unset: the built-in key (id
-    /// `k0`), rows sealed under their own tokens only.
+    /// Keys the Redis token store seals rows with: `<key id> <base64 of 32
+    /// random bytes>` per line; the first seals, all open (rotation).
+    /// Unset: the built-in key `k0` (rows sealed under their tokens only).
     #[arg(long, env = "KINGRESS_TOKEN_SEAL_KEYS_FILE")]
     pub token_seal_keys_file: Option<PathBuf>,
     /// Forward request headers whose names contain `_` (nginx's
@@ -200,15 +202,9 @@ impl ServeArgs {
             .map_err(|e| format!("--admin-token-file {}: {e}", path.display()))
     }
 
-    /// The keys of `--token-seal-keys-file`, or the built-in key.
-    pub fn seal_keys(&self) -> Result<crate::secret::Keyring, String> {
-        let Some(path) = &self.token_seal_keys_file else {
-            return Ok(crate::secret::Keyring::builtin());
-        };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("--token-seal-keys-file {}: {e}", path.display()))?;
-        crate::secret::Keyring::parse(&text)
-            .map_err(|e| format!("--token-seal-keys-file {}: {e}", path.display()))
+    /// How changes are coalesced (`--debounce`, `--debounce-max`).
+    pub fn debounce(&self) -> crate::reconcile::Debounce {
+        crate::reconcile::Debounce::new(self.debounce, self.debounce_max)
     }
 
     /// The connection limits every listener applies.
@@ -227,7 +223,6 @@ impl ServeArgs {
     pub fn validate(&self) -> Result<(), String> {
         self.trusted()?;
         self.admin_token()?;
-        self.seal_keys()?;
         crate::admin::guard::Guard::new(self.admin_listen)
             .allow_hosts(&self.admin_allowed_hosts)
             .map_err(|e| format!("--admin-allowed-hosts: {e}"))?;
