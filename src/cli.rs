@@ -104,6 +104,10 @@ pub struct ServeArgs {
     /// short next to the reload itself.
     #[arg(long, env = "KINGRESS_DEBOUNCE", default_value = "10ms", value_parser = parse_duration)]
     pub debounce: Duration,
+    /// Longest a steady stream of changes postpones a reload, from its
+    /// first change (e.g. 2s). Unset: max(500ms, 4 × --debounce).
+    #[arg(long, env = "KINGRESS_DEBOUNCE_MAX", value_parser = parse_duration)]
+    pub debounce_max: Option<Duration>,
     /// Token every Admin API request (reads too) must carry in the
     /// `Kong-Admin-Token` header, Kong Enterprise's RBAC header. Unset: no
     /// token is asked for.
@@ -132,6 +136,11 @@ pub struct ServeArgs {
         value_parser = parse_positive
     )]
     pub max_tokens_per_credential: usize,
+    /// Keys the Redis token store seals rows with: `<key id> <base64 of 32
+    /// random bytes>` per line; the first seals, all open (rotation).
+    /// Unset: the built-in key `k0` (rows sealed under their tokens only).
+    #[arg(long, env = "KINGRESS_TOKEN_SEAL_KEYS_FILE")]
+    pub token_seal_keys_file: Option<PathBuf>,
     /// Forward request headers whose names contain `_` (nginx's
     /// `underscores_in_headers on`). Off: they are dropped, as nginx and
     /// Kong do. Identity headers (X-Consumer-*, …) are dropped in every
@@ -223,6 +232,11 @@ impl ServeArgs {
         parse_admin_token(text.trim_end_matches(['\r', '\n']))
             .map(Some)
             .map_err(|e| format!("--admin-token-file {}: {e}", path.display()))
+    }
+
+    /// How changes are coalesced (`--debounce`, `--debounce-max`).
+    pub fn debounce(&self) -> crate::reconcile::Debounce {
+        crate::reconcile::Debounce::new(self.debounce, self.debounce_max)
     }
 
     /// The connection limits every listener applies.

@@ -4,6 +4,10 @@
 //! problems would this change add ([`Reconciler::check`]), from the objects
 //! and the memo it already holds.
 
+mod debounce;
+
+pub use debounce::{Burst, Debounce};
+
 use crate::kong::Document;
 use crate::metrics::Metrics;
 use crate::model::Problem;

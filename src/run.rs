@@ -14,6 +14,7 @@ use crate::plugins::Runtime;
 use crate::proxy::{Proxy, ProxyConfig};
 use crate::publish::TableHandle;
 use crate::reconcile::{Change, Outcome, Reconciler};
+use crate::secret::Keyring;
 use crate::source::files;
 use crate::tokens::TokenStore;
 use crate::translate::Options;
@@ -111,14 +112,26 @@ impl Servers {
 /// Builds the plugin runtime for `args` (token store, trusted IPs).
 pub async fn runtime(args: &ServeArgs, metrics: &Metrics) -> Result<Runtime, RunError> {
     let trusted = args.trusted().map_err(RunError::Usage)?;
-    let tokens = TokenStore::open(
+    let keys = seal_keys(args).map_err(RunError::Usage)?;
+    let tokens = TokenStore::open_with_keys(
         &args.token_store,
         metrics.clone(),
         args.max_tokens_per_credential,
+        keys,
     )
     .await
     .map_err(|e| RunError::Usage(format!("--token-store: {e}")))?;
     Ok(Runtime::new(tokens, trusted))
+}
+
+/// The keys of `--token-seal-keys-file`, or the built-in key.
+fn seal_keys(args: &ServeArgs) -> Result<Keyring, String> {
+    let Some(path) = &args.token_seal_keys_file else {
+        return Ok(Keyring::builtin());
+    };
+    let context = format!("--token-seal-keys-file {}", path.display());
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{context}: {e}"))?;
+    Keyring::parse(&text).map_err(|e| format!("{context}: {e}"))
 }
 
 /// `kingress standalone -f PATH`: load manifests, serve, reload on change.
@@ -155,7 +168,7 @@ pub async fn standalone(args: StandaloneArgs) -> Result<(), RunError> {
     servers.admin = servers.admin.writable(admin_writes(&args, &control));
     servers.spawn();
     tokio::select! {
-        _ = reload::reload_loop(args.serve.debounce, &mut changes, &control) => {}
+        _ = reload::reload_loop(args.serve.debounce(), &mut changes, &control) => {}
         _ = shutdown_signal() => {}
     }
     Ok(())

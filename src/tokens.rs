@@ -24,6 +24,7 @@ pub mod redis;
 
 use crate::metrics::Metrics;
 use crate::model::Sensitive;
+use crate::secret::Keyring;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -141,6 +142,10 @@ pub enum StoreError {
         /// The configured bound.
         limit: usize,
     },
+    /// A Redis row is sealed under its access token: changing it needs the
+    /// token itself, not only its id.
+    #[error("a token in the Redis store can be changed only through its access token")]
+    NeedsToken,
     /// The store URL (`--token-store`) is not usable.
     #[error("invalid token store '{url}': {reason}")]
     Config {
@@ -259,6 +264,17 @@ impl TokenStore {
         metrics: Metrics,
         max_per_credential: usize,
     ) -> Result<Self, StoreError> {
+        Self::open_with_keys(url, metrics, max_per_credential, Keyring::builtin()).await
+    }
+
+    /// [`TokenStore::open`] with the keys a Redis store seals its rows with
+    /// (`--token-seal-keys`); the memory store holds no sealed rows.
+    pub async fn open_with_keys(
+        url: &str,
+        metrics: Metrics,
+        max_per_credential: usize,
+        keys: Keyring,
+    ) -> Result<Self, StoreError> {
         if url == "memory" {
             let limits = memory::Limits {
                 max_per_credential,
@@ -269,7 +285,9 @@ impl TokenStore {
             return Ok(TokenStore::Memory(store));
         }
         if url.starts_with("redis://") || url.starts_with("rediss://") {
-            let store = redis::RedisStore::connect(url, Some(metrics), max_per_credential).await?;
+            let store = redis::RedisStore::connect(url, Some(metrics), max_per_credential)
+                .await?
+                .with_keys(keys);
             return Ok(TokenStore::Redis(Arc::new(store)));
         }
         Err(StoreError::Config {

@@ -5,7 +5,7 @@
 mod support;
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 use support::standalone::Standalone;
 use support::upstream::Upstream;
 
@@ -326,11 +326,37 @@ async fn oauth2_tokens_endpoint(args: &[&str]) {
     );
     assert_eq!(k.get("/oauth2_tokens/nothing-like-it").await.0, 404);
 
-    // PATCH changes what Kong lets change.
-    let (status, patched) = k
+    // PATCH changes what Kong lets change. A Redis row is sealed under its
+    // access token, so there it is changed through the token, not the id.
+    let redis = args.contains(&"--token-store");
+    let (status, by_id) = k
         .json(
             Method::PATCH,
             &format!("/oauth2_tokens/{id}"),
+            json!({"scope": "write", "expires_in": 120}),
+        )
+        .await;
+    if redis {
+        assert_eq!(status, 400, "{by_id}");
+        assert!(
+            by_id["fields"]["id"]
+                .as_str()
+                .unwrap()
+                .contains("through its access token"),
+            "{by_id}"
+        );
+        assert_eq!(
+            k.get(&format!("/oauth2_tokens/{mine}")).await.1["scope"],
+            Value::Null,
+            "unchanged"
+        );
+    } else {
+        assert_eq!(status, 200, "{by_id}");
+    }
+    let (status, patched) = k
+        .json(
+            Method::PATCH,
+            &format!("/oauth2_tokens/{mine}"),
             json!({"scope": "write", "expires_in": 120}),
         )
         .await;

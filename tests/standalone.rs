@@ -355,3 +355,114 @@ fn an_oversize_manifest_at_start_exits_64_naming_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("huge.yaml: 2048 bytes"), "{stderr}");
 }
+
+/// A file rewritten every 100 ms under `--debounce 1500ms` never leaves
+/// 1.5 s of quiet; the edit made meanwhile is published by the maximum wait
+/// (`--debounce-max 2s`), while the writes go on.
+#[tokio::test]
+async fn a_steady_stream_of_writes_publishes_by_the_maximum_wait() {
+    let upstream = Upstream::start("web").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("web.yaml");
+    std::fs::write(&file, manifest("/a", upstream.addr)).unwrap();
+    let k = Standalone::start(
+        dir.path(),
+        &["--debounce", "1500ms", "--debounce-max", "2s"],
+    )
+    .await;
+    let base = format!("http://{}", k.http);
+    eventually_status(&format!("{base}/a/x"), 200).await;
+
+    let churn = dir.path().join("churn.yaml");
+    let writing = Duration::from_secs(9);
+    let writer = tokio::spawn(async move {
+        let start = Instant::now();
+        let mut i = 0u32;
+        while start.elapsed() < writing {
+            std::fs::write(&churn, format!("# write {i}\n")).unwrap();
+            i += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let edited = Instant::now();
+    std::fs::write(&file, manifest("/b", upstream.addr)).unwrap();
+    loop {
+        let got = reqwest::get(format!("{base}/b/x"))
+            .await
+            .map(|r| r.status().as_u16());
+        if matches!(got, Ok(200)) {
+            break;
+        }
+        assert!(
+            edited.elapsed() < Duration::from_secs(5),
+            "the edit was not published within 5 s of steady writes; log:\n{}",
+            k.log()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        !writer.is_finished(),
+        "published only after the writes stopped"
+    );
+    writer.abort();
+}
+
+/// A manifest that is gone by the time it is read (a dangling symlink, as a
+/// ConfigMap-style `..data` swap leaves for a moment) counts as deleted: the
+/// reload succeeds and logs no error.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_file_gone_before_it_is_read_does_not_fail_the_reload() {
+    let upstream = Upstream::start("web").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("web.yaml");
+    std::fs::write(&file, manifest("/a", upstream.addr)).unwrap();
+    let k = start(dir.path()).await;
+    eventually_status(&format!("http://{}/a/x", k.http), 200).await;
+
+    std::os::unix::fs::symlink(
+        dir.path().join("swapped-out.yaml"),
+        dir.path().join("gone.yaml"),
+    )
+    .unwrap();
+    std::fs::write(&file, manifest("/b", upstream.addr)).unwrap();
+    eventually_status(&format!("http://{}/b/x", k.http), 200).await;
+    assert_eq!(loads(&k, "error").await, 0.0, "log:\n{}", k.log());
+    assert!(!k.log().contains("ERROR"), "log:\n{}", k.log());
+}
+
+/// A malformed `--token-seal-keys-file` is a usage error (exit 64) naming
+/// the line, never echoing it (it may hold a key); a good one serves.
+#[tokio::test]
+async fn token_seal_keys_file_is_checked_at_start_without_echoing_keys() {
+    let upstream = Upstream::start("web").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("web.yaml"), manifest("/a", upstream.addr)).unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let bad = keys.path().join("bad");
+    // 15 bytes, not 32.
+    std::fs::write(&bad, "# keys\nk1 c2VjcmV0LWtleS1ieXRl\n").unwrap();
+    let out = kingress(dir.path())
+        .args(["--proxy-listen", &free_port().to_string()])
+        .args(["--token-seal-keys-file", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--token-seal-keys-file") && stderr.contains("line 2"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("c2VjcmV0"), "{stderr}");
+
+    let good = keys.path().join("good");
+    let key = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    std::fs::write(&good, format!("2026 {key}\n2025 {key}\n")).unwrap();
+    let k = Standalone::start(
+        dir.path(),
+        &["--token-seal-keys-file", good.to_str().unwrap()],
+    )
+    .await;
+    eventually_status(&format!("http://{}/a/x", k.http), 200).await;
+}

@@ -6,9 +6,10 @@ mod support;
 
 use kingress::metrics::Metrics;
 use kingress::model::Sensitive;
+use kingress::secret::Keyring;
 use kingress::tokens::{
-    AuthCode, Grant, IssuedToken, StoreError, TokenChange, TokenStore, digest_hex, random_token,
-    unix_now,
+    AuthCode, DEFAULT_MAX_PER_CREDENTIAL, Grant, IssuedToken, StoreError, TokenChange, TokenStore,
+    digest_hex, random_token, unix_now,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -294,7 +295,18 @@ async fn listing_and_cascade(store: &TokenStore) {
         scope: Some(Some("changed".into())),
         authenticated_userid: Some(None),
     };
-    let changed = store.update(&by_value.id, &change).await.unwrap().unwrap();
+    // A Redis row is sealed under its access token: its id is not enough.
+    let by_id = store.update(&by_value.id, &change).await;
+    if matches!(store, TokenStore::Redis(_)) {
+        assert!(matches!(by_id, Err(StoreError::NeedsToken)), "{by_id:?}");
+    } else {
+        assert!(by_id.unwrap().is_some());
+    }
+    let changed = store
+        .update(keep.access_token.expose(), &change)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (changed.expires_in, changed.scope.as_deref()),
         (5, Some("changed"))
@@ -306,6 +318,11 @@ async fn listing_and_cascade(store: &TokenStore) {
         .unwrap()
         .unwrap();
     assert_eq!(grant.scope.as_deref(), Some("changed"));
+    // The changed row still refreshes: the sealed access token is bound to
+    // what never changes.
+    let refresh = keep.refresh_token.as_ref().unwrap().expose();
+    let refreshed = store.token_by_refresh(refresh).await.unwrap().unwrap();
+    assert_eq!(refreshed.scope.as_deref(), Some("changed"));
     assert!(store.revoke(drop2.access_token.expose()).await.unwrap());
     assert!(!store.revoke(drop2.access_token.expose()).await.unwrap());
     assert_eq!(
@@ -681,6 +698,166 @@ async fn redis_tokens_survive_a_kingress_restart() {
         Some(t)
     );
     assert_eq!(second.take_code(c.code.expose()).await.unwrap(), Some(c));
+}
+
+async fn keyed_store(server: &RedisServer, keys: &[(&str, u8)]) -> TokenStore {
+    let keys = Keyring::new(
+        keys.iter()
+            .map(|(id, b)| (id.to_string(), [*b; 32]))
+            .collect(),
+    );
+    TokenStore::open_with_keys(
+        &server.url(),
+        Metrics::new(),
+        DEFAULT_MAX_PER_CREDENTIAL,
+        keys.unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+/// Whether `store` finds `t` by access token, by refresh token, or as a grant.
+async fn finds(store: &TokenStore, t: &IssuedToken) -> [bool; 3] {
+    let refresh = t.refresh_token.as_ref().unwrap().expose();
+    [
+        store
+            .token(t.access_token.expose())
+            .await
+            .unwrap()
+            .is_some(),
+        store.token_by_refresh(refresh).await.unwrap().is_some(),
+        store
+            .grant(t.access_token.expose())
+            .await
+            .unwrap()
+            .is_some(),
+    ]
+}
+
+#[tokio::test]
+async fn redis_rows_edited_truncated_or_under_unknown_keys_are_absent() {
+    let server = RedisServer::start();
+    let store = redis_store(&server).await;
+    let t = token("cred-a", unix_now(), Some(3600), true);
+    store.insert_token(&t).await.unwrap();
+    let row_key = format!("kingress:token:{}", digest_hex(t.access_token.expose()));
+    let mut raw = server.raw().await;
+    let original: String = redis::cmd("GET")
+        .arg(&row_key)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let row: serde_json::Value = serde_json::from_str(&original).unwrap();
+    assert!(row["seal"].as_str().unwrap().starts_with("k0."), "{row}");
+
+    let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut r = row.clone();
+        f(&mut r);
+        r.to_string()
+    };
+    let flip_last = |s: &str| {
+        let mut b = s.as_bytes().to_vec();
+        let last = b.len() - 1;
+        b[last] = if b[last] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(b).unwrap()
+    };
+    let cases = [
+        ("scope widened", edit(&|r| r["scope"] = "admin".into())),
+        ("lifetime extended", edit(&|r| r["ttl"] = 999_999.into())),
+        (
+            "moved to another credential",
+            edit(&|r| r["credential_id"] = "cred-b".into()),
+        ),
+        (
+            "seal tampered",
+            edit(&|r| r["seal"] = flip_last(r["seal"].as_str().unwrap()).into()),
+        ),
+        (
+            "sealed access truncated",
+            edit(&|r| {
+                let s = r["sealed_access"].as_str().unwrap();
+                r["sealed_access"] = s[..s.len() - 6].into();
+            }),
+        ),
+        (
+            "unknown key id",
+            edit(&|r| {
+                for f in ["seal", "sealed_access"] {
+                    r[f] = r[f].as_str().unwrap().replacen("k0.", "k9.", 1).into();
+                }
+            }),
+        ),
+        ("not JSON", original[..original.len() / 2].to_string()),
+        (
+            "the pre-AEAD format (hex keystream, no seal)",
+            edit(&|r| {
+                r.as_object_mut().unwrap().remove("seal");
+                r["sealed_access"] = "00112233445566778899aabbccddeeff0102".into();
+            }),
+        ),
+    ];
+    for (what, value) in cases {
+        let _: () = redis::cmd("SET")
+            .arg(&row_key)
+            .arg(&value)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        let found = finds(&store, &t).await;
+        // Only a truncated sealed access token still verifies by access
+        // token: that path never opens it.
+        let expected = [
+            what == "sealed access truncated",
+            false,
+            what == "sealed access truncated",
+        ];
+        assert_eq!(found, expected, "{what}");
+    }
+    let _: () = redis::cmd("SET")
+        .arg(&row_key)
+        .arg(&original)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(finds(&store, &t).await, [true; 3], "the untouched row");
+}
+
+#[tokio::test]
+async fn redis_seal_keys_rotate_old_ids_open_while_the_new_key_seals() {
+    let server = RedisServer::start();
+    let old = keyed_store(&server, &[("2025", 1)]).await;
+    let rotated = keyed_store(&server, &[("2026", 2), ("2025", 1)]).await;
+    let before = token("cred-a", unix_now(), Some(3600), true);
+    old.insert_token(&before).await.unwrap();
+    assert_eq!(finds(&rotated, &before).await, [true; 3]);
+
+    let after = token("cred-a", unix_now(), Some(3600), true);
+    rotated.insert_token(&after).await.unwrap();
+    let mut raw = server.raw().await;
+    let row: String = redis::cmd("GET")
+        .arg(format!(
+            "kingress:token:{}",
+            digest_hex(after.access_token.expose())
+        ))
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert!(row.contains(r#""seal":"2026."#), "{row}");
+    // A replica not yet rotated cannot open the new rows (unknown id) ...
+    assert_eq!(finds(&old, &after).await, [false; 3]);
+    // ... nor one whose key under the same id differs (wrong key).
+    let wrong = keyed_store(&server, &[("2025", 3)]).await;
+    assert_eq!(finds(&wrong, &before).await, [false; 3]);
+    // The built-in key opens neither: configured keys are secrets.
+    assert_eq!(
+        finds(&redis_store(&server).await, &before).await,
+        [false; 3]
+    );
+    // A code sealed under the new key is taken by the rotated store only.
+    let c = code("cred-a", unix_now());
+    rotated.insert_code(&c).await.unwrap();
+    assert_eq!(old.code(c.code.expose()).await.unwrap(), None);
+    assert_eq!(rotated.take_code(c.code.expose()).await.unwrap(), Some(c));
 }
 
 /// Retries `op` until it succeeds or `within` passes.

@@ -48,7 +48,8 @@ pub enum ClientSecret {
     /// (`hash_secret: true`); `translate` stays pure, so hashing happens in
     /// `secret::Sealer` which replaces this with `Hashed`.
     ToHash(Sensitive),
-    /// A PHC string: `$argon2id$…` or Kong's `$pbkdf2-sha512$…`.
+    /// A stored hash: `$argon2id$…`, Kong's `$pbkdf2-sha512$…` or bcrypt
+    /// (`$2b$…`, `$2a$…`, `$2y$…`).
     Hashed(String),
 }
 
@@ -56,11 +57,29 @@ pub enum ClientSecret {
 /// Kong's own pbkdf2 (a credential persisted with `hash_secret: true`, or
 /// exported from Kong, holds only the hash).
 const HASH_PREFIXES: [&str; 2] = ["$argon2id$", "$pbkdf2-sha512$"];
+/// bcrypt versions Kong (and htpasswd-style tools) write.
+const BCRYPT_PREFIXES: [&str; 3] = ["$2a$", "$2b$", "$2y$"];
+/// A bcrypt hash is always `$2x$NN$` + 53 characters.
+const BCRYPT_LEN: usize = 60;
 
-/// Whether a stored `client_secret` is a PHC hash rather than plaintext; such
-/// a secret is kept as it is, never hashed again.
+/// Whether a stored `client_secret` is a hash rather than plaintext; such a
+/// secret is kept as it is, never hashed again. bcrypt is recognised by its
+/// whole shape (version, two-digit cost, length), not only its prefix, so a
+/// plaintext secret that happens to start with `$2b$` stays plaintext.
 pub fn is_hashed_secret(secret: &str) -> bool {
-    HASH_PREFIXES.iter().any(|p| secret.starts_with(p))
+    HASH_PREFIXES.iter().any(|p| secret.starts_with(p)) || is_bcrypt(secret)
+}
+
+fn is_bcrypt(secret: &str) -> bool {
+    let b = secret.as_bytes();
+    secret.len() == BCRYPT_LEN
+        && BCRYPT_PREFIXES.iter().any(|p| secret.starts_with(p))
+        && b[4].is_ascii_digit()
+        && b[5].is_ascii_digit()
+        && b[6] == b'$'
+        && b[7..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'.' || *c == b'/')
 }
 
 /// OAuth 2.0 client type.

@@ -8,7 +8,7 @@ use crate::metrics::Metrics;
 use crate::model::Problem;
 use crate::objects::{ObjectKey, ObjectSet};
 use crate::publish::TableHandle;
-use crate::reconcile::Reconciler;
+use crate::reconcile::{Debounce, Reconciler};
 use crate::source::cluster::{ClusterOptions, ClusterSource};
 use crate::status::{AddressSource, Elector, LeaseOptions, Reporter, StatusOptions};
 use crate::translate::Options;
@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
 /// How often status is re-checked without any change (and how soon after a
 /// rate-limited or failed write it is retried).
@@ -34,8 +33,8 @@ pub struct ClusterRunConfig {
     pub status: StatusOptions,
     /// The leader Lease.
     pub lease: LeaseOptions,
-    /// Quiet time after a change before reconciling.
-    pub debounce: Duration,
+    /// How changes are coalesced before reconciling.
+    pub debounce: Debounce,
     /// How long the first reconcile waits for referenced Secrets after every
     /// kind has listed (an unreadable Secret must not block serving).
     pub secret_wait: Duration,
@@ -98,7 +97,7 @@ impl ClusterRunConfig {
             },
             lease: LeaseOptions::for_class(&class, &lease_namespace, &instance),
             status,
-            debounce: args.serve.debounce,
+            debounce: args.serve.debounce(),
             secret_wait: Duration::from_secs(5),
         })
     }
@@ -128,7 +127,7 @@ pub async fn run_from_args(args: RunArgs) -> Result<(), RunError> {
         "watching the cluster"
     );
     tokio::select! {
-        _ = run(client, config, metrics, |objects| reconciler.reconcile(objects).problems) => {}
+        _ = run(client, config, metrics, move |objects| reconciler.reconcile(objects).problems) => {}
         _ = shutdown_signal() => {}
     }
     Ok(())
@@ -138,9 +137,14 @@ pub async fn run_from_args(args: RunArgs) -> Result<(), RunError> {
 /// `secret_wait`, the Secrets they name), then reconciles on every change
 /// after `debounce` of quiet and hands the problems to the status task.
 /// Runs until dropped.
-pub async fn run<F>(client: Client, config: ClusterRunConfig, metrics: Metrics, mut reconcile: F)
+///
+/// Translating thousands of objects takes hundreds of milliseconds of CPU,
+/// so `reconcile` runs on Tokio's blocking pool, never on an async worker
+/// (with one worker the proxy would stop answering for the whole
+/// reconcile), as standalone reloads do.
+pub async fn run<F>(client: Client, config: ClusterRunConfig, metrics: Metrics, reconcile: F)
 where
-    F: FnMut(Arc<ObjectSet>) -> Vec<Problem>,
+    F: FnMut(Arc<ObjectSet>) -> Vec<Problem> + Send + 'static,
 {
     let mut source = ClusterSource::start(client.clone(), config.source.clone(), metrics.clone());
     let (leader, elector) = Elector::new(client.clone(), config.lease.clone()).spawn();
@@ -158,30 +162,42 @@ where
     let mut given_up = BTreeSet::new();
     settle(&mut source, &mut given_up, config.secret_wait).await;
     tracing::info!("initial list complete");
+    let mut reconcile = Some(reconcile);
     loop {
         let objects = Arc::new(source.snapshot());
-        let problems = reconcile(objects.clone());
+        let Some(mut job) = reconcile.take() else {
+            return;
+        };
+        let input = objects.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let problems = job(input);
+            (job, problems)
+        });
+        let problems = match done.await {
+            Ok((job, problems)) => {
+                reconcile = Some(job);
+                problems
+            }
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Cancelled: the runtime is shutting down.
+            Err(_) => return,
+        };
         status_tx.send_replace(Some((objects, Arc::new(problems))));
         source.changed().await;
         debounce(&mut source, config.debounce).await;
-        settle(&mut source, &mut given_up, config.debounce * 10).await;
+        settle(&mut source, &mut given_up, config.debounce.quiet * 10).await;
     }
 }
 
-/// Coalesces a burst of changes: returns after `quiet` without a change,
-/// or at most `max(10 × quiet, 500 ms)` after the first one, so constant
-/// churn (EndpointSlices) cannot starve reconciles.
-async fn debounce(source: &mut ClusterSource, quiet: Duration) {
-    let deadline = Instant::now() + (quiet * 10).max(Duration::from_millis(500));
-    loop {
-        let until = (Instant::now() + quiet).min(deadline);
-        if tokio::time::timeout_at(until, source.changed())
-            .await
-            .is_err()
-        {
-            return;
-        }
-    }
+/// Coalesces a burst of changes: returns after the quiet time without a
+/// change, or at the burst's maximum wait, so constant churn
+/// (EndpointSlices) cannot starve reconciles.
+async fn debounce(source: &mut ClusterSource, debounce: Debounce) {
+    let burst = debounce.start();
+    while tokio::time::timeout_at(burst.until(), source.changed())
+        .await
+        .is_ok()
+    {}
 }
 
 /// Gives newly referenced Secrets up to `limit` to be read, so a new

@@ -1,11 +1,13 @@
 //! Standalone reloads after file events: each burst of events (one save,
-//! one `cp`) is one reload. A failed reload keeps the last good table; its
+//! one `cp`) is one reload, and a steady stream of events reloads at the
+//! burst's maximum wait (`reconcile::Debounce`). A failed reload keeps the last good table; its
 //! error is logged once while it stays the same (a bad file touched again
 //! and again is one line, not one per event), and further reloads wait
 //! longer and longer until one succeeds, so a file rewritten in a loop
 //! cannot keep a core busy.
 
 use super::Control;
+use crate::reconcile::Debounce;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -16,15 +18,16 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Reloads `control` after each burst of `changes` until the channel closes.
 pub(super) async fn reload_loop(
-    debounce: Duration,
+    debounce: Debounce,
     changes: &mut mpsc::Receiver<()>,
     control: &Control,
 ) {
     let mut failures = Failures::default();
     while changes.recv().await.is_some() {
         // Coalesce the burst of events an editor or `cp` produces.
+        let burst = debounce.start();
         loop {
-            match tokio::time::timeout(debounce, changes.recv()).await {
+            match tokio::time::timeout_at(burst.until(), changes.recv()).await {
                 Ok(Some(())) => continue,
                 Ok(None) => return,
                 Err(_) => break,

@@ -1,5 +1,6 @@
-//! PHC strings: verifying a presented secret against argon2id or Kong's
-//! PBKDF2 (`$pbkdf2-sha512$i=…,l=…$salt$hash`), and Kong's PBKDF2 encoding.
+//! Stored hashes: verifying a presented secret against argon2id, Kong's
+//! PBKDF2 (`$pbkdf2-sha512$i=…,l=…$salt$hash`) or bcrypt (`$2b$`, `$2a$`,
+//! `$2y$`, which Kong also stores), and Kong's PBKDF2 encoding.
 //! Comparisons are constant-time.
 
 use base64::Engine;
@@ -11,8 +12,12 @@ use subtle::ConstantTimeEq;
 /// configuration, so one credential cannot pin a core for minutes.
 const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
 const MAX_PBKDF2_LEN: usize = 1024;
+/// bcrypt cost bound: 2^16 rounds take ~5 s; beyond that a stored hash is a
+/// way to pin a core, not a password policy.
+const MAX_BCRYPT_COST: u32 = 16;
 
-/// Verifies `presented` against a PHC string (argon2 or Kong's PBKDF2).
+/// Verifies `presented` against a stored hash (argon2, Kong's PBKDF2 or
+/// bcrypt); a malformed or unsupported hash never verifies.
 pub fn verify_phc(phc: &str, presented: &str) -> bool {
     if phc.starts_with("$argon2") {
         use argon2::password_hash::{PasswordHash, PasswordVerifier};
@@ -26,6 +31,9 @@ pub fn verify_phc(phc: &str, presented: &str) -> bool {
     }
     if phc.starts_with("$pbkdf2-sha512$") {
         return verify_pbkdf2(phc, presented).unwrap_or(false);
+    }
+    if crate::model::is_hashed_secret(phc) && phc.starts_with("$2") {
+        return verify_bcrypt(phc, presented);
     }
     tracing::warn!("oauth2: unsupported client secret hash format; refusing");
     false
@@ -72,6 +80,17 @@ fn verify_pbkdf2(phc: &str, presented: &str) -> Option<bool> {
     Some(bool::from(derived.ct_eq(&expected)))
 }
 
+/// bcrypt (the crate compares in constant time). bcrypt reads only the
+/// first 72 bytes of a secret; longer secrets are refused rather than
+/// matched on a prefix.
+fn verify_bcrypt(hash: &str, presented: &str) -> bool {
+    let cost = hash.get(4..6).and_then(|c| c.parse::<u32>().ok());
+    if cost.is_none_or(|c| c > MAX_BCRYPT_COST) || presented.len() > 72 {
+        return false;
+    }
+    bcrypt::verify(presented, hash).unwrap_or(false)
+}
+
 /// Kong's PBKDF2 encoding of `secret` with `salt` (SHA-512, `iterations`,
 /// 32 bytes).
 pub fn pbkdf2_phc(secret: &str, salt: &[u8], iterations: u32) -> String {
@@ -114,6 +133,39 @@ mod tests {
         ] {
             assert!(!verify_phc(bad, "tofu"), "{bad}");
         }
+    }
+
+    #[test]
+    fn bcrypt_hashes_of_every_version_verify() {
+        let hash = bcrypt::hash("s3cret", 4).unwrap();
+        assert!(hash.starts_with("$2b$04$"));
+        assert!(crate::model::is_hashed_secret(&hash));
+        for version in ["$2a$", "$2b$", "$2y$"] {
+            let h = format!("{version}{}", &hash[4..]);
+            assert!(crate::model::is_hashed_secret(&h), "{h}");
+            assert!(verify_phc(&h, "s3cret"), "{version}");
+            assert!(!verify_phc(&h, "s3cres"), "{version}");
+            assert!(!verify_phc(&h, ""), "{version}");
+        }
+        // A known vector (OpenBSD's test suite, cost 5).
+        assert!(verify_phc(
+            "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+            "U*U"
+        ));
+    }
+
+    #[test]
+    fn malformed_or_costly_bcrypt_never_verifies() {
+        let hash = bcrypt::hash("s3cret", 4).unwrap();
+        // Truncated: no longer a bcrypt hash, so it stays plaintext.
+        assert!(!crate::model::is_hashed_secret(&hash[..59]));
+        assert!(!verify_phc(&hash[..59], "s3cret"));
+        let too_costly = format!("$2b$17${}", &hash[7..]);
+        assert!(crate::model::is_hashed_secret(&too_costly));
+        assert!(!verify_phc(&too_costly, "s3cret"));
+        assert!(!verify_phc(&hash, &"s".repeat(73)));
+        // Plaintext that merely starts like bcrypt is not a hash.
+        assert!(!crate::model::is_hashed_secret("$2b$ my plain secret"));
     }
 
     #[test]

@@ -4,19 +4,18 @@
 //! Argon2 costs ~12 ms per secret, and translate runs on every change, so
 //! hashes are memoised under a keyed digest of (client_id, secret): an
 //! unchanged secret keeps its hash (and the table compares equal, so nothing
-//! is republished), a changed secret is hashed again. The memo key is an
-//! HMAC with a per-process random key, so the memo never holds anything that
+//! is republished), a changed secret is hashed again. The memo key is the
+//! keyed digest (`DigestKey`) with a per-process random key, so the memo never holds anything that
 //! could be brute-forced offline faster than the argon2 hash itself.
 
+use super::DigestKey;
 use crate::model::{ClientSecret, Table};
 use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use std::collections::HashMap;
 
 /// Replaces `ToHash` secrets with argon2id hashes, memoised.
 pub struct Sealer {
-    key: [u8; 32],
+    key: DigestKey,
     memo: HashMap<[u8; 32], String>,
 }
 
@@ -25,10 +24,8 @@ pub struct Sealer {
 impl Sealer {
     /// A sealer with a fresh random memo key.
     pub fn new() -> Self {
-        let mut key = [0u8; 32];
-        rand::Rng::fill(&mut rand::rng(), &mut key);
         Self {
-            key,
+            key: DigestKey::random(),
             memo: HashMap::new(),
         }
     }
@@ -61,13 +58,7 @@ impl Sealer {
     }
 
     fn digest(&self, client_id: &str, secret: &str) -> [u8; 32] {
-        // HMAC accepts keys of any length; this cannot fail.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(client_id.as_bytes());
-        mac.update(&[0]);
-        mac.update(secret.as_bytes());
-        mac.finalize().into_bytes().into()
+        self.key.digest(&[client_id.as_bytes(), secret.as_bytes()])
     }
 }
 

@@ -205,10 +205,15 @@ pub fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let mut out = Vec::new();
     let mut dirs = vec![path.to_path_buf()];
     while let Some(dir) = dirs.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|source| LoadError::Io {
-            path: dir.clone(),
-            source,
-        })?;
+        let entries = match std::fs::read_dir(&dir) {
+            // A subdirectory removed since it was listed: deleted, as its
+            // files would be.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir != path => continue,
+            entries => entries.map_err(|source| LoadError::Io {
+                path: dir.clone(),
+                source,
+            })?,
+        };
         for entry in entries.flatten() {
             let p = entry.path();
             let hidden = p

@@ -78,9 +78,11 @@ impl TokenStore {
         change: &TokenChange,
     ) -> Result<Option<TokenSummary>, StoreError> {
         for id in candidate_ids(key) {
+            // `key` is the access token itself when its digest is the id.
+            let access = (id != key).then_some(key);
             let changed = match self {
                 TokenStore::Memory(m) => m.update_by_id(&id, change),
-                TokenStore::Redis(r) => r.update_by_id(&id, change).await?,
+                TokenStore::Redis(r) => r.update_by_id(&id, change, access).await?,
             };
             if changed.is_some() {
                 return Ok(changed);

@@ -11,10 +11,12 @@
 //!   credential's rows by issue time and by deadline, for the
 //!   per-credential bound (see `scripts`).
 //!
-//! A row stores its access token only sealed under its refresh token
-//! (XOR with an HMAC-SHA256 keystream and a random nonce), so the refresh
-//! step can recover it from the presented refresh token while the database
-//! alone reveals nothing. The refresh token is never stored, only its hash.
+//! A row stores its access token only sealed under its refresh token (an
+//! AEAD, `secret::Keyring`), so the refresh step can recover it from the
+//! presented refresh token while the database alone reveals nothing; rows
+//! and codes carry an AEAD tag over their fields keyed by their own token,
+//! so a row edited in Redis is rejected as absent (see `record`). The
+//! refresh token is never stored, only its hash.
 //!
 //! Codes are consumed with `GETDEL`; inserts, refreshes and deletes run as
 //! Lua scripts (`scripts`), so each is atomic. Every operation has a short timeout and any
@@ -26,14 +28,14 @@ mod record;
 mod scripts;
 
 use super::ops::OpCounters;
-use super::{AuthCode, IssuedToken, StoreError, TokenSummary, digest_hex, unix_now};
+use super::{AuthCode, IssuedToken, StoreError, digest_hex, unix_now};
 use crate::metrics::Metrics;
+use crate::secret::Keyring;
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{AsyncCommands, Client, RedisError};
 use arc_swap::ArcSwapOption;
-use record::{CodeRecord, TokenRecord, credential_of, open_code, parse, to_json, unseal};
+use record::{CodeRecord, TokenRecord, open_code, parse, to_json};
 use scripts::Scripts;
-use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,6 +61,7 @@ pub struct RedisStore {
     scripts: Scripts,
     max_per_credential: usize,
     ops: OpCounters,
+    keys: Keyring,
 }
 
 // === impl RedisStore ===
@@ -84,11 +87,19 @@ impl RedisStore {
             scripts: Scripts::new(),
             max_per_credential: max_per_credential.max(1),
             ops: OpCounters::new(metrics, "redis"),
+            keys: Keyring::builtin(),
         };
         if let Err(e) = store.conn().await {
             tracing::warn!(error = %e, "redis token store not reachable yet; token requests answer 503 until it is");
         }
         Ok(store)
+    }
+
+    /// Seals new rows with `keys`' first key and opens rows under any of
+    /// its key ids (the built-in key when never called).
+    pub fn with_keys(mut self, keys: Keyring) -> Self {
+        self.keys = keys;
+        self
     }
 
     /// The metrics this store reports to.
@@ -107,7 +118,7 @@ impl RedisStore {
             return Ok(());
         }
         let access_hash = digest_hex(token.access_token.expose());
-        let (record, refresh_hash) = TokenRecord::seal(token);
+        let (record, refresh_hash) = TokenRecord::seal(token, &self.keys);
         let json = to_json(&record)?;
         let has_refresh = if refresh_hash.is_some() { "1" } else { "0" };
         let keys = [
@@ -148,6 +159,9 @@ impl RedisStore {
         let Some(record) = raw.and_then(|r| parse::<TokenRecord>(&r)) else {
             return Ok(None);
         };
+        if !record.verify(&self.keys, access_token) {
+            return Ok(None);
+        }
         let token = record.open(access_token.to_string(), None);
         Ok(Some(token).filter(|t| !t.is_gone(unix_now())))
     }
@@ -173,12 +187,9 @@ impl RedisStore {
             return Ok(None);
         }
         let access = record
-            .sealed_access
-            .as_deref()
-            .and_then(|s| unseal(s, refresh))
-            .filter(|a| digest_hex(a) == access_hash);
+            .unseal_access(&self.keys, refresh)
+            .filter(|a| digest_hex(a) == access_hash && record.verify(&self.keys, a));
         let Some(access) = access else {
-            tracing::warn!("redis token row does not open with its refresh token; ignoring it");
             return Ok(None);
         };
         let token = record.open(access, Some(refresh.to_string()));
@@ -218,7 +229,7 @@ impl RedisStore {
         let old_access_hash = digest_hex(old.access_token.expose());
         let old_index = key("refresh", &digest_hex(old_refresh.expose()));
         let new_access_hash = digest_hex(new.access_token.expose());
-        let (record, new_refresh_hash) = TokenRecord::seal(new);
+        let (record, new_refresh_hash) = TokenRecord::seal(new, &self.keys);
         let json = to_json(&record)?;
         let new_index = new_refresh_hash
             .as_deref()
@@ -258,7 +269,7 @@ impl RedisStore {
 
     /// Stores a code until its deadline.
     pub async fn insert_code(&self, code: &AuthCode) -> Result<(), StoreError> {
-        let json = to_json(&CodeRecord::from(code))?;
+        let json = to_json(&CodeRecord::seal(code, &self.keys))?;
         let code_key = key("code", &digest_hex(code.code.expose()));
         let deadline = code.deadline();
         self.run(move |mut c| async move {
@@ -275,7 +286,7 @@ impl RedisStore {
         let raw: Option<String> = self
             .run(move |mut c| async move { c.get(code_key).await })
             .await?;
-        Ok(open_code(raw, code))
+        Ok(open_code(raw, code, &self.keys))
     }
 
     /// Takes a code with `GETDEL` (atomic).
@@ -284,97 +295,7 @@ impl RedisStore {
         let raw: Option<String> = self
             .run(move |mut c| async move { c.get_del(code_key).await })
             .await?;
-        Ok(open_code(raw, code))
-    }
-
-    /// Number of token rows (a SCAN over the key space).
-    pub async fn len(&self) -> Result<usize, StoreError> {
-        let mut n = 0;
-        self.scan("token", |keys| {
-            n += keys.len();
-            true
-        })
-        .await?;
-        Ok(n)
-    }
-
-    /// Whether no token rows are stored.
-    pub async fn is_empty(&self) -> Result<bool, StoreError> {
-        Ok(self.len().await? == 0)
-    }
-
-    /// Deletes rows and codes of credentials not in `keep`.
-    pub async fn retain_credentials(&self, keep: &HashSet<String>) -> Result<usize, StoreError> {
-        let mut removed = 0;
-        for kind in ["token", "code"] {
-            let mut keys = Vec::new();
-            self.scan(kind, |batch| {
-                keys.extend(batch.iter().cloned());
-                true
-            })
-            .await?;
-            for chunk in keys.chunks(SCAN_COUNT) {
-                let rows = self.get_many(chunk).await?;
-                for (k, raw) in chunk.iter().zip(rows) {
-                    let Some(credential) = raw.as_deref().and_then(credential_of) else {
-                        continue;
-                    };
-                    if keep.contains(&credential) {
-                        continue;
-                    }
-                    removed += 1;
-                    let k = k.clone();
-                    if kind == "token" {
-                        self.delete_row(k).await?;
-                    } else {
-                        self.run(move |mut c| async move { c.del::<_, i64>(k).await })
-                            .await?;
-                    }
-                }
-            }
-        }
-        Ok(removed)
-    }
-
-    /// Calls `each` with batches of keys `<prefix><kind>:*` until it returns
-    /// false or the scan ends.
-    async fn scan(
-        &self,
-        kind: &str,
-        mut each: impl FnMut(&[String]) -> bool,
-    ) -> Result<(), StoreError> {
-        let pattern = format!("{PREFIX}{kind}:*");
-        let mut cursor: u64 = 0;
-        loop {
-            let pattern = pattern.clone();
-            let (next, keys): (u64, Vec<String>) = self
-                .run(move |mut c| async move {
-                    ::redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(pattern)
-                        .arg("COUNT")
-                        .arg(SCAN_COUNT)
-                        .query_async(&mut c)
-                        .await
-                })
-                .await?;
-            if !each(&keys) || next == 0 {
-                return Ok(());
-            }
-            cursor = next;
-        }
-    }
-
-    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, StoreError> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let keys = keys.to_vec();
-        self.run(
-            move |mut c| async move { ::redis::cmd("MGET").arg(&keys).query_async(&mut c).await },
-        )
-        .await
+        Ok(open_code(raw, code, &self.keys))
     }
 
     /// Runs one operation with a connection, bounded by [`OP_TIMEOUT`].

@@ -88,10 +88,10 @@ async fn client_credentials_with_params_and_basic() {
 }
 
 #[tokio::test]
-async fn hashed_secrets_argon2_and_kong_pbkdf2() {
+async fn hashed_secrets_argon2_kong_pbkdf2_and_bcrypt() {
     let (_up, proxy) = start(&default_config()).await;
     let url = proxy.https_url("/mock/oauth2/token");
-    for (id, secret) in [("hashed", "hsecret"), ("kong", "tofu")] {
+    for (id, secret) in [("hashed", "hsecret"), ("kong", "tofu"), ("bcrypt", "tofu")] {
         for _ in 0..2 {
             // The second round is served from the verification cache.
             let r = post_form(

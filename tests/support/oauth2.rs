@@ -144,6 +144,8 @@ pub fn oauth_table(up: &Upstream, config: &Value) -> Table {
     }
     let plain = |s: &str| ClientSecret::Plain(Sensitive::new(s));
     let kong_hash = kingress::secret::pbkdf2_phc("tofu", b"sixteen byte sal", 10_000);
+    // Kong also stores bcrypt; `$2y$` (PHP's spelling) of a cost-4 hash.
+    let bcrypt_hash = format!("$2y${}", &bcrypt::hash("tofu", 4).unwrap()[4..]);
     let creds = [
         credential(
             "cred-client",
@@ -163,6 +165,13 @@ pub fn oauth_table(up: &Upstream, config: &Value) -> Table {
             "cred-kong",
             "kong",
             ClientSecret::Hashed(kong_hash),
+            ClientType::Confidential,
+            &[REDIRECT],
+        ),
+        credential(
+            "cred-bcrypt",
+            "bcrypt",
+            ClientSecret::Hashed(bcrypt_hash),
             ClientType::Confidential,
             &[REDIRECT],
         ),

@@ -120,6 +120,15 @@ pub async fn update(
     match node.runtime.tokens.update(key, &change).await {
         Ok(Some(summary)) => Ok(reply::ok(&token(&summary))),
         Ok(None) => Err(WriteError::NotFound),
+        Err(crate::tokens::StoreError::NeedsToken) => {
+            let mut errors = FieldErrors::new();
+            errors.field(
+                "id",
+                "a token in the Redis store is changed through its access token: \
+                 PATCH /oauth2_tokens/{access_token}",
+            );
+            Err(WriteError::Fields(errors))
+        }
         Err(e) => Err(WriteError::Unavailable(e.to_string())),
     }
 }

@@ -1,15 +1,16 @@
 //! Client-secret verification.
 //!
 //! Plain secrets are compared in constant time. Hashed secrets are argon2id
-//! PHC strings (`hash_secret: true`, sealed before publish) or Kong's
-//! `$pbkdf2-sha512$i=…,l=…$salt$hash` from a migrated Kong database, checked
+//! PHC strings (`hash_secret: true`, sealed before publish), Kong's
+//! `$pbkdf2-sha512$i=…,l=…$salt$hash` or bcrypt (`$2b$`, `$2a$`, `$2y$`)
+//! from a migrated Kong database, checked
 //! by `secret::verify_phc` (in constant time too; Kong uses `==` for both).
 //!
 //! Hashing is deliberately slow, so it runs on its own threads at idle CPU
 //! priority (`idle_pool`) behind a semaphore with one permit per core: a
 //! flood of token requests queues there and uses only CPU the proxy leaves
 //! over, instead of starving the proxy's own threads. A successful
-//! verification is remembered under an HMAC (per-process random key) of
+//! verification is remembered under the keyed digest (per-process random key) of
 //! (client id, stored hash, presented secret), so each credential pays the
 //! hash once, not on every token request. Only successes are remembered, and
 //! a new hash or secret gives a different key.
@@ -18,11 +19,9 @@ mod idle_pool;
 
 use crate::model::{ClientSecret, Oauth2Credential};
 use crate::plugins::PluginError;
-use crate::secret::verify_phc;
-use hmac::{Hmac, Mac};
+use crate::secret::{DigestKey, verify_phc};
 use idle_pool::IdlePool;
 use parking_lot::Mutex;
-use sha2::Sha256;
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -35,7 +34,7 @@ const QUEUE_WAIT: Duration = Duration::from_secs(10);
 
 /// Verifies client secrets; shared by all requests of the process.
 pub struct SecretVerifier {
-    key: [u8; 32],
+    key: DigestKey,
     verified: Mutex<Remembered>,
     permits: Arc<Semaphore>,
     /// Started on the first hash, so a process without hashed secrets has
@@ -56,11 +55,9 @@ impl SecretVerifier {
     /// A verifier with a fresh random cache key and one hashing permit per
     /// available core.
     pub fn new() -> Self {
-        let mut key = [0u8; 32];
-        rand::Rng::fill(&mut rand::rng(), &mut key);
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
-            key,
+            key: DigestKey::random(),
             verified: Mutex::new(Remembered::default()),
             permits: Arc::new(Semaphore::new(cores)),
             pool: OnceLock::new(),
@@ -123,14 +120,8 @@ impl SecretVerifier {
     }
 
     fn digest(&self, client_id: &str, phc: &str, presented: &str) -> [u8; 32] {
-        // HMAC accepts keys of any length; this cannot fail.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        for part in [client_id, phc, presented] {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part.as_bytes());
-        }
-        mac.finalize().into_bytes().into()
+        self.key
+            .digest(&[client_id.as_bytes(), phc.as_bytes(), presented.as_bytes()])
     }
 }
 

@@ -6,6 +6,7 @@ use crate::model::ObjectRef;
 use crate::source::cluster::fake_api::FakeApi;
 use crate::source::cluster::tests::{cluster_fixture, ingress};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 fn config() -> ClusterRunConfig {
     let mut status = StatusOptions::new("kong", "kingress-0");
@@ -18,7 +19,7 @@ fn config() -> ClusterRunConfig {
         },
         status,
         lease: LeaseOptions::for_class("kong", "kingress", "kingress-0"),
-        debounce: Duration::from_millis(50),
+        debounce: Debounce::new(Duration::from_millis(50), None),
         secret_wait: Duration::from_secs(5),
     }
 }
@@ -60,6 +61,40 @@ async fn first_reconcile_sees_the_full_list_then_bursts_coalesce() {
         last = next(&mut seen).await;
     }
     assert_eq!(last, (6, 3));
+}
+
+/// A slow reconcile (a big translate) must not stall the runtime: on the
+/// single-threaded test runtime a ticker keeps ticking while it runs.
+#[tokio::test(flavor = "current_thread")]
+async fn reconciles_run_off_the_async_runtime() {
+    let api = FakeApi::start().await;
+    cluster_fixture(&api);
+    let (tx, mut done) = mpsc::unbounded_channel();
+    let reconcile = move |_objects: Arc<ObjectSet>| {
+        std::thread::sleep(Duration::from_millis(1000));
+        let _ = tx.send(());
+        vec![]
+    };
+    let longest_gap = Arc::new(parking_lot::Mutex::new(Duration::ZERO));
+    let gap = longest_gap.clone();
+    let ticker = tokio::spawn(async move {
+        loop {
+            let before = Instant::now();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let mut g = gap.lock();
+            *g = (*g).max(before.elapsed());
+        }
+    });
+    let task = tokio::spawn(run(api.client(), config(), Metrics::new(), reconcile));
+    let _tasks = Tasks(vec![task, ticker]);
+    tokio::time::timeout(Duration::from_secs(20), done.recv())
+        .await
+        .expect("a reconcile");
+    let gap = *longest_gap.lock();
+    assert!(
+        gap < Duration::from_millis(500),
+        "the runtime stalled for {gap:?} during a 1 s reconcile"
+    );
 }
 
 #[tokio::test]

@@ -11,7 +11,10 @@
 //! keeps the size leaves it unchanged), so either one triggers a read.
 //!
 //! A bad file costs one parse per distinct content (`failures`), and a file
-//! larger than the size limit is refused before it is read. The watcher
+//! larger than the size limit is refused before it is read. A file of a
+//! directory that is gone by the time it is read (deleted, or a dangling
+//! symlink mid-swap) counts as deleted: its removal is an event of its own,
+//! and failing the whole reload would keep every other edit unpublished. The watcher
 //! (`watch`) reports only changes that can concern a manifest.
 
 mod failures;
@@ -153,7 +156,11 @@ impl Loader {
                 path: file.clone(),
                 source,
             };
-            let stamp = Stamp::of(&std::fs::metadata(&file).map_err(io)?);
+            let meta = match std::fs::metadata(&file) {
+                Err(e) if self.vanished(&file, &e) => continue,
+                meta => meta.map_err(io)?,
+            };
+            let stamp = Stamp::of(&meta);
             let old = self.files.get(&file);
             if let Some(old) = old
                 && old.stamp == stamp
@@ -162,7 +169,10 @@ impl Loader {
                 files.insert(file, old.clone());
                 continue;
             }
-            let text = self.read(&file, stamp.len)?;
+            let text = match self.read(&file, stamp.len) {
+                Err(LoadError::Io { source, .. }) if self.vanished(&file, &source) => continue,
+                text => text?,
+            };
             let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
             let objects = match old {
                 Some(old) if old.digest == digest => Arc::clone(&old.objects),
@@ -268,6 +278,17 @@ impl Loader {
             .values()
             .flat_map(|c| c.objects.declarative.iter().cloned())
             .collect();
+    }
+
+    /// Whether `error` says that `file`, listed in the root directory, is
+    /// gone. The root itself missing stays an error: that is a mistake, not
+    /// an edit.
+    fn vanished(&self, file: &Path, error: &std::io::Error) -> bool {
+        let gone = error.kind() == std::io::ErrorKind::NotFound && file != self.root;
+        if gone {
+            tracing::debug!(file = %file.display(), "manifest file vanished before it was read; counting it as deleted");
+        }
+        gone
     }
 
     /// Whether the watcher named `file` or a directory above it.

@@ -1,15 +1,34 @@
-//! The Admin API's view of the Redis store (`/oauth2_tokens`): rows by
-//! their id (the SHA-256 of the access token, which is also their key), in
-//! id order so that a page's last id is the next page's offset. Listing
-//! scans the key space: a diagnostic path, never on a request.
+//! Scans over the Redis key space: counting rows, removing the rows and
+//! codes of deleted credentials, and the Admin API's view of the store
+//! (`/oauth2_tokens`): rows by their id (the SHA-256 of the access token,
+//! which is also their key), in id order so that a page's last id is the
+//! next page's offset. A diagnostic path, never on a request.
 
-use super::{RedisStore, StoreError, TokenRecord, TokenSummary, key, parse, to_json};
-use crate::tokens::TokenChange;
+use super::record::{TokenRecord, credential_of, parse, to_json};
+use super::{PREFIX, RedisStore, SCAN_COUNT, key};
+use crate::tokens::{StoreError, TokenChange, TokenSummary};
 use ::redis::AsyncCommands;
+use std::collections::HashSet;
 
 // === impl RedisStore ===
 
 impl RedisStore {
+    /// Number of token rows (a SCAN over the key space).
+    pub async fn len(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        self.scan("token", |keys| {
+            n += keys.len();
+            true
+        })
+        .await?;
+        Ok(n)
+    }
+
+    /// Whether no token rows are stored.
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.len().await? == 0)
+    }
+
     /// Up to `limit` rows whose id sorts after `after`, in id order.
     pub async fn list_tokens(
         &self,
@@ -62,11 +81,14 @@ impl RedisStore {
     }
 
     /// Changes the row whose id is `id`, keeping its expiry; a row deleted
-    /// meanwhile stays deleted (`SET … XX`).
+    /// meanwhile stays deleted (`SET … XX`). The row is sealed under its
+    /// access token, so `access` is needed ([`StoreError::NeedsToken`]
+    /// without it), and a row that does not authenticate is absent.
     pub async fn update_by_id(
         &self,
         id: &str,
         change: &TokenChange,
+        access: Option<&str>,
     ) -> Result<Option<TokenSummary>, StoreError> {
         let row_key = key("token", id);
         let read_key = row_key.clone();
@@ -76,11 +98,18 @@ impl RedisStore {
         let Some(mut record) = raw.and_then(|r| parse::<TokenRecord>(&r)) else {
             return Ok(None);
         };
+        let Some(access) = access else {
+            return Err(StoreError::NeedsToken);
+        };
+        if !record.verify(&self.keys, access) {
+            return Ok(None);
+        }
         change.apply(
             &mut record.expires_in,
             &mut record.scope,
             &mut record.authenticated_userid,
         );
+        record.reseal(&self.keys, access);
         let json = to_json(&record)?;
         let stored: Option<String> = self
             .run(move |mut c| async move {
@@ -94,5 +123,79 @@ impl RedisStore {
             })
             .await?;
         Ok(stored.map(|_| record.summary(id.to_string())))
+    }
+
+    /// Deletes rows and codes of credentials not in `keep`.
+    pub async fn retain_credentials(&self, keep: &HashSet<String>) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for kind in ["token", "code"] {
+            let mut keys = Vec::new();
+            self.scan(kind, |batch| {
+                keys.extend(batch.iter().cloned());
+                true
+            })
+            .await?;
+            for chunk in keys.chunks(SCAN_COUNT) {
+                let rows = self.get_many(chunk).await?;
+                for (k, raw) in chunk.iter().zip(rows) {
+                    let Some(credential) = raw.as_deref().and_then(credential_of) else {
+                        continue;
+                    };
+                    if keep.contains(&credential) {
+                        continue;
+                    }
+                    removed += 1;
+                    let k = k.clone();
+                    if kind == "token" {
+                        self.delete_row(k).await?;
+                    } else {
+                        self.run(move |mut c| async move { c.del::<_, i64>(k).await })
+                            .await?;
+                    }
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Calls `each` with batches of keys `<prefix><kind>:*` until it returns
+    /// false or the scan ends.
+    async fn scan(
+        &self,
+        kind: &str,
+        mut each: impl FnMut(&[String]) -> bool,
+    ) -> Result<(), StoreError> {
+        let pattern = format!("{PREFIX}{kind}:*");
+        let mut cursor: u64 = 0;
+        loop {
+            let pattern = pattern.clone();
+            let (next, keys): (u64, Vec<String>) = self
+                .run(move |mut c| async move {
+                    ::redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(pattern)
+                        .arg("COUNT")
+                        .arg(SCAN_COUNT)
+                        .query_async(&mut c)
+                        .await
+                })
+                .await?;
+            if !each(&keys) || next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = keys.to_vec();
+        self.run(
+            move |mut c| async move { ::redis::cmd("MGET").arg(&keys).query_async(&mut c).await },
+        )
+        .await
     }
 }

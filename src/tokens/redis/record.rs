@@ -1,11 +1,16 @@
-//! The stored forms of token rows and codes (JSON without token values)
-//! and the sealing of a row's access token under its refresh token.
+//! The stored forms of token rows and codes (JSON without token values),
+//! each authenticated with `secret::Keyring`: a row carries `seal`, an AEAD
+//! tag over its fields under a key derived from its access token (a code's,
+//! from its code), so a row edited in Redis (scope, credential, lifetime)
+//! is rejected; and a row's access token is sealed under its refresh token,
+//! bound to the same fields. A record that does not open (tampered,
+//! truncated, another key, an unknown key id, or the pre-AEAD format) is
+//! treated as absent and logged without values.
 
 use crate::model::Sensitive;
+use crate::secret::Keyring;
 use crate::tokens::{AuthCode, IssuedToken, StoreError, TokenSummary, digest_hex, unix_now};
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 /// A token row as stored (no plaintext token values).
 #[derive(Debug, Serialize, Deserialize)]
@@ -19,8 +24,10 @@ pub(super) struct TokenRecord {
     pub(super) ttl: Option<u64>,
     /// SHA-256 (hex) of the refresh token.
     pub(super) refresh_hash: Option<String>,
-    /// The access token sealed under the refresh token (hex nonce ‖ text).
+    /// The access token sealed under the refresh token (`<key id>.<base64>`).
     pub(super) sealed_access: Option<String>,
+    /// AEAD tag over the fields above, keyed by the access token.
+    pub(super) seal: String,
 }
 
 /// A code as stored (without the code).
@@ -34,19 +41,17 @@ pub(super) struct CodeRecord {
     pub(super) challenge: Option<String>,
     pub(super) challenge_method: Option<String>,
     pub(super) created_at: u64,
+    /// AEAD tag over the fields above, keyed by the code.
+    pub(super) seal: String,
 }
 
 // === impl TokenRecord ===
 
 impl TokenRecord {
     /// The stored form of `t` and the hash of its refresh token.
-    pub(super) fn seal(t: &IssuedToken) -> (Self, Option<String>) {
+    pub(super) fn seal(t: &IssuedToken, keys: &Keyring) -> (Self, Option<String>) {
         let refresh_hash = t.refresh_token.as_ref().map(|r| digest_hex(r.expose()));
-        let sealed_access = t
-            .refresh_token
-            .as_ref()
-            .map(|r| seal(t.access_token.expose(), r.expose()));
-        let record = Self {
+        let mut record = Self {
             credential_id: t.credential_id.clone(),
             service: t.service.clone(),
             scope: t.scope.clone(),
@@ -55,9 +60,81 @@ impl TokenRecord {
             created_at: t.created_at,
             ttl: t.ttl,
             refresh_hash: refresh_hash.clone(),
-            sealed_access,
+            sealed_access: None,
+            seal: String::new(),
         };
+        let binding = record.binding();
+        record.sealed_access = t.refresh_token.as_ref().map(|r| {
+            keys.seal(
+                r.expose().as_bytes(),
+                t.access_token.expose().as_bytes(),
+                &binding,
+            )
+        });
+        record.reseal(keys, t.access_token.expose());
         (record, refresh_hash)
+    }
+
+    /// Seals the row's fields again under `access`, after the Admin API
+    /// changed them (`PATCH /oauth2_tokens/{access token}`). The sealed
+    /// access token is bound only to fields that never change, so the
+    /// refresh token keeps working.
+    pub(super) fn reseal(&mut self, keys: &Keyring, access: &str) {
+        self.seal = keys.seal(access.as_bytes(), b"", &self.fields());
+    }
+
+    /// Whether the row was sealed for `access` and is unchanged since.
+    pub(super) fn verify(&self, keys: &Keyring, access: &str) -> bool {
+        match keys.open(&self.seal, access.as_bytes(), &self.fields()) {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "redis token row does not authenticate; treating it as absent");
+                false
+            }
+        }
+    }
+
+    /// The access token sealed under `refresh`, if it opens.
+    pub(super) fn unseal_access(&self, keys: &Keyring, refresh: &str) -> Option<String> {
+        let sealed = self.sealed_access.as_deref()?;
+        // Only the binding here: the caller verifies `seal`, over every
+        // field, with the access token this opens.
+        match keys.open(sealed, refresh.as_bytes(), &self.binding()) {
+            Ok(plain) => String::from_utf8(plain).ok(),
+            Err(e) => {
+                tracing::warn!(error = %e, "redis token row does not open with its refresh token; treating it as absent");
+                None
+            }
+        }
+    }
+
+    /// The fields that never change after issue, as associated data of the
+    /// sealed access token: it opens only in the row it was issued into.
+    fn binding(&self) -> Vec<u8> {
+        serde_json::to_vec(&(
+            &self.credential_id,
+            &self.service,
+            self.created_at,
+            &self.refresh_hash,
+        ))
+        // A tuple of strings and integers always serialises.
+        .unwrap_or_default()
+    }
+
+    /// The authenticated fields, as associated data.
+    fn fields(&self) -> Vec<u8> {
+        serde_json::to_vec(&(
+            &self.credential_id,
+            &self.service,
+            &self.scope,
+            &self.authenticated_userid,
+            self.expires_in,
+            self.created_at,
+            self.ttl,
+            &self.refresh_hash,
+        ))
+        // A tuple of strings and integers always serialises.
+        .unwrap_or_default()
     }
 
     pub(super) fn open(self, access: String, refresh: Option<String>) -> IssuedToken {
@@ -89,9 +166,12 @@ impl TokenRecord {
     }
 }
 
-impl From<&AuthCode> for CodeRecord {
-    fn from(c: &AuthCode) -> Self {
-        Self {
+// === impl CodeRecord ===
+
+impl CodeRecord {
+    /// The stored form of `c`, sealed under the code.
+    pub(super) fn seal(c: &AuthCode, keys: &Keyring) -> Self {
+        let mut record = Self {
             credential_id: c.credential_id.clone(),
             service: c.service.clone(),
             plugin_id: c.plugin_id.clone(),
@@ -100,12 +180,34 @@ impl From<&AuthCode> for CodeRecord {
             challenge: c.challenge.clone(),
             challenge_method: c.challenge_method.clone(),
             created_at: c.created_at,
-        }
+            seal: String::new(),
+        };
+        record.seal = keys.seal(c.code.expose().as_bytes(), b"", &record.fields());
+        record
+    }
+
+    fn fields(&self) -> Vec<u8> {
+        serde_json::to_vec(&(
+            &self.credential_id,
+            &self.service,
+            &self.plugin_id,
+            &self.authenticated_userid,
+            &self.scope,
+            &self.challenge,
+            &self.challenge_method,
+            self.created_at,
+        ))
+        // A tuple of strings and integers always serialises.
+        .unwrap_or_default()
     }
 }
 
-pub(super) fn open_code(raw: Option<String>, code: &str) -> Option<AuthCode> {
+pub(super) fn open_code(raw: Option<String>, code: &str, keys: &Keyring) -> Option<AuthCode> {
     let r = parse::<CodeRecord>(&raw?)?;
+    if let Err(e) = keys.open(&r.seal, code.as_bytes(), &r.fields()) {
+        tracing::warn!(error = %e, "redis code does not authenticate; treating it as absent");
+        return None;
+    }
     let code = AuthCode {
         code: Sensitive::new(code),
         credential_id: r.credential_id,
@@ -145,71 +247,96 @@ pub(super) fn parse<T: for<'de> Deserialize<'de>>(raw: &str) -> Option<T> {
     }
 }
 
-type HmacSha256 = Hmac<Sha256>;
-
-/// `hex(nonce ‖ (plain XOR keystream))` with keystream blocks
-/// `HMAC-SHA256(key, "kingress-seal" ‖ nonce ‖ counter)`.
-pub(super) fn seal(plain: &str, key: &str) -> String {
-    let mut nonce = [0u8; 16];
-    rand::Rng::fill(&mut rand::rng(), &mut nonce);
-    let mut out = nonce.to_vec();
-    out.extend(xor_keystream(plain.as_bytes(), key, &nonce));
-    hex::encode(out)
-}
-
-pub(super) fn unseal(sealed: &str, key: &str) -> Option<String> {
-    let bytes = hex::decode(sealed).ok()?;
-    if bytes.len() < 16 {
-        return None;
-    }
-    let (nonce, text) = bytes.split_at(16);
-    String::from_utf8(xor_keystream(text, key, nonce)).ok()
-}
-
-fn xor_keystream(data: &[u8], key: &str, nonce: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len());
-    for (counter, chunk) in data.chunks(32).enumerate() {
-        // HMAC accepts keys of any length; this cannot fail.
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(key.as_bytes())
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(b"kingress-seal");
-        mac.update(nonce);
-        mac.update(&(counter as u64).to_be_bytes());
-        let block = mac.finalize().into_bytes();
-        out.extend(chunk.iter().zip(block.iter()).map(|(a, b)| a ^ b));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn sealing_round_trips_only_with_the_right_key() {
-        let access = "AbCdEfGhIjKlMnOpQrStUvWxYz012345-and-longer-than-one-block";
-        let sealed = seal(access, "refresh-1");
-        assert!(!sealed.contains(&hex::encode(access)));
-        assert_eq!(unseal(&sealed, "refresh-1").as_deref(), Some(access));
-        assert_ne!(unseal(&sealed, "refresh-2").as_deref(), Some(access));
-        // A fresh nonce each time: the same value never seals the same way.
-        assert_ne!(sealed, seal(access, "refresh-1"));
-    }
-
-    #[test]
-    fn records_hold_no_token_values() {
-        let t = IssuedToken {
+    fn token() -> IssuedToken {
+        IssuedToken {
             access_token: Sensitive::new("access-value-123"),
             refresh_token: Some(Sensitive::new("refresh-value-456")),
             credential_id: "c".into(),
             service: Some("svc".into()),
-            scope: None,
+            scope: Some("read".into()),
             authenticated_userid: None,
             expires_in: 1,
             created_at: 2,
             ttl: Some(3),
+        }
+    }
+
+    #[test]
+    fn a_row_opens_only_with_its_tokens_and_unchanged() {
+        let keys = Keyring::builtin();
+        let (record, _) = TokenRecord::seal(&token(), &keys);
+        assert!(record.verify(&keys, "access-value-123"));
+        assert!(!record.verify(&keys, "access-value-124"));
+        assert_eq!(
+            record.unseal_access(&keys, "refresh-value-456").as_deref(),
+            Some("access-value-123")
+        );
+        assert_eq!(record.unseal_access(&keys, "refresh-value-457"), None);
+        // A hostile Redis widening the scope: neither path accepts the row.
+        let json = serde_json::to_string(&record).unwrap();
+        let widened: TokenRecord =
+            serde_json::from_str(&json.replace("\"read\"", "\"admin\"")).unwrap();
+        assert!(!widened.verify(&keys, "access-value-123"));
+        // The refresh path opens the access token (bound to the fields that
+        // never change) and then verifies the row with it: refused too.
+        let opened = widened.unseal_access(&keys, "refresh-value-456").unwrap();
+        assert!(!widened.verify(&keys, &opened));
+        // A row moved to another credential does not even open.
+        let moved = json.replace("\"credential_id\":\"c\"", "\"credential_id\":\"other\"");
+        assert_ne!(moved, json);
+        let moved: TokenRecord = serde_json::from_str(&moved).unwrap();
+        assert_eq!(moved.unseal_access(&keys, "refresh-value-456"), None);
+    }
+
+    #[test]
+    fn a_row_resealed_after_a_change_opens_on_both_paths() {
+        let keys = Keyring::builtin();
+        let (mut record, _) = TokenRecord::seal(&token(), &keys);
+        record.scope = Some("write".into());
+        assert!(!record.verify(&keys, "access-value-123"));
+        record.reseal(&keys, "access-value-123");
+        assert!(record.verify(&keys, "access-value-123"));
+        let opened = record.unseal_access(&keys, "refresh-value-456").unwrap();
+        assert!(record.verify(&keys, &opened));
+    }
+
+    #[test]
+    fn rows_of_the_pre_aead_format_are_absent() {
+        let old = r#"{"credential_id":"c","service":null,"scope":null,"authenticated_userid":null,"expires_in":7200,"created_at":1,"ttl":null,"refresh_hash":"ab","sealed_access":"00112233445566778899aabbccddeeff0011"}"#;
+        assert!(parse::<TokenRecord>(old).is_none());
+    }
+
+    #[test]
+    fn a_code_opens_only_with_its_code_and_unchanged() {
+        let keys = Keyring::builtin();
+        let code = AuthCode {
+            code: Sensitive::new("code-1"),
+            credential_id: "c".into(),
+            service: None,
+            plugin_id: "p".into(),
+            authenticated_userid: Some("u".into()),
+            scope: Some("read".into()),
+            challenge: None,
+            challenge_method: None,
+            created_at: unix_now(),
         };
-        let (record, _) = TokenRecord::seal(&t);
+        let json = to_json(&CodeRecord::seal(&code, &keys)).unwrap();
+        assert!(open_code(Some(json.clone()), "code-1", &keys).is_some());
+        assert!(open_code(Some(json.clone()), "code-2", &keys).is_none());
+        let widened = json.replace("\"read\"", "\"admin\"");
+        assert!(open_code(Some(widened), "code-1", &keys).is_none());
+        let mut unsealed: serde_json::Value = serde_json::from_str(&json).unwrap();
+        unsealed["seal"] = "".into();
+        assert!(open_code(Some(unsealed.to_string()), "code-1", &keys).is_none());
+    }
+
+    #[test]
+    fn records_hold_no_token_values() {
+        let (record, _) = TokenRecord::seal(&token(), &Keyring::builtin());
         let json = serde_json::to_string(&record).unwrap();
         assert!(!json.contains("access-value-123") && !json.contains("refresh-value-456"));
         assert_eq!(

@@ -77,6 +77,32 @@ fn a_bad_file_fails_the_load_and_the_next_load_retries_it() {
     assert_eq!(port(&loader.load().unwrap(), "a"), 83);
 }
 
+/// A file listed and then gone before it is read (here a dangling symlink,
+/// as a ConfigMap-style `..data` swap leaves for a moment) counts as
+/// deleted: the other files load, and its objects are gone.
+#[cfg(unix)]
+#[test]
+fn a_file_gone_before_it_is_read_counts_as_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yaml"), service("a", 80)).unwrap();
+    std::fs::write(dir.path().join("target.yaml"), service("b", 80)).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("target.yaml"), dir.path().join("b.yaml")).unwrap();
+    let mut loader = Loader::new(dir.path());
+    assert_eq!(loader.load().unwrap().len(), 2);
+
+    std::fs::remove_file(dir.path().join("target.yaml")).unwrap();
+    std::fs::write(dir.path().join("a.yaml"), service("a", 81)).unwrap();
+    let objects = loader
+        .load()
+        .expect("a vanished file does not fail the load");
+    assert_eq!(objects.len(), 1);
+    assert_eq!(port(&objects, "a"), 81);
+
+    // A missing root is still an error.
+    let mut missing = Loader::new(&dir.path().join("nope"));
+    assert!(matches!(missing.load(), Err(LoadError::Io { .. })));
+}
+
 #[test]
 fn a_named_file_is_read_even_when_its_metadata_is_unchanged() {
     let dir = tempfile::tempdir().unwrap();
