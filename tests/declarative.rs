@@ -7,7 +7,7 @@ mod support;
 
 use kingress::model::{ClientSecret, HostMatch, PathMatch, PluginConfig, Target};
 use kingress::translate::{Options, translate};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -72,15 +72,8 @@ impl Drop for Standalone {
     }
 }
 
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
 async fn start(dir: &Path) -> Standalone {
-    let (http, https, admin, status) = (free_port(), free_port(), free_port(), free_port());
+    let [http, https, admin, status] = support::standalone::free_ports();
     let child = Command::new(env!("CARGO_BIN_EXE_kingress"))
         .arg("standalone")
         .arg("-f")

@@ -33,10 +33,17 @@ fn binary() -> Command {
 
 /// A free loopback address (bound, then released for the child to bind).
 pub fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+    let [addr] = free_ports();
+    addr
+}
+
+/// `N` distinct free loopback addresses: all are held until every one is
+/// chosen, so the kernel cannot hand the same port out twice.
+pub fn free_ports<const N: usize>() -> [SocketAddr; N] {
+    let held: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    std::array::from_fn(|i| held[i].local_addr().unwrap())
 }
 
 impl Standalone {
@@ -91,7 +98,7 @@ impl Standalone {
         log_dir: Option<tempfile::TempDir>,
         how: Stderr,
     ) -> Standalone {
-        let (http, https, admin, status) = (free_port(), free_port(), free_port(), free_port());
+        let [http, https, admin, status] = free_ports();
         let file = std::fs::File::create(&log).unwrap();
         let stderr = match how {
             Stderr::File => Stdio::from(file.try_clone().unwrap()),
