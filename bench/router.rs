@@ -4,6 +4,8 @@
 //! building the index once per published table.
 //!
 //! Run: `cargo bench --bench router` (add `-- --quick` for a short run).
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kingress::model::{HostMatch, ObjectRef, PathMatch, PathRegex, Route, Shared, Table};

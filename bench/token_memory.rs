@@ -6,6 +6,8 @@
 //! measured from `/proc/self/statm` before and after, divided per token.
 //! Run: `cargo bench --bench token_memory` (prints one line; `N=...` changes
 //! the count).
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 use kingress::model::Sensitive;
 use kingress::tokens::memory::{Limits, MemoryStore};

@@ -8,6 +8,8 @@
 //! in turn with one memo.
 //!
 //! `cargo bench --bench translate` (add `-- --quick` for a short run).
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kingress::objects::{Object, ObjectSet};

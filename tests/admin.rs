@@ -1,5 +1,7 @@
 //! The status listener and the Kong-style Admin API over real loopback
 //! sockets.
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod support;
 

@@ -1,6 +1,8 @@
 //! The Admin API's answers compared with Kong's exact bodies, against the
 //! real binary in standalone mode on loopback: per-element errors of array
 //! fields, pagination of every list, and the `/oauth2_tokens` endpoint.
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod support;
 

@@ -5,6 +5,8 @@
 //! form) is refused with 403 and changes nothing; curl-style writes still
 //! work; with `--admin-token` every request needs `Kong-Admin-Token`, and
 //! the token never reaches the log.
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod support;
 

@@ -3,6 +3,8 @@
 //! API requests with form and JSON bodies, and the proxy answering the
 //! result at once. Also: persistence across a restart, and the 405 every
 //! write gets where writes are not accepted (cluster mode).
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod support;
 

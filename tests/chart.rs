@@ -2,6 +2,8 @@
 //! from PATH, else from ~/.cache/kingress-tools/bin (or
 //! `$KINGRESS_TOOLS_DIR/bin`), else built there once with
 //! `go install helm.sh/helm/v3/cmd/helm@v3.22.0` (a few minutes).
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 #[path = "manifests/checks.rs"]
 mod checks;

@@ -3,6 +3,8 @@
 //! renders the production pieces: ServiceMonitor, PodDisruptionBudget,
 //! HorizontalPodAutoscaler, security contexts, probes, update strategy and
 //! topology spread. Needs `helm`, as tests/chart.rs does.
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 #[path = "manifests/checks.rs"]
 #[allow(dead_code)]

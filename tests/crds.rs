@@ -1,6 +1,8 @@
 //! The committed CRD YAML matches the Rust types, every shipped copy matches
 //! `crds/`, and manifests written for Kong's CRDs fit both the Rust types and
 //! the generated schemas (so they apply unchanged).
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kingress::crd::{KongClusterPlugin, KongConsumer, KongPlugin, generate};

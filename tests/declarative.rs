@@ -2,6 +2,8 @@
 //! directory holding a kong.yml and Kubernetes manifests feeds one table,
 //! and the seed in declarative form (examples/kong.yml) runs through the
 //! real `kingress standalone` binary over HTTPS on loopback.
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod support;
 

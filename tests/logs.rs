@@ -1,6 +1,8 @@
 //! What operators read: kingress's log as `kubectl logs`, a file or a log
 //! shipper gets it (the real binary, stderr a pipe or a file), and the
 //! JSON access log's fields.
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod support;
 

@@ -1,6 +1,8 @@
 //! deploy/kingress.yaml installs what it should: the namespace, Kong's
 //! CRDs, least-privilege RBAC bound to kingress' ServiceAccount, a hardened
 //! Deployment, the proxy Service and Kong's IngressClass.
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 #[path = "manifests/checks.rs"]
 mod checks;

@@ -8,6 +8,8 @@
 //! - `oauth2/multipart.rs`: `multipart/form-data` bodies at the endpoints and on proxied requests;
 //! - `oauth2/binary.rs`: the kingress binary with a kong.yml, Go's client, multipart, anonymous;
 //! - `oauth2/verify.rs`: proxied requests, binding, expiry, headers.
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod support;
 

@@ -10,6 +10,8 @@
 //! - `oidc/kong_oauth2.rs`: tokens from the token store, the seed config;
 //! - `oidc/upstream.rs`: upstream headers, clearing, hiding, token
 //!   locations, consumer mapping, anonymous, error bodies.
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod support;
 

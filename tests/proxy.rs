@@ -1,5 +1,7 @@
 //! The proxy over real loopback sockets: a hand-built table, real hyper
 //! upstreams, reqwest / rustls / tungstenite clients.
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod support;
 

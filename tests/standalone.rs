@@ -1,5 +1,7 @@
 //! `kingress standalone` as a user runs it: the real binary on loopback
 //! ports, a manifest directory, edits to it, a bad file, a bad first load.
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod support;
 

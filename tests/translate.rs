@@ -6,6 +6,8 @@
 //!
 //! `UPDATE_GOLDEN=1 cargo test --test translate` rewrites the expectations;
 //! review every diff by hand, they encode the intended behaviour.
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 use anyhow::{Context, Result};
 use kingress::model::{ClientSecret, PathMatch, Scheme, Table};

@@ -13,7 +13,7 @@ use hyper::body::Incoming;
 
 /// What the admin API answers from.
 #[derive(Debug)]
-pub struct State {
+pub(super) struct State {
     /// What reads answer from.
     pub node: Node,
     /// Where writes go (standalone mode); `None` refuses them.
@@ -24,7 +24,7 @@ pub struct State {
 
 /// Answers one read (GET or HEAD); `declared` is what the Admin API wrote
 /// (standalone mode).
-pub fn handle<B>(
+pub(super) fn handle<B>(
     state: &State,
     request: &Request<B>,
     declared: Option<&Document>,
@@ -36,19 +36,19 @@ pub fn handle<B>(
 }
 
 /// Answers one write (any other method).
-pub async fn write(state: &State, request: Request<Incoming>) -> Response<Full<Bytes>> {
+pub(super) async fn write(state: &State, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let decoded = segments(request.uri().path());
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     write::handle(state.writes.as_ref(), request, &segments).await
 }
 
 /// Whether the request is for `/oauth2_tokens[/…]`.
-pub fn is_tokens<B>(request: &Request<B>) -> bool {
+pub(super) fn is_tokens<B>(request: &Request<B>) -> bool {
     segments(request.uri().path()).first().map(String::as_str) == Some(super::tokens::COLLECTION)
 }
 
 /// Answers any method on `/oauth2_tokens[/…]` (the token store's entities).
-pub async fn tokens(
+pub(super) async fn tokens(
     state: &State,
     request: Request<Incoming>,
     is_read: bool,

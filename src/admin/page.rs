@@ -23,7 +23,7 @@ const INVALID_SIZE: u8 = 9;
 /// The page a list request asks for. A bad `size` or `offset` is kept
 /// and answered only by list endpoints, as Kong ignores them elsewhere.
 #[derive(Clone, Debug)]
-pub struct Page {
+pub(super) struct Page {
     request: Result<Request, PageError>,
     /// The request path without query, the base of `next`.
     path: String,
@@ -40,7 +40,7 @@ struct Request {
 
 /// Why a page request is refused (400 with Kong's body).
 #[derive(Clone, Debug, thiserror::Error)]
-pub enum PageError {
+pub(super) enum PageError {
     /// `size` is not a number or out of range.
     #[error("{0}")]
     Size(&'static str),
@@ -58,7 +58,7 @@ pub enum PageError {
 
 impl Page {
     /// Reads `size` and `offset` from the query of a request for `path`.
-    pub fn new(path: &str, query: Option<&str>) -> Self {
+    pub(super) fn new(path: &str, query: Option<&str>) -> Self {
         Self {
             request: parse(query.unwrap_or_default()),
             path: format!("/{}", path.trim_matches('/')),
@@ -66,7 +66,7 @@ impl Page {
     }
 
     /// The largest number of items the page holds, and the decoded offset.
-    pub fn window(&self) -> Result<(usize, Option<&str>), PageError> {
+    pub(super) fn window(&self) -> Result<(usize, Option<&str>), PageError> {
         match &self.request {
             Ok(r) => Ok((r.size, r.offset.as_deref())),
             Err(e) => Err(e.clone()),
@@ -75,7 +75,7 @@ impl Page {
 
     /// Answers a whole list with the requested page of it; the offset is
     /// the position of the page's first item.
-    pub fn list(&self, data: Vec<Value>) -> Response<Full<Bytes>> {
+    pub(super) fn list(&self, data: Vec<Value>) -> Response<Full<Bytes>> {
         let (size, start) = match self.window() {
             Ok((size, None)) => (size, 0),
             Ok((size, Some(raw))) => match raw.parse::<usize>() {
@@ -92,7 +92,7 @@ impl Page {
 
     /// Answers one page already cut by the caller; `next` is the decoded
     /// offset of the following page, `None` on the last one.
-    pub fn answer(&self, data: Vec<Value>, next: Option<String>) -> Response<Full<Bytes>> {
+    pub(super) fn answer(&self, data: Vec<Value>, next: Option<String>) -> Response<Full<Bytes>> {
         let Some(next) = next else {
             return reply::ok(&json!({ "data": data, "next": null }));
         };
@@ -110,7 +110,7 @@ impl Page {
     }
 
     /// The error for an offset that decoded but names no position.
-    pub fn bad_offset(&self, reason: &'static str) -> PageError {
+    pub(super) fn bad_offset(&self, reason: &'static str) -> PageError {
         let offset = match &self.request {
             Ok(r) => STANDARD.encode(r.offset.as_deref().unwrap_or_default()),
             Err(_) => String::new(),
@@ -167,7 +167,7 @@ fn parse(query: &str) -> Result<Request, PageError> {
 
 impl PageError {
     /// Kong's 400 body: `{"code": 9, "name": "invalid size", "message": …}`.
-    pub fn respond(&self) -> Response<Full<Bytes>> {
+    pub(super) fn respond(&self) -> Response<Full<Bytes>> {
         let (code, name) = match self {
             PageError::Size(_) => (INVALID_SIZE, "invalid size"),
             PageError::Offset { .. } => (INVALID_OFFSET, "invalid offset"),

@@ -7,8 +7,8 @@ pub mod entities;
 mod node;
 mod oauth2;
 
-pub use node::{Node, hostname};
-pub use oauth2::token;
+pub(super) use node::{Node, hostname};
+pub(super) use oauth2::token;
 
 use super::page::Page;
 use super::{reply, status};
@@ -20,7 +20,7 @@ use http_body_util::Full;
 
 /// Answers a GET for the path `segments`. Entities the Admin API wrote
 /// (`declared`) are answered from its document.
-pub fn get(
+pub(super) fn get(
     state: &Node,
     segments: &[&str],
     declared: Option<&Document>,

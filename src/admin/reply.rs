@@ -8,17 +8,17 @@ use http_body_util::Full;
 use serde_json::{Value, json};
 
 /// `Server` header value.
-pub const SERVER_NAME: &str = concat!("kingress/", env!("CARGO_PKG_VERSION"));
+pub(super) const SERVER_NAME: &str = concat!("kingress/", env!("CARGO_PKG_VERSION"));
 
 /// A JSON response.
-pub fn json(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
+pub(super) fn json(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
     // Serialising a `Value` cannot fail.
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     with_type(status, "application/json; charset=utf-8", bytes)
 }
 
 /// A response with a given content type.
-pub fn with_type(
+pub(super) fn with_type(
     status: StatusCode,
     content_type: &'static str,
     body: impl Into<Bytes>,
@@ -32,17 +32,17 @@ pub fn with_type(
 }
 
 /// 200 with `body`.
-pub fn ok(body: &Value) -> Response<Full<Bytes>> {
+pub(super) fn ok(body: &Value) -> Response<Full<Bytes>> {
     json(StatusCode::OK, body)
 }
 
 /// 404 `{"message":"Not found"}`.
-pub fn not_found() -> Response<Full<Bytes>> {
+pub(super) fn not_found() -> Response<Full<Bytes>> {
     json(StatusCode::NOT_FOUND, &json!({ "message": "Not found" }))
 }
 
 /// 405 `{"message":"Method not allowed"}`.
-pub fn method_not_allowed() -> Response<Full<Bytes>> {
+pub(super) fn method_not_allowed() -> Response<Full<Bytes>> {
     json(
         StatusCode::METHOD_NOT_ALLOWED,
         &json!({ "message": "Method not allowed" }),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 /// Serves `listener` forever with `handler`.
-pub async fn serve<H, F>(listener: TcpListener, gate: Arc<Gate>, handler: H)
+pub(super) async fn serve<H, F>(listener: TcpListener, gate: Arc<Gate>, handler: H)
 where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Full<Bytes>>> + Send + 'static,

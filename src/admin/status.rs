@@ -15,7 +15,7 @@ const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=
 
 /// What the status listener reads.
 #[derive(Debug)]
-pub struct State {
+pub(super) struct State {
     /// The routing table.
     pub table: TableHandle,
     /// Metrics to expose.
@@ -25,7 +25,7 @@ pub struct State {
 }
 
 /// Answers one request.
-pub fn handle<B>(state: &State, request: &Request<B>) -> Response<Full<Bytes>> {
+pub(super) fn handle<B>(state: &State, request: &Request<B>) -> Response<Full<Bytes>> {
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return reply::method_not_allowed();
     }
@@ -58,7 +58,7 @@ fn ready(generation: u64) -> Response<Full<Bytes>> {
 }
 
 /// The status document, also served by the admin API's `/status`.
-pub fn summary(published: &Published, started: Instant) -> Value {
+pub(super) fn summary(published: &Published, started: Instant) -> Value {
     let table = &published.table;
     json!({
         "generation": published.generation,

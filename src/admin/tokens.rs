@@ -18,10 +18,10 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 
 /// The collection's path segment.
-pub const COLLECTION: &str = "oauth2_tokens";
+pub(super) const COLLECTION: &str = "oauth2_tokens";
 
 /// Answers a read of `/oauth2_tokens[/{key}]`.
-pub async fn read(node: &Node, segments: &[&str], page: &Page) -> Response<Full<Bytes>> {
+pub(super) async fn read(node: &Node, segments: &[&str], page: &Page) -> Response<Full<Bytes>> {
     let result = match segments {
         [_] => list(node, page).await,
         [_, key] => match node.runtime.tokens.find(key).await {
@@ -35,7 +35,7 @@ pub async fn read(node: &Node, segments: &[&str], page: &Page) -> Response<Full<
 }
 
 /// Answers a write of `/oauth2_tokens[/{key}]`.
-pub async fn write(
+pub(super) async fn write(
     node: &Node,
     writes: Option<&Writes>,
     request: Request<Incoming>,

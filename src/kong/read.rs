@@ -23,7 +23,7 @@ pub(super) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// Reads `map`.
-    pub fn new(map: &'a Map<String, Value>) -> Self {
+    pub(super) fn new(map: &'a Map<String, Value>) -> Self {
         Self {
             map,
             seen: BTreeSet::new(),
@@ -32,18 +32,18 @@ impl<'a> Reader<'a> {
     }
 
     /// The raw value, `None` when absent or `null` (Kong's "unset").
-    pub fn get(&mut self, key: &'static str) -> Option<&'a Value> {
+    pub(super) fn get(&mut self, key: &'static str) -> Option<&'a Value> {
         self.seen.insert(key);
         self.map.get(key).filter(|v| !v.is_null())
     }
 
     /// Whether the key is present at all (even as `null`).
-    pub fn present(&self, key: &str) -> bool {
+    pub(super) fn present(&self, key: &str) -> bool {
         self.map.contains_key(key)
     }
 
     /// A string.
-    pub fn string(&mut self, key: &'static str) -> Option<String> {
+    pub(super) fn string(&mut self, key: &'static str) -> Option<String> {
         match self.get(key)? {
             Value::String(s) => Some(s.clone()),
             _ => {
@@ -54,7 +54,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string that must be present.
-    pub fn required_string(&mut self, key: &'static str) -> Option<String> {
+    pub(super) fn required_string(&mut self, key: &'static str) -> Option<String> {
         let v = self.string(key);
         if v.is_none() && !self.present_non_null(key) {
             self.errors.field(key, "required field missing");
@@ -67,7 +67,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Kong's `utf8_name`: letters, digits and `.-_~`.
-    pub fn name(&mut self, key: &'static str) -> Option<String> {
+    pub(super) fn name(&mut self, key: &'static str) -> Option<String> {
         let name = self.string(key)?;
         if name.is_empty() {
             self.errors.field(key, "length must be at least 1");
@@ -90,7 +90,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A boolean, `default` when unset.
-    pub fn boolean(&mut self, key: &'static str, default: bool) -> bool {
+    pub(super) fn boolean(&mut self, key: &'static str, default: bool) -> bool {
         match self.get(key) {
             None => default,
             Some(Value::Bool(b)) => *b,
@@ -104,12 +104,17 @@ impl<'a> Reader<'a> {
     }
 
     /// An integer in `min..=max`, `default` when unset.
-    pub fn integer(&mut self, key: &'static str, default: i64, min: i64, max: i64) -> i64 {
+    pub(super) fn integer(&mut self, key: &'static str, default: i64, min: i64, max: i64) -> i64 {
         self.optional_integer(key, min, max).unwrap_or(default)
     }
 
     /// An integer in `min..=max`, `None` when unset.
-    pub fn optional_integer(&mut self, key: &'static str, min: i64, max: i64) -> Option<i64> {
+    pub(super) fn optional_integer(
+        &mut self,
+        key: &'static str,
+        min: i64,
+        max: i64,
+    ) -> Option<i64> {
         let value = self.get(key)?;
         let n = match value {
             Value::Number(n) => n
@@ -134,7 +139,7 @@ impl<'a> Reader<'a> {
 
     /// An array of strings (a single string counts as one element);
     /// `None` when unset.
-    pub fn strings(&mut self, key: &'static str) -> Option<Vec<String>> {
+    pub(super) fn strings(&mut self, key: &'static str) -> Option<Vec<String>> {
         match self.get(key)? {
             Value::String(s) => Some(vec![s.clone()]),
             Value::Array(items) => {
@@ -160,7 +165,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A set of strings: like [`Reader::strings`], duplicates refused.
-    pub fn set(&mut self, key: &'static str) -> Option<Vec<String>> {
+    pub(super) fn set(&mut self, key: &'static str) -> Option<Vec<String>> {
         let items = self.strings(key)?;
         let unique: BTreeSet<&String> = items.iter().collect();
         if unique.len() != items.len() {
@@ -172,7 +177,7 @@ impl<'a> Reader<'a> {
 
     /// `tags`: a set of non-empty strings without commas or slashes... as
     /// Kong allows printable characters except `,` and `/`.
-    pub fn tags(&mut self) -> Option<Vec<String>> {
+    pub(super) fn tags(&mut self) -> Option<Vec<String>> {
         let tags = self.set("tags")?;
         let fine = self.each("tags", &tags, |t| {
             if t.is_empty() || t.contains([',', '/']) || t.chars().any(char::is_control) {
@@ -188,7 +193,7 @@ impl<'a> Reader<'a> {
 
     /// Checks every element of the array field `key` with `check`, recording
     /// Kong's per-element errors; whether all passed.
-    pub fn each(
+    pub(super) fn each(
         &mut self,
         key: &str,
         items: &[String],
@@ -206,13 +211,13 @@ impl<'a> Reader<'a> {
 
     /// `created_at`/`updated_at`: kept when given (persisted documents),
     /// else `now`.
-    pub fn timestamp(&mut self, key: &'static str, now: i64) -> i64 {
+    pub(super) fn timestamp(&mut self, key: &'static str, now: i64) -> i64 {
         self.integer(key, now, 0, i64::MAX)
     }
 
     /// The entity's `id`: kept when given (must be a UUID), else made by
     /// `cx` from `natural_key`.
-    pub fn id(&mut self, cx: &Context<'_>, kind: Kind, natural_key: Option<&str>) -> String {
+    pub(super) fn id(&mut self, cx: &Context<'_>, kind: Kind, natural_key: Option<&str>) -> String {
         match self.string("id") {
             Some(id) if super::ids::is_uuid(&id) => id.to_ascii_lowercase(),
             Some(_) => {
@@ -226,7 +231,12 @@ impl<'a> Reader<'a> {
     /// A reference to another entity: `{"id": …}`, `{"name": …}` (or
     /// `username` for consumers), or a bare string naming an id or a name;
     /// resolved through `cx`.
-    pub fn foreign(&mut self, key: &'static str, kind: Kind, cx: &Context<'_>) -> Option<Foreign> {
+    pub(super) fn foreign(
+        &mut self,
+        key: &'static str,
+        kind: Kind,
+        cx: &Context<'_>,
+    ) -> Option<Foreign> {
         let value = self.get(key)?;
         let reference = match value {
             Value::String(s) => Some(s.clone()),
@@ -257,12 +267,12 @@ impl<'a> Reader<'a> {
 
     /// Marks `key` as read without interpreting it (the caller reads it
     /// another way).
-    pub fn accept(&mut self, key: &'static str) {
+    pub(super) fn accept(&mut self, key: &'static str) {
         self.seen.insert(key);
     }
 
     /// Refuses a field kingress does not implement unless it is unset.
-    pub fn unsupported(&mut self, key: &'static str, why: &str) {
+    pub(super) fn unsupported(&mut self, key: &'static str, why: &str) {
         if self.get(key).is_some() {
             self.errors
                 .field(key, format!("not supported by kingress: {why}"));
@@ -270,7 +280,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reports fields that were never read and returns the errors.
-    pub fn finish(mut self) -> Result<(), FieldErrors> {
+    pub(super) fn finish(mut self) -> Result<(), FieldErrors> {
         for key in self.map.keys() {
             if !self.seen.contains(key.as_str()) && !key.starts_with('_') {
                 self.errors.field(key, "unknown field");

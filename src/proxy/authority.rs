@@ -14,7 +14,7 @@ use std::net::Ipv6Addr;
 
 /// Why a request's authority is refused; each is answered 400.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum AuthorityError {
+pub(super) enum AuthorityError {
     /// HTTP/1.1 without a `Host` header.
     #[error("HTTP/1.1 request without a Host header")]
     MissingHost,
@@ -28,7 +28,7 @@ pub enum AuthorityError {
 
 /// The authority the request names, as the client wrote it (for
 /// `preserve_host`), or `None` when it names none.
-pub fn client_authority(request: &Parts) -> Result<Option<&str>, AuthorityError> {
+pub(super) fn client_authority(request: &Parts) -> Result<Option<&str>, AuthorityError> {
     let mut hosts = request.headers.get_all(HOST).iter();
     let header = hosts.next();
     if hosts.next().is_some() {
@@ -99,7 +99,7 @@ fn validate(authority: &str) -> Result<(), AuthorityError> {
 
 /// The host part of an authority, lower-case, without port or trailing dot;
 /// an IPv6 address keeps its brackets (the router compares strings).
-pub fn host_only(authority: &str) -> String {
+pub(super) fn host_only(authority: &str) -> String {
     let host = if let Some(rest) = authority.strip_prefix('[') {
         match rest.find(']') {
             Some(end) => &authority[..end + 2],

@@ -27,10 +27,10 @@ use std::task::{Context, Poll};
 
 /// Holds the body until an attempt starts streaming it.
 #[derive(Clone)]
-pub struct Slot(Arc<Mutex<Option<BoxBody>>>);
+pub(super) struct Slot(Arc<Mutex<Option<BoxBody>>>);
 
 /// The body handed to the client for one attempt.
-pub struct Reclaimable {
+pub(super) struct Reclaimable {
     slot: Slot,
     taken: Option<BoxBody>,
     size_hint: SizeHint,
@@ -44,7 +44,7 @@ const PREFETCH_LIMIT: u64 = 64 * 1024;
 /// An upstream response body and the connection it arrived on, which goes
 /// back to the pool once the body has ended. A body dropped early, or one
 /// that failed, takes its connection with it (hyper closes it).
-pub struct UpstreamBody {
+pub(super) struct UpstreamBody {
     inner: Incoming,
     lease: Option<Lease>,
 }
@@ -61,7 +61,7 @@ struct Primed {
 /// error's source chain, says whose fault it was.
 #[derive(Debug, thiserror::Error)]
 #[error("client request body")]
-pub struct ClientBodyError(#[source] hyper::Error);
+pub(super) struct ClientBodyError(#[source] hyper::Error);
 
 /// The body was already consumed by an earlier attempt.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +70,7 @@ struct Consumed;
 
 /// The client's request body as the pipeline passes it on, its errors
 /// marked as the client's.
-pub fn client_body(body: Incoming) -> BoxBody {
+pub(super) fn client_body(body: Incoming) -> BoxBody {
     body.map_err(|e| Box::new(ClientBodyError(e)) as BoxError)
         .boxed()
 }
@@ -79,12 +79,12 @@ pub fn client_body(body: Incoming) -> BoxBody {
 
 impl Slot {
     /// Parks `body`.
-    pub fn new(body: BoxBody) -> Self {
+    pub(super) fn new(body: BoxBody) -> Self {
         Self(Arc::new(Mutex::new(Some(body))))
     }
 
     /// A body for the next attempt.
-    pub fn attempt(&self) -> Reclaimable {
+    pub(super) fn attempt(&self) -> Reclaimable {
         let (size_hint, end_stream) = match self.0.lock().as_ref() {
             Some(body) => (body.size_hint(), body.is_end_stream()),
             None => (SizeHint::default(), false),
@@ -99,7 +99,7 @@ impl Slot {
 
     /// Whether no attempt has started reading the body, i.e. the request
     /// may still be retried.
-    pub fn is_intact(&self) -> bool {
+    pub(super) fn is_intact(&self) -> bool {
         self.0.lock().is_some()
     }
 }
@@ -150,7 +150,7 @@ impl Body for Reclaimable {
 /// the client connection writes head and body in one write; otherwise the
 /// head would be flushed on its own while the body is still being handed
 /// over from the upstream connection. Anything else streams as it comes.
-pub async fn response_body(mut body: UpstreamBody, headers: &HeaderMap) -> BoxBody {
+pub(super) async fn response_body(mut body: UpstreamBody, headers: &HeaderMap) -> BoxBody {
     let small = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
@@ -182,7 +182,7 @@ fn boxed(body: UpstreamBody) -> BoxBody {
 impl UpstreamBody {
     /// Wraps a response body; `lease` is `None` for a connection that must
     /// not be reused (an upgraded one).
-    pub fn new(inner: Incoming, lease: Option<Lease>) -> Self {
+    pub(super) fn new(inner: Incoming, lease: Option<Lease>) -> Self {
         let mut body = Self { inner, lease };
         // A body-less response (204, 304, HEAD, `content-length: 0`) frees
         // its connection at once.

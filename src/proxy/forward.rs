@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use pool::Lease;
+pub(super) use pool::Lease;
 
 /// Round-robin counters above this many services are reset (services that
 /// left the table must not accumulate forever).
@@ -31,14 +31,14 @@ const MAX_COUNTERS: usize = 65_536;
 
 /// The upstream side of the proxy: the connection pool and per-service
 /// round-robin counters. One per proxy.
-pub struct Upstreams {
+pub(super) struct Upstreams {
     pool: Pool,
     counters: Mutex<HashMap<String, usize>>,
 }
 
 /// The request to send, already rewritten for the upstream (path, headers
 /// without `Host`).
-pub struct Outgoing {
+pub(super) struct Outgoing {
     /// Method.
     pub method: Method,
     /// Upstream path and query.
@@ -65,7 +65,9 @@ enum Failed {
 impl Upstreams {
     /// Creates the pool (no connection is opened yet). Must be called inside
     /// the Tokio runtime.
-    pub fn new(provider: Arc<rustls::crypto::CryptoProvider>) -> Result<Self, rustls::Error> {
+    pub(super) fn new(
+        provider: Arc<rustls::crypto::CryptoProvider>,
+    ) -> Result<Self, rustls::Error> {
         let mut tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .dangerous()
@@ -81,7 +83,7 @@ impl Upstreams {
     /// Sends `outgoing` to `service`, trying up to `retries` further targets
     /// when a connection cannot be opened. `tried` is set to the index in
     /// `service.targets` of the last target tried, for the access log.
-    pub async fn send(
+    pub(super) async fn send(
         &self,
         service: &Service,
         outgoing: Outgoing,
@@ -315,10 +317,10 @@ mod unverified {
     use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 
     #[derive(Debug)]
-    pub struct AcceptAny(WebPkiSupportedAlgorithms);
+    pub(super) struct AcceptAny(WebPkiSupportedAlgorithms);
 
     impl AcceptAny {
-        pub fn new() -> Self {
+        pub(super) fn new() -> Self {
             Self(rustls::crypto::ring::default_provider().signature_verification_algorithms)
         }
     }

@@ -30,7 +30,7 @@ const VIA_VALUE: &str = concat!("1.1 kingress/", env!("CARGO_PKG_VERSION"));
 
 /// What every request of a proxy shares.
 #[derive(Debug)]
-pub struct Shared {
+pub(super) struct Shared {
     /// The routing table.
     pub table: TableHandle,
     /// Plugin state.
@@ -45,7 +45,7 @@ pub struct Shared {
 
 /// Facts about the client connection a request arrived on.
 #[derive(Clone, Copy, Debug)]
-pub struct ConnInfo {
+pub(super) struct ConnInfo {
     /// The client.
     pub peer: SocketAddr,
     /// The listener address the client connected to.
@@ -79,7 +79,7 @@ struct Outcome<'t> {
 }
 
 /// Serves one request; never fails (errors become responses).
-pub async fn handle(
+pub(super) async fn handle(
     shared: Arc<Shared>,
     mut request: Request<Incoming>,
     conn: ConnInfo,

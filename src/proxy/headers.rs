@@ -22,7 +22,7 @@ const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 
 /// What the proxy knows about the client side of a request.
 #[derive(Clone, Copy, Debug)]
-pub struct Forwarded<'a> {
+pub(super) struct Forwarded<'a> {
     /// The TCP peer.
     pub peer: IpAddr,
     /// Whether the peer is in `--trusted-ips`.
@@ -39,7 +39,7 @@ pub struct Forwarded<'a> {
 }
 
 /// Whether the request asks for a protocol upgrade (e.g. WebSocket).
-pub fn is_upgrade(headers: &HeaderMap) -> bool {
+pub(super) fn is_upgrade(headers: &HeaderMap) -> bool {
     headers.contains_key(UPGRADE)
         && connection_tokens(headers).any(|t| t.eq_ignore_ascii_case("upgrade"))
 }
@@ -48,7 +48,7 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
 /// `Keep-Alive`, `TE`, `Trailer`, `Transfer-Encoding`, `Proxy-*` and
 /// `Upgrade`. With `upgrade` the `Upgrade` header is kept and `Connection`
 /// becomes exactly `upgrade`, so the handshake reaches the other side.
-pub fn remove_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
+pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
     // Most requests carry none of them: one pass over the few names present
     // is cheaper than a hashed removal of each possible one.
     if !headers.keys().any(is_hop_by_hop) {
@@ -110,7 +110,7 @@ fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
 
 /// Sets `X-Forwarded-For/-Proto/-Host/-Port/-Path`, `X-Real-IP`, and drops
 /// an untrusted `X-Forwarded-Prefix`.
-pub fn set_forwarded(headers: &mut HeaderMap, f: &Forwarded<'_>) {
+pub(super) fn set_forwarded(headers: &mut HeaderMap, f: &Forwarded<'_>) {
     let peer = ip_value(f.peer);
     if headers.contains_key(&X_FORWARDED_FOR) {
         let mut chain = String::new();
@@ -181,13 +181,13 @@ fn ip_value(ip: IpAddr) -> HeaderValue {
 }
 
 /// The value of a header the client sent, as a string.
-pub fn get<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(super) fn get<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// HTTP/2 clients may split `Cookie` into several fields; an HTTP/1.1
 /// upstream expects one, joined with `; ` (RFC 9113 §8.2.3).
-pub fn join_cookies(headers: &mut HeaderMap) {
+pub(super) fn join_cookies(headers: &mut HeaderMap) {
     if headers.get_all(COOKIE).iter().nth(1).is_none() {
         return;
     }
@@ -205,7 +205,7 @@ pub fn join_cookies(headers: &mut HeaderMap) {
 /// The `Host` for a target, as Kong sends it when the route does not
 /// preserve the client's: `host`, plus `:port` unless it is the scheme's
 /// default port.
-pub fn target_host(target: &Target, scheme: Scheme) -> Option<HeaderValue> {
+pub(super) fn target_host(target: &Target, scheme: Scheme) -> Option<HeaderValue> {
     let default_port = match scheme {
         Scheme::Http => 80,
         Scheme::Https => 443,

@@ -7,7 +7,7 @@ use crate::plugins::consumer::{is_identity, same_header};
 use http::{HeaderMap, HeaderName};
 
 /// Removes the headers a client may not send, before routing and plugins.
-pub fn screen(headers: &mut HeaderMap, underscores_allowed: bool) {
+pub(super) fn screen(headers: &mut HeaderMap, underscores_allowed: bool) {
     let refused = |name: &HeaderName| {
         (!underscores_allowed && name.as_str().contains('_')) || is_identity(name.as_str())
     };
@@ -25,7 +25,11 @@ pub fn screen(headers: &mut HeaderMap, underscores_allowed: bool) {
 /// spelling: a header a plugin owns must not reach the upstream a second
 /// time as `x_user` beside `x-user` (possible only with
 /// `--underscores-in-headers`).
-pub fn remove_every_spelling(headers: &mut HeaderMap, removed: &[HeaderName], set: &HeaderMap) {
+pub(super) fn remove_every_spelling(
+    headers: &mut HeaderMap,
+    removed: &[HeaderName],
+    set: &HeaderMap,
+) {
     let names = || removed.iter().chain(set.keys());
     for name in names() {
         headers.remove(name);

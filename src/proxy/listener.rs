@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 /// Serves plain HTTP (HTTP/1.1 and h2c prior knowledge) forever.
-pub async fn serve_plain(listener: TcpListener, gate: Arc<Gate>, shared: Arc<Shared>) {
+pub(super) async fn serve_plain(listener: TcpListener, gate: Arc<Gate>, shared: Arc<Shared>) {
     let local = local_addr(&listener);
     loop {
         let (stream, peer, ticket) = gate.accept(&listener).await;
@@ -31,7 +31,7 @@ pub async fn serve_plain(listener: TcpListener, gate: Arc<Gate>, shared: Arc<Sha
 }
 
 /// Serves HTTPS forever.
-pub async fn serve_tls(
+pub(super) async fn serve_tls(
     listener: TcpListener,
     gate: Arc<Gate>,
     acceptor: TlsAcceptor,

@@ -7,7 +7,7 @@ use http::Uri;
 /// The upstream path: the matched prefix (`strip_len` bytes) removed when
 /// `strip` is set, then joined to the service path with exactly one slash.
 /// Never empty.
-pub fn upstream_path(
+pub(super) fn upstream_path(
     path: &str,
     strip_len: usize,
     strip: bool,
@@ -35,7 +35,7 @@ pub fn upstream_path(
 }
 
 /// `path` plus the query string of `uri`, if any.
-pub fn with_query(path: String, uri: &Uri) -> String {
+pub(super) fn with_query(path: String, uri: &Uri) -> String {
     match uri.query() {
         Some(q) => format!("{path}?{q}"),
         None => path,
@@ -44,7 +44,7 @@ pub fn with_query(path: String, uri: &Uri) -> String {
 
 /// Kong's redirect target for https-only routes: the host without port and
 /// the original request target.
-pub fn https_location(host: &str, uri: &Uri) -> Option<String> {
+pub(super) fn https_location(host: &str, uri: &Uri) -> Option<String> {
     if host.is_empty() {
         return None;
     }

@@ -6,7 +6,7 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
 /// Joins the client's and the upstream's upgraded connections in a task.
-pub fn tunnel(client: OnUpgrade, upstream: OnUpgrade) {
+pub(super) fn tunnel(client: OnUpgrade, upstream: OnUpgrade) {
     tokio::spawn(async move {
         let (client, upstream) = match tokio::try_join!(client, upstream) {
             Ok(pair) => pair,

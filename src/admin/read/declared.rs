@@ -22,7 +22,7 @@ type Answer = Option<Response<Full<Bytes>>>;
 
 /// Answers a GET of `segments` from `doc` (merged with `table` for lists),
 /// or `None` when the document does not hold what the path names.
-pub fn get(doc: &Document, table: &Table, segments: &[&str], page: &Page) -> Answer {
+pub(super) fn get(doc: &Document, table: &Table, segments: &[&str], page: &Page) -> Answer {
     match segments {
         ["services"] => Some(
             page.list(chain(

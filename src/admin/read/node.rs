@@ -11,7 +11,7 @@ use std::time::Instant;
 /// What the Admin API's reads answer from: the published table and this
 /// node's own facts.
 #[derive(Debug)]
-pub struct Node {
+pub(crate) struct Node {
     /// The routing table.
     pub table: TableHandle,
     /// Plugin state (token store kind for `GET /`, the token listing).
@@ -27,7 +27,7 @@ pub struct Node {
 }
 
 /// Node information in Kong's shape.
-pub fn info(state: &Node, published: &Published) -> Value {
+pub(super) fn info(state: &Node, published: &Published) -> Value {
     let enabled: BTreeSet<&str> = published
         .table
         .plugins
@@ -65,7 +65,7 @@ pub fn info(state: &Node, published: &Published) -> Value {
 }
 
 /// The machine's host name, for `hostname`.
-pub fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|h| h.trim().to_string())

@@ -10,7 +10,7 @@ use crate::tokens::TokenSummary;
 use serde_json::{Value, json};
 
 /// One credential in Kong's shape.
-pub fn credential(credential: &Oauth2Credential) -> Value {
+pub(super) fn credential(credential: &Oauth2Credential) -> Value {
     let secret = match &credential.client_secret {
         ClientSecret::None => Value::Null,
         ClientSecret::Hashed(phc) => Value::String(phc.clone()),
@@ -30,7 +30,7 @@ pub fn credential(credential: &Oauth2Credential) -> Value {
 }
 
 /// One token in Kong's shape, with the value masked.
-pub fn token(summary: &TokenSummary) -> Value {
+pub(crate) fn token(summary: &TokenSummary) -> Value {
     json!({
         "id": summary.id,
         "access_token": "[redacted]",

@@ -33,7 +33,7 @@ const FIELDS: [&str; 9] = [
 const MUTABLE: [&str; 3] = ["expires_in", "authenticated_userid", "scope"];
 
 /// Creates a token (201 with its values: the caller needs them).
-pub async fn create(
+pub(super) async fn create(
     node: &Node,
     fields: Map<String, Value>,
 ) -> Result<Response<Full<Bytes>>, WriteError> {
@@ -100,7 +100,7 @@ pub async fn create(
 
 /// Changes `expires_in`, `scope` or `authenticated_userid` of the token
 /// `key` names (200 with the token, values masked; 404 when none).
-pub async fn update(
+pub(super) async fn update(
     node: &Node,
     key: &str,
     fields: Map<String, Value>,

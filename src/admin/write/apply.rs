@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 /// What a write did.
 #[derive(Debug)]
-pub struct Change {
+pub(super) struct Change {
     /// 200, 201 or 204.
     pub status: StatusCode,
     /// The written entity's collection and id (none for a delete).
@@ -24,7 +24,7 @@ pub struct Change {
 }
 
 /// Applies the write `endpoint` asks for with `body` to `doc`.
-pub fn apply(
+pub(super) fn apply(
     doc: &mut Document,
     endpoint: &Endpoint,
     mut body: Map<String, Value>,

@@ -22,7 +22,7 @@ enum Slot {
 
 /// Which decoder a body needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Format {
+pub(super) enum Format {
     /// JSON (or no body at all).
     Json,
     /// `application/x-www-form-urlencoded`.
@@ -33,7 +33,7 @@ pub enum Format {
 
 /// The format named by a `Content-Type` header. A missing header with a
 /// non-empty body is read as a form, as curl's `--data` sends one.
-pub fn format(content_type: Option<&str>, body: &[u8]) -> Result<Format, WriteError> {
+pub(super) fn format(content_type: Option<&str>, body: &[u8]) -> Result<Format, WriteError> {
     let Some(content_type) = content_type else {
         return Ok(if body.iter().all(u8::is_ascii_whitespace) {
             Format::Json
@@ -60,7 +60,7 @@ pub fn format(content_type: Option<&str>, body: &[u8]) -> Result<Format, WriteEr
 }
 
 /// Decodes `body` into a JSON object.
-pub fn decode(format: &Format, body: &[u8]) -> Result<Map<String, Value>, WriteError> {
+pub(super) fn decode(format: &Format, body: &[u8]) -> Result<Map<String, Value>, WriteError> {
     match format {
         Format::Json => {
             if body.iter().all(u8::is_ascii_whitespace) {

@@ -13,7 +13,7 @@ use crate::reconcile::Change;
 use std::sync::Arc;
 
 /// Refuses `candidate` when it adds problems to what is served.
-pub async fn check(writes: &Writes, candidate: &Document) -> Result<(), WriteError> {
+pub(super) async fn check(writes: &Writes, candidate: &Document) -> Result<(), WriteError> {
     let change = Change::Declarative {
         origin: writes.file()?.display().to_string(),
         document: Arc::new(candidate.clone()),

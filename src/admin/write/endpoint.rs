@@ -9,7 +9,7 @@ use http::Method;
 
 /// The entity collections kingress writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Collection {
+pub(super) enum Collection {
     /// `/services`.
     Services,
     /// `/routes`.
@@ -24,7 +24,7 @@ pub enum Collection {
 
 /// A parent entity named in the path.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Parent {
+pub(super) struct Parent {
     /// Its collection.
     pub collection: Collection,
     /// Its id or endpoint key (name, username, client_id) as given.
@@ -33,7 +33,7 @@ pub struct Parent {
 
 /// What to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
+pub(super) enum Action {
     /// `POST` on a collection.
     Create,
     /// `PUT` on an entity: create or replace.
@@ -46,7 +46,7 @@ pub enum Action {
 
 /// One write request, decoded from method and path.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Endpoint {
+pub(super) struct Endpoint {
     /// The collection written.
     pub collection: Collection,
     /// The parent the path scopes it to.
@@ -62,7 +62,7 @@ pub struct Endpoint {
 
 impl Collection {
     /// The path segment (and Kong's entity name in messages).
-    pub fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Collection::Services => "services",
             Collection::Routes => "routes",
@@ -104,7 +104,7 @@ impl Collection {
 impl Endpoint {
     /// Decodes `method` and `segments`. Unknown paths are 404; known paths
     /// with a method they do not take are 405.
-    pub fn parse(method: &Method, segments: &[&str]) -> Result<Self, WriteError> {
+    pub(super) fn parse(method: &Method, segments: &[&str]) -> Result<Self, WriteError> {
         let (collection, parent, key, via_route) = match segments {
             [c] => (top(c)?, None, None, false),
             [c, key] => (top(c)?, None, Some(*key), false),
@@ -150,7 +150,7 @@ impl Endpoint {
     }
 
     /// `create`, `update` or `delete`, for messages.
-    pub fn verb(&self) -> &'static str {
+    pub(super) fn verb(&self) -> &'static str {
         match self.action {
             Action::Create | Action::Upsert(_) => "create",
             Action::Update(_) => "update",

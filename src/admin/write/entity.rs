@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 /// An entity of one of the five collections.
 #[derive(Clone, Debug)]
-pub enum Entity {
+pub(super) enum Entity {
     /// A service.
     Service(Service),
     /// A route.
@@ -28,7 +28,7 @@ pub enum Entity {
 
 impl Collection {
     /// The `kong` kind of this collection.
-    pub fn kind(self) -> Kind {
+    pub(super) fn kind(self) -> Kind {
         match self {
             Collection::Services => Kind::Service,
             Collection::Routes => Kind::Route,
@@ -39,7 +39,7 @@ impl Collection {
     }
 
     /// The field a non-UUID path key names (Kong's `endpoint_key`).
-    pub fn endpoint_key(self) -> &'static str {
+    pub(super) fn endpoint_key(self) -> &'static str {
         match self {
             Collection::Services | Collection::Routes => "name",
             Collection::Consumers => "username",
@@ -54,7 +54,7 @@ impl Collection {
 impl Entity {
     /// Builds an entity of `collection` from `value`; `owner` is the
     /// consumer (credentials) or scope (plugins) a nested path names.
-    pub fn build(
+    pub(super) fn build(
         collection: Collection,
         value: &Value,
         owner: Option<(Kind, &str)>,
@@ -74,7 +74,7 @@ impl Entity {
     }
 
     /// The entity's id.
-    pub fn id(&self) -> &str {
+    pub(super) fn id(&self) -> &str {
         match self {
             Entity::Service(e) => &e.id,
             Entity::Route(e) => &e.id,
@@ -85,7 +85,7 @@ impl Entity {
     }
 
     /// Kong's JSON shape (a credential shows its secret or its hash).
-    pub fn to_value(&self) -> Value {
+    pub(super) fn to_value(&self) -> Value {
         let value = match self {
             Entity::Service(e) => serde_json::to_value(e),
             Entity::Route(e) => serde_json::to_value(e),
@@ -97,7 +97,7 @@ impl Entity {
     }
 
     /// The entity's JSON as an object, for merging a PATCH into it.
-    pub fn to_map(&self) -> Map<String, Value> {
+    pub(super) fn to_map(&self) -> Map<String, Value> {
         match self.to_value() {
             Value::Object(map) => map,
             _ => Map::new(),
@@ -105,7 +105,7 @@ impl Entity {
     }
 
     /// Puts the entity into `doc`, replacing the one with the same id.
-    pub fn store(self, doc: &mut Document) {
+    pub(super) fn store(self, doc: &mut Document) {
         fn put<T>(list: &mut Vec<T>, item: T, id: impl Fn(&T) -> &str) {
             let key = id(&item).to_string();
             match list.iter_mut().find(|i| id(i) == key) {
@@ -125,13 +125,13 @@ impl Entity {
 
 /// The entity of `collection` that `key` names (its id, or its endpoint
 /// key).
-pub fn find(doc: &Document, collection: Collection, key: &str) -> Option<Entity> {
+pub(super) fn find(doc: &Document, collection: Collection, key: &str) -> Option<Entity> {
     let id = doc.resolve(collection.kind(), key)?;
     by_id(doc, collection, &id)
 }
 
 /// The entity of `collection` with `id`.
-pub fn by_id(doc: &Document, collection: Collection, id: &str) -> Option<Entity> {
+pub(super) fn by_id(doc: &Document, collection: Collection, id: &str) -> Option<Entity> {
     match collection {
         Collection::Services => doc
             .services
@@ -167,7 +167,7 @@ pub fn by_id(doc: &Document, collection: Collection, id: &str) -> Option<Entity>
 }
 
 /// Whether `entity` refers to the parent entity with id `parent_id`.
-pub fn belongs_to(entity: &Entity, parent: Collection, parent_id: &str) -> bool {
+pub(super) fn belongs_to(entity: &Entity, parent: Collection, parent_id: &str) -> bool {
     let is = |f: &Option<crate::kong::Foreign>| f.as_ref().is_some_and(|f| f.id == parent_id);
     match (entity, parent) {
         (Entity::Route(r), Collection::Services) => is(&r.service),

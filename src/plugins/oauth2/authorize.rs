@@ -27,7 +27,7 @@ enum ResponseType {
 }
 
 /// Answers a `POST` to the authorize endpoint.
-pub async fn endpoint(
+pub(super) async fn endpoint(
     plugin: &PluginInstance,
     config: &Oauth2Config,
     exchange: &mut Exchange<'_>,

@@ -17,7 +17,7 @@ use http::{HeaderMap, HeaderName};
 
 /// What the client presented.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ClientCredentials {
+pub(super) struct ClientCredentials {
     /// The client id, if any.
     pub client_id: Option<String>,
     /// The secret, if any.
@@ -29,7 +29,7 @@ pub struct ClientCredentials {
 /// The credentials as Kong reads them, and the RFC 6749 reading of a Basic
 /// header when it differs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Presented {
+pub(super) struct Presented {
     /// Kong's reading, tried first.
     pub raw: ClientCredentials,
     /// The Basic id and secret form-decoded, when that changes either.
@@ -37,7 +37,7 @@ pub struct Presented {
 }
 
 /// Reads the client's credentials from `params` or the `header` header.
-pub fn retrieve(params: &Params, headers: &HeaderMap, header: &HeaderName) -> Presented {
+pub(super) fn retrieve(params: &Params, headers: &HeaderMap, header: &HeaderName) -> Presented {
     if params.has("client_id") && params.has("client_secret") {
         return Presented {
             raw: ClientCredentials {

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 /// A grant type the plugin accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Grant {
+pub(super) enum Grant {
     /// `authorization_code` (always accepted).
     AuthorizationCode,
     /// `refresh_token` (always accepted).
@@ -25,7 +25,7 @@ pub enum Grant {
 
 /// Why a grant did not issue a token.
 #[derive(Debug)]
-pub enum Refusal {
+pub(super) enum Refusal {
     /// An OAuth error for the client.
     OAuth(Failure),
     /// Anything else (store down, misconfiguration).
@@ -48,7 +48,7 @@ impl From<PluginError> for Refusal {
 
 impl Grant {
     /// The grant named by `grant_type` if this configuration accepts it.
-    pub fn enabled(grant_type: Option<&str>, config: &Oauth2Config) -> Option<Self> {
+    pub(super) fn enabled(grant_type: Option<&str>, config: &Oauth2Config) -> Option<Self> {
         match grant_type? {
             "authorization_code" => Some(Grant::AuthorizationCode),
             "refresh_token" => Some(Grant::RefreshToken),
@@ -63,7 +63,7 @@ impl Grant {
 
 /// Runs `grant` for `client` (present for every grant but
 /// client_credentials, whose checks already passed).
-pub async fn run(
+pub(super) async fn run(
     grant: Grant,
     plugin: &PluginInstance,
     config: &Oauth2Config,
@@ -271,7 +271,7 @@ impl<B: Fn() -> Result<Option<String>, PluginError>> Cx<'_, B> {
 /// The service new tokens and codes are bound to: `None` with
 /// `global_credentials`, else the route's service (Kong binds to the Service
 /// entity; a route without one cannot issue non-global tokens).
-pub fn binding(
+pub(super) fn binding(
     config: &Oauth2Config,
     exchange: &Exchange<'_>,
 ) -> Result<Option<String>, PluginError> {
@@ -287,7 +287,7 @@ pub fn binding(
 }
 
 /// A fresh token row. Refresh tokens only when asked and tokens expire.
-pub fn new_token(
+pub(super) fn new_token(
     config: &Oauth2Config,
     service: Option<String>,
     credential_id: &str,
@@ -317,7 +317,7 @@ fn row_ttl(config: &Oauth2Config) -> Option<u64> {
 
 /// The success body: `access_token`, `token_type`, `expires_in` (unless the
 /// token never expires), `refresh_token` (when issued), `state` (echoed).
-pub fn token_body(token: &IssuedToken, state: Option<&str>) -> Value {
+pub(super) fn token_body(token: &IssuedToken, state: Option<&str>) -> Value {
     let mut body = Map::new();
     body.insert("access_token".into(), json!(token.access_token.expose()));
     body.insert("token_type".into(), json!("bearer"));

@@ -5,12 +5,12 @@
 use crate::plugins::{Exchange, TrustedIps};
 
 /// `error_description` when the request is not HTTPS.
-pub const MUST_USE_HTTPS: &str = "You must use HTTPS";
+pub(super) const MUST_USE_HTTPS: &str = "You must use HTTPS";
 /// `error_description` for a repeated or comma-joined `X-Forwarded-Proto`.
-pub const ONE_FORWARDED_PROTO: &str = "Only one X-Forwarded-Proto header allowed";
+pub(super) const ONE_FORWARDED_PROTO: &str = "Only one X-Forwarded-Proto header allowed";
 
 /// `Ok` when the request counts as HTTPS, else the `error_description`.
-pub fn check(
+pub(super) fn check(
     exchange: &Exchange<'_>,
     trusted: &TrustedIps,
     accept_terminated: bool,

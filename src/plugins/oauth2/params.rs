@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 /// One parameter value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Param {
+pub(super) enum Param {
     /// A single string.
     One(String),
     /// A repeated parameter (or a JSON array of strings).
@@ -25,11 +25,11 @@ pub enum Param {
 
 /// Parameters by name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Params(HashMap<String, Param>);
+pub(super) struct Params(HashMap<String, Param>);
 
 /// Body encodings whose parameters are read.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BodyKind {
+pub(super) enum BodyKind {
     /// `application/x-www-form-urlencoded`.
     Form,
     /// `application/json` (or `+json`).
@@ -43,7 +43,10 @@ pub enum BodyKind {
 impl Params {
     /// Reads the query and, for methods with parameters in the body, the
     /// body (buffered, at most `limit` bytes, and kept for the upstream).
-    pub async fn read(exchange: &mut Exchange<'_>, limit: usize) -> Result<Self, PluginError> {
+    pub(super) async fn read(
+        exchange: &mut Exchange<'_>,
+        limit: usize,
+    ) -> Result<Self, PluginError> {
         let mut params = Self::from_query(exchange.request.uri().query());
         if has_body_params(exchange.request.method())
             && let Some(kind) = body_kind(exchange.headers())
@@ -55,12 +58,12 @@ impl Params {
     }
 
     /// Parameters of a query string.
-    pub fn from_query(query: Option<&str>) -> Self {
+    pub(super) fn from_query(query: Option<&str>) -> Self {
         Self::from_form(query.unwrap_or_default().as_bytes())
     }
 
     /// Parameters of a body.
-    pub async fn from_body(kind: &BodyKind, body: Bytes) -> Self {
+    pub(super) async fn from_body(kind: &BodyKind, body: Bytes) -> Self {
         match kind {
             BodyKind::Form => Self::from_form(&body),
             BodyKind::Json => Self::from_json(&body),
@@ -119,17 +122,17 @@ impl Params {
     }
 
     /// Adds `other`, replacing values of the same name.
-    pub fn merge(&mut self, other: Self) {
+    pub(super) fn merge(&mut self, other: Self) {
         self.0.extend(other.0);
     }
 
     /// The parameter as sent.
-    pub fn get(&self, name: &str) -> Option<&Param> {
+    pub(super) fn get(&self, name: &str) -> Option<&Param> {
         self.0.get(name)
     }
 
     /// The parameter when it is a single string.
-    pub fn string(&self, name: &str) -> Option<&str> {
+    pub(super) fn string(&self, name: &str) -> Option<&str> {
         match self.0.get(name) {
             Some(Param::One(s)) => Some(s),
             _ => None,
@@ -137,19 +140,19 @@ impl Params {
     }
 
     /// Whether the parameter is present in any form.
-    pub fn has(&self, name: &str) -> bool {
+    pub(super) fn has(&self, name: &str) -> bool {
         self.0.contains_key(name)
     }
 }
 
 /// Whether Kong reads parameters from the body for `method`.
-pub fn has_body_params(method: &Method) -> bool {
+pub(super) fn has_body_params(method: &Method) -> bool {
     *method == Method::POST || *method == Method::PUT || *method == Method::PATCH
 }
 
 /// The body encoding named by `Content-Type`, if it is one that is read
 /// (multipart only with a boundary, without which it cannot be split).
-pub fn body_kind(headers: &HeaderMap) -> Option<BodyKind> {
+pub(super) fn body_kind(headers: &HeaderMap) -> Option<BodyKind> {
     let ct = headers.get(http::header::CONTENT_TYPE)?.to_str().ok()?;
     let essence = ct
         .split(';')
@@ -170,7 +173,7 @@ pub fn body_kind(headers: &HeaderMap) -> Option<BodyKind> {
 
 /// `raw` (a query string or form body) without the pairs named `name`;
 /// every other pair keeps its exact bytes.
-pub fn without_param(raw: &str, name: &str) -> String {
+pub(super) fn without_param(raw: &str, name: &str) -> String {
     raw.split('&')
         .filter(|pair| {
             let key = pair.split('=').next().unwrap_or_default();

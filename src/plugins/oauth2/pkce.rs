@@ -10,13 +10,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 /// The only supported method.
-pub const S256: &str = "S256";
+pub(super) const S256: &str = "S256";
 
 /// The challenge of an authorize request, normalised (base64url-decoded,
 /// tolerating padding and `+`/`/`, then re-encoded unpadded), and its
 /// method (`S256` when a challenge came without one). `Err` is the
 /// `error_description`.
-pub fn challenge(params: &Params) -> Result<Option<(String, &'static str)>, String> {
+pub(super) fn challenge(params: &Params) -> Result<Option<(String, &'static str)>, String> {
     let method = params.get("code_challenge_method");
     let Some(challenge) = params.get("code_challenge") else {
         return match method {
@@ -38,7 +38,7 @@ pub fn challenge(params: &Params) -> Result<Option<(String, &'static str)>, Stri
 /// Whether PKCE applies: at authorize (`used` false) for public clients
 /// unless `pkce=none` and for confidential ones under `pkce=strict`; at the
 /// token endpoint also whenever the code carries a challenge method.
-pub fn required(policy: Pkce, client: ClientType, used: bool) -> bool {
+pub(super) fn required(policy: Pkce, client: ClientType, used: bool) -> bool {
     used || match client {
         ClientType::Public => policy != Pkce::None,
         ClientType::Confidential => policy == Pkce::Strict,
@@ -46,7 +46,7 @@ pub fn required(policy: Pkce, client: ClientType, used: bool) -> bool {
 }
 
 /// Checks the `code_verifier` of a token request against `code`.
-pub fn verify(params: &Params, code: &AuthCode) -> Result<(), Failure> {
+pub(super) fn verify(params: &Params, code: &AuthCode) -> Result<(), Failure> {
     let verifier = match params.get("code_verifier") {
         None => {
             return Err(Failure::invalid_request(
@@ -68,7 +68,7 @@ pub fn verify(params: &Params, code: &AuthCode) -> Result<(), Failure> {
 }
 
 /// `BASE64URL(SHA256(verifier))` without padding.
-pub fn s256(verifier: &str) -> String {
+pub(super) fn s256(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 

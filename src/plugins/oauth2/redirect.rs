@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 /// `registered` with `params` merged into its query (`fragment` false) or
 /// fragment (`fragment` true); `params` win over existing values.
-pub fn build(registered: &str, params: &[(&str, String)], fragment: bool) -> String {
+pub(super) fn build(registered: &str, params: &[(&str, String)], fragment: bool) -> String {
     let (rest, old_fragment) = match registered.split_once('#') {
         Some((r, f)) => (r, Some(f)),
         None => (registered, None),

@@ -7,7 +7,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 /// An OAuth error decided by one of the checks; later checks may replace it
 /// (Kong's "a later failure overwrites an earlier one").
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
+pub(super) struct Failure {
     /// HTTP status (400 unless stated).
     pub status: StatusCode,
     /// `error` code.
@@ -19,14 +19,14 @@ pub struct Failure {
 }
 
 /// `error_description` of an unregistered `redirect_uri`.
-pub const REDIRECT_MISMATCH: &str =
+pub(super) const REDIRECT_MISMATCH: &str =
     "Invalid redirect_uri that does not match with any redirect_uri created with the application";
 
 // === impl Failure ===
 
 impl Failure {
     /// A 400 error.
-    pub fn bad(error: &'static str, description: impl Into<String>) -> Self {
+    pub(super) fn bad(error: &'static str, description: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
             error,
@@ -37,7 +37,7 @@ impl Failure {
 
     /// `invalid_client`: 401 with a Basic challenge when the credentials came
     /// from the Basic header, else 400.
-    pub fn invalid_client(from_header: bool) -> Self {
+    pub(super) fn invalid_client(from_header: bool) -> Self {
         let mut f = Self::bad("invalid_client", "Invalid client authentication");
         if from_header {
             f.status = StatusCode::UNAUTHORIZED;
@@ -47,17 +47,17 @@ impl Failure {
     }
 
     /// `invalid_request` with `description`.
-    pub fn invalid_request(description: impl Into<String>) -> Self {
+    pub(super) fn invalid_request(description: impl Into<String>) -> Self {
         Self::bad("invalid_request", description)
     }
 
     /// Whether this is `invalid_client`.
-    pub fn is_invalid_client(&self) -> bool {
+    pub(super) fn is_invalid_client(&self) -> bool {
         self.error == "invalid_client"
     }
 
     /// The endpoint error: JSON body with `state`, no-store headers.
-    pub fn into_error(self, state: Option<&str>) -> PluginError {
+    pub(super) fn into_error(self, state: Option<&str>) -> PluginError {
         PluginError::OAuth {
             status: self.status,
             error: self.error.to_string(),
@@ -71,7 +71,7 @@ impl Failure {
 
 /// A local JSON response with `Cache-Control: no-store` and
 /// `Pragma: no-cache`.
-pub fn no_store_json(status: StatusCode, body: serde_json::Value) -> Access {
+pub(super) fn no_store_json(status: StatusCode, body: serde_json::Value) -> Access {
     let mut headers = HeaderMap::new();
     headers.insert(
         http::header::CACHE_CONTROL,
@@ -88,7 +88,7 @@ pub fn no_store_json(status: StatusCode, body: serde_json::Value) -> Access {
 /// A `Bearer` challenge: `Bearer`, then `realm` (when configured), `error`
 /// and `error_description`, separated by `, ` as RFC 7235 and current Kong
 /// do (Kong 3.8/3.9 used spaces).
-pub fn bearer_challenge(realm: Option<&str>, error: Option<(&str, &str)>) -> String {
+pub(super) fn bearer_challenge(realm: Option<&str>, error: Option<(&str, &str)>) -> String {
     let mut params = Vec::new();
     if let Some(realm) = realm {
         params.push(format!("realm=\"{realm}\""));
@@ -106,7 +106,11 @@ pub fn bearer_challenge(realm: Option<&str>, error: Option<(&str, &str)>) -> Str
 
 /// 405 for a non-POST request to an endpoint (`token`, `authorization`):
 /// only `WWW-Authenticate`, no cache headers, as in Kong.
-pub fn invalid_method(method: &http::Method, endpoint: &str, realm: Option<&str>) -> PluginError {
+pub(super) fn invalid_method(
+    method: &http::Method,
+    endpoint: &str,
+    realm: Option<&str>,
+) -> PluginError {
     let description = format!("The HTTP method {method} is invalid for the {endpoint} endpoint");
     PluginError::OAuth {
         status: StatusCode::METHOD_NOT_ALLOWED,
@@ -123,7 +127,7 @@ pub fn invalid_method(method: &http::Method, endpoint: &str, realm: Option<&str>
 
 /// A token-store failure: logged with its cause, answered with 503 and a
 /// message that names no internals.
-pub fn store_error(e: crate::tokens::StoreError) -> PluginError {
+pub(super) fn store_error(e: crate::tokens::StoreError) -> PluginError {
     tracing::warn!(error = %e, "oauth2: token store failure");
     match e {
         crate::tokens::StoreError::Full { .. } => {

@@ -8,7 +8,7 @@ use crate::model::plugin::Oauth2Config;
 /// The granted scope (accepted names joined by one space, order kept,
 /// duplicates kept), or the `invalid_scope` failure. Without `config.scopes`
 /// any `scope` parameter is ignored.
-pub fn retrieve(params: &Params, config: &Oauth2Config) -> Result<Option<String>, Failure> {
+pub(super) fn retrieve(params: &Params, config: &Oauth2Config) -> Result<Option<String>, Failure> {
     let requested = params.get("scope");
     match (&config.scopes, requested) {
         (Some(allowed), Some(requested)) => {
@@ -36,7 +36,7 @@ pub fn retrieve(params: &Params, config: &Oauth2Config) -> Result<Option<String>
 
 /// Whether every scope of a token is still allowed (refresh grant); else
 /// `invalid_scope` "Scope mismatch".
-pub fn still_allowed(scope: Option<&str>, config: &Oauth2Config) -> Result<(), Failure> {
+pub(super) fn still_allowed(scope: Option<&str>, config: &Oauth2Config) -> Result<(), Failure> {
     let allowed = config.scopes.as_deref().unwrap_or_default();
     let ok = scope
         .unwrap_or_default()

@@ -33,7 +33,7 @@ const CACHE_ENTRIES: usize = 10_000;
 const QUEUE_WAIT: Duration = Duration::from_secs(10);
 
 /// Verifies client secrets; shared by all requests of the process.
-pub struct SecretVerifier {
+pub(super) struct SecretVerifier {
     key: DigestKey,
     verified: Mutex<Remembered>,
     permits: Arc<Semaphore>,
@@ -54,7 +54,7 @@ struct Remembered {
 impl SecretVerifier {
     /// A verifier with a fresh random cache key and one hashing permit per
     /// available core.
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
             key: DigestKey::random(),
@@ -67,7 +67,7 @@ impl SecretVerifier {
 
     /// Whether `presented` is `credential`'s secret. A missing secret never
     /// matches, nor does a credential without one.
-    pub async fn verify(
+    pub(super) async fn verify(
         &self,
         credential: &Oauth2Credential,
         presented: Option<&str>,

@@ -16,7 +16,7 @@ use crate::plugins::{Access, Exchange, PluginError, Runtime};
 use http::StatusCode;
 
 /// Answers a `POST` to the token endpoint.
-pub async fn endpoint(
+pub(super) async fn endpoint(
     plugin: &PluginInstance,
     config: &Oauth2Config,
     exchange: &mut Exchange<'_>,

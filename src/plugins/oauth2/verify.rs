@@ -39,7 +39,7 @@ enum Source {
 }
 
 /// The access phase for requests that are not to the endpoints.
-pub async fn access(
+pub(super) async fn access(
     plugin: &str,
     config: &Oauth2Config,
     exchange: &mut Exchange<'_>,

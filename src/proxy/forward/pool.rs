@@ -23,7 +23,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 /// The sending half of an upstream connection.
-pub type Sender = SendRequest<Reclaimable>;
+pub(super) type Sender = SendRequest<Reclaimable>;
 
 /// An idle connection is closed after this long unused (like the pooled
 /// client this replaces, and below common upstream keep-alive timeouts of
@@ -36,7 +36,7 @@ const MAX_IDLE_PER_TARGET: usize = 256;
 const SWEEP_EVERY: Duration = Duration::from_secs(15);
 
 /// Idle connections by target.
-pub struct Pool {
+pub(super) struct Pool {
     inner: Arc<Inner>,
     tls: TlsConnector,
 }
@@ -58,7 +58,7 @@ struct Idle {
 /// Why a connection could not be opened. Nothing was sent, so the next
 /// target may be tried.
 #[derive(Debug)]
-pub struct ConnectError {
+pub(super) struct ConnectError {
     /// The connect timeout elapsed (504 rather than 502 when it was the
     /// last target).
     pub timed_out: bool,
@@ -68,7 +68,7 @@ pub struct ConnectError {
 
 /// A connection on loan to one request; back to the pool with
 /// [`Lease::release`], closed when dropped instead.
-pub struct Lease {
+pub(crate) struct Lease {
     sender: Sender,
     pool: Weak<Inner>,
     https: bool,
@@ -81,7 +81,7 @@ pub struct Lease {
 impl Pool {
     /// An empty pool; upstream TLS uses `tls`. Must be created inside the
     /// Tokio runtime (it starts the sweeper task).
-    pub fn new(tls: Arc<rustls::ClientConfig>) -> Self {
+    pub(super) fn new(tls: Arc<rustls::ClientConfig>) -> Self {
         let inner = Arc::new(Inner {
             idle: Mutex::new(HashMap::new()),
         });
@@ -102,7 +102,7 @@ impl Pool {
     }
 
     /// An idle, ready connection to `target`, if one exists.
-    pub fn checkout(&self, scheme: Scheme, target: &Target) -> Option<Sender> {
+    pub(super) fn checkout(&self, scheme: Scheme, target: &Target) -> Option<Sender> {
         let https = scheme == Scheme::Https;
         let mut idle = self.inner.idle.lock();
         let list = idle
@@ -125,7 +125,7 @@ impl Pool {
 
     /// Opens a new connection to `target` (TCP, then TLS for `https`),
     /// bounded by `timeout` as a whole.
-    pub async fn connect(
+    pub(super) async fn connect(
         &self,
         scheme: Scheme,
         target: &Target,
@@ -141,7 +141,7 @@ impl Pool {
     }
 
     /// A lease that returns `sender` to the idle connections of `target`.
-    pub fn lease(&self, sender: Sender, scheme: Scheme, target: &Target) -> Lease {
+    pub(super) fn lease(&self, sender: Sender, scheme: Scheme, target: &Target) -> Lease {
         Lease {
             sender,
             pool: Arc::downgrade(&self.inner),
@@ -253,7 +253,7 @@ impl Inner {
 impl Lease {
     /// Returns the connection for the next request to the same target
     /// (the response it carried has been read to its end).
-    pub fn release(self) {
+    pub(crate) fn release(self) {
         if let Some(pool) = self.pool.upgrade() {
             pool.checkin(self);
         }
