@@ -50,13 +50,22 @@ pub enum Command {
 /// `kingress check`.
 #[derive(Clone, Debug, Args)]
 pub struct CheckArgs {
-    /// Manifest file or directory.
-    #[arg(short = 'f', long = "filename", env = "KINGRESS_FILENAME")]
-    pub path: PathBuf,
+    /// The manifests to check, read as `standalone` reads them.
+    #[command(flatten)]
+    pub manifests: Manifests,
     /// Ingress class served, as for `standalone`.
     #[arg(long, env = "KINGRESS_INGRESS_CLASS", default_value = "kong")]
     pub ingress_class: String,
-    /// Largest manifest file read, as for `standalone`.
+}
+
+/// Where manifests are read from: shared by `standalone` and `check`.
+#[derive(Clone, Debug, Args)]
+pub struct Manifests {
+    /// Manifest file or directory.
+    #[arg(short = 'f', long = "filename", env = "KINGRESS_FILENAME")]
+    pub path: PathBuf,
+    /// Largest manifest file read, in bytes or with a unit (8MiB, 512KiB;
+    /// default 8 MiB); a larger file fails the load with an error naming it.
     #[arg(
         long,
         env = "KINGRESS_MAX_MANIFEST_SIZE",
@@ -200,18 +209,9 @@ pub struct StandaloneArgs {
     /// Common serving flags.
     #[command(flatten)]
     pub serve: ServeArgs,
-    /// Manifest file or directory.
-    #[arg(short = 'f', long = "filename", env = "KINGRESS_FILENAME")]
-    pub path: PathBuf,
-    /// Largest manifest file read, in bytes or with a unit (8MiB, 512KiB;
-    /// default 8 MiB); a larger file fails the load with an error naming it.
-    #[arg(
-        long,
-        env = "KINGRESS_MAX_MANIFEST_SIZE",
-        default_value_t = crate::source::files::DEFAULT_MAX_SIZE,
-        value_parser = parse_size
-    )]
-    pub max_manifest_size: u64,
+    /// The manifests served.
+    #[command(flatten)]
+    pub manifests: Manifests,
 }
 
 // === impl ServeArgs ===

@@ -143,16 +143,18 @@ pub async fn standalone(args: StandaloneArgs) -> Result<(), RunError> {
         ingress_class: args.serve.ingress_class.clone(),
     };
     let reconciler = Reconciler::new(handle.clone(), options, metrics.clone());
-    let loader = files::Loader::new(&args.path)
-        .with_max_size(args.max_manifest_size)
+    let loader = files::Loader::new(&args.manifests.path)
+        .with_max_size(args.manifests.max_manifest_size)
         .with_metrics(metrics.clone());
     let control = Control::new(loader, reconciler);
 
     // The first load must succeed: a bad file at start is a usage error.
-    control
-        .reload()
-        .await
-        .map_err(|e| RunError::Usage(format!("cannot load {}: {e}", args.path.display())))?;
+    control.reload().await.map_err(|e| {
+        RunError::Usage(format!(
+            "cannot load {}: {e}",
+            args.manifests.path.display()
+        ))
+    })?;
     let runtime = runtime(&args.serve, &metrics).await?;
 
     // Watch before serving: once `/readyz` answers, a user (or a test) may
@@ -160,7 +162,7 @@ pub async fn standalone(args: StandaloneArgs) -> Result<(), RunError> {
     // never be seen.
     let watched = control.inner.lock().loader.watch();
     let (_watcher, mut changes) = watched.map_err(|e| RunError::Io {
-        context: format!("cannot watch {}", args.path.display()),
+        context: format!("cannot watch {}", args.manifests.path.display()),
         source: std::io::Error::other(e),
     })?;
 
@@ -250,7 +252,7 @@ fn admin_writes(args: &StandaloneArgs, control: &Control) -> crate::admin::write
         let control = control.clone();
         Box::pin(async move { control.reload().await.map(drop).map_err(|e| e.to_string()) })
     });
-    crate::admin::write::Writes::new(&args.path, check, reload)
+    crate::admin::write::Writes::new(&args.manifests.path, check, reload)
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -42,13 +42,14 @@ type Origin = (PathBuf, usize);
 /// `(kind, namespace, name)`, as translate's problems name objects.
 type Key = (String, String, String);
 
-/// Checks `args.path`: usage errors (no such path, bad flags) are errors,
+/// Checks `args.manifests.path`: usage errors (no such path, bad flags) are errors,
 /// problems in the manifests are the report.
 pub fn check(args: &CheckArgs) -> Result<Report, RunError> {
     if args.ingress_class.trim().is_empty() {
         return Err(RunError::Usage("--ingress-class must not be empty".into()));
     }
-    let paths = files::manifest_files(&args.path).map_err(|e| RunError::Usage(e.to_string()))?;
+    let paths =
+        files::manifest_files(&args.manifests.path).map_err(|e| RunError::Usage(e.to_string()))?;
     let mut report = Report {
         files: paths.len(),
         ..Report::default()
@@ -62,7 +63,9 @@ pub fn check(args: &CheckArgs) -> Result<Report, RunError> {
                 path: file.clone(),
                 source,
             })
-            .and_then(|meta| files::read_limited(file, meta.len(), args.max_manifest_size));
+            .and_then(|meta| {
+                files::read_limited(file, meta.len(), args.manifests.max_manifest_size)
+            });
         let text = match text {
             Ok(text) => text,
             Err(e) => {
@@ -131,14 +134,14 @@ pub fn run(args: &CheckArgs) -> Result<bool, RunError> {
     if report.findings.is_empty() {
         println!(
             "{}: {} objects in {} files, no problems",
-            args.path.display(),
+            args.manifests.path.display(),
             report.objects,
             report.files
         );
     } else {
         println!(
             "{}: {} problem{}",
-            args.path.display(),
+            args.manifests.path.display(),
             report.findings.len(),
             if report.findings.len() == 1 { "" } else { "s" }
         );
