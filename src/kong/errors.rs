@@ -48,11 +48,7 @@ impl FieldErrors {
     pub fn field(&mut self, path: &str, message: impl Into<String>) {
         match path.split_once('.') {
             Some((head, rest)) => {
-                let entry = self
-                    .fields
-                    .entry(head.to_string())
-                    .or_insert_with(|| FieldError::Nested(FieldErrors::new()));
-                if let FieldError::Nested(inner) = entry {
+                if let Some(inner) = self.nested(head) {
                     inner.field(rest, message);
                 }
             }
@@ -70,11 +66,7 @@ impl FieldErrors {
     pub fn element(&mut self, path: &str, index: usize, len: usize, message: impl Into<String>) {
         match path.split_once('.') {
             Some((head, rest)) => {
-                let entry = self
-                    .fields
-                    .entry(head.to_string())
-                    .or_insert_with(|| FieldError::Nested(FieldErrors::new()));
-                if let FieldError::Nested(inner) = entry {
+                if let Some(inner) = self.nested(head) {
                     inner.element(rest, index, len, message);
                 }
             }
@@ -90,6 +82,19 @@ impl FieldErrors {
                     list[index].get_or_insert_with(|| message.into());
                 }
             }
+        }
+    }
+
+    /// The errors nested under field `head` (created when absent); `None`
+    /// when `head` already has a message of its own, which wins.
+    fn nested(&mut self, head: &str) -> Option<&mut FieldErrors> {
+        match self
+            .fields
+            .entry(head.to_string())
+            .or_insert_with(|| FieldError::Nested(FieldErrors::new()))
+        {
+            FieldError::Nested(inner) => Some(inner),
+            _ => None,
         }
     }
 

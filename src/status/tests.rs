@@ -1,22 +1,11 @@
 //! Reporter and Elector against the loopback fake API server.
 
 use super::*;
-use crate::objects::Object;
+use crate::objects::{KINDS, Object};
 use crate::source::cluster::fake_api::FakeApi;
 use crate::source::cluster::tests::cluster_fixture;
 use serde_json::{Value, json};
 use std::time::Duration;
-
-const KINDS: [(&str, &str); 8] = [
-    ("networking.k8s.io/v1", "IngressClass"),
-    ("networking.k8s.io/v1", "Ingress"),
-    ("v1", "Service"),
-    ("discovery.k8s.io/v1", "EndpointSlice"),
-    ("v1", "Secret"),
-    ("configuration.konghq.com/v1", "KongPlugin"),
-    ("configuration.konghq.com/v1", "KongClusterPlugin"),
-    ("configuration.konghq.com/v1", "KongConsumer"),
-];
 
 /// What a watch would show right now.
 fn objects(api: &FakeApi) -> ObjectSet {
