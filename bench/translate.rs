@@ -126,7 +126,7 @@ fn bench(c: &mut Criterion) {
     let options = Options::default();
     let check = translate(&objects, &options);
     assert_eq!(check.table.routes.len(), INGRESSES);
-    assert_eq!(check.table.oauth2_credentials.len(), CONSUMERS);
+    assert_eq!(check.table.credentials.oauth2_all().count(), CONSUMERS);
     assert!(check.problems.is_empty(), "{:?}", &check.problems[..1]);
     c.bench_function("translate 10k ingresses, 300 consumers", |b| {
         b.iter(|| translate(black_box(&objects), black_box(&options)))

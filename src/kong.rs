@@ -32,7 +32,7 @@ pub use credential::Oauth2Credential;
 pub use document::{Document, DocumentError, FORMAT_VERSION};
 pub use errors::{FieldError, FieldErrors};
 pub use ids::{Ids, random_string};
-pub use plugin::{Plugin, SUPPORTED_PLUGINS, coerce_config, defaulted_config};
+pub use plugin::{Plugin, coerce_config, defaulted_config};
 pub use route::Route;
 pub use service::Service;
 

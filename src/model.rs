@@ -4,6 +4,7 @@
 //! each other.
 
 mod consumer;
+mod credential;
 mod object;
 pub mod plugin;
 mod route;
@@ -14,6 +15,7 @@ mod shared;
 use std::collections::BTreeMap;
 
 pub use consumer::{ClientSecret, ClientType, Consumer, Oauth2Credential, is_hashed_secret};
+pub use credential::{Credential, CredentialType, Credentials};
 pub use object::{ObjectRef, Problem};
 pub use plugin::{PluginConfig, PluginInstance};
 pub use route::{HostMatch, PathMatch, PathRegex, Route};
@@ -35,8 +37,8 @@ pub struct Table {
     /// Consumers keyed by id (shared with the tables before and after as
     /// long as no consumer changes).
     pub consumers: Shared<BTreeMap<String, Consumer>>,
-    /// oauth2 credentials keyed by `client_id` (shared like `consumers`).
-    pub oauth2_credentials: Shared<BTreeMap<String, Oauth2Credential>>,
+    /// Every credential, by type and key (each type shared like `consumers`).
+    pub credentials: Credentials,
     /// TLS certificates served by SNI.
     pub certificates: Vec<Certificate>,
     /// Every plugin instance that is attached somewhere, keyed by instance id
@@ -55,10 +57,5 @@ impl Table {
                 .values()
                 .find(|c| c.username.as_deref() == Some(key))
         })
-    }
-
-    /// The oauth2 credential with this id (tokens refer to credentials by id).
-    pub fn oauth2_credential_by_id(&self, id: &str) -> Option<&Oauth2Credential> {
-        self.oauth2_credentials.values().find(|c| c.id == id)
     }
 }

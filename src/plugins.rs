@@ -15,6 +15,7 @@ pub mod openid_connect;
 use crate::model::{PluginConfig, PluginInstance};
 use crate::tokens::TokenStore;
 use http::{HeaderMap, StatusCode};
+use std::sync::Arc;
 
 pub use exchange::{Authenticated, BoxBody, BoxError, Exchange, TrustedIps, empty_body, full_body};
 
@@ -129,24 +130,50 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
-/// Runs one plugin's access phase.
-pub async fn access(
-    plugin: &PluginInstance,
-    exchange: &mut Exchange<'_>,
-    runtime: &Runtime,
-) -> Result<Access, PluginError> {
-    match &plugin.config {
-        PluginConfig::Oauth2(config) => oauth2::access(plugin, config, exchange, runtime).await,
-        PluginConfig::OpenidConnect(config) => {
-            openid_connect::access(plugin, config, exchange, runtime).await
-        }
+/// What a plugin does in each of Kong's phases. Each plugin's config type
+/// implements it in the plugin's own module; a phase it does not have keeps
+/// the default, which does nothing.
+pub trait Phases: Sized {
+    /// `access`: may answer the request itself, refuse it, or continue
+    /// (possibly after authenticating a consumer or editing the request).
+    fn access(
+        config: &Arc<Self>,
+        instance: &PluginInstance,
+        exchange: &mut Exchange<'_>,
+        runtime: &Runtime,
+    ) -> impl Future<Output = Result<Access, PluginError>> + Send {
+        let _ = (config, instance, exchange, runtime);
+        async { Ok(Access::Continue) }
+    }
+
+    /// `header_filter`: adjusts the response headers, the upstream's or a
+    /// local answer's.
+    fn response(config: &Arc<Self>, exchange: &Exchange<'_>, headers: &mut HeaderMap) {
+        let _ = (config, exchange, headers);
     }
 }
 
-/// Runs one plugin's response phase on the upstream's response headers.
-pub fn response(plugin: &PluginInstance, exchange: &Exchange<'_>, headers: &mut HeaderMap) {
-    match &plugin.config {
-        PluginConfig::Oauth2(_) => {}
-        PluginConfig::OpenidConnect(config) => openid_connect::response(config, exchange, headers),
-    }
+/// The registry expanded into phase dispatch.
+macro_rules! dispatch {
+    ($($variant:ident => $module:ident :: $config:ident,)*) => {
+        /// Runs one plugin's access phase.
+        pub async fn access(
+            plugin: &PluginInstance,
+            exchange: &mut Exchange<'_>,
+            runtime: &Runtime,
+        ) -> Result<Access, PluginError> {
+            match &plugin.config {
+                $(PluginConfig::$variant(c) => Phases::access(c, plugin, exchange, runtime).await,)*
+            }
+        }
+
+        /// Runs one plugin's response phase on the response headers.
+        pub fn response(plugin: &PluginInstance, exchange: &Exchange<'_>, headers: &mut HeaderMap) {
+            match &plugin.config {
+                $(PluginConfig::$variant(c) => Phases::response(c, exchange, headers),)*
+            }
+        }
+    };
 }
+
+crate::model::plugin::registry!(dispatch);

@@ -8,8 +8,8 @@ mod support;
 use kingress::admin::entities;
 use kingress::model::plugin::PluginOrdering;
 use kingress::model::{
-    Certificate, ClientSecret, ClientType, Consumer, HostMatch, Oauth2Credential, PathMatch,
-    PluginConfig, PluginInstance, Sensitive, Table,
+    Certificate, ClientSecret, ClientType, Consumer, Credential, HostMatch, Oauth2Credential,
+    PathMatch, PluginConfig, PluginInstance, Sensitive, Table,
 };
 use kingress::plugins::TrustedIps;
 use serde_json::{Value, json};
@@ -170,9 +170,8 @@ fn full_table(up: &Upstream) -> Table {
         custom_id: Some("jane-1".into()),
         source: source("KongConsumer", "jane"),
     };
-    t.oauth2_credentials.insert(
-        "app-client".into(),
-        Oauth2Credential {
+    t.credentials
+        .insert(Credential::Oauth2(Oauth2Credential {
             id: "44444444-4444-4444-8444-444444444444".into(),
             consumer_id: consumer.id.clone(),
             name: "app".into(),
@@ -182,8 +181,8 @@ fn full_table(up: &Upstream) -> Table {
             client_type: ClientType::Confidential,
             hash_secret: false,
             source: source("Secret", "app-credential"),
-        },
-    );
+        }))
+        .unwrap();
     t.consumers.insert(consumer.id.clone(), consumer);
     t.plugins = [oauth2, oidc]
         .into_iter()

@@ -55,7 +55,7 @@ fn a_directory_with_kong_yml_and_manifests_gives_one_table() {
 
     assert!(table.find_consumer("joe").is_some(), "the KongConsumer");
     let jane = table.find_consumer("jane").unwrap();
-    let cred = &table.oauth2_credentials["app-client"];
+    let cred = table.credentials.oauth2("app-client").unwrap();
     assert_eq!(cred.consumer_id, jane.id);
     assert!(matches!(&cred.client_secret, ClientSecret::Plain(s) if s.expose() == "app-secret"));
 }

@@ -27,7 +27,8 @@ mod kong_oauth2;
 mod upstream;
 
 use kingress::model::{
-    ClientSecret, ClientType, Consumer, Oauth2Credential, PluginConfig, PluginInstance, Table,
+    ClientSecret, ClientType, Consumer, Credential, Oauth2Credential, PluginConfig, PluginInstance,
+    Table,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -193,9 +194,8 @@ pub fn add_consumer(t: &mut Table, id: &str, username: Option<&str>, custom_id: 
 
 /// Adds an oauth2 credential for `consumer_id`.
 pub fn add_credential(t: &mut Table, id: &str, client_id: &str, consumer_id: &str) {
-    t.oauth2_credentials.insert(
-        client_id.to_string(),
-        Oauth2Credential {
+    t.credentials
+        .insert(Credential::Oauth2(Oauth2Credential {
             id: id.to_string(),
             consumer_id: consumer_id.to_string(),
             name: "app".to_string(),
@@ -205,6 +205,6 @@ pub fn add_credential(t: &mut Table, id: &str, client_id: &str, consumer_id: &st
             client_type: ClientType::Confidential,
             hash_secret: false,
             source: source("Secret", id),
-        },
-    );
+        }))
+        .unwrap();
 }

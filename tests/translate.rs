@@ -235,8 +235,8 @@ fn render(t: &Translation) -> String {
             })
             .collect(),
         oauth2_credentials: table
-            .oauth2_credentials
-            .values()
+            .credentials
+            .oauth2_all()
             .map(|c| CredentialOut {
                 client_id: c.client_id.clone(),
                 name: c.name.clone(),
@@ -440,8 +440,8 @@ fn hashing_is_left_to_secret() -> Result<()> {
     let objects = object_set(docs)?;
     let first = translate(&objects, &options);
     let to_hash = |t: &Table| {
-        t.oauth2_credentials
-            .values()
+        t.credentials
+            .oauth2_all()
             .filter(|c| matches!(c.client_secret, ClientSecret::ToHash(_)))
             .count()
     };

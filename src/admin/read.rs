@@ -75,8 +75,8 @@ pub(super) fn get(
         ["consumers", key, "oauth2"] => match table.find_consumer(key) {
             Some(c) => page.list(
                 table
-                    .oauth2_credentials
-                    .values()
+                    .credentials
+                    .oauth2_all()
                     .filter(|cred| cred.consumer_id == c.id)
                     .map(oauth2::credential)
                     .collect(),
@@ -85,16 +85,16 @@ pub(super) fn get(
         },
         ["oauth2"] => page.list(
             table
-                .oauth2_credentials
-                .values()
+                .credentials
+                .oauth2_all()
                 .map(oauth2::credential)
                 .collect(),
         ),
         ["oauth2", key] => found(
             table
-                .oauth2_credentials
-                .get(*key)
-                .or_else(|| table.oauth2_credential_by_id(key))
+                .credentials
+                .oauth2(key)
+                .or_else(|| table.credentials.oauth2_by_id(key))
                 .map(oauth2::credential),
         ),
         ["plugins"] => page.list(

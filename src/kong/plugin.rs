@@ -6,15 +6,13 @@ mod defaults;
 
 use super::read::{Reader, object};
 use super::{Context, FieldErrors, Foreign, Kind};
-use crate::model::plugin::{ConfigError, PluginConfig};
+use crate::model::plugin::{ConfigError, PluginConfig, PluginFacts};
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
 
 pub use defaults::{coerce_config, defaulted_config};
 
-/// Plugins kingress implements.
-pub const SUPPORTED_PLUGINS: [&str; 2] = ["oauth2", "openid-connect"];
 /// Kong's default (and allowed) protocols of HTTP plugins.
 const PROTOCOLS: [&str; 4] = ["grpc", "grpcs", "http", "https"];
 
@@ -42,8 +40,8 @@ pub struct Plugin {
     pub route: Option<Foreign>,
     /// Scoped to this service.
     pub service: Option<Foreign>,
-    /// Scoped to this consumer (refused for the two implemented plugins,
-    /// as Kong's schemas do).
+    /// Scoped to this consumer (refused for authentication plugins, as
+    /// Kong's schemas do).
     pub consumer: Option<Foreign>,
     /// Dynamic ordering, `{"before": {"access": [...]}, "after": {...}}`.
     pub ordering: Option<Value>,
@@ -64,7 +62,8 @@ impl Plugin {
     ) -> Result<Self, FieldErrors> {
         let mut r = Reader::new(object(value)?);
         let name = r.required_string("name").unwrap_or_default();
-        let known = SUPPORTED_PLUGINS.contains(&name.as_str());
+        let facts = PluginFacts::of(&name);
+        let known = facts.is_some();
         if !name.is_empty() && !known {
             r.errors.field(
                 "name",
@@ -83,7 +82,9 @@ impl Plugin {
         let route = scope(&mut r, "route", Kind::Route);
         let service = scope(&mut r, "service", Kind::Service);
         let consumer = scope(&mut r, "consumer", Kind::Consumer);
-        if consumer.is_some() && known {
+        // Kong's `no_consumer`: an authentication plugin cannot be scoped
+        // to the consumer it is meant to find.
+        if consumer.is_some() && facts.is_some_and(|f| !f.consumer_scoped) {
             r.errors.field("consumer", "value must be null");
         }
         let instance_name = r.name("instance_name");

@@ -2,19 +2,22 @@
 
 pub mod oauth2;
 pub mod openid_connect;
+mod registry;
+pub mod schema;
 
 use super::ObjectRef;
+use serde_json::{Map, Value};
 use std::sync::Arc;
 
 pub use oauth2::Oauth2Config;
 pub use openid_connect::OidcConfig;
+pub(crate) use registry::plugins as registry;
+pub use schema::Schema;
 
 /// Kong's name of the oauth2 plugin.
-pub const OAUTH2: &str = "oauth2";
+pub const OAUTH2: &str = <Oauth2Config as Schema>::NAME;
 /// Kong's name of the openid-connect plugin.
-pub const OPENID_CONNECT: &str = "openid-connect";
-/// Every plugin kingress implements (the Admin API's `GET /` lists them).
-pub const AVAILABLE: [&str; 2] = [OAUTH2, OPENID_CONNECT];
+pub const OPENID_CONNECT: &str = <OidcConfig as Schema>::NAME;
 
 /// A plugin attached to a route: which plugin, with which config, from where.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,14 +48,100 @@ pub struct PluginOrdering {
     pub after: Vec<String>,
 }
 
-/// Parsed configuration of each supported plugin.
-#[derive(Clone, Debug, PartialEq)]
-pub enum PluginConfig {
-    /// Kong's `oauth2`.
-    Oauth2(Arc<Oauth2Config>),
-    /// Kong's `openid-connect`.
-    OpenidConnect(Arc<OidcConfig>),
+/// The registry expanded into the configuration enum and what the rest of
+/// the program asks of "every plugin".
+macro_rules! config_enum {
+    ($($variant:ident => $module:ident :: $config:ident,)*) => {
+        /// Parsed configuration of each supported plugin.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum PluginConfig {
+            $(
+                #[doc = concat!("`", stringify!($module), "`")]
+                $variant(Arc<$config>),
+            )*
+        }
+
+        /// Every plugin kingress implements, by Kong name (the Admin API's
+        /// `GET /` lists them; the README's plugin table is checked against it).
+        pub const AVAILABLE: &[&str] = &[$(<$config as Schema>::NAME),*];
+
+        impl PluginConfig {
+            /// Parses and validates `config` for the plugin called `name`.
+            pub fn parse(name: &str, config: &Value) -> Result<Self, ConfigError> {
+                $(
+                    if name == <$config as Schema>::NAME {
+                        let parsed = <$config as Schema>::parse(config)?;
+                        return Ok(PluginConfig::$variant(Arc::new(parsed)));
+                    }
+                )*
+                Err(ConfigError::UnknownPlugin(name.to_string()))
+            }
+
+            /// Kong's plugin name.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(PluginConfig::$variant(_) => <$config as Schema>::NAME,)*
+                }
+            }
+
+            /// Kong's static priority: higher runs first in the access phase.
+            pub fn priority(&self) -> u32 {
+                match self {
+                    $(PluginConfig::$variant(_) => <$config as Schema>::PRIORITY,)*
+                }
+            }
+
+            /// The configuration as the Admin API prints it, secrets masked.
+            pub fn render(&self) -> Value {
+                match self {
+                    $(PluginConfig::$variant(c) => Schema::render(&**c),)*
+                }
+            }
+        }
+
+        /// Facts about a plugin known by name, before any config is parsed.
+        #[derive(Clone, Copy, Debug)]
+        pub struct PluginFacts {
+            /// Kong's name.
+            pub name: &'static str,
+            /// Kong's priority.
+            pub priority: u32,
+            /// May be scoped to a consumer or consumer group.
+            pub consumer_scoped: bool,
+            /// Types of fields whose default is null (form input).
+            pub null_types: &'static [(&'static str, schema::FormType)],
+            /// Fields where an explicit `null` is kept when printing.
+            pub keep_null: &'static [&'static str],
+            defaults: fn() -> Map<String, Value>,
+        }
+
+        impl PluginFacts {
+            /// The plugin called `name`, if kingress implements it.
+            pub fn of(name: &str) -> Option<Self> {
+                $(
+                    if name == <$config as Schema>::NAME {
+                        return Some(Self {
+                            name: <$config as Schema>::NAME,
+                            priority: <$config as Schema>::PRIORITY,
+                            consumer_scoped: <$config as Schema>::CONSUMER_SCOPED,
+                            null_types: <$config as Schema>::NULL_TYPES,
+                            keep_null: <$config as Schema>::KEEP_NULL,
+                            defaults: <$config as Schema>::defaults,
+                        });
+                    }
+                )*
+                None
+            }
+
+            /// Kong's default of every field.
+            pub fn defaults(&self) -> Map<String, Value> {
+                (self.defaults)()
+            }
+        }
+    };
 }
+
+registry!(config_enum);
 
 /// Why a plugin configuration was refused; `field` names the offending field
 /// with Kong's spelling (`config.token_expiration`).
@@ -69,29 +158,6 @@ pub enum ConfigError {
         /// What is wrong with it.
         message: String,
     },
-}
-
-// === impl PluginConfig ===
-
-impl PluginConfig {
-    /// Parses and validates `config` for the plugin called `name`.
-    pub fn parse(name: &str, config: &serde_json::Value) -> Result<Self, ConfigError> {
-        match name {
-            OAUTH2 => Oauth2Config::parse(config).map(|c| PluginConfig::Oauth2(Arc::new(c))),
-            OPENID_CONNECT => {
-                OidcConfig::parse(config).map(|c| PluginConfig::OpenidConnect(Arc::new(c)))
-            }
-            other => Err(ConfigError::UnknownPlugin(other.to_string())),
-        }
-    }
-
-    /// Kong's static priority: higher runs first in the access phase.
-    pub fn priority(&self) -> u32 {
-        match self {
-            PluginConfig::Oauth2(_) => 1400,
-            PluginConfig::OpenidConnect(_) => 1050,
-        }
-    }
 }
 
 // === impl ConfigError ===

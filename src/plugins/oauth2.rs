@@ -31,7 +31,7 @@ mod secret;
 mod token;
 mod verify;
 
-use super::{Access, Exchange, PluginError, Runtime};
+use super::{Access, Exchange, Phases, PluginError, Runtime};
 use crate::model::plugin::Oauth2Config;
 use crate::model::{Oauth2Credential, PluginInstance, Table};
 use http::Method;
@@ -93,12 +93,12 @@ impl State {
             .credential_index
             .lock()
             .get(id)
-            .and_then(|client_id| table.oauth2_credentials.get(client_id))
+            .and_then(|client_id| table.credentials.oauth2(client_id))
             .filter(|c| c.id == id);
         if hinted.is_some() {
             return hinted;
         }
-        let found = table.oauth2_credential_by_id(id)?;
+        let found = table.credentials.oauth2_by_id(id)?;
         let mut index = self.inner.credential_index.lock();
         if index.len() >= CREDENTIAL_INDEX_ENTRIES {
             index.clear();
@@ -108,9 +108,20 @@ impl State {
     }
 }
 
+impl Phases for Oauth2Config {
+    async fn access(
+        config: &Arc<Self>,
+        instance: &PluginInstance,
+        exchange: &mut Exchange<'_>,
+        runtime: &Runtime,
+    ) -> Result<Access, PluginError> {
+        access(instance, config, exchange, runtime).await
+    }
+}
+
 /// The access phase: the endpoints answer locally (`POST` only), anything
 /// else is verified.
-pub async fn access(
+async fn access(
     plugin: &PluginInstance,
     config: &Oauth2Config,
     exchange: &mut Exchange<'_>,

@@ -30,13 +30,12 @@ mod signing_key;
 mod token_location;
 mod upstream;
 
-use super::{Access, Exchange, PluginError, Runtime, consumer};
+use super::{Access, Exchange, Phases, PluginError, Runtime, consumer};
 use crate::model::plugin::OidcConfig;
 use crate::model::plugin::openid_connect::AuthMethod;
-use crate::model::{Consumer, PluginConfig, PluginInstance, Table};
+use crate::model::{Consumer, PluginInstance, Table};
 use cache::TokenCache;
 use failure::{Failure, Reason};
-use http::HeaderMap;
 use kong_oauth2::Oauth2Identity;
 use serde_json::Value;
 use std::sync::Arc;
@@ -137,9 +136,20 @@ impl CachedClaims {
 }
 
 /// Access phase: authenticate the request or refuse it.
-pub async fn access(
+impl Phases for OidcConfig {
+    async fn access(
+        config: &Arc<Self>,
+        instance: &PluginInstance,
+        exchange: &mut Exchange<'_>,
+        runtime: &Runtime,
+    ) -> Result<Access, PluginError> {
+        access(instance, config, exchange, runtime).await
+    }
+}
+
+async fn access(
     plugin: &PluginInstance,
-    config: &OidcConfig,
+    config: &Arc<OidcConfig>,
     exchange: &mut Exchange<'_>,
     runtime: &Runtime,
 ) -> Result<Access, PluginError> {
@@ -164,10 +174,7 @@ pub async fn access(
     if config.hide_credentials {
         token_location::hide(exchange, &found.place).await?;
     }
-    let shared = match &plugin.config {
-        PluginConfig::OpenidConnect(c) if std::ptr::eq(Arc::as_ptr(c), config) => Some(c.clone()),
-        _ => None,
-    };
+    let shared = Some(Arc::clone(config));
     let ctx = Ctx {
         state: &runtime.oidc.inner,
         plugin_id: &plugin.id,
@@ -184,9 +191,6 @@ pub async fn access(
         Err(failure) => refuse(&plugin.id, config, exchange, failure),
     }
 }
-
-/// Response phase: the verification subset sets no response headers.
-pub fn response(_config: &OidcConfig, _exchange: &Exchange<'_>, _headers: &mut HeaderMap) {}
 
 fn refuse(
     plugin: &str,

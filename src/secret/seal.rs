@@ -9,7 +9,7 @@
 //! could be brute-forced offline faster than the argon2 hash itself.
 
 use super::DigestKey;
-use crate::model::{ClientSecret, Table};
+use crate::model::{ClientSecret, Credential, CredentialType, Table};
 use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
 use std::collections::HashMap;
 
@@ -33,16 +33,18 @@ impl Sealer {
     /// Hashes every `ToHash` secret in `table`. Memo entries for secrets no
     /// longer present are dropped, so the memo stays as large as the table.
     pub fn seal(&mut self, table: &mut Table) {
-        let to_hash =
-            |c: &crate::model::Oauth2Credential| matches!(c.client_secret, ClientSecret::ToHash(_));
+        let to_hash = |c: &Credential| match c {
+            Credential::Oauth2(c) => matches!(c.client_secret, ClientSecret::ToHash(_)),
+        };
         // Writing to credentials shared with earlier tables copies them:
         // only when there is something to hash.
-        if !table.oauth2_credentials.values().any(to_hash) {
+        if !table.credentials.of(CredentialType::Oauth2).any(to_hash) {
             self.memo.clear();
             return;
         }
         let mut used = HashMap::with_capacity(self.memo.len());
-        for cred in table.oauth2_credentials.values_mut() {
+        for cred in table.credentials.of_mut(CredentialType::Oauth2) {
+            let Credential::Oauth2(cred) = cred;
             let ClientSecret::ToHash(plain) = &cred.client_secret else {
                 continue;
             };
@@ -93,20 +95,17 @@ mod tests {
 
     fn table_with(secret: &str) -> Table {
         let mut t = Table::default();
-        t.oauth2_credentials.insert(
-            "client".into(),
-            Oauth2Credential {
-                id: "c1".into(),
-                consumer_id: "u1".into(),
-                name: "demo".into(),
-                client_id: "client".into(),
-                client_secret: ClientSecret::ToHash(Sensitive::new(secret)),
-                redirect_uris: vec![],
-                client_type: ClientType::Confidential,
-                hash_secret: true,
-                source: ObjectRef::new("Secret", "default", "s"),
-            },
-        );
+        let _fresh = t.credentials.insert(Credential::Oauth2(Oauth2Credential {
+            id: "c1".into(),
+            consumer_id: "u1".into(),
+            name: "demo".into(),
+            client_id: "client".into(),
+            client_secret: ClientSecret::ToHash(Sensitive::new(secret)),
+            redirect_uris: vec![],
+            client_type: ClientType::Confidential,
+            hash_secret: true,
+            source: ObjectRef::new("Secret", "default", "s"),
+        }));
         t
     }
 
@@ -115,7 +114,8 @@ mod tests {
         let mut sealer = Sealer::new();
         let mut a = table_with("secret");
         sealer.seal(&mut a);
-        let ClientSecret::Hashed(h1) = &a.oauth2_credentials["client"].client_secret else {
+        let ClientSecret::Hashed(h1) = &a.credentials.oauth2("client").unwrap().client_secret
+        else {
             panic!("not hashed");
         };
         assert!(h1.starts_with("$argon2id$"));

@@ -6,7 +6,7 @@ use super::annotations::{self, PLUGINS};
 use super::credentials::{self, Owner};
 use super::{Cx, annotation, ids, object_ref};
 use crate::crd::KongConsumer;
-use crate::model::{Consumer, Oauth2Credential, ObjectRef, Problem, Shared, Table};
+use crate::model::{Consumer, Credentials, ObjectRef, Problem, Shared, Table};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -17,7 +17,7 @@ use std::sync::Arc;
 #[derive(Clone, Debug)]
 pub(super) struct Consumers {
     consumers: Shared<BTreeMap<String, Consumer>>,
-    credentials: Shared<BTreeMap<String, Oauth2Credential>>,
+    credentials: Credentials,
     problems: Vec<Problem>,
 }
 
@@ -26,7 +26,7 @@ impl Consumers {
     /// none yet.
     pub(super) fn place(self, cx: &mut Cx<'_>, table: &mut Table) {
         table.consumers = self.consumers;
-        table.oauth2_credentials = self.credentials;
+        table.credentials = self.credentials;
         cx.problems.extend(self.problems);
     }
 }
@@ -38,7 +38,7 @@ pub(super) fn translate(cx: &mut Cx<'_>) -> Consumers {
     add(cx, &mut table);
     Consumers {
         consumers: table.consumers,
-        credentials: table.oauth2_credentials,
+        credentials: table.credentials,
         problems: cx.problems.split_off(start),
     }
 }

@@ -6,7 +6,8 @@
 use super::{Cx, ids, object_ref, secrets};
 use crate::crd::KongConsumer;
 use crate::model::{
-    ClientSecret, ClientType, Oauth2Credential, ObjectRef, Sensitive, Table, is_hashed_secret,
+    ClientSecret, ClientType, Credential, Oauth2Credential, ObjectRef, Sensitive, Table,
+    is_hashed_secret,
 };
 use crate::objects::CREDENTIAL_LABEL;
 use k8s_openapi::api::core::v1::Secret;
@@ -70,7 +71,7 @@ pub(super) fn translate(cx: &mut Cx<'_>, table: &mut Table, owners: &[Owner<'_>]
     // Oldest Secret first; ties keep (consumer, credentials list) order.
     found.sort_by(|a, b| a.0.cmp(&b.0));
     for (_, credential, owner) in found {
-        match table.oauth2_credentials.get(&credential.client_id) {
+        match table.credentials.oauth2(&credential.client_id) {
             Some(kept) if kept.source == credential.source => {
                 if kept.consumer_id != credential.consumer_id {
                     let message = format!(
@@ -87,9 +88,7 @@ pub(super) fn translate(cx: &mut Cx<'_>, table: &mut Table, owners: &[Owner<'_>]
                 cx.problem(&credential.source, "DuplicateClientId", message);
             }
             None => {
-                table
-                    .oauth2_credentials
-                    .insert(credential.client_id.clone(), credential);
+                let _fresh = table.credentials.insert(Credential::Oauth2(credential));
             }
         }
     }

@@ -21,8 +21,8 @@ use super::Cx;
 use crate::kong::{self, Document};
 use crate::model::plugin::{PluginOrdering, order_plugins};
 use crate::model::{
-    ClientSecret, ClientType, Consumer, HostMatch, Oauth2Credential, ObjectRef, PathMatch,
-    PathRegex, PluginInstance, Route, Scheme, Sensitive, Service, Shared, Table, Target,
+    ClientSecret, ClientType, Consumer, Credential, HostMatch, Oauth2Credential, ObjectRef,
+    PathMatch, PathRegex, PluginInstance, Route, Scheme, Sensitive, Service, Shared, Table, Target,
 };
 use std::collections::BTreeMap;
 
@@ -298,17 +298,15 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
                 continue;
             }
             let object = self.object("KongOauth2Credential", Some(&c.name), &c.id);
-            if let Some(other) = self.table.oauth2_credentials.get(&c.client_id) {
+            let fresh = Credential::Oauth2(credential(c, object.clone()));
+            if let Err(other) = self.table.credentials.insert(fresh) {
                 let message = format!(
                     "client_id '{}' is already used by {}; this credential is ignored",
-                    c.client_id, other.source
+                    c.client_id,
+                    other.source()
                 );
                 self.cx.problem(&object, "DuplicateClientId", message);
-                continue;
             }
-            self.table
-                .oauth2_credentials
-                .insert(c.client_id.clone(), credential(c, object));
         }
     }
 }

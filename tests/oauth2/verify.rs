@@ -1,7 +1,7 @@
 //! Proxied requests on routes carrying the plugin.
 
 use crate::support::oauth2::*;
-use kingress::model::Sensitive;
+use kingress::model::{CredentialType, Sensitive};
 use kingress::tokens::{IssuedToken, random_token, unix_now};
 use serde_json::json;
 
@@ -262,7 +262,7 @@ async fn expired_tokens_and_deleted_credentials() {
 
     // Removing the credential from the table revokes its tokens.
     let mut table = oauth_table(&up, &default_config());
-    table.oauth2_credentials.remove("client");
+    table.credentials.remove(CredentialType::Oauth2, "client");
     proxy.table.publish(table);
     assert_eq!(
         get_with(&proxy.https_url("/mock"), fresh.access_token.expose())

@@ -186,9 +186,6 @@ async fn store_outage_is_a_503_even_with_anonymous() {
         "issuer": "http://keycloak.test/realms/x", "auth_methods": ["kong_oauth2"], "anonymous": "anon",
     });
     let plugin = super::plugin(&config);
-    let kingress::model::PluginConfig::OpenidConnect(parsed) = &plugin.config else {
-        unreachable!()
-    };
     let mut t = super::support::proxy::table(Vec::new(), Vec::new());
     add_consumer(&mut t, "anon", Some("anonymous"), None);
     let route = super::support::proxy::route("r", &["/"], "svc");
@@ -205,8 +202,7 @@ async fn store_outage_is_a_503_even_with_anonymous() {
         &route,
         None,
     );
-    let result =
-        kingress::plugins::openid_connect::access(&plugin, parsed, &mut exchange, &runtime).await;
+    let result = kingress::plugins::access(&plugin, &mut exchange, &runtime).await;
     match result {
         Err(e @ kingress::plugins::PluginError::Unavailable(_)) => {
             let response = kingress::proxy::ProxyError::Plugin(e).into_response();

@@ -9,8 +9,8 @@ use super::upstream::Upstream;
 use http::StatusCode;
 use kingress::metrics::Metrics;
 use kingress::model::{
-    ClientSecret, ClientType, Consumer, Oauth2Credential, PluginConfig, PluginInstance, Route,
-    Sensitive, Table,
+    ClientSecret, ClientType, Consumer, Credential, Oauth2Credential, PluginConfig, PluginInstance,
+    Route, Sensitive, Table,
 };
 use kingress::plugins::{Runtime, TrustedIps};
 use kingress::proxy::{Proxy, ProxyConfig};
@@ -191,7 +191,7 @@ pub fn oauth_table(up: &Upstream, config: &Value) -> Table {
         ),
     ];
     for c in creds {
-        t.oauth2_credentials.insert(c.client_id.clone(), c);
+        t.credentials.insert(Credential::Oauth2(c)).unwrap();
     }
     t
 }
@@ -206,7 +206,7 @@ pub fn add_client(t: &mut Table, client_id: &str, secret: ClientSecret) {
         ClientType::Confidential,
         &[REDIRECT],
     );
-    t.oauth2_credentials.insert(c.client_id.clone(), c);
+    t.credentials.insert(Credential::Oauth2(c)).unwrap();
 }
 
 /// An upstream and a proxy serving `oauth_table(config)`.

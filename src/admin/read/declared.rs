@@ -130,8 +130,8 @@ pub(super) fn get(doc: &Document, table: &Table, segments: &[&str], page: &Page)
             page.list(chain(
                 doc.oauth2_credentials.iter().map(credential),
                 table
-                    .oauth2_credentials
-                    .values()
+                    .credentials
+                    .oauth2_all()
                     .filter(|t| {
                         !doc.oauth2_credentials
                             .iter()

@@ -3,10 +3,9 @@
 //! (provision key, client secret, private key) can never slip into a reply,
 //! and credentials and certificate keys are not shown at all.
 
-use crate::model::plugin::{Oauth2Config, OidcConfig};
 use crate::model::{
-    Certificate, Consumer, ObjectRef, PathMatch, PluginConfig, PluginInstance, Route, Scheme,
-    Service, Table, Target,
+    Certificate, Consumer, ObjectRef, PathMatch, PluginInstance, Route, Scheme, Service, Table,
+    Target,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -14,9 +13,6 @@ use uuid::Uuid;
 /// The UUID v5 namespace of ids the admin API derives (the same namespace
 /// `translate` uses for its ids).
 const NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_3c52_9e0a_4d7b_8a41_2f5c_d0e9_7a13);
-
-/// Shown instead of a secret value that is set.
-const MASK: &str = "[redacted]";
 
 /// Kong's default plugin protocols.
 const ALL_PROTOCOLS: [&str; 4] = ["grpc", "grpcs", "http", "https"];
@@ -200,7 +196,7 @@ pub fn plugin(table: &Table, plugin: &PluginInstance) -> Value {
         "id": plugin.id,
         "name": plugin.name,
         "instance_name": plugin.instance_name,
-        "config": config(&plugin.config),
+        "config": plugin.config.render(),
         "enabled": true,
         "protocols": protocols,
         "route": route,
@@ -208,68 +204,6 @@ pub fn plugin(table: &Table, plugin: &PluginInstance) -> Value {
         "consumer": null,
         "tags": tags(&plugin.source),
     })
-}
-
-fn config(config: &PluginConfig) -> Value {
-    match config {
-        PluginConfig::Oauth2(c) => oauth2(c),
-        PluginConfig::OpenidConnect(c) => openid_connect(c),
-    }
-}
-
-fn mask<T>(secret: &Option<T>) -> Value {
-    secret.as_ref().map_or(Value::Null, |_| json!(MASK))
-}
-
-fn oauth2(c: &Oauth2Config) -> Value {
-    use crate::model::plugin::oauth2::Pkce;
-    json!({
-        "scopes": c.scopes,
-        "mandatory_scope": c.mandatory_scope,
-        "provision_key": mask(&c.provision_key),
-        "token_expiration": c.token_expiration,
-        "enable_authorization_code": c.enable_authorization_code,
-        "enable_implicit_grant": c.enable_implicit_grant,
-        "enable_client_credentials": c.enable_client_credentials,
-        "enable_password_grant": c.enable_password_grant,
-        "hide_credentials": c.hide_credentials,
-        "accept_http_if_already_terminated": c.accept_http_if_already_terminated,
-        "anonymous": c.anonymous,
-        "global_credentials": c.global_credentials,
-        "auth_header_name": c.auth_header_name.as_str(),
-        "refresh_token_ttl": c.refresh_token_ttl,
-        "reuse_refresh_token": c.reuse_refresh_token,
-        "pkce": match c.pkce {
-            Pkce::None => "none",
-            Pkce::Lax => "lax",
-            Pkce::Strict => "strict",
-        },
-        "realm": c.realm,
-    })
-}
-
-fn openid_connect(c: &OidcConfig) -> Value {
-    json!({
-        "issuer": without_userinfo(&c.issuer),
-        "client_id": c.client_id,
-        "client_secret": mask(&c.client_secret),
-        "issuers_allowed": c.issuers_allowed,
-        "leeway": c.leeway,
-        "verify_signature": c.verify_signature,
-        "verify_claims": c.verify_claims,
-    })
-}
-
-/// A URL with any `user:password@` part masked.
-fn without_userinfo(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://{MASK}@{}", &rest[at + 1..]),
-        None => url.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -297,17 +231,5 @@ mod tests {
         let regex = PathRegex::new("/v[0-9]+").unwrap();
         assert_eq!(kong_paths(&PathMatch::Regex(regex)), ["~/v[0-9]+"]);
         assert_eq!(HostMatch::parse("*.example").to_string(), "*.example");
-    }
-
-    #[test]
-    fn userinfo_is_masked() {
-        assert_eq!(
-            without_userinfo("https://u:p@idp.example/realms/x"),
-            "https://[redacted]@idp.example/realms/x"
-        );
-        assert_eq!(
-            without_userinfo("https://idp.example/a@b"),
-            "https://idp.example/a@b"
-        );
     }
 }

@@ -157,7 +157,7 @@ fn credential(table: &Table, value: Option<&Value>, errors: &mut FieldErrors) ->
         errors.field("credential", "expected a record");
         return None;
     };
-    match table.oauth2_credential_by_id(id) {
+    match table.credentials.oauth2_by_id(id) {
         Some(c) => Some(c.id.clone()),
         None => {
             errors.foreign_key(

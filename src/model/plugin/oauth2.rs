@@ -294,5 +294,7 @@ fn realm(v: &Value) -> Result<String, &'static str> {
     Ok(s)
 }
 
+mod schema;
+
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,7 @@
 mod fields;
 mod jwk;
 mod read;
+mod schema;
 #[cfg(test)]
 mod tests;
 mod values;

@@ -79,7 +79,7 @@ pub(super) async fn endpoint(
     let client = params
         .string("client_id")
         .filter(|id| !id.is_empty())
-        .and_then(|id| exchange.table.oauth2_credentials.get(id));
+        .and_then(|id| exchange.table.credentials.oauth2(id));
     let mut redirect_uri = None;
     match client.filter(|c| !c.redirect_uris.is_empty()) {
         None => failure = Some(Failure::invalid_client(false)),

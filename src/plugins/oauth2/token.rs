@@ -115,7 +115,7 @@ async fn choose<'t>(
             .client_id
             .as_deref()
             .filter(|id| !id.is_empty())
-            .and_then(|id| table.oauth2_credentials.get(id))
+            .and_then(|id| table.credentials.oauth2(id))
     };
     let raw = Chosen {
         client: lookup(&presented.raw),

@@ -35,7 +35,7 @@ fn the_seed_example_becomes_routes_services_consumers_and_plugins() {
         }]
     );
     let jane = table.find_consumer("jane").unwrap();
-    let cred = &table.oauth2_credentials["client"];
+    let cred = table.credentials.oauth2("client").unwrap();
     assert_eq!(cred.consumer_id, jane.id);
     assert!(matches!(&cred.client_secret, ClientSecret::ToHash(s) if s.expose() == "secret"));
     assert_eq!(table.plugins.len(), 2);
@@ -141,7 +141,7 @@ consumers:
     assert_eq!(jane.source.kind, "KongConsumer");
     assert_eq!(jane.source.namespace.as_deref(), Some("default"));
     assert!(t.table.find_consumer("joe").is_some());
-    assert!(t.table.oauth2_credentials.is_empty());
+    assert!(t.table.credentials.is_empty());
 }
 
 #[test]

@@ -1,0 +1,21 @@
+//! The one list of the plugins kingress implements.
+//!
+//! Every place that needs "all plugins" expands this list with a macro of
+//! its own: [`PluginConfig`](super::PluginConfig) (parsing, names,
+//! priorities, defaults, rendering), `plugins` (phase dispatch), the Admin
+//! API and kong.yml (through `PluginConfig`). Adding a plugin is its config
+//! module under `model::plugin`, its phases under `plugins`, and one line
+//! here: `Variant => module::ConfigType,` where `module` names both.
+
+/// Calls `$callback! { Variant => module::Config, … }` with every plugin,
+/// in no particular order (Kong's priorities order them at run time).
+macro_rules! plugins {
+    ($callback:ident) => {
+        $callback! {
+            Oauth2 => oauth2::Oauth2Config,
+            OpenidConnect => openid_connect::OidcConfig,
+        }
+    };
+}
+
+pub(crate) use plugins;
