@@ -44,6 +44,9 @@ pub struct Table {
     /// Every plugin instance that is attached somewhere, keyed by instance id
     /// (for the Admin API; routes carry their own resolved copies).
     pub plugins: BTreeMap<String, PluginInstance>,
+    /// Instances scoped to a consumer or consumer group alone (they apply
+    /// on every route), by holder.
+    pub holder_plugins: BTreeMap<plugin::Holder, Vec<PluginInstance>>,
 }
 
 // === impl Table ===

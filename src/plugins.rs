@@ -11,6 +11,7 @@ pub mod consumer;
 mod exchange;
 pub mod oauth2;
 pub mod openid_connect;
+pub mod pipeline;
 
 use crate::model::{PluginConfig, PluginInstance};
 use crate::tokens::TokenStore;

@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
 use anyhow::{Context, Result};
+use kingress::model::plugin::Holder;
 use kingress::model::{ClientSecret, PathMatch, Scheme, Table};
 use kingress::objects::{Object, ObjectSet};
 use kingress::translate::{Options, Translation, translate};
@@ -74,6 +75,9 @@ struct Golden {
     certificates: Vec<CertificateOut>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     plugins: Vec<PluginOut>,
+    /// Instances held by a consumer or group alone: `holder: name (source)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    holder_plugins: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     problems: Vec<ProblemOut>,
 }
@@ -103,6 +107,10 @@ struct RouteOut {
     /// `name (source) id-prefix`, in run order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     plugins: Vec<String>,
+    /// `name (source) for holder [route|service]`: instances held by a
+    /// consumer or group together with this route or its service.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    scoped: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fault: Option<String>,
 }
@@ -133,6 +141,8 @@ struct ConsumerOut {
     username: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     custom_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    groups: Vec<String>,
     source: String,
 }
 
@@ -205,6 +215,19 @@ fn render(t: &Translation) -> String {
                     .iter()
                     .map(|p| format!("{} ({}) {}", p.name, p.source, &p.id[..8]))
                     .collect(),
+                scoped: r
+                    .scoped
+                    .iter()
+                    .map(|p| {
+                        let level = match (p.scope.route, p.scope.service) {
+                            (true, true) => "route+service",
+                            (true, false) => "route",
+                            _ => "service",
+                        };
+                        let holder = holder(table, p.scope.holder.as_ref());
+                        format!("{} ({}) for {holder} on {level}", p.name, p.source)
+                    })
+                    .collect(),
                 fault: r.fault.clone(),
             })
             .collect(),
@@ -231,6 +254,7 @@ fn render(t: &Translation) -> String {
                 id: c.id.clone(),
                 username: c.username.clone(),
                 custom_id: c.custom_id.clone(),
+                groups: c.groups.clone(),
                 source: c.source.to_string(),
             })
             .collect(),
@@ -275,6 +299,15 @@ fn render(t: &Translation) -> String {
                 after: p.ordering.after.clone(),
             })
             .collect(),
+        holder_plugins: table
+            .holder_plugins
+            .iter()
+            .flat_map(|(h, list)| {
+                let holder = holder(table, Some(h));
+                list.iter()
+                    .map(move |p| format!("{holder}: {} ({})", p.name, p.source))
+            })
+            .collect(),
         problems: t
             .problems
             .iter()
@@ -298,6 +331,14 @@ fn consumer_name(table: &Table, id: &str) -> String {
         .get(id)
         .and_then(|c| c.username.clone().or_else(|| c.custom_id.clone()))
         .unwrap_or_else(|| format!("<missing consumer {id}>"))
+}
+
+fn holder(table: &Table, holder: Option<&Holder>) -> String {
+    match holder {
+        Some(Holder::Consumer(id)) => format!("consumer {}", consumer_name(table, id)),
+        Some(Holder::Group(name)) => format!("consumer group {name}"),
+        None => "nobody".to_string(),
+    }
 }
 
 // === checks ===
