@@ -4,7 +4,7 @@
 //! each other.
 
 mod consumer;
-mod credential;
+pub mod credential;
 mod object;
 pub mod plugin;
 mod route;
@@ -15,7 +15,11 @@ mod shared;
 use std::collections::BTreeMap;
 
 pub use consumer::{ClientSecret, ClientType, Consumer, Oauth2Credential, is_hashed_secret};
-pub use credential::{Credential, CredentialType, Credentials};
+pub use credential::{
+    AclCredential, ApiKey, BasicAuthCredential, Credential, CredentialBase, CredentialError,
+    CredentialSchema, CredentialType, Credentials, FieldProblem, Fields, KeyAuthCredential, Origin,
+    Password,
+};
 pub use object::{ObjectRef, Problem};
 pub use plugin::{PluginConfig, PluginInstance};
 pub use route::{HostMatch, PathMatch, PathRegex, Route};

@@ -11,7 +11,9 @@
 
 use anyhow::{Context, Result};
 use kingress::model::plugin::Holder;
-use kingress::model::{ClientSecret, PathMatch, Scheme, Table};
+use kingress::model::{
+    ApiKey, ClientSecret, Credential, CredentialType, Password, PathMatch, Scheme, Table,
+};
 use kingress::objects::{Object, ObjectSet};
 use kingress::translate::{Options, Translation, translate};
 use serde::{Deserialize, Serialize};
@@ -71,6 +73,9 @@ struct Golden {
     consumers: Vec<ConsumerOut>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     oauth2_credentials: Vec<CredentialOut>,
+    /// key-auth, basic-auth, acl, … credentials, one line each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    credentials: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     certificates: Vec<CertificateOut>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -191,6 +196,46 @@ struct ProblemOut {
     message: String,
 }
 
+/// `<type> <consumer> <fields> [tags] (<source>)`, secrets as their form
+/// only (`key=plain`, `password=to-hash`), never their value.
+fn typed_credential(table: &Table, c: &Credential) -> Option<String> {
+    let base = c.base()?;
+    let fields = match c {
+        Credential::KeyAuth(k) => format!(
+            "key={}{}",
+            match k.key {
+                ApiKey::Plain(_) => "plain",
+                ApiKey::Digest(_) => "digest",
+            },
+            k.ttl
+                .map(|t| format!(" ttl={t} expires_at={}", k.expires_at().unwrap_or(0)))
+                .unwrap_or_default()
+        ),
+        Credential::BasicAuth(b) => format!(
+            "username={} password={}",
+            b.username,
+            match b.password {
+                Password::ToHash(_) => "to-hash",
+                Password::Hashed(_) => "hashed",
+                Password::KongSha1(_) => "kong-sha1",
+            }
+        ),
+        Credential::Acl(a) => format!("group={}", a.group),
+        _ => String::new(),
+    };
+    let tags = if base.tags.is_empty() {
+        String::new()
+    } else {
+        format!(" tags={:?}", base.tags)
+    };
+    Some(format!(
+        "{} {} {fields}{tags} ({})",
+        c.credential_type(),
+        consumer_name(table, &base.consumer_id),
+        base.source
+    ))
+}
+
 fn render(t: &Translation) -> String {
     let table = &t.table;
     let golden = Golden {
@@ -276,6 +321,11 @@ fn render(t: &Translation) -> String {
                 redirect_uris: c.redirect_uris.clone(),
                 source: c.source.to_string(),
             })
+            .collect(),
+        credentials: CredentialType::ALL
+            .into_iter()
+            .flat_map(|t| table.credentials.of(t))
+            .filter_map(|c| typed_credential(table, c))
             .collect(),
         certificates: table
             .certificates
@@ -428,6 +478,7 @@ golden!(
     consumers,
     consumer_errors,
     backend_errors,
+    credentials,
 );
 
 #[test]
@@ -514,6 +565,9 @@ fn no_secret_value_leaks() -> Result<()> {
         "redirect_uris",
         "client_type",
         "tls.crt",
+        "username",
+        "group",
+        "tags",
     ];
     for case in CASES {
         let (docs, options) = load(case)?;

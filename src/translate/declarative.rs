@@ -295,6 +295,34 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
                 },
             );
         }
+        for c in &self.doc.credentials {
+            if !kept.contains_key(c.consumer.id.as_str()) {
+                continue;
+            }
+            let object = self.object("KongCredential", None, &c.id);
+            let credential = match c.to_model(object.clone()) {
+                Ok(credential) => credential,
+                // Checked when the document was read.
+                Err(e) => {
+                    self.cx.problem(&object, "InvalidCredential", e.to_string());
+                    continue;
+                }
+            };
+            let conflict = self
+                .table
+                .credentials
+                .get(credential.credential_type(), &credential.key())
+                .map(|other| other.source().clone());
+            if let Some(other) = conflict {
+                let message = format!(
+                    "{} is already used by {other}; this credential is ignored",
+                    super::credentials::describe_key(&credential)
+                );
+                self.cx.problem(&object, "DuplicateCredential", message);
+                continue;
+            }
+            let _fresh = self.table.credentials.insert(credential);
+        }
         for c in &self.doc.oauth2_credentials {
             if !kept.contains_key(c.consumer.id.as_str()) {
                 continue;
