@@ -146,6 +146,14 @@ pub enum StoreError {
     /// token itself, not only its id.
     #[error("a token in the Redis store can be changed only through its access token")]
     NeedsToken,
+    /// A Redis Cluster keeps a token's keys in its credential's slot, so
+    /// it stores only token values drawn for that credential
+    /// ([`TokenStore::fresh_token`]).
+    #[error(
+        "a Redis Cluster token store keeps only token values it generated; \
+         omit access_token and refresh_token to have them generated"
+    )]
+    Unplaceable,
     /// The store URL (`--token-store`) is not usable.
     #[error("invalid token store '{url}': {reason}")]
     Config {
@@ -253,8 +261,9 @@ impl TokenStore {
         Self::open(url, metrics, DEFAULT_MAX_PER_CREDENTIAL).await
     }
 
-    /// The store for `--token-store`: `memory`, or `redis://…` /
-    /// `rediss://…`, holding at most `max_per_credential` live tokens per
+    /// The store for `--token-store`: `memory`, or a Redis URL
+    /// (`redis[s]://`, `redis[s]+sentinel://`, `redis[s]+cluster://`, see
+    /// `redis::connect`; TLS against the system's roots), holding at most `max_per_credential` live tokens per
     /// credential. A Redis store that cannot be reached yet is still
     /// returned (requests fail closed with 503 until it answers); only a
     /// malformed URL is an error. A memory store gets a background task that
@@ -284,16 +293,37 @@ impl TokenStore {
             memory::spawn_sweeper(&store);
             return Ok(TokenStore::Memory(store));
         }
-        if url.starts_with("redis://") || url.starts_with("rediss://") {
-            let store = redis::RedisStore::connect(url, Some(metrics), max_per_credential)
-                .await?
-                .with_keys(keys);
-            return Ok(TokenStore::Redis(Arc::new(store)));
+        let target = redis::connect::RedisTarget::parse(url, &redis::connect::RedisTls::default())
+            .map_err(|e| StoreError::Config {
+                url: redact_url(url),
+                reason: e.to_string(),
+            })?;
+        Ok(Self::open_redis(target, metrics, max_per_credential, keys).await)
+    }
+
+    /// A Redis store at `target` (its URL and TLS files already read):
+    /// returned even while Redis is unreachable, answering
+    /// [`StoreError::Unavailable`] until it connects.
+    pub async fn open_redis(
+        target: redis::connect::RedisTarget,
+        metrics: Metrics,
+        max_per_credential: usize,
+        keys: Keyring,
+    ) -> Self {
+        let store = redis::RedisStore::connect(target, Some(metrics), max_per_credential)
+            .await
+            .with_keys(keys);
+        TokenStore::Redis(Arc::new(store))
+    }
+
+    /// A new token value (access token, refresh token) for a token of
+    /// `credential`: random, and in a Redis Cluster drawn to share the
+    /// credential's slot.
+    pub fn fresh_token(&self, credential: &str) -> String {
+        match self {
+            TokenStore::Memory(_) => random_token(),
+            TokenStore::Redis(r) => r.fresh_token(credential),
         }
-        Err(StoreError::Config {
-            url: redact_url(url),
-            reason: "use memory, redis://host:port[/db] or rediss://…".into(),
-        })
     }
 
     /// Backend name for logs and metrics.
@@ -466,12 +496,14 @@ pub fn digest_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
 
-/// A URL without its password, for messages.
+/// What a refused URL may show: its scheme and hosts. Everything else may
+/// hold a password (user info, a query); cutting at the last `@` first
+/// also hides a password whose `/` or `?` was not percent-encoded.
 fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***{}", &url[..scheme], &url[at..])
-        }
-        _ => url.to_string(),
-    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(not a URL)".into();
+    };
+    let hosts = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let hosts = hosts.split(['/', '?', '#']).next().unwrap_or_default();
+    format!("{scheme}://{hosts}")
 }
