@@ -14,6 +14,8 @@ pub struct RedisServer {
     child: Option<Child>,
     /// The port it listens on.
     pub port: u16,
+    /// Its working directory: a replica writes the RDB it syncs there.
+    _dir: tempfile::TempDir,
 }
 
 /// Certificates for a TLS Redis made by rcgen: a CA, a server certificate
@@ -123,8 +125,11 @@ impl RedisServer {
     /// A `redis-server` serving on `port` with `args` (which must make it
     /// listen on `port`, plain or TLS), no persistence, loopback only.
     pub fn spawn(port: u16, args: &[String]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -138,6 +143,7 @@ impl RedisServer {
         let server = Self {
             child: Some(child),
             port,
+            _dir: dir,
         };
         server.wait_ready();
         server
