@@ -19,12 +19,12 @@
 mod generate;
 mod listing;
 pub mod memory;
+mod open;
 mod ops;
 pub mod redis;
 
 use crate::metrics::Metrics;
 use crate::model::Sensitive;
-use crate::secret::Keyring;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -256,66 +256,6 @@ impl TokenStore {
         )))
     }
 
-    /// [`Self::open`] with the default per-credential bound.
-    pub async fn from_url(url: &str, metrics: Metrics) -> Result<Self, StoreError> {
-        Self::open(url, metrics, DEFAULT_MAX_PER_CREDENTIAL).await
-    }
-
-    /// The store for `--token-store`: `memory`, or a Redis URL
-    /// (`redis[s]://`, `redis[s]+sentinel://`, `redis[s]+cluster://`, see
-    /// `redis::connect`; TLS against the system's roots), holding at most `max_per_credential` live tokens per
-    /// credential. A Redis store that cannot be reached yet is still
-    /// returned (requests fail closed with 503 until it answers); only a
-    /// malformed URL is an error. A memory store gets a background task that
-    /// sweeps expired rows, so this must run inside a Tokio runtime.
-    pub async fn open(
-        url: &str,
-        metrics: Metrics,
-        max_per_credential: usize,
-    ) -> Result<Self, StoreError> {
-        Self::open_with_keys(url, metrics, max_per_credential, Keyring::builtin()).await
-    }
-
-    /// [`TokenStore::open`] with the keys a Redis store seals its rows with
-    /// (`--token-seal-keys`); the memory store holds no sealed rows.
-    pub async fn open_with_keys(
-        url: &str,
-        metrics: Metrics,
-        max_per_credential: usize,
-        keys: Keyring,
-    ) -> Result<Self, StoreError> {
-        if url == "memory" {
-            let limits = memory::Limits {
-                max_per_credential,
-                ..memory::Limits::default()
-            };
-            let store = Arc::new(memory::MemoryStore::new(limits, Some(metrics)));
-            memory::spawn_sweeper(&store);
-            return Ok(TokenStore::Memory(store));
-        }
-        let target = redis::connect::RedisTarget::parse(url, &redis::connect::RedisTls::default())
-            .map_err(|e| StoreError::Config {
-                url: redact_url(url),
-                reason: e.to_string(),
-            })?;
-        Ok(Self::open_redis(target, metrics, max_per_credential, keys).await)
-    }
-
-    /// A Redis store at `target` (its URL and TLS files already read):
-    /// returned even while Redis is unreachable, answering
-    /// [`StoreError::Unavailable`] until it connects.
-    pub async fn open_redis(
-        target: redis::connect::RedisTarget,
-        metrics: Metrics,
-        max_per_credential: usize,
-        keys: Keyring,
-    ) -> Self {
-        let store = redis::RedisStore::connect(target, Some(metrics), max_per_credential)
-            .await
-            .with_keys(keys);
-        TokenStore::Redis(Arc::new(store))
-    }
-
     /// A new token value (access token, refresh token) for a token of
     /// `credential`: random, and in a Redis Cluster drawn to share the
     /// credential's slot.
@@ -494,16 +434,4 @@ fn evicted(metrics: Option<&Metrics>, credential: &str, count: usize) {
 /// holding the value as a key.
 pub fn digest_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
-}
-
-/// What a refused URL may show: its scheme and hosts. Everything else may
-/// hold a password (user info, a query); cutting at the last `@` first
-/// also hides a password whose `/` or `?` was not percent-encoded.
-fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return "(not a URL)".into();
-    };
-    let hosts = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-    let hosts = hosts.split(['/', '?', '#']).next().unwrap_or_default();
-    format!("{scheme}://{hosts}")
 }
