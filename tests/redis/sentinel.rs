@@ -1,7 +1,8 @@
 //! Sentinel failover under load, through kingress.
 
 use super::{Kingress, store};
-use crate::support::redis_topology::SentinelSet;
+use crate::support::redis_topology::{SentinelAuth, SentinelSet};
+use kingress::tokens::StoreError;
 use kingress::tokens::redis::connect::RedisTls;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -152,4 +153,29 @@ async fn failover_is_followed_without_a_restart() {
         issued.iter().filter(|(at, _)| *at > recovered_at).count() > 0,
         "issuance ran after the recovery"
     );
+}
+
+/// Passwords on both sides: the data nodes' in the URL's user info, the
+/// Sentinels' own in `sentinel_password`. With both, kingress finds the
+/// primary and issues and verifies; a wrong Sentinel password is 503.
+#[tokio::test]
+async fn passwords_for_the_nodes_and_for_the_sentinels() {
+    let auth = SentinelAuth {
+        data: "data-pw",
+        sentinel: "watch-pw",
+    };
+    let set = SentinelSet::start_with(1, Some(auth)).await;
+    let kingress = Kingress::start(store(&set.url(), &RedisTls::default()).await).await;
+    let r = kingress.issue().await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(kingress.verify(r.str("access_token")).await, 200);
+
+    let wrong = set.url().replace("watch-pw", "wrong");
+    let s = store(&wrong, &RedisTls::default()).await;
+    let err = s
+        .token("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    assert!(!format!("{err} {s:?}").contains("-pw"), "{err} {s:?}");
 }

@@ -13,6 +13,14 @@ use std::time::{Duration, Instant};
 /// The master name the Sentinels watch.
 pub const MASTER: &str = "mymaster";
 
+/// Passwords of a [`SentinelSet`]: the data nodes' (`requirepass`,
+/// `masterauth`, the Sentinels' `auth-pass`) and the Sentinels' own.
+#[derive(Clone, Copy)]
+pub struct SentinelAuth {
+    pub data: &'static str,
+    pub sentinel: &'static str,
+}
+
 /// A primary, its replica and `n` Sentinels (quorum: a majority).
 pub struct SentinelSet {
     /// The primary at start.
@@ -22,25 +30,40 @@ pub struct SentinelSet {
     sentinels: Vec<Child>,
     /// The Sentinels' ports.
     pub sentinel_ports: Vec<u16>,
+    auth: Option<SentinelAuth>,
     _dir: tempfile::TempDir,
 }
 
 impl SentinelSet {
-    /// Starts everything and waits until the replica is in sync and every
-    /// Sentinel knows the replica and the other Sentinels.
+    /// Starts everything without passwords.
     pub async fn start(n: usize) -> Self {
-        let primary = RedisServer::start();
+        Self::start_with(n, None).await
+    }
+
+    /// Starts everything (with `auth`'s passwords) and waits until the
+    /// replica is in sync and every Sentinel knows the replica and the
+    /// other Sentinels.
+    pub async fn start_with(n: usize, auth: Option<SentinelAuth>) -> Self {
+        let mut secured = Vec::new();
+        if let Some(a) = auth {
+            for flag in ["--requirepass", "--masterauth"] {
+                secured.extend([flag.to_string(), a.data.to_string()]);
+            }
+        }
+        let primary_port = free_port();
+        let mut args = vec!["--port".to_string(), primary_port.to_string()];
+        args.extend(secured.iter().cloned());
+        let primary = RedisServer::spawn(primary_port, &args);
         let replica_port = free_port();
-        let replica = RedisServer::spawn(
-            replica_port,
-            &[
-                "--port".into(),
-                replica_port.to_string(),
-                "--replicaof".into(),
-                "127.0.0.1".into(),
-                primary.port.to_string(),
-            ],
-        );
+        let mut args = vec![
+            "--port".to_string(),
+            replica_port.to_string(),
+            "--replicaof".into(),
+            "127.0.0.1".into(),
+            primary.port.to_string(),
+        ];
+        args.extend(secured);
+        let replica = RedisServer::spawn(replica_port, &args);
         let dir = tempfile::tempdir().unwrap();
         let quorum = n / 2 + 1;
         let mut sentinels = Vec::new();
@@ -56,8 +79,13 @@ impl SentinelSet {
                      sentinel monitor {MASTER} 127.0.0.1 {} {quorum}\n\
                      sentinel down-after-milliseconds {MASTER} 1000\n\
                      sentinel failover-timeout {MASTER} 10000\n\
-                     sentinel parallel-syncs {MASTER} 1\n",
-                    primary.port
+                     sentinel parallel-syncs {MASTER} 1\n{}",
+                    primary.port,
+                    auth.map(|a| format!(
+                        "requirepass {}\nsentinel auth-pass {MASTER} {}\n",
+                        a.sentinel, a.data
+                    ))
+                    .unwrap_or_default()
                 ),
             )
             .unwrap();
@@ -81,26 +109,39 @@ impl SentinelSet {
             replica,
             sentinels,
             sentinel_ports,
+            auth,
             _dir: dir,
         };
         set.wait_settled(n).await;
         set
     }
 
-    /// `redis+sentinel://` for every Sentinel.
+    /// `redis+sentinel://` for every Sentinel, with the passwords.
     pub fn url(&self) -> String {
         let hosts: Vec<String> = self
             .sentinel_ports
             .iter()
             .map(|p| format!("127.0.0.1:{p}"))
             .collect();
-        format!("redis+sentinel://{}/{MASTER}", hosts.join(","))
+        match self.auth {
+            None => format!("redis+sentinel://{}/{MASTER}", hosts.join(",")),
+            Some(a) => format!(
+                "redis+sentinel://:{}@{}/{MASTER}?sentinel_password={}",
+                a.data,
+                hosts.join(","),
+                a.sentinel
+            ),
+        }
+    }
+
+    fn sentinel_password(&self) -> Option<&'static str> {
+        self.auth.map(|a| a.sentinel)
     }
 
     /// The port of the primary the first answering Sentinel names.
     pub async fn primary_port(&self) -> Option<u16> {
         for port in &self.sentinel_ports {
-            let Ok(mut c) = connect(*port).await else {
+            let Ok(mut c) = connect(*port, self.sentinel_password()).await else {
                 continue;
             };
             let addr: Result<(String, String), _> = redis::cmd("SENTINEL")
@@ -118,9 +159,10 @@ impl SentinelSet {
     async fn wait_settled(&self, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let mut ready = replica_in_sync(self.replica.port).await;
+            let data = self.auth.map(|a| a.data);
+            let mut ready = replica_in_sync(self.replica.port, data).await;
             for port in &self.sentinel_ports {
-                ready &= sentinel_sees(*port, n).await;
+                ready &= sentinel_sees(*port, self.sentinel_password(), n).await;
             }
             if ready {
                 return;
@@ -222,7 +264,7 @@ impl Cluster {
     /// Empties every node.
     pub async fn flush(&self) {
         for n in &self.nodes {
-            let mut c = connect(n.port).await.unwrap();
+            let mut c = connect(n.port, None).await.unwrap();
             let () = redis::cmd("FLUSHALL").query_async(&mut c).await.unwrap();
         }
     }
@@ -231,7 +273,7 @@ impl Cluster {
     pub async fn keys_per_node(&self) -> Vec<Vec<String>> {
         let mut out = Vec::new();
         for n in &self.nodes {
-            let mut c = connect(n.port).await.unwrap();
+            let mut c = connect(n.port, None).await.unwrap();
             let keys: Vec<String> = redis::cmd("KEYS")
                 .arg("*")
                 .query_async(&mut c)
@@ -253,14 +295,18 @@ fn port_with_bus() -> u16 {
     }
 }
 
-async fn connect(port: u16) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
-    redis::Client::open(format!("redis://127.0.0.1:{port}/"))?
+async fn connect(
+    port: u16,
+    password: Option<&str>,
+) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    let auth = password.map(|p| format!(":{p}@")).unwrap_or_default();
+    redis::Client::open(format!("redis://{auth}127.0.0.1:{port}/"))?
         .get_multiplexed_async_connection()
         .await
 }
 
-async fn info(port: u16, section: &str) -> String {
-    let Ok(mut c) = connect(port).await else {
+async fn info(port: u16, password: Option<&str>, section: &str) -> String {
+    let Ok(mut c) = connect(port, password).await else {
         return String::new();
     };
     redis::cmd("INFO")
@@ -270,15 +316,15 @@ async fn info(port: u16, section: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn replica_in_sync(port: u16) -> bool {
-    info(port, "replication")
+async fn replica_in_sync(port: u16, password: Option<&str>) -> bool {
+    info(port, password, "replication")
         .await
         .contains("master_link_status:up")
 }
 
 /// Whether the Sentinel on `port` knows one replica and `n - 1` peers.
-async fn sentinel_sees(port: u16, n: usize) -> bool {
-    let Ok(mut c) = connect(port).await else {
+async fn sentinel_sees(port: u16, password: Option<&str>, n: usize) -> bool {
+    let Ok(mut c) = connect(port, password).await else {
         return false;
     };
     let master: Result<Vec<String>, _> = redis::cmd("SENTINEL")
@@ -300,7 +346,7 @@ async fn sentinel_sees(port: u16, n: usize) -> bool {
 }
 
 async fn cluster_ok(port: u16) -> bool {
-    let Ok(mut c) = connect(port).await else {
+    let Ok(mut c) = connect(port, None).await else {
         return false;
     };
     let info: String = redis::cmd("CLUSTER")
