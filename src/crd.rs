@@ -1,4 +1,5 @@
-//! Kong's custom resources (group `configuration.konghq.com`, version `v1`).
+//! Kong's custom resources (group `configuration.konghq.com`, version `v1`;
+//! KongConsumerGroup is `v1beta1`, as in Kong's CRDs).
 //!
 //! Kong's CRDs keep their fields at the top level of the object (there is no
 //! `spec`), so these types implement `kube::Resource` by hand instead of
@@ -6,10 +7,12 @@
 //! `crds/` is generated from these types by `generate`.
 
 mod consumer;
+mod consumer_group;
 pub mod generate;
 mod plugin;
 
 pub use consumer::KongConsumer;
+pub use consumer_group::{KongConsumerGroup, KongConsumerGroupSpec};
 pub use plugin::{
     ConfigPatch, ConfigSource, KongClusterPlugin, KongPlugin, NamespacedConfigPatch,
     NamespacedConfigSource, NamespacedSecretKeyRef, PluginOrderingSpec, SecretKeyRef,
@@ -21,8 +24,10 @@ use serde::{Deserialize, Serialize};
 
 /// API group of Kong's resources.
 pub const GROUP: &str = "configuration.konghq.com";
-/// API version served and stored.
+/// API version served and stored of the v1 kinds (all but KongConsumerGroup).
 pub const VERSION: &str = "v1";
+/// API version served and stored of KongConsumerGroup.
+pub const VERSION_V1BETA1: &str = "v1beta1";
 
 /// `status` of every Kong resource: a list of conditions (`Programmed`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -32,9 +37,13 @@ pub struct KongStatus {
     pub conditions: Vec<Condition>,
 }
 
-/// Implements `kube::Resource` for a top-level-fields Kong resource.
+/// Implements `kube::Resource` for a Kong resource (version `v1` unless
+/// given).
 macro_rules! kong_resource {
     ($ty:ty, $kind:literal, $plural:literal, $scope:ty) => {
+        $crate::crd::kong_resource!($ty, $kind, $plural, $scope, $crate::crd::VERSION);
+    };
+    ($ty:ty, $kind:literal, $plural:literal, $scope:ty, $version:expr) => {
         impl kube::Resource for $ty {
             type DynamicType = ();
             type Scope = $scope;
@@ -46,7 +55,7 @@ macro_rules! kong_resource {
                 $crate::crd::GROUP.into()
             }
             fn version(_: &()) -> std::borrow::Cow<'_, str> {
-                $crate::crd::VERSION.into()
+                $version.into()
             }
             fn plural(_: &()) -> std::borrow::Cow<'_, str> {
                 $plural.into()

@@ -1,6 +1,7 @@
-//! Kong's own entities (services, routes, consumers, oauth2 credentials,
-//! plugins) as plain data, shaped exactly like Kong 3.x's Admin API JSON,
-//! with Kong's defaults and schema checks, and Kong's declarative document
+//! Kong's own entities (services, routes, consumers, consumer groups,
+//! oauth2 credentials, plugins) as plain data, shaped exactly like Kong
+//! 3.x's Admin API JSON, with Kong's defaults and schema checks, and Kong's
+//! declarative document
 //! (`kong.yml`, `_format_version: "3.0"`) that holds them.
 //!
 //! Model-level data: no kube, no hyper. Standalone mode reads declarative
@@ -18,6 +19,7 @@
 //! through [`Context`].
 
 mod consumer;
+mod consumer_group;
 mod credential;
 mod document;
 mod errors;
@@ -28,6 +30,7 @@ mod route;
 mod service;
 
 pub use consumer::Consumer;
+pub use consumer_group::{ConsumerGroup, ConsumerGroupConsumer};
 pub use credential::{Credential, Oauth2Credential};
 pub use document::{Document, DocumentError, FORMAT_VERSION};
 pub use errors::{FieldError, FieldErrors};
@@ -47,6 +50,8 @@ pub enum Kind {
     Route,
     /// `consumers`.
     Consumer,
+    /// `consumer_groups`.
+    ConsumerGroup,
     /// `oauth2_credentials`.
     Oauth2Credential,
     /// The credentials of every other type (`keyauth_credentials`, …).
@@ -90,6 +95,7 @@ impl Kind {
             Kind::Service => "services",
             Kind::Route => "routes",
             Kind::Consumer => "consumers",
+            Kind::ConsumerGroup => "consumer_groups",
             Kind::Oauth2Credential => "oauth2_credentials",
             Kind::Credential(t) => t.table(),
             Kind::Plugin => "plugins",
@@ -102,6 +108,7 @@ impl Kind {
             Kind::Service => "service",
             Kind::Route => "route",
             Kind::Consumer => "consumer",
+            Kind::ConsumerGroup => "consumer group",
             Kind::Oauth2Credential => "oauth2 credential",
             Kind::Credential(t) => t.label(),
             Kind::Plugin => "plugin",

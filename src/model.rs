@@ -14,7 +14,9 @@ mod shared;
 
 use std::collections::BTreeMap;
 
-pub use consumer::{ClientSecret, ClientType, Consumer, Oauth2Credential, is_hashed_secret};
+pub use consumer::{
+    ClientSecret, ClientType, Consumer, ConsumerGroup, Oauth2Credential, is_hashed_secret,
+};
 pub use credential::{
     AclCredential, ApiKey, BasicAuthCredential, Credential, CredentialBase, CredentialError,
     CredentialSchema, CredentialType, Credentials, FieldProblem, Fields, KeyAuthCredential, Origin,
@@ -41,6 +43,8 @@ pub struct Table {
     /// Consumers keyed by id (shared with the tables before and after as
     /// long as no consumer changes).
     pub consumers: Shared<BTreeMap<String, Consumer>>,
+    /// Consumer groups keyed by name (shared like `consumers`).
+    pub consumer_groups: Shared<BTreeMap<String, ConsumerGroup>>,
     /// Every credential, by type and key (each type shared like `consumers`).
     pub credentials: Credentials,
     /// TLS certificates served by SNI.

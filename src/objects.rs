@@ -6,7 +6,7 @@ pub mod class;
 #[cfg(test)]
 mod tests;
 
-use crate::crd::{KongClusterPlugin, KongConsumer, KongPlugin};
+use crate::crd::{KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin};
 use crate::kong::{Document, DocumentError};
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -44,6 +44,8 @@ pub struct ObjectSet {
     pub kong_cluster_plugins: Store<KongClusterPlugin>,
     /// KongConsumers.
     pub kong_consumers: Store<KongConsumer>,
+    /// KongConsumerGroups.
+    pub kong_consumer_groups: Store<KongConsumerGroup>,
     /// Kong declarative documents (`kong.yml`), in load order.
     pub declarative: Vec<Declarative>,
 }
@@ -77,11 +79,13 @@ pub enum Object {
     KongClusterPlugin(KongClusterPlugin),
     /// configuration.konghq.com/v1 KongConsumer.
     KongConsumer(KongConsumer),
+    /// configuration.konghq.com/v1beta1 KongConsumerGroup.
+    KongConsumerGroup(KongConsumerGroup),
 }
 
 /// `(apiVersion, kind)` of every kind kingress reads: what
 /// [`Object::from_value`] accepts and what status writes Events about.
-pub const KINDS: [(&str, &str); 8] = [
+pub const KINDS: [(&str, &str); 9] = [
     ("networking.k8s.io/v1", "IngressClass"),
     ("networking.k8s.io/v1", "Ingress"),
     ("v1", "Service"),
@@ -90,6 +94,7 @@ pub const KINDS: [(&str, &str); 8] = [
     ("configuration.konghq.com/v1", "KongPlugin"),
     ("configuration.konghq.com/v1", "KongClusterPlugin"),
     ("configuration.konghq.com/v1", "KongConsumer"),
+    ("configuration.konghq.com/v1beta1", "KongConsumerGroup"),
 ];
 
 /// The `apiVersion` kingress reads `kind` at, if it reads that kind.
@@ -133,6 +138,7 @@ impl ObjectSet {
             Object::KongPlugin(o) => insert(&mut self.kong_plugins, o, true),
             Object::KongClusterPlugin(o) => insert(&mut self.kong_cluster_plugins, o, false),
             Object::KongConsumer(o) => insert(&mut self.kong_consumers, o, true),
+            Object::KongConsumerGroup(o) => insert(&mut self.kong_consumer_groups, o, true),
         }
     }
 
@@ -146,6 +152,7 @@ impl ObjectSet {
             + self.kong_plugins.len()
             + self.kong_cluster_plugins.len()
             + self.kong_consumers.len()
+            + self.kong_consumer_groups.len()
             + self.declarative.len()
     }
 
@@ -234,6 +241,9 @@ impl Object {
                 Object::KongClusterPlugin(serde_json::from_value(value).map_err(invalid)?)
             }
             "KongConsumer" => Object::KongConsumer(serde_json::from_value(value).map_err(invalid)?),
+            "KongConsumerGroup" => {
+                Object::KongConsumerGroup(serde_json::from_value(value).map_err(invalid)?)
+            }
             _ => return Err(ParseError::Unsupported(format!("{api_version}/{kind}"))),
         })
     }

@@ -17,7 +17,7 @@ pub use events::CONTROLLER;
 pub use ingress::AddressSource;
 pub use lease::{Elector, LeaseOptions};
 
-use crate::crd::{KongClusterPlugin, KongConsumer, KongPlugin};
+use crate::crd::{KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin};
 use crate::metrics::{KindLabels, Metrics};
 use crate::model::{ObjectRef, Problem};
 use crate::objects::ObjectSet;
@@ -32,8 +32,8 @@ use tokio::sync::watch;
 /// What the reporter writes and as whom.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StatusOptions {
-    /// Ingress class served (which Ingresses, KongClusterPlugins and
-    /// KongConsumers are ours).
+    /// Ingress class served (which Ingresses, KongClusterPlugins,
+    /// KongConsumers and KongConsumerGroups are ours).
     pub ingress_class: String,
     /// Source of Ingress addresses; nothing is written when empty.
     pub addresses: AddressSource,
@@ -152,6 +152,12 @@ impl Reporter {
             .map(|c| &**c)
             .filter(|c| filter.annotated(&c.metadata))
             .collect();
+        let groups: Vec<&KongConsumerGroup> = objects
+            .kong_consumer_groups
+            .values()
+            .map(|g| &**g)
+            .filter(|g| filter.annotated(&g.metadata))
+            .collect();
         let client = self.client.clone();
         let namespaced = |ns: Option<String>| ns.unwrap_or_default();
         let plugin_writes = self
@@ -181,6 +187,15 @@ impl Reporter {
             )
             .await;
         self.count("KongConsumer", consumer_writes);
+        let group_writes = self
+            .conditions
+            .write(
+                |g: &KongConsumerGroup| Api::namespaced(client.clone(), &namespaced(g.namespace())),
+                groups,
+                &by_object,
+            )
+            .await;
+        self.count("KongConsumerGroup", group_writes);
         let mut ingresses = 0;
         if let Some(addresses) = self.options.addresses.resolve(objects) {
             ingresses = self
@@ -195,6 +210,7 @@ impl Reporter {
                 + plugin_writes
                 + cluster_plugin_writes
                 + consumer_writes
+                + group_writes
                 + ingresses,
             pending: emitted.pending,
             failed: emitted.failed,

@@ -15,13 +15,16 @@
 //!   `annotations`, `paths` and `backend` (Services and endpoints);
 //! - `plugins` (+ `plugin_config`): `konghq.com/plugins` references and
 //!   global KongClusterPlugins to parsed plugin instances;
-//! - `consumers` (+ `credentials`): KongConsumers and oauth2 credentials;
+//! - `consumers` (+ `credentials`, `consumer_groups`): KongConsumers, their
+//!   credentials and the KongConsumerGroups they join;
+//! - `holders`: plugins attached to KongConsumers and KongConsumerGroups;
 //! - `tls`: Ingress `spec.tls` Secrets to SNI certificates;
 //! - `declarative`: Kong declarative documents (`kong.yml`), after the
 //!   Kubernetes objects so a name both use stays with the Kubernetes one.
 
 mod annotations;
 mod backend;
+mod consumer_groups;
 mod consumers;
 mod credentials;
 mod declarative;

@@ -8,8 +8,8 @@ mod support;
 use kingress::admin::entities;
 use kingress::model::plugin::PluginOrdering;
 use kingress::model::{
-    Certificate, ClientSecret, ClientType, Consumer, Credential, HostMatch, Oauth2Credential,
-    PathMatch, PluginConfig, PluginInstance, Sensitive, Table,
+    Certificate, ClientSecret, ClientType, Consumer, ConsumerGroup, Credential, HostMatch,
+    Oauth2Credential, PathMatch, PluginConfig, PluginInstance, Sensitive, Table,
 };
 use kingress::plugins::TrustedIps;
 use serde_json::{Value, json};
@@ -428,4 +428,60 @@ async fn oauth2_credentials_and_tokens_are_listed_with_values_masked() {
         "44444444-4444-4444-8444-444444444444"
     );
     assert!(row["service"].is_null());
+}
+
+#[tokio::test]
+async fn consumer_groups_are_listed_with_their_members() {
+    let up = Upstream::start("a").await;
+    let mut t = full_table(&up);
+    let jane = t.consumers.values().next().unwrap().id.clone();
+    t.consumers.get_mut(&jane).unwrap().groups = vec!["gold".into()];
+    for (id, name) in [
+        ("55555555-5555-4555-8555-555555555555", "gold"),
+        ("66666666-6666-4666-8666-666666666666", "silver"),
+    ] {
+        let group = ConsumerGroup {
+            id: id.into(),
+            name: name.into(),
+            tags: vec!["paid".into()],
+            source: source("KongConsumerGroup", name),
+        };
+        t.consumer_groups.insert(name.into(), group);
+    }
+    let proxy = TestProxy::start(t).await;
+    let admin = |path: &str| get(proxy.admin_url(path));
+
+    let list = json(admin("/consumer_groups").await).await;
+    let names: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["gold", "silver"]);
+    assert_eq!(
+        list["data"][0]["tags"],
+        json!([
+            "k8s-name:gold",
+            "k8s-kind:KongConsumerGroup",
+            "k8s-namespace:default",
+            "paid"
+        ])
+    );
+    // By name or id: the group, its members and its plugins, as Kong.
+    for key in ["gold", "55555555-5555-4555-8555-555555555555"] {
+        let gold = json(admin(&format!("/consumer_groups/{key}")).await).await;
+        assert_eq!(gold["consumer_group"], list["data"][0]);
+        assert_eq!(gold["consumers"][0]["id"], jane.as_str());
+        assert_eq!(gold["plugins"], json!([]));
+    }
+    let silver = json(admin("/consumer_groups/silver").await).await;
+    assert_eq!(silver["consumers"], json!([]));
+    let mine = json(admin(&format!("/consumers/{jane}/consumer_groups")).await).await;
+    assert_eq!(mine["data"], json!([list["data"][0]]));
+    assert_eq!(admin("/consumer_groups/bronze").await.status(), 404);
+    assert_eq!(
+        admin("/consumers/nobody/consumer_groups").await.status(),
+        404
+    );
 }

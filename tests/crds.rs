@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kingress::crd::{KongClusterPlugin, KongConsumer, KongPlugin, generate};
+use kingress::crd::{KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin, generate};
 use serde_json::Value;
 use std::path::Path;
 
@@ -155,6 +155,21 @@ spec:
   tags: [team-a]
 "#;
 
+/// KIC's consumer group example, with a Kong name and tags.
+const CONSUMER_GROUP: &str = r#"
+apiVersion: configuration.konghq.com/v1beta1
+kind: KongConsumerGroup
+metadata:
+  name: gold
+  namespace: shop
+  annotations:
+    kubernetes.io/ingress.class: kong
+    konghq.com/plugins: rate-limit-gold
+spec:
+  name: gold-tier
+  tags: [tier, paid]
+"#;
+
 fn yaml<T: serde::de::DeserializeOwned>(text: &str) -> T {
     serde_yaml::from_str(text).unwrap()
 }
@@ -198,6 +213,10 @@ fn kong_manifests_deserialise_into_the_types() {
     assert_eq!(k.custom_id.as_deref(), Some("4711"));
     assert_eq!(k.credentials, ["alice-oauth2", "alice-key"]);
     assert_eq!(k.consumer_groups, ["gold"]);
+
+    let g: KongConsumerGroup = yaml(CONSUMER_GROUP);
+    assert_eq!(g.kong_name(), "gold-tier");
+    assert_eq!(g.spec.tags, ["tier", "paid"]);
 }
 
 /// Checks `value` against a structural schema the way the API server's
@@ -263,6 +282,7 @@ fn kong_manifests_fit_the_generated_schemas() {
         CLUSTER_PLUGIN,
         CLUSTER_PLUGIN_FROM,
         CONSUMER,
+        CONSUMER_GROUP,
     ] {
         let doc: Value = serde_yaml::from_str(text).unwrap();
         let kind = doc["kind"].as_str().unwrap();

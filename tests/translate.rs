@@ -71,6 +71,9 @@ struct Golden {
     services: Vec<ServiceOut>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     consumers: Vec<ConsumerOut>,
+    /// `name (source) [tags]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    consumer_groups: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     oauth2_credentials: Vec<CredentialOut>,
     /// key-auth, basic-auth, acl, … credentials, one line each.
@@ -303,6 +306,11 @@ fn render(t: &Translation) -> String {
                 source: c.source.to_string(),
             })
             .collect(),
+        consumer_groups: table
+            .consumer_groups
+            .values()
+            .map(|g| format!("{} ({}) {:?}", g.name, g.source, g.tags))
+            .collect(),
         oauth2_credentials: table
             .credentials
             .oauth2_all()
@@ -477,6 +485,7 @@ golden!(
     plugin_errors,
     consumers,
     consumer_errors,
+    consumer_groups,
     backend_errors,
     credentials,
 );

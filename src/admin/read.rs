@@ -14,7 +14,7 @@ pub(super) use oauth2::token;
 use super::page::Page;
 use super::{reply, status};
 use crate::kong::Document;
-use crate::model::{Route, Service, Table};
+use crate::model::{ConsumerGroup, Route, Service, Table};
 use bytes::Bytes;
 use http::Response;
 use http_body_util::Full;
@@ -76,6 +76,26 @@ pub(super) fn get(
         },
         ["consumers"] => page.list(table.consumers.values().map(entities::consumer).collect()),
         ["consumers", key] => found(table.find_consumer(key).map(entities::consumer)),
+        ["consumers", key, "consumer_groups"] => match table.find_consumer(key) {
+            Some(c) => page.list(
+                c.groups
+                    .iter()
+                    .filter_map(|name| table.consumer_groups.get(name))
+                    .map(entities::consumer_group)
+                    .collect(),
+            ),
+            None => reply::not_found(),
+        },
+        ["consumer_groups"] => page.list(
+            table
+                .consumer_groups
+                .values()
+                .map(entities::consumer_group)
+                .collect(),
+        ),
+        ["consumer_groups", key] => {
+            found(consumer_group(table, key).map(|g| entities::consumer_group_details(table, g)))
+        }
         ["consumers", key, "oauth2"] => match table.find_consumer(key) {
             Some(c) => page.list(
                 table
@@ -129,6 +149,14 @@ pub(super) fn get(
 
 fn found(entity: Option<serde_json::Value>) -> Response<Full<Bytes>> {
     entity.map_or_else(reply::not_found, |e| reply::ok(&e))
+}
+
+/// A consumer group by name or id.
+fn consumer_group<'t>(table: &'t Table, key: &str) -> Option<&'t ConsumerGroup> {
+    table
+        .consumer_groups
+        .get(key)
+        .or_else(|| table.consumer_groups.values().find(|g| g.id == key))
 }
 
 fn route<'t>(table: &'t Table, key: &str) -> Option<&'t Route> {

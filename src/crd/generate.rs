@@ -9,7 +9,9 @@
 //! Each addition names its property and panics when the property is missing,
 //! so a renamed field fails the CRD test instead of silently losing a rule.
 
-use super::{GROUP, KongClusterPlugin, KongConsumer, KongPlugin, VERSION};
+use super::{
+    GROUP, KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin, VERSION, VERSION_V1BETA1,
+};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::core::schema::StructuralSchemaRewriter;
 use schemars::JsonSchema;
@@ -18,7 +20,12 @@ use serde_json::{Value, json};
 
 /// Every CRD kingress reads, in a stable order.
 pub fn all() -> Vec<CustomResourceDefinition> {
-    vec![kong_plugins(), kong_cluster_plugins(), kong_consumers()]
+    vec![
+        kong_plugins(),
+        kong_cluster_plugins(),
+        kong_consumers(),
+        kong_consumer_groups(),
+    ]
 }
 
 /// [`all`] as one multi-document YAML stream, the content of
@@ -51,6 +58,7 @@ pub fn kong_plugins() -> CustomResourceDefinition {
         plural: "kongplugins",
         short: "kp",
         scope: "Namespaced",
+        version: VERSION,
         schema,
         columns: plugin_columns(),
     })
@@ -65,6 +73,7 @@ pub fn kong_cluster_plugins() -> CustomResourceDefinition {
         plural: "kongclusterplugins",
         short: "kcp",
         scope: "Cluster",
+        version: VERSION,
         schema,
         columns: plugin_columns(),
     })
@@ -94,6 +103,7 @@ pub fn kong_consumers() -> CustomResourceDefinition {
         plural: "kongconsumers",
         short: "kc",
         scope: "Namespaced",
+        version: VERSION,
         schema,
         columns: json!([
             {"name": "Username", "type": "string", "description": "Username of a Kong Consumer", "jsonPath": ".username"},
@@ -103,12 +113,49 @@ pub fn kong_consumers() -> CustomResourceDefinition {
     })
 }
 
-/// What differs between the three CRDs.
+/// `kongconsumergroups.configuration.konghq.com` (`v1beta1`, fields under
+/// `spec`). Kong's Konnect-only `controlPlaneRef` rules are left out, as
+/// for KongConsumer: kingress does not read that field.
+pub fn kong_consumer_groups() -> CustomResourceDefinition {
+    let mut schema = structural::<KongConsumerGroup>();
+    common_schema(&mut schema);
+    let spec = property(&mut schema, "spec");
+    // serde's `default` makes schemars default `spec` to `{}`; Kong's CRD
+    // has no default there.
+    if let Some(map) = spec.as_object_mut() {
+        map.remove("default");
+    }
+    free_form(spec, "controlPlaneRef");
+    let tags = property(spec, "tags");
+    tags["maxItems"] = json!(20);
+    tags["x-kubernetes-validations"] = json!([{
+        "rule": "self.all(tag, size(tag) >= 1 && size(tag) <= 128)",
+        "message": "tags entries must not be longer than 128 characters",
+    }]);
+    let status = property(&mut schema, "status");
+    status["properties"]["conditions"] = conditions("KongConsumerGroup");
+    status["default"] = json!({ "conditions": pending_conditions() });
+    crd(Names {
+        kind: "KongConsumerGroup",
+        plural: "kongconsumergroups",
+        short: "kcg",
+        scope: "Namespaced",
+        version: VERSION_V1BETA1,
+        schema,
+        columns: json!([
+            {"name": "Age", "type": "date", "description": "Age", "jsonPath": ".metadata.creationTimestamp"},
+            programmed_column(),
+        ]),
+    })
+}
+
+/// What differs between the CRDs.
 struct Names {
     kind: &'static str,
     plural: &'static str,
     short: &'static str,
     scope: &'static str,
+    version: &'static str,
     schema: Value,
     columns: Value,
 }
@@ -133,7 +180,7 @@ fn crd(n: Names) -> CustomResourceDefinition {
                 "categories": ["kong-ingress-controller", "kong"],
             },
             "versions": [{
-                "name": VERSION,
+                "name": n.version,
                 "served": true,
                 "storage": true,
                 "schema": {"openAPIV3Schema": n.schema},
@@ -316,134 +363,4 @@ fn conditions(kind: &str) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn schema_of(crd: &CustomResourceDefinition) -> Value {
-        let v = serde_json::to_value(crd).unwrap();
-        v["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
-    }
-
-    /// Walks every subschema; Kubernetes rejects `$ref`, and a structural
-    /// schema needs a `type` on every node (or preserve-unknown-fields).
-    fn assert_structural(path: &str, v: &Value) {
-        let map = v
-            .as_object()
-            .unwrap_or_else(|| panic!("{path}: not an object"));
-        for key in [
-            "$ref",
-            "definitions",
-            "$defs",
-            "anyOf",
-            "oneOf",
-            "allOf",
-            "nullable",
-        ] {
-            assert!(!map.contains_key(key), "{path} has `{key}`");
-        }
-        assert!(
-            map.contains_key("type") || map.contains_key("x-kubernetes-preserve-unknown-fields"),
-            "{path} has no type: {v}"
-        );
-        if let Some(props) = map.get("properties").and_then(Value::as_object) {
-            for (k, sub) in props {
-                assert_structural(&format!("{path}.{k}"), sub);
-            }
-        }
-        if let Some(items) = map.get("items") {
-            assert_structural(&format!("{path}[]"), items);
-        }
-        if let Some(extra) = map.get("additionalProperties").filter(|v| v.is_object()) {
-            assert_structural(&format!("{path}{{}}"), extra);
-        }
-    }
-
-    #[test]
-    fn schemas_are_structural() {
-        for crd in all() {
-            assert_structural(&crd.spec.names.kind, &schema_of(&crd));
-        }
-    }
-
-    #[test]
-    fn plugin_schema_matches_kong() {
-        for crd in [kong_plugins(), kong_cluster_plugins()] {
-            let s = schema_of(&crd);
-            let p = &s["properties"];
-            assert_eq!(s["required"], json!(["plugin"]));
-            assert_eq!(p["metadata"], json!({"type": "object"}));
-            assert_eq!(
-                p["config"]["x-kubernetes-preserve-unknown-fields"],
-                json!(true)
-            );
-            assert_eq!(p["config"]["type"], json!("object"));
-            assert_eq!(p["configFrom"]["required"], json!(["secretKeyRef"]));
-            assert_eq!(
-                p["configPatches"]["items"]["required"],
-                json!(["path", "valueFrom"])
-            );
-            assert_eq!(p["protocols"]["items"]["enum"][6], json!("udp"));
-            let conds = &p["status"]["properties"]["conditions"];
-            assert_eq!(conds["x-kubernetes-list-type"], json!("map"));
-            assert_eq!(conds["default"][0]["reason"], json!("Pending"));
-            let rules = s["x-kubernetes-validations"].as_array().unwrap();
-            assert_eq!(rules.len(), 3);
-            assert!(
-                crd.spec.versions[0]
-                    .subresources
-                    .as_ref()
-                    .unwrap()
-                    .status
-                    .is_some()
-            );
-            let cols = crd.spec.versions[0]
-                .additional_printer_columns
-                .as_ref()
-                .unwrap();
-            let names: Vec<_> = cols.iter().map(|c| c.name.as_str()).collect();
-            assert_eq!(
-                names,
-                ["Plugin-Type", "Age", "Disabled", "Config", "Programmed"]
-            );
-            assert_eq!(cols[2].priority, Some(1));
-        }
-        let cluster = schema_of(&kong_cluster_plugins());
-        let key_ref = &cluster["properties"]["configFrom"]["properties"]["secretKeyRef"];
-        assert_eq!(key_ref["required"], json!(["key", "name", "namespace"]));
-        assert_eq!(kong_cluster_plugins().spec.scope, "Cluster");
-    }
-
-    #[test]
-    fn consumer_schema_matches_kong() {
-        let crd = kong_consumers();
-        let s = schema_of(&crd);
-        assert_eq!(
-            s["properties"]["spec"]["x-kubernetes-preserve-unknown-fields"],
-            json!(true)
-        );
-        assert_eq!(
-            s["properties"]["credentials"]["x-kubernetes-list-type"],
-            json!("set")
-        );
-        assert_eq!(
-            s["properties"]["status"]["default"]["conditions"][0]["type"],
-            json!("Programmed")
-        );
-        assert_eq!(
-            s["x-kubernetes-validations"][0]["rule"],
-            json!("has(self.username) || has(self.custom_id)")
-        );
-        assert_eq!(crd.spec.names.short_names, Some(vec!["kc".to_string()]));
-    }
-
-    #[test]
-    fn yaml_round_trips() {
-        let text = yaml();
-        let docs: Vec<CustomResourceDefinition> = text
-            .split("\n---\n")
-            .skip(1)
-            .map(|d| serde_yaml::from_str(d).unwrap())
-            .collect();
-        assert_eq!(docs, all());
-    }
-}
+mod tests;

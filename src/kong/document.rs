@@ -1,18 +1,23 @@
 //! Kong's declarative configuration (`kong.yml`, `_format_version: "3.0"`):
 //! services with nested routes, top-level routes (with or without a
-//! service), consumers with nested oauth2 credentials, top-level
-//! credentials, and plugins that are global or scoped by nesting or by a
-//! reference (name or id). Keys starting with `_` (`_transform`,
+//! service), consumers with nested oauth2 credentials, consumer groups
+//! with nested member references and plugins, top-level credentials, and
+//! plugins that are global or scoped by nesting or by a reference (name or
+//! id). Keys starting with `_` (`_transform`,
 //! `_comment`, `_info`, …) are ignored, as decK and Kong do.
 //!
-//! [`Document::parse`] flattens everything into five lists whose references
-//! are ids; [`Document::to_value`] writes them back flat (every entity with
-//! its id, so a re-read gives the same document).
+//! [`Document::parse`] flattens everything into lists whose references are
+//! ids; [`Document::to_value`] writes them back flat (every entity with its
+//! id, so a re-read gives the same document), except a group's members,
+//! which stay nested under it as `{id}` references.
 
 mod flatten;
 mod unique;
 
-use super::{Consumer, Credential, Kind, Oauth2Credential, Plugin, Route, Service};
+use super::{
+    Consumer, ConsumerGroup, ConsumerGroupConsumer, Credential, Kind, Oauth2Credential, Plugin,
+    Route, Service,
+};
 use crate::model::CredentialType;
 use serde_json::{Map, Value};
 use std::fmt;
@@ -29,6 +34,10 @@ pub struct Document {
     pub routes: Vec<Route>,
     /// Consumers.
     pub consumers: Vec<Consumer>,
+    /// Consumer groups.
+    pub consumer_groups: Vec<ConsumerGroup>,
+    /// Group memberships, in document order.
+    pub consumer_group_consumers: Vec<ConsumerGroupConsumer>,
     /// oauth2 credentials, nested ones included.
     pub oauth2_credentials: Vec<Oauth2Credential>,
     /// Credentials of every other type (`keyauth_credentials`, `acls`, …),
@@ -80,8 +89,9 @@ impl Document {
         }
     }
 
-    /// The document as Kong declarative JSON: `_format_version` and the five
-    /// lists, flat, references as `{"id": …}`.
+    /// The document as Kong declarative JSON: `_format_version` and the
+    /// entity lists, flat, references as `{"id": …}`; a group's members are
+    /// nested under it (`consumers: [{"id": …}]`).
     pub fn to_value(&self) -> Value {
         fn list<T: serde::Serialize>(items: &[T]) -> Value {
             Value::Array(
@@ -100,6 +110,27 @@ impl Document {
         map.insert("services".into(), list(&self.services));
         map.insert("routes".into(), list(&self.routes));
         map.insert("consumers".into(), list(&self.consumers));
+        let groups = self.consumer_groups.iter().map(|g| {
+            let mut value = serde_json::to_value(g).unwrap_or(Value::Null);
+            let members: Vec<Value> = self
+                .consumer_group_consumers
+                .iter()
+                .filter(|m| m.consumer_group.id == g.id)
+                .map(|m| serde_json::json!({ "id": m.consumer.id }))
+                .collect();
+            if let Some(map) = value.as_object_mut()
+                && !members.is_empty()
+            {
+                map.insert("consumers".into(), Value::Array(members));
+            }
+            value
+        });
+        let groups: Vec<Value> = groups.collect();
+        // Written only when there are groups, so documents without any
+        // read and write as before.
+        if !groups.is_empty() {
+            map.insert("consumer_groups".into(), Value::Array(groups));
+        }
         map.insert("oauth2_credentials".into(), list(&self.oauth2_credentials));
         for kind in GENERIC_TYPES {
             let of_kind: Vec<&Credential> =
@@ -122,6 +153,7 @@ impl Document {
         self.services.is_empty()
             && self.routes.is_empty()
             && self.consumers.is_empty()
+            && self.consumer_groups.is_empty()
             && self.oauth2_credentials.is_empty()
             && self.credentials.is_empty()
             && self.plugins.is_empty()
@@ -146,6 +178,12 @@ impl Document {
             Kind::Service => find(&self.services, |s| &s.id, |s| s.name.as_deref(), key),
             Kind::Route => find(&self.routes, |r| &r.id, |r| r.name.as_deref(), key),
             Kind::Consumer => find(&self.consumers, |c| &c.id, |c| c.username.as_deref(), key),
+            Kind::ConsumerGroup => find(
+                &self.consumer_groups,
+                |g| &g.id,
+                |g| Some(g.name.as_str()),
+                key,
+            ),
             Kind::Oauth2Credential => find(
                 &self.oauth2_credentials,
                 |c| &c.id,
@@ -203,7 +241,8 @@ fn check_top_level(map: &Map<String, Value>) -> Result<(), DocumentError> {
             continue;
         }
         match key.as_str() {
-            "services" | "routes" | "consumers" | "oauth2_credentials" | "plugins" => {
+            "services" | "routes" | "consumers" | "consumer_groups" | "oauth2_credentials"
+            | "plugins" => {
                 if !value.is_array() && !value.is_null() {
                     errors.push(format!("{key}: expected an array"));
                 }
@@ -215,7 +254,7 @@ fn check_top_level(map: &Map<String, Value>) -> Result<(), DocumentError> {
             }
             other => errors.push(format!(
                 "{other}: entity type not supported by kingress (it reads services, routes, \
-                 consumers, plugins, oauth2_credentials, keyauth_credentials, \
+                 consumers, consumer_groups, plugins, oauth2_credentials, keyauth_credentials, \
                  basicauth_credentials, jwt_secrets and acls)"
             )),
         }

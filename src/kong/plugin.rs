@@ -43,6 +43,11 @@ pub struct Plugin {
     /// Scoped to this consumer (refused for authentication plugins, as
     /// Kong's schemas do).
     pub consumer: Option<Foreign>,
+    /// Scoped to this consumer group (refused for authentication plugins
+    /// as `consumer` is). Left out of the JSON when unset, as Kong
+    /// Gateway OSS has no such field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumer_group: Option<Foreign>,
     /// Dynamic ordering, `{"before": {"access": [...]}, "after": {...}}`.
     pub ordering: Option<Value>,
     /// Tags.
@@ -82,10 +87,15 @@ impl Plugin {
         let route = scope(&mut r, "route", Kind::Route);
         let service = scope(&mut r, "service", Kind::Service);
         let consumer = scope(&mut r, "consumer", Kind::Consumer);
+        let consumer_group = scope(&mut r, "consumer_group", Kind::ConsumerGroup);
         // Kong's `no_consumer`: an authentication plugin cannot be scoped
-        // to the consumer it is meant to find.
-        if consumer.is_some() && facts.is_some_and(|f| !f.consumer_scoped) {
-            r.errors.field("consumer", "value must be null");
+        // to the consumer (or group) it is meant to find.
+        if facts.is_some_and(|f| !f.consumer_scoped) {
+            for (key, scoped) in [("consumer", &consumer), ("consumer_group", &consumer_group)] {
+                if scoped.is_some() {
+                    r.errors.field(key, "value must be null");
+                }
+            }
         }
         let instance_name = r.name("instance_name");
         let config = config(&mut r, &name, known);
@@ -99,13 +109,18 @@ impl Plugin {
             );
         }
         let ordering = ordering(&mut r);
-        let key = format!(
+        let id_of = |f: &Option<Foreign>| f.as_ref().map_or(String::new(), |f| f.id.clone());
+        let mut key = format!(
             "{name}|{}|{}|{}|{}",
-            route.as_ref().map_or("", |f| f.id.as_str()),
-            service.as_ref().map_or("", |f| f.id.as_str()),
-            consumer.as_ref().map_or("", |f| f.id.as_str()),
+            id_of(&route),
+            id_of(&service),
+            id_of(&consumer),
             instance_name.as_deref().unwrap_or_default(),
         );
+        // Appended only when set, so ids of existing plugins do not move.
+        if let Some(group) = &consumer_group {
+            key.push_str(&format!("|group:{}", group.id));
+        }
         let plugin = Plugin {
             id: r.id(cx, Kind::Plugin, Some(&key)),
             created_at: r.timestamp("created_at", cx.now),
@@ -118,6 +133,7 @@ impl Plugin {
             route,
             service,
             consumer,
+            consumer_group,
             ordering,
             tags: r.tags(),
         };
@@ -243,6 +259,7 @@ impl fmt::Debug for Plugin {
             .field("route", &self.route)
             .field("service", &self.service)
             .field("consumer", &self.consumer)
+            .field("consumer_group", &self.consumer_group)
             .finish_non_exhaustive()
     }
 }

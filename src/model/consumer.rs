@@ -16,6 +16,21 @@ pub struct Consumer {
     pub source: ObjectRef,
 }
 
+/// A Kong consumer group (from a KongConsumerGroup or a declarative
+/// `consumer_groups` entry). Members name it in [`Consumer::groups`];
+/// plugins scoped to it are held by `Holder::Group(name)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerGroup {
+    /// Stable id (a UUID derived from the object's identity).
+    pub id: String,
+    /// Kong name, unique across the table.
+    pub name: String,
+    /// Tags (`spec.tags`).
+    pub tags: Vec<String>,
+    /// The object it came from.
+    pub source: ObjectRef,
+}
+
 /// An oauth2 application (a credential Secret labelled
 /// `konghq.com/credential: oauth2`).
 #[derive(Clone, Debug, PartialEq)]

@@ -211,6 +211,7 @@ fn keys(objects: &ObjectSet) -> Vec<Key> {
         .chain(of(&objects.kong_plugins))
         .chain(of(&objects.kong_cluster_plugins))
         .chain(of(&objects.kong_consumers))
+        .chain(of(&objects.kong_consumer_groups))
         .collect()
 }
 

@@ -18,7 +18,7 @@ pub(crate) mod fake_api;
 #[cfg(test)]
 pub(crate) mod tests;
 
-use crate::crd::{KongClusterPlugin, KongConsumer, KongPlugin};
+use crate::crd::{KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin};
 use crate::metrics::Metrics;
 use crate::objects::class::ClassFilter;
 use crate::objects::{CREDENTIAL_LABEL, ObjectKey, ObjectSet, Store};
@@ -73,6 +73,7 @@ struct Lanes {
     kong_plugins: Vec<Lane<KongPlugin>>,
     kong_cluster_plugins: Vec<Lane<KongClusterPlugin>>,
     kong_consumers: Vec<Lane<KongConsumer>>,
+    kong_consumer_groups: Vec<Lane<KongConsumerGroup>>,
 }
 
 /// Starts watches of one kind; collects their lanes and tasks.
@@ -130,6 +131,7 @@ impl ClusterSource {
                 true,
             )],
             kong_consumers: s.namespaced("KongConsumer", Default::default(), false),
+            kong_consumer_groups: s.namespaced("KongConsumerGroup", Default::default(), false),
         });
         let refs = Arc::new(RefSecrets::new(client, metrics, changes));
         let mut tasks = s.tasks;
@@ -197,6 +199,7 @@ impl ClusterSource {
             kong_plugins: collect(&l.kong_plugins),
             kong_cluster_plugins: collect(&l.kong_cluster_plugins),
             kong_consumers: collect(&l.kong_consumers),
+            kong_consumer_groups: collect(&l.kong_consumer_groups),
             // Cluster mode reads no Kong declarative files.
             declarative: Vec::new(),
         }
@@ -266,6 +269,7 @@ impl Lanes {
             && all(&self.kong_plugins)
             && all(&self.kong_cluster_plugins)
             && all(&self.kong_consumers)
+            && all(&self.kong_consumer_groups)
     }
 
     fn wanted_secrets(&self, class: &str) -> BTreeSet<ObjectKey> {

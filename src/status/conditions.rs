@@ -1,5 +1,5 @@
-//! The `Programmed` condition of KongPlugin, KongClusterPlugin and
-//! KongConsumer: True when the object made it into the table without a
+//! The `Programmed` condition of KongPlugin, KongClusterPlugin, KongConsumer
+//! and KongConsumerGroup: True when the object made it into the table without a
 //! problem, False/`Invalid` with the problems' messages otherwise. Written
 //! through the status subresource, and only when it would change, so several
 //! replicas or repeated reconciles cause no write storms (KIC PR #4584).
@@ -54,7 +54,8 @@ macro_rules! has_conditions {
 has_conditions!(
     crate::crd::KongPlugin,
     crate::crd::KongClusterPlugin,
-    crate::crd::KongConsumer
+    crate::crd::KongConsumer,
+    crate::crd::KongConsumerGroup
 );
 
 // === impl Desired ===

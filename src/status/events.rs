@@ -156,6 +156,7 @@ fn uid(objects: &ObjectSet, problem: &Problem) -> Option<String> {
         "KongPlugin" => of(&objects.kong_plugins, &key),
         "KongClusterPlugin" => of(&objects.kong_cluster_plugins, &key),
         "KongConsumer" => of(&objects.kong_consumers, &key),
+        "KongConsumerGroup" => of(&objects.kong_consumer_groups, &key),
         _ => None,
     }
 }

@@ -27,9 +27,8 @@ fn problem(kind: &str, ns: Option<&str>, name: &str, reason: &str) -> Problem {
 }
 
 fn programmed(api: &FakeApi, kind: &str, ns: &str, name: &str) -> Value {
-    let o = api
-        .get("configuration.konghq.com/v1", kind, ns, name)
-        .unwrap();
+    let version = crate::objects::api_version(kind).unwrap();
+    let o = api.get(version, kind, ns, name).unwrap();
     let conds = o["status"]["conditions"]
         .as_array()
         .cloned()
@@ -69,12 +68,13 @@ async fn writes_events_conditions_and_ingress_status_once() {
     ];
     let set = objects(&api);
     let first = reporter.report(&set, &problems).await;
-    // 2 Events, 3 conditions (plugin, cluster plugin, consumer), 1 Ingress.
+    // 2 Events, 4 conditions (plugin, cluster plugin, consumer, consumer
+    // group), 1 Ingress.
     assert_eq!(
         first,
         Report {
             leader: true,
-            writes: 6,
+            writes: 7,
             pending: 0,
             failed: 0,
         }
@@ -111,6 +111,10 @@ async fn writes_events_conditions_and_ingress_status_once() {
         programmed(&api, "KongClusterPlugin", "", "global")["status"],
         "True"
     );
+    assert_eq!(
+        programmed(&api, "KongConsumerGroup", "shop", "gold")["status"],
+        "True"
+    );
     let ing = api
         .get("networking.k8s.io/v1", "Ingress", "shop", "web")
         .unwrap();
@@ -141,6 +145,33 @@ async fn writes_events_conditions_and_ingress_status_once() {
     // It comes back: a new Event and the condition flips again.
     assert_eq!(reporter.report(&objects(&api), &problems).await.writes, 2);
     assert_eq!(api.list("events.k8s.io/v1", "Event").len(), 5);
+
+    // A problem on a consumer group: its Event names the v1beta1 object.
+    let group = vec![problem(
+        "KongConsumerGroup",
+        Some("shop"),
+        "gold",
+        "DuplicateConsumerGroupName",
+    )];
+    assert_eq!(reporter.report(&objects(&api), &group).await.writes, 3);
+    let c = programmed(&api, "KongConsumerGroup", "shop", "gold");
+    assert_eq!(
+        (c["status"].as_str(), c["reason"].as_str()),
+        (Some("False"), Some("Invalid"))
+    );
+    let events = api.list("events.k8s.io/v1", "Event");
+    let ev = events
+        .iter()
+        .find(|e| e["regarding"]["kind"] == "KongConsumerGroup")
+        .unwrap();
+    assert_eq!(
+        ev["regarding"]["apiVersion"],
+        "configuration.konghq.com/v1beta1"
+    );
+    assert_eq!(
+        ev["regarding"]["uid"],
+        "uid-apis-configuration.konghq.com-v1beta1-kongconsumergroups-shop-gold"
+    );
 }
 
 #[tokio::test]

@@ -1,21 +1,24 @@
-//! KongConsumers to consumers. Unlike KIC, duplicates are caught here: a
-//! username or custom_id already taken by an older KongConsumer makes the
-//! newer one a problem, instead of Kong refusing the whole configuration.
+//! KongConsumers (and the KongConsumerGroups they join) to consumers.
+//! Unlike KIC, duplicates are caught here: a username or custom_id already
+//! taken by an older KongConsumer makes the newer one a problem, instead of
+//! Kong refusing the whole configuration.
 
 use super::credentials::{self, Owner};
-use super::{Cx, ids, object_ref};
+use super::{Cx, consumer_groups, ids, object_ref};
 use crate::crd::KongConsumer;
-use crate::model::{Consumer, Credentials, ObjectRef, Problem, Shared, Table};
+use crate::model::{Consumer, ConsumerGroup, Credentials, ObjectRef, Problem, Shared, Table};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The consumers of our class and their credentials, with the problems
-/// found on the way: pure in KongConsumers, Secrets and the class, so
-/// translate's memo keeps it while those stay the same. Cloning shares the
+/// The consumers and consumer groups of our class and the consumers'
+/// credentials, with the problems found on the way: pure in KongConsumers,
+/// KongConsumerGroups, Secrets and the class, so translate's memo keeps it
+/// while those stay the same. Cloning shares the
 /// consumers and credentials (the memo's and the table's are one copy).
 #[derive(Clone, Debug)]
 pub(super) struct Consumers {
     consumers: Shared<BTreeMap<String, Consumer>>,
+    groups: Shared<BTreeMap<String, ConsumerGroup>>,
     credentials: Credentials,
     problems: Vec<Problem>,
 }
@@ -25,6 +28,7 @@ impl Consumers {
     /// none yet.
     pub(super) fn place(self, cx: &mut Cx<'_>, table: &mut Table) {
         table.consumers = self.consumers;
+        table.consumer_groups = self.groups;
         table.credentials = self.credentials;
         cx.problems.extend(self.problems);
     }
@@ -37,6 +41,7 @@ pub(super) fn translate(cx: &mut Cx<'_>) -> Consumers {
     add(cx, &mut table);
     Consumers {
         consumers: table.consumers,
+        groups: table.consumer_groups,
         credentials: table.credentials,
         problems: cx.problems.split_off(start),
     }
@@ -45,6 +50,7 @@ pub(super) fn translate(cx: &mut Cx<'_>) -> Consumers {
 /// Adds the consumers of our class and their credentials to `table`.
 fn add(cx: &mut Cx<'_>, table: &mut Table) {
     let objects = cx.objects;
+    let groups = consumer_groups::translate(cx, &mut table.consumer_groups);
     let mut candidates: Vec<&Arc<KongConsumer>> = objects
         .kong_consumers
         .values()
@@ -62,7 +68,6 @@ fn add(cx: &mut Cx<'_>, table: &mut Table) {
     let mut owners = Vec::new();
     for consumer in candidates {
         let object = object_ref(consumer.as_ref());
-        unsupported_fields(cx, consumer, &object);
         let username = consumer.username.as_deref().filter(|u| !u.is_empty());
         let custom_id = consumer.custom_id.as_deref().filter(|c| !c.is_empty());
         if username.is_none() && custom_id.is_none() {
@@ -95,6 +100,7 @@ fn add(cx: &mut Cx<'_>, table: &mut Table) {
         if let Some(c) = custom_id {
             custom_ids.insert(c, object.clone());
         }
+        let memberships = groups.memberships(cx, consumer, &object);
         let id = ids::object_id("KongConsumer", &consumer.metadata);
         table.consumers.insert(
             id.clone(),
@@ -102,7 +108,7 @@ fn add(cx: &mut Cx<'_>, table: &mut Table) {
                 id: id.clone(),
                 username: username.map(str::to_string),
                 custom_id: custom_id.map(str::to_string),
-                groups: Vec::new(),
+                groups: memberships,
                 source: object.clone(),
             },
         );
@@ -113,15 +119,4 @@ fn add(cx: &mut Cx<'_>, table: &mut Table) {
         });
     }
     credentials::translate(cx, table, &owners);
-}
-
-/// Consumer groups are reported, and the consumer itself is kept.
-fn unsupported_fields(cx: &mut Cx<'_>, consumer: &KongConsumer, object: &ObjectRef) {
-    if !consumer.consumer_groups.is_empty() {
-        cx.problem(
-            object,
-            "UnsupportedConsumerGroup",
-            "consumerGroups are not supported by kingress and are ignored",
-        );
-    }
 }

@@ -1,6 +1,7 @@
 //! Kong declarative documents (`kong.yml`, read by `source::files` into
-//! `kong::Document`s) to routes, services, consumers, oauth2 credentials
-//! and plugin instances in the same table as the Kubernetes objects.
+//! `kong::Document`s) to routes, services, consumers, consumer groups,
+//! oauth2 credentials and plugin instances in the same table as the
+//! Kubernetes objects.
 //!
 //! Kong semantics: a route's plugins are its own, then its service's, then
 //! the document's global plugins, one instance per plugin name (the most
@@ -17,13 +18,17 @@
 //! is the one left out, so declarative input never removes a Kubernetes
 //! route. Pure: ids were made when the document was read.
 
+mod scoped;
+
 use super::Cx;
 use crate::kong::{self, Document};
 use crate::model::plugin::{Holder, PluginOrdering, Scope, order_plugins};
 use crate::model::{
-    ClientSecret, ClientType, Consumer, Credential, HostMatch, Oauth2Credential, ObjectRef,
-    PathMatch, PathRegex, PluginInstance, Route, Scheme, Sensitive, Service, Shared, Table, Target,
+    ClientSecret, ClientType, Consumer, ConsumerGroup, Credential, HostMatch, Oauth2Credential,
+    ObjectRef, PathMatch, PathRegex, PluginInstance, Route, Scheme, Sensitive, Service, Shared,
+    Table, Target,
 };
+use scoped::Scoped;
 use std::collections::BTreeMap;
 
 /// Adds every declarative document of the object set to `table`.
@@ -49,6 +54,8 @@ struct Doc<'c, 'a, 't> {
     doc: &'c Document,
     /// Kong service id → table key; `None` when the service is not usable.
     services: BTreeMap<&'c str, Option<String>>,
+    /// Kong consumer group id → name, for the groups kept in the table.
+    groups: BTreeMap<&'c str, &'c str>,
 }
 
 impl<'c, 'a, 't> Doc<'c, 'a, 't> {
@@ -59,6 +66,7 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
             origin,
             doc,
             services: BTreeMap::new(),
+            groups: BTreeMap::new(),
         }
     }
 
@@ -68,6 +76,7 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
 
     fn translate(mut self) {
         self.services();
+        self.consumer_groups();
         let plugins = self.plugins();
         self.routes(&plugins);
         self.consumers();
@@ -75,10 +84,11 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
             let Some(holder) = instance.scope.holder.clone() else {
                 continue;
             };
-            let Holder::Consumer(id) = &holder else {
-                continue;
+            let kept = match &holder {
+                Holder::Consumer(id) => self.table.consumers.contains_key(id),
+                Holder::Group(name) => self.groups.values().any(|n| n == name),
             };
-            if self.table.consumers.contains_key(id) {
+            if kept {
                 self.table
                     .holder_plugins
                     .entry(holder)
@@ -125,6 +135,34 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
         }
     }
 
+    /// Consumer groups; a name the table already has is a problem and the
+    /// group (with its memberships and plugins) is left out.
+    fn consumer_groups(&mut self) {
+        for g in &self.doc.consumer_groups {
+            let object = self.object("KongConsumerGroup", Some(&g.name), &g.id);
+            if let Some(other) = self.table.consumer_groups.get(&g.name) {
+                let message = format!(
+                    "consumer group name '{}' is already used by {}; this group, its members' \
+                     memberships and its plugins are ignored",
+                    g.name, other.source
+                );
+                self.cx
+                    .problem(&object, "DuplicateConsumerGroupName", message);
+                continue;
+            }
+            self.table.consumer_groups.insert(
+                g.name.clone(),
+                ConsumerGroup {
+                    id: g.id.clone(),
+                    name: g.name.clone(),
+                    tags: g.tags.clone().unwrap_or_default(),
+                    source: object,
+                },
+            );
+            self.groups.insert(&g.id, &g.name);
+        }
+    }
+
     /// Parsed, enabled plugins by scope; problems for unusable ones.
     fn plugins(&mut self) -> Scoped {
         let mut scoped = Scoped::default();
@@ -167,7 +205,7 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
                         scope: Scope {
                             route: p.route.is_some(),
                             service: p.service.is_some(),
-                            holder: p.consumer.as_ref().map(|c| Holder::Consumer(c.id.clone())),
+                            holder: self.holder(p),
                         },
                     };
                     self.table.plugins.insert(p.id.clone(), instance.clone());
@@ -255,6 +293,21 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
         }
     }
 
+    /// The consumer or consumer group a plugin is scoped to.
+    fn holder(&self, p: &kong::Plugin) -> Option<Holder> {
+        if let Some(c) = &p.consumer {
+            return Some(Holder::Consumer(c.id.clone()));
+        }
+        let group = p.consumer_group.as_ref()?;
+        let name = self
+            .doc
+            .consumer_groups
+            .iter()
+            .find(|g| g.id == group.id)
+            .map_or(group.id.as_str(), |g| g.name.as_str());
+        Some(Holder::Group(name.to_string()))
+    }
+
     fn disabled(&self, service_id: &str) -> bool {
         self.doc
             .services
@@ -284,13 +337,14 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
                 continue;
             }
             kept.insert(c.id.as_str(), object.clone());
+            let groups = self.memberships(&c.id);
             self.table.consumers.insert(
                 c.id.clone(),
                 Consumer {
                     id: c.id.clone(),
                     username: c.username.clone(),
                     custom_id: c.custom_id.clone(),
-                    groups: Vec::new(),
+                    groups,
                     source: object,
                 },
             );
@@ -338,6 +392,23 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
                 self.cx.problem(&object, "DuplicateClientId", message);
             }
         }
+    }
+}
+
+impl Doc<'_, '_, '_> {
+    /// The names of the kept groups consumer `id` joins, sorted.
+    fn memberships(&self, id: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .doc
+            .consumer_group_consumers
+            .iter()
+            .filter(|m| m.consumer.id == id)
+            .filter_map(|m| self.groups.get(m.consumer_group.id.as_str()))
+            .map(|n| n.to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
     }
 }
 
@@ -391,93 +462,6 @@ fn credential(c: &kong::Oauth2Credential, source: ObjectRef) -> Oauth2Credential
         },
         hash_secret: c.hash_secret,
         source,
-    }
-}
-
-/// An enabled plugin, where it is attached, and its instance or the fault
-/// of the routes it applies to.
-struct Entry {
-    name: String,
-    route: Option<String>,
-    service: Option<String>,
-    consumer: Option<String>,
-    instance: Result<PluginInstance, String>,
-}
-
-/// Enabled plugins with their attachments.
-#[derive(Default)]
-struct Scoped {
-    entries: Vec<Entry>,
-}
-
-impl Scoped {
-    fn push(&mut self, p: &kong::Plugin, instance: Result<PluginInstance, String>) {
-        self.entries.push(Entry {
-            name: p.name.clone(),
-            route: p.route.as_ref().map(|f| f.id.clone()),
-            service: p.service.as_ref().map(|f| f.id.clone()),
-            consumer: p.consumer.as_ref().map(|f| f.id.clone()),
-            instance,
-        });
-    }
-
-    /// The instances of route `route` (with service `service`): per plugin
-    /// the one Kong's precedence picks among route+service, route, service
-    /// and global ones, and the consumer-scoped ones that involve the route
-    /// or its service. Broken plugins add their fault to `faults`.
-    fn for_route(
-        &self,
-        route: &str,
-        service: Option<&str>,
-        faults: &mut Vec<String>,
-    ) -> (Vec<PluginInstance>, Vec<PluginInstance>) {
-        let applies = |e: &Entry| {
-            e.route.as_deref().is_none_or(|r| r == route)
-                && e.service.as_deref().is_none_or(|s| Some(s) == service)
-        };
-        let rank = |e: &Entry| {
-            Scope {
-                route: e.route.is_some(),
-                service: e.service.is_some(),
-                holder: None,
-            }
-            .rank()
-        };
-        let mut best: Vec<&Entry> = Vec::new();
-        let mut scoped = Vec::new();
-        for e in self.entries.iter().filter(|e| applies(e)) {
-            if e.consumer.is_some() {
-                // Consumer-wide ones live in the table, not on each route.
-                if e.route.is_some() || e.service.is_some() {
-                    match &e.instance {
-                        Ok(i) => scoped.push(i.clone()),
-                        Err(fault) => faults.push(fault.clone()),
-                    }
-                }
-                continue;
-            }
-            match best.iter_mut().find(|b| b.name == e.name) {
-                Some(b) if rank(e) < rank(b) => *b = e,
-                Some(_) => {}
-                None => best.push(e),
-            }
-        }
-        let mut instances = Vec::with_capacity(best.len());
-        for e in best {
-            match &e.instance {
-                Ok(i) => instances.push(i.clone()),
-                Err(fault) => faults.push(fault.clone()),
-            }
-        }
-        (instances, scoped)
-    }
-
-    /// Instances scoped to a consumer alone, by holder.
-    fn consumer_wide(&self) -> impl Iterator<Item = &PluginInstance> {
-        self.entries
-            .iter()
-            .filter(|e| e.consumer.is_some() && e.route.is_none() && e.service.is_none())
-            .filter_map(|e| e.instance.as_ref().ok())
     }
 }
 

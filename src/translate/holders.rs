@@ -1,8 +1,10 @@
-//! Plugins attached to KongConsumers (`konghq.com/plugins` on the
-//! consumer), with KIC's combination rule: a KongPlugin referenced by a
-//! consumer and by an Ingress or Service applies to that consumer on those
-//! routes only (one consumer+route or consumer+service instance each); one
-//! referenced by consumers alone applies to them on every route.
+//! Plugins attached to KongConsumers and KongConsumerGroups
+//! (`konghq.com/plugins` on the consumer or group), with KIC's combination
+//! rule: a KongPlugin referenced by a consumer and by an Ingress or Service
+//! applies to that consumer on those routes only (one consumer+route or
+//! consumer+service instance each); one referenced by consumers alone
+//! applies to them on every route. Consumer groups behave the same for a
+//! plugin that no consumer references.
 //!
 //! Runs after the routes and consumers are in the table: it reads which
 //! consumers were kept, and edits only the routes that carry such a plugin
@@ -16,7 +18,7 @@ use crate::model::{ObjectRef, Table};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Applies every consumer-attached plugin to `table`.
+/// Applies every consumer- and group-attached plugin to `table`.
 pub(super) fn translate(cx: &mut Cx<'_>, plugins: &mut Resolver, table: &mut Table) {
     let held = held_plugins(cx, plugins, table);
     if held.is_empty() {
@@ -81,53 +83,54 @@ pub(super) fn translate(cx: &mut Cx<'_>, plugins: &mut Resolver, table: &mut Tab
     }
 }
 
-/// Plugin objects attached to kept consumers, with the consumers holding
-/// each. References that cannot be honoured are reported and skipped: the
-/// consumer is then served by the route's own plugins.
+/// Plugin objects attached to kept consumers or, for a plugin no consumer
+/// references, to kept consumer groups (KIC's `GetCombinations`), with the
+/// holders of each. References that cannot be honoured are reported and
+/// skipped: the consumer is then served by the route's own plugins.
 fn held_plugins(
     cx: &mut Cx<'_>,
     plugins: &mut Resolver,
     table: &Table,
 ) -> BTreeMap<ObjectRef, (Arc<Built>, Vec<Holder>)> {
-    let mut held: BTreeMap<ObjectRef, (Arc<Built>, Vec<Holder>)> = BTreeMap::new();
     let objects = cx.objects;
-    for consumer in table.consumers.values() {
-        let source = &consumer.source;
-        let Some(namespace) = source.namespace.as_deref() else {
-            continue;
-        };
-        let key = (namespace.to_string(), source.name.clone());
-        let Some(object) = objects.kong_consumers.get(&key) else {
-            continue;
-        };
-        let Some(value) = annotation(object.as_ref(), PLUGINS) else {
-            continue;
-        };
-        for entry in annotations::plugin_refs(value) {
-            let r = match entry {
-                Ok(r) => r,
-                Err(entry) => {
-                    cx.problem(
-                        source,
-                        "InvalidAnnotation",
-                        format!("{PLUGINS} entry '{entry}' is not a name or namespace:name; it is ignored"),
-                    );
-                    continue;
-                }
-            };
-            let built = match plugins.reference(cx, source, namespace, &r) {
-                Ok(Some(built)) => built,
-                // Disabled, or broken (the plugin object has its Event).
-                Ok(None) | Err(_) => continue,
-            };
-            if PluginFacts::of(&built.name).is_some_and(|f| !f.consumer_scoped) {
+    let consumers = table.consumers.values().filter_map(|c| {
+        let key = (c.source.namespace.clone()?, c.source.name.clone());
+        let object = objects.kong_consumers.get(&key)?;
+        Some((
+            &c.source,
+            annotation(object.as_ref(), PLUGINS)?,
+            Holder::Consumer(c.id.clone()),
+        ))
+    });
+    let groups = table.consumer_groups.values().filter_map(|g| {
+        let key = (g.source.namespace.clone()?, g.source.name.clone());
+        let object = objects.kong_consumer_groups.get(&key)?;
+        Some((
+            &g.source,
+            annotation(object.as_ref(), PLUGINS)?,
+            Holder::Group(g.name.clone()),
+        ))
+    });
+    let mut held: BTreeMap<ObjectRef, (Arc<Built>, Vec<Holder>)> = BTreeMap::new();
+    for (source, value, holder) in consumers {
+        for built in references(cx, plugins, source, value) {
+            let entry = held
+                .entry(built.source.clone())
+                .or_insert_with(|| (Arc::clone(&built), Vec::new()));
+            entry.1.push(holder.clone());
+        }
+    }
+    let by_consumers: Vec<ObjectRef> = held.keys().cloned().collect();
+    for (source, value, holder) in groups {
+        for built in references(cx, plugins, source, value) {
+            if by_consumers.contains(&built.source) {
                 cx.problem(
                     source,
-                    "ConsumerPluginNotAllowed",
+                    "ConsumerGroupPluginIgnored",
                     format!(
-                        "plugin '{}' ({}) cannot be scoped to a consumer (Kong refuses it: it is \
-                         what identifies the consumer); the reference is ignored",
-                        built.name, built.source
+                        "plugin {} is also attached to KongConsumers, so it applies to those \
+                         consumers only (KIC's rule); this group's reference is ignored",
+                        built.source
                     ),
                 );
                 continue;
@@ -135,10 +138,56 @@ fn held_plugins(
             let entry = held
                 .entry(built.source.clone())
                 .or_insert_with(|| (Arc::clone(&built), Vec::new()));
-            entry.1.push(Holder::Consumer(consumer.id.clone()));
+            entry.1.push(holder.clone());
         }
     }
     held
+}
+
+/// The usable plugins that the `konghq.com/plugins` annotation `value` of
+/// the consumer or consumer group `source` names.
+fn references(
+    cx: &mut Cx<'_>,
+    plugins: &mut Resolver,
+    source: &ObjectRef,
+    value: &str,
+) -> Vec<Arc<Built>> {
+    let namespace = source.namespace.as_deref().unwrap_or_default();
+    let mut found = Vec::new();
+    for entry in annotations::plugin_refs(value) {
+        let r = match entry {
+            Ok(r) => r,
+            Err(entry) => {
+                cx.problem(
+                    source,
+                    "InvalidAnnotation",
+                    format!(
+                        "{PLUGINS} entry '{entry}' is not a name or namespace:name; it is ignored"
+                    ),
+                );
+                continue;
+            }
+        };
+        let built = match plugins.reference(cx, source, namespace, &r) {
+            Ok(Some(built)) => built,
+            // Disabled, or broken (the plugin object has its Event).
+            Ok(None) | Err(_) => continue,
+        };
+        if PluginFacts::of(&built.name).is_some_and(|f| !f.consumer_scoped) {
+            cx.problem(
+                source,
+                "ConsumerPluginNotAllowed",
+                format!(
+                    "plugin '{}' ({}) cannot be scoped to a consumer or consumer group (Kong \
+                     refuses it: it is what identifies the consumer); the reference is ignored",
+                    built.name, built.source
+                ),
+            );
+            continue;
+        }
+        found.push(built);
+    }
+    found
 }
 
 /// The attachment key of a holder, for instance ids.

@@ -2,8 +2,8 @@
 //! same objects. Translating ten thousand Ingresses and as many consumers
 //! takes a few hundred milliseconds, while an edit usually touches one
 //! object; with a [`Memo`], [`translate_cached`] translates again only the
-//! Ingresses that changed, and the consumers only when a KongConsumer or a
-//! Secret did, and gives exactly what [`translate`] gives.
+//! Ingresses that changed, and the consumers only when a KongConsumer, a
+//! KongConsumerGroup or a Secret did, and gives exactly what [`translate`] gives.
 //!
 //! "The same object" is the same `Arc`: sources keep an unchanged object's
 //! `Arc` across loads (the file loader per file, the cluster reflectors per
@@ -13,7 +13,7 @@
 //! Each part is pure in what it reads: an Ingress's share reads the
 //! Ingress plus IngressClasses, Services, EndpointSlices, Secrets,
 //! KongPlugins and KongClusterPlugins; the consumers read KongConsumers,
-//! Secrets and IngressClasses. When anything a part reads changed (or the
+//! KongConsumerGroups, Secrets and IngressClasses. When anything a part reads changed (or the
 //! options did), that part is translated whole again.
 //!
 //! [`translate`]: super::translate
@@ -60,6 +60,7 @@ struct Seen {
     kong_plugins: Vec<Held>,
     kong_cluster_plugins: Vec<Held>,
     kong_consumers: Vec<Held>,
+    kong_consumer_groups: Vec<Held>,
 }
 
 // === impl Memo ===
@@ -89,7 +90,9 @@ impl Memo {
                     && same(&seen.kong_cluster_plugins, &objects.kong_cluster_plugins);
                 (
                     ingresses,
-                    shared && same(&seen.kong_consumers, &objects.kong_consumers),
+                    shared
+                        && same(&seen.kong_consumers, &objects.kong_consumers)
+                        && same(&seen.kong_consumer_groups, &objects.kong_consumer_groups),
                 )
             }
             _ => (false, false),
@@ -120,6 +123,7 @@ impl Memo {
             kong_plugins: snapshot!(kong_plugins),
             kong_cluster_plugins: snapshot!(kong_cluster_plugins),
             kong_consumers: snapshot!(kong_consumers),
+            kong_consumer_groups: snapshot!(kong_consumer_groups),
         });
     }
 }

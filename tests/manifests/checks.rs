@@ -174,6 +174,7 @@ pub fn check_rbac(rules: &[PolicyRule]) {
         ("configuration.konghq.com", "kongplugins"),
         ("configuration.konghq.com", "kongclusterplugins"),
         ("configuration.konghq.com", "kongconsumers"),
+        ("configuration.konghq.com", "kongconsumergroups"),
     ] {
         assert_eq!(verbs(group, res), read, "{group}/{res}");
     }
@@ -182,6 +183,7 @@ pub fn check_rbac(rules: &[PolicyRule]) {
         ("configuration.konghq.com", "kongplugins/status"),
         ("configuration.konghq.com", "kongclusterplugins/status"),
         ("configuration.konghq.com", "kongconsumers/status"),
+        ("configuration.konghq.com", "kongconsumergroups/status"),
     ] {
         assert!(
             verbs(group, res).contains(&"patch".to_string()),

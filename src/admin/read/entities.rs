@@ -3,9 +3,10 @@
 //! (provision key, client secret, private key) can never slip into a reply,
 //! and credentials and certificate keys are not shown at all.
 
+use crate::model::plugin::Holder;
 use crate::model::{
-    Certificate, Consumer, ObjectRef, PathMatch, PluginInstance, Route, Scheme, Service, Table,
-    Target,
+    Certificate, Consumer, ConsumerGroup, ObjectRef, PathMatch, PluginInstance, Route, Scheme,
+    Service, Table, Target,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -167,6 +168,42 @@ pub fn consumer(consumer: &Consumer) -> Value {
     })
 }
 
+/// A consumer group: KIC's tags naming its object, then its own.
+pub fn consumer_group(group: &ConsumerGroup) -> Value {
+    let mut tags = tags(&group.source);
+    if let Some(list) = tags.as_array_mut() {
+        list.extend(group.tags.iter().map(|t| json!(t)));
+    }
+    json!({
+        "id": group.id,
+        "name": group.name,
+        "tags": tags,
+    })
+}
+
+/// One consumer group as Kong Gateway's `GET /consumer_groups/{group}`
+/// answers: the group, its members and the plugins scoped to it.
+pub fn consumer_group_details(table: &Table, group: &ConsumerGroup) -> Value {
+    let consumers: Vec<Value> = table
+        .consumers
+        .values()
+        .filter(|c| c.groups.contains(&group.name))
+        .map(consumer)
+        .collect();
+    let holder = Holder::Group(group.name.clone());
+    let plugins: Vec<Value> = table
+        .plugins
+        .values()
+        .filter(|p| p.scope.holder.as_ref() == Some(&holder))
+        .map(|p| plugin(table, p))
+        .collect();
+    json!({
+        "consumer_group": consumer_group(group),
+        "consumers": consumers,
+        "plugins": plugins,
+    })
+}
+
 /// A certificate: its names and public chain, never the key.
 pub fn certificate(certificate: &Certificate) -> Value {
     json!({
@@ -192,7 +229,7 @@ pub fn plugin(table: &Table, plugin: &PluginInstance) -> Value {
     } else {
         plugin.protocols.clone()
     };
-    json!({
+    let mut value = json!({
         "id": plugin.id,
         "name": plugin.name,
         "instance_name": plugin.instance_name,
@@ -203,7 +240,17 @@ pub fn plugin(table: &Table, plugin: &PluginInstance) -> Value {
         "service": null,
         "consumer": null,
         "tags": tags(&plugin.source),
-    })
+    });
+    match &plugin.scope.holder {
+        Some(Holder::Consumer(id)) => value["consumer"] = json!({ "id": id }),
+        // Kong Gateway OSS has no such field: shown only when set.
+        Some(Holder::Group(name)) => {
+            let id = table.consumer_groups.get(name).map(|g| g.id.clone());
+            value["consumer_group"] = json!({ "id": id });
+        }
+        None => {}
+    }
+    value
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! Walks a declarative document: builds every entity, hands nested
 //! entities their parent, resolves references against what was built.
 //! Order matters only for references: services and consumers first, then
-//! routes, credentials and plugins, so a reference may point anywhere in
-//! the file.
+//! consumer groups (whose nested members name consumers), routes,
+//! credentials and plugins, so a reference may point anywhere in the file.
 
 use super::{Document, DocumentError, GENERIC_TYPES};
 use crate::kong::{
-    Consumer, Context, Credential, Ids, Kind, Oauth2Credential, Plugin, Route, Service,
+    Consumer, ConsumerGroup, ConsumerGroupConsumer, Context, Credential, Foreign, Ids, Kind,
+    Oauth2Credential, Plugin, Route, Service,
 };
 use crate::model::CredentialType;
 use serde_json::{Map, Value};
@@ -78,6 +79,35 @@ pub(super) fn flatten(map: &Map<String, Value>, now: i64) -> Result<Document, Do
                     }
                 }
                 doc.consumers.push(consumer);
+            }
+            Err(e) => errors.push(format!("{}: {e}", label(&position, &value))),
+        }
+    }
+    for (position, item) in items(map, "consumer_groups", "") {
+        let (value, children) = split(item, &["consumers", "plugins"], &position, &mut errors);
+        let cx = context(now, &position, &none);
+        match ConsumerGroup::from_json(&value, &cx) {
+            Ok(group) => {
+                for (key, position, child) in children {
+                    if key == "plugins" {
+                        let owner = Some((Kind::ConsumerGroup, group.id.clone()));
+                        plugins.push(Pending::new(position, child, owner));
+                        continue;
+                    }
+                    match member(&doc, &child) {
+                        Some(id) => doc.consumer_group_consumers.push(ConsumerGroupConsumer {
+                            consumer_group: Foreign {
+                                id: group.id.clone(),
+                            },
+                            consumer: Foreign { id },
+                        }),
+                        None => errors.push(format!(
+                            "{position}: no consumer with this id or username ({child}) in the \
+                             document"
+                        )),
+                    }
+                }
+                doc.consumer_groups.push(group);
             }
             Err(e) => errors.push(format!("{}: {e}", label(&position, &value))),
         }
@@ -162,6 +192,19 @@ pub(super) fn flatten(map: &Map<String, Value>, now: i64) -> Result<Document, Do
 
     DocumentError::check(errors)?;
     Ok(doc)
+}
+
+/// The consumer a group's nested `consumers` entry names: a string (id or
+/// username) or `{id}` / `{username}`, as decK writes them.
+fn member(doc: &Document, entry: &Value) -> Option<String> {
+    let key = match entry {
+        Value::String(s) => s.as_str(),
+        Value::Object(map) => ["id", "username"]
+            .iter()
+            .find_map(|k| map.get(*k).and_then(Value::as_str))?,
+        _ => return None,
+    };
+    doc.resolve(Kind::Consumer, key)
 }
 
 fn context<'a>(

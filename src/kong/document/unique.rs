@@ -1,6 +1,6 @@
 //! Kong's unique constraints across a document: ids, service and route
-//! names, consumer usernames and custom_ids, client_ids, and one plugin of
-//! a name per scope (Kong's plugin cache key).
+//! names, consumer usernames and custom_ids, consumer group names,
+//! client_ids, and one plugin of a name per scope (Kong's plugin cache key).
 
 use super::{Document, DocumentError};
 use std::collections::BTreeMap;
@@ -30,6 +30,14 @@ pub(super) fn check(doc: &Document) -> Result<(), DocumentError> {
             seen.add(&mut errors, "consumers", "custom_id", c);
         }
     }
+    for g in &doc.consumer_groups {
+        seen.add(&mut errors, "consumer_groups", "id", &g.id);
+        seen.add(&mut errors, "consumer_groups", "name", &g.name);
+    }
+    for m in &doc.consumer_group_consumers {
+        let pair = format!("{} in {}", m.consumer.id, m.consumer_group.id);
+        seen.add(&mut errors, "consumer_group_consumers", "consumer", &pair);
+    }
     for c in &doc.oauth2_credentials {
         seen.add(&mut errors, "oauth2_credentials", "id", &c.id);
         seen.add(&mut errors, "oauth2_credentials", "client_id", &c.client_id);
@@ -52,13 +60,17 @@ pub(super) fn check(doc: &Document) -> Result<(), DocumentError> {
         }
         let scope =
             |f: &Option<crate::kong::Foreign>| f.as_ref().map_or("", |f| f.id.as_str()).to_string();
-        let key = format!(
-            "{} (route '{}', service '{}', consumer '{}')",
+        let mut key = format!(
+            "{} (route '{}', service '{}', consumer '{}'",
             p.name,
             scope(&p.route),
             scope(&p.service),
             scope(&p.consumer)
         );
+        if p.consumer_group.is_some() {
+            key.push_str(&format!(", consumer_group '{}'", scope(&p.consumer_group)));
+        }
+        key.push(')');
         seen.add(&mut errors, "plugins", "name and scope", &key);
     }
     DocumentError::check(errors)

@@ -144,3 +144,43 @@ fn protocols_limit_scoped_instances_too() {
         ["tls"]
     );
 }
+
+#[test]
+fn a_group_wide_instance_applies_to_members_only_and_yields_to_the_consumer() {
+    let route = route();
+    let mut table = Table::default();
+    let gold = Holder::Group("gold".into());
+    table.holder_plugins.insert(
+        gold.clone(),
+        vec![instance(
+            "group",
+            "openid-connect",
+            scope(Some(gold), false, false),
+        )],
+    );
+    let members = vec!["gold".to_string()];
+    // A member of gold gets the group's instance; a non-member does not.
+    assert_eq!(
+        ids(&holder_instances(&table, &route, "c", &members, false)),
+        ["group"]
+    );
+    assert!(holder_instances(&table, &route, "c", &["silver".to_string()], false).is_empty());
+    assert!(holder_instances(&table, &route, "c", &[], false).is_empty());
+    // The consumer's own instance (rank 8) beats its group's (rank 9).
+    table.holder_plugins.insert(
+        Holder::Consumer("c".into()),
+        vec![instance(
+            "own",
+            "openid-connect",
+            scope(consumer("c"), false, false),
+        )],
+    );
+    assert_eq!(
+        ids(&holder_instances(&table, &route, "c", &members, false)),
+        ["own"]
+    );
+    // ...and joins the run after the plugin that found the consumer.
+    let auth = instance("auth", "oauth2", scope(None, true, false));
+    let chosen = holder_instances(&table, &route, "d", &members, false);
+    assert_eq!(ids(&merge(Vec::new(), chosen, &[&auth])), ["group"]);
+}

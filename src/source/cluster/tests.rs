@@ -67,6 +67,12 @@ pub(crate) fn cluster_fixture(api: &FakeApi) {
         "metadata": {"name": "alice", "namespace": "shop", "annotations": {"kubernetes.io/ingress.class": "kong"}},
         "username": "alice",
         "credentials": ["alice-oauth2"],
+        "consumerGroups": ["gold"],
+    }));
+    api.apply(json!({
+        "apiVersion": "configuration.konghq.com/v1beta1", "kind": "KongConsumerGroup",
+        "metadata": {"name": "gold", "namespace": "shop", "annotations": {"kubernetes.io/ingress.class": "kong"}},
+        "spec": {"name": "gold-tier"},
     }));
     api.apply(secret("shop", "web-tls", None));
     api.apply(secret("shop", "oidc-config", None));
@@ -125,6 +131,8 @@ async fn lists_every_kind_and_only_the_secrets_it_needs() {
     assert_eq!(set.kong_plugins.len(), 1);
     assert_eq!(set.kong_cluster_plugins.len(), 1);
     assert_eq!(set.kong_consumers.len(), 1);
+    let group = set.kong_consumer_groups.values().next().expect("a group");
+    assert_eq!(group.kong_name(), "gold-tier");
     assert!(
         set.ingresses
             .contains_key(&("shop".to_string(), "web".to_string()))
@@ -185,6 +193,22 @@ async fn follows_changes_and_referenced_secrets() {
     })
     .await;
     assert_eq!(source.referenced_secret_watches(), 2);
+
+    // A new consumer group is seen, at its v1beta1 path.
+    api.apply(json!({
+        "apiVersion": "configuration.konghq.com/v1beta1", "kind": "KongConsumerGroup",
+        "metadata": {"name": "silver", "namespace": "shop"},
+    }));
+    until(&mut source, "new group", |s| {
+        s.kong_consumer_groups.len() == 2
+    })
+    .await;
+    assert!(
+        api.requests()
+            .iter()
+            .any(|r| r.contains("/apis/configuration.konghq.com/v1beta1/kongconsumergroups")),
+        "groups are read at v1beta1"
+    );
 
     // A credential Secret appears through the label watch.
     api.apply(secret("shop", "bob-key", Some("key-auth")));

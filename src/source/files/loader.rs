@@ -274,6 +274,7 @@ impl Loader {
         patch!(kong_plugins);
         patch!(kong_cluster_plugins);
         patch!(kong_consumers);
+        patch!(kong_consumer_groups);
         merged.declarative = files
             .values()
             .flat_map(|c| c.objects.declarative.iter().cloned())
@@ -370,6 +371,7 @@ fn merge<'a>(parts: impl Iterator<Item = &'a ObjectSet> + Clone) -> ObjectSet {
         kong_plugins: union!(kong_plugins),
         kong_cluster_plugins: union!(kong_cluster_plugins),
         kong_consumers: union!(kong_consumers),
+        kong_consumer_groups: union!(kong_consumer_groups),
         declarative: parts.flat_map(|p| p.declarative.iter().cloned()).collect(),
     }
 }

@@ -252,3 +252,55 @@ keyauth_credentials:
     assert_eq!(table.credentials.groups_of(&jane), ["admins", "users"]);
     assert_eq!(table.credentials.groups_of(&bob), ["users"]);
 }
+
+#[test]
+fn consumer_groups_give_their_members_groups() {
+    let t = load(
+        r#"
+apiVersion: configuration.konghq.com/v1beta1
+kind: KongConsumerGroup
+metadata:
+  name: taken
+  namespace: default
+  annotations: {kubernetes.io/ingress.class: kong}
+spec: {name: platinum}
+---
+_format_version: "3.0"
+consumers:
+  - username: jane
+  - username: john
+consumer_groups:
+  - name: gold
+    tags: [paid]
+    consumers: [{username: jane}]
+  - name: silver
+    consumers: [jane, john]
+  - name: platinum
+    consumers: [john]
+"#,
+    );
+    let table = &t.table;
+    let groups = |name: &str| table.find_consumer(name).unwrap().groups.clone();
+    assert_eq!(groups("jane"), ["gold", "silver"]);
+    // platinum is the KongConsumerGroup's: the declarative one is left out.
+    assert_eq!(groups("john"), ["silver"]);
+    assert_eq!(table.consumer_groups["gold"].tags, ["paid"]);
+    assert_eq!(
+        table.consumer_groups["platinum"].source.kind,
+        "KongConsumerGroup"
+    );
+    assert_eq!(
+        table.consumer_groups["platinum"]
+            .source
+            .namespace
+            .as_deref(),
+        Some("default")
+    );
+    let p = &t.problems[0];
+    assert_eq!(p.reason, "DuplicateConsumerGroupName");
+    assert!(
+        p.object.name.contains("kong.yml") && p.object.name.contains("platinum"),
+        "{p:?}"
+    );
+    assert_eq!(t.problems.len(), 1, "{:?}", t.problems);
+}

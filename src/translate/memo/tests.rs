@@ -169,3 +169,51 @@ fn every_edit_gives_what_a_fresh_translation_gives() {
     );
     assert_eq!(memo.reused().ingresses, 0);
 }
+
+#[test]
+fn consumer_groups_are_read_again_when_a_group_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "consumer.yaml",
+        "apiVersion: configuration.konghq.com/v1\nkind: KongConsumer\n\
+         metadata: {name: jane, namespace: team, annotations: {kubernetes.io/ingress.class: kong}}\n\
+         username: jane\nconsumerGroups: [gold]\n",
+    );
+    let group = |name: &str| {
+        format!(
+            "apiVersion: configuration.konghq.com/v1beta1\nkind: KongConsumerGroup\n\
+             metadata: {{name: gold, namespace: team, annotations: {{kubernetes.io/ingress.class: kong}}}}\n\
+             spec: {{name: {name}}}\n"
+        )
+    };
+    let mut loader = Loader::new(d);
+    let mut memo = Memo::new();
+    let groups = |memo: &mut Memo, loader: &mut Loader| {
+        let objects = loader.load().unwrap();
+        let t = translate_cached(&objects, &Options::default(), memo);
+        let jane = t.table.consumers.values().next().cloned().unwrap();
+        let missing = t
+            .problems
+            .iter()
+            .any(|p| p.reason == "NonexistentConsumerGroup");
+        (jane.groups, missing)
+    };
+    assert_eq!(groups(&mut memo, &mut loader), (vec![], true));
+    step(&mut loader, &mut memo, "nothing changed");
+    assert!(memo.reused().consumers);
+
+    write(d, "group.yaml", &group("gold-tier"));
+    assert_eq!(
+        groups(&mut memo, &mut loader),
+        (vec!["gold-tier".to_string()], false)
+    );
+    assert!(!memo.reused().consumers, "a new group is read");
+    write(d, "group.yaml", &group("platinum"));
+    assert_eq!(
+        groups(&mut memo, &mut loader),
+        (vec!["platinum".to_string()], false)
+    );
+    step(&mut loader, &mut memo, "a renamed group");
+}
