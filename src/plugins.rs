@@ -11,6 +11,7 @@ pub mod consumer;
 mod exchange;
 pub mod oauth2;
 pub mod openid_connect;
+pub mod rate_limiting;
 
 use crate::model::{PluginConfig, PluginInstance};
 use crate::tokens::TokenStore;
@@ -88,6 +89,19 @@ pub enum PluginError {
     /// The request body could not be read.
     #[error("bad request body: {0}")]
     Body(String),
+    /// A rate limit is reached: `status` (Kong's `error_code`, 429 by
+    /// default) with `{"message": …}` and the plugin's headers
+    /// (`X-RateLimit-*`, `RateLimit-*`, `Retry-After`).
+    #[error("rate limit exceeded ({status})")]
+    RateLimited {
+        /// `error_code`.
+        status: StatusCode,
+        /// `error_message`.
+        message: String,
+        /// The rate-limit headers (empty with `hide_client_headers`);
+        /// boxed to keep every `Result` carrying this error small.
+        headers: Box<HeaderMap>,
+    },
     /// The request body is larger than the plugin reads (Kong's 413).
     #[error("request body larger than {limit} bytes")]
     BodyTooLarge {
@@ -108,6 +122,8 @@ pub struct Runtime {
     pub oauth2: oauth2::State,
     /// openid-connect state (discovery/JWKS/introspection caches, IdP client).
     pub oidc: openid_connect::State,
+    /// rate-limiting counters (local windows, Redis connections and batches).
+    pub rate_limiting: rate_limiting::State,
 }
 
 // === impl Runtime ===
@@ -120,6 +136,7 @@ impl Runtime {
             trusted_ips,
             oauth2: oauth2::State::new(),
             oidc: openid_connect::State::new(),
+            rate_limiting: rate_limiting::State::new(),
         }
     }
 }

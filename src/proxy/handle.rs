@@ -245,6 +245,9 @@ async fn proxy<'t>(
     }
     let (mut parts, body) = response.into_parts();
     headers::remove_hop_by_hop(&mut parts.headers, switched);
+    for (name, value) in &exchange.response_headers {
+        parts.headers.insert(name, value.clone());
+    }
     for plugin in route.plugins.iter().filter(|p| runs_on(p, https)) {
         plugins::response(plugin, &exchange, &mut parts.headers);
     }
