@@ -31,6 +31,9 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import jwt as pyjwt
+from cryptography.hazmat.primitives import serialization
+
 import lib
 from idp import AUDIENCE, Idp
 
@@ -124,6 +127,18 @@ class Bench:
         render(CONFIGS / "kingress/bench.yaml", mdir / "bench.yaml", UPSTREAM_PORT=p["upstream"],
                ISSUER=issuer, HASHED_SECRET=self.secrets["hashed"],
                PLAIN_SECRET=self.secrets["plain"])
+        # The auth-family plugins' routes (issue 18): an API key, an HS256
+        # secret, and the IdP's RSA key as a jwt credential.
+        self.api_key = secrets.token_urlsafe(24)
+        hs_secret = secrets.token_urlsafe(32)
+        self.jwt_hs = pyjwt.encode({"iss": "bench-hs", "exp": int(time.time()) + 6 * 3600},
+                                   hs_secret, algorithm="HS256")
+        rsa_pem = self.idp.rsa.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        render(CONFIGS / "kingress/auth-family.yaml", mdir / "auth-family.yaml",
+               API_KEY=self.api_key, JWT_HS_SECRET=hs_secret, ISSUER=issuer,
+               REDIS_PORT=p["redis"],
+               JWT_RSA_PUBLIC_KEY="\n".join("    " + line for line in rsa_pem.strip().splitlines()))
         self.kingress("kingress", "km", "memory", mdir)
         lib.wait_port(p["redis"], self.servers["redis"])
         self.kingress("kingress-redis", "kr", f"redis://127.0.0.1:{p['redis']}", mdir)
@@ -296,6 +311,19 @@ class Bench:
             ("kingress-oidc-es256-distinct",
              f"kingress, openid-connect bearer ES256, {self.args.pool} distinct tokens",
              "kingress", "kingress", url("km", "/oidc"), None, self.pools["ES256"]),
+            ("kingress-key-auth", "kingress, key-auth (apikey header)", "kingress", "kingress",
+             url("km", "/ka"), {"apikey": self.api_key}, None),
+            ("kingress-acl", "kingress, key-auth + acl", "kingress", "kingress",
+             url("km", "/acl"), {"apikey": self.api_key}, None),
+            ("kingress-jwt-hs256", "kingress, jwt HS256", "kingress", "kingress",
+             url("km", "/jwt-hs"), {"Authorization": f"Bearer {self.jwt_hs}"}, None),
+            ("kingress-jwt-rs256", "kingress, jwt RS256", "kingress", "kingress",
+             url("km", "/jwt-rs"), rs, None),
+            ("kingress-rate-limiting", "kingress, rate-limiting (local, limit never reached)",
+             "kingress", "kingress", url("km", "/rl"), {}, None),
+            ("kingress-rate-limiting-redis",
+             "kingress, rate-limiting (redis policy, limit never reached)", "kingress",
+             "kingress", url("km", "/rl-redis"), {}, None),
             ("envoy", "Envoy reverse proxy", "peer", "envoy", url("envoy", "/plain"), rs, None),
             ("envoy-jwt", "Envoy + jwt_authn RS256, no cache", "peer", "envoy-jwt",
              url("envoy_jwt", "/plain"), rs, None),
@@ -331,7 +359,8 @@ class Bench:
             status, body = lib.http_get(case["url"], headers=headers)
             if status != 200:
                 return f"answered {status} with its token: {body[:120]!r}"
-            if case["id"] not in ("direct", "nginx", "envoy", "kingress", "kingress-accesslog"):
+            if case["id"] not in ("direct", "nginx", "envoy", "kingress", "kingress-accesslog",
+                                  "kingress-rate-limiting", "kingress-rate-limiting-redis"):
                 status, _ = lib.http_get(case["url"])
                 if status not in (401, 403):
                     return f"answered {status} without a token (expected 401 or 403)"

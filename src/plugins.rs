@@ -11,6 +11,7 @@ pub mod consumer;
 mod exchange;
 pub mod oauth2;
 pub mod openid_connect;
+pub mod pipeline;
 pub mod rate_limiting;
 
 use crate::model::{PluginConfig, PluginInstance};
@@ -90,17 +91,15 @@ pub enum PluginError {
     #[error("bad request body: {0}")]
     Body(String),
     /// A rate limit is reached: `status` (Kong's `error_code`, 429 by
-    /// default) with `{"message": …}` and the plugin's headers
-    /// (`X-RateLimit-*`, `RateLimit-*`, `Retry-After`).
+    /// default) with `{"message": …}`. The plugin's headers (`X-RateLimit-*`,
+    /// `RateLimit-*`, `Retry-After`) travel in `Exchange::response_headers`,
+    /// which the proxy adds to refusals too.
     #[error("rate limit exceeded ({status})")]
     RateLimited {
         /// `error_code`.
         status: StatusCode,
         /// `error_message`.
         message: String,
-        /// The rate-limit headers (empty with `hide_client_headers`);
-        /// boxed to keep every `Result` carrying this error small.
-        headers: Box<HeaderMap>,
     },
     /// The request body is larger than the plugin reads (Kong's 413).
     #[error("request body larger than {limit} bytes")]

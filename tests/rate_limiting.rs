@@ -6,7 +6,8 @@
 //!   refusals, every `limit_by`, windows, custom answers);
 //! - `rate_limiting/redis.rs`: the `redis` policy with a real redis-server
 //!   shared by two kingress binaries, `sync_rate`, `fault_tolerant`;
-//! - `rate_limiting/admin.rs`: the Admin API and kong.yml round trip.
+//! - `rate_limiting/admin.rs`: the Admin API and kong.yml round trip;
+//! - `rate_limiting/consumer.rs`: a consumer's own instance over the route's.
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
@@ -14,11 +15,14 @@ mod support;
 
 #[path = "rate_limiting/admin.rs"]
 mod admin;
+#[path = "rate_limiting/consumer.rs"]
+mod consumer;
 #[path = "rate_limiting/local.rs"]
 mod local;
 #[path = "rate_limiting/redis.rs"]
 mod redis;
 
+use kingress::model::plugin::Scope;
 use kingress::model::{PluginConfig, PluginInstance, Route};
 use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -34,6 +38,12 @@ pub fn plugin(id: &str, config: &Value) -> PluginInstance {
         protocols: Vec::new(),
         ordering: Default::default(),
         config: PluginConfig::parse("rate-limiting", config).unwrap(),
+        // Tests attach it to one route.
+        scope: Scope {
+            route: true,
+            service: false,
+            holder: None,
+        },
     }
 }
 

@@ -37,9 +37,9 @@ pub struct Exchange<'t> {
     pub upstream_headers: HeaderMap,
     /// Headers to remove from the upstream request (client copies).
     pub upstream_remove: Vec<HeaderName>,
-    /// Headers the proxy sets on the response it sends for this request
-    /// (Kong's `kong.response.set_header` in the access phase): they replace
-    /// the upstream's of the same name.
+    /// Headers the proxy adds to the response the client gets, whether the
+    /// upstream's or a local one (a refusal included), before the plugins'
+    /// response phase runs.
     pub response_headers: HeaderMap,
     buffered: Option<Bytes>,
 }

@@ -73,21 +73,17 @@ impl Phases for RateLimitingConfig {
             }
             Err(e) => return Err(PluginError::Internal(format!("rate-limiting: {e}"))),
         };
-        let headers = if config.hide_client_headers {
-            http::HeaderMap::new()
-        } else {
-            usage.headers(&now)
-        };
+        if !config.hide_client_headers {
+            for (name, value) in &usage.headers(&now) {
+                exchange.response_headers.insert(name, value.clone());
+            }
+        }
         if usage.stop.is_some() {
             return Err(PluginError::RateLimited {
                 status: StatusCode::from_u16(config.error_code)
                     .unwrap_or(StatusCode::TOO_MANY_REQUESTS),
                 message: config.error_message.clone(),
-                headers: Box::new(headers),
             });
-        }
-        for (name, value) in &headers {
-            exchange.response_headers.insert(name, value.clone());
         }
         Ok(Access::Continue)
     }

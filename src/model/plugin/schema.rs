@@ -88,11 +88,9 @@ pub fn read<T: DeserializeOwned>(config: &Value) -> Result<T, ConfigError> {
             .iter()
             .find_map(|p| message.strip_prefix(p))
             .and_then(|rest| rest.split('`').next());
-        if let Some(name) = named {
-            // Depending on where serde stops, the path may already name it.
-            if !path.ends_with(&format!(".{name}")) {
-                path = format!("{path}.{name}");
-            }
+        // (serde_path_to_error already names an unknown one.)
+        if let Some(name) = named.filter(|n| !path.ends_with(&format!(".{n}"))) {
+            path = format!("{path}.{name}");
         }
         ConfigError::field(path, kong_message(&message))
     })

@@ -12,7 +12,7 @@ use super::sharded::{Expiring, Sharded};
 use super::window::Now;
 use super::{Usage, Used};
 use crate::model::plugin::rate_limiting::{Period, RateLimitingConfig, RedisConfig};
-use ::redis::aio::ConnectionManager;
+use crate::tokens::redis::connect::RedisConn;
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -50,9 +50,6 @@ pub(crate) enum RedisError {
     /// Connecting or a command failed.
     #[error("redis: {0}")]
     Failed(String),
-    /// The server did not answer within `redis.timeout`.
-    #[error("redis did not answer within {0} ms")]
-    Timeout(u32),
 }
 
 /// Every Redis server the `redis` instances of this process use.
@@ -110,7 +107,7 @@ impl RedisCounters {
                 .iter()
                 .map(|&(p, _)| (p, redis_key(key, now, p)))
                 .collect();
-            let before = server.incr(&config.redis, &keys).await?;
+            let before = server.incr(&keys).await?;
             let used = config
                 .limits
                 .iter()
@@ -127,13 +124,9 @@ impl RedisCounters {
     }
 
     fn server(&self, redis: &RedisConfig) -> Arc<Server> {
-        let id = format!(
-            "{}:{};{};{}",
-            redis.host.as_deref().unwrap_or_default(),
-            redis.port,
-            redis.database,
-            redis.username.as_deref().unwrap_or_default()
-        );
+        // The whole record (password included) keys the server: instances
+        // differing in any part get their own connection. Never logged.
+        let id = connect::url(redis);
         if let Some(server) = self.servers.read().get(&id) {
             return server.clone();
         }
@@ -142,7 +135,7 @@ impl RedisCounters {
             .entry(id)
             .or_insert_with(|| {
                 Arc::new(Server {
-                    link: connect::Link::new(),
+                    link: connect::Link::new(redis),
                     batch: Sharded::new(BATCH_CAPACITY),
                     pending: AtomicBool::new(false),
                 })
@@ -155,11 +148,7 @@ impl RedisCounters {
 
 impl Server {
     /// Runs Kong's increment script on every key in one pipeline.
-    async fn incr(
-        &self,
-        redis: &RedisConfig,
-        keys: &[(Period, String)],
-    ) -> Result<Vec<i64>, RedisError> {
+    async fn incr(&self, keys: &[(Period, String)]) -> Result<Vec<i64>, RedisError> {
         let mut pipe = ::redis::pipe();
         for (period, key) in keys {
             pipe.cmd("EVAL")
@@ -168,10 +157,8 @@ impl Server {
                 .arg(key)
                 .arg(period.seconds());
         }
-        self.run(redis, |mut c| async move {
-            pipe.query_async::<Vec<i64>>(&mut c).await
-        })
-        .await
+        self.run(|mut c| async move { pipe.query_async::<Vec<i64>>(&mut c).await })
+            .await
     }
 
     /// The batched mode (`sync_rate` ≥ 0.02).
@@ -198,7 +185,7 @@ impl Server {
             .map(|(k, _)| k.clone())
             .collect();
         if !missing.is_empty() {
-            let mut read = self.incr(&config.redis, &missing).await?.into_iter();
+            let mut read = self.incr(&missing).await?.into_iter();
             for ((period, k), count) in keys.iter().zip(counts.iter_mut()) {
                 if count.is_some() {
                     continue;
@@ -258,14 +245,13 @@ impl Server {
             return;
         }
         let server = self.clone();
-        let redis = config.redis.clone();
         let delay = Duration::from_secs_f64(config.sync_rate.max(0.0));
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             // Cleared before draining: a count added after the drain
             // schedules the next write.
             server.pending.store(false, Ordering::Release);
-            if let Err(e) = server.flush(&redis).await {
+            if let Err(e) = server.flush().await {
                 tracing::error!(error = %e, "rate-limiting: failed to sync counters to redis");
             }
         });
@@ -273,7 +259,7 @@ impl Server {
 
     /// Writes every local count and forgets the cache, so the next request
     /// reads Redis again (Kong clears its tables after a sync, failed or not).
-    async fn flush(&self, redis: &RedisConfig) -> Result<(), RedisError> {
+    async fn flush(&self) -> Result<(), RedisError> {
         let mut pipe = ::redis::pipe();
         let mut any = false;
         for (key, cached) in self.batch.drain() {
@@ -292,25 +278,17 @@ impl Server {
         if !any {
             return Ok(());
         }
-        self.run(redis, |mut c| async move {
-            pipe.query_async::<()>(&mut c).await
-        })
-        .await
+        self.run(|mut c| async move { pipe.query_async::<()>(&mut c).await })
+            .await
     }
 
-    /// Runs one operation on the server's connection within `redis.timeout`.
-    async fn run<T, F, Fut>(&self, redis: &RedisConfig, op: F) -> Result<T, RedisError>
+    /// Runs one operation on the server's connection.
+    async fn run<T, F, Fut>(&self, op: F) -> Result<T, RedisError>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(RedisConn) -> Fut,
         Fut: Future<Output = Result<T, ::redis::RedisError>>,
     {
-        let conn = self.link.get(redis).await?;
-        let timeout = Duration::from_millis(u64::from(redis.timeout));
-        match tokio::time::timeout(timeout, op(conn)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(RedisError::Failed(e.to_string())),
-            Err(_) => Err(RedisError::Timeout(redis.timeout)),
-        }
+        self.link.run(op).await
     }
 }
 

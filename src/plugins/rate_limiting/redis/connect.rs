@@ -1,99 +1,99 @@
-//! The one place the rate-limiting plugin connects to Redis, and the
-//! connection each server keeps. (A shared Redis connection builder with
-//! ACL, TLS, Sentinel and Cluster is being built under `tokens::redis`;
-//! this function is what switches to it.)
+//! The one place the rate-limiting plugin reaches Redis: Kong's `redis`
+//! record becomes a URL for the shared connection builder
+//! (`tokens::redis::connect`), which brings ACL users, TLS (always
+//! verified) and one shared, self-repairing connection per server.
 
 use super::RedisError;
 use crate::model::plugin::rate_limiting::RedisConfig;
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Client, ConnectionAddr, ConnectionInfo, RedisConnectionInfo};
-use arc_swap::ArcSwapOption;
-use parking_lot::Mutex;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use crate::tokens::redis::connect::{
+    ConnectError, RedisConn, RedisConnector, RedisTarget, RedisTls,
+};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
-/// After a failed connect, requests fail fast for this long instead of
-/// each waiting for its own connect timeout.
-const RETRY_GAP: Duration = Duration::from_millis(500);
-
-/// A server's connection, made on first use and remade after failures.
+/// A server's connection, made on first use and remade after failures
+/// (or the reason the record cannot be used, reported on every request).
 pub(super) struct Link {
-    conn: ArcSwapOption<ConnectionManager>,
-    connecting: tokio::sync::Mutex<()>,
-    last_failure: Mutex<Option<Instant>>,
+    connector: Result<RedisConnector, String>,
 }
 
 // === impl Link ===
 
 impl Link {
-    pub(super) fn new() -> Self {
-        Self {
-            conn: ArcSwapOption::empty(),
-            connecting: tokio::sync::Mutex::new(()),
-            last_failure: Mutex::new(None),
-        }
+    pub(super) fn new(redis: &RedisConfig) -> Self {
+        let connector = RedisTarget::parse(&url(redis), &RedisTls::default())
+            .map(RedisConnector::new)
+            .map_err(|e| e.to_string());
+        Self { connector }
     }
 
-    /// The connection (the manager reconnects by itself once made).
-    pub(super) async fn get(&self, redis: &RedisConfig) -> Result<ConnectionManager, RedisError> {
-        if let Some(c) = self.conn.load_full() {
-            return Ok(ConnectionManager::clone(&c));
-        }
-        let _single = self.connecting.lock().await;
-        if let Some(c) = self.conn.load_full() {
-            return Ok(ConnectionManager::clone(&c));
-        }
-        if self
-            .last_failure
-            .lock()
-            .is_some_and(|at| at.elapsed() < RETRY_GAP)
-        {
-            return Err(RedisError::Failed("redis is unreachable".into()));
-        }
-        match connect(redis).await {
-            Ok(c) => {
-                self.conn.store(Some(Arc::new(c.clone())));
-                *self.last_failure.lock() = None;
-                Ok(c)
-            }
-            Err(e) => {
-                *self.last_failure.lock() = Some(Instant::now());
-                Err(e)
-            }
-        }
+    /// Runs `op` on the connection within the builder's bounds.
+    pub(super) async fn run<T, F, Fut>(&self, op: F) -> Result<T, RedisError>
+    where
+        F: FnOnce(RedisConn) -> Fut,
+        Fut: Future<Output = Result<T, ::redis::RedisError>>,
+    {
+        let connector = self
+            .connector
+            .as_ref()
+            .map_err(|e| RedisError::Failed(e.clone()))?;
+        connector.run(op).await.map_err(|e| match e {
+            ConnectError::Unavailable(m) => RedisError::Failed(m),
+        })
     }
 }
 
-/// Connects to the server of Kong's `redis` record: host, port, database,
-/// ACL user and password, within `timeout`.
-pub(super) async fn connect(redis: &RedisConfig) -> Result<ConnectionManager, RedisError> {
-    if redis.ssl {
-        // The redis crate is built without TLS here; the shared builder
-        // brings it.
-        return Err(RedisError::Failed(
-            "redis.ssl is not supported by this build of kingress".into(),
-        ));
-    }
-    let host = redis.host.clone().unwrap_or_default();
-    let info = ConnectionInfo {
-        addr: ConnectionAddr::Tcp(host, redis.port),
-        redis: RedisConnectionInfo {
-            db: redis.database,
-            username: redis.username.clone(),
-            password: redis.password.as_ref().map(|p| p.expose().to_string()),
-            ..RedisConnectionInfo::default()
-        },
+/// `redis[s]://[user:password@]host:port/database`, every part
+/// percent-encoded. Kong's `ssl_verify: false` is not honoured: the builder
+/// always verifies (and `server_name` is the host's).
+pub(super) fn url(redis: &RedisConfig) -> String {
+    let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+    let scheme = if redis.ssl { "rediss" } else { "redis" };
+    let auth = match (&redis.username, &redis.password) {
+        (Some(u), Some(p)) => format!("{}:{}@", enc(u), enc(p.expose())),
+        (None, Some(p)) => format!(":{}@", enc(p.expose())),
+        (Some(u), None) => format!("{}@", enc(u)),
+        (None, None) => String::new(),
     };
-    let client = Client::open(info).map_err(|e| RedisError::Failed(e.to_string()))?;
-    let timeout = Duration::from_millis(u64::from(redis.timeout));
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(timeout)
-        .set_response_timeout(timeout)
-        .set_number_of_retries(1)
-        .set_max_delay(200);
-    match tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config)).await {
-        Ok(Ok(c)) => Ok(c),
-        Ok(Err(e)) => Err(RedisError::Failed(e.to_string())),
-        Err(_) => Err(RedisError::Timeout(redis.timeout)),
+    let host = redis.host.as_deref().unwrap_or_default();
+    // An IPv6 address needs brackets in a URL.
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    format!("{scheme}://{auth}{host}:{}/{}", redis.port, redis.database)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Sensitive;
+
+    fn config() -> RedisConfig {
+        RedisConfig {
+            host: Some("redis.example".into()),
+            port: 6380,
+            timeout: 2000,
+            username: None,
+            password: None,
+            database: 2,
+            ssl: false,
+            ssl_verify: false,
+            server_name: None,
+        }
+    }
+
+    #[test]
+    fn the_record_becomes_a_url_the_builder_reads() {
+        assert_eq!(url(&config()), "redis://redis.example:6380/2");
+        let mut c = config();
+        c.username = Some("app".into());
+        c.password = Some(Sensitive::new("p@ss:word"));
+        c.ssl = true;
+        assert_eq!(url(&c), "rediss://app:p%40ss%3Aword@redis.example:6380/2");
+        assert!(RedisTarget::parse(&url(&config()), &RedisTls::default()).is_ok());
+        c.host = Some("::1".into());
+        c.ssl = false;
+        assert!(url(&c).contains("@[::1]:6380"));
     }
 }
