@@ -12,6 +12,7 @@ mod exchange;
 pub mod oauth2;
 pub mod openid_connect;
 pub mod pipeline;
+pub mod rate_limiting;
 
 use crate::model::{PluginConfig, PluginInstance};
 use crate::tokens::TokenStore;
@@ -89,6 +90,17 @@ pub enum PluginError {
     /// The request body could not be read.
     #[error("bad request body: {0}")]
     Body(String),
+    /// A rate limit is reached: `status` (Kong's `error_code`, 429 by
+    /// default) with `{"message": …}`. The plugin's headers (`X-RateLimit-*`,
+    /// `RateLimit-*`, `Retry-After`) travel in `Exchange::response_headers`,
+    /// which the proxy adds to refusals too.
+    #[error("rate limit exceeded ({status})")]
+    RateLimited {
+        /// `error_code`.
+        status: StatusCode,
+        /// `error_message`.
+        message: String,
+    },
     /// The request body is larger than the plugin reads (Kong's 413).
     #[error("request body larger than {limit} bytes")]
     BodyTooLarge {
@@ -109,6 +121,8 @@ pub struct Runtime {
     pub oauth2: oauth2::State,
     /// openid-connect state (discovery/JWKS/introspection caches, IdP client).
     pub oidc: openid_connect::State,
+    /// rate-limiting counters (local windows, Redis connections and batches).
+    pub rate_limiting: rate_limiting::State,
 }
 
 // === impl Runtime ===
@@ -121,6 +135,7 @@ impl Runtime {
             trusted_ips,
             oauth2: oauth2::State::new(),
             oidc: openid_connect::State::new(),
+            rate_limiting: rate_limiting::State::new(),
         }
     }
 }

@@ -487,6 +487,7 @@ golden!(
     consumer_errors,
     consumer_groups,
     backend_errors,
+    rate_limiting,
     credentials,
 );
 
@@ -634,5 +635,61 @@ fn seed_example_has_no_problems() -> Result<()> {
     for route in &translation.table.routes {
         assert_eq!(route.fault, None, "{}", route.name);
     }
+    Ok(())
+}
+
+/// The rate-limiting fixture's configurations as the Admin API prints them
+/// after translation: the annotation form, the configFrom Secret with Kong's
+/// deprecated `redis_*` fields folded into `redis` (password masked), the
+/// global plugin; the refused ones fail their routes closed with Kong's
+/// messages.
+#[test]
+fn rate_limiting_configs_survive_translation() -> Result<()> {
+    let (docs, options) = load("rate_limiting")?;
+    let t = translate(&object_set(docs)?, &options);
+    let config = |name: &str| {
+        t.table
+            .routes
+            .iter()
+            .flat_map(|r| r.plugins.iter())
+            .find(|p| p.source.name == name)
+            .map(|p| p.config.render())
+            .unwrap_or_else(|| panic!("no instance from {name}"))
+    };
+    let c = config("per-minute");
+    assert_eq!(c["minute"], 5);
+    assert_eq!(c["hour"], 100);
+    assert_eq!(c["limit_by"], "header");
+    assert_eq!(c["header_name"], "x-tenant");
+    assert_eq!(c["policy"], "local");
+    let c = config("shared-redis");
+    assert_eq!(c["policy"], "redis");
+    assert_eq!(c["sync_rate"], 0.5);
+    assert_eq!(c["redis"]["host"], "redis.cache.svc");
+    assert_eq!(c["redis"]["port"], 6380);
+    assert_eq!(c["redis"]["password"], "[redacted]");
+    assert_eq!(c["redis_port"], 6380);
+    let c = config("global-limit");
+    assert_eq!(c["day"], 10000);
+    assert_eq!(c["limit_by"], "ip");
+    let fault = |route: &str| {
+        t.table
+            .routes
+            .iter()
+            .find(|r| r.source.name == route)
+            .and_then(|r| r.fault.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        fault("refused").contains("config.policy: expected one of: local, redis"),
+        "{}",
+        fault("refused")
+    );
+    assert!(
+        fault("unlimited").contains("at least one of these fields must be non-empty"),
+        "{}",
+        fault("unlimited")
+    );
+    assert!(fault("tenants").is_empty() && fault("cached").is_empty());
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 pub mod oauth2;
 pub mod openid_connect;
+pub mod rate_limiting;
 mod registry;
 pub mod schema;
 mod scope;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 pub use oauth2::Oauth2Config;
 pub use openid_connect::OidcConfig;
+pub use rate_limiting::RateLimitingConfig;
 pub(crate) use registry::plugins as registry;
 pub use schema::Schema;
 pub use scope::{Holder, Scope};
@@ -118,6 +120,7 @@ macro_rules! config_enum {
             /// Fields where an explicit `null` is kept when printing.
             pub keep_null: &'static [&'static str],
             defaults: fn() -> Map<String, Value>,
+            fold_shorthands: fn(&mut Map<String, Value>),
         }
 
         impl PluginFacts {
@@ -132,6 +135,7 @@ macro_rules! config_enum {
                             null_types: <$config as Schema>::NULL_TYPES,
                             keep_null: <$config as Schema>::KEEP_NULL,
                             defaults: <$config as Schema>::defaults,
+                            fold_shorthands: <$config as Schema>::fold_shorthands,
                         });
                     }
                 )*
@@ -141,6 +145,12 @@ macro_rules! config_enum {
             /// Kong's default of every field.
             pub fn defaults(&self) -> Map<String, Value> {
                 (self.defaults)()
+            }
+
+            /// Deprecated shorthands rewritten into their fields
+            /// ([`Schema::fold_shorthands`]).
+            pub fn fold_shorthands(&self, config: &mut Map<String, Value>) {
+                (self.fold_shorthands)(config)
             }
         }
     };

@@ -196,6 +196,10 @@ fn plugin_error(error: PluginError) -> Response<BoxBody> {
             tracing::debug!(%detail, "unreadable request body");
             message(StatusCode::BAD_REQUEST, "Cannot read the request body")
         }
+        PluginError::RateLimited {
+            status,
+            message: msg,
+        } => message(status, &msg),
         PluginError::BodyTooLarge { limit } => {
             tracing::debug!(limit, "request body larger than a plugin reads");
             message(StatusCode::PAYLOAD_TOO_LARGE, "Payload too large")
@@ -310,6 +314,21 @@ mod tests {
         assert_eq!(body_json(r).await, json!({"message": "Payload too large"}));
         let r = ProxyError::from(PluginError::Body("connection reset".into())).into_response();
         assert_eq!(r.status(), 400);
+    }
+
+    #[tokio::test]
+    async fn rate_limited_carries_its_status_and_message() {
+        let r = ProxyError::from(PluginError::RateLimited {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: "API rate limit exceeded".into(),
+        })
+        .into_response();
+        assert_eq!(r.status(), 429);
+        assert_eq!(r.headers()[CONTENT_TYPE], JSON);
+        assert_eq!(
+            body_json(r).await,
+            json!({"message": "API rate limit exceeded"})
+        );
     }
 
     #[tokio::test]

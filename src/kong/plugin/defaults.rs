@@ -14,11 +14,24 @@ pub fn defaulted_config(name: &str, config: &Value) -> Value {
     let mut out = facts.map(|f| f.defaults()).unwrap_or_default();
     let keep_null = facts.map(|f| f.keep_null).unwrap_or_default();
     if let Some(given) = config.as_object() {
+        let mut given = given.clone();
+        if let Some(f) = facts {
+            f.fold_shorthands(&mut given);
+        }
         for (key, value) in given {
             if value.is_null() && !keep_null.contains(&key.as_str()) {
                 continue;
             }
-            out.insert(key.clone(), value.clone());
+            // A record given in part keeps the defaults of the rest (Kong
+            // fills nested records field by field).
+            if let (Some(Value::Object(default)), Value::Object(part)) = (out.get_mut(&key), &value)
+            {
+                for (k, v) in part.iter().filter(|(_, v)| !v.is_null()) {
+                    default.insert(k.clone(), v.clone());
+                }
+                continue;
+            }
+            out.insert(key, value);
         }
     }
     Value::Object(out)
@@ -48,8 +61,11 @@ pub fn coerce_config(name: &str, config: &mut Value) {
                     if let Ok(f) = s.trim().parse::<f64>() {
                         *value = Value::from(f);
                     }
-                } else if let Ok(n) = s.trim().parse::<u64>() {
+                } else if let Ok(n) = s.trim().parse::<i64>() {
                     *value = Value::from(n);
+                } else if let Ok(f) = s.trim().parse::<f64>() {
+                    // A number field whose default is whole (`sync_rate`).
+                    *value = Value::from(f);
                 }
             }
             Some(Value::Array(_)) => *value = Value::Array(vec![Value::String(s.clone())]),
@@ -58,7 +74,10 @@ pub fn coerce_config(name: &str, config: &mut Value) {
                     *value = Value::Array(vec![Value::String(s.clone())])
                 }
                 Some((_, FormType::Number)) => {
-                    if let Ok(f) = s.trim().parse::<f64>() {
+                    // `5` stays whole: Kong prints it without a fraction.
+                    if let Ok(n) = s.trim().parse::<i64>() {
+                        *value = Value::from(n);
+                    } else if let Ok(f) = s.trim().parse::<f64>() {
                         *value = Value::from(f);
                     }
                 }

@@ -37,6 +37,14 @@ pub trait Schema: Sized {
 
     /// The configuration as the Admin API prints it, secrets masked.
     fn render(&self) -> Value;
+
+    /// Rewrites deprecated shorthand fields into the fields that replace
+    /// them, as Kong does before it fills in defaults (a default must not
+    /// meet a shorthand's value as if both were given). A conflict is left
+    /// in place for [`Schema::parse`] to report.
+    fn fold_shorthands(config: &mut Map<String, Value>) {
+        let _ = config;
+    }
 }
 
 /// How a form-encoded string is read for a field whose default is `null`.
@@ -133,7 +141,12 @@ fn kong_message(serde: &str) -> String {
         // "unknown variant `x`, expected one of `a`, `b`"
         let expected = rest
             .split_once("expected ")
-            .map(|(_, e)| e.trim_start_matches("one of ").replace('`', ""))
+            .map(|(_, e)| {
+                // serde says "`a` or `b`" for two variants; Kong lists them.
+                e.trim_start_matches("one of ")
+                    .replace("` or `", ", ")
+                    .replace('`', "")
+            })
             .unwrap_or_default();
         return format!("expected one of: {expected}");
     }
@@ -168,6 +181,14 @@ mod tests {
         on: bool,
         limit: u32,
         nested: Nested,
+        policy: Option<TwoPolicies>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(rename_all = "lowercase")]
+    enum TwoPolicies {
+        Local,
+        Redis,
     }
 
     #[derive(Debug, Default, Deserialize, PartialEq)]
@@ -184,6 +205,7 @@ mod tests {
                 on: true,
                 limit: 7,
                 nested: Nested::default(),
+                policy: None,
             }
         }
     }
@@ -221,6 +243,10 @@ mod tests {
             "config.nested.port: expected an integer"
         );
         assert_eq!(err(json!({"nope": 1})), "config.nope: unknown field");
+        assert_eq!(
+            err(json!({"policy": "cluster"})),
+            "config.policy: expected one of: local, redis"
+        );
         assert_eq!(err(json!([1])), "config: expected a record");
     }
 }

@@ -1,0 +1,140 @@
+//! `rate-limiting`: counts requests per window (second to year) by consumer,
+//! credential, IP, service, header or path, in this process (`local`) or in
+//! Redis (`redis`), refuses those over a limit with `error_code` and
+//! `error_message`, and tells clients where they stand with Kong's
+//! `X-RateLimit-*`, `RateLimit-*` and `Retry-After` headers.
+
+mod local;
+mod redis;
+mod sharded;
+mod usage;
+mod window;
+
+use super::{Access, Exchange, Phases, PluginError, Runtime};
+use crate::model::PluginInstance;
+use crate::model::plugin::rate_limiting::{LimitBy, Policy, RateLimitingConfig};
+use http::StatusCode;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+pub(crate) use usage::{Usage, Used};
+use window::Now;
+
+/// Kong's default `real_ip_header`: believed only from `--trusted-ips` peers.
+const X_REAL_IP: &str = "x-real-ip";
+
+/// This process's counters: one local table for every `local` instance, and
+/// per Redis server a connection and the batched counts.
+#[derive(Clone)]
+pub struct State {
+    local: Arc<local::LocalCounters>,
+    redis: Arc<redis::RedisCounters>,
+}
+
+// === impl State ===
+
+impl State {
+    /// Empty counters.
+    pub fn new() -> Self {
+        Self {
+            local: Arc::new(local::LocalCounters::new()),
+            redis: Arc::new(redis::RedisCounters::new()),
+        }
+    }
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Phases for RateLimitingConfig {
+    async fn access(
+        config: &Arc<Self>,
+        instance: &PluginInstance,
+        exchange: &mut Exchange<'_>,
+        runtime: &Runtime,
+    ) -> Result<Access, PluginError> {
+        let now = Now::current();
+        let key = format!("{}:{}", instance.id, identifier(config, exchange, runtime));
+        let state = &runtime.rate_limiting;
+        let usage = match config.policy {
+            Policy::Local => Ok(state.local.hit(&key, &now, &config.limits)),
+            Policy::Redis => state.redis.hit(config, &key, &now).await,
+        };
+        let usage = match usage {
+            Ok(usage) => usage,
+            // Kong: `fault_tolerant` proxies without limiting (and without
+            // headers); otherwise the request fails with a 500.
+            Err(e) if config.fault_tolerant => {
+                tracing::error!(error = %e, "rate-limiting: failed to get usage");
+                return Ok(Access::Continue);
+            }
+            Err(e) => return Err(PluginError::Internal(format!("rate-limiting: {e}"))),
+        };
+        if !config.hide_client_headers {
+            for (name, value) in &usage.headers(&now) {
+                exchange.response_headers.insert(name, value.clone());
+            }
+        }
+        if usage.stop.is_some() {
+            return Err(PluginError::RateLimited {
+                status: StatusCode::from_u16(config.error_code)
+                    .unwrap_or(StatusCode::TOO_MANY_REQUESTS),
+                message: config.error_message.clone(),
+            });
+        }
+        Ok(Access::Continue)
+    }
+}
+
+/// Kong's `get_identifier`: what the request is counted by, falling back to
+/// the client's address when that is missing.
+fn identifier(config: &RateLimitingConfig, exchange: &Exchange<'_>, runtime: &Runtime) -> String {
+    let found = match config.limit_by {
+        LimitBy::Service => exchange.service.map(|s| s.name.clone()),
+        LimitBy::Consumer => exchange.authenticated.as_ref().map(|a| {
+            // Kong: the consumer's id, else the credential's.
+            if a.consumer.id.is_empty() {
+                a.credential.clone().unwrap_or_default()
+            } else {
+                a.consumer.id.clone()
+            }
+        }),
+        LimitBy::Credential => exchange
+            .authenticated
+            .as_ref()
+            .and_then(|a| a.credential.clone()),
+        LimitBy::Header => config
+            .header_name
+            .as_deref()
+            .and_then(|h| exchange.headers().get(h))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        LimitBy::Path => config
+            .path
+            .as_deref()
+            .filter(|p| *p == exchange.request.uri().path())
+            .map(str::to_string),
+        LimitBy::Ip => None,
+    };
+    found
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| client_ip(exchange, runtime).to_string())
+}
+
+/// Kong's `kong.client.get_forwarded_ip` with Kong's defaults: the peer,
+/// or its `X-Real-IP` when the peer is one of `--trusted-ips`.
+fn client_ip(exchange: &Exchange<'_>, runtime: &Runtime) -> IpAddr {
+    let peer = exchange.client_addr.ip();
+    if !runtime.trusted_ips.contains(peer) {
+        return peer;
+    }
+    exchange
+        .headers()
+        .get(X_REAL_IP)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(peer)
+}
