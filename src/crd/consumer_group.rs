@@ -51,15 +51,11 @@ pub struct KongConsumerGroupSpec {
 // === impl KongConsumerGroup ===
 
 impl KongConsumerGroup {
-    /// The group's name in Kong: `spec.name`, or the object's name when
-    /// `spec.name` is unset or empty.
+    /// The group's name in Kong: the object's name, as KIC names it
+    /// (`spec.name` is Kong Gateway Operator's, for Konnect; KIC ignores it,
+    /// and so do consumers' `consumerGroups`, which name objects).
     pub fn kong_name(&self) -> &str {
-        self.spec
-            .name
-            .as_deref()
-            .filter(|n| !n.is_empty())
-            .or(self.metadata.name.as_deref())
-            .unwrap_or_default()
+        self.metadata.name.as_deref().unwrap_or_default()
     }
 }
 
@@ -76,14 +72,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kong_name_is_spec_name_or_object_name() {
+    fn kong_name_is_the_object_name_as_in_kic() {
         let mut group: KongConsumerGroup =
             serde_yaml::from_str("metadata: {name: gold, namespace: shop}\nspec: {}").unwrap();
         assert_eq!(group.kong_name(), "gold");
-        group.spec.name = Some(String::new());
-        assert_eq!(group.kong_name(), "gold");
         group.spec.name = Some("gold-tier".into());
-        assert_eq!(group.kong_name(), "gold-tier");
+        assert_eq!(group.kong_name(), "gold");
         assert_eq!(
             <KongConsumerGroup as kube::Resource>::api_version(&()),
             "configuration.konghq.com/v1beta1"
