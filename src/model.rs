@@ -15,7 +15,8 @@ mod shared;
 use std::collections::BTreeMap;
 
 pub use consumer::{ClientSecret, ClientType, Consumer, Oauth2Credential, is_hashed_secret};
-pub use credential::{Credential, CredentialType, Credentials};
+pub use credential::jwt::{JwtAlgorithm, JwtFieldError, JwtFields, JwtKeys, KeyError, PublicKey};
+pub use credential::{Credential, CredentialType, Credentials, JwtCredential};
 pub use object::{ObjectRef, Problem};
 pub use plugin::{PluginConfig, PluginInstance};
 pub use route::{HostMatch, PathMatch, PathRegex, Route};

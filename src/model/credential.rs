@@ -2,14 +2,20 @@
 //! (`konghq.com/credential: <type>`), a kong.yml entity or an Admin API
 //! write all end here, keyed by type and by the type's unique key.
 
+pub(super) mod jwt;
+
 use super::{Oauth2Credential, ObjectRef, Shared};
 use std::collections::BTreeMap;
+
+pub use jwt::JwtCredential;
 
 /// The credential types kingress reads, with Kong's and KIC's names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CredentialType {
     /// oauth2 applications (`oauth2_credentials`).
     Oauth2,
+    /// jwt secrets (`jwt_secrets`).
+    Jwt,
 }
 
 /// A credential of any type.
@@ -17,6 +23,8 @@ pub enum CredentialType {
 pub enum Credential {
     /// An oauth2 application.
     Oauth2(Oauth2Credential),
+    /// A jwt secret.
+    Jwt(JwtCredential),
 }
 
 /// Every credential, by type, each type keyed by its unique key
@@ -31,12 +39,13 @@ pub struct Credentials {
 
 impl CredentialType {
     /// Every type.
-    pub const ALL: [CredentialType; 1] = [CredentialType::Oauth2];
+    pub const ALL: [CredentialType; 2] = [CredentialType::Oauth2, CredentialType::Jwt];
 
     /// The `konghq.com/credential` label value (and the plugin name).
     pub fn label(self) -> &'static str {
         match self {
             CredentialType::Oauth2 => "oauth2",
+            CredentialType::Jwt => "jwt",
         }
     }
 
@@ -45,6 +54,7 @@ impl CredentialType {
     pub fn from_label(label: &str) -> Option<Self> {
         match label {
             "oauth2" => Some(CredentialType::Oauth2),
+            "jwt" | "jwt_secret" => Some(CredentialType::Jwt),
             _ => None,
         }
     }
@@ -57,6 +67,7 @@ impl Credential {
     pub fn credential_type(&self) -> CredentialType {
         match self {
             Credential::Oauth2(_) => CredentialType::Oauth2,
+            Credential::Jwt(_) => CredentialType::Jwt,
         }
     }
 
@@ -65,6 +76,7 @@ impl Credential {
     pub fn key(&self) -> &str {
         match self {
             Credential::Oauth2(c) => &c.client_id,
+            Credential::Jwt(c) => &c.key,
         }
     }
 
@@ -72,6 +84,7 @@ impl Credential {
     pub fn id(&self) -> &str {
         match self {
             Credential::Oauth2(c) => &c.id,
+            Credential::Jwt(c) => &c.id,
         }
     }
 
@@ -79,6 +92,7 @@ impl Credential {
     pub fn consumer_id(&self) -> &str {
         match self {
             Credential::Oauth2(c) => &c.consumer_id,
+            Credential::Jwt(c) => &c.consumer_id,
         }
     }
 
@@ -86,6 +100,7 @@ impl Credential {
     pub fn source(&self) -> &ObjectRef {
         match self {
             Credential::Oauth2(c) => &c.source,
+            Credential::Jwt(c) => &c.source,
         }
     }
 }
@@ -141,14 +156,24 @@ impl Credentials {
     pub fn oauth2(&self, client_id: &str) -> Option<&Oauth2Credential> {
         match self.get(CredentialType::Oauth2, client_id)? {
             Credential::Oauth2(c) => Some(c),
+            _ => None,
         }
     }
 
     /// Every oauth2 application.
     pub fn oauth2_all(&self) -> impl Iterator<Item = &Oauth2Credential> {
-        self.of(CredentialType::Oauth2).map(|c| match c {
-            Credential::Oauth2(c) => c,
+        self.of(CredentialType::Oauth2).filter_map(|c| match c {
+            Credential::Oauth2(c) => Some(c),
+            _ => None,
         })
+    }
+
+    /// The jwt secret whose `key` is `key`.
+    pub fn jwt(&self, key: &str) -> Option<&JwtCredential> {
+        match self.get(CredentialType::Jwt, key)? {
+            Credential::Jwt(c) => Some(c),
+            _ => None,
+        }
     }
 
     /// The oauth2 application with this id (tokens refer to credentials by id).

@@ -35,6 +35,7 @@ impl Sealer {
     pub fn seal(&mut self, table: &mut Table) {
         let to_hash = |c: &Credential| match c {
             Credential::Oauth2(c) => matches!(c.client_secret, ClientSecret::ToHash(_)),
+            _ => false,
         };
         // Writing to credentials shared with earlier tables copies them:
         // only when there is something to hash.
@@ -44,7 +45,9 @@ impl Sealer {
         }
         let mut used = HashMap::with_capacity(self.memo.len());
         for cred in table.credentials.of_mut(CredentialType::Oauth2) {
-            let Credential::Oauth2(cred) = cred;
+            let Credential::Oauth2(cred) = cred else {
+                continue;
+            };
             let ClientSecret::ToHash(plain) = &cred.client_secret else {
                 continue;
             };

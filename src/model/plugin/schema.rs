@@ -80,7 +80,9 @@ pub fn read<T: DeserializeOwned>(config: &Value) -> Result<T, ConfigError> {
             .iter()
             .find_map(|p| message.strip_prefix(p))
             .and_then(|rest| rest.split('`').next());
-        if let Some(name) = named {
+        // (Depending on how the key was read, serde_path_to_error may have
+        // named it already.)
+        if let Some(name) = named.filter(|n| !path.ends_with(&format!(".{n}"))) {
             path = format!("{path}.{name}");
         }
         ConfigError::field(path, kong_message(&message))
@@ -132,7 +134,12 @@ fn kong_message(serde: &str) -> String {
         // "unknown variant `x`, expected one of `a`, `b`"
         let expected = rest
             .split_once("expected ")
-            .map(|(_, e)| e.trim_start_matches("one of ").replace('`', ""))
+            // serde words two variants "`a` or `b`", more "one of `a`, `b`, `c`".
+            .map(|(_, e)| {
+                e.trim_start_matches("one of ")
+                    .replace("` or `", "`, `")
+                    .replace('`', "")
+            })
             .unwrap_or_default();
         return format!("expected one of: {expected}");
     }
