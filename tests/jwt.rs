@@ -7,7 +7,8 @@
 //! - `jwt/locations.rs`: tokens in the query, cookies and custom headers;
 //! - `jwt/algorithms.rs`: every algorithm verifying, consumer headers;
 //! - `jwt/claims.rs`: `exp`, `nbf`, `maximum_expiration`;
-//! - `jwt/anonymous.rs`: `anonymous` by id and username, a missing one.
+//! - `jwt/anonymous.rs`: `anonymous` by id and username, a missing one;
+//! - `jwt/multiple.rs`: with oauth2 on the same route, logical AND and OR.
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
@@ -21,5 +22,7 @@ mod anonymous;
 mod claims;
 #[path = "jwt/locations.rs"]
 mod locations;
+#[path = "jwt/multiple.rs"]
+mod multiple;
 #[path = "jwt/refusals.rs"]
 mod refusals;
