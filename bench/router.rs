@@ -63,6 +63,7 @@ fn route(hosts: &[&str], path: PathMatch, methods: &[&str]) -> Route {
         regex_priority: 0,
         service: None,
         plugins: Vec::new(),
+        scoped: Vec::new(),
         fault: None,
     }
 }

@@ -5,6 +5,7 @@
 use crate::listen::Limits;
 use crate::model::Sensitive;
 use crate::plugins::TrustedIps;
+use crate::tokens::redis::connect::{RedisTarget, RedisTls};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -97,10 +98,38 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "KINGRESS_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
-    /// Token store: `memory`, or `redis://host:port[/db]` to share tokens
-    /// between replicas.
-    #[arg(long, env = "KINGRESS_TOKEN_STORE", default_value = "memory", value_parser = parse_token_store)]
-    pub token_store: String,
+    /// Token store: `memory`, or Redis to share tokens between replicas:
+    /// `redis[s]://[[user]:password@]host[:port][/db]`,
+    /// `redis[s]+sentinel://[[user]:password@]host[:26379][,host…]/master[/db]`
+    /// or `redis[s]+cluster://[[user]:password@]host[:port][,host…]`. A
+    /// secret (it may hold a password): never printed.
+    #[arg(
+        long,
+        env = "KINGRESS_TOKEN_STORE",
+        default_value = "memory",
+        hide_env_values = true,
+        value_parser = parse_token_store
+    )]
+    pub token_store: Sensitive,
+    /// PEM CA certificates a `rediss…` server's certificate must chain to.
+    /// Unset: the system's roots. Verification is always on.
+    #[arg(long, env = "KINGRESS_REDIS_CA_FILE")]
+    pub redis_ca_file: Option<PathBuf>,
+    /// PEM client certificate for Redis servers that ask for one
+    /// (`tls-auth-clients yes`); with --redis-client-key-file.
+    #[arg(
+        long,
+        env = "KINGRESS_REDIS_CLIENT_CERT_FILE",
+        requires = "redis_client_key_file"
+    )]
+    pub redis_client_cert_file: Option<PathBuf>,
+    /// PEM private key of --redis-client-cert-file.
+    #[arg(
+        long,
+        env = "KINGRESS_REDIS_CLIENT_KEY_FILE",
+        requires = "redis_client_cert_file"
+    )]
+    pub redis_client_key_file: Option<PathBuf>,
     /// IPs or CIDRs whose X-Forwarded-Proto is trusted (comma-separated or
     /// repeated).
     #[arg(long, env = "KINGRESS_TRUSTED_IPS", value_delimiter = ',')]
@@ -217,6 +246,15 @@ pub struct StandaloneArgs {
 // === impl ServeArgs ===
 
 impl ServeArgs {
+    /// The Redis TLS files (`--redis-ca-file`, `--redis-client-*-file`).
+    pub fn redis_tls(&self) -> RedisTls {
+        RedisTls {
+            ca_file: self.redis_ca_file.clone(),
+            client_cert_file: self.redis_client_cert_file.clone(),
+            client_key_file: self.redis_client_key_file.clone(),
+        }
+    }
+
     /// The trusted IP list, parsed.
     pub fn trusted(&self) -> Result<TrustedIps, String> {
         TrustedIps::parse(&self.trusted_ips)
@@ -350,16 +388,23 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     }
 }
 
-fn parse_token_store(s: &str) -> Result<String, String> {
-    if s == "memory" || s.starts_with("redis://") || s.starts_with("rediss://") {
-        if s != "memory" && redis::parse_redis_url(s).is_none() {
-            return Err(format!("invalid redis URL '{s}'"));
-        }
-        Ok(s.to_string())
-    } else {
-        Err(format!(
-            "'{s}' is not a token store (use memory or redis://host:port)"
-        ))
+/// `memory` or a Redis URL whose form is valid (its TLS files are read
+/// when the store opens). The message never repeats the URL: it may hold a
+/// password.
+fn parse_token_store(s: &str) -> Result<Sensitive, String> {
+    if s == "memory" {
+        return Ok(Sensitive::new(s));
+    }
+    if !s.starts_with("redis") {
+        return Err(
+            "not a token store (use memory, redis://host:port, redis+sentinel://… or \
+             redis+cluster://…)"
+                .into(),
+        );
+    }
+    match RedisTarget::parse(s, &RedisTls::default()) {
+        Ok(_) => Ok(Sensitive::new(s)),
+        Err(e) => Err(format!("invalid Redis URL: {e}")),
     }
 }
 

@@ -28,7 +28,7 @@ mod route;
 mod service;
 
 pub use consumer::Consumer;
-pub use credential::Oauth2Credential;
+pub use credential::{Credential, Oauth2Credential};
 pub use document::{Document, DocumentError, FORMAT_VERSION};
 pub use errors::{FieldError, FieldErrors};
 pub use ids::{Ids, random_string};
@@ -49,6 +49,8 @@ pub enum Kind {
     Consumer,
     /// `oauth2_credentials`.
     Oauth2Credential,
+    /// The credentials of every other type (`keyauth_credentials`, …).
+    Credential(crate::model::CredentialType),
     /// `plugins`.
     Plugin,
 }
@@ -74,6 +76,9 @@ pub struct Context<'a> {
     /// Resolves a reference (an id, or a name where the kind has one) to the
     /// referenced entity's id; `None` when nothing matches.
     pub resolve: &'a dyn Fn(Kind, &str) -> Option<String>,
+    /// Whether secrets are in Kong's stored form (a document with
+    /// `_transform: false`): a basic-auth password is Kong's SHA-1.
+    pub stored: bool,
 }
 
 // === impl Kind ===
@@ -86,6 +91,7 @@ impl Kind {
             Kind::Route => "routes",
             Kind::Consumer => "consumers",
             Kind::Oauth2Credential => "oauth2_credentials",
+            Kind::Credential(t) => t.table(),
             Kind::Plugin => "plugins",
         }
     }
@@ -97,6 +103,7 @@ impl Kind {
             Kind::Route => "route",
             Kind::Consumer => "consumer",
             Kind::Oauth2Credential => "oauth2 credential",
+            Kind::Credential(t) => t.label(),
             Kind::Plugin => "plugin",
         }
     }

@@ -4,7 +4,7 @@
 //! each other.
 
 mod consumer;
-mod credential;
+pub mod credential;
 mod object;
 pub mod plugin;
 mod route;
@@ -16,7 +16,11 @@ use std::collections::BTreeMap;
 
 pub use consumer::{ClientSecret, ClientType, Consumer, Oauth2Credential, is_hashed_secret};
 pub use credential::jwt::{JwtAlgorithm, JwtFieldError, JwtFields, JwtKeys, KeyError, PublicKey};
-pub use credential::{Credential, CredentialType, Credentials, JwtCredential};
+pub use credential::{
+    AclCredential, ApiKey, BasicAuthCredential, Credential, CredentialBase, CredentialError,
+    CredentialSchema, CredentialType, Credentials, FieldProblem, Fields, JwtCredential,
+    KeyAuthCredential, Origin, Password,
+};
 pub use object::{ObjectRef, Problem};
 pub use plugin::{PluginConfig, PluginInstance};
 pub use route::{HostMatch, PathMatch, PathRegex, Route};
@@ -45,6 +49,9 @@ pub struct Table {
     /// Every plugin instance that is attached somewhere, keyed by instance id
     /// (for the Admin API; routes carry their own resolved copies).
     pub plugins: BTreeMap<String, PluginInstance>,
+    /// Instances scoped to a consumer or consumer group alone (they apply
+    /// on every route), by holder.
+    pub holder_plugins: BTreeMap<plugin::Holder, Vec<PluginInstance>>,
 }
 
 // === impl Table ===

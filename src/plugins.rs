@@ -12,6 +12,7 @@ mod exchange;
 pub mod jwt;
 pub mod oauth2;
 pub mod openid_connect;
+pub mod pipeline;
 
 use crate::model::{PluginConfig, PluginInstance};
 use crate::tokens::TokenStore;

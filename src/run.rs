@@ -17,6 +17,7 @@ use crate::reconcile::{Change, Outcome, Reconciler};
 use crate::secret::Keyring;
 use crate::source::files;
 use crate::tokens::TokenStore;
+use crate::tokens::redis::connect::RedisTarget;
 use crate::translate::Options;
 use parking_lot::Mutex;
 use std::sync::Arc;
@@ -113,14 +114,23 @@ impl Servers {
 pub async fn runtime(args: &ServeArgs, metrics: &Metrics) -> Result<Runtime, RunError> {
     let trusted = args.trusted().map_err(RunError::Usage)?;
     let keys = seal_keys(args).map_err(RunError::Usage)?;
-    let tokens = TokenStore::open_with_keys(
-        &args.token_store,
-        metrics.clone(),
-        args.max_tokens_per_credential,
-        keys,
-    )
-    .await
-    .map_err(|e| RunError::Usage(format!("--token-store: {e}")))?;
+    let url = args.token_store.expose();
+    let tokens = if url == "memory" {
+        TokenStore::open_with_keys(url, metrics.clone(), args.max_tokens_per_credential, keys)
+            .await
+            .map_err(|e| RunError::Usage(format!("--token-store: {e}")))?
+    } else {
+        let target = RedisTarget::parse(url, &args.redis_tls())
+            .map_err(|e| RunError::Usage(format!("--token-store: {e}")))?;
+        tracing::info!(redis = %target.redacted(), "token store in redis");
+        TokenStore::open_redis(
+            target,
+            metrics.clone(),
+            args.max_tokens_per_credential,
+            keys,
+        )
+        .await
+    };
     Ok(Runtime::new(tokens, trusted))
 }
 

@@ -17,4 +17,4 @@ mod seal;
 pub use digest::DigestKey;
 pub use keyring::{BUILTIN_ID, Keyring, KeyringError, OpenError};
 pub use phc::{pbkdf2_phc, verify_phc};
-pub use seal::{Sealer, hash};
+pub use seal::{Sealer, api_key_digest, hash};

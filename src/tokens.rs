@@ -19,12 +19,12 @@
 mod generate;
 mod listing;
 pub mod memory;
+mod open;
 mod ops;
 pub mod redis;
 
 use crate::metrics::Metrics;
 use crate::model::Sensitive;
-use crate::secret::Keyring;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -146,6 +146,14 @@ pub enum StoreError {
     /// token itself, not only its id.
     #[error("a token in the Redis store can be changed only through its access token")]
     NeedsToken,
+    /// A Redis Cluster keeps a token's keys in its credential's slot, so
+    /// it stores only token values drawn for that credential
+    /// ([`TokenStore::fresh_token`]).
+    #[error(
+        "a Redis Cluster token store keeps only token values it generated; \
+         omit access_token and refresh_token to have them generated"
+    )]
+    Unplaceable,
     /// The store URL (`--token-store`) is not usable.
     #[error("invalid token store '{url}': {reason}")]
     Config {
@@ -248,52 +256,14 @@ impl TokenStore {
         )))
     }
 
-    /// [`Self::open`] with the default per-credential bound.
-    pub async fn from_url(url: &str, metrics: Metrics) -> Result<Self, StoreError> {
-        Self::open(url, metrics, DEFAULT_MAX_PER_CREDENTIAL).await
-    }
-
-    /// The store for `--token-store`: `memory`, or `redis://…` /
-    /// `rediss://…`, holding at most `max_per_credential` live tokens per
-    /// credential. A Redis store that cannot be reached yet is still
-    /// returned (requests fail closed with 503 until it answers); only a
-    /// malformed URL is an error. A memory store gets a background task that
-    /// sweeps expired rows, so this must run inside a Tokio runtime.
-    pub async fn open(
-        url: &str,
-        metrics: Metrics,
-        max_per_credential: usize,
-    ) -> Result<Self, StoreError> {
-        Self::open_with_keys(url, metrics, max_per_credential, Keyring::builtin()).await
-    }
-
-    /// [`TokenStore::open`] with the keys a Redis store seals its rows with
-    /// (`--token-seal-keys`); the memory store holds no sealed rows.
-    pub async fn open_with_keys(
-        url: &str,
-        metrics: Metrics,
-        max_per_credential: usize,
-        keys: Keyring,
-    ) -> Result<Self, StoreError> {
-        if url == "memory" {
-            let limits = memory::Limits {
-                max_per_credential,
-                ..memory::Limits::default()
-            };
-            let store = Arc::new(memory::MemoryStore::new(limits, Some(metrics)));
-            memory::spawn_sweeper(&store);
-            return Ok(TokenStore::Memory(store));
+    /// A new token value (access token, refresh token) for a token of
+    /// `credential`: random, and in a Redis Cluster drawn to share the
+    /// credential's slot.
+    pub fn fresh_token(&self, credential: &str) -> String {
+        match self {
+            TokenStore::Memory(_) => random_token(),
+            TokenStore::Redis(r) => r.fresh_token(credential),
         }
-        if url.starts_with("redis://") || url.starts_with("rediss://") {
-            let store = redis::RedisStore::connect(url, Some(metrics), max_per_credential)
-                .await?
-                .with_keys(keys);
-            return Ok(TokenStore::Redis(Arc::new(store)));
-        }
-        Err(StoreError::Config {
-            url: redact_url(url),
-            reason: "use memory, redis://host:port[/db] or rediss://…".into(),
-        })
     }
 
     /// Backend name for logs and metrics.
@@ -464,14 +434,4 @@ fn evicted(metrics: Option<&Metrics>, credential: &str, count: usize) {
 /// holding the value as a key.
 pub fn digest_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
-}
-
-/// A URL without its password, for messages.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***{}", &url[..scheme], &url[at..])
-        }
-        _ => url.to_string(),
-    }
 }

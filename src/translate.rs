@@ -25,6 +25,7 @@ mod backend;
 mod consumers;
 mod credentials;
 mod declarative;
+mod holders;
 mod ids;
 mod ingress;
 mod memo;
@@ -109,6 +110,7 @@ fn translate_with(
         }
         None => consumers::translate(&mut cx).place(&mut cx, &mut table),
     }
+    holders::translate(&mut cx, &mut plugins, &mut table);
     declarative::translate(&mut cx, &mut table);
     table.certificates = tls::translate(&mut cx);
 

@@ -125,6 +125,7 @@ fn plugin(id: &str, name: &str, config: Value) -> PluginInstance {
         protocols: Vec::new(),
         ordering: PluginOrdering::default(),
         config: PluginConfig::parse(name, &config).unwrap(),
+        scope: Default::default(),
     }
 }
 
@@ -168,6 +169,7 @@ fn full_table(up: &Upstream) -> Table {
         id: "33333333-3333-4333-8333-333333333333".into(),
         username: Some("jane@example.com".into()),
         custom_id: Some("jane-1".into()),
+        groups: Vec::new(),
         source: source("KongConsumer", "jane"),
     };
     t.credentials

@@ -8,6 +8,7 @@
 //! - `jwt/algorithms.rs`: every algorithm verifying, consumer headers;
 //! - `jwt/claims.rs`: `exp`, `nbf`, `maximum_expiration`;
 //! - `jwt/anonymous.rs`: `anonymous` by id and username, a missing one;
+//! - `jwt/binary.rs`: the binary with a kong.yml (the bench's shape) and the Admin API;
 //! - `jwt/multiple.rs`: with oauth2 on the same route, logical AND and OR.
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
@@ -18,6 +19,8 @@ mod support;
 mod algorithms;
 #[path = "jwt/anonymous.rs"]
 mod anonymous;
+#[path = "jwt/binary.rs"]
+mod binary;
 #[path = "jwt/claims.rs"]
 mod claims;
 #[path = "jwt/locations.rs"]

@@ -176,6 +176,7 @@ pub fn plugin(config: &Value) -> PluginInstance {
         protocols: Vec::new(),
         ordering: Default::default(),
         config: PluginConfig::parse("openid-connect", config).unwrap(),
+        scope: Default::default(),
     }
 }
 
@@ -187,6 +188,7 @@ pub fn add_consumer(t: &mut Table, id: &str, username: Option<&str>, custom_id: 
             id: id.to_string(),
             username: username.map(str::to_string),
             custom_id: custom_id.map(str::to_string),
+            groups: Vec::new(),
             source: source("KongConsumer", id),
         },
     );

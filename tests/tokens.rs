@@ -20,10 +20,24 @@ use support::redis_server::RedisServer;
 
 // === the contract ===
 
+/// A token value for `credential` that a Redis Cluster store accepts: the
+/// first byte of its SHA-256 is that of the SHA-1 of the credential id (the
+/// rule `TokenStore::fresh_token` draws by), so the same tokens run the
+/// contract on every store.
+fn value_for(credential: &str) -> String {
+    let tag = sha1_smol::Sha1::from(credential).digest().bytes()[0];
+    loop {
+        let t = random_token();
+        if hex::decode(digest_hex(&t)).unwrap()[0] == tag {
+            return t;
+        }
+    }
+}
+
 fn token(credential: &str, created_at: u64, ttl: Option<u64>, refresh: bool) -> IssuedToken {
     IssuedToken {
-        access_token: Sensitive::new(random_token()),
-        refresh_token: refresh.then(|| Sensitive::new(random_token())),
+        access_token: Sensitive::new(value_for(credential)),
+        refresh_token: refresh.then(|| Sensitive::new(value_for(credential))),
         credential_id: credential.to_string(),
         service: Some("default.echo.80".into()),
         scope: Some("email profile".into()),
@@ -179,7 +193,7 @@ async fn refresh_swaps(store: &TokenStore) {
 
     // Reuse: same refresh token, new access token.
     let reused = IssuedToken {
-        access_token: Sensitive::new(random_token()),
+        access_token: Sensitive::new(value_for("cred-a")),
         ..rotated.clone()
     };
     assert!(store.replace_token(&rotated, &reused).await.unwrap());
@@ -519,6 +533,19 @@ async fn unknown_store_urls_are_refused() {
 
 // === redis ===
 
+/// The key of a row, refresh index or code named by `hash`, as the store
+/// lays them out: `{ab}` (the hash's first byte) is a Redis Cluster hash tag.
+fn row_key(kind: &str, hash: &str) -> String {
+    format!("kingress:{{{}}}:{kind}:{hash}", &hash[..2])
+}
+
+/// The key of a credential's set, tagged by the first byte of the SHA-1 of
+/// its id (what the store's Lua computes with `redis.sha1hex`).
+fn cred_key(kind: &str, credential: &str) -> String {
+    let tag = &sha1_smol::Sha1::from(credential).digest().to_string()[..2];
+    format!("kingress:{{{tag}}}:{kind}:{credential}")
+}
+
 async fn redis_store(server: &RedisServer) -> TokenStore {
     let store = TokenStore::from_url(&server.url(), Metrics::new())
         .await
@@ -596,7 +623,7 @@ async fn replicas_issuing_at_once_keep_the_bound() {
     assert_eq!(replicas[1].len().await.unwrap(), MAX);
     let mut raw = server.raw().await;
     let counted: usize = redis::cmd("ZCARD")
-        .arg("kingress:cred:cred-shared")
+        .arg(cred_key("cred", "cred-shared"))
         .query_async(&mut raw)
         .await
         .unwrap();
@@ -621,8 +648,8 @@ async fn redis_holds_no_token_values_and_expires_rows_by_ttl() {
         .unwrap();
     // Row, refresh index, code, and the credential's two sets.
     assert_eq!(keys.len(), 5, "{keys:?}");
-    assert!(keys.contains(&"kingress:cred:cred-a".to_string()));
-    assert!(keys.contains(&"kingress:cred-expiry:cred-a".to_string()));
+    assert!(keys.contains(&cred_key("cred", "cred-a")));
+    assert!(keys.contains(&cred_key("cred-expiry", "cred-a")));
     let secrets = [
         t.access_token.expose(),
         t.refresh_token.as_ref().unwrap().expose(),
@@ -662,14 +689,10 @@ async fn redis_holds_no_token_values_and_expires_rows_by_ttl() {
             .query_async(&mut raw)
             .await
             .unwrap();
-        let max = if key.starts_with("kingress:code:") {
-            300
-        } else {
-            120
-        };
+        let max = if key.contains("}:code:") { 300 } else { 120 };
         assert!(ttl > 0 && ttl <= max, "{key} has TTL {ttl}");
     }
-    let row_key = format!("kingress:token:{}", digest_hex(t.access_token.expose()));
+    let row_key = row_key("token", &digest_hex(t.access_token.expose()));
     assert!(keys.contains(&row_key));
 }
 
@@ -742,7 +765,7 @@ async fn redis_rows_edited_truncated_or_under_unknown_keys_are_absent() {
     let store = redis_store(&server).await;
     let t = token("cred-a", unix_now(), Some(3600), true);
     store.insert_token(&t).await.unwrap();
-    let row_key = format!("kingress:token:{}", digest_hex(t.access_token.expose()));
+    let row_key = row_key("token", &digest_hex(t.access_token.expose()));
     let mut raw = server.raw().await;
     let original: String = redis::cmd("GET")
         .arg(&row_key)
@@ -837,10 +860,7 @@ async fn redis_seal_keys_rotate_old_ids_open_while_the_new_key_seals() {
     rotated.insert_token(&after).await.unwrap();
     let mut raw = server.raw().await;
     let row: String = redis::cmd("GET")
-        .arg(format!(
-            "kingress:token:{}",
-            digest_hex(after.access_token.expose())
-        ))
+        .arg(row_key("token", &digest_hex(after.access_token.expose())))
         .query_async(&mut raw)
         .await
         .unwrap();
@@ -953,4 +973,77 @@ async fn redis_store_created_while_redis_is_down_connects_later() {
     })
     .await;
     assert_eq!(store.len().await.unwrap(), 1);
+}
+
+// === redis cluster ===
+
+/// The whole contract (atomic refresh, codes taken once, the per-credential
+/// bound, listing and cascade across primaries) on a three-primary Redis
+/// Cluster: every script's keys must share a slot or Redis refuses it.
+#[tokio::test]
+async fn redis_cluster_store_keeps_the_contract() {
+    let cluster = support::redis_topology::Cluster::start().await;
+    let store = TokenStore::open(&cluster.url(), Metrics::new(), 3)
+        .await
+        .unwrap();
+    contract(&store).await;
+    cluster.flush().await;
+    listing_and_cascade(&store).await;
+    cluster.flush().await;
+    per_credential_bound(&store).await;
+
+    // Keys spread over the primaries, yet one credential's keys (rows,
+    // refresh indexes, its sets) live on one node.
+    for i in 0..24 {
+        let t = token(&format!("spread-{i}"), unix_now(), Some(600), true);
+        store.insert_token(&t).await.unwrap();
+    }
+    let per_node = cluster.keys_per_node().await;
+    let holding = per_node.iter().filter(|keys| !keys.is_empty()).count();
+    assert!(holding >= 2, "keys on {holding} node(s): {per_node:?}");
+    for credential in ["cred-busy", "spread-3", "spread-17"] {
+        let nodes = per_node
+            .iter()
+            .filter(|keys| keys.iter().any(|k| k.ends_with(credential)))
+            .count();
+        assert_eq!(nodes, 1, "{credential}'s sets on {nodes} nodes");
+    }
+}
+
+/// Values not drawn for their credential (an Admin API client chose them)
+/// are refused with a clear error instead of a cross-slot failure; drawn
+/// values are accepted.
+#[tokio::test]
+async fn redis_cluster_refuses_token_values_outside_their_credentials_slot() {
+    let cluster = support::redis_topology::Cluster::start().await;
+    let store = TokenStore::from_url(&cluster.url(), Metrics::new())
+        .await
+        .unwrap();
+    let credential = "cred-admin";
+    let mut t = token(credential, unix_now(), Some(600), true);
+    // A value whose tag differs from the credential's.
+    let tag = sha1_smol::Sha1::from(credential).digest().bytes()[0];
+    let foreign = loop {
+        let v = random_token();
+        if hex::decode(digest_hex(&v)).unwrap()[0] != tag {
+            break v;
+        }
+    };
+    t.refresh_token = Some(Sensitive::new(foreign));
+    let err = store.insert_token(&t).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unplaceable), "{err}");
+    assert_eq!(store.token(t.access_token.expose()).await.unwrap(), None);
+    let drawn = IssuedToken {
+        access_token: Sensitive::new(store.fresh_token(credential)),
+        refresh_token: Some(Sensitive::new(store.fresh_token(credential))),
+        ..t
+    };
+    store.insert_token(&drawn).await.unwrap();
+    assert!(
+        store
+            .token_by_refresh(drawn.refresh_token.as_ref().unwrap().expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
 }

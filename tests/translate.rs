@@ -10,7 +10,10 @@
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
 use anyhow::{Context, Result};
-use kingress::model::{ClientSecret, PathMatch, Scheme, Table};
+use kingress::model::plugin::Holder;
+use kingress::model::{
+    ApiKey, ClientSecret, Credential, CredentialType, Password, PathMatch, Scheme, Table,
+};
 use kingress::objects::{Object, ObjectSet};
 use kingress::translate::{Options, Translation, translate};
 use serde::{Deserialize, Serialize};
@@ -70,10 +73,16 @@ struct Golden {
     consumers: Vec<ConsumerOut>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     oauth2_credentials: Vec<CredentialOut>,
+    /// key-auth, basic-auth, acl, … credentials, one line each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    credentials: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     certificates: Vec<CertificateOut>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     plugins: Vec<PluginOut>,
+    /// Instances held by a consumer or group alone: `holder: name (source)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    holder_plugins: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     problems: Vec<ProblemOut>,
 }
@@ -103,6 +112,10 @@ struct RouteOut {
     /// `name (source) id-prefix`, in run order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     plugins: Vec<String>,
+    /// `name (source) for holder [route|service]`: instances held by a
+    /// consumer or group together with this route or its service.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    scoped: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fault: Option<String>,
 }
@@ -133,6 +146,8 @@ struct ConsumerOut {
     username: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     custom_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    groups: Vec<String>,
     source: String,
 }
 
@@ -181,6 +196,46 @@ struct ProblemOut {
     message: String,
 }
 
+/// `<type> <consumer> <fields> [tags] (<source>)`, secrets as their form
+/// only (`key=plain`, `password=to-hash`), never their value.
+fn typed_credential(table: &Table, c: &Credential) -> Option<String> {
+    let base = c.base()?;
+    let fields = match c {
+        Credential::KeyAuth(k) => format!(
+            "key={}{}",
+            match k.key {
+                ApiKey::Plain(_) => "plain",
+                ApiKey::Digest(_) => "digest",
+            },
+            k.ttl
+                .map(|t| format!(" ttl={t} expires_at={}", k.expires_at().unwrap_or(0)))
+                .unwrap_or_default()
+        ),
+        Credential::BasicAuth(b) => format!(
+            "username={} password={}",
+            b.username,
+            match b.password {
+                Password::ToHash(_) => "to-hash",
+                Password::Hashed(_) => "hashed",
+                Password::KongSha1(_) => "kong-sha1",
+            }
+        ),
+        Credential::Acl(a) => format!("group={}", a.group),
+        _ => String::new(),
+    };
+    let tags = if base.tags.is_empty() {
+        String::new()
+    } else {
+        format!(" tags={:?}", base.tags)
+    };
+    Some(format!(
+        "{} {} {fields}{tags} ({})",
+        c.credential_type(),
+        consumer_name(table, &base.consumer_id),
+        base.source
+    ))
+}
+
 fn render(t: &Translation) -> String {
     let table = &t.table;
     let golden = Golden {
@@ -204,6 +259,19 @@ fn render(t: &Translation) -> String {
                     .plugins
                     .iter()
                     .map(|p| format!("{} ({}) {}", p.name, p.source, &p.id[..8]))
+                    .collect(),
+                scoped: r
+                    .scoped
+                    .iter()
+                    .map(|p| {
+                        let level = match (p.scope.route, p.scope.service) {
+                            (true, true) => "route+service",
+                            (true, false) => "route",
+                            _ => "service",
+                        };
+                        let holder = holder(table, p.scope.holder.as_ref());
+                        format!("{} ({}) for {holder} on {level}", p.name, p.source)
+                    })
                     .collect(),
                 fault: r.fault.clone(),
             })
@@ -231,6 +299,7 @@ fn render(t: &Translation) -> String {
                 id: c.id.clone(),
                 username: c.username.clone(),
                 custom_id: c.custom_id.clone(),
+                groups: c.groups.clone(),
                 source: c.source.to_string(),
             })
             .collect(),
@@ -253,6 +322,11 @@ fn render(t: &Translation) -> String {
                 source: c.source.to_string(),
             })
             .collect(),
+        credentials: CredentialType::ALL
+            .into_iter()
+            .flat_map(|t| table.credentials.of(t))
+            .filter_map(|c| typed_credential(table, c))
+            .collect(),
         certificates: table
             .certificates
             .iter()
@@ -273,6 +347,15 @@ fn render(t: &Translation) -> String {
                 protocols: p.protocols.clone(),
                 before: p.ordering.before.clone(),
                 after: p.ordering.after.clone(),
+            })
+            .collect(),
+        holder_plugins: table
+            .holder_plugins
+            .iter()
+            .flat_map(|(h, list)| {
+                let holder = holder(table, Some(h));
+                list.iter()
+                    .map(move |p| format!("{holder}: {} ({})", p.name, p.source))
             })
             .collect(),
         problems: t
@@ -298,6 +381,14 @@ fn consumer_name(table: &Table, id: &str) -> String {
         .get(id)
         .and_then(|c| c.username.clone().or_else(|| c.custom_id.clone()))
         .unwrap_or_else(|| format!("<missing consumer {id}>"))
+}
+
+fn holder(table: &Table, holder: Option<&Holder>) -> String {
+    match holder {
+        Some(Holder::Consumer(id)) => format!("consumer {}", consumer_name(table, id)),
+        Some(Holder::Group(name)) => format!("consumer group {name}"),
+        None => "nobody".to_string(),
+    }
 }
 
 // === checks ===
@@ -387,6 +478,8 @@ golden!(
     consumers,
     consumer_errors,
     backend_errors,
+    credentials,
+    jwt,
 );
 
 #[test]
@@ -473,6 +566,9 @@ fn no_secret_value_leaks() -> Result<()> {
         "redirect_uris",
         "client_type",
         "tls.crt",
+        "username",
+        "group",
+        "tags",
     ];
     for case in CASES {
         let (docs, options) = load(case)?;

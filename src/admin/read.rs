@@ -2,6 +2,7 @@
 //! single entities by name or id, in Kong's shapes (`entities`), with what
 //! the Admin API wrote answered from its document (`declared`).
 
+pub(crate) mod credentials;
 mod declared;
 pub mod entities;
 mod node;
@@ -28,6 +29,9 @@ pub(super) fn get(
 ) -> Response<Full<Bytes>> {
     let published = state.table.load();
     let table = &published.table;
+    if let Some(answer) = credentials::get(table, declared, segments, page) {
+        return answer;
+    }
     if let Some(answer) = declared.and_then(|doc| declared::get(doc, table, segments, page)) {
         return answer;
     }

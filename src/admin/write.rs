@@ -27,8 +27,8 @@ pub use error::WriteError;
 pub use store::{Check, FILE_NAME, Reload, Writes};
 
 use crate::kong::Document;
-use crate::model::Sensitive;
 use crate::model::is_hashed_secret;
+use crate::model::{CredentialType, Sensitive};
 use bytes::Bytes;
 use endpoint::Endpoint;
 use http::header::CONTENT_TYPE;
@@ -130,6 +130,23 @@ async fn hash_secrets(doc: &mut Document) -> Result<(), WriteError> {
             .await
             .map_err(|e| WriteError::Internal(format!("hashing failed: {e}")))?;
         credential.client_secret = Sensitive::new(phc);
+    }
+    // basic-auth passwords are always stored hashed, as Kong stores them.
+    for credential in &mut doc.credentials {
+        if credential.kind != CredentialType::BasicAuth || credential.stored {
+            continue;
+        }
+        let Some(plain) = credential.fields.get("password").and_then(|v| v.as_str()) else {
+            continue;
+        };
+        if is_hashed_secret(plain) {
+            continue;
+        }
+        let plain = Sensitive::new(plain);
+        let phc = tokio::task::spawn_blocking(move || crate::secret::hash(plain.expose()))
+            .await
+            .map_err(|e| WriteError::Internal(format!("hashing failed: {e}")))?;
+        credential.fields.insert("password".into(), phc.into());
     }
     Ok(())
 }

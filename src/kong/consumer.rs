@@ -70,6 +70,7 @@ mod tests {
             ids: Ids::Derived,
             position: "consumers[0]",
             resolve: &|_, _| None,
+            stored: false,
         };
         let c = Consumer::from_json(&json!({"username": "jane"}), &cx).unwrap();
         assert_eq!(

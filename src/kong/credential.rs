@@ -1,4 +1,9 @@
-//! Kong `oauth2_credentials` (oauth2 applications of a consumer).
+//! Kong `oauth2_credentials` (oauth2 applications of a consumer), and the
+//! credentials of every other type (`generic`).
+
+mod generic;
+
+pub use generic::Credential;
 
 use super::ids::random_string;
 use super::read::{Reader, object};
@@ -129,6 +134,7 @@ mod tests {
             ids: Ids::Random,
             position: "oauth2_credentials[0]",
             resolve: &resolve,
+            stored: false,
         }
     }
 

@@ -12,7 +12,8 @@
 mod flatten;
 mod unique;
 
-use super::{Consumer, Kind, Oauth2Credential, Plugin, Route, Service};
+use super::{Consumer, Credential, Kind, Oauth2Credential, Plugin, Route, Service};
+use crate::model::CredentialType;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -30,6 +31,9 @@ pub struct Document {
     pub consumers: Vec<Consumer>,
     /// oauth2 credentials, nested ones included.
     pub oauth2_credentials: Vec<Oauth2Credential>,
+    /// Credentials of every other type (`keyauth_credentials`, `acls`, …),
+    /// nested ones included.
+    pub credentials: Vec<Credential>,
     /// Plugins, nested ones included (their scope set).
     pub plugins: Vec<Plugin>,
 }
@@ -89,10 +93,21 @@ impl Document {
         }
         let mut map = Map::new();
         map.insert("_format_version".into(), FORMAT_VERSION.into());
+        // Passwords read in Kong's stored form are written back in it.
+        if self.credentials.iter().any(|c| c.stored) {
+            map.insert("_transform".into(), false.into());
+        }
         map.insert("services".into(), list(&self.services));
         map.insert("routes".into(), list(&self.routes));
         map.insert("consumers".into(), list(&self.consumers));
         map.insert("oauth2_credentials".into(), list(&self.oauth2_credentials));
+        for kind in GENERIC_TYPES {
+            let of_kind: Vec<&Credential> =
+                self.credentials.iter().filter(|c| c.kind == kind).collect();
+            if !of_kind.is_empty() {
+                map.insert(kind.table().into(), list(&of_kind));
+            }
+        }
         map.insert("plugins".into(), list(&self.plugins));
         Value::Object(map)
     }
@@ -108,6 +123,7 @@ impl Document {
             && self.routes.is_empty()
             && self.consumers.is_empty()
             && self.oauth2_credentials.is_empty()
+            && self.credentials.is_empty()
             && self.plugins.is_empty()
     }
 
@@ -136,6 +152,23 @@ impl Document {
                 |c| Some(c.client_id.as_str()),
                 key,
             ),
+            Kind::Credential(t) => {
+                let endpoint_key = t.endpoint_key();
+                let of_kind: Vec<&Credential> =
+                    self.credentials.iter().filter(|c| c.kind == t).collect();
+                of_kind
+                    .iter()
+                    .find(|c| c.id == key)
+                    .or_else(|| {
+                        of_kind.iter().find(|c| {
+                            endpoint_key
+                                .and_then(|f| c.fields.get(f))
+                                .and_then(serde_json::Value::as_str)
+                                == Some(key)
+                        })
+                    })
+                    .map(|c| c.id.clone())
+            }
             Kind::Plugin => find(
                 &self.plugins,
                 |p| &p.id,
@@ -145,6 +178,15 @@ impl Document {
         }
     }
 }
+
+/// The credential types kept in [`Document::credentials`] (oauth2 has its
+/// own list).
+pub(crate) const GENERIC_TYPES: [CredentialType; 4] = [
+    CredentialType::KeyAuth,
+    CredentialType::BasicAuth,
+    CredentialType::Jwt,
+    CredentialType::Acl,
+];
 
 /// `_format_version` and the entity lists kingress reads.
 fn check_top_level(map: &Map<String, Value>) -> Result<(), DocumentError> {
@@ -166,9 +208,15 @@ fn check_top_level(map: &Map<String, Value>) -> Result<(), DocumentError> {
                     errors.push(format!("{key}: expected an array"));
                 }
             }
+            other if CredentialType::from_table(other).is_some() => {
+                if !value.is_array() && !value.is_null() {
+                    errors.push(format!("{key}: expected an array"));
+                }
+            }
             other => errors.push(format!(
                 "{other}: entity type not supported by kingress (it reads services, routes, \
-                 consumers, oauth2_credentials and plugins)"
+                 consumers, plugins, oauth2_credentials, keyauth_credentials, \
+                 basicauth_credentials, jwt_secrets and acls)"
             )),
         }
     }

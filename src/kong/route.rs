@@ -264,6 +264,7 @@ mod tests {
             ids: Ids::Derived,
             position: "routes[0]",
             resolve: &resolve,
+            stored: false,
         }
     }
 

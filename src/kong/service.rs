@@ -191,6 +191,7 @@ mod tests {
             ids: Ids::Derived,
             position: "services[0]",
             resolve: &|_, _| None,
+            stored: false,
         }
     }
 

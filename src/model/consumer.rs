@@ -9,6 +9,9 @@ pub struct Consumer {
     pub username: Option<String>,
     /// Kong custom_id.
     pub custom_id: Option<String>,
+    /// Names of the consumer groups it belongs to (KongConsumerGroup
+    /// `spec.name`, or the object's name), sorted.
+    pub groups: Vec<String>,
     /// The KongConsumer it came from.
     pub source: ObjectRef,
 }

@@ -3,7 +3,7 @@ use std::fmt;
 
 /// Names the Kubernetes object (or declarative entity) something came from,
 /// so problems and Events land on the object at fault.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ObjectRef {
     /// Kind, e.g. `Ingress`, `KongPlugin`, `Secret`.
     pub kind: String,

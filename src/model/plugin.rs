@@ -5,6 +5,7 @@ pub mod oauth2;
 pub mod openid_connect;
 mod registry;
 pub mod schema;
+mod scope;
 
 use super::ObjectRef;
 use serde_json::{Map, Value};
@@ -15,6 +16,7 @@ pub use oauth2::Oauth2Config;
 pub use openid_connect::OidcConfig;
 pub(crate) use registry::plugins as registry;
 pub use schema::Schema;
+pub use scope::{Holder, Scope};
 
 /// Kong's name of the oauth2 plugin.
 pub const OAUTH2: &str = <Oauth2Config as Schema>::NAME;
@@ -38,6 +40,9 @@ pub struct PluginInstance {
     pub ordering: PluginOrdering,
     /// The parsed configuration.
     pub config: PluginConfig,
+    /// Where it is attached; decides which instance of a plugin runs when
+    /// several apply.
+    pub scope: Scope,
 }
 
 /// Enterprise-style dynamic ordering for the access phase: plugin names this

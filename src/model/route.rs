@@ -28,6 +28,10 @@ pub struct Route {
     pub service: Option<String>,
     /// Plugins to run, already merged (route, service, global) and ordered.
     pub plugins: Vec<PluginInstance>,
+    /// Instances scoped to a consumer or consumer group together with this
+    /// route or its service; the pipeline picks among them once a plugin
+    /// has authenticated the consumer. Usually empty.
+    pub scoped: Vec<PluginInstance>,
     /// When set the route fails closed: it answers 503 with this message.
     /// Used when a plugin reference cannot be honoured.
     pub fault: Option<String>,

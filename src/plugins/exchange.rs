@@ -37,6 +37,10 @@ pub struct Exchange<'t> {
     pub upstream_headers: HeaderMap,
     /// Headers to remove from the upstream request (client copies).
     pub upstream_remove: Vec<HeaderName>,
+    /// Headers the proxy adds to the response the client gets, whether the
+    /// upstream's or a local one (a refusal included), before the plugins'
+    /// response phase runs.
+    pub response_headers: HeaderMap,
     buffered: Option<Bytes>,
 }
 
@@ -77,6 +81,7 @@ impl<'t> Exchange<'t> {
             authenticated: None,
             upstream_headers: HeaderMap::new(),
             upstream_remove: Vec::new(),
+            response_headers: HeaderMap::new(),
             buffered: None,
         }
     }

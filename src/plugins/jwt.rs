@@ -157,7 +157,7 @@ fn authenticate(config: &JwtConfig, exchange: &mut Exchange<'_>) -> Result<(), P
             www_authenticate: Some(challenge.invalid.clone()),
         })?;
 
-    let Some(found) = table.consumers.get(&credential.consumer_id) else {
+    let Some(found) = table.consumers.get(&credential.base.consumer_id) else {
         // Kong's "should not happen": a credential whose consumer is gone.
         return Err(PluginError::UnauthorizedJson {
             body: json!({ "message": format!("Could not find consumer for '{claim}={key}'") }),

@@ -11,12 +11,13 @@ use super::respond::ProxyError;
 use super::{inbound, rewrite, upgrade};
 use crate::metrics::{Metrics, RequestLabels};
 use crate::model::{PluginInstance, Route, Service};
-use crate::plugins::{self, Access, BoxBody, BoxError, Exchange, Runtime, empty_body};
+use crate::plugins::pipeline::{self, Exit};
+use crate::plugins::{self, BoxBody, BoxError, Exchange, Runtime, empty_body};
 use crate::publish::{Published, TableHandle};
 use crate::router::{self, RequestInfo};
 use http::header::{HOST, VIA};
 use http::uri::PathAndQuery;
-use http::{HeaderValue, Request, Response, StatusCode, Uri, Version};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
@@ -162,7 +163,7 @@ async fn proxy<'t>(
     let routed_uri = parts.uri.clone();
     let request = Request::from_parts(parts, client_body(body));
     let mut exchange = Exchange::new(request, conn.peer, conn.tls, table, route, service);
-    let access = run_access(&route.plugins, &mut exchange, &shared.runtime, https).await;
+    let (ran, access) = pipeline::access(route, &mut exchange, &shared.runtime, https).await;
     if access_log_on() {
         outcome.consumer = exchange.authenticated.as_ref().map(|a| {
             let consumer = &a.consumer;
@@ -172,8 +173,20 @@ async fn proxy<'t>(
                 .unwrap_or_else(|| consumer.id.clone())
         });
     }
-    access?;
-    let service = service.ok_or(ProxyError::NoService)?;
+    if let Err(exit) = access {
+        let error = match exit {
+            Exit::Respond(local) => ProxyError::Local(local),
+            Exit::Refuse(e) => ProxyError::Plugin(e),
+        };
+        let mut response = error.into_response();
+        response_phase(&ran, &mut exchange, response.headers_mut());
+        return Ok(response);
+    }
+    let Some(service) = service else {
+        let mut response = ProxyError::NoService.into_response();
+        response_phase(&ran, &mut exchange, response.headers_mut());
+        return Ok(response);
+    };
 
     let (mut parts, body) =
         std::mem::replace(&mut exchange.request, Request::new(empty_body())).into_parts();
@@ -245,9 +258,7 @@ async fn proxy<'t>(
     }
     let (mut parts, body) = response.into_parts();
     headers::remove_hop_by_hop(&mut parts.headers, switched);
-    for plugin in route.plugins.iter().filter(|p| runs_on(p, https)) {
-        plugins::response(plugin, &exchange, &mut parts.headers);
-    }
+    response_phase(&ran, &mut exchange, &mut parts.headers);
     parts
         .headers
         .append(VIA, HeaderValue::from_static(VIA_VALUE));
@@ -281,27 +292,17 @@ fn bad_request(detail: impl std::fmt::Display) -> ProxyError {
     ProxyError::BadRequest(detail.to_string())
 }
 
-async fn run_access(
-    plugins: &[PluginInstance],
-    exchange: &mut Exchange<'_>,
-    runtime: &Runtime,
-    https: bool,
-) -> Result<(), ProxyError> {
-    for plugin in plugins.iter().filter(|p| runs_on(p, https)) {
-        // Boxed: the plugins' futures (token endpoint, IdP fetches) are
-        // large, and inline they would size every request's future.
-        match Box::pin(plugins::access(plugin, exchange, runtime)).await? {
-            Access::Continue => {}
-            Access::Respond(local) => return Err(ProxyError::Local(Box::new(local))),
+/// The response headers every plugin that ran asked for, then the plugins'
+/// response phase, in the order their access phase ran.
+fn response_phase(ran: &[&PluginInstance], exchange: &mut Exchange<'_>, headers: &mut HeaderMap) {
+    for (name, value) in exchange.response_headers.drain() {
+        if let Some(name) = name {
+            headers.insert(name, value);
         }
     }
-    Ok(())
-}
-
-/// A plugin with no protocols runs on all of them.
-fn runs_on(plugin: &PluginInstance, https: bool) -> bool {
-    let protocol = if https { "https" } else { "http" };
-    plugin.protocols.is_empty() || plugin.protocols.iter().any(|p| p == protocol)
+    for plugin in ran {
+        plugins::response(plugin, exchange, headers);
+    }
 }
 
 fn https_required(route: &Route, host: &str, uri: &Uri) -> ProxyError {

@@ -19,6 +19,7 @@ pub(crate) fn route(name: &str) -> Route {
         regex_priority: 0,
         service: None,
         plugins: Vec::new(),
+        scoped: Vec::new(),
         fault: None,
     }
 }

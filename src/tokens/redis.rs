@@ -2,13 +2,14 @@
 //! they survive a kingress restart.
 //!
 //! Layout (prefix `kingress:`), every key named by the SHA-256 of a value so
-//! a copy of the database holds no usable token:
-//! - `token:<sha256(access)>` → JSON row, expiring at the row deadline
+//! a copy of the database holds no usable token, and hash-tagged (`{ab}`,
+//! two hex digits) for Redis Cluster (see [`key`] and `scripts`):
+//! - `{ab}:token:<sha256(access)>` → JSON row, expiring at the row deadline
 //!   (Redis `EXAT`, so expiry is Redis TTL);
-//! - `refresh:<sha256(refresh)>` → `<sha256(access)>`, same deadline;
-//! - `code:<sha256(code)>` → JSON code, expiring 300 s after issue;
-//! - `cred:<credential id>` and `cred-expiry:<credential id>`: the
-//!   credential's rows by issue time and by deadline, for the
+//! - `{ab}:refresh:<sha256(refresh)>` → `<sha256(access)>`, same deadline;
+//! - `{ab}:code:<sha256(code)>` → JSON code, expiring 300 s after issue;
+//! - `{ab}:cred:<credential id>` and `{ab}:cred-expiry:<credential id>`:
+//!   the credential's rows by issue time and by deadline, for the
 //!   per-credential bound (see `scripts`).
 //!
 //! A row stores its access token only sealed under its refresh token (an
@@ -19,45 +20,36 @@
 //! refresh token is never stored, only its hash.
 //!
 //! Codes are consumed with `GETDEL`; inserts, refreshes and deletes run as
-//! Lua scripts (`scripts`), so each is atomic. Every operation has a short timeout and any
-//! failure is [`StoreError::Unavailable`]; the connection manager reconnects
-//! on its own, and a store created while Redis is down connects on first use.
+//! Lua scripts (`scripts`), so each is atomic. Every operation has a short
+//! timeout and any failure is [`StoreError::Unavailable`]; the connection
+//! (`connect`: one server, a Sentinel-watched primary or a cluster) is made
+//! again after it breaks, and a store created while Redis is down connects
+//! on first use.
 
+pub mod connect;
 mod listing;
 mod record;
 mod scripts;
 
 use super::ops::OpCounters;
-use super::{AuthCode, IssuedToken, StoreError, digest_hex, unix_now};
+use super::{AuthCode, IssuedToken, StoreError, digest_hex, random_token, unix_now};
 use crate::metrics::Metrics;
 use crate::secret::Keyring;
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{AsyncCommands, Client, RedisError};
-use arc_swap::ArcSwapOption;
+use ::redis::{AsyncCommands, RedisError};
+use connect::{ConnectError, RedisConn, RedisConnector, RedisTarget};
 use record::{CodeRecord, TokenRecord, open_code, parse, to_json};
 use scripts::Scripts;
+use sha2::{Digest, Sha256};
 use std::future::Future;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// Key prefix of every kingress key.
 const PREFIX: &str = "kingress:";
-/// One connection attempt.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// One operation, reconnect wait included: requests never hang on Redis.
-const OP_TIMEOUT: Duration = Duration::from_millis(1500);
-/// After a failed first connection, fail fast for this long before trying
-/// again (a flood of requests must not queue up connection attempts).
-const RETRY_GAP: Duration = Duration::from_secs(1);
 /// Keys per SCAN step.
 const SCAN_COUNT: usize = 1000;
 
 /// Tokens and codes in Redis.
 pub struct RedisStore {
-    client: Client,
-    manager: ArcSwapOption<ConnectionManager>,
-    connecting: tokio::sync::Mutex<()>,
-    last_failure: parking_lot::Mutex<Option<Instant>>,
+    redis: RedisConnector,
     scripts: Scripts,
     max_per_credential: usize,
     ops: OpCounters,
@@ -67,32 +59,29 @@ pub struct RedisStore {
 // === impl RedisStore ===
 
 impl RedisStore {
-    /// A store for `url` holding at most `max_per_credential` live rows per
-    /// credential. Tries to connect once; when Redis is not reachable yet
-    /// the store is still returned and connects on first use.
+    /// A store in `target` holding at most `max_per_credential` live rows
+    /// per credential. Tries to connect once; when Redis is not reachable
+    /// yet the store is still returned and connects on first use.
     pub async fn connect(
-        url: &str,
+        target: RedisTarget,
         metrics: Option<Metrics>,
         max_per_credential: usize,
-    ) -> Result<Self, StoreError> {
-        let client = Client::open(url).map_err(|e| StoreError::Config {
-            url: super::redact_url(url),
-            reason: e.to_string(),
-        })?;
+    ) -> Self {
         let store = Self {
-            client,
-            manager: ArcSwapOption::empty(),
-            connecting: tokio::sync::Mutex::new(()),
-            last_failure: parking_lot::Mutex::new(None),
+            redis: RedisConnector::new(target),
             scripts: Scripts::new(),
             max_per_credential: max_per_credential.max(1),
             ops: OpCounters::new(metrics, "redis"),
             keys: Keyring::builtin(),
         };
-        if let Err(e) = store.conn().await {
-            tracing::warn!(error = %e, "redis token store not reachable yet; token requests answer 503 until it is");
+        if let Err(e) = store.redis.conn().await {
+            tracing::warn!(
+                redis = %store.redis.target().redacted(),
+                error = %e,
+                "redis token store not reachable yet; token requests answer 503 until it is"
+            );
         }
-        Ok(store)
+        store
     }
 
     /// Seals new rows with `keys`' first key and opens rows under any of
@@ -111,19 +100,55 @@ impl RedisStore {
         &self.ops
     }
 
+    /// A new token value for `credential`. In a cluster it is drawn until
+    /// the first byte of its SHA-256 is the credential's tag (256 draws on
+    /// average, some 100 µs), so its row, its refresh index and the
+    /// credential's sets share one slot; elsewhere any value will do.
+    pub fn fresh_token(&self, credential: &str) -> String {
+        if !self.redis.target().is_cluster() {
+            return random_token();
+        }
+        let tag = credential_tag(credential);
+        loop {
+            let t = random_token();
+            if Sha256::digest(t.as_bytes())[0] == tag {
+                return t;
+            }
+        }
+    }
+
+    /// In a cluster, refuses a token whose values were not drawn by
+    /// [`Self::fresh_token`] (an Admin API client chose them): its keys
+    /// would span slots and the scripts would fail.
+    fn placeable(&self, token: &IssuedToken) -> Result<(), StoreError> {
+        if !self.redis.target().is_cluster() {
+            return Ok(());
+        }
+        let credential = &token.credential_id;
+        let values = std::iter::once(&token.access_token).chain(&token.refresh_token);
+        if values.into_iter().all(|v| has_tag(v.expose(), credential)) {
+            Ok(())
+        } else {
+            Err(StoreError::Unplaceable)
+        }
+    }
+
     /// Stores a token and its refresh index, evicting the credential's
     /// oldest rows while it holds its maximum.
     pub async fn insert_token(&self, token: &IssuedToken) -> Result<(), StoreError> {
         if token.is_gone(unix_now()) {
             return Ok(());
         }
+        self.placeable(token)?;
         let access_hash = digest_hex(token.access_token.expose());
         let (record, refresh_hash) = TokenRecord::seal(token, &self.keys);
         let json = to_json(&record)?;
         let has_refresh = if refresh_hash.is_some() { "1" } else { "0" };
         let keys = [
             key("token", &access_hash),
-            key("refresh", refresh_hash.as_deref().unwrap_or_default()),
+            // Without a refresh token the script writes no index; the key
+            // named stays in the row's slot, as a cluster requires.
+            key("refresh", refresh_hash.as_deref().unwrap_or(&access_hash)),
         ];
         let deadline = token.deadline().unwrap_or(0);
         let credential = token.credential_id.clone();
@@ -226,6 +251,7 @@ impl RedisStore {
         let Some(old_refresh) = &old.refresh_token else {
             return Ok(false);
         };
+        self.placeable(new)?;
         let old_access_hash = digest_hex(old.access_token.expose());
         let old_index = key("refresh", &digest_hex(old_refresh.expose()));
         let new_access_hash = digest_hex(new.access_token.expose());
@@ -298,82 +324,51 @@ impl RedisStore {
         Ok(open_code(raw, code, &self.keys))
     }
 
-    /// Runs one operation with a connection, bounded by [`OP_TIMEOUT`].
+    /// Runs one operation on the shared connection (see
+    /// [`RedisConnector::run`]).
     async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(RedisConn) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
     {
-        let conn = self.conn().await?;
-        match tokio::time::timeout(OP_TIMEOUT, op(conn)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(unavailable(&e)),
-            Err(_) => Err(StoreError::Unavailable(
-                "redis did not answer in time".into(),
-            )),
-        }
-    }
-
-    /// The shared connection manager, created on first use. Only one task
-    /// connects at a time; the others fail fast instead of queueing.
-    async fn conn(&self) -> Result<ConnectionManager, StoreError> {
-        if let Some(m) = self.manager.load_full() {
-            return Ok(ConnectionManager::clone(&m));
-        }
-        let Ok(_single) = self.connecting.try_lock() else {
-            return Err(StoreError::Unavailable("connecting to redis".into()));
-        };
-        if let Some(m) = self.manager.load_full() {
-            return Ok(ConnectionManager::clone(&m));
-        }
-        if self
-            .last_failure
-            .lock()
-            .is_some_and(|at| at.elapsed() < RETRY_GAP)
-        {
-            return Err(StoreError::Unavailable("redis is unreachable".into()));
-        }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(CONNECT_TIMEOUT)
-            .set_response_timeout(CONNECT_TIMEOUT)
-            .set_number_of_retries(1)
-            .set_max_delay(200);
-        let attempt = tokio::time::timeout(
-            OP_TIMEOUT,
-            ConnectionManager::new_with_config(self.client.clone(), config),
-        )
-        .await;
-        match attempt {
-            Ok(Ok(m)) => {
-                self.manager.store(Some(Arc::new(m.clone())));
-                *self.last_failure.lock() = None;
-                Ok(m)
-            }
-            Ok(Err(e)) => {
-                *self.last_failure.lock() = Some(Instant::now());
-                Err(unavailable(&e))
-            }
-            Err(_) => {
-                *self.last_failure.lock() = Some(Instant::now());
-                Err(StoreError::Unavailable(
-                    "connecting to redis timed out".into(),
-                ))
-            }
-        }
+        self.redis
+            .run(op)
+            .await
+            .map_err(|ConnectError::Unavailable(e)| StoreError::Unavailable(e))
     }
 }
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The client's connection info may hold a password: never printed.
+        // The connector prints its target without passwords.
         f.debug_struct("RedisStore")
-            .field("connected", &self.manager.load().is_some())
+            .field("redis", &self.redis)
             .finish_non_exhaustive()
     }
 }
 
+/// The key of a row, refresh index or code named by `hash` (a SHA-256 in
+/// hex), hash-tagged by the hash's first byte so that a Redis Cluster puts
+/// a token's row and refresh index in one slot (see `scripts`).
 fn key(kind: &str, hash: &str) -> String {
-    format!("{PREFIX}{kind}:{hash}")
+    format!(
+        "{PREFIX}{{{}}}:{kind}:{hash}",
+        hash.get(..2).unwrap_or(hash)
+    )
+}
+
+/// The hash-tag byte a credential's sets carry: the first byte of the
+/// SHA-1 of its id, which the scripts compute with `redis.sha1hex`. In a
+/// cluster, the credential's tokens are drawn with this same first byte
+/// (see [`RedisStore::fresh_token`]).
+fn credential_tag(credential: &str) -> u8 {
+    sha1_smol::Sha1::from(credential).digest().bytes()[0]
+}
+
+/// Whether `value` (a token, by the first byte of its SHA-256) carries the
+/// hash tag of `credential`'s sets.
+fn has_tag(value: &str, credential: &str) -> bool {
+    Sha256::digest(value.as_bytes())[0] == credential_tag(credential)
 }
 
 /// `SET key value [EXAT deadline]`.
@@ -384,8 +379,4 @@ fn set(key: &str, value: &str, deadline: Option<u64>) -> ::redis::Cmd {
         cmd.arg("EXAT").arg(at);
     }
     cmd
-}
-
-fn unavailable(e: &RedisError) -> StoreError {
-    StoreError::Unavailable(format!("redis: {e}"))
 }

@@ -2,9 +2,8 @@
 //! username or custom_id already taken by an older KongConsumer makes the
 //! newer one a problem, instead of Kong refusing the whole configuration.
 
-use super::annotations::{self, PLUGINS};
 use super::credentials::{self, Owner};
-use super::{Cx, annotation, ids, object_ref};
+use super::{Cx, ids, object_ref};
 use crate::crd::KongConsumer;
 use crate::model::{Consumer, Credentials, ObjectRef, Problem, Shared, Table};
 use std::collections::BTreeMap;
@@ -103,6 +102,7 @@ fn add(cx: &mut Cx<'_>, table: &mut Table) {
                 id: id.clone(),
                 username: username.map(str::to_string),
                 custom_id: custom_id.map(str::to_string),
+                groups: Vec::new(),
                 source: object.clone(),
             },
         );
@@ -115,27 +115,8 @@ fn add(cx: &mut Cx<'_>, table: &mut Table) {
     credentials::translate(cx, table, &owners);
 }
 
-/// Consumer-scoped plugins and consumer groups are reported, and the
-/// consumer itself is kept.
+/// Consumer groups are reported, and the consumer itself is kept.
 fn unsupported_fields(cx: &mut Cx<'_>, consumer: &KongConsumer, object: &ObjectRef) {
-    let refs = annotation(consumer, PLUGINS).map(annotations::plugin_refs);
-    for entry in refs.into_iter().flatten() {
-        let text = match entry {
-            Ok(r) => match r.namespace {
-                Some(ns) => format!("{ns}:{}", r.name),
-                None => r.name,
-            },
-            Err(entry) => entry,
-        };
-        cx.problem(
-            object,
-            "UnsupportedConsumerPlugin",
-            format!(
-                "consumer-scoped plugins are not supported by kingress (Kong forbids \
-                 consumer-scoped oauth2 and openid-connect); plugin reference '{text}' is ignored"
-            ),
-        );
-    }
     if !consumer.consumer_groups.is_empty() {
         cx.problem(
             object,

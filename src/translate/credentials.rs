@@ -1,17 +1,20 @@
-//! Credential Secrets of KongConsumers (KIC's `FillConsumersAndCredentials`
-//! and `NewOauth2Credential`). kingress uses oauth2 credentials only; other
-//! types are reported and skipped. A client_id used twice keeps the
-//! credential of the oldest Secret (KIC drops both consumers instead).
+//! Credential Secrets of KongConsumers (KIC's `FillConsumersAndCredentials`).
+//! oauth2 has its own reader below; every other type goes through the one
+//! generic path (`model::credential`): the Secret's data as strings,
+//! parsed by the type's module. Types kingress does not read (hmac-auth,
+//! mtls-auth, …) are reported and skipped. A unique key used twice keeps
+//! the credential of the oldest Secret (KIC drops both consumers instead).
 
 use super::{Cx, ids, object_ref, secrets};
 use crate::crd::KongConsumer;
 use crate::model::{
-    ClientSecret, ClientType, Credential, Oauth2Credential, ObjectRef, Sensitive, Table,
-    is_hashed_secret,
+    ClientSecret, ClientType, Credential, CredentialBase, CredentialError, CredentialType, Fields,
+    Oauth2Credential, ObjectRef, Origin, Sensitive, Table, is_hashed_secret,
 };
 use crate::objects::CREDENTIAL_LABEL;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use serde_json::{Map, Value};
 
 /// A consumer that made it into the table, whose credentials to read.
 pub(super) struct Owner<'a> {
@@ -20,10 +23,10 @@ pub(super) struct Owner<'a> {
     pub object: ObjectRef,
 }
 
-/// Adds the oauth2 credentials of `owners` to `table`.
+/// Adds the credentials of `owners` to `table`.
 pub(super) fn translate(cx: &mut Cx<'_>, table: &mut Table, owners: &[Owner<'_>]) {
     let objects = cx.objects;
-    let mut found: Vec<(Option<&Time>, Oauth2Credential, &ObjectRef)> = Vec::new();
+    let mut found: Vec<(Option<&Time>, Credential, &ObjectRef)> = Vec::new();
     for owner in owners {
         let ns = owner.object.namespace.clone().unwrap_or_default();
         for name in &owner.consumer.credentials {
@@ -38,58 +41,145 @@ pub(super) fn translate(cx: &mut Cx<'_>, table: &mut Table, owners: &[Owner<'_>]
                 continue;
             };
             let object = object_ref(secret.as_ref());
-            match secrets::label(secret, CREDENTIAL_LABEL) {
-                None => cx.problem(
-                    &object,
-                    "InvalidCredential",
-                    format!(
-                        "Secret {ns}/{name} used as credential by {}, but lacks the \
-                         {CREDENTIAL_LABEL} label",
-                        owner.object
-                    ),
-                ),
-                Some("oauth2") => {
-                    if let Some(c) = oauth2(cx, secret, object, &owner.id) {
-                        found.push((
-                            secret.metadata.creation_timestamp.as_ref(),
-                            c,
-                            &owner.object,
-                        ));
-                    }
+            let label = secrets::label(secret, CREDENTIAL_LABEL);
+            let read = match label.map(|l| (l, CredentialType::from_label(l))) {
+                None => {
+                    cx.problem(
+                        &object,
+                        "InvalidCredential",
+                        format!(
+                            "Secret {ns}/{name} used as credential by {}, but lacks the \
+                             {CREDENTIAL_LABEL} label",
+                            owner.object
+                        ),
+                    );
+                    None
                 }
-                Some(other) => cx.problem(
-                    &object,
-                    "UnsupportedCredential",
-                    format!(
-                        "credential type '{other}' is not used by kingress (only oauth2 \
-                         credentials are); the credential is ignored"
-                    ),
-                ),
+                Some((_, Some(CredentialType::Oauth2))) => {
+                    oauth2(cx, secret, object.clone(), &owner.id).map(Credential::Oauth2)
+                }
+                Some((_, Some(kind))) => generic(cx, kind, secret, object.clone(), &owner.id),
+                Some((other, None)) => {
+                    unsupported(cx, &object, other);
+                    None
+                }
+            };
+            if let Some(credential) = read {
+                found.push((
+                    secret.metadata.creation_timestamp.as_ref(),
+                    credential,
+                    &owner.object,
+                ));
             }
         }
     }
     // Oldest Secret first; ties keep (consumer, credentials list) order.
     found.sort_by(|a, b| a.0.cmp(&b.0));
     for (_, credential, owner) in found {
-        match table.credentials.oauth2(&credential.client_id) {
-            Some(kept) if kept.source == credential.source => {
-                if kept.consumer_id != credential.consumer_id {
+        let reason = match credential.credential_type() {
+            CredentialType::Oauth2 => "DuplicateClientId",
+            _ => "DuplicateCredential",
+        };
+        match table
+            .credentials
+            .get(credential.credential_type(), &credential.key())
+        {
+            Some(kept) if kept.source() == credential.source() => {
+                if kept.consumer_id() != credential.consumer_id() {
                     let message = format!(
                         "Secret is already the credential of another consumer; {owner} does not get it"
                     );
-                    cx.problem(&credential.source, "DuplicateClientId", message);
+                    cx.problem(credential.source(), reason, message);
                 }
             }
             Some(kept) => {
                 let message = format!(
-                    "client_id '{}' is already used by the older {}; this credential is ignored",
-                    credential.client_id, kept.source
+                    "{} is already used by the older {}; this credential is ignored",
+                    describe_key(&credential),
+                    kept.source()
                 );
-                cx.problem(&credential.source, "DuplicateClientId", message);
+                cx.problem(credential.source(), reason, message);
             }
             None => {
-                let _fresh = table.credentials.insert(Credential::Oauth2(credential));
+                let _fresh = table.credentials.insert(credential);
             }
+        }
+    }
+}
+
+/// What a conflict names: the unique value when it is not a secret.
+pub(super) fn describe_key(credential: &Credential) -> String {
+    match credential {
+        Credential::Oauth2(c) => format!("client_id '{}'", c.client_id),
+        Credential::KeyAuth(_) => "the key-auth key".to_string(),
+        Credential::BasicAuth(c) => format!("basic-auth username '{}'", c.username),
+        Credential::Jwt(_) => "the jwt key".to_string(),
+        Credential::Acl(c) => format!("acl group '{}' of this consumer", c.group),
+    }
+}
+
+fn unsupported(cx: &mut Cx<'_>, object: &ObjectRef, label: &str) {
+    cx.problem(
+        object,
+        "UnsupportedCredential",
+        format!("credential type '{label}' is not used by kingress; the credential is ignored"),
+    );
+}
+
+/// Reads a credential of a generic type from the Secret's data; problems
+/// go on the Secret (field names and Kong's messages, never a value).
+fn generic(
+    cx: &mut Cx<'_>,
+    kind: CredentialType,
+    secret: &Secret,
+    object: ObjectRef,
+    consumer_id: &str,
+) -> Option<Credential> {
+    let mut map = Map::new();
+    let keys = secret
+        .data
+        .iter()
+        .flat_map(|d| d.keys())
+        .chain(secret.string_data.iter().flat_map(|d| d.keys()));
+    for key in keys {
+        match secrets::text(secret, key) {
+            Ok(v) => {
+                map.insert(key.clone(), Value::String(v.to_string()));
+            }
+            Err(_) => {
+                cx.problem(
+                    &object,
+                    "InvalidCredential",
+                    format!("{kind} is invalid: {key} is not UTF-8"),
+                );
+                return None;
+            }
+        }
+    }
+    let base = CredentialBase {
+        id: ids::object_id("Secret", &secret.metadata),
+        consumer_id: consumer_id.to_string(),
+        created_at: secret
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map_or(0, |t| t.0.timestamp()),
+        tags: Vec::new(),
+        source: object.clone(),
+    };
+    match Credential::parse(kind, Fields::new(&map, Origin::Secret), base) {
+        Ok(c) => Some(c),
+        Err(CredentialError::Unsupported(label)) => {
+            unsupported(cx, &object, &label);
+            None
+        }
+        Err(e @ CredentialError::Invalid(_)) => {
+            cx.problem(
+                &object,
+                "InvalidCredential",
+                format!("{kind} is invalid: {e}"),
+            );
+            None
         }
     }
 }

@@ -19,7 +19,7 @@
 
 use super::Cx;
 use crate::kong::{self, Document};
-use crate::model::plugin::{PluginOrdering, order_plugins};
+use crate::model::plugin::{Holder, PluginOrdering, Scope, order_plugins};
 use crate::model::{
     ClientSecret, ClientType, Consumer, Credential, HostMatch, Oauth2Credential, ObjectRef,
     PathMatch, PathRegex, PluginInstance, Route, Scheme, Sensitive, Service, Shared, Table, Target,
@@ -71,6 +71,21 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
         let plugins = self.plugins();
         self.routes(&plugins);
         self.consumers();
+        for instance in plugins.consumer_wide() {
+            let Some(holder) = instance.scope.holder.clone() else {
+                continue;
+            };
+            let Holder::Consumer(id) = &holder else {
+                continue;
+            };
+            if self.table.consumers.contains_key(id) {
+                self.table
+                    .holder_plugins
+                    .entry(holder)
+                    .or_default()
+                    .push(instance.clone());
+            }
+        }
     }
 
     fn services(&mut self) {
@@ -149,6 +164,11 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
                         protocols: p.protocols.clone(),
                         ordering: PluginOrdering { before, after },
                         config,
+                        scope: Scope {
+                            route: p.route.is_some(),
+                            service: p.service.is_some(),
+                            holder: p.consumer.as_ref().map(|c| Holder::Consumer(c.id.clone())),
+                        },
                     };
                     self.table.plugins.insert(p.id.clone(), instance.clone());
                     Ok(instance)
@@ -208,27 +228,7 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
                 },
             };
             let service_id = r.service.as_ref().map(|f| f.id.as_str());
-            let mut instances: Vec<PluginInstance> = Vec::new();
-            let mut seen: Vec<&str> = Vec::new();
-            for level in [
-                plugins.route.get(r.id.as_str()),
-                service_id.and_then(|id| plugins.service.get(id)),
-                Some(&plugins.global),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                for (name, instance) in level {
-                    if seen.contains(&name.as_str()) {
-                        continue;
-                    }
-                    seen.push(name);
-                    match instance {
-                        Ok(i) => instances.push(i.clone()),
-                        Err(fault) => faults.push(fault.clone()),
-                    }
-                }
-            }
+            let (mut instances, scoped) = plugins.for_route(&r.id, service_id, &mut faults);
             order_plugins(&mut instances);
             let paths = paths(r);
             self.table.routes.push(Shared::new(Route {
@@ -249,6 +249,7 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
                 regex_priority: r.regex_priority,
                 service,
                 plugins: instances,
+                scoped,
                 fault: (!faults.is_empty()).then(|| faults.join("; ")),
             }));
         }
@@ -289,9 +290,38 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
                     id: c.id.clone(),
                     username: c.username.clone(),
                     custom_id: c.custom_id.clone(),
+                    groups: Vec::new(),
                     source: object,
                 },
             );
+        }
+        for c in &self.doc.credentials {
+            if !kept.contains_key(c.consumer.id.as_str()) {
+                continue;
+            }
+            let object = self.object("KongCredential", None, &c.id);
+            let credential = match c.to_model(object.clone()) {
+                Ok(credential) => credential,
+                // Checked when the document was read.
+                Err(e) => {
+                    self.cx.problem(&object, "InvalidCredential", e.to_string());
+                    continue;
+                }
+            };
+            let conflict = self
+                .table
+                .credentials
+                .get(credential.credential_type(), &credential.key())
+                .map(|other| other.source().clone());
+            if let Some(other) = conflict {
+                let message = format!(
+                    "{} is already used by {other}; this credential is ignored",
+                    super::credentials::describe_key(&credential)
+                );
+                self.cx.problem(&object, "DuplicateCredential", message);
+                continue;
+            }
+            let _fresh = self.table.credentials.insert(credential);
         }
         for c in &self.doc.oauth2_credentials {
             if !kept.contains_key(c.consumer.id.as_str()) {
@@ -364,25 +394,90 @@ fn credential(c: &kong::Oauth2Credential, source: ObjectRef) -> Oauth2Credential
     }
 }
 
-/// A plugin name and its instance, or the fault of routes it applies to.
-type Entry = (String, Result<PluginInstance, String>);
+/// An enabled plugin, where it is attached, and its instance or the fault
+/// of the routes it applies to.
+struct Entry {
+    name: String,
+    route: Option<String>,
+    service: Option<String>,
+    consumer: Option<String>,
+    instance: Result<PluginInstance, String>,
+}
 
-/// Enabled plugins by where they apply.
+/// Enabled plugins with their attachments.
 #[derive(Default)]
 struct Scoped {
-    route: BTreeMap<String, Vec<Entry>>,
-    service: BTreeMap<String, Vec<Entry>>,
-    global: Vec<Entry>,
+    entries: Vec<Entry>,
 }
 
 impl Scoped {
     fn push(&mut self, p: &kong::Plugin, instance: Result<PluginInstance, String>) {
-        let entry = (p.name.clone(), instance);
-        match (&p.route, &p.service) {
-            (Some(r), _) => self.route.entry(r.id.clone()).or_default().push(entry),
-            (None, Some(s)) => self.service.entry(s.id.clone()).or_default().push(entry),
-            (None, None) => self.global.push(entry),
+        self.entries.push(Entry {
+            name: p.name.clone(),
+            route: p.route.as_ref().map(|f| f.id.clone()),
+            service: p.service.as_ref().map(|f| f.id.clone()),
+            consumer: p.consumer.as_ref().map(|f| f.id.clone()),
+            instance,
+        });
+    }
+
+    /// The instances of route `route` (with service `service`): per plugin
+    /// the one Kong's precedence picks among route+service, route, service
+    /// and global ones, and the consumer-scoped ones that involve the route
+    /// or its service. Broken plugins add their fault to `faults`.
+    fn for_route(
+        &self,
+        route: &str,
+        service: Option<&str>,
+        faults: &mut Vec<String>,
+    ) -> (Vec<PluginInstance>, Vec<PluginInstance>) {
+        let applies = |e: &Entry| {
+            e.route.as_deref().is_none_or(|r| r == route)
+                && e.service.as_deref().is_none_or(|s| Some(s) == service)
+        };
+        let rank = |e: &Entry| {
+            Scope {
+                route: e.route.is_some(),
+                service: e.service.is_some(),
+                holder: None,
+            }
+            .rank()
+        };
+        let mut best: Vec<&Entry> = Vec::new();
+        let mut scoped = Vec::new();
+        for e in self.entries.iter().filter(|e| applies(e)) {
+            if e.consumer.is_some() {
+                // Consumer-wide ones live in the table, not on each route.
+                if e.route.is_some() || e.service.is_some() {
+                    match &e.instance {
+                        Ok(i) => scoped.push(i.clone()),
+                        Err(fault) => faults.push(fault.clone()),
+                    }
+                }
+                continue;
+            }
+            match best.iter_mut().find(|b| b.name == e.name) {
+                Some(b) if rank(e) < rank(b) => *b = e,
+                Some(_) => {}
+                None => best.push(e),
+            }
         }
+        let mut instances = Vec::with_capacity(best.len());
+        for e in best {
+            match &e.instance {
+                Ok(i) => instances.push(i.clone()),
+                Err(fault) => faults.push(fault.clone()),
+            }
+        }
+        (instances, scoped)
+    }
+
+    /// Instances scoped to a consumer alone, by holder.
+    fn consumer_wide(&self) -> impl Iterator<Item = &PluginInstance> {
+        self.entries
+            .iter()
+            .filter(|e| e.consumer.is_some() && e.route.is_none() && e.service.is_none())
+            .filter_map(|e| e.instance.as_ref().ok())
     }
 }
 

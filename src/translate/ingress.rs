@@ -503,6 +503,7 @@ impl<'a> RouteBuild<'_, 'a> {
             regex_priority: s.regex_priority,
             service: service_name,
             plugins,
+            scoped: Vec::new(),
             fault: (!faults.is_empty()).then(|| faults.join("; ")),
         }
     }

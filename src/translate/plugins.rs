@@ -9,7 +9,7 @@
 use super::annotations::{self, PluginRef};
 use super::plugin_config::PluginSpec;
 use super::{Cx, ids, object_ref};
-use crate::model::plugin::{ConfigError, PluginOrdering, order_plugins};
+use crate::model::plugin::{ConfigError, PluginOrdering, Scope, order_plugins};
 use crate::model::{ObjectRef, PluginConfig, PluginInstance, Problem, Table};
 use k8s_openapi::api::core::v1::Service;
 use std::collections::BTreeMap;
@@ -21,12 +21,12 @@ const GLOBAL_LABEL: &str = "global";
 /// A plugin object whose configuration parsed.
 #[derive(Clone, Debug)]
 pub(super) struct Built {
-    source: ObjectRef,
-    name: String,
+    pub source: ObjectRef,
+    pub name: String,
     instance_name: Option<String>,
     protocols: Vec<String>,
     ordering: PluginOrdering,
-    config: PluginConfig,
+    pub config: PluginConfig,
 }
 
 /// A plugin object built: `Ok(None)` when disabled, `Err` the route fault.
@@ -181,7 +181,7 @@ impl Resolver {
         attached
     }
 
-    fn reference(
+    pub(super) fn reference(
         &mut self,
         cx: &mut Cx<'_>,
         referrer: &ObjectRef,
@@ -308,6 +308,25 @@ fn build(cx: &mut Cx<'_>, spec: &PluginSpec<'_>) -> Result<Built, String> {
     })
 }
 
+// === impl Built ===
+
+impl Built {
+    /// An instance of this plugin with `scope`; its id is derived from the
+    /// object and `attachment`.
+    pub(super) fn instance(&self, attachment: &str, scope: Scope) -> PluginInstance {
+        PluginInstance {
+            id: ids::plugin_instance_id(&self.source, attachment),
+            name: self.name.clone(),
+            instance_name: self.instance_name.clone(),
+            source: self.source.clone(),
+            protocols: self.protocols.clone(),
+            ordering: self.ordering.clone(),
+            config: self.config.clone(),
+            scope,
+        }
+    }
+}
+
 // === impl Attached ===
 
 impl Attached {
@@ -340,26 +359,23 @@ impl Levels<'_> {
         let route_attachment = format!("route:{route_name}");
         let service_attachment = format!("service:{}", service_name.unwrap_or_default());
         let levels = [
-            (Some(self.route), route_attachment.as_str()),
-            (self.service, service_attachment.as_str()),
-            (Some(self.global), "global"),
+            (Some(self.route), route_attachment.as_str(), (true, false)),
+            (self.service, service_attachment.as_str(), (false, true)),
+            (Some(self.global), "global", (false, false)),
         ];
-        for (level, attachment) in levels {
+        for (level, attachment, (route, service)) in levels {
             let Some(level) = level else { continue };
             faults.extend(level.faults.iter().cloned());
             for built in &level.plugins {
                 if instances.iter().any(|i| i.name == built.name) {
                     continue;
                 }
-                let instance = PluginInstance {
-                    id: ids::plugin_instance_id(&built.source, attachment),
-                    name: built.name.clone(),
-                    instance_name: built.instance_name.clone(),
-                    source: built.source.clone(),
-                    protocols: built.protocols.clone(),
-                    ordering: built.ordering.clone(),
-                    config: built.config.clone(),
+                let scope = Scope {
+                    route,
+                    service,
+                    holder: None,
                 };
+                let instance = built.instance(attachment, scope);
                 table
                     .plugins
                     .entry(instance.id.clone())

@@ -9,7 +9,8 @@ use super::upstream::Upstream;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use kingress::model::{
-    Consumer, Credential, JwtCredential, JwtFields, PluginConfig, PluginInstance, Route, Table,
+    Consumer, Credential, CredentialBase, JwtCredential, JwtFields, PluginConfig, PluginInstance,
+    Route, Table,
 };
 use serde_json::{Value, json};
 
@@ -124,6 +125,7 @@ pub fn plugin(id: &str, config: Value) -> PluginInstance {
         protocols: Vec::new(),
         ordering: Default::default(),
         config: PluginConfig::parse("jwt", &config).unwrap(),
+        scope: Default::default(),
     }
 }
 
@@ -140,6 +142,7 @@ pub fn consumer(username: &str) -> Consumer {
         id: format!("{username}-id"),
         username: Some(username.to_string()),
         custom_id: None,
+        groups: Vec::new(),
         source: source("KongConsumer", username),
     }
 }
@@ -147,13 +150,13 @@ pub fn consumer(username: &str) -> Consumer {
 /// A credential of consumer `username` from Kong's fields.
 pub fn credential(username: &str, fields: JwtFields<'_>) -> Credential {
     let keys = fields.check().unwrap();
-    let id = format!("cred-{}", keys.key);
-    Credential::Jwt(JwtCredential::new(
-        id,
-        format!("{username}-id"),
-        keys,
-        source("Secret", username),
-    ))
+    let base = CredentialBase {
+        id: format!("cred-{}", keys.key),
+        consumer_id: format!("{username}-id"),
+        source: source("Secret", username),
+        ..CredentialBase::default()
+    };
+    Credential::Jwt(JwtCredential::new(base, keys))
 }
 
 /// An HS* credential.

@@ -21,5 +21,6 @@ pub mod oauth2;
 pub mod proxy;
 pub mod raw;
 pub mod redis_server;
+pub mod redis_topology;
 pub mod standalone;
 pub mod upstream;

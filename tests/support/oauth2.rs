@@ -59,6 +59,7 @@ pub fn plugin(id: &str, config: &Value) -> PluginInstance {
         protocols: Vec::new(),
         ordering: Default::default(),
         config: PluginConfig::parse("oauth2", config).unwrap(),
+        scope: Default::default(),
     }
 }
 
@@ -138,6 +139,7 @@ pub fn oauth_table(up: &Upstream, config: &Value) -> Table {
                 id: id.to_string(),
                 username: Some(username.to_string()),
                 custom_id: custom.map(str::to_string),
+                groups: Vec::new(),
                 source: source("KongConsumer", username),
             },
         );

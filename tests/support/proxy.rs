@@ -191,6 +191,7 @@ pub fn route(name: &str, paths: &[&str], service: &str) -> Route {
         regex_priority: 0,
         service: Some(service.to_string()),
         plugins: Vec::new(),
+        scoped: Vec::new(),
         fault: None,
     }
 }

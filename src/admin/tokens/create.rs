@@ -10,7 +10,7 @@ use super::super::reply;
 use super::super::write::WriteError;
 use crate::kong::FieldErrors;
 use crate::model::{Sensitive, Table};
-use crate::tokens::{IssuedToken, TokenChange, random_token, unix_now};
+use crate::tokens::{IssuedToken, StoreError, TokenChange, unix_now};
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use http_body_util::Full;
@@ -52,8 +52,13 @@ pub(super) async fn create(
     {
         errors.field("token_type", "expected one of: bearer");
     }
-    let access_token = string(&fields, "access_token", &mut errors).unwrap_or_else(random_token);
-    let refresh_token = string(&fields, "refresh_token", &mut errors).unwrap_or_else(random_token);
+    let fresh = || {
+        node.runtime
+            .tokens
+            .fresh_token(credential_id.as_deref().unwrap_or_default())
+    };
+    let access_token = string(&fields, "access_token", &mut errors).unwrap_or_else(fresh);
+    let refresh_token = string(&fields, "refresh_token", &mut errors).unwrap_or_else(fresh);
     for (key, value) in [
         ("access_token", &access_token),
         ("refresh_token", &refresh_token),
@@ -68,7 +73,14 @@ pub(super) async fn create(
     errors.into_result()?;
 
     let store = &node.runtime.tokens;
-    let taken = |e: crate::tokens::StoreError| WriteError::Unavailable(e.to_string());
+    let taken = |e: StoreError| match e {
+        StoreError::Unplaceable => {
+            let mut errors = FieldErrors::new();
+            errors.field("access_token", e.to_string());
+            WriteError::from(errors)
+        }
+        e => WriteError::Unavailable(e.to_string()),
+    };
     if store.find(&access_token).await.map_err(taken)?.is_some() {
         return Err(WriteError::unique("access_token", access_token));
     }

@@ -173,6 +173,7 @@ fn build(
         ids: Ids::Random,
         position: collection.name(),
         resolve: &resolve,
+        stored: false,
     };
     let owner = parent.map(|(c, id)| (c.kind(), id.as_str()));
     let value = Value::Object(body.clone());
@@ -206,6 +207,7 @@ fn collection_of(entity: &Entity) -> Collection {
         Entity::Consumer(_) => Collection::Consumers,
         Entity::Oauth2(_) => Collection::Oauth2,
         Entity::Plugin(_) => Collection::Plugins,
+        Entity::Credential(c) => Collection::Credentials(c.kind),
     }
 }
 
@@ -232,6 +234,10 @@ fn unique(doc: &Document, entity: &Entity, replaces: Option<&str>) -> Result<(),
             .any(|e| e.id == id && Some(id) != replaces)
         || doc
             .plugins
+            .iter()
+            .any(|e| e.id == id && Some(id) != replaces)
+        || doc
+            .credentials
             .iter()
             .any(|e| e.id == id && Some(id) != replaces);
     if taken_id {
@@ -279,6 +285,36 @@ fn unique(doc: &Document, entity: &Entity, replaces: Option<&str>) -> Result<(),
                 .iter()
                 .any(|o| other(&o.id) && o.client_id == c.client_id),
         ),
+        Entity::Credential(c) => {
+            let key = c.unique_key();
+            let taken = doc.credentials.iter().any(|o| {
+                other(&o.id) && o.kind == c.kind && key.is_some() && o.unique_key() == key
+            });
+            if !taken {
+                return Ok(());
+            }
+            // Kong names the unique field (`key`, `username`), or the
+            // cache key of an acl.
+            match c
+                .kind
+                .endpoint_key()
+                .filter(|_| c.kind != crate::model::CredentialType::Acl)
+            {
+                Some(field) => Err(WriteError::unique(
+                    field,
+                    c.fields.get(field).cloned().unwrap_or(Value::Null),
+                )),
+                None => {
+                    let mut fields = Map::new();
+                    fields.insert("consumer".into(), json!({ "id": c.consumer.id }));
+                    fields.insert(
+                        "group".into(),
+                        c.fields.get("group").cloned().unwrap_or(Value::Null),
+                    );
+                    Err(WriteError::Unique { fields })
+                }
+            }
+        }
         Entity::Plugin(p) => {
             clash(
                 "instance_name",
@@ -325,9 +361,10 @@ fn delete(doc: &mut Document, collection: Collection, id: &str) -> Result<(), Wr
         Collection::Routes => doc.plugins.retain(|p| !is(&p.route)),
         Collection::Consumers => {
             doc.oauth2_credentials.retain(|c| c.consumer.id != id);
+            doc.credentials.retain(|c| c.consumer.id != id);
             doc.plugins.retain(|p| !is(&p.consumer));
         }
-        Collection::Oauth2 | Collection::Plugins => {}
+        Collection::Oauth2 | Collection::Plugins | Collection::Credentials(_) => {}
     }
     remove(doc, id);
     Ok(())
@@ -340,6 +377,7 @@ fn remove(doc: &mut Document, id: &str) {
     doc.consumers.retain(|e| e.id != id);
     doc.oauth2_credentials.retain(|e| e.id != id);
     doc.plugins.retain(|e| e.id != id);
+    doc.credentials.retain(|e| e.id != id);
 }
 
 /// A PATCH body over the stored entity: fields replace, except `config`,

@@ -5,6 +5,8 @@
 //! entity to its parent; `/routes/{r}/service` is the route's service.
 
 use super::error::WriteError;
+use crate::admin::read::credentials;
+use crate::model::CredentialType;
 use http::Method;
 
 /// The entity collections kingress writes.
@@ -20,6 +22,9 @@ pub(super) enum Collection {
     Oauth2,
     /// `/plugins`.
     Plugins,
+    /// `/key-auths`, `/basic-auths`, `/acls`, `/jwts` (nested under a
+    /// consumer as `key-auth`, `basic-auth`, `acls`, `jwt`).
+    Credentials(CredentialType),
 }
 
 /// A parent entity named in the path.
@@ -69,6 +74,7 @@ impl Collection {
             Collection::Consumers => "consumers",
             Collection::Oauth2 => "oauth2_credentials",
             Collection::Plugins => "plugins",
+            Collection::Credentials(t) => t.table(),
         }
     }
 
@@ -79,8 +85,16 @@ impl Collection {
             "consumers" => Collection::Consumers,
             "oauth2" => Collection::Oauth2,
             "plugins" => Collection::Plugins,
-            _ => return None,
+            other => return credentials::top(other).map(Collection::Credentials),
         })
+    }
+
+    /// A collection nested in a path under `parent`.
+    fn from_nested_segment(parent: Collection, segment: &str) -> Option<Self> {
+        match (parent, credentials::nested(segment)) {
+            (Collection::Consumers, Some(t)) => Some(Collection::Credentials(t)),
+            _ => Self::from_segment(segment).filter(|c| !matches!(c, Collection::Credentials(_))),
+        }
     }
 
     /// Whether `child` may be nested under this collection in a path.
@@ -93,7 +107,7 @@ impl Collection {
             ) | (Collection::Routes, Collection::Plugins)
                 | (
                     Collection::Consumers,
-                    Collection::Oauth2 | Collection::Plugins
+                    Collection::Oauth2 | Collection::Plugins | Collection::Credentials(_)
                 )
         )
     }
@@ -119,7 +133,8 @@ impl Endpoint {
             ),
             [p, parent_key, c] | [p, parent_key, c, _] => {
                 let parent = top(p)?;
-                let child = Collection::from_segment(c).ok_or(WriteError::NotFound)?;
+                let child =
+                    Collection::from_nested_segment(parent, c).ok_or(WriteError::NotFound)?;
                 if !parent.nests(child) {
                     return Err(WriteError::NotFound);
                 }
@@ -189,6 +204,34 @@ mod tests {
         assert_eq!(e.collection, Collection::Plugins);
         assert_eq!(e.parent.unwrap().collection, Collection::Routes);
         assert_eq!(e.action, Action::Create);
+    }
+
+    #[test]
+    fn credential_collections_top_level_and_nested() {
+        let e = parse(Method::POST, "/consumers/jane/key-auth").unwrap();
+        assert_eq!(
+            e.collection,
+            Collection::Credentials(CredentialType::KeyAuth)
+        );
+        let e = parse(Method::PATCH, "/basic-auths/bob").unwrap();
+        assert_eq!(
+            e.collection,
+            Collection::Credentials(CredentialType::BasicAuth)
+        );
+        let e = parse(Method::DELETE, "/consumers/jane/acls/admins").unwrap();
+        assert_eq!(e.collection, Collection::Credentials(CredentialType::Acl));
+        assert!(matches!(
+            parse(Method::POST, "/consumers/jane/key-auths"),
+            Err(WriteError::NotFound)
+        ));
+        assert!(matches!(
+            parse(Method::POST, "/key-auth"),
+            Err(WriteError::NotFound)
+        ));
+        assert!(matches!(
+            parse(Method::POST, "/routes/r/acls"),
+            Err(WriteError::NotFound)
+        ));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 
 use super::endpoint::Collection;
 use crate::kong::{
-    Consumer, Context, Document, FieldErrors, Kind, Oauth2Credential, Plugin, Route, Service,
+    Consumer, Context, Credential, Document, FieldErrors, Kind, Oauth2Credential, Plugin, Route,
+    Service,
 };
 use serde_json::{Map, Value};
 
@@ -22,6 +23,8 @@ pub(super) enum Entity {
     Oauth2(Oauth2Credential),
     /// A plugin.
     Plugin(Plugin),
+    /// A credential of a generic type.
+    Credential(Credential),
 }
 
 // === impl Collection ===
@@ -35,6 +38,7 @@ impl Collection {
             Collection::Consumers => Kind::Consumer,
             Collection::Oauth2 => Kind::Oauth2Credential,
             Collection::Plugins => Kind::Plugin,
+            Collection::Credentials(t) => Kind::Credential(t),
         }
     }
 
@@ -45,6 +49,7 @@ impl Collection {
             Collection::Consumers => "username",
             Collection::Oauth2 => "client_id",
             Collection::Plugins => "instance_name",
+            Collection::Credentials(t) => t.endpoint_key().unwrap_or("id"),
         }
     }
 }
@@ -70,6 +75,12 @@ impl Entity {
                 cx,
             )?),
             Collection::Plugins => Entity::Plugin(Plugin::from_json(value, owner, cx)?),
+            Collection::Credentials(t) => Entity::Credential(Credential::from_json(
+                t,
+                value,
+                owner.map(|(_, id)| id),
+                cx,
+            )?),
         })
     }
 
@@ -81,6 +92,7 @@ impl Entity {
             Entity::Consumer(e) => &e.id,
             Entity::Oauth2(e) => &e.id,
             Entity::Plugin(e) => &e.id,
+            Entity::Credential(e) => &e.id,
         }
     }
 
@@ -92,6 +104,7 @@ impl Entity {
             Entity::Consumer(e) => serde_json::to_value(e),
             Entity::Oauth2(e) => serde_json::to_value(e),
             Entity::Plugin(e) => serde_json::to_value(e),
+            Entity::Credential(e) => serde_json::to_value(e),
         };
         value.unwrap_or(Value::Null)
     }
@@ -119,6 +132,7 @@ impl Entity {
             Entity::Consumer(e) => put(&mut doc.consumers, e, |c| &c.id),
             Entity::Oauth2(e) => put(&mut doc.oauth2_credentials, e, |c| &c.id),
             Entity::Plugin(e) => put(&mut doc.plugins, e, |p| &p.id),
+            Entity::Credential(e) => put(&mut doc.credentials, e, |c| &c.id),
         }
     }
 }
@@ -163,6 +177,12 @@ pub(super) fn by_id(doc: &Document, collection: Collection, id: &str) -> Option<
             .find(|e| e.id == id)
             .cloned()
             .map(Entity::Plugin),
+        Collection::Credentials(t) => doc
+            .credentials
+            .iter()
+            .find(|e| e.id == id && e.kind == t)
+            .cloned()
+            .map(Entity::Credential),
     }
 }
 
@@ -175,6 +195,7 @@ pub(super) fn belongs_to(entity: &Entity, parent: Collection, parent_id: &str) -
         (Entity::Plugin(p), Collection::Routes) => is(&p.route),
         (Entity::Plugin(p), Collection::Consumers) => is(&p.consumer),
         (Entity::Oauth2(c), Collection::Consumers) => c.consumer.id == parent_id,
+        (Entity::Credential(c), Collection::Consumers) => c.consumer.id == parent_id,
         _ => false,
     }
 }

@@ -4,8 +4,11 @@
 //! routes, credentials and plugins, so a reference may point anywhere in
 //! the file.
 
-use super::{Document, DocumentError};
-use crate::kong::{Consumer, Context, Ids, Kind, Oauth2Credential, Plugin, Route, Service};
+use super::{Document, DocumentError, GENERIC_TYPES};
+use crate::kong::{
+    Consumer, Context, Credential, Ids, Kind, Oauth2Credential, Plugin, Route, Service,
+};
+use crate::model::CredentialType;
 use serde_json::{Map, Value};
 
 /// An entity waiting for its parents to exist.
@@ -18,6 +21,8 @@ struct Pending {
     value: Value,
     /// The entity it is nested under, if any.
     owner: Option<(Kind, String)>,
+    /// The credential type, for credentials other than oauth2.
+    credential: Option<CredentialType>,
 }
 
 /// Builds the flat document from the top-level map.
@@ -26,8 +31,15 @@ pub(super) fn flatten(map: &Map<String, Value>, now: i64) -> Result<Document, Do
     let mut errors = Vec::new();
     let mut routes = Vec::new();
     let mut credentials = Vec::new();
+    let mut typed = Vec::new();
     let mut plugins = Vec::new();
     let none = |_: Kind, _: &str| None;
+    // Kong's `_transform: false`: secrets are already in Kong's stored form.
+    let stored = map.get("_transform") == Some(&Value::Bool(false));
+    let nested: Vec<&'static str> = ["oauth2_credentials", "plugins"]
+        .into_iter()
+        .chain(GENERIC_TYPES.iter().map(|t| t.table()))
+        .collect();
 
     for (position, item) in items(map, "services", "") {
         let (value, children) = split(item, &["routes", "plugins"], &position, &mut errors);
@@ -49,20 +61,18 @@ pub(super) fn flatten(map: &Map<String, Value>, now: i64) -> Result<Document, Do
         }
     }
     for (position, item) in items(map, "consumers", "") {
-        let (value, children) = split(
-            item,
-            &["oauth2_credentials", "plugins"],
-            &position,
-            &mut errors,
-        );
+        let (value, children) = split(item, &nested, &position, &mut errors);
         let cx = context(now, &position, &none);
         match Consumer::from_json(&value, &cx) {
             Ok(consumer) => {
                 for (key, position, child) in children {
                     let owner = Some((Kind::Consumer, consumer.id.clone()));
-                    let pending = Pending::new(position, child, owner);
+                    let mut pending = Pending::new(position, child, owner);
                     if key == "oauth2_credentials" {
                         credentials.push(pending);
+                    } else if let Some(kind) = CredentialType::from_table(key) {
+                        pending.credential = Some(kind);
+                        typed.push(pending);
                     } else {
                         plugins.push(pending);
                     }
@@ -114,6 +124,29 @@ pub(super) fn flatten(map: &Map<String, Value>, now: i64) -> Result<Document, Do
     }
     doc.oauth2_credentials = built;
 
+    for kind in GENERIC_TYPES {
+        typed.extend(items(map, kind.table(), "").map(|(p, v)| {
+            let mut pending = Pending::new(p, v.clone(), None);
+            pending.credential = Some(kind);
+            pending
+        }));
+    }
+    let mut built = Vec::new();
+    for pending in typed {
+        let Some(kind) = pending.credential else {
+            continue;
+        };
+        let resolve = |k: Kind, key: &str| doc.resolve(k, key);
+        let mut cx = context(now, &pending.position, &resolve);
+        cx.stored = stored;
+        let owner = pending.owner.as_ref().map(|(_, id)| id.as_str());
+        match Credential::from_json(kind, &pending.value, owner, &cx) {
+            Ok(c) => built.push(c),
+            Err(e) => errors.push(format!("{}: {e}", pending.label)),
+        }
+    }
+    doc.credentials = built;
+
     plugins.extend(items(map, "plugins", "").map(|(p, v)| Pending::new(p, v.clone(), None)));
     let mut built = Vec::new();
     for pending in plugins {
@@ -141,6 +174,7 @@ fn context<'a>(
         ids: Ids::Derived,
         position,
         resolve,
+        stored: false,
     }
 }
 
@@ -187,7 +221,7 @@ fn split(
 
 /// `services[0] (name 'echo')`: the position and whatever names the entity.
 fn label(position: &str, value: &Value) -> String {
-    let named = ["name", "username", "custom_id", "client_id"]
+    let named = ["name", "username", "custom_id", "client_id", "group"]
         .iter()
         .find_map(|k| value.get(*k).and_then(Value::as_str).map(|v| (*k, v)));
     match named {
@@ -205,6 +239,7 @@ impl Pending {
             position,
             value,
             owner,
+            credential: None,
         }
     }
 }

@@ -34,6 +34,17 @@ pub(super) fn check(doc: &Document) -> Result<(), DocumentError> {
         seen.add(&mut errors, "oauth2_credentials", "id", &c.id);
         seen.add(&mut errors, "oauth2_credentials", "client_id", &c.client_id);
     }
+    for c in &doc.credentials {
+        seen.add(&mut errors, c.kind.table(), "id", &c.id);
+        // A key-auth key is a secret: the message names the entity, not it.
+        if let Some(key) = c.unique_key() {
+            let shown = match c.kind {
+                crate::model::CredentialType::KeyAuth => format!("of credential {}", c.id),
+                _ => key.replace('\u{0}', " "),
+            };
+            seen.add_hidden(&mut errors, c.kind.table(), "unique key", &key, &shown);
+        }
+    }
     for p in &doc.plugins {
         seen.add(&mut errors, "plugins", "id", &p.id);
         if let Some(n) = &p.instance_name {
@@ -57,6 +68,26 @@ pub(super) fn check(doc: &Document) -> Result<(), DocumentError> {
 struct Seen(BTreeMap<(&'static str, &'static str, String), ()>);
 
 impl Seen {
+    /// Like [`Seen::add`], showing `shown` instead of the value.
+    fn add_hidden(
+        &mut self,
+        errors: &mut Vec<String>,
+        table: &'static str,
+        field: &'static str,
+        value: &str,
+        shown: &str,
+    ) {
+        if self
+            .0
+            .insert((table, field, value.to_string()), ())
+            .is_some()
+        {
+            errors.push(format!(
+                "{table}: {field} {shown} is used more than once (UNIQUE violation)"
+            ));
+        }
+    }
+
     fn add(
         &mut self,
         errors: &mut Vec<String>,

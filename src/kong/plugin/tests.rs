@@ -17,6 +17,7 @@ fn cx() -> Context<'static> {
         ids: Ids::Derived,
         position: "plugins[0]",
         resolve: &resolve,
+        stored: false,
     }
 }
 

@@ -9,17 +9,17 @@
 
 mod key;
 
-use crate::model::{ObjectRef, Sensitive};
+use super::{CredentialBase, CredentialSchema, CredentialType, Fields};
+use crate::model::Sensitive;
+use serde_json::{Map, Value, json};
 
 pub use key::{JwtAlgorithm, KeyError, PublicKey};
 
 /// A `jwt_secrets` credential.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JwtCredential {
-    /// Stable id.
-    pub id: String,
-    /// The owning consumer's id.
-    pub consumer_id: String,
+    /// Id, owner, tags, source.
+    pub base: CredentialBase,
     /// What tokens name (the `key_claim_name` claim); unique across the table.
     pub key: String,
     /// The only algorithm tokens for this credential may use.
@@ -29,10 +29,6 @@ pub struct JwtCredential {
     pub secret: Option<Sensitive>,
     /// The public key (RS*, PS*, ES*, EdDSA).
     pub rsa_public_key: Option<PublicKey>,
-    /// Kong's `tags`.
-    pub tags: Vec<String>,
-    /// The object it came from.
-    pub source: ObjectRef,
 }
 
 /// The fields of a credential as given (Secret data, kong.yml, Admin API),
@@ -140,22 +136,64 @@ fn non_empty<'a>(field: &'static str, value: Option<&'a str>) -> Result<&'a str,
 
 impl JwtCredential {
     /// A credential from checked keys.
-    pub fn new(
-        id: impl Into<String>,
-        consumer_id: impl Into<String>,
-        keys: JwtKeys,
-        source: ObjectRef,
-    ) -> Self {
+    pub fn new(base: CredentialBase, keys: JwtKeys) -> Self {
         Self {
-            id: id.into(),
-            consumer_id: consumer_id.into(),
+            base,
             key: keys.key,
             algorithm: keys.algorithm,
             secret: keys.secret,
             rsa_public_key: keys.rsa_public_key,
-            tags: Vec::new(),
-            source,
         }
+    }
+}
+
+impl CredentialSchema for JwtCredential {
+    const TYPE: CredentialType = CredentialType::Jwt;
+
+    fn parse(fields: &mut Fields<'_>, base: CredentialBase) -> Option<Self> {
+        let key = fields.string("key");
+        let algorithm = fields.string("algorithm");
+        let secret = fields.string("secret");
+        let rsa_public_key = fields.string("rsa_public_key");
+        let checked = JwtFields {
+            key: key.as_deref(),
+            algorithm: algorithm.as_deref(),
+            secret: secret.as_deref(),
+            rsa_public_key: rsa_public_key.as_deref(),
+        }
+        .check();
+        match checked {
+            Ok(keys) => Some(Self::new(base, keys)),
+            Err(e) => {
+                fields.problem(e.field, e.message);
+                None
+            }
+        }
+    }
+
+    fn base(&self) -> &CredentialBase {
+        &self.base
+    }
+
+    fn key(&self) -> String {
+        self.key.clone()
+    }
+
+    /// As Kong prints it: the HMAC secret too (Kong keeps it in the clear
+    /// because verification needs it; so does kingress).
+    fn render(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("key".into(), json!(self.key));
+        map.insert("algorithm".into(), json!(self.algorithm.as_str()));
+        map.insert(
+            "secret".into(),
+            json!(self.secret.as_ref().map(|s| s.expose())),
+        );
+        map.insert(
+            "rsa_public_key".into(),
+            json!(self.rsa_public_key.as_ref().map(PublicKey::pem)),
+        );
+        map
     }
 }
 

@@ -80,8 +80,7 @@ pub fn read<T: DeserializeOwned>(config: &Value) -> Result<T, ConfigError> {
             .iter()
             .find_map(|p| message.strip_prefix(p))
             .and_then(|rest| rest.split('`').next());
-        // (Depending on how the key was read, serde_path_to_error may have
-        // named it already.)
+        // (serde_path_to_error already names an unknown one.)
         if let Some(name) = named.filter(|n| !path.ends_with(&format!(".{n}"))) {
             path = format!("{path}.{name}");
         }

@@ -135,6 +135,7 @@ pub(super) async fn endpoint(
         }
         (None, Some(ResponseType::Token), Some(client)) => {
             let token = new_token(
+                &runtime.tokens,
                 config,
                 binding(config, exchange)?,
                 &client.id,

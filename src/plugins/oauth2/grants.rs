@@ -7,7 +7,7 @@ use super::{pkce, scope};
 use crate::model::plugin::Oauth2Config;
 use crate::model::{Oauth2Credential, PluginInstance, Sensitive};
 use crate::plugins::{Exchange, PluginError, Runtime};
-use crate::tokens::{IssuedToken, random_token, unix_now};
+use crate::tokens::{IssuedToken, TokenStore, unix_now};
 use serde_json::{Map, Value, json};
 
 /// A grant type the plugin accepts.
@@ -116,6 +116,7 @@ impl<B: Fn() -> Result<Option<String>, PluginError>> Cx<'_, B> {
             .string("authenticated_userid")
             .map(str::to_string);
         let token = new_token(
+            &self.runtime.tokens,
             self.config,
             (self.binding)()?,
             &client.id,
@@ -146,6 +147,7 @@ impl<B: Fn() -> Result<Option<String>, PluginError>> Cx<'_, B> {
         };
         let scope = scope::retrieve(self.params, self.config)?;
         let token = new_token(
+            &self.runtime.tokens,
             self.config,
             (self.binding)()?,
             &client.id,
@@ -195,6 +197,7 @@ impl<B: Fn() -> Result<Option<String>, PluginError>> Cx<'_, B> {
             return Err(invalid()); // Another exchange consumed it first.
         }
         let token = new_token(
+            &self.runtime.tokens,
             self.config,
             binding,
             &client.id,
@@ -233,7 +236,7 @@ impl<B: Fn() -> Result<Option<String>, PluginError>> Cx<'_, B> {
         scope::still_allowed(old.scope.as_deref(), self.config)?;
         let new = if self.config.reuse_refresh_token {
             IssuedToken {
-                access_token: Sensitive::new(random_token()),
+                access_token: Sensitive::new(self.runtime.tokens.fresh_token(&old.credential_id)),
                 expires_in: self.config.token_expiration,
                 created_at: unix_now(),
                 ttl: row_ttl(self.config),
@@ -241,6 +244,7 @@ impl<B: Fn() -> Result<Option<String>, PluginError>> Cx<'_, B> {
             }
         } else {
             new_token(
+                &self.runtime.tokens,
                 self.config,
                 binding,
                 &client.id,
@@ -286,8 +290,10 @@ pub(super) fn binding(
     }
 }
 
-/// A fresh token row. Refresh tokens only when asked and tokens expire.
+/// A fresh token row (values from `tokens`, which may need them to fit
+/// the credential). Refresh tokens only when asked and tokens expire.
 pub(super) fn new_token(
+    tokens: &TokenStore,
     config: &Oauth2Config,
     service: Option<String>,
     credential_id: &str,
@@ -296,9 +302,9 @@ pub(super) fn new_token(
     with_refresh: bool,
 ) -> IssuedToken {
     IssuedToken {
-        access_token: Sensitive::new(random_token()),
+        access_token: Sensitive::new(tokens.fresh_token(credential_id)),
         refresh_token: (with_refresh && config.token_expiration > 0)
-            .then(|| Sensitive::new(random_token())),
+            .then(|| Sensitive::new(tokens.fresh_token(credential_id))),
         credential_id: credential_id.to_string(),
         service,
         scope,

@@ -158,34 +158,40 @@ impl RedisStore {
         Ok(removed)
     }
 
-    /// Calls `each` with batches of keys `<prefix><kind>:*` until it returns
-    /// false or the scan ends.
+    /// Calls `each` with batches of keys `<prefix>{..}:<kind>:*` until it
+    /// returns false or the scan ends: over the one server, or over each
+    /// cluster primary in turn (SCAN walks one node).
     async fn scan(
         &self,
         kind: &str,
         mut each: impl FnMut(&[String]) -> bool,
     ) -> Result<(), StoreError> {
-        let pattern = format!("{PREFIX}{kind}:*");
-        let mut cursor: u64 = 0;
-        loop {
-            let pattern = pattern.clone();
-            let (next, keys): (u64, Vec<String>) = self
-                .run(move |mut c| async move {
-                    ::redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(pattern)
-                        .arg("COUNT")
-                        .arg(SCAN_COUNT)
-                        .query_async(&mut c)
-                        .await
-                })
-                .await?;
-            if !each(&keys) || next == 0 {
-                return Ok(());
+        let pattern = format!("{PREFIX}{{??}}:{kind}:*");
+        let primaries = self.run(|mut c| async move { c.primaries().await }).await?;
+        for node in primaries {
+            let mut cursor: u64 = 0;
+            loop {
+                let cmd = ::redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(SCAN_COUNT)
+                    .clone();
+                let node = node.clone();
+                let (next, keys): (u64, Vec<String>) = self
+                    .run(move |mut c| async move { c.query_on(&node, &cmd).await })
+                    .await?;
+                if !each(&keys) {
+                    return Ok(());
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
             }
-            cursor = next;
         }
+        Ok(())
     }
 
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, StoreError> {

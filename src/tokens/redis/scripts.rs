@@ -2,6 +2,14 @@
 //! so every replica sees a row, its refresh index and its credential's
 //! bookkeeping change together.
 //!
+//! Keys carry a Redis Cluster hash tag (see `super::key`): a row and its
+//! refresh index are tagged by the first byte of the access token's hash,
+//! a credential's sets by the first byte of the SHA-1 of its id
+//! (`redis.sha1hex`, the one digest Redis's Lua has). In a cluster, tokens
+//! are drawn so the two agree (`super::tag`), so every key a script touches
+//! (its rows, their indexes, the credential's sets and the rows it evicts)
+//! lives in one slot; elsewhere the tags are only names.
+//!
 //! Per credential (keys named by the credential id, which is no secret):
 //! - `cred:<id>`: sorted set of the access-token hashes of its rows, scored
 //!   by issue time (Redis `TIME`, microseconds: one clock for every
@@ -23,26 +31,30 @@ const PRELUDE: &str = r"
 -- TIME unless told to replicate effects; from 7 on this is a no-op.
 redis.replicate_commands()
 local P = ARGV[1]
+local function tagged(kind, hash)
+  return P .. '{' .. string.sub(hash, 1, 2) .. '}:' .. kind .. ':' .. hash
+end
 local function put(k, v, deadline)
   if deadline ~= '0' then redis.call('SET', k, v, 'EXAT', deadline) else redis.call('SET', k, v) end
 end
 -- Deletes a row and its refresh index; returns the decoded row ({} when
 -- it does not decode), or nil when there was no row.
 local function drop_row(access_hash)
-  local row_key = P .. 'token:' .. access_hash
+  local row_key = tagged('token', access_hash)
   local row = redis.call('GET', row_key)
   if not row then return nil end
   redis.call('DEL', row_key)
   local ok, t = pcall(cjson.decode, row)
   if not ok or type(t) ~= 'table' then return {} end
   if type(t.refresh_hash) == 'string' then
-    local idx = P .. 'refresh:' .. t.refresh_hash
+    local idx = tagged('refresh', t.refresh_hash)
     if redis.call('GET', idx) == access_hash then redis.call('DEL', idx) end
   end
   return t
 end
 local function sets(credential)
-  return P .. 'cred:' .. credential, P .. 'cred-expiry:' .. credential
+  local base = P .. '{' .. string.sub(redis.sha1hex(credential), 1, 2) .. '}:'
+  return base .. 'cred:' .. credential, base .. 'cred-expiry:' .. credential
 end
 local function expire_with_rows(credential)
   local issued, expiry = sets(credential)

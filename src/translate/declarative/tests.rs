@@ -177,3 +177,78 @@ routes:
     assert_eq!(t.table.routes.len(), 1);
     assert!(t.table.routes[0].name.contains("web"));
 }
+
+#[test]
+fn credentials_of_every_generic_type_nested_and_top_level() {
+    use crate::kong::Document;
+    use crate::model::{ApiKey, Credential, CredentialType, Password};
+    let text = r#"
+_format_version: "3.0"
+_transform: false
+consumers:
+  - username: jane
+    keyauth_credentials:
+      - key: jane-key
+        ttl: 60
+    acls:
+      - group: admins
+      - group: users
+  - username: bob
+basicauth_credentials:
+  - consumer: jane
+    username: jane-basic
+    password: a94a8fe5ccb19ba61c4c0873d391e987982fbbd3
+  - consumer: {username: bob}
+    username: bob-basic
+    password: "$pbkdf2-sha512$i=10000,l=32$YQ$YQ"
+acls:
+  - consumer: bob
+    group: users
+keyauth_credentials:
+  - consumer: bob
+    key: jane-key
+"#;
+    // The same key twice is refused with the document, never echoed.
+    let refused = Document::parse(text, 5).unwrap_err().to_string();
+    assert!(
+        refused.contains("keyauth_credentials: unique key of credential"),
+        "{refused}"
+    );
+    assert!(!refused.contains("jane-key"), "{refused}");
+
+    let text = text.replace("    key: jane-key\n\"#", "    key: bob-key\n\"#");
+    let text = text.replace(
+        "  - consumer: bob\n    key: jane-key",
+        "  - consumer: bob\n    key: bob-key",
+    );
+    let doc = Document::parse(&text, 5).unwrap();
+    assert_eq!(doc.credentials.len(), 7);
+    // A written document reads back the same (ids kept).
+    let again = Document::from_value(&doc.to_value(), 5).unwrap();
+    let sorted = |d: &Document| {
+        let mut c = d.credentials.clone();
+        c.sort_by(|a, b| a.id.cmp(&b.id));
+        c
+    };
+    assert_eq!(sorted(&again), sorted(&doc));
+
+    let t = load(&text);
+    assert_eq!(t.problems, vec![]);
+    let table = t.table;
+    let jane = table.find_consumer("jane").unwrap().id.clone();
+    let bob = table.find_consumer("bob").unwrap().id.clone();
+    assert!(matches!(
+        table.credentials.get(CredentialType::KeyAuth, "jane-key"),
+        Some(Credential::KeyAuth(k)) if k.ttl == Some(60) && matches!(k.key, ApiKey::Plain(_)) && k.base.consumer_id == jane
+    ));
+    assert!(matches!(
+        table.credentials.get(CredentialType::BasicAuth, "jane-basic"),
+        Some(Credential::BasicAuth(b)) if matches!(b.password, Password::KongSha1(_))
+    ));
+    assert!(matches!(
+        table.credentials.get(CredentialType::BasicAuth, "bob-basic"),
+        Some(Credential::BasicAuth(b)) if matches!(b.password, Password::Hashed(_)) && b.base.consumer_id == bob
+    ));
+    assert_eq!(table.credentials.groups_of(&jane), ["admins", "users"]);
+    assert_eq!(table.credentials.groups_of(&bob), ["users"]);
+}

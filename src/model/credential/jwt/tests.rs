@@ -208,16 +208,7 @@ fn hmac_verifies_in_each_size() {
 #[test]
 fn debug_prints_no_secret() {
     let keys = check(fields("HS256", Some("hunter2"), None)).unwrap();
-    let credential = JwtCredential::new(
-        "id",
-        "c",
-        keys,
-        crate::model::ObjectRef {
-            kind: "Secret".into(),
-            namespace: None,
-            name: "s".into(),
-        },
-    );
+    let credential = JwtCredential::new(crate::model::CredentialBase::default(), keys);
     let printed = format!("{credential:?}");
     assert!(!printed.contains("hunter2"), "{printed}");
     let keys = check(fields("RS256", None, Some(pem!("rsa_public")))).unwrap();

@@ -1,0 +1,150 @@
+//! Plugins attached to KongConsumers (`konghq.com/plugins` on the
+//! consumer), with KIC's combination rule: a KongPlugin referenced by a
+//! consumer and by an Ingress or Service applies to that consumer on those
+//! routes only (one consumer+route or consumer+service instance each); one
+//! referenced by consumers alone applies to them on every route.
+//!
+//! Runs after the routes and consumers are in the table: it reads which
+//! consumers were kept, and edits only the routes that carry such a plugin
+//! (a route shared with translate's memo is copied first).
+
+use super::annotations::{self, PLUGINS};
+use super::plugins::{Built, Resolver};
+use super::{Cx, annotation};
+use crate::model::plugin::{Holder, PluginFacts, Scope};
+use crate::model::{ObjectRef, Table};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Applies every consumer-attached plugin to `table`.
+pub(super) fn translate(cx: &mut Cx<'_>, plugins: &mut Resolver, table: &mut Table) {
+    let held = held_plugins(cx, plugins, table);
+    if held.is_empty() {
+        return;
+    }
+    let mut on_routes: Vec<&ObjectRef> = Vec::new();
+    for route in table.routes.iter_mut() {
+        if !route.plugins.iter().any(|p| held.contains_key(&p.source)) {
+            continue;
+        }
+        let route = &mut **route;
+        let mut kept = Vec::with_capacity(route.plugins.len());
+        for instance in std::mem::take(&mut route.plugins) {
+            let Some((built, holders)) = held.get(&instance.source) else {
+                kept.push(instance);
+                continue;
+            };
+            // A global plugin stays global; the consumer's own instance
+            // (consumer-wide, below) outranks it for that consumer.
+            if instance.scope == Scope::GLOBAL {
+                kept.push(instance);
+                continue;
+            }
+            on_routes.push(&built.source);
+            for holder in holders {
+                let scope = Scope {
+                    holder: Some(holder.clone()),
+                    ..instance.scope.clone()
+                };
+                let attachment = format!("{}|{}", holder_key(holder), instance.id);
+                route.scoped.push(built.instance(&attachment, scope));
+            }
+        }
+        route.plugins = kept;
+    }
+    for route in table.routes.iter() {
+        for instance in &route.scoped {
+            table
+                .plugins
+                .entry(instance.id.clone())
+                .or_insert_with(|| instance.clone());
+        }
+    }
+    for (source, (built, holders)) in &held {
+        if on_routes.contains(&source) {
+            continue;
+        }
+        for holder in holders {
+            let scope = Scope {
+                route: false,
+                service: false,
+                holder: Some(holder.clone()),
+            };
+            let instance = built.instance(&holder_key(holder), scope);
+            table.plugins.insert(instance.id.clone(), instance.clone());
+            table
+                .holder_plugins
+                .entry(holder.clone())
+                .or_default()
+                .push(instance);
+        }
+    }
+}
+
+/// Plugin objects attached to kept consumers, with the consumers holding
+/// each. References that cannot be honoured are reported and skipped: the
+/// consumer is then served by the route's own plugins.
+fn held_plugins(
+    cx: &mut Cx<'_>,
+    plugins: &mut Resolver,
+    table: &Table,
+) -> BTreeMap<ObjectRef, (Arc<Built>, Vec<Holder>)> {
+    let mut held: BTreeMap<ObjectRef, (Arc<Built>, Vec<Holder>)> = BTreeMap::new();
+    let objects = cx.objects;
+    for consumer in table.consumers.values() {
+        let source = &consumer.source;
+        let Some(namespace) = source.namespace.as_deref() else {
+            continue;
+        };
+        let key = (namespace.to_string(), source.name.clone());
+        let Some(object) = objects.kong_consumers.get(&key) else {
+            continue;
+        };
+        let Some(value) = annotation(object.as_ref(), PLUGINS) else {
+            continue;
+        };
+        for entry in annotations::plugin_refs(value) {
+            let r = match entry {
+                Ok(r) => r,
+                Err(entry) => {
+                    cx.problem(
+                        source,
+                        "InvalidAnnotation",
+                        format!("{PLUGINS} entry '{entry}' is not a name or namespace:name; it is ignored"),
+                    );
+                    continue;
+                }
+            };
+            let built = match plugins.reference(cx, source, namespace, &r) {
+                Ok(Some(built)) => built,
+                // Disabled, or broken (the plugin object has its Event).
+                Ok(None) | Err(_) => continue,
+            };
+            if PluginFacts::of(&built.name).is_some_and(|f| !f.consumer_scoped) {
+                cx.problem(
+                    source,
+                    "ConsumerPluginNotAllowed",
+                    format!(
+                        "plugin '{}' ({}) cannot be scoped to a consumer (Kong refuses it: it is \
+                         what identifies the consumer); the reference is ignored",
+                        built.name, built.source
+                    ),
+                );
+                continue;
+            }
+            let entry = held
+                .entry(built.source.clone())
+                .or_insert_with(|| (Arc::clone(&built), Vec::new()));
+            entry.1.push(Holder::Consumer(consumer.id.clone()));
+        }
+    }
+    held
+}
+
+/// The attachment key of a holder, for instance ids.
+fn holder_key(holder: &Holder) -> String {
+    match holder {
+        Holder::Consumer(id) => format!("consumer:{id}"),
+        Holder::Group(name) => format!("consumer-group:{name}"),
+    }
+}
