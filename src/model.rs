@@ -17,10 +17,11 @@ use std::collections::BTreeMap;
 pub use consumer::{
     ClientSecret, ClientType, Consumer, ConsumerGroup, Oauth2Credential, is_hashed_secret,
 };
+pub use credential::jwt::{JwtAlgorithm, JwtFieldError, JwtFields, JwtKeys, KeyError, PublicKey};
 pub use credential::{
     AclCredential, ApiKey, BasicAuthCredential, Credential, CredentialBase, CredentialError,
-    CredentialSchema, CredentialType, Credentials, FieldProblem, Fields, KeyAuthCredential, Origin,
-    Password,
+    CredentialSchema, CredentialType, Credentials, FieldProblem, Fields, JwtCredential,
+    KeyAuthCredential, Origin, Password,
 };
 pub use object::{ObjectRef, Problem};
 pub use plugin::{PluginConfig, PluginInstance};

@@ -9,6 +9,7 @@
 
 pub mod consumer;
 mod exchange;
+pub mod jwt;
 pub mod oauth2;
 pub mod openid_connect;
 pub mod pipeline;
@@ -67,6 +68,15 @@ pub enum PluginError {
         message: String,
         /// `WWW-Authenticate` value.
         www_authenticate: String,
+    },
+    /// 401 with a body other than `{"message":…}` (jwt's claim errors,
+    /// `{"exp":"token expired"}`) or without a challenge.
+    #[error("unauthorized: {body}")]
+    UnauthorizedJson {
+        /// The JSON body.
+        body: serde_json::Value,
+        /// `WWW-Authenticate` value, if any.
+        www_authenticate: Option<String>,
     },
     /// 403 with a `{"message":…}` body.
     #[error("forbidden: {message}")]

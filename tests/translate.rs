@@ -489,6 +489,7 @@ golden!(
     backend_errors,
     rate_limiting,
     credentials,
+    jwt,
 );
 
 #[test]

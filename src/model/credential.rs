@@ -11,6 +11,7 @@
 pub mod acl;
 pub mod basic_auth;
 mod fields;
+pub mod jwt;
 pub mod key_auth;
 
 use super::{Oauth2Credential, ObjectRef, Shared};
@@ -21,6 +22,7 @@ use std::ops::Bound;
 pub use acl::AclCredential;
 pub use basic_auth::{BasicAuthCredential, Password};
 pub use fields::{FieldProblem, Fields, Origin};
+pub use jwt::JwtCredential;
 pub use key_auth::{ApiKey, KeyAuthCredential};
 
 /// The credential types kingress reads, with Kong's and KIC's names.
@@ -84,6 +86,7 @@ macro_rules! generic_types {
         $callback! {
             KeyAuth => key_auth::KeyAuthCredential,
             BasicAuth => basic_auth::BasicAuthCredential,
+            Jwt => jwt::JwtCredential,
             Acl => acl::AclCredential,
         }
     };
@@ -379,6 +382,14 @@ impl Credentials {
             Credential::Oauth2(c) => Some(c),
             _ => None,
         })
+    }
+
+    /// The jwt secret whose `key` is `key`.
+    pub fn jwt(&self, key: &str) -> Option<&JwtCredential> {
+        match self.get(CredentialType::Jwt, key)? {
+            Credential::Jwt(c) => Some(c),
+            _ => None,
+        }
     }
 
     /// The oauth2 application with this id (tokens refer to credentials by id).

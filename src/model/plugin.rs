@@ -1,5 +1,6 @@
 //! Plugin instances with their parsed, validated configuration.
 
+pub mod jwt;
 pub mod oauth2;
 pub mod openid_connect;
 pub mod rate_limiting;
@@ -11,6 +12,7 @@ use super::ObjectRef;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
+pub use jwt::JwtConfig;
 pub use oauth2::Oauth2Config;
 pub use openid_connect::OidcConfig;
 pub use rate_limiting::RateLimitingConfig;

@@ -176,6 +176,10 @@ fn plugin_error(error: PluginError) -> Response<BoxBody> {
             message(StatusCode::UNAUTHORIZED, &msg),
             Some(www_authenticate),
         ),
+        PluginError::UnauthorizedJson {
+            body,
+            www_authenticate,
+        } => with_challenge(json(StatusCode::UNAUTHORIZED, &body), www_authenticate),
         PluginError::Forbidden {
             message: msg,
             www_authenticate,
@@ -305,6 +309,28 @@ mod tests {
             body_json(r).await,
             json!({"message": "anonymous consumer ghost is configured but doesn't exist"})
         );
+    }
+
+    #[tokio::test]
+    async fn a_401_with_a_json_body_and_an_optional_challenge() {
+        let r = ProxyError::from(PluginError::UnauthorizedJson {
+            body: json!({"exp": "token expired"}),
+            www_authenticate: Some("Bearer error=\"invalid_token\"".into()),
+        })
+        .into_response();
+        assert_eq!(r.status(), 401);
+        assert_eq!(
+            r.headers()[http::header::WWW_AUTHENTICATE],
+            "Bearer error=\"invalid_token\""
+        );
+        assert_eq!(body_json(r).await, json!({"exp": "token expired"}));
+        let r = ProxyError::from(PluginError::UnauthorizedJson {
+            body: json!({"message": "m"}),
+            www_authenticate: None,
+        })
+        .into_response();
+        assert_eq!(r.status(), 401);
+        assert!(!r.headers().contains_key(http::header::WWW_AUTHENTICATE));
     }
 
     #[tokio::test]

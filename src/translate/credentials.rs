@@ -113,6 +113,7 @@ pub(super) fn describe_key(credential: &Credential) -> String {
         Credential::Oauth2(c) => format!("client_id '{}'", c.client_id),
         Credential::KeyAuth(_) => "the key-auth key".to_string(),
         Credential::BasicAuth(c) => format!("basic-auth username '{}'", c.username),
+        Credential::Jwt(_) => "the jwt key".to_string(),
         Credential::Acl(c) => format!("acl group '{}' of this consumer", c.group),
     }
 }

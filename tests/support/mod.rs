@@ -16,6 +16,7 @@
 
 pub mod client;
 pub mod idp;
+pub mod jwt;
 pub mod oauth2;
 pub mod proxy;
 pub mod raw;

@@ -27,6 +27,7 @@ use serde_json::{Map, Value, json};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -43,6 +44,7 @@ pub struct Upstream {
     pub addr: SocketAddr,
     /// The name it reports in every echo.
     pub name: String,
+    requests: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -78,6 +80,8 @@ impl Upstream {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shared_name: Arc<str> = Arc::from(name);
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counter = requests.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -85,14 +89,15 @@ impl Upstream {
                 };
                 let name = shared_name.clone();
                 let tls = tls.clone();
+                let counter = counter.clone();
                 tokio::spawn(async move {
                     match tls {
                         Some(acceptor) => {
                             if let Ok(stream) = acceptor.accept(stream).await {
-                                serve(stream, name).await;
+                                serve(stream, name, counter).await;
                             }
                         }
-                        None => serve(stream, name).await,
+                        None => serve(stream, name, counter).await,
                     }
                 });
             }
@@ -100,8 +105,14 @@ impl Upstream {
         Upstream {
             addr,
             name: name.to_string(),
+            requests,
             task,
         }
+    }
+
+    /// How many requests it has received.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
     }
 
     /// This upstream as a table target.
@@ -150,11 +161,12 @@ pub async fn start_broken() -> (SocketAddr, JoinHandle<()>) {
     (addr, task)
 }
 
-async fn serve<S>(stream: S, name: Arc<str>)
+async fn serve<S>(stream: S, name: Arc<str>, requests: Arc<AtomicUsize>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = service_fn(move |request| {
+        requests.fetch_add(1, Ordering::SeqCst);
         let name = name.clone();
         async move { Ok::<_, Infallible>(answer(name, request).await) }
     });

@@ -182,6 +182,7 @@ fn set_identity(
         model::Credential::Oauth2(_) => return,
         model::Credential::KeyAuth(c) => &mut c.base,
         model::Credential::BasicAuth(c) => &mut c.base,
+        model::Credential::Jwt(c) => &mut c.base,
         model::Credential::Acl(c) => &mut c.base,
     };
     base.id = id.to_string();

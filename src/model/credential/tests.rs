@@ -150,9 +150,20 @@ fn acls_of_a_consumer_are_a_range() {
 }
 
 #[test]
-fn jwt_waits_for_its_module() {
+fn jwt_reads_through_the_generic_path() {
+    let parsed = parse(
+        CredentialType::Jwt,
+        json!({"key": "k", "secret": "s"}),
+        Origin::Secret,
+    )
+    .unwrap();
+    assert_eq!(parsed.key(), "k");
+    assert_eq!(parsed.render().unwrap()["algorithm"], "HS256");
     assert_eq!(
         parse(CredentialType::Jwt, json!({"key": "k"}), Origin::Entity),
-        Err(CredentialError::Unsupported("jwt".into()))
+        Err(CredentialError::Invalid(vec![FieldProblem {
+            field: "secret".into(),
+            message: "required field missing".into(),
+        }]))
     );
 }

@@ -12,6 +12,7 @@
 macro_rules! plugins {
     ($callback:ident) => {
         $callback! {
+            Jwt => jwt::JwtConfig,
             Oauth2 => oauth2::Oauth2Config,
             OpenidConnect => openid_connect::OidcConfig,
             RateLimiting => rate_limiting::RateLimitingConfig,
