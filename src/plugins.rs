@@ -9,8 +9,10 @@
 
 pub mod consumer;
 mod exchange;
+pub mod key_auth;
 pub mod oauth2;
 pub mod openid_connect;
+pub(crate) mod params;
 
 use crate::model::{PluginConfig, PluginInstance};
 use crate::tokens::TokenStore;
@@ -108,6 +110,9 @@ pub struct Runtime {
     pub oauth2: oauth2::State,
     /// openid-connect state (discovery/JWKS/introspection caches, IdP client).
     pub oidc: openid_connect::State,
+    /// The key key-auth keys are digested with when the table keeps
+    /// digests (the `Sealer`'s); `None` when it keeps the keys.
+    pub api_keys: Option<crate::secret::DigestKey>,
 }
 
 // === impl Runtime ===
@@ -120,7 +125,15 @@ impl Runtime {
             trusted_ips,
             oauth2: oauth2::State::new(),
             oidc: openid_connect::State::new(),
+            api_keys: None,
         }
+    }
+
+    /// Looks key-auth keys up by their digest under `key` too (the key the
+    /// `Sealer` digests the table's keys with).
+    pub fn digest_api_keys(mut self, key: crate::secret::DigestKey) -> Self {
+        self.api_keys = Some(key);
+        self
     }
 }
 

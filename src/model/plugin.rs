@@ -1,5 +1,6 @@
 //! Plugin instances with their parsed, validated configuration.
 
+pub mod key_auth;
 pub mod oauth2;
 pub mod openid_connect;
 mod registry;
@@ -9,6 +10,7 @@ use super::ObjectRef;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
+pub use key_auth::KeyAuthConfig;
 pub use oauth2::Oauth2Config;
 pub use openid_connect::OidcConfig;
 pub(crate) use registry::plugins as registry;

@@ -14,6 +14,7 @@ macro_rules! plugins {
         $callback! {
             Oauth2 => oauth2::Oauth2Config,
             OpenidConnect => openid_connect::OidcConfig,
+            KeyAuth => key_auth::KeyAuthConfig,
         }
     };
 }
