@@ -7,6 +7,7 @@
 //! possibly after authenticating a consumer and setting upstream headers.
 //! The response phase may adjust the upstream's response headers.
 
+pub mod basic_auth;
 pub mod consumer;
 mod exchange;
 pub mod key_auth;

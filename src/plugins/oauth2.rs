@@ -75,7 +75,9 @@ impl State {
         Self::default()
     }
 
-    fn secrets(&self) -> &secret::SecretVerifier {
+    /// The hashed-secret verifier (bounded idle-priority pool, cache of
+    /// successes), shared with basic-auth.
+    pub(crate) fn secrets(&self) -> &secret::SecretVerifier {
         &self.inner.secrets
     }
 

@@ -15,6 +15,7 @@ macro_rules! plugins {
             Oauth2 => oauth2::Oauth2Config,
             OpenidConnect => openid_connect::OidcConfig,
             KeyAuth => key_auth::KeyAuthConfig,
+            BasicAuth => basic_auth::BasicAuthConfig,
         }
     };
 }
