@@ -7,6 +7,7 @@
 //! possibly after authenticating a consumer and setting upstream headers.
 //! The response phase may adjust the upstream's response headers.
 
+pub mod acl;
 pub mod basic_auth;
 pub mod consumer;
 mod exchange;
@@ -76,6 +77,15 @@ pub enum PluginError {
         message: String,
         /// `WWW-Authenticate` value, if any.
         www_authenticate: Option<String>,
+    },
+    /// A `{"message":…}` body with `status` and no other header (Kong's
+    /// `kong.response.error(status, message)`).
+    #[error("{status}: {message}")]
+    Plain {
+        /// HTTP status.
+        status: StatusCode,
+        /// Body message.
+        message: String,
     },
     /// 503: a dependency (token store, identity provider) is unavailable.
     /// The message is safe to show clients.

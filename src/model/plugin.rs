@@ -1,5 +1,6 @@
 //! Plugin instances with their parsed, validated configuration.
 
+pub mod acl;
 pub mod basic_auth;
 pub mod key_auth;
 pub mod oauth2;
@@ -11,6 +12,7 @@ use super::ObjectRef;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
+pub use acl::AclConfig;
 pub use basic_auth::BasicAuthConfig;
 pub use key_auth::KeyAuthConfig;
 pub use oauth2::Oauth2Config;

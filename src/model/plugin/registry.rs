@@ -16,6 +16,7 @@ macro_rules! plugins {
             OpenidConnect => openid_connect::OidcConfig,
             KeyAuth => key_auth::KeyAuthConfig,
             BasicAuth => basic_auth::BasicAuthConfig,
+            Acl => acl::AclConfig,
         }
     };
 }
