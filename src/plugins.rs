@@ -7,11 +7,15 @@
 //! possibly after authenticating a consumer and setting upstream headers.
 //! The response phase may adjust the upstream's response headers.
 
+pub mod acl;
+pub mod basic_auth;
 pub mod consumer;
 mod exchange;
 pub mod jwt;
+pub mod key_auth;
 pub mod oauth2;
 pub mod openid_connect;
+pub(crate) mod params;
 pub mod pipeline;
 pub mod rate_limiting;
 
@@ -86,6 +90,15 @@ pub enum PluginError {
         /// `WWW-Authenticate` value, if any.
         www_authenticate: Option<String>,
     },
+    /// A `{"message":…}` body with `status` and no other header (Kong's
+    /// `kong.response.error(status, message)`).
+    #[error("{status}: {message}")]
+    Plain {
+        /// HTTP status.
+        status: StatusCode,
+        /// Body message.
+        message: String,
+    },
     /// 503: a dependency (token store, identity provider) is unavailable.
     /// The message is safe to show clients.
     #[error("unavailable: {0}")]
@@ -133,6 +146,9 @@ pub struct Runtime {
     pub oidc: openid_connect::State,
     /// rate-limiting counters (local windows, Redis connections and batches).
     pub rate_limiting: rate_limiting::State,
+    /// The key key-auth keys are digested with when the table keeps
+    /// digests (the `Sealer`'s); `None` when it keeps the keys.
+    pub api_keys: Option<crate::secret::DigestKey>,
 }
 
 // === impl Runtime ===
@@ -146,7 +162,15 @@ impl Runtime {
             oauth2: oauth2::State::new(),
             oidc: openid_connect::State::new(),
             rate_limiting: rate_limiting::State::new(),
+            api_keys: None,
         }
+    }
+
+    /// Looks key-auth keys up by their digest under `key` too (the key the
+    /// `Sealer` digests the table's keys with).
+    pub fn digest_api_keys(mut self, key: crate::secret::DigestKey) -> Self {
+        self.api_keys = Some(key);
+        self
     }
 }
 

@@ -43,5 +43,8 @@ fn the_plugin_table_is_the_registry() {
         })
         .collect();
     assert!(!registry.is_empty());
-    assert_eq!(table, registry, "README ## Plugins table vs model::plugin::registry");
+    assert_eq!(
+        table, registry,
+        "README ## Plugins table vs model::plugin::registry"
+    );
 }

@@ -25,7 +25,7 @@ use support::redis_server::RedisServer;
 /// rule `TokenStore::fresh_token` draws by), so the same tokens run the
 /// contract on every store.
 fn value_for(credential: &str) -> String {
-    let tag = sha1_smol::Sha1::from(credential).digest().bytes()[0];
+    let tag = <sha1::Sha1 as sha1::Digest>::digest(credential.as_bytes())[0];
     loop {
         let t = random_token();
         if hex::decode(digest_hex(&t)).unwrap()[0] == tag {
@@ -542,7 +542,10 @@ fn row_key(kind: &str, hash: &str) -> String {
 /// The key of a credential's set, tagged by the first byte of the SHA-1 of
 /// its id (what the store's Lua computes with `redis.sha1hex`).
 fn cred_key(kind: &str, credential: &str) -> String {
-    let tag = &sha1_smol::Sha1::from(credential).digest().to_string()[..2];
+    let tag = &format!(
+        "{:02x}",
+        <sha1::Sha1 as sha1::Digest>::digest(credential.as_bytes())[0]
+    );
     format!("kingress:{{{tag}}}:{kind}:{credential}")
 }
 
@@ -1022,7 +1025,7 @@ async fn redis_cluster_refuses_token_values_outside_their_credentials_slot() {
     let credential = "cred-admin";
     let mut t = token(credential, unix_now(), Some(600), true);
     // A value whose tag differs from the credential's.
-    let tag = sha1_smol::Sha1::from(credential).digest().bytes()[0];
+    let tag = <sha1::Sha1 as sha1::Digest>::digest(credential.as_bytes())[0];
     let foreign = loop {
         let v = random_token();
         if hex::decode(digest_hex(&v)).unwrap()[0] != tag {

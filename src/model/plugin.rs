@@ -1,6 +1,9 @@
 //! Plugin instances with their parsed, validated configuration.
 
+pub mod acl;
+pub mod basic_auth;
 pub mod jwt;
+pub mod key_auth;
 pub mod oauth2;
 pub mod openid_connect;
 pub mod rate_limiting;
@@ -12,7 +15,10 @@ use super::ObjectRef;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
+pub use acl::AclConfig;
+pub use basic_auth::BasicAuthConfig;
 pub use jwt::JwtConfig;
+pub use key_auth::KeyAuthConfig;
 pub use oauth2::Oauth2Config;
 pub use openid_connect::OidcConfig;
 pub use rate_limiting::RateLimitingConfig;

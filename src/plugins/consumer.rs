@@ -108,6 +108,16 @@ pub fn set_consumer(exchange: &mut Exchange<'_>, who: Authenticated) {
     exchange.authenticated = Some(who);
 }
 
+/// Whether an earlier plugin authenticated the request with a credential
+/// (not as `anonymous`): Kong's `kong.client.get_credential()`, which ends
+/// the logical OR of plugins configured with `anonymous`.
+pub fn has_credential(exchange: &Exchange<'_>) -> bool {
+    exchange
+        .authenticated
+        .as_ref()
+        .is_some_and(|a| !a.anonymous)
+}
+
 /// Authentication failed and the plugin names an `anonymous` consumer (by id
 /// or username): continue as that consumer. One that is not in the table is
 /// Kong's 500 naming it; which plugin and route asked goes to the log only.

@@ -16,13 +16,12 @@
 //!
 //! Files: `token` (endpoint) and `grants`, `authorize` and `redirect`,
 //! `verify`; shared pieces `params`, `client_auth`, `https`, `scope`,
-//! `pkce`, `secret`, `respond`.
+//! `pkce`, `secret`, `respond` (parameters: `plugins::params`).
 
 mod authorize;
 mod client_auth;
 mod grants;
 mod https;
-mod params;
 mod pkce;
 mod redirect;
 mod respond;
@@ -76,7 +75,9 @@ impl State {
         Self::default()
     }
 
-    fn secrets(&self) -> &secret::SecretVerifier {
+    /// The hashed-secret verifier (bounded idle-priority pool, cache of
+    /// successes), shared with basic-auth.
+    pub(crate) fn secrets(&self) -> &secret::SecretVerifier {
         &self.inner.secrets
     }
 

@@ -184,6 +184,10 @@ fn plugin_error(error: PluginError) -> Response<BoxBody> {
             message: msg,
             www_authenticate,
         } => with_challenge(message(StatusCode::FORBIDDEN, &msg), www_authenticate),
+        PluginError::Plain {
+            status,
+            message: msg,
+        } => message(status, &msg),
         PluginError::Unavailable(msg) => message(StatusCode::SERVICE_UNAVAILABLE, &msg),
         // Kong's `kong.response.error(500, …)`; the plugin logged the detail.
         missing @ PluginError::AnonymousMissing(_) => {

@@ -362,7 +362,8 @@ fn key(kind: &str, hash: &str) -> String {
 /// cluster, the credential's tokens are drawn with this same first byte
 /// (see [`RedisStore::fresh_token`]).
 fn credential_tag(credential: &str) -> u8 {
-    sha1_smol::Sha1::from(credential).digest().bytes()[0]
+    use sha1::Digest;
+    sha1::Sha1::digest(credential.as_bytes())[0]
 }
 
 /// Whether `value` (a token, by the first byte of its SHA-256) carries the

@@ -14,6 +14,7 @@
 //! with one `pub mod <name>;` line here.
 #![allow(dead_code)]
 
+pub mod auth;
 pub mod client;
 pub mod idp;
 pub mod jwt;

@@ -54,6 +54,8 @@ pub struct Settings {
     pub limits: Limits,
     /// `--underscores-in-headers`.
     pub underscores_in_headers: bool,
+    /// The key key-auth keys are digested with (keys hashed at rest).
+    pub api_keys: Option<kingress::secret::DigestKey>,
 }
 
 // === impl TestProxy ===
@@ -86,7 +88,10 @@ impl TestProxy {
     async fn start_settings(settings: Settings) -> TestProxy {
         let table = TableHandle::new();
         let metrics = Metrics::new();
-        let runtime = Runtime::new(TokenStore::memory(), settings.trusted_ips);
+        let mut runtime = Runtime::new(TokenStore::memory(), settings.trusted_ips);
+        if let Some(key) = settings.api_keys {
+            runtime = runtime.digest_api_keys(key);
+        }
         let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let config = ProxyConfig {
             limits: settings.limits,

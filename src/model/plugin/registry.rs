@@ -16,6 +16,9 @@ macro_rules! plugins {
             Oauth2 => oauth2::Oauth2Config,
             OpenidConnect => openid_connect::OidcConfig,
             RateLimiting => rate_limiting::RateLimitingConfig,
+            KeyAuth => key_auth::KeyAuthConfig,
+            BasicAuth => basic_auth::BasicAuthConfig,
+            Acl => acl::AclConfig,
         }
     };
 }

@@ -10,11 +10,11 @@
 //! first registered URI when the given one is not registered).
 
 use super::grants::{binding, new_token};
-use super::params::{Param, Params};
 use super::respond::{Failure, REDIRECT_MISMATCH, no_store_json, store_error};
 use super::{ENDPOINT_BODY_LIMIT, https, pkce, redirect, scope};
 use crate::model::plugin::Oauth2Config;
 use crate::model::{PluginInstance, Sensitive};
+use crate::plugins::params::{Param, Params};
 use crate::plugins::{Access, Exchange, PluginError, Runtime};
 use crate::tokens::{AuthCode, random_token, unix_now};
 use http::StatusCode;

@@ -11,7 +11,7 @@
 //! candidate (`Presented::decoded`), tried only when the first does not
 //! authenticate.
 
-use super::params::Params;
+use crate::plugins::params::Params;
 use base64::Engine;
 use http::{HeaderMap, HeaderName};
 

@@ -1,11 +1,11 @@
 //! The grant-specific part of the token endpoint, and token issuing shared
 //! with the implicit grant.
 
-use super::params::Params;
 use super::respond::{Failure, store_error};
 use super::{pkce, scope};
 use crate::model::plugin::Oauth2Config;
 use crate::model::{Oauth2Credential, PluginInstance, Sensitive};
+use crate::plugins::params::Params;
 use crate::plugins::{Exchange, PluginError, Runtime};
 use crate::tokens::{IssuedToken, TokenStore, unix_now};
 use serde_json::{Map, Value, json};

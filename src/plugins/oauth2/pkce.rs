@@ -1,9 +1,9 @@
 //! PKCE (RFC 7636), S256 only, with Kong's rules for when it is required.
 
-use super::params::{Param, Params};
 use super::respond::Failure;
 use crate::model::ClientType;
 use crate::model::plugin::oauth2::Pkce;
+use crate::plugins::params::{Param, Params};
 use crate::tokens::AuthCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

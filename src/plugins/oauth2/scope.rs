@@ -1,9 +1,9 @@
 //! Kong's `retrieve_scope`: the requested scopes, checked against
 //! `config.scopes`.
 
-use super::params::{Param, Params};
 use super::respond::Failure;
 use crate::model::plugin::Oauth2Config;
+use crate::plugins::params::{Param, Params};
 
 /// The granted scope (accepted names joined by one space, order kept,
 /// duplicates kept), or the `invalid_scope` failure. Without `config.scopes`

@@ -33,7 +33,7 @@ const CACHE_ENTRIES: usize = 10_000;
 const QUEUE_WAIT: Duration = Duration::from_secs(10);
 
 /// Verifies client secrets; shared by all requests of the process.
-pub(super) struct SecretVerifier {
+pub(crate) struct SecretVerifier {
     key: DigestKey,
     verified: Mutex<Remembered>,
     permits: Arc<Semaphore>,
@@ -80,7 +80,19 @@ impl SecretVerifier {
             ClientSecret::Plain(s) | ClientSecret::ToHash(s) => return Ok(s.matches(presented)),
             ClientSecret::Hashed(phc) => phc,
         };
-        let digest = self.digest(&credential.client_id, phc, presented);
+        self.verify_hash(&credential.client_id, phc, presented)
+            .await
+    }
+
+    /// Whether `presented` matches the stored hash `phc` of the credential
+    /// `id` (any type: basic-auth passwords use the same pool and cache).
+    pub(crate) async fn verify_hash(
+        &self,
+        id: &str,
+        phc: &str,
+        presented: &str,
+    ) -> Result<bool, PluginError> {
+        let digest = self.digest(id, phc, presented);
         if self.verified.lock().set.contains(&digest) {
             return Ok(true);
         }
@@ -92,7 +104,7 @@ impl SecretVerifier {
                 )
             })?
             .map_err(|_| PluginError::Internal("secret verification is shutting down".into()))?;
-        let (phc, presented_owned) = (phc.clone(), presented.to_string());
+        let (phc, presented_owned) = (phc.to_string(), presented.to_string());
         let pool = self.pool.get_or_init(|| IdlePool::new(self.cores));
         let ok = pool
             .run(move || {

@@ -7,11 +7,11 @@
 
 use super::client_auth::{self, ClientCredentials, Presented};
 use super::grants::{self, Grant};
-use super::params::{Param, Params};
 use super::respond::{Failure, REDIRECT_MISMATCH, no_store_json};
 use super::{ENDPOINT_BODY_LIMIT, https};
 use crate::model::plugin::Oauth2Config;
 use crate::model::{ClientType, Oauth2Credential, PluginInstance, Table};
+use crate::plugins::params::{Param, Params};
 use crate::plugins::{Access, Exchange, PluginError, Runtime};
 use http::StatusCode;
 

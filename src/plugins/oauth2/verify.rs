@@ -9,10 +9,10 @@
 //! never let a request through, not even as `anonymous`.
 
 use super::VERIFY_BODY_LIMIT;
-use super::params::{self, Params};
 use super::respond::{bearer_challenge, store_error};
 use crate::model::plugin::Oauth2Config;
 use crate::plugins::consumer::{self, AUTHENTICATED_SCOPE, AUTHENTICATED_USERID};
+use crate::plugins::params::{self, Params};
 use crate::plugins::{Access, Authenticated, Exchange, PluginError, Runtime};
 use crate::tokens::unix_now;
 use bytes::Bytes;

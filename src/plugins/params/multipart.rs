@@ -7,13 +7,13 @@ use bytes::Bytes;
 use std::convert::Infallible;
 
 /// The boundary of a `multipart/form-data` content type, if it has one.
-pub(super) fn boundary(content_type: &str) -> Option<String> {
+pub(crate) fn boundary(content_type: &str) -> Option<String> {
     multer::parse_boundary(content_type).ok()
 }
 
 /// The named parts of `body` as (name, text) pairs; `None` when the body is
 /// not multipart with this boundary (Kong then reads no body parameters).
-pub(super) async fn fields(body: Bytes, boundary: &str) -> Option<Vec<(String, String)>> {
+pub(crate) async fn fields(body: Bytes, boundary: &str) -> Option<Vec<(String, String)>> {
     let stream = futures::stream::once(async move { Ok::<Bytes, Infallible>(body) });
     let mut parts = multer::Multipart::new(stream, boundary);
     let mut pairs = Vec::new();

@@ -1,4 +1,5 @@
-//! Request parameters as Kong's oauth2 plugin reads them: the query string
+//! Request parameters as Kong's plugins read them (oauth2's endpoints and
+//! token, key-auth's `key_in_body`): the query string
 //! merged with the body for `POST`/`PUT`/`PATCH` (form-urlencoded, JSON or
 //! `multipart/form-data`; body values win). A repeated or non-string value
 //! is kept as such, because several checks treat "present but not a string"
@@ -14,7 +15,7 @@ use std::collections::HashMap;
 
 /// One parameter value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Param {
+pub(crate) enum Param {
     /// A single string.
     One(String),
     /// A repeated parameter (or a JSON array of strings).
@@ -25,11 +26,11 @@ pub(super) enum Param {
 
 /// Parameters by name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct Params(HashMap<String, Param>);
+pub(crate) struct Params(HashMap<String, Param>);
 
 /// Body encodings whose parameters are read.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum BodyKind {
+pub(crate) enum BodyKind {
     /// `application/x-www-form-urlencoded`.
     Form,
     /// `application/json` (or `+json`).
@@ -43,7 +44,7 @@ pub(super) enum BodyKind {
 impl Params {
     /// Reads the query and, for methods with parameters in the body, the
     /// body (buffered, at most `limit` bytes, and kept for the upstream).
-    pub(super) async fn read(
+    pub(crate) async fn read(
         exchange: &mut Exchange<'_>,
         limit: usize,
     ) -> Result<Self, PluginError> {
@@ -58,12 +59,12 @@ impl Params {
     }
 
     /// Parameters of a query string.
-    pub(super) fn from_query(query: Option<&str>) -> Self {
+    pub(crate) fn from_query(query: Option<&str>) -> Self {
         Self::from_form(query.unwrap_or_default().as_bytes())
     }
 
     /// Parameters of a body.
-    pub(super) async fn from_body(kind: &BodyKind, body: Bytes) -> Self {
+    pub(crate) async fn from_body(kind: &BodyKind, body: Bytes) -> Self {
         match kind {
             BodyKind::Form => Self::from_form(&body),
             BodyKind::Json => Self::from_json(&body),
@@ -122,17 +123,17 @@ impl Params {
     }
 
     /// Adds `other`, replacing values of the same name.
-    pub(super) fn merge(&mut self, other: Self) {
+    pub(crate) fn merge(&mut self, other: Self) {
         self.0.extend(other.0);
     }
 
     /// The parameter as sent.
-    pub(super) fn get(&self, name: &str) -> Option<&Param> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Param> {
         self.0.get(name)
     }
 
     /// The parameter when it is a single string.
-    pub(super) fn string(&self, name: &str) -> Option<&str> {
+    pub(crate) fn string(&self, name: &str) -> Option<&str> {
         match self.0.get(name) {
             Some(Param::One(s)) => Some(s),
             _ => None,
@@ -140,19 +141,19 @@ impl Params {
     }
 
     /// Whether the parameter is present in any form.
-    pub(super) fn has(&self, name: &str) -> bool {
+    pub(crate) fn has(&self, name: &str) -> bool {
         self.0.contains_key(name)
     }
 }
 
 /// Whether Kong reads parameters from the body for `method`.
-pub(super) fn has_body_params(method: &Method) -> bool {
+pub(crate) fn has_body_params(method: &Method) -> bool {
     *method == Method::POST || *method == Method::PUT || *method == Method::PATCH
 }
 
 /// The body encoding named by `Content-Type`, if it is one that is read
 /// (multipart only with a boundary, without which it cannot be split).
-pub(super) fn body_kind(headers: &HeaderMap) -> Option<BodyKind> {
+pub(crate) fn body_kind(headers: &HeaderMap) -> Option<BodyKind> {
     let ct = headers.get(http::header::CONTENT_TYPE)?.to_str().ok()?;
     let essence = ct
         .split(';')
@@ -173,7 +174,7 @@ pub(super) fn body_kind(headers: &HeaderMap) -> Option<BodyKind> {
 
 /// `raw` (a query string or form body) without the pairs named `name`;
 /// every other pair keeps its exact bytes.
-pub(super) fn without_param(raw: &str, name: &str) -> String {
+pub(crate) fn without_param(raw: &str, name: &str) -> String {
     raw.split('&')
         .filter(|pair| {
             let key = pair.split('=').next().unwrap_or_default();
