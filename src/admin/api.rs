@@ -63,7 +63,7 @@ pub(super) async fn tokens(
 }
 
 /// The path's segments, percent-decoded, empty ones dropped.
-fn segments(path: &str) -> Vec<String> {
+pub(super) fn segments(path: &str) -> Vec<String> {
     path.split('/')
         .filter(|s| !s.is_empty())
         .map(percent_decode)

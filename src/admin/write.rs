@@ -21,6 +21,8 @@ mod check;
 mod endpoint;
 mod entity;
 mod error;
+#[doc(hidden)]
+pub mod fuzz;
 mod store;
 
 pub use error::WriteError;
@@ -112,8 +114,16 @@ pub async fn fields(
         .await
         .map_err(|_| WriteError::TooLarge)?
         .to_bytes();
-    let format = body::format(content_type.as_deref(), &bytes)?;
-    body::decode(&format, &bytes)
+    decode_fields(content_type.as_deref(), &bytes)
+}
+
+/// The fields of a write's `body` sent with `content_type`.
+fn decode_fields(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<serde_json::Map<String, serde_json::Value>, WriteError> {
+    let format = body::format(content_type, body)?;
+    body::decode(&format, body)
 }
 
 /// Replaces the plaintext of every `hash_secret: true` credential with its

@@ -20,6 +20,8 @@
 
 mod authorize;
 mod client_auth;
+#[doc(hidden)]
+pub mod fuzz;
 mod grants;
 mod https;
 mod pkce;

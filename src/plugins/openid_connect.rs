@@ -23,6 +23,8 @@ mod client_auth;
 mod discovery;
 mod failure;
 mod fetch;
+#[doc(hidden)]
+pub mod fuzz;
 mod introspection;
 mod jwks;
 mod kong_oauth2;

@@ -49,9 +49,7 @@ impl Params {
         limit: usize,
     ) -> Result<Self, PluginError> {
         let mut params = Self::from_query(exchange.request.uri().query());
-        if has_body_params(exchange.request.method())
-            && let Some(kind) = body_kind(exchange.headers())
-        {
+        if let Some(kind) = body_read(exchange.request.method(), exchange.headers()) {
             let body = exchange.body(limit).await?;
             params.merge(Self::from_body(&kind, body).await);
         }
@@ -149,6 +147,16 @@ impl Params {
 /// Whether Kong reads parameters from the body for `method`.
 pub(crate) fn has_body_params(method: &Method) -> bool {
     *method == Method::POST || *method == Method::PUT || *method == Method::PATCH
+}
+
+/// The encoding of the body whose parameters a `method` request with
+/// `headers` carries, if Kong reads them at all.
+pub(super) fn body_read(method: &Method, headers: &HeaderMap) -> Option<BodyKind> {
+    if has_body_params(method) {
+        body_kind(headers)
+    } else {
+        None
+    }
 }
 
 /// The body encoding named by `Content-Type`, if it is one that is read

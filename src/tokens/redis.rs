@@ -27,6 +27,8 @@
 //! on first use.
 
 pub mod connect;
+#[doc(hidden)]
+pub mod fuzz;
 mod listing;
 mod record;
 mod scripts;
@@ -37,7 +39,7 @@ use crate::metrics::Metrics;
 use crate::secret::Keyring;
 use ::redis::{AsyncCommands, RedisError};
 use connect::{ConnectError, RedisConn, RedisConnector, RedisTarget};
-use record::{CodeRecord, TokenRecord, open_code, parse, to_json};
+use record::{CodeRecord, TokenRecord, open_by_refresh, open_code, open_token, to_json};
 use scripts::Scripts;
 use sha2::{Digest, Sha256};
 use std::future::Future;
@@ -181,14 +183,8 @@ impl RedisStore {
         let raw: Option<String> = self
             .run(move |mut c| async move { c.get(row_key).await })
             .await?;
-        let Some(record) = raw.and_then(|r| parse::<TokenRecord>(&r)) else {
-            return Ok(None);
-        };
-        if !record.verify(&self.keys, access_token) {
-            return Ok(None);
-        }
-        let token = record.open(access_token.to_string(), None);
-        Ok(Some(token).filter(|t| !t.is_gone(unix_now())))
+        let token = open_token(raw, access_token, &self.keys);
+        Ok(token.filter(|t| !t.is_gone(unix_now())))
     }
 
     /// By refresh token; the access token is unsealed with it.
@@ -205,20 +201,8 @@ impl RedisStore {
         let raw: Option<String> = self
             .run(move |mut c| async move { c.get(row_key).await })
             .await?;
-        let Some(record) = raw.and_then(|r| parse::<TokenRecord>(&r)) else {
-            return Ok(None);
-        };
-        if record.refresh_hash.as_deref() != Some(refresh_hash.as_str()) {
-            return Ok(None);
-        }
-        let access = record
-            .unseal_access(&self.keys, refresh)
-            .filter(|a| digest_hex(a) == access_hash && record.verify(&self.keys, a));
-        let Some(access) = access else {
-            return Ok(None);
-        };
-        let token = record.open(access, Some(refresh.to_string()));
-        Ok(Some(token).filter(|t| !t.is_gone(unix_now())))
+        let token = open_by_refresh(raw, refresh, &access_hash, &self.keys);
+        Ok(token.filter(|t| !t.is_gone(unix_now())))
     }
 
     /// Deletes a row and its refresh index.

@@ -11,11 +11,12 @@
 
 use super::cache::token_hash;
 use super::claims::{check_issuer, check_times};
-use super::discovery::{Snapshot, Want};
+use super::discovery::Want;
 use super::failure::{Failure, Reason};
-use super::jwks::Candidates;
+use super::jwks::{Candidates, KeySet};
 use super::signing_key::algorithm;
 use super::{CachedClaims, Ctx, now_unix};
+use crate::model::plugin::OidcConfig;
 use crate::model::plugin::openid_connect::SigningAlg;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -75,13 +76,13 @@ fn parse_header(token: &str) -> Result<JoseHeader, Reason> {
 }
 
 /// The algorithm if this configuration accepts it.
-fn allowed(ctx: &Ctx<'_>, header: &JoseHeader) -> Result<SigningAlg, Reason> {
+fn allowed(config: &OidcConfig, header: &JoseHeader) -> Result<SigningAlg, Reason> {
     if header.crit {
         // RFC 7515 §4.1.11: extensions we do not understand must fail.
         return Err(Reason::AlgorithmNotAllowed);
     }
     let alg = SigningAlg::parse(&header.alg).ok_or(Reason::AlgorithmNotAllowed)?;
-    if alg.is_hmac() && !(ctx.config.enable_hs_signatures && ctx.config.client_secret.is_some()) {
+    if alg.is_hmac() && !(config.enable_hs_signatures && config.client_secret.is_some()) {
         return Err(Reason::AlgorithmNotAllowed);
     }
     Ok(alg)
@@ -90,7 +91,7 @@ fn allowed(ctx: &Ctx<'_>, header: &JoseHeader) -> Result<SigningAlg, Reason> {
 /// Verifies a JWT access token and returns its claims.
 pub(super) async fn verify(ctx: &Ctx<'_>, token: &str) -> Result<Arc<Value>, Failure> {
     let header = parse_header(token)?;
-    let alg = allowed(ctx, &header)?;
+    let alg = allowed(ctx.config, &header)?;
     let key = token_hash(token);
     let now = now_unix();
     if let Some(hit) = ctx.state.verified.get(&key, now)
@@ -113,55 +114,27 @@ pub(super) async fn verify(ctx: &Ctx<'_>, token: &str) -> Result<Arc<Value>, Fai
                 .ok_or(Reason::IdpUnavailable)?,
         );
     }
-    let claims = if !config.verify_signature {
-        jsonwebtoken::dangerous::insecure_decode::<Value>(token)
-            .map_err(|_| Reason::Malformed)?
-            .claims
-    } else if alg.is_hmac() {
-        let secret = config
-            .client_secret
-            .as_ref()
-            .ok_or(Reason::AlgorithmNotAllowed)?;
-        check_signature(
-            token,
-            alg,
-            &[&DecodingKey::from_secret(secret.expose().as_bytes())],
-        )?
-    } else {
-        let current = snapshot.clone().ok_or(Reason::IdpUnavailable)?;
-        match with_keys(token, alg, header.kid.as_deref(), &current) {
-            Err(Reason::UnknownKey) => {
-                // A new kid: the provider may have rotated its keys.
-                let fresh = issuer
-                    .rediscover(&ctx.state.clients, config, want, current.generation)
-                    .await
-                    .ok_or(Reason::UnknownKey)?;
-                let claims = with_keys(token, alg, header.kid.as_deref(), &fresh)?;
-                snapshot = Some(fresh);
-                claims
-            }
-            other => other?,
+    let kid = header.kid.as_deref();
+    let keys = snapshot.as_ref().and_then(|s| s.keys.clone());
+    let claims = match signed_claims(config, token, alg, kid, keys.as_deref()) {
+        Err(Reason::UnknownKey) => {
+            // A new kid: the provider may have rotated its keys.
+            let generation = snapshot.as_ref().map_or(0, |s| s.generation);
+            let fresh = issuer
+                .rediscover(&ctx.state.clients, config, want, generation)
+                .await
+                .ok_or(Reason::UnknownKey)?;
+            let claims = signed_claims(config, token, alg, kid, fresh.keys.as_deref())?;
+            snapshot = Some(fresh);
+            claims
         }
+        other => other?,
     };
-    if !claims.is_object() {
-        return Err(Reason::Malformed.into());
-    }
-    let exp = if config.verify_claims {
-        let exp = check_times(&claims, now, config.leeway, true)?;
-        let discovered = snapshot
-            .as_ref()
-            .and_then(|s| s.document.as_ref())
-            .and_then(|d| d.issuer.as_deref());
-        let allowed: Vec<&str> = if config.issuers_allowed.is_empty() {
-            vec![discovered.unwrap_or(config.issuer_id())]
-        } else {
-            config.issuers_allowed.iter().map(String::as_str).collect()
-        };
-        check_issuer(&claims, &allowed)?;
-        exp
-    } else {
-        None
-    };
+    let discovered = snapshot
+        .as_ref()
+        .and_then(|s| s.document.as_ref())
+        .and_then(|d| d.issuer.as_deref());
+    let exp = check_claims(config, &claims, discovered, now)?;
     let claims = Arc::new(claims);
     if let Some(config) = &ctx.shared {
         let until = exp.map_or(now + NO_EXP_TTL, |e| e.saturating_add(ctx.config.leeway));
@@ -174,13 +147,79 @@ pub(super) async fn verify(ctx: &Ctx<'_>, token: &str) -> Result<Arc<Value>, Fai
     Ok(claims)
 }
 
+/// [`verify`]'s steps with `keys` given instead of fetched and no cache:
+/// what the fuzz target drives.
+pub(super) fn verify_offline(
+    config: &OidcConfig,
+    keys: &KeySet,
+    token: &str,
+    now: u64,
+) -> Result<Value, Reason> {
+    let header = parse_header(token)?;
+    let alg = allowed(config, &header)?;
+    let claims = signed_claims(config, token, alg, header.kid.as_deref(), Some(keys))?;
+    check_claims(config, &claims, None, now)?;
+    Ok(claims)
+}
+
+/// The claims of `token` once its signature checks out as `config` asks:
+/// not at all (`verify_signature: false`), with the client secret (HS*), or
+/// with the issuer's `keys` (`None` when they could not be had).
+fn signed_claims(
+    config: &OidcConfig,
+    token: &str,
+    alg: SigningAlg,
+    kid: Option<&str>,
+    keys: Option<&KeySet>,
+) -> Result<Value, Reason> {
+    if !config.verify_signature {
+        return jsonwebtoken::dangerous::insecure_decode::<Value>(token)
+            .map(|data| data.claims)
+            .map_err(|_| Reason::Malformed);
+    }
+    if alg.is_hmac() {
+        let secret = config
+            .client_secret
+            .as_ref()
+            .ok_or(Reason::AlgorithmNotAllowed)?;
+        let key = DecodingKey::from_secret(secret.expose().as_bytes());
+        return check_signature(token, alg, &[&key]);
+    }
+    with_keys(token, alg, kid, keys.ok_or(Reason::IdpUnavailable)?)
+}
+
+/// The claim rules of a token whose signature checked out: an object,
+/// `exp` (required), `nbf` and `iat` with leeway, and `iss` among the
+/// allowed issuers (the `discovered` one when none are configured).
+/// Returns `exp`; nothing is checked under `verify_claims: false`.
+fn check_claims(
+    config: &OidcConfig,
+    claims: &Value,
+    discovered: Option<&str>,
+    now: u64,
+) -> Result<Option<u64>, Reason> {
+    if !claims.is_object() {
+        return Err(Reason::Malformed);
+    }
+    if !config.verify_claims {
+        return Ok(None);
+    }
+    let exp = check_times(claims, now, config.leeway, true)?;
+    let allowed: Vec<&str> = if config.issuers_allowed.is_empty() {
+        vec![discovered.unwrap_or(config.issuer_id())]
+    } else {
+        config.issuers_allowed.iter().map(String::as_str).collect()
+    };
+    check_issuer(claims, &allowed)?;
+    Ok(exp)
+}
+
 fn with_keys(
     token: &str,
     alg: SigningAlg,
     kid: Option<&str>,
-    snapshot: &Snapshot,
+    keys: &KeySet,
 ) -> Result<Value, Reason> {
-    let keys = snapshot.keys.as_ref().ok_or(Reason::IdpUnavailable)?;
     match keys.candidates(alg, kid) {
         Candidates::Keys(keys) => {
             let decoding: Vec<&DecodingKey> = keys.iter().map(|k| &k.decoding).collect();

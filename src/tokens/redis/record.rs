@@ -222,6 +222,34 @@ pub(super) fn open_code(raw: Option<String>, code: &str, keys: &Keyring) -> Opti
     Some(code).filter(|c| !c.is_expired(unix_now()))
 }
 
+/// The token of the stored row `raw` (read by the access token's hash)
+/// when it opens with `access`, expired or not.
+pub(super) fn open_token(raw: Option<String>, access: &str, keys: &Keyring) -> Option<IssuedToken> {
+    let record = parse::<TokenRecord>(&raw?)?;
+    record
+        .verify(keys, access)
+        .then(|| record.open(access.to_string(), None))
+}
+
+/// The token of the stored row `raw` (read by `access_hash`, which the
+/// refresh index gave) when its access token unseals with `refresh`, hashes
+/// to `access_hash` and opens the row, expired or not.
+pub(super) fn open_by_refresh(
+    raw: Option<String>,
+    refresh: &str,
+    access_hash: &str,
+    keys: &Keyring,
+) -> Option<IssuedToken> {
+    let record = parse::<TokenRecord>(&raw?)?;
+    if record.refresh_hash.as_deref() != Some(digest_hex(refresh).as_str()) {
+        return None;
+    }
+    let access = record
+        .unseal_access(keys, refresh)
+        .filter(|a| digest_hex(a) == access_hash && record.verify(keys, a))?;
+    Some(record.open(access, Some(refresh.to_string())))
+}
+
 /// The credential id of a stored token row or code.
 pub(super) fn credential_of(raw: &str) -> Option<String> {
     #[derive(Deserialize)]
