@@ -179,6 +179,11 @@ pub struct ServeArgs {
     /// Unset: the built-in key `k0` (rows sealed under their tokens only).
     #[arg(long, env = "KINGRESS_TOKEN_SEAL_KEYS_FILE")]
     pub token_seal_keys_file: Option<PathBuf>,
+    /// Keep key-auth keys in memory only as HMAC-SHA256 digests under a
+    /// per-process random key (lookups digest the presented key the same
+    /// way); the Admin API then shows `[redacted]` for keys of manifests.
+    #[arg(long, env = "KINGRESS_HASH_API_KEYS")]
+    pub hash_api_keys: bool,
     /// Forward request headers whose names contain `_` (nginx's
     /// `underscores_in_headers on`). Off: they are dropped, as nginx and
     /// Kong do. Identity headers (X-Consumer-*, …) are dropped in every

@@ -76,6 +76,15 @@ impl Reconciler {
         }
     }
 
+    /// Keeps key-auth keys in the published table only as digests under
+    /// `key` (`--hash-api-keys`); the plugins look keys up with the same key.
+    pub fn digest_api_keys(self, key: crate::secret::DigestKey) -> Self {
+        Self {
+            sealer: self.sealer.digest_api_keys(key),
+            ..self
+        }
+    }
+
     /// Translates `objects` and publishes the result when it differs from the
     /// current table. Problems that are new since the last call are logged.
     /// The objects are kept for [`Reconciler::check`].

@@ -134,6 +134,12 @@ pub async fn runtime(args: &ServeArgs, metrics: &Metrics) -> Result<Runtime, Run
     Ok(Runtime::new(tokens, trusted))
 }
 
+/// `--hash-api-keys`: one per-process key, shared by the reconciler's
+/// `Sealer` (which digests the table's keys) and the plugins' lookups.
+pub fn api_key_digest(args: &ServeArgs) -> Option<crate::secret::DigestKey> {
+    args.hash_api_keys.then(crate::secret::DigestKey::random)
+}
+
 /// The keys of `--token-seal-keys-file`, or the built-in key.
 fn seal_keys(args: &ServeArgs) -> Result<Keyring, String> {
     let Some(path) = &args.token_seal_keys_file else {
@@ -152,7 +158,11 @@ pub async fn standalone(args: StandaloneArgs) -> Result<(), RunError> {
     let options = Options {
         ingress_class: args.serve.ingress_class.clone(),
     };
-    let reconciler = Reconciler::new(handle.clone(), options, metrics.clone());
+    let api_keys = api_key_digest(&args.serve);
+    let mut reconciler = Reconciler::new(handle.clone(), options, metrics.clone());
+    if let Some(key) = api_keys.clone() {
+        reconciler = reconciler.digest_api_keys(key);
+    }
     let loader = files::Loader::new(&args.manifests.path)
         .with_max_size(args.manifests.max_manifest_size)
         .with_metrics(metrics.clone());
@@ -165,7 +175,10 @@ pub async fn standalone(args: StandaloneArgs) -> Result<(), RunError> {
             args.manifests.path.display()
         ))
     })?;
-    let runtime = runtime(&args.serve, &metrics).await?;
+    let mut runtime = runtime(&args.serve, &metrics).await?;
+    if let Some(key) = api_keys {
+        runtime = runtime.digest_api_keys(key);
+    }
 
     // Watch before serving: once `/readyz` answers, a user (or a test) may
     // edit a file at once, and an edit made before the watch exists would

@@ -91,3 +91,32 @@ async fn no_consumer_and_anonymous() {
     let r = get(&proxy, "/api?apikey=admin-key", &[]).await;
     assert_eq!(r.status, 200);
 }
+
+/// `include_consumer_groups`: a consumer's KongConsumerGroups count as acl
+/// groups only when asked.
+#[tokio::test]
+async fn consumer_groups_count_when_included() {
+    let grouped = |t: &mut Table| {
+        people(t);
+        let member = consumer(t, "member");
+        credential(
+            t,
+            CredentialType::KeyAuth,
+            &member,
+            json!({"key": "member-key"}),
+        );
+        t.consumers.get_mut(&member).unwrap().groups = vec!["gold".to_string()];
+    };
+    let acl = plugin(
+        "acl",
+        &json!({"allow": ["gold"], "include_consumer_groups": true}),
+    );
+    let (_up, proxy) = start(vec![plugin("key-auth", &json!({})), acl], grouped).await;
+    let r = get(&proxy, "/api?apikey=member-key", &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(upstream_header(&r, "x-consumer-groups"), Some("gold"));
+    let acl = plugin("acl", &json!({"allow": ["gold"]}));
+    let (_up, proxy) = start(vec![plugin("key-auth", &json!({})), acl], grouped).await;
+    let r = get(&proxy, "/api?apikey=member-key", &[]).await;
+    assert_eq!(r.status, 403);
+}

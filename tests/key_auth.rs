@@ -236,3 +236,55 @@ async fn digested_keys_are_found_by_the_presented_key_only() {
     let r = get(&proxy, &format!("/api?apikey={digest}"), &[]).await;
     assert_eq!(r.status, 401);
 }
+
+/// `--hash-api-keys` on the running binary: keys from a manifest's Secret
+/// are kept only as digests, so the Admin API cannot show them, while the
+/// key still authenticates and a wrong one does not.
+#[tokio::test]
+async fn hashed_api_keys_in_the_binary() {
+    let up = support::upstream::Upstream::start("api").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kong.yml"),
+        format!(
+            r#"_format_version: "3.0"
+services:
+  - name: api
+    url: http://{addr}
+    routes:
+      - name: keyed
+        paths: [/keyed]
+        plugins:
+          - name: key-auth
+consumers:
+  - username: jane
+    keyauth_credentials:
+      - key: jane-secret-key
+"#,
+            addr = up.addr
+        ),
+    )
+    .unwrap();
+    let k = support::standalone::Standalone::start(dir.path(), &["--hash-api-keys"]).await;
+    let call = |key: &'static str| {
+        let url = format!("http://{}/keyed", k.http);
+        async move {
+            support::client::http1()
+                .get(url)
+                .header("apikey", key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(call("jane-secret-key").await, 200);
+    assert_eq!(call("jane-secret-kez").await, 401);
+    let (status, body) = k.get("/key-auths").await;
+    assert_eq!(status, 200);
+    assert!(
+        !body.to_string().contains("jane-secret-key"),
+        "the Admin API printed a key kept as a digest: {body}"
+    );
+}

@@ -4,7 +4,8 @@
 //! "Unauthorized" (403 when a credential was presented); a blocked one 403
 //! "You cannot consume this service". Allowed requests carry
 //! `X-Consumer-Groups` (the groups joined by `, `) unless
-//! `hide_groups_header`.
+//! `hide_groups_header`. With `include_consumer_groups` the consumer's
+//! KongConsumerGroups count as groups as well.
 
 use super::{Access, Exchange, Phases, PluginError, Runtime, consumer};
 use crate::model::PluginInstance;
@@ -41,7 +42,16 @@ impl Phases for AclConfig {
             return Err(unauthorized_or_forbidden(exchange));
         };
         let table = exchange.table;
-        let groups = table.credentials.groups_of(&who.consumer.id);
+        let mut groups = table.credentials.groups_of(&who.consumer.id);
+        // Kong's `include_consumer_groups`: consumer-group membership counts
+        // as an acl group too.
+        if config.include_consumer_groups {
+            for g in &who.consumer.groups {
+                if !groups.contains(&g.as_str()) {
+                    groups.push(g.as_str());
+                }
+            }
+        }
         let (deny, listed) = match (&config.deny, &config.allow) {
             (Some(deny), _) if !deny.is_empty() => (true, deny),
             (_, Some(allow)) => (false, allow),

@@ -113,11 +113,16 @@ pub async fn run_from_args(args: RunArgs) -> Result<(), RunError> {
         .map_err(|e| RunError::Cluster(format!("cannot configure the Kubernetes client: {e}")))?;
     let metrics = Metrics::new();
     let handle = TableHandle::new();
-    let runtime = runtime(&args.serve, &metrics).await?;
+    let api_keys = super::api_key_digest(&args.serve);
+    let mut runtime = runtime(&args.serve, &metrics).await?;
     let options = Options {
         ingress_class: config.source.ingress_class.clone(),
     };
     let mut reconciler = Reconciler::new(handle.clone(), options, metrics.clone());
+    if let Some(key) = api_keys {
+        runtime = runtime.digest_api_keys(key.clone());
+        reconciler = reconciler.digest_api_keys(key);
+    }
     let servers = Servers::bind(&args.serve, handle, runtime, metrics.clone()).await?;
     servers.spawn();
     tracing::info!(

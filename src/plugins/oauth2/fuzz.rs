@@ -4,10 +4,10 @@
 
 use super::client_auth;
 use super::grants::Grant;
-use crate::plugins::params::{self, Params};
 use super::{pkce, redirect, scope};
 use crate::model::Sensitive;
 use crate::model::plugin::Oauth2Config;
+use crate::plugins::params::{self, Params};
 use crate::tokens::AuthCode;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
