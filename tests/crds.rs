@@ -215,7 +215,7 @@ fn kong_manifests_deserialise_into_the_types() {
     assert_eq!(k.consumer_groups, ["gold"]);
 
     let g: KongConsumerGroup = yaml(CONSUMER_GROUP);
-    assert_eq!(g.kong_name(), "gold-tier");
+    assert_eq!(g.spec.name.as_deref(), Some("gold-tier"));
     assert_eq!(g.spec.tags, ["tier", "paid"]);
 }
 

@@ -57,7 +57,16 @@ impl Phases for RateLimitingConfig {
         runtime: &Runtime,
     ) -> Result<Access, PluginError> {
         let now = Now::current();
-        let key = format!("{}:{}", instance.id, identifier(config, exchange, runtime));
+        // Kong counts per route and service (`ratelimit:<route>:<service>:
+        // <identifier>`), whichever instance applies: a consumer's own
+        // limit, or a global one, is counted apart on each route.
+        let _ = instance;
+        let service = exchange.service.map_or("", |s| s.name.as_str());
+        let key = format!(
+            "{}:{service}:{}",
+            exchange.route.name,
+            identifier(config, exchange, runtime)
+        );
         let state = &runtime.rate_limiting;
         let usage = match config.policy {
             Policy::Local => Ok(state.local.hit(&key, &now, &config.limits)),

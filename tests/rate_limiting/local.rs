@@ -267,3 +267,19 @@ async fn concurrent_requests_never_exceed_the_limit() {
     }
     assert_eq!(ok, 20);
 }
+
+#[tokio::test]
+async fn one_instance_counts_each_route_apart() {
+    // Kong keys counters by the request's route and service, not by the
+    // instance: one global (or consumer-wide) limit is counted per route.
+    within_one_window(3600, 5).await;
+    let up = Upstream::start("up").await;
+    let shared = plugin("rl-global", &json!({"hour": 1}));
+    let a = limited(route("a", &["/a"], "svc"), shared.clone());
+    let b = limited(route("b", &["/b"], "svc"), shared);
+    let p = TestProxy::start(table(vec![a, b], vec![service("svc", &[up.addr])])).await;
+    assert_eq!(get(&p.http_url("/a"), &[]).await.status, 200);
+    assert_eq!(get(&p.http_url("/a"), &[]).await.status, 429);
+    assert_eq!(get(&p.http_url("/b"), &[]).await.status, 200);
+    assert_eq!(get(&p.http_url("/b"), &[]).await.status, 429);
+}

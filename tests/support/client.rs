@@ -25,7 +25,7 @@ pub fn builder() -> reqwest::ClientBuilder {
         .use_rustls_tls()
         .danger_accept_invalid_certs(true)
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
 }
 
 /// An HTTP/1.1-only client.

@@ -108,7 +108,7 @@ oauth2_credentials:
   - name: app
     consumer: ghost
 plugins:
-  - name: rate-limiting
+  - name: hmac-auth
 upstreams: []
 "#;
     let err = Document::parse(text, 0).unwrap_err();
@@ -120,7 +120,7 @@ upstreams: []
          does not reference an existing 'services' entity.)",
         "consumers[0]: schema violation (at least one of these fields must be non-empty",
         "oauth2_credentials[0] (name 'app'): foreign key violation",
-        "plugins[0] (name 'rate-limiting'): schema violation (name: plugin 'rate-limiting' not enabled",
+        "plugins[0] (name 'hmac-auth'): schema violation (name: plugin 'hmac-auth' not enabled",
     ] {
         assert!(all.contains(expected), "missing {expected:?} in {all}");
     }

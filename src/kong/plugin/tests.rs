@@ -86,10 +86,10 @@ fn openid_connect_defaults_parse_to_the_same_config() {
 
 #[test]
 fn refusals_name_the_field() {
-    let e = Plugin::from_json(&json!({"name": "key-auth"}), None, &cx()).unwrap_err();
+    let e = Plugin::from_json(&json!({"name": "hmac-auth"}), None, &cx()).unwrap_err();
     assert_eq!(
         e.message(),
-        "schema violation (name: plugin 'key-auth' not enabled; add it to the 'plugins' \
+        "schema violation (name: plugin 'hmac-auth' not enabled; add it to the 'plugins' \
          configuration property)"
     );
     let e = Plugin::from_json(

@@ -132,7 +132,9 @@ async fn lists_every_kind_and_only_the_secrets_it_needs() {
     assert_eq!(set.kong_cluster_plugins.len(), 1);
     assert_eq!(set.kong_consumers.len(), 1);
     let group = set.kong_consumer_groups.values().next().expect("a group");
-    assert_eq!(group.kong_name(), "gold-tier");
+    // KIC names the Kong group after the object; `spec.name` is kept.
+    assert_eq!(group.kong_name(), "gold");
+    assert_eq!(group.spec.name.as_deref(), Some("gold-tier"));
     assert!(
         set.ingresses
             .contains_key(&("shop".to_string(), "web".to_string()))

@@ -260,10 +260,10 @@ fn consumer_groups_give_their_members_groups() {
 apiVersion: configuration.konghq.com/v1beta1
 kind: KongConsumerGroup
 metadata:
-  name: taken
+  name: platinum
   namespace: default
   annotations: {kubernetes.io/ingress.class: kong}
-spec: {name: platinum}
+spec: {name: ignored-as-in-kic}
 ---
 _format_version: "3.0"
 consumers:

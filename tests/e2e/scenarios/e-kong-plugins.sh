@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scenario g: a KIC-style manifest set for the auth-family plugins, applied
+# Scenario e (kong plugins): a KIC-style manifest set for the auth-family plugins, applied
 # with kubectl, behaving as Kong does:
 #   /keyed  key-auth + acl (allow gold) + rate-limiting (5/minute)
 #   /o2     oauth2 + acl (allow gold)
