@@ -78,6 +78,7 @@ fn route(i: usize, spec: &[u8]) -> Route {
         regex_priority: i64::from(priority % 4),
         service: None,
         plugins: Vec::new(),
+        scoped: Vec::new(),
         fault: None,
     }
 }
