@@ -46,14 +46,11 @@ impl Schema for AclConfig {
     }
 
     fn defaults() -> Map<String, Value> {
-        match serde_json::to_value(Self::default()) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        }
+        schema::defaults_of::<Self>()
     }
 
     fn render(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
+        schema::render_of(self)
     }
 }
 

@@ -66,6 +66,19 @@ pub fn mask<T>(secret: &Option<T>) -> Value {
         .map_or(Value::Null, |_| Value::String(MASK.into()))
 }
 
+/// Kong's defaults of a serde configuration: its `Default`, serialised.
+pub fn defaults_of<T: serde::Serialize + Default>() -> Map<String, Value> {
+    match serde_json::to_value(T::default()) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
+}
+
+/// A serde configuration without secret fields, as the Admin API prints it.
+pub fn render_of<T: serde::Serialize>(config: &T) -> Value {
+    serde_json::to_value(config).unwrap_or(Value::Null)
+}
+
 /// Reads `config` into a serde type: `null` anywhere in an object means
 /// "the default" (Kong's rule), unknown fields are refused, and a type error
 /// names its field path with Kong's words (`config.minute: expected a number`).
