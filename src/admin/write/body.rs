@@ -99,7 +99,10 @@ fn split_key(key: &str) -> (Vec<String>, Slot) {
     let (name, slot) = match key.strip_suffix(']').and_then(|k| k.rsplit_once('[')) {
         Some((name, "")) => (name, Slot::Append),
         Some((name, index)) => match index.parse::<usize>() {
-            Ok(i) if i >= 1 => (name, Slot::Index(i)),
+            // Bounded: `a[99999999999]=x` must not allocate that many slots
+            // (found by fuzzing); a larger index appends.
+            Ok(i) if (1..=MAX_INDEX).contains(&i) => (name, Slot::Index(i)),
+            Ok(i) if i > MAX_INDEX => (name, Slot::Append),
             _ => (key, Slot::Plain),
         },
         None => (key, Slot::Plain),
@@ -150,6 +153,9 @@ fn insert(map: &mut Map<String, Value>, path: &[String], slot: Slot, value: Valu
         }
     }
 }
+
+/// The largest `field[n]` index a form may use.
+const MAX_INDEX: usize = 1024;
 
 /// The text fields of a `multipart/form-data` body. Parts with a
 /// `filename` are read as text too (Kong reads certificate files that way).
