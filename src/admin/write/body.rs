@@ -207,6 +207,13 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_index_appends_instead_of_allocating() {
+        // Found by the kong_admin fuzz target.
+        assert_eq!(form("a[99999999999]=x"), json!({"a": ["x"]}));
+        assert_eq!(form("a[2]=y"), json!({"a": [null, "y"]}));
+    }
+
+    #[test]
     fn dotted_keys_nest_and_repeats_become_arrays() {
         assert_eq!(
             form("name=oauth2&config.scopes=a&config.scopes=b&config.global_credentials=true"),
