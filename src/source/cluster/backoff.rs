@@ -18,7 +18,7 @@ const CAP: Duration = Duration::from_secs(3);
 
 /// Doubling delays from [`FIRST`] up to [`CAP`], each with up to 25 %
 /// random jitter so the watches of one process do not retry in lockstep.
-/// The stream resets it on every successful event.
+/// The watch loop resets it on every successful event.
 #[derive(Debug, Clone)]
 pub(crate) struct WatchBackoff {
     next: Duration,

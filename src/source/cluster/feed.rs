@@ -6,7 +6,8 @@ use super::backoff::WatchBackoff;
 use crate::metrics::{KindLabels, Metrics};
 use futures::StreamExt;
 use kube::runtime::reflector::{self, Store, store::Writer};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::utils::Backoff;
+use kube::runtime::watcher;
 use kube::{Api, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
@@ -149,19 +150,38 @@ where
 {
     let (mut feed, lane) = Feed::new(kind, metrics, signals);
     let task = tokio::spawn(async move {
-        let mut events = watcher(api, config)
-            .backoff(WatchBackoff::default())
-            .boxed();
+        let mut events = watcher(api, config).boxed();
+        let mut backoff = WatchBackoff::default();
+        let mut relisting = false;
         while let Some(event) = events.next().await {
             match event {
-                Ok(event) => feed.apply(event),
+                Ok(event) => {
+                    backoff.reset();
+                    relisting = false;
+                    feed.apply(event);
+                }
                 Err(error) => {
-                    tracing::warn!(kind, %error, "watch failed; keeping the last state and retrying")
+                    tracing::warn!(kind, %error, "watch failed; keeping the last state and retrying");
+                    // The watcher answers "resource version too old" by
+                    // listing afresh on its next poll: after an API server
+                    // restart every watch gets it, and waiting first would
+                    // leave objects created meanwhile unseen for seconds.
+                    // A second one in a row waits like any other error.
+                    if expired(&error) && !relisting {
+                        relisting = true;
+                        continue;
+                    }
+                    tokio::time::sleep(backoff.next().unwrap_or_default()).await;
                 }
             }
         }
     });
     (lane, task)
+}
+
+/// Whether the API server said the watch's resource version is gone (410).
+fn expired(error: &watcher::Error) -> bool {
+    matches!(error, watcher::Error::WatchError(response) if response.code == 410)
 }
 
 #[cfg(test)]
@@ -186,6 +206,19 @@ mod tests {
         let mut names: Vec<_> = lane.store.state().iter().map(|s| s.name_any()).collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn only_a_gone_resource_version_relists_at_once() {
+        let response = |code| kube::core::ErrorResponse {
+            status: "Failure".into(),
+            message: "too old resource version".into(),
+            reason: "Expired".into(),
+            code,
+        };
+        assert!(expired(&watcher::Error::WatchError(response(410))));
+        assert!(!expired(&watcher::Error::WatchError(response(500))));
+        assert!(!expired(&watcher::Error::NoResourceVersion));
     }
 
     #[test]
