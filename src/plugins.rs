@@ -13,6 +13,7 @@ pub mod consumer;
 mod exchange;
 pub mod jwt;
 pub mod key_auth;
+pub mod log;
 pub mod oauth2;
 pub mod openid_connect;
 pub(crate) mod params;
@@ -25,6 +26,7 @@ use http::{HeaderMap, StatusCode};
 use std::sync::Arc;
 
 pub use exchange::{Authenticated, BoxBody, BoxError, Exchange, TrustedIps, empty_body, full_body};
+pub use log::{LogRecord, RequestFacts, ResponseFacts};
 
 /// What the access phase decided.
 #[derive(Debug)]
@@ -40,10 +42,27 @@ pub enum Access {
 pub struct LocalResponse {
     /// Status code.
     pub status: StatusCode,
-    /// Extra headers (`Cache-Control`, `Pragma`, …); `Content-Type` is JSON.
+    /// Extra headers (`Cache-Control`, `Pragma`, …); they override the
+    /// defaults (`Content-Type` of a JSON body, `Server`).
     pub headers: HeaderMap,
-    /// JSON body.
-    pub body: serde_json::Value,
+    /// The body.
+    pub body: LocalBody,
+}
+
+/// The body of a [`LocalResponse`].
+#[derive(Debug)]
+pub enum LocalBody {
+    /// JSON with `Content-Type: application/json; charset=utf-8`; `Null`
+    /// sends no body at all.
+    Json(serde_json::Value),
+    /// Bytes as they are; the `Content-Type`, if any, is in the headers.
+    Raw(bytes::Bytes),
+}
+
+impl From<serde_json::Value> for LocalBody {
+    fn from(value: serde_json::Value) -> Self {
+        LocalBody::Json(value)
+    }
 }
 
 /// A plugin's refusal. `proxy::respond` is the only place these become HTTP.
@@ -201,6 +220,34 @@ pub trait Phases: Sized {
     fn response(config: &Arc<Self>, exchange: &Exchange<'_>, headers: &mut HeaderMap) {
         let _ = (config, exchange, headers);
     }
+
+    /// `body_filter`: may replace the response body, the upstream's or a
+    /// local answer's. Runs after every plugin's `header_filter`, in the
+    /// same order; `parts` hold the status and headers the client will get
+    /// (a plugin that changes the body's length fixes `Content-Length`).
+    /// The returned body streams to the client; a plugin that needs the
+    /// whole body buffers it with a bound.
+    fn body(
+        config: &Arc<Self>,
+        exchange: &Exchange<'_>,
+        runtime: &Runtime,
+        parts: &mut http::response::Parts,
+        body: BoxBody,
+    ) -> BoxBody {
+        let _ = (config, exchange, runtime, parts);
+        body
+    }
+
+    /// Whether the plugin has a `log` phase: the proxy gathers a
+    /// [`LogRecord`] only when a plugin that ran has one.
+    const LOGS: bool = false;
+
+    /// `log`: runs once the response has been sent (its last byte written,
+    /// or the client gone). It runs on the connection's task and must not
+    /// block: work that waits (a file, the network) goes to a queue.
+    fn log(config: &Arc<Self>, instance: &PluginInstance, record: &LogRecord, runtime: &Runtime) {
+        let _ = (config, instance, record, runtime);
+    }
 }
 
 /// The registry expanded into phase dispatch.
@@ -223,7 +270,40 @@ macro_rules! dispatch {
                 $(PluginConfig::$variant(c) => Phases::response(c, exchange, headers),)*
             }
         }
+
+        /// Runs one plugin's body phase.
+        pub fn body(
+            plugin: &PluginInstance,
+            exchange: &Exchange<'_>,
+            runtime: &Runtime,
+            parts: &mut http::response::Parts,
+            body: BoxBody,
+        ) -> BoxBody {
+            match &plugin.config {
+                $(PluginConfig::$variant(c) => Phases::body(c, exchange, runtime, parts, body),)*
+            }
+        }
+
+        /// Whether one plugin has a log phase.
+        pub fn logs(plugin: &PluginInstance) -> bool {
+            match &plugin.config {
+                $(PluginConfig::$variant(c) => logs_of(c),)*
+            }
+        }
+
+        /// Runs one plugin's log phase.
+        pub fn log(plugin: &PluginInstance, record: &LogRecord, runtime: &Runtime) {
+            match &plugin.config {
+                $(PluginConfig::$variant(c) => Phases::log(c, plugin, record, runtime),)*
+            }
+        }
     };
 }
 
 crate::model::plugin::registry!(dispatch);
+
+/// `T::LOGS`, named through a value (the registry's module path names the
+/// configuration's module, not the phases').
+fn logs_of<T: Phases>(_: &Arc<T>) -> bool {
+    T::LOGS
+}

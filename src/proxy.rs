@@ -14,6 +14,7 @@ mod handle;
 mod headers;
 mod inbound;
 mod listener;
+mod logged;
 pub mod normalise;
 pub mod respond;
 mod rewrite;

@@ -6,13 +6,14 @@ use super::authority;
 use super::body::{client_body, response_body};
 use super::forward::{Outgoing, Upstreams};
 use super::headers::{self, Forwarded};
+use super::logged::PendingLog;
 use super::normalise::normalise;
 use super::respond::ProxyError;
 use super::{inbound, rewrite, upgrade};
 use crate::metrics::{Metrics, RequestLabels};
 use crate::model::{PluginInstance, Route, Service};
 use crate::plugins::pipeline::{self, Exit};
-use crate::plugins::{self, BoxBody, BoxError, Exchange, Runtime, empty_body};
+use crate::plugins::{self, BoxBody, BoxError, Exchange, RequestFacts, Runtime, empty_body};
 use crate::publish::{Published, TableHandle};
 use crate::router::{self, RequestInfo};
 use http::header::{HOST, VIA};
@@ -77,6 +78,8 @@ struct Outcome<'t> {
     consumer: Option<String>,
     /// Filled in only when the access log is on.
     request_id: Option<String>,
+    /// Filled in only when a plugin that ran has a log phase.
+    log: Option<PendingLog>,
 }
 
 /// Serves one request; never fails (errors become responses).
@@ -105,6 +108,10 @@ pub(super) async fn handle(
     let response = Box::pin(proxy(&shared, &published, request, conn, &mut outcome))
         .await
         .unwrap_or_else(ProxyError::into_response);
+    let response = match outcome.log.take() {
+        Some(pending) => pending.attach(response, shared.clone(), started),
+        None => response,
+    };
     record(
         &shared.metrics,
         method.as_str(),
@@ -147,7 +154,8 @@ async fn proxy<'t>(
         https,
     };
     let found = router::find(table, &published.router, &info).ok_or(ProxyError::NoRoute)?;
-    let route = table.routes.get(found.route).ok_or(ProxyError::NoRoute)?;
+    let shared_route = table.routes.get(found.route).ok_or(ProxyError::NoRoute)?;
+    let route: &Route = shared_route;
     outcome.route = Some(&route.name);
     if let Some(message) = &route.fault {
         return Err(ProxyError::Fault(message.clone()));
@@ -164,6 +172,7 @@ async fn proxy<'t>(
     let request = Request::from_parts(parts, client_body(body));
     let mut exchange = Exchange::new(request, conn.peer, conn.tls, table, route, service);
     let (ran, access) = pipeline::access(route, &mut exchange, &shared.runtime, https).await;
+    outcome.log = pending_log(&ran, &exchange, shared_route, conn, &host);
     if access_log_on() {
         outcome.consumer = exchange.authenticated.as_ref().map(|a| {
             let consumer = &a.consumer;
@@ -178,14 +187,15 @@ async fn proxy<'t>(
             Exit::Respond(local) => ProxyError::Local(local),
             Exit::Refuse(e) => ProxyError::Plugin(e),
         };
-        let mut response = error.into_response();
-        response_phase(&ran, &mut exchange, response.headers_mut());
-        return Ok(response);
+        return Ok(local(&ran, &mut exchange, &shared.runtime, error));
     }
     let Some(service) = service else {
-        let mut response = ProxyError::NoService.into_response();
-        response_phase(&ran, &mut exchange, response.headers_mut());
-        return Ok(response);
+        return Ok(local(
+            &ran,
+            &mut exchange,
+            &shared.runtime,
+            ProxyError::NoService,
+        ));
     };
 
     let (mut parts, body) =
@@ -242,11 +252,23 @@ async fn proxy<'t>(
         host: host_header,
         body,
     };
+    if let Some(log) = &mut outcome.log {
+        log.upstream_uri = Some(outgoing.path_and_query.clone());
+    }
 
-    let mut response = shared
+    let sent_at = Instant::now();
+    let sent = shared
         .upstreams
         .send(service, outgoing, &mut outcome.upstream)
-        .await?;
+        .await;
+    if let Some(log) = &mut outcome.log {
+        log.upstream_latency = Some(sent_at.elapsed());
+        log.upstream_target = outcome
+            .upstream
+            .and_then(|i| service.targets.get(i))
+            .map(ToString::to_string);
+    }
+    let mut response = sent?;
     let switched = response.status() == StatusCode::SWITCHING_PROTOCOLS;
     if switched {
         let Some(client) = client_upgrade else {
@@ -265,7 +287,8 @@ async fn proxy<'t>(
     let body = if switched {
         body.map_err(|e| Box::new(e) as BoxError).boxed()
     } else {
-        response_body(body, &parts.headers).await
+        let body = response_body(body, &parts.headers).await;
+        body_phase(&ran, &exchange, &shared.runtime, &mut parts, body)
     };
     Ok(Response::from_parts(parts, body))
 }
@@ -290,6 +313,79 @@ fn canonical_uri(uri: &mut Uri) -> Result<(), ProxyError> {
 /// A client error; the detail is logged, never sent back.
 fn bad_request(detail: impl std::fmt::Display) -> ProxyError {
     ProxyError::BadRequest(detail.to_string())
+}
+
+/// A local answer (a plugin's own, a refusal, no service) after the header
+/// and body phases of the plugins that ran.
+fn local(
+    ran: &[&PluginInstance],
+    exchange: &mut Exchange<'_>,
+    runtime: &Runtime,
+    error: ProxyError,
+) -> Response<BoxBody> {
+    let mut response = error.into_response();
+    response_phase(ran, exchange, response.headers_mut());
+    let (mut parts, body) = response.into_parts();
+    let body = body_phase(ran, exchange, runtime, &mut parts, body);
+    Response::from_parts(parts, body)
+}
+
+/// The plugins' body phase, in the order their access phase ran.
+fn body_phase(
+    ran: &[&PluginInstance],
+    exchange: &Exchange<'_>,
+    runtime: &Runtime,
+    parts: &mut http::response::Parts,
+    mut body: BoxBody,
+) -> BoxBody {
+    for plugin in ran {
+        body = plugins::body(plugin, exchange, runtime, parts, body);
+    }
+    body
+}
+
+/// The request-side facts for the log phase, gathered only when a plugin
+/// that ran has one (most requests pay nothing).
+fn pending_log(
+    ran: &[&PluginInstance],
+    exchange: &Exchange<'_>,
+    route: &crate::model::Shared<Route>,
+    conn: ConnInfo,
+    host: &str,
+) -> Option<PendingLog> {
+    let plugins: Vec<PluginInstance> = ran
+        .iter()
+        .filter(|p| plugins::logs(p))
+        .map(|p| (*p).clone())
+        .collect();
+    if plugins.is_empty() {
+        return None;
+    }
+    let request = &exchange.request;
+    let request_body_size = headers::get(request.headers(), "content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Some(PendingLog {
+        plugins,
+        request: RequestFacts {
+            started_at: std::time::SystemTime::UNIX_EPOCH,
+            client_addr: conn.peer,
+            local_addr: conn.local,
+            tls: conn.tls,
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            version: request.version(),
+            host: (!host.is_empty()).then(|| host.to_string()),
+            request_headers: request.headers().clone(),
+            request_body_size,
+            route: route.clone(),
+            services: exchange.table.services.clone(),
+            authenticated: exchange.authenticated.clone(),
+        },
+        upstream_uri: None,
+        upstream_target: None,
+        upstream_latency: None,
+    })
 }
 
 /// The response headers every plugin that ran asked for, then the plugins'

@@ -3,7 +3,7 @@
 //! refusals and the plugins' local responses. Keeping it here means every
 //! error body has the same content type, `Server` header and wording.
 
-use crate::plugins::{BoxBody, LocalResponse, PluginError, empty_body, full_body};
+use crate::plugins::{BoxBody, LocalBody, LocalResponse, PluginError, empty_body, full_body};
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONNECTION, CONTENT_TYPE, LOCATION, PRAGMA, SERVER, UPGRADE};
 use http::{HeaderValue, Response, StatusCode};
@@ -225,14 +225,17 @@ fn with_challenge(mut response: Response<BoxBody>, challenge: Option<String>) ->
 }
 
 fn local_response(local: LocalResponse) -> Response<BoxBody> {
-    let mut response = if local.body.is_null() {
-        let mut r = Response::new(empty_body());
+    let bare = |body: BoxBody| {
+        let mut r = Response::new(body);
         *r.status_mut() = local.status;
         r.headers_mut()
             .insert(SERVER, HeaderValue::from_static(SERVER_NAME));
         r
-    } else {
-        json(local.status, &local.body)
+    };
+    let mut response = match local.body {
+        LocalBody::Json(serde_json::Value::Null) => bare(empty_body()),
+        LocalBody::Json(body) => json(local.status, &body),
+        LocalBody::Raw(bytes) => bare(full_body(bytes)),
     };
     // The plugin's headers come last so it can override the defaults.
     for (name, value) in local.headers.iter() {
@@ -389,7 +392,7 @@ mod tests {
         let r = ProxyError::Local(Box::new(LocalResponse {
             status: StatusCode::OK,
             headers,
-            body: json!({"access_token": "t"}),
+            body: json!({"access_token": "t"}).into(),
         }))
         .into_response();
         assert_eq!(r.status(), 200);

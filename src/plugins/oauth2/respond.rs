@@ -81,7 +81,7 @@ pub(super) fn no_store_json(status: StatusCode, body: serde_json::Value) -> Acce
     Access::Respond(LocalResponse {
         status,
         headers,
-        body,
+        body: body.into(),
     })
 }
 

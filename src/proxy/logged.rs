@@ -1,0 +1,130 @@
+//! The plugins' `log` phase: a response body that counts what it sends and,
+//! once hyper is done with it (the last byte written, or the client gone),
+//! hands the finished request to every plugin that ran and has a log phase.
+
+use super::handle::Shared;
+use crate::model::PluginInstance;
+use crate::plugins::{self, BoxBody, BoxError, LogRecord, RequestFacts, ResponseFacts};
+use bytes::Bytes;
+use http::Response;
+use http_body::{Body, Frame, SizeHint};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+/// What the proxy gathered for the log phase while serving a request.
+pub(super) struct PendingLog {
+    /// The instances that ran and have a log phase, in the order they ran.
+    pub plugins: Vec<PluginInstance>,
+    /// The request-side facts (`started_at` is filled in by [`attach`](Self::attach)).
+    pub request: RequestFacts,
+    /// The path and query sent upstream.
+    pub upstream_uri: Option<String>,
+    /// The upstream target last tried.
+    pub upstream_target: Option<String>,
+    /// The wait for the upstream's response head.
+    pub upstream_latency: Option<Duration>,
+}
+
+/// A response body that runs the log phase when dropped.
+struct Logged {
+    inner: BoxBody,
+    sent: u64,
+    finish: Option<Finish>,
+}
+
+/// Everything the log phase needs except the byte count.
+struct Finish {
+    pending: PendingLog,
+    response: ResponseFacts,
+    started: Instant,
+    shared: Arc<Shared>,
+}
+
+// === impl PendingLog ===
+
+impl PendingLog {
+    /// Wraps `response`'s body so that the log phase runs once it has been
+    /// sent; the status and headers recorded are the ones the client gets.
+    pub(super) fn attach(
+        mut self,
+        response: Response<BoxBody>,
+        shared: Arc<Shared>,
+        started: Instant,
+    ) -> Response<BoxBody> {
+        self.request.started_at = SystemTime::now() - started.elapsed();
+        let (parts, inner) = response.into_parts();
+        let facts = ResponseFacts {
+            upstream_uri: self.upstream_uri.take(),
+            upstream_target: self.upstream_target.take(),
+            status: parts.status,
+            response_headers: parts.headers.clone(),
+            response_body_size: 0,
+            upstream_latency: self.upstream_latency,
+            total_latency: Duration::ZERO,
+        };
+        let body = Logged {
+            inner,
+            sent: 0,
+            finish: Some(Finish {
+                pending: self,
+                response: facts,
+                started,
+                shared,
+            }),
+        };
+        Response::from_parts(parts, BoxBody::new(body))
+    }
+}
+
+// === impl Logged ===
+
+impl Body for Logged {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            self.sent += data.len() as u64;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        let Some(finish) = self.finish.take() else {
+            return;
+        };
+        let Finish {
+            pending,
+            mut response,
+            started,
+            shared,
+        } = finish;
+        response.response_body_size = self.sent;
+        response.total_latency = started.elapsed();
+        let record = LogRecord {
+            request: pending.request,
+            response,
+        };
+        for plugin in &pending.plugins {
+            plugins::log(plugin, &record, &shared.runtime);
+        }
+    }
+}
