@@ -201,12 +201,21 @@ fn refuse(
     failure: Failure,
 ) -> Result<Access, PluginError> {
     tracing::debug!(?failure, "openid-connect refused the request");
-    if failure == Failure::Unauthorized(Reason::StoreUnavailable) {
-        // As the oauth2 plugin: an outage is a 503 (retry), and never lets
-        // the request through as `anonymous`.
-        return Err(PluginError::Unavailable(
-            "the token store is unavailable, try again later".to_string(),
-        ));
+    // As the oauth2 plugin: an outage of what verifies tokens is a 503
+    // (the token may well be valid: retry), never a 401 that tells the
+    // client to throw its token away, and never lets the request through
+    // as `anonymous`.
+    if let Failure::Unauthorized(reason) = failure
+        && reason.is_outage()
+    {
+        let what = if reason == Reason::StoreUnavailable {
+            "the token store"
+        } else {
+            "the identity provider"
+        };
+        return Err(PluginError::Unavailable(format!(
+            "{what} is unavailable, try again later"
+        )));
     }
     if matches!(failure, Failure::Unauthorized(_))
         && let Some(anonymous) = &config.anonymous
@@ -226,6 +235,9 @@ async fn verify(
     token: &str,
 ) -> Result<(Verified, Option<Consumer>), Failure> {
     let mut first_reason = None;
+    // A method that could not ask its store or provider outranks the
+    // others' refusals: the token may be valid, so the answer is a 503.
+    let mut outage = None;
     for method in &ctx.config.auth_methods {
         let result = match method {
             AuthMethod::Bearer if !bearer::jwt_shaped(token) => continue,
@@ -258,13 +270,17 @@ async fn verify(
             Ok(verified) => return authorize(ctx.config, table, verified),
             Err(Failure::Unauthorized(reason)) => {
                 tracing::debug!(method = method.as_str(), %reason, "method did not accept the token");
-                first_reason.get_or_insert(reason);
+                if reason.is_outage() {
+                    outage.get_or_insert(reason);
+                } else {
+                    first_reason.get_or_insert(reason);
+                }
             }
             Err(forbidden) => return Err(forbidden),
         }
     }
     Err(Failure::Unauthorized(
-        first_reason.unwrap_or(Reason::Unknown),
+        outage.or(first_reason).unwrap_or(Reason::Unknown),
     ))
 }
 

@@ -332,7 +332,7 @@ async fn unreachable_provider_fails_closed_unless_keys_are_cached() {
     let key = TestKey::p256("k1");
     let token = key.sign(&json!({ "iss": dead, "exp": now() + 60 }));
     let reply = env.call(&token).await;
-    reply.assert_unauthorized("identity provider unavailable");
+    reply.assert_idp_unavailable();
     assert!(
         !reply.body.to_string().contains("realms/gone"),
         "no internals: {:?}",

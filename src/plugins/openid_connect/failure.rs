@@ -58,7 +58,8 @@ pub(super) enum Reason {
     /// Not in the token store and not accepted by any other method.
     #[error("unknown token")]
     Unknown,
-    /// The identity provider (discovery, JWKS, introspection) failed.
+    /// The identity provider (discovery, JWKS, introspection) failed;
+    /// answered 503 like a token store outage.
     #[error("identity provider unavailable")]
     IdpUnavailable,
     /// The token store failed; answered 503 like the oauth2 plugin.
@@ -82,6 +83,16 @@ pub(super) enum Reason {
     /// `consumer_claim` did not name a known consumer.
     #[error("consumer not found")]
     ConsumerNotFound,
+}
+
+// === impl Reason ===
+
+impl Reason {
+    /// Whether the token could not be checked at all (a dependency is
+    /// down): such a request is answered 503, never 401.
+    pub(super) fn is_outage(self) -> bool {
+        matches!(self, Reason::IdpUnavailable | Reason::StoreUnavailable)
+    }
 }
 
 /// The outcome of a failed verification.
