@@ -515,3 +515,50 @@ async fn with_a_single_file_writes_are_405_with_the_reason() {
     );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+#[tokio::test]
+async fn reads_of_a_written_plugin_mask_its_secrets() {
+    let upstream = Upstream::start("oidc").await;
+    let dir = tempfile::tempdir().unwrap();
+    let k = start(dir.path()).await;
+    openid_connect_service(&k, upstream.addr).await;
+    let (status, written) = k
+        .form(
+            Method::POST,
+            "/services/openid-connect/plugins",
+            "name=openid-connect&config.issuer=http://idp.test/realms/a\
+             &config.client_id=kong&config.client_secret=s3cr3t-value\
+             &config.auth_methods=introspection",
+        )
+        .await;
+    assert_eq!(status, 201, "{written}");
+    let id = written["id"].as_str().unwrap().to_string();
+    // Every read path: by id, the list, and the service's list.
+    for path in [
+        format!("/plugins/{id}"),
+        "/plugins".to_string(),
+        "/services/openid-connect/plugins".to_string(),
+    ] {
+        let (status, body) = k.get(&path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(
+            !body.to_string().contains("s3cr3t-value"),
+            "{path} shows the secret: {body}"
+        );
+        let plugin = if body["data"].is_array() {
+            body["data"][0].clone()
+        } else {
+            body
+        };
+        assert_eq!(plugin["id"], id.as_str(), "{path}");
+        assert_eq!(plugin["config"]["client_secret"], "[redacted]", "{path}");
+        assert_eq!(plugin["config"]["client_id"], "kong", "{path}");
+    }
+    // The stored document keeps the secret: the plugin still works after a
+    // restart (persistence is what the document is for).
+    drop(k);
+    let k = start(dir.path()).await;
+    let (status, body) = k.get(&format!("/plugins/{id}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["config"]["client_secret"], "[redacted]");
+}

@@ -53,7 +53,7 @@ pub(super) fn get(doc: &Document, table: &Table, segments: &[&str], page: &Page)
                 doc.plugins
                     .iter()
                     .filter(|p| refers(&p.service, &s.id))
-                    .map(json)
+                    .map(plugin)
                     .collect(),
             )
         }),
@@ -83,7 +83,7 @@ pub(super) fn get(doc: &Document, table: &Table, segments: &[&str], page: &Page)
                 doc.plugins
                     .iter()
                     .filter(|p| refers(&p.route, &r.id))
-                    .map(json)
+                    .map(plugin)
                     .collect(),
             )
         }),
@@ -122,7 +122,7 @@ pub(super) fn get(doc: &Document, table: &Table, segments: &[&str], page: &Page)
                 doc.plugins
                     .iter()
                     .filter(|p| refers(&p.consumer, &c.id))
-                    .map(json)
+                    .map(plugin)
                     .collect(),
             )
         }),
@@ -143,7 +143,7 @@ pub(super) fn get(doc: &Document, table: &Table, segments: &[&str], page: &Page)
         ["oauth2", key] => found(find_credential(doc, key).map(credential)),
         ["plugins"] => Some(
             page.list(chain(
-                doc.plugins.iter().map(json),
+                doc.plugins.iter().map(plugin),
                 table
                     .plugins
                     .values()
@@ -154,7 +154,7 @@ pub(super) fn get(doc: &Document, table: &Table, segments: &[&str], page: &Page)
         ["plugins", key] => found(
             doc.resolve(crate::kong::Kind::Plugin, key)
                 .and_then(|id| doc.plugins.iter().find(|p| p.id == id))
-                .map(json),
+                .map(plugin),
         ),
         _ => None,
     }
@@ -170,6 +170,18 @@ fn chain(a: impl Iterator<Item = Value>, b: impl Iterator<Item = Value>) -> Vec<
 
 fn json<T: serde::Serialize>(entity: &T) -> Value {
     serde_json::to_value(entity).unwrap_or(Value::Null)
+}
+
+/// A plugin as reads show it: its configuration rendered by the plugin's
+/// schema, secrets masked as for every other plugin (the stored document
+/// keeps them, for the routing table). A configuration that no longer
+/// parses is not shown at all rather than shown unmasked.
+fn plugin(plugin: &crate::kong::Plugin) -> Value {
+    let mut value = json(plugin);
+    value["config"] = crate::model::PluginConfig::parse(&plugin.name, &plugin.config)
+        .map(|c| c.render())
+        .unwrap_or_else(|_| "[redacted]".into());
+    value
 }
 
 /// A credential as reads show it: a hash as it is, a plaintext secret
