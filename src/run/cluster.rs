@@ -9,7 +9,7 @@ use crate::model::Problem;
 use crate::objects::{ObjectKey, ObjectSet};
 use crate::publish::TableHandle;
 use crate::reconcile::{Debounce, Reconciler};
-use crate::source::cluster::{ClusterOptions, ClusterSource};
+use crate::source::cluster::{ClusterOptions, ClusterSource, consumer_groups_installed};
 use crate::status::{AddressSource, Elector, LeaseOptions, Reporter, StatusOptions};
 use crate::translate::Options;
 use kube::Client;
@@ -94,6 +94,7 @@ impl ClusterRunConfig {
                 namespaces: namespaces.into_iter().collect(),
                 ingress_class: class.clone(),
                 publish_service,
+                skip_consumer_groups: false,
             },
             lease: LeaseOptions::for_class(&class, &lease_namespace, &instance),
             status,
@@ -151,7 +152,15 @@ pub async fn run<F>(client: Client, config: ClusterRunConfig, metrics: Metrics, 
 where
     F: FnMut(Arc<ObjectSet>) -> Vec<Problem> + Send + 'static,
 {
-    let mut source = ClusterSource::start(client.clone(), config.source.clone(), metrics.clone());
+    let mut options = config.source.clone();
+    if !options.skip_consumer_groups && !consumer_groups_installed(&client).await {
+        tracing::warn!(
+            "the KongConsumerGroup CRD (configuration.konghq.com/v1beta1) is not installed: \
+             consumer groups are not read (install the CRD and restart kingress)"
+        );
+        options.skip_consumer_groups = true;
+    }
+    let mut source = ClusterSource::start(client.clone(), options, metrics.clone());
     let (leader, elector) = Elector::new(client.clone(), config.lease.clone()).spawn();
     let reporter = Reporter::new(client, config.status.clone(), metrics, leader);
     let (status_tx, status_rx) = watch::channel(StatusInput::None);

@@ -52,6 +52,30 @@ pub struct ClusterOptions {
     /// `(namespace, name)` of the proxy Service whose addresses go into
     /// Ingress status; watched even outside `namespaces`.
     pub publish_service: Option<ObjectKey>,
+    /// Leave KongConsumerGroups unwatched: their CRD is not installed (see
+    /// [`consumer_groups_installed`]).
+    pub skip_consumer_groups: bool,
+}
+
+/// Where KongConsumerGroup lives, and its resource name there.
+const CONSUMER_GROUPS_API: &str = "configuration.konghq.com/v1beta1";
+const CONSUMER_GROUPS: &str = "kongconsumergroups";
+
+/// Whether the KongConsumerGroup CRD is installed. It came later than the
+/// other Kong CRDs, and a watch of a kind the API server does not serve
+/// never lists, so kingress would never become ready on an older install;
+/// KIC likewise checks and leaves such kinds out. When the API server cannot
+/// be asked, the kind is assumed installed (its watch retries like any
+/// other).
+pub async fn consumer_groups_installed(client: &Client) -> bool {
+    match client.list_api_group_resources(CONSUMER_GROUPS_API).await {
+        Ok(list) => list.resources.iter().any(|r| r.name == CONSUMER_GROUPS),
+        Err(kube::Error::Api(e)) if e.code == 404 => false,
+        Err(error) => {
+            tracing::debug!(%error, "API discovery failed; watching KongConsumerGroups anyway");
+            true
+        }
+    }
 }
 
 /// Running watches and their stores.
@@ -131,7 +155,11 @@ impl ClusterSource {
                 true,
             )],
             kong_consumers: s.namespaced("KongConsumer", Default::default(), false),
-            kong_consumer_groups: s.namespaced("KongConsumerGroup", Default::default(), false),
+            kong_consumer_groups: if options.skip_consumer_groups {
+                Vec::new()
+            } else {
+                s.namespaced("KongConsumerGroup", Default::default(), false)
+            },
         });
         let refs = Arc::new(RefSecrets::new(client, metrics, changes));
         let mut tasks = s.tasks;

@@ -16,6 +16,7 @@ fn config() -> ClusterRunConfig {
             namespaces: vec![],
             ingress_class: "kong".into(),
             publish_service: None,
+            skip_consumer_groups: false,
         },
         status,
         lease: LeaseOptions::for_class("kong", "kingress", "kingress-0"),

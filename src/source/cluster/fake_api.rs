@@ -42,6 +42,9 @@ struct State {
     log: Vec<Entry>,
     requests: Vec<String>,
     down: bool,
+    /// Collections whose CRD is "not installed": 404, and left out of
+    /// discovery.
+    missing: std::collections::BTreeSet<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -104,6 +107,15 @@ impl FakeApi {
     pub(crate) fn client(&self) -> kube::Client {
         let config = kube::Config::new(format!("http://{}", self.addr).parse().unwrap());
         kube::Client::try_from(config).unwrap()
+    }
+
+    /// Serves `kind` no more, as if its CRD were not installed.
+    pub(crate) fn uninstall(&self, api_version: &str, kind: &str) {
+        self.inner
+            .state
+            .lock()
+            .missing
+            .insert(collection(api_version, kind));
     }
 
     /// Creates or replaces an object (with `apiVersion`, `kind`, metadata).
@@ -206,9 +218,19 @@ impl Inner {
             .map(|b| b.to_bytes())
             .unwrap_or_default();
         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if let Some(list) = self.discovery(&path) {
+            return json_response(StatusCode::OK, &list);
+        }
         let Some(t) = target(&path) else {
             return status(StatusCode::NOT_FOUND, "NotFound", "unknown path");
         };
+        if self.state.lock().missing.contains(&t.collection) {
+            return status(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                "the server could not find the requested resource",
+            );
+        }
         match (method, &t.name) {
             (Method::GET, None) if query.get("watch").map(String::as_str) == Some("true") => {
                 self.watch(t, &query)
@@ -268,6 +290,35 @@ impl Inner {
                 "unsupported",
             ),
         }
+    }
+
+    /// `GET /apis/{group}/{version}`: the resources of the kinds kingress
+    /// watches in that group version, less the uninstalled ones.
+    fn discovery(&self, path: &str) -> Option<Value> {
+        let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let ["apis", group, version] = segs[..] else {
+            return None;
+        };
+        let api_version = format!("{group}/{version}");
+        let kinds: &[&str] = match api_version.as_str() {
+            "configuration.konghq.com/v1" => &["KongPlugin", "KongClusterPlugin", "KongConsumer"],
+            "configuration.konghq.com/v1beta1" => &["KongConsumerGroup"],
+            "networking.k8s.io/v1" => &["Ingress", "IngressClass"],
+            _ => &[],
+        };
+        let state = self.state.lock();
+        let resources: Vec<Value> = kinds
+            .iter()
+            .map(|kind| (kind, collection(&api_version, kind)))
+            .filter(|(_, c)| !state.missing.contains(c))
+            .map(|(kind, c)| {
+                let name = c.rsplit('/').next().unwrap_or_default().to_string();
+                json!({"name": name, "singularName": kind.to_lowercase(), "namespaced": true,
+                       "kind": kind, "verbs": ["get", "list", "watch"]})
+            })
+            .collect();
+        Some(json!({"kind": "APIResourceList", "apiVersion": "v1",
+                    "groupVersion": api_version, "resources": resources}))
     }
 
     /// Stores `object` under a new resource version and logs the event.

@@ -86,6 +86,7 @@ pub(crate) fn options(namespaces: &[&str]) -> ClusterOptions {
         namespaces: namespaces.iter().map(|s| s.to_string()).collect(),
         ingress_class: "kong".into(),
         publish_service: None,
+        skip_consumer_groups: false,
     }
 }
 
@@ -283,4 +284,40 @@ async fn outage_keeps_the_last_state_and_catches_up() {
     api.apply(ingress("shop", "while-down", "web-tls"));
     api.set_down(false);
     until(&mut source, "catch-up", |s| s.ingresses.len() == 2).await;
+}
+
+#[tokio::test]
+async fn a_missing_consumer_group_crd_is_left_out_and_the_rest_becomes_ready() {
+    let api = FakeApi::start().await;
+    cluster_fixture(&api);
+    assert!(super::consumer_groups_installed(&api.client()).await);
+    api.uninstall("configuration.konghq.com/v1beta1", "KongConsumerGroup");
+    assert!(!super::consumer_groups_installed(&api.client()).await);
+
+    // Watching it anyway never lists: the source would never be ready.
+    let mut stuck = ClusterSource::start(api.client(), options(&[]), Metrics::new());
+    let waited = tokio::time::timeout(Duration::from_secs(2), stuck.wait_ready()).await;
+    assert!(
+        waited.is_err(),
+        "a kind the server does not serve cannot list"
+    );
+
+    drop(stuck);
+
+    let api = FakeApi::start().await;
+    cluster_fixture(&api);
+    api.uninstall("configuration.konghq.com/v1beta1", "KongConsumerGroup");
+    let mut skipping = options(&[]);
+    skipping.skip_consumer_groups = true;
+    let source = ready(&api, skipping, Metrics::new()).await;
+    let set = source.snapshot();
+    assert!(set.kong_consumer_groups.is_empty());
+    assert!(!set.ingresses.is_empty(), "the other kinds are read");
+    assert!(
+        !api.requests()
+            .iter()
+            .any(|r| r.contains("kongconsumergroups")),
+        "the missing kind is not asked for: {:?}",
+        api.requests()
+    );
 }
