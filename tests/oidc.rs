@@ -144,10 +144,14 @@ impl Reply {
     /// Asserts the 503 of an identity-provider outage: retry later, no
     /// challenge that would tell the client its token is bad.
     pub fn assert_idp_unavailable(&self) {
-        assert_eq!(self.status, StatusCode::SERVICE_UNAVAILABLE, "{:?}", self.body);
         assert_eq!(
-            self.body["message"],
-            "the identity provider is unavailable, try again later",
+            self.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{:?}",
+            self.body
+        );
+        assert_eq!(
+            self.body["message"], "the identity provider is unavailable, try again later",
             "{:?}",
             self.body
         );

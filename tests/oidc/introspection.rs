@@ -60,9 +60,7 @@ async fn wrong_secret_is_refused_by_the_provider_and_fails_closed() {
     .await;
     env.idp.register_secret_client("kong", SECRET);
     env.idp.add_token("opaque-1", active(json!({})));
-    env.call("opaque-1")
-        .await
-        .assert_idp_unavailable();
+    env.call("opaque-1").await.assert_idp_unavailable();
     assert_eq!(env.idp.refusals().len(), 1);
 }
 
@@ -115,9 +113,7 @@ async fn private_key_jwt_with_a_key_the_provider_does_not_know_fails() {
     .await;
     env.idp.register_jwk_client("kong", registered.public_jwk());
     env.idp.add_token("opaque-1", active(json!({})));
-    env.call("opaque-1")
-        .await
-        .assert_idp_unavailable();
+    env.call("opaque-1").await.assert_idp_unavailable();
     assert!(
         env.idp.refusals()[0].contains("InvalidSignature"),
         "{:?}",
@@ -137,9 +133,7 @@ async fn private_key_jwt_with_a_generated_key() {
         None,
         "nothing generated before use"
     );
-    env.call("opaque-1")
-        .await
-        .assert_idp_unavailable();
+    env.call("opaque-1").await.assert_idp_unavailable();
     let jwks = env
         .proxy
         .runtime
