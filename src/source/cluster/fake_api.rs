@@ -7,7 +7,7 @@
 use bytes::Bytes;
 use futures::channel::mpsc;
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use http_body_util::{BodyExt, StreamBody, combinators::BoxBody};
 use hyper::body::{Frame, Incoming};
 use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
@@ -18,6 +18,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
+use wire::{json_response, merge, selected, status};
+
+mod wire;
 
 type Body = BoxBody<Bytes, Infallible>;
 /// `(collection, namespace, name)`; collection like `api/v1/secrets`.
@@ -510,77 +513,4 @@ fn key_of(object: &Value) -> Key {
         s("/metadata/namespace"),
         s("/metadata/name"),
     )
-}
-
-/// `fieldSelector` (`metadata.name=…`, `metadata.namespace=…`) and
-/// `labelSelector` (`key` or `key=value`), comma-separated.
-fn selected(object: &Value, query: &BTreeMap<String, String>) -> bool {
-    let fields = query
-        .get("fieldSelector")
-        .into_iter()
-        .flat_map(|s| s.split(','));
-    for term in fields.filter(|t| !t.is_empty()) {
-        let Some((field, want)) = term.split_once('=') else {
-            return false;
-        };
-        let path = format!("/{}", field.replace('.', "/"));
-        if object.pointer(&path).and_then(Value::as_str) != Some(want) {
-            return false;
-        }
-    }
-    let labels = &object["metadata"]["labels"];
-    let terms = query
-        .get("labelSelector")
-        .into_iter()
-        .flat_map(|s| s.split(','));
-    for term in terms.filter(|t| !t.is_empty()) {
-        let ok = match term.split_once('=') {
-            Some((k, v)) => labels[k].as_str() == Some(v),
-            None => labels.get(term).is_some(),
-        };
-        if !ok {
-            return false;
-        }
-    }
-    true
-}
-
-/// RFC 7386 JSON merge patch.
-fn merge(target: &mut Value, patch: &Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = json!({});
-    }
-    let map = target.as_object_mut().unwrap();
-    for (k, v) in patch {
-        if v.is_null() {
-            map.remove(k);
-        } else {
-            merge(map.entry(k.clone()).or_insert(Value::Null), v);
-        }
-    }
-}
-
-fn json_response(code: StatusCode, value: &Value) -> Response<Body> {
-    Response::builder()
-        .status(code)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(value.to_string())).boxed())
-        .unwrap()
-}
-
-fn status(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
-    let body = json!({
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code.as_u16(),
-    });
-    json_response(code, &body)
 }
