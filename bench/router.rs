@@ -8,8 +8,8 @@
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use kingress::model::normalise::normalise;
 use kingress::model::{HostMatch, ObjectRef, PathMatch, PathRegex, Route, Shared, Table};
-use kingress::proxy::normalise::normalise;
 use kingress::router::{RequestInfo, Router, find};
 use std::hint::black_box;
 

@@ -5,6 +5,7 @@
 
 mod consumer;
 pub mod credential;
+pub mod normalise;
 mod object;
 pub mod plugin;
 mod route;

@@ -15,7 +15,6 @@ mod headers;
 mod inbound;
 mod listener;
 mod logged;
-pub mod normalise;
 pub mod respond;
 mod rewrite;
 pub mod tls;

@@ -71,6 +71,8 @@ mod summary;
 #[cfg(test)]
 pub(crate) mod fixtures;
 #[cfg(test)]
+mod normalised_proptests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;

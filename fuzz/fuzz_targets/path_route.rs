@@ -13,7 +13,7 @@
 #![no_main]
 
 use kingress::model::{HostMatch, ObjectRef, PathMatch, PathRegex, Route, Shared, Table};
-use kingress::proxy::normalise::normalise;
+use kingress::model::normalise::normalise;
 use kingress::router::{RequestInfo, Router, find};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;

@@ -245,7 +245,9 @@ fn check_path(path: &str) -> Result<(), String> {
     if path.contains("//") {
         return Err("must not have empty segments".into());
     }
-    Ok(())
+    crate::model::normalise::normalise(path)
+        .map(|_| ())
+        .map_err(|e| format!("invalid path: {e}"))
 }
 
 #[cfg(test)]
@@ -290,6 +292,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.service.unwrap().id, "svc-id");
+    }
+
+    #[test]
+    fn paths_no_request_could_have_are_refused() {
+        for path in ["/../x", "/a%zz", "/a%00"] {
+            let e = Route::from_json(&json!({"paths": [path]}), &cx()).unwrap_err();
+            assert!(e.to_string().contains("invalid path"), "{path}: {e}");
+        }
+        assert!(Route::from_json(&json!({"paths": ["/mo%63k"]}), &cx()).is_ok());
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! comes back to it, and so the route a request gets depends on the
 //! canonical path only.
 
-use super::normalise;
 use crate::model::Table;
+use crate::model::normalise::normalise;
 use crate::router::fixtures::{RouteFixture, get, route, table, winner};
 use proptest::prelude::*;
 

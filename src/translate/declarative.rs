@@ -427,7 +427,11 @@ fn paths(r: &kong::Route) -> Vec<PathMatch> {
             // Checked when the document was read; a failure here cannot
             // happen, and skipping keeps translate total.
             Some(pattern) => PathRegex::new(pattern).ok().map(PathMatch::Regex),
-            None => Some(PathMatch::Plain(p.clone())),
+            // In the proxy's spelling of request paths (checked to
+            // normalise when the document was read).
+            None => crate::model::normalise::normalise(p)
+                .ok()
+                .map(|n| PathMatch::Plain(n.into_owned())),
         })
         .collect();
     if paths.is_empty() {

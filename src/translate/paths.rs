@@ -2,7 +2,9 @@
 //! (`/foo/` + `~/foo$` for a Prefix); kingress's router has Prefix and Exact
 //! matches of its own, so each path becomes one [`PathMatch`].
 
+use crate::model::normalise::normalise;
 use crate::model::{PathMatch, PathRegex};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// The marker that starts a regex in an ImplementationSpecific path, unless
@@ -27,9 +29,9 @@ pub(super) fn convert(
         path.push('/');
     }
     match path_type {
-        "Exact" => Ok(PathMatch::Exact(absolute(path))),
+        "Exact" => Ok(PathMatch::Exact(canonical(raw, absolute(path))?)),
         "Prefix" => {
-            let path = absolute(path);
+            let path = canonical(raw, absolute(path))?;
             let base = path.trim_end_matches('/');
             Ok(PathMatch::Prefix(if base.is_empty() {
                 "/".to_string()
@@ -53,9 +55,21 @@ pub(super) fn convert(
             if !path.starts_with('/') {
                 return Err(format!("path '{raw}' must start with '/'"));
             }
-            Ok(PathMatch::Plain(path))
+            Ok(PathMatch::Plain(canonical(raw, path)?))
         }
         other => Err(format!("path '{raw}' has unknown pathType '{other}'")),
+    }
+}
+
+/// `path` in the spelling the proxy gives request paths (escapes of
+/// unreserved characters decoded, dot segments removed, …), so that the
+/// route matches the requests its path names. A path no request could
+/// have (`/../x`, `/%zz`) is refused.
+fn canonical(raw: &str, path: String) -> Result<String, String> {
+    match normalise(&path) {
+        Ok(Cow::Borrowed(_)) => Ok(path),
+        Ok(Cow::Owned(canonical)) => Ok(canonical),
+        Err(e) => Err(format!("path '{raw}' is not a valid request path: {e}")),
     }
 }
 
@@ -120,6 +134,20 @@ mod tests {
         let a = convert(Some("/~/a+"), "", "/~", &mut cache).unwrap();
         assert_eq!(a, convert(Some("/~/a+"), "", "/~", &mut cache).unwrap());
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn paths_take_the_spelling_of_normalised_request_paths() {
+        // A request for /mock is normalised to /mock; a route written with
+        // an escape or a dot segment must match it.
+        assert_eq!(conv("/mo%63k", "Prefix").unwrap(), "/mock (prefix)");
+        assert_eq!(conv("/a/./b/../c", "Exact").unwrap(), "/a/c (exact)");
+        assert_eq!(conv("/x%2fy", "").unwrap(), "/x%2Fy");
+        assert_eq!(conv("/{v}", "").unwrap(), "/%7Bv%7D");
+        for (path, ty) in [("/../x", "Prefix"), ("/a%zz", "Exact"), ("/a%00", "")] {
+            let e = conv(path, ty).unwrap_err();
+            assert!(e.contains("is not a valid request path"), "{path}: {e}");
+        }
     }
 
     #[test]

@@ -304,3 +304,27 @@ consumer_groups:
     );
     assert_eq!(t.problems.len(), 1, "{:?}", t.problems);
 }
+
+#[test]
+fn route_paths_take_the_spelling_of_normalised_request_paths() {
+    let t = load(
+        r#"_format_version: "3.0"
+services:
+  - name: web
+    url: http://127.0.0.1:9000
+    routes:
+      - name: escaped
+        paths: [/mo%63k, /a/./b/../c, "/x%2fy"]
+"#,
+    );
+    assert_eq!(t.problems, vec![]);
+    let route = t.table.routes.iter().find(|r| r.name == "escaped").unwrap();
+    assert_eq!(
+        route.paths,
+        vec![
+            PathMatch::Plain("/mock".into()),
+            PathMatch::Plain("/a/c".into()),
+            PathMatch::Plain("/x%2Fy".into()),
+        ]
+    );
+}
