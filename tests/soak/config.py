@@ -78,3 +78,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_kingress(binary: str, work: Path, conf: Path, ports: dict, *extra) -> lib.Server:
+    """`kingress standalone -f conf` on the ports of `ports`, WARN logs."""
+    return lib.Server("kingress", [
+        binary, "standalone", "-f", conf,
+        "--proxy-listen", f"127.0.0.1:{ports['proxy']}",
+        "--proxy-tls-listen", f"127.0.0.1:{ports['tls']}",
+        "--admin-listen", f"127.0.0.1:{ports['admin']}",
+        "--status-listen", f"127.0.0.1:{ports['status']}",
+        *extra,
+    ], env={"RUST_LOG": "warn"}).start(work)

@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import lib  # noqa: E402
 
-from config import free_port, start_upstream  # noqa: E402
+from config import free_port, start_kingress, start_upstream  # noqa: E402
 from slow_idp import SlowIdp  # noqa: E402
 from load import Load  # noqa: E402
 
@@ -110,14 +110,8 @@ def main() -> int:
         conf = work / "conf"
         conf.mkdir()
         (conf / "kong.yml").write_text(config(ports, idp.issuer))
-        kingress = lib.Server("kingress", [
-            a.kingress, "standalone", "-f", conf,
-            "--proxy-listen", f"127.0.0.1:{ports['proxy']}",
-            "--proxy-tls-listen", f"127.0.0.1:{ports['tls']}",
-            "--admin-listen", f"127.0.0.1:{ports['admin']}",
-            "--status-listen", f"127.0.0.1:{ports['status']}",
-            "--token-store", f"redis://127.0.0.1:{ports['redis']}",
-        ], env={"RUST_LOG": "warn"}).start(work)
+        kingress = start_kingress(a.kingress, work, conf, ports,
+                                  "--token-store", f"redis://127.0.0.1:{ports['redis']}")
         servers.append(kingress)
         base = f"http://127.0.0.1:{ports['proxy']}"
         lib.wait_http(f"{base}/p0", kingress, timeout=60)

@@ -25,7 +25,8 @@ import lib  # noqa: E402  (bench/lib.py: servers, probes, tool paths)
 
 from churn import Churn  # noqa: E402
 from load import Load, Result  # noqa: E402
-from config import ROUTES, free_port, stable_routes, start_upstream, write_atomic  # noqa: E402
+from config import (ROUTES, free_port, stable_routes, start_kingress, start_upstream,  # noqa: E402
+                    write_atomic)  # noqa: E402
 from watch import Sampler  # noqa: E402
 
 
@@ -51,13 +52,7 @@ def main() -> int:
         write_atomic(conf / "stable.yml", stable_routes(ports["up_a"]))
         churn = Churn(conf / "churn.yml", ports)
         churn.write()
-        kingress = lib.Server("kingress", [
-            a.kingress, "standalone", "-f", conf,
-            "--proxy-listen", f"127.0.0.1:{ports['proxy']}",
-            "--proxy-tls-listen", f"127.0.0.1:{ports['tls']}",
-            "--admin-listen", f"127.0.0.1:{ports['admin']}",
-            "--status-listen", f"127.0.0.1:{ports['status']}",
-        ], env={"RUST_LOG": "warn"}).start(work)
+        kingress = start_kingress(a.kingress, work, conf, ports)
         servers.append(kingress)
         base = f"http://127.0.0.1:{ports['proxy']}"
         lib.wait_http(f"{base}/r0", kingress, timeout=60)
