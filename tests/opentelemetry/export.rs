@@ -181,8 +181,10 @@ async fn a_stuck_collector_never_slows_the_proxy() {
     while proxy.runtime.opentelemetry.dropped() < 27 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // One batch in flight, two waiting: the rest dropped.
-    assert_eq!(proxy.runtime.opentelemetry.dropped(), 27);
+    // One batch in flight, two waiting: the rest dropped (28 when the
+    // sender had not yet taken the first span when the second came).
+    let dropped = proxy.runtime.opentelemetry.dropped();
+    assert!((27..=28).contains(&dropped), "{dropped}");
     assert_eq!(collector.requests(), 1);
 }
 
