@@ -55,8 +55,9 @@ async fn the_kong_span_is_exported_in_the_clients_trace() {
     );
     assert_eq!(string_attribute(a, "http.route").as_deref(), Some("/"));
     let url = string_attribute(a, "http.url").unwrap();
+    // The path only: a query may carry a token.
     assert!(
-        url.starts_with("http://127.0.0.1") && url.ends_with("/orders?id=7"),
+        url.starts_with("http://127.0.0.1") && url.ends_with("/orders"),
         "{url}"
     );
 

@@ -76,11 +76,10 @@ fn attributes(record: &LogRecord) -> Vec<KeyValue> {
     let request = &record.request;
     let scheme = if request.tls { "https" } else { "http" };
     let host = request.host.clone().unwrap_or_default();
-    let target = request
-        .uri
-        .path_and_query()
-        .map_or("/", |pq| pq.as_str())
-        .to_string();
+    // Kong's `http.url` carries the query too; it may hold an
+    // `access_token` or `apikey`, and spans leave for a third party, so
+    // kingress sends the path only (as its access log does).
+    let target = request.uri.path().to_string();
     let flavor = match request.version {
         http::Version::HTTP_10 => "1.0",
         http::Version::HTTP_2 => "2.0",
