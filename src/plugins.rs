@@ -16,6 +16,7 @@ pub mod key_auth;
 pub mod log;
 pub mod oauth2;
 pub mod openid_connect;
+pub mod opentelemetry;
 pub(crate) mod params;
 pub mod pipeline;
 pub mod rate_limiting;
@@ -165,6 +166,8 @@ pub struct Runtime {
     pub oidc: openid_connect::State,
     /// rate-limiting counters (local windows, Redis connections and batches).
     pub rate_limiting: rate_limiting::State,
+    /// opentelemetry export queues and their drop counter.
+    pub opentelemetry: opentelemetry::State,
     /// The key key-auth keys are digested with when the table keeps
     /// digests (the `Sealer`'s); `None` when it keeps the keys.
     pub api_keys: Option<crate::secret::DigestKey>,
@@ -181,6 +184,7 @@ impl Runtime {
             oauth2: oauth2::State::new(),
             oidc: openid_connect::State::new(),
             rate_limiting: rate_limiting::State::new(),
+            opentelemetry: opentelemetry::State::new(),
             api_keys: None,
         }
     }

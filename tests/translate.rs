@@ -490,6 +490,7 @@ golden!(
     rate_limiting,
     credentials,
     jwt,
+    opentelemetry,
 );
 
 #[test]
@@ -636,6 +637,57 @@ fn seed_example_has_no_problems() -> Result<()> {
     for route in &translation.table.routes {
         assert_eq!(route.fault, None, "{}", route.name);
     }
+    Ok(())
+}
+
+/// The opentelemetry fixture's configurations as the Admin API prints them
+/// after translation: the global plugin, the configFrom Secret with Kong's
+/// deprecated `endpoint` folded into `traces_endpoint` and the token
+/// masked; the refused ones fail their routes closed.
+#[test]
+fn opentelemetry_configs_survive_translation() -> Result<()> {
+    let (docs, options) = load("opentelemetry")?;
+    let t = translate(&object_set(docs)?, &options);
+    let config = |name: &str| {
+        t.table
+            .routes
+            .iter()
+            .flat_map(|r| r.plugins.iter())
+            .find(|p| p.source.name == name)
+            .map(|p| p.config.render())
+            .unwrap_or_else(|| panic!("no instance from {name}"))
+    };
+    let c = config("otel-global");
+    assert_eq!(c["resource_attributes"]["service.name"], "edge");
+    assert_eq!(
+        c["propagation"]["extract"],
+        serde_json::json!(["w3c", "b3"])
+    );
+    let c = config("vendor");
+    assert_eq!(c["traces_endpoint"], "https://otlp.example.com/v1/traces");
+    assert_eq!(c["headers"]["Authorization"], "[redacted]");
+    assert!(!c.to_string().contains("not-in-the-rendering"));
+    assert_eq!(c["header_type"], "b3");
+    assert_eq!(c["batch_span_count"], 50);
+    let fault = |route: &str| {
+        t.table
+            .routes
+            .iter()
+            .find(|r| r.source.name == route)
+            .and_then(|r| r.fault.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        fault("nowhere").contains("at least one of these fields must be non-empty"),
+        "{}",
+        fault("nowhere")
+    );
+    assert!(
+        fault("templated").contains("Lua templates in resource attributes are not supported"),
+        "{}",
+        fault("templated")
+    );
+    assert!(fault("vendor").is_empty() && fault("open").is_empty());
     Ok(())
 }
 

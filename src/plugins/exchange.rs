@@ -41,6 +41,9 @@ pub struct Exchange<'t> {
     /// upstream's or a local one (a refusal included), before the plugins'
     /// response phase runs.
     pub response_headers: HeaderMap,
+    /// What a plugin keeps for its later phases of this request, the log
+    /// phase included (Kong's `kong.ctx.plugin`), keyed by a type of its own.
+    pub context: http::Extensions,
     buffered: Option<Bytes>,
 }
 
@@ -82,6 +85,7 @@ impl<'t> Exchange<'t> {
             upstream_headers: HeaderMap::new(),
             upstream_remove: Vec::new(),
             response_headers: HeaderMap::new(),
+            context: http::Extensions::new(),
             buffered: None,
         }
     }

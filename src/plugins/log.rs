@@ -49,6 +49,8 @@ pub struct RequestFacts {
     pub services: Shared<BTreeMap<String, Service>>,
     /// Authenticated consumer.
     pub authenticated: Option<Authenticated>,
+    /// What the plugins kept for their log phase ([`Exchange::context`](super::Exchange::context)).
+    pub context: http::Extensions,
 }
 
 /// The response-side facts, known once the response has been sent.

@@ -381,6 +381,7 @@ fn pending_log(
             route: route.clone(),
             services: exchange.table.services.clone(),
             authenticated: exchange.authenticated.clone(),
+            context: exchange.context.clone(),
         },
         upstream_uri: None,
         upstream_target: None,

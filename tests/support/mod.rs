@@ -7,6 +7,7 @@
 //!   verification) and a raw TLS probe that returns the served certificate;
 //! - [`proxy`]: starts the proxy, status and admin listeners on `127.0.0.1:0`
 //!   around a hand-built table, plus small table builders;
+//! - [`otlp`]: a loopback OTLP/HTTP receiver decoding protobuf exports;
 //! - [`raw`]: raw TCP requests and close timing, for what a client library
 //!   would refuse or fix.
 //!
@@ -19,6 +20,7 @@ pub mod client;
 pub mod idp;
 pub mod jwt;
 pub mod oauth2;
+pub mod otlp;
 pub mod proxy;
 pub mod raw;
 pub mod redis_server;
