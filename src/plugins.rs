@@ -18,6 +18,7 @@ pub mod oauth2;
 pub mod openid_connect;
 pub(crate) mod params;
 pub mod pipeline;
+pub mod proxy_cache;
 pub mod rate_limiting;
 
 use crate::model::{PluginConfig, PluginInstance};
@@ -165,6 +166,8 @@ pub struct Runtime {
     pub oidc: openid_connect::State,
     /// rate-limiting counters (local windows, Redis connections and batches).
     pub rate_limiting: rate_limiting::State,
+    /// proxy-cache entries (bounded memory, every instance's namespaces).
+    pub proxy_cache: proxy_cache::Store,
     /// The key key-auth keys are digested with when the table keeps
     /// digests (the `Sealer`'s); `None` when it keeps the keys.
     pub api_keys: Option<crate::secret::DigestKey>,
@@ -181,8 +184,15 @@ impl Runtime {
             oauth2: oauth2::State::new(),
             oidc: openid_connect::State::new(),
             rate_limiting: rate_limiting::State::new(),
+            proxy_cache: proxy_cache::Store::new(proxy_cache::Bounds::default()),
             api_keys: None,
         }
+    }
+
+    /// Keeps proxy-cache entries within `bounds` instead of the defaults.
+    pub fn proxy_cache_bounds(mut self, bounds: proxy_cache::Bounds) -> Self {
+        self.proxy_cache = proxy_cache::Store::new(bounds);
+        self
     }
 
     /// Looks key-auth keys up by their digest under `key` too (the key the

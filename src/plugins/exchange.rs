@@ -41,6 +41,9 @@ pub struct Exchange<'t> {
     /// upstream's or a local one (a refusal included), before the plugins'
     /// response phase runs.
     pub response_headers: HeaderMap,
+    /// Kong's `kong.ctx.plugin`: what a plugin's access phase leaves for
+    /// its later phases of the same request, one value per type.
+    pub ctx: http::Extensions,
     buffered: Option<Bytes>,
 }
 
@@ -82,6 +85,7 @@ impl<'t> Exchange<'t> {
             upstream_headers: HeaderMap::new(),
             upstream_remove: Vec::new(),
             response_headers: HeaderMap::new(),
+            ctx: http::Extensions::new(),
             buffered: None,
         }
     }

@@ -19,6 +19,7 @@ macro_rules! plugins {
             KeyAuth => key_auth::KeyAuthConfig,
             BasicAuth => basic_auth::BasicAuthConfig,
             Acl => acl::AclConfig,
+            ProxyCache => proxy_cache::ProxyCacheConfig,
         }
     };
 }
