@@ -163,3 +163,92 @@ async fn the_plugin_through_the_admin_api() {
         "expected one of: memory"
     );
 }
+
+#[tokio::test]
+async fn admin_api_and_kong_yml_round_trip() {
+    // A route and instance made through the Admin API (form input read by
+    // type), applied to the proxy, and read back by a fresh process from
+    // the document the Admin API wrote.
+    let up = crate::support::upstream::Upstream::start("up").await;
+    let dir = tempfile::tempdir().unwrap();
+    let k = crate::support::standalone::Standalone::start(dir.path(), &[]).await;
+    let url = format!("http://{}", up.addr);
+    let (status, body) = k
+        .json(
+            Method::POST,
+            "/services",
+            json!({"name": "api", "url": url}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = k
+        .json(
+            Method::POST,
+            "/services/api/routes",
+            json!({"name": "r", "paths": ["/cached"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    // Kong's per-element array errors.
+    let (status, body) = k
+        .json(
+            Method::POST,
+            "/routes/r/plugins",
+            json!({"name": "proxy-cache", "config": {"strategy": "memory", "response_code": [99]}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["fields"]["config"]["response_code"],
+        json!(["value should be between 100 and 900"])
+    );
+    let (status, created) = k
+        .form(
+            Method::POST,
+            "/routes/r/plugins",
+            "name=proxy-cache&config.strategy=memory&config.storage_ttl=60\
+             &config.vary_headers=x-tenant&config.response_headers.age=false",
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let config = &created["config"];
+    assert_eq!(config["storage_ttl"], 60);
+    assert_eq!(config["vary_headers"], json!(["x-tenant"]));
+    assert_eq!(config["vary_query_params"], json!(null));
+    assert_eq!(config["response_headers"]["age"], false);
+    assert_eq!(config["response_headers"]["X-Cache-Key"], true);
+    assert_eq!(config["memory"]["dictionary_name"], "kong_db_cache");
+    let id = created["id"].as_str().unwrap().to_string();
+
+    // Applied: a miss, then a hit without Age (switched off).
+    let proxy = format!("http://{}/cached", k.http);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let first = loop {
+        let r = crate::support::client::http1()
+            .get(&proxy)
+            .header("x-tenant", "a")
+            .send()
+            .await
+            .unwrap();
+        if r.headers().contains_key("x-cache-status") || std::time::Instant::now() > deadline {
+            break r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(first.headers()["x-cache-status"], "Miss");
+    let hit = crate::support::client::http1()
+        .get(&proxy)
+        .header("x-tenant", "a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hit.headers()["x-cache-status"], "Hit");
+    assert!(!hit.headers().contains_key("age"));
+
+    let (_, before) = k.get(&format!("/plugins/{id}")).await;
+    drop(k);
+    let again = crate::support::standalone::Standalone::start(dir.path(), &[]).await;
+    let (status, after) = again.get(&format!("/plugins/{id}")).await;
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(after["config"], before["config"]);
+}
