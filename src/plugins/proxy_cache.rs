@@ -140,6 +140,7 @@ impl Phases for ProxyCacheConfig {
             return body;
         }
         let limit = usize::try_from(store.bounds().max_entry).unwrap_or(usize::MAX);
+        let budget = store.reserve();
         let done = Box::new(move |bytes| {
             store.store(
                 &dictionary,
@@ -150,7 +151,7 @@ impl Phases for ProxyCacheConfig {
                 },
             );
         });
-        tee::Tee::new(body, limit, done).boxed()
+        tee::Tee::new(body, limit, budget, done).boxed()
     }
 }
 

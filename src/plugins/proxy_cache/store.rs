@@ -11,6 +11,7 @@ use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Kong's `CACHE_VERSION`, shown in the Admin API's entries.
@@ -66,6 +67,19 @@ pub struct Entry {
 pub struct Store {
     cache: Cache<String, Arc<Entry>>,
     bounds: Bounds,
+    /// Bytes of responses being copied on their way to the client, not yet
+    /// stored; bounded by `bounds.memory` too, so many concurrent misses
+    /// cannot buffer without limit.
+    copying: Arc<AtomicU64>,
+}
+
+/// Bytes a response copy holds of the store's copying budget; given back
+/// when dropped.
+#[derive(Debug)]
+pub struct Reservation {
+    copying: Arc<AtomicU64>,
+    limit: u64,
+    held: u64,
 }
 
 // === impl Store ===
@@ -81,7 +95,20 @@ impl Store {
             })
             .expire_after(StorageTtl)
             .build();
-        Self { cache, bounds }
+        Self {
+            cache,
+            bounds,
+            copying: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// An empty reservation against the copying budget.
+    pub fn reserve(&self) -> Reservation {
+        Reservation {
+            copying: self.copying.clone(),
+            limit: self.bounds.memory,
+            held: 0,
+        }
     }
 
     /// The bounds it keeps to.
@@ -127,6 +154,30 @@ impl std::fmt::Debug for Store {
             .field("bounds", &self.bounds)
             .field("entries", &self.cache.entry_count())
             .finish()
+    }
+}
+
+// === impl Reservation ===
+
+impl Reservation {
+    /// Takes `bytes` more, unless the budget of every copy would be exceeded.
+    pub fn grow(&mut self, bytes: u64) -> bool {
+        let limit = self.limit;
+        let taken = self
+            .copying
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
+                now.checked_add(bytes).filter(|total| *total <= limit)
+            });
+        if taken.is_ok() {
+            self.held += bytes;
+        }
+        taken.is_ok()
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.copying.fetch_sub(self.held, Ordering::AcqRel);
     }
 }
 

@@ -5,6 +5,7 @@
 //! response.
 
 use super::super::{BoxBody, BoxError};
+use super::store::Reservation;
 use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 use std::pin::Pin;
@@ -16,15 +17,16 @@ pub(super) type OnComplete = Box<dyn FnOnce(Bytes) + Send + Sync>;
 /// The teeing body.
 pub(super) struct Tee {
     inner: BoxBody,
-    copy: Option<(BytesMut, OnComplete)>,
+    copy: Option<(BytesMut, OnComplete, Reservation)>,
     limit: usize,
 }
 
 // === impl Tee ===
 
 impl Tee {
-    /// Streams `inner`; `done` gets its bytes if they total at most `limit`.
-    pub(super) fn new(inner: BoxBody, limit: usize, done: OnComplete) -> Self {
+    /// Streams `inner`; `done` gets its bytes if they total at most `limit`
+    /// and `budget` could hold them while they were collected.
+    pub(super) fn new(inner: BoxBody, limit: usize, budget: Reservation, done: OnComplete) -> Self {
         // A body that says up front it is too large is not copied at all.
         let too_large = inner
             .size_hint()
@@ -33,13 +35,15 @@ impl Tee {
             .map_or(true, |lower: usize| lower > limit);
         Self {
             inner,
-            copy: (!too_large).then(|| (BytesMut::new(), done)),
+            copy: (!too_large).then(|| (BytesMut::new(), done, budget)),
             limit,
         }
     }
 
     fn finish(&mut self) {
-        if let Some((bytes, done)) = self.copy.take() {
+        if let Some((bytes, done, budget)) = self.copy.take() {
+            // The entry is counted by the store from here on.
+            drop(budget);
             done(bytes.freeze());
         }
     }
@@ -57,15 +61,13 @@ impl Body for Tee {
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    let over = this
-                        .copy
-                        .as_ref()
-                        .is_some_and(|(b, _)| b.len() + data.len() > this.limit);
-                    if over {
-                        this.copy = None;
-                    } else if let Some((bytes, _)) = &mut this.copy {
+                if let (Some(data), Some((bytes, _, budget))) = (frame.data_ref(), &mut this.copy) {
+                    let fits =
+                        bytes.len() + data.len() <= this.limit && budget.grow(data.len() as u64);
+                    if fits {
                         bytes.extend_from_slice(data);
+                    } else {
+                        this.copy = None;
                     }
                 }
                 // hyper stops polling once a body says it ended.
@@ -89,3 +91,6 @@ impl Body for Tee {
         self.inner.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -91,3 +91,21 @@ fn admin_json_is_kongs_shape() {
     assert_eq!(v["version"], 1);
     assert_eq!(v["status"], 200);
 }
+
+#[test]
+fn copies_in_flight_share_the_memory_bound() {
+    let store = Store::new(Bounds {
+        memory: 1000,
+        max_entry: 1000,
+    });
+    let mut a = store.reserve();
+    let mut b = store.reserve();
+    assert!(a.grow(600));
+    // Together they would hold more than the store may.
+    assert!(!b.grow(500));
+    assert!(b.grow(400));
+    assert!(!a.grow(1));
+    // A finished (or abandoned) copy gives its bytes back.
+    drop(a);
+    assert!(b.grow(600));
+}
