@@ -14,6 +14,7 @@
 mod api;
 pub mod guard;
 mod page;
+mod proxy_cache;
 mod read;
 mod reply;
 mod serve;
@@ -165,6 +166,9 @@ impl AdminServer {
                 let is_read = method == http::Method::GET || method == http::Method::HEAD;
                 // Tokens live in the token store, which may be remote;
                 // every other read answers from the table.
+                if let Some(answer) = api::proxy_cache(&state, &request) {
+                    return answer;
+                }
                 if api::is_tokens(&request) {
                     return api::tokens(&state, request, is_read).await;
                 }

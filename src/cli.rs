@@ -184,6 +184,25 @@ pub struct ServeArgs {
     /// way); the Admin API then shows `[redacted]` for keys of manifests.
     #[arg(long, env = "KINGRESS_HASH_API_KEYS")]
     pub hash_api_keys: bool,
+    /// Memory proxy-cache entries may take in all, in bytes or with a unit
+    /// (default 128MiB, Kong's `mem_cache_size`); the least recently used
+    /// entries are evicted first.
+    #[arg(
+        long,
+        env = "KINGRESS_PROXY_CACHE_MEMORY",
+        default_value_t = crate::plugins::proxy_cache::DEFAULT_MEMORY,
+        value_parser = parse_size
+    )]
+    pub proxy_cache_memory: u64,
+    /// Largest response body proxy-cache stores (default 4MiB); a larger
+    /// one streams to the client uncached.
+    #[arg(
+        long,
+        env = "KINGRESS_PROXY_CACHE_MAX_ENTRY",
+        default_value_t = crate::plugins::proxy_cache::DEFAULT_MAX_ENTRY,
+        value_parser = parse_size
+    )]
+    pub proxy_cache_max_entry: u64,
     /// Forward request headers whose names contain `_` (nginx's
     /// `underscores_in_headers on`). Off: they are dropped, as nginx and
     /// Kong do. Identity headers (X-Consumer-*, …) are dropped in every

@@ -19,6 +19,7 @@ pub mod openid_connect;
 pub mod opentelemetry;
 pub(crate) mod params;
 pub mod pipeline;
+pub mod proxy_cache;
 pub mod rate_limiting;
 
 use crate::model::{PluginConfig, PluginInstance};
@@ -168,6 +169,8 @@ pub struct Runtime {
     pub rate_limiting: rate_limiting::State,
     /// opentelemetry export queues and their drop counter.
     pub opentelemetry: opentelemetry::State,
+    /// proxy-cache entries (bounded memory, every instance's namespaces).
+    pub proxy_cache: proxy_cache::Store,
     /// The key key-auth keys are digested with when the table keeps
     /// digests (the `Sealer`'s); `None` when it keeps the keys.
     pub api_keys: Option<crate::secret::DigestKey>,
@@ -185,8 +188,15 @@ impl Runtime {
             oidc: openid_connect::State::new(),
             rate_limiting: rate_limiting::State::new(),
             opentelemetry: opentelemetry::State::new(),
+            proxy_cache: proxy_cache::Store::new(proxy_cache::Bounds::default()),
             api_keys: None,
         }
+    }
+
+    /// Keeps proxy-cache entries within `bounds` instead of the defaults.
+    pub fn proxy_cache_bounds(mut self, bounds: proxy_cache::Bounds) -> Self {
+        self.proxy_cache = proxy_cache::Store::new(bounds);
+        self
     }
 
     /// Looks key-auth keys up by their digest under `key` too (the key the

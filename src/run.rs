@@ -131,7 +131,12 @@ pub async fn runtime(args: &ServeArgs, metrics: &Metrics) -> Result<Runtime, Run
         )
         .await
     };
-    Ok(Runtime::new(tokens, trusted))
+    Ok(
+        Runtime::new(tokens, trusted).proxy_cache_bounds(crate::plugins::proxy_cache::Bounds {
+            memory: args.proxy_cache_memory,
+            max_entry: args.proxy_cache_max_entry,
+        }),
+    )
 }
 
 /// `--hash-api-keys`: one per-process key, shared by the reconciler's

@@ -488,6 +488,7 @@ golden!(
     consumer_groups,
     backend_errors,
     rate_limiting,
+    proxy_cache,
     credentials,
     jwt,
     opentelemetry,
@@ -744,5 +745,63 @@ fn rate_limiting_configs_survive_translation() -> Result<()> {
         fault("unlimited")
     );
     assert!(fault("tenants").is_empty() && fault("cached").is_empty());
+    Ok(())
+}
+
+/// The proxy-cache fixture's configurations as the Admin API prints them
+/// after translation: every field set through an Ingress annotation, Kong's
+/// defaults through a Service annotation; a redis strategy and a missing
+/// strategy fail their routes closed with Kong's messages.
+#[test]
+fn proxy_cache_configs_survive_translation() -> Result<()> {
+    let (docs, options) = load("proxy_cache")?;
+    let t = translate(&object_set(docs)?, &options);
+    let config = |name: &str| {
+        t.table
+            .routes
+            .iter()
+            .flat_map(|r| r.plugins.iter())
+            .find(|p| p.source.name == name)
+            .map(|p| p.config.render())
+            .unwrap_or_else(|| panic!("no instance from {name}"))
+    };
+    let c = config("cache-all");
+    assert_eq!(c["response_code"], serde_json::json!([200, 301, 404, 417]));
+    assert_eq!(
+        c["request_method"],
+        serde_json::json!(["GET", "HEAD", "POST"])
+    );
+    assert_eq!(c["cache_control"], true);
+    assert_eq!(c["storage_ttl"], 600);
+    assert_eq!(c["memory"]["dictionary_name"], "kong");
+    assert_eq!(c["vary_headers"], serde_json::json!(["accept-language"]));
+    assert_eq!(c["response_headers"]["age"], false);
+    assert_eq!(c["response_headers"]["X-Cache-Key"], false);
+    let c = config("cache-defaults");
+    assert_eq!(c["cache_ttl"], 300);
+    assert_eq!(
+        c["content_type"],
+        serde_json::json!(["text/plain", "application/json"])
+    );
+    assert_eq!(c["memory"]["dictionary_name"], "kong_db_cache");
+    let fault = |route: &str| {
+        t.table
+            .routes
+            .iter()
+            .find(|r| r.source.name == route)
+            .and_then(|r| r.fault.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        fault("redis").contains("config.strategy: expected one of: memory"),
+        "{}",
+        fault("redis")
+    );
+    assert!(
+        fault("nothing").contains("config.strategy: required field missing"),
+        "{}",
+        fault("nothing")
+    );
+    assert!(fault("catalog").is_empty() && fault("assets").is_empty());
     Ok(())
 }

@@ -62,6 +62,21 @@ pub(super) async fn tokens(
     super::tokens::write(&state.node, state.writes.as_ref(), request, &segments).await
 }
 
+/// Answers any method on `/proxy-cache[/…]` (the cache's entries, which
+/// live in this process, not in the configuration); `None` for other paths.
+pub(super) fn proxy_cache<B>(state: &State, request: &Request<B>) -> Option<Response<Full<Bytes>>> {
+    let decoded = segments(request.uri().path());
+    if decoded.first().map(String::as_str) != Some(super::proxy_cache::COLLECTION) {
+        return None;
+    }
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    Some(super::proxy_cache::handle(
+        &state.node,
+        request.method(),
+        &segments,
+    ))
+}
+
 /// The path's segments, percent-decoded, empty ones dropped.
 pub(super) fn segments(path: &str) -> Vec<String> {
     path.split('/')

@@ -237,9 +237,13 @@ fn local_response(local: LocalResponse) -> Response<BoxBody> {
         LocalBody::Json(body) => json(local.status, &body),
         LocalBody::Raw(bytes) => bare(full_body(bytes)),
     };
-    // The plugin's headers come last so it can override the defaults.
+    // The plugin's headers come last so it can override the defaults;
+    // every value of a repeated header (`Set-Cookie`) is kept.
+    for name in local.headers.keys() {
+        response.headers_mut().remove(name);
+    }
     for (name, value) in local.headers.iter() {
-        response.headers_mut().insert(name.clone(), value.clone());
+        response.headers_mut().append(name.clone(), value.clone());
     }
     response
 }

@@ -7,8 +7,12 @@
 //!   array when repeated) and `body` (UTF-8, lossy);
 //! - `/status/{code}`: the same JSON with that status;
 //! - `/delay/{ms}`: the same JSON after `ms` milliseconds;
-//! - `/stream?chunks=N&delay_ms=M`: a chunked body of `N` lines
-//!   `chunk-<i>\n`, `M` ms apart (defaults 3 and 50);
+//! - `/stream?chunks=N&delay_ms=M[&content_type=T]`: a chunked body of
+//!   `N` lines `chunk-<i>\n`, `M` ms apart (defaults 3 and 50);
+//! - `/response-headers?Name=value&…`: the JSON echo with those response
+//!   headers set (as httpbin's; `Content-Type` replaces the JSON one);
+//! - `/bytes/{n}`: `n` bytes of `x` as `text/plain`, in 16 KiB chunks
+//!   (no `Content-Length`);
 //! - `/echo-body`: streams the request body back as it arrives (answers
 //!   before the request body ends, so a client can test full-duplex
 //!   streaming without sleeps);
@@ -186,10 +190,45 @@ async fn answer(name: Arc<str>, request: Request<Incoming>) -> Response<Body> {
     let path = request.uri().path().to_string();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segments.as_slice() {
-        ["stream"] => stream(
-            query_number(&request, "chunks", 3),
-            query_number(&request, "delay_ms", 50),
-        ),
+        ["stream"] => {
+            let mut response = stream(
+                query_number(&request, "chunks", 3),
+                query_number(&request, "delay_ms", 50),
+            );
+            let content_type = request.uri().query().and_then(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == "content_type")
+                    .and_then(|(_, v)| http::HeaderValue::try_from(v.as_ref()).ok())
+            });
+            if let Some(value) = content_type {
+                response.headers_mut().insert("content-type", value);
+            }
+            response
+        }
+        ["response-headers"] => {
+            let pairs: Vec<(String, String)> = request
+                .uri()
+                .query()
+                .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+                .unwrap_or_default();
+            let mut response = echo(&name, request).await;
+            let headers = response.headers_mut();
+            for (n, _) in &pairs {
+                if let Ok(n) = http::HeaderName::try_from(n.as_str()) {
+                    headers.remove(n);
+                }
+            }
+            for (n, v) in pairs {
+                if let (Ok(n), Ok(v)) = (
+                    http::HeaderName::try_from(n.as_str()),
+                    http::HeaderValue::try_from(v.as_str()),
+                ) {
+                    headers.append(n, v);
+                }
+            }
+            response
+        }
+        ["bytes", n] => bytes(n.parse().unwrap_or(0)),
         ["echo-body"] => Response::new(request.into_body().map_err(Error::from).boxed()),
         ["status", code] => {
             let status = code.parse().ok().and_then(|c| StatusCode::from_u16(c).ok());
@@ -203,6 +242,24 @@ async fn answer(name: Arc<str>, request: Request<Incoming>) -> Response<Body> {
         }
         _ => echo(&name, request).await,
     }
+}
+
+fn bytes(n: usize) -> Response<Body> {
+    const CHUNK: usize = 16 * 1024;
+    let chunks: Vec<Result<Frame<Bytes>, Error>> = (0..n.div_ceil(CHUNK))
+        .map(|i| {
+            Ok(Frame::data(Bytes::from(vec![
+                b'x';
+                CHUNK.min(n - i * CHUNK)
+            ])))
+        })
+        .collect();
+    let body = StreamBody::new(futures::stream::iter(chunks));
+    let mut response = Response::new(BodyExt::boxed(body));
+    response
+        .headers_mut()
+        .insert("content-type", "text/plain".parse().unwrap());
+    response
 }
 
 fn query_number(request: &Request<Incoming>, key: &str, default: u64) -> u64 {

@@ -39,16 +39,32 @@ pub fn defaulted_config(name: &str, config: &Value) -> Value {
 
 /// Reads string values of form-encoded input by the field's type: booleans
 /// from `true`/`false`, integers from digits, one string as a one-element
-/// array. Values already of the right type are left alone.
+/// array, in nested records too (`config.redis.port=6380`). Values already
+/// of the right type are left alone.
 pub fn coerce_config(name: &str, config: &mut Value) {
     let Some(facts) = PluginFacts::of(name) else {
         return;
     };
     let defaults: Map<String, Value> = facts.defaults();
-    let Some(map) = config.as_object_mut() else {
-        return;
-    };
+    if let Some(map) = config.as_object_mut() {
+        coerce_record(map, &defaults, facts.null_types);
+    }
+}
+
+/// [`coerce_config`] on one record; `null_types` name its null-default
+/// fields (the top level's only: nested records have none).
+fn coerce_record(
+    map: &mut Map<String, Value>,
+    defaults: &Map<String, Value>,
+    null_types: &[(&str, FormType)],
+) {
     for (key, value) in map.iter_mut() {
+        if let (Value::Object(nested), Some(Value::Object(nested_defaults))) =
+            (&mut *value, defaults.get(key))
+        {
+            coerce_record(nested, nested_defaults, &[]);
+            continue;
+        }
         let Value::String(s) = value else { continue };
         match defaults.get(key) {
             Some(Value::Bool(_)) => match s.as_str() {
@@ -69,7 +85,7 @@ pub fn coerce_config(name: &str, config: &mut Value) {
                 }
             }
             Some(Value::Array(_)) => *value = Value::Array(vec![Value::String(s.clone())]),
-            Some(Value::Null) => match facts.null_types.iter().find(|(k, _)| k == key) {
+            Some(Value::Null) => match null_types.iter().find(|(k, _)| k == key) {
                 Some((_, FormType::Strings)) => {
                     *value = Value::Array(vec![Value::String(s.clone())])
                 }

@@ -140,3 +140,23 @@ fn debug_hides_config_values() {
         "{debug}"
     );
 }
+
+#[test]
+fn form_values_are_read_by_type_in_nested_records() {
+    let mut config = json!({
+        "strategy": "memory",
+        "storage_ttl": "60",
+        "response_headers": {"age": "false", "X-Cache-Key": "true"},
+        "memory": {"dictionary_name": "kong"},
+    });
+    defaults::coerce_config("proxy-cache", &mut config);
+    assert_eq!(
+        config,
+        json!({
+            "strategy": "memory",
+            "storage_ttl": 60,
+            "response_headers": {"age": false, "X-Cache-Key": true},
+            "memory": {"dictionary_name": "kong"},
+        })
+    );
+}

@@ -20,6 +20,7 @@ macro_rules! plugins {
             BasicAuth => basic_auth::BasicAuthConfig,
             Acl => acl::AclConfig,
             Opentelemetry => opentelemetry::OpentelemetryConfig,
+            ProxyCache => proxy_cache::ProxyCacheConfig,
         }
     };
 }
