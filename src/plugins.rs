@@ -19,6 +19,8 @@ pub mod openid_connect;
 pub(crate) mod params;
 pub mod pipeline;
 pub mod rate_limiting;
+pub mod request_transformer;
+pub mod response_transformer;
 
 use crate::model::{PluginConfig, PluginInstance};
 use crate::tokens::TokenStore;

@@ -8,8 +8,11 @@ pub mod oauth2;
 pub mod openid_connect;
 pub mod rate_limiting;
 mod registry;
+pub mod request_transformer;
+pub mod response_transformer;
 pub mod schema;
 mod scope;
+pub mod transform;
 
 use super::ObjectRef;
 use serde_json::{Map, Value};
@@ -23,6 +26,8 @@ pub use oauth2::Oauth2Config;
 pub use openid_connect::OidcConfig;
 pub use rate_limiting::RateLimitingConfig;
 pub(crate) use registry::plugins as registry;
+pub use request_transformer::RequestTransformerConfig;
+pub use response_transformer::ResponseTransformerConfig;
 pub use schema::Schema;
 pub use scope::{Holder, Scope};
 

@@ -19,6 +19,8 @@ macro_rules! plugins {
             KeyAuth => key_auth::KeyAuthConfig,
             BasicAuth => basic_auth::BasicAuthConfig,
             Acl => acl::AclConfig,
+            RequestTransformer => request_transformer::RequestTransformerConfig,
+            ResponseTransformer => response_transformer::ResponseTransformerConfig,
         }
     };
 }
