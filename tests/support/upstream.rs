@@ -9,6 +9,8 @@
 //! - `/delay/{ms}`: the same JSON after `ms` milliseconds;
 //! - `/stream?chunks=N&delay_ms=M`: a chunked body of `N` lines
 //!   `chunk-<i>\n`, `M` ms apart (defaults 3 and 50);
+//! - `…/response-headers?name=value&…`: the echo, with each query argument
+//!   as a response header (replacing `content-type` when one is named);
 //! - `/echo-body`: streams the request body back as it arrives (answers
 //!   before the request body ends, so a client can test full-duplex
 //!   streaming without sleeps);
@@ -190,6 +192,21 @@ async fn answer(name: Arc<str>, request: Request<Incoming>) -> Response<Body> {
             query_number(&request, "chunks", 3),
             query_number(&request, "delay_ms", 50),
         ),
+        [.., "response-headers"] => {
+            let pairs: Vec<(String, String)> =
+                form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
+                    .into_owned()
+                    .collect();
+            let mut response = echo(&name, request).await;
+            for (k, v) in pairs {
+                let name = http::HeaderName::from_bytes(k.as_bytes()).unwrap();
+                if name == http::header::CONTENT_TYPE {
+                    response.headers_mut().remove(&name);
+                }
+                response.headers_mut().append(name, v.parse().unwrap());
+            }
+            response
+        }
         ["echo-body"] => Response::new(request.into_body().map_err(Error::from).boxed()),
         ["status", code] => {
             let status = code.parse().ok().and_then(|c| StatusCode::from_u16(c).ok());
