@@ -48,7 +48,21 @@ pub fn coerce_config(name: &str, config: &mut Value) {
     let Some(map) = config.as_object_mut() else {
         return;
     };
+    coerce(map, &defaults, facts.null_types);
+}
+
+/// [`coerce_config`] on one record; nested records (request-transformer's
+/// `config.add.headers`) are read by their own defaults.
+fn coerce(
+    map: &mut Map<String, Value>,
+    defaults: &Map<String, Value>,
+    null_types: &[(&str, FormType)],
+) {
     for (key, value) in map.iter_mut() {
+        if let (Value::Object(inner), Some(Value::Object(d))) = (&mut *value, defaults.get(key)) {
+            coerce(inner, d, &[]);
+            continue;
+        }
         let Value::String(s) = value else { continue };
         match defaults.get(key) {
             Some(Value::Bool(_)) => match s.as_str() {
@@ -69,7 +83,7 @@ pub fn coerce_config(name: &str, config: &mut Value) {
                 }
             }
             Some(Value::Array(_)) => *value = Value::Array(vec![Value::String(s.clone())]),
-            Some(Value::Null) => match facts.null_types.iter().find(|(k, _)| k == key) {
+            Some(Value::Null) => match null_types.iter().find(|(k, _)| k == key) {
                 Some((_, FormType::Strings)) => {
                     *value = Value::Array(vec![Value::String(s.clone())])
                 }
