@@ -25,7 +25,11 @@ async fn send(proxy: &TestProxy, method: &str, path: &str, body: Option<(&str, &
 /// A raw HTTP/1.1 exchange, so the framing the client gets can be seen:
 /// the header lines (`name: value`) and the de-chunked body.
 async fn raw(proxy: &TestProxy, path: &str) -> (String, String) {
-    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    raw_method(proxy, "GET", path).await
+}
+
+async fn raw_method(proxy: &TestProxy, method: &str, path: &str) -> (String, String) {
+    let req = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     let r = support::client::raw_http1(proxy.http, req.as_bytes()).await;
     let head: Vec<String> = r.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
     (
@@ -76,6 +80,10 @@ async fn edited_body_is_sent_without_its_old_length() {
     assert!(!head.contains("content-length:"), "{head}");
     assert!(head.contains("transfer-encoding: chunked"), "{head}");
     assert!(body.contains("\"p1\":\"v1\""), "{body}");
+    // HEAD: no body to edit, and the length of the GET's stays.
+    let (head, body) = raw_method(&proxy, "HEAD", "/api/x").await;
+    assert!(head.contains("content-length:"), "{head}");
+    assert!(body.is_empty(), "{body}");
     // Not JSON: untouched, with its length.
     let (head, body) = raw(&proxy, "/api/response-headers?content-type=text/plain").await;
     assert!(head.contains("content-length:"), "{head}");

@@ -20,7 +20,7 @@ use futures::stream::iter;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use http_body_util::{BodyExt, BodyStream, StreamBody};
-use hyper::body::Frame;
+use hyper::body::{Body, Frame};
 use std::sync::Arc;
 
 /// The largest response body edited: 8 MiB (Kong buffers any size).
@@ -46,7 +46,9 @@ impl Phases for ResponseTransformerConfig {
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|len| len > BODY_LIMIT) {
+        // Past the bound, or no body at all (HEAD, 204, 304): as it is,
+        // with its length.
+        if declared.is_some_and(|len| len > BODY_LIMIT) || body.size_hint().exact() == Some(0) {
             return body;
         }
         parts.headers.remove(CONTENT_LENGTH);
