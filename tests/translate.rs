@@ -718,7 +718,10 @@ fn transformer_configs_survive_translation() -> Result<()> {
     assert_eq!(c["add"]["headers"][1], "x-static:one:two");
     assert_eq!(c["append"]["body"], serde_json::json!([]));
     let c = config("json-edit");
-    assert_eq!(c["add"]["json_types"], serde_json::json!(["number", "boolean"]));
+    assert_eq!(
+        c["add"]["json_types"],
+        serde_json::json!(["number", "boolean"])
+    );
     assert_eq!(c["rename"]["headers"], serde_json::json!([]));
     let fault = t
         .table
