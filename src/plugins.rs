@@ -21,6 +21,8 @@ pub(crate) mod params;
 pub mod pipeline;
 pub mod proxy_cache;
 pub mod rate_limiting;
+pub mod request_transformer;
+pub mod response_transformer;
 
 use crate::model::{PluginConfig, PluginInstance};
 use crate::tokens::TokenStore;

@@ -110,6 +110,9 @@ pub struct RouteMatch {
     /// remains may be empty or lack a leading `/`; Kong forwards it as `/` +
     /// the remainder in that case.
     pub strip_len: usize,
+    /// Index of the matched path in `Route::paths` (0 for a route without
+    /// paths), where a plugin finds a regex path's captures.
+    pub path: usize,
     /// The route allows `https` but not `http` and the request came over
     /// plain HTTP: the proxy must answer 426 or redirect instead of
     /// forwarding.
@@ -155,6 +158,7 @@ pub fn find(table: &Table, router: &Router, req: &RequestInfo<'_>) -> Option<Rou
     Some(RouteMatch {
         route: hit.summary.route(),
         strip_len: hit.strip_len,
+        path: hit.summary.path_pos(),
         https_required: !req.https && https_only(route),
     })
 }

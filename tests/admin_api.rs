@@ -407,3 +407,95 @@ async fn oauth2_tokens_is_a_full_endpoint_with_a_real_redis() {
     let url = redis.url();
     oauth2_tokens_endpoint(&["--token-store", &url]).await;
 }
+
+/// request-transformer and response-transformer through the Admin API:
+/// form and JSON configs, Kong's defaults in the answer, per-element errors
+/// with Kong's messages, and the configured plugins acting on the proxy.
+#[tokio::test]
+async fn transformer_plugins_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = Standalone::start(dir.path(), &[]).await;
+    let upstream = Upstream::start("up").await;
+    let url = format!("url=http://{}", upstream.addr);
+    assert_eq!(k.form(Method::PUT, "/services/up", &url).await.0, 200);
+    let route = "paths=/t&service.name=up";
+    assert_eq!(k.form(Method::PUT, "/routes/t", route).await.0, 200);
+
+    // Form input: repeated keys make the array.
+    let (status, rt) = k
+        .form(
+            Method::POST,
+            "/routes/t/plugins",
+            "name=request-transformer&config.add.headers=h1:v1&config.add.headers=h2:v:2&config.remove.querystring=secret",
+        )
+        .await;
+    assert_eq!(status, 201, "{rt}");
+    assert_eq!(rt["config"]["add"]["headers"], json!(["h1:v1", "h2:v:2"]));
+    assert_eq!(rt["config"]["replace"]["uri"], Value::Null);
+    assert_eq!(
+        rt["config"]["append"],
+        json!({"body": [], "headers": [], "querystring": []})
+    );
+    let (status, body) = k
+        .json(
+            Method::POST,
+            "/routes/t/plugins",
+            json!({"name": "response-transformer", "config": {
+                "add": {"json": ["n:1"], "json_types": ["number"], "headers": ["x-r:yes"]}}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap();
+    let (status, read) = k.get(&format!("/plugins/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(read["config"], body["config"]);
+    assert_eq!(read["config"]["remove"], json!({"json": [], "headers": []}));
+
+    // Kong's element messages.
+    let (status, body) = k
+        .json(
+            Method::POST,
+            "/plugins",
+            json!({"name": "request-transformer", "config": {"rename": {"headers": ["a:b", "x:bad name"]}}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["fields"],
+        json!({"config": {"rename": {"headers": [null, "'bad name' is not a valid header"]}}})
+    );
+    let (status, body) = k
+        .json(
+            Method::POST,
+            "/plugins",
+            json!({"name": "request-transformer", "config": {"http_method": "HELLO!"}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["fields"],
+        json!({"config": {"http_method": "invalid value: HELLO!"}})
+    );
+
+    // Both act on the proxy (the table is swapped in shortly after a write).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let res = support::client::http1()
+            .get(format!("http://{}/t?secret=1&keep=2", k.http))
+            .send()
+            .await
+            .unwrap();
+        let added = res
+            .headers()
+            .get("x-r")
+            .map(|v| v.to_str().unwrap().to_string());
+        let echo: Value = res.json().await.unwrap();
+        if added.as_deref() == Some("yes") && echo["n"] == 1 {
+            assert_eq!(echo["headers"]["h2"], "v:2");
+            assert_eq!(echo["query"], "keep=2");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not applied: {echo}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

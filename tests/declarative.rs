@@ -60,6 +60,80 @@ fn a_directory_with_kong_yml_and_manifests_gives_one_table() {
     assert!(matches!(&cred.client_secret, ClientSecret::Plain(s) if s.expose() == "app-secret"));
 }
 
+/// request-transformer and response-transformer from a kong.yml: parsed,
+/// validated and printed back as Kong prints them; a Lua template is a
+/// problem naming the field and value.
+#[test]
+fn transformers_from_kong_yml() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kong.yml"),
+        r#"_format_version: "3.0"
+services:
+  - name: api
+    url: http://127.0.0.1:9000
+    routes:
+      - name: users
+        paths: ["~/users/(?<id>\\d+)$"]
+        plugins:
+          - name: request-transformer
+            config:
+              replace: {uri: "/v2/$(uri_captures.id)"}
+              add: {headers: ["x-id:$(uri_captures['id'])"]}
+          - name: response-transformer
+            config:
+              append: {json: ["tags:x"], headers: ["x-a:1"]}
+"#,
+    )
+    .unwrap();
+    let objects = kingress::source::files::load(dir.path()).unwrap();
+    let t = translate(&objects, &Options::default());
+    let names: Vec<&str> = t.table.routes.iter().map(|r| r.name.as_str()).collect();
+    let users = t
+        .table
+        .routes
+        .iter()
+        .find(|r| r.name == "users")
+        .unwrap_or_else(|| panic!("{names:?} {:?}", t.problems));
+    let rendered: Vec<serde_json::Value> =
+        users.plugins.iter().map(|p| p.config.render()).collect();
+    assert!(matches!(
+        &users.plugins[0].config,
+        PluginConfig::RequestTransformer(_)
+    ));
+    assert_eq!(rendered[0]["replace"]["uri"], "/v2/$(uri_captures.id)");
+    assert_eq!(
+        rendered[0]["add"]["headers"][0],
+        "x-id:$(uri_captures['id'])"
+    );
+    assert_eq!(rendered[1]["append"]["json"][0], "tags:x");
+    assert_eq!(rendered[1]["append"]["json_types"], serde_json::json!([]));
+    assert_eq!(t.problems, vec![]);
+    // Kong refuses the whole document when one plugin is invalid.
+    std::fs::write(
+        dir.path().join("kong.yml"),
+        r#"_format_version: "3.0"
+plugins:
+  - name: request-transformer
+    config:
+      add: {querystring: ["q:$(os.getenv('HOME'))"]}
+"#,
+    )
+    .unwrap();
+    let t = translate(
+        &kingress::source::files::load(dir.path()).unwrap(),
+        &Options::default(),
+    );
+    assert_eq!(t.problems.len(), 1);
+    assert!(
+        t.problems[0].message.contains(
+            "config.add.querystring.1: value '$(os.getenv('HOME'))' is not in supported format"
+        ),
+        "{}",
+        t.problems[0].message
+    );
+}
+
 /// A running `kingress standalone`, killed on drop.
 struct Standalone {
     child: Child,

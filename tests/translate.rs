@@ -492,6 +492,7 @@ golden!(
     credentials,
     jwt,
     opentelemetry,
+    transformers,
 );
 
 #[test]
@@ -803,5 +804,46 @@ fn proxy_cache_configs_survive_translation() -> Result<()> {
         fault("nothing")
     );
     assert!(fault("catalog").is_empty() && fault("assets").is_empty());
+    Ok(())
+}
+
+/// The transformer fixture's configurations as the Admin API prints them
+/// after translation; the template with Lua fails its route closed with the
+/// field and value named.
+#[test]
+fn transformer_configs_survive_translation() -> Result<()> {
+    let (docs, options) = load("transformers")?;
+    let t = translate(&object_set(docs)?, &options);
+    let config = |name: &str| {
+        t.table
+            .routes
+            .iter()
+            .flat_map(|r| r.plugins.iter())
+            .find(|p| p.source.name == name)
+            .map(|p| p.config.render())
+            .unwrap_or_else(|| panic!("no instance from {name}"))
+    };
+    let c = config("rewrite-user");
+    assert_eq!(c["http_method"], "POST");
+    assert_eq!(c["replace"]["uri"], "/v2/users/$(uri_captures.id)");
+    assert_eq!(c["add"]["headers"][1], "x-static:one:two");
+    assert_eq!(c["append"]["body"], serde_json::json!([]));
+    let c = config("json-edit");
+    assert_eq!(
+        c["add"]["json_types"],
+        serde_json::json!(["number", "boolean"])
+    );
+    assert_eq!(c["rename"]["headers"], serde_json::json!([]));
+    let fault = t
+        .table
+        .routes
+        .iter()
+        .find(|r| r.source.name == "lua")
+        .and_then(|r| r.fault.clone())
+        .unwrap_or_default();
+    assert!(
+        fault.contains("config.replace.uri: value '/requests/$(10 * uri_captures.id)' is not in supported format"),
+        "{fault}"
+    );
     Ok(())
 }

@@ -10,8 +10,11 @@ pub mod opentelemetry;
 pub mod proxy_cache;
 pub mod rate_limiting;
 mod registry;
+pub mod request_transformer;
+pub mod response_transformer;
 pub mod schema;
 mod scope;
+pub mod transform;
 
 use super::ObjectRef;
 use serde_json::{Map, Value};
@@ -27,6 +30,8 @@ pub use opentelemetry::OpentelemetryConfig;
 pub use proxy_cache::ProxyCacheConfig;
 pub use rate_limiting::RateLimitingConfig;
 pub(crate) use registry::plugins as registry;
+pub use request_transformer::RequestTransformerConfig;
+pub use response_transformer::ResponseTransformerConfig;
 pub use schema::Schema;
 pub use scope::{Holder, Scope};
 

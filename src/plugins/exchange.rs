@@ -44,6 +44,16 @@ pub struct Exchange<'t> {
     /// What a plugin keeps for its later phases of this request, the log
     /// phase included (Kong's `kong.ctx.plugin`), keyed by a type of its own.
     pub context: http::Extensions,
+    /// Index of the route path that matched, in `route.paths` (a regex
+    /// path's captures are read again from it only when a plugin asks).
+    pub matched_path: usize,
+    /// The whole upstream path, already escaped, replacing the one
+    /// `strip_path` and the service path make (Kong's
+    /// `kong.service.request.set_path`).
+    pub upstream_path: Option<String>,
+    /// The upstream `Host`, over `preserve_host` and the service's (Kong's
+    /// `kong.service.request.set_header("host", …)`).
+    pub upstream_host: Option<HeaderValue>,
     buffered: Option<Bytes>,
 }
 
@@ -86,6 +96,9 @@ impl<'t> Exchange<'t> {
             upstream_remove: Vec::new(),
             response_headers: HeaderMap::new(),
             context: http::Extensions::new(),
+            matched_path: 0,
+            upstream_path: None,
+            upstream_host: None,
             buffered: None,
         }
     }
@@ -143,6 +156,22 @@ impl<'t> Exchange<'t> {
     pub fn clear_upstream_header(&mut self, name: HeaderName) {
         self.upstream_headers.remove(&name);
         self.upstream_remove.push(name);
+    }
+
+    /// Replaces the query string of the request (`None` or empty: none).
+    pub fn set_query(&mut self, query: Option<&str>) {
+        let uri = self.request.uri();
+        let path_and_query = match query.filter(|q| !q.is_empty()) {
+            Some(q) => format!("{}?{q}", uri.path()),
+            None => uri.path().to_string(),
+        };
+        let mut parts = uri.clone().into_parts();
+        if let Ok(pq) = path_and_query.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(new) = http::Uri::from_parts(parts) {
+                *self.request.uri_mut() = new;
+            }
+        }
     }
 
     /// The client's headers.

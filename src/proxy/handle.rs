@@ -171,6 +171,7 @@ async fn proxy<'t>(
     let routed_uri = parts.uri.clone();
     let request = Request::from_parts(parts, client_body(body));
     let mut exchange = Exchange::new(request, conn.peer, conn.tls, table, route, service);
+    exchange.matched_path = found.path;
     let (ran, access) = pipeline::access(route, &mut exchange, &shared.runtime, https).await;
     outcome.log = pending_log(&ran, &exchange, shared_route, conn, &host);
     if access_log_on() {
@@ -233,18 +234,20 @@ async fn proxy<'t>(
         .as_deref()
         .filter(|_| route.preserve_host)
         .and_then(|a| HeaderValue::from_str(a).ok());
-    let host_header = preserved.or_else(|| {
+    let host_header = exchange.upstream_host.take().or(preserved).or_else(|| {
         service
             .host_header
             .as_deref()
             .and_then(|h| HeaderValue::from_str(h).ok())
     });
-    let path = rewrite::upstream_path(
-        parts.uri.path(),
-        found.strip_len,
-        route.strip_path,
-        service.path.as_deref(),
-    );
+    let path = exchange.upstream_path.take().unwrap_or_else(|| {
+        rewrite::upstream_path(
+            parts.uri.path(),
+            found.strip_len,
+            route.strip_path,
+            service.path.as_deref(),
+        )
+    });
     let outgoing = Outgoing {
         method: parts.method.clone(),
         path_and_query: rewrite::with_query(path, &parts.uri),

@@ -77,6 +77,7 @@ fn reference(t: &Table, req: &Req) -> Option<RouteMatch> {
     Some(RouteMatch {
         route: best.route(),
         strip_len,
+        path: best.path_pos(),
         https_required: has("https") && !has("http") && !req.https,
     })
 }

@@ -112,6 +112,7 @@ fn route_without_paths_matches_any_path_below_routes_with_paths() {
         Some(RouteMatch {
             route: 0,
             strip_len: 0,
+            path: 0,
             https_required: false
         })
     );

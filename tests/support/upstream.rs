@@ -9,8 +9,9 @@
 //! - `/delay/{ms}`: the same JSON after `ms` milliseconds;
 //! - `/stream?chunks=N&delay_ms=M[&content_type=T]`: a chunked body of
 //!   `N` lines `chunk-<i>\n`, `M` ms apart (defaults 3 and 50);
-//! - `/response-headers?Name=value&…`: the JSON echo with those response
-//!   headers set (as httpbin's; `Content-Type` replaces the JSON one);
+//! - `…/response-headers?Name=value&…` (under any prefix): the JSON echo
+//!   with those response headers set (as httpbin's; `Content-Type`
+//!   replaces the JSON one);
 //! - `/bytes/{n}`: `n` bytes of `x` as `text/plain`, in 16 KiB chunks
 //!   (no `Content-Length`);
 //! - `/echo-body`: streams the request body back as it arrives (answers
@@ -205,7 +206,7 @@ async fn answer(name: Arc<str>, request: Request<Incoming>) -> Response<Body> {
             }
             response
         }
-        ["response-headers"] => {
+        [.., "response-headers"] => {
             let pairs: Vec<(String, String)> = request
                 .uri()
                 .query()

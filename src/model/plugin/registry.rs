@@ -21,6 +21,8 @@ macro_rules! plugins {
             Acl => acl::AclConfig,
             Opentelemetry => opentelemetry::OpentelemetryConfig,
             ProxyCache => proxy_cache::ProxyCacheConfig,
+            RequestTransformer => request_transformer::RequestTransformerConfig,
+            ResponseTransformer => response_transformer::ResponseTransformerConfig,
         }
     };
 }
