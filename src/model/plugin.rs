@@ -2,12 +2,16 @@
 
 pub mod acl;
 pub mod basic_auth;
+pub mod correlation_id;
+pub mod cors;
 pub mod jwt;
 pub mod key_auth;
 pub mod oauth2;
 pub mod openid_connect;
 pub mod rate_limiting;
 mod registry;
+pub mod request_size_limiting;
+pub mod request_termination;
 pub mod schema;
 mod scope;
 
@@ -17,12 +21,16 @@ use std::sync::Arc;
 
 pub use acl::AclConfig;
 pub use basic_auth::BasicAuthConfig;
+pub use correlation_id::CorrelationIdConfig;
+pub use cors::CorsConfig;
 pub use jwt::JwtConfig;
 pub use key_auth::KeyAuthConfig;
 pub use oauth2::Oauth2Config;
 pub use openid_connect::OidcConfig;
 pub use rate_limiting::RateLimitingConfig;
 pub(crate) use registry::plugins as registry;
+pub use request_size_limiting::RequestSizeLimitingConfig;
+pub use request_termination::RequestTerminationConfig;
 pub use schema::Schema;
 pub use scope::{Holder, Scope};
 

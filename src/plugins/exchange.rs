@@ -41,7 +41,29 @@ pub struct Exchange<'t> {
     /// upstream's or a local one (a refusal included), before the plugins'
     /// response phase runs.
     pub response_headers: HeaderMap,
+    /// Per-request state a plugin keeps between its phases, by type (Kong's
+    /// `kong.ctx.plugin`): the request is gone once it has been forwarded.
+    /// Empty, and free, unless a plugin inserts something.
+    pub context: http::Extensions,
+    /// The request's correlation id, set by `correlation-id`; the access log
+    /// reports it as `request_id` (a header value: cloning it is a
+    /// reference count, and the log turns it into text only when it writes).
+    pub request_id: Option<HeaderValue>,
+    /// Facts about the client connection the request arrived on.
+    pub connection: Connection,
     buffered: Option<Bytes>,
+}
+
+/// The client connection of a request, as nginx's `$server_addr`,
+/// `$server_port`, `$connection` and `$connection_requests` describe it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Connection {
+    /// The listener address the client connected to.
+    pub local: Option<SocketAddr>,
+    /// The connection's serial number in this process, from 1.
+    pub serial: u64,
+    /// This request's number on its connection, from 1.
+    pub requests: u64,
 }
 
 /// Who a request was authenticated as.
@@ -82,6 +104,9 @@ impl<'t> Exchange<'t> {
             upstream_headers: HeaderMap::new(),
             upstream_remove: Vec::new(),
             response_headers: HeaderMap::new(),
+            context: http::Extensions::new(),
+            request_id: None,
+            connection: Connection::default(),
             buffered: None,
         }
     }

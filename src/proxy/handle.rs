@@ -54,6 +54,10 @@ pub(super) struct ConnInfo {
     pub local: SocketAddr,
     /// Whether the connection is TLS.
     pub tls: bool,
+    /// nginx's `$connection`: the connection's serial number, from 1.
+    pub serial: u64,
+    /// This request's number on its connection, from 1.
+    pub requests: u64,
 }
 
 /// Request headers whose value becomes the access log's `request_id`, first
@@ -171,9 +175,19 @@ async fn proxy<'t>(
     let routed_uri = parts.uri.clone();
     let request = Request::from_parts(parts, client_body(body));
     let mut exchange = Exchange::new(request, conn.peer, conn.tls, table, route, service);
+    exchange.connection = plugins::Connection {
+        local: Some(conn.local),
+        serial: conn.serial,
+        requests: conn.requests,
+    };
     let (ran, access) = pipeline::access(route, &mut exchange, &shared.runtime, https).await;
     outcome.log = pending_log(&ran, &exchange, shared_route, conn, &host);
     if access_log_on() {
+        // The correlation-id plugin's id, when it ran, is the log's id.
+        // (A client-sent one only when short and printable, as below.)
+        if let Some(id) = exchange.request_id.take().as_ref().and_then(loggable_id) {
+            outcome.request_id = Some(id.to_owned());
+        }
         outcome.consumer = exchange.authenticated.as_ref().map(|a| {
             let consumer = &a.consumer;
             consumer
@@ -268,7 +282,13 @@ async fn proxy<'t>(
             .and_then(|i| service.targets.get(i))
             .map(ToString::to_string);
     }
-    let mut response = sent?;
+    // A failed exchange still goes through the plugins' header and body
+    // phases, as Kong's error pages do (CORS and correlation-id headers on a
+    // 502).
+    let mut response = match sent {
+        Ok(response) => response,
+        Err(error) => return Ok(local(&ran, &mut exchange, &shared.runtime, error)),
+    };
     let switched = response.status() == StatusCode::SWITCHING_PROTOCOLS;
     if switched {
         let Some(client) = client_upgrade else {
@@ -431,12 +451,7 @@ fn request_id(headers: &http::HeaderMap) -> String {
     REQUEST_ID_HEADERS
         .iter()
         .find_map(|name| headers.get(*name))
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| {
-            !id.is_empty()
-                && id.len() <= MAX_REQUEST_ID_LEN
-                && id.bytes().all(|b| b.is_ascii_graphic())
-        })
+        .and_then(loggable_id)
         .map_or_else(
             || {
                 uuid::Builder::from_random_bytes(rand::random())
@@ -445,6 +460,13 @@ fn request_id(headers: &http::HeaderMap) -> String {
             },
             str::to_owned,
         )
+}
+
+/// `id` as the log writes it: short printable text only.
+fn loggable_id(id: &HeaderValue) -> Option<&str> {
+    id.to_str().ok().filter(|id| {
+        !id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN && id.bytes().all(|b| b.is_ascii_graphic())
+    })
 }
 
 /// Metrics and the access log line. Never a token: no query string, and

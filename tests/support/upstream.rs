@@ -9,6 +9,8 @@
 //! - `/delay/{ms}`: the same JSON after `ms` milliseconds;
 //! - `/stream?chunks=N&delay_ms=M`: a chunked body of `N` lines
 //!   `chunk-<i>\n`, `M` ms apart (defaults 3 and 50);
+//! - `/response-headers?name=value…`: the echo with each query argument
+//!   added as a response header (Kong's mock upstream's endpoint);
 //! - `/echo-body`: streams the request body back as it arrives (answers
 //!   before the request body ends, so a client can test full-duplex
 //!   streaming without sleeps);
@@ -191,6 +193,17 @@ async fn answer(name: Arc<str>, request: Request<Incoming>) -> Response<Body> {
             query_number(&request, "delay_ms", 50),
         ),
         ["echo-body"] => Response::new(request.into_body().map_err(Error::from).boxed()),
+        ["response-headers"] => {
+            let query = request.uri().query().unwrap_or_default().to_string();
+            let mut response = echo(&name, request).await;
+            for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+                response.headers_mut().append(
+                    http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    http::HeaderValue::from_str(&v).unwrap(),
+                );
+            }
+            response
+        }
         ["status", code] => {
             let status = code.parse().ok().and_then(|c| StatusCode::from_u16(c).ok());
             let mut response = echo(&name, request).await;

@@ -19,6 +19,10 @@ macro_rules! plugins {
             KeyAuth => key_auth::KeyAuthConfig,
             BasicAuth => basic_auth::BasicAuthConfig,
             Acl => acl::AclConfig,
+            Cors => cors::CorsConfig,
+            CorrelationId => correlation_id::CorrelationIdConfig,
+            RequestSizeLimiting => request_size_limiting::RequestSizeLimitingConfig,
+            RequestTermination => request_termination::RequestTerminationConfig,
         }
     };
 }
