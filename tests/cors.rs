@@ -6,12 +6,15 @@
 //! - `cors/preflight.rs`: `OPTIONS` preflights answered here, or proxied;
 //!   the order with the authentication plugins;
 //! - `cors/simple.rs`: the headers on every other response, the upstream's,
-//!   a refusal's, a 502's; hostile origins.
+//!   a refusal's, a 502's; hostile origins;
+//! - `cors/admin.rs`: kong.yml and the Admin API with the binary.
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod support;
 
+#[path = "cors/admin.rs"]
+mod admin;
 #[path = "cors/preflight.rs"]
 mod preflight;
 #[path = "cors/simple.rs"]
