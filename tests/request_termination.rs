@@ -1,7 +1,8 @@
 //! Kong's `request-termination` plugin through the real proxy on loopback,
 //! each test naming the case of Kong's
 //! `spec/03-plugins/14-request-termination/02-access_spec.lua` it mirrors;
-//! `request_termination/admin.rs` is the Admin API and kong.yml round trip.
+//! `request_termination/admin.rs` is the Admin API and kong.yml round trip,
+//! `request_termination/consumer.rs` an instance held by one consumer.
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
@@ -9,6 +10,8 @@ mod support;
 
 #[path = "request_termination/admin.rs"]
 mod admin;
+#[path = "request_termination/consumer.rs"]
+mod consumer;
 
 use kingress::model::{PathMatch, PathRegex};
 use serde_json::{Value, json};
