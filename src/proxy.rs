@@ -16,6 +16,7 @@ mod inbound;
 mod listener;
 mod logged;
 pub mod normalise;
+mod request_id;
 pub mod respond;
 mod rewrite;
 pub mod tls;

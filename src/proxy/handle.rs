@@ -8,6 +8,7 @@ use super::forward::{Outgoing, Upstreams};
 use super::headers::{self, Forwarded};
 use super::logged::PendingLog;
 use super::normalise::normalise;
+use super::request_id::{loggable_id, request_id};
 use super::respond::ProxyError;
 use super::{inbound, rewrite, upgrade};
 use crate::metrics::{Metrics, RequestLabels};
@@ -59,15 +60,6 @@ pub(super) struct ConnInfo {
     /// This request's number on its connection, from 1.
     pub requests: u64,
 }
-
-/// Request headers whose value becomes the access log's `request_id`, first
-/// found wins: Kong's correlation-id plugin's default header, then the one
-/// nginx, Envoy and most tracing setups pass along.
-const REQUEST_ID_HEADERS: [&str; 2] = ["kong-request-id", "x-request-id"];
-
-/// The longest client-sent request id logged as it is; a longer one is
-/// replaced by a generated id so a client cannot bloat every log line.
-const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// What the access log reports besides method, path and status.
 #[derive(Default)]
@@ -443,30 +435,6 @@ fn https_required(route: &Route, host: &str, uri: &Uri) -> ProxyError {
 /// consumer's name is copied out of the exchange only then.
 fn access_log_on() -> bool {
     tracing::enabled!(target: "kingress::access", tracing::Level::INFO)
-}
-
-/// The request's id for the access log: the client's correlation id when
-/// it sent a short printable one, else a new random (v4) UUID.
-fn request_id(headers: &http::HeaderMap) -> String {
-    REQUEST_ID_HEADERS
-        .iter()
-        .find_map(|name| headers.get(*name))
-        .and_then(loggable_id)
-        .map_or_else(
-            || {
-                uuid::Builder::from_random_bytes(rand::random())
-                    .into_uuid()
-                    .to_string()
-            },
-            str::to_owned,
-        )
-}
-
-/// `id` as the log writes it: short printable text only.
-fn loggable_id(id: &HeaderValue) -> Option<&str> {
-    id.to_str().ok().filter(|id| {
-        !id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN && id.bytes().all(|b| b.is_ascii_graphic())
-    })
 }
 
 /// Metrics and the access log line. Never a token: no query string, and
