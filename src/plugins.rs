@@ -10,6 +10,8 @@
 pub mod acl;
 pub mod basic_auth;
 pub mod consumer;
+pub mod correlation_id;
+pub mod cors;
 mod exchange;
 pub mod jwt;
 pub mod key_auth;
@@ -23,13 +25,17 @@ pub mod proxy_cache;
 pub mod rate_limiting;
 pub mod request_transformer;
 pub mod response_transformer;
+pub mod request_size_limiting;
+pub mod request_termination;
 
 use crate::model::{PluginConfig, PluginInstance};
 use crate::tokens::TokenStore;
 use http::{HeaderMap, StatusCode};
 use std::sync::Arc;
 
-pub use exchange::{Authenticated, BoxBody, BoxError, Exchange, TrustedIps, empty_body, full_body};
+pub use exchange::{
+    Authenticated, BoxBody, BoxError, Connection, Exchange, TrustedIps, empty_body, full_body,
+};
 pub use log::{LogRecord, RequestFacts, ResponseFacts};
 
 /// What the access phase decided.
@@ -155,6 +161,19 @@ pub enum PluginError {
     },
 }
 
+/// A plugin refused the request body while it streamed to the upstream
+/// (its length was not known in advance). Found in the upstream client's
+/// error chain, it becomes `status` with `{"message": message}` instead of a
+/// 502: the upstream never received a complete request.
+#[derive(Clone, Copy, Debug, thiserror::Error)]
+#[error("request body refused while streaming: {status}")]
+pub struct BodyRefused {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Body message.
+    pub message: &'static str,
+}
+
 /// Shared state the plugins use across requests: the token store and each
 /// plugin's caches. One per process.
 #[derive(Clone)]
@@ -173,6 +192,8 @@ pub struct Runtime {
     pub opentelemetry: opentelemetry::State,
     /// proxy-cache entries (bounded memory, every instance's namespaces).
     pub proxy_cache: proxy_cache::Store,
+    /// correlation-id's per-process UUID and counter.
+    pub correlation_id: correlation_id::State,
     /// The key key-auth keys are digested with when the table keeps
     /// digests (the `Sealer`'s); `None` when it keeps the keys.
     pub api_keys: Option<crate::secret::DigestKey>,
@@ -191,6 +212,7 @@ impl Runtime {
             rate_limiting: rate_limiting::State::new(),
             opentelemetry: opentelemetry::State::new(),
             proxy_cache: proxy_cache::Store::new(proxy_cache::Bounds::default()),
+            correlation_id: correlation_id::State::new(),
             api_keys: None,
         }
     }

@@ -15,6 +15,7 @@ mod headers;
 mod inbound;
 mod listener;
 mod logged;
+mod request_id;
 pub mod respond;
 mod rewrite;
 pub mod tls;

@@ -493,6 +493,7 @@ golden!(
     jwt,
     opentelemetry,
     transformers,
+    traffic_plugins,
 );
 
 #[test]
@@ -845,5 +846,41 @@ fn transformer_configs_survive_translation() -> Result<()> {
         fault.contains("config.replace.uri: value '/requests/$(10 * uri_captures.id)' is not in supported format"),
         "{fault}"
     );
+    Ok(())
+}
+
+/// The traffic plugins' configurations as the Admin API prints them after
+/// translation: the annotation forms, the configFrom Secret, the global
+/// plugin, each with Kong's defaults filled in.
+#[test]
+fn traffic_plugin_configs_survive_translation() -> Result<()> {
+    let (docs, options) = load("traffic_plugins")?;
+    let t = translate(&object_set(docs)?, &options);
+    let config = |name: &str| {
+        t.table
+            .routes
+            .iter()
+            .flat_map(|r| r.plugins.iter())
+            .find(|p| p.source.name == name)
+            .map(|p| p.config.render())
+            .unwrap_or_else(|| panic!("no instance from {name}"))
+    };
+    let c = config("web-cors");
+    assert_eq!(c["origins"][1], "(.*\\.)?partner\\.test");
+    assert_eq!(c["methods"], serde_json::json!(["GET", "POST"]));
+    assert_eq!(c["max_age"], 3600);
+    assert_eq!(c["credentials"], true);
+    assert_eq!(c["allow_origin_absent"], true);
+    let c = config("request-ids");
+    assert_eq!(c["header_name"], "X-Request-ID");
+    assert_eq!(c["generator"], "uuid");
+    let c = config("upload-limit");
+    assert_eq!(c["allowed_payload_size"], 10);
+    assert_eq!(c["size_unit"], "kilobytes");
+    assert_eq!(c["require_content_length"], true);
+    let c = config("maintenance");
+    assert_eq!(c["content_type"], "text/html");
+    assert_eq!(c["message"], serde_json::Value::Null);
+    assert_eq!(c["echo"], false);
     Ok(())
 }

@@ -2,6 +2,8 @@
 
 pub mod acl;
 pub mod basic_auth;
+pub mod correlation_id;
+pub mod cors;
 pub mod jwt;
 pub mod key_auth;
 pub mod oauth2;
@@ -12,6 +14,8 @@ pub mod rate_limiting;
 mod registry;
 pub mod request_transformer;
 pub mod response_transformer;
+pub mod request_size_limiting;
+pub mod request_termination;
 pub mod schema;
 mod scope;
 pub mod transform;
@@ -22,6 +26,8 @@ use std::sync::Arc;
 
 pub use acl::AclConfig;
 pub use basic_auth::BasicAuthConfig;
+pub use correlation_id::CorrelationIdConfig;
+pub use cors::CorsConfig;
 pub use jwt::JwtConfig;
 pub use key_auth::KeyAuthConfig;
 pub use oauth2::Oauth2Config;
@@ -32,6 +38,8 @@ pub use rate_limiting::RateLimitingConfig;
 pub(crate) use registry::plugins as registry;
 pub use request_transformer::RequestTransformerConfig;
 pub use response_transformer::ResponseTransformerConfig;
+pub use request_size_limiting::RequestSizeLimitingConfig;
+pub use request_termination::RequestTerminationConfig;
 pub use schema::Schema;
 pub use scope::{Holder, Scope};
 

@@ -54,7 +54,25 @@ pub struct Exchange<'t> {
     /// The upstream `Host`, over `preserve_host` and the service's (Kong's
     /// `kong.service.request.set_header("host", …)`).
     pub upstream_host: Option<HeaderValue>,
+    /// The request's correlation id, set by `correlation-id`; the access log
+    /// reports it as `request_id` (a header value: cloning it is a
+    /// reference count, and the log turns it into text only when it writes).
+    pub request_id: Option<HeaderValue>,
+    /// Facts about the client connection the request arrived on.
+    pub connection: Connection,
     buffered: Option<Bytes>,
+}
+
+/// The client connection of a request, as nginx's `$server_addr`,
+/// `$server_port`, `$connection` and `$connection_requests` describe it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Connection {
+    /// The listener address the client connected to.
+    pub local: Option<SocketAddr>,
+    /// The connection's serial number in this process, from 1.
+    pub serial: u64,
+    /// This request's number on its connection, from 1.
+    pub requests: u64,
 }
 
 /// Who a request was authenticated as.
@@ -99,6 +117,8 @@ impl<'t> Exchange<'t> {
             matched_path: 0,
             upstream_path: None,
             upstream_host: None,
+            request_id: None,
+            connection: Connection::default(),
             buffered: None,
         }
     }

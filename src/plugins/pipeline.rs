@@ -30,7 +30,10 @@ pub async fn access<'t>(
     let mut ran = Vec::with_capacity(queue.len());
     let mut next = 0;
     let mut scoped = false;
-    while next < queue.len() {
+    // The consumer is looked for before every turn and once after the last
+    // (an authentication plugin is often the route's last one, and the
+    // consumer's own instances still follow it).
+    loop {
         if !scoped && let Some(auth) = &exchange.authenticated {
             scoped = true;
             let consumer = &auth.consumer;
@@ -40,7 +43,9 @@ pub async fn access<'t>(
                 queue.extend(merge(rest, chosen, &ran));
             }
         }
-        let plugin = queue[next];
+        let Some(&plugin) = queue.get(next) else {
+            break;
+        };
         next += 1;
         ran.push(plugin);
         // Boxed: the plugins' futures (token endpoint, IdP fetches) are

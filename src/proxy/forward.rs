@@ -13,7 +13,7 @@ use super::body::{ClientBodyError, Reclaimable, Slot, UpstreamBody};
 use super::headers::target_host;
 use super::respond::ProxyError;
 use crate::model::{Scheme, Service, Target};
-use crate::plugins::BoxBody;
+use crate::plugins::{BodyRefused, BoxBody, PluginError};
 use http::header::HOST;
 use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
@@ -207,6 +207,12 @@ impl Upstreams {
             }
             Ok(Err(mut e)) => match e.take_message() {
                 Some(request) => Err(Exchange::Unsent(request)),
+                None if let Some(refused) = refused_body(e.error()) => Err(Exchange::Failed(
+                    Failed::Fatal(ProxyError::Plugin(PluginError::Plain {
+                        status: refused.status,
+                        message: refused.message.into(),
+                    })),
+                )),
                 None if client_fault(e.error()) => Err(Exchange::Failed(Failed::Fatal(
                     ProxyError::BadRequest(describe(e.error())),
                 ))),
@@ -275,6 +281,20 @@ impl Exchange {
             Exchange::Failed(failed) => failed,
         }
     }
+}
+
+/// A plugin's refusal of the request body while it streamed, if that is
+/// why the exchange failed.
+fn refused_body(error: &hyper::Error) -> Option<BodyRefused> {
+    use std::error::Error as _;
+    let mut current = error.source();
+    while let Some(e) = current {
+        if let Some(refused) = e.downcast_ref::<BodyRefused>() {
+            return Some(*refused);
+        }
+        current = e.source();
+    }
+    None
 }
 
 /// Whether the exchange failed because the client's request body did

@@ -7,6 +7,7 @@ use super::body::{client_body, response_body};
 use super::forward::{Outgoing, Upstreams};
 use super::headers::{self, Forwarded};
 use super::logged::PendingLog;
+use super::request_id::{loggable_id, request_id};
 use super::respond::ProxyError;
 use super::{inbound, rewrite, upgrade};
 use crate::metrics::{Metrics, RequestLabels};
@@ -54,16 +55,11 @@ pub(super) struct ConnInfo {
     pub local: SocketAddr,
     /// Whether the connection is TLS.
     pub tls: bool,
+    /// nginx's `$connection`: the connection's serial number, from 1.
+    pub serial: u64,
+    /// This request's number on its connection, from 1.
+    pub requests: u64,
 }
-
-/// Request headers whose value becomes the access log's `request_id`, first
-/// found wins: Kong's correlation-id plugin's default header, then the one
-/// nginx, Envoy and most tracing setups pass along.
-const REQUEST_ID_HEADERS: [&str; 2] = ["kong-request-id", "x-request-id"];
-
-/// The longest client-sent request id logged as it is; a longer one is
-/// replaced by a generated id so a client cannot bloat every log line.
-const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// What the access log reports besides method, path and status.
 #[derive(Default)]
@@ -172,9 +168,19 @@ async fn proxy<'t>(
     let request = Request::from_parts(parts, client_body(body));
     let mut exchange = Exchange::new(request, conn.peer, conn.tls, table, route, service);
     exchange.matched_path = found.path;
+    exchange.connection = plugins::Connection {
+        local: Some(conn.local),
+        serial: conn.serial,
+        requests: conn.requests,
+    };
     let (ran, access) = pipeline::access(route, &mut exchange, &shared.runtime, https).await;
     outcome.log = pending_log(&ran, &exchange, shared_route, conn, &host);
     if access_log_on() {
+        // The correlation-id plugin's id, when it ran, is the log's id.
+        // (A client-sent one only when short and printable, as below.)
+        if let Some(id) = exchange.request_id.take().as_ref().and_then(loggable_id) {
+            outcome.request_id = Some(id.to_owned());
+        }
         outcome.consumer = exchange.authenticated.as_ref().map(|a| {
             let consumer = &a.consumer;
             consumer
@@ -271,7 +277,13 @@ async fn proxy<'t>(
             .and_then(|i| service.targets.get(i))
             .map(ToString::to_string);
     }
-    let mut response = sent?;
+    // A failed exchange still goes through the plugins' header and body
+    // phases, as Kong's error pages do (CORS and correlation-id headers on a
+    // 502).
+    let mut response = match sent {
+        Ok(response) => response,
+        Err(error) => return Ok(local(&ran, &mut exchange, &shared.runtime, error)),
+    };
     let switched = response.status() == StatusCode::SWITCHING_PROTOCOLS;
     if switched {
         let Some(client) = client_upgrade else {
@@ -427,28 +439,6 @@ fn https_required(route: &Route, host: &str, uri: &Uri) -> ProxyError {
 /// consumer's name is copied out of the exchange only then.
 fn access_log_on() -> bool {
     tracing::enabled!(target: "kingress::access", tracing::Level::INFO)
-}
-
-/// The request's id for the access log: the client's correlation id when
-/// it sent a short printable one, else a new random (v4) UUID.
-fn request_id(headers: &http::HeaderMap) -> String {
-    REQUEST_ID_HEADERS
-        .iter()
-        .find_map(|name| headers.get(*name))
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| {
-            !id.is_empty()
-                && id.len() <= MAX_REQUEST_ID_LEN
-                && id.bytes().all(|b| b.is_ascii_graphic())
-        })
-        .map_or_else(
-            || {
-                uuid::Builder::from_random_bytes(rand::random())
-                    .into_uuid()
-                    .to_string()
-            },
-            str::to_owned,
-        )
 }
 
 /// Metrics and the access log line. Never a token: no query string, and

@@ -7,6 +7,7 @@ use crate::listen::{self, Gate};
 use hyper::Request;
 use hyper::body::Incoming;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -20,6 +21,8 @@ pub(super) async fn serve_plain(listener: TcpListener, gate: Arc<Gate>, shared: 
             peer,
             local,
             tls: false,
+            serial: next_serial(),
+            requests: 0,
         };
         let gate = gate.clone();
         let shared = shared.clone();
@@ -60,11 +63,20 @@ pub(super) async fn serve_tls(
                 peer,
                 local,
                 tls: true,
+                serial: next_serial(),
+                requests: 0,
             };
             serve_connection(stream, &gate, shared, conn).await;
             drop(ticket);
         });
     }
+}
+
+/// nginx's `$connection`: connections accepted by this process, counted
+/// from 1.
+fn next_serial() -> u64 {
+    static SERIAL: AtomicU64 = AtomicU64::new(0);
+    SERIAL.fetch_add(1, Ordering::Relaxed) + 1
 }
 
 fn local_addr(listener: &TcpListener) -> std::net::SocketAddr {
@@ -77,11 +89,19 @@ async fn serve_connection<S>(stream: S, gate: &Gate, shared: Arc<Shared>, conn: 
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // nginx's `$connection_requests`; HTTP/2 streams count in arrival order.
+    let requests = AtomicU64::new(0);
     listen::serve_http(
         stream,
         conn.peer,
         gate.limits(),
-        move |request: Request<Incoming>| handle::handle(shared.clone(), request, conn),
+        move |request: Request<Incoming>| {
+            let conn = ConnInfo {
+                requests: requests.fetch_add(1, Ordering::Relaxed) + 1,
+                ..conn
+            };
+            handle::handle(shared.clone(), request, conn)
+        },
     )
     .await;
 }

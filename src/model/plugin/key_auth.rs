@@ -48,18 +48,7 @@ impl Default for KeyAuthConfig {
 /// names headers: letters, digits, `_` and `-`.
 pub fn check_header_names(field: &str, names: &[String]) -> Result<(), ConfigError> {
     for (i, name) in names.iter().enumerate() {
-        let fine = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if !fine {
-            return Err(ConfigError::field(
-                format!("config.{field}.{}", i + 1),
-                format!(
-                    "bad header name '{name}', allowed characters are A-Z, a-z, 0-9, '_', and '-'"
-                ),
-            ));
-        }
+        schema::check_header_name(&format!("config.{field}.{}", i + 1), name)?;
     }
     Ok(())
 }

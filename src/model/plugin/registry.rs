@@ -23,6 +23,10 @@ macro_rules! plugins {
             ProxyCache => proxy_cache::ProxyCacheConfig,
             RequestTransformer => request_transformer::RequestTransformerConfig,
             ResponseTransformer => response_transformer::ResponseTransformerConfig,
+            Cors => cors::CorsConfig,
+            CorrelationId => correlation_id::CorrelationIdConfig,
+            RequestSizeLimiting => request_size_limiting::RequestSizeLimitingConfig,
+            RequestTermination => request_termination::RequestTerminationConfig,
         }
     };
 }

@@ -79,6 +79,22 @@ pub fn render_of<T: serde::Serialize>(config: &T) -> Value {
     serde_json::to_value(config).unwrap_or(Value::Null)
 }
 
+/// Kong's `typedefs.header_name` rule for one name at `path`
+/// (`config.trigger`): letters, digits, `_` and `-`.
+pub fn check_header_name(path: &str, name: &str) -> Result<(), ConfigError> {
+    let fine = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if fine {
+        return Ok(());
+    }
+    Err(ConfigError::field(
+        path,
+        format!("bad header name '{name}', allowed characters are A-Z, a-z, 0-9, '_', and '-'"),
+    ))
+}
+
 /// Reads `config` into a serde type: `null` anywhere in an object means
 /// "the default" (Kong's rule), unknown fields are refused, and a type error
 /// names its field path with Kong's words (`config.minute: expected a number`).
@@ -170,7 +186,7 @@ fn kong_message(serde: &str) -> String {
     let word = match expected {
         e if e.starts_with('u') && e[1..].chars().all(|c| c.is_ascii_digit()) => "an integer",
         e if e.starts_with('i') && e[1..].chars().all(|c| c.is_ascii_digit()) => "an integer",
-        "f64" | "f32" => "a number",
+        "f64" | "f32" | "a JSON number" => "a number",
         "a boolean" => "a boolean",
         "a string" => "a string",
         "a sequence" => "an array",
