@@ -11,6 +11,8 @@ pub mod acl;
 pub mod basic_auth;
 pub mod consumer;
 mod exchange;
+pub mod file_log;
+pub mod http_log;
 pub mod jwt;
 pub mod key_auth;
 pub mod log;
@@ -18,6 +20,8 @@ pub mod oauth2;
 pub mod openid_connect;
 pub(crate) mod params;
 pub mod pipeline;
+pub mod prometheus;
+pub mod queue;
 pub mod rate_limiting;
 
 use crate::model::{PluginConfig, PluginInstance};
@@ -168,6 +172,12 @@ pub struct Runtime {
     /// The key key-auth keys are digested with when the table keeps
     /// digests (the `Sealer`'s); `None` when it keeps the keys.
     pub api_keys: Option<crate::secret::DigestKey>,
+    /// The metrics the prometheus plugin counts into (Kong's series).
+    pub metrics: crate::metrics::Metrics,
+    /// http-log queues.
+    pub http_log: http_log::State,
+    /// file-log writers.
+    pub file_log: file_log::State,
 }
 
 // === impl Runtime ===
@@ -182,7 +192,17 @@ impl Runtime {
             oidc: openid_connect::State::new(),
             rate_limiting: rate_limiting::State::new(),
             api_keys: None,
+            metrics: crate::metrics::Metrics::new(),
+            http_log: http_log::State::default(),
+            file_log: file_log::State::default(),
         }
+    }
+
+    /// Counts the prometheus plugin's series into `metrics` (the ones the
+    /// status listener serves).
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Looks key-auth keys up by their digest under `key` too (the key the

@@ -131,7 +131,7 @@ pub async fn runtime(args: &ServeArgs, metrics: &Metrics) -> Result<Runtime, Run
         )
         .await
     };
-    Ok(Runtime::new(tokens, trusted))
+    Ok(Runtime::new(tokens, trusted).with_metrics(metrics.clone()))
 }
 
 /// `--hash-api-keys`: one per-process key, shared by the reconciler's

@@ -2,10 +2,14 @@
 
 pub mod acl;
 pub mod basic_auth;
+pub mod file_log;
+pub mod http_log;
 pub mod jwt;
 pub mod key_auth;
 pub mod oauth2;
 pub mod openid_connect;
+pub mod prometheus;
+pub mod queue;
 pub mod rate_limiting;
 mod registry;
 pub mod schema;
@@ -17,10 +21,13 @@ use std::sync::Arc;
 
 pub use acl::AclConfig;
 pub use basic_auth::BasicAuthConfig;
+pub use file_log::FileLogConfig;
+pub use http_log::HttpLogConfig;
 pub use jwt::JwtConfig;
 pub use key_auth::KeyAuthConfig;
 pub use oauth2::Oauth2Config;
 pub use openid_connect::OidcConfig;
+pub use prometheus::PrometheusConfig;
 pub use rate_limiting::RateLimitingConfig;
 pub(crate) use registry::plugins as registry;
 pub use schema::Schema;

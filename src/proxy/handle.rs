@@ -262,7 +262,9 @@ async fn proxy<'t>(
         .send(service, outgoing, &mut outcome.upstream)
         .await;
     if let Some(log) = &mut outcome.log {
-        log.upstream_latency = Some(sent_at.elapsed());
+        // Kong's `latencies.proxy` exists only when the upstream answered;
+        // a failed connect is Kong's own answer (`source` kong).
+        log.upstream_latency = sent.is_ok().then(|| sent_at.elapsed());
         log.upstream_target = outcome
             .upstream
             .and_then(|i| service.targets.get(i))
@@ -466,6 +468,7 @@ fn record(
         })
         .inc();
     metrics.request_duration.observe(latency.as_secs_f64());
+    metrics.kong.requests_seen.inc();
     if !access_log_on() {
         return;
     }

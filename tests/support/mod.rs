@@ -18,6 +18,7 @@ pub mod auth;
 pub mod client;
 pub mod idp;
 pub mod jwt;
+pub mod log_receiver;
 pub mod oauth2;
 pub mod proxy;
 pub mod raw;

@@ -19,6 +19,9 @@ macro_rules! plugins {
             KeyAuth => key_auth::KeyAuthConfig,
             BasicAuth => basic_auth::BasicAuthConfig,
             Acl => acl::AclConfig,
+            HttpLog => http_log::HttpLogConfig,
+            FileLog => file_log::FileLogConfig,
+            Prometheus => prometheus::PrometheusConfig,
         }
     };
 }
