@@ -7,7 +7,6 @@
 //! (service, route, consumer) combinations are kept; requests of any
 //! further combination are counted under [`OVERFLOW`] in all three labels.
 
-use parking_lot::RwLock;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -15,7 +14,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
-use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Kong's `KONG_LATENCY_BUCKETS` (milliseconds).
@@ -29,6 +27,13 @@ pub const KONG_LATENCY_BUCKETS: [f64; 17] = [
 pub const UPSTREAM_LATENCY_BUCKETS: [f64; 13] = [
     25.0, 50.0, 80.0, 100.0, 250.0, 400.0, 700.0, 1000.0, 2000.0, 5000.0, 10000.0, 30000.0, 60000.0,
 ];
+
+mod labels;
+
+pub use labels::LabelSet;
+
+/// Kong's workspace name: kingress has one, Kong's default.
+pub const WORKSPACE: &str = "default";
 
 /// Distinct (service, route, consumer) combinations kept.
 pub const MAX_LABEL_SETS: usize = 10_000;
@@ -174,7 +179,7 @@ pub struct KongSeries {
     pub requests_seen: Counter,
     /// Connections accepted by the proxy listeners.
     pub accepted: Counter,
-    known: RwLock<HashSet<(String, String, String)>>,
+    sets: labels::LabelSets,
 }
 
 /// `kong_node_info` labels.
@@ -203,7 +208,7 @@ impl KongSeries {
             node_info: Family::default(),
             requests_seen: Counter::default(),
             accepted: Counter::default(),
-            known: RwLock::new(HashSet::new()),
+            sets: labels::LabelSets::default(),
         };
         // A store is reachable until an operation fails.
         series.datastore_reachable.set(1);
@@ -268,19 +273,11 @@ impl KongSeries {
         Arc::new(series)
     }
 
-    /// The (service, route, consumer) to label with: themselves while fewer
-    /// than [`MAX_LABEL_SETS`] combinations are known, else [`OVERFLOW`].
-    pub fn bounded(&self, service: &str, route: &str, consumer: &str) -> (String, String, String) {
-        let key = (service.to_string(), route.to_string(), consumer.to_string());
-        if self.known.read().contains(&key) {
-            return key;
-        }
-        let mut known = self.known.write();
-        if known.len() < MAX_LABEL_SETS || known.contains(&key) {
-            known.insert(key.clone());
-            return key;
-        }
-        (OVERFLOW.into(), OVERFLOW.into(), OVERFLOW.into())
+    /// The series of (service, route, consumer): themselves while fewer
+    /// than [`MAX_LABEL_SETS`] combinations are known, else the
+    /// [`OVERFLOW`] set.
+    pub fn label_set(&self, service: &str, route: &str, consumer: &str) -> Arc<LabelSet> {
+        self.sets.get(service, route, consumer)
     }
 
     /// Sets the scrape-time gauges: connections from the proxy listeners'
@@ -356,14 +353,33 @@ mod tests {
     fn label_sets_past_the_cap_share_the_overflow_set() {
         let series = KongSeries::register(&mut Registry::default());
         for i in 0..MAX_LABEL_SETS {
-            let (s, r, c) = series.bounded("svc", &format!("route-{i}"), "");
-            assert_eq!((s.as_str(), c.as_str()), ("svc", ""));
-            assert_eq!(r, format!("route-{i}"));
+            let set = series.label_set("svc", &format!("route-{i}"), "");
+            assert_eq!((set.service.as_str(), set.consumer.as_str()), ("svc", ""));
+            assert_eq!(set.route, format!("route-{i}"));
         }
-        // Known sets keep their labels; a new one overflows.
-        assert_eq!(series.bounded("svc", "route-0", "").1, "route-0");
-        let over = series.bounded("svc", "route-new", "bob");
-        assert_eq!(over, (OVERFLOW.into(), OVERFLOW.into(), OVERFLOW.into()));
+        // Known sets keep their labels; a new one overflows, and counts
+        // under the overflow labels.
+        assert_eq!(series.label_set("svc", "route-0", "").route, "route-0");
+        let over = series.label_set("svc", "route-new", "bob");
+        let labels = [&over.service, &over.route, &over.consumer];
+        assert!(labels.iter().all(|l| l.as_str() == OVERFLOW));
+        over.requests(&series, 200, true).inc();
+        let again = series.label_set("other", "route-other", "");
+        assert_eq!(again.requests(&series, 200, true).get(), 1);
+        assert_eq!(
+            series
+                .http_requests
+                .get_or_create(&StatusLabels {
+                    service: OVERFLOW.into(),
+                    route: OVERFLOW.into(),
+                    code: "200".into(),
+                    source: "service".into(),
+                    workspace: WORKSPACE.into(),
+                    consumer: OVERFLOW.into(),
+                })
+                .get(),
+            1
+        );
     }
 
     #[test]

@@ -129,8 +129,7 @@ pub fn serialize(record: &LogRecord) -> Value {
     root
 }
 
-/// Kong's workspace name: kingress has the one, Kong's default.
-pub const WORKSPACE: &str = "default";
+pub use crate::metrics::kong::WORKSPACE;
 
 /// Where the response came from, in Kong's words (`kong.response.get_source()`).
 pub fn source(record: &LogRecord) -> &'static str {
