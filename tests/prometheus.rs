@@ -343,3 +343,29 @@ async fn connection_and_request_totals() {
     assert!(!find(&m, "kong_nginx_connections_total", &[("state", "active")]).is_empty());
     assert_eq!(find(&m, "kong_node_info", &[]).len(), 1);
 }
+
+#[tokio::test]
+async fn a_refusal_by_an_earlier_plugin_is_counted() {
+    // 02-access_spec: Kong logs with every plugin of the request, also
+    // after key-auth (priority 1250) refused it: a 401 with source kong.
+    let up = Upstream::start("api").await;
+    let mut plugins = vec![
+        plugin("key-auth", &json!({})),
+        plugin("prometheus", &json!({"status_code_metrics": true})),
+    ];
+    order_plugins(&mut plugins);
+    let mut r = route("api", &["/"], "api");
+    r.plugins = plugins;
+    let mut t = table(vec![r], vec![service("api", &[up.addr])]);
+    bob(&mut t);
+    kingress::secret::Sealer::new().seal(&mut t);
+    let proxy = TestProxy::start(t).await;
+    assert_eq!(get(&proxy, "/", &[]).await.status, 401);
+    assert_eq!(get(&proxy, "/", &[("apikey", "kong")]).await.status, 200);
+    settle().await;
+    let m = scrape(&proxy).await;
+    let refused = [("route", "api"), ("code", "401"), ("source", "kong")];
+    assert_eq!(value(&m, "kong_http_requests_total", &refused), 1.0);
+    let served = [("route", "api"), ("code", "200"), ("source", "service")];
+    assert_eq!(value(&m, "kong_http_requests_total", &served), 1.0);
+}

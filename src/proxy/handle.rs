@@ -172,7 +172,8 @@ async fn proxy<'t>(
     let request = Request::from_parts(parts, client_body(body));
     let mut exchange = Exchange::new(request, conn.peer, conn.tls, table, route, service);
     let (ran, access) = pipeline::access(route, &mut exchange, &shared.runtime, https).await;
-    outcome.log = pending_log(&ran, &exchange, shared_route, conn, &host);
+    let logging = log_plugins(&ran, route, access.is_err(), https);
+    outcome.log = pending_log(&logging, &exchange, shared_route, conn, &host);
     if access_log_on() {
         outcome.consumer = exchange.authenticated.as_ref().map(|a| {
             let consumer = &a.consumer;
@@ -344,6 +345,28 @@ fn body_phase(
         body = plugins::body(plugin, exchange, runtime, parts, body);
     }
     body
+}
+
+/// The instances whose log phase runs: those that ran and, when a plugin
+/// answered or refused early, the route's later ones too (Kong collects
+/// every plugin of the request and logs with each, so a logging plugin sees
+/// the refusals of the authentication plugins before it).
+fn log_plugins<'t>(
+    ran: &[&'t PluginInstance],
+    route: &'t Route,
+    exited: bool,
+    https: bool,
+) -> Vec<&'t PluginInstance> {
+    let mut logging: Vec<&PluginInstance> = ran.to_vec();
+    if exited {
+        let skipped = route.plugins.iter().filter(|p| {
+            pipeline::runs_on(p, https)
+                && plugins::logs(p)
+                && !ran.iter().any(|r| std::ptr::eq(*r, *p))
+        });
+        logging.extend(skipped);
+    }
+    logging
 }
 
 /// The request-side facts for the log phase, gathered only when a plugin
