@@ -6,14 +6,14 @@ use super::authority;
 use super::body::{client_body, response_body};
 use super::forward::{Outgoing, Upstreams};
 use super::headers::{self, Forwarded};
-use super::logged::PendingLog;
+use super::logged::{PendingLog, log_plugins, pending_log};
 use super::normalise::normalise;
 use super::respond::ProxyError;
 use super::{inbound, rewrite, upgrade};
 use crate::metrics::{Metrics, RequestLabels};
 use crate::model::{PluginInstance, Route, Service};
 use crate::plugins::pipeline::{self, Exit};
-use crate::plugins::{self, BoxBody, BoxError, Exchange, RequestFacts, Runtime, empty_body};
+use crate::plugins::{self, BoxBody, BoxError, Exchange, Runtime, empty_body};
 use crate::publish::{Published, TableHandle};
 use crate::router::{self, RequestInfo};
 use http::header::{HOST, VIA};
@@ -345,72 +345,6 @@ fn body_phase(
         body = plugins::body(plugin, exchange, runtime, parts, body);
     }
     body
-}
-
-/// The instances whose log phase runs: those that ran and, when a plugin
-/// answered or refused early, the route's later ones too (Kong collects
-/// every plugin of the request and logs with each, so a logging plugin sees
-/// the refusals of the authentication plugins before it).
-fn log_plugins<'t>(
-    ran: &[&'t PluginInstance],
-    route: &'t Route,
-    exited: bool,
-    https: bool,
-) -> Vec<&'t PluginInstance> {
-    let mut logging: Vec<&PluginInstance> = ran.to_vec();
-    if exited {
-        let skipped = route.plugins.iter().filter(|p| {
-            pipeline::runs_on(p, https)
-                && plugins::logs(p)
-                && !ran.iter().any(|r| std::ptr::eq(*r, *p))
-        });
-        logging.extend(skipped);
-    }
-    logging
-}
-
-/// The request-side facts for the log phase, gathered only when a plugin
-/// that ran has one (most requests pay nothing).
-fn pending_log(
-    ran: &[&PluginInstance],
-    exchange: &Exchange<'_>,
-    route: &crate::model::Shared<Route>,
-    conn: ConnInfo,
-    host: &str,
-) -> Option<PendingLog> {
-    let plugins: Vec<PluginInstance> = ran
-        .iter()
-        .filter(|p| plugins::logs(p))
-        .map(|p| (*p).clone())
-        .collect();
-    if plugins.is_empty() {
-        return None;
-    }
-    let request = &exchange.request;
-    let request_body_size = headers::get(request.headers(), "content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    Some(PendingLog {
-        plugins,
-        request: RequestFacts {
-            started_at: std::time::SystemTime::UNIX_EPOCH,
-            client_addr: conn.peer,
-            local_addr: conn.local,
-            tls: conn.tls,
-            method: request.method().clone(),
-            uri: request.uri().clone(),
-            version: request.version(),
-            host: (!host.is_empty()).then(|| host.to_string()),
-            request_headers: request.headers().clone(),
-            request_body_size,
-            route: route.clone(),
-            services: exchange.table.services.clone(),
-            authenticated: exchange.authenticated.clone(),
-        },
-        upstream_uri: None,
-        upstream_target: None,
-        upstream_latency: None,
-    })
 }
 
 /// The response headers every plugin that ran asked for, then the plugins'
