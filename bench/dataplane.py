@@ -139,6 +139,7 @@ class Bench:
                API_KEY=self.api_key, JWT_HS_SECRET=hs_secret, ISSUER=issuer,
                REDIS_PORT=p["redis"],
                JWT_RSA_PUBLIC_KEY="\n".join("    " + line for line in rsa_pem.strip().splitlines()))
+        render(CONFIGS / "kingress/observe.yaml", mdir / "observe.yaml")
         self.kingress("kingress", "km", "memory", mdir)
         lib.wait_port(p["redis"], self.servers["redis"])
         self.kingress("kingress-redis", "kr", f"redis://127.0.0.1:{p['redis']}", mdir)
@@ -324,6 +325,8 @@ class Bench:
             ("kingress-rate-limiting-redis",
              "kingress, rate-limiting (redis policy, limit never reached)", "kingress",
              "kingress", url("km", "/rl-redis"), {}, None),
+            ("kingress-prometheus", "kingress, prometheus (every switch on)", "kingress",
+             "kingress", url("km", "/prom"), {}, None),
             ("envoy", "Envoy reverse proxy", "peer", "envoy", url("envoy", "/plain"), rs, None),
             ("envoy-jwt", "Envoy + jwt_authn RS256, no cache", "peer", "envoy-jwt",
              url("envoy_jwt", "/plain"), rs, None),

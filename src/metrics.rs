@@ -1,4 +1,7 @@
-//! Prometheus metrics shared by both planes, served on `/metrics`.
+//! Prometheus metrics shared by both planes, served on `/metrics`: kingress's
+//! own (`kingress_*`) and Kong's prometheus plugin's (`kong_*`, [`kong`]).
+
+pub mod kong;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -51,6 +54,9 @@ pub struct ListenerLabels {
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
+    kong_registry: Arc<Registry>,
+    /// Kong's prometheus plugin's series.
+    pub kong: Arc<kong::KongSeries>,
     /// Proxied requests by route and status.
     pub requests: Family<RequestLabels, Counter>,
     /// Request latency, seconds.
@@ -189,8 +195,12 @@ impl Metrics {
             "Client connections closed at accept because the listener was at its cap",
             connections_refused.clone(),
         );
+        let mut kong_registry = Registry::default();
+        let kong = kong::KongSeries::register(&mut kong_registry);
         Self {
             registry: Arc::new(registry),
+            kong_registry: Arc::new(kong_registry),
+            kong,
             requests,
             request_duration,
             table_generation,
@@ -214,7 +224,10 @@ impl Metrics {
     pub fn encode(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
+        let _ = encode_registry(&mut out, &self.registry);
+        let _ = encode_registry(&mut out, &self.kong_registry);
+        let _ = encode_eof(&mut out);
         out
     }
 

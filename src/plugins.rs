@@ -13,6 +13,8 @@ pub mod consumer;
 pub mod correlation_id;
 pub mod cors;
 mod exchange;
+pub mod file_log;
+pub mod http_log;
 pub mod jwt;
 pub mod key_auth;
 pub mod log;
@@ -22,6 +24,8 @@ pub mod opentelemetry;
 pub(crate) mod params;
 pub mod pipeline;
 pub mod proxy_cache;
+pub mod prometheus;
+pub mod queue;
 pub mod rate_limiting;
 pub mod request_transformer;
 pub mod response_transformer;
@@ -197,6 +201,12 @@ pub struct Runtime {
     /// The key key-auth keys are digested with when the table keeps
     /// digests (the `Sealer`'s); `None` when it keeps the keys.
     pub api_keys: Option<crate::secret::DigestKey>,
+    /// The metrics the prometheus plugin counts into (Kong's series).
+    pub metrics: crate::metrics::Metrics,
+    /// http-log queues.
+    pub http_log: http_log::State,
+    /// file-log writers.
+    pub file_log: file_log::State,
 }
 
 // === impl Runtime ===
@@ -214,12 +224,22 @@ impl Runtime {
             proxy_cache: proxy_cache::Store::new(proxy_cache::Bounds::default()),
             correlation_id: correlation_id::State::new(),
             api_keys: None,
+            metrics: crate::metrics::Metrics::new(),
+            http_log: http_log::State::default(),
+            file_log: file_log::State::default(),
         }
     }
 
     /// Keeps proxy-cache entries within `bounds` instead of the defaults.
     pub fn proxy_cache_bounds(mut self, bounds: proxy_cache::Bounds) -> Self {
         self.proxy_cache = proxy_cache::Store::new(bounds);
+        self
+    }
+
+    /// Counts the prometheus plugin's series into `metrics` (the ones the
+    /// status listener serves).
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = metrics;
         self
     }
 

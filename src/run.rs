@@ -131,12 +131,12 @@ pub async fn runtime(args: &ServeArgs, metrics: &Metrics) -> Result<Runtime, Run
         )
         .await
     };
-    Ok(
-        Runtime::new(tokens, trusted).proxy_cache_bounds(crate::plugins::proxy_cache::Bounds {
+    Ok(Runtime::new(tokens, trusted)
+        .proxy_cache_bounds(crate::plugins::proxy_cache::Bounds {
             memory: args.proxy_cache_memory,
             max_entry: args.proxy_cache_max_entry,
-        }),
-    )
+        })
+        .with_metrics(metrics.clone()))
 }
 
 /// `--hash-api-keys`: one per-process key, shared by the reconciler's

@@ -489,6 +489,7 @@ golden!(
     backend_errors,
     rate_limiting,
     proxy_cache,
+    observe,
     credentials,
     jwt,
     opentelemetry,
@@ -882,5 +883,70 @@ fn traffic_plugin_configs_survive_translation() -> Result<()> {
     assert_eq!(c["content_type"], "text/html");
     assert_eq!(c["message"], serde_json::Value::Null);
     assert_eq!(c["echo"], false);
+    Ok(())
+}
+
+/// The observability fixture as the Admin API prints it after translation:
+/// prometheus's switches, http-log from a configFrom Secret with the
+/// endpoint's password and the header values masked and the deprecated
+/// `queue_size` kept (it replaces `queue.max_batch_size` when sending),
+/// file-log's path; Lua and bad endpoints fail their routes closed with
+/// Kong's messages.
+#[test]
+fn observability_configs_survive_translation() -> Result<()> {
+    let (docs, options) = load("observe")?;
+    let t = translate(&object_set(docs)?, &options);
+    let config = |name: &str| {
+        t.table
+            .routes
+            .iter()
+            .flat_map(|r| r.plugins.iter())
+            .find(|p| p.source.name == name)
+            .map(|p| p.config.render())
+            .unwrap_or_else(|| panic!("no instance from {name}"))
+    };
+    let c = config("metrics");
+    for switch in [
+        "per_consumer",
+        "status_code_metrics",
+        "latency_metrics",
+        "bandwidth_metrics",
+        "upstream_health_metrics",
+    ] {
+        assert_eq!(c[switch], true, "{switch}");
+    }
+    assert_eq!(c["wasm_metrics"], false);
+    let c = config("to-log-server");
+    assert_eq!(
+        c["http_endpoint"],
+        "http://logger:[redacted]@logs.example.test:9000/bulk"
+    );
+    assert_eq!(c["headers"]["X-Tenant"], "[redacted]");
+    assert_eq!(c["queue_size"], 20);
+    assert_eq!(c["queue"]["max_coalescing_delay"], 5.0);
+    assert_eq!(c["method"], "POST");
+    assert!(!c.to_string().contains("not-in-the-rendering"));
+    let c = config("to-file");
+    assert_eq!(c["path"], "/var/log/kingress/web.log");
+    assert_eq!(c["reopen"], true);
+    let fault = |route: &str| {
+        t.table
+            .routes
+            .iter()
+            .find(|r| r.source.name == route)
+            .and_then(|r| r.fault.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        fault("lua").contains("config.custom_fields_by_lua: Lua code is not supported by kingress"),
+        "{}",
+        fault("lua")
+    );
+    assert!(
+        fault("bad-endpoints").contains("config.http_endpoint: missing scheme in url"),
+        "{}",
+        fault("bad-endpoints")
+    );
+    assert!(fault("logged").is_empty() && fault("filed").is_empty());
     Ok(())
 }

@@ -39,10 +39,48 @@ pub(super) fn handle<B>(state: &State, request: &Request<B>) -> Response<Full<By
                 .metrics
                 .table_generation
                 .set(i64::try_from(state.table.generation()).unwrap_or(i64::MAX));
+            kong_gauges(state);
             reply::with_type(StatusCode::OK, OPENMETRICS, state.metrics.encode())
         }
         _ => reply::not_found(),
     }
+}
+
+/// Sets Kong's scrape-time gauges: connections of the proxy listeners and,
+/// when a prometheus instance asks for them (Kong: any instance), one
+/// health series set per service target.
+fn kong_gauges(state: &State) {
+    use crate::metrics::ListenerLabels;
+    use crate::model::PluginConfig;
+    let metrics = &state.metrics;
+    let (mut active, mut refused) = (0, 0);
+    for listener in ["proxy", "proxy_tls"] {
+        let label = ListenerLabels {
+            listener: listener.to_string(),
+        };
+        active += metrics.connections_open.get_or_create(&label).get();
+        refused += metrics.connections_refused.get_or_create(&label).get();
+    }
+    let published = state.table.load();
+    let table = &published.table;
+    let attached = table.routes.iter().flat_map(|r| r.plugins.iter());
+    let health = table
+        .plugins
+        .values()
+        .chain(attached)
+        .any(|p| matches!(&p.config, PluginConfig::Prometheus(c) if c.upstream_health_metrics));
+    let targets = health.then(|| {
+        table
+            .services
+            .values()
+            .flat_map(|s| {
+                s.targets
+                    .iter()
+                    .map(|t| (s.name.clone(), format!("{}:{}", t.host, t.port)))
+            })
+            .collect()
+    });
+    metrics.kong.refresh(active, refused, targets);
 }
 
 /// Ready once the first table is published (the first full sync).

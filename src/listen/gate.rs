@@ -28,6 +28,8 @@ pub struct Gate {
     open: AtomicUsize,
     open_gauge: Gauge,
     refused: Counter,
+    /// Kong's `accepted` connection count, for the proxy listeners.
+    accepted: Option<Counter>,
     /// Refusals not yet reported in a log line.
     unlogged: AtomicU64,
     last_warning: Mutex<Option<Instant>>,
@@ -53,6 +55,9 @@ impl Gate {
             open: AtomicUsize::new(0),
             open_gauge: metrics.connections_open.get_or_create(&label).clone(),
             refused: metrics.connections_refused.get_or_create(&label).clone(),
+            accepted: name
+                .starts_with("proxy")
+                .then(|| metrics.kong.accepted.clone()),
             unlogged: AtomicU64::new(0),
             last_warning: Mutex::new(None),
         })
@@ -71,7 +76,7 @@ impl Gate {
     ) -> (TcpStream, SocketAddr, Ticket) {
         loop {
             match listener.accept().await {
-                Ok((stream, peer)) => match self.admit() {
+                Ok((stream, peer)) => match self.accepted(self.admit()) {
                     Some(ticket) => {
                         // Small responses should not wait for Nagle.
                         let _ = stream.set_nodelay(true);
@@ -88,6 +93,14 @@ impl Gate {
                 }
             }
         }
+    }
+
+    /// Counts an accepted connection, admitted or not (nginx's `accepted`).
+    fn accepted(&self, ticket: Option<Ticket>) -> Option<Ticket> {
+        if let Some(accepted) = &self.accepted {
+            accepted.inc();
+        }
+        ticket
     }
 
     fn admit(self: &Arc<Self>) -> Option<Ticket> {

@@ -4,6 +4,10 @@
 //! and hands it over once the response has been sent (its last byte
 //! written, or the client gone), so sizes and latencies are final.
 
+#[cfg(test)]
+pub(crate) mod fixture;
+pub mod serialize;
+
 use super::Authenticated;
 use crate::model::{Route, Service, Shared};
 use http::{HeaderMap, Method, StatusCode, Uri, Version};

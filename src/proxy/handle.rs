@@ -6,7 +6,7 @@ use super::authority;
 use super::body::{client_body, response_body};
 use super::forward::{Outgoing, Upstreams};
 use super::headers::{self, Forwarded};
-use super::logged::PendingLog;
+use super::logged::{PendingLog, log_plugins, pending_log};
 use super::request_id::{loggable_id, request_id};
 use super::respond::ProxyError;
 use super::{inbound, rewrite, upgrade};
@@ -14,7 +14,7 @@ use crate::metrics::{Metrics, RequestLabels};
 use crate::model::normalise::normalise;
 use crate::model::{PluginInstance, Route, Service};
 use crate::plugins::pipeline::{self, Exit};
-use crate::plugins::{self, BoxBody, BoxError, Exchange, RequestFacts, Runtime, empty_body};
+use crate::plugins::{self, BoxBody, BoxError, Exchange, Runtime, empty_body};
 use crate::publish::{Published, TableHandle};
 use crate::router::{self, RequestInfo};
 use http::header::{HOST, VIA};
@@ -174,7 +174,8 @@ async fn proxy<'t>(
         requests: conn.requests,
     };
     let (ran, access) = pipeline::access(route, &mut exchange, &shared.runtime, https).await;
-    outcome.log = pending_log(&ran, &exchange, shared_route, conn, &host);
+    let logging = log_plugins(&ran, route, access.is_err(), https);
+    outcome.log = pending_log(&logging, &exchange, shared_route, conn, &host);
     if access_log_on() {
         // The correlation-id plugin's id, when it ran, is the log's id.
         // (A client-sent one only when short and printable, as below.)
@@ -271,7 +272,9 @@ async fn proxy<'t>(
         .send(service, outgoing, &mut outcome.upstream)
         .await;
     if let Some(log) = &mut outcome.log {
-        log.upstream_latency = Some(sent_at.elapsed());
+        // Kong's `latencies.proxy` exists only when the upstream answered;
+        // a failed connect is Kong's own answer (`source` kong).
+        log.upstream_latency = sent.is_ok().then(|| sent_at.elapsed());
         log.upstream_target = outcome
             .upstream
             .and_then(|i| service.targets.get(i))
@@ -359,51 +362,6 @@ fn body_phase(
     body
 }
 
-/// The request-side facts for the log phase, gathered only when a plugin
-/// that ran has one (most requests pay nothing).
-fn pending_log(
-    ran: &[&PluginInstance],
-    exchange: &Exchange<'_>,
-    route: &crate::model::Shared<Route>,
-    conn: ConnInfo,
-    host: &str,
-) -> Option<PendingLog> {
-    let plugins: Vec<PluginInstance> = ran
-        .iter()
-        .filter(|p| plugins::logs(p))
-        .map(|p| (*p).clone())
-        .collect();
-    if plugins.is_empty() {
-        return None;
-    }
-    let request = &exchange.request;
-    let request_body_size = headers::get(request.headers(), "content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    Some(PendingLog {
-        plugins,
-        request: RequestFacts {
-            started_at: std::time::SystemTime::UNIX_EPOCH,
-            client_addr: conn.peer,
-            local_addr: conn.local,
-            tls: conn.tls,
-            method: request.method().clone(),
-            uri: request.uri().clone(),
-            version: request.version(),
-            host: (!host.is_empty()).then(|| host.to_string()),
-            request_headers: request.headers().clone(),
-            request_body_size,
-            route: route.clone(),
-            services: exchange.table.services.clone(),
-            authenticated: exchange.authenticated.clone(),
-            context: exchange.context.clone(),
-        },
-        upstream_uri: None,
-        upstream_target: None,
-        upstream_latency: None,
-    })
-}
-
 /// The response headers every plugin that ran asked for, then the plugins'
 /// response phase, in the order their access phase ran.
 fn response_phase(ran: &[&PluginInstance], exchange: &mut Exchange<'_>, headers: &mut HeaderMap) {
@@ -460,6 +418,7 @@ fn record(
         })
         .inc();
     metrics.request_duration.observe(latency.as_secs_f64());
+    metrics.kong.requests_seen.inc();
     if !access_log_on() {
         return;
     }

@@ -2,9 +2,11 @@
 //! once hyper is done with it (the last byte written, or the client gone),
 //! hands the finished request to every plugin that ran and has a log phase.
 
-use super::handle::Shared;
-use crate::model::PluginInstance;
-use crate::plugins::{self, BoxBody, BoxError, LogRecord, RequestFacts, ResponseFacts};
+use super::handle::{ConnInfo, Shared};
+use super::headers;
+use crate::model::{PluginInstance, Route};
+use crate::plugins::pipeline;
+use crate::plugins::{self, BoxBody, BoxError, Exchange, LogRecord, RequestFacts, ResponseFacts};
 use bytes::Bytes;
 use http::Response;
 use http_body::{Body, Frame, SizeHint};
@@ -40,6 +42,73 @@ struct Finish {
     response: ResponseFacts,
     started: Instant,
     shared: Arc<Shared>,
+}
+
+/// The instances whose log phase runs: those that ran and, when a plugin
+/// answered or refused early, the route's later ones too (Kong collects
+/// every plugin of the request and logs with each, so a logging plugin sees
+/// the refusals of the authentication plugins before it).
+pub(super) fn log_plugins<'t>(
+    ran: &[&'t PluginInstance],
+    route: &'t Route,
+    exited: bool,
+    https: bool,
+) -> Vec<&'t PluginInstance> {
+    let mut logging: Vec<&PluginInstance> = ran.to_vec();
+    if exited {
+        let skipped = route.plugins.iter().filter(|p| {
+            pipeline::runs_on(p, https)
+                && plugins::logs(p)
+                && !ran.iter().any(|r| std::ptr::eq(*r, *p))
+        });
+        logging.extend(skipped);
+    }
+    logging
+}
+
+/// The request-side facts for the log phase, gathered only when a plugin
+/// that ran has one (most requests pay nothing).
+pub(super) fn pending_log(
+    ran: &[&PluginInstance],
+    exchange: &Exchange<'_>,
+    route: &crate::model::Shared<Route>,
+    conn: ConnInfo,
+    host: &str,
+) -> Option<PendingLog> {
+    let plugins: Vec<PluginInstance> = ran
+        .iter()
+        .filter(|p| plugins::logs(p))
+        .map(|p| (*p).clone())
+        .collect();
+    if plugins.is_empty() {
+        return None;
+    }
+    let request = &exchange.request;
+    let request_body_size = headers::get(request.headers(), "content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Some(PendingLog {
+        plugins,
+        request: RequestFacts {
+            started_at: std::time::SystemTime::UNIX_EPOCH,
+            client_addr: conn.peer,
+            local_addr: conn.local,
+            tls: conn.tls,
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            version: request.version(),
+            host: (!host.is_empty()).then(|| host.to_string()),
+            request_headers: request.headers().clone(),
+            request_body_size,
+            route: route.clone(),
+            services: exchange.table.services.clone(),
+            authenticated: exchange.authenticated.clone(),
+            context: exchange.context.clone(),
+        },
+        upstream_uri: None,
+        upstream_target: None,
+        upstream_latency: None,
+    })
 }
 
 // === impl PendingLog ===

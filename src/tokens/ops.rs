@@ -39,6 +39,7 @@ impl OpCounters {
         let Some(metrics) = &self.metrics else {
             return;
         };
+        metrics.kong.datastore_reachable.set(i64::from(ok));
         let (cell, outcome) = if ok {
             (&self.ok, "ok")
         } else {

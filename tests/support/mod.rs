@@ -19,6 +19,7 @@ pub mod auth;
 pub mod client;
 pub mod idp;
 pub mod jwt;
+pub mod log_receiver;
 pub mod oauth2;
 pub mod otlp;
 pub mod proxy;

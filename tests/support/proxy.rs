@@ -88,7 +88,8 @@ impl TestProxy {
     async fn start_settings(settings: Settings) -> TestProxy {
         let table = TableHandle::new();
         let metrics = Metrics::new();
-        let mut runtime = Runtime::new(TokenStore::memory(), settings.trusted_ips);
+        let mut runtime =
+            Runtime::new(TokenStore::memory(), settings.trusted_ips).with_metrics(metrics.clone());
         if let Some(key) = settings.api_keys {
             runtime = runtime.digest_api_keys(key);
         }

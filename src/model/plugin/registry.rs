@@ -27,6 +27,9 @@ macro_rules! plugins {
             CorrelationId => correlation_id::CorrelationIdConfig,
             RequestSizeLimiting => request_size_limiting::RequestSizeLimitingConfig,
             RequestTermination => request_termination::RequestTerminationConfig,
+            HttpLog => http_log::HttpLogConfig,
+            FileLog => file_log::FileLogConfig,
+            Prometheus => prometheus::PrometheusConfig,
         }
     };
 }
