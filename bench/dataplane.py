@@ -38,6 +38,14 @@ import lib
 from idp import AUDIENCE, Idp
 
 CONFIGS = lib.HERE / "configs"
+# Cases that need no credential: the sanity check does not expect a 401
+# without one.
+UNAUTHENTICATED = {
+    "direct", "nginx", "envoy", "kingress", "kingress-accesslog", "kingress-rate-limiting",
+    "kingress-rate-limiting-redis", "kingress-cors", "kingress-cors-preflight",
+    "kingress-correlation-id", "kingress-request-transformer", "kingress-response-transformer",
+    "kingress-prometheus",
+}
 
 
 def ports(base: int) -> dict:
@@ -135,6 +143,7 @@ class Bench:
                                    hs_secret, algorithm="HS256")
         rsa_pem = self.idp.rsa.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        render(CONFIGS / "kingress/traffic.yaml", mdir / "traffic.yaml")
         render(CONFIGS / "kingress/auth-family.yaml", mdir / "auth-family.yaml",
                API_KEY=self.api_key, JWT_HS_SECRET=hs_secret, ISSUER=issuer,
                REDIS_PORT=p["redis"],
@@ -325,6 +334,20 @@ class Bench:
             ("kingress-rate-limiting-redis",
              "kingress, rate-limiting (redis policy, limit never reached)", "kingress",
              "kingress", url("km", "/rl-redis"), {}, None),
+            # Issue 19: the traffic plugins, each against the plain route.
+            ("kingress-cors", "kingress, cors (simple request with Origin)", "kingress", "kingress",
+             url("km", "/cors"), {"Origin": "http://bench.example"}, None),
+            ("kingress-cors-preflight", "kingress, cors preflight (OPTIONS, answered locally)",
+             "kingress", "kingress", url("km", "/cors"),
+             {"Origin": "http://bench.example", "Access-Control-Request-Method": "GET"}, None,
+             "OPTIONS"),
+            ("kingress-correlation-id", "kingress, correlation-id (uuid#counter, echoed)", "kingress",
+             "kingress", url("km", "/cid"), {}, None),
+            ("kingress-request-transformer", "kingress, request-transformer (3 header operations)",
+             "kingress", "kingress", url("km", "/rqt"),
+             {"X-Bench-From": "1", "X-Bench-Gone": "1"}, None),
+            ("kingress-response-transformer", "kingress, response-transformer (2 header operations)",
+             "kingress", "kingress", url("km", "/rst"), {}, None),
             ("kingress-prometheus", "kingress, prometheus (every switch on)", "kingress",
              "kingress", url("km", "/prom"), {}, None),
             ("envoy", "Envoy reverse proxy", "peer", "envoy", url("envoy", "/plain"), rs, None),
@@ -336,14 +359,14 @@ class Bench:
              "oauth2-proxy", url("oauth2_proxy", "/plain"), rs, None),
         ]
         only = set(self.args.only.split(",")) if self.args.only else None
-        for cid, label, group, server, u, headers, pool in c:
+        for cid, label, group, server, u, headers, pool, *method in c:
             if only and cid not in only:
                 continue
             if server not in self.servers:
                 self.skipped.setdefault(cid, self.skipped.get(server, f"{server} not running"))
                 continue
             case = {"id": cid, "label": label, "group": group, "server": server, "url": u,
-                    "headers": headers, "pool": pool}
+                    "headers": headers, "pool": pool, "method": method[0] if method else None}
             reason = self.sanity(case)
             if reason:
                 self.skipped[cid] = reason
@@ -359,11 +382,11 @@ class Bench:
         if headers is None:
             headers = {"Authorization": "Bearer " + case["pool"].open().readline().strip()}
         try:
-            status, body = lib.http_get(case["url"], headers=headers)
+            status, body = lib.http_get(case["url"], headers=headers,
+                                        method=case.get("method") or "GET")
             if status != 200:
                 return f"answered {status} with its token: {body[:120]!r}"
-            if case["id"] not in ("direct", "nginx", "envoy", "kingress", "kingress-accesslog",
-                                  "kingress-rate-limiting", "kingress-rate-limiting-redis"):
+            if case["id"] not in UNAUTHENTICATED:
                 status, _ = lib.http_get(case["url"])
                 if status not in (401, 403):
                     return f"answered {status} without a token (expected 401 or 403)"
@@ -392,7 +415,7 @@ class Bench:
     def closed(self, case, duration):
         return self.measured(case, lambda: lib.wrk(
             case["url"], duration, self.args.conns, headers=case["headers"],
-            tokens_file=case["pool"]))
+            tokens_file=case["pool"], method=case.get("method")))
 
     def run(self):
         a = self.args
@@ -415,8 +438,10 @@ class Bench:
                       f"  non2xx {r['non2xx']}", flush=True)
 
         for case in self.cases:
-            if case["pool"] is not None:
-                continue  # oha sends one header set; distinct-token runs are closed loop only
+            if case["pool"] is not None or case.get("method"):
+                # oha sends one header set with GET: distinct-token runs and
+                # other methods are closed loop only.
+                continue
             r = self.measured(case, lambda: lib.oha(case["url"], a.open_duration, a.rate,
                                                     a.conns, headers=case["headers"]))
             self.result["cases"][case["id"]]["open"] = r

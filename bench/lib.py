@@ -200,7 +200,7 @@ WRK_LUA = HERE / "configs/wrk/bench.lua"
 
 
 def wrk(url: str, duration: float, conns: int, headers: dict = None, tokens_file: Path = None,
-        body: str = None, timeout: str = "10s") -> dict:
+        body: str = None, timeout: str = "10s", method: str = None) -> dict:
     """Closed loop: `wrk -t1 -c<conns> -d<duration>` pinned to the load CPU.
     Returns requests, rps and latency percentiles (ms) from wrk's 1-µs
     histogram, plus non-2xx/socket error counts."""
@@ -217,6 +217,9 @@ def wrk(url: str, duration: float, conns: int, headers: dict = None, tokens_file
     if body is not None:
         env["WRK_BODY"] = body
         note.append("WRK_BODY='<form>'")
+    if method:
+        env["WRK_METHOD"] = method
+        note.append(f"WRK_METHOD={method}")
     record(_redact(argv), " ".join(note))
     out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=duration + 60)
     for line in out.stdout.splitlines():

@@ -11,6 +11,11 @@ if body then
    wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 end
 
+local method = os.getenv("WRK_METHOD")
+if method then
+   wrk.method = method
+end
+
 local tokens_file = os.getenv("WRK_TOKENS_FILE")
 local tokens, idx = nil, 0
 if tokens_file then
