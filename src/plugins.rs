@@ -23,14 +23,14 @@ pub mod openid_connect;
 pub mod opentelemetry;
 pub(crate) mod params;
 pub mod pipeline;
-pub mod proxy_cache;
 pub mod prometheus;
+pub mod proxy_cache;
 pub mod queue;
 pub mod rate_limiting;
-pub mod request_transformer;
-pub mod response_transformer;
 pub mod request_size_limiting;
 pub mod request_termination;
+pub mod request_transformer;
+pub mod response_transformer;
 
 use crate::model::{PluginConfig, PluginInstance};
 use crate::tokens::TokenStore;

@@ -10,7 +10,6 @@
 
 mod export;
 mod propagation;
-mod queue;
 mod span;
 mod trace;
 

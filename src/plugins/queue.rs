@@ -1,189 +1,266 @@
-//! Kong's plugin queue (`kong/tools/queue.lua`): entries wait in a bounded
-//! buffer and a background task hands them to a handler in batches, retrying
-//! a failed batch with exponential backoff. Adding never blocks or waits:
-//! past `max_entries` (or `max_bytes`) the oldest entries are dropped, with
-//! a WARN line and a count, as Kong drops them.
+//! Kong's plugin queue (`kong/tools/queue.lua`), one for every plugin that
+//! sends batches (http-log, opentelemetry): entries wait in a bounded buffer
+//! and a background task hands them over in batches (`max_batch_size`, or
+//! what arrived within `max_coalescing_delay` of the first), retrying a
+//! failed batch with a doubling delay (`initial_retry_delay` up to
+//! `max_retry_delay`) until `max_retry_time` has passed. Adding never
+//! waits: a full queue drops its oldest entries (`max_entries`,
+//! `max_bytes`), counted and logged at WARN.
+//!
+//! The queue is generic over the entry; each plugin gives it an encoder
+//! that turns a batch into one request body (encoded once, however often
+//! it is retried) and a [`Deliver`] that sends that body.
 
 use crate::model::plugin::queue::QueueConfig;
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::runtime::Handle;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
-/// Sends one batch; `Err` carries a reason for the log (never a secret).
-pub trait Handler: Send + Sync + 'static {
-    /// Sends `batch`, in queue order.
-    fn send(&self, batch: Vec<Bytes>) -> impl Future<Output = Result<(), String>> + Send;
+/// Kong warns once a queue is this full.
+const CAPACITY_WARNING: f64 = 0.8;
+
+/// Sends one encoded batch; `Err` says why it failed (never a secret).
+pub trait Deliver: Send + Sync + 'static {
+    /// Sends `body`.
+    fn deliver(&self, body: Bytes) -> BoxFuture<'static, Result<(), String>>;
 }
 
-/// A queue and its background task. Dropping it lets the task send what is
-/// left, then end.
-pub struct Queue {
-    shared: Arc<Shared>,
+/// Turns a batch of entries, in queue order, into the bytes of one request.
+pub type Encode<T> = Box<dyn Fn(Vec<T>) -> Bytes + Send + Sync>;
+
+/// The handle entries are added to; dropping it lets the sender finish
+/// what is queued (flush on close) and stop.
+pub struct Queue<T> {
+    inner: Arc<Inner<T>>,
 }
 
-struct Shared {
+struct Inner<T> {
+    /// The queue's name in log lines (never a secret).
     name: String,
     config: QueueConfig,
-    buffer: Mutex<Buffer>,
+    entries: Mutex<Entries<T>>,
     wake: Notify,
-    closed: AtomicBool,
-    dropped: AtomicU64,
+    /// Entries lost (queue full, or retries given up); a plugin may share
+    /// one counter between its queues.
+    dropped: Arc<AtomicU64>,
+    encode: Encode<T>,
+    deliver: Arc<dyn Deliver>,
+    runtime: Handle,
 }
 
-#[derive(Default)]
-struct Buffer {
-    entries: VecDeque<Bytes>,
-    bytes: u64,
+struct Entries<T> {
+    /// Each entry with its size in bytes (for `max_bytes`).
+    items: VecDeque<(T, usize)>,
+    bytes: usize,
+    /// Dropping since the last successful batch (one WARN per episode).
+    dropping: bool,
+    /// Past the capacity warning (one WARN per episode).
+    warned: bool,
+    closed: bool,
 }
 
 // === impl Queue ===
 
-impl Queue {
-    /// Starts a queue called `name` (for log lines) on the current Tokio
-    /// runtime; `None` outside one.
-    pub fn start<H: Handler>(name: String, config: QueueConfig, handler: H) -> Option<Self> {
-        let runtime = tokio::runtime::Handle::try_current().ok()?;
-        let shared = Arc::new(Shared {
+impl<T: Send + 'static> Queue<T> {
+    /// A queue called `name` whose sender runs on the current Tokio
+    /// runtime; `None` outside one. Losses are added to `dropped`.
+    pub fn start(
+        name: String,
+        config: QueueConfig,
+        dropped: Arc<AtomicU64>,
+        encode: Encode<T>,
+        deliver: Arc<dyn Deliver>,
+    ) -> Option<Self> {
+        let runtime = Handle::try_current().ok()?;
+        let inner = Arc::new(Inner {
             name,
             config,
-            buffer: Mutex::new(Buffer::default()),
+            entries: Mutex::new(Entries {
+                items: VecDeque::new(),
+                bytes: 0,
+                dropping: false,
+                warned: false,
+                closed: false,
+            }),
             wake: Notify::new(),
-            closed: AtomicBool::new(false),
-            dropped: AtomicU64::new(0),
+            dropped,
+            encode,
+            deliver,
+            runtime,
         });
-        runtime.spawn(run(shared.clone(), Arc::new(handler)));
-        Some(Self { shared })
+        if inner.config.concurrency_limit == 1 {
+            inner.runtime.spawn(run(inner.clone()));
+        }
+        Some(Self { inner })
     }
 
-    /// Adds an entry; drops the oldest ones when the queue is full.
-    pub fn push(&self, entry: Bytes) {
-        let shared = &self.shared;
-        let config = &shared.config;
-        let len = entry.len() as u64;
-        let mut dropped = 0u64;
+    /// Adds `entry` (`size` bytes, for `max_bytes`) without waiting.
+    pub fn push(&self, entry: T, size: usize) {
+        let inner = &self.inner;
+        let config = &inner.config;
+        if config.concurrency_limit == -1 {
+            // Kong: unlimited concurrency sends every entry on its own,
+            // without queueing.
+            inner.runtime.spawn(deliver(inner.clone(), vec![entry]));
+            return;
+        }
+        let max_entries = usize::try_from(config.max_entries).unwrap_or(usize::MAX);
+        let max_bytes = config.max_bytes.and_then(|b| usize::try_from(b).ok());
+        let mut lost = 0u64;
         {
-            let mut buffer = shared.buffer.lock();
-            if config.max_bytes.is_some_and(|max| len > max) {
-                dropped = 1;
-            } else {
-                while buffer.entries.len() >= config.max_entries as usize
-                    || config.max_bytes.is_some_and(|max| buffer.bytes + len > max)
-                {
-                    let Some(old) = buffer.entries.pop_front() else {
-                        break;
-                    };
-                    buffer.bytes -= old.len() as u64;
-                    dropped += 1;
+            let mut e = inner.entries.lock();
+            if max_bytes.is_some_and(|max| size > max) {
+                drop(e);
+                tracing::error!(
+                    queue = %inner.name,
+                    "entry is longer ({size} bytes) than the queue's max_bytes; dropped"
+                );
+                inner.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            if e.items.len() as f64 >= max_entries as f64 * CAPACITY_WARNING {
+                if !e.warned {
+                    e.warned = true;
+                    tracing::warn!(queue = %inner.name, "queue at 80% capacity");
                 }
-                buffer.bytes += len;
-                buffer.entries.push_back(entry);
+            } else {
+                e.warned = false;
+            }
+            while e.items.len() >= max_entries
+                || max_bytes.is_some_and(|max| e.bytes + size > max && !e.items.is_empty())
+            {
+                let Some((_, n)) = e.items.pop_front() else {
+                    break;
+                };
+                e.bytes -= n;
+                lost += 1;
+            }
+            let first_drop = lost > 0 && !e.dropping;
+            if lost > 0 {
+                e.dropping = true;
+            }
+            e.bytes += size;
+            e.items.push_back((entry, size));
+            drop(e);
+            if first_drop {
+                tracing::warn!(
+                    queue = %inner.name,
+                    "queue full, dropping old entries until processing is successful again"
+                );
             }
         }
-        if dropped > 0 {
-            shared.dropped.fetch_add(dropped, Ordering::Relaxed);
-            tracing::warn!(queue = %shared.name, dropped, "queue full, dropping old entries");
+        if lost > 0 {
+            inner.dropped.fetch_add(lost, Ordering::Relaxed);
         }
-        shared.wake.notify_one();
-    }
-
-    /// Entries dropped so far because the queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.shared.dropped.load(Ordering::Relaxed)
+        inner.wake.notify_one();
     }
 
     /// The settings the queue was started with.
     pub fn config(&self) -> &QueueConfig {
-        &self.shared.config
+        &self.inner.config
     }
 }
 
-impl Drop for Queue {
+impl<T> Drop for Queue<T> {
     fn drop(&mut self) {
-        self.shared.closed.store(true, Ordering::Release);
-        self.shared.wake.notify_one();
+        self.inner.entries.lock().closed = true;
+        self.inner.wake.notify_one();
     }
 }
 
-impl std::fmt::Debug for Queue {
+impl<T> std::fmt::Debug for Queue<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Queue")
-            .field("name", &self.shared.name)
+            .field("name", &self.inner.name)
             .finish_non_exhaustive()
     }
 }
 
-/// The background task: waits for entries, coalesces a batch, sends it.
-async fn run<H: Handler>(shared: Arc<Shared>, handler: Arc<H>) {
-    let config = &shared.config;
-    let batch_size = config.max_batch_size.max(1) as usize;
+/// The sender: waits for entries, coalesces a batch, delivers it.
+async fn run<T: Send + 'static>(inner: Arc<Inner<T>>) {
+    let config = &inner.config;
+    let batch_size = usize::try_from(config.max_batch_size).unwrap_or(1).max(1);
     let coalescing = Duration::from_secs_f64(config.max_coalescing_delay.max(0.0));
     loop {
-        // Wait for the first entry (or the end).
+        // `Notify` keeps one permit, so a push between the check and the
+        // wait is not missed.
         loop {
-            if !shared.buffer.lock().entries.is_empty() {
+            let (empty, closed) = {
+                let e = inner.entries.lock();
+                (e.items.is_empty(), e.closed)
+            };
+            if !empty {
                 break;
             }
-            if shared.closed.load(Ordering::Acquire) {
+            if closed {
                 return;
             }
-            shared.wake.notified().await;
+            inner.wake.notified().await;
         }
-        // Wait up to the coalescing delay for a full batch (Kong sends at
-        // once when a batch holds one entry).
-        if batch_size > 1 {
-            let deadline = tokio::time::Instant::now() + coalescing;
-            while shared.buffer.lock().entries.len() < batch_size
-                && !shared.closed.load(Ordering::Acquire)
-            {
-                if tokio::time::timeout_at(deadline, shared.wake.notified())
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
+        // A full batch (or a closed queue) goes at once; otherwise wait up
+        // to the coalescing delay for more.
+        let deadline = Instant::now() + coalescing;
+        loop {
+            let full = {
+                let e = inner.entries.lock();
+                e.items.len() >= batch_size || e.closed
+            };
+            if full {
+                break;
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => break,
+                () = inner.wake.notified() => {}
             }
         }
-        let batch: Vec<Bytes> = {
-            let mut buffer = shared.buffer.lock();
-            let n = buffer.entries.len().min(batch_size);
-            let batch: Vec<Bytes> = buffer.entries.drain(..n).collect();
-            buffer.bytes -= batch.iter().map(|e| e.len() as u64).sum::<u64>();
-            batch
+        let batch: Vec<T> = {
+            let mut e = inner.entries.lock();
+            let n = e.items.len().min(batch_size);
+            let taken: Vec<(T, usize)> = e.items.drain(..n).collect();
+            e.bytes -= taken.iter().map(|(_, s)| s).sum::<usize>();
+            taken.into_iter().map(|(t, _)| t).collect()
         };
-        if config.concurrency_limit == 1 {
-            deliver(&shared, handler.as_ref(), batch).await;
-        } else {
-            let (shared, handler) = (shared.clone(), handler.clone());
-            tokio::spawn(async move { deliver(&shared, handler.as_ref(), batch).await });
-        }
+        deliver(inner.clone(), batch).await;
     }
 }
 
-/// Sends one batch, retrying with doubling delays until `max_retry_time`
-/// has passed; then drops it with an error line.
-async fn deliver<H: Handler>(shared: &Shared, handler: &H, batch: Vec<Bytes>) {
-    let config = &shared.config;
+/// Delivers one batch, retrying as Kong's queue does: after each failure,
+/// give up once `max_retry_time` has passed, else wait
+/// `min(max_retry_delay, 2^retries * initial_retry_delay)`.
+async fn deliver<T>(inner: Arc<Inner<T>>, batch: Vec<T>) {
+    let config = &inner.config;
+    let count = batch.len() as u64;
+    let body = (inner.encode)(batch);
     let started = Instant::now();
-    let give_up = Duration::from_secs_f64(config.max_retry_time.max(0.0));
-    let max_delay = Duration::from_secs_f64(config.max_retry_delay);
-    let mut delay = Duration::from_secs_f64(config.initial_retry_delay);
+    let mut retries: i32 = 0;
     loop {
-        let error = match handler.send(batch.clone()).await {
-            Ok(()) => return,
-            Err(error) => error,
-        };
-        if config.max_retry_time < 0.0 || started.elapsed() + delay > give_up {
-            tracing::error!(queue = %shared.name, entries = batch.len(), %error,
-                "could not send entries, giving up after {:?}", started.elapsed());
+        match inner.deliver.deliver(body.clone()).await {
+            Ok(()) => {
+                inner.entries.lock().dropping = false;
+                return;
+            }
+            Err(why) => {
+                tracing::warn!(queue = %inner.name, "handler could not process entries: {why}");
+            }
+        }
+        if started.elapsed().as_secs_f64() > config.max_retry_time {
+            tracing::error!(
+                queue = %inner.name,
+                "could not send entries due to max_retry_time exceeded. {count} queue entries were lost"
+            );
+            inner.dropped.fetch_add(count, Ordering::Relaxed);
             return;
         }
-        tracing::warn!(queue = %shared.name, %error, "handler could not process entries, retrying");
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(max_delay);
+        let delay = (2f64.powi(retries) * config.initial_retry_delay).min(config.max_retry_delay);
+        retries = retries.saturating_add(1);
+        tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
     }
 }
 

@@ -81,7 +81,7 @@ impl HttpLogConfig {
     pub fn effective_queue(&self) -> QueueConfig {
         let mut queue = self.queue.clone();
         if let Some(size) = self.queue_size.filter(|&s| s != 1) {
-            queue.max_batch_size = u32::try_from(size.max(1)).unwrap_or(u32::MAX);
+            queue.max_batch_size = size.max(1);
         }
         if let Some(delay) = self.flush_timeout.filter(|&d| d != 2.0) {
             queue.max_coalescing_delay = delay;

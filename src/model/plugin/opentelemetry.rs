@@ -10,18 +10,17 @@
 use crate::model::Sensitive;
 use crate::model::plugin::ConfigError;
 use crate::model::plugin::key_auth::check_header_names;
+use crate::model::plugin::queue::QueueConfig;
 use crate::model::plugin::schema::{self, FormType, MASK, Schema};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 mod propagation;
-mod queue;
 #[cfg(test)]
 mod tests;
 
 pub use propagation::{Effective, Format, HeaderType, Inject, PropagationConfig};
-pub use queue::QueueConfig;
 
 /// The opentelemetry plugin's configuration.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]

@@ -5,26 +5,29 @@
 use crate::model::plugin::ConfigError;
 use serde::{Deserialize, Serialize};
 
-/// `config.queue`.
+/// `config.queue`. The type and its rules are the same for every plugin;
+/// a plugin's own defaults (opentelemetry's `max_batch_size` 200) are set
+/// in that plugin's `Default`.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QueueConfig {
     /// Entries sent in one batch.
-    pub max_batch_size: u32,
+    pub max_batch_size: i64,
     /// Seconds to wait for more entries after the first of a batch.
     pub max_coalescing_delay: f64,
     /// Entries waiting at most; the oldest is dropped past it.
-    pub max_entries: u32,
+    pub max_entries: i64,
     /// Bytes waiting at most; `None` means no byte bound.
-    pub max_bytes: Option<u64>,
+    pub max_bytes: Option<i64>,
     /// Seconds a failing batch is retried before it is dropped.
     pub max_retry_time: f64,
     /// Seconds before the first retry; each retry doubles it.
     pub initial_retry_delay: f64,
     /// Longest wait between retries, in seconds.
     pub max_retry_delay: f64,
-    /// `1`: one batch in flight at a time; `-1`: no limit.
-    pub concurrency_limit: i32,
+    /// `1`: one sender, batches in order; `-1`: every entry is sent at
+    /// once on its own, without queueing (Kong's unlimited concurrency).
+    pub concurrency_limit: i64,
 }
 
 impl Default for QueueConfig {
@@ -57,7 +60,7 @@ impl QueueConfig {
         };
         between(
             "max_batch_size",
-            self.max_batch_size.into(),
+            self.max_batch_size as f64,
             1.0,
             1_000_000.0,
         )?;
@@ -67,7 +70,7 @@ impl QueueConfig {
             0.0,
             3600.0,
         )?;
-        between("max_entries", self.max_entries.into(), 1.0, 1_000_000.0)?;
+        between("max_entries", self.max_entries as f64, 1.0, 1_000_000.0)?;
         between(
             "initial_retry_delay",
             self.initial_retry_delay,
@@ -79,6 +82,13 @@ impl QueueConfig {
             return Err(ConfigError::field(
                 "config.queue.concurrency_limit",
                 "expected one of: -1, 1",
+            ));
+        }
+        if self.max_bytes.is_some_and(|b| b < 0) {
+            // Kong declares no range; a negative size can hold nothing.
+            return Err(ConfigError::field(
+                "config.queue.max_bytes",
+                "value must be greater than or equal to 0",
             ));
         }
         Ok(())
@@ -124,6 +134,14 @@ mod tests {
         assert_eq!(
             err(json!({"concurrency_limit": 2})),
             "config.queue.concurrency_limit: expected one of: -1, 1"
+        );
+        assert_eq!(
+            err(json!({"max_entries": -1})),
+            "config.queue.max_entries: value should be between 1 and 1000000"
+        );
+        assert_eq!(
+            err(json!({"max_bytes": -1})),
+            "config.queue.max_bytes: value must be greater than or equal to 0"
         );
         let q: QueueConfig = schema::read(&json!({"max_bytes": 10})).unwrap();
         assert_eq!(q.max_bytes, Some(10));

@@ -1,9 +1,11 @@
-//! Sends one batch to the log server as Kong's `send_entries` does.
+//! Encodes and sends one batch to the log server as Kong's `send_entries`
+//! does.
 
 use crate::model::plugin::http_log::HttpLogConfig;
-use crate::plugins::queue::Handler;
+use crate::plugins::queue::{Deliver, Encode};
 use base64::Engine;
 use bytes::{BufMut, Bytes, BytesMut};
+use futures::future::BoxFuture;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use std::time::Duration;
 
@@ -13,8 +15,6 @@ pub(super) struct Sender {
     method: Method,
     url: String,
     headers: HeaderMap,
-    /// One entry per request, as it is (Kong's `max_batch_size` 1).
-    single: bool,
 }
 
 impl Sender {
@@ -55,7 +55,6 @@ impl Sender {
             method: Method::from_bytes(config.method.as_bytes()).ok()?,
             url: uri.to_string(),
             headers,
-            single: config.effective_queue().max_batch_size == 1,
         })
     }
 
@@ -71,32 +70,42 @@ impl Sender {
     }
 }
 
-impl Handler for Sender {
-    async fn send(&self, batch: Vec<Bytes>) -> Result<(), String> {
-        let body = if self.single && batch.len() == 1 {
-            batch.into_iter().next().unwrap_or_default()
-        } else {
-            json_array(&batch)
-        };
-        let response = self
+impl Deliver for Sender {
+    fn deliver(&self, body: Bytes) -> BoxFuture<'static, Result<(), String>> {
+        let request = self
             .client
             .request(self.method.clone(), &self.url)
             .headers(self.headers.clone())
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| format!("failed request to {}: {}", self.describe(), e.without_url()))?;
-        let status = response.status();
-        if status.as_u16() < 300 {
-            Ok(())
-        } else {
-            Err(format!(
-                "request to {} returned status code {}",
-                self.describe(),
-                status.as_u16()
-            ))
-        }
+            .body(body);
+        let describe = self.describe();
+        Box::pin(async move {
+            let response = request
+                .send()
+                .await
+                .map_err(|e| format!("failed request to {describe}: {}", e.without_url()))?;
+            let status = response.status();
+            if status.as_u16() < 300 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "request to {describe} returned status code {}",
+                    status.as_u16()
+                ))
+            }
+        })
     }
+}
+
+/// The batch encoder of a queue: with `single` (Kong's `max_batch_size`
+/// 1) a lone entry goes as it is, a JSON object; otherwise a JSON array.
+pub(super) fn encode(single: bool) -> Encode<Bytes> {
+    Box::new(move |batch: Vec<Bytes>| {
+        if single && batch.len() == 1 {
+            batch.into_iter().next().unwrap_or_default()
+        } else {
+            json_array(&batch)
+        }
+    })
 }
 
 /// `[e1,e2,…]` from entries that are JSON texts already.

@@ -3,9 +3,9 @@
 //! each sending OTLP/HTTP protobuf to its endpoint, and the count of
 //! entries lost.
 
-use super::queue::{Deliver, Encode, Queue};
 use super::span;
 use crate::model::plugin::OpentelemetryConfig;
+use crate::plugins::queue::{Deliver, Encode, Queue};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use opentelemetry_proto::tonic::logs::v1::LogRecord as OtlpLog;
@@ -145,13 +145,15 @@ fn with_queue<T: Send + 'static>(
         };
         let name = format!("{id}:{}", signal.as_str());
         warn_deprecated(config, &name);
-        let queue = Queue::start(
+        let Some(queue) = Queue::start(
             name,
             config.effective_queue(),
             shared.dropped.clone(),
             encode(),
             Arc::new(exporter),
-        );
+        ) else {
+            return;
+        };
         // The replaced queue (if any) finishes what it holds, then stops.
         queues.insert(
             id.to_string(),
