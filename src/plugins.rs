@@ -300,6 +300,11 @@ pub trait Phases: Sized {
     /// [`LogRecord`] only when a plugin that ran has one.
     const LOGS: bool = false;
 
+    /// Whether its log phase reads the request and response headers
+    /// themselves; the proxy copies them into the [`LogRecord`] only when a
+    /// logging plugin of the request does (their sizes are always there).
+    const LOG_HEADERS: bool = true;
+
     /// `log`: runs once the response has been sent (its last byte written,
     /// or the client gone). It runs on the connection's task and must not
     /// block: work that waits (a file, the network) goes to a queue.
@@ -349,6 +354,13 @@ macro_rules! dispatch {
             }
         }
 
+        /// Whether one plugin's log phase reads the headers.
+        pub fn log_headers(plugin: &PluginInstance) -> bool {
+            match &plugin.config {
+                $(PluginConfig::$variant(c) => log_headers_of(c),)*
+            }
+        }
+
         /// Runs one plugin's log phase.
         pub fn log(plugin: &PluginInstance, record: &LogRecord, runtime: &Runtime) {
             match &plugin.config {
@@ -364,4 +376,9 @@ crate::model::plugin::registry!(dispatch);
 /// configuration's module, not the phases').
 fn logs_of<T: Phases>(_: &Arc<T>) -> bool {
     T::LOGS
+}
+
+/// `T::LOG_HEADERS`, named as [`logs_of`] names `T::LOGS`.
+fn log_headers_of<T: Phases>(_: &Arc<T>) -> bool {
+    T::LOG_HEADERS
 }

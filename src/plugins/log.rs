@@ -43,8 +43,12 @@ pub struct RequestFacts {
     pub host: Option<String>,
     /// The request headers after the plugins' access phase (as Kong's
     /// `kong.request.get_headers()` at log time). Secrets included: a
-    /// serializer must redact them.
+    /// serializer must redact them. Empty unless a logging plugin of the
+    /// request reads headers (`Phases::LOG_HEADERS`).
     pub request_headers: HeaderMap,
+    /// The request line and headers as nginx's `$request_length` counts
+    /// them (always measured, even when the headers are not copied).
+    pub request_head_size: u64,
     /// Declared body size.
     pub request_body_size: u64,
     /// Matched route.
@@ -65,8 +69,10 @@ pub struct ResponseFacts {
     pub upstream_target: Option<String>,
     /// Status sent.
     pub status: StatusCode,
-    /// Headers sent.
+    /// Headers sent; empty unless a logging plugin reads headers.
     pub response_headers: HeaderMap,
+    /// The status line and headers as nginx's `$bytes_sent` counts them.
+    pub response_head_size: u64,
     /// Body bytes sent.
     pub response_body_size: u64,
     /// From sending the request upstream to the upstream's response head

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 impl Phases for PrometheusConfig {
     const LOGS: bool = true;
+    // Sizes are enough for the bandwidth series.
+    const LOG_HEADERS: bool = false;
 
     fn log(config: &Arc<Self>, _: &PluginInstance, record: &LogRecord, runtime: &Runtime) {
         if !(config.status_code_metrics || config.latency_metrics || config.bandwidth_metrics) {

@@ -5,6 +5,7 @@
 use super::handle::{ConnInfo, Shared};
 use super::headers;
 use crate::model::{PluginInstance, Route};
+use crate::plugins::log::serialize::{request_head_size, response_head_size};
 use crate::plugins::pipeline;
 use crate::plugins::{self, BoxBody, BoxError, Exchange, LogRecord, RequestFacts, ResponseFacts};
 use bytes::Bytes;
@@ -27,6 +28,9 @@ pub(super) struct PendingLog {
     pub upstream_target: Option<String>,
     /// The wait for the upstream's response head.
     pub upstream_latency: Option<Duration>,
+    /// Whether a logging plugin reads the headers (else only their sizes
+    /// are kept: copying them was most of prometheus's cost).
+    pub headers: bool,
 }
 
 /// A response body that runs the log phase when dropped.
@@ -87,7 +91,9 @@ pub(super) fn pending_log(
     let request_body_size = headers::get(request.headers(), "content-length")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    let copy_headers = plugins.iter().any(plugins::log_headers);
     Some(PendingLog {
+        headers: copy_headers,
         plugins,
         request: RequestFacts {
             started_at: std::time::SystemTime::UNIX_EPOCH,
@@ -98,7 +104,16 @@ pub(super) fn pending_log(
             uri: request.uri().clone(),
             version: request.version(),
             host: (!host.is_empty()).then(|| host.to_string()),
-            request_headers: request.headers().clone(),
+            request_headers: if copy_headers {
+                request.headers().clone()
+            } else {
+                http::HeaderMap::new()
+            },
+            request_head_size: request_head_size(
+                request.method(),
+                request.uri(),
+                request.headers(),
+            ),
             request_body_size,
             route: route.clone(),
             services: exchange.table.services.clone(),
@@ -128,7 +143,12 @@ impl PendingLog {
             upstream_uri: self.upstream_uri.take(),
             upstream_target: self.upstream_target.take(),
             status: parts.status,
-            response_headers: parts.headers.clone(),
+            response_headers: if self.headers {
+                parts.headers.clone()
+            } else {
+                http::HeaderMap::new()
+            },
+            response_head_size: response_head_size(&parts.headers),
             response_body_size: 0,
             upstream_latency: self.upstream_latency,
             total_latency: Duration::ZERO,

@@ -145,19 +145,31 @@ pub fn source(record: &LogRecord) -> &'static str {
 /// The request's size as nginx's `$request_length` counts it: request
 /// line, headers and body.
 pub fn request_size(record: &LogRecord) -> u64 {
-    let request = &record.request;
-    let line =
-        request.method.as_str().len() + request.uri.to_string().len() + " HTTP/1.1\r\n".len() + 1;
-    line as u64 + headers_size(&request.request_headers) + request.request_body_size
+    record.request.request_head_size + record.request.request_body_size
 }
 
 /// The response's size as nginx's `$bytes_sent` counts it: status line,
 /// headers and the body bytes sent.
 pub fn response_size(record: &LogRecord) -> u64 {
-    let response = &record.response;
-    "HTTP/1.1 200 OK\r\n".len() as u64
-        + headers_size(&response.response_headers)
-        + response.response_body_size
+    record.response.response_head_size + record.response.response_body_size
+}
+
+/// The request line and headers of a request as nginx's `$request_length`
+/// counts them.
+pub fn request_head_size(method: &http::Method, uri: &http::Uri, headers: &HeaderMap) -> u64 {
+    // The target as sent: origin form unless the client used absolute form.
+    let target = match (uri.authority(), uri.path_and_query()) {
+        (None, Some(path)) => path.as_str().len(),
+        _ => uri.to_string().len(),
+    };
+    let line = method.as_str().len() + target + " HTTP/1.1\r\n".len() + 1;
+    line as u64 + headers_size(headers)
+}
+
+/// The status line and headers of a response as nginx's `$bytes_sent`
+/// counts them.
+pub fn response_head_size(headers: &HeaderMap) -> u64 {
+    "HTTP/1.1 200 OK\r\n".len() as u64 + headers_size(headers)
 }
 
 /// `name: value\r\n` per header plus the blank line.
