@@ -652,15 +652,7 @@ fn seed_example_has_no_problems() -> Result<()> {
 fn opentelemetry_configs_survive_translation() -> Result<()> {
     let (docs, options) = load("opentelemetry")?;
     let t = translate(&object_set(docs)?, &options);
-    let config = |name: &str| {
-        t.table
-            .routes
-            .iter()
-            .flat_map(|r| r.plugins.iter())
-            .find(|p| p.source.name == name)
-            .map(|p| p.config.render())
-            .unwrap_or_else(|| panic!("no instance from {name}"))
-    };
+    let config = |name: &str| rendered(&t, name);
     let c = config("otel-global");
     assert_eq!(c["resource_attributes"]["service.name"], "edge");
     assert_eq!(
@@ -673,14 +665,7 @@ fn opentelemetry_configs_survive_translation() -> Result<()> {
     assert!(!c.to_string().contains("not-in-the-rendering"));
     assert_eq!(c["header_type"], "b3");
     assert_eq!(c["batch_span_count"], 50);
-    let fault = |route: &str| {
-        t.table
-            .routes
-            .iter()
-            .find(|r| r.source.name == route)
-            .and_then(|r| r.fault.clone())
-            .unwrap_or_default()
-    };
+    let fault = |route: &str| route_fault(&t, route);
     assert!(
         fault("nowhere").contains("at least one of these fields must be non-empty"),
         "{}",
@@ -704,15 +689,7 @@ fn opentelemetry_configs_survive_translation() -> Result<()> {
 fn rate_limiting_configs_survive_translation() -> Result<()> {
     let (docs, options) = load("rate_limiting")?;
     let t = translate(&object_set(docs)?, &options);
-    let config = |name: &str| {
-        t.table
-            .routes
-            .iter()
-            .flat_map(|r| r.plugins.iter())
-            .find(|p| p.source.name == name)
-            .map(|p| p.config.render())
-            .unwrap_or_else(|| panic!("no instance from {name}"))
-    };
+    let config = |name: &str| rendered(&t, name);
     let c = config("per-minute");
     assert_eq!(c["minute"], 5);
     assert_eq!(c["hour"], 100);
@@ -729,14 +706,7 @@ fn rate_limiting_configs_survive_translation() -> Result<()> {
     let c = config("global-limit");
     assert_eq!(c["day"], 10000);
     assert_eq!(c["limit_by"], "ip");
-    let fault = |route: &str| {
-        t.table
-            .routes
-            .iter()
-            .find(|r| r.source.name == route)
-            .and_then(|r| r.fault.clone())
-            .unwrap_or_default()
-    };
+    let fault = |route: &str| route_fault(&t, route);
     assert!(
         fault("refused").contains("config.policy: expected one of: local, redis"),
         "{}",
@@ -759,15 +729,7 @@ fn rate_limiting_configs_survive_translation() -> Result<()> {
 fn proxy_cache_configs_survive_translation() -> Result<()> {
     let (docs, options) = load("proxy_cache")?;
     let t = translate(&object_set(docs)?, &options);
-    let config = |name: &str| {
-        t.table
-            .routes
-            .iter()
-            .flat_map(|r| r.plugins.iter())
-            .find(|p| p.source.name == name)
-            .map(|p| p.config.render())
-            .unwrap_or_else(|| panic!("no instance from {name}"))
-    };
+    let config = |name: &str| rendered(&t, name);
     let c = config("cache-all");
     assert_eq!(c["response_code"], serde_json::json!([200, 301, 404, 417]));
     assert_eq!(
@@ -787,14 +749,7 @@ fn proxy_cache_configs_survive_translation() -> Result<()> {
         serde_json::json!(["text/plain", "application/json"])
     );
     assert_eq!(c["memory"]["dictionary_name"], "kong_db_cache");
-    let fault = |route: &str| {
-        t.table
-            .routes
-            .iter()
-            .find(|r| r.source.name == route)
-            .and_then(|r| r.fault.clone())
-            .unwrap_or_default()
-    };
+    let fault = |route: &str| route_fault(&t, route);
     assert!(
         fault("redis").contains("config.strategy: expected one of: memory"),
         "{}",
@@ -816,15 +771,7 @@ fn proxy_cache_configs_survive_translation() -> Result<()> {
 fn transformer_configs_survive_translation() -> Result<()> {
     let (docs, options) = load("transformers")?;
     let t = translate(&object_set(docs)?, &options);
-    let config = |name: &str| {
-        t.table
-            .routes
-            .iter()
-            .flat_map(|r| r.plugins.iter())
-            .find(|p| p.source.name == name)
-            .map(|p| p.config.render())
-            .unwrap_or_else(|| panic!("no instance from {name}"))
-    };
+    let config = |name: &str| rendered(&t, name);
     let c = config("rewrite-user");
     assert_eq!(c["http_method"], "POST");
     assert_eq!(c["replace"]["uri"], "/v2/users/$(uri_captures.id)");
@@ -836,13 +783,7 @@ fn transformer_configs_survive_translation() -> Result<()> {
         serde_json::json!(["number", "boolean"])
     );
     assert_eq!(c["rename"]["headers"], serde_json::json!([]));
-    let fault = t
-        .table
-        .routes
-        .iter()
-        .find(|r| r.source.name == "lua")
-        .and_then(|r| r.fault.clone())
-        .unwrap_or_default();
+    let fault = route_fault(&t, "lua");
     assert!(
         fault.contains("config.replace.uri: value '/requests/$(10 * uri_captures.id)' is not in supported format"),
         "{fault}"
@@ -857,15 +798,7 @@ fn transformer_configs_survive_translation() -> Result<()> {
 fn traffic_plugin_configs_survive_translation() -> Result<()> {
     let (docs, options) = load("traffic_plugins")?;
     let t = translate(&object_set(docs)?, &options);
-    let config = |name: &str| {
-        t.table
-            .routes
-            .iter()
-            .flat_map(|r| r.plugins.iter())
-            .find(|p| p.source.name == name)
-            .map(|p| p.config.render())
-            .unwrap_or_else(|| panic!("no instance from {name}"))
-    };
+    let config = |name: &str| rendered(&t, name);
     let c = config("web-cors");
     assert_eq!(c["origins"][1], "(.*\\.)?partner\\.test");
     assert_eq!(c["methods"], serde_json::json!(["GET", "POST"]));
@@ -896,15 +829,7 @@ fn traffic_plugin_configs_survive_translation() -> Result<()> {
 fn observability_configs_survive_translation() -> Result<()> {
     let (docs, options) = load("observe")?;
     let t = translate(&object_set(docs)?, &options);
-    let config = |name: &str| {
-        t.table
-            .routes
-            .iter()
-            .flat_map(|r| r.plugins.iter())
-            .find(|p| p.source.name == name)
-            .map(|p| p.config.render())
-            .unwrap_or_else(|| panic!("no instance from {name}"))
-    };
+    let config = |name: &str| rendered(&t, name);
     let c = config("metrics");
     for switch in [
         "per_consumer",
@@ -929,14 +854,7 @@ fn observability_configs_survive_translation() -> Result<()> {
     let c = config("to-file");
     assert_eq!(c["path"], "/var/log/kingress/web.log");
     assert_eq!(c["reopen"], true);
-    let fault = |route: &str| {
-        t.table
-            .routes
-            .iter()
-            .find(|r| r.source.name == route)
-            .and_then(|r| r.fault.clone())
-            .unwrap_or_default()
-    };
+    let fault = |route: &str| route_fault(&t, route);
     assert!(
         fault("lua").contains("config.custom_fields_by_lua: Lua code is not supported by kingress"),
         "{}",
@@ -949,4 +867,27 @@ fn observability_configs_survive_translation() -> Result<()> {
     );
     assert!(fault("logged").is_empty() && fault("filed").is_empty());
     Ok(())
+}
+
+/// The configuration, as the Admin API prints it, of the instance made
+/// from the object called `name` (on any route).
+fn rendered(t: &kingress::translate::Translation, name: &str) -> serde_json::Value {
+    t.table
+        .routes
+        .iter()
+        .flat_map(|r| r.plugins.iter())
+        .find(|p| p.source.name == name)
+        .map(|p| p.config.render())
+        .unwrap_or_else(|| panic!("no instance from {name}"))
+}
+
+/// The fault of the route made from the object called `route` (empty when
+/// it serves).
+fn route_fault(t: &kingress::translate::Translation, route: &str) -> String {
+    t.table
+        .routes
+        .iter()
+        .find(|r| r.source.name == route)
+        .and_then(|r| r.fault.clone())
+        .unwrap_or_default()
 }
