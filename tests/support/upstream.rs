@@ -142,9 +142,14 @@ pub fn target(addr: SocketAddr) -> Target {
 
 /// An address nothing listens on (connections are refused).
 pub async fn closed_port() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
+    // Bound but never listening: connections are refused, and the port
+    // stays taken for the test process's life, so a server another test
+    // starts meanwhile cannot land on it (a port merely freed again could
+    // be reused, and a "dead" endpoint would then answer).
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    std::mem::forget(socket);
     addr
 }
 
