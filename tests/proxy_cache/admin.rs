@@ -173,22 +173,7 @@ async fn admin_api_and_kong_yml_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let k = crate::support::standalone::Standalone::start(dir.path(), &[]).await;
     let url = format!("http://{}", up.addr);
-    let (status, body) = k
-        .json(
-            Method::POST,
-            "/services",
-            json!({"name": "api", "url": url}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let (status, body) = k
-        .json(
-            Method::POST,
-            "/services/api/routes",
-            json!({"name": "r", "paths": ["/cached"]}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
+    k.service_and_route(&url, "/cached").await;
     // Kong's per-element array errors.
     let (status, body) = k
         .json(

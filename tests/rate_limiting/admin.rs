@@ -15,22 +15,7 @@ async fn admin_api_and_kong_yml_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let k = Standalone::start(dir.path(), &[]).await;
     let url = format!("http://{}", up.addr);
-    let (status, body) = k
-        .json(
-            Method::POST,
-            "/services",
-            json!({"name": "api", "url": url}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let (status, body) = k
-        .json(
-            Method::POST,
-            "/services/api/routes",
-            json!({"name": "r", "paths": ["/test"]}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
+    k.service_and_route(&url, "/test").await;
 
     // Kong's refusals, with Kong's words.
     let (status, body) = k

@@ -12,22 +12,8 @@ async fn admin_api_and_kong_yml_round_trip() {
     let up = Upstream::start("up").await;
     let dir = tempfile::tempdir().unwrap();
     let k = Standalone::start(dir.path(), &[]).await;
-    let (status, body) = k
-        .json(
-            Method::POST,
-            "/services",
-            json!({"name": "api", "url": format!("http://{}", up.addr)}),
-        )
+    k.service_and_route(&format!("http://{}", up.addr), "/test")
         .await;
-    assert_eq!(status, 201, "{body}");
-    let (status, body) = k
-        .json(
-            Method::POST,
-            "/services/api/routes",
-            json!({"name": "r", "paths": ["/test"]}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
     for (config, field, message) in [
         (
             json!({"message": "error", "body": "test"}),

@@ -224,6 +224,19 @@ impl Standalone {
         answer(request.send().await.unwrap()).await
     }
 
+    /// Creates, through the Admin API, service `api` at `url` and its route
+    /// `r` on `path`: the setup of the plugins' round-trip tests.
+    pub async fn service_and_route(&self, url: &str, path: &str) {
+        let service = serde_json::json!({"name": "api", "url": url});
+        let (status, body) = self.json(reqwest::Method::POST, "/services", service).await;
+        assert_eq!(status, 201, "{body}");
+        let route = serde_json::json!({"name": "r", "paths": [path]});
+        let (status, body) = self
+            .json(reqwest::Method::POST, "/services/api/routes", route)
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+
     /// An Admin API GET.
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
         self.form(reqwest::Method::GET, path, "").await
