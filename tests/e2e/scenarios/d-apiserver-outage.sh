@@ -16,7 +16,11 @@ PROXY=$(e2e_proxy)
 # this bound is looser than the one-second rule that holds again once the
 # watches are back.
 CATCH_UP_LIMIT_MS=${E2E_CATCH_UP_LIMIT_MS:-20000}
-trap 'e2e_clean_namespace $NS' EXIT
+# Constant-rate load on a route that exists throughout, from before the API
+# server stops until every catch-up check is done (tests/e2e/load.py).
+LOAD_RATE=${E2E_OUTAGE_LOAD_RATE:-300}
+LOAD_PID=
+trap '[ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null; e2e_clean_namespace $NS' EXIT
 
 backend_is() { e2e_http GET "$PROXY$1" >/dev/null && [ "$(e2e_upstream_backend)" = "$2" ]; }
 
@@ -26,10 +30,38 @@ setup() {
   e2e_backend_service $NS out-b "$E2E_BACKEND_BE2" >/dev/null
   e2e_ingress $NS out /outage out-a >/dev/null
   e2e_ingress $NS guarded /outage-guarded out-a >/dev/null
+  e2e_ingress $NS steady /outage-steady out-a >/dev/null
   e2e_poll 15000 backend_is /outage be1 ||
     { e2e_fail "setup: /outage served by be1" "got $(e2e_http GET "$PROXY/outage")"; exit 1; }
   e2e_poll 15000 e2e_answers 200 GET "$PROXY/outage-guarded" ||
     { e2e_fail "setup: /outage-guarded open" "got $(e2e_http GET "$PROXY/outage-guarded")"; exit 1; }
+  e2e_poll 15000 e2e_answers 200 GET "$PROXY/outage-steady" ||
+    { e2e_fail "setup: /outage-steady open" "got $(e2e_http GET "$PROXY/outage-steady")"; exit 1; }
+}
+
+start_load() {
+  python3 "$E2E_DIR/load.py" "$PROXY/outage-steady" "$LOAD_RATE" "$E2E_RUN/outage-load.json" \
+    2>"$E2E_RUN/logs/outage-load.log" &
+  LOAD_PID=$!
+}
+
+# Stops the load and checks it: every request answered 200, none failed.
+check_load() {
+  local report
+  kill "$LOAD_PID"
+  wait "$LOAD_PID" || true
+  LOAD_PID=
+  report=$(cat "$E2E_RUN/outage-load.json" 2>/dev/null || echo '{}')
+  local sent ok errors
+  sent=$(jq -r '.sent // 0' <<<"$report")
+  ok=$(jq -r '.codes["200"] // 0' <<<"$report")
+  errors=$(jq -c '.errors // {}' <<<"$report")
+  if [ "$sent" -gt 0 ] && [ "$ok" = "$sent" ] && [ "$errors" = "{}" ]; then
+    e2e_pass "constant load ($LOAD_RATE req/s) through the outage and catch-up: every request 200" \
+      "$(jq -r '"\(.sent) requests in \(.seconds) s, p99 \(.p99_ms) ms, max \(.max_ms) ms"' <<<"$report")"
+  else
+    e2e_fail "constant load ($LOAD_RATE req/s) through the outage and catch-up: every request 200" "$report"
+  fi
 }
 
 # Creates KongPlugin $1 (a custom resource, watched apart from the core kinds).
@@ -103,5 +135,7 @@ catch_up() {
 }
 
 setup
+start_load
 traffic_during_outage
 catch_up
+check_load
