@@ -3,7 +3,7 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
-mod support;
+use crate::support;
 
 use kingress::model::{CredentialType, Table};
 use serde_json::{Value, json};

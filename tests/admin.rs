@@ -3,7 +3,7 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
-mod support;
+use crate::support;
 
 use kingress::admin::entities;
 use kingress::model::plugin::PluginOrdering;

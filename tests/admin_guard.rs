@@ -8,7 +8,7 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::Path;

@@ -4,7 +4,7 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
-mod support;
+use crate::support;
 
 use base64::Engine;
 use kingress::model::{CredentialType, Table};

@@ -1,6 +1,6 @@
 //! `kingress check` and `kingress --version` as a CI pipeline runs them:
 //! the real binary, its stdout compared with golden files, its exit status.
-//! `UPDATE_GOLDEN=1 cargo test --test check` rewrites the expectations.
+//! `UPDATE_GOLDEN=1 cargo test --test integration check::` rewrites the expectations.
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 

@@ -5,7 +5,7 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
-mod support;
+use crate::support;
 
 use kingress::model::{ClientSecret, HostMatch, PathMatch, PluginConfig, Target};
 use kingress::translate::{Options, translate};

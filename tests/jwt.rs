@@ -13,7 +13,6 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
-mod support;
 
 #[path = "jwt/algorithms.rs"]
 mod algorithms;

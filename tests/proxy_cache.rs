@@ -14,7 +14,7 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
-mod support;
+use crate::support;
 
 #[path = "proxy_cache/access.rs"]
 mod access;

@@ -15,7 +15,7 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
-mod support;
+use crate::support;
 
 #[path = "redis/auth_tls.rs"]
 mod auth_tls;

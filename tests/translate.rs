@@ -4,7 +4,7 @@
 //! human-readable rendering of the table and problems (secrets shown only as
 //! `plain`/`to-hash`/`hashed`/`none`).
 //!
-//! `UPDATE_GOLDEN=1 cargo test --test translate` rewrites the expectations;
+//! `UPDATE_GOLDEN=1 cargo test --test integration translate::` rewrites the expectations;
 //! review every diff by hand, they encode the intended behaviour.
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]

@@ -4,7 +4,7 @@
 //! a configured `anonymous` consumer that does not exist (Kong's 500 naming
 //! it; which plugin and route asked is in the log, not the body).
 
-use crate::client_auth::go_token;
+use super::client_auth::go_token;
 use crate::support::client;
 use crate::support::oauth2::multipart_body;
 use crate::support::standalone::Standalone;

@@ -1,7 +1,7 @@
 //! `02-access_spec.lua`'s "request rewrite using template" cases, and the
 //! identity headers and header injection a template must not produce.
 
-use crate::{R, header, query, send, start};
+use super::{R, header, query, send, start};
 use serde_json::json;
 
 #[tokio::test]
