@@ -22,6 +22,10 @@ pub struct Exchange<'t> {
     pub request: Request<BoxBody>,
     /// The TCP peer.
     pub client_addr: SocketAddr,
+    /// The client's address as Kong's `ngx.var.remote_addr` has it: the
+    /// peer, or what a trusted peer forwarded (`super::RealIp`). The proxy
+    /// resolves it once; plugins read it rather than the headers.
+    pub forwarded_ip: IpAddr,
     /// Whether the client connected over TLS.
     pub tls: bool,
     /// The table generation this request uses throughout.
@@ -86,7 +90,8 @@ pub struct Authenticated {
     pub anonymous: bool,
 }
 
-/// CIDR ranges whose `X-Forwarded-Proto` is trusted (`--trusted-ips`).
+/// CIDR ranges whose `X-Forwarded-*` and real-IP headers are trusted
+/// (`--trusted-ips`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TrustedIps(Vec<IpNet>);
 
@@ -105,6 +110,7 @@ impl<'t> Exchange<'t> {
         Self {
             request,
             client_addr,
+            forwarded_ip: client_addr.ip().to_canonical(),
             tls,
             table,
             route,
