@@ -36,6 +36,12 @@ pub struct Exchange<'t> {
     pub service: Option<&'t Service>,
     /// Set by an authentication plugin.
     pub authenticated: Option<Authenticated>,
+    /// Groups an identity provider vouched for (Kong's
+    /// `kong.ctx.shared.authenticated_groups`, set by openid-connect's
+    /// `authenticated_groups_claim`); acl checks them instead of the
+    /// consumer's when there is no consumer, no credential, or
+    /// `always_use_authenticated_groups`.
+    pub authenticated_groups: Option<Vec<String>>,
     /// Headers the proxy sets on the upstream request after the plugins ran.
     /// The proxy applies `upstream_remove` first, then these.
     pub upstream_headers: HeaderMap,
@@ -116,6 +122,7 @@ impl<'t> Exchange<'t> {
             route,
             service,
             authenticated: None,
+            authenticated_groups: None,
             upstream_headers: HeaderMap::new(),
             upstream_remove: Vec::new(),
             response_headers: HeaderMap::new(),
