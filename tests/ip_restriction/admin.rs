@@ -1,8 +1,8 @@
 //! ip-restriction in the real binary: the Admin API and kong.yml round
 //! trip (Kong's words for refused configurations, form input, PATCH applied
 //! without a restart, the stored document read back by a fresh process),
-//! the `--real-ip-header` / `--real-ip-recursive` flags, and an instance on
-//! a consumer taking precedence over the route's.
+//! the `--real-ip-header` / `--real-ip-recursive` flags, and Kong's
+//! precedence between consumer, consumer-group and route instances.
 
 use crate::support::auth::get_url;
 use crate::support::standalone::Standalone;
@@ -179,10 +179,12 @@ async fn the_real_ip_flags_choose_the_client() {
 }
 
 #[tokio::test]
-async fn a_consumers_instance_takes_precedence_over_the_routes() {
-    // Kong 3's precedence (consumer+route over route): after key-auth
-    // identifies the consumer, the consumer's own instance replaces the
-    // route's for that consumer only.
+async fn kong_precedence_across_consumer_group_and_route() {
+    // Kong 3's precedence, each step through the binary: consumer+route
+    // (outsider) over route; consumer (vip) over consumer group; consumer
+    // group (member) over route; the route's own instance for the rest
+    // (insider). Each scoped instance runs after key-auth found the
+    // consumer.
     let up = Upstream::start("up").await;
     let dir = tempfile::tempdir().unwrap();
     let yml = format!(
@@ -205,6 +207,24 @@ consumers:
   - username: outsider
     keyauth_credentials:
       - key: outsider-key
+  - username: member
+    keyauth_credentials:
+      - key: member-key
+  - username: vip
+    keyauth_credentials:
+      - key: vip-key
+    plugins:
+      - name: ip-restriction
+        config:
+          allow: [127.0.0.1]
+consumer_groups:
+  - name: partners
+    consumers: [member, vip]
+    plugins:
+      - name: ip-restriction
+        config:
+          deny: [127.0.0.1]
+          message: Partners are blocked today
 plugins:
   - name: ip-restriction
     consumer: outsider
@@ -218,16 +238,25 @@ plugins:
     std::fs::write(dir.path().join("kong.yml"), yml).unwrap();
     let k = Standalone::start(dir.path(), &[]).await;
     let url = format!("http://{}/keyed", k.http);
-    let r = get_url(&url, &[("apikey", "insider-key")]).await;
+    let call = |key: &'static str| {
+        let url = url.clone();
+        async move { get_url(&url, &[("apikey", key)]).await }
+    };
+    let r = call("insider-key").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = get_url(&url, &[("apikey", "outsider-key")]).await;
+    let r = call("outsider-key").await;
     assert_eq!(r.status, 403, "{}", r.body);
     assert_eq!(
         r.body,
         json!({"message": "Partners connect from their network"})
     );
+    let r = call("member-key").await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.body, json!({"message": "Partners are blocked today"}));
+    let r = call("vip-key").await;
+    assert_eq!(r.status, 200, "{}", r.body);
     // Authentication still comes first: no key is key-auth's 401.
     let r = get_url(&url, &[]).await;
     assert_eq!(r.status, 401, "{}", r.body);
-    assert_eq!(up.requests(), 1);
+    assert_eq!(up.requests(), 2);
 }
