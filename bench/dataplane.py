@@ -44,7 +44,7 @@ UNAUTHENTICATED = {
     "direct", "nginx", "envoy", "kingress", "kingress-accesslog", "kingress-rate-limiting",
     "kingress-rate-limiting-redis", "kingress-cors", "kingress-cors-preflight",
     "kingress-correlation-id", "kingress-request-transformer", "kingress-response-transformer",
-    "kingress-prometheus",
+    "kingress-prometheus", "kingress-ip-restriction",
 }
 
 
@@ -334,6 +334,8 @@ class Bench:
             ("kingress-rate-limiting-redis",
              "kingress, rate-limiting (redis policy, limit never reached)", "kingress",
              "kingress", url("km", "/rl-redis"), {}, None),
+            ("kingress-ip-restriction", "kingress, ip-restriction (deny and allow lists checked)",
+             "kingress", "kingress", url("km", "/ipr"), {}, None),
             # Issue 19: the traffic plugins, each against the plain route.
             ("kingress-cors", "kingress, cors (simple request with Origin)", "kingress", "kingress",
              url("km", "/cors"), {"Origin": "http://bench.example"}, None),

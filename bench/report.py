@@ -354,6 +354,7 @@ class Report:
                 ("kingress-acl", "key-auth + acl", 0.95),
                 ("kingress-rate-limiting", "rate-limiting (local)", 0.95),
                 ("kingress-rate-limiting-redis", "rate-limiting (redis)", 0.75),
+                ("kingress-ip-restriction", "ip-restriction", 0.95),
                 ("kingress-cors", "cors (simple request)", 0.95),
                 ("kingress-cors-preflight", "cors preflight", 0.95),
                 ("kingress-correlation-id", "correlation-id", 0.95),

@@ -130,10 +130,18 @@ pub struct ServeArgs {
         requires = "redis_client_cert_file"
     )]
     pub redis_client_key_file: Option<PathBuf>,
-    /// IPs or CIDRs whose X-Forwarded-Proto is trusted (comma-separated or
-    /// repeated).
+    /// IPs or CIDRs whose X-Forwarded-* and real-IP headers are trusted
+    /// (comma-separated or repeated).
     #[arg(long, env = "KINGRESS_TRUSTED_IPS", value_delimiter = ',')]
     pub trusted_ips: Vec<String>,
+    /// Header a --trusted-ips peer puts the client address in (Kong's
+    /// `real_ip_header`), e.g. X-Forwarded-For.
+    #[arg(long, env = "KINGRESS_REAL_IP_HEADER", default_value = "X-Real-IP")]
+    pub real_ip_header: String,
+    /// Walk the real-IP header from the right past every --trusted-ips
+    /// address (Kong's `real_ip_recursive`); off: only the last one.
+    #[arg(long, env = "KINGRESS_REAL_IP_RECURSIVE")]
+    pub real_ip_recursive: bool,
     /// Ingress class served.
     #[arg(long, env = "KINGRESS_INGRESS_CLASS", default_value = "kong")]
     pub ingress_class: String,
@@ -282,6 +290,13 @@ impl ServeArgs {
     /// The trusted IP list, parsed.
     pub fn trusted(&self) -> Result<TrustedIps, String> {
         TrustedIps::parse(&self.trusted_ips)
+    }
+
+    /// Where trusted peers put the client address (`--real-ip-header`,
+    /// `--real-ip-recursive`).
+    pub fn real_ip(&self) -> Result<crate::plugins::RealIp, String> {
+        crate::plugins::RealIp::new(&self.real_ip_header, self.real_ip_recursive)
+            .map_err(|e| e.to_string())
     }
 
     /// The Admin API token from `--admin-token` or `--admin-token-file`.

@@ -15,6 +15,7 @@ pub mod cors;
 mod exchange;
 pub mod file_log;
 pub mod http_log;
+pub mod ip_restriction;
 pub mod jwt;
 pub mod key_auth;
 pub mod log;
@@ -27,6 +28,7 @@ pub mod prometheus;
 pub mod proxy_cache;
 pub mod queue;
 pub mod rate_limiting;
+mod real_ip;
 pub mod request_size_limiting;
 pub mod request_termination;
 pub mod request_transformer;
@@ -41,6 +43,7 @@ pub use exchange::{
     Authenticated, BoxBody, BoxError, Connection, Exchange, TrustedIps, empty_body, full_body,
 };
 pub use log::{LogRecord, RequestFacts, ResponseFacts};
+pub use real_ip::{RealIp, RealIpError};
 
 /// What the access phase decided.
 #[derive(Debug)]
@@ -184,8 +187,10 @@ pub struct BodyRefused {
 pub struct Runtime {
     /// Issued tokens, codes and refresh tokens.
     pub tokens: TokenStore,
-    /// Peers whose `X-Forwarded-Proto` is believed.
+    /// Peers whose `X-Forwarded-Proto` and real-IP header are believed.
     pub trusted_ips: TrustedIps,
+    /// Where a trusted peer puts the client address (`--real-ip-header`).
+    pub real_ip: RealIp,
     /// oauth2 state (secret-verification cache, hashing pool).
     pub oauth2: oauth2::State,
     /// openid-connect state (discovery/JWKS/introspection caches, IdP client).
@@ -217,6 +222,7 @@ impl Runtime {
         Self {
             tokens,
             trusted_ips,
+            real_ip: RealIp::default(),
             oauth2: oauth2::State::new(),
             oidc: openid_connect::State::new(),
             rate_limiting: rate_limiting::State::new(),
@@ -233,6 +239,12 @@ impl Runtime {
     /// Keeps proxy-cache entries within `bounds` instead of the defaults.
     pub fn proxy_cache_bounds(mut self, bounds: proxy_cache::Bounds) -> Self {
         self.proxy_cache = proxy_cache::Store::new(bounds);
+        self
+    }
+
+    /// Reads the client address from `real_ip` (trusted peers only).
+    pub fn with_real_ip(mut self, real_ip: RealIp) -> Self {
+        self.real_ip = real_ip;
         self
     }
 

@@ -113,6 +113,7 @@ impl Servers {
 /// Builds the plugin runtime for `args` (token store, trusted IPs).
 pub async fn runtime(args: &ServeArgs, metrics: &Metrics) -> Result<Runtime, RunError> {
     let trusted = args.trusted().map_err(RunError::Usage)?;
+    let real_ip = args.real_ip().map_err(RunError::Usage)?;
     let keys = seal_keys(args).map_err(RunError::Usage)?;
     let url = args.token_store.expose();
     let tokens = if url == "memory" {
@@ -132,6 +133,7 @@ pub async fn runtime(args: &ServeArgs, metrics: &Metrics) -> Result<Runtime, Run
         .await
     };
     Ok(Runtime::new(tokens, trusted)
+        .with_real_ip(real_ip)
         .proxy_cache_bounds(crate::plugins::proxy_cache::Bounds {
             memory: args.proxy_cache_memory,
             max_entry: args.proxy_cache_max_entry,

@@ -111,3 +111,29 @@ async fn the_secrets_of_a_request_are_not_written() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(!text.contains("sekrit"), "{text}");
 }
+
+#[tokio::test]
+async fn client_ip_is_the_resolved_client() {
+    // Kong's serializer logs `client_ip = $remote_addr`: what a trusted
+    // peer's X-Real-IP names, and the peer itself otherwise.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("file.log");
+    let up = Upstream::start("api").await;
+    let mut r = route("api", &["/"], "api");
+    r.plugins = vec![plugin("file-log", &json!({"path": path.to_str().unwrap()}))];
+    let settings = support::proxy::Settings {
+        trusted_ips: kingress::plugins::TrustedIps::parse(&["127.0.0.1".into()]).unwrap(),
+        ..Default::default()
+    };
+    let proxy = TestProxy::start_with(
+        table(vec![r.clone()], vec![service("api", &[up.addr])]),
+        settings,
+    )
+    .await;
+    get(&proxy, "/", &[("x-real-ip", "192.0.2.44")]).await;
+    let untrusted = TestProxy::start(table(vec![r], vec![service("api", &[up.addr])])).await;
+    get(&untrusted, "/", &[("x-real-ip", "192.0.2.45")]).await;
+    let entries = lines(&path, 2).await;
+    assert_eq!(entries[0]["client_ip"], "192.0.2.44");
+    assert_eq!(entries[1]["client_ip"], "127.0.0.1");
+}

@@ -2,6 +2,7 @@
 //! proxy (`TestProxy`), the echo upstream, and an identity provider written
 //! in the test (`support::idp`) with real RSA, EC and Ed25519 keys.
 //!
+//! - `oidc/acl.rs`: acl on the token's groups (`authenticated_groups_claim`);
 //! - `oidc/bearer.rs`: JWS verification, attacks, time claims, issuer, key
 //!   rotation, extra JWKS, unreachable provider;
 //! - `oidc/claims.rs`: scopes/audience/groups/roles rules (403);
@@ -15,6 +16,8 @@
 
 use crate::support;
 
+#[path = "oidc/acl.rs"]
+mod acl;
 #[path = "oidc/bearer.rs"]
 mod bearer;
 #[path = "oidc/claims.rs"]

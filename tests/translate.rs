@@ -495,6 +495,7 @@ golden!(
     opentelemetry,
     transformers,
     traffic_plugins,
+    ip_restriction,
 );
 
 #[test]
@@ -816,6 +817,35 @@ fn traffic_plugin_configs_survive_translation() -> Result<()> {
     assert_eq!(c["content_type"], "text/html");
     assert_eq!(c["message"], serde_json::Value::Null);
     assert_eq!(c["echo"], false);
+    Ok(())
+}
+
+/// ip-restriction as the Admin API prints it after translation: the
+/// lists as written (a configFrom Secret's too), `status` and `message`
+/// kept, Kong's nulls for what was left out; the refused configurations
+/// fail their route closed with Kong's messages.
+#[test]
+fn ip_restriction_configs_survive_translation() -> Result<()> {
+    let (docs, options) = load("ip_restriction")?;
+    let t = translate(&object_set(docs)?, &options);
+    let c = rendered(&t, "office-only");
+    assert_eq!(
+        c,
+        serde_json::json!({"allow": ["10.0.0.0/8", "2001:db8::/32"], "deny": ["10.6.6.6"],
+                           "status": 401, "message": "Office network only"})
+    );
+    let c = rendered(&t, "blocklist");
+    assert_eq!(c["allow"], serde_json::Value::Null);
+    assert_eq!(c["status"], serde_json::Value::Null);
+    let fault = route_fault(&t, "refused");
+    for expected in [
+        "config.allow.2: invalid ip or cidr range: '0.0.0.0/33'",
+        "@entity: at least one of these fields must be non-empty: 'config.allow', 'config.deny'",
+        "config.status: 302 cannot be answered",
+    ] {
+        assert!(fault.contains(expected), "{expected} not in {fault}");
+    }
+    assert!(route_fault(&t, "intranet").is_empty() && route_fault(&t, "public").is_empty());
     Ok(())
 }
 

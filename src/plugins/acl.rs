@@ -5,7 +5,11 @@
 //! "You cannot consume this service". Allowed requests carry
 //! `X-Consumer-Groups` (the groups joined by `, `) unless
 //! `hide_groups_header`. With `include_consumer_groups` the consumer's
-//! KongConsumerGroups count as groups as well.
+//! KongConsumerGroups count as groups as well. Groups an identity provider
+//! vouched for (openid-connect's `authenticated_groups_claim`) are checked
+//! instead when no consumer was identified, when the consumer is the
+//! anonymous one, or with `always_use_authenticated_groups`; the upstream
+//! then gets them as `X-Authenticated-Groups`.
 
 use super::{Access, Exchange, Phases, PluginError, Runtime, consumer};
 use crate::model::PluginInstance;
@@ -16,6 +20,9 @@ use std::sync::Arc;
 const BLOCKED: &str = "You cannot consume this service";
 /// `X-Consumer-Groups`.
 pub const CONSUMER_GROUPS: HeaderName = HeaderName::from_static("x-consumer-groups");
+/// `X-Authenticated-Groups`: the groups when they came from an identity
+/// provider rather than the consumer.
+pub const AUTHENTICATED_GROUPS: HeaderName = HeaderName::from_static("x-authenticated-groups");
 
 impl Phases for AclConfig {
     async fn access(
@@ -24,21 +31,34 @@ impl Phases for AclConfig {
         exchange: &mut Exchange<'_>,
         _runtime: &Runtime,
     ) -> Result<Access, PluginError> {
-        let forbidden = || PluginError::Forbidden {
-            message: BLOCKED.into(),
-            www_authenticate: None,
+        let (deny, listed) = match (&config.deny, &config.allow) {
+            (Some(deny), _) if !deny.is_empty() => (true, deny),
+            (_, Some(allow)) => (false, allow),
+            (Some(deny), None) => (true, deny),
+            (None, None) => return Err(forbidden()),
         };
-        let unauthorized_or_forbidden = |exchange: &Exchange<'_>| {
-            if consumer::has_credential(exchange) {
-                forbidden()
-            } else {
-                PluginError::Plain {
-                    status: http::StatusCode::UNAUTHORIZED,
-                    message: "Unauthorized".into(),
-                }
+        // Kong's order: without a consumer only an identity provider's
+        // groups count; with one, they replace the consumer's when it came
+        // without a credential (anonymous) or when the config says so.
+        let consumer = exchange.authenticated.as_ref();
+        let use_authenticated = match consumer {
+            None => true,
+            Some(_) => {
+                !consumer::has_credential(exchange) || config.always_use_authenticated_groups
             }
         };
-        let Some(who) = exchange.authenticated.as_ref() else {
+        if use_authenticated && let Some(groups) = &exchange.authenticated_groups {
+            let in_group = listed.iter().any(|g| groups.contains(g));
+            if in_group == deny {
+                return Err(forbidden());
+            }
+            if !config.hide_groups_header && !groups.is_empty() {
+                let value = groups.join(", ");
+                exchange.set_upstream_header(AUTHENTICATED_GROUPS, &value);
+            }
+            return Ok(Access::Continue);
+        }
+        let Some(who) = consumer else {
             return Err(unauthorized_or_forbidden(exchange));
         };
         let table = exchange.table;
@@ -52,12 +72,6 @@ impl Phases for AclConfig {
                 }
             }
         }
-        let (deny, listed) = match (&config.deny, &config.allow) {
-            (Some(deny), _) if !deny.is_empty() => (true, deny),
-            (_, Some(allow)) => (false, allow),
-            (Some(deny), None) => (true, deny),
-            (None, None) => return Err(forbidden()),
-        };
         if groups.is_empty() && !deny {
             return Err(unauthorized_or_forbidden(exchange));
         }
@@ -69,5 +83,25 @@ impl Phases for AclConfig {
             exchange.set_upstream_header(CONSUMER_GROUPS, &groups.join(", "));
         }
         Ok(Access::Continue)
+    }
+}
+
+fn forbidden() -> PluginError {
+    PluginError::Forbidden {
+        message: BLOCKED.into(),
+        www_authenticate: None,
+    }
+}
+
+/// Kong: 403 when a credential was presented (it identified no one with
+/// groups), 401 "Unauthorized" when nothing was.
+fn unauthorized_or_forbidden(exchange: &Exchange<'_>) -> PluginError {
+    if consumer::has_credential(exchange) {
+        forbidden()
+    } else {
+        PluginError::Plain {
+            status: http::StatusCode::UNAUTHORIZED,
+            message: "Unauthorized".into(),
+        }
     }
 }

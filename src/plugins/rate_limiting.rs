@@ -14,14 +14,10 @@ use super::{Access, Exchange, Phases, PluginError, Runtime};
 use crate::model::PluginInstance;
 use crate::model::plugin::rate_limiting::{LimitBy, Policy, RateLimitingConfig};
 use http::StatusCode;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 pub(crate) use usage::{Usage, Used};
 use window::Now;
-
-/// Kong's default `real_ip_header`: believed only from `--trusted-ips` peers.
-const X_REAL_IP: &str = "x-real-ip";
 
 /// This process's counters: one local table for every `local` instance, and
 /// per Redis server a connection and the batched counts.
@@ -65,7 +61,7 @@ impl Phases for RateLimitingConfig {
         let key = format!(
             "{}:{service}:{}",
             exchange.route.name,
-            identifier(config, exchange, runtime)
+            identifier(config, exchange)
         );
         let state = &runtime.rate_limiting;
         let usage = match config.policy {
@@ -100,7 +96,7 @@ impl Phases for RateLimitingConfig {
 
 /// Kong's `get_identifier`: what the request is counted by, falling back to
 /// the client's address when that is missing.
-fn identifier(config: &RateLimitingConfig, exchange: &Exchange<'_>, runtime: &Runtime) -> String {
+fn identifier(config: &RateLimitingConfig, exchange: &Exchange<'_>) -> String {
     let found = match config.limit_by {
         LimitBy::Service => exchange.service.map(|s| s.name.clone()),
         LimitBy::Consumer => exchange.authenticated.as_ref().map(|a| {
@@ -130,20 +126,5 @@ fn identifier(config: &RateLimitingConfig, exchange: &Exchange<'_>, runtime: &Ru
     };
     found
         .filter(|id| !id.is_empty())
-        .unwrap_or_else(|| client_ip(exchange, runtime).to_string())
-}
-
-/// Kong's `kong.client.get_forwarded_ip` with Kong's defaults: the peer,
-/// or its `X-Real-IP` when the peer is one of `--trusted-ips`.
-fn client_ip(exchange: &Exchange<'_>, runtime: &Runtime) -> IpAddr {
-    let peer = exchange.client_addr.ip();
-    if !runtime.trusted_ips.contains(peer) {
-        return peer;
-    }
-    exchange
-        .headers()
-        .get(X_REAL_IP)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(peer)
+        .unwrap_or_else(|| exchange.forwarded_ip.to_string())
 }

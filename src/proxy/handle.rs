@@ -167,6 +167,14 @@ async fn proxy<'t>(
     let routed_uri = parts.uri.clone();
     let request = Request::from_parts(parts, client_body(body));
     let mut exchange = Exchange::new(request, conn.peer, conn.tls, table, route, service);
+    // Only a trusted peer's header is read; the others are their own client.
+    if trusted {
+        exchange.forwarded_ip = shared.runtime.real_ip.resolve(
+            conn.peer.ip(),
+            &shared.runtime.trusted_ips,
+            exchange.headers(),
+        );
+    }
     exchange.matched_path = found.path;
     exchange.connection = plugins::Connection {
         local: Some(conn.local),
@@ -221,6 +229,7 @@ async fn proxy<'t>(
     }
     let forwarded = Forwarded {
         peer: conn.peer.ip(),
+        client: exchange.forwarded_ip,
         trusted,
         proto: if conn.tls { "https" } else { "http" },
         host: &host,

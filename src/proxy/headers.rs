@@ -25,6 +25,9 @@ const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 pub(super) struct Forwarded<'a> {
     /// The TCP peer.
     pub peer: IpAddr,
+    /// The client as the real-IP rule resolved it (Kong's `$remote_addr`):
+    /// the peer unless a trusted peer named another.
+    pub client: IpAddr,
     /// Whether the peer is in `--trusted-ips`.
     pub trusted: bool,
     /// `http` or `https`, as the client connected.
@@ -109,9 +112,16 @@ fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
 }
 
 /// Sets `X-Forwarded-For/-Proto/-Host/-Port/-Path`, `X-Real-IP`, and drops
-/// an untrusted `X-Forwarded-Prefix`.
+/// an untrusted `X-Forwarded-Prefix`. As Kong: `X-Real-IP` is the resolved
+/// client, and so is `X-Forwarded-For` when the request had none; a
+/// request's own `X-Forwarded-For` gets the peer appended.
 pub(super) fn set_forwarded(headers: &mut HeaderMap, f: &Forwarded<'_>) {
     let peer = ip_value(f.peer);
+    let client = if f.client == f.peer.to_canonical() {
+        peer.clone()
+    } else {
+        ip_value(f.client)
+    };
     if headers.contains_key(&X_FORWARDED_FOR) {
         let mut chain = String::new();
         for value in headers.get_all(&X_FORWARDED_FOR) {
@@ -123,7 +133,7 @@ pub(super) fn set_forwarded(headers: &mut HeaderMap, f: &Forwarded<'_>) {
         chain.push_str(peer.to_str().unwrap_or_default());
         set_owned(headers, X_FORWARDED_FOR, chain);
     } else {
-        headers.insert(X_FORWARDED_FOR, peer.clone());
+        headers.insert(X_FORWARDED_FOR, client.clone());
     }
 
     let keep = |headers: &HeaderMap, name: &HeaderName| f.trusted && headers.contains_key(name);
@@ -145,9 +155,7 @@ pub(super) fn set_forwarded(headers: &mut HeaderMap, f: &Forwarded<'_>) {
     if !f.trusted {
         headers.remove(&X_FORWARDED_PREFIX);
     }
-    if !keep(headers, &X_REAL_IP) {
-        headers.insert(X_REAL_IP, peer);
-    }
+    headers.insert(X_REAL_IP, client);
 }
 
 /// The peer address as a header value (an IPv4-mapped IPv6 address as
@@ -297,6 +305,7 @@ mod tests {
     fn forwarded(trusted: bool) -> Forwarded<'static> {
         Forwarded {
             peer: "::ffff:10.0.0.9".parse().unwrap(),
+            client: "10.0.0.9".parse().unwrap(),
             trusted,
             proto: "https",
             host: "a.example",
@@ -331,11 +340,26 @@ mod tests {
             ("x-real-ip", "1.1.1.1"),
             ("x-forwarded-prefix", "/p"),
         ]);
-        set_forwarded(&mut h, &forwarded(true));
+        // The real-IP rule believed the trusted peer's X-Real-IP.
+        let f = Forwarded {
+            client: "1.1.1.1".parse().unwrap(),
+            ..forwarded(true)
+        };
+        set_forwarded(&mut h, &f);
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["x-real-ip"], "1.1.1.1");
         assert_eq!(h["x-forwarded-prefix"], "/p");
-        assert_eq!(h["x-forwarded-for"], "10.0.0.9");
+        // Kong: with no X-Forwarded-For, the chain starts at `$remote_addr`.
+        assert_eq!(h["x-forwarded-for"], "1.1.1.1");
+        // With one, the peer that connected is appended.
+        let mut h = map(&[("x-forwarded-for", "1.1.1.1")]);
+        set_forwarded(&mut h, &f);
+        assert_eq!(h["x-forwarded-for"], "1.1.1.1, 10.0.0.9");
+        // A trusted peer's unparsable X-Real-IP was not believed: the
+        // upstream gets the resolved client, not the client's text.
+        let mut h = map(&[("x-real-ip", "junk")]);
+        set_forwarded(&mut h, &forwarded(true));
+        assert_eq!(h["x-real-ip"], "10.0.0.9");
     }
 
     #[test]

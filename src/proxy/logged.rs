@@ -97,7 +97,8 @@ pub(super) fn pending_log(
         plugins,
         request: RequestFacts {
             started_at: std::time::SystemTime::UNIX_EPOCH,
-            client_addr: conn.peer,
+            // Kong's `client_ip` is `$remote_addr`: the resolved client.
+            client_addr: std::net::SocketAddr::new(exchange.forwarded_ip, conn.peer.port()),
             local_addr: conn.local,
             tls: conn.tls,
             method: request.method().clone(),

@@ -91,6 +91,11 @@ pub async fn get(proxy: &TestProxy, path_and_query: &str, headers: &[(&str, &str
     request("GET", &proxy.http_url(path_and_query), headers, None).await
 }
 
+/// `GET url` (any listener) with `headers`.
+pub async fn get_url(url: &str, headers: &[(&str, &str)]) -> Reply {
+    request("GET", url, headers, None).await
+}
+
 /// The header `name` the upstream received, if any.
 pub fn upstream_header<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
     reply.body["headers"][name].as_str()

@@ -15,7 +15,7 @@ use kingress::admin::{AdminServer, StatusServer};
 use kingress::listen::Limits;
 use kingress::metrics::Metrics;
 use kingress::model::{ObjectRef, PathMatch, Route, Service, Shared, Table};
-use kingress::plugins::{Runtime, TrustedIps};
+use kingress::plugins::{RealIp, Runtime, TrustedIps};
 use kingress::proxy::{Proxy, ProxyConfig};
 use kingress::publish::TableHandle;
 use kingress::tokens::TokenStore;
@@ -50,6 +50,8 @@ pub struct TestProxy {
 pub struct Settings {
     /// Peers whose `X-Forwarded-*` headers are kept.
     pub trusted_ips: TrustedIps,
+    /// `--real-ip-header` and `--real-ip-recursive`.
+    pub real_ip: RealIp,
     /// Connection limits of all four listeners.
     pub limits: Limits,
     /// `--underscores-in-headers`.
@@ -88,8 +90,9 @@ impl TestProxy {
     async fn start_settings(settings: Settings) -> TestProxy {
         let table = TableHandle::new();
         let metrics = Metrics::new();
-        let mut runtime =
-            Runtime::new(TokenStore::memory(), settings.trusted_ips).with_metrics(metrics.clone());
+        let mut runtime = Runtime::new(TokenStore::memory(), settings.trusted_ips)
+            .with_real_ip(settings.real_ip)
+            .with_metrics(metrics.clone());
         if let Some(key) = settings.api_keys {
             runtime = runtime.digest_api_keys(key);
         }

@@ -19,6 +19,7 @@ macro_rules! plugins {
             KeyAuth => key_auth::KeyAuthConfig,
             BasicAuth => basic_auth::BasicAuthConfig,
             Acl => acl::AclConfig,
+            IpRestriction => ip_restriction::IpRestrictionConfig,
             Opentelemetry => opentelemetry::OpentelemetryConfig,
             ProxyCache => proxy_cache::ProxyCacheConfig,
             RequestTransformer => request_transformer::RequestTransformerConfig,

@@ -4,7 +4,7 @@
 //! plugin sets are removed first, whatever the outcome.
 
 use super::Verified;
-use super::claims::{header_value, lookup};
+use super::claims::{header_value, lookup, words};
 use super::failure::Reason;
 use crate::model::plugin::OidcConfig;
 use crate::model::plugin::openid_connect::ConsumerBy;
@@ -113,6 +113,13 @@ pub(super) fn apply(
         }
         (None, None) => clear_all(exchange),
     }
+    // Kong's `set_authenticated_groups`: what the token says, for acl. A
+    // token without the claim vouches for no groups.
+    exchange.authenticated_groups = config
+        .authenticated_groups_claim
+        .as_ref()
+        .and_then(|path| lookup(&verified.claims, path))
+        .map(words);
     if let Some(h) = &config.upstream_access_token_header {
         let value = match &h.scheme {
             Some(scheme) => format!("{scheme} {token}"),

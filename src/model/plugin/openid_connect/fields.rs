@@ -56,7 +56,7 @@ const IGNORED_FIELDS: [&str; 22] = [
 const IGNORED_PREFIXES: [&str; 2] = ["session_", "logout_"];
 
 /// Every field this module reads.
-const KNOWN_FIELDS: [&str; 46] = [
+const KNOWN_FIELDS: [&str; 47] = [
     "issuer",
     "client_id",
     "client_secret",
@@ -84,6 +84,7 @@ const KNOWN_FIELDS: [&str; 46] = [
     "roles_claim",
     "roles_required",
     "consumer_claim",
+    "authenticated_groups_claim",
     "consumer_by",
     "consumer_optional",
     "anonymous",

@@ -52,6 +52,7 @@ impl Schema for OidcConfig {
         });
         let second = json!({
             "consumer_claim": null,
+            "authenticated_groups_claim": null,
             "consumer_by": ["username", "custom_id"],
             "consumer_optional": false,
             "anonymous": null,

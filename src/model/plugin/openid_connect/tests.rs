@@ -366,3 +366,21 @@ fn unknown_fields_are_refused_and_flow_fields_ignored() {
         "config.introspection_check_active"
     );
 }
+
+#[test]
+fn authenticated_groups_claim_is_a_claim_path() {
+    let c = parse(json!({ "issuer": ISSUER })).unwrap();
+    assert_eq!(c.authenticated_groups_claim, None);
+    let c = parse(json!({ "issuer": ISSUER, "authenticated_groups_claim": ["realm", "groups"] }))
+        .unwrap();
+    assert_eq!(
+        c.authenticated_groups_claim,
+        Some(vec!["realm".to_string(), "groups".to_string()])
+    );
+    let c = parse(json!({ "issuer": ISSUER, "authenticated_groups_claim": [] })).unwrap();
+    assert_eq!(c.authenticated_groups_claim, None);
+    assert_eq!(
+        err_field(json!({ "issuer": ISSUER, "authenticated_groups_claim": 5 })),
+        "config.authenticated_groups_claim"
+    );
+}
