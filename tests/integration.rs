@@ -24,6 +24,7 @@ mod crds;
 mod declarative;
 mod file_log;
 mod http_log;
+mod ip_restriction;
 mod jwt;
 mod key_auth;
 mod logs;

@@ -12,7 +12,7 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
-mod support;
+use crate::support;
 
 #[path = "ip_restriction/admin.rs"]
 mod admin;
