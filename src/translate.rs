@@ -35,6 +35,7 @@ mod memo;
 mod paths;
 mod plugin_config;
 mod plugins;
+mod rewrite;
 mod secrets;
 mod tls;
 

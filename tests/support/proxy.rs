@@ -190,9 +190,12 @@ pub fn route(name: &str, paths: &[&str], service: &str) -> Route {
             .map(|p| PathMatch::Plain(p.to_string()))
             .collect(),
         methods: Vec::new(),
+        headers: Vec::new(),
+        snis: Vec::new(),
         protocols: Vec::new(),
         https_redirect_status_code: 426,
         strip_path: false,
+        path_handling: Default::default(),
         preserve_host: false,
         regex_priority: 0,
         service: Some(service.to_string()),
