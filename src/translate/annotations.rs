@@ -66,6 +66,9 @@ const SERVICE_KEYS: &[&str] = &[
     TAGS,
 ];
 
+/// What KIC reads on KongConsumers and KongConsumerGroups.
+const HOLDER_KEYS: &[&str] = &[PLUGINS, TAGS];
+
 type Annotations = BTreeMap<String, String>;
 
 /// Route settings from an Ingress's annotations.
@@ -215,6 +218,15 @@ pub(super) fn service_settings(
     s.service_upstream = a.get(SERVICE_UPSTREAM).map(String::as_str) == Some("true");
     s.retries = number(cx, RETRIES).map(|n| u32::try_from(n).unwrap_or(u32::MAX));
     s
+}
+
+/// Reports the `konghq.com/` annotations of a KongConsumer or
+/// KongConsumerGroup that kingress does not serve (it reads
+/// `konghq.com/plugins`; tags are metadata).
+pub(super) fn holder(cx: &mut Cx<'_>, object: &ObjectRef, annotations: Option<&Annotations>) {
+    if let Some(a) = annotations {
+        unsupported(cx, object, a, HOLDER_KEYS);
+    }
 }
 
 /// Parses a `konghq.com/plugins` value: a comma list of `name` or

@@ -181,3 +181,40 @@ async fn force_ssl_redirect_and_https_redirect_status_code_answer_plain_http() {
     assert_eq!(res.status(), 200);
     assert_eq!(up.requests(), 1);
 }
+
+#[tokio::test]
+async fn snis_hold_tls_requests_to_the_server_names_listed() {
+    let listed = Upstream::start("listed").await;
+    let other = Upstream::start("other").await;
+    let manifests = [
+        ingress(
+            "sni",
+            "konghq.com/snis: 'a.example'",
+            "/",
+            "Prefix",
+            "listed",
+        ),
+        ingress("any", "", "/", "ImplementationSpecific", "other"),
+        service_manifests("listed", listed.addr),
+        "---\n".into(),
+        service_manifests("other", other.addr),
+    ]
+    .concat();
+    let proxy = TestProxy::start(translated(&manifests, &[])).await;
+    for (sni, want) in [("a.example", "listed"), ("b.example", "other")] {
+        let tls = client::http1_for(sni, proxy.https);
+        let url = format!("https://{sni}:{}/x", proxy.https.port());
+        let echo = json(tls.get(url).send().await.unwrap()).await;
+        assert_eq!(echo["upstream"], want, "{sni}");
+    }
+    // Plain HTTP is not held to snis (Kong's rule).
+    let echo = json(
+        client::http1()
+            .get(proxy.http_url("/x"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(echo["upstream"], "listed");
+}
