@@ -56,9 +56,12 @@ fn route(hosts: &[&str], path: PathMatch, methods: &[&str]) -> Route {
         hosts: hosts.iter().map(|h| HostMatch::parse(h)).collect(),
         paths: vec![path],
         methods: methods.iter().map(|m| m.to_string()).collect(),
+        headers: Vec::new(),
+        snis: Vec::new(),
         protocols: Vec::new(),
         https_redirect_status_code: 426,
         strip_path: false,
+        path_handling: Default::default(),
         preserve_host: true,
         regex_priority: 0,
         service: None,
@@ -72,12 +75,18 @@ fn regex(pattern: &str) -> PathMatch {
     PathMatch::Regex(PathRegex::new(pattern).expect("bench regex compiles"))
 }
 
+/// Requests without headers: no bench route has header conditions.
+static NO_HEADERS: std::sync::LazyLock<http::HeaderMap> =
+    std::sync::LazyLock::new(http::HeaderMap::new);
+
 fn get<'a>(host: &'a str, path: &'a str) -> RequestInfo<'a> {
     RequestInfo {
         method: "GET",
         host,
         path,
         https: false,
+        sni: None,
+        headers: &NO_HEADERS,
     }
 }
 

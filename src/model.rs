@@ -5,6 +5,7 @@
 
 mod consumer;
 pub mod credential;
+mod header_match;
 pub mod normalise;
 mod object;
 pub mod plugin;
@@ -24,9 +25,10 @@ pub use credential::{
     CredentialSchema, CredentialType, Credentials, FieldProblem, Fields, JwtCredential,
     KeyAuthCredential, Origin, Password,
 };
+pub use header_match::{HeaderMatch, HeaderRegex};
 pub use object::{ObjectRef, Problem};
 pub use plugin::{PluginConfig, PluginInstance};
-pub use route::{HostMatch, PathMatch, PathRegex, Route};
+pub use route::{HostMatch, PathHandling, PathMatch, PathRegex, Route};
 pub use secret::Sensitive;
 pub use service::{Certificate, Scheme, Service, Target};
 pub use shared::Shared;

@@ -48,6 +48,38 @@ pub struct ObjectSet {
     pub kong_consumer_groups: Store<KongConsumerGroup>,
     /// Kong declarative documents (`kong.yml`), in load order.
     pub declarative: Vec<Declarative>,
+    /// Manifest files and documents that could not be read (each is a
+    /// problem; the rest is served).
+    pub refused: Vec<Refused>,
+    /// Objects of Kong kinds kingress reads but does not serve (each is
+    /// reported, naming what happens instead).
+    pub unserved: Vec<Unserved>,
+}
+
+/// A manifest file, or one document of it, that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// The file, and the 1-based document number when one document (not
+    /// the whole file) was refused.
+    pub file: std::path::PathBuf,
+    /// 1-based; `None` for the whole file.
+    pub document: Option<usize>,
+    /// Why, without the file and document (those are in the fields).
+    pub message: String,
+}
+
+/// An object of a Kong kind that kingress does not serve (TCPIngress,
+/// KongIngress, KongVault, …): known by kind, namespace and name only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unserved {
+    /// `group/version`.
+    pub api_version: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace; `None` for cluster-scoped kinds.
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
 }
 
 /// One Kong declarative document and where it was read.
@@ -126,6 +158,20 @@ pub enum ParseError {
 // === impl ObjectSet ===
 
 impl ObjectSet {
+    /// Records a refused file (`document` `None`) or document.
+    pub fn refuse(
+        &mut self,
+        file: &std::path::Path,
+        document: Option<usize>,
+        message: impl Into<String>,
+    ) {
+        self.refused.push(Refused {
+            file: file.to_path_buf(),
+            document,
+            message: message.into(),
+        });
+    }
+
     /// Inserts or replaces an object. Objects without a namespace in a
     /// namespaced kind land in `default`, as `kubectl apply` would put them.
     pub fn apply(&mut self, object: Object) {
@@ -198,6 +244,54 @@ fn insert<K: Resource>(store: &mut Store<K>, mut object: K, namespaced: bool) {
         meta.name.clone().unwrap_or_default(),
     );
     store.insert(key, Arc::new(object));
+}
+
+// === impl Refused ===
+
+impl Refused {
+    /// `file` or `file: document N`.
+    pub fn location(&self) -> String {
+        match self.document {
+            Some(n) => format!("{}: document {n}", self.file.display()),
+            None => self.file.display().to_string(),
+        }
+    }
+}
+
+// === impl Unserved ===
+
+impl Unserved {
+    /// The object `value` (a decoded manifest) when it is of a Kong API
+    /// group (`*konghq.com`); `None` for anything else (a Deployment is no
+    /// business of an ingress controller). Objects of namespaced kinds
+    /// without a namespace land in `default`, as with [`ObjectSet::apply`];
+    /// a kind's scope is known only for the cluster-scoped Kong kinds.
+    pub fn of(value: &serde_json::Value) -> Option<Self> {
+        let api_version = value.get("apiVersion")?.as_str()?;
+        let kind = value.get("kind")?.as_str()?;
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        if !(group == "konghq.com" || group.ends_with(".konghq.com")) {
+            return None;
+        }
+        let meta = value.get("metadata");
+        let field = |f: &str| {
+            meta.and_then(|m| m.get(f))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let cluster_scoped = matches!(kind, "KongLicense" | "KongVault" | "KongClusterPlugin");
+        let namespace = match field("namespace") {
+            _ if cluster_scoped => None,
+            Some(ns) => Some(ns),
+            None => Some("default".to_string()),
+        };
+        Some(Self {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            namespace,
+            name: field("name").unwrap_or_default(),
+        })
+    }
 }
 
 // === impl Object ===

@@ -137,6 +137,7 @@ mod tests {
             targets: Vec::new(),
             connect_timeout_ms: 60_000,
             read_timeout_ms: 60_000,
+            write_timeout_ms: 60_000,
             retries: 5,
         };
         Table {

@@ -12,6 +12,11 @@
 //!   is a string prefix (`/foo` matches `/foobar`). `Regex` must match at the
 //!   start of the path.
 //! - **Method**: `methods` contains the request's method, or is empty.
+//! - **Headers**: every [`HeaderMatch`] of `headers` matches
+//!   ([`HeaderMatch::matches`]); a route without them ignores headers.
+//! - **SNI**: on a TLS connection, the client's server name is one of
+//!   `snis`, or `snis` is empty; plain connections are not held to `snis`
+//!   (Kong's rule).
 //!
 //! `protocols` never rules a route out. A route that allows `https` but not
 //! `http` still matches a plain-HTTP request, flagged with
@@ -23,8 +28,8 @@
 //! Each way a route matches (one of its hosts with one of its paths) has a
 //! summary; the greatest summary wins. Summaries compare field by field:
 //!
-//! 1. **Number of condition kinds** the route sets, out of hosts, paths and
-//!    methods. Both of Kong's routers rank this first (the traditional
+//! 1. **Number of condition kinds** the route sets, out of hosts, paths,
+//!    methods, headers and SNIs. Both of Kong's routers rank this first (the traditional
 //!    router's categories; KIC's expression priority bits 41 and up): hosts
 //!    with methods beat hosts alone, which beat methods alone, which beat
 //!    neither.
@@ -37,7 +42,9 @@
 //!    - prefixes (`Prefix` and `Plain`): the longer first, where a `Prefix`
 //!      counts its trailing slash (`/foo` is as long as `/foo/`, KIC's
 //!      measure), and at equal length `Prefix` beats `Plain`.
-//! 4. **Declaration order**: the earlier route in `Table::routes`, then the
+//! 4. **Number of header conditions**: more wins (Kong's traditional
+//!    router sorts on it after the path).
+//! 5. **Declaration order**: the earlier route in `Table::routes`, then the
 //!    earlier path within the route.
 //!
 //! Where this departs from Kong on purpose: an `Exact` path beats every
@@ -59,6 +66,8 @@
 //! each must start with.
 //!
 //! [`HostMatch::matches`]: crate::model::HostMatch::matches
+//! [`HeaderMatch`]: crate::model::HeaderMatch
+//! [`HeaderMatch::matches`]: crate::model::HeaderMatch::matches
 
 mod hash;
 mod index;
@@ -97,6 +106,11 @@ pub struct RequestInfo<'a> {
     pub path: &'a str,
     /// Whether the client connected over TLS.
     pub https: bool,
+    /// On a TLS connection, the server name the client sent (lower-case;
+    /// empty when it sent none); `None` on a plain connection.
+    pub sni: Option<&'a str>,
+    /// The request's headers, for routes with header conditions.
+    pub headers: &'a http::HeaderMap,
 }
 
 /// The answer of [`find`].

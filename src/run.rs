@@ -175,13 +175,18 @@ pub async fn standalone(args: StandaloneArgs) -> Result<(), RunError> {
         .with_metrics(metrics.clone());
     let control = Control::new(loader, reconciler);
 
-    // The first load must succeed: a bad file at start is a usage error.
-    control.reload().await.map_err(|e| {
-        RunError::Usage(format!(
-            "cannot load {}: {e}",
-            args.manifests.path.display()
-        ))
-    })?;
+    // A bad document at start is reported and the rest served; only a
+    // path that cannot be read, or manifests of which nothing loads, is a
+    // usage error.
+    control
+        .blocking(ControlState::first_load)
+        .await
+        .map_err(|e| {
+            RunError::Usage(format!(
+                "cannot load {}: {e}",
+                args.manifests.path.display()
+            ))
+        })?;
     let mut runtime = runtime(&args.serve, &metrics).await?;
     if let Some(key) = api_keys {
         runtime = runtime.digest_api_keys(key);
@@ -264,6 +269,22 @@ impl Control {
 impl ControlState {
     fn reload(&mut self) -> Result<Outcome, files::LoadError> {
         let objects = self.loader.load()?;
+        Ok(self.reconciler.reconcile(objects))
+    }
+
+    /// The first load: as [`ControlState::reload`], but refused when
+    /// documents were refused and nothing else loaded (serving an empty
+    /// table would hide the mistake behind 404s).
+    fn first_load(&mut self) -> Result<Outcome, String> {
+        let objects = self.loader.load().map_err(|e| e.to_string())?;
+        if objects.is_empty() && !objects.refused.is_empty() {
+            let lines: Vec<String> = objects
+                .refused
+                .iter()
+                .map(|r| format!("{}: {}", r.location(), r.message))
+                .collect();
+            return Err(format!("nothing loads: {}", lines.join("; ")));
+        }
         Ok(self.reconciler.reconcile(objects))
     }
 }

@@ -20,7 +20,9 @@
 //! - `holders`: plugins attached to KongConsumers and KongConsumerGroups;
 //! - `tls`: Ingress `spec.tls` Secrets to SNI certificates;
 //! - `declarative`: Kong declarative documents (`kong.yml`), after the
-//!   Kubernetes objects so a name both use stays with the Kubernetes one.
+//!   Kubernetes objects so a name both use stays with the Kubernetes one;
+//! - `unserved`: manifests that could not be read and objects of Kong kinds
+//!   kingress does not serve, each reported.
 
 mod annotations;
 mod backend;
@@ -35,8 +37,10 @@ mod memo;
 mod paths;
 mod plugin_config;
 mod plugins;
+mod rewrite;
 mod secrets;
 mod tls;
+mod unserved;
 
 use crate::model::{ObjectRef, Problem, Table};
 use crate::objects::ObjectSet;
@@ -116,6 +120,7 @@ fn translate_with(
     holders::translate(&mut cx, &mut plugins, &mut table);
     declarative::translate(&mut cx, &mut table);
     table.certificates = tls::translate(&mut cx);
+    unserved::translate(&mut cx);
 
     let mut problems = cx.problems;
     problems.sort();

@@ -5,6 +5,8 @@
 
 use crate::support;
 
+#[path = "proxy/annotations.rs"]
+mod annotations;
 #[path = "proxy/authority.rs"]
 mod authority;
 #[path = "proxy/bodies.rs"]

@@ -90,7 +90,7 @@ async fn serves_reloads_on_change_and_keeps_the_last_good_table() {
     eventually_status(&format!("{base}/b/x"), 200).await;
     eventually_status(&format!("{base}/a/x"), 404).await;
 
-    // A malformed file is refused whole; the last good table keeps serving.
+    // A malformed document is refused alone; everything else keeps serving.
     std::fs::write(
         dir.path().join("broken.yaml"),
         "kind: Service\napiVersion: v1\nspec: {ports: 7}\n",
@@ -256,18 +256,14 @@ async fn a_bad_manifest_is_parsed_once_logged_once_and_a_fix_loads() {
         std::fs::write(&bad, text).unwrap();
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(k.metric(parses).await - parsed_before, 1.0, "parsed once");
-    let errors = loads(&k, "error").await;
-    assert!(
-        errors < 10.0,
-        "backed off: {errors} failed loads for 30 touches"
-    );
     let log = k.log();
+    let refused = "reason=ManifestRefused";
     assert_eq!(
-        log.matches("manifests not reloaded").count(),
+        log.matches(refused).count(),
         1,
-        "one error line per distinct failure:\n{log}"
+        "one warning per distinct refusal:\n{log}"
     );
     assert!(log.contains("bad.yaml: document 1"), "{log}");
     eventually_status(&format!("http://{}/a/x", k.http), 200).await;
@@ -275,14 +271,48 @@ async fn a_bad_manifest_is_parsed_once_logged_once_and_a_fix_loads() {
     // A different failure is logged again; the fix loads.
     std::fs::write(&bad, "a: [").unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while k.log().matches("manifests not reloaded").count() < 2 {
-        assert!(Instant::now() < deadline, "second error not logged");
+    while k.log().matches(refused).count() < 2 {
+        assert!(Instant::now() < deadline, "second refusal not logged");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     std::fs::remove_file(&bad).unwrap();
     std::fs::write(dir.path().join("web.yaml"), manifest("/c", upstream.addr)).unwrap();
     eventually_status(&format!("http://{}/c/x", k.http), 200).await;
-    eventually_logged(&k, "manifests reloaded after earlier failures").await;
+}
+
+/// The first load serves what is valid: one bad document (no apiVersion)
+/// next to a good one is a warning naming the file and document, and the
+/// good route answers; a Secret whose base64 is wrapped at 76 columns, as
+/// the API server accepts it, is read.
+#[tokio::test]
+async fn a_bad_document_at_start_is_reported_and_the_rest_served() {
+    let upstream = Upstream::start("web").await;
+    let dir = tempfile::tempdir().unwrap();
+    let bad = "kind: Service\nmetadata: {name: lost}\nspec: {ports: [{port: 80}]}\n";
+    let secret = {
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode("k".repeat(90));
+        let (head, tail) = encoded.split_at(76);
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: wrapped}}\n\
+             data:\n  key: |\n    {head}\n    {tail}\n"
+        )
+    };
+    std::fs::write(
+        dir.path().join("mixed.yaml"),
+        format!("{bad}---\n{}---\n{secret}", manifest("/a", upstream.addr)),
+    )
+    .unwrap();
+    let k = start(dir.path()).await;
+    eventually_status(&format!("http://{}/a/x", k.http), 200).await;
+    eventually_logged(&k, "mixed.yaml: document 1").await;
+    let log = k.log();
+    assert!(log.contains("document has no apiVersion/kind"), "{log}");
+    assert_eq!(
+        log.matches("reason=ManifestRefused").count(),
+        1,
+        "only the bad document is refused (the wrapped Secret loads):\n{log}"
+    );
 }
 
 /// Polls the log until it holds `needle`.
@@ -332,7 +362,7 @@ async fn an_oversize_manifest_is_refused_by_name() {
         "is more than the largest manifest file read (65536 bytes, --max-manifest-size)",
     )
     .await;
-    assert!(k.log().contains("big.yaml: 10"), "{}", k.log());
+    assert!(k.log().contains("big.yaml"), "{}", k.log());
     assert_eq!(
         k.metric("kingress_manifest_parses_total").await,
         parsed_before

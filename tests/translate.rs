@@ -12,7 +12,8 @@
 use anyhow::{Context, Result};
 use kingress::model::plugin::Holder;
 use kingress::model::{
-    ApiKey, ClientSecret, Credential, CredentialType, Password, PathMatch, Scheme, Table,
+    ApiKey, ClientSecret, Credential, CredentialType, Password, PathHandling, PathMatch, Scheme,
+    Table,
 };
 use kingress::objects::{Object, ObjectSet};
 use kingress::translate::{Options, Translation, translate};
@@ -100,10 +101,17 @@ struct RouteOut {
     paths: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     methods: Vec<String>,
+    /// `name: value|value` or `name: ~*regex`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    headers: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    snis: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     protocols: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     https_redirect_status_code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_handling: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     strip_path: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -137,6 +145,8 @@ struct ServiceOut {
     connect_timeout_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     read_timeout_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    write_timeout_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retries: Option<u32>,
     targets: Vec<String>,
@@ -251,9 +261,20 @@ fn render(t: &Translation) -> String {
                 hosts: r.hosts.iter().map(|h| h.to_string()).collect(),
                 paths: r.paths.iter().map(path).collect(),
                 methods: r.methods.clone(),
+                headers: r
+                    .headers
+                    .iter()
+                    .map(|h| match &h.pattern {
+                        Some(p) => format!("{}: ~*{}", h.name, p.as_str()),
+                        None => format!("{}: {}", h.name, h.values.join("|")),
+                    })
+                    .collect(),
+                snis: r.snis.clone(),
                 protocols: r.protocols.clone(),
                 https_redirect_status_code: (r.https_redirect_status_code != 426)
                     .then_some(r.https_redirect_status_code),
+                path_handling: (r.path_handling != PathHandling::V0)
+                    .then_some(r.path_handling.as_str()),
                 strip_path: r.strip_path.then_some(true),
                 preserve_host: (!r.preserve_host).then_some(false),
                 regex_priority: (r.regex_priority != 0).then_some(r.regex_priority),
@@ -291,6 +312,7 @@ fn render(t: &Translation) -> String {
                 connect_timeout_ms: (s.connect_timeout_ms != 60_000)
                     .then_some(s.connect_timeout_ms),
                 read_timeout_ms: (s.read_timeout_ms != 60_000).then_some(s.read_timeout_ms),
+                write_timeout_ms: (s.write_timeout_ms != 60_000).then_some(s.write_timeout_ms),
                 retries: (s.retries != 5).then_some(s.retries),
                 targets: s.targets.iter().map(|t| t.to_string()).collect(),
             })
@@ -496,6 +518,8 @@ golden!(
     transformers,
     traffic_plugins,
     ip_restriction,
+    kic_annotations,
+    kic_annotations_bad,
 );
 
 #[test]

@@ -1,4 +1,4 @@
-use super::{ObjectRef, PluginInstance};
+use super::{HeaderMatch, ObjectRef, PluginInstance};
 use std::fmt;
 
 /// One route: what requests it matches, where they go and which plugins run.
@@ -14,12 +14,19 @@ pub struct Route {
     pub paths: Vec<PathMatch>,
     /// Allowed methods, upper-case; empty means any.
     pub methods: Vec<String>,
+    /// Headers the request must carry (all of them); empty means none.
+    pub headers: Vec<HeaderMatch>,
+    /// TLS server names (lower-case) an HTTPS request must have used; empty
+    /// means any. Plain HTTP requests are not held to it (Kong's rule).
+    pub snis: Vec<String>,
     /// Allowed protocols (`http`, `https`); empty means both.
     pub protocols: Vec<String>,
     /// Status used to redirect plain HTTP when `protocols` is https only.
     pub https_redirect_status_code: u16,
     /// Remove the matched path prefix before forwarding.
     pub strip_path: bool,
+    /// How the service path and the request path are joined.
+    pub path_handling: PathHandling,
     /// Send the client's `Host` upstream instead of the target's.
     pub preserve_host: bool,
     /// Kong `regex_priority`: higher regex routes are tried first.
@@ -35,6 +42,18 @@ pub struct Route {
     /// When set the route fails closed: it answers 503 with this message.
     /// Used when a plugin reference cannot be honoured.
     pub fault: Option<String>,
+}
+
+/// Kong's `path_handling`: how the upstream path is built from the service
+/// path and what remains of the request path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PathHandling {
+    /// Kong's default: slashes between the two parts are added or merged so
+    /// exactly one remains.
+    #[default]
+    V0,
+    /// Plain concatenation (only a doubled slash at the seam is merged).
+    V1,
 }
 
 /// A host condition.
@@ -67,6 +86,18 @@ pub enum PathMatch {
 /// pool, which dominated translating many routes with the same pattern.
 #[derive(Clone)]
 pub struct PathRegex(std::sync::Arc<regex::Regex>);
+
+// === impl PathHandling ===
+
+impl PathHandling {
+    /// Kong's spelling, `v0` or `v1`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PathHandling::V0 => "v0",
+            PathHandling::V1 => "v1",
+        }
+    }
+}
 
 // === impl HostMatch ===
 

@@ -20,6 +20,9 @@ pub struct Service {
     pub connect_timeout_ms: u64,
     /// Timeout for the upstream's response headers in milliseconds.
     pub read_timeout_ms: u64,
+    /// Longest wait, in milliseconds, for the upstream to take more of the
+    /// request body (Kong's `write_timeout`).
+    pub write_timeout_ms: u64,
     /// Retries on connect failure, bounded by the number of targets.
     pub retries: u32,
 }
@@ -70,6 +73,7 @@ impl Service {
             targets: Vec::new(),
             connect_timeout_ms: 60_000,
             read_timeout_ms: 60_000,
+            write_timeout_ms: 60_000,
             retries: 5,
         }
     }

@@ -61,6 +61,12 @@ pub(super) struct ConnInfo {
     pub requests: u64,
 }
 
+/// The TLS server name of the connection a request arrived on (lower-case,
+/// empty when the client sent none), kept in the request's extensions:
+/// only TLS connections have one.
+#[derive(Clone, Debug)]
+pub(super) struct ServerName(pub std::sync::Arc<str>);
+
 /// What the access log reports besides method, path and status.
 #[derive(Default)]
 struct Outcome<'t> {
@@ -148,6 +154,8 @@ async fn proxy<'t>(
         host: &host,
         path: parts.uri.path(),
         https,
+        sni: parts.extensions.get::<ServerName>().map(|s| &*s.0),
+        headers: &parts.headers,
     };
     let found = router::find(table, &published.router, &info).ok_or(ProxyError::NoRoute)?;
     let shared_route = table.routes.get(found.route).ok_or(ProxyError::NoRoute)?;
@@ -262,6 +270,7 @@ async fn proxy<'t>(
             found.strip_len,
             route.strip_path,
             service.path.as_deref(),
+            route.path_handling,
         )
     });
     let outgoing = Outgoing {

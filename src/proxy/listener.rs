@@ -2,7 +2,7 @@
 //! and the HTTP/1.1-or-HTTP/2 choice are `listen`'s; this file adds the TLS
 //! handshake and hands each request to `handle`.
 
-use super::handle::{self, ConnInfo, Shared};
+use super::handle::{self, ConnInfo, ServerName, Shared};
 use crate::listen::{self, Gate};
 use hyper::Request;
 use hyper::body::Incoming;
@@ -27,7 +27,7 @@ pub(super) async fn serve_plain(listener: TcpListener, gate: Arc<Gate>, shared: 
         let gate = gate.clone();
         let shared = shared.clone();
         tokio::spawn(async move {
-            serve_connection(stream, &gate, shared, conn).await;
+            serve_connection(stream, &gate, shared, conn, None).await;
             drop(ticket);
         });
     }
@@ -66,7 +66,9 @@ pub(super) async fn serve_tls(
                 serial: next_serial(),
                 requests: 0,
             };
-            serve_connection(stream, &gate, shared, conn).await;
+            let sni = stream.get_ref().1.server_name().unwrap_or_default();
+            let sni = ServerName(Arc::from(sni.to_ascii_lowercase()));
+            serve_connection(stream, &gate, shared, conn, Some(sni)).await;
             drop(ticket);
         });
     }
@@ -85,8 +87,13 @@ fn local_addr(listener: &TcpListener) -> std::net::SocketAddr {
         .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)))
 }
 
-async fn serve_connection<S>(stream: S, gate: &Gate, shared: Arc<Shared>, conn: ConnInfo)
-where
+async fn serve_connection<S>(
+    stream: S,
+    gate: &Gate,
+    shared: Arc<Shared>,
+    conn: ConnInfo,
+    sni: Option<ServerName>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     // nginx's `$connection_requests`; HTTP/2 streams count in arrival order.
@@ -95,7 +102,10 @@ where
         stream,
         conn.peer,
         gate.limits(),
-        move |request: Request<Incoming>| {
+        move |mut request: Request<Incoming>| {
+            if let Some(sni) = &sni {
+                request.extensions_mut().insert(sni.clone());
+            }
             let conn = ConnInfo {
                 requests: requests.fetch_add(1, Ordering::Relaxed) + 1,
                 ..conn

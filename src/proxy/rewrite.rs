@@ -1,18 +1,24 @@
 //! Where a request goes upstream: the path after `strip_path` and the
-//! service path (Kong's `path_handling: v0`, what KIC configures), applied
-//! to the normalised path the route matched.
+//! service path (Kong's `path_handling`, `v0` unless the route says `v1`),
+//! applied to the normalised path the route matched.
 
+use crate::model::PathHandling;
 use http::Uri;
 
 /// The upstream path: the matched prefix (`strip_len` bytes) removed when
-/// `strip` is set, then joined to the service path with exactly one slash.
-/// Never empty.
+/// `strip` is set, then joined to the service path: with `v0` with exactly
+/// one slash, with `v1` as Kong's v1 does (plain concatenation, a doubled
+/// slash at the seam merged). Never empty.
 pub(super) fn upstream_path(
     path: &str,
     strip_len: usize,
     strip: bool,
     service_path: Option<&str>,
+    handling: PathHandling,
 ) -> String {
+    if handling == PathHandling::V1 {
+        return v1(path, strip_len, strip, service_path);
+    }
     let rest = if strip {
         // The router measured the prefix on the same path; stay safe if a
         // plugin changed it since.
@@ -25,6 +31,25 @@ pub(super) fn upstream_path(
         _ if rest.is_empty() => base.to_string(),
         (true, true) => format!("{base}{}", &rest[1..]),
         (false, false) => format!("{base}/{rest}"),
+        _ => format!("{base}{rest}"),
+    };
+    if joined.is_empty() {
+        "/".to_string()
+    } else {
+        joined
+    }
+}
+
+/// Kong's `path_handling: v1` (`kong/router/traditional.lua`).
+fn v1(path: &str, strip_len: usize, strip: bool, service_path: Option<&str>) -> String {
+    let base = service_path.filter(|p| !p.is_empty()).unwrap_or("/");
+    if !strip {
+        // The request path without its leading slash, after the base.
+        return format!("{base}{}", path.get(1..).unwrap_or_default());
+    }
+    let rest = path.get(strip_len..).unwrap_or(path);
+    let joined = match base.strip_suffix('/') {
+        Some(head) if rest.starts_with('/') => format!("{head}{rest}"),
         _ => format!("{base}{rest}"),
     };
     if joined.is_empty() {
@@ -77,7 +102,33 @@ mod tests {
         ];
         for (path, len, strip, svc, want) in cases {
             assert_eq!(
-                upstream_path(path, len, strip, svc),
+                upstream_path(path, len, strip, svc, PathHandling::V0),
+                want,
+                "{path} {len} {strip} {svc:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn v1_concatenates_as_kong_does() {
+        // (request path, strip_len, strip, service path, expected), from
+        // Kong's path_handling table (docs, "Route object").
+        let cases = [
+            ("/foo/bar", 4, true, None, "/bar"),
+            ("/foo", 4, true, None, "/"),
+            ("/foobar", 4, true, None, "/bar"),
+            ("/foo/bar", 4, true, Some("/svc"), "/svc/bar"),
+            ("/foo/bar", 4, true, Some("/svc/"), "/svc/bar"),
+            ("/foobar", 4, true, Some("/svc"), "/svcbar"),
+            ("/foo", 4, true, Some("/svc/"), "/svc/"),
+            ("/foo", 4, true, Some("/svc"), "/svc"),
+            ("/foo/bar", 4, false, Some("/svc"), "/svcfoo/bar"),
+            ("/foo/bar", 4, false, Some("/svc/"), "/svc/foo/bar"),
+            ("/foo/bar", 4, false, None, "/foo/bar"),
+        ];
+        for (path, len, strip, svc, want) in cases {
+            assert_eq!(
+                upstream_path(path, len, strip, svc, PathHandling::V1),
                 want,
                 "{path} {len} {strip} {svc:?}"
             );

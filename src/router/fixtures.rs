@@ -12,9 +12,12 @@ pub(crate) fn route(name: &str) -> Route {
         hosts: Vec::new(),
         paths: Vec::new(),
         methods: Vec::new(),
+        headers: Vec::new(),
+        snis: Vec::new(),
         protocols: Vec::new(),
         https_redirect_status_code: 426,
         strip_path: false,
+        path_handling: Default::default(),
         preserve_host: true,
         regex_priority: 0,
         service: None,
@@ -53,6 +56,14 @@ pub(crate) trait RouteFixture: Sized {
     fn priority(self, regex_priority: i64) -> Self {
         self.with(|r| r.regex_priority = regex_priority)
     }
+    fn header(self, name: &str, values: &[&str]) -> Self {
+        let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+        let m = crate::model::HeaderMatch::new(name, &values).expect("test header regex");
+        self.with(|r| r.headers.push(m))
+    }
+    fn snis(self, snis: &[&str]) -> Self {
+        self.with(|r| r.snis = snis.iter().map(|s| s.to_string()).collect())
+    }
 }
 
 impl RouteFixture for Route {
@@ -77,6 +88,8 @@ pub(crate) struct Req {
     pub(crate) host: String,
     pub(crate) path: String,
     pub(crate) https: bool,
+    pub(crate) sni: Option<String>,
+    pub(crate) headers: http::HeaderMap,
 }
 
 /// `GET http://{host}{path}`.
@@ -86,6 +99,8 @@ pub(crate) fn get(host: &str, path: &str) -> Req {
         host: host.into(),
         path: path.into(),
         https: false,
+        sni: None,
+        headers: http::HeaderMap::new(),
     }
 }
 
@@ -98,12 +113,25 @@ impl Req {
         self.https = true;
         self
     }
+    /// Over TLS with server name `sni` (empty: none sent).
+    pub(crate) fn tls(mut self, sni: &str) -> Self {
+        self.https = true;
+        self.sni = Some(sni.into());
+        self
+    }
+    pub(crate) fn header(mut self, name: &'static str, value: &'static str) -> Self {
+        self.headers
+            .append(name, http::HeaderValue::from_static(value));
+        self
+    }
     pub(crate) fn info(&self) -> super::RequestInfo<'_> {
         super::RequestInfo {
             method: &self.method,
             host: &self.host,
             path: &self.path,
             https: self.https,
+            sni: self.sni.as_deref(),
+            headers: &self.headers,
         }
     }
 }

@@ -75,7 +75,9 @@ impl Index {
                 for pos in paths() {
                     bucket.push(Candidate {
                         summary: Summary::new(index, route, host, pos),
-                        any_method: route.methods.is_empty(),
+                        unconditional: route.methods.is_empty()
+                            && route.headers.is_empty()
+                            && route.snis.is_empty(),
                         path: pos.and_then(|p| route.paths.get(p)),
                     });
                 }

@@ -15,9 +15,9 @@ use std::cmp::Reverse;
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Entry {
     pub(super) summary: Summary,
-    /// The route has no method condition, so the route table need not be
-    /// consulted when this entry's path matches.
-    pub(super) any_method: bool,
+    /// The route has no method, header or SNI condition, so the route
+    /// table need not be consulted when this entry's path matches.
+    pub(super) unconditional: bool,
 }
 
 /// A match found by the index, before it becomes a [`super::RouteMatch`].
@@ -31,7 +31,7 @@ pub(super) struct Hit {
 /// (`None` for a route without paths, which matches every path).
 pub(super) struct Candidate<'t> {
     pub(super) summary: Summary,
-    pub(super) any_method: bool,
+    pub(super) unconditional: bool,
     pub(super) path: Option<&'t PathMatch>,
 }
 
@@ -76,7 +76,7 @@ impl PathIndex {
             debug_assert_eq!(c.summary.tier(), tier);
             let entry = Entry {
                 summary: c.summary,
-                any_method: c.any_method,
+                unconditional: c.unconditional,
             };
             match c.path {
                 Some(PathMatch::Exact(p)) => push(&mut index.exact, p, entry),
@@ -114,7 +114,7 @@ impl PathIndex {
         req: &RequestInfo<'_>,
     ) -> Option<Hit> {
         let path = req.path;
-        let allowed = |e: &Entry| e.any_method || method_allowed(routes, e, req.method);
+        let allowed = |e: &Entry| e.unconditional || admits(routes, e, req);
         let first = |bucket: Option<&'i Vec<Entry>>| bucket?.iter().find(|e| allowed(e));
         let hit = |e: &Entry, strip_len| Hit {
             summary: e.summary,
@@ -159,8 +159,12 @@ fn push(map: &mut FastMap<Box<str>, Vec<Entry>>, key: &str, entry: Entry) {
     }
 }
 
-fn method_allowed(routes: &[Shared<Route>], e: &Entry, method: &str) -> bool {
-    routes
-        .get(e.summary.route())
-        .is_some_and(|r| r.methods.iter().any(|m| m == method))
+/// The route's conditions besides host and path.
+fn admits(routes: &[Shared<Route>], e: &Entry, req: &RequestInfo<'_>) -> bool {
+    let Some(r) = routes.get(e.summary.route()) else {
+        return false;
+    };
+    (r.methods.is_empty() || r.methods.iter().any(|m| m == req.method))
+        && r.headers.iter().all(|h| h.matches(req.headers))
+        && (r.snis.is_empty() || req.sni.is_none_or(|sni| r.snis.iter().any(|s| s == sni)))
 }

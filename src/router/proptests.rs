@@ -165,6 +165,8 @@ fn request_strategy() -> impl Strategy<Value = Req> {
             host: host.into(),
             path,
             https,
+            sni: None,
+            headers: http::HeaderMap::new(),
         })
 }
 

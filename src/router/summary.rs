@@ -9,12 +9,15 @@ use std::cmp::Reverse;
 /// fields top to bottom, so their order is the precedence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) struct Summary {
-    /// How many kinds of condition the route sets (hosts, paths, methods).
+    /// How many kinds of condition the route sets (hosts, paths, methods,
+    /// headers, SNIs).
     pub(super) fields: u8,
     /// The host condition that matched.
     pub(super) host: HostRank,
     /// The path condition that matched.
     pub(super) path: PathRank,
+    /// How many header conditions the route sets.
+    pub(super) headers: usize,
     /// Declaration order: (route index, path index within the route); the
     /// `Reverse` makes the earlier one the greater.
     pub(super) order: Reverse<(usize, usize)>,
@@ -70,6 +73,7 @@ impl Summary {
             fields: fields(route),
             host: host.map_or(HostRank::Any, HostRank::of),
             path,
+            headers: route.headers.len(),
             order: Reverse((index, pos.unwrap_or(0))),
         }
     }
@@ -91,7 +95,8 @@ impl Summary {
     }
 }
 
-/// Kong's "category" weight: the number of condition kinds a route sets.
+/// Kong's "category" weight: the number of condition kinds a route sets
+/// (hosts, paths, methods, headers, SNIs).
 /// Both Kong routers rank this first (traditional: categories by number of
 /// match rules; expressions: KIC's priority bits 41 and up), so a route with
 /// hosts and methods beats one with hosts only, which beats one with methods
@@ -100,6 +105,8 @@ pub(super) fn fields(route: &Route) -> u8 {
     u8::from(!route.hosts.is_empty())
         + u8::from(!route.paths.is_empty())
         + u8::from(!route.methods.is_empty())
+        + u8::from(!route.headers.is_empty())
+        + u8::from(!route.snis.is_empty())
 }
 
 /// A `Prefix` path without its trailing slashes: `/foo/` and `/foo` are the

@@ -422,3 +422,62 @@ fn many_nested_regex_literals_still_go_in_precedence_order() {
     let t = table(t.routes[..6].iter().map(|r| (**r).clone()).collect());
     assert_eq!(w(&t, &req).as_deref(), Some("r5"));
 }
+
+#[test]
+fn header_conditions_must_all_hold() {
+    let t = table(vec![
+        route("canary")
+            .prefix("/")
+            .header("x-env", &["canary", "beta"])
+            .header("x-team", &["a"]),
+        route("plain").prefix("/"),
+    ]);
+    let both = get("h", "/x").header("x-env", "Beta").header("x-team", "a");
+    assert_eq!(w(&t, &both).as_deref(), Some("canary"));
+    // One header short, or a value not listed: the route does not match.
+    let short = get("h", "/x").header("x-env", "canary");
+    assert_eq!(w(&t, &short).as_deref(), Some("plain"));
+    let other = get("h", "/x").header("x-env", "prod").header("x-team", "a");
+    assert_eq!(w(&t, &other).as_deref(), Some("plain"));
+    // Without a fallback route nothing matches.
+    let alone = table(vec![
+        route("canary").prefix("/").header("x-env", &["canary"]),
+    ]);
+    assert_eq!(w(&alone, &get("h", "/x")), None);
+}
+
+#[test]
+fn header_routes_beat_longer_paths_and_more_headers_win() {
+    let t = table(vec![
+        route("long").prefix("/api/v1"),
+        route("one").prefix("/").header("x-a", &["1"]),
+        route("two")
+            .prefix("/")
+            .header("x-a", &["1"])
+            .header("x-b", &["2"]),
+    ]);
+    let req = get("h", "/api/v1/x").header("x-a", "1");
+    assert_eq!(w(&t, &req).as_deref(), Some("one"));
+    let req = req.header("x-b", "2");
+    assert_eq!(w(&t, &req).as_deref(), Some("two"));
+    assert_eq!(w(&t, &get("h", "/api/v1/x")).as_deref(), Some("long"));
+}
+
+#[test]
+fn snis_hold_tls_requests_only() {
+    let t = table(vec![
+        route("sni").prefix("/").snis(&["a.example"]),
+        route("any").prefix("/"),
+    ]);
+    assert_eq!(
+        w(&t, &get("h", "/").tls("a.example")).as_deref(),
+        Some("sni")
+    );
+    assert_eq!(
+        w(&t, &get("h", "/").tls("b.example")).as_deref(),
+        Some("any")
+    );
+    assert_eq!(w(&t, &get("h", "/").tls("")).as_deref(), Some("any"));
+    // Kong: plain HTTP is not held to snis.
+    assert_eq!(w(&t, &get("h", "/")).as_deref(), Some("sni"));
+}

@@ -1,8 +1,7 @@
 //! `kingress check -f PATH`: what `standalone` would make of a directory,
-//! for users' CI pipelines. Unlike a serving load, which stops at the first
-//! bad document so a half-written file never replaces a good table, a check
-//! reads on past bad documents and reports every problem, each with the
-//! file and document it comes from.
+//! for users' CI pipelines. As a serving load does, a check reads on past
+//! bad documents; it reports every problem, each with the file and
+//! document it comes from.
 
 use super::RunError;
 use crate::cli::CheckArgs;
@@ -212,6 +211,10 @@ fn keys(objects: &ObjectSet) -> Vec<Key> {
         .chain(of(&objects.kong_cluster_plugins))
         .chain(of(&objects.kong_consumers))
         .chain(of(&objects.kong_consumer_groups))
+        .chain(objects.unserved.iter().map(|u| {
+            let ns = u.namespace.clone().unwrap_or_default();
+            (u.kind.clone(), ns, u.name.clone())
+        }))
         .collect()
 }
 

@@ -230,6 +230,8 @@ impl ClusterSource {
             kong_consumer_groups: collect(&l.kong_consumer_groups),
             // Cluster mode reads no Kong declarative files.
             declarative: Vec::new(),
+            refused: Vec::new(),
+            unserved: Vec::new(),
         }
     }
 

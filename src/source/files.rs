@@ -7,7 +7,7 @@ mod loader;
 
 pub use loader::Loader;
 
-use crate::objects::{Object, ObjectSet, ParseError};
+use crate::objects::{Object, ObjectSet, ParseError, Unserved};
 use serde::Deserialize;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -44,10 +44,7 @@ pub enum LoadError {
         source: ParseError,
     },
     /// A file is larger than `--max-manifest-size`.
-    #[error(
-        "{path}: {size} bytes is more than the largest manifest file read ({limit} bytes, \
-         --max-manifest-size)"
-    )]
+    #[error("{}: {}", .path.display(), too_large(*.size, *.limit))]
     TooLarge {
         /// The file.
         path: PathBuf,
@@ -56,10 +53,28 @@ pub enum LoadError {
         /// The limit, bytes.
         limit: u64,
     },
-    /// Content that failed before, not parsed again: the first error's
-    /// message.
-    #[error("{0}")]
-    Again(std::sync::Arc<str>),
+}
+
+// === impl LoadError ===
+
+impl LoadError {
+    /// What is wrong, without the file and document that the Display
+    /// starts with (a refusal records those apart).
+    pub fn detail(&self) -> String {
+        match self {
+            LoadError::Io { source, .. } => format!("cannot read: {source}"),
+            LoadError::Yaml { source, .. } => format!("invalid YAML: {source}"),
+            LoadError::Object { source, .. } => source.to_string(),
+            LoadError::TooLarge { size, limit, .. } => too_large(*size, *limit),
+        }
+    }
+}
+
+fn too_large(size: u64, limit: u64) -> String {
+    format!(
+        "{size} bytes is more than the largest manifest file read ({limit} bytes, \
+         --max-manifest-size)"
+    )
 }
 
 /// The largest manifest file read by default (`--max-manifest-size`):
@@ -83,10 +98,11 @@ pub fn is_manifest_name(path: &Path) -> bool {
         )
 }
 
-/// Reads every manifest under `path` into an object set. Any unreadable file
-/// or malformed document fails the whole load, so a half-written file never
-/// replaces a good table. A process that loads again on changes keeps a
-/// [`Loader`] instead, which re-reads only what changed.
+/// Reads every manifest under `path` into an object set. A file or document
+/// that cannot be read is in the set's `refused` (translate reports it) and
+/// the rest is read; only a path that cannot be listed fails. A process
+/// that loads again on changes keeps a [`Loader`] instead, which re-reads
+/// only what changed.
 pub fn load(path: &Path) -> Result<ObjectSet, LoadError> {
     let mut loader = Loader::new(path);
     let objects = loader.load()?;
@@ -95,18 +111,35 @@ pub fn load(path: &Path) -> Result<ObjectSet, LoadError> {
     Ok(std::sync::Arc::unwrap_or_clone(objects))
 }
 
-/// Adds the documents of one file's text to `objects`.
-pub fn load_text(file: &Path, text: &str, objects: &mut ObjectSet) -> Result<(), LoadError> {
+/// Adds the documents of one file's text to `objects`. A document that
+/// cannot be read is recorded in `objects.refused` (naming the file and
+/// document) and the others are read on; a YAML syntax error ends the
+/// file, since the stream cannot be followed past it.
+pub fn load_text(file: &Path, text: &str, objects: &mut ObjectSet) {
     for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let index = i + 1;
-        let value = serde_yaml::Value::deserialize(doc).map_err(|source| LoadError::Yaml {
-            path: file.to_path_buf(),
-            index,
-            source,
-        })?;
-        load_document(file, index, value, objects)?;
+        let value = match serde_yaml::Value::deserialize(doc) {
+            Ok(value) => value,
+            Err(source) => {
+                let e = LoadError::Yaml {
+                    path: file.to_path_buf(),
+                    index,
+                    source,
+                };
+                refuse(objects, file, Some(index), &e);
+                return;
+            }
+        };
+        if let Err(e) = load_document(file, index, value, objects) {
+            refuse(objects, file, Some(index), &e);
+        }
     }
-    Ok(())
+}
+
+/// Records `e`, the load error of `file` (of its `document`-th document,
+/// when `Some`), in `objects.refused`.
+pub(crate) fn refuse(objects: &mut ObjectSet, file: &Path, document: Option<usize>, e: &LoadError) {
+    objects.refuse(file, document, e.detail());
 }
 
 /// Adds the objects of one decoded document, the `index`-th (1-based) of
@@ -129,7 +162,7 @@ pub fn load_document(
         _ => vec![value],
     };
     for item in items {
-        let json = serde_json::to_value(&item).map_err(|e| LoadError::Object {
+        let mut json = serde_json::to_value(&item).map_err(|e| LoadError::Object {
             path: file.to_path_buf(),
             index,
             source: ParseError::Invalid {
@@ -138,11 +171,19 @@ pub fn load_document(
                 source: e,
             },
         })?;
+        secret_data_as_the_api_server_reads_it(&mut json);
+        // Known before the document is consumed; cheap for the kinds read.
+        let unserved = Unserved::of(&json);
         match Object::from_value(json) {
             Ok(object) => objects.apply(object),
-            Err(ParseError::Unsupported(kind)) => {
-                tracing::debug!(file = %file.display(), %kind, "skipping kind kingress does not read");
-            }
+            Err(ParseError::Unsupported(kind)) => match unserved {
+                Some(u) => objects.unserved.push(u),
+                // Deployments, Namespaces, …: a directory of real manifests
+                // holds them, and they are no business of an ingress.
+                None => {
+                    tracing::debug!(file = %file.display(), %kind, "skipping kind kingress does not read")
+                }
+            },
             Err(ParseError::NoKind) if is_kong_declarative(&item) => {
                 objects.add_declarative(file, index, serde_json::to_value(&item));
             }
@@ -156,6 +197,28 @@ pub fn load_document(
         }
     }
     Ok(())
+}
+
+/// The API server decodes a Secret's `data` values with Go's base64,
+/// which skips line breaks, and kubectl and editors wrap long values (at
+/// 76 columns, say): whitespace inside a value is dropped before it is
+/// decoded, so such a Secret reads here as it does from the cluster.
+fn secret_data_as_the_api_server_reads_it(json: &mut serde_json::Value) {
+    let is_secret = json.get("kind").and_then(|k| k.as_str()) == Some("Secret")
+        && json.get("apiVersion").and_then(|v| v.as_str()) == Some("v1");
+    if !is_secret {
+        return;
+    }
+    let Some(data) = json.get_mut("data").and_then(|d| d.as_object_mut()) else {
+        return;
+    };
+    for value in data.values_mut() {
+        if let serde_json::Value::String(text) = value
+            && text.bytes().any(|b| b.is_ascii_whitespace())
+        {
+            text.retain(|c| !c.is_ascii_whitespace());
+        }
+    }
 }
 
 /// The text of `file` (`len` bytes by its metadata), refused when it is,
@@ -260,7 +323,8 @@ plugin: oauth2
 config: {enable_client_credentials: true}
 "#;
         let mut objects = ObjectSet::default();
-        load_text(Path::new("x.yaml"), text, &mut objects).unwrap();
+        load_text(Path::new("x.yaml"), text, &mut objects);
+        assert_eq!(objects.refused, []);
         assert_eq!(objects.len(), 2);
         assert!(
             objects
@@ -275,12 +339,32 @@ config: {enable_client_credentials: true}
     }
 
     #[test]
-    fn a_malformed_document_fails_the_whole_load() {
-        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: 12}\n";
+    fn a_malformed_document_is_refused_naming_it_and_kong_kinds_are_kept_as_unserved() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: 12}\n---\n\
+                    apiVersion: configuration.konghq.com/v1beta1\nkind: TCPIngress\n\
+                    metadata: {name: t}\n---\n\
+                    apiVersion: v1\nkind: Service\nmetadata: {name: b}\n";
         let mut objects = ObjectSet::default();
-        let err = load_text(Path::new("bad.yaml"), text, &mut objects).unwrap_err();
-        assert!(err.to_string().contains("bad.yaml: document 1"), "{err}");
-        let err = load_text(Path::new("y.yaml"), "a: [", &mut objects).unwrap_err();
-        assert!(matches!(err, LoadError::Yaml { .. }));
+        load_text(Path::new("bad.yaml"), text, &mut objects);
+        assert_eq!(objects.services.len(), 1);
+        assert_eq!(objects.refused.len(), 1);
+        assert_eq!(objects.refused[0].location(), "bad.yaml: document 1");
+        assert!(
+            objects.refused[0].message.starts_with("invalid Service a:"),
+            "{:?}",
+            objects.refused
+        );
+        assert_eq!(
+            objects.unserved,
+            [Unserved {
+                api_version: "configuration.konghq.com/v1beta1".into(),
+                kind: "TCPIngress".into(),
+                namespace: Some("default".into()),
+                name: "t".into(),
+            }]
+        );
+        let mut objects = ObjectSet::default();
+        load_text(Path::new("y.yaml"), "a: [", &mut objects);
+        assert!(objects.refused[0].message.starts_with("invalid YAML"));
     }
 }

@@ -4,9 +4,15 @@
 //! ignoring e.g. `konghq.com/headers.*` silently would route more traffic
 //! than the author meant.
 
+mod forwarding;
+mod matching;
+
 use super::Cx;
-use crate::model::{ObjectRef, Scheme};
+use crate::model::{ObjectRef, PathHandling, Scheme};
 use std::collections::BTreeMap;
+
+pub(super) use forwarding::Rewrite;
+pub(super) use matching::Conditions;
 
 /// Plugins to attach (Ingress, Service, KongConsumer).
 pub(super) const PLUGINS: &str = "konghq.com/plugins";
@@ -22,6 +28,10 @@ const PATH: &str = "konghq.com/path";
 const PROTOCOL: &str = "konghq.com/protocol";
 const CONNECT_TIMEOUT: &str = "konghq.com/connect-timeout";
 const READ_TIMEOUT: &str = "konghq.com/read-timeout";
+const WRITE_TIMEOUT: &str = "konghq.com/write-timeout";
+/// KIC reads this nginx-ingress annotation on Services: the upstream is
+/// the Service's cluster DNS name rather than its endpoints.
+const SERVICE_UPSTREAM: &str = "ingress.kubernetes.io/service-upstream";
 const RETRIES: &str = "konghq.com/retries";
 /// Kong entity tags: metadata only, nothing to route on.
 const TAGS: &str = "konghq.com/tags";
@@ -36,6 +46,13 @@ const ROUTE_KEYS: &[&str] = &[
     REGEX_PRIORITY,
     REGEX_PREFIX,
     TAGS,
+    matching::HEADERS_SEPARATOR,
+    matching::SNIS,
+    matching::HOST_ALIASES,
+    forwarding::REWRITE,
+    forwarding::PATH_HANDLING,
+    forwarding::REQUEST_BUFFERING,
+    forwarding::RESPONSE_BUFFERING,
 ];
 const SERVICE_KEYS: &[&str] = &[
     PLUGINS,
@@ -44,9 +61,13 @@ const SERVICE_KEYS: &[&str] = &[
     PROTOCOL,
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
+    WRITE_TIMEOUT,
     RETRIES,
     TAGS,
 ];
+
+/// What KIC reads on KongConsumers and KongConsumerGroups.
+const HOLDER_KEYS: &[&str] = &[PLUGINS, TAGS];
 
 type Annotations = BTreeMap<String, String>;
 
@@ -60,6 +81,9 @@ pub(super) struct RouteSettings {
     pub https_redirect_status_code: u16,
     pub regex_priority: i64,
     pub regex_prefix: String,
+    pub path_handling: PathHandling,
+    pub conditions: Conditions,
+    pub rewrite: Option<Rewrite>,
 }
 
 /// Upstream settings from a Service's annotations.
@@ -70,7 +94,10 @@ pub(super) struct ServiceSettings {
     pub scheme: Option<Scheme>,
     pub connect_timeout_ms: Option<u64>,
     pub read_timeout_ms: Option<u64>,
+    pub write_timeout_ms: Option<u64>,
     pub retries: Option<u32>,
+    /// `ingress.kubernetes.io/service-upstream: "true"`.
+    pub service_upstream: bool,
 }
 
 /// One entry of `konghq.com/plugins`.
@@ -98,7 +125,11 @@ pub(super) fn route_settings(
         https_redirect_status_code: 426,
         regex_priority: 0,
         regex_prefix: super::paths::DEFAULT_REGEX_PREFIX.to_string(),
+        path_handling: PathHandling::V0,
+        conditions: matching::conditions(cx, object, a),
+        rewrite: None,
     };
+    forwarding::apply(cx, object, a, &mut s);
     if let Some(v) = a.get(METHODS) {
         let methods: Vec<String> = list(v).map(|m| m.to_ascii_uppercase()).collect();
         match methods
@@ -183,8 +214,19 @@ pub(super) fn service_settings(
     };
     s.connect_timeout_ms = number(cx, CONNECT_TIMEOUT);
     s.read_timeout_ms = number(cx, READ_TIMEOUT);
+    s.write_timeout_ms = number(cx, WRITE_TIMEOUT);
+    s.service_upstream = a.get(SERVICE_UPSTREAM).map(String::as_str) == Some("true");
     s.retries = number(cx, RETRIES).map(|n| u32::try_from(n).unwrap_or(u32::MAX));
     s
+}
+
+/// Reports the `konghq.com/` annotations of a KongConsumer or
+/// KongConsumerGroup that kingress does not serve (it reads
+/// `konghq.com/plugins`; tags are metadata).
+pub(super) fn holder(cx: &mut Cx<'_>, object: &ObjectRef, annotations: Option<&Annotations>) {
+    if let Some(a) = annotations {
+        unsupported(cx, object, a, HOLDER_KEYS);
+    }
 }
 
 /// Parses a `konghq.com/plugins` value: a comma list of `name` or
@@ -252,7 +294,9 @@ fn boolean(cx: &mut Cx<'_>, object: &ObjectRef, a: &Annotations, key: &str, defa
 
 fn unsupported(cx: &mut Cx<'_>, object: &ObjectRef, a: &Annotations, known: &[&str]) {
     for key in a.keys() {
-        if key.starts_with("konghq.com/") && !known.contains(&key.as_str()) {
+        let header = known.contains(&matching::HEADERS_SEPARATOR)
+            && key.starts_with(matching::HEADERS_PREFIX);
+        if key.starts_with("konghq.com/") && !known.contains(&key.as_str()) && !header {
             cx.problem(
                 object,
                 "UnsupportedAnnotation",

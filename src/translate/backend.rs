@@ -258,6 +258,19 @@ impl<'a> Backends<'a> {
         let source = object_ref(service.as_ref());
         let settings =
             annotations::service_settings(cx, &source, service.metadata.annotations.as_ref());
+        let targets = match service_port {
+            // KIC's service-upstream: one target, the Service's cluster
+            // DNS name, and kube-proxy balances.
+            Some(p) if settings.service_upstream && !external => u16::try_from(p.port)
+                .map(|port| {
+                    vec![Target {
+                        host: format!("{name}.{namespace}.svc"),
+                        port,
+                    }]
+                })
+                .unwrap_or_default(),
+            _ => targets,
+        };
         let service_name = format!("{namespace}.{name}.{}", port.canonical());
         let upstream = upstream(&service_name, source, settings, targets);
         let backend = Backend {
@@ -334,6 +347,9 @@ fn upstream(
     }
     if let Some(ms) = settings.read_timeout_ms {
         service.read_timeout_ms = ms;
+    }
+    if let Some(ms) = settings.write_timeout_ms {
+        service.write_timeout_ms = ms;
     }
     if let Some(retries) = settings.retries {
         service.retries = retries;

@@ -24,9 +24,9 @@ use super::Cx;
 use crate::kong::{self, Document};
 use crate::model::plugin::{Holder, PluginOrdering, Scope, order_plugins};
 use crate::model::{
-    ClientSecret, ClientType, Consumer, ConsumerGroup, Credential, HostMatch, Oauth2Credential,
-    ObjectRef, PathMatch, PathRegex, PluginInstance, Route, Scheme, Sensitive, Service, Shared,
-    Table, Target,
+    ClientSecret, ClientType, Consumer, ConsumerGroup, Credential, HeaderMatch, HostMatch,
+    Oauth2Credential, ObjectRef, PathHandling, PathMatch, PathRegex, PluginInstance, Route, Scheme,
+    Sensitive, Service, Shared, Table, Target,
 };
 use scoped::Scoped;
 use std::collections::BTreeMap;
@@ -129,6 +129,7 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
             }];
             service.connect_timeout_ms = s.connect_timeout as u64;
             service.read_timeout_ms = s.read_timeout as u64;
+            service.write_timeout_ms = s.write_timeout as u64;
             service.retries = s.retries as u32;
             self.table.services.insert(key.clone(), service);
             self.services.insert(&s.id, Some(key));
@@ -234,25 +235,21 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
                 self.cx.problem(&object, "DuplicateRouteName", message);
                 continue;
             }
-            if r.headers.as_ref().is_some_and(|h| !h.is_empty()) {
-                self.cx.problem(
-                    &object,
-                    "UnsupportedRouteField",
-                    "header matching is not supported by kingress; the route is ignored rather \
-                     than matching more requests than intended",
-                );
-                continue;
-            }
-            if r.path_handling != "v0" {
-                self.cx.problem(
-                    &object,
-                    "UnsupportedRouteField",
-                    format!(
-                        "path_handling '{}' is not supported; v0 is used",
-                        r.path_handling
-                    ),
-                );
-            }
+            let headers = match header_matches(r.headers.as_ref()) {
+                Ok(h) => h,
+                Err(message) => {
+                    self.cx.problem(
+                        &object,
+                        "InvalidRouteField",
+                        format!("{message}; the route is ignored"),
+                    );
+                    continue;
+                }
+            };
+            let path_handling = match r.path_handling.as_str() {
+                "v1" => PathHandling::V1,
+                _ => PathHandling::V0,
+            };
             let mut faults = Vec::new();
             let service = match &r.service {
                 None => None,
@@ -280,9 +277,12 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
                     .collect(),
                 paths,
                 methods: r.methods.clone().unwrap_or_default(),
+                headers,
+                snis: Vec::new(),
                 protocols: r.protocols.clone(),
                 https_redirect_status_code: r.https_redirect_status_code as u16,
                 strip_path: r.strip_path,
+                path_handling,
                 preserve_host: r.preserve_host,
                 regex_priority: r.regex_priority,
                 service,
@@ -467,6 +467,21 @@ fn credential(c: &kong::Oauth2Credential, source: ObjectRef) -> Oauth2Credential
         hash_secret: c.hash_secret,
         source,
     }
+}
+
+/// A kong.yml route's `headers` as router conditions; `Err` names a `~*`
+/// pattern that does not compile.
+fn header_matches(
+    headers: Option<&BTreeMap<String, Vec<String>>>,
+) -> Result<Vec<HeaderMatch>, String> {
+    headers
+        .into_iter()
+        .flatten()
+        .map(|(name, values)| {
+            HeaderMatch::new(name, values)
+                .map_err(|e| format!("header '{name}' has an invalid regex: {e}"))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -93,6 +93,24 @@ fn held_plugins(
     table: &Table,
 ) -> BTreeMap<ObjectRef, (Arc<Built>, Vec<Holder>)> {
     let objects = cx.objects;
+    for c in table.consumers.values() {
+        let key = (
+            c.source.namespace.clone().unwrap_or_default(),
+            c.source.name.clone(),
+        );
+        if let Some(object) = objects.kong_consumers.get(&key) {
+            annotations::holder(cx, &c.source, object.metadata.annotations.as_ref());
+        }
+    }
+    for g in table.consumer_groups.values() {
+        let key = (
+            g.source.namespace.clone().unwrap_or_default(),
+            g.source.name.clone(),
+        );
+        if let Some(object) = objects.kong_consumer_groups.get(&key) {
+            annotations::holder(cx, &g.source, object.metadata.annotations.as_ref());
+        }
+    }
     let consumers = table.consumers.values().filter_map(|c| {
         let key = (c.source.namespace.clone()?, c.source.name.clone());
         let object = objects.kong_consumers.get(&key)?;

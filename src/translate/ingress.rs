@@ -6,7 +6,7 @@
 use super::annotations::{self, RouteSettings};
 use super::backend::{Backends, PortDef};
 use super::plugins::{Attached, Levels, Resolver};
-use super::{Cx, annotation, object_ref, paths};
+use super::{Cx, annotation, object_ref, paths, rewrite};
 use crate::model::{
     HostMatch, ObjectRef, PathMatch, PluginInstance, Problem, Route, Service, Shared, Table,
 };
@@ -312,10 +312,17 @@ impl<'a> UnitBuild<'_, 'a> {
                 group.service,
                 group.port.canonical()
             );
-            let hosts = match group.host.as_str() {
+            let mut hosts = match group.host.as_str() {
                 "" => Vec::new(),
                 h => vec![HostMatch::parse(h)],
             };
+            // KIC appends the aliases to the rule's host (to none at all
+            // for a rule without host).
+            for alias in &source.settings.conditions.host_aliases {
+                if !hosts.contains(alias) {
+                    hosts.push(alias.clone());
+                }
+            }
             let mut build = RouteBuild {
                 cx: &mut *self.cx,
                 backends: &mut *self.backends,
@@ -483,22 +490,35 @@ impl<'a> RouteBuild<'_, 'a> {
             service: service_plugins.as_deref(),
             global: self.globals,
         };
-        let (plugins, plugin_faults) = levels.instances(&name, service_name.as_deref(), self.table);
-        for fault in plugin_faults {
+        let (mut plugins, plugin_faults) =
+            levels.instances(&name, service_name.as_deref(), self.table);
+        let s = &source.settings;
+        let rewrite = s
+            .rewrite
+            .as_ref()
+            .map(|r| rewrite::attach(&source.object, &name, r, &mut plugins, self.table));
+        let extra = s.conditions.faults.iter().cloned();
+        for fault in plugin_faults
+            .into_iter()
+            .chain(extra)
+            .chain(rewrite.flatten())
+        {
             if !faults.contains(&fault) {
                 faults.push(fault);
             }
         }
-        let s = &source.settings;
         Route {
             name,
             source: source.object.clone(),
             hosts,
             paths: group.paths,
             methods: s.methods.clone(),
+            headers: s.conditions.headers.clone(),
+            snis: s.conditions.snis.clone(),
             protocols: s.protocols.clone(),
             https_redirect_status_code: s.https_redirect_status_code,
             strip_path: s.strip_path,
+            path_handling: s.path_handling,
             preserve_host: s.preserve_host,
             regex_priority: s.regex_priority,
             service: service_name,

@@ -97,7 +97,7 @@ fn absolute(path: String) -> String {
 
 /// The one-line cause of a regex error (its Display spans several lines with
 /// a caret under the pattern).
-fn regex_error(e: &regex::Error) -> String {
+pub(super) fn regex_error(e: &regex::Error) -> String {
     let text = e.to_string();
     text.lines()
         .rev()

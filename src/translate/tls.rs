@@ -78,6 +78,9 @@ pub(super) fn translate(cx: &mut Cx<'_>) -> Vec<Certificate> {
     certificates
 }
 
+/// The private keys a TLS Secret may hold (ring's signing keys).
+const SUPPORTED_KEYS: &str = "RSA of 2048 to 8192 bits, ECDSA P-256 and P-384, and Ed25519";
+
 /// The PEM pair, if `tls.crt` holds a chain and `tls.key` its private key.
 /// Errors describe the problem without quoting the Secret.
 fn check(secret: &Secret) -> Result<(String, String), String> {
@@ -98,6 +101,12 @@ fn check(secret: &Secret) -> Result<(String, String), String> {
         rustls::Error::InconsistentKeys(_) => {
             "tls.key is not the private key of the certificate in tls.crt".to_string()
         }
+        // ring loads RSA keys of 2048 to 8192 bits, ECDSA P-256 and P-384,
+        // and Ed25519; anything else fails here.
+        rustls::Error::General(_) => format!(
+            "tls.key is not a key kingress can use: RSA keys under 2048 bits are refused \
+             ({SUPPORTED_KEYS} are accepted)"
+        ),
         other => format!("tls.key or tls.crt is not usable ({other})"),
     })?;
     Ok((cert.to_string(), key.to_string()))

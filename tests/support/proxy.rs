@@ -193,9 +193,12 @@ pub fn route(name: &str, paths: &[&str], service: &str) -> Route {
             .map(|p| PathMatch::Plain(p.to_string()))
             .collect(),
         methods: Vec::new(),
+        headers: Vec::new(),
+        snis: Vec::new(),
         protocols: Vec::new(),
         https_redirect_status_code: 426,
         strip_path: false,
+        path_handling: Default::default(),
         preserve_host: false,
         regex_priority: 0,
         service: Some(service.to_string()),
@@ -203,6 +206,41 @@ pub fn route(name: &str, paths: &[&str], service: &str) -> Route {
         scoped: Vec::new(),
         fault: None,
     }
+}
+
+/// The table `translate` makes of `manifests` (multi-document YAML, as
+/// one would `kubectl apply`); panics when translation reports a problem
+/// whose reason is not in `allowed`, so a test sees the annotations it
+/// wrote taken as meant.
+pub fn translated(manifests: &str, allowed: &[&str]) -> Table {
+    use serde::Deserialize;
+    let mut objects = kingress::objects::ObjectSet::default();
+    for doc in serde_yaml::Deserializer::from_str(manifests) {
+        let value = serde_json::Value::deserialize(doc).unwrap();
+        if !value.is_null() {
+            objects.apply(kingress::objects::Object::from_value(value).unwrap());
+        }
+    }
+    let t = kingress::translate::translate(&objects, &Default::default());
+    for p in &t.problems {
+        assert!(allowed.contains(&p.reason.as_str()), "unexpected {p:?}");
+    }
+    t.table
+}
+
+/// Manifests for Service `name` whose one endpoint is `upstream`, for
+/// [`translated`].
+pub fn service_manifests(name: &str, upstream: SocketAddr) -> String {
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\n\
+         spec: {{ports: [{{name: http, port: 80}}]}}\n---\n\
+         apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n\
+         metadata: {{name: {name}-1, labels: {{kubernetes.io/service-name: {name}}}}}\n\
+         addressType: IPv4\nports: [{{name: http, port: {port}}}]\n\
+         endpoints: [{{addresses: [\"{ip}\"]}}]\n",
+        port = upstream.port(),
+        ip = upstream.ip()
+    )
 }
 
 /// A table of `routes` and `services` (keyed by name).

@@ -76,17 +76,40 @@ pub fn route(route: &Route) -> Value {
         "hosts": list_or_null(route.hosts.iter().map(ToString::to_string).collect()),
         "paths": list_or_null(route.paths.iter().flat_map(kong_paths).collect()),
         "methods": list_or_null(route.methods.clone()),
+        "headers": headers(route),
+        "snis": list_or_null(route.snis.clone()),
         "protocols": protocols,
         "strip_path": route.strip_path,
         "preserve_host": route.preserve_host,
         "https_redirect_status_code": route.https_redirect_status_code,
         "regex_priority": route.regex_priority,
-        "path_handling": "v0",
-        "request_buffering": true,
-        "response_buffering": true,
+        "path_handling": route.path_handling.as_str(),
+        // kingress streams bodies both ways whatever the route says.
+        "request_buffering": false,
+        "response_buffering": false,
         "service": route.service.as_deref().map(|s| json!({ "id": service_id(s) })),
         "tags": tags(&route.source),
     })
+}
+
+/// Header conditions as Kong prints them (name → values, a regex as its
+/// `~*` value); null without any.
+fn headers(route: &Route) -> Value {
+    if route.headers.is_empty() {
+        return Value::Null;
+    }
+    let map: serde_json::Map<String, Value> = route
+        .headers
+        .iter()
+        .map(|h| {
+            let values = match &h.pattern {
+                Some(p) => vec![format!("~*{}", p.as_str())],
+                None => h.values.clone(),
+            };
+            (h.name.clone(), json!(values))
+        })
+        .collect();
+    Value::Object(map)
 }
 
 /// A path as KIC writes it for Kong: regexes start with `~`; a `Prefix`
@@ -130,7 +153,7 @@ pub fn service(service: &Service) -> Value {
         "retries": service.retries,
         "connect_timeout": service.connect_timeout_ms,
         "read_timeout": service.read_timeout_ms,
-        "write_timeout": service.read_timeout_ms,
+        "write_timeout": service.write_timeout_ms,
         "enabled": true,
         "tags": tags(&service.source),
     })

@@ -10,20 +10,20 @@
 //! metadata alone is not either (an edit within one timestamp tick that
 //! keeps the size leaves it unchanged), so either one triggers a read.
 //!
-//! A bad file costs one parse per distinct content (`failures`), and a file
-//! larger than the size limit is refused before it is read. A file of a
+//! A bad document is refused on its own (`ObjectSet::refused`, reported by
+//! translate) and the rest is served; a file with bad documents is parsed
+//! once per distinct content like any other, and a file larger than the
+//! size limit or unreadable is refused whole, before it is parsed. A file of a
 //! directory that is gone by the time it is read (deleted, or a dangling
 //! symlink mid-swap) counts as deleted: its removal is an event of its own,
 //! and failing the whole reload would keep every other edit unpublished. The watcher
 //! (`watch`) reports only changes that can concern a manifest.
 
-mod failures;
 mod watch;
 
 use super::{DEFAULT_MAX_SIZE, LoadError, load_text, manifest_files};
 use crate::metrics::{Metrics, OutcomeLabels};
 use crate::objects::ObjectSet;
-use failures::Failures;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
@@ -45,15 +45,14 @@ pub struct Loader {
     dirty: Arc<Mutex<Dirty>>,
     /// Files larger than this are refused, bytes.
     max_size: u64,
-    /// Contents that failed to parse.
-    failures: Failures,
     /// Where loads and parses are counted.
     metrics: Option<Metrics>,
 }
 
-/// One file as of the last good load.
+/// One file as of the last load.
 struct Cached {
-    stamp: Stamp,
+    /// `None` when its metadata could not be read (it is read again).
+    stamp: Option<Stamp>,
     digest: [u8; 32],
     objects: Arc<ObjectSet>,
 }
@@ -91,7 +90,6 @@ impl Loader {
             merged: Arc::default(),
             dirty: Arc::default(),
             max_size: DEFAULT_MAX_SIZE,
-            failures: Failures::default(),
             metrics: None,
         }
     }
@@ -110,19 +108,22 @@ impl Loader {
     }
 
     /// Reads every manifest under the root into an object set, re-reading
-    /// and re-parsing only what changed since the last good load. Any
-    /// unreadable file or malformed document fails the whole load and
-    /// leaves the loader as it was, so the next load tries again.
+    /// and re-parsing only what changed since the last load. A file or
+    /// document that cannot be read is in the set's `refused` and the rest
+    /// is served; only a root that cannot be listed fails the load (and
+    /// leaves the loader as it was, so the next load tries again).
     ///
     /// An object of a file that did not change is the same `Arc` as in the
     /// last load (translate's memo relies on that to skip it).
     pub fn load(&mut self) -> Result<Arc<ObjectSet>, LoadError> {
         let dirty = std::mem::take(&mut *self.dirty.lock());
-        let mut failures = std::mem::take(&mut self.failures);
-        let result = self.refresh(&dirty, &mut failures);
-        self.failures = failures;
+        let result = self.refresh(&dirty);
         if let Some(m) = &self.metrics {
-            let outcome = if result.is_ok() { "ok" } else { "error" };
+            // A load with a refused file or document counts as an error.
+            let refused = result.as_ref().map_or(true, |files| {
+                files.values().any(|c| !c.objects.refused.is_empty())
+            });
+            let outcome = if refused { "error" } else { "ok" };
             m.manifest_loads
                 .get_or_create(&OutcomeLabels {
                     outcome: outcome.into(),
@@ -144,26 +145,27 @@ impl Loader {
         }
     }
 
-    /// The cache entries of the current files: reused, or read and parsed.
-    fn refresh(
-        &self,
-        dirty: &Dirty,
-        failures: &mut Failures,
-    ) -> Result<BTreeMap<PathBuf, Cached>, LoadError> {
+    /// The cache entries of the current files: reused, or read and parsed
+    /// (a file that cannot be read is an entry holding only its refusal).
+    fn refresh(&self, dirty: &Dirty) -> Result<BTreeMap<PathBuf, Cached>, LoadError> {
         let mut files = BTreeMap::new();
         for file in manifest_files(&self.root)? {
-            let io = |source| LoadError::Io {
-                path: file.clone(),
-                source,
-            };
             let meta = match std::fs::metadata(&file) {
                 Err(e) if self.vanished(&file, &e) => continue,
-                meta => meta.map_err(io)?,
+                Err(source) => {
+                    let e = LoadError::Io {
+                        path: file.clone(),
+                        source,
+                    };
+                    files.insert(file.clone(), Cached::refused(&file, None, &e));
+                    continue;
+                }
+                Ok(meta) => meta,
             };
             let stamp = Stamp::of(&meta);
             let old = self.files.get(&file);
             if let Some(old) = old
-                && old.stamp == stamp
+                && old.stamp.as_ref() == Some(&stamp)
                 && !self.named(dirty, &file)
             {
                 files.insert(file, old.clone());
@@ -171,26 +173,26 @@ impl Loader {
             }
             let text = match self.read(&file, stamp.len) {
                 Err(LoadError::Io { source, .. }) if self.vanished(&file, &source) => continue,
-                text => text?,
+                Err(e) => {
+                    files.insert(file.clone(), Cached::refused(&file, Some(stamp), &e));
+                    continue;
+                }
+                Ok(text) => text,
             };
             let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
             let objects = match old {
                 Some(old) if old.digest == digest => Arc::clone(&old.objects),
                 _ => {
-                    if let Some(again) = failures.get(&file, &digest) {
-                        return Err(again);
-                    }
                     if let Some(m) = &self.metrics {
                         m.manifest_parses.inc();
                     }
                     let mut objects = ObjectSet::default();
-                    load_text(&file, &text, &mut objects)
-                        .inspect_err(|e| failures.remember(&file, digest, e))?;
+                    load_text(&file, &text, &mut objects);
                     Arc::new(objects)
                 }
             };
             let entry = Cached {
-                stamp,
+                stamp: Some(stamp),
                 digest,
                 objects,
             };
@@ -279,6 +281,14 @@ impl Loader {
             .values()
             .flat_map(|c| c.objects.declarative.iter().cloned())
             .collect();
+        merged.refused = files
+            .values()
+            .flat_map(|c| c.objects.refused.iter().cloned())
+            .collect();
+        merged.unserved = files
+            .values()
+            .flat_map(|c| c.objects.unserved.iter().cloned())
+            .collect();
     }
 
     /// Whether `error` says that `file`, listed in the root directory, is
@@ -320,6 +330,19 @@ impl std::fmt::Debug for Loader {
 }
 
 // === impl Cached ===
+
+impl Cached {
+    /// The entry of a file that could not be read: no objects, its refusal.
+    fn refused(file: &Path, stamp: Option<Stamp>, e: &LoadError) -> Self {
+        let mut objects = ObjectSet::default();
+        super::refuse(&mut objects, file, None, e);
+        Self {
+            stamp,
+            digest: [0; 32],
+            objects: Arc::new(objects),
+        }
+    }
+}
 
 impl Clone for Cached {
     fn clone(&self) -> Self {
@@ -372,7 +395,15 @@ fn merge<'a>(parts: impl Iterator<Item = &'a ObjectSet> + Clone) -> ObjectSet {
         kong_cluster_plugins: union!(kong_cluster_plugins),
         kong_consumers: union!(kong_consumers),
         kong_consumer_groups: union!(kong_consumer_groups),
-        declarative: parts.flat_map(|p| p.declarative.iter().cloned()).collect(),
+        declarative: parts
+            .clone()
+            .flat_map(|p| p.declarative.iter().cloned())
+            .collect(),
+        refused: parts
+            .clone()
+            .flat_map(|p| p.refused.iter().cloned())
+            .collect(),
+        unserved: parts.flat_map(|p| p.unserved.iter().cloned()).collect(),
     }
 }
 

@@ -6,7 +6,8 @@ use std::path::Path;
 
 fn load(text: &str) -> crate::translate::Translation {
     let mut objects = ObjectSet::default();
-    load_text(Path::new("kong.yml"), text, &mut objects).unwrap();
+    load_text(Path::new("kong.yml"), text, &mut objects);
+    assert_eq!(objects.refused, []);
     translate(&objects, &Options::default())
 }
 

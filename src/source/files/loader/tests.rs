@@ -64,17 +64,70 @@ fn the_last_file_wins_and_removing_it_restores_the_earlier_object() {
 }
 
 #[test]
-fn a_bad_file_fails_the_load_and_the_next_load_retries_it() {
+fn a_bad_document_is_refused_alone_and_a_fix_loads() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a.yaml");
     std::fs::write(&file, service("a", 80)).unwrap();
+    std::fs::write(dir.path().join("b.yaml"), service("b", 80)).unwrap();
     let mut loader = Loader::new(dir.path());
     loader.load().unwrap();
-    std::fs::write(&file, "a: [").unwrap();
-    assert!(matches!(loader.load(), Err(LoadError::Yaml { .. })));
-    assert!(loader.load().is_err(), "the bad file is read again");
+    // A good document, one without apiVersion, one of a bad schema.
+    let text = format!(
+        "{}kind: Service\nmetadata: {{name: c}}\n---\n\
+         apiVersion: v1\nkind: Service\nmetadata: {{name: d}}\nspec: {{ports: 7}}\n",
+        service("a", 81)
+    );
+    std::fs::write(&file, text).unwrap();
+    let objects = loader.load().unwrap();
+    assert_eq!((port(&objects, "a"), port(&objects, "b")), (81, 80));
+    let refused: Vec<(String, Option<usize>)> = objects
+        .refused
+        .iter()
+        .map(|r| {
+            (
+                r.file.file_name().unwrap().to_string_lossy().into(),
+                r.document,
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            ("a.yaml".to_string(), Some(2)),
+            ("a.yaml".to_string(), Some(3))
+        ]
+    );
+    assert!(objects.refused[0].message.contains("no apiVersion/kind"));
+
+    // A syntax error ends the file: what comes before it loads.
+    std::fs::write(&file, format!("{}a: [\n", service("a", 82))).unwrap();
+    let objects = loader.load().unwrap();
+    assert_eq!(port(&objects, "a"), 82);
+    assert_eq!(objects.refused.len(), 1);
+    assert!(objects.refused[0].message.starts_with("invalid YAML"));
+
     std::fs::write(&file, service("a", 83)).unwrap();
-    assert_eq!(port(&loader.load().unwrap(), "a"), 83);
+    let objects = loader.load().unwrap();
+    assert_eq!(port(&objects, "a"), 83);
+    assert!(objects.refused.is_empty());
+}
+
+#[test]
+fn secret_data_wrapped_like_kubectl_output_decodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let value = "x".repeat(100);
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &value);
+    // Wrapped at 76 columns in a folded block, with a stray space.
+    let (head, tail) = encoded.split_at(76);
+    let text = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\ndata:\n  k: |\n    {head}\n    {tail} \n"
+    );
+    std::fs::write(dir.path().join("s.yaml"), text).unwrap();
+    let objects = Loader::new(dir.path()).load().unwrap();
+    assert_eq!(objects.refused, []);
+    let secret = &objects.secrets[&("default".to_string(), "s".to_string())];
+    let data = secret.data.as_ref().unwrap();
+    assert_eq!(data["k"].0, value.as_bytes());
 }
 
 /// A file listed and then gone before it is read (here a dangling symlink,
@@ -138,7 +191,7 @@ fn a_named_file_is_read_even_when_its_metadata_is_unchanged() {
     let stamp = loader.files[&a].stamp.clone();
     let mut cached = loader.files[&a].clone();
     std::fs::write(&a, service("a", 81)).unwrap();
-    cached.stamp = Stamp::of(&std::fs::metadata(&a).unwrap());
+    cached.stamp = Some(Stamp::of(&std::fs::metadata(&a).unwrap()));
     loader.files.insert(a.clone(), cached);
     assert_eq!(port(&loader.load().unwrap(), "a"), 80, "stamp unchanged");
     loader
