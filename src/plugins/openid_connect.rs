@@ -156,6 +156,10 @@ async fn access(
     runtime: &Runtime,
 ) -> Result<Access, PluginError> {
     upstream::clear_client_copies(config, exchange);
+    // Kong's `run_on_preflight: false`: CORS preflights pass unauthenticated.
+    if !config.run_on_preflight && exchange.request.method() == http::Method::OPTIONS {
+        return Ok(Access::Continue);
+    }
     // Logical OR with other auth plugins: one already authenticated.
     if config.anonymous.is_some()
         && exchange
@@ -291,12 +295,20 @@ async fn verify(
     ))
 }
 
-/// The authorization rules and the consumer mapping (both 403).
+/// `claims_forbidden` (401: the token is not acceptable at all), then the
+/// authorization rules and the consumer mapping (both 403).
 fn authorize(
     config: &OidcConfig,
     table: &Table,
     verified: Verified,
 ) -> Result<(Verified, Option<Consumer>), Failure> {
+    if config
+        .claims_forbidden
+        .iter()
+        .any(|c| verified.claims.get(c).is_some_and(|v| !v.is_null()))
+    {
+        return Err(Failure::Unauthorized(Reason::ForbiddenClaim));
+    }
     claims::authorize(config, &verified.claims).map_err(Failure::Forbidden)?;
     if verified.oauth2.is_some() {
         return Ok((verified, None));

@@ -87,12 +87,14 @@ impl Clients {
         read_json(response).await
     }
 
-    /// POSTs a form (introspection), optionally with HTTP Basic.
+    /// POSTs a form (introspection) with extra headers, optionally with
+    /// HTTP Basic.
     pub(super) async fn post_form(
         &self,
         config: &OidcConfig,
         url: &str,
-        form: Vec<(&'static str, String)>,
+        form: Vec<(String, String)>,
+        headers: &[(http::HeaderName, http::HeaderValue)],
         basic: Option<(String, Sensitive)>,
     ) -> Result<Fetched, FetchError> {
         let body: String = form_urlencoded::Serializer::new(String::new())
@@ -105,6 +107,9 @@ impl Clients {
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .timeout(Duration::from_millis(config.timeout_ms))
             .body(body);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
         if let Some((id, secret)) = basic {
             request = request.header(reqwest::header::AUTHORIZATION, basic_header(&id, &secret));
         }
