@@ -305,3 +305,36 @@ async fn introspection_request_fields() {
     assert_eq!(seen.form["resource"], "https://api.example");
     assert_eq!(seen.headers["x-tenant"], "t-1");
 }
+
+/// A `deck dump` of a Kong 3.15 plugin (all nine methods, every field at
+/// its default) serves: a JWT is verified, the token is hidden and re-sent
+/// as Kong's defaults say.
+#[tokio::test]
+async fn a_deck_dump_config_verifies_tokens() {
+    let path = format!(
+        "{}/tests/fixtures/openid_connect/deck_dump_3.15.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut dump: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    dump.as_object_mut().unwrap().remove("issuer");
+    let env = Env::start(dump).await;
+    let key = TestKey::p256("k1");
+    env.idp.set_keys(&[&key]);
+    let token = key.sign(&env.idp.claims(json!({})));
+    let reply = send(env.get("/").header("x-access-token", &token)).await;
+    reply.assert_ok();
+    assert_eq!(reply.upstream_header("x-access-token"), None, "hidden");
+    let bearer = format!("Bearer {token}");
+    assert_eq!(
+        reply.upstream_header("authorization"),
+        Some(bearer.as_str())
+    );
+    // An opaque token goes on to kong_oauth2 and introspection, which this
+    // provider refuses (no client registered): never let through.
+    let reply = env.call("not-a-known-token").await;
+    assert_ne!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert!(
+        env.idp.counts().introspection > 0,
+        "introspection was tried"
+    );
+}
