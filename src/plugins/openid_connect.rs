@@ -20,6 +20,7 @@ mod bearer;
 mod cache;
 mod claims;
 mod client_auth;
+mod client_copies;
 mod discovery;
 mod failure;
 mod fetch;
@@ -77,6 +78,8 @@ struct Ctx<'a> {
     config: &'a OidcConfig,
     /// The plugin's shared config, used to bind cache entries to it.
     shared: Option<Arc<OidcConfig>>,
+    /// What the introspection request copies from the client's request.
+    copies: client_copies::ClientCopies,
 }
 
 /// A token some method accepted.
@@ -181,11 +184,13 @@ async fn access(
         token_location::hide(exchange, &found.place).await?;
     }
     let shared = Some(Arc::clone(config));
+    let copies = client_copies::collect(config, exchange).await?;
     let ctx = Ctx {
         state: &runtime.oidc.inner,
         plugin_id: &plugin.id,
         config,
         shared,
+        copies,
     };
     // Only `Sync` parts of the exchange may be held across awaits.
     let service = exchange.service.map(|s| s.name.clone());

@@ -279,6 +279,9 @@ async fn introspection_request_fields() {
         "introspection_post_args_values": ["https://api.example"],
         "introspection_headers_names": ["x-tenant"],
         "introspection_headers_values": ["t-1"],
+        "introspection_headers_client": ["x-request-origin"],
+        "introspection_post_args_client": ["audience", "missing"],
+        "introspection_post_args_client_headers": ["x-device"],
         "upstream_introspection_header": "x-introspection",
         "downstream_introspection_header": "x-introspection",
     }))
@@ -287,7 +290,14 @@ async fn introspection_request_fields() {
     env.idp.set_token_param_name("access_token");
     let result = json!({ "active": true, "sub": "user-7", "exp": now() + 300 });
     env.idp.add_token("opaque-1", result.clone());
-    let response = env.get("/").bearer_auth("opaque-1").send().await.unwrap();
+    let response = env
+        .get("/?audience=orders")
+        .bearer_auth("opaque-1")
+        .header("x-request-origin", "mobile")
+        .header("x-device", "d-7")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let encoded = base64::engine::general_purpose::STANDARD.encode(result.to_string());
     assert_eq!(
@@ -304,6 +314,67 @@ async fn introspection_request_fields() {
     assert_eq!(seen.form["token_type_hint"], "urn:example:opaque");
     assert_eq!(seen.form["resource"], "https://api.example");
     assert_eq!(seen.headers["x-tenant"], "t-1");
+    // Copied from the client's request: a header, a query argument and a
+    // header as an argument; an absent argument is not invented.
+    assert_eq!(seen.headers["x-request-origin"], "mobile");
+    assert_eq!(seen.form["audience"], "orders");
+    assert_eq!(seen.form["x-device"], "d-7");
+    assert!(!seen.form.contains_key("missing"));
+}
+
+/// `introspection_post_args_client` reads a form body too, which still
+/// reaches the upstream whole.
+#[tokio::test]
+async fn introspection_copies_form_arguments() {
+    let env = Env::start(json!({
+        "auth_methods": ["introspection"], "client_id": "kong", "client_auth": "none",
+        "introspection_post_args_client": ["resource"],
+    }))
+    .await;
+    env.idp.register_public_client("kong");
+    env.idp
+        .add_token("opaque-2", json!({ "active": true, "exp": now() + 300 }));
+    let post = super::support::client::http1()
+        .post(env.proxy.http_url("/"))
+        .bearer_auth("opaque-2")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("resource=ledger&x=1");
+    let reply = send(post).await;
+    reply.assert_ok();
+    assert_eq!(reply.body["body"], "resource=ledger&x=1");
+    assert_eq!(
+        env.idp.last_introspection().unwrap().form["resource"],
+        "ledger"
+    );
+}
+
+/// `cache_ttl_max` bounds how long an introspection result is reused;
+/// `discovery_headers_*` go to the discovery request; `expose_error_code:
+/// false` leaves the error out of the challenge.
+#[tokio::test]
+async fn provider_call_settings() {
+    let env = Env::start(json!({
+        "auth_methods": ["introspection"], "client_id": "kong", "client_auth": "none",
+        "display_errors": true, "cache_ttl_max": 0, "expose_error_code": false,
+        "discovery_headers_names": ["x-api-key"], "discovery_headers_values": ["disco"],
+    }))
+    .await;
+    env.idp.register_public_client("kong");
+    env.idp
+        .add_token("opaque-3", json!({ "active": true, "exp": now() + 300 }));
+    env.call("opaque-3").await.assert_ok();
+    env.call("opaque-3").await.assert_ok();
+    assert_eq!(env.idp.counts().introspection, 2, "nothing reused");
+    assert_eq!(
+        env.idp.last_discovery_headers().unwrap()["x-api-key"],
+        "disco"
+    );
+    let reply = env.call("opaque-unknown").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{:?}", reply.body);
+    assert_eq!(
+        reply.www_authenticate.as_deref(),
+        Some("Bearer realm=\"127.0.0.1\"")
+    );
 }
 
 /// A `deck dump` of a Kong 3.15 plugin (all nine methods, every field at

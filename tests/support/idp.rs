@@ -67,6 +67,7 @@ struct State {
     jtis: Mutex<HashSet<String>>,
     last_auth: Mutex<Option<String>>,
     last_introspection: Mutex<Option<Introspected>>,
+    last_discovery_headers: Mutex<Option<http::HeaderMap>>,
     token_param: Mutex<Option<String>>,
     refusals: Mutex<Vec<String>>,
     discovery: AtomicUsize,
@@ -200,6 +201,11 @@ impl Idp {
         self.state.last_introspection.lock().clone()
     }
 
+    /// The headers of the last discovery request.
+    pub fn last_discovery_headers(&self) -> Option<http::HeaderMap> {
+        self.state.last_discovery_headers.lock().clone()
+    }
+
     /// Reads the token of an introspection from this form field instead
     /// of RFC 7662's `token`.
     pub fn set_token_param_name(&self, name: &str) {
@@ -257,6 +263,7 @@ async fn answer(state: &State, issuer: &str, request: Request<Incoming>) -> Resp
     match rest {
         "/.well-known/openid-configuration" => {
             state.discovery.fetch_add(1, Ordering::SeqCst);
+            *state.last_discovery_headers.lock() = Some(request.headers().clone());
             let methods = state.auth_methods.lock().clone().unwrap_or_else(|| {
                 [
                     "client_secret_basic",

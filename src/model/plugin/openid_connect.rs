@@ -20,6 +20,7 @@ mod fields;
 mod headers;
 mod introspection;
 mod jwk;
+mod provider;
 mod read;
 mod schema;
 #[cfg(test)]
@@ -36,6 +37,7 @@ pub use fields::IMPLEMENTED_METHODS;
 pub use headers::TokenHeaders;
 pub use introspection::IntrospectionRequest;
 pub use jwk::ClientJwk;
+pub use provider::ProviderCalls;
 pub use values::{
     AuthMethod, ClaimHeader, ClaimRule, ClientAuth, ConsumerBy, Endpoint, SigningAlg, TokenParam,
     UpstreamTokenHeader,
@@ -125,6 +127,10 @@ pub struct OidcConfig {
     pub display_errors: bool,
     /// Authenticate `OPTIONS` (CORS preflight) requests too.
     pub run_on_preflight: bool,
+    /// `expose_error_code`: RFC 6750 `error` in `WWW-Authenticate`.
+    pub expose_error_code: bool,
+    /// Cache lifetimes and discovery headers.
+    pub provider: ProviderCalls,
     /// Cache introspection results until their `exp`.
     pub cache_introspection: bool,
     /// Verify the identity provider's TLS certificate.
@@ -231,6 +237,8 @@ impl OidcConfig {
                 .unwrap_or_else(|| "Forbidden".to_string()),
             display_errors: f.bool_or("display_errors", false)?,
             run_on_preflight: f.bool_or("run_on_preflight", true)?,
+            expose_error_code: f.bool_or("expose_error_code", true)?,
+            provider: provider::calls(&f)?,
             cache_introspection: f.bool_or("cache_introspection", true)?,
             ssl_verify: f.bool_or("ssl_verify", true)?,
             timeout_ms: f.uint_or("timeout", 10_000)?,

@@ -2,7 +2,8 @@
 //!
 //! Nothing is fetched until a request needs it (a JWT to verify, an
 //! introspection endpoint to find). A snapshot lives for the responses'
-//! `max-age` (else an hour, Kong's `cache_ttl`). Refreshes are single-flight
+//! `max-age` (else `cache_ttl`, an hour by default), within `cache_ttl_min`
+//! and `cache_ttl_max` when set. Refreshes are single-flight
 //! per issuer: while one request refreshes an expired snapshot, the others
 //! keep using the stale one; when there is nothing cached they wait for the
 //! one fetch. A failed refresh keeps the old snapshot (Kong: "cached data is
@@ -20,10 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Freshness when the identity provider gives no `max-age` (Kong's
-/// `cache_ttl` default).
-const DEFAULT_TTL: Duration = Duration::from_secs(3600);
-/// Bounds on a provider-given `max-age`.
+/// Bounds on a provider-given `max-age` (then `cache_ttl_min`/`_max`).
 const MIN_TTL: Duration = Duration::from_secs(10);
 const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
 /// After a failed fetch, callers get the cached data (or a 401) without a
@@ -265,7 +263,7 @@ async fn fetch_parts(
     config: &OidcConfig,
     want: Want,
 ) -> Result<(Option<Arc<Document>>, Option<Arc<KeySet>>, Duration), FetchError> {
-    let mut ttl = DEFAULT_TTL;
+    let mut ttl = config.provider.cache_ttl;
     let mut fresh = |max_age: Option<Duration>| {
         if let Some(age) = max_age {
             ttl = ttl.min(age.clamp(MIN_TTL, MAX_TTL));
@@ -274,7 +272,10 @@ async fn fetch_parts(
     let need_document =
         want.document || (want.keys && config.endpoint_override(Endpoint::Jwks).is_none());
     let document = if need_document {
-        let fetched = clients.get_json(config, &config.discovery_url()).await?;
+        let url = config.discovery_url();
+        let fetched = clients
+            .get_json(config, &url, &config.provider.discovery_headers)
+            .await?;
         fresh(fetched.max_age);
         Some(Arc::new(Document::parse(&fetched.body)))
     } else {
@@ -283,11 +284,11 @@ async fn fetch_parts(
     let keys = if want.keys {
         let primary = endpoint(config, document.as_deref(), Endpoint::Jwks)
             .ok_or_else(|| FetchError::Json("discovery document has no jwks_uri".into()))?;
-        let fetched = clients.get_json(config, &primary).await?;
+        let fetched = clients.get_json(config, &primary, &[]).await?;
         fresh(fetched.max_age);
         let mut keys = KeySet::parse(&fetched.body);
         for uri in &config.extra_jwks_uris {
-            match clients.get_json(config, uri).await {
+            match clients.get_json(config, uri, &[]).await {
                 Ok(extra) => {
                     fresh(extra.max_age);
                     keys.extend(KeySet::parse(&extra.body));
@@ -300,7 +301,7 @@ async fn fetch_parts(
     } else {
         None
     };
-    Ok((document, keys, ttl))
+    Ok((document, keys, config.provider.bounded(ttl)))
 }
 
 /// Where `which` is: the configuration's override (`token_endpoint`, …),

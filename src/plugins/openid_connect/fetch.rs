@@ -71,19 +71,22 @@ impl Clients {
         .map_err(|e| FetchError::Client(e.clone()))
     }
 
-    /// GETs a JSON document (discovery, JWKS).
+    /// GETs a JSON document (discovery, JWKS) with extra headers.
     pub(super) async fn get_json(
         &self,
         config: &OidcConfig,
         url: &str,
+        headers: &[(http::HeaderName, http::HeaderValue)],
     ) -> Result<Fetched, FetchError> {
-        let response = self
+        let mut request = self
             .client(config.ssl_verify)?
             .get(url)
             .header(ACCEPT, "application/json")
-            .timeout(Duration::from_millis(config.timeout_ms))
-            .send()
-            .await?;
+            .timeout(Duration::from_millis(config.timeout_ms));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request.send().await?;
         read_json(response).await
     }
 

@@ -9,7 +9,8 @@
 //! `verify_claims`, a returned `exp`/`nbf`/`iat` is checked with leeway.
 //! Active results are cached (by SHA-256 of the token) until their `exp`,
 //! or for a minute when the provider gives none, so that revocation is
-//! seen soon; inactive results are not cached.
+//! seen soon, within `cache_ttl_min`/`cache_ttl_max` when set; inactive
+//! results are not cached.
 
 use super::cache::token_hash;
 use super::claims::check_times;
@@ -63,16 +64,23 @@ pub(super) async fn verify(ctx: &Ctx<'_>, token: &str) -> Result<Arc<Value>, Fai
     )
     .await?;
     let request = &config.introspection;
+    let headers: Vec<_> = request
+        .headers
+        .iter()
+        .chain(&ctx.copies.headers)
+        .cloned()
+        .collect();
     let mut form = vec![(request.token_param_name.clone(), token.to_string())];
     if let Some(hint) = &request.hint {
         form.push(("token_type_hint".to_string(), hint.clone()));
     }
     form.extend(request.post_args.iter().cloned());
+    form.extend(ctx.copies.args.iter().cloned());
     form.extend(client.form.into_iter().map(|(k, v)| (k.to_string(), v)));
     let response = ctx
         .state
         .clients
-        .post_form(config, &endpoint, form, &request.headers, client.basic)
+        .post_form(config, &endpoint, form, &headers, client.basic)
         .await
         .map_err(|e| {
             tracing::warn!(issuer = %config.issuer, error = %e, "introspection failed");
@@ -92,6 +100,8 @@ pub(super) async fn verify(ctx: &Ctx<'_>, token: &str) -> Result<Arc<Value>, Fai
         && let Some(shared) = &ctx.shared
     {
         let until = exp.map_or(now + NO_EXP_TTL, |e| e.saturating_add(config.leeway));
+        let ttl = std::time::Duration::from_secs(until.saturating_sub(now));
+        let until = now + config.provider.bounded(ttl).as_secs();
         let entry = CachedClaims {
             config: shared.clone(),
             claims: result.clone(),

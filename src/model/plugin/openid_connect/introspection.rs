@@ -1,6 +1,7 @@
 //! The introspection request's own fields (`introspection_*`): how the
 //! client authenticates to that endpoint, the token parameter and hint,
-//! and extra headers and form arguments.
+//! and extra headers and form arguments, fixed or copied from the client's
+//! request.
 
 use super::fields::header_name;
 use super::read::{Fields, field};
@@ -22,6 +23,25 @@ pub struct IntrospectionRequest {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// `introspection_post_args_names`/`_values`.
     pub post_args: Vec<(String, String)>,
+    /// `introspection_headers_client`: client request headers passed on.
+    pub client_headers: Vec<HeaderName>,
+    /// `introspection_post_args_client`: client request arguments (query,
+    /// form body) passed on as form arguments.
+    pub client_args: Vec<String>,
+    /// `introspection_post_args_client_headers`: client request headers
+    /// passed on as form arguments of the same name.
+    pub client_header_args: Vec<HeaderName>,
+}
+
+// === impl IntrospectionRequest ===
+
+impl IntrospectionRequest {
+    /// Whether anything is copied from the client's request.
+    pub fn copies_from_client(&self) -> bool {
+        !self.client_headers.is_empty()
+            || !self.client_args.is_empty()
+            || !self.client_header_args.is_empty()
+    }
 }
 
 impl Default for IntrospectionRequest {
@@ -32,6 +52,9 @@ impl Default for IntrospectionRequest {
             token_param_name: "token".into(),
             headers: Vec::new(),
             post_args: Vec::new(),
+            client_headers: Vec::new(),
+            client_args: Vec::new(),
+            client_header_args: Vec::new(),
         }
     }
 }
@@ -74,12 +97,31 @@ pub(super) fn request(f: &Fields<'_>) -> Result<IntrospectionRequest, ConfigErro
             "names must not be empty",
         ));
     }
+    let names = |key: &str| -> Result<Vec<HeaderName>, ConfigError> {
+        f.strings(key)?
+            .unwrap_or_default()
+            .iter()
+            .map(|n| header_name(key, n))
+            .collect()
+    };
+    let client_args = f
+        .strings("introspection_post_args_client")?
+        .unwrap_or_default();
+    if client_args.iter().any(String::is_empty) {
+        return Err(field(
+            "introspection_post_args_client",
+            "names must not be empty",
+        ));
+    }
     Ok(IntrospectionRequest {
         auth_method,
         hint,
         token_param_name,
         headers,
         post_args,
+        client_headers: names("introspection_headers_client")?,
+        client_args,
+        client_header_args: names("introspection_post_args_client_headers")?,
     })
 }
 

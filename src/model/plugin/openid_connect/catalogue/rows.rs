@@ -19,8 +19,6 @@ const MTLS: &str = "mutual-TLS client authentication to the identity provider is
 const POP: &str = "proof of possession (RFC 8705 mTLS, RFC 9449 DPoP) is not implemented";
 const PROXY: &str = "the identity provider is reached directly, not through a forward proxy";
 const PAR: &str = "pushed authorization requests (RFC 9126) belong to the authorization_code flow (not implemented yet)";
-const CLIENT_ARGS: &str =
-    "nothing from the client request is copied into the introspection request";
 const PER_PROCESS: &str = "caches are per process";
 
 /// Every field, by name.
@@ -50,9 +48,9 @@ pub(super) static FIELDS: &[Field] = &[
     f("cache_token_exchange", BOOL, r#"true"#, Inert("token exchange is not implemented")),
     f("cache_tokens", BOOL, r#"true"#, Inert(GRANTS)),
     f("cache_tokens_salt", STR, r#"null"#, Inert(GRANTS)).secret(),
-    f("cache_ttl", NUMBER, r#"3600"#, Inert("the discovery cache follows the provider's Cache-Control and introspection results their exp")),
-    f("cache_ttl_max", NUMBER, r#"null"#, Inert("the discovery cache follows the provider's Cache-Control and introspection results their exp")),
-    f("cache_ttl_min", NUMBER, r#"null"#, Inert("the discovery cache follows the provider's Cache-Control and introspection results their exp")),
+    f("cache_ttl", NUMBER, r#"3600"#, Implemented),
+    f("cache_ttl_max", NUMBER, r#"null"#, Implemented),
+    f("cache_ttl_min", NUMBER, r#"null"#, Implemented),
     f("cache_ttl_neg", NUMBER, r#"null"#, Inert("kingress keeps no negative or stale cache entries: a failed lookup is retried on the next request")),
     f("cache_ttl_resurrect", NUMBER, r#"null"#, Inert("kingress keeps no negative or stale cache entries: a failed lookup is retried on the next request")),
     f("cache_user_info", BOOL, r#"true"#, Inert(USERINFO)),
@@ -75,8 +73,8 @@ pub(super) static FIELDS: &[Field] = &[
     f("consumer_optional", BOOL, r#"false"#, Implemented),
     f("credential_claim", STRINGS, r#"["sub"]"#, Implemented),
     f("disable_session", set_of(&["authorization_code", "bearer", "client_credentials", "introspection", "kong_oauth2", "password", "refresh_token", "session", "userinfo"]), r#"null"#, Inert(SESSION)),
-    f("discovery_headers_names", STRINGS, r#"null"#, RefusedWhenSet("discovery requests carry no extra headers")),
-    f("discovery_headers_values", STRINGS, r#"null"#, RefusedWhenSet("discovery requests carry no extra headers")),
+    f("discovery_headers_names", STRINGS, r#"null"#, Implemented),
+    f("discovery_headers_values", STRINGS, r#"null"#, Implemented),
     f("display_errors", BOOL, r#"false"#, Implemented),
     f("domains", STRINGS, r#"null"#, RefusedWhenSet("the hd claim is checked only on ID tokens of the authorization_code flow (not implemented yet)")),
     f("downstream_access_token_header", STR, r#"null"#, Implemented),
@@ -96,7 +94,7 @@ pub(super) static FIELDS: &[Field] = &[
     f("dpop_use_nonce", BOOL, r#"false"#, AcceptedAtDefault(POP)).since("3.7"),
     f("enable_hs_signatures", BOOL, r#"false"#, Implemented),
     f("end_session_endpoint", STR, r#"null"#, RefusedWhenSet(AC)),
-    f("expose_error_code", BOOL, r#"true"#, Inert("kingress always sends the RFC 6750 error in WWW-Authenticate")),
+    f("expose_error_code", BOOL, r#"true"#, Implemented),
     f("extra_jwks_uris", STRINGS, r#"null"#, Implemented),
     f("forbidden_destroy_session", BOOL, r#"true"#, RefusedWhenSet(AC)),
     f("forbidden_error_message", STR, r#""Forbidden""#, Implemented),
@@ -117,12 +115,12 @@ pub(super) static FIELDS: &[Field] = &[
     f("introspection_check_active", BOOL, r#"true"#, AcceptedAtDefault("an introspection result counts only when active is true")),
     f("introspection_endpoint", STR, r#"null"#, Implemented),
     f("introspection_endpoint_auth_method", one_of(&["client_secret_basic", "client_secret_jwt", "client_secret_post", "none", "private_key_jwt", "self_signed_tls_client_auth", "tls_client_auth"]), r#"null"#, Implemented),
-    f("introspection_headers_client", STRINGS, r#"null"#, RefusedWhenSet(CLIENT_ARGS)),
+    f("introspection_headers_client", STRINGS, r#"null"#, Implemented),
     f("introspection_headers_names", STRINGS, r#"null"#, Implemented),
     f("introspection_headers_values", STRINGS, r#"null"#, Implemented),
     f("introspection_hint", STR, r#""access_token""#, Implemented),
-    f("introspection_post_args_client", STRINGS, r#"null"#, RefusedWhenSet(CLIENT_ARGS)),
-    f("introspection_post_args_client_headers", STRINGS, r#"null"#, RefusedWhenSet(CLIENT_ARGS)).since("3.9"),
+    f("introspection_post_args_client", STRINGS, r#"null"#, Implemented),
+    f("introspection_post_args_client_headers", STRINGS, r#"null"#, Implemented).since("3.9"),
     f("introspection_post_args_names", STRINGS, r#"null"#, Implemented),
     f("introspection_post_args_values", STRINGS, r#"null"#, Implemented),
     f("introspection_token_param_name", STR, r#""token""#, Implemented).since("3.7"),
