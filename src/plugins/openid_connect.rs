@@ -257,11 +257,21 @@ async fn verify(
             | AuthMethod::ClientCredentials
             | AuthMethod::AuthorizationCode => continue,
             AuthMethod::Bearer if !bearer::jwt_shaped(token) => continue,
-            AuthMethod::Bearer => bearer::verify(ctx, token).await.map(|claims| Verified {
-                claims,
-                introspection: None,
-                oauth2: None,
-            }),
+            AuthMethod::Bearer => match bearer::verify(ctx, token).await {
+                // `introspect_jwt_tokens`: a revoked JWT is refused too.
+                Ok(claims) if ctx.config.introspect_jwt_tokens => introspection::verify(ctx, token)
+                    .await
+                    .map(|result| Verified {
+                        claims,
+                        introspection: Some(result),
+                        oauth2: None,
+                    }),
+                other => other.map(|claims| Verified {
+                    claims,
+                    introspection: None,
+                    oauth2: None,
+                }),
+            },
             AuthMethod::KongOauth2 => {
                 kong_oauth2::verify(table, service.as_deref(), runtime, token)
                     .await

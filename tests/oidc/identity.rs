@@ -409,3 +409,24 @@ async fn a_deck_dump_config_verifies_tokens() {
         "introspection was tried"
     );
 }
+
+/// `introspect_jwt_tokens`: a valid JWT must also introspect as active,
+/// so a revoked one is refused.
+#[tokio::test]
+async fn jwt_tokens_are_introspected_when_told() {
+    let (env, key) = bearer_env(
+        json!({ "introspect_jwt_tokens": true, "client_id": "kong", "client_auth": "none" }),
+        |_| {},
+    )
+    .await;
+    env.idp.register_public_client("kong");
+    let live = key.sign(&env.idp.claims(json!({})));
+    let revoked = key.sign(&env.idp.claims(json!({})));
+    env.idp
+        .add_token(&live, json!({ "active": true, "exp": now() + 300 }));
+    env.call(&live).await.assert_ok();
+    env.call(&revoked)
+        .await
+        .assert_unauthorized("token inactive");
+    assert_eq!(env.idp.counts().introspection, 2);
+}

@@ -127,6 +127,9 @@ pub struct OidcConfig {
     pub display_errors: bool,
     /// Authenticate `OPTIONS` (CORS preflight) requests too.
     pub run_on_preflight: bool,
+    /// `introspect_jwt_tokens`: a JWT accepted by `bearer` must also
+    /// introspect as active (revocation check).
+    pub introspect_jwt_tokens: bool,
     /// `expose_error_code`: RFC 6750 `error` in `WWW-Authenticate`.
     pub expose_error_code: bool,
     /// Cache lifetimes and discovery headers.
@@ -238,6 +241,7 @@ impl OidcConfig {
             display_errors: f.bool_or("display_errors", false)?,
             run_on_preflight: f.bool_or("run_on_preflight", true)?,
             expose_error_code: f.bool_or("expose_error_code", true)?,
+            introspect_jwt_tokens: f.bool_or("introspect_jwt_tokens", false)?,
             provider: provider::calls(&f)?,
             cache_introspection: f.bool_or("cache_introspection", true)?,
             ssl_verify: f.bool_or("ssl_verify", true)?,
@@ -334,7 +338,7 @@ impl OidcConfig {
                 ));
             }
         }
-        if self.enabled(AuthMethod::Introspection) {
+        if self.enabled(AuthMethod::Introspection) || self.introspect_jwt_tokens {
             self.check_introspection_client()?;
         }
         Ok(())

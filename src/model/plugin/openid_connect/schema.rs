@@ -7,7 +7,7 @@
 
 use super::OidcConfig;
 use crate::model::plugin::ConfigError;
-use crate::model::plugin::schema::{MASK, Schema};
+use crate::model::plugin::schema::{FormType, MASK, Schema};
 use serde_json::{Map, Value, json};
 
 impl Schema for OidcConfig {
@@ -15,6 +15,14 @@ impl Schema for OidcConfig {
     const PRIORITY: u32 = 1050;
     // `upstream_access_token_header: null` turns the header off.
     const KEEP_NULL: &'static [&'static str] = super::catalogue::KEEP_NULL;
+    // Form input (`config.cache_ttl_max=60`) of the null-default numbers.
+    const NULL_TYPES: &'static [(&'static str, FormType)] = &[
+        ("cache_ttl_max", FormType::Number),
+        ("cache_ttl_min", FormType::Number),
+        ("cache_ttl_neg", FormType::Number),
+        ("cache_ttl_resurrect", FormType::Number),
+        ("max_age", FormType::Number),
+    ];
 
     fn parse(config: &Value) -> Result<Self, ConfigError> {
         OidcConfig::parse(config)

@@ -110,7 +110,7 @@ pub(super) static FIELDS: &[Field] = &[
     f("id_token_param_name", STR, r#"null"#, RefusedWhenSet("ID tokens sent by clients are not verified by kingress yet")),
     f("id_token_param_type", set_of(&["body", "header", "query"]), r#"["body","header","query"]"#, Inert("read only with id_token_param_name")),
     f("ignore_signature", set_of(&["authorization_code", "client_credentials", "introspection", "password", "refresh_token", "session", "userinfo"]), r#"[]"#, AcceptedAtDefault("signatures are always verified")),
-    f("introspect_jwt_tokens", BOOL, r#"false"#, RefusedWhenSet("JWT access tokens are verified with the issuer keys, not introspected as well")),
+    f("introspect_jwt_tokens", BOOL, r#"false"#, Implemented),
     f("introspection_accept", one_of(&["application/json", "application/jwt", "application/token-introspection+jwt"]), r#""application/json""#, AcceptedAtDefault("introspection results are read as JSON (RFC 7662), not as signed JWTs")),
     f("introspection_check_active", BOOL, r#"true"#, AcceptedAtDefault("an introspection result counts only when active is true")),
     f("introspection_endpoint", STR, r#"null"#, Implemented),
