@@ -37,6 +37,7 @@ mod proxy;
 mod proxy_cache;
 mod rate_limiting;
 mod readme;
+mod readme_oidc;
 mod redis;
 mod request_size_limiting;
 mod request_termination;

@@ -5,11 +5,13 @@
 //! "You cannot consume this service". Allowed requests carry
 //! `X-Consumer-Groups` (the groups joined by `, `) unless
 //! `hide_groups_header`. With `include_consumer_groups` the consumer's
-//! KongConsumerGroups count as groups as well. Groups an identity provider
-//! vouched for (openid-connect's `authenticated_groups_claim`) are checked
-//! instead when no consumer was identified, when the consumer is the
-//! anonymous one, or with `always_use_authenticated_groups`; the upstream
-//! then gets them as `X-Authenticated-Groups`.
+//! KongConsumerGroups count as groups as well.
+//!
+//! Groups an identity provider vouched for (openid-connect's
+//! `authenticated_groups_claim`) are used instead, as Kong does, when
+//! there is no consumer, when the consumer came without a credential
+//! (anonymous), or with `always_use_authenticated_groups`; allowed requests
+//! then carry them as `X-Authenticated-Groups`.
 
 use super::{Access, Exchange, Phases, PluginError, Runtime, consumer};
 use crate::model::PluginInstance;
@@ -20,8 +22,7 @@ use std::sync::Arc;
 const BLOCKED: &str = "You cannot consume this service";
 /// `X-Consumer-Groups`.
 pub const CONSUMER_GROUPS: HeaderName = HeaderName::from_static("x-consumer-groups");
-/// `X-Authenticated-Groups`: the groups when they came from an identity
-/// provider rather than the consumer.
+/// `X-Authenticated-Groups`.
 pub const AUTHENTICATED_GROUPS: HeaderName = HeaderName::from_static("x-authenticated-groups");
 
 impl Phases for AclConfig {
@@ -31,34 +32,30 @@ impl Phases for AclConfig {
         exchange: &mut Exchange<'_>,
         _runtime: &Runtime,
     ) -> Result<Access, PluginError> {
-        let (deny, listed) = match (&config.deny, &config.allow) {
-            (Some(deny), _) if !deny.is_empty() => (true, deny),
-            (_, Some(allow)) => (false, allow),
-            (Some(deny), None) => (true, deny),
-            (None, None) => return Err(forbidden()),
+        let forbidden = || PluginError::Forbidden {
+            message: BLOCKED.into(),
+            www_authenticate: None,
         };
-        // Kong's order: without a consumer only an identity provider's
-        // groups count; with one, they replace the consumer's when it came
-        // without a credential (anonymous) or when the config says so.
-        let consumer = exchange.authenticated.as_ref();
-        let use_authenticated = match consumer {
+        let unauthorized_or_forbidden = |exchange: &Exchange<'_>| {
+            if consumer::has_credential(exchange) {
+                forbidden()
+            } else {
+                PluginError::Plain {
+                    status: http::StatusCode::UNAUTHORIZED,
+                    message: "Unauthorized".into(),
+                }
+            }
+        };
+        let use_authenticated = match exchange.authenticated.as_ref() {
             None => true,
-            Some(_) => {
-                !consumer::has_credential(exchange) || config.always_use_authenticated_groups
-            }
+            Some(who) => who.anonymous || config.always_use_authenticated_groups,
         };
-        if use_authenticated && let Some(groups) = &exchange.authenticated_groups {
-            let in_group = listed.iter().any(|g| groups.contains(g));
-            if in_group == deny {
-                return Err(forbidden());
-            }
-            if !config.hide_groups_header && !groups.is_empty() {
-                let value = groups.join(", ");
-                exchange.set_upstream_header(AUTHENTICATED_GROUPS, &value);
-            }
-            return Ok(Access::Continue);
+        if use_authenticated && let Some(groups) = exchange.authenticated_groups.clone() {
+            let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+            return check(config, exchange, &groups, AUTHENTICATED_GROUPS)
+                .map_err(|()| forbidden());
         }
-        let Some(who) = consumer else {
+        let Some(who) = exchange.authenticated.as_ref() else {
             return Err(unauthorized_or_forbidden(exchange));
         };
         let table = exchange.table;
@@ -72,36 +69,40 @@ impl Phases for AclConfig {
                 }
             }
         }
-        if groups.is_empty() && !deny {
+        if groups.is_empty() && !deny_list(config) {
             return Err(unauthorized_or_forbidden(exchange));
         }
-        let in_group = listed.iter().any(|g| groups.contains(&g.as_str()));
-        if in_group == deny {
-            return Err(forbidden());
-        }
-        if !config.hide_groups_header && !groups.is_empty() {
-            exchange.set_upstream_header(CONSUMER_GROUPS, &groups.join(", "));
-        }
-        Ok(Access::Continue)
+        let groups: Vec<String> = groups.into_iter().map(str::to_string).collect();
+        let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+        check(config, exchange, &groups, CONSUMER_GROUPS).map_err(|()| forbidden())
     }
 }
 
-fn forbidden() -> PluginError {
-    PluginError::Forbidden {
-        message: BLOCKED.into(),
-        www_authenticate: None,
-    }
+/// Whether the plugin lists denied groups (else allowed ones).
+fn deny_list(config: &AclConfig) -> bool {
+    config.deny.as_ref().is_some_and(|d| !d.is_empty()) || config.allow.is_none()
 }
 
-/// Kong: 403 when a credential was presented (it identified no one with
-/// groups), 401 "Unauthorized" when nothing was.
-fn unauthorized_or_forbidden(exchange: &Exchange<'_>) -> PluginError {
-    if consumer::has_credential(exchange) {
-        forbidden()
-    } else {
-        PluginError::Plain {
-            status: http::StatusCode::UNAUTHORIZED,
-            message: "Unauthorized".into(),
-        }
+/// Kong's allow/deny decision over `groups`; on success the groups go
+/// upstream in `header` unless `hide_groups_header`.
+fn check(
+    config: &AclConfig,
+    exchange: &mut Exchange<'_>,
+    groups: &[&str],
+    header: HeaderName,
+) -> Result<Access, ()> {
+    let deny = deny_list(config);
+    let listed = match (deny, &config.deny, &config.allow) {
+        (true, Some(deny), _) => deny,
+        (false, _, Some(allow)) => allow,
+        _ => return Err(()),
+    };
+    let in_group = listed.iter().any(|g| groups.contains(&g.as_str()));
+    if in_group == deny {
+        return Err(());
     }
+    if !config.hide_groups_header && !groups.is_empty() {
+        exchange.set_upstream_header(header, &groups.join(", "));
+    }
+    Ok(Access::Continue)
 }

@@ -20,6 +20,7 @@ mod bearer;
 mod cache;
 mod claims;
 mod client_auth;
+mod client_copies;
 mod discovery;
 mod failure;
 mod fetch;
@@ -77,6 +78,8 @@ struct Ctx<'a> {
     config: &'a OidcConfig,
     /// The plugin's shared config, used to bind cache entries to it.
     shared: Option<Arc<OidcConfig>>,
+    /// What the introspection request copies from the client's request.
+    copies: client_copies::ClientCopies,
 }
 
 /// A token some method accepted.
@@ -156,6 +159,10 @@ async fn access(
     runtime: &Runtime,
 ) -> Result<Access, PluginError> {
     upstream::clear_client_copies(config, exchange);
+    // Kong's `run_on_preflight: false`: CORS preflights pass unauthenticated.
+    if !config.run_on_preflight && exchange.request.method() == http::Method::OPTIONS {
+        return Ok(Access::Continue);
+    }
     // Logical OR with other auth plugins: one already authenticated.
     if config.anonymous.is_some()
         && exchange
@@ -177,11 +184,13 @@ async fn access(
         token_location::hide(exchange, &found.place).await?;
     }
     let shared = Some(Arc::clone(config));
+    let copies = client_copies::collect(config, exchange).await?;
     let ctx = Ctx {
         state: &runtime.oidc.inner,
         plugin_id: &plugin.id,
         config,
         shared,
+        copies,
     };
     // Only `Sync` parts of the exchange may be held across awaits.
     let service = exchange.service.map(|s| s.name.clone());
@@ -240,12 +249,29 @@ async fn verify(
     let mut outage = None;
     for method in &ctx.config.auth_methods {
         let result = match method {
+            // Refused by the configuration until implemented.
+            AuthMethod::Session
+            | AuthMethod::Userinfo
+            | AuthMethod::RefreshToken
+            | AuthMethod::Password
+            | AuthMethod::ClientCredentials
+            | AuthMethod::AuthorizationCode => continue,
             AuthMethod::Bearer if !bearer::jwt_shaped(token) => continue,
-            AuthMethod::Bearer => bearer::verify(ctx, token).await.map(|claims| Verified {
-                claims,
-                introspection: None,
-                oauth2: None,
-            }),
+            AuthMethod::Bearer => match bearer::verify(ctx, token).await {
+                // `introspect_jwt_tokens`: a revoked JWT is refused too.
+                Ok(claims) if ctx.config.introspect_jwt_tokens => introspection::verify(ctx, token)
+                    .await
+                    .map(|result| Verified {
+                        claims,
+                        introspection: Some(result),
+                        oauth2: None,
+                    }),
+                other => other.map(|claims| Verified {
+                    claims,
+                    introspection: None,
+                    oauth2: None,
+                }),
+            },
             AuthMethod::KongOauth2 => {
                 kong_oauth2::verify(table, service.as_deref(), runtime, token)
                     .await
@@ -284,12 +310,20 @@ async fn verify(
     ))
 }
 
-/// The authorization rules and the consumer mapping (both 403).
+/// `claims_forbidden` (401: the token is not acceptable at all), then the
+/// authorization rules and the consumer mapping (both 403).
 fn authorize(
     config: &OidcConfig,
     table: &Table,
     verified: Verified,
 ) -> Result<(Verified, Option<Consumer>), Failure> {
+    if config
+        .claims_forbidden
+        .iter()
+        .any(|c| verified.claims.get(c).is_some_and(|v| !v.is_null()))
+    {
+        return Err(Failure::Unauthorized(Reason::ForbiddenClaim));
+    }
     claims::authorize(config, &verified.claims).map_err(Failure::Forbidden)?;
     if verified.oauth2.is_some() {
         return Ok((verified, None));

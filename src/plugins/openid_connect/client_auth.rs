@@ -130,11 +130,16 @@ impl std::fmt::Debug for Keys {
     }
 }
 
-/// The method used: the configured one, else one the provider advertises
-/// that the configuration can satisfy (secrets first), else
-/// `client_secret_basic` with a secret, else `none`.
-fn choose(config: &OidcConfig, document: Option<&Document>) -> ClientAuth {
-    if let Some(auth) = config.client_auth {
+/// The method used: the configured one (the endpoint's own, else
+/// `client_auth`), else one the provider advertises that the configuration
+/// can satisfy (secrets first), else `client_secret_basic` with a secret,
+/// else `none`.
+fn choose(
+    config: &OidcConfig,
+    configured: Option<ClientAuth>,
+    document: Option<&Document>,
+) -> ClientAuth {
+    if let Some(auth) = configured {
         return auth;
     }
     let advertised: Vec<ClientAuth> = document
@@ -166,15 +171,18 @@ fn choose(config: &OidcConfig, document: Option<&Document>) -> ClientAuth {
     ClientAuth::None
 }
 
-/// Builds the client authentication for a call to `endpoint`.
+/// Builds the client authentication for a call to `endpoint`; `configured`
+/// is the method configured for that endpoint (its `*_auth_method`, else
+/// `client_auth`).
 pub(super) async fn credentials(
     keys: &Keys,
     plugin_id: &str,
     config: &OidcConfig,
+    configured: Option<ClientAuth>,
     endpoint: &str,
     document: Option<&Document>,
 ) -> Result<ClientCredentials, Reason> {
-    let method = choose(config, document);
+    let method = choose(config, configured, document);
     let client_id = config.client_id.clone();
     let need_id = || client_id.clone().ok_or(Reason::ClientAuth);
     let need_secret = || config.client_secret.clone().ok_or(Reason::ClientAuth);
@@ -263,7 +271,7 @@ mod tests {
     fn configured_method_wins() {
         let c = config(json!({ "client_auth": "client_secret_post", "client_secret": "s" }));
         assert_eq!(
-            choose(&c, Some(&doc(&["client_secret_basic"]))),
+            choose(&c, c.client_auth, Some(&doc(&["client_secret_basic"]))),
             ClientAuth::ClientSecretPost
         );
     }
@@ -271,17 +279,18 @@ mod tests {
     #[test]
     fn default_follows_the_provider_and_the_config() {
         let secret = config(json!({ "client_secret": "s" }));
-        assert_eq!(choose(&secret, None), ClientAuth::ClientSecretBasic);
+        assert_eq!(choose(&secret, None, None), ClientAuth::ClientSecretBasic);
         assert_eq!(
             choose(
                 &secret,
+                None,
                 Some(&doc(&["private_key_jwt", "client_secret_post"]))
             ),
             ClientAuth::ClientSecretPost
         );
         let bare = config(json!({}));
         assert_eq!(
-            choose(&bare, Some(&doc(&["private_key_jwt"]))),
+            choose(&bare, None, Some(&doc(&["private_key_jwt"]))),
             ClientAuth::None
         );
     }
@@ -295,6 +304,7 @@ mod tests {
             &Keys::default(),
             "p",
             &c,
+            c.client_auth,
             "https://idp.test/introspect",
             None,
         )
@@ -319,6 +329,7 @@ mod tests {
             &Keys::default(),
             "p",
             &c,
+            c.client_auth,
             "https://idp.test/introspect",
             None,
         )

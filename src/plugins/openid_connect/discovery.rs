@@ -2,7 +2,8 @@
 //!
 //! Nothing is fetched until a request needs it (a JWT to verify, an
 //! introspection endpoint to find). A snapshot lives for the responses'
-//! `max-age` (else an hour, Kong's `cache_ttl`). Refreshes are single-flight
+//! `max-age` (else `cache_ttl`, an hour by default), within `cache_ttl_min`
+//! and `cache_ttl_max` when set. Refreshes are single-flight
 //! per issuer: while one request refreshes an expired snapshot, the others
 //! keep using the stale one; when there is nothing cached they wait for the
 //! one fetch. A failed refresh keeps the old snapshot (Kong: "cached data is
@@ -12,6 +13,7 @@
 use super::fetch::{Clients, FetchError};
 use super::jwks::KeySet;
 use crate::model::plugin::OidcConfig;
+use crate::model::plugin::openid_connect::Endpoint;
 use parking_lot::Mutex;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -19,10 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Freshness when the identity provider gives no `max-age` (Kong's
-/// `cache_ttl` default).
-const DEFAULT_TTL: Duration = Duration::from_secs(3600);
-/// Bounds on a provider-given `max-age`.
+/// Bounds on a provider-given `max-age` (then `cache_ttl_min`/`_max`).
 const MIN_TTL: Duration = Duration::from_secs(10);
 const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
 /// After a failed fetch, callers get the cached data (or a 401) without a
@@ -45,10 +44,8 @@ pub(super) struct Want {
 pub(super) struct Document {
     /// `issuer`.
     pub(super) issuer: Option<String>,
-    /// `jwks_uri`.
-    pub(super) jwks_uri: Option<String>,
-    /// `introspection_endpoint`.
-    pub(super) introspection_endpoint: Option<String>,
+    /// The endpoints it names (`jwks_uri`, `token_endpoint`, …).
+    pub(super) endpoints: Vec<(Endpoint, String)>,
     /// `introspection_endpoint_auth_methods_supported`, else
     /// `token_endpoint_auth_methods_supported`.
     pub(super) auth_methods: Vec<String>,
@@ -93,7 +90,7 @@ impl Issuers {
         let key = format!(
             "{}|{}|{}|{}",
             config.discovery_url(),
-            config.jwks_endpoint.as_deref().unwrap_or(""),
+            config.endpoint_override(Endpoint::Jwks).unwrap_or(""),
             config.extra_jwks_uris.join(" "),
             config.ssl_verify
         );
@@ -266,31 +263,32 @@ async fn fetch_parts(
     config: &OidcConfig,
     want: Want,
 ) -> Result<(Option<Arc<Document>>, Option<Arc<KeySet>>, Duration), FetchError> {
-    let mut ttl = DEFAULT_TTL;
+    let mut ttl = config.provider.cache_ttl;
     let mut fresh = |max_age: Option<Duration>| {
         if let Some(age) = max_age {
             ttl = ttl.min(age.clamp(MIN_TTL, MAX_TTL));
         }
     };
-    let need_document = want.document || (want.keys && config.jwks_endpoint.is_none());
+    let need_document =
+        want.document || (want.keys && config.endpoint_override(Endpoint::Jwks).is_none());
     let document = if need_document {
-        let fetched = clients.get_json(config, &config.discovery_url()).await?;
+        let url = config.discovery_url();
+        let fetched = clients
+            .get_json(config, &url, &config.provider.discovery_headers)
+            .await?;
         fresh(fetched.max_age);
         Some(Arc::new(Document::parse(&fetched.body)))
     } else {
         None
     };
     let keys = if want.keys {
-        let primary = config
-            .jwks_endpoint
-            .clone()
-            .or_else(|| document.as_ref().and_then(|d| d.jwks_uri.clone()))
+        let primary = endpoint(config, document.as_deref(), Endpoint::Jwks)
             .ok_or_else(|| FetchError::Json("discovery document has no jwks_uri".into()))?;
-        let fetched = clients.get_json(config, &primary).await?;
+        let fetched = clients.get_json(config, &primary, &[]).await?;
         fresh(fetched.max_age);
         let mut keys = KeySet::parse(&fetched.body);
         for uri in &config.extra_jwks_uris {
-            match clients.get_json(config, uri).await {
+            match clients.get_json(config, uri, &[]).await {
                 Ok(extra) => {
                     fresh(extra.max_age);
                     keys.extend(KeySet::parse(&extra.body));
@@ -303,12 +301,33 @@ async fn fetch_parts(
     } else {
         None
     };
-    Ok((document, keys, ttl))
+    Ok((document, keys, config.provider.bounded(ttl)))
+}
+
+/// Where `which` is: the configuration's override (`token_endpoint`, …),
+/// else the discovery document's.
+pub(super) fn endpoint(
+    config: &OidcConfig,
+    document: Option<&Document>,
+    which: Endpoint,
+) -> Option<String> {
+    config
+        .endpoint_override(which)
+        .map(str::to_string)
+        .or_else(|| document?.endpoint(which).map(str::to_string))
 }
 
 // === impl Document ===
 
 impl Document {
+    /// The discovered URL of `which`.
+    pub(super) fn endpoint(&self, which: Endpoint) -> Option<&str> {
+        self.endpoints
+            .iter()
+            .find(|(e, _)| *e == which)
+            .map(|(_, url)| url.as_str())
+    }
+
     fn parse(body: &Value) -> Self {
         let string = |name: &str| {
             body.get(name)
@@ -329,8 +348,10 @@ impl Document {
         };
         Document {
             issuer: string("issuer"),
-            jwks_uri: url("jwks_uri"),
-            introspection_endpoint: url("introspection_endpoint"),
+            endpoints: Endpoint::ALL
+                .into_iter()
+                .filter_map(|e| Some((e, url(e.discovery_key())?)))
+                .collect(),
             auth_methods: methods("introspection_endpoint_auth_methods_supported")
                 .or_else(|| methods("token_endpoint_auth_methods_supported"))
                 .unwrap_or_default(),

@@ -10,7 +10,8 @@
 //!   request without credentials should not get one);
 //! - a token that failed: `error="invalid_token"`;
 //! - a token that lacks scopes/audience/groups/roles: 403 with
-//!   `error="insufficient_scope"`.
+//!   `error="insufficient_scope"`;
+//! - with `expose_error_code: false`, only `Bearer realm="…"`.
 
 use crate::model::plugin::OidcConfig;
 use crate::plugins::PluginError;
@@ -80,6 +81,9 @@ pub(super) enum Reason {
     /// `roles_required` not met.
     #[error("required roles missing")]
     Roles,
+    /// The token carries a claim of `claims_forbidden`.
+    #[error("token carries a forbidden claim")]
+    ForbiddenClaim,
     /// `consumer_claim` did not name a known consumer.
     #[error("consumer not found")]
     ConsumerNotFound,
@@ -130,6 +134,17 @@ impl Failure {
                 message: detail(&config.unauthorized_error_message, Reason::NoToken),
                 www_authenticate: format!("Bearer realm=\"{realm}\""),
             },
+            // `expose_error_code: false`: the challenge names no error.
+            Failure::Unauthorized(reason) if !config.expose_error_code => {
+                PluginError::Unauthorized {
+                    message: detail(&config.unauthorized_error_message, reason),
+                    www_authenticate: format!("Bearer realm=\"{realm}\""),
+                }
+            }
+            Failure::Forbidden(reason) if !config.expose_error_code => PluginError::Forbidden {
+                message: detail(&config.forbidden_error_message, reason),
+                www_authenticate: Some(format!("Bearer realm=\"{realm}\"")),
+            },
             Failure::Unauthorized(reason) => PluginError::Unauthorized {
                 message: detail(&config.unauthorized_error_message, reason),
                 www_authenticate: format!(
@@ -178,6 +193,28 @@ mod tests {
         };
         assert_eq!(message, "Nope");
         assert_eq!(www_authenticate, "Bearer realm=\"api.test\"");
+    }
+
+    #[test]
+    fn error_codes_are_hidden_when_told() {
+        let mut c = config(true);
+        c.expose_error_code = false;
+        let e = Failure::Unauthorized(Reason::Expired).into_error(&c, "h");
+        let PluginError::Unauthorized {
+            www_authenticate, ..
+        } = e
+        else {
+            panic!()
+        };
+        assert_eq!(www_authenticate, "Bearer realm=\"h\"");
+        let e = Failure::Forbidden(Reason::Scopes).into_error(&c, "h");
+        let PluginError::Forbidden {
+            www_authenticate, ..
+        } = e
+        else {
+            panic!()
+        };
+        assert_eq!(www_authenticate.as_deref(), Some("Bearer realm=\"h\""));
     }
 
     #[test]

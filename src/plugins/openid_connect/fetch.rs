@@ -71,28 +71,33 @@ impl Clients {
         .map_err(|e| FetchError::Client(e.clone()))
     }
 
-    /// GETs a JSON document (discovery, JWKS).
+    /// GETs a JSON document (discovery, JWKS) with extra headers.
     pub(super) async fn get_json(
         &self,
         config: &OidcConfig,
         url: &str,
+        headers: &[(http::HeaderName, http::HeaderValue)],
     ) -> Result<Fetched, FetchError> {
-        let response = self
+        let mut request = self
             .client(config.ssl_verify)?
             .get(url)
             .header(ACCEPT, "application/json")
-            .timeout(Duration::from_millis(config.timeout_ms))
-            .send()
-            .await?;
+            .timeout(Duration::from_millis(config.timeout_ms));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request.send().await?;
         read_json(response).await
     }
 
-    /// POSTs a form (introspection), optionally with HTTP Basic.
+    /// POSTs a form (introspection) with extra headers, optionally with
+    /// HTTP Basic.
     pub(super) async fn post_form(
         &self,
         config: &OidcConfig,
         url: &str,
-        form: Vec<(&'static str, String)>,
+        form: Vec<(String, String)>,
+        headers: &[(http::HeaderName, http::HeaderValue)],
         basic: Option<(String, Sensitive)>,
     ) -> Result<Fetched, FetchError> {
         let body: String = form_urlencoded::Serializer::new(String::new())
@@ -105,6 +110,9 @@ impl Clients {
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .timeout(Duration::from_millis(config.timeout_ms))
             .body(body);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
         if let Some((id, secret)) = basic {
             request = request.header(reqwest::header::AUTHORIZATION, basic_header(&id, &secret));
         }
