@@ -22,6 +22,10 @@ pub struct Exchange<'t> {
     pub request: Request<BoxBody>,
     /// The TCP peer.
     pub client_addr: SocketAddr,
+    /// The client's address as Kong's `ngx.var.remote_addr` has it: the
+    /// peer, or what a trusted peer forwarded (`super::RealIp`). The proxy
+    /// resolves it once; plugins read it rather than the headers.
+    pub forwarded_ip: IpAddr,
     /// Whether the client connected over TLS.
     pub tls: bool,
     /// The table generation this request uses throughout.
@@ -32,9 +36,11 @@ pub struct Exchange<'t> {
     pub service: Option<&'t Service>,
     /// Set by an authentication plugin.
     pub authenticated: Option<Authenticated>,
-    /// Groups an identity provider vouched for (openid-connect's
-    /// `authenticated_groups_claim`), read by acl (Kong's
-    /// `ctx.authenticated_groups`).
+    /// Groups an identity provider vouched for (Kong's
+    /// `kong.ctx.shared.authenticated_groups`, set by openid-connect's
+    /// `authenticated_groups_claim`); acl checks them instead of the
+    /// consumer's when there is no consumer, no credential, or
+    /// `always_use_authenticated_groups`.
     pub authenticated_groups: Option<Vec<String>>,
     /// Headers the proxy sets on the upstream request after the plugins ran.
     /// The proxy applies `upstream_remove` first, then these.
@@ -90,7 +96,8 @@ pub struct Authenticated {
     pub anonymous: bool,
 }
 
-/// CIDR ranges whose `X-Forwarded-Proto` is trusted (`--trusted-ips`).
+/// CIDR ranges whose `X-Forwarded-*` and real-IP headers are trusted
+/// (`--trusted-ips`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TrustedIps(Vec<IpNet>);
 
@@ -109,6 +116,7 @@ impl<'t> Exchange<'t> {
         Self {
             request,
             client_addr,
+            forwarded_ip: client_addr.ip().to_canonical(),
             tls,
             table,
             route,

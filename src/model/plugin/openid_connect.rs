@@ -96,9 +96,6 @@ pub struct OidcConfig {
     pub roles: ClaimRule,
     /// Claim path whose value names the consumer.
     pub consumer_claim: Option<Vec<String>>,
-    /// Claim path whose values are the authenticated groups acl checks
-    /// (Kong Enterprise's `authenticated_groups_claim`).
-    pub authenticated_groups_claim: Option<Vec<String>>,
     /// Consumer fields the claim value is matched against, in order.
     pub consumer_by: Vec<ConsumerBy>,
     /// A consumer that cannot be mapped is not an error.
@@ -223,9 +220,6 @@ impl OidcConfig {
             groups: claim_rule(&f, "groups", "groups")?,
             roles: claim_rule(&f, "roles", "roles")?,
             consumer_claim: consumer_claim(&f)?,
-            authenticated_groups_claim: f
-                .strings("authenticated_groups_claim")?
-                .filter(|path| !path.is_empty()),
             consumer_by: consumer_by(&f)?,
             consumer_optional: f.bool_or("consumer_optional", false)?,
             by_username_ignore_case: f.bool_or("by_username_ignore_case", false)?,

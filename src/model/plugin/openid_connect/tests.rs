@@ -379,8 +379,11 @@ fn authenticated_groups_claim_is_a_claim_path() {
         c.authenticated_groups_claim,
         Some(vec!["realm".to_string(), "groups".to_string()])
     );
-    let c = parse(json!({ "issuer": ISSUER, "authenticated_groups_claim": [] })).unwrap();
-    assert_eq!(c.authenticated_groups_claim, None);
+    // An empty path names no claim: refused like every claim path.
+    assert_eq!(
+        err_field(json!({ "issuer": ISSUER, "authenticated_groups_claim": [] })),
+        "config.authenticated_groups_claim"
+    );
     assert_eq!(
         err_field(json!({ "issuer": ISSUER, "authenticated_groups_claim": 5 })),
         "config.authenticated_groups_claim"
