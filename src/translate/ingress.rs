@@ -312,17 +312,7 @@ impl<'a> UnitBuild<'_, 'a> {
                 group.service,
                 group.port.canonical()
             );
-            let mut hosts = match group.host.as_str() {
-                "" => Vec::new(),
-                h => vec![HostMatch::parse(h)],
-            };
-            // KIC appends the aliases to the rule's host (to none at all
-            // for a rule without host).
-            for alias in &source.settings.conditions.host_aliases {
-                if !hosts.contains(alias) {
-                    hosts.push(alias.clone());
-                }
-            }
+            let hosts = source.settings.conditions.hosts(&group.host);
             let mut build = RouteBuild {
                 cx: &mut *self.cx,
                 backends: &mut *self.backends,

@@ -28,6 +28,26 @@ pub(in crate::translate) struct Conditions {
     pub faults: Vec<String>,
 }
 
+// === impl Conditions ===
+
+impl Conditions {
+    /// The host conditions of a route for a rule with `host` (empty for
+    /// none): KIC appends the aliases to the rule's host, and to nothing
+    /// at all for a rule without one.
+    pub(in crate::translate) fn hosts(&self, host: &str) -> Vec<HostMatch> {
+        let mut hosts = match host {
+            "" => Vec::new(),
+            h => vec![HostMatch::parse(h)],
+        };
+        for alias in &self.host_aliases {
+            if !hosts.contains(alias) {
+                hosts.push(alias.clone());
+            }
+        }
+        hosts
+    }
+}
+
 /// Reads the conditions, reporting bad values on `object`.
 pub(super) fn conditions(cx: &mut Cx<'_>, object: &ObjectRef, a: &Annotations) -> Conditions {
     let mut c = Conditions::default();
