@@ -31,6 +31,23 @@ fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_kingress"))
 }
 
+/// A fresh `Command` with `launcher`'s program, arguments, environment and
+/// directory (`Command` cannot be cloned, and a launch may be repeated).
+fn copy(launcher: &Command) -> Command {
+    let mut copy = Command::new(launcher.get_program());
+    copy.args(launcher.get_args());
+    for (key, value) in launcher.get_envs() {
+        match value {
+            Some(value) => copy.env(key, value),
+            None => copy.env_remove(key),
+        };
+    }
+    if let Some(dir) = launcher.get_current_dir() {
+        copy.current_dir(dir);
+    }
+    copy
+}
+
 /// A free loopback address (bound, then released for the child to bind).
 pub fn free_port() -> SocketAddr {
     let [addr] = free_ports();
@@ -90,14 +107,38 @@ impl Standalone {
         Self::launch(launcher, dir, args, log, log_dir, Stderr::File).await
     }
 
+    /// Starts kingress through a copy of `launcher` on four free ports. The
+    /// ports are released just before kingress binds them, so a server
+    /// another test starts in between can take one: kingress then exits
+    /// with "cannot listen on", and the launch is tried again on new ports
+    /// (a test of what kingress does is never retried, only this race).
     async fn launch(
-        mut launcher: Command,
+        launcher: Command,
         dir: &Path,
         args: &[&str],
         log: PathBuf,
         log_dir: Option<tempfile::TempDir>,
         how: Stderr,
     ) -> Standalone {
+        let mut log_dir = log_dir;
+        for attempt in 1.. {
+            match Self::launch_once(copy(&launcher), dir, args, &log, &mut log_dir, how).await {
+                Ok(k) => return k,
+                Err(text) if attempt < 3 && text.contains("cannot listen on") => continue,
+                Err(text) => panic!("kingress never became ready; log:\n{text}"),
+            }
+        }
+        unreachable!("the loop returns or panics")
+    }
+
+    async fn launch_once(
+        mut launcher: Command,
+        dir: &Path,
+        args: &[&str],
+        log: &Path,
+        log_dir: &mut Option<tempfile::TempDir>,
+        how: Stderr,
+    ) -> Result<Standalone, String> {
         let [http, https, admin, status] = free_ports();
         let file = std::fs::File::create(&log).unwrap();
         let stderr = match how {
@@ -130,26 +171,27 @@ impl Standalone {
             // Ends when kingress exits and the pipe closes.
             std::thread::spawn(move || std::io::copy(&mut pipe, &mut file));
         }
-        let k = Standalone {
+        let mut k = Standalone {
             child,
             http,
             https,
             admin,
             status,
-            log,
-            _log_dir: log_dir,
+            log: log.to_path_buf(),
+            _log_dir: None,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let ready = reqwest::get(format!("http://{status}/readyz")).await;
             if matches!(&ready, Ok(r) if r.status() == 200) {
-                return k;
+                k._log_dir = log_dir.take();
+                return Ok(k);
             }
-            assert!(
-                Instant::now() < deadline,
-                "kingress never became ready; log:\n{}",
-                k.log()
-            );
+            if matches!(k.child.try_wait(), Ok(Some(_))) || Instant::now() >= deadline {
+                // The stderr copier may still be writing the last lines.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return Err(k.log());
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -184,6 +226,7 @@ impl Standalone {
 }
 
 /// Where kingress's stderr goes.
+#[derive(Clone, Copy)]
 enum Stderr {
     /// Straight into the log file.
     File,
