@@ -17,7 +17,7 @@ Asserts, and prints as figures:
   * kingress is alive at the end (nothing panicked).
 
 The kube-apiserver outage is the end-to-end suite's scenario
-d-apiserver-outage (traffic keeps flowing, changes caught up).
+d-apiserver-outage (constant load through it, changes caught up).
 
 Usage: outages.py --kingress BIN [--rate 600] [--phase 10]
 """
