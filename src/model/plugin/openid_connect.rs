@@ -15,8 +15,11 @@
 
 mod fields;
 mod jwk;
+mod login;
+mod logout;
 mod read;
 mod schema;
+mod session;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -29,6 +32,9 @@ use read::{Fields, field, http_url};
 
 pub use fields::DEFAULT_AUTH_METHODS;
 pub use jwk::ClientJwk;
+pub use login::{LoginAction, LoginConfig, LoginToken, RedirectMode, ResponseMode};
+pub use logout::LogoutConfig;
+pub use session::{CookieConfig, SameSite, SessionConfig, SessionRedis, SessionStorage};
 pub use values::{
     AuthMethod, ClaimHeader, ClaimRule, ClientAuth, ConsumerBy, SigningAlg, TokenParam,
     UpstreamTokenHeader,
@@ -114,6 +120,12 @@ pub struct OidcConfig {
     pub ssl_verify: bool,
     /// Identity-provider request timeout in milliseconds.
     pub timeout_ms: u64,
+    /// Sessions (`session_*`, `redis`, `refresh_tokens`).
+    pub session: SessionConfig,
+    /// The authorization code flow (`login_*`, `authorization_*`, …).
+    pub login: LoginConfig,
+    /// Logout (`logout_*`).
+    pub logout: LogoutConfig,
 }
 
 // === impl OidcConfig ===
@@ -190,6 +202,9 @@ impl OidcConfig {
             cache_introspection: f.bool_or("cache_introspection", true)?,
             ssl_verify: f.bool_or("ssl_verify", true)?,
             timeout_ms: f.uint_or("timeout", 10_000)?,
+            session: session::parse(&f)?,
+            login: login::parse(&f, &fields::KONG_METHODS)?,
+            logout: logout::parse(&f)?,
         };
         config.check_consistency()?;
         Ok(config)

@@ -41,8 +41,6 @@ pub(super) struct Want {
 }
 
 /// The parts of a discovery document kingress uses.
-// The endpoints are read by the login flow (next commits).
-#[allow(dead_code)]
 #[derive(Debug, Default)]
 pub(super) struct Document {
     /// `issuer`.

@@ -108,6 +108,38 @@ impl Clients {
         basic: Option<(String, Sensitive)>,
         headers: &[(String, String)],
     ) -> Result<Fetched, FetchError> {
+        let request = self.form_request(config, url, form, basic, headers)?;
+        read_json(request.send().await?).await
+    }
+
+    /// POSTs a form whose answer carries nothing but its status (RFC 7009
+    /// revocation: 200 with any or no body).
+    pub(super) async fn post_form_status<K: AsRef<str>>(
+        &self,
+        config: &OidcConfig,
+        url: &str,
+        form: Vec<(K, String)>,
+        basic: Option<(String, Sensitive)>,
+    ) -> Result<(), FetchError> {
+        let response = self
+            .form_request(config, url, form, basic, &[])?
+            .send()
+            .await?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(FetchError::Status(response.status().as_u16()))
+        }
+    }
+
+    fn form_request<K: AsRef<str>>(
+        &self,
+        config: &OidcConfig,
+        url: &str,
+        form: Vec<(K, String)>,
+        basic: Option<(String, Sensitive)>,
+        headers: &[(String, String)],
+    ) -> Result<reqwest::RequestBuilder, FetchError> {
         let body: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form.iter().map(|(k, v)| (k.as_ref(), v.as_str())))
             .finish();
@@ -124,7 +156,7 @@ impl Clients {
         if let Some((id, secret)) = basic {
             request = request.header(reqwest::header::AUTHORIZATION, basic_header(&id, &secret));
         }
-        read_json(request.send().await?).await
+        Ok(request)
     }
 }
 

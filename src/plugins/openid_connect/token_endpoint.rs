@@ -34,8 +34,10 @@ pub(super) enum Grant {
         code: Sensitive,
         /// The `redirect_uri` sent in the authorization request.
         redirect_uri: String,
-        /// The PKCE verifier whose S256 digest was the `code_challenge`.
-        code_verifier: Sensitive,
+        /// The PKCE verifier whose S256 digest was the `code_challenge`
+        /// (`None` when PKCE is off: a verifier without a challenge is an
+        /// error at some providers).
+        code_verifier: Option<Sensitive>,
     },
     /// RFC 6749 §6.
     RefreshToken {
@@ -43,8 +45,12 @@ pub(super) enum Grant {
         refresh_token: Sensitive,
     },
     /// RFC 6749 §4.4: the client's own credentials are the grant.
+    // Built by the `client_credentials` method (another branch).
+    #[allow(dead_code)]
     ClientCredentials,
     /// RFC 6749 §4.3.
+    // Built by the `password` method (another branch).
+    #[allow(dead_code)]
     Password {
         /// The resource owner's username.
         username: String,
@@ -88,6 +94,21 @@ pub(super) struct TokenResponse {
     pub(super) received_at: u64,
 }
 
+// === impl TokenRequest ===
+
+impl TokenRequest {
+    /// A request for `grant` with the configured client and nothing extra.
+    pub(super) fn new(grant: Grant) -> Self {
+        TokenRequest {
+            grant,
+            scope: None,
+            presented: None,
+            args: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+}
+
 // === impl Grant ===
 
 impl Grant {
@@ -112,7 +133,9 @@ impl Grant {
             } => {
                 add("code", code.expose());
                 add("redirect_uri", redirect_uri);
-                add("code_verifier", code_verifier.expose());
+                if let Some(v) = code_verifier {
+                    add("code_verifier", v.expose());
+                }
             }
             Grant::RefreshToken { refresh_token } => add("refresh_token", refresh_token.expose()),
             Grant::ClientCredentials => {}
@@ -151,6 +174,27 @@ impl TokenResponse {
             scope: string("scope").map(str::to_string),
             received_at,
         })
+    }
+
+    /// The response as JSON (Kong's `login_tokens: tokens`).
+    pub(super) fn to_json(&self) -> Value {
+        let mut v = serde_json::json!({
+            "access_token": self.access_token.expose(),
+            "token_type": self.token_type,
+        });
+        if let Some(e) = self.expires_in {
+            v["expires_in"] = e.into();
+        }
+        if let Some(r) = &self.refresh_token {
+            v["refresh_token"] = r.expose().into();
+        }
+        if let Some(i) = &self.id_token {
+            v["id_token"] = i.expose().into();
+        }
+        if let Some(s) = &self.scope {
+            v["scope"] = s.as_str().into();
+        }
+        v
     }
 
     /// When the access token expires (Unix seconds), if the provider said.
@@ -266,7 +310,7 @@ mod tests {
         let g = Grant::AuthorizationCode {
             code: Sensitive::new("c"),
             redirect_uri: "https://app.test/cb".into(),
-            code_verifier: Sensitive::new("v"),
+            code_verifier: Some(Sensitive::new("v")),
         };
         assert_eq!(
             g.params(),

@@ -16,9 +16,15 @@ pub const DEFAULT_AUTH_METHODS: [AuthMethod; 3] = [
 ];
 
 /// Kong methods kingress does not implement (refused when named).
-pub(super) const UNIMPLEMENTED_METHODS: [&str; 6] = [
+pub(super) const UNIMPLEMENTED_METHODS: [&str; 3] = ["client_credentials", "password", "userinfo"];
+
+/// Every method name of Kong's schema.
+pub(super) const KONG_METHODS: [&str; 9] = [
     "authorization_code",
+    "bearer",
     "client_credentials",
+    "introspection",
+    "kong_oauth2",
     "password",
     "refresh_token",
     "session",
@@ -122,6 +128,7 @@ pub(super) fn invalid(value: &str) -> String {
 pub(super) fn check_fields(f: &Fields<'_>) -> Result<(), ConfigError> {
     for (key, value) in f.0 {
         let known = KNOWN_FIELDS.contains(&key.as_str())
+            || super::login::BROWSER_FIELDS.contains(&key.as_str())
             || IGNORED_FIELDS.contains(&key.as_str())
             || IGNORED_PREFIXES.iter().any(|p| key.starts_with(p));
         if !known && !value.is_null() {
@@ -156,11 +163,14 @@ pub(super) fn auth_methods(f: &Fields<'_>) -> Result<Vec<AuthMethod>, ConfigErro
             "bearer" => AuthMethod::Bearer,
             "kong_oauth2" => AuthMethod::KongOauth2,
             "introspection" => AuthMethod::Introspection,
+            "session" => AuthMethod::Session,
+            "refresh_token" => AuthMethod::RefreshToken,
+            "authorization_code" => AuthMethod::AuthorizationCode,
             other if UNIMPLEMENTED_METHODS.contains(&other) => {
                 return Err(field(
                     &at,
                     format!(
-                        "'{other}' is not implemented by kingress (bearer, kong_oauth2, introspection are)"
+                        "'{other}' is not implemented by kingress (authorization_code, bearer, introspection, kong_oauth2, refresh_token, session are)"
                     ),
                 ));
             }

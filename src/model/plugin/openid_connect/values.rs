@@ -3,15 +3,22 @@
 
 use http::HeaderName;
 
-/// A verification method (`auth_methods` value).
+/// A verification method (`auth_methods` value), in Kong's search order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum AuthMethod {
+    /// A session cookie from an earlier login.
+    Session,
     /// JWS access tokens verified with the issuer's keys.
     Bearer,
     /// Tokens issued by kingress's own `oauth2` plugin.
     KongOauth2,
     /// RFC 7662 introspection.
     Introspection,
+    /// A refresh token the client presents, exchanged at the token
+    /// endpoint.
+    RefreshToken,
+    /// The browser login (redirect to the authorization endpoint).
+    AuthorizationCode,
 }
 
 /// Where the token may be found (`bearer_token_param_type`).
@@ -109,6 +116,9 @@ impl AuthMethod {
             AuthMethod::Bearer => "bearer",
             AuthMethod::KongOauth2 => "kong_oauth2",
             AuthMethod::Introspection => "introspection",
+            AuthMethod::Session => "session",
+            AuthMethod::RefreshToken => "refresh_token",
+            AuthMethod::AuthorizationCode => "authorization_code",
         }
     }
 }
