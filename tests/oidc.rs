@@ -5,6 +5,9 @@
 //! - `oidc/bearer.rs`: JWS verification, attacks, time claims, issuer, key
 //!   rotation, extra JWKS, unreachable provider;
 //! - `oidc/claims.rs`: scopes/audience/groups/roles rules (403);
+//! - `oidc/identity.rs`: consumers, credentials and groups from claims
+//!   (with acl), downstream and record headers, preflight, the
+//!   introspection request's fields, a `deck dump` config;
 //! - `oidc/introspection.rs`: RFC 7662 with each client authentication,
 //!   caching;
 //! - `oidc/kong_oauth2.rs`: tokens from the token store, the seed config;
@@ -19,6 +22,8 @@ mod support;
 mod bearer;
 #[path = "oidc/claims.rs"]
 mod claims;
+#[path = "oidc/identity.rs"]
+mod identity;
 #[path = "oidc/introspection.rs"]
 mod introspection;
 #[path = "oidc/kong_oauth2.rs"]
@@ -69,14 +74,33 @@ impl Env {
         Self::start_for(idp, config, edit).await
     }
 
+    /// Like [`Env::start_with`], with more plugins on the route (acl…).
+    pub async fn start_with_plugins(
+        config: Value,
+        more: Vec<PluginInstance>,
+        edit: impl FnOnce(&mut Table),
+    ) -> Env {
+        Self::start_full(Idp::start().await, config, more, edit).await
+    }
+
     /// Uses an existing provider.
-    pub async fn start_for(idp: Idp, mut config: Value, edit: impl FnOnce(&mut Table)) -> Env {
+    pub async fn start_for(idp: Idp, config: Value, edit: impl FnOnce(&mut Table)) -> Env {
+        Self::start_full(idp, config, Vec::new(), edit).await
+    }
+
+    async fn start_full(
+        idp: Idp,
+        mut config: Value,
+        more: Vec<PluginInstance>,
+        edit: impl FnOnce(&mut Table),
+    ) -> Env {
         if config.get("issuer").is_none() {
             config["issuer"] = json!(idp.issuer);
         }
         let upstream = Upstream::start("echo").await;
         let mut r = route("oidc", &["/"], "svc");
         r.plugins.push(plugin(&config));
+        r.plugins.extend(more);
         let mut t = table(vec![r], vec![service("svc", &[upstream.addr])]);
         edit(&mut t);
         let proxy = TestProxy::start(t).await;
@@ -193,6 +217,20 @@ pub fn plugin(config: &Value) -> PluginInstance {
         protocols: Vec::new(),
         ordering: Default::default(),
         config: PluginConfig::parse("openid-connect", config).unwrap(),
+        scope: Default::default(),
+    }
+}
+
+/// An instance of another plugin `name` with `config`.
+pub fn other_plugin(name: &str, config: &Value) -> PluginInstance {
+    PluginInstance {
+        id: format!("{name}-test-plugin"),
+        name: name.to_string(),
+        instance_name: None,
+        source: source("KongPlugin", name),
+        protocols: Vec::new(),
+        ordering: Default::default(),
+        config: PluginConfig::parse(name, config).unwrap(),
         scope: Default::default(),
     }
 }

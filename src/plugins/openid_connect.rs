@@ -196,6 +196,10 @@ async fn access(
     runtime: &Runtime,
 ) -> Result<Access, PluginError> {
     upstream::clear_client_copies(config, exchange);
+    // Kong's `run_on_preflight: false`: CORS preflights pass unauthenticated.
+    if !config.run_on_preflight && exchange.request.method() == http::Method::OPTIONS {
+        return Ok(Access::Continue);
+    }
     // Logical OR with other auth plugins: one already authenticated.
     if config.anonymous.is_some()
         && exchange
@@ -215,7 +219,10 @@ async fn access(
     let browser = browser::Browser::new(exchange, runtime);
     match browser.before(&ctx, exchange).await? {
         Some(Ok(access)) => return Ok(access),
-        Some(Err(failure)) => return refuse(&plugin.id, config, exchange, failure),
+        Some(Err(failure)) => {
+            browser.on_refusal(&ctx, exchange, &failure).await;
+            return refuse(&plugin.id, config, exchange, failure);
+        }
         None => {}
     }
     let found = token_location::find(config, exchange).await?;
@@ -241,7 +248,10 @@ async fn access(
         .await?
     {
         Ok(access) => Ok(access),
-        Err(failure) => refuse(&plugin.id, config, exchange, failure),
+        Err(failure) => {
+            browser.on_refusal(&ctx, exchange, &failure).await;
+            refuse(&plugin.id, config, exchange, failure)
+        }
     }
 }
 
@@ -291,10 +301,14 @@ async fn verify(
     let mut outage = None;
     for method in &ctx.config.auth_methods {
         let result = match method {
-            // Not token methods: see `browser`.
-            AuthMethod::Session | AuthMethod::RefreshToken | AuthMethod::AuthorizationCode => {
-                continue;
-            }
+            // Not token methods (`browser`), or refused by the
+            // configuration until implemented.
+            AuthMethod::Session
+            | AuthMethod::Userinfo
+            | AuthMethod::RefreshToken
+            | AuthMethod::Password
+            | AuthMethod::ClientCredentials
+            | AuthMethod::AuthorizationCode => continue,
             AuthMethod::Bearer if !bearer::jwt_shaped(token) => continue,
             AuthMethod::Bearer => bearer::verify(ctx, token).await.map(|claims| Verified {
                 claims,
@@ -339,12 +353,20 @@ async fn verify(
     ))
 }
 
-/// The authorization rules and the consumer mapping (both 403).
+/// `claims_forbidden` (401: the token is not acceptable at all), then the
+/// authorization rules and the consumer mapping (both 403).
 fn authorize(
     config: &OidcConfig,
     table: &Table,
     verified: Verified,
 ) -> Result<(Verified, Option<Consumer>), Failure> {
+    if config
+        .claims_forbidden
+        .iter()
+        .any(|c| verified.claims.get(c).is_some_and(|v| !v.is_null()))
+    {
+        return Err(Failure::Unauthorized(Reason::ForbiddenClaim));
+    }
     claims::authorize(config, &verified.claims).map_err(Failure::Forbidden)?;
     if verified.oauth2.is_some() {
         return Ok((verified, None));

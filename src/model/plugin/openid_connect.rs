@@ -1,19 +1,26 @@
-//! `openid-connect` plugin configuration: the verification subset of Kong's
-//! Enterprise plugin (`bearer`, `kong_oauth2`, `introspection`).
+//! `openid-connect` plugin configuration: every field of Kong's Enterprise
+//! plugin's schema is accepted (see [`catalogue`], the one list of fields
+//! and of what kingress does with each); the methods kingress runs are
+//! [`IMPLEMENTED_METHODS`].
 //!
-//! Defaults follow Kong's 3.x schema with two deliberate differences:
-//! - an absent `auth_methods` means the three implemented methods, not
-//!   Kong's nine; naming any other Kong method is a configuration error, so
-//!   a route never silently falls through to a flow kingress does not have
-//!   (the route then fails closed);
-//! - `ssl_verify` defaults to `true` (Kong 3.14+), not `false` (3.4–3.13).
+//! Defaults follow Kong's 3.x schema with these deliberate differences:
+//! - an absent `auth_methods`, or Kong's default list of all nine, means
+//!   the implemented methods; an explicit list naming any other Kong method
+//!   is a configuration error, so a route never silently falls through to a
+//!   flow kingress does not have (the route then fails closed);
+//! - `ssl_verify` defaults to `true` (Kong 3.14+), not `false` (3.4–3.13);
+//! - `hide_credentials` defaults to `false` (Kong 3.4–3.13), as it did
+//!   before Kong 3.14 changed it for new plugins.
 //!
-//! Fields of Kong's schema that only matter for browser or grant flows
-//! (sessions, login/logout, redirects, cache tuning) are accepted and
-//! ignored; any other field is refused, so a misspelt rule such as
+//! A field unknown to Kong is refused, so a misspelt rule such as
 //! `scope_required` cannot quietly disable a check.
 
+#[cfg(test)]
+mod browser_tests;
+pub mod catalogue;
 mod fields;
+mod headers;
+mod introspection;
 mod jwk;
 mod login;
 mod logout;
@@ -30,13 +37,15 @@ use fields::*;
 use http::HeaderName;
 use read::{Fields, field, http_url};
 
-pub use fields::DEFAULT_AUTH_METHODS;
+pub use fields::{DEFAULT_METHODS, IMPLEMENTED_METHODS};
+pub use headers::TokenHeaders;
+pub use introspection::IntrospectionRequest;
 pub use jwk::ClientJwk;
 pub use login::{LoginAction, LoginConfig, LoginToken, RedirectMode, ResponseMode};
 pub use logout::LogoutConfig;
 pub use session::{CookieConfig, SameSite, SessionConfig, SessionRedis, SessionStorage};
 pub use values::{
-    AuthMethod, ClaimHeader, ClaimRule, ClientAuth, ConsumerBy, SigningAlg, TokenParam,
+    AuthMethod, ClaimHeader, ClaimRule, ClientAuth, ConsumerBy, Endpoint, SigningAlg, TokenParam,
     UpstreamTokenHeader,
 };
 
@@ -69,10 +78,10 @@ pub struct OidcConfig {
     pub issuers_allowed: Vec<String>,
     /// Additional JWKS URLs trusted for `bearer`.
     pub extra_jwks_uris: Vec<String>,
-    /// Overrides the discovered `jwks_uri`.
-    pub jwks_endpoint: Option<String>,
-    /// Overrides the discovered `introspection_endpoint`.
-    pub introspection_endpoint: Option<String>,
+    /// `*_endpoint` fields overriding the discovered endpoints.
+    pub endpoints: Vec<(Endpoint, String)>,
+    /// `bearer_token_header_name`: the only header a token is read from.
+    pub bearer_token_header_name: Option<HeaderName>,
     /// Minimum seconds between two rediscoveries (unknown `kid`).
     pub rediscovery_lifetime: u64,
     /// Clock skew allowed for `exp`, `nbf`, `iat`, in seconds.
@@ -97,23 +106,33 @@ pub struct OidcConfig {
     pub consumer_by: Vec<ConsumerBy>,
     /// A consumer that cannot be mapped is not an error.
     pub consumer_optional: bool,
+    /// `by_username_ignore_case`: usernames match case-insensitively.
+    pub by_username_ignore_case: bool,
+    /// `credential_claim`: the claim path naming the (virtual) credential.
+    pub credential_claim: Vec<String>,
+    /// `authenticated_groups_claim`: the claim path of the groups the acl
+    /// plugin reads.
+    pub authenticated_groups_claim: Option<Vec<String>>,
+    /// `claims_forbidden`: claims a token must not carry.
+    pub claims_forbidden: Vec<String>,
     /// Consumer id or username used when authentication fails.
     pub anonymous: Option<String>,
     /// Remove the token from where it was found before proxying.
     pub hide_credentials: bool,
-    /// Header (and scheme) the upstream receives the access token in;
-    /// `None` sends nothing extra.
-    pub upstream_access_token_header: Option<UpstreamTokenHeader>,
-    /// Claim → upstream header pairs.
-    pub upstream_headers: Vec<ClaimHeader>,
-    /// Header receiving the base64 introspection response.
-    pub upstream_introspection_header: Option<HeaderName>,
+    /// What the upstream receives (`upstream_*_header`, claim headers).
+    pub upstream: TokenHeaders,
+    /// What the client receives (`downstream_*_header`, claim headers).
+    pub downstream: TokenHeaders,
+    /// The introspection request's own fields.
+    pub introspection: IntrospectionRequest,
     /// 401 body message.
     pub unauthorized_error_message: String,
     /// 403 body message.
     pub forbidden_error_message: String,
     /// Add the failure reason to error messages.
     pub display_errors: bool,
+    /// Authenticate `OPTIONS` (CORS preflight) requests too.
+    pub run_on_preflight: bool,
     /// Cache introspection results until their `exp`.
     pub cache_introspection: bool,
     /// Verify the identity provider's TLS certificate.
@@ -126,6 +145,27 @@ pub struct OidcConfig {
     pub login: LoginConfig,
     /// Logout (`logout_*`).
     pub logout: LogoutConfig,
+    /// The fields as given, for printing (secrets are masked then).
+    pub given: Given,
+}
+
+/// The `config` object as given. Its `Debug` shows field names only: the
+/// values include secrets.
+#[derive(Clone, Default)]
+pub struct Given(pub serde_json::Map<String, serde_json::Value>);
+
+/// Equal when every field prints the same (a field left out equals the
+/// same field given at its default).
+impl PartialEq for Given {
+    fn eq(&self, other: &Self) -> bool {
+        catalogue::same_given(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for Given {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 // === impl OidcConfig ===
@@ -137,8 +177,8 @@ impl OidcConfig {
         let obj = config
             .as_object()
             .ok_or_else(|| ConfigError::field("config", "expected an object"))?;
+        catalogue::check(obj)?;
         let f = Fields(obj);
-        check_fields(&f)?;
 
         let issuer = f
             .non_empty("issuer")?
@@ -170,8 +210,11 @@ impl OidcConfig {
             bearer_token_cookie_name,
             issuers_allowed: f.strings("issuers_allowed")?.unwrap_or_default(),
             extra_jwks_uris: urls(&f, "extra_jwks_uris")?,
-            jwks_endpoint: url(&f, "jwks_endpoint")?,
-            introspection_endpoint: url(&f, "introspection_endpoint")?,
+            endpoints: endpoints(&f)?,
+            bearer_token_header_name: f
+                .non_empty("bearer_token_header_name")?
+                .map(|h| header_name("bearer_token_header_name", &h))
+                .transpose()?,
             rediscovery_lifetime: f.uint_or("rediscovery_lifetime", 30)?,
             leeway: f.uint_or("leeway", 0)?,
             verify_signature: f.bool_or("verify_signature", true)?,
@@ -184,14 +227,16 @@ impl OidcConfig {
             consumer_claim: consumer_claim(&f)?,
             consumer_by: consumer_by(&f)?,
             consumer_optional: f.bool_or("consumer_optional", false)?,
+            by_username_ignore_case: f.bool_or("by_username_ignore_case", false)?,
+            credential_claim: claim_path(&f, "credential_claim")?
+                .unwrap_or_else(|| vec!["sub".into()]),
+            authenticated_groups_claim: claim_path(&f, "authenticated_groups_claim")?,
+            claims_forbidden: f.strings("claims_forbidden")?.unwrap_or_default(),
             anonymous: f.non_empty("anonymous")?,
             hide_credentials: f.bool_or("hide_credentials", false)?,
-            upstream_access_token_header: upstream_token_header(&f)?,
-            upstream_headers: claim_headers(&f)?,
-            upstream_introspection_header: f
-                .non_empty("upstream_introspection_header")?
-                .map(|h| header_name("upstream_introspection_header", &h))
-                .transpose()?,
+            upstream: headers::token_headers(&f, "upstream")?,
+            downstream: headers::token_headers(&f, "downstream")?,
+            introspection: introspection::request(&f)?,
             unauthorized_error_message: f
                 .string("unauthorized_error_message")?
                 .unwrap_or_else(|| "Unauthorized".to_string()),
@@ -199,15 +244,43 @@ impl OidcConfig {
                 .string("forbidden_error_message")?
                 .unwrap_or_else(|| "Forbidden".to_string()),
             display_errors: f.bool_or("display_errors", false)?,
+            run_on_preflight: f.bool_or("run_on_preflight", true)?,
             cache_introspection: f.bool_or("cache_introspection", true)?,
             ssl_verify: f.bool_or("ssl_verify", true)?,
             timeout_ms: f.uint_or("timeout", 10_000)?,
             session: session::parse(&f)?,
-            login: login::parse(&f, &fields::KONG_METHODS)?,
+            login: login::parse(&f)?,
             logout: logout::parse(&f)?,
+            given: Given(obj.clone()),
         };
         config.check_consistency()?;
         Ok(config)
+    }
+
+    /// The configured override of `endpoint`, if any.
+    pub fn endpoint_override(&self, endpoint: Endpoint) -> Option<&str> {
+        self.endpoints
+            .iter()
+            .find(|(e, _)| *e == endpoint)
+            .map(|(_, url)| url.as_str())
+    }
+
+    /// The client authentication for the introspection endpoint:
+    /// `introspection_endpoint_auth_method`, else `client_auth`.
+    pub fn introspection_auth(&self) -> Option<ClientAuth> {
+        self.introspection.auth_method.or(self.client_auth)
+    }
+
+    /// The token endpoint's client authentication:
+    /// `token_endpoint_auth_method`, else `client_auth`.
+    pub fn token_auth(&self) -> Option<ClientAuth> {
+        self.login.token_auth.or(self.client_auth)
+    }
+
+    /// The revocation endpoint's client authentication:
+    /// `revocation_endpoint_auth_method`, else `client_auth`.
+    pub fn revocation_auth(&self) -> Option<ClientAuth> {
+        self.logout.revocation_auth.or(self.client_auth)
     }
 
     /// Whether `method` is enabled.
@@ -291,7 +364,7 @@ impl OidcConfig {
     /// With introspection enabled, the chosen client authentication must
     /// have what it needs; otherwise every introspection would fail.
     fn check_introspection_client(&self) -> Result<(), ConfigError> {
-        let Some(auth) = self.client_auth else {
+        let Some(auth) = self.introspection_auth() else {
             return Ok(());
         };
         let needs_secret = matches!(

@@ -8,8 +8,9 @@
 //!   refresh token (`refresh_token`), then the login redirect
 //!   (`authorization_code`).
 //!
-//! A 401 destroys the request's session cookie (Kong's
-//! `unauthorized_destroy_session`, default on).
+//! A 401 or 403 ends the request's session (Kong's
+//! `unauthorized_destroy_session` and `forbidden_destroy_session`, both on
+//! by default).
 
 use super::failure::{Failure, Reason};
 use super::seal::Sealing;
@@ -213,9 +214,6 @@ impl Browser {
             let sealing = self.sealing(ctx);
             return Ok(login::start(ctx, sealing, exchange, self.https, self.now).await);
         }
-        if config.enabled(AuthMethod::Session) {
-            self.drop_cookie(ctx, exchange);
-        }
         Ok(Err(failure))
     }
 
@@ -273,6 +271,46 @@ impl Browser {
             tokens.access_token.expose(),
         );
         Ok(Access::Continue)
+    }
+
+    /// A refused request ends its session when Kong's
+    /// `*_destroy_session` says so (the cookie is expired; a server-side
+    /// record is deleted).
+    pub(super) async fn on_refusal(
+        &self,
+        ctx: &Ctx<'_>,
+        exchange: &mut Exchange<'_>,
+        failure: &Failure,
+    ) {
+        let session = &ctx.config.session;
+        let destroy = match failure {
+            Failure::Unauthorized(reason) => !reason.is_outage() && session.unauthorized_destroy,
+            Failure::Forbidden(_) => session.forbidden_destroy,
+        };
+        if !destroy || !ctx.config.enabled(AuthMethod::Session) {
+            return;
+        }
+        let present = cookie::chunks_present(exchange.headers(), &session.cookie.name);
+        if present == 0 {
+            return;
+        }
+        let sessions = self.sessions(ctx);
+        let record = sessions
+            .load(exchange.headers(), self.now)
+            .await
+            .ok()
+            .map(|l| l.record);
+        for line in sessions.destroy(record.as_ref(), self.https, present).await {
+            // Not twice: a step may have expired it already.
+            if !exchange
+                .response_headers
+                .get_all(SET_COOKIE)
+                .iter()
+                .any(|l| l == line)
+            {
+                exchange.response_headers.append(SET_COOKIE, line);
+            }
+        }
     }
 
     /// Expires the request's session cookie, if it has one.

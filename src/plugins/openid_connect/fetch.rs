@@ -87,28 +87,17 @@ impl Clients {
         read_json(response).await
     }
 
-    /// POSTs a form (introspection), optionally with HTTP Basic.
-    pub(super) async fn post_form(
-        &self,
-        config: &OidcConfig,
-        url: &str,
-        form: Vec<(&'static str, String)>,
-        basic: Option<(String, Sensitive)>,
-    ) -> Result<Fetched, FetchError> {
-        self.post_form_with(config, url, form, basic, &[]).await
-    }
-
-    /// POSTs a form with extra request headers (the token endpoint's
-    /// `token_headers_*`), optionally with HTTP Basic.
-    pub(super) async fn post_form_with<K: AsRef<str>>(
+    /// POSTs a form (introspection, token requests) with extra request
+    /// headers, optionally with HTTP Basic.
+    pub(super) async fn post_form<K: AsRef<str>>(
         &self,
         config: &OidcConfig,
         url: &str,
         form: Vec<(K, String)>,
+        headers: &[(http::HeaderName, http::HeaderValue)],
         basic: Option<(String, Sensitive)>,
-        headers: &[(String, String)],
     ) -> Result<Fetched, FetchError> {
-        let request = self.form_request(config, url, form, basic, headers)?;
+        let request = self.form_request(config, url, form, headers, basic)?;
         read_json(request.send().await?).await
     }
 
@@ -122,7 +111,7 @@ impl Clients {
         basic: Option<(String, Sensitive)>,
     ) -> Result<(), FetchError> {
         let response = self
-            .form_request(config, url, form, basic, &[])?
+            .form_request(config, url, form, &[], basic)?
             .send()
             .await?;
         if response.status().is_success() {
@@ -137,8 +126,8 @@ impl Clients {
         config: &OidcConfig,
         url: &str,
         form: Vec<(K, String)>,
+        headers: &[(http::HeaderName, http::HeaderValue)],
         basic: Option<(String, Sensitive)>,
-        headers: &[(String, String)],
     ) -> Result<reqwest::RequestBuilder, FetchError> {
         let body: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form.iter().map(|(k, v)| (k.as_ref(), v.as_str())))
@@ -151,7 +140,7 @@ impl Clients {
             .timeout(Duration::from_millis(config.timeout_ms))
             .body(body);
         for (name, value) in headers {
-            request = request.header(name.as_str(), value.as_str());
+            request = request.header(name, value);
         }
         if let Some((id, secret)) = basic {
             request = request.header(reqwest::header::AUTHORIZATION, basic_header(&id, &secret));

@@ -25,11 +25,13 @@ mod callback;
 
 use super::Ctx;
 use super::cookie;
+use super::discovery::endpoint;
 use super::failure::{Failure, Reason};
 use super::seal::Sealing;
 use super::session::random_id;
 use super::token_endpoint::document;
 use crate::model::plugin::OidcConfig;
+use crate::model::plugin::openid_connect::Endpoint;
 use crate::plugins::{Access, Exchange, LocalBody, LocalResponse, TrustedIps};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -102,10 +104,8 @@ pub(super) async fn start(
     let config = ctx.config;
     let login = &config.login;
     let document = document(ctx).await?;
-    let endpoint = document
-        .authorization_endpoint
-        .clone()
-        .ok_or(Reason::IdpUnavailable)?;
+    let endpoint =
+        endpoint(config, Some(&document), Endpoint::Authorization).ok_or(Reason::IdpUnavailable)?;
     let origin = origin(exchange, https).ok_or(Reason::LoginState)?;
     let uri = exchange.request.uri();
     let path = local_path(uri.path());

@@ -14,9 +14,11 @@
 use super::Ctx;
 use super::client_auth::{Call, credentials_for};
 use super::cookie;
+use super::discovery::endpoint;
 use super::failure::Failure;
 use super::session::{Record, Sessions};
 use super::token_endpoint::document;
+use crate::model::plugin::openid_connect::Endpoint;
 use crate::plugins::{Access, Exchange, LocalBody, LocalResponse, PluginError};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, StatusCode};
@@ -89,9 +91,7 @@ pub(super) async fn run(
     let mut headers = HeaderMap::new();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let redirect = config.logout.redirect_uri.as_deref();
-    let end_session = document
-        .as_ref()
-        .and_then(|d| d.end_session_endpoint.clone());
+    let end_session = endpoint(config, document.as_deref(), Endpoint::EndSession);
     let location = match end_session {
         Some(endpoint) => {
             let mut q = form_urlencoded::Serializer::new(String::new());
@@ -126,7 +126,7 @@ pub(super) async fn run(
 /// RFC 7009 revocation of the session's tokens; failures are logged.
 async fn revoke(ctx: &Ctx<'_>, document: Option<&super::discovery::Document>, record: &Record) {
     let config = ctx.config;
-    let Some(endpoint) = document.and_then(|d| d.revocation_endpoint.clone()) else {
+    let Some(endpoint) = endpoint(config, document, Endpoint::Revocation) else {
         tracing::warn!(issuer = %config.issuer, "logout_revoke: the provider has no revocation endpoint");
         return;
     };
@@ -141,7 +141,7 @@ async fn revoke(ctx: &Ctx<'_>, document: Option<&super::discovery::Document>, re
     }
     for (token, hint) in tokens {
         let call = Call {
-            method: config.logout.revocation_auth.or(config.client_auth),
+            method: config.revocation_auth(),
             advertised: document.map_or(&[][..], |d| &d.revocation_auth_methods),
             presented: None,
         };

@@ -2,10 +2,11 @@
 //! every grant goes through — `authorization_code` (with the PKCE
 //! verifier), `refresh_token`, `client_credentials` and `password`.
 //!
-//! The endpoint is the configured override, else the discovered
-//! `token_endpoint`. The client authenticates per the configured method
-//! (`client_auth`), else one the provider advertises in
-//! `token_endpoint_auth_methods_supported` (see `client_auth`). Calls use
+//! The endpoint is the configured `token_endpoint`, else the discovered
+//! one. The client authenticates per `token_endpoint_auth_method`, else
+//! `client_auth`, else one the provider advertises in
+//! `token_endpoint_auth_methods_supported` (see `client_auth`). Kong's
+//! static `token_post_args_*` and `token_headers_*` are added. Calls use
 //! the plugin's `timeout` and `ssl_verify`, never follow redirects and
 //! read at most 1 MiB.
 //!
@@ -18,10 +19,11 @@
 
 use super::Ctx;
 use super::client_auth::{Call, credentials_for};
-use super::discovery::{Document, Want};
+use super::discovery::{Document, Want, endpoint};
 use super::failure::Reason;
 use super::fetch::FetchError;
 use crate::model::Sensitive;
+use crate::model::plugin::openid_connect::Endpoint;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -72,7 +74,7 @@ pub(super) struct TokenRequest {
     /// Extra form arguments (Kong's `token_post_args_*`).
     pub(super) args: Vec<(String, String)>,
     /// Extra request headers (Kong's `token_headers_*`).
-    pub(super) headers: Vec<(String, String)>,
+    pub(super) headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 /// A successful token response (RFC 6749 §5.1). `Debug` shows no token.
@@ -221,12 +223,10 @@ pub(super) async fn document(ctx: &Ctx<'_>) -> Result<Arc<Document>, Reason> {
 pub(super) async fn request(ctx: &Ctx<'_>, request: TokenRequest) -> Result<TokenResponse, Reason> {
     let config = ctx.config;
     let document = document(ctx).await?;
-    let endpoint = document
-        .token_endpoint
-        .clone()
-        .ok_or(Reason::IdpUnavailable)?;
+    let endpoint =
+        endpoint(config, Some(&document), Endpoint::Token).ok_or(Reason::IdpUnavailable)?;
     let call = Call {
-        method: config.client_auth,
+        method: config.token_auth(),
         advertised: &document.token_auth_methods,
         presented: request.presented,
     };
@@ -235,13 +235,16 @@ pub(super) async fn request(ctx: &Ctx<'_>, request: TokenRequest) -> Result<Toke
     if let Some(scope) = request.scope.filter(|s| !s.is_empty()) {
         form.push(("scope".to_string(), scope));
     }
+    form.extend(config.login.token_args.iter().cloned());
     form.extend(request.args);
     form.extend(client.form.into_iter().map(|(k, v)| (k.to_string(), v)));
     let grant = request.grant.name();
+    let mut headers = config.login.token_headers.clone();
+    headers.extend(request.headers);
     let fetched = ctx
         .state
         .clients
-        .post_form_with(config, &endpoint, form, client.basic, &request.headers)
+        .post_form(config, &endpoint, form, &headers, client.basic)
         .await
         .map_err(|e| {
             let reason = classify(&e);

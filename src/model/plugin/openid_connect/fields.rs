@@ -1,116 +1,33 @@
 //! Field groups of the configuration, each parsed and checked together.
 
 use super::read::{Fields, field, http_url};
-use super::values::{
-    AuthMethod, ClaimHeader, ClaimRule, ConsumerBy, TokenParam, UpstreamTokenHeader,
-};
+use super::values::{AuthMethod, ClaimRule, ConsumerBy, Endpoint, TokenParam};
 use crate::model::plugin::ConfigError;
 use http::HeaderName;
 
-/// The methods used when `auth_methods` is absent (Kong's default names
-/// all nine; kingress implements these three).
-pub const DEFAULT_AUTH_METHODS: [AuthMethod; 3] = [
+/// The methods kingress runs. Adding a method is one line here. Kong's
+/// default `auth_methods` (all nine, what `deck dump` writes) and an absent
+/// `auth_methods` both mean "these"; an explicit list naming any other
+/// method is refused, so a route never silently falls through to a flow
+/// kingress does not have.
+pub const IMPLEMENTED_METHODS: &[AuthMethod] = &[
+    AuthMethod::Session,
     AuthMethod::Bearer,
     AuthMethod::KongOauth2,
     AuthMethod::Introspection,
+    AuthMethod::RefreshToken,
+    AuthMethod::AuthorizationCode,
 ];
 
-/// Kong methods kingress does not implement (refused when named).
-pub(super) const UNIMPLEMENTED_METHODS: [&str; 3] = ["client_credentials", "password", "userinfo"];
-
-/// Every method name of Kong's schema.
-pub(super) const KONG_METHODS: [&str; 9] = [
-    "authorization_code",
-    "bearer",
-    "client_credentials",
-    "introspection",
-    "kong_oauth2",
-    "password",
-    "refresh_token",
-    "session",
-    "userinfo",
-];
-
-/// Fields of Kong's schema that do not affect verification; accepted and
-/// ignored so configurations written for Kong still load.
-const IGNORED_FIELDS: [&str; 22] = [
-    "cache_ttl",
-    "cache_ttl_max",
-    "cache_ttl_min",
-    "cache_ttl_neg",
-    "cache_ttl_resurrect",
-    "cache_tokens",
-    "cache_tokens_salt",
-    "cache_user_info",
-    "keepalive",
-    "http_version",
-    "expose_error_code",
-    "run_on_preflight",
-    "scopes",
-    "redirect_uri",
-    "response_mode",
-    "response_type",
-    "login_action",
-    "login_methods",
-    "login_redirect_uri",
-    "login_redirect_mode",
-    "login_tokens",
-    "disable_session",
-];
-
-/// Prefixes of ignored field families (session cookies, logout).
-const IGNORED_PREFIXES: [&str; 2] = ["session_", "logout_"];
-
-/// Every field this module reads.
-const KNOWN_FIELDS: [&str; 46] = [
-    "issuer",
-    "client_id",
-    "client_secret",
-    "client_auth",
-    "client_jwk",
-    "client_alg",
-    "auth_methods",
-    "bearer_token_param_type",
-    "bearer_token_cookie_name",
-    "issuers_allowed",
-    "extra_jwks_uris",
-    "jwks_endpoint",
-    "introspection_endpoint",
-    "rediscovery_lifetime",
-    "leeway",
-    "verify_signature",
-    "verify_claims",
-    "enable_hs_signatures",
-    "scopes_claim",
-    "scopes_required",
-    "audience_claim",
-    "audience_required",
-    "groups_claim",
-    "groups_required",
-    "roles_claim",
-    "roles_required",
-    "consumer_claim",
-    "consumer_by",
-    "consumer_optional",
-    "anonymous",
-    "hide_credentials",
-    "upstream_access_token_header",
-    "upstream_headers_claims",
-    "upstream_headers_names",
-    "upstream_introspection_header",
-    "unauthorized_error_message",
-    "forbidden_error_message",
-    "display_errors",
-    "cache_introspection",
-    "ssl_verify",
-    "timeout",
-    // Kong 3.14 spelling of consumer_claim (array of paths); one path only.
-    "consumer_claims",
-    // Accepted only with their default (the behaviour kingress has).
-    "introspection_check_active",
-    "introspection_hint",
-    "using_pseudo_issuer",
-    "by_username_ignore_case",
+/// What an absent `auth_methods`, or Kong's default list, means: the token
+/// methods. The browser login and the grants are opt-in (named in
+/// `auth_methods`): with Kong's default every request without a valid
+/// token is redirected to the identity provider (302), which API clients
+/// do not expect (Kong's support article on "302 instead of 401").
+pub const DEFAULT_METHODS: &[AuthMethod] = &[
+    AuthMethod::Bearer,
+    AuthMethod::KongOauth2,
+    AuthMethod::Introspection,
 ];
 
 // === field groups ===
@@ -125,57 +42,33 @@ pub(super) fn invalid(value: &str) -> String {
     format!("'{value}' is not an accepted value")
 }
 
-pub(super) fn check_fields(f: &Fields<'_>) -> Result<(), ConfigError> {
-    for (key, value) in f.0 {
-        let known = KNOWN_FIELDS.contains(&key.as_str())
-            || super::login::BROWSER_FIELDS.contains(&key.as_str())
-            || IGNORED_FIELDS.contains(&key.as_str())
-            || IGNORED_PREFIXES.iter().any(|p| key.starts_with(p));
-        if !known && !value.is_null() {
-            return Err(field(key, "unknown field or not supported by kingress"));
-        }
-    }
-    // Fields kept for compatibility, accepted only with Kong's default.
-    for (key, default) in [
-        ("introspection_check_active", serde_json::json!(true)),
-        ("introspection_hint", serde_json::json!("access_token")),
-        ("using_pseudo_issuer", serde_json::json!(false)),
-        ("by_username_ignore_case", serde_json::json!(false)),
-    ] {
-        if f.raw(key).is_some_and(|v| *v != default) {
-            return Err(field(key, format!("only {default} is supported")));
-        }
-    }
-    Ok(())
-}
-
 pub(super) fn auth_methods(f: &Fields<'_>) -> Result<Vec<AuthMethod>, ConfigError> {
     let Some(values) = f.strings("auth_methods")? else {
-        return Ok(DEFAULT_AUTH_METHODS.to_vec());
+        return Ok(DEFAULT_METHODS.to_vec());
     };
     if values.is_empty() {
         return Err(field("auth_methods", "must name at least one method"));
     }
+    let kong_default = AuthMethod::ALL
+        .iter()
+        .all(|m| values.iter().any(|v| v == m.as_str()));
+    if kong_default {
+        return Ok(DEFAULT_METHODS.to_vec());
+    }
     let mut methods = Vec::new();
     for (i, v) in values.iter().enumerate() {
         let at = element("auth_methods", i);
-        let m = match v.as_str() {
-            "bearer" => AuthMethod::Bearer,
-            "kong_oauth2" => AuthMethod::KongOauth2,
-            "introspection" => AuthMethod::Introspection,
-            "session" => AuthMethod::Session,
-            "refresh_token" => AuthMethod::RefreshToken,
-            "authorization_code" => AuthMethod::AuthorizationCode,
-            other if UNIMPLEMENTED_METHODS.contains(&other) => {
-                return Err(field(
-                    &at,
-                    format!(
-                        "'{other}' is not implemented by kingress (authorization_code, bearer, introspection, kong_oauth2, refresh_token, session are)"
-                    ),
-                ));
-            }
-            other => return Err(field(&at, invalid(other))),
-        };
+        let m = AuthMethod::parse(v).ok_or_else(|| field(&at, invalid(v)))?;
+        if !m.implemented() {
+            let names: Vec<&str> = IMPLEMENTED_METHODS.iter().map(|m| m.as_str()).collect();
+            return Err(field(
+                &at,
+                format!(
+                    "'{v}' is not implemented by kingress ({} are)",
+                    names.join(", ")
+                ),
+            ));
+        }
         if !methods.contains(&m) {
             methods.push(m);
         }
@@ -226,6 +119,27 @@ pub(super) fn token_location(
         ));
     }
     Ok((params, cookie))
+}
+
+/// The `*_endpoint` overrides that are set.
+pub(super) fn endpoints(f: &Fields<'_>) -> Result<Vec<(Endpoint, String)>, ConfigError> {
+    let mut out = Vec::new();
+    for endpoint in Endpoint::ALL {
+        if let Some(u) = url(f, endpoint.field())? {
+            out.push((endpoint, u));
+        }
+    }
+    Ok(out)
+}
+
+/// A claim path field (array of keys); `None` when unset.
+pub(super) fn claim_path(f: &Fields<'_>, key: &str) -> Result<Option<Vec<String>>, ConfigError> {
+    match f.strings(key)? {
+        Some(path) if path.is_empty() || path.iter().any(|k| k.is_empty()) => {
+            Err(field(key, "must be a non-empty claim path"))
+        }
+        other => Ok(other),
+    }
 }
 
 pub(super) fn url(f: &Fields<'_>, key: &str) -> Result<Option<String>, ConfigError> {
@@ -318,66 +232,92 @@ pub(super) fn header_name(key: &str, value: &str) -> Result<HeaderName, ConfigEr
         .map_err(|_| field(key, format!("'{value}' is not a valid header name")))
 }
 
-pub(super) fn upstream_token_header(
-    f: &Fields<'_>,
-) -> Result<Option<UpstreamTokenHeader>, ConfigError> {
-    const KEY: &str = "upstream_access_token_header";
-    let value = match f.raw(KEY) {
-        // Absent means Kong's default; explicit null turns it off.
-        None if !f.0.contains_key(KEY) => "authorization:bearer".to_string(),
-        None => return Ok(None),
-        Some(_) => match f.string(KEY)? {
-            Some(v) if v.trim().is_empty() => return Ok(None),
-            Some(v) => v,
-            None => return Ok(None),
-        },
-    };
-    let (name, scheme) = match value.split_once(':') {
-        Some((name, scheme)) => (name, Some(scheme.trim())),
-        None => (value.as_str(), None),
-    };
-    let scheme = scheme.filter(|s| !s.is_empty()).map(|s| {
-        if s.eq_ignore_ascii_case("bearer") {
-            "Bearer".to_string()
-        } else {
-            s.to_string()
-        }
-    });
-    if scheme
-        .as_deref()
-        .is_some_and(|s| s.contains(char::is_whitespace))
-    {
-        return Err(field(KEY, "the scheme must be one word"));
-    }
-    Ok(Some(UpstreamTokenHeader {
-        name: header_name(KEY, name)?,
-        scheme,
-    }))
-}
+#[cfg(test)]
+mod tests {
+    use crate::model::plugin::openid_connect::{AuthMethod, DEFAULT_METHODS, Endpoint};
+    use crate::model::plugin::{ConfigError, OidcConfig};
+    use serde_json::{Value, json};
 
-pub(super) fn claim_headers(f: &Fields<'_>) -> Result<Vec<ClaimHeader>, ConfigError> {
-    let claims = f.strings("upstream_headers_claims")?.unwrap_or_default();
-    let names = f.strings("upstream_headers_names")?.unwrap_or_default();
-    if claims.len() != names.len() {
-        return Err(field(
-            "upstream_headers_names",
-            "must have as many entries as upstream_headers_claims",
-        ));
+    fn parse(extra: Value) -> Result<OidcConfig, ConfigError> {
+        let mut v = json!({ "issuer": "https://idp.test" });
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        OidcConfig::parse(&v)
     }
-    claims
-        .into_iter()
-        .zip(names)
-        .map(|(claim, name)| {
-            if claim.is_empty() {
-                return Err(field(
-                    "upstream_headers_claims",
-                    "entries must not be empty",
-                ));
+
+    #[test]
+    fn kongs_default_method_list_means_the_default_methods() {
+        let all: Vec<&str> = AuthMethod::ALL.iter().map(|m| m.as_str()).collect();
+        let c = parse(json!({ "auth_methods": all })).unwrap();
+        assert_eq!(c.auth_methods, DEFAULT_METHODS.to_vec());
+        // One method fewer is an explicit choice: the unimplemented ones
+        // it names are refused.
+        let fewer: Vec<&str> = all.iter().copied().filter(|m| *m != "session").collect();
+        match parse(json!({ "auth_methods": fewer })) {
+            Err(ConfigError::Field { field, message }) => {
+                assert_eq!(field, "config.auth_methods.4");
+                assert!(
+                    message.contains("'userinfo' is not implemented"),
+                    "{message}"
+                );
             }
-            Ok(ClaimHeader {
-                claim,
-                header: header_name("upstream_headers_names", &name)?,
-            })
-        })
-        .collect()
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn identity_fields() {
+        let c = parse(json!({})).unwrap();
+        assert_eq!(c.credential_claim, vec!["sub"]);
+        assert_eq!(c.authenticated_groups_claim, None);
+        assert!(!c.by_username_ignore_case && c.run_on_preflight);
+        let c = parse(json!({
+            "credential_claim": ["client", "id"],
+            "authenticated_groups_claim": ["realm_access", "roles"],
+            "by_username_ignore_case": true,
+            "claims_forbidden": ["act"],
+            "run_on_preflight": false,
+            "bearer_token_header_name": "X-Token",
+        }))
+        .unwrap();
+        assert_eq!(c.credential_claim, vec!["client", "id"]);
+        assert_eq!(
+            c.authenticated_groups_claim.unwrap(),
+            vec!["realm_access", "roles"]
+        );
+        assert!(c.by_username_ignore_case && !c.run_on_preflight);
+        assert_eq!(c.claims_forbidden, vec!["act"]);
+        assert_eq!(c.bearer_token_header_name.unwrap(), "x-token");
+        for bad in [
+            json!({ "credential_claim": [] }),
+            json!({ "authenticated_groups_claim": [""] }),
+        ] {
+            assert!(parse(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn endpoint_overrides() {
+        let c = parse(json!({
+            "introspection_endpoint": "https://idp.test/introspect",
+            "jwks_endpoint": "https://idp.test/keys",
+        }))
+        .unwrap();
+        assert_eq!(
+            c.endpoint_override(Endpoint::Introspection),
+            Some("https://idp.test/introspect")
+        );
+        assert_eq!(
+            c.endpoint_override(Endpoint::Jwks),
+            Some("https://idp.test/keys")
+        );
+        assert_eq!(c.endpoint_override(Endpoint::Token), None);
+        assert!(parse(json!({ "jwks_endpoint": "keys" })).is_err());
+        let c = parse(json!({ "token_endpoint": "https://idp.test/token" })).unwrap();
+        assert_eq!(
+            c.endpoint_override(Endpoint::Token),
+            Some("https://idp.test/token")
+        );
+    }
 }

@@ -6,6 +6,7 @@
 use super::fields::{element, invalid};
 use super::read::{Fields, field, http_url};
 use super::session::{CookieConfig, SameSite, cookie};
+use super::values::ClientAuth;
 use crate::model::plugin::ConfigError;
 
 /// How the identity provider returns the code.
@@ -84,20 +85,16 @@ pub struct LoginConfig {
     pub tokens: Vec<LoginToken>,
     /// `preserve_query_args`.
     pub preserve_query_args: bool,
+    /// `token_endpoint_auth_method`; `None`: as `client_auth`.
+    pub token_auth: Option<ClientAuth>,
+    /// `token_post_args_names` / `_values`: extra token request arguments.
+    pub token_args: Vec<(String, String)>,
+    /// `token_headers_names` / `_values`: extra token request headers.
+    pub token_headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
-/// Fields accepted only when unset (kingress lacks their behaviour).
-const UNSET_ONLY: [&str; 2] = ["unexpected_redirect_uri", "max_age"];
-
-/// Parses the login fields; `methods` are Kong's method names.
-pub(super) fn parse(f: &Fields<'_>, methods: &[&str]) -> Result<LoginConfig, ConfigError> {
-    for key in UNSET_ONLY {
-        if f.raw(key)
-            .is_some_and(|v| v.as_array().is_none_or(|a| !a.is_empty()))
-        {
-            return Err(field(key, "not supported by kingress"));
-        }
-    }
+/// Parses the login fields.
+pub(super) fn parse(f: &Fields<'_>) -> Result<LoginConfig, ConfigError> {
     let redirect_uri = one_url(f, "redirect_uri")?;
     let response_mode = match f.string("response_mode")?.as_deref() {
         None | Some("query") => ResponseMode::Query,
@@ -132,18 +129,11 @@ pub(super) fn parse(f: &Fields<'_>, methods: &[&str]) -> Result<LoginConfig, Con
     if scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
         return Err(field("scopes", "entries must be single, non-empty scopes"));
     }
-    let names = f
-        .strings("authorization_query_args_names")?
-        .unwrap_or_default();
-    let values = f
-        .strings("authorization_query_args_values")?
-        .unwrap_or_default();
-    if names.len() != values.len() {
-        return Err(field(
-            "authorization_query_args_values",
-            "must have as many entries as authorization_query_args_names",
-        ));
-    }
+    let query_args = pairs(
+        f,
+        "authorization_query_args_names",
+        "authorization_query_args_values",
+    )?;
     let action = match f.string("login_action")?.as_deref() {
         None | Some("upstream") => LoginAction::Upstream,
         Some("redirect") => LoginAction::Redirect,
@@ -153,11 +143,15 @@ pub(super) fn parse(f: &Fields<'_>, methods: &[&str]) -> Result<LoginConfig, Con
     let login_methods = f
         .strings("login_methods")?
         .unwrap_or_else(|| vec!["authorization_code".into()]);
-    for (i, m) in login_methods.iter().enumerate() {
-        if !methods.contains(&m.as_str()) {
-            return Err(field(&element("login_methods", i), invalid(m)));
-        }
-    }
+    let token_auth = match f.string("token_endpoint_auth_method")? {
+        None => None,
+        Some(v) => Some(ClientAuth::parse(&v).ok_or_else(|| {
+            field(
+                "token_endpoint_auth_method",
+                format!("'{v}' is not supported by kingress"),
+            )
+        })?),
+    };
     let redirect_mode = match f.string("login_redirect_mode")?.as_deref() {
         None | Some("fragment") => RedirectMode::Fragment,
         Some("query") => RedirectMode::Query,
@@ -190,7 +184,7 @@ pub(super) fn parse(f: &Fields<'_>, methods: &[&str]) -> Result<LoginConfig, Con
         scopes,
         verify_nonce: f.bool_or("verify_nonce", true)?,
         pkce: f.bool_or("require_proof_key_for_code_exchange", true)?,
-        query_args: names.into_iter().zip(values).collect(),
+        query_args,
         query_args_client: f
             .strings("authorization_query_args_client")?
             .unwrap_or_default(),
@@ -207,7 +201,33 @@ pub(super) fn parse(f: &Fields<'_>, methods: &[&str]) -> Result<LoginConfig, Con
         redirect_mode,
         tokens,
         preserve_query_args: f.bool_or("preserve_query_args", false)?,
+        token_auth,
+        token_args: pairs(f, "token_post_args_names", "token_post_args_values")?,
+        token_headers: pairs(f, "token_headers_names", "token_headers_values")?
+            .into_iter()
+            .map(|(n, v)| {
+                let name = http::HeaderName::from_bytes(n.as_bytes()).map_err(|_| {
+                    field("token_headers_names", format!("'{n}' is not a header name"))
+                })?;
+                let value = http::HeaderValue::from_str(&v)
+                    .map_err(|_| field("token_headers_values", "not a valid header value"))?;
+                Ok((name, value))
+            })
+            .collect::<Result<_, ConfigError>>()?,
     })
+}
+
+/// `names` and `values` zipped; they must have the same length.
+fn pairs(f: &Fields<'_>, names: &str, values: &str) -> Result<Vec<(String, String)>, ConfigError> {
+    let n = f.strings(names)?.unwrap_or_default();
+    let v = f.strings(values)?.unwrap_or_default();
+    if n.len() != v.len() {
+        return Err(field(
+            values,
+            format!("must have as many entries as {names}"),
+        ));
+    }
+    Ok(n.into_iter().zip(v).collect())
 }
 
 /// The first (only) URL of a Kong URL array; kingress has one client, so
@@ -229,32 +249,3 @@ pub(super) fn one_url(f: &Fields<'_>, key: &str) -> Result<Option<String>, Confi
         )),
     }
 }
-
-/// Fields of the browser login, sessions and logout that are not covered
-/// by the `session_`/`logout_`/`login_` prefixes (checked by `fields`).
-pub(super) const BROWSER_FIELDS: [&str; 24] = [
-    "refresh_token_param_name",
-    "refresh_token_param_type",
-    "authorization_cookie_name",
-    "authorization_cookie_path",
-    "authorization_cookie_domain",
-    "authorization_cookie_same_site",
-    "authorization_cookie_http_only",
-    "authorization_cookie_secure",
-    "authorization_rolling_timeout",
-    "authorization_query_args_names",
-    "authorization_query_args_values",
-    "authorization_query_args_client",
-    "preserve_query_args",
-    "refresh_tokens",
-    "verify_nonce",
-    "require_proof_key_for_code_exchange",
-    "redis",
-    "revocation_token_param_name",
-    "revocation_endpoint_auth_method",
-    "reverify",
-    "upstream_session_id_header",
-    "downstream_session_id_header",
-    "unexpected_redirect_uri",
-    "max_age",
-];

@@ -7,7 +7,6 @@ use super::read::{Fields, field};
 use super::values::TokenParam;
 use crate::model::Sensitive;
 use crate::model::plugin::ConfigError;
-use serde_json::Value;
 
 /// `SameSite` of a cookie; `Default` sends no attribute (the browser's
 /// default, Lax in current browsers).
@@ -73,7 +72,8 @@ pub struct SessionRedis {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionConfig {
     /// Secrets the session keys derive from: the first seals, all open
-    /// (a string, or a list when rotating). Empty: see the plugin's docs.
+    /// (`session_secret`, whitespace-separated when rotating). Empty: see
+    /// the plugin's docs.
     pub secrets: Vec<Sensitive>,
     /// The session cookie.
     pub cookie: CookieConfig,
@@ -98,55 +98,31 @@ pub struct SessionConfig {
     pub refresh_param_name: String,
     /// `refresh_token_param_type` (Kong: header, query, body).
     pub refresh_param_type: Vec<TokenParam>,
+    /// `unauthorized_destroy_session`: a 401 expires the session cookie.
+    pub unauthorized_destroy: bool,
+    /// `forbidden_destroy_session`: a 403 ends the session.
+    pub forbidden_destroy: bool,
 }
-
-/// Kong's fields read here, with the value each must keep when kingress
-/// lacks the behaviour (checked by [`parse`]).
-const AT_DEFAULT: [(&str, Value); 11] = [
-    ("session_remember", Value::Bool(false)),
-    ("session_enforce_same_subject", Value::Bool(false)),
-    ("session_hash_storage_key", Value::Bool(false)),
-    ("session_hash_subject", Value::Bool(false)),
-    ("session_store_metadata", Value::Bool(false)),
-    ("session_bind", Value::Null),
-    ("session_request_headers", Value::Null),
-    ("session_response_headers", Value::Null),
-    ("upstream_session_id_header", Value::Null),
-    ("downstream_session_id_header", Value::Null),
-    ("reverify", Value::Bool(false)),
-];
 
 /// Parses the session fields.
 pub(super) fn parse(f: &Fields<'_>) -> Result<SessionConfig, ConfigError> {
-    for (key, default) in AT_DEFAULT {
-        let at_default = match f.raw(key) {
-            None => true,
-            Some(v) => *v == default || v.as_array().is_some_and(|a| a.is_empty()),
-        };
-        if !at_default {
-            let message = if default.is_null() {
-                "not supported by kingress (leave it unset)".to_string()
+    // Several secrets, separated by whitespace, rotate: the first seals,
+    // all open (Kong's field is one string).
+    let secrets = f
+        .string("session_secret")?
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|s| {
+            if s.len() < 16 {
+                Err(field(
+                    "session_secret",
+                    "each secret must be at least 16 characters",
+                ))
             } else {
-                format!("only {default} is supported by kingress")
-            };
-            return Err(field(key, message));
-        }
-    }
-    let secrets = match f.raw("session_secret") {
-        None => Vec::new(),
-        Some(_) => f
-            .strings("session_secret")?
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| {
-                if s.len() < 16 {
-                    Err(field("session_secret", "must be at least 16 characters"))
-                } else {
-                    Ok(Sensitive::new(s))
-                }
-            })
-            .collect::<Result<_, _>>()?,
-    };
+                Ok(Sensitive::new(s))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let storage = match f.string("session_storage")?.as_deref() {
         None | Some("cookie") => SessionStorage::Cookie,
         Some("redis") => SessionStorage::Redis,
@@ -160,11 +136,6 @@ pub(super) fn parse(f: &Fields<'_>) -> Result<SessionConfig, ConfigError> {
     };
     let cookie = cookie(f, "session_cookie", "session", SameSite::Lax)?;
     let disable = f.strings("disable_session")?.unwrap_or_default();
-    for (i, v) in disable.iter().enumerate() {
-        if !super::fields::KONG_METHODS.contains(&v.as_str()) {
-            return Err(field(&element("disable_session", i), invalid(v)));
-        }
-    }
     Ok(SessionConfig {
         secrets,
         cookie,
@@ -175,13 +146,15 @@ pub(super) fn parse(f: &Fields<'_>) -> Result<SessionConfig, ConfigError> {
             .string("session_audience")?
             .unwrap_or_else(|| "default".into()),
         storage,
-        redis: redis(f)?,
+        redis: redis(f, storage == SessionStorage::Redis)?,
         refresh_tokens: f.bool_or("refresh_tokens", true)?,
         disable,
         refresh_param_name: f
             .non_empty("refresh_token_param_name")?
             .unwrap_or_else(|| "refresh_token".into()),
         refresh_param_type: param_types(f, "refresh_token_param_type")?,
+        unauthorized_destroy: f.bool_or("unauthorized_destroy_session", true)?,
+        forbidden_destroy: f.bool_or("forbidden_destroy_session", true)?,
     })
 }
 
@@ -245,8 +218,10 @@ pub(super) fn cookie(
     })
 }
 
-/// Kong 3.x `redis` record, else the `session_redis_*` fields.
-fn redis(f: &Fields<'_>) -> Result<SessionRedis, ConfigError> {
+/// Kong 3.x `redis` record, else the `session_redis_*` fields. Parts
+/// kingress lacks are refused only when sessions are stored in Redis
+/// (`used`): a deck dump carries the whole record at its defaults.
+fn redis(f: &Fields<'_>, used: bool) -> Result<SessionRedis, ConfigError> {
     let mut r = SessionRedis {
         host: "127.0.0.1".into(),
         port: 6379,
@@ -287,6 +262,12 @@ fn redis(f: &Fields<'_>) -> Result<SessionRedis, ConfigError> {
                 "cluster_nodes" | "sentinel_nodes"
                     if value.as_array().is_some_and(Vec::is_empty) => {}
                 "cluster_max_redirections" | "connection_is_proxied" => {}
+                "cloud_authentication"
+                    if value.as_object().is_some_and(|o| {
+                        o.iter()
+                            .all(|(k, v)| v.is_null() || (k == "aws_is_serverless" && *v == true))
+                    }) => {}
+                _ if !used => {}
                 _ => {
                     return Err(field(
                         &path,
@@ -295,7 +276,7 @@ fn redis(f: &Fields<'_>) -> Result<SessionRedis, ConfigError> {
                 }
             }
         }
-        if obj.get("ssl_verify") == Some(&serde_json::Value::Bool(false)) {
+        if used && obj.get("ssl_verify") == Some(&serde_json::Value::Bool(false)) {
             return Err(field(
                 "redis.ssl_verify",
                 "false is not supported: kingress always verifies Redis TLS",
@@ -327,7 +308,8 @@ fn apply(r: &mut SessionRedis, key: &str, name: &str, f: &Fields<'_>) -> Result<
     Ok(())
 }
 
-/// A `*_param_type` list (Kong's default: header, query, body).
+/// A `*_param_type` set (Kong's default: all three), searched in Kong's
+/// order (header, query, body) whatever the order given.
 fn param_types(f: &Fields<'_>, key: &str) -> Result<Vec<TokenParam>, ConfigError> {
     let Some(values) = f.strings(key)? else {
         return Ok(vec![
@@ -336,14 +318,18 @@ fn param_types(f: &Fields<'_>, key: &str) -> Result<Vec<TokenParam>, ConfigError
             TokenParam::Body,
         ]);
     };
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| match v.as_str() {
-            "header" => Ok(TokenParam::Header),
-            "query" => Ok(TokenParam::Query),
-            "body" => Ok(TokenParam::Body),
-            other => Err(field(&element(key, i), invalid(other))),
-        })
-        .collect()
+    for (i, v) in values.iter().enumerate() {
+        if !["header", "query", "body"].contains(&v.as_str()) {
+            return Err(field(&element(key, i), invalid(v)));
+        }
+    }
+    Ok([
+        ("header", TokenParam::Header),
+        ("query", TokenParam::Query),
+        ("body", TokenParam::Body),
+    ]
+    .into_iter()
+    .filter(|(name, _)| values.iter().any(|v| v == name))
+    .map(|(_, p)| p)
+    .collect())
 }

@@ -3,10 +3,11 @@
 
 use http::HeaderName;
 
-/// A verification method (`auth_methods` value), in Kong's search order.
+/// An authentication method (`auth_methods` value), declared in Kong's
+/// search order (the derived `Ord` is that order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum AuthMethod {
-    /// A session cookie from an earlier login.
+    /// A session cookie from an earlier authentication.
     Session,
     /// JWS access tokens verified with the issuer's keys.
     Bearer,
@@ -14,10 +15,15 @@ pub enum AuthMethod {
     KongOauth2,
     /// RFC 7662 introspection.
     Introspection,
-    /// A refresh token the client presents, exchanged at the token
-    /// endpoint.
+    /// The userinfo endpoint accepts the token.
+    Userinfo,
+    /// A refresh token exchanged at the token endpoint.
     RefreshToken,
-    /// The browser login (redirect to the authorization endpoint).
+    /// The password grant with the client's credentials.
+    Password,
+    /// The client_credentials grant with the client's credentials.
+    ClientCredentials,
+    /// The browser login (authorization code flow).
     AuthorizationCode,
 }
 
@@ -98,28 +104,55 @@ pub struct UpstreamTokenHeader {
     pub scheme: Option<String>,
 }
 
-/// One `upstream_headers_claims[i]` → `upstream_headers_names[i]` pair.
+/// A claim sent as a header: `*_headers_claims[i]` → `*_headers_names[i]`
+/// (a top-level claim) or a `*_headers` record (a path).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClaimHeader {
-    /// Top-level claim name.
-    pub claim: String,
-    /// Upstream header.
+    /// Path of keys to the claim.
+    pub path: Vec<String>,
+    /// The header.
     pub header: HeaderName,
 }
 
 // === impl AuthMethod ===
 
 impl AuthMethod {
+    /// Every method, in Kong's search order.
+    pub const ALL: [AuthMethod; 9] = [
+        AuthMethod::Session,
+        AuthMethod::Bearer,
+        AuthMethod::KongOauth2,
+        AuthMethod::Introspection,
+        AuthMethod::Userinfo,
+        AuthMethod::RefreshToken,
+        AuthMethod::Password,
+        AuthMethod::ClientCredentials,
+        AuthMethod::AuthorizationCode,
+    ];
+
     /// Kong's spelling.
     pub fn as_str(self) -> &'static str {
         match self {
+            AuthMethod::Session => "session",
             AuthMethod::Bearer => "bearer",
             AuthMethod::KongOauth2 => "kong_oauth2",
             AuthMethod::Introspection => "introspection",
-            AuthMethod::Session => "session",
+            AuthMethod::Userinfo => "userinfo",
             AuthMethod::RefreshToken => "refresh_token",
+            AuthMethod::Password => "password",
+            AuthMethod::ClientCredentials => "client_credentials",
             AuthMethod::AuthorizationCode => "authorization_code",
         }
+    }
+
+    /// Parses Kong's spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// Whether kingress runs this method (see [`super::IMPLEMENTED_METHODS`]).
+    pub fn implemented(self) -> bool {
+        super::IMPLEMENTED_METHODS.contains(&self)
     }
 }
 
@@ -202,5 +235,61 @@ impl SigningAlg {
             self,
             SigningAlg::HS256 | SigningAlg::HS384 | SigningAlg::HS512
         )
+    }
+}
+
+/// An identity-provider endpoint: discovered, or overridden by its
+/// configuration field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `authorization_endpoint`.
+    Authorization,
+    /// `token_endpoint`.
+    Token,
+    /// `introspection_endpoint`.
+    Introspection,
+    /// `userinfo_endpoint`.
+    Userinfo,
+    /// `end_session_endpoint`.
+    EndSession,
+    /// `revocation_endpoint`.
+    Revocation,
+    /// `jwks_endpoint` (discovered as `jwks_uri`).
+    Jwks,
+}
+
+// === impl Endpoint ===
+
+impl Endpoint {
+    /// Every endpoint.
+    pub const ALL: [Endpoint; 7] = [
+        Endpoint::Authorization,
+        Endpoint::Token,
+        Endpoint::Introspection,
+        Endpoint::Userinfo,
+        Endpoint::EndSession,
+        Endpoint::Revocation,
+        Endpoint::Jwks,
+    ];
+
+    /// The configuration field that overrides it.
+    pub fn field(self) -> &'static str {
+        match self {
+            Endpoint::Authorization => "authorization_endpoint",
+            Endpoint::Token => "token_endpoint",
+            Endpoint::Introspection => "introspection_endpoint",
+            Endpoint::Userinfo => "userinfo_endpoint",
+            Endpoint::EndSession => "end_session_endpoint",
+            Endpoint::Revocation => "revocation_endpoint",
+            Endpoint::Jwks => "jwks_endpoint",
+        }
+    }
+
+    /// Its member in a discovery document (RFC 8414, OpenID Discovery).
+    pub fn discovery_key(self) -> &'static str {
+        match self {
+            Endpoint::Jwks => "jwks_uri",
+            other => other.field(),
+        }
     }
 }
