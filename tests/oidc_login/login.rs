@@ -279,3 +279,60 @@ async fn which_requests_get_401() {
     let page = Browser::new().get(&env.url("/")).await;
     assert_eq!(page.status, 302);
 }
+
+/// Endpoint settings: `authorization_endpoint` overrides the discovered
+/// one (Kong's how-to sets it when the browser reaches the provider by
+/// another name), `token_endpoint_auth_method` overrides `client_auth` at
+/// the token endpoint.
+#[tokio::test]
+async fn endpoint_overrides_and_token_client_auth() {
+    let env = Env::start(json!({
+        "authorization_endpoint": "https://login.example/auth",
+        "token_endpoint_auth_method": "client_secret_basic",
+    }))
+    .await;
+    let mut browser = Browser::new();
+    let first = browser.get(&env.url("/")).await;
+    let location = first.location().unwrap();
+    assert!(
+        location.starts_with("https://login.example/auth?response_type=code"),
+        "{location}"
+    );
+    // The provider is reached by its own URL for the rest of the login.
+    let real = location.replace("https://login.example/auth", &env.idp.authorization_url());
+    upstream_saw(&browser.finish_login(&real).await);
+    assert_eq!(
+        env.idp.last_client_auth().as_deref(),
+        Some("client_secret_basic")
+    );
+}
+
+/// Kong's `unauthorized_destroy_session` (default on): a 401 expires the
+/// session cookie the request carried; off, it is left alone.
+#[tokio::test]
+async fn a_401_destroys_the_session_cookie() {
+    for (destroy, expired) in [(json!(null), true), (json!(false), false)] {
+        let env = Env::start(json!({
+            "auth_methods": ["session"], "unauthorized_destroy_session": destroy,
+        }))
+        .await;
+        let mut browser = Browser::new();
+        let request = browser
+            .request(reqwest::Method::GET, &env.url("/"))
+            .header("cookie", "session=forged; session_2=more");
+        let page = browser.send(request).await;
+        assert_eq!(page.status, 401);
+        let cleared = page.set_cookies();
+        assert_eq!(
+            cleared
+                .iter()
+                .any(|c| c.starts_with("session=;") && c.contains("Max-Age=0")),
+            expired,
+            "{cleared:?}"
+        );
+        assert_eq!(
+            cleared.iter().any(|c| c.starts_with("session_2=;")),
+            expired
+        );
+    }
+}
