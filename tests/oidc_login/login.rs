@@ -336,3 +336,14 @@ async fn a_401_destroys_the_session_cookie() {
         );
     }
 }
+
+/// An application's own `code` and `state` parameters do not make a
+/// callback for a request that has a session and no login in progress.
+#[tokio::test]
+async fn a_session_request_with_code_and_state_parameters_is_no_callback() {
+    let env = Env::start(json!({})).await;
+    let (mut browser, _) = logged_in(&env, "/").await;
+    let seen = upstream_saw(&browser.get(&env.url("/app?code=42&state=open")).await);
+    assert_eq!(seen["query"], "code=42&state=open");
+    assert_eq!(env.idp.counts().token, 1, "no code exchange");
+}

@@ -24,8 +24,9 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::Value;
 
-/// Largest form body read for `logout_post_arg`.
-const FORM_LIMIT: usize = 64 * 1024;
+/// Largest form body read for `logout_post_arg` (as much as a token may
+/// be looked for in).
+const FORM_LIMIT: usize = 1024 * 1024;
 
 /// Whether this request asks to log out.
 pub(super) async fn requested(

@@ -14,8 +14,8 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::{Map, Value, json};
 use subtle::ConstantTimeEq;
 
-/// Largest form_post body read.
-const FORM_LIMIT: usize = 64 * 1024;
+/// Largest form_post body read (as much as a token may be looked for in).
+const FORM_LIMIT: usize = 1024 * 1024;
 /// Parameters of the callback removed before the request goes upstream.
 const CALLBACK_ARGS: [&str; 5] = ["code", "state", "session_state", "iss", "error"];
 
@@ -32,12 +32,24 @@ pub(in crate::plugins::openid_connect) struct Callback {
 impl Callback {
     /// This request's callback parameters, if it is a callback: `state`
     /// with `code` or `error`, in the query, or in a POSTed form for
-    /// `response_mode: form_post`.
+    /// `response_mode: form_post`. A form is only read from a request
+    /// with the authorization cookie (a login in progress). Without that
+    /// cookie, parameters in the query still make a callback (refused:
+    /// a stale or looping login) unless the request has a session, whose
+    /// application may use such parameters itself.
     pub(in crate::plugins::openid_connect) async fn detect(
         ctx: &Ctx<'_>,
         exchange: &mut Exchange<'_>,
     ) -> Result<Option<Callback>, PluginError> {
-        let posted = ctx.config.login.response_mode == ResponseMode::FormPost
+        let config = ctx.config;
+        let headers = exchange.headers();
+        let pending = cookie::chunks_present(headers, &config.login.cookie.name) > 0;
+        let session = cookie::chunks_present(headers, &config.session.cookie.name) > 0;
+        if !pending && session {
+            return Ok(None);
+        }
+        let posted = pending
+            && config.login.response_mode == ResponseMode::FormPost
             && exchange.request.method() == Method::POST
             && exchange
                 .headers()
