@@ -31,6 +31,7 @@ mod logs;
 mod manifests;
 mod oauth2;
 mod oidc;
+mod oidc_login;
 mod opentelemetry;
 mod prometheus;
 mod proxy;
@@ -66,5 +67,8 @@ fn every_test_file_is_a_module() {
             missing.push(stem.to_string());
         }
     }
-    assert!(missing.is_empty(), "tests/integration.rs lacks `mod` lines for {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "tests/integration.rs lacks `mod` lines for {missing:?}"
+    );
 }

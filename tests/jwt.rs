@@ -13,7 +13,6 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
-
 #[path = "jwt/algorithms.rs"]
 mod algorithms;
 #[path = "jwt/anonymous.rs"]

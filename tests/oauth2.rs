@@ -11,7 +11,6 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
-
 #[path = "oauth2/authorize.rs"]
 mod authorize;
 #[path = "oauth2/binary.rs"]

@@ -49,6 +49,11 @@ pub(super) struct Document {
     /// `introspection_endpoint_auth_methods_supported`, else
     /// `token_endpoint_auth_methods_supported`.
     pub(super) auth_methods: Vec<String>,
+    /// `token_endpoint_auth_methods_supported`.
+    pub(super) token_auth_methods: Vec<String>,
+    /// `revocation_endpoint_auth_methods_supported`, else the token
+    /// endpoint's.
+    pub(super) revocation_auth_methods: Vec<String>,
 }
 
 /// What is known about one issuer at one moment.
@@ -353,6 +358,11 @@ impl Document {
                 .filter_map(|e| Some((e, url(e.discovery_key())?)))
                 .collect(),
             auth_methods: methods("introspection_endpoint_auth_methods_supported")
+                .or_else(|| methods("token_endpoint_auth_methods_supported"))
+                .unwrap_or_default(),
+            token_auth_methods: methods("token_endpoint_auth_methods_supported")
+                .unwrap_or_default(),
+            revocation_auth_methods: methods("revocation_endpoint_auth_methods_supported")
                 .or_else(|| methods("token_endpoint_auth_methods_supported"))
                 .unwrap_or_default(),
         }

@@ -64,12 +64,12 @@ pub(super) async fn find(
                 .request
                 .uri()
                 .query()
-                .and_then(|q| single_param(q.as_bytes()))
+                .and_then(|q| single_param(q.as_bytes(), PARAM))
                 .map(|token| Found {
                     token,
                     place: Place::Query,
                 }),
-            TokenParam::Body => from_body(exchange).await?,
+            TokenParam::Body => from_body(exchange, PARAM).await?,
             TokenParam::Cookie => config
                 .bearer_token_cookie_name
                 .as_deref()
@@ -124,10 +124,55 @@ fn from_headers(exchange: &Exchange<'_>) -> Option<Found> {
     None
 }
 
-/// The one `access_token` in a urlencoded string; repeated means none.
-fn single_param(encoded: &[u8]) -> Option<String> {
+/// Looks for a grant parameter (`refresh_token`…) named `name` in
+/// `places`, in order: a header (`_` read as `-`, as nginx does), the
+/// query, a form or JSON body.
+pub(super) async fn find_param(
+    exchange: &mut Exchange<'_>,
+    name: &str,
+    places: &[TokenParam],
+) -> Result<Option<Found>, PluginError> {
+    for place in places {
+        let found = match place {
+            TokenParam::Header => {
+                let header = HeaderName::from_bytes(name.replace('_', "-").as_bytes()).ok();
+                header.and_then(|h| {
+                    let value = exchange
+                        .headers()
+                        .get(&h)?
+                        .to_str()
+                        .ok()?
+                        .trim()
+                        .to_string();
+                    Some(Found {
+                        token: value,
+                        place: Place::Header(h),
+                    })
+                })
+            }
+            TokenParam::Query => exchange
+                .request
+                .uri()
+                .query()
+                .and_then(|q| single_param(q.as_bytes(), name))
+                .map(|token| Found {
+                    token,
+                    place: Place::Query,
+                }),
+            TokenParam::Body => from_body(exchange, name).await?,
+            TokenParam::Cookie => None,
+        };
+        if let Some(found) = found.filter(|f| !f.token.is_empty()) {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+/// The one `name` in a urlencoded string; repeated means none.
+fn single_param(encoded: &[u8], name: &str) -> Option<String> {
     let mut values = form_urlencoded::parse(encoded)
-        .filter(|(k, _)| k == PARAM)
+        .filter(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned());
     match (values.next(), values.next()) {
         (Some(v), None) => Some(v),
@@ -154,19 +199,19 @@ fn body_kind(exchange: &Exchange<'_>) -> Option<BodyKind> {
     }
 }
 
-async fn from_body(exchange: &mut Exchange<'_>) -> Result<Option<Found>, PluginError> {
+async fn from_body(exchange: &mut Exchange<'_>, name: &str) -> Result<Option<Found>, PluginError> {
     let Some(kind) = body_kind(exchange) else {
         return Ok(None);
     };
     let body = exchange.body(BODY_LIMIT).await?;
     Ok(match kind {
-        BodyKind::Form => single_param(&body).map(|token| Found {
+        BodyKind::Form => single_param(&body, name).map(|token| Found {
             token,
             place: Place::FormBody,
         }),
         BodyKind::Json => serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
-            .and_then(|v| v.get(PARAM)?.as_str().map(str::to_string))
+            .and_then(|v| v.get(name)?.as_str().map(str::to_string))
             .map(|token| Found {
                 token,
                 place: Place::JsonBody,
@@ -283,8 +328,8 @@ mod tests {
 
     #[test]
     fn repeated_query_token_counts_as_missing() {
-        assert_eq!(single_param(b"access_token=a"), Some("a".into()));
-        assert_eq!(single_param(b"access_token=a&access_token=b"), None);
-        assert_eq!(single_param(b"other=a"), None);
+        assert_eq!(single_param(b"access_token=a", PARAM), Some("a".into()));
+        assert_eq!(single_param(b"access_token=a&access_token=b", PARAM), None);
+        assert_eq!(single_param(b"other=a", PARAM), None);
     }
 }

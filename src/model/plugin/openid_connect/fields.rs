@@ -11,6 +11,20 @@ use http::HeaderName;
 /// method is refused, so a route never silently falls through to a flow
 /// kingress does not have.
 pub const IMPLEMENTED_METHODS: &[AuthMethod] = &[
+    AuthMethod::Session,
+    AuthMethod::Bearer,
+    AuthMethod::KongOauth2,
+    AuthMethod::Introspection,
+    AuthMethod::RefreshToken,
+    AuthMethod::AuthorizationCode,
+];
+
+/// What an absent `auth_methods`, or Kong's default list, means: the token
+/// methods. The browser login and the grants are opt-in (named in
+/// `auth_methods`): with Kong's default every request without a valid
+/// token is redirected to the identity provider (302), which API clients
+/// do not expect (Kong's support article on "302 instead of 401").
+pub const DEFAULT_METHODS: &[AuthMethod] = &[
     AuthMethod::Bearer,
     AuthMethod::KongOauth2,
     AuthMethod::Introspection,
@@ -30,7 +44,7 @@ pub(super) fn invalid(value: &str) -> String {
 
 pub(super) fn auth_methods(f: &Fields<'_>) -> Result<Vec<AuthMethod>, ConfigError> {
     let Some(values) = f.strings("auth_methods")? else {
-        return Ok(IMPLEMENTED_METHODS.to_vec());
+        return Ok(DEFAULT_METHODS.to_vec());
     };
     if values.is_empty() {
         return Err(field("auth_methods", "must name at least one method"));
@@ -39,7 +53,7 @@ pub(super) fn auth_methods(f: &Fields<'_>) -> Result<Vec<AuthMethod>, ConfigErro
         .iter()
         .all(|m| values.iter().any(|v| v == m.as_str()));
     if kong_default {
-        return Ok(IMPLEMENTED_METHODS.to_vec());
+        return Ok(DEFAULT_METHODS.to_vec());
     }
     let mut methods = Vec::new();
     for (i, v) in values.iter().enumerate() {
@@ -220,7 +234,7 @@ pub(super) fn header_name(key: &str, value: &str) -> Result<HeaderName, ConfigEr
 
 #[cfg(test)]
 mod tests {
-    use crate::model::plugin::openid_connect::{AuthMethod, Endpoint, IMPLEMENTED_METHODS};
+    use crate::model::plugin::openid_connect::{AuthMethod, DEFAULT_METHODS, Endpoint};
     use crate::model::plugin::{ConfigError, OidcConfig};
     use serde_json::{Value, json};
 
@@ -233,10 +247,10 @@ mod tests {
     }
 
     #[test]
-    fn kongs_default_method_list_means_the_implemented_methods() {
+    fn kongs_default_method_list_means_the_default_methods() {
         let all: Vec<&str> = AuthMethod::ALL.iter().map(|m| m.as_str()).collect();
         let c = parse(json!({ "auth_methods": all })).unwrap();
-        assert_eq!(c.auth_methods, IMPLEMENTED_METHODS.to_vec());
+        assert_eq!(c.auth_methods, DEFAULT_METHODS.to_vec());
         // One method fewer is an explicit choice: the unimplemented ones
         // it names are refused.
         let fewer: Vec<&str> = all.iter().copied().filter(|m| *m != "session").collect();
@@ -300,8 +314,10 @@ mod tests {
         );
         assert_eq!(c.endpoint_override(Endpoint::Token), None);
         assert!(parse(json!({ "jwks_endpoint": "keys" })).is_err());
-        // Overrides of endpoints only flows kingress lacks would use are
-        // refused until those flows exist.
-        assert!(parse(json!({ "token_endpoint": "https://idp.test/token" })).is_err());
+        let c = parse(json!({ "token_endpoint": "https://idp.test/token" })).unwrap();
+        assert_eq!(
+            c.endpoint_override(Endpoint::Token),
+            Some("https://idp.test/token")
+        );
     }
 }
