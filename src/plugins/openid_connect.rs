@@ -240,6 +240,13 @@ async fn verify(
     let mut outage = None;
     for method in &ctx.config.auth_methods {
         let result = match method {
+            // Refused by the configuration until implemented.
+            AuthMethod::Session
+            | AuthMethod::Userinfo
+            | AuthMethod::RefreshToken
+            | AuthMethod::Password
+            | AuthMethod::ClientCredentials
+            | AuthMethod::AuthorizationCode => continue,
             AuthMethod::Bearer if !bearer::jwt_shaped(token) => continue,
             AuthMethod::Bearer => bearer::verify(ctx, token).await.map(|claims| Verified {
                 claims,

@@ -1,18 +1,21 @@
-//! `openid-connect` plugin configuration: the verification subset of Kong's
-//! Enterprise plugin (`bearer`, `kong_oauth2`, `introspection`).
+//! `openid-connect` plugin configuration: every field of Kong's Enterprise
+//! plugin's schema is accepted (see [`catalogue`], the one list of fields
+//! and of what kingress does with each); the methods kingress runs are
+//! [`IMPLEMENTED_METHODS`].
 //!
-//! Defaults follow Kong's 3.x schema with two deliberate differences:
-//! - an absent `auth_methods` means the three implemented methods, not
-//!   Kong's nine; naming any other Kong method is a configuration error, so
-//!   a route never silently falls through to a flow kingress does not have
-//!   (the route then fails closed);
-//! - `ssl_verify` defaults to `true` (Kong 3.14+), not `false` (3.4–3.13).
+//! Defaults follow Kong's 3.x schema with these deliberate differences:
+//! - an absent `auth_methods`, or Kong's default list of all nine, means
+//!   the implemented methods; an explicit list naming any other Kong method
+//!   is a configuration error, so a route never silently falls through to a
+//!   flow kingress does not have (the route then fails closed);
+//! - `ssl_verify` defaults to `true` (Kong 3.14+), not `false` (3.4–3.13);
+//! - `hide_credentials` defaults to `false` (Kong 3.4–3.13), as it did
+//!   before Kong 3.14 changed it for new plugins.
 //!
-//! Fields of Kong's schema that only matter for browser or grant flows
-//! (sessions, login/logout, redirects, cache tuning) are accepted and
-//! ignored; any other field is refused, so a misspelt rule such as
+//! A field unknown to Kong is refused, so a misspelt rule such as
 //! `scope_required` cannot quietly disable a check.
 
+pub mod catalogue;
 mod fields;
 mod jwk;
 mod read;
@@ -27,7 +30,7 @@ use fields::*;
 use http::HeaderName;
 use read::{Fields, field, http_url};
 
-pub use fields::DEFAULT_AUTH_METHODS;
+pub use fields::IMPLEMENTED_METHODS;
 pub use jwk::ClientJwk;
 pub use values::{
     AuthMethod, ClaimHeader, ClaimRule, ClientAuth, ConsumerBy, SigningAlg, TokenParam,
@@ -114,6 +117,27 @@ pub struct OidcConfig {
     pub ssl_verify: bool,
     /// Identity-provider request timeout in milliseconds.
     pub timeout_ms: u64,
+    /// The fields as given, for printing (secrets are masked then).
+    pub given: Given,
+}
+
+/// The `config` object as given. Its `Debug` shows field names only: the
+/// values include secrets.
+#[derive(Clone, Default)]
+pub struct Given(pub serde_json::Map<String, serde_json::Value>);
+
+/// Equal when every field prints the same (a field left out equals the
+/// same field given at its default).
+impl PartialEq for Given {
+    fn eq(&self, other: &Self) -> bool {
+        catalogue::same_given(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for Given {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 // === impl OidcConfig ===
@@ -125,8 +149,8 @@ impl OidcConfig {
         let obj = config
             .as_object()
             .ok_or_else(|| ConfigError::field("config", "expected an object"))?;
+        catalogue::check(obj)?;
         let f = Fields(obj);
-        check_fields(&f)?;
 
         let issuer = f
             .non_empty("issuer")?
@@ -190,6 +214,7 @@ impl OidcConfig {
             cache_introspection: f.bool_or("cache_introspection", true)?,
             ssl_verify: f.bool_or("ssl_verify", true)?,
             timeout_ms: f.uint_or("timeout", 10_000)?,
+            given: Given(obj.clone()),
         };
         config.check_consistency()?;
         Ok(config)

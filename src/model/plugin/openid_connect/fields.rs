@@ -7,104 +7,15 @@ use super::values::{
 use crate::model::plugin::ConfigError;
 use http::HeaderName;
 
-/// The methods used when `auth_methods` is absent (Kong's default names
-/// all nine; kingress implements these three).
-pub const DEFAULT_AUTH_METHODS: [AuthMethod; 3] = [
+/// The methods kingress runs. Adding a method is one line here. Kong's
+/// default `auth_methods` (all nine, what `deck dump` writes) and an absent
+/// `auth_methods` both mean "these"; an explicit list naming any other
+/// method is refused, so a route never silently falls through to a flow
+/// kingress does not have.
+pub const IMPLEMENTED_METHODS: &[AuthMethod] = &[
     AuthMethod::Bearer,
     AuthMethod::KongOauth2,
     AuthMethod::Introspection,
-];
-
-/// Kong methods kingress does not implement (refused when named).
-pub(super) const UNIMPLEMENTED_METHODS: [&str; 6] = [
-    "authorization_code",
-    "client_credentials",
-    "password",
-    "refresh_token",
-    "session",
-    "userinfo",
-];
-
-/// Fields of Kong's schema that do not affect verification; accepted and
-/// ignored so configurations written for Kong still load.
-const IGNORED_FIELDS: [&str; 22] = [
-    "cache_ttl",
-    "cache_ttl_max",
-    "cache_ttl_min",
-    "cache_ttl_neg",
-    "cache_ttl_resurrect",
-    "cache_tokens",
-    "cache_tokens_salt",
-    "cache_user_info",
-    "keepalive",
-    "http_version",
-    "expose_error_code",
-    "run_on_preflight",
-    "scopes",
-    "redirect_uri",
-    "response_mode",
-    "response_type",
-    "login_action",
-    "login_methods",
-    "login_redirect_uri",
-    "login_redirect_mode",
-    "login_tokens",
-    "disable_session",
-];
-
-/// Prefixes of ignored field families (session cookies, logout).
-const IGNORED_PREFIXES: [&str; 2] = ["session_", "logout_"];
-
-/// Every field this module reads.
-const KNOWN_FIELDS: [&str; 46] = [
-    "issuer",
-    "client_id",
-    "client_secret",
-    "client_auth",
-    "client_jwk",
-    "client_alg",
-    "auth_methods",
-    "bearer_token_param_type",
-    "bearer_token_cookie_name",
-    "issuers_allowed",
-    "extra_jwks_uris",
-    "jwks_endpoint",
-    "introspection_endpoint",
-    "rediscovery_lifetime",
-    "leeway",
-    "verify_signature",
-    "verify_claims",
-    "enable_hs_signatures",
-    "scopes_claim",
-    "scopes_required",
-    "audience_claim",
-    "audience_required",
-    "groups_claim",
-    "groups_required",
-    "roles_claim",
-    "roles_required",
-    "consumer_claim",
-    "consumer_by",
-    "consumer_optional",
-    "anonymous",
-    "hide_credentials",
-    "upstream_access_token_header",
-    "upstream_headers_claims",
-    "upstream_headers_names",
-    "upstream_introspection_header",
-    "unauthorized_error_message",
-    "forbidden_error_message",
-    "display_errors",
-    "cache_introspection",
-    "ssl_verify",
-    "timeout",
-    // Kong 3.14 spelling of consumer_claim (array of paths); one path only.
-    "consumer_claims",
-    // Accepted only with their default (the behaviour kingress has).
-    "introspection_check_active",
-    "introspection_hint",
-    "using_pseudo_issuer",
-    "by_username_ignore_case",
 ];
 
 // === field groups ===
@@ -119,53 +30,33 @@ pub(super) fn invalid(value: &str) -> String {
     format!("'{value}' is not an accepted value")
 }
 
-pub(super) fn check_fields(f: &Fields<'_>) -> Result<(), ConfigError> {
-    for (key, value) in f.0 {
-        let known = KNOWN_FIELDS.contains(&key.as_str())
-            || IGNORED_FIELDS.contains(&key.as_str())
-            || IGNORED_PREFIXES.iter().any(|p| key.starts_with(p));
-        if !known && !value.is_null() {
-            return Err(field(key, "unknown field or not supported by kingress"));
-        }
-    }
-    // Fields kept for compatibility, accepted only with Kong's default.
-    for (key, default) in [
-        ("introspection_check_active", serde_json::json!(true)),
-        ("introspection_hint", serde_json::json!("access_token")),
-        ("using_pseudo_issuer", serde_json::json!(false)),
-        ("by_username_ignore_case", serde_json::json!(false)),
-    ] {
-        if f.raw(key).is_some_and(|v| *v != default) {
-            return Err(field(key, format!("only {default} is supported")));
-        }
-    }
-    Ok(())
-}
-
 pub(super) fn auth_methods(f: &Fields<'_>) -> Result<Vec<AuthMethod>, ConfigError> {
     let Some(values) = f.strings("auth_methods")? else {
-        return Ok(DEFAULT_AUTH_METHODS.to_vec());
+        return Ok(IMPLEMENTED_METHODS.to_vec());
     };
     if values.is_empty() {
         return Err(field("auth_methods", "must name at least one method"));
     }
+    let kong_default = AuthMethod::ALL
+        .iter()
+        .all(|m| values.iter().any(|v| v == m.as_str()));
+    if kong_default {
+        return Ok(IMPLEMENTED_METHODS.to_vec());
+    }
     let mut methods = Vec::new();
     for (i, v) in values.iter().enumerate() {
         let at = element("auth_methods", i);
-        let m = match v.as_str() {
-            "bearer" => AuthMethod::Bearer,
-            "kong_oauth2" => AuthMethod::KongOauth2,
-            "introspection" => AuthMethod::Introspection,
-            other if UNIMPLEMENTED_METHODS.contains(&other) => {
-                return Err(field(
-                    &at,
-                    format!(
-                        "'{other}' is not implemented by kingress (bearer, kong_oauth2, introspection are)"
-                    ),
-                ));
-            }
-            other => return Err(field(&at, invalid(other))),
-        };
+        let m = AuthMethod::parse(v).ok_or_else(|| field(&at, invalid(v)))?;
+        if !m.implemented() {
+            let names: Vec<&str> = IMPLEMENTED_METHODS.iter().map(|m| m.as_str()).collect();
+            return Err(field(
+                &at,
+                format!(
+                    "'{v}' is not implemented by kingress ({} are)",
+                    names.join(", ")
+                ),
+            ));
+        }
         if !methods.contains(&m) {
             methods.push(m);
         }

@@ -35,7 +35,7 @@ fn seed_config_parses_verbatim() {
 #[test]
 fn defaults_follow_kong() {
     let c = parse(json!({ "issuer": ISSUER })).unwrap();
-    assert_eq!(c.auth_methods, DEFAULT_AUTH_METHODS.to_vec());
+    assert_eq!(c.auth_methods, IMPLEMENTED_METHODS.to_vec());
     assert_eq!(
         c.bearer_token_param_type,
         vec![TokenParam::Header, TokenParam::Query, TokenParam::Body]
@@ -150,8 +150,8 @@ fn cookie_location_needs_a_cookie_name() {
 #[test]
 fn client_auth_and_alg_are_validated() {
     assert_eq!(
-        err_field(json!({ "issuer": ISSUER, "client_auth": "mtls" })),
-        "config.client_auth"
+        err_field(json!({ "issuer": ISSUER, "client_auth": ["mtls"] })),
+        "config.client_auth.1"
     );
     assert_eq!(
         err_field(json!({ "issuer": ISSUER, "client_alg": "ES512" })),

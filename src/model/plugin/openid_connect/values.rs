@@ -3,15 +3,28 @@
 
 use http::HeaderName;
 
-/// A verification method (`auth_methods` value).
+/// An authentication method (`auth_methods` value), declared in Kong's
+/// search order (the derived `Ord` is that order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum AuthMethod {
+    /// A session cookie from an earlier authentication.
+    Session,
     /// JWS access tokens verified with the issuer's keys.
     Bearer,
     /// Tokens issued by kingress's own `oauth2` plugin.
     KongOauth2,
     /// RFC 7662 introspection.
     Introspection,
+    /// The userinfo endpoint accepts the token.
+    Userinfo,
+    /// A refresh token exchanged at the token endpoint.
+    RefreshToken,
+    /// The password grant with the client's credentials.
+    Password,
+    /// The client_credentials grant with the client's credentials.
+    ClientCredentials,
+    /// The browser login (authorization code flow).
+    AuthorizationCode,
 }
 
 /// Where the token may be found (`bearer_token_param_type`).
@@ -103,13 +116,42 @@ pub struct ClaimHeader {
 // === impl AuthMethod ===
 
 impl AuthMethod {
+    /// Every method, in Kong's search order.
+    pub const ALL: [AuthMethod; 9] = [
+        AuthMethod::Session,
+        AuthMethod::Bearer,
+        AuthMethod::KongOauth2,
+        AuthMethod::Introspection,
+        AuthMethod::Userinfo,
+        AuthMethod::RefreshToken,
+        AuthMethod::Password,
+        AuthMethod::ClientCredentials,
+        AuthMethod::AuthorizationCode,
+    ];
+
     /// Kong's spelling.
     pub fn as_str(self) -> &'static str {
         match self {
+            AuthMethod::Session => "session",
             AuthMethod::Bearer => "bearer",
             AuthMethod::KongOauth2 => "kong_oauth2",
             AuthMethod::Introspection => "introspection",
+            AuthMethod::Userinfo => "userinfo",
+            AuthMethod::RefreshToken => "refresh_token",
+            AuthMethod::Password => "password",
+            AuthMethod::ClientCredentials => "client_credentials",
+            AuthMethod::AuthorizationCode => "authorization_code",
         }
+    }
+
+    /// Parses Kong's spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// Whether kingress runs this method (see [`super::IMPLEMENTED_METHODS`]).
+    pub fn implemented(self) -> bool {
+        super::IMPLEMENTED_METHODS.contains(&self)
     }
 }
 
