@@ -29,6 +29,9 @@ mod introspection;
 mod jwks;
 mod kong_oauth2;
 mod signing_key;
+// Used by the login flow and the grant methods (next commits).
+#[allow(dead_code)]
+mod token_endpoint;
 mod token_location;
 mod upstream;
 

@@ -13,10 +13,23 @@
 //!   `sub`, `aud`, `exp`, `iat` and one-time `jti`, or a public client) and
 //!   records which method succeeded.
 //!
+//! - `/protocol/openid-connect/auth`: the authorization endpoint, which
+//!   signs in the configured user at once and redirects (or form-posts)
+//!   back with a one-time code (`browser`);
+//! - `/protocol/openid-connect/token`: the token endpoint for the
+//!   `authorization_code` (PKCE S256 checked, codes one-time),
+//!   `refresh_token`, `client_credentials` and `password` grants, with the
+//!   same client authentication check as introspection (`grants`);
+//! - `/protocol/openid-connect/logout` (end session) and
+//!   `/protocol/openid-connect/revoke` (RFC 7009), which record what they
+//!   were sent.
+//!
 //! Every endpoint counts its calls so tests can prove caching and
 //! single-flight refreshes.
 
+mod browser;
 mod client_auth;
+mod grants;
 pub mod keys;
 
 use bytes::Bytes;
@@ -47,6 +60,14 @@ pub struct Counts {
     pub jwks: usize,
     /// Introspection calls (successful client auth or not).
     pub introspection: usize,
+    /// Authorization endpoint calls.
+    pub authorization: usize,
+    /// Token endpoint calls (any grant, accepted or not).
+    pub token: usize,
+    /// End-session endpoint calls.
+    pub end_session: usize,
+    /// Revocation endpoint calls.
+    pub revocation: usize,
 }
 
 /// How a registered client authenticates.
@@ -70,6 +91,8 @@ struct State {
     discovery: AtomicUsize,
     jwks: AtomicUsize,
     introspection: AtomicUsize,
+    grants: grants::GrantState,
+    browser: browser::BrowserState,
 }
 
 /// A running identity provider; stops when dropped.
@@ -176,10 +199,15 @@ impl Idp {
             discovery: self.state.discovery.load(Ordering::SeqCst),
             jwks: self.state.jwks.load(Ordering::SeqCst),
             introspection: self.state.introspection.load(Ordering::SeqCst),
+            authorization: self.state.browser.calls.load(Ordering::SeqCst),
+            token: self.state.grants.calls.load(Ordering::SeqCst),
+            end_session: self.state.browser.end_session_calls.load(Ordering::SeqCst),
+            revocation: self.state.grants.revocation_calls.load(Ordering::SeqCst),
         }
     }
 
-    /// The client authentication method of the last accepted introspection.
+    /// The client authentication method of the last accepted introspection,
+    /// token or revocation request.
     pub fn last_client_auth(&self) -> Option<String> {
         self.state.last_auth.lock().clone()
     }
@@ -253,6 +281,12 @@ async fn answer(state: &State, issuer: &str, request: Request<Incoming>) -> Resp
                     "token_endpoint": format!("{issuer}/protocol/openid-connect/token"),
                     "introspection_endpoint": format!("{issuer}/protocol/openid-connect/token/introspect"),
                     "introspection_endpoint_auth_methods_supported": methods,
+                    "token_endpoint_auth_methods_supported": methods,
+                    "authorization_endpoint": format!("{issuer}/protocol/openid-connect/auth"),
+                    "end_session_endpoint": format!("{issuer}/protocol/openid-connect/logout"),
+                    "revocation_endpoint": format!("{issuer}/protocol/openid-connect/revoke"),
+                    "code_challenge_methods_supported": ["S256"],
+                    "response_modes_supported": ["query", "form_post"],
                 }),
             )
         }
@@ -265,6 +299,10 @@ async fn answer(state: &State, issuer: &str, request: Request<Incoming>) -> Resp
             state.introspection.fetch_add(1, Ordering::SeqCst);
             introspect(state, issuer, request).await
         }
+        "/protocol/openid-connect/auth" => browser::authorize(state, request),
+        "/protocol/openid-connect/logout" => browser::end_session(state, request).await,
+        "/protocol/openid-connect/token" => grants::token(state, issuer, request).await,
+        "/protocol/openid-connect/revoke" => grants::revoke(state, issuer, request).await,
         _ => reply(StatusCode::NOT_FOUND, json!({ "error": "not_found" })),
     }
 }

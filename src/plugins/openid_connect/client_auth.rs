@@ -1,4 +1,5 @@
-//! Client authentication towards the introspection endpoint:
+//! Client authentication towards the identity provider's introspection
+//! and token endpoints:
 //! `client_secret_basic`, `client_secret_post`, `client_secret_jwt`,
 //! `private_key_jwt` (RFC 7523 assertions) and `none`.
 
@@ -130,23 +131,35 @@ impl std::fmt::Debug for Keys {
     }
 }
 
+/// One call's client: how it may authenticate and with which identity.
+pub(super) struct Call<'a> {
+    /// The method configured for this endpoint (`client_auth`, or
+    /// `token_endpoint_auth_method` for the token endpoint); `None` picks.
+    pub(super) method: Option<ClientAuth>,
+    /// The methods the provider advertises for this endpoint.
+    pub(super) advertised: &'a [String],
+    /// Credentials the request presented (Kong's `client_credentials`
+    /// method authenticates as the requesting client), used instead of
+    /// `client_id`/`client_secret`.
+    pub(super) presented: Option<(String, Sensitive)>,
+}
+
 /// The method used: the configured one, else one the provider advertises
-/// that the configuration can satisfy (secrets first), else
+/// that the credentials can satisfy (secrets first), else
 /// `client_secret_basic` with a secret, else `none`.
-fn choose(config: &OidcConfig, document: Option<&Document>) -> ClientAuth {
-    if let Some(auth) = config.client_auth {
+fn choose(config: &OidcConfig, call: &Call<'_>) -> ClientAuth {
+    if let Some(auth) = call.method {
         return auth;
     }
-    let advertised: Vec<ClientAuth> = document
-        .map(|d| {
-            d.auth_methods
-                .iter()
-                .filter_map(|m| ClientAuth::from_metadata(m))
-                .collect()
-        })
-        .unwrap_or_default();
+    let advertised: Vec<ClientAuth> = call
+        .advertised
+        .iter()
+        .filter_map(|m| ClientAuth::from_metadata(m))
+        .collect();
     let offered = |m: ClientAuth| advertised.is_empty() || advertised.contains(&m);
-    if config.client_id.is_some() && config.client_secret.is_some() {
+    let has_secret =
+        call.presented.is_some() || (config.client_id.is_some() && config.client_secret.is_some());
+    if has_secret {
         for m in [
             ClientAuth::ClientSecretBasic,
             ClientAuth::ClientSecretPost,
@@ -157,7 +170,8 @@ fn choose(config: &OidcConfig, document: Option<&Document>) -> ClientAuth {
             }
         }
     }
-    if config.client_id.is_some()
+    if call.presented.is_none()
+        && config.client_id.is_some()
         && config.client_jwk.is_some()
         && offered(ClientAuth::PrivateKeyJwt)
     {
@@ -166,7 +180,8 @@ fn choose(config: &OidcConfig, document: Option<&Document>) -> ClientAuth {
     ClientAuth::None
 }
 
-/// Builds the client authentication for a call to `endpoint`.
+/// Builds the client authentication for a call to the introspection
+/// `endpoint` (`client_auth`, and the methods the provider advertises).
 pub(super) async fn credentials(
     keys: &Keys,
     plugin_id: &str,
@@ -174,10 +189,30 @@ pub(super) async fn credentials(
     endpoint: &str,
     document: Option<&Document>,
 ) -> Result<ClientCredentials, Reason> {
-    let method = choose(config, document);
-    let client_id = config.client_id.clone();
+    let call = Call {
+        method: config.client_auth,
+        advertised: document.map_or(&[][..], |d| &d.auth_methods),
+        presented: None,
+    };
+    credentials_for(keys, plugin_id, config, endpoint, call).await
+}
+
+/// Builds the client authentication for one call to `endpoint`.
+pub(super) async fn credentials_for(
+    keys: &Keys,
+    plugin_id: &str,
+    config: &OidcConfig,
+    endpoint: &str,
+    call: Call<'_>,
+) -> Result<ClientCredentials, Reason> {
+    let method = choose(config, &call);
+    let presented = call.presented.is_some();
+    let (client_id, client_secret) = match call.presented {
+        Some((id, secret)) => (Some(id), Some(secret)),
+        None => (config.client_id.clone(), config.client_secret.clone()),
+    };
     let need_id = || client_id.clone().ok_or(Reason::ClientAuth);
-    let need_secret = || config.client_secret.clone().ok_or(Reason::ClientAuth);
+    let need_secret = || client_secret.clone().ok_or(Reason::ClientAuth);
     let mut form = Vec::new();
     let mut basic = None;
     match method {
@@ -197,6 +232,8 @@ pub(super) async fn credentials(
             form.push(("client_assertion_type", ASSERTION_TYPE.to_string()));
             form.push(("client_assertion", assertion));
         }
+        // The plugin's key signs only for the plugin's own client.
+        ClientAuth::PrivateKeyJwt if presented => return Err(Reason::ClientAuth),
         ClientAuth::PrivateKeyJwt => {
             let signer = keys.signer(plugin_id, config).await?;
             let kid = signer.kid.clone();
@@ -252,18 +289,21 @@ mod tests {
         OidcConfig::parse(&v).unwrap()
     }
 
-    fn doc(methods: &[&str]) -> Document {
-        Document {
-            auth_methods: methods.iter().map(|s| s.to_string()).collect(),
-            ..Document::default()
-        }
+    fn choose_with(config: &OidcConfig, methods: &[&str]) -> ClientAuth {
+        let advertised: Vec<String> = methods.iter().map(|s| s.to_string()).collect();
+        let call = Call {
+            method: config.client_auth,
+            advertised: &advertised,
+            presented: None,
+        };
+        choose(config, &call)
     }
 
     #[test]
     fn configured_method_wins() {
         let c = config(json!({ "client_auth": "client_secret_post", "client_secret": "s" }));
         assert_eq!(
-            choose(&c, Some(&doc(&["client_secret_basic"]))),
+            choose_with(&c, &["client_secret_basic"]),
             ClientAuth::ClientSecretPost
         );
     }
@@ -271,19 +311,13 @@ mod tests {
     #[test]
     fn default_follows_the_provider_and_the_config() {
         let secret = config(json!({ "client_secret": "s" }));
-        assert_eq!(choose(&secret, None), ClientAuth::ClientSecretBasic);
+        assert_eq!(choose_with(&secret, &[]), ClientAuth::ClientSecretBasic);
         assert_eq!(
-            choose(
-                &secret,
-                Some(&doc(&["private_key_jwt", "client_secret_post"]))
-            ),
+            choose_with(&secret, &["private_key_jwt", "client_secret_post"]),
             ClientAuth::ClientSecretPost
         );
         let bare = config(json!({}));
-        assert_eq!(
-            choose(&bare, Some(&doc(&["private_key_jwt"]))),
-            ClientAuth::None
-        );
+        assert_eq!(choose_with(&bare, &["private_key_jwt"]), ClientAuth::None);
     }
 
     #[tokio::test]

@@ -65,6 +65,11 @@ pub(super) enum Reason {
     /// The token store failed; answered 503 like the oauth2 plugin.
     #[error("token store unavailable")]
     StoreUnavailable,
+    /// The token endpoint refused a grant (a used or unknown code, an
+    /// expired refresh token, wrong client credentials).
+    #[error("the identity provider refused the grant")]
+    #[allow(dead_code)]
+    GrantRefused,
     /// The client's own credentials (jwk) could not be used.
     #[error("client authentication not possible")]
     ClientAuth,

@@ -95,8 +95,21 @@ impl Clients {
         form: Vec<(&'static str, String)>,
         basic: Option<(String, Sensitive)>,
     ) -> Result<Fetched, FetchError> {
+        self.post_form_with(config, url, form, basic, &[]).await
+    }
+
+    /// POSTs a form with extra request headers (the token endpoint's
+    /// `token_headers_*`), optionally with HTTP Basic.
+    pub(super) async fn post_form_with<K: AsRef<str>>(
+        &self,
+        config: &OidcConfig,
+        url: &str,
+        form: Vec<(K, String)>,
+        basic: Option<(String, Sensitive)>,
+        headers: &[(String, String)],
+    ) -> Result<Fetched, FetchError> {
         let body: String = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
+            .extend_pairs(form.iter().map(|(k, v)| (k.as_ref(), v.as_str())))
             .finish();
         let mut request = self
             .client(config.ssl_verify)?
@@ -105,6 +118,9 @@ impl Clients {
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .timeout(Duration::from_millis(config.timeout_ms))
             .body(body);
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
         if let Some((id, secret)) = basic {
             request = request.header(reqwest::header::AUTHORIZATION, basic_header(&id, &secret));
         }
