@@ -5,11 +5,14 @@
 //! - `oidc/bearer.rs`: JWS verification, attacks, time claims, issuer, key
 //!   rotation, extra JWKS, unreachable provider;
 //! - `oidc/claims.rs`: scopes/audience/groups/roles rules (403);
+//! - `oidc/grants.rs`: `password` and `client_credentials` through the
+//!   provider's token endpoint, the token cache;
 //! - `oidc/introspection.rs`: RFC 7662 with each client authentication,
 //!   caching;
 //! - `oidc/kong_oauth2.rs`: tokens from the token store, the seed config;
 //! - `oidc/upstream.rs`: upstream headers, clearing, hiding, token
-//!   locations, consumer mapping, anonymous, error bodies.
+//!   locations, consumer mapping, anonymous, error bodies;
+//! - `oidc/userinfo.rs`: `userinfo`, its cache and `search_user_info`.
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
@@ -19,12 +22,16 @@ mod support;
 mod bearer;
 #[path = "oidc/claims.rs"]
 mod claims;
+#[path = "oidc/grants.rs"]
+mod grants;
 #[path = "oidc/introspection.rs"]
 mod introspection;
 #[path = "oidc/kong_oauth2.rs"]
 mod kong_oauth2;
 #[path = "oidc/upstream.rs"]
 mod upstream;
+#[path = "oidc/userinfo.rs"]
+mod userinfo;
 
 use kingress::model::{
     ClientSecret, ClientType, Consumer, Credential, Oauth2Credential, PluginConfig, PluginInstance,

@@ -25,6 +25,7 @@ mod failure;
 mod fetch;
 #[doc(hidden)]
 pub mod fuzz;
+mod grant;
 mod introspection;
 mod jwks;
 mod kong_oauth2;
@@ -34,6 +35,7 @@ mod signing_key;
 mod token_endpoint;
 mod token_location;
 mod upstream;
+mod userinfo;
 
 use super::{Access, Exchange, Phases, PluginError, Runtime, consumer};
 use crate::model::plugin::OidcConfig;
@@ -61,6 +63,11 @@ struct Inner {
     issuers: discovery::Issuers,
     verified: TokenCache<CachedClaims>,
     introspected: TokenCache<CachedClaims>,
+    /// Userinfo answers, by token hash.
+    userinfo: TokenCache<CachedClaims>,
+    /// Token responses of `password`/`client_credentials`, by keyed digest.
+    grants: TokenCache<grant::CachedTokens>,
+    grant_keys: grant::CacheKeys,
     keys: client_auth::Keys,
 }
 
@@ -88,6 +95,8 @@ struct Verified {
     claims: Arc<Value>,
     /// The raw introspection response, for `upstream_introspection_header`.
     introspection: Option<Arc<Value>>,
+    /// The userinfo answer (`userinfo`, `search_user_info`).
+    user_info: Option<Arc<Value>>,
     /// Set for `kong_oauth2`: the consumer comes from the credential.
     oauth2: Option<Oauth2Identity>,
 }
@@ -103,6 +112,9 @@ impl State {
                 issuers: discovery::Issuers::default(),
                 verified: TokenCache::new(CACHE_ENTRIES),
                 introspected: TokenCache::new(CACHE_ENTRIES),
+                userinfo: TokenCache::new(CACHE_ENTRIES),
+                grants: TokenCache::new(CACHE_ENTRIES),
+                grant_keys: grant::CacheKeys::new(),
                 keys: client_auth::Keys::default(),
             }),
         }
@@ -169,6 +181,11 @@ async fn access(
         return Ok(Access::Continue);
     }
     let Some(found) = token_location::find(config, exchange).await? else {
+        // No token: credentials for the grant methods, which come after
+        // the token methods in Kong's order.
+        if let Some(presented) = grant::find(config, exchange).await? {
+            return exchange_credentials(plugin, config, exchange, runtime, presented).await;
+        }
         return refuse(
             &plugin.id,
             config,
@@ -191,6 +208,49 @@ async fn access(
     match verify(&ctx, exchange.table, service, runtime, &found.token).await {
         Ok((verified, consumer)) => {
             upstream::apply(config, exchange, &verified, consumer, &found.token);
+            Ok(Access::Continue)
+        }
+        Err(failure) => refuse(&plugin.id, config, exchange, failure),
+    }
+}
+
+/// `password` / `client_credentials`: the presented credentials are
+/// exchanged for tokens (see `grant`); the provider's access token is then
+/// what the rules, the consumer mapping and the upstream see.
+async fn exchange_credentials(
+    plugin: &PluginInstance,
+    config: &Arc<OidcConfig>,
+    exchange: &mut Exchange<'_>,
+    runtime: &Runtime,
+    presented: grant::Presented,
+) -> Result<Access, PluginError> {
+    if config.hide_credentials {
+        grant::hide(exchange, &presented).await?;
+    }
+    let ctx = Ctx {
+        state: &runtime.oidc.inner,
+        plugin_id: &plugin.id,
+        config,
+        shared: Some(Arc::clone(config)),
+    };
+    let obtained = match grant::tokens(&ctx, &presented).await {
+        Ok(tokens) => tokens,
+        Err(failure) => return refuse(&plugin.id, config, exchange, failure),
+    };
+    let token = obtained.access_token.expose();
+    let verified = match grant::claims(&ctx, &obtained).await {
+        Ok(claims) => Verified {
+            claims,
+            introspection: None,
+            user_info: None,
+            oauth2: None,
+        },
+        Err(failure) => return refuse(&plugin.id, config, exchange, failure),
+    };
+    let verified = search_user_info(&ctx, token, verified).await;
+    match authorize(config, exchange.table, verified) {
+        Ok((verified, consumer)) => {
+            upstream::apply(config, exchange, &verified, consumer, token);
             Ok(Access::Continue)
         }
         Err(failure) => refuse(&plugin.id, config, exchange, failure),
@@ -244,8 +304,9 @@ async fn verify(
     for method in &ctx.config.auth_methods {
         let result = match method {
             // Refused by the configuration until implemented.
+            // Not token methods: `password` and `client_credentials` read
+            // credentials (see `access`); the others are not implemented.
             AuthMethod::Session
-            | AuthMethod::Userinfo
             | AuthMethod::RefreshToken
             | AuthMethod::Password
             | AuthMethod::ClientCredentials
@@ -254,6 +315,7 @@ async fn verify(
             AuthMethod::Bearer => bearer::verify(ctx, token).await.map(|claims| Verified {
                 claims,
                 introspection: None,
+                user_info: None,
                 oauth2: None,
             }),
             AuthMethod::KongOauth2 => {
@@ -262,6 +324,7 @@ async fn verify(
                     .map(|(identity, claims)| Verified {
                         claims,
                         introspection: None,
+                        user_info: None,
                         oauth2: Some(identity),
                     })
                     .map_err(Failure::from)
@@ -272,12 +335,22 @@ async fn verify(
                     .map(|result| Verified {
                         claims: result.clone(),
                         introspection: Some(result),
+                        user_info: None,
                         oauth2: None,
                     })
             }
+            AuthMethod::Userinfo => userinfo::verify(ctx, token).await.map(|info| Verified {
+                claims: info.clone(),
+                introspection: None,
+                user_info: Some(info),
+                oauth2: None,
+            }),
         };
         match result {
-            Ok(verified) => return authorize(ctx.config, table, verified),
+            Ok(verified) => {
+                let verified = search_user_info(ctx, token, verified).await;
+                return authorize(ctx.config, table, verified);
+            }
             Err(Failure::Unauthorized(reason)) => {
                 tracing::debug!(method = method.as_str(), %reason, "method did not accept the token");
                 if reason.is_outage() {
@@ -292,6 +365,27 @@ async fn verify(
     Err(Failure::Unauthorized(
         outage.or(first_reason).unwrap_or(Reason::Unknown),
     ))
+}
+
+/// `search_user_info`: completes the claims of a token another method
+/// accepted with the provider's user info. Without an answer (refused, or
+/// the provider down) the token's own claims stand: the token itself was
+/// accepted.
+async fn search_user_info(ctx: &Ctx<'_>, token: &str, verified: Verified) -> Verified {
+    if !ctx.config.grants.search_user_info || verified.user_info.is_some() {
+        return verified;
+    }
+    match userinfo::verify(ctx, token).await {
+        Ok(info) => Verified {
+            claims: Arc::new(userinfo::merged(&verified.claims, &info)),
+            user_info: Some(info),
+            ..verified
+        },
+        Err(failure) => {
+            tracing::debug!(?failure, "search_user_info: no user info");
+            verified
+        }
+    }
 }
 
 /// The authorization rules and the consumer mapping (both 403).

@@ -17,6 +17,7 @@
 
 pub mod catalogue;
 mod fields;
+mod grants;
 mod jwk;
 mod read;
 mod schema;
@@ -31,6 +32,7 @@ use http::HeaderName;
 use read::{Fields, field, http_url};
 
 pub use fields::IMPLEMENTED_METHODS;
+pub use grants::GrantConfig;
 pub use jwk::ClientJwk;
 pub use values::{
     AuthMethod, ClaimHeader, ClaimRule, ClientAuth, ConsumerBy, SigningAlg, TokenParam,
@@ -117,6 +119,8 @@ pub struct OidcConfig {
     pub ssl_verify: bool,
     /// Identity-provider request timeout in milliseconds.
     pub timeout_ms: u64,
+    /// `password`, `client_credentials` and `userinfo` settings.
+    pub grants: GrantConfig,
     /// The fields as given, for printing (secrets are masked then).
     pub given: Given,
 }
@@ -214,6 +218,7 @@ impl OidcConfig {
             cache_introspection: f.bool_or("cache_introspection", true)?,
             ssl_verify: f.bool_or("ssl_verify", true)?,
             timeout_ms: f.uint_or("timeout", 10_000)?,
+            grants: GrantConfig::parse(&f)?,
             given: Given(obj.clone()),
         };
         config.check_consistency()?;

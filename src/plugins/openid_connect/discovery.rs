@@ -51,6 +51,8 @@ pub(super) struct Document {
     pub(super) jwks_uri: Option<String>,
     /// `introspection_endpoint`.
     pub(super) introspection_endpoint: Option<String>,
+    /// `userinfo_endpoint`.
+    pub(super) userinfo_endpoint: Option<String>,
     /// `introspection_endpoint_auth_methods_supported`, else
     /// `token_endpoint_auth_methods_supported`.
     pub(super) auth_methods: Vec<String>,
@@ -346,6 +348,7 @@ impl Document {
             issuer: string("issuer"),
             jwks_uri: url("jwks_uri"),
             introspection_endpoint: url("introspection_endpoint"),
+            userinfo_endpoint: url("userinfo_endpoint"),
             auth_methods: methods("introspection_endpoint_auth_methods_supported")
                 .or_else(|| methods("token_endpoint_auth_methods_supported"))
                 .unwrap_or_default(),

@@ -16,6 +16,9 @@ pub const IMPLEMENTED_METHODS: &[AuthMethod] = &[
     AuthMethod::Bearer,
     AuthMethod::KongOauth2,
     AuthMethod::Introspection,
+    AuthMethod::Userinfo,
+    AuthMethod::Password,
+    AuthMethod::ClientCredentials,
 ];
 
 // === field groups ===
