@@ -215,3 +215,90 @@ pub(super) async fn claims(ctx: &Ctx<'_>, tokens: &TokenResponse) -> Result<Arc<
         Ok(Arc::new(Value::Object(Default::default())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::credentials::Place;
+    use super::*;
+    use crate::model::Sensitive;
+    use serde_json::json;
+
+    fn config(extra: serde_json::Value) -> OidcConfig {
+        let mut c = json!({ "issuer": "https://idp.test/realm", "client_id": "web" });
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        OidcConfig::parse(&c).unwrap()
+    }
+
+    fn presented(method: AuthMethod, name: &str, secret: &str) -> Presented {
+        Presented {
+            method,
+            name: name.into(),
+            secret: Sensitive::new(secret),
+            place: Place::Header,
+        }
+    }
+
+    fn response(expires_in: Option<u64>) -> TokenResponse {
+        TokenResponse {
+            access_token: Sensitive::new("at"),
+            token_type: "Bearer".into(),
+            expires_in,
+            refresh_token: None,
+            id_token: None,
+            scope: None,
+            received_at: 1000,
+        }
+    }
+
+    #[test]
+    fn the_cache_key_depends_on_every_input_and_is_keyed() {
+        let keys = CacheKeys::new();
+        let c = config(json!({}));
+        let cc = presented(AuthMethod::ClientCredentials, "svc", "s3cret");
+        let base = keys.of(&c, &cc, None);
+        assert_eq!(base, keys.of(&c, &cc, None), "stable");
+        let other_secret = presented(AuthMethod::ClientCredentials, "svc", "s3cre");
+        assert_ne!(base, keys.of(&c, &other_secret, None));
+        let as_password = presented(AuthMethod::Password, "svc", "s3cret");
+        assert_ne!(base, keys.of(&c, &as_password, None));
+        // The boundary between name and secret is part of the key.
+        let shifted = presented(AuthMethod::ClientCredentials, "svcs", "3cret");
+        assert_ne!(base, keys.of(&c, &shifted, None));
+        let salted = config(json!({ "cache_tokens_salt": "pepper" }));
+        assert_ne!(base, keys.of(&salted, &cc, None));
+        // The scope counts only with token_cache_key_include_scope.
+        assert_eq!(base, keys.of(&c, &cc, Some("openid")));
+        let scoped = config(json!({ "token_cache_key_include_scope": true }));
+        assert_ne!(
+            keys.of(&scoped, &cc, None),
+            keys.of(&scoped, &cc, Some("openid"))
+        );
+        // Another process (another random key) derives other keys, and no
+        // key is the plain SHA-256 of the secret.
+        assert_ne!(base, CacheKeys::new().of(&c, &cc, None));
+        assert_ne!(base, super::super::cache::token_hash("s3cret"));
+    }
+
+    #[test]
+    fn cache_lifetime_follows_expires_in_within_the_bounds() {
+        let c = config(json!({}));
+        // expires_in, minus the margin.
+        assert_eq!(cache_until(&c, &response(Some(300))), Some(1295));
+        // No expires_in: cache_ttl.
+        assert_eq!(cache_until(&c, &response(None)), Some(4600));
+        let bounded = config(json!({ "cache_ttl_max": 60, "cache_ttl_min": 10 }));
+        assert_eq!(cache_until(&bounded, &response(Some(300))), Some(1060));
+        // cache_ttl_min never keeps a token past its own expiry.
+        assert_eq!(cache_until(&bounded, &response(Some(8))), Some(1003));
+        // A token that expires within the margin is not cached at all.
+        assert_eq!(cache_until(&c, &response(Some(5))), None);
+    }
+
+    #[test]
+    fn presented_credentials_never_print_the_secret() {
+        let p = presented(AuthMethod::Password, "alice", "hunter2-password");
+        assert!(!format!("{p:?}").contains("hunter2"));
+    }
+}

@@ -91,7 +91,10 @@ pub(in super::super) async fn find(
 
 /// `Authorization: Basic …` split at its first colon.
 fn basic(exchange: &Exchange<'_>) -> Option<(String, String)> {
-    let value = exchange.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    parse_basic(exchange.headers().get(AUTHORIZATION)?.to_str().ok()?)
+}
+
+fn parse_basic(value: &str) -> Option<(String, String)> {
     let (scheme, encoded) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -138,4 +141,30 @@ pub(in super::super) async fn hide(
         Place::Body(BodyKind::Json) => remove_from_json(exchange, &[name, secret]).await?,
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_names_per_method() {
+        assert_eq!(names(AuthMethod::Password), ("username", "password"));
+        assert_eq!(
+            names(AuthMethod::ClientCredentials),
+            ("client_id", "client_secret")
+        );
+    }
+
+    #[test]
+    fn basic_splits_at_the_first_colon() {
+        let enc = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        assert_eq!(
+            parse_basic(&format!("basic {}", enc("id:se:cret"))),
+            Some(("id".into(), "se:cret".into()))
+        );
+        assert_eq!(parse_basic(&format!("Bearer {}", enc("id:x"))), None);
+        assert_eq!(parse_basic(&format!("Basic {}", enc("no-colon"))), None);
+        assert_eq!(parse_basic("Basic !!not-base64"), None);
+    }
 }
