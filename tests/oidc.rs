@@ -7,6 +7,9 @@
 //! - `oidc/claims.rs`: scopes/audience/groups/roles rules (403);
 //! - `oidc/grants.rs`: `password` and `client_credentials` through the
 //!   provider's token endpoint, the token cache;
+//! - `oidc/identity.rs`: consumers, credentials and groups from claims
+//!   (with acl), downstream and record headers, preflight, the
+//!   introspection request's fields, a `deck dump` config;
 //! - `oidc/introspection.rs`: RFC 7662 with each client authentication,
 //!   caching;
 //! - `oidc/kong_oauth2.rs`: tokens from the token store, the seed config;
@@ -24,6 +27,8 @@ mod bearer;
 mod claims;
 #[path = "oidc/grants.rs"]
 mod grants;
+#[path = "oidc/identity.rs"]
+mod identity;
 #[path = "oidc/introspection.rs"]
 mod introspection;
 #[path = "oidc/kong_oauth2.rs"]
@@ -76,14 +81,33 @@ impl Env {
         Self::start_for(idp, config, edit).await
     }
 
+    /// Like [`Env::start_with`], with more plugins on the route (acl…).
+    pub async fn start_with_plugins(
+        config: Value,
+        more: Vec<PluginInstance>,
+        edit: impl FnOnce(&mut Table),
+    ) -> Env {
+        Self::start_full(Idp::start().await, config, more, edit).await
+    }
+
     /// Uses an existing provider.
-    pub async fn start_for(idp: Idp, mut config: Value, edit: impl FnOnce(&mut Table)) -> Env {
+    pub async fn start_for(idp: Idp, config: Value, edit: impl FnOnce(&mut Table)) -> Env {
+        Self::start_full(idp, config, Vec::new(), edit).await
+    }
+
+    async fn start_full(
+        idp: Idp,
+        mut config: Value,
+        more: Vec<PluginInstance>,
+        edit: impl FnOnce(&mut Table),
+    ) -> Env {
         if config.get("issuer").is_none() {
             config["issuer"] = json!(idp.issuer);
         }
         let upstream = Upstream::start("echo").await;
         let mut r = route("oidc", &["/"], "svc");
         r.plugins.push(plugin(&config));
+        r.plugins.extend(more);
         let mut t = table(vec![r], vec![service("svc", &[upstream.addr])]);
         edit(&mut t);
         let proxy = TestProxy::start(t).await;
@@ -200,6 +224,20 @@ pub fn plugin(config: &Value) -> PluginInstance {
         protocols: Vec::new(),
         ordering: Default::default(),
         config: PluginConfig::parse("openid-connect", config).unwrap(),
+        scope: Default::default(),
+    }
+}
+
+/// An instance of another plugin `name` with `config`.
+pub fn other_plugin(name: &str, config: &Value) -> PluginInstance {
+    PluginInstance {
+        id: format!("{name}-test-plugin"),
+        name: name.to_string(),
+        instance_name: None,
+        source: source("KongPlugin", name),
+        protocols: Vec::new(),
+        ordering: Default::default(),
+        config: PluginConfig::parse(name, config).unwrap(),
         scope: Default::default(),
     }
 }

@@ -6,6 +6,12 @@
 //! `X-Consumer-Groups` (the groups joined by `, `) unless
 //! `hide_groups_header`. With `include_consumer_groups` the consumer's
 //! KongConsumerGroups count as groups as well.
+//!
+//! Groups an identity provider vouched for (openid-connect's
+//! `authenticated_groups_claim`) are used instead, as Kong does, when
+//! there is no consumer, when the consumer came without a credential
+//! (anonymous), or with `always_use_authenticated_groups`; allowed requests
+//! then carry them as `X-Authenticated-Groups`.
 
 use super::{Access, Exchange, Phases, PluginError, Runtime, consumer};
 use crate::model::PluginInstance;
@@ -16,6 +22,8 @@ use std::sync::Arc;
 const BLOCKED: &str = "You cannot consume this service";
 /// `X-Consumer-Groups`.
 pub const CONSUMER_GROUPS: HeaderName = HeaderName::from_static("x-consumer-groups");
+/// `X-Authenticated-Groups`.
+pub const AUTHENTICATED_GROUPS: HeaderName = HeaderName::from_static("x-authenticated-groups");
 
 impl Phases for AclConfig {
     async fn access(
@@ -38,6 +46,15 @@ impl Phases for AclConfig {
                 }
             }
         };
+        let use_authenticated = match exchange.authenticated.as_ref() {
+            None => true,
+            Some(who) => who.anonymous || config.always_use_authenticated_groups,
+        };
+        if use_authenticated && let Some(groups) = exchange.authenticated_groups.clone() {
+            let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+            return check(config, exchange, &groups, AUTHENTICATED_GROUPS)
+                .map_err(|()| forbidden());
+        }
         let Some(who) = exchange.authenticated.as_ref() else {
             return Err(unauthorized_or_forbidden(exchange));
         };
@@ -52,22 +69,40 @@ impl Phases for AclConfig {
                 }
             }
         }
-        let (deny, listed) = match (&config.deny, &config.allow) {
-            (Some(deny), _) if !deny.is_empty() => (true, deny),
-            (_, Some(allow)) => (false, allow),
-            (Some(deny), None) => (true, deny),
-            (None, None) => return Err(forbidden()),
-        };
-        if groups.is_empty() && !deny {
+        if groups.is_empty() && !deny_list(config) {
             return Err(unauthorized_or_forbidden(exchange));
         }
-        let in_group = listed.iter().any(|g| groups.contains(&g.as_str()));
-        if in_group == deny {
-            return Err(forbidden());
-        }
-        if !config.hide_groups_header && !groups.is_empty() {
-            exchange.set_upstream_header(CONSUMER_GROUPS, &groups.join(", "));
-        }
-        Ok(Access::Continue)
+        let groups: Vec<String> = groups.into_iter().map(str::to_string).collect();
+        let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+        check(config, exchange, &groups, CONSUMER_GROUPS).map_err(|()| forbidden())
     }
+}
+
+/// Whether the plugin lists denied groups (else allowed ones).
+fn deny_list(config: &AclConfig) -> bool {
+    config.deny.as_ref().is_some_and(|d| !d.is_empty()) || config.allow.is_none()
+}
+
+/// Kong's allow/deny decision over `groups`; on success the groups go
+/// upstream in `header` unless `hide_groups_header`.
+fn check(
+    config: &AclConfig,
+    exchange: &mut Exchange<'_>,
+    groups: &[&str],
+    header: HeaderName,
+) -> Result<Access, ()> {
+    let deny = deny_list(config);
+    let listed = match (deny, &config.deny, &config.allow) {
+        (true, Some(deny), _) => deny,
+        (false, _, Some(allow)) => allow,
+        _ => return Err(()),
+    };
+    let in_group = listed.iter().any(|g| groups.contains(&g.as_str()));
+    if in_group == deny {
+        return Err(());
+    }
+    if !config.hide_groups_header && !groups.is_empty() {
+        exchange.set_upstream_header(header, &groups.join(", "));
+    }
+    Ok(Access::Continue)
 }

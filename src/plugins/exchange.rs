@@ -32,6 +32,10 @@ pub struct Exchange<'t> {
     pub service: Option<&'t Service>,
     /// Set by an authentication plugin.
     pub authenticated: Option<Authenticated>,
+    /// Groups an identity provider vouched for (openid-connect's
+    /// `authenticated_groups_claim`), read by acl (Kong's
+    /// `ctx.authenticated_groups`).
+    pub authenticated_groups: Option<Vec<String>>,
     /// Headers the proxy sets on the upstream request after the plugins ran.
     /// The proxy applies `upstream_remove` first, then these.
     pub upstream_headers: HeaderMap,
@@ -110,6 +114,7 @@ impl<'t> Exchange<'t> {
             route,
             service,
             authenticated: None,
+            authenticated_groups: None,
             upstream_headers: HeaderMap::new(),
             upstream_remove: Vec::new(),
             response_headers: HeaderMap::new(),

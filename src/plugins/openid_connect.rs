@@ -97,6 +97,9 @@ struct Verified {
     introspection: Option<Arc<Value>>,
     /// The userinfo answer (`userinfo`, `search_user_info`).
     user_info: Option<Arc<Value>>,
+    /// The token response of `password` / `client_credentials` (its ID and
+    /// refresh tokens, for the token headers).
+    tokens: Option<token_endpoint::TokenResponse>,
     /// Set for `kong_oauth2`: the consumer comes from the credential.
     oauth2: Option<Oauth2Identity>,
 }
@@ -171,6 +174,10 @@ async fn access(
     runtime: &Runtime,
 ) -> Result<Access, PluginError> {
     upstream::clear_client_copies(config, exchange);
+    // Kong's `run_on_preflight: false`: CORS preflights pass unauthenticated.
+    if !config.run_on_preflight && exchange.request.method() == http::Method::OPTIONS {
+        return Ok(Access::Continue);
+    }
     // Logical OR with other auth plugins: one already authenticated.
     if config.anonymous.is_some()
         && exchange
@@ -243,6 +250,7 @@ async fn exchange_credentials(
             claims,
             introspection: None,
             user_info: None,
+            tokens: Some(obtained.clone()),
             oauth2: None,
         },
         Err(failure) => return refuse(&plugin.id, config, exchange, failure),
@@ -316,6 +324,7 @@ async fn verify(
                 claims,
                 introspection: None,
                 user_info: None,
+                tokens: None,
                 oauth2: None,
             }),
             AuthMethod::KongOauth2 => {
@@ -325,6 +334,7 @@ async fn verify(
                         claims,
                         introspection: None,
                         user_info: None,
+                        tokens: None,
                         oauth2: Some(identity),
                     })
                     .map_err(Failure::from)
@@ -336,6 +346,7 @@ async fn verify(
                         claims: result.clone(),
                         introspection: Some(result),
                         user_info: None,
+                        tokens: None,
                         oauth2: None,
                     })
             }
@@ -343,6 +354,7 @@ async fn verify(
                 claims: info.clone(),
                 introspection: None,
                 user_info: Some(info),
+                tokens: None,
                 oauth2: None,
             }),
         };
@@ -388,12 +400,20 @@ async fn search_user_info(ctx: &Ctx<'_>, token: &str, verified: Verified) -> Ver
     }
 }
 
-/// The authorization rules and the consumer mapping (both 403).
+/// `claims_forbidden` (401: the token is not acceptable at all), then the
+/// authorization rules and the consumer mapping (both 403).
 fn authorize(
     config: &OidcConfig,
     table: &Table,
     verified: Verified,
 ) -> Result<(Verified, Option<Consumer>), Failure> {
+    if config
+        .claims_forbidden
+        .iter()
+        .any(|c| verified.claims.get(c).is_some_and(|v| !v.is_null()))
+    {
+        return Err(Failure::Unauthorized(Reason::ForbiddenClaim));
+    }
     claims::authorize(config, &verified.claims).map_err(Failure::Forbidden)?;
     if verified.oauth2.is_some() {
         return Ok((verified, None));

@@ -256,6 +256,27 @@ async fn password_grant_uses_the_plugins_client() {
 }
 
 #[tokio::test]
+async fn scopes_are_asked_for_and_the_id_token_can_go_upstream() {
+    let env = env(
+        &["password"],
+        json!({ "scopes": ["openid", "email"], "upstream_id_token_header": "x-id-token" }),
+    )
+    .await;
+    let reply = send(env.get("/").header("authorization", basic(USER, PASSWORD))).await;
+    reply.assert_ok();
+    assert_eq!(param(&env.idp.token_requests()[0], "scope"), Some("openid email"));
+    let id_token = reply.upstream_header("x-id-token").unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(id_token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["typ"], "ID");
+    assert_eq!(claims["aud"], WEB);
+}
+
+#[tokio::test]
 async fn password_in_a_json_body() {
     let env = env(&["password"], json!({ "password_param_type": ["body"] })).await;
     let reply = send(

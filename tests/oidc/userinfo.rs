@@ -5,6 +5,7 @@
 use super::support::idp::{TestKey, now};
 use super::support::upstream::closed_port;
 use super::{Env, send};
+use base64::Engine;
 use serde_json::{Value, json};
 
 fn config(extra: Value) -> Value {
@@ -52,6 +53,23 @@ async fn answers_are_cached_unless_cache_user_info_is_off() {
         env.call("opaque-1").await.assert_ok();
         assert_eq!(env.idp.counts().userinfo, n);
     }
+}
+
+#[tokio::test]
+async fn upstream_user_info_header_carries_the_answer() {
+    let env = Env::start(config(json!({ "upstream_user_info_header": "x-userinfo" }))).await;
+    env.idp.add_token("opaque-1", active("b@example.test"));
+    let reply = env.call("opaque-1").await;
+    reply.assert_ok();
+    let encoded = reply.upstream_header("x-userinfo").unwrap();
+    let decoded: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(decoded["email"], "b@example.test");
+    assert_eq!(decoded["sub"], "user-9");
 }
 
 #[tokio::test]

@@ -92,6 +92,8 @@ struct State {
     tokens: Mutex<HashMap<String, Value>>,
     jtis: Mutex<HashSet<String>>,
     last_auth: Mutex<Option<String>>,
+    last_introspection: Mutex<Option<Introspected>>,
+    token_param: Mutex<Option<String>>,
     refusals: Mutex<Vec<String>>,
     discovery: AtomicUsize,
     jwks: AtomicUsize,
@@ -99,6 +101,15 @@ struct State {
     userinfo: AtomicUsize,
     grants: grants::GrantState,
     browser: browser::BrowserState,
+}
+
+/// What the last introspection request carried.
+#[derive(Clone, Debug, Default)]
+pub struct Introspected {
+    /// Its form fields.
+    pub form: HashMap<String, String>,
+    /// Its headers.
+    pub headers: http::HeaderMap,
 }
 
 /// A running identity provider; stops when dropped.
@@ -219,6 +230,17 @@ impl Idp {
         self.state.last_auth.lock().clone()
     }
 
+    /// The last introspection request (form and headers), accepted or not.
+    pub fn last_introspection(&self) -> Option<Introspected> {
+        self.state.last_introspection.lock().clone()
+    }
+
+    /// Reads the token of an introspection from this form field instead
+    /// of RFC 7662's `token`.
+    pub fn set_token_param_name(&self, name: &str) {
+        *self.state.token_param.lock() = Some(name.to_string());
+    }
+
     /// Why client authentications were refused, in order.
     pub fn refusals(&self) -> Vec<String> {
         self.state.refusals.lock().clone()
@@ -332,8 +354,13 @@ async fn introspect(
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let headers = request.headers().clone();
     let body = request.into_body().collect().await.unwrap().to_bytes();
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    *state.last_introspection.lock() = Some(Introspected {
+        form: form.clone(),
+        headers,
+    });
     let endpoint = format!("{issuer}/protocol/openid-connect/token/introspect");
     match client_auth::authenticate(state, issuer, &endpoint, basic.as_deref(), &form) {
         Ok(method) => *state.last_auth.lock() = Some(method),
@@ -345,7 +372,12 @@ async fn introspect(
             );
         }
     }
-    let Some(token) = form.get("token") else {
+    let param = state
+        .token_param
+        .lock()
+        .clone()
+        .unwrap_or_else(|| "token".to_string());
+    let Some(token) = form.get(&param) else {
         return reply(
             StatusCode::BAD_REQUEST,
             json!({ "error": "invalid_request" }),

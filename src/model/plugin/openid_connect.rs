@@ -18,6 +18,8 @@
 pub mod catalogue;
 mod fields;
 mod grants;
+mod headers;
+mod introspection;
 mod jwk;
 mod read;
 mod schema;
@@ -33,9 +35,11 @@ use read::{Fields, field, http_url};
 
 pub use fields::IMPLEMENTED_METHODS;
 pub use grants::GrantConfig;
+pub use headers::TokenHeaders;
+pub use introspection::IntrospectionRequest;
 pub use jwk::ClientJwk;
 pub use values::{
-    AuthMethod, ClaimHeader, ClaimRule, ClientAuth, ConsumerBy, SigningAlg, TokenParam,
+    AuthMethod, ClaimHeader, ClaimRule, ClientAuth, ConsumerBy, Endpoint, SigningAlg, TokenParam,
     UpstreamTokenHeader,
 };
 
@@ -68,10 +72,10 @@ pub struct OidcConfig {
     pub issuers_allowed: Vec<String>,
     /// Additional JWKS URLs trusted for `bearer`.
     pub extra_jwks_uris: Vec<String>,
-    /// Overrides the discovered `jwks_uri`.
-    pub jwks_endpoint: Option<String>,
-    /// Overrides the discovered `introspection_endpoint`.
-    pub introspection_endpoint: Option<String>,
+    /// `*_endpoint` fields overriding the discovered endpoints.
+    pub endpoints: Vec<(Endpoint, String)>,
+    /// `bearer_token_header_name`: the only header a token is read from.
+    pub bearer_token_header_name: Option<HeaderName>,
     /// Minimum seconds between two rediscoveries (unknown `kid`).
     pub rediscovery_lifetime: u64,
     /// Clock skew allowed for `exp`, `nbf`, `iat`, in seconds.
@@ -96,23 +100,33 @@ pub struct OidcConfig {
     pub consumer_by: Vec<ConsumerBy>,
     /// A consumer that cannot be mapped is not an error.
     pub consumer_optional: bool,
+    /// `by_username_ignore_case`: usernames match case-insensitively.
+    pub by_username_ignore_case: bool,
+    /// `credential_claim`: the claim path naming the (virtual) credential.
+    pub credential_claim: Vec<String>,
+    /// `authenticated_groups_claim`: the claim path of the groups the acl
+    /// plugin reads.
+    pub authenticated_groups_claim: Option<Vec<String>>,
+    /// `claims_forbidden`: claims a token must not carry.
+    pub claims_forbidden: Vec<String>,
     /// Consumer id or username used when authentication fails.
     pub anonymous: Option<String>,
     /// Remove the token from where it was found before proxying.
     pub hide_credentials: bool,
-    /// Header (and scheme) the upstream receives the access token in;
-    /// `None` sends nothing extra.
-    pub upstream_access_token_header: Option<UpstreamTokenHeader>,
-    /// Claim → upstream header pairs.
-    pub upstream_headers: Vec<ClaimHeader>,
-    /// Header receiving the base64 introspection response.
-    pub upstream_introspection_header: Option<HeaderName>,
+    /// What the upstream receives (`upstream_*_header`, claim headers).
+    pub upstream: TokenHeaders,
+    /// What the client receives (`downstream_*_header`, claim headers).
+    pub downstream: TokenHeaders,
+    /// The introspection request's own fields.
+    pub introspection: IntrospectionRequest,
     /// 401 body message.
     pub unauthorized_error_message: String,
     /// 403 body message.
     pub forbidden_error_message: String,
     /// Add the failure reason to error messages.
     pub display_errors: bool,
+    /// Authenticate `OPTIONS` (CORS preflight) requests too.
+    pub run_on_preflight: bool,
     /// Cache introspection results until their `exp`.
     pub cache_introspection: bool,
     /// Verify the identity provider's TLS certificate.
@@ -186,8 +200,11 @@ impl OidcConfig {
             bearer_token_cookie_name,
             issuers_allowed: f.strings("issuers_allowed")?.unwrap_or_default(),
             extra_jwks_uris: urls(&f, "extra_jwks_uris")?,
-            jwks_endpoint: url(&f, "jwks_endpoint")?,
-            introspection_endpoint: url(&f, "introspection_endpoint")?,
+            endpoints: endpoints(&f)?,
+            bearer_token_header_name: f
+                .non_empty("bearer_token_header_name")?
+                .map(|h| header_name("bearer_token_header_name", &h))
+                .transpose()?,
             rediscovery_lifetime: f.uint_or("rediscovery_lifetime", 30)?,
             leeway: f.uint_or("leeway", 0)?,
             verify_signature: f.bool_or("verify_signature", true)?,
@@ -200,14 +217,16 @@ impl OidcConfig {
             consumer_claim: consumer_claim(&f)?,
             consumer_by: consumer_by(&f)?,
             consumer_optional: f.bool_or("consumer_optional", false)?,
+            by_username_ignore_case: f.bool_or("by_username_ignore_case", false)?,
+            credential_claim: claim_path(&f, "credential_claim")?
+                .unwrap_or_else(|| vec!["sub".into()]),
+            authenticated_groups_claim: claim_path(&f, "authenticated_groups_claim")?,
+            claims_forbidden: f.strings("claims_forbidden")?.unwrap_or_default(),
             anonymous: f.non_empty("anonymous")?,
             hide_credentials: f.bool_or("hide_credentials", false)?,
-            upstream_access_token_header: upstream_token_header(&f)?,
-            upstream_headers: claim_headers(&f)?,
-            upstream_introspection_header: f
-                .non_empty("upstream_introspection_header")?
-                .map(|h| header_name("upstream_introspection_header", &h))
-                .transpose()?,
+            upstream: headers::token_headers(&f, "upstream")?,
+            downstream: headers::token_headers(&f, "downstream")?,
+            introspection: introspection::request(&f)?,
             unauthorized_error_message: f
                 .string("unauthorized_error_message")?
                 .unwrap_or_else(|| "Unauthorized".to_string()),
@@ -215,6 +234,7 @@ impl OidcConfig {
                 .string("forbidden_error_message")?
                 .unwrap_or_else(|| "Forbidden".to_string()),
             display_errors: f.bool_or("display_errors", false)?,
+            run_on_preflight: f.bool_or("run_on_preflight", true)?,
             cache_introspection: f.bool_or("cache_introspection", true)?,
             ssl_verify: f.bool_or("ssl_verify", true)?,
             timeout_ms: f.uint_or("timeout", 10_000)?,
@@ -223,6 +243,20 @@ impl OidcConfig {
         };
         config.check_consistency()?;
         Ok(config)
+    }
+
+    /// The configured override of `endpoint`, if any.
+    pub fn endpoint_override(&self, endpoint: Endpoint) -> Option<&str> {
+        self.endpoints
+            .iter()
+            .find(|(e, _)| *e == endpoint)
+            .map(|(_, url)| url.as_str())
+    }
+
+    /// The client authentication for the introspection endpoint:
+    /// `introspection_endpoint_auth_method`, else `client_auth`.
+    pub fn introspection_auth(&self) -> Option<ClientAuth> {
+        self.introspection.auth_method.or(self.client_auth)
     }
 
     /// Whether `method` is enabled.
@@ -306,7 +340,7 @@ impl OidcConfig {
     /// With introspection enabled, the chosen client authentication must
     /// have what it needs; otherwise every introspection would fail.
     fn check_introspection_client(&self) -> Result<(), ConfigError> {
-        let Some(auth) = self.client_auth else {
+        let Some(auth) = self.introspection_auth() else {
             return Ok(());
         };
         let needs_secret = matches!(

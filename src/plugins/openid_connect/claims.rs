@@ -16,7 +16,7 @@ pub(super) fn lookup<'a>(claims: &'a Value, path: &[String]) -> Option<&'a Value
 
 /// The words a claim value stands for: a string is split on whitespace
 /// (`"openid email"`), an array contributes each element, a scalar itself.
-fn words(value: &Value) -> Vec<String> {
+pub(super) fn words(value: &Value) -> Vec<String> {
     match value {
         Value::String(s) => s.split_whitespace().map(str::to_string).collect(),
         Value::Array(items) => items

@@ -180,17 +180,19 @@ fn choose(config: &OidcConfig, call: &Call<'_>) -> ClientAuth {
     ClientAuth::None
 }
 
-/// Builds the client authentication for a call to the introspection
-/// `endpoint` (`client_auth`, and the methods the provider advertises).
+/// Builds the client authentication for a call to `endpoint`; `configured`
+/// is the method configured for that endpoint (its `*_auth_method`, else
+/// `client_auth`).
 pub(super) async fn credentials(
     keys: &Keys,
     plugin_id: &str,
     config: &OidcConfig,
+    configured: Option<ClientAuth>,
     endpoint: &str,
     document: Option<&Document>,
 ) -> Result<ClientCredentials, Reason> {
     let call = Call {
-        method: config.client_auth,
+        method: configured,
         advertised: document.map_or(&[][..], |d| &d.auth_methods),
         presented: None,
     };
@@ -329,6 +331,7 @@ mod tests {
             &Keys::default(),
             "p",
             &c,
+            c.client_auth,
             "https://idp.test/introspect",
             None,
         )
@@ -353,6 +356,7 @@ mod tests {
             &Keys::default(),
             "p",
             &c,
+            c.client_auth,
             "https://idp.test/introspect",
             None,
         )

@@ -12,6 +12,7 @@
 use super::fetch::{Clients, FetchError};
 use super::jwks::KeySet;
 use crate::model::plugin::OidcConfig;
+use crate::model::plugin::openid_connect::Endpoint;
 use parking_lot::Mutex;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -47,12 +48,8 @@ pub(super) struct Want {
 pub(super) struct Document {
     /// `issuer`.
     pub(super) issuer: Option<String>,
-    /// `jwks_uri`.
-    pub(super) jwks_uri: Option<String>,
-    /// `introspection_endpoint`.
-    pub(super) introspection_endpoint: Option<String>,
-    /// `userinfo_endpoint`.
-    pub(super) userinfo_endpoint: Option<String>,
+    /// The endpoints it names (`jwks_uri`, `token_endpoint`, …).
+    pub(super) endpoints: Vec<(Endpoint, String)>,
     /// `introspection_endpoint_auth_methods_supported`, else
     /// `token_endpoint_auth_methods_supported`.
     pub(super) auth_methods: Vec<String>,
@@ -110,7 +107,7 @@ impl Issuers {
         let key = format!(
             "{}|{}|{}|{}",
             config.discovery_url(),
-            config.jwks_endpoint.as_deref().unwrap_or(""),
+            config.endpoint_override(Endpoint::Jwks).unwrap_or(""),
             config.extra_jwks_uris.join(" "),
             config.ssl_verify
         );
@@ -289,7 +286,8 @@ async fn fetch_parts(
             ttl = ttl.min(age.clamp(MIN_TTL, MAX_TTL));
         }
     };
-    let need_document = want.document || (want.keys && config.jwks_endpoint.is_none());
+    let need_document =
+        want.document || (want.keys && config.endpoint_override(Endpoint::Jwks).is_none());
     let document = if need_document {
         let fetched = clients.get_json(config, &config.discovery_url()).await?;
         fresh(fetched.max_age);
@@ -298,10 +296,7 @@ async fn fetch_parts(
         None
     };
     let keys = if want.keys {
-        let primary = config
-            .jwks_endpoint
-            .clone()
-            .or_else(|| document.as_ref().and_then(|d| d.jwks_uri.clone()))
+        let primary = endpoint(config, document.as_deref(), Endpoint::Jwks)
             .ok_or_else(|| FetchError::Json("discovery document has no jwks_uri".into()))?;
         let fetched = clients.get_json(config, &primary).await?;
         fresh(fetched.max_age);
@@ -323,9 +318,30 @@ async fn fetch_parts(
     Ok((document, keys, ttl))
 }
 
+/// Where `which` is: the configuration's override (`token_endpoint`, …),
+/// else the discovery document's.
+pub(super) fn endpoint(
+    config: &OidcConfig,
+    document: Option<&Document>,
+    which: Endpoint,
+) -> Option<String> {
+    config
+        .endpoint_override(which)
+        .map(str::to_string)
+        .or_else(|| document?.endpoint(which).map(str::to_string))
+}
+
 // === impl Document ===
 
 impl Document {
+    /// The discovered URL of `which`.
+    pub(super) fn endpoint(&self, which: Endpoint) -> Option<&str> {
+        self.endpoints
+            .iter()
+            .find(|(e, _)| *e == which)
+            .map(|(_, url)| url.as_str())
+    }
+
     fn parse(body: &Value) -> Self {
         let string = |name: &str| {
             body.get(name)
@@ -346,9 +362,10 @@ impl Document {
         };
         Document {
             issuer: string("issuer"),
-            jwks_uri: url("jwks_uri"),
-            introspection_endpoint: url("introspection_endpoint"),
-            userinfo_endpoint: url("userinfo_endpoint"),
+            endpoints: Endpoint::ALL
+                .into_iter()
+                .filter_map(|e| Some((e, url(e.discovery_key())?)))
+                .collect(),
             auth_methods: methods("introspection_endpoint_auth_methods_supported")
                 .or_else(|| methods("token_endpoint_auth_methods_supported"))
                 .unwrap_or_default(),

@@ -85,6 +85,9 @@ pub(super) enum Reason {
     /// `roles_required` not met.
     #[error("required roles missing")]
     Roles,
+    /// The token carries a claim of `claims_forbidden`.
+    #[error("token carries a forbidden claim")]
+    ForbiddenClaim,
     /// `consumer_claim` did not name a known consumer.
     #[error("consumer not found")]
     ConsumerNotFound,

@@ -105,19 +105,9 @@ impl Clients {
         read_json(response).await
     }
 
-    /// POSTs a form (introspection), optionally with HTTP Basic.
-    pub(super) async fn post_form(
-        &self,
-        config: &OidcConfig,
-        url: &str,
-        form: Vec<(&'static str, String)>,
-        basic: Option<(String, Sensitive)>,
-    ) -> Result<Fetched, FetchError> {
-        self.post_form_with(config, url, form, basic, &[]).await
-    }
-
-    /// POSTs a form with extra request headers (the token endpoint's
-    /// `token_headers_*`), optionally with HTTP Basic.
+    /// POSTs a form with string-typed extra headers (the token endpoint's
+    /// `token_headers_*`), optionally with HTTP Basic. A header that is not
+    /// a valid name/value pair is not sent.
     pub(super) async fn post_form_with<K: AsRef<str>>(
         &self,
         config: &OidcConfig,
@@ -126,8 +116,34 @@ impl Clients {
         basic: Option<(String, Sensitive)>,
         headers: &[(String, String)],
     ) -> Result<Fetched, FetchError> {
+        let form = form
+            .into_iter()
+            .map(|(k, v)| (k.as_ref().to_string(), v))
+            .collect();
+        let headers: Vec<(http::HeaderName, http::HeaderValue)> = headers
+            .iter()
+            .filter_map(|(n, v)| {
+                Some((
+                    http::HeaderName::try_from(n.as_str()).ok()?,
+                    http::HeaderValue::from_str(v).ok()?,
+                ))
+            })
+            .collect();
+        self.post_form(config, url, form, &headers, basic).await
+    }
+
+    /// POSTs a form (introspection) with extra headers, optionally with
+    /// HTTP Basic.
+    pub(super) async fn post_form(
+        &self,
+        config: &OidcConfig,
+        url: &str,
+        form: Vec<(String, String)>,
+        headers: &[(http::HeaderName, http::HeaderValue)],
+        basic: Option<(String, Sensitive)>,
+    ) -> Result<Fetched, FetchError> {
         let body: String = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form.iter().map(|(k, v)| (k.as_ref(), v.as_str())))
+            .extend_pairs(form)
             .finish();
         let mut request = self
             .client(config.ssl_verify)?
@@ -137,7 +153,7 @@ impl Clients {
             .timeout(Duration::from_millis(config.timeout_ms))
             .body(body);
         for (name, value) in headers {
-            request = request.header(name.as_str(), value.as_str());
+            request = request.header(name, value);
         }
         if let Some((id, secret)) = basic {
             request = request.header(reqwest::header::AUTHORIZATION, basic_header(&id, &secret));

@@ -1,7 +1,10 @@
 //! `introspection`: RFC 7662 token introspection.
 //!
-//! POSTs `token` and `token_type_hint=access_token` to the configured (or
-//! discovered) endpoint with the client authentication of `client_auth`.
+//! POSTs the token (`introspection_token_param_name`, default `token`),
+//! `token_type_hint` (`introspection_hint`) and `introspection_post_args_*`
+//! with the `introspection_headers_*` to the configured (or discovered)
+//! endpoint, with the client authentication of
+//! `introspection_endpoint_auth_method`, else `client_auth`.
 //! Only `"active": true` (the JSON boolean) is accepted. With
 //! `verify_claims`, a returned `exp`/`nbf`/`iat` is checked with leeway.
 //! Active results are cached (by SHA-256 of the token) until their `exp`,
@@ -11,9 +14,10 @@
 use super::cache::token_hash;
 use super::claims::check_times;
 use super::client_auth::credentials;
-use super::discovery::Want;
+use super::discovery::{Want, endpoint};
 use super::failure::{Failure, Reason};
 use super::{CachedClaims, Ctx, now_unix};
+use crate::model::plugin::openid_connect::Endpoint;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -33,7 +37,9 @@ pub(super) async fn verify(ctx: &Ctx<'_>, token: &str) -> Result<Arc<Value>, Fai
     }
     // The document is needed for the endpoint, or to pick the client
     // authentication method when none is configured.
-    let want_document = config.introspection_endpoint.is_none() || config.client_auth.is_none();
+    let auth = config.introspection_auth();
+    let want_document =
+        config.endpoint_override(Endpoint::Introspection).is_none() || auth.is_none();
     let snapshot = if want_document {
         let want = Want {
             document: true,
@@ -45,28 +51,28 @@ pub(super) async fn verify(ctx: &Ctx<'_>, token: &str) -> Result<Arc<Value>, Fai
         None
     };
     let document = snapshot.as_ref().and_then(|s| s.document.clone());
-    let endpoint = config
-        .introspection_endpoint
-        .clone()
-        .or_else(|| document.as_ref()?.introspection_endpoint.clone())
+    let endpoint = endpoint(config, document.as_deref(), Endpoint::Introspection)
         .ok_or(Reason::IdpUnavailable)?;
     let client = credentials(
         &ctx.state.keys,
         ctx.plugin_id,
         config,
+        auth,
         &endpoint,
         document.as_deref(),
     )
     .await?;
-    let mut form = vec![
-        ("token", token.to_string()),
-        ("token_type_hint", "access_token".to_string()),
-    ];
-    form.extend(client.form);
+    let request = &config.introspection;
+    let mut form = vec![(request.token_param_name.clone(), token.to_string())];
+    if let Some(hint) = &request.hint {
+        form.push(("token_type_hint".to_string(), hint.clone()));
+    }
+    form.extend(request.post_args.iter().cloned());
+    form.extend(client.form.into_iter().map(|(k, v)| (k.to_string(), v)));
     let response = ctx
         .state
         .clients
-        .post_form(config, &endpoint, form, client.basic)
+        .post_form(config, &endpoint, form, &request.headers, client.basic)
         .await
         .map_err(|e| {
             tracing::warn!(issuer = %config.issuer, error = %e, "introspection failed");

@@ -22,6 +22,7 @@ use super::discovery::{Document, Want};
 use super::failure::Reason;
 use super::fetch::FetchError;
 use crate::model::Sensitive;
+use crate::model::plugin::openid_connect::Endpoint;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -177,9 +178,7 @@ pub(super) async fn document(ctx: &Ctx<'_>) -> Result<Arc<Document>, Reason> {
 pub(super) async fn request(ctx: &Ctx<'_>, request: TokenRequest) -> Result<TokenResponse, Reason> {
     let config = ctx.config;
     let document = document(ctx).await?;
-    let endpoint = document
-        .token_endpoint
-        .clone()
+    let endpoint = super::discovery::endpoint(config, Some(&document), Endpoint::Token)
         .ok_or(Reason::IdpUnavailable)?;
     let call = Call {
         method: config.client_auth,

@@ -9,6 +9,9 @@
 //!   as missing, as in Kong's oauth2 plugin);
 //! - `body`: `access_token` in a form or JSON body of POST/PUT/PATCH;
 //! - `cookie`: the cookie named `bearer_token_cookie_name`.
+//!
+//! With `bearer_token_header_name`, `header` means that header only (raw
+//! value, an optional `Bearer ` prefix is stripped).
 
 use crate::model::plugin::OidcConfig;
 use crate::model::plugin::openid_connect::TokenParam;
@@ -53,7 +56,10 @@ pub(super) async fn find(
 ) -> Result<Option<Found>, PluginError> {
     for param in &config.bearer_token_param_type {
         let found = match param {
-            TokenParam::Header => from_headers(exchange),
+            TokenParam::Header => match &config.bearer_token_header_name {
+                Some(name) => from_named_header(exchange, name),
+                None => from_headers(exchange),
+            },
             TokenParam::Query => exchange
                 .request
                 .uri()
@@ -74,6 +80,19 @@ pub(super) async fn find(
         }
     }
     Ok(None)
+}
+
+/// `bearer_token_header_name`: only this header, raw or `Bearer <token>`.
+fn from_named_header(exchange: &Exchange<'_>, name: &HeaderName) -> Option<Found> {
+    let value = exchange.headers().get(name)?.to_str().ok()?.trim();
+    let token = match value.split_once(char::is_whitespace) {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ => value,
+    };
+    Some(Found {
+        token: token.to_string(),
+        place: Place::Header(name.clone()),
+    })
 }
 
 fn from_headers(exchange: &Exchange<'_>) -> Option<Found> {

@@ -1,36 +1,33 @@
-//! What the upstream receives: consumer headers (Kong's `set_consumer`),
-//! the access token as `upstream_access_token_header` says, claim headers
-//! and the introspection result. Client-sent copies of every header this
-//! plugin sets are removed first, whatever the outcome.
+//! What the upstream and the client receive after a verification: consumer
+//! headers (Kong's `set_consumer`), the virtual credential
+//! (`credential_claim`), the authenticated groups, the token and result
+//! headers of `upstream_*`/`downstream_*` and the claim headers. Client
+//! copies of every upstream header this plugin sets are removed first,
+//! whatever the outcome.
 
 use super::Verified;
-use super::claims::{header_value, lookup};
+use super::claims::{header_value, lookup, words};
 use super::failure::Reason;
 use crate::model::plugin::OidcConfig;
-use crate::model::plugin::openid_connect::ConsumerBy;
+use crate::model::plugin::openid_connect::{ConsumerBy, TokenHeaders, UpstreamTokenHeader};
 use crate::model::{Consumer, Table};
 use crate::plugins::consumer::{
-    AUTHENTICATED_SCOPE, AUTHENTICATED_USERID, clear_all, set_consumer,
+    AUTHENTICATED_SCOPE, AUTHENTICATED_USERID, CREDENTIAL_IDENTIFIER, clear_all, set_consumer,
 };
 use crate::plugins::{Authenticated, Exchange};
 use base64::Engine;
 use http::header::AUTHORIZATION;
+use http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
-/// Removes client copies of the claim, introspection and access-token
-/// headers. `Authorization` is left alone: it is the client's own
-/// credential channel (and `hide_credentials` decides about it).
+/// Removes client copies of the headers the upstream may get from this
+/// plugin. `Authorization` is left alone: it is the client's own credential
+/// channel (and `hide_credentials` decides about it).
 pub(super) fn clear_client_copies(config: &OidcConfig, exchange: &mut Exchange<'_>) {
-    for h in &config.upstream_headers {
-        exchange.clear_upstream_header(h.header.clone());
-    }
-    if let Some(name) = &config.upstream_introspection_header {
-        exchange.clear_upstream_header(name.clone());
-    }
-    if let Some(h) = &config.upstream_access_token_header
-        && h.name != AUTHORIZATION
-    {
-        exchange.clear_upstream_header(h.name.clone());
+    for name in config.upstream.names() {
+        if name != AUTHORIZATION {
+            exchange.clear_upstream_header(name);
+        }
     }
 }
 
@@ -50,13 +47,15 @@ pub(super) fn map_consumer<'t>(
         Some(v @ Value::Number(_)) => Some(v.to_string()),
         _ => None,
     };
+    let same_username = |c: &Consumer, v: &str| match c.username.as_deref() {
+        Some(u) if config.by_username_ignore_case => u.to_lowercase() == v.to_lowercase(),
+        Some(u) => u == v,
+        None => false,
+    };
     let found = value.and_then(|v| {
         config.consumer_by.iter().find_map(|by| match by {
             ConsumerBy::Id => table.consumers.get(&v),
-            ConsumerBy::Username => table
-                .consumers
-                .values()
-                .find(|c| c.username.as_deref() == Some(v.as_str())),
+            ConsumerBy::Username => table.consumers.values().find(|c| same_username(c, &v)),
             ConsumerBy::CustomId => table
                 .consumers
                 .values()
@@ -70,7 +69,22 @@ pub(super) fn map_consumer<'t>(
     }
 }
 
-/// Sets everything the upstream gets after a successful verification.
+/// The values a verification yields for the token and result headers.
+/// `bearer`, `introspection` and `kong_oauth2` yield the access token and
+/// (introspection) its result; the other fields are for the methods that
+/// obtain more (ID token, refresh token, user info, session).
+#[derive(Default)]
+pub(super) struct Yielded<'a> {
+    pub(super) access_token: Option<&'a str>,
+    pub(super) id_token: Option<&'a str>,
+    pub(super) refresh_token: Option<&'a str>,
+    pub(super) introspection: Option<&'a Value>,
+    pub(super) user_info: Option<&'a Value>,
+    pub(super) session_id: Option<&'a str>,
+}
+
+/// Sets everything the upstream and the client get after a successful
+/// verification.
 pub(super) fn apply(
     config: &OidcConfig,
     exchange: &mut Exchange<'_>,
@@ -78,6 +92,7 @@ pub(super) fn apply(
     consumer: Option<Consumer>,
     token: &str,
 ) {
+    let credential = lookup(&verified.claims, &config.credential_claim).and_then(header_value);
     match (&verified.oauth2, consumer) {
         (Some(o), _) => {
             set_consumer(
@@ -95,41 +110,94 @@ pub(super) fn apply(
                 exchange.set_upstream_header(AUTHENTICATED_USERID, user);
             }
         }
-        (None, Some(consumer)) => {
-            // Kong's virtual credential is the `sub` claim.
-            let credential = verified
-                .claims
-                .get("sub")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            set_consumer(
-                exchange,
-                Authenticated {
-                    consumer,
-                    credential,
-                    anonymous: false,
-                },
+        (None, Some(consumer)) => set_consumer(
+            exchange,
+            Authenticated {
+                consumer,
+                credential,
+                anonymous: false,
+            },
+        ),
+        (None, None) => {
+            // Kong's virtual credential: no consumer, but rate limiting and
+            // the upstream still see who it was.
+            clear_all(exchange);
+            if let Some(credential) = credential {
+                exchange.set_upstream_header(CREDENTIAL_IDENTIFIER, &credential);
+            }
+        }
+    }
+    if let Some(path) = &config.authenticated_groups_claim {
+        exchange.authenticated_groups = lookup(&verified.claims, path)
+            .map(words)
+            .filter(|g| !g.is_empty());
+    }
+    let tokens = verified.tokens.as_ref();
+    let yielded = Yielded {
+        access_token: Some(token),
+        id_token: tokens.and_then(|t| t.id_token.as_ref()).map(|t| t.expose()),
+        refresh_token: tokens
+            .and_then(|t| t.refresh_token.as_ref())
+            .map(|t| t.expose()),
+        introspection: verified.introspection.as_deref(),
+        user_info: verified.user_info.as_deref(),
+        ..Yielded::default()
+    };
+    for (name, value) in header_values(&config.upstream, &yielded, &verified.claims) {
+        exchange.upstream_headers.insert(name, value);
+    }
+    for (name, value) in header_values(&config.downstream, &yielded, &verified.claims) {
+        exchange.response_headers.insert(name, value);
+    }
+}
+
+/// The headers one side gets: each configured header whose value exists.
+/// Tokens go as `[scheme ]token`; JSON results as base64 of their JSON
+/// (as Kong sends `X-Introspection`); claims as [`header_value`] prints
+/// them.
+fn header_values(
+    side: &TokenHeaders,
+    yielded: &Yielded<'_>,
+    claims: &Value,
+) -> Vec<(HeaderName, HeaderValue)> {
+    let mut out = Vec::new();
+    let mut push = |name: &HeaderName, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            out.push((name.clone(), v));
+        }
+    };
+    let tokens = [
+        (&side.access_token, yielded.access_token),
+        (&side.id_token, yielded.id_token),
+        (&side.refresh_token, yielded.refresh_token),
+    ];
+    for (header, token) in tokens {
+        if let (Some(UpstreamTokenHeader { name, scheme }), Some(token)) = (header, token) {
+            match scheme {
+                Some(scheme) => push(name, format!("{scheme} {token}")),
+                None => push(name, token.to_string()),
+            }
+        }
+    }
+    let json = [
+        (&side.introspection, yielded.introspection),
+        (&side.user_info, yielded.user_info),
+    ];
+    for (header, value) in json {
+        if let (Some(name), Some(value)) = (header, value) {
+            push(
+                name,
+                base64::engine::general_purpose::STANDARD.encode(value.to_string()),
             );
         }
-        (None, None) => clear_all(exchange),
     }
-    if let Some(h) = &config.upstream_access_token_header {
-        let value = match &h.scheme {
-            Some(scheme) => format!("{scheme} {token}"),
-            None => token.to_string(),
-        };
-        exchange.set_upstream_header(h.name.clone(), &value);
+    if let (Some(name), Some(id)) = (&side.session_id, yielded.session_id) {
+        push(name, id.to_string());
     }
-    for h in &config.upstream_headers {
-        if let Some(value) = verified.claims.get(&h.claim).and_then(header_value) {
-            exchange.set_upstream_header(h.header.clone(), &value);
+    for h in &side.claims {
+        if let Some(value) = lookup(claims, &h.path).and_then(header_value) {
+            push(&h.header, value);
         }
     }
-    if let (Some(name), Some(result)) = (
-        &config.upstream_introspection_header,
-        &verified.introspection,
-    ) {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(result.to_string());
-        exchange.set_upstream_header(name.clone(), &encoded);
-    }
+    out
 }

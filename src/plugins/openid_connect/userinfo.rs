@@ -22,6 +22,7 @@ use super::discovery::Want;
 use super::failure::{Failure, Reason};
 use super::fetch::FetchError;
 use super::{CachedClaims, Ctx, now_unix};
+use crate::model::plugin::openid_connect::Endpoint;
 use base64::Engine;
 use serde_json::Value;
 use std::sync::Arc;
@@ -65,8 +66,8 @@ pub(super) async fn verify(ctx: &Ctx<'_>, token: &str) -> Result<Arc<Value>, Fai
 }
 
 async fn endpoint(ctx: &Ctx<'_>) -> Result<String, Reason> {
-    if let Some(url) = &ctx.config.grants.userinfo_endpoint {
-        return Ok(url.clone());
+    if let Some(url) = ctx.config.endpoint_override(Endpoint::Userinfo) {
+        return Ok(url.to_string());
     }
     let want = Want {
         document: true,
@@ -77,10 +78,13 @@ async fn endpoint(ctx: &Ctx<'_>) -> Result<String, Reason> {
     let document = snapshot
         .and_then(|s| s.document.clone())
         .ok_or(Reason::IdpUnavailable)?;
-    document.userinfo_endpoint.clone().ok_or_else(|| {
-        tracing::debug!(issuer = %ctx.config.issuer, "the provider has no userinfo endpoint");
-        Reason::NoUserinfoEndpoint
-    })
+    document
+        .endpoint(Endpoint::Userinfo)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            tracing::debug!(issuer = %ctx.config.issuer, "the provider has no userinfo endpoint");
+            Reason::NoUserinfoEndpoint
+        })
 }
 
 /// `cache_ttl` bounded by `cache_ttl_min`/`_max`, and by the `exp` of a

@@ -1,9 +1,7 @@
 //! Field groups of the configuration, each parsed and checked together.
 
 use super::read::{Fields, field, http_url};
-use super::values::{
-    AuthMethod, ClaimHeader, ClaimRule, ConsumerBy, TokenParam, UpstreamTokenHeader,
-};
+use super::values::{AuthMethod, ClaimRule, ConsumerBy, Endpoint, TokenParam};
 use crate::model::plugin::ConfigError;
 use http::HeaderName;
 
@@ -112,6 +110,27 @@ pub(super) fn token_location(
     Ok((params, cookie))
 }
 
+/// The `*_endpoint` overrides that are set.
+pub(super) fn endpoints(f: &Fields<'_>) -> Result<Vec<(Endpoint, String)>, ConfigError> {
+    let mut out = Vec::new();
+    for endpoint in Endpoint::ALL {
+        if let Some(u) = url(f, endpoint.field())? {
+            out.push((endpoint, u));
+        }
+    }
+    Ok(out)
+}
+
+/// A claim path field (array of keys); `None` when unset.
+pub(super) fn claim_path(f: &Fields<'_>, key: &str) -> Result<Option<Vec<String>>, ConfigError> {
+    match f.strings(key)? {
+        Some(path) if path.is_empty() || path.iter().any(|k| k.is_empty()) => {
+            Err(field(key, "must be a non-empty claim path"))
+        }
+        other => Ok(other),
+    }
+}
+
 pub(super) fn url(f: &Fields<'_>, key: &str) -> Result<Option<String>, ConfigError> {
     let value = f.non_empty(key)?;
     if let Some(v) = &value {
@@ -202,66 +221,95 @@ pub(super) fn header_name(key: &str, value: &str) -> Result<HeaderName, ConfigEr
         .map_err(|_| field(key, format!("'{value}' is not a valid header name")))
 }
 
-pub(super) fn upstream_token_header(
-    f: &Fields<'_>,
-) -> Result<Option<UpstreamTokenHeader>, ConfigError> {
-    const KEY: &str = "upstream_access_token_header";
-    let value = match f.raw(KEY) {
-        // Absent means Kong's default; explicit null turns it off.
-        None if !f.0.contains_key(KEY) => "authorization:bearer".to_string(),
-        None => return Ok(None),
-        Some(_) => match f.string(KEY)? {
-            Some(v) if v.trim().is_empty() => return Ok(None),
-            Some(v) => v,
-            None => return Ok(None),
-        },
-    };
-    let (name, scheme) = match value.split_once(':') {
-        Some((name, scheme)) => (name, Some(scheme.trim())),
-        None => (value.as_str(), None),
-    };
-    let scheme = scheme.filter(|s| !s.is_empty()).map(|s| {
-        if s.eq_ignore_ascii_case("bearer") {
-            "Bearer".to_string()
-        } else {
-            s.to_string()
-        }
-    });
-    if scheme
-        .as_deref()
-        .is_some_and(|s| s.contains(char::is_whitespace))
-    {
-        return Err(field(KEY, "the scheme must be one word"));
-    }
-    Ok(Some(UpstreamTokenHeader {
-        name: header_name(KEY, name)?,
-        scheme,
-    }))
-}
+#[cfg(test)]
+mod tests {
+    use crate::model::plugin::openid_connect::{AuthMethod, Endpoint, IMPLEMENTED_METHODS};
+    use crate::model::plugin::{ConfigError, OidcConfig};
+    use serde_json::{Value, json};
 
-pub(super) fn claim_headers(f: &Fields<'_>) -> Result<Vec<ClaimHeader>, ConfigError> {
-    let claims = f.strings("upstream_headers_claims")?.unwrap_or_default();
-    let names = f.strings("upstream_headers_names")?.unwrap_or_default();
-    if claims.len() != names.len() {
-        return Err(field(
-            "upstream_headers_names",
-            "must have as many entries as upstream_headers_claims",
-        ));
+    fn parse(extra: Value) -> Result<OidcConfig, ConfigError> {
+        let mut v = json!({ "issuer": "https://idp.test" });
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        OidcConfig::parse(&v)
     }
-    claims
-        .into_iter()
-        .zip(names)
-        .map(|(claim, name)| {
-            if claim.is_empty() {
-                return Err(field(
-                    "upstream_headers_claims",
-                    "entries must not be empty",
-                ));
+
+    #[test]
+    fn kongs_default_method_list_means_the_implemented_methods() {
+        let all: Vec<&str> = AuthMethod::ALL.iter().map(|m| m.as_str()).collect();
+        let c = parse(json!({ "auth_methods": all })).unwrap();
+        assert_eq!(c.auth_methods, IMPLEMENTED_METHODS.to_vec());
+        // One method fewer is an explicit choice: the unimplemented ones
+        // it names are refused.
+        let fewer: Vec<&str> = all.iter().copied().filter(|m| *m != "session").collect();
+        let (at, first) = fewer
+            .iter()
+            .enumerate()
+            .find(|(_, m)| !AuthMethod::parse(m).unwrap().implemented())
+            .unwrap();
+        match parse(json!({ "auth_methods": fewer })) {
+            Err(ConfigError::Field { field, message }) => {
+                assert_eq!(field, format!("config.auth_methods.{}", at + 1));
+                assert!(
+                    message.contains(&format!("'{first}' is not implemented")),
+                    "{message}"
+                );
             }
-            Ok(ClaimHeader {
-                claim,
-                header: header_name("upstream_headers_names", &name)?,
-            })
-        })
-        .collect()
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn identity_fields() {
+        let c = parse(json!({})).unwrap();
+        assert_eq!(c.credential_claim, vec!["sub"]);
+        assert_eq!(c.authenticated_groups_claim, None);
+        assert!(!c.by_username_ignore_case && c.run_on_preflight);
+        let c = parse(json!({
+            "credential_claim": ["client", "id"],
+            "authenticated_groups_claim": ["realm_access", "roles"],
+            "by_username_ignore_case": true,
+            "claims_forbidden": ["act"],
+            "run_on_preflight": false,
+            "bearer_token_header_name": "X-Token",
+        }))
+        .unwrap();
+        assert_eq!(c.credential_claim, vec!["client", "id"]);
+        assert_eq!(
+            c.authenticated_groups_claim.unwrap(),
+            vec!["realm_access", "roles"]
+        );
+        assert!(c.by_username_ignore_case && !c.run_on_preflight);
+        assert_eq!(c.claims_forbidden, vec!["act"]);
+        assert_eq!(c.bearer_token_header_name.unwrap(), "x-token");
+        for bad in [
+            json!({ "credential_claim": [] }),
+            json!({ "authenticated_groups_claim": [""] }),
+        ] {
+            assert!(parse(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn endpoint_overrides() {
+        let c = parse(json!({
+            "introspection_endpoint": "https://idp.test/introspect",
+            "jwks_endpoint": "https://idp.test/keys",
+        }))
+        .unwrap();
+        assert_eq!(
+            c.endpoint_override(Endpoint::Introspection),
+            Some("https://idp.test/introspect")
+        );
+        assert_eq!(
+            c.endpoint_override(Endpoint::Jwks),
+            Some("https://idp.test/keys")
+        );
+        assert_eq!(c.endpoint_override(Endpoint::Token), None);
+        assert!(parse(json!({ "jwks_endpoint": "keys" })).is_err());
+        // Overrides of endpoints only flows kingress lacks would use are
+        // refused until those flows exist.
+        assert!(parse(json!({ "token_endpoint": "https://idp.test/token" })).is_err());
+    }
 }

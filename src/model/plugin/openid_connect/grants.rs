@@ -1,14 +1,15 @@
 //! The fields of the `password`, `client_credentials` and `userinfo`
 //! methods: where the client's credentials are read, the scopes asked for,
-//! the token and user info caches and their lifetimes, the userinfo
-//! endpoint override and `search_user_info`.
+//! the token and user info caches and their lifetimes and
+//! `search_user_info` (the `userinfo_endpoint` override is read with the
+//! other endpoint overrides).
 //!
 //! Lifetimes are Kong numbers (fractions allowed), kept in whole seconds
 //! rounded up.
 
 use super::super::ConfigError;
 use super::fields::{element, invalid};
-use super::read::{Fields, field, http_url};
+use super::read::{Fields, field};
 use super::values::TokenParam;
 use crate::model::Sensitive;
 
@@ -42,8 +43,6 @@ pub struct GrantConfig {
     pub cache_user_info: bool,
     /// Complete other methods' claims with the user info.
     pub search_user_info: bool,
-    /// Overrides the discovered `userinfo_endpoint`.
-    pub userinfo_endpoint: Option<String>,
 }
 
 impl Default for GrantConfig {
@@ -60,7 +59,6 @@ impl Default for GrantConfig {
             cache_ttl_max: None,
             cache_user_info: true,
             search_user_info: false,
-            userinfo_endpoint: None,
         }
     }
 }
@@ -92,11 +90,7 @@ impl GrantConfig {
             cache_ttl_max: seconds(f, "cache_ttl_max")?,
             cache_user_info: f.bool_or("cache_user_info", d.cache_user_info)?,
             search_user_info: f.bool_or("search_user_info", d.search_user_info)?,
-            userinfo_endpoint: f.non_empty("userinfo_endpoint")?,
         };
-        if let Some(url) = &config.userinfo_endpoint {
-            http_url("userinfo_endpoint", url)?;
-        }
         if let (Some(min), Some(max)) = (config.cache_ttl_min, config.cache_ttl_max)
             && min > max
         {
@@ -169,7 +163,7 @@ mod tests {
             "client_credentials_param_type": ["body", "header", "query"],
             "cache_tokens": true, "cache_tokens_salt": null, "cache_ttl": 3600,
             "cache_ttl_min": null, "cache_ttl_max": null, "cache_user_info": true,
-            "search_user_info": false, "userinfo_endpoint": null, "scopes": ["openid"],
+            "search_user_info": false, "scopes": ["openid"],
             "token_cache_key_include_scope": false,
         }))
         .unwrap();
@@ -215,16 +209,6 @@ mod tests {
             parse(json!({ "scopes": null })).unwrap().scope.as_deref(),
             Some("openid")
         );
-    }
-
-    #[test]
-    fn userinfo_endpoint_must_be_a_url() {
-        let c = parse(json!({ "userinfo_endpoint": "https://idp.test/userinfo" })).unwrap();
-        assert_eq!(
-            c.userinfo_endpoint.as_deref(),
-            Some("https://idp.test/userinfo")
-        );
-        assert!(parse(json!({ "userinfo_endpoint": "/userinfo" })).is_err());
     }
 
     #[test]

@@ -57,7 +57,7 @@ fn defaults_follow_kong() {
     );
     assert_eq!(c.unauthorized_error_message, "Unauthorized");
     assert_eq!(c.forbidden_error_message, "Forbidden");
-    let h = c.upstream_access_token_header.unwrap();
+    let h = c.upstream.access_token.unwrap();
     assert_eq!(h.name, "authorization");
     assert_eq!(h.scheme.as_deref(), Some("Bearer"));
     assert_eq!(c.client_auth, None);
@@ -296,13 +296,15 @@ fn upstream_header_fields() {
         "upstream_introspection_header": "X-Introspection",
     }))
     .unwrap();
-    let h = c.upstream_access_token_header.unwrap();
+    let h = c.upstream.access_token.unwrap();
     assert_eq!((h.name.as_str(), h.scheme), ("x-access-token", None));
-    assert_eq!(c.upstream_headers.len(), 2);
-    assert_eq!(c.upstream_headers[0].header, "x-user");
-    assert_eq!(c.upstream_introspection_header.unwrap(), "x-introspection");
+    assert_eq!(c.upstream.claims.len(), 2);
+    assert_eq!(c.upstream.claims[0].header, "x-user");
+    assert_eq!(c.upstream.claims[0].path, vec!["sub"]);
+    assert_eq!(c.upstream.introspection.unwrap(), "x-introspection");
+    assert_eq!(c.downstream, TokenHeaders::default());
     let off = parse(json!({ "issuer": ISSUER, "upstream_access_token_header": null })).unwrap();
-    assert_eq!(off.upstream_access_token_header, None);
+    assert_eq!(off.upstream.access_token, None);
     assert_eq!(
         err_field(
             json!({ "issuer": ISSUER, "upstream_headers_claims": ["a"], "upstream_headers_names": [] })

@@ -104,12 +104,13 @@ pub struct UpstreamTokenHeader {
     pub scheme: Option<String>,
 }
 
-/// One `upstream_headers_claims[i]` → `upstream_headers_names[i]` pair.
+/// A claim sent as a header: `*_headers_claims[i]` → `*_headers_names[i]`
+/// (a top-level claim) or a `*_headers` record (a path).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClaimHeader {
-    /// Top-level claim name.
-    pub claim: String,
-    /// Upstream header.
+    /// Path of keys to the claim.
+    pub path: Vec<String>,
+    /// The header.
     pub header: HeaderName,
 }
 
@@ -234,5 +235,61 @@ impl SigningAlg {
             self,
             SigningAlg::HS256 | SigningAlg::HS384 | SigningAlg::HS512
         )
+    }
+}
+
+/// An identity-provider endpoint: discovered, or overridden by its
+/// configuration field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `authorization_endpoint`.
+    Authorization,
+    /// `token_endpoint`.
+    Token,
+    /// `introspection_endpoint`.
+    Introspection,
+    /// `userinfo_endpoint`.
+    Userinfo,
+    /// `end_session_endpoint`.
+    EndSession,
+    /// `revocation_endpoint`.
+    Revocation,
+    /// `jwks_endpoint` (discovered as `jwks_uri`).
+    Jwks,
+}
+
+// === impl Endpoint ===
+
+impl Endpoint {
+    /// Every endpoint.
+    pub const ALL: [Endpoint; 7] = [
+        Endpoint::Authorization,
+        Endpoint::Token,
+        Endpoint::Introspection,
+        Endpoint::Userinfo,
+        Endpoint::EndSession,
+        Endpoint::Revocation,
+        Endpoint::Jwks,
+    ];
+
+    /// The configuration field that overrides it.
+    pub fn field(self) -> &'static str {
+        match self {
+            Endpoint::Authorization => "authorization_endpoint",
+            Endpoint::Token => "token_endpoint",
+            Endpoint::Introspection => "introspection_endpoint",
+            Endpoint::Userinfo => "userinfo_endpoint",
+            Endpoint::EndSession => "end_session_endpoint",
+            Endpoint::Revocation => "revocation_endpoint",
+            Endpoint::Jwks => "jwks_endpoint",
+        }
+    }
+
+    /// Its member in a discovery document (RFC 8414, OpenID Discovery).
+    pub fn discovery_key(self) -> &'static str {
+        match self {
+            Endpoint::Jwks => "jwks_uri",
+            other => other.field(),
+        }
     }
 }

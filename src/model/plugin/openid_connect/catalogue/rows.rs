@@ -8,6 +8,7 @@ use super::{
     BOOL, Field, INTEGER, NUMBER, PATHS, RECORD, RECORDS, STR, STRINGS, f, one_of, set_of,
 };
 
+const JWK: &str = "the JWK that verified a token is not passed on";
 const AC: &str = "needs the authorization_code method (not implemented yet)";
 const SESSION: &str =
     "read only by the session and authorization_code methods (not implemented yet)";
@@ -79,12 +80,12 @@ pub(super) static FIELDS: &[Field] = &[
     f("display_errors", BOOL, r#"false"#, Implemented),
     f("domains", STRINGS, r#"null"#, RefusedWhenSet("the hd claim is checked only on ID tokens of the authorization_code flow (not implemented yet)")),
     f("downstream_access_token_header", STR, r#"null"#, Implemented),
-    f("downstream_access_token_jwk_header", STR, r#"null"#, Implemented),
+    f("downstream_access_token_jwk_header", STR, r#"null"#, RefusedWhenSet(JWK)),
     f("downstream_headers", RECORDS, r#"null"#, Implemented).since("3.14"),
     f("downstream_headers_claims", STRINGS, r#"null"#, Implemented),
     f("downstream_headers_names", STRINGS, r#"null"#, Implemented),
     f("downstream_id_token_header", STR, r#"null"#, Implemented),
-    f("downstream_id_token_jwk_header", STR, r#"null"#, Implemented),
+    f("downstream_id_token_jwk_header", STR, r#"null"#, RefusedWhenSet(JWK)),
     f("downstream_introspection_header", STR, r#"null"#, Implemented),
     f("downstream_introspection_jwt_header", STR, r#"null"#, Implemented),
     f("downstream_refresh_token_header", STR, r#"null"#, Implemented),
@@ -248,12 +249,12 @@ pub(super) static FIELDS: &[Field] = &[
     f("unauthorized_redirect_uri", STRINGS, r#"null"#, RefusedWhenSet(AC)),
     f("unexpected_redirect_uri", STRINGS, r#"null"#, RefusedWhenSet(AC)),
     f("upstream_access_token_header", STR, r#""authorization:bearer""#, Implemented),
-    f("upstream_access_token_jwk_header", STR, r#"null"#, Implemented),
+    f("upstream_access_token_jwk_header", STR, r#"null"#, RefusedWhenSet(JWK)),
     f("upstream_headers", RECORDS, r#"null"#, Implemented).since("3.14"),
     f("upstream_headers_claims", STRINGS, r#"null"#, Implemented),
     f("upstream_headers_names", STRINGS, r#"null"#, Implemented),
     f("upstream_id_token_header", STR, r#"null"#, Implemented),
-    f("upstream_id_token_jwk_header", STR, r#"null"#, Implemented),
+    f("upstream_id_token_jwk_header", STR, r#"null"#, RefusedWhenSet(JWK)),
     f("upstream_introspection_header", STR, r#"null"#, Implemented),
     f("upstream_introspection_jwt_header", STR, r#"null"#, Implemented),
     f("upstream_refresh_token_header", STR, r#"null"#, Implemented),
