@@ -23,7 +23,7 @@ mod client_auth;
 #[doc(hidden)]
 pub mod fuzz;
 mod grants;
-mod https;
+pub(crate) mod https;
 mod pkce;
 mod redirect;
 mod respond;

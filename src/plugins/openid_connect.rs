@@ -17,21 +17,27 @@
 //! internals.
 
 mod bearer;
+mod browser;
 mod cache;
 mod claims;
 mod client_auth;
+mod cookie;
 mod discovery;
 mod failure;
 mod fetch;
 #[doc(hidden)]
 pub mod fuzz;
 mod grant;
+mod id_token;
 mod introspection;
 mod jwks;
 mod kong_oauth2;
+mod login;
+mod logout;
+mod refresh;
+mod seal;
+mod session;
 mod signing_key;
-// Used by the login flow and the grant methods (next commits).
-#[allow(dead_code)]
 mod token_endpoint;
 mod token_location;
 mod upstream;
@@ -69,6 +75,14 @@ struct Inner {
     grants: TokenCache<grant::CachedTokens>,
     grant_keys: grant::CacheKeys,
     keys: client_auth::Keys,
+    /// Server-side session stores (Redis connectors).
+    sessions: session::Stores,
+    /// Session refreshes in flight.
+    flights: refresh::Flights,
+    /// The per-process session secret of plugins without `session_secret`.
+    fallback_secret: [u8; 32],
+    /// Plugins already warned about a missing `session_secret`.
+    warned: parking_lot::Mutex<std::collections::HashSet<String>>,
 }
 
 /// A cached verification result and the configuration it was made under:
@@ -119,6 +133,14 @@ impl State {
                 grants: TokenCache::new(CACHE_ENTRIES),
                 grant_keys: grant::CacheKeys::new(),
                 keys: client_auth::Keys::default(),
+                sessions: session::Stores::default(),
+                flights: refresh::Flights::default(),
+                fallback_secret: {
+                    let mut secret = [0u8; 32];
+                    rand::Rng::fill(&mut rand::rng(), &mut secret);
+                    secret
+                },
+                warned: parking_lot::Mutex::new(std::collections::HashSet::new()),
             }),
         }
     }
@@ -142,6 +164,21 @@ impl std::fmt::Debug for State {
         f.debug_struct("State")
             .field("issuers", &self.inner.issuers)
             .finish_non_exhaustive()
+    }
+}
+
+// === impl Inner ===
+
+impl Inner {
+    /// Logs once per plugin that its sessions use the per-process secret.
+    fn warn_no_secret(&self, plugin_id: &str) {
+        let mut warned = self.warned.lock();
+        if warned.len() < 1024 && warned.insert(plugin_id.to_string()) {
+            tracing::warn!(
+                plugin = plugin_id,
+                "openid-connect has no session_secret: sessions use a per-process secret, end with the process and are not shared with other replicas"
+            );
+        }
     }
 }
 
@@ -187,22 +224,6 @@ async fn access(
     {
         return Ok(Access::Continue);
     }
-    let Some(found) = token_location::find(config, exchange).await? else {
-        // No token: credentials for the grant methods, which come after
-        // the token methods in Kong's order.
-        if let Some(presented) = grant::find(config, exchange).await? {
-            return exchange_credentials(plugin, config, exchange, runtime, presented).await;
-        }
-        return refuse(
-            &plugin.id,
-            config,
-            exchange,
-            Failure::Unauthorized(Reason::NoToken),
-        );
-    };
-    if config.hide_credentials {
-        token_location::hide(exchange, &found.place).await?;
-    }
     let shared = Some(Arc::clone(config));
     let ctx = Ctx {
         state: &runtime.oidc.inner,
@@ -210,14 +231,49 @@ async fn access(
         config,
         shared,
     };
-    // Only `Sync` parts of the exchange may be held across awaits.
-    let service = exchange.service.map(|s| s.name.clone());
-    match verify(&ctx, exchange.table, service, runtime, &found.token).await {
-        Ok((verified, consumer)) => {
-            upstream::apply(config, exchange, &verified, consumer, &found.token);
-            Ok(Access::Continue)
+    let browser = browser::Browser::new(exchange, runtime);
+    match browser.before(&ctx, exchange).await? {
+        Some(Ok(access)) => return Ok(access),
+        Some(Err(failure)) => {
+            browser.on_refusal(&ctx, exchange, &failure).await;
+            return refuse(&plugin.id, config, exchange, failure);
         }
-        Err(failure) => refuse(&plugin.id, config, exchange, failure),
+        None => {}
+    }
+    let found = token_location::find(config, exchange).await?;
+    // No token: credentials for the grant methods (before the browser
+    // login in Kong's order).
+    if found.is_none()
+        && let Some(presented) = grant::find(config, exchange).await?
+    {
+        return exchange_credentials(plugin, config, exchange, runtime, presented).await;
+    }
+    let failure = match &found {
+        None => Failure::Unauthorized(Reason::NoToken),
+        Some(found) => {
+            if config.hide_credentials {
+                token_location::hide(exchange, &found.place).await?;
+            }
+            // Only `Sync` parts of the exchange may be held across awaits.
+            let service = exchange.service.map(|s| s.name.clone());
+            match verify(&ctx, exchange.table, service, runtime, &found.token).await {
+                Ok((verified, consumer)) => {
+                    upstream::apply(config, exchange, &verified, consumer, &found.token);
+                    return Ok(Access::Continue);
+                }
+                Err(failure) => failure,
+            }
+        }
+    };
+    match browser
+        .after(&ctx, exchange, failure, found.is_some())
+        .await?
+    {
+        Ok(access) => Ok(access),
+        Err(failure) => {
+            browser.on_refusal(&ctx, exchange, &failure).await;
+            refuse(&plugin.id, config, exchange, failure)
+        }
     }
 }
 
@@ -311,9 +367,8 @@ async fn verify(
     let mut outage = None;
     for method in &ctx.config.auth_methods {
         let result = match method {
-            // Refused by the configuration until implemented.
-            // Not token methods: `password` and `client_credentials` read
-            // credentials (see `access`); the others are not implemented.
+            // Not token methods (`browser`, `grant`), or refused by the
+            // configuration until implemented.
             AuthMethod::Session
             | AuthMethod::RefreshToken
             | AuthMethod::Password

@@ -365,9 +365,26 @@ fn body_phase(
 /// The response headers every plugin that ran asked for, then the plugins'
 /// response phase, in the order their access phase ran.
 fn response_phase(ran: &[&PluginInstance], exchange: &mut Exchange<'_>, headers: &mut HeaderMap) {
+    // A plugin's header replaces the response's, all its values kept
+    // (`drain` names only the first value of each header). Cookies add
+    // to the response's own: a session cookie must not erase the
+    // upstream's.
+    let mut last = None;
     for (name, value) in exchange.response_headers.drain() {
-        if let Some(name) = name {
-            headers.insert(name, value);
+        match name {
+            Some(name) if name == http::header::SET_COOKIE => {
+                headers.append(name.clone(), value);
+                last = Some(name);
+            }
+            Some(name) => {
+                headers.insert(name.clone(), value);
+                last = Some(name);
+            }
+            None => {
+                if let Some(name) = &last {
+                    headers.append(name.clone(), value);
+                }
+            }
         }
     }
     for plugin in ran {

@@ -264,7 +264,10 @@ async fn scopes_are_asked_for_and_the_id_token_can_go_upstream() {
     .await;
     let reply = send(env.get("/").header("authorization", basic(USER, PASSWORD))).await;
     reply.assert_ok();
-    assert_eq!(param(&env.idp.token_requests()[0], "scope"), Some("openid email"));
+    assert_eq!(
+        param(&env.idp.token_requests()[0], "scope"),
+        Some("openid email")
+    );
     let id_token = reply.upstream_header("x-id-token").unwrap();
     let claims: Value = serde_json::from_slice(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD

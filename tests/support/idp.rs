@@ -52,6 +52,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+// Not every test binary uses them.
+#[allow(unused_imports)]
+pub use browser::{form_post_fields, param};
+#[allow(unused_imports)]
+pub use grants::s256;
 pub use keys::TestKey;
 
 /// Call counts of the provider's endpoints.

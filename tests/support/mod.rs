@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 pub mod auth;
+pub mod browser;
 pub mod client;
 pub mod idp;
 pub mod jwt;

@@ -15,14 +15,19 @@
 //! A field unknown to Kong is refused, so a misspelt rule such as
 //! `scope_required` cannot quietly disable a check.
 
+#[cfg(test)]
+mod browser_tests;
 pub mod catalogue;
 mod fields;
 mod grants;
 mod headers;
 mod introspection;
 mod jwk;
+mod login;
+mod logout;
 mod read;
 mod schema;
+mod session;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -33,11 +38,14 @@ use fields::*;
 use http::HeaderName;
 use read::{Fields, field, http_url};
 
-pub use fields::IMPLEMENTED_METHODS;
+pub use fields::{DEFAULT_METHODS, IMPLEMENTED_METHODS};
 pub use grants::GrantConfig;
 pub use headers::TokenHeaders;
 pub use introspection::IntrospectionRequest;
 pub use jwk::ClientJwk;
+pub use login::{LoginAction, LoginConfig, LoginToken, RedirectMode, ResponseMode};
+pub use logout::LogoutConfig;
+pub use session::{CookieConfig, SameSite, SessionConfig, SessionRedis, SessionStorage};
 pub use values::{
     AuthMethod, ClaimHeader, ClaimRule, ClientAuth, ConsumerBy, Endpoint, SigningAlg, TokenParam,
     UpstreamTokenHeader,
@@ -135,6 +143,12 @@ pub struct OidcConfig {
     pub timeout_ms: u64,
     /// `password`, `client_credentials` and `userinfo` settings.
     pub grants: GrantConfig,
+    /// Sessions (`session_*`, `redis`, `refresh_tokens`).
+    pub session: SessionConfig,
+    /// The authorization code flow (`login_*`, `authorization_*`, …).
+    pub login: LoginConfig,
+    /// Logout (`logout_*`).
+    pub logout: LogoutConfig,
     /// The fields as given, for printing (secrets are masked then).
     pub given: Given,
 }
@@ -239,6 +253,9 @@ impl OidcConfig {
             ssl_verify: f.bool_or("ssl_verify", true)?,
             timeout_ms: f.uint_or("timeout", 10_000)?,
             grants: GrantConfig::parse(&f)?,
+            session: session::parse(&f)?,
+            login: login::parse(&f)?,
+            logout: logout::parse(&f)?,
             given: Given(obj.clone()),
         };
         config.check_consistency()?;
@@ -257,6 +274,18 @@ impl OidcConfig {
     /// `introspection_endpoint_auth_method`, else `client_auth`.
     pub fn introspection_auth(&self) -> Option<ClientAuth> {
         self.introspection.auth_method.or(self.client_auth)
+    }
+
+    /// The token endpoint's client authentication:
+    /// `token_endpoint_auth_method`, else `client_auth`.
+    pub fn token_auth(&self) -> Option<ClientAuth> {
+        self.login.token_auth.or(self.client_auth)
+    }
+
+    /// The revocation endpoint's client authentication:
+    /// `revocation_endpoint_auth_method`, else `client_auth`.
+    pub fn revocation_auth(&self) -> Option<ClientAuth> {
+        self.logout.revocation_auth.or(self.client_auth)
     }
 
     /// Whether `method` is enabled.

@@ -10,7 +10,7 @@ pub(super) const MUST_USE_HTTPS: &str = "You must use HTTPS";
 pub(super) const ONE_FORWARDED_PROTO: &str = "Only one X-Forwarded-Proto header allowed";
 
 /// `Ok` when the request counts as HTTPS, else the `error_description`.
-pub(super) fn check(
+pub(crate) fn check(
     exchange: &Exchange<'_>,
     trusted: &TrustedIps,
     accept_terminated: bool,

@@ -180,9 +180,9 @@ fn choose(config: &OidcConfig, call: &Call<'_>) -> ClientAuth {
     ClientAuth::None
 }
 
-/// Builds the client authentication for a call to `endpoint`; `configured`
-/// is the method configured for that endpoint (its `*_auth_method`, else
-/// `client_auth`).
+/// Builds the client authentication for a call to the introspection
+/// `endpoint`; `configured` is the method configured for it
+/// (`introspection_endpoint_auth_method`, else `client_auth`).
 pub(super) async fn credentials(
     keys: &Keys,
     plugin_id: &str,

@@ -42,8 +42,6 @@ pub(super) struct Want {
 }
 
 /// The parts of a discovery document kingress uses.
-// The endpoints are read by the login flow (next commits).
-#[allow(dead_code)]
 #[derive(Debug, Default)]
 pub(super) struct Document {
     /// `issuer`.
@@ -53,16 +51,8 @@ pub(super) struct Document {
     /// `introspection_endpoint_auth_methods_supported`, else
     /// `token_endpoint_auth_methods_supported`.
     pub(super) auth_methods: Vec<String>,
-    /// `token_endpoint`.
-    pub(super) token_endpoint: Option<String>,
     /// `token_endpoint_auth_methods_supported`.
     pub(super) token_auth_methods: Vec<String>,
-    /// `authorization_endpoint`.
-    pub(super) authorization_endpoint: Option<String>,
-    /// `end_session_endpoint`.
-    pub(super) end_session_endpoint: Option<String>,
-    /// `revocation_endpoint`.
-    pub(super) revocation_endpoint: Option<String>,
     /// `revocation_endpoint_auth_methods_supported`, else the token
     /// endpoint's.
     pub(super) revocation_auth_methods: Vec<String>,
@@ -369,12 +359,8 @@ impl Document {
             auth_methods: methods("introspection_endpoint_auth_methods_supported")
                 .or_else(|| methods("token_endpoint_auth_methods_supported"))
                 .unwrap_or_default(),
-            token_endpoint: url("token_endpoint"),
             token_auth_methods: methods("token_endpoint_auth_methods_supported")
                 .unwrap_or_default(),
-            authorization_endpoint: url("authorization_endpoint"),
-            end_session_endpoint: url("end_session_endpoint"),
-            revocation_endpoint: url("revocation_endpoint"),
             revocation_auth_methods: methods("revocation_endpoint_auth_methods_supported")
                 .or_else(|| methods("token_endpoint_auth_methods_supported"))
                 .unwrap_or_default(),

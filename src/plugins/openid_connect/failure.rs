@@ -68,8 +68,23 @@ pub(super) enum Reason {
     /// The token endpoint refused a grant (a used or unknown code, an
     /// expired refresh token, wrong client credentials).
     #[error("the identity provider refused the grant")]
-    #[allow(dead_code)]
     GrantRefused,
+    /// A login callback whose authorization cookie is missing, does not
+    /// open, is too old, or whose `state` differs.
+    #[error("login state missing, expired or not matching")]
+    LoginState,
+    /// The identity provider answered the login with an error.
+    #[error("the identity provider denied the login")]
+    LoginDenied,
+    /// The ID token is missing where `openid` was asked for.
+    #[error("no ID token")]
+    NoIdToken,
+    /// The ID token's `aud`/`azp` do not name this client.
+    #[error("ID token not issued to this client")]
+    IdTokenAudience,
+    /// The ID token's `nonce` is not this login's.
+    #[error("ID token nonce mismatch")]
+    Nonce,
     /// The client's own credentials (jwk) could not be used.
     #[error("client authentication not possible")]
     ClientAuth,

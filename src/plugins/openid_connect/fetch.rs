@@ -105,45 +105,50 @@ impl Clients {
         read_json(response).await
     }
 
-    /// POSTs a form with string-typed extra headers (the token endpoint's
-    /// `token_headers_*`), optionally with HTTP Basic. A header that is not
-    /// a valid name/value pair is not sent.
-    pub(super) async fn post_form_with<K: AsRef<str>>(
+    /// POSTs a form (introspection, token requests) with extra request
+    /// headers, optionally with HTTP Basic.
+    pub(super) async fn post_form<K: AsRef<str>>(
+        &self,
+        config: &OidcConfig,
+        url: &str,
+        form: Vec<(K, String)>,
+        headers: &[(http::HeaderName, http::HeaderValue)],
+        basic: Option<(String, Sensitive)>,
+    ) -> Result<Fetched, FetchError> {
+        let request = self.form_request(config, url, form, headers, basic)?;
+        read_json(request.send().await?).await
+    }
+
+    /// POSTs a form whose answer carries nothing but its status (RFC 7009
+    /// revocation: 200 with any or no body).
+    pub(super) async fn post_form_status<K: AsRef<str>>(
         &self,
         config: &OidcConfig,
         url: &str,
         form: Vec<(K, String)>,
         basic: Option<(String, Sensitive)>,
-        headers: &[(String, String)],
-    ) -> Result<Fetched, FetchError> {
-        let form = form
-            .into_iter()
-            .map(|(k, v)| (k.as_ref().to_string(), v))
-            .collect();
-        let headers: Vec<(http::HeaderName, http::HeaderValue)> = headers
-            .iter()
-            .filter_map(|(n, v)| {
-                Some((
-                    http::HeaderName::try_from(n.as_str()).ok()?,
-                    http::HeaderValue::from_str(v).ok()?,
-                ))
-            })
-            .collect();
-        self.post_form(config, url, form, &headers, basic).await
+    ) -> Result<(), FetchError> {
+        let response = self
+            .form_request(config, url, form, &[], basic)?
+            .send()
+            .await?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(FetchError::Status(response.status().as_u16()))
+        }
     }
 
-    /// POSTs a form (introspection) with extra headers, optionally with
-    /// HTTP Basic.
-    pub(super) async fn post_form(
+    fn form_request<K: AsRef<str>>(
         &self,
         config: &OidcConfig,
         url: &str,
-        form: Vec<(String, String)>,
+        form: Vec<(K, String)>,
         headers: &[(http::HeaderName, http::HeaderValue)],
         basic: Option<(String, Sensitive)>,
-    ) -> Result<Fetched, FetchError> {
+    ) -> Result<reqwest::RequestBuilder, FetchError> {
         let body: String = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
+            .extend_pairs(form.iter().map(|(k, v)| (k.as_ref(), v.as_str())))
             .finish();
         let mut request = self
             .client(config.ssl_verify)?
@@ -158,7 +163,7 @@ impl Clients {
         if let Some((id, secret)) = basic {
             request = request.header(reqwest::header::AUTHORIZATION, basic_header(&id, &secret));
         }
-        read_json(request.send().await?).await
+        Ok(request)
     }
 }
 

@@ -2,10 +2,11 @@
 //! every grant goes through — `authorization_code` (with the PKCE
 //! verifier), `refresh_token`, `client_credentials` and `password`.
 //!
-//! The endpoint is the configured override, else the discovered
-//! `token_endpoint`. The client authenticates per the configured method
-//! (`client_auth`), else one the provider advertises in
-//! `token_endpoint_auth_methods_supported` (see `client_auth`). Calls use
+//! The endpoint is the configured `token_endpoint`, else the discovered
+//! one. The client authenticates per `token_endpoint_auth_method`, else
+//! `client_auth`, else one the provider advertises in
+//! `token_endpoint_auth_methods_supported` (see `client_auth`). Kong's
+//! static `token_post_args_*` and `token_headers_*` are added. Calls use
 //! the plugin's `timeout` and `ssl_verify`, never follow redirects and
 //! read at most 1 MiB.
 //!
@@ -18,7 +19,7 @@
 
 use super::Ctx;
 use super::client_auth::{Call, credentials_for};
-use super::discovery::{Document, Want};
+use super::discovery::{Document, Want, endpoint};
 use super::failure::Reason;
 use super::fetch::FetchError;
 use crate::model::Sensitive;
@@ -35,8 +36,10 @@ pub(super) enum Grant {
         code: Sensitive,
         /// The `redirect_uri` sent in the authorization request.
         redirect_uri: String,
-        /// The PKCE verifier whose S256 digest was the `code_challenge`.
-        code_verifier: Sensitive,
+        /// The PKCE verifier whose S256 digest was the `code_challenge`
+        /// (`None` when PKCE is off: a verifier without a challenge is an
+        /// error at some providers).
+        code_verifier: Option<Sensitive>,
     },
     /// RFC 6749 §6.
     RefreshToken {
@@ -44,8 +47,12 @@ pub(super) enum Grant {
         refresh_token: Sensitive,
     },
     /// RFC 6749 §4.4: the client's own credentials are the grant.
+    // Built by the `client_credentials` method (another branch).
+    #[allow(dead_code)]
     ClientCredentials,
     /// RFC 6749 §4.3.
+    // Built by the `password` method (another branch).
+    #[allow(dead_code)]
     Password {
         /// The resource owner's username.
         username: String,
@@ -67,7 +74,7 @@ pub(super) struct TokenRequest {
     /// Extra form arguments (Kong's `token_post_args_*`).
     pub(super) args: Vec<(String, String)>,
     /// Extra request headers (Kong's `token_headers_*`).
-    pub(super) headers: Vec<(String, String)>,
+    pub(super) headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 /// A successful token response (RFC 6749 §5.1). `Debug` shows no token.
@@ -87,6 +94,21 @@ pub(super) struct TokenResponse {
     pub(super) scope: Option<String>,
     /// When the response was received (Unix seconds).
     pub(super) received_at: u64,
+}
+
+// === impl TokenRequest ===
+
+impl TokenRequest {
+    /// A request for `grant` with the configured client and nothing extra.
+    pub(super) fn new(grant: Grant) -> Self {
+        TokenRequest {
+            grant,
+            scope: None,
+            presented: None,
+            args: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
 }
 
 // === impl Grant ===
@@ -113,7 +135,9 @@ impl Grant {
             } => {
                 add("code", code.expose());
                 add("redirect_uri", redirect_uri);
-                add("code_verifier", code_verifier.expose());
+                if let Some(v) = code_verifier {
+                    add("code_verifier", v.expose());
+                }
             }
             Grant::RefreshToken { refresh_token } => add("refresh_token", refresh_token.expose()),
             Grant::ClientCredentials => {}
@@ -154,6 +178,27 @@ impl TokenResponse {
         })
     }
 
+    /// The response as JSON (Kong's `login_tokens: tokens`).
+    pub(super) fn to_json(&self) -> Value {
+        let mut v = serde_json::json!({
+            "access_token": self.access_token.expose(),
+            "token_type": self.token_type,
+        });
+        if let Some(e) = self.expires_in {
+            v["expires_in"] = e.into();
+        }
+        if let Some(r) = &self.refresh_token {
+            v["refresh_token"] = r.expose().into();
+        }
+        if let Some(i) = &self.id_token {
+            v["id_token"] = i.expose().into();
+        }
+        if let Some(s) = &self.scope {
+            v["scope"] = s.as_str().into();
+        }
+        v
+    }
+
     /// When the access token expires (Unix seconds), if the provider said.
     pub(super) fn expires_at(&self) -> Option<u64> {
         self.expires_in.map(|e| self.received_at.saturating_add(e))
@@ -178,10 +223,10 @@ pub(super) async fn document(ctx: &Ctx<'_>) -> Result<Arc<Document>, Reason> {
 pub(super) async fn request(ctx: &Ctx<'_>, request: TokenRequest) -> Result<TokenResponse, Reason> {
     let config = ctx.config;
     let document = document(ctx).await?;
-    let endpoint = super::discovery::endpoint(config, Some(&document), Endpoint::Token)
-        .ok_or(Reason::IdpUnavailable)?;
+    let endpoint =
+        endpoint(config, Some(&document), Endpoint::Token).ok_or(Reason::IdpUnavailable)?;
     let call = Call {
-        method: config.client_auth,
+        method: config.token_auth(),
         advertised: &document.token_auth_methods,
         presented: request.presented,
     };
@@ -190,13 +235,16 @@ pub(super) async fn request(ctx: &Ctx<'_>, request: TokenRequest) -> Result<Toke
     if let Some(scope) = request.scope.filter(|s| !s.is_empty()) {
         form.push(("scope".to_string(), scope));
     }
+    form.extend(config.login.token_args.iter().cloned());
     form.extend(request.args);
     form.extend(client.form.into_iter().map(|(k, v)| (k.to_string(), v)));
     let grant = request.grant.name();
+    let mut headers = config.login.token_headers.clone();
+    headers.extend(request.headers);
     let fetched = ctx
         .state
         .clients
-        .post_form_with(config, &endpoint, form, client.basic, &request.headers)
+        .post_form(config, &endpoint, form, &headers, client.basic)
         .await
         .map_err(|e| {
             let reason = classify(&e);
@@ -265,7 +313,7 @@ mod tests {
         let g = Grant::AuthorizationCode {
             code: Sensitive::new("c"),
             redirect_uri: "https://app.test/cb".into(),
-            code_verifier: Sensitive::new("v"),
+            code_verifier: Some(Sensitive::new("v")),
         };
         assert_eq!(
             g.params(),

@@ -69,7 +69,7 @@ pub(super) async fn find(
                     token,
                     place: Place::Query,
                 }),
-            TokenParam::Body => from_body(exchange).await?,
+            TokenParam::Body => from_body(exchange, PARAM).await?,
             TokenParam::Cookie => config
                 .bearer_token_cookie_name
                 .as_deref()
@@ -124,6 +124,51 @@ fn from_headers(exchange: &Exchange<'_>) -> Option<Found> {
     None
 }
 
+/// Looks for a grant parameter (`refresh_token`…) named `name` in
+/// `places`, in order: a header (`_` read as `-`, as nginx does), the
+/// query, a form or JSON body.
+pub(super) async fn find_param(
+    exchange: &mut Exchange<'_>,
+    name: &str,
+    places: &[TokenParam],
+) -> Result<Option<Found>, PluginError> {
+    for place in places {
+        let found = match place {
+            TokenParam::Header => {
+                let header = HeaderName::from_bytes(name.replace('_', "-").as_bytes()).ok();
+                header.and_then(|h| {
+                    let value = exchange
+                        .headers()
+                        .get(&h)?
+                        .to_str()
+                        .ok()?
+                        .trim()
+                        .to_string();
+                    Some(Found {
+                        token: value,
+                        place: Place::Header(h),
+                    })
+                })
+            }
+            TokenParam::Query => exchange
+                .request
+                .uri()
+                .query()
+                .and_then(|q| single_param(q.as_bytes(), name))
+                .map(|token| Found {
+                    token,
+                    place: Place::Query,
+                }),
+            TokenParam::Body => from_body(exchange, name).await?,
+            TokenParam::Cookie => None,
+        };
+        if let Some(found) = found.filter(|f| !f.token.is_empty()) {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
 /// The one `name` parameter in a urlencoded string; repeated means none.
 pub(super) fn single_param(encoded: &[u8], name: &str) -> Option<String> {
     let mut values = form_urlencoded::parse(encoded)
@@ -158,19 +203,19 @@ pub(super) fn body_kind(exchange: &Exchange<'_>) -> Option<BodyKind> {
     }
 }
 
-async fn from_body(exchange: &mut Exchange<'_>) -> Result<Option<Found>, PluginError> {
+async fn from_body(exchange: &mut Exchange<'_>, name: &str) -> Result<Option<Found>, PluginError> {
     let Some(kind) = body_kind(exchange) else {
         return Ok(None);
     };
     let body = exchange.body(BODY_LIMIT).await?;
     Ok(match kind {
-        BodyKind::Form => single_param(&body, PARAM).map(|token| Found {
+        BodyKind::Form => single_param(&body, name).map(|token| Found {
             token,
             place: Place::FormBody,
         }),
         BodyKind::Json => serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
-            .and_then(|v| v.get(PARAM)?.as_str().map(str::to_string))
+            .and_then(|v| v.get(name)?.as_str().map(str::to_string))
             .map(|token| Found {
                 token,
                 place: Place::JsonBody,

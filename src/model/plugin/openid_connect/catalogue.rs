@@ -367,10 +367,15 @@ fn short(value: &Value) -> String {
 /// The README's section between its `oidc-fields` markers: a heading, what
 /// the statuses mean, and [`markdown_table`].
 pub fn readme_section() -> String {
-    let implemented: Vec<String> = super::IMPLEMENTED_METHODS
-        .iter()
-        .map(|m| format!("`{}`", m.as_str()))
-        .collect();
+    let names = |methods: &[super::AuthMethod]| {
+        methods
+            .iter()
+            .map(|m| format!("`{}`", m.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let implemented = names(super::IMPLEMENTED_METHODS);
+    let default = names(super::DEFAULT_METHODS);
     format!(
         "## openid-connect fields\n\n\
          Every field of Kong's openid-connect schema (3.4 to 3.15) loads, so a \
@@ -378,12 +383,15 @@ pub fn readme_section() -> String {
          Each field is *implemented* (as Kong), *accepted, no effect* (any \
          well-typed value; the reason is given), *accepted at default* or \
          *refused when set* (any other value fails closed with a problem naming \
-         the field and the value). Kingress runs the methods {}; Kong's default \
-         `auth_methods` (all nine) means those, and an explicit list naming \
-         another method is refused. Generated from \
+         the field and the value). Kingress runs the methods {}. An absent \
+         `auth_methods`, or Kong's default (all nine), means {}: the browser login \
+         and the grants are opt-in, so that API clients get 401, not a 302 to the \
+         identity provider. An explicit list naming another method is refused. \
+         Generated from \
          `src/model/plugin/openid_connect/catalogue/rows.rs` (`tests/readme_oidc.rs` \
          checks it; `KINGRESS_BLESS=1` rewrites it).\n\n{}",
-        implemented.join(", "),
+        implemented,
+        default,
         markdown_table()
     )
 }

@@ -128,8 +128,8 @@ fn refused_fields_load_at_their_default_and_fail_closed_otherwise() {
     let (field, msg) = message(json!({ "https_proxy_authorization": "Basic c2VjcmV0" }));
     assert_eq!(field, "config.https_proxy_authorization");
     assert!(!msg.contains("c2VjcmV0"), "{msg}");
-    let (field, _) = message(json!({ "redis": {"host": "redis.internal"} }));
-    assert_eq!(field, "config.redis");
+    let (field, _) = message(json!({ "cluster_cache_redis": {"host": "redis.internal"} }));
+    assert_eq!(field, "config.cluster_cache_redis");
 }
 
 #[test]

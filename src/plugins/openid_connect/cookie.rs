@@ -1,0 +1,213 @@
+//! The plugin's own cookies (the session and the authorization cookie):
+//! reading them from a request, chunks included, and writing or expiring
+//! them with their configured attributes.
+//!
+//! A value longer than [`CHUNK`] bytes is split over `name`, `name_2`,
+//! `name_3`… (lua-resty-session's convention); reading joins the chunks in
+//! order until one is missing. A wrong join cannot go unnoticed: values
+//! are sealed, so a stray chunk makes the value fail to open. Writing
+//! expires the chunks the request had beyond the new count.
+
+use crate::model::plugin::openid_connect::{CookieConfig, SameSite};
+use http::header::COOKIE;
+use http::{HeaderMap, HeaderValue};
+
+/// Bytes of value per cookie; with the name and attributes a cookie stays
+/// under browsers' 4096-byte limit.
+pub(super) const CHUNK: usize = 3900;
+/// Chunks read at most (a session never needs more).
+const MAX_CHUNKS: usize = 10;
+
+/// The request's cookies, in order.
+fn pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            Some((k.trim(), v.trim().trim_matches('"')))
+        })
+}
+
+fn chunk_name(name: &str, index: usize) -> String {
+    if index == 1 {
+        name.to_string()
+    } else {
+        format!("{name}_{index}")
+    }
+}
+
+/// The value of cookie `name`, its chunks joined; `None` when absent.
+pub(super) fn read(headers: &HeaderMap, name: &str) -> Option<String> {
+    let find = |n: &str| pairs(headers).find(|(k, _)| *k == n).map(|(_, v)| v);
+    let mut value = find(name)?.to_string();
+    for index in 2..=MAX_CHUNKS {
+        match find(&chunk_name(name, index)) {
+            Some(part) => value.push_str(part),
+            None => break,
+        }
+    }
+    Some(value)
+}
+
+/// The highest chunk index of `name` the request carries (0: none), so
+/// that stale chunks can be expired even when the first one is gone.
+pub(super) fn chunks_present(headers: &HeaderMap, name: &str) -> usize {
+    (1..=MAX_CHUNKS)
+        .rev()
+        .find(|i| {
+            let chunk = chunk_name(name, *i);
+            pairs(headers).any(|(k, _)| k == chunk)
+        })
+        .unwrap_or(0)
+}
+
+/// `Set-Cookie` values storing `value` (chunked), valid for `max_age`
+/// seconds (`None`: until the browser closes), and expiring the request's
+/// chunks beyond the new count. `https`: whether the request came over
+/// TLS (the default for `Secure`).
+pub(super) fn set(
+    cookie: &CookieConfig,
+    value: &str,
+    max_age: Option<u64>,
+    https: bool,
+    present: usize,
+) -> Vec<HeaderValue> {
+    // Sealed values are base64url and `.`: splitting anywhere is safe.
+    let parts: Vec<&str> = value
+        .as_bytes()
+        .chunks(CHUNK)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect();
+    let mut out: Vec<HeaderValue> = parts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, part)| {
+            line(
+                cookie,
+                &chunk_name(&cookie.name, i + 1),
+                part,
+                max_age,
+                https,
+            )
+        })
+        .collect();
+    for index in parts.len() + 1..=present {
+        out.extend(line(
+            cookie,
+            &chunk_name(&cookie.name, index),
+            "",
+            Some(0),
+            https,
+        ));
+    }
+    out
+}
+
+/// `Set-Cookie` values expiring the cookie and each of its chunks.
+pub(super) fn expire(cookie: &CookieConfig, https: bool, present: usize) -> Vec<HeaderValue> {
+    (1..=present.max(1))
+        .filter_map(|i| line(cookie, &chunk_name(&cookie.name, i), "", Some(0), https))
+        .collect()
+}
+
+fn line(
+    cookie: &CookieConfig,
+    name: &str,
+    value: &str,
+    max_age: Option<u64>,
+    https: bool,
+) -> Option<HeaderValue> {
+    let mut s = format!("{name}={value}; Path={}", cookie.path);
+    if let Some(domain) = &cookie.domain {
+        s.push_str("; Domain=");
+        s.push_str(domain);
+    }
+    match max_age {
+        Some(0) => s.push_str("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:01 GMT"),
+        Some(age) => s.push_str(&format!("; Max-Age={age}")),
+        None => {}
+    }
+    match cookie.same_site {
+        SameSite::Default => {}
+        SameSite::Lax => s.push_str("; SameSite=Lax"),
+        SameSite::Strict => s.push_str("; SameSite=Strict"),
+        SameSite::None => s.push_str("; SameSite=None"),
+    }
+    // Browsers drop `SameSite=None` cookies without `Secure`.
+    if cookie.secure.unwrap_or(https) || cookie.same_site == SameSite::None {
+        s.push_str("; Secure");
+    }
+    if cookie.http_only {
+        s.push_str("; HttpOnly");
+    }
+    HeaderValue::from_str(&s).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> CookieConfig {
+        CookieConfig {
+            name: "session".into(),
+            path: "/".into(),
+            domain: None,
+            same_site: SameSite::Lax,
+            http_only: true,
+            secure: None,
+        }
+    }
+
+    fn request(cookies: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(COOKIE, HeaderValue::from_str(cookies).unwrap());
+        h
+    }
+
+    #[test]
+    fn chunks_round_trip_and_stale_chunks_expire() {
+        let value = "a".repeat(CHUNK * 2 + 10);
+        let lines = set(&config(), &value, Some(60), true, 4);
+        let names: Vec<String> = lines
+            .iter()
+            .map(|l| l.to_str().unwrap().split('=').next().unwrap().to_string())
+            .collect();
+        assert_eq!(names, ["session", "session_2", "session_3", "session_4"]);
+        assert!(lines[3].to_str().unwrap().contains("Max-Age=0"));
+        let cookie_header: Vec<String> = lines[..3]
+            .iter()
+            .map(|l| l.to_str().unwrap().split(';').next().unwrap().to_string())
+            .collect();
+        let headers = request(&format!("other=1; {}", cookie_header.join("; ")));
+        assert_eq!(read(&headers, "session").unwrap(), value);
+        assert_eq!(chunks_present(&headers, "session"), 3);
+        assert_eq!(read(&headers, "sess"), None);
+    }
+
+    #[test]
+    fn attributes() {
+        let line = &set(&config(), "v", None, false, 0)[0];
+        assert_eq!(line, "session=v; Path=/; SameSite=Lax; HttpOnly");
+        let mut c = config();
+        c.same_site = SameSite::None;
+        c.domain = Some("example.test".into());
+        c.http_only = false;
+        let line = &set(&c, "v", Some(10), false, 0)[0];
+        assert_eq!(
+            line,
+            "session=v; Path=/; Domain=example.test; Max-Age=10; SameSite=None; Secure"
+        );
+        let line = &set(&config(), "v", None, true, 0)[0];
+        assert!(line.to_str().unwrap().ends_with("; Secure; HttpOnly"));
+        let expired = expire(&config(), false, 2);
+        assert_eq!(expired.len(), 2);
+        assert!(
+            expired
+                .iter()
+                .all(|l| l.to_str().unwrap().contains("Max-Age=0"))
+        );
+    }
+}

@@ -1,0 +1,356 @@
+//! Sessions: what a login leaves behind so that later requests need no
+//! IdP round trip.
+//!
+//! A session record (tokens, claims, timestamps) is sealed (see `seal`)
+//! and kept either in the cookie itself (`session_storage: cookie`) or in
+//! Redis under a random 256-bit id that the (sealed) cookie carries
+//! (`redis`; see `session/store`), so that a logout can revoke it and
+//! replicas share it.
+//!
+//! The timeouts follow lua-resty-session 4 as Kong configures it, each 0 =
+//! off: a session is invalid once `session_absolute_timeout` has passed
+//! since the login, `session_rolling_timeout` since it was last renewed, or
+//! `session_idling_timeout` since it was last used. Using a session renews
+//! it when half its rolling period is gone and touches it when a tenth of
+//! its idling period is gone (so that not every request writes a cookie),
+//! never past its absolute end. The cookie's `Max-Age` is the time left.
+
+mod store;
+
+use super::cookie;
+use super::seal::Sealing;
+use super::token_endpoint::TokenResponse;
+use crate::model::plugin::openid_connect::{SessionConfig, SessionStorage};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub(super) use store::Stores;
+
+/// The associated data of sealed session cookies and records.
+const PURPOSE: &str = "session";
+
+/// One session.
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) struct Record {
+    /// Random id: the Redis key's source, the refresh single-flight key.
+    pub(super) sid: String,
+    /// Login time (absolute timeout).
+    pub(super) created: u64,
+    /// Last renewal (rolling timeout).
+    pub(super) rolled: u64,
+    /// Last use (idling timeout).
+    pub(super) touched: u64,
+    /// The method that logged in (`authorization_code`…).
+    pub(super) method: String,
+    /// The access token.
+    pub(super) access_token: String,
+    /// Its expiry (Unix seconds), if known.
+    pub(super) expires_at: Option<u64>,
+    /// Its lifetime when issued, for the refresh margin.
+    pub(super) expires_in: Option<u64>,
+    /// The refresh token.
+    pub(super) refresh_token: Option<String>,
+    /// The ID token (`id_token_hint` at logout).
+    pub(super) id_token: Option<String>,
+    /// The verified claims the rules and headers read.
+    pub(super) claims: Value,
+}
+
+impl std::fmt::Debug for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Record")
+            .field("created", &self.created)
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The cookie of a server-side session: only the id.
+#[derive(Serialize, Deserialize)]
+struct Pointer {
+    sid: String,
+}
+
+/// Why a session is not usable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Invalid {
+    /// No cookie, or one that does not open.
+    Missing,
+    /// A timeout passed, or the server-side record is gone.
+    Expired,
+    /// Redis did not answer.
+    Unavailable,
+}
+
+/// A session found in a request.
+pub(super) struct Loaded {
+    /// The record.
+    pub(super) record: Record,
+    /// Whether using it must write it back (renewed or touched).
+    pub(super) dirty: bool,
+}
+
+// === impl Record ===
+
+impl Record {
+    /// A new session for `tokens` and `claims`, made now.
+    pub(super) fn new(method: &str, tokens: &TokenResponse, claims: Value, now: u64) -> Self {
+        Record {
+            sid: random_id(),
+            created: now,
+            rolled: now,
+            touched: now,
+            method: method.to_string(),
+            access_token: tokens.access_token.expose().to_string(),
+            expires_at: tokens.expires_at(),
+            expires_in: tokens.expires_in,
+            refresh_token: tokens
+                .refresh_token
+                .as_ref()
+                .map(|t| t.expose().to_string()),
+            id_token: tokens.id_token.as_ref().map(|t| t.expose().to_string()),
+            claims,
+        }
+    }
+
+    /// Takes the tokens of a refresh (keeping the refresh and ID tokens
+    /// when the provider sent no new ones).
+    pub(super) fn refreshed(&mut self, tokens: &TokenResponse) {
+        self.access_token = tokens.access_token.expose().to_string();
+        self.expires_at = tokens.expires_at();
+        self.expires_in = tokens.expires_in;
+        if let Some(r) = &tokens.refresh_token {
+            self.refresh_token = Some(r.expose().to_string());
+        }
+        if let Some(i) = &tokens.id_token {
+            self.id_token = Some(i.expose().to_string());
+        }
+    }
+
+    /// Seconds until the first timeout ends the session (`None`: no
+    /// timeout applies).
+    fn remaining(&self, config: &SessionConfig, now: u64) -> Option<u64> {
+        [
+            (config.absolute_timeout, self.created),
+            (config.rolling_timeout, self.rolled),
+            (config.idling_timeout, self.touched),
+        ]
+        .into_iter()
+        .filter(|(timeout, _)| *timeout > 0)
+        .map(|(timeout, since)| (since + timeout).saturating_sub(now))
+        .min()
+    }
+
+    /// Applies the timeouts at `now`: `Err` when expired, else whether the
+    /// record was renewed or touched.
+    fn check(&mut self, config: &SessionConfig, now: u64) -> Result<bool, Invalid> {
+        if self.remaining(config, now) == Some(0) {
+            return Err(Invalid::Expired);
+        }
+        let mut dirty = false;
+        if config.rolling_timeout > 0 && now - self.rolled.min(now) >= config.rolling_timeout / 2 {
+            self.rolled = now;
+            dirty = true;
+        }
+        if config.idling_timeout > 0 && now - self.touched.min(now) >= config.idling_timeout / 10 {
+            self.touched = now;
+            dirty = true;
+        }
+        Ok(dirty)
+    }
+}
+
+/// 256 random bits, base64url.
+pub(super) fn random_id() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    rand::Rng::fill(&mut rand::rng(), &mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Where sessions of one plugin live, with its keys.
+pub(super) struct Sessions<'a> {
+    /// The plugin's session configuration.
+    pub(super) config: &'a SessionConfig,
+    /// Its sealing keys.
+    pub(super) sealing: &'a Sealing,
+    /// Its Redis, for server-side sessions.
+    pub(super) stores: &'a Stores,
+}
+
+// === impl Sessions ===
+
+impl Sessions<'_> {
+    /// The session of a request with these headers, checked against the
+    /// timeouts at `now`.
+    pub(super) async fn load(
+        &self,
+        headers: &http::HeaderMap,
+        now: u64,
+    ) -> Result<Loaded, Invalid> {
+        let raw = cookie::read(headers, &self.config.cookie.name).ok_or(Invalid::Missing)?;
+        let opened = self.sealing.open(PURPOSE, &raw).ok_or(Invalid::Missing)?;
+        let mut record: Record = match self.config.storage {
+            SessionStorage::Cookie => {
+                serde_json::from_slice(&opened).map_err(|_| Invalid::Missing)?
+            }
+            SessionStorage::Redis => {
+                let pointer: Pointer =
+                    serde_json::from_slice(&opened).map_err(|_| Invalid::Missing)?;
+                let sealed = self
+                    .stores
+                    .get(&self.config.redis, &pointer.sid)
+                    .await
+                    .map_err(|_| Invalid::Unavailable)?
+                    .ok_or(Invalid::Expired)?;
+                let plain = self
+                    .sealing
+                    .open(&record_purpose(&pointer.sid), &sealed)
+                    .ok_or(Invalid::Expired)?;
+                let record: Record =
+                    serde_json::from_slice(&plain).map_err(|_| Invalid::Expired)?;
+                if record.sid != pointer.sid {
+                    return Err(Invalid::Expired);
+                }
+                record
+            }
+        };
+        let dirty = record.check(self.config, now)?;
+        Ok(Loaded { record, dirty })
+    }
+
+    /// Stores `record` and returns the `Set-Cookie` values; `present` is
+    /// how many chunks the request's cookie had.
+    pub(super) async fn save(
+        &self,
+        record: &Record,
+        https: bool,
+        present: usize,
+        now: u64,
+    ) -> Result<Vec<http::HeaderValue>, Invalid> {
+        let max_age = record.remaining(self.config, now);
+        let value = match self.config.storage {
+            SessionStorage::Cookie => {
+                let json = serde_json::to_vec(record).map_err(|_| Invalid::Missing)?;
+                self.sealing.seal(PURPOSE, &json)
+            }
+            SessionStorage::Redis => {
+                let json = serde_json::to_vec(record).map_err(|_| Invalid::Missing)?;
+                let sealed = self.sealing.seal(&record_purpose(&record.sid), &json);
+                self.stores
+                    .put(&self.config.redis, &record.sid, sealed, max_age)
+                    .await
+                    .map_err(|_| Invalid::Unavailable)?;
+                let pointer = Pointer {
+                    sid: record.sid.clone(),
+                };
+                let json = serde_json::to_vec(&pointer).map_err(|_| Invalid::Missing)?;
+                self.sealing.seal(PURPOSE, &json)
+            }
+        };
+        Ok(cookie::set(
+            &self.config.cookie,
+            &value,
+            max_age,
+            https,
+            present,
+        ))
+    }
+
+    /// Ends a session: deletes the server-side record (if any) and
+    /// returns the `Set-Cookie` values expiring every chunk.
+    pub(super) async fn destroy(
+        &self,
+        record: Option<&Record>,
+        https: bool,
+        present: usize,
+    ) -> Vec<http::HeaderValue> {
+        if self.config.storage == SessionStorage::Redis
+            && let Some(r) = record
+            && let Err(e) = self.stores.delete(&self.config.redis, &r.sid).await
+        {
+            tracing::warn!(error = %e, "could not delete a server-side session");
+        }
+        cookie::expire(&self.config.cookie, https, present)
+    }
+}
+
+/// A record is bound to its id: a record copied under another key does
+/// not open.
+fn record_purpose(sid: &str) -> String {
+    format!("session-record:{sid}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::plugin::OidcConfig;
+
+    fn config(extra: Value) -> SessionConfig {
+        let mut v = serde_json::json!({ "issuer": "https://idp.test" });
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        OidcConfig::parse(&v).unwrap().session
+    }
+
+    fn record(at: u64) -> Record {
+        Record {
+            sid: random_id(),
+            created: at,
+            rolled: at,
+            touched: at,
+            method: "authorization_code".into(),
+            access_token: "at".into(),
+            expires_at: None,
+            expires_in: None,
+            refresh_token: None,
+            id_token: None,
+            claims: Value::Null,
+        }
+    }
+
+    #[test]
+    fn kong_defaults_rolling_absolute_idle() {
+        let c = config(serde_json::json!({}));
+        assert_eq!(
+            (c.rolling_timeout, c.absolute_timeout, c.idling_timeout),
+            (3600, 86400, 900)
+        );
+        // Idle: unused for the idling period.
+        let mut r = record(1000);
+        assert_eq!(r.check(&c, 1000 + 899), Ok(true));
+        assert_eq!(r.touched, 1899);
+        let mut r = record(1000);
+        assert_eq!(r.check(&c, 1000 + 900), Err(Invalid::Expired));
+        // Rolling: used all the time, but never renewed.
+        let c = config(serde_json::json!({ "session_idling_timeout": 0 }));
+        let mut r = record(1000);
+        r.rolled = 1000;
+        assert_eq!(r.check(&c, 1000 + 3600), Err(Invalid::Expired));
+        // Renewed at half time, then good for another period.
+        let mut r = record(1000);
+        assert_eq!(r.check(&c, 1000 + 1800), Ok(true));
+        assert_eq!(r.rolled, 2800);
+        assert_eq!(r.check(&c, 2800 + 3599), Ok(true));
+        // Absolute: renewals do not extend it.
+        let mut r = record(1000);
+        r.rolled = 1000 + 86000;
+        assert_eq!(r.check(&c, 1000 + 86400), Err(Invalid::Expired));
+        // Off means off.
+        let c = config(serde_json::json!({
+            "session_idling_timeout": 0, "session_rolling_timeout": 0,
+            "session_absolute_timeout": 0,
+        }));
+        let mut r = record(0);
+        assert_eq!(r.check(&c, 10_000_000), Ok(false));
+        assert_eq!(r.remaining(&c, 10), None);
+    }
+
+    #[test]
+    fn debug_hides_tokens() {
+        let mut r = record(0);
+        r.access_token = "secret-access".into();
+        assert!(!format!("{r:?}").contains("secret"));
+    }
+}
