@@ -18,6 +18,7 @@ Writes one JSON file that bench/report.py turns into bench/results.md.
 """
 
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -46,6 +47,9 @@ UNAUTHENTICATED = {
     "kingress-correlation-id", "kingress-request-transformer", "kingress-response-transformer",
     "kingress-prometheus", "kingress-ip-restriction",
 }
+# Login routes (authorization_code + session): without a session they
+# redirect to the identity provider instead of answering 401.
+LOGIN = {"kingress-oidc-session-cookie", "kingress-oidc-session-redis"}
 
 
 def ports(base: int) -> dict:
@@ -149,6 +153,9 @@ class Bench:
                REDIS_PORT=p["redis"],
                JWT_RSA_PUBLIC_KEY="\n".join("    " + line for line in rsa_pem.strip().splitlines()))
         render(CONFIGS / "kingress/observe.yaml", mdir / "observe.yaml")
+        render(CONFIGS / "kingress/oidc-login.yaml", mdir / "oidc-login.yaml", ISSUER=issuer,
+               WEB_SECRET=self.idp.clients["bench-web"], SESSION_SECRET=secrets.token_hex(32),
+               REDIS_PORT=p["redis"])
         self.kingress("kingress", "km", "memory", mdir)
         lib.wait_port(p["redis"], self.servers["redis"])
         self.kingress("kingress-redis", "kr", f"redis://127.0.0.1:{p['redis']}", mdir)
@@ -207,6 +214,60 @@ class Bench:
                        for name, prefix in (("kingress", "km"), ("kingress-redis", "kr"))}
         self.result["token_first_requests_ms"] = self.first_token_requests()
         self.check_threads()
+        # One browser-less login per session route, each on the process it
+        # is measured on; the cookies are then replayed by the load generator.
+        self.sessions = {}
+        for cid, prefix, path in (("kingress-oidc-session-cookie", "km", "/sess-cookie"),
+                                  ("kingress-oidc-session-redis", "kr", "/sess-redis")):
+            try:
+                self.sessions[cid] = self.login(prefix, path)
+            except (OSError, RuntimeError) as e:
+                self.skipped[cid] = f"login failed: {e}"
+        self.result["idp_token_calls_after_setup"] = self.idp.token_calls
+
+    def login(self, prefix: str, path: str) -> str:
+        """The authorization_code round trip without a browser: the route
+        redirects to the stand-in IdP, which redirects back at once with a
+        code; the callback on kingress sets the session cookie(s). Returns
+        the Cookie header that carries the session."""
+        port = self.p[prefix]
+        jar = {}
+
+        def get(host_port, target, cookies=True):
+            conn = http.client.HTTPConnection("127.0.0.1", host_port, timeout=30)
+            try:
+                headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())} \
+                    if cookies and jar else {}
+                conn.request("GET", target, headers=headers)
+                r = conn.getresponse()
+                r.read()
+                if cookies:
+                    for h in r.headers.get_all("Set-Cookie") or []:
+                        pair = h.split(";", 1)[0]
+                        k, _, v = pair.partition("=")
+                        if "max-age=0" in h.lower().replace(" ", ""):
+                            jar.pop(k.strip(), None)
+                        else:
+                            jar[k.strip()] = v.strip()
+                return r.status, r.headers.get("Location", "")
+            finally:
+                conn.close()
+
+        status, to_idp = get(port, path)
+        if status != 302 or not to_idp.startswith(self.idp.issuer):
+            raise RuntimeError(f"{path} answered {status} (Location {to_idp[:80]!r}), not a redirect "
+                               "to the IdP")
+        u = urllib.parse.urlsplit(to_idp)
+        status, back = get(u.port, f"{u.path}?{u.query}", cookies=False)
+        b = urllib.parse.urlsplit(back)
+        status, _ = get(port, f"{b.path}?{b.query}")
+        if status not in (200, 302):
+            raise RuntimeError(f"the callback answered {status}")
+        cookie = "; ".join(f"{k}={v}" for k, v in jar.items())
+        status, _ = get(port, path)
+        if status != 200:
+            raise RuntimeError(f"{path} with the session cookie answered {status}")
+        return cookie
 
     def issue(self, prefix: str, which: str):
         body = urllib.parse.urlencode({
@@ -352,6 +413,17 @@ class Bench:
              "kingress", "kingress", url("km", "/rst"), {}, None),
             ("kingress-prometheus", "kingress, prometheus (every switch on)", "kingress",
              "kingress", url("km", "/prom"), {}, None),
+            # Issue 17: openid-connect's grant and session methods.
+            ("kingress-oidc-client-credentials",
+             "kingress, openid-connect client_credentials (token cached)", "kingress", "kingress",
+             url("km", "/cc"), {"Authorization": "Basic " + base64.b64encode(
+                 f"bench-cc:{self.idp.clients['bench-cc']}".encode()).decode()}, None),
+            ("kingress-oidc-session-cookie", "kingress, openid-connect session (cookie storage)",
+             "kingress", "kingress", url("km", "/sess-cookie"),
+             {"Cookie": self.sessions.get("kingress-oidc-session-cookie", "")}, None),
+            ("kingress-oidc-session-redis", "kingress, openid-connect session (Redis storage)",
+             "kingress", "kingress-redis", url("kr", "/sess-redis"),
+             {"Cookie": self.sessions.get("kingress-oidc-session-redis", "")}, None),
             ("envoy", "Envoy reverse proxy", "peer", "envoy", url("envoy", "/plain"), rs, None),
             ("envoy-jwt", "Envoy + jwt_authn RS256, no cache", "peer", "envoy-jwt",
              url("envoy_jwt", "/plain"), rs, None),
@@ -366,6 +438,8 @@ class Bench:
                 continue
             if server not in self.servers:
                 self.skipped.setdefault(cid, self.skipped.get(server, f"{server} not running"))
+                continue
+            if cid in self.skipped:
                 continue
             case = {"id": cid, "label": label, "group": group, "server": server, "url": u,
                     "headers": headers, "pool": pool, "method": method[0] if method else None}
@@ -388,7 +462,11 @@ class Bench:
                                         method=case.get("method") or "GET")
             if status != 200:
                 return f"answered {status} with its token: {body[:120]!r}"
-            if case["id"] not in UNAUTHENTICATED:
+            if case["id"] in LOGIN:
+                status, _ = lib.http_get(case["url"])
+                if status != 302:
+                    return f"answered {status} without a session (expected a 302 to the IdP)"
+            elif case["id"] not in UNAUTHENTICATED:
                 status, _ = lib.http_get(case["url"])
                 if status not in (401, 403):
                     return f"answered {status} without a token (expected 401 or 403)"
@@ -454,6 +532,9 @@ class Bench:
         # Every introspection call the stand-in issuer answered, over all
         # rounds: with kingress's cache it stays at a handful.
         self.result["introspection_calls"] = self.idp.introspections
+        # Token requests over all rounds: the client_credentials case's
+        # cache keeps it at the setup's count plus one.
+        self.result["idp_token_calls"] = self.idp.token_calls
         # With --only, the token-endpoint and flood phases run only when
         # their ids (`token`, `flood`) are listed.
         only = set(a.only.split(",")) if a.only else None

@@ -7,10 +7,20 @@ lazily and caches them; oauth2-proxy fetches them at start; Envoy gets the
 JWKS inline), so a thread of the harness is enough. It also answers RFC 7662
 introspection (`POST /introspect`) for opaque tokens, active for a few hours,
 and counts the calls so the report can show that kingress caches the result.
+
+For openid-connect's grant and login methods it has a token endpoint
+(`POST /token`: client_credentials for the client `bench-cc`, password for
+the user `bench-user` through the client `bench-web`, authorization_code with
+PKCE S256 and one-time codes) and an authorization endpoint that signs the
+user in at once (`GET /authorize` redirects back with a code), so the harness
+can log in without a browser; token requests are counted too.
 """
 
 import base64
+import hashlib
+import hmac
 import http.server
+import secrets
 import json
 import threading
 import time
@@ -67,6 +77,12 @@ class Idp:
             "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         }
         self.introspections = 0
+        self.token_calls = 0
+        # Client secrets and the user's password, new for every run.
+        self.clients = {"bench-cc": secrets.token_urlsafe(24), "bench-web": secrets.token_urlsafe(24)}
+        self.user_password = secrets.token_urlsafe(18)
+        self.codes = {}
+        self.lock = threading.Lock()
 
     def token(self, alg: str, sub: str = "bench-user", ttl: int = 6 * 3600) -> str:
         """A signed access token accepted by every verifier in the bench:
@@ -77,6 +93,69 @@ class Idp:
                   "email_verified": True, "scope": "openid"}
         key, kid = (self.rsa, "rs") if alg == "RS256" else (self.ec, "es")
         return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid})
+
+    def id_token(self, aud: str, nonce: str, ttl: int = 6 * 3600) -> str:
+        now = int(time.time())
+        claims = {"iss": self.issuer, "aud": aud, "sub": "bench-user", "iat": now, "exp": now + ttl,
+                  "email": "bench-user@bench.test", "preferred_username": "bench-user"}
+        if nonce:
+            claims["nonce"] = nonce
+        return jwt.encode(claims, self.rsa, algorithm="RS256", headers={"kid": "rs"})
+
+    def client(self, headers, form) -> str:
+        """The authenticated client id (client_secret_basic or _post), or ''."""
+        auth = headers.get("Authorization", "")
+        if auth[:6].lower() == "basic ":
+            try:
+                cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+            except ValueError:
+                return ""
+            cid, secret = urllib.parse.unquote_plus(cid), urllib.parse.unquote_plus(secret)
+        else:
+            cid, secret = form.get("client_id", [""])[0], form.get("client_secret", [""])[0]
+        want = self.clients.get(cid)
+        return cid if want and hmac.compare_digest(want, secret) else ""
+
+    def token_response(self, form, headers):
+        """(status, body) of the token endpoint."""
+        with self.lock:
+            self.token_calls += 1
+        cid = self.client(headers, form)
+        if not cid:
+            return 401, {"error": "invalid_client"}
+        grant = form.get("grant_type", [""])[0]
+        body = {"token_type": "Bearer", "expires_in": 6 * 3600}
+        if grant == "client_credentials" and cid == "bench-cc":
+            body["access_token"] = self.token("RS256", sub="service-account-bench-cc")
+        elif grant == "password" and cid == "bench-web":
+            if form.get("username", [""])[0] != "bench-user" or not hmac.compare_digest(
+                    form.get("password", [""])[0], self.user_password):
+                return 400, {"error": "invalid_grant"}
+            body["access_token"] = self.token("RS256")
+        elif grant == "authorization_code" and cid == "bench-web":
+            with self.lock:
+                code = self.codes.pop(form.get("code", [""])[0], None)
+            verifier = form.get("code_verifier", [""])[0].encode()
+            challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=")
+            if not code or code["redirect_uri"] != form.get("redirect_uri", [""])[0] or (
+                    code["challenge"] and code["challenge"].encode() != challenge):
+                return 400, {"error": "invalid_grant"}
+            body.update(access_token=self.token("RS256"), refresh_token=secrets.token_urlsafe(24),
+                        id_token=self.id_token(cid, code["nonce"]))
+        else:
+            return 400, {"error": "unsupported_grant_type"}
+        return 200, body
+
+    def authorize(self, query) -> str:
+        """Signs bench-user in at once: the redirect back, with a code."""
+        q = urllib.parse.parse_qs(query)
+        one = lambda k: q.get(k, [""])[0]  # noqa: E731
+        code = secrets.token_urlsafe(24)
+        with self.lock:
+            self.codes[code] = {"redirect_uri": one("redirect_uri"), "nonce": one("nonce"),
+                                "challenge": one("code_challenge")}
+        sep = "&" if "?" in one("redirect_uri") else "?"
+        return one("redirect_uri") + sep + urllib.parse.urlencode({"code": code, "state": one("state")})
 
     def tokens(self, alg: str, count: int, ttl: int = 6 * 3600) -> list:
         """`count` distinct tokens (distinct `sub`), for runs that must miss
@@ -143,6 +222,15 @@ class Idp:
             def do_POST(self):  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                if self.path.split("?")[0] == "/token":
+                    status, out = idp.token_response(form, self.headers)
+                    out = json.dumps(out).encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(out)))
+                    self.end_headers()
+                    self.wfile.write(out)
+                    return
                 if self.path.split("?")[0] != "/introspect" or "token" not in form:
                     self.send_response(404)
                     self.send_header("Content-Length", "0")
@@ -162,7 +250,14 @@ class Idp:
                 self.wfile.write(body)
 
             def do_GET(self):  # noqa: N802 (http.server's naming)
-                body = docs.get(self.path.split("?")[0])
+                path, _, query = self.path.partition("?")
+                if path == "/authorize":
+                    self.send_response(302)
+                    self.send_header("Location", idp.authorize(query))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = docs.get(path)
                 self.send_response(200 if body else 404)
                 body = body or b"{}"
                 self.send_header("Content-Type", "application/json")

@@ -6,6 +6,8 @@
 //! - `oidc/bearer.rs`: JWS verification, attacks, time claims, issuer, key
 //!   rotation, extra JWKS, unreachable provider;
 //! - `oidc/claims.rs`: scopes/audience/groups/roles rules (403);
+//! - `oidc/grants.rs`: `password` and `client_credentials` through the
+//!   provider's token endpoint, the token cache;
 //! - `oidc/identity.rs`: consumers, credentials and groups from claims
 //!   (with acl), downstream and record headers, preflight, the
 //!   introspection request's fields, a `deck dump` config;
@@ -13,7 +15,8 @@
 //!   caching;
 //! - `oidc/kong_oauth2.rs`: tokens from the token store, the seed config;
 //! - `oidc/upstream.rs`: upstream headers, clearing, hiding, token
-//!   locations, consumer mapping, anonymous, error bodies.
+//!   locations, consumer mapping, anonymous, error bodies;
+//! - `oidc/userinfo.rs`: `userinfo`, its cache and `search_user_info`.
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
@@ -25,6 +28,8 @@ mod acl;
 mod bearer;
 #[path = "oidc/claims.rs"]
 mod claims;
+#[path = "oidc/grants.rs"]
+mod grants;
 #[path = "oidc/identity.rs"]
 mod identity;
 #[path = "oidc/introspection.rs"]
@@ -33,6 +38,8 @@ mod introspection;
 mod kong_oauth2;
 #[path = "oidc/upstream.rs"]
 mod upstream;
+#[path = "oidc/userinfo.rs"]
+mod userinfo;
 
 use kingress::model::{
     ClientSecret, ClientType, Consumer, Credential, Oauth2Credential, PluginConfig, PluginInstance,

@@ -28,6 +28,7 @@ mod failure;
 mod fetch;
 #[doc(hidden)]
 pub mod fuzz;
+mod grant;
 mod id_token;
 mod introspection;
 mod jwks;
@@ -41,6 +42,7 @@ mod signing_key;
 mod token_endpoint;
 mod token_location;
 mod upstream;
+mod userinfo;
 
 use super::{Access, Exchange, Phases, PluginError, Runtime, consumer};
 use crate::model::plugin::OidcConfig;
@@ -68,6 +70,11 @@ struct Inner {
     issuers: discovery::Issuers,
     verified: TokenCache<CachedClaims>,
     introspected: TokenCache<CachedClaims>,
+    /// Userinfo answers, by token hash.
+    userinfo: TokenCache<CachedClaims>,
+    /// Token responses of `password`/`client_credentials`, by keyed digest.
+    grants: TokenCache<grant::CachedTokens>,
+    grant_keys: grant::CacheKeys,
     keys: client_auth::Keys,
     /// Server-side session stores (Redis connectors).
     sessions: session::Stores,
@@ -105,6 +112,11 @@ struct Verified {
     claims: Arc<Value>,
     /// The raw introspection response, for `upstream_introspection_header`.
     introspection: Option<Arc<Value>>,
+    /// The userinfo answer (`userinfo`, `search_user_info`).
+    user_info: Option<Arc<Value>>,
+    /// The token response of `password` / `client_credentials` (its ID and
+    /// refresh tokens, for the token headers).
+    tokens: Option<token_endpoint::TokenResponse>,
     /// Set for `kong_oauth2`: the consumer comes from the credential.
     oauth2: Option<Oauth2Identity>,
 }
@@ -120,6 +132,9 @@ impl State {
                 issuers: discovery::Issuers::default(),
                 verified: TokenCache::new(CACHE_ENTRIES),
                 introspected: TokenCache::new(CACHE_ENTRIES),
+                userinfo: TokenCache::new(CACHE_ENTRIES),
+                grants: TokenCache::new(CACHE_ENTRIES),
+                grant_keys: grant::CacheKeys::new(),
                 keys: client_auth::Keys::default(),
                 sessions: session::Stores::default(),
                 flights: refresh::Flights::default(),
@@ -231,6 +246,13 @@ async fn access(
         None => {}
     }
     let found = token_location::find(config, exchange).await?;
+    // No token: credentials for the grant methods (before the browser
+    // login in Kong's order).
+    if found.is_none()
+        && let Some(presented) = grant::find(config, exchange).await?
+    {
+        return exchange_credentials(plugin, config, exchange, runtime, presented).await;
+    }
     let failure = match &found {
         None => Failure::Unauthorized(Reason::NoToken),
         Some(found) => {
@@ -257,6 +279,53 @@ async fn access(
             browser.on_refusal(&ctx, exchange, &failure).await;
             refuse(&plugin.id, config, exchange, failure)
         }
+    }
+}
+
+/// `password` / `client_credentials`: the presented credentials are
+/// exchanged for tokens (see `grant`); the provider's access token is then
+/// what the rules, the consumer mapping and the upstream see.
+async fn exchange_credentials(
+    plugin: &PluginInstance,
+    config: &Arc<OidcConfig>,
+    exchange: &mut Exchange<'_>,
+    runtime: &Runtime,
+    presented: grant::Presented,
+) -> Result<Access, PluginError> {
+    // Read before the credentials are hidden, as on the token path.
+    let copies = client_copies::collect(config, exchange).await?;
+    if config.hide_credentials {
+        grant::hide(exchange, &presented).await?;
+    }
+    let ctx = Ctx {
+        state: &runtime.oidc.inner,
+        plugin_id: &plugin.id,
+        config,
+        shared: Some(Arc::clone(config)),
+        copies,
+    };
+    let obtained = match grant::tokens(&ctx, &presented).await {
+        Ok(tokens) => tokens,
+        Err(failure) => return refuse(&plugin.id, config, exchange, failure),
+    };
+    let token = obtained.access_token.expose();
+    let verified = match grant::claims(&ctx, &obtained).await {
+        Ok(claims) => Verified {
+            claims,
+            introspection: None,
+            user_info: None,
+            tokens: Some(obtained.clone()),
+            oauth2: None,
+        },
+        Err(failure) => return refuse(&plugin.id, config, exchange, failure),
+    };
+    let verified = search_user_info(&ctx, token, verified).await;
+    match authorize(config, exchange.table, verified) {
+        Ok((verified, consumer)) => {
+            upstream::apply(config, exchange, &verified, consumer, token);
+            Ok(Access::Continue)
+        }
+        Err(failure) => refuse(&plugin.id, config, exchange, failure),
     }
 }
 
@@ -306,10 +375,9 @@ async fn verify(
     let mut outage = None;
     for method in &ctx.config.auth_methods {
         let result = match method {
-            // Not token methods (`browser`), or refused by the
+            // Not token methods (`browser`, `grant`), or refused by the
             // configuration until implemented.
             AuthMethod::Session
-            | AuthMethod::Userinfo
             | AuthMethod::RefreshToken
             | AuthMethod::Password
             | AuthMethod::ClientCredentials
@@ -322,11 +390,15 @@ async fn verify(
                     .map(|result| Verified {
                         claims,
                         introspection: Some(result),
+                        user_info: None,
+                        tokens: None,
                         oauth2: None,
                     }),
                 other => other.map(|claims| Verified {
                     claims,
                     introspection: None,
+                    user_info: None,
+                    tokens: None,
                     oauth2: None,
                 }),
             },
@@ -336,6 +408,8 @@ async fn verify(
                     .map(|(identity, claims)| Verified {
                         claims,
                         introspection: None,
+                        user_info: None,
+                        tokens: None,
                         oauth2: Some(identity),
                     })
                     .map_err(Failure::from)
@@ -346,12 +420,24 @@ async fn verify(
                     .map(|result| Verified {
                         claims: result.clone(),
                         introspection: Some(result),
+                        user_info: None,
+                        tokens: None,
                         oauth2: None,
                     })
             }
+            AuthMethod::Userinfo => userinfo::verify(ctx, token).await.map(|info| Verified {
+                claims: info.clone(),
+                introspection: None,
+                user_info: Some(info),
+                tokens: None,
+                oauth2: None,
+            }),
         };
         match result {
-            Ok(verified) => return authorize(ctx.config, table, verified),
+            Ok(verified) => {
+                let verified = search_user_info(ctx, token, verified).await;
+                return authorize(ctx.config, table, verified);
+            }
             Err(Failure::Unauthorized(reason)) => {
                 tracing::debug!(method = method.as_str(), %reason, "method did not accept the token");
                 if reason.is_outage() {
@@ -366,6 +452,27 @@ async fn verify(
     Err(Failure::Unauthorized(
         outage.or(first_reason).unwrap_or(Reason::Unknown),
     ))
+}
+
+/// `search_user_info`: completes the claims of a token another method
+/// accepted with the provider's user info. Without an answer (refused, or
+/// the provider down) the token's own claims stand: the token itself was
+/// accepted.
+async fn search_user_info(ctx: &Ctx<'_>, token: &str, verified: Verified) -> Verified {
+    if !ctx.config.grants.search_user_info || verified.user_info.is_some() {
+        return verified;
+    }
+    match userinfo::verify(ctx, token).await {
+        Ok(info) => Verified {
+            claims: Arc::new(userinfo::merged(&verified.claims, &info)),
+            user_info: Some(info),
+            ..verified
+        },
+        Err(failure) => {
+            tracing::debug!(?failure, "search_user_info: no user info");
+            verified
+        }
+    }
 }
 
 /// `claims_forbidden` (401: the token is not acceptable at all), then the

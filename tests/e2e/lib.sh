@@ -387,3 +387,30 @@ e2e_jwt_claims() {
   while [ $((${#p} % 4)) -ne 0 ]; do p="$p="; done
   printf '%s' "$p" | openssl base64 -d -A
 }
+
+# --- browser -------------------------------------------------------------------
+
+# e2e_browser SUBCOMMAND [ARGS...]: walks a flow in a real browser
+# (browser.py: headless chromium through chromedriver and Selenium) and records
+# every check it prints; screenshots go to $E2E_RUN/screenshots. A driver that
+# dies without reporting a failure counts as one.
+e2e_browser() {
+  local out=$E2E_TMP/browser.$$ rc line failed=0
+  mkdir -p "$E2E_RUN/screenshots"
+  set +e
+  "$E2E_PYTHON" "$E2E_DIR/browser.py" --shots "$E2E_RUN/screenshots" "$@" >"$out"
+  rc=$?
+  set -e
+  while IFS= read -r line; do
+    if [ "$(jq -r .ok <<<"$line")" = true ]; then
+      e2e_pass "$(jq -r .check <<<"$line")" "$(jq -r .detail <<<"$line")"
+    else
+      failed=1
+      e2e_fail "$(jq -r .check <<<"$line")" "$(jq -r .detail <<<"$line")"
+    fi
+  done <"$out"
+  if [ "$rc" -ne 0 ] && [ "$failed" = 0 ]; then
+    e2e_fail "browser.py $1 ran to its end" "exit status $rc"
+  fi
+  return 0
+}

@@ -77,6 +77,16 @@ e2e_make_client_key() {
   export E2E_CLIENT_KEY=$d/client.pem E2E_CLIENT_KID=e2e-client E2E_CLIENT_JWK=$d/client.jwk.json
 }
 
+# The realm's client secrets and the user's password, new for every run; the
+# browser and password scenarios read them from the environment.
+e2e_make_realm_secrets() {
+  E2E_WEB_CLIENT_SECRET=$(openssl rand -hex 16)
+  E2E_SERVICE_CLIENT_SECRET=$(openssl rand -hex 16)
+  E2E_USER=alice
+  E2E_USER_PASSWORD=$(openssl rand -hex 12)
+  export E2E_WEB_CLIENT_SECRET E2E_SERVICE_CLIENT_SECRET E2E_USER E2E_USER_PASSWORD
+}
+
 # --- etcd -------------------------------------------------------------------------
 e2e_start_etcd() {
   local c=http://127.0.0.1:$E2E_PORT_ETCD p=http://127.0.0.1:$E2E_PORT_ETCD_PEER
@@ -138,10 +148,12 @@ e2e_start_keycloak() {
   for d in lib conf providers themes; do
     ln -s "$E2E_KEYCLOAK_HOME/$d" "$home/$d"
   done
-  # Keycloak reads <realm>-realm.json from data/import.
-  jq --arg jwks "$(cat "$E2E_RUN/pki/client.jwks.json")" \
-    '.clients |= map(if .attributes["use.jwks.string"] == "true"
-                     then .attributes["jwks.string"] = $jwks else . end)' \
+  # Keycloak reads <realm>-realm.json from data/import. Every ${E2E_…}
+  # placeholder is filled from the environment; an unset one is an error.
+  E2E_CLIENT_JWKS=$(cat "$E2E_RUN/pki/client.jwks.json") jq \
+    'walk(if type == "string" then
+            gsub("\\$\\{(?<v>E2E_[A-Z0-9_]+)\\}"; $ENV[.v] // error("realm.json: \(.v) is not set"))
+          else . end)' \
     "$E2E_DIR/realm.json" >"$home/data/import/e2e-realm.json"
   export E2E_KC_ISSUER=http://127.0.0.1:$E2E_PORT_KEYCLOAK/realms/e2e
   # Only the master realm's bootstrap admin; random, never printed.

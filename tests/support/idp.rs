@@ -22,7 +22,9 @@
 //!   same client authentication check as introspection (`grants`);
 //! - `/protocol/openid-connect/logout` (end session) and
 //!   `/protocol/openid-connect/revoke` (RFC 7009), which record what they
-//!   were sent.
+//!   were sent;
+//! - `/protocol/openid-connect/userinfo`: the claims of an active token for
+//!   `Authorization: Bearer` (`userinfo`).
 //!
 //! Every endpoint counts its calls so tests can prove caching and
 //! single-flight refreshes.
@@ -31,6 +33,7 @@ mod browser;
 mod client_auth;
 mod grants;
 pub mod keys;
+mod userinfo;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -73,6 +76,8 @@ pub struct Counts {
     pub end_session: usize,
     /// Revocation endpoint calls.
     pub revocation: usize,
+    /// Userinfo endpoint calls.
+    pub userinfo: usize,
 }
 
 /// How a registered client authenticates.
@@ -99,6 +104,7 @@ struct State {
     discovery: AtomicUsize,
     jwks: AtomicUsize,
     introspection: AtomicUsize,
+    userinfo: AtomicUsize,
     grants: grants::GrantState,
     browser: browser::BrowserState,
 }
@@ -220,6 +226,7 @@ impl Idp {
             token: self.state.grants.calls.load(Ordering::SeqCst),
             end_session: self.state.browser.end_session_calls.load(Ordering::SeqCst),
             revocation: self.state.grants.revocation_calls.load(Ordering::SeqCst),
+            userinfo: self.state.userinfo.load(Ordering::SeqCst),
         }
     }
 
@@ -319,6 +326,7 @@ async fn answer(state: &State, issuer: &str, request: Request<Incoming>) -> Resp
                     "authorization_endpoint": format!("{issuer}/protocol/openid-connect/auth"),
                     "end_session_endpoint": format!("{issuer}/protocol/openid-connect/logout"),
                     "revocation_endpoint": format!("{issuer}/protocol/openid-connect/revoke"),
+                    "userinfo_endpoint": format!("{issuer}/protocol/openid-connect/userinfo"),
                     "code_challenge_methods_supported": ["S256"],
                     "response_modes_supported": ["query", "form_post"],
                 }),
@@ -337,6 +345,7 @@ async fn answer(state: &State, issuer: &str, request: Request<Incoming>) -> Resp
         "/protocol/openid-connect/logout" => browser::end_session(state, request).await,
         "/protocol/openid-connect/token" => grants::token(state, issuer, request).await,
         "/protocol/openid-connect/revoke" => grants::revoke(state, issuer, request).await,
+        "/protocol/openid-connect/userinfo" => userinfo::userinfo(state, &request),
         _ => reply(StatusCode::NOT_FOUND, json!({ "error": "not_found" })),
     }
 }

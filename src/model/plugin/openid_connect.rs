@@ -19,6 +19,7 @@
 mod browser_tests;
 pub mod catalogue;
 mod fields;
+mod grants;
 mod headers;
 mod introspection;
 mod jwk;
@@ -39,6 +40,7 @@ use http::HeaderName;
 use read::{Fields, field, http_url};
 
 pub use fields::{DEFAULT_METHODS, IMPLEMENTED_METHODS};
+pub use grants::GrantConfig;
 pub use headers::TokenHeaders;
 pub use introspection::IntrospectionRequest;
 pub use jwk::ClientJwk;
@@ -148,6 +150,8 @@ pub struct OidcConfig {
     pub ssl_verify: bool,
     /// Identity-provider request timeout in milliseconds.
     pub timeout_ms: u64,
+    /// `password`, `client_credentials` and `userinfo` settings.
+    pub grants: GrantConfig,
     /// Sessions (`session_*`, `redis`, `refresh_tokens`).
     pub session: SessionConfig,
     /// The authorization code flow (`login_*`, `authorization_*`, …).
@@ -260,6 +264,7 @@ impl OidcConfig {
             cache_introspection: f.bool_or("cache_introspection", true)?,
             ssl_verify: f.bool_or("ssl_verify", true)?,
             timeout_ms: f.uint_or("timeout", 10_000)?,
+            grants: GrantConfig::parse(&f)?,
             session: session::parse(&f)?,
             login: login::parse(&f)?,
             logout: logout::parse(&f)?,

@@ -169,6 +169,8 @@ impl Browser {
         let verified = Verified {
             claims: std::sync::Arc::new(record.claims.clone()),
             introspection: None,
+            user_info: None,
+            tokens: None,
             oauth2: None,
         };
         let (verified, consumer) = authorize(ctx.config, exchange.table, verified)?;
@@ -244,6 +246,8 @@ impl Browser {
         let verified = Verified {
             claims,
             introspection: None,
+            user_info: None,
+            tokens: None,
             oauth2: None,
         };
         let (verified, consumer) = authorize(ctx.config, exchange.table, verified)?;

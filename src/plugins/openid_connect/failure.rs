@@ -107,6 +107,13 @@ pub(super) enum Reason {
     /// `consumer_claim` did not name a known consumer.
     #[error("consumer not found")]
     ConsumerNotFound,
+    /// The userinfo endpoint refused the token (401/403).
+    #[error("the userinfo endpoint refused the token")]
+    UserinfoRefused,
+    /// `userinfo` is enabled but the provider names no userinfo endpoint
+    /// (and none is configured): the method cannot accept any token.
+    #[error("no userinfo endpoint")]
+    NoUserinfoEndpoint,
 }
 
 // === impl Reason ===

@@ -90,6 +90,24 @@ impl Clients {
         read_json(response).await
     }
 
+    /// GETs a JSON object with `Authorization: Bearer <token>` (userinfo).
+    pub(super) async fn get_json_bearer(
+        &self,
+        config: &OidcConfig,
+        url: &str,
+        token: &str,
+    ) -> Result<Fetched, FetchError> {
+        let response = self
+            .client(config.ssl_verify)?
+            .get(url)
+            .header(ACCEPT, "application/json")
+            .bearer_auth(token)
+            .timeout(Duration::from_millis(config.timeout_ms))
+            .send()
+            .await?;
+        read_json(response).await
+    }
+
     /// POSTs a form (introspection, token requests) with extra request
     /// headers, optionally with HTTP Basic.
     pub(super) async fn post_form<K: AsRef<str>>(

@@ -21,7 +21,7 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use http::{HeaderName, HeaderValue, Method, Uri};
 
 /// Largest body read when looking for `access_token` in it.
-const BODY_LIMIT: usize = 1024 * 1024;
+pub(super) const BODY_LIMIT: usize = 1024 * 1024;
 const PARAM: &str = "access_token";
 const ACCESS_TOKEN: HeaderName = HeaderName::from_static("access-token");
 const X_ACCESS_TOKEN: HeaderName = HeaderName::from_static("x-access-token");
@@ -169,8 +169,8 @@ pub(super) async fn find_param(
     Ok(None)
 }
 
-/// The one `name` in a urlencoded string; repeated means none.
-fn single_param(encoded: &[u8], name: &str) -> Option<String> {
+/// The one `name` parameter in a urlencoded string; repeated means none.
+pub(super) fn single_param(encoded: &[u8], name: &str) -> Option<String> {
     let mut values = form_urlencoded::parse(encoded)
         .filter(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned());
@@ -180,13 +180,17 @@ fn single_param(encoded: &[u8], name: &str) -> Option<String> {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum BodyKind {
+/// A body that may carry credentials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum BodyKind {
+    /// `application/x-www-form-urlencoded`.
     Form,
+    /// `application/json` or `*+json`.
     Json,
 }
 
-fn body_kind(exchange: &Exchange<'_>) -> Option<BodyKind> {
+/// The kind of a POST/PUT/PATCH body that may carry credentials.
+pub(super) fn body_kind(exchange: &Exchange<'_>) -> Option<BodyKind> {
     if ![Method::POST, Method::PUT, Method::PATCH].contains(exchange.request.method()) {
         return None;
     }
@@ -240,23 +244,9 @@ fn from_cookie(exchange: &Exchange<'_>, name: &str) -> Option<Found> {
 pub(super) async fn hide(exchange: &mut Exchange<'_>, place: &Place) -> Result<(), PluginError> {
     match place {
         Place::Header(name) => exchange.clear_upstream_header(name.clone()),
-        Place::Query => {
-            let uri = exchange.request.uri().clone();
-            *exchange.request.uri_mut() = without_query_param(&uri);
-        }
-        Place::FormBody => {
-            let body = exchange.body(BODY_LIMIT).await?;
-            exchange.set_body(Bytes::from(without_param(&body)));
-        }
-        Place::JsonBody => {
-            let body = exchange.body(BODY_LIMIT).await?;
-            if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&body)
-                && let Some(obj) = v.as_object_mut()
-            {
-                obj.remove(PARAM);
-                exchange.set_body(Bytes::from(v.to_string()));
-            }
-        }
+        Place::Query => remove_from_query(exchange, &[PARAM]),
+        Place::FormBody => remove_from_form(exchange, &[PARAM]).await?,
+        Place::JsonBody => remove_from_json(exchange, &[PARAM]).await?,
         Place::Cookie(name) => {
             let kept: Vec<String> = exchange
                 .headers()
@@ -281,8 +271,41 @@ pub(super) async fn hide(exchange: &mut Exchange<'_>, place: &Place) -> Result<(
     Ok(())
 }
 
-/// The urlencoded `input` without its `access_token` pairs.
-fn without_param(input: &[u8]) -> Vec<u8> {
+/// Removes the `names` parameters from the query string.
+pub(super) fn remove_from_query(exchange: &mut Exchange<'_>, names: &[&str]) {
+    let uri = exchange.request.uri().clone();
+    *exchange.request.uri_mut() = without_query_param(&uri, names);
+}
+
+/// Removes the `names` parameters from a form body.
+pub(super) async fn remove_from_form(
+    exchange: &mut Exchange<'_>,
+    names: &[&str],
+) -> Result<(), PluginError> {
+    let body = exchange.body(BODY_LIMIT).await?;
+    exchange.set_body(Bytes::from(without_param(&body, names)));
+    Ok(())
+}
+
+/// Removes the `names` members from a JSON object body.
+pub(super) async fn remove_from_json(
+    exchange: &mut Exchange<'_>,
+    names: &[&str],
+) -> Result<(), PluginError> {
+    let body = exchange.body(BODY_LIMIT).await?;
+    if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&body)
+        && let Some(obj) = v.as_object_mut()
+    {
+        for name in names {
+            obj.remove(*name);
+        }
+        exchange.set_body(Bytes::from(v.to_string()));
+    }
+    Ok(())
+}
+
+/// The urlencoded `input` without its `names` pairs.
+fn without_param(input: &[u8], names: &[&str]) -> Vec<u8> {
     let kept: Vec<&[u8]> = input
         .split(|b| *b == b'&')
         .filter(|pair| !pair.is_empty())
@@ -290,17 +313,17 @@ fn without_param(input: &[u8]) -> Vec<u8> {
             let key = pair.split(|b| *b == b'=').next().unwrap_or_default();
             form_urlencoded::parse(key)
                 .next()
-                .is_none_or(|(k, _)| k != PARAM)
+                .is_none_or(|(k, _)| !names.contains(&k.as_ref()))
         })
         .collect();
     kept.join(&b'&')
 }
 
-fn without_query_param(uri: &Uri) -> Uri {
+fn without_query_param(uri: &Uri, names: &[&str]) -> Uri {
     let Some(query) = uri.query() else {
         return uri.clone();
     };
-    let kept = String::from_utf8(without_param(query.as_bytes())).unwrap_or_default();
+    let kept = String::from_utf8(without_param(query.as_bytes(), names)).unwrap_or_default();
     let path_and_query = if kept.is_empty() {
         uri.path().to_string()
     } else {
@@ -317,13 +340,16 @@ mod tests {
 
     #[test]
     fn removes_only_access_token_pairs() {
-        assert_eq!(without_param(b"a=1&access_token=x&b=%20"), b"a=1&b=%20");
-        assert_eq!(without_param(b"access%5Ftoken=x"), b"");
-        assert_eq!(without_param(b"access_tokens=x"), b"access_tokens=x");
+        let p = &[PARAM];
+        assert_eq!(without_param(b"a=1&access_token=x&b=%20", p), b"a=1&b=%20");
+        assert_eq!(without_param(b"access%5Ftoken=x", p), b"");
+        assert_eq!(without_param(b"access_tokens=x", p), b"access_tokens=x");
         let uri: Uri = "/p?x=1&access_token=t".parse().unwrap();
-        assert_eq!(without_query_param(&uri), "/p?x=1");
+        assert_eq!(without_query_param(&uri, p), "/p?x=1");
         let uri: Uri = "/p?access_token=t".parse().unwrap();
-        assert_eq!(without_query_param(&uri), "/p");
+        assert_eq!(without_query_param(&uri, p), "/p");
+        let both = &["username", "password"];
+        assert_eq!(without_param(b"username=u&a=1&password=p", both), b"a=1");
     }
 
     #[test]

@@ -132,9 +132,15 @@ pub(super) fn apply(
             .map(words)
             .filter(|g| !g.is_empty());
     }
+    let tokens = verified.tokens.as_ref();
     let yielded = Yielded {
         access_token: Some(token),
+        id_token: tokens.and_then(|t| t.id_token.as_ref()).map(|t| t.expose()),
+        refresh_token: tokens
+            .and_then(|t| t.refresh_token.as_ref())
+            .map(|t| t.expose()),
         introspection: verified.introspection.as_deref(),
+        user_info: verified.user_info.as_deref(),
         ..Yielded::default()
     };
     for (name, value) in header_values(&config.upstream, &yielded, &verified.claims) {

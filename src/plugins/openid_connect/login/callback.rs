@@ -127,6 +127,8 @@ pub(in crate::plugins::openid_connect) async fn finish(
     let verified = Verified {
         claims,
         introspection: None,
+        user_info: None,
+        tokens: None,
         oauth2: None,
     };
     let (verified, consumer) = authorize(config, exchange.table, verified)?;

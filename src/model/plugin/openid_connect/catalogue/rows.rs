@@ -10,9 +10,7 @@ use super::{
 
 const JWK: &str = "the JWK that verified a token is not passed on";
 const AC: &str = "not part of kingress's authorization_code flow";
-const GRANTS: &str =
-    "read only by the client_credentials, password and refresh_token methods (not implemented yet)";
-const USERINFO: &str = "needs the userinfo method (not implemented yet)";
+const USERINFO: &str = "extra userinfo request headers and query arguments are not implemented";
 const MTLS: &str = "mutual-TLS client authentication to the identity provider is not implemented";
 const POP: &str = "proof of possession (RFC 8705 mTLS, RFC 9449 DPoP) is not implemented";
 const PROXY: &str = "the identity provider is reached directly, not through a forward proxy";
@@ -53,19 +51,19 @@ pub(super) static FIELDS: &[Field] = &[
     f("by_username_ignore_case", BOOL, r#"false"#, Implemented),
     f("cache_introspection", BOOL, r#"true"#, Implemented),
     f("cache_token_exchange", BOOL, r#"true"#, Inert("token exchange is not implemented")),
-    f("cache_tokens", BOOL, r#"true"#, Inert(GRANTS)),
-    f("cache_tokens_salt", STR, r#"null"#, Inert(GRANTS)).secret(),
+    f("cache_tokens", BOOL, r#"true"#, Implemented),
+    f("cache_tokens_salt", STR, r#"null"#, Implemented).secret(),
     f("cache_ttl", NUMBER, r#"3600"#, Implemented),
     f("cache_ttl_max", NUMBER, r#"null"#, Implemented),
     f("cache_ttl_min", NUMBER, r#"null"#, Implemented),
     f("cache_ttl_neg", NUMBER, r#"null"#, Inert("kingress keeps no negative or stale cache entries: a failed lookup is retried on the next request")),
     f("cache_ttl_resurrect", NUMBER, r#"null"#, Inert("kingress keeps no negative or stale cache entries: a failed lookup is retried on the next request")),
-    f("cache_user_info", BOOL, r#"true"#, Inert(USERINFO)),
+    f("cache_user_info", BOOL, r#"true"#, Implemented),
     f("claims_forbidden", STRINGS, r#"null"#, Implemented).since("3.8"),
     f("client_alg", set_of(&["ES256", "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512"]), r#"null"#, Implemented),
     f("client_arg", STR, r#""client_id""#, AcceptedAtDefault("one client only: the request cannot select another")),
     f("client_auth", set_of(&["client_secret_basic", "client_secret_jwt", "client_secret_post", "none", "private_key_jwt", "self_signed_tls_client_auth", "tls_client_auth"]), r#"null"#, Implemented),
-    f("client_credentials_param_type", set_of(&["body", "header", "query"]), r#"["body","header","query"]"#, Inert(GRANTS)),
+    f("client_credentials_param_type", set_of(&["body", "header", "query"]), r#"["body","header","query"]"#, Implemented),
     f("client_id", STRINGS, r#"null"#, Implemented),
     f("client_jwk", RECORDS, r#"null"#, Implemented).secret(),
     f("client_secret", STRINGS, r#"null"#, Implemented).secret(),
@@ -156,7 +154,7 @@ pub(super) static FIELDS: &[Field] = &[
     f("mtls_revocation_endpoint", STR, r#"null"#, RefusedWhenSet(MTLS)).since("3.7"),
     f("mtls_token_endpoint", STR, r#"null"#, RefusedWhenSet(MTLS)).since("3.7"),
     f("no_proxy", STR, r#"null"#, RefusedWhenSet(PROXY)),
-    f("password_param_type", set_of(&["body", "header", "query"]), r#"["body","header","query"]"#, Inert(GRANTS)),
+    f("password_param_type", set_of(&["body", "header", "query"]), r#"["body","header","query"]"#, Implemented),
     f("preserve_query_args", BOOL, r#"false"#, Implemented),
     f("principals", RECORD, r#"{"directory":"default","enabled":false,"error_on_miss":true,"match_consumer":true,"match_consumer_groups":true,"principal_by":null,"principal_claim":null}"#, AcceptedAtDefault("Konnect principals are not available outside Konnect")).since("3.15"),
     f("proof_of_possession_auth_methods_validation", BOOL, r#"true"#, AcceptedAtDefault(POP)).since("3.7"),
@@ -187,7 +185,7 @@ pub(super) static FIELDS: &[Field] = &[
     f("scopes", STRINGS, r#"["openid"]"#, Implemented),
     f("scopes_claim", STRINGS, r#"["scope"]"#, Implemented),
     f("scopes_required", STRINGS, r#"null"#, Implemented),
-    f("search_user_info", BOOL, r#"false"#, RefusedWhenSet(USERINFO)),
+    f("search_user_info", BOOL, r#"false"#, Implemented),
     f("session_absolute_timeout", NUMBER, r#"86400"#, Implemented),
     f("session_audience", STR, r#""default""#, Implemented),
     f("session_bind", set_of(&["ip", "scheme", "user-agent"]), r#"null"#, RefusedWhenSet(SESSION_BIND)).since("3.12"),
@@ -235,7 +233,7 @@ pub(super) static FIELDS: &[Field] = &[
     f("timeout", NUMBER, r#"10000"#, Implemented),
     f("tls_client_auth_cert_id", STR, r#"null"#, RefusedWhenSet(MTLS)).since("3.7"),
     f("tls_client_auth_ssl_verify", BOOL, r#"true"#, AcceptedAtDefault(MTLS)).since("3.7"),
-    f("token_cache_key_include_scope", BOOL, r#"false"#, RefusedWhenSet(GRANTS)),
+    f("token_cache_key_include_scope", BOOL, r#"false"#, Implemented),
     f("token_endpoint", STR, r#"null"#, Implemented),
     f("token_endpoint_auth_method", one_of(&["client_secret_basic", "client_secret_jwt", "client_secret_post", "none", "private_key_jwt", "self_signed_tls_client_auth", "tls_client_auth"]), r#"null"#, Implemented),
     f("token_exchange", RECORD, r#"{"cache":{"enabled":true,"ttl":null},"request":{"audience":null,"empty_audience":false,"empty_scopes":false,"scopes":null},"subject_token_issuers":null}"#, AcceptedAtDefault("token exchange (RFC 8693) is not implemented")).since("3.14"),
@@ -266,8 +264,8 @@ pub(super) static FIELDS: &[Field] = &[
     f("upstream_session_id_header", STR, r#"null"#, Implemented),
     f("upstream_user_info_header", STR, r#"null"#, Implemented),
     f("upstream_user_info_jwt_header", STR, r#"null"#, Implemented),
-    f("userinfo_accept", one_of(&["application/json", "application/jwt"]), r#""application/json""#, RefusedWhenSet(USERINFO)),
-    f("userinfo_endpoint", STR, r#"null"#, RefusedWhenSet(USERINFO)),
+    f("userinfo_accept", one_of(&["application/json", "application/jwt"]), r#""application/json""#, AcceptedAtDefault("signed (JWT) userinfo answers are not supported")),
+    f("userinfo_endpoint", STR, r#"null"#, Implemented),
     f("userinfo_headers_client", STRINGS, r#"null"#, RefusedWhenSet(USERINFO)),
     f("userinfo_headers_names", STRINGS, r#"null"#, RefusedWhenSet(USERINFO)),
     f("userinfo_headers_values", STRINGS, r#"null"#, RefusedWhenSet(USERINFO)),
