@@ -23,9 +23,9 @@ mod grants;
 mod headers;
 mod introspection;
 mod jwk;
-mod provider;
 mod login;
 mod logout;
+mod provider;
 mod read;
 mod schema;
 mod session;
@@ -44,9 +44,9 @@ pub use grants::GrantConfig;
 pub use headers::TokenHeaders;
 pub use introspection::IntrospectionRequest;
 pub use jwk::ClientJwk;
-pub use provider::ProviderCalls;
 pub use login::{LoginAction, LoginConfig, LoginToken, RedirectMode, ResponseMode};
 pub use logout::LogoutConfig;
+pub use provider::ProviderCalls;
 pub use session::{CookieConfig, SameSite, SessionConfig, SessionRedis, SessionStorage};
 pub use values::{
     AuthMethod, ClaimHeader, ClaimRule, ClientAuth, ConsumerBy, Endpoint, SigningAlg, TokenParam,
