@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Protocols kingress serves routes on.
-const PROTOCOLS: [&str; 4] = ["grpc", "grpcs", "http", "https"];
+const PROTOCOLS: [&str; 4] = ["http", "https", "grpc", "grpcs"];
 /// Kong's `mutually_exclusive_subsets` of `protocols` that kingress serves.
 const EXCLUSIVE: [[&str; 2]; 2] = [["http", "https"], ["grpc", "grpcs"]];
 /// Kong's allowed `https_redirect_status_code` values.

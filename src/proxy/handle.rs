@@ -258,7 +258,13 @@ async fn proxy<'t>(
             .as_deref()
             .and_then(|h| HeaderValue::from_str(h).ok())
     });
+    // gRPC method names are paths: Kong's `grpc_pass` sends the client's
+    // path whatever the route strips, unless grpc-web asks otherwise.
+    let client_path = service.scheme.is_grpc() && !exchange.pass_stripped_path;
     let path = exchange.upstream_path.take().unwrap_or_else(|| {
+        if client_path {
+            return parts.uri.path().to_string();
+        }
         rewrite::upstream_path(
             parts.uri.path(),
             found.strip_len,
