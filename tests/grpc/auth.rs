@@ -62,3 +62,38 @@ async fn oauth2_bearer_tokens_on_grpc_calls() {
         msg.seen
     );
 }
+
+/// openid-connect `bearer` on gRPC calls: a missing token is
+/// UNAUTHENTICATED, a verified token without the required scope
+/// PERMISSION_DENIED (Kong's 403 → 7), a good one reaches the upstream with
+/// its `authorization` metadata.
+#[tokio::test]
+async fn openid_connect_bearer_tokens_on_grpc_calls() {
+    use crate::support::auth::plugin;
+    use crate::support::idp::{Idp, TestKey};
+    let grpc = GrpcServer::start("oidc").await;
+    let idp = Idp::start().await;
+    let key = TestKey::rsa("k1", jsonwebtoken::Algorithm::RS256);
+    idp.set_keys(&[&key]);
+    let config = json!({
+        "issuer": idp.issuer, "auth_methods": ["bearer"], "scopes_required": ["admin"],
+    });
+    let mut route = super::grpc_route(&["grpc", "grpcs"]);
+    route.plugins = vec![plugin("openid-connect", &config)];
+    let t =
+        crate::support::proxy::table(vec![route], vec![grpc_service(&[grpc.addr], Scheme::Grpc)]);
+    let proxy = TestProxy::start(t).await;
+    let mut client = EchoClient::plain(proxy.http).await;
+
+    let status = client
+        .unary(tonic::Request::new(Msg::text("x")))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    let reader = key.sign(&idp.claims(json!({"scope": "read"})));
+    let status = client.unary(bearer(&reader)).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    let admin = key.sign(&idp.claims(json!({"scope": "admin"})));
+    let msg = client.unary(bearer(&admin)).await.unwrap().into_inner();
+    assert_eq!(msg.seen["authorization"], format!("Bearer {admin}"));
+}
