@@ -10,14 +10,17 @@
 //! verifying the certificate, as Kong does by default (`tls_verify` off):
 //! targets are Pod IPs that no certificate names.
 
+mod failure;
 mod multiplex;
 mod pool;
+mod unverified;
 
-use super::body::{ClientBodyError, Reclaimable, Slot, UpstreamBody};
+use super::body::{Reclaimable, Slot, UpstreamBody};
 use super::headers::target_host;
 use super::respond::ProxyError;
 use crate::model::{Scheme, Service, Target};
-use crate::plugins::{BodyRefused, BoxBody, PluginError};
+use crate::plugins::BoxBody;
+use failure::{exchange_error, headers_timeout, unprocessed};
 use http::header::{HOST, TE};
 use http::uri::{Authority, PathAndQuery};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
@@ -359,7 +362,7 @@ impl std::fmt::Debug for Upstreams {
 }
 
 /// Where one attempt goes, and its time limits.
-struct Endpoint<'a> {
+pub(super) struct Endpoint<'a> {
     scheme: Scheme,
     target: &'a Target,
     connect_timeout: Duration,
@@ -384,28 +387,6 @@ impl Exchange {
             Exchange::Failed(failed) => failed,
         }
     }
-}
-
-/// The error of a failed exchange: a plugin's refusal of the streamed body,
-/// the client's broken body (400), or the upstream's fault (502).
-fn exchange_error(error: &hyper::Error) -> ProxyError {
-    if let Some(refused) = refused_body(error) {
-        ProxyError::Plugin(PluginError::Plain {
-            status: refused.status,
-            message: refused.message.into(),
-        })
-    } else if client_fault(error) {
-        ProxyError::BadRequest(describe(error))
-    } else {
-        ProxyError::BadGateway(describe(error))
-    }
-}
-
-fn headers_timeout(to: &Endpoint<'_>) -> ProxyError {
-    ProxyError::GatewayTimeout(format!(
-        "no response headers within {} ms",
-        to.read_timeout.as_millis()
-    ))
 }
 
 /// The absolute URI of an HTTP/2 request: scheme, the `Host` value as
@@ -447,118 +428,5 @@ fn copy_head(request: &Request<Reclaimable>) -> Head {
         method: request.method().clone(),
         uri: request.uri().clone(),
         headers: request.headers().clone(),
-    }
-}
-
-/// Whether HTTP/2 says the upstream never processed the stream: refused
-/// (`REFUSED_STREAM`) or beyond the last stream of a `GOAWAY`.
-fn unprocessed(error: &hyper::Error) -> bool {
-    use std::error::Error as _;
-    let mut current = error.source();
-    while let Some(e) = current {
-        if let Some(h2) = e.downcast_ref::<h2::Error>() {
-            return h2.reason() == Some(h2::Reason::REFUSED_STREAM)
-                || (h2.is_go_away() && h2.is_remote());
-        }
-        current = e.source();
-    }
-    false
-}
-
-/// A plugin's refusal of the request body while it streamed, if that is
-/// why the exchange failed.
-fn refused_body(error: &hyper::Error) -> Option<BodyRefused> {
-    use std::error::Error as _;
-    let mut current = error.source();
-    while let Some(e) = current {
-        if let Some(refused) = e.downcast_ref::<BodyRefused>() {
-            return Some(*refused);
-        }
-        current = e.source();
-    }
-    None
-}
-
-/// Whether the exchange failed because the client's request body did
-/// (then it is the client's error, 400, not the upstream's).
-fn client_fault(error: &hyper::Error) -> bool {
-    use std::error::Error as _;
-    let mut current = error.source();
-    while let Some(e) = current {
-        if e.is::<ClientBodyError>() {
-            return true;
-        }
-        current = e.source();
-    }
-    false
-}
-
-/// The error and its causes on one line (hyper's top-level message alone is
-/// rarely useful).
-fn describe(error: &hyper::Error) -> String {
-    use std::error::Error as _;
-    let mut text = error.to_string();
-    let mut current = error.source();
-    while let Some(e) = current {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        current = e.source();
-    }
-    text
-}
-
-/// The certificate verifier for upstream TLS: accepts any certificate but
-/// still checks the handshake signatures, so the session is encrypted to
-/// whoever holds the presented key.
-mod unverified {
-    use rustls::DigitallySignedStruct;
-    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-    use rustls::crypto::{
-        WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature,
-    };
-    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-
-    #[derive(Debug)]
-    pub(super) struct AcceptAny(WebPkiSupportedAlgorithms);
-
-    impl AcceptAny {
-        pub(super) fn new() -> Self {
-            Self(rustls::crypto::ring::default_provider().signature_verification_algorithms)
-        }
-    }
-
-    impl ServerCertVerifier for AcceptAny {
-        fn verify_server_cert(
-            &self,
-            _end_entity: &CertificateDer<'_>,
-            _intermediates: &[CertificateDer<'_>],
-            _server_name: &ServerName<'_>,
-            _ocsp_response: &[u8],
-            _now: UnixTime,
-        ) -> Result<ServerCertVerified, rustls::Error> {
-            Ok(ServerCertVerified::assertion())
-        }
-
-        fn verify_tls12_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls12_signature(message, cert, dss, &self.0)
-        }
-
-        fn verify_tls13_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls13_signature(message, cert, dss, &self.0)
-        }
-
-        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-            self.0.supported_schemes()
-        }
     }
 }

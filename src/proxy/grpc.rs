@@ -129,8 +129,11 @@ impl Body for Guarded {
         }
     }
 
+    /// A Trailers-Only answer (its status in the headers, no body) must
+    /// stay one HEADERS frame with END_STREAM: gRPC C-core clients read a
+    /// separate empty end of stream as a stream without trailers.
     fn is_end_stream(&self) -> bool {
-        self.ended
+        self.ended || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {

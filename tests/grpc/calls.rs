@@ -2,7 +2,7 @@
 //! to both kinds of gRPC upstream.
 
 use super::grpc_table;
-use crate::support::grpc::{EchoClient, GrpcServer, Msg};
+use crate::support::grpc::{EchoClient, GrpcServer, Msg, raw_call};
 use crate::support::proxy::TestProxy;
 use kingress::model::Scheme;
 use std::time::Duration;
@@ -119,6 +119,24 @@ async fn trailers_and_statuses_pass_through() {
         (status.code(), status.message()),
         (Code::NotFound, "not here")
     );
+
+    // An unknown method: the upstream answers at once, Trailers-Only,
+    // without reading the request body (grpcio and tonic both do).
+    for _ in 0..20 {
+        let status = client
+            .unary_at("/test.Echo/Missing", tonic::Request::new(Msg::text("x")))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unimplemented);
+        assert_eq!(status.message(), "no such method");
+    }
+    // gRPC C-core (grpcio) needs that answer to stay one HEADERS frame with
+    // END_STREAM; an empty DATA frame after it reads as "Stream removed".
+    let r = raw_call(proxy.http, "/test.Echo/Missing", &[], &Msg::text("x")).await;
+    assert_eq!(r.grpc_status(), Some("12"));
+    assert!(r.headers_only);
+    let r = raw_call(proxy.http, "/test.Echo/Unary", &[], &Msg::text("x")).await;
+    assert!(!r.headers_only && r.trailers.is_some());
 }
 
 /// gRPC's default message limit is 4 MiB; a message that size crosses the

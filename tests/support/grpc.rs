@@ -355,8 +355,17 @@ impl EchoClient {
 
     /// `Unary`.
     pub async fn unary(&mut self, request: tonic::Request<Msg>) -> Call<Msg> {
+        self.unary_at("/test.Echo/Unary", request).await
+    }
+
+    /// A unary call of the method at `path`.
+    pub async fn unary_at(
+        &mut self,
+        path: &'static str,
+        request: tonic::Request<Msg>,
+    ) -> Call<Msg> {
         self.grpc.ready().await.unwrap();
-        let path = http::uri::PathAndQuery::from_static("/test.Echo/Unary");
+        let path = http::uri::PathAndQuery::from_static(path);
         self.grpc.unary(request, path, ProstCodec::default()).await
     }
 
@@ -444,6 +453,9 @@ pub struct RawReply {
     pub body: Bytes,
     /// Trailers, if any.
     pub trailers: Option<http::HeaderMap>,
+    /// The response was one HEADERS frame with END_STREAM (gRPC's
+    /// Trailers-Only form).
+    pub headers_only: bool,
 }
 
 impl RawReply {
@@ -484,6 +496,7 @@ pub async fn raw_call(
         .unwrap();
     let response = sender.send_request(request).await.unwrap();
     let (parts, body) = response.into_parts();
+    let headers_only = http_body::Body::is_end_stream(&body);
     let collected = body.collect().await.unwrap();
     let trailers = collected.trailers().cloned();
     RawReply {
@@ -491,5 +504,6 @@ pub async fn raw_call(
         headers: parts.headers,
         body: collected.to_bytes(),
         trailers,
+        headers_only,
     }
 }
