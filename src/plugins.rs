@@ -14,6 +14,7 @@ pub mod correlation_id;
 pub mod cors;
 mod exchange;
 pub mod file_log;
+pub mod grpc_web;
 pub mod http_log;
 pub mod ip_restriction;
 pub mod jwt;

@@ -10,6 +10,7 @@
 mod authority;
 mod body;
 mod forward;
+mod grpc;
 mod handle;
 mod headers;
 mod inbound;

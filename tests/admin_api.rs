@@ -63,7 +63,7 @@ async fn array_field_errors_are_per_element_as_kong_answers() {
         json!({
             "paths": [null, "should start with: / (fixed path) or ~/ (regex path)"],
             "methods": [null, "invalid value: get"],
-            "protocols": [null, "expected one of: http, https"],
+            "protocols": [null, "expected one of: http, https, grpc, grpcs"],
         })
     );
     assert_eq!(
@@ -99,7 +99,8 @@ async fn array_field_errors_are_per_element_as_kong_answers() {
     );
     // kingress's reason for refusing a protocol Kong knows goes to the log.
     assert!(
-        k.log().contains("kingress serves http and https only"),
+        k.log()
+            .contains("kingress serves http, https, grpc and grpcs only"),
         "{}",
         k.log()
     );

@@ -5,12 +5,10 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
-#[path = "manifests/checks.rs"]
-mod checks;
 #[path = "chart/helm.rs"]
-mod helm;
+pub(crate) mod helm;
 
-use checks::*;
+use crate::manifests::checks::*;
 use helm::*;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;

@@ -6,14 +6,8 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
-#[path = "manifests/checks.rs"]
-#[allow(dead_code)]
-mod checks;
-#[path = "chart/helm.rs"]
-mod helm;
-
-use checks::*;
-use helm::*;
+use crate::chart::helm::*;
+use crate::manifests::checks::*;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{EnvVar, Service};

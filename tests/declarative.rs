@@ -7,7 +7,7 @@
 
 use crate::support;
 
-use kingress::model::{ClientSecret, HostMatch, PathMatch, PluginConfig, Target};
+use kingress::model::{ClientSecret, HostMatch, PathMatch, PluginConfig, Scheme, Target};
 use kingress::translate::{Options, translate};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -63,6 +63,49 @@ fn a_directory_with_kong_yml_and_manifests_gives_one_table() {
 /// request-transformer and response-transformer from a kong.yml: parsed,
 /// validated and printed back as Kong prints them; a Lua template is a
 /// problem naming the field and value.
+/// Kong's gRPC example (docs "Proxy gRPC traffic"): a `grpc` service with
+/// a `grpc`/`grpcs` route, and `grpc-web` on an HTTP route to it.
+#[test]
+fn grpc_services_and_routes_from_kong_yml() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kong.yml"),
+        r#"_format_version: "3.0"
+services:
+  - name: grpcbin
+    url: grpc://127.0.0.1:9000
+    routes:
+      - name: calls
+        protocols: ["grpc", "grpcs"]
+        paths: ["/hello.HelloService/"]
+      - name: web
+        paths: ["/web"]
+        plugins:
+          - name: grpc-web
+            config: {pass_stripped_path: true}
+  - name: secure
+    url: grpcs://127.0.0.1:9001
+"#,
+    )
+    .unwrap();
+    let objects = kingress::source::files::load(dir.path()).unwrap();
+    let t = translate(&objects, &Options::default());
+    assert_eq!(t.problems, vec![]);
+    let service = |name: &str| {
+        t.table
+            .services
+            .values()
+            .find(|s| s.name.contains(name))
+            .unwrap()
+    };
+    assert_eq!(service("grpcbin").scheme, Scheme::Grpc);
+    assert_eq!(service("secure").scheme, Scheme::Grpcs);
+    let route = |name: &str| t.table.routes.iter().find(|r| r.name == name).unwrap();
+    assert_eq!(route("calls").protocols, ["grpc", "grpcs"]);
+    assert!(!route("calls").strip_path);
+    assert_eq!(route("web").plugins[0].name, "grpc-web");
+}
+
 #[test]
 fn transformers_from_kong_yml() {
     let dir = tempfile::tempdir().unwrap();

@@ -23,6 +23,8 @@ mod cors;
 mod crds;
 mod declarative;
 mod file_log;
+mod grpc;
+mod grpc_web;
 mod http_log;
 mod ip_restriction;
 mod jwt;

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
 #[path = "manifests/checks.rs"]
-mod checks;
+pub(crate) mod checks;
 
 use checks::*;
 use k8s_openapi::api::apps::v1::Deployment;

@@ -306,7 +306,7 @@ fn render(t: &Translation) -> String {
             .map(|s| ServiceOut {
                 name: s.name.clone(),
                 source: s.source.to_string(),
-                scheme: (s.scheme == Scheme::Https).then_some("https"),
+                scheme: (s.scheme != Scheme::Http).then_some(s.scheme.as_str()),
                 path: s.path.clone(),
                 host_header: s.host_header.clone(),
                 connect_timeout_ms: (s.connect_timeout_ms != 60_000)
@@ -521,6 +521,7 @@ golden!(
     kic_annotations,
     kic_annotations_bad,
     openid_connect,
+    grpc,
 );
 
 #[test]

@@ -7,7 +7,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Protocols kingress serves routes on.
-const PROTOCOLS: [&str; 2] = ["http", "https"];
+const PROTOCOLS: [&str; 4] = ["http", "https", "grpc", "grpcs"];
+/// Kong's `mutually_exclusive_subsets` of `protocols` that kingress serves.
+const EXCLUSIVE: [[&str; 2]; 2] = [["http", "https"], ["grpc", "grpcs"]];
 /// Kong's allowed `https_redirect_status_code` values.
 const REDIRECT_CODES: [i64; 5] = [426, 301, 302, 307, 308];
 
@@ -69,22 +71,25 @@ impl Route {
         let id = r.id(cx, Kind::Route, name.as_deref());
         let protocols = r
             .set("protocols")
-            .unwrap_or_else(|| PROTOCOLS.map(String::from).to_vec());
+            .unwrap_or_else(|| vec!["http".to_string(), "https".to_string()]);
         r.each("protocols", &protocols, |p| {
             if PROTOCOLS.contains(&p) {
                 return Ok(());
             }
-            // Kong would accept stream and gRPC protocols; kingress serves
-            // only HTTP, so it says which of Kong's values it takes and
+            // Kong would accept stream protocols; kingress serves only
+            // HTTP and gRPC, so it says which of Kong's values it takes and
             // leaves the reason to the log.
             tracing::info!(
                 protocol = p,
-                "route protocol refused: kingress serves http and https only"
+                "route protocol refused: kingress serves http, https, grpc and grpcs only"
             );
             Err(format!("expected one of: {}", PROTOCOLS.join(", ")))
         });
         if protocols.is_empty() {
             r.errors.field("protocols", "length must be at least 1");
+        }
+        if let Some(message) = exclusive_sets(&protocols) {
+            r.errors.field("protocols", message);
         }
         let methods = r.set("methods");
         if let Some(methods) = &methods {
@@ -116,6 +121,22 @@ impl Route {
         if !matches!(path_handling.as_str(), "v0" | "v1") {
             r.errors.field("path_handling", "expected one of: v0, v1");
         }
+        let grpc = protocols.iter().any(|p| p == "grpc" || p == "grpcs");
+        // Kong's grpc subschema: a gRPC method is a path, never an HTTP
+        // method, and the path is the method's name, so it is never stripped.
+        if grpc && methods.is_some() {
+            r.errors.field(
+                "methods",
+                "cannot set 'methods' when 'protocols' is 'grpc' or 'grpcs'",
+            );
+        }
+        let strip_path = r.boolean("strip_path", !grpc);
+        if grpc && strip_path {
+            r.errors.field(
+                "strip_path",
+                "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'",
+            );
+        }
         let empty = |v: &Option<Vec<String>>| v.as_ref().is_none_or(Vec::is_empty);
         if empty(&methods)
             && empty(&hosts)
@@ -126,13 +147,17 @@ impl Route {
                 .iter()
                 .all(|f| r.errors.get(f).is_none())
         {
-            let proto = if protocols.iter().any(|p| p == "http") {
-                "http"
+            let proto = ["http", "https", "grpcs", "grpc"]
+                .into_iter()
+                .find(|p| protocols.iter().any(|q| q == p))
+                .unwrap_or("https");
+            let fields = if grpc {
+                "'hosts', 'headers', 'paths'"
             } else {
-                "https"
+                "'methods', 'hosts', 'headers', 'paths'"
             };
             r.errors.entity(format!(
-                "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is '{proto}'"
+                "must set one of {fields} when 'protocols' is '{proto}'"
             ));
         }
         for key in ["snis", "sources", "destinations"] {
@@ -155,7 +180,7 @@ impl Route {
                 i64::from(i32::MIN),
                 i64::from(i32::MAX),
             ),
-            strip_path: r.boolean("strip_path", true),
+            strip_path,
             path_handling,
             preserve_host: r.boolean("preserve_host", false),
             request_buffering: r.boolean("request_buffering", true),
@@ -169,6 +194,17 @@ impl Route {
         r.finish()?;
         Ok(route)
     }
+}
+
+/// Kong's `mutually_exclusive_subsets` message when `protocols` mixes
+/// HTTP and gRPC ones.
+fn exclusive_sets(protocols: &[String]) -> Option<String> {
+    let used: Vec<String> = EXCLUSIVE
+        .iter()
+        .filter(|set| protocols.iter().any(|p| set.contains(&p.as_str())))
+        .map(|set| format!("('{}', '{}')", set[0], set[1]))
+        .collect();
+    (used.len() > 1).then(|| format!("these sets are mutually exclusive: {}", used.join(", ")))
 }
 
 /// `headers`: name → one value or several.
@@ -328,5 +364,46 @@ mod tests {
         for f in ["hosts", "methods", "https_redirect_status_code", "headers"] {
             assert!(e.get(f).is_some(), "{f}: {e}");
         }
+    }
+
+    /// Kong's routes schema and grpc subschema
+    /// (spec/01-unit/01-db/01-schema/06-routes_spec.lua, "grpc" cases):
+    /// gRPC routes take no methods, never strip the path (default false),
+    /// and do not mix with HTTP protocols.
+    #[test]
+    fn grpc_routes_follow_the_grpc_subschema() {
+        let r = Route::from_json(
+            &json!({"protocols": ["grpc", "grpcs"], "paths": ["/a.B/"]}),
+            &cx(),
+        )
+        .unwrap();
+        assert!(!r.strip_path);
+        let e = Route::from_json(
+            &json!({"protocols": ["grpc"], "paths": ["/"], "methods": ["POST"], "strip_path": true}),
+            &cx(),
+        )
+        .unwrap_err();
+        assert!(
+            e.get("methods").is_some() && e.get("strip_path").is_some(),
+            "{e}"
+        );
+        let e = Route::from_json(
+            &json!({"protocols": ["http", "grpc"], "paths": ["/"]}),
+            &cx(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.get("protocols"),
+            Some(&crate::kong::FieldError::Message(
+                "these sets are mutually exclusive: ('http', 'https'), ('grpc', 'grpcs')".into()
+            ))
+        );
+        let e = Route::from_json(&json!({"protocols": ["grpcs"]}), &cx()).unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "must set one of 'hosts', 'headers', 'paths' when 'protocols' is 'grpcs'"
+            ),
+            "{e}"
+        );
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// Protocols kingress speaks to upstreams.
-const PROTOCOLS: [&str; 2] = ["http", "https"];
+const PROTOCOLS: [&str; 4] = ["grpc", "grpcs", "http", "https"];
 /// Kong's timeout bounds (`typedefs.timeout`).
 const MAX_TIMEOUT: i64 = 2_147_483_646;
 
@@ -79,8 +79,16 @@ impl Service {
         if !PROTOCOLS.contains(&protocol.as_str()) {
             r.errors.field(
                 "protocol",
-                format!("expected one of: http, https (kingress does not proxy '{protocol}')"),
+                format!(
+                    "expected one of: {} (kingress does not proxy '{protocol}')",
+                    PROTOCOLS.join(", ")
+                ),
             );
+        }
+        // Kong's entity check: gRPC calls name their method in the path, so
+        // a service path would break every call.
+        if matches!(protocol.as_str(), "grpc" | "grpcs") && path.is_some() {
+            r.errors.field("path", "value must be null");
         }
         match &host {
             None => r.errors.field("host", "required field missing"),
@@ -149,7 +157,7 @@ fn parse_url(url: &str) -> Result<UrlParts, String> {
         .to_string();
     let port = match uri.port_u16() {
         Some(p) => i64::from(p),
-        None if protocol == "https" => 443,
+        None if matches!(protocol.as_str(), "https" | "grpcs") => 443,
         None => 80,
     };
     if uri.query().is_some() {
@@ -218,10 +226,32 @@ mod tests {
         assert_eq!((s.port, s.path.as_deref()), (9000, None));
     }
 
+    /// Kong's services schema: `grpc`/`grpcs` are protocols, a path is
+    /// refused with them (spec/01-unit/01-db/01-schema/05-services_spec.lua
+    /// "grpc and grpcs protocols do not accept a path").
+    #[test]
+    fn grpc_services_take_no_path() {
+        let s = Service::from_json(&json!({"url": "grpcs://grpc.test"}), &cx()).unwrap();
+        assert_eq!((s.protocol.as_str(), s.port), ("grpcs", 443));
+        let s = Service::from_json(
+            &json!({"protocol": "grpc", "host": "g", "port": 9000}),
+            &cx(),
+        )
+        .unwrap();
+        assert_eq!(s.protocol, "grpc");
+        let e = Service::from_json(&json!({"url": "grpc://g:9000/base"}), &cx()).unwrap_err();
+        assert_eq!(
+            e.get("path"),
+            Some(&crate::kong::FieldError::Message(
+                "value must be null".into()
+            ))
+        );
+    }
+
     #[test]
     fn schema_violations_name_each_field() {
         let e = Service::from_json(
-            &json!({"name": "a b", "port": 70000, "protocol": "grpc", "bogus": 1}),
+            &json!({"name": "a b", "port": 70000, "protocol": "tcp", "bogus": 1}),
             &cx(),
         )
         .unwrap_err();

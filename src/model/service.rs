@@ -28,12 +28,16 @@ pub struct Service {
 }
 
 /// The protocol spoken to an upstream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scheme {
-    /// Plain HTTP.
+    /// Plain HTTP/1.1.
     Http,
-    /// HTTP over TLS.
+    /// HTTP over TLS (HTTP/1.1).
     Https,
+    /// gRPC: HTTP/2 over plain TCP with prior knowledge (h2c).
+    Grpc,
+    /// gRPC over TLS: HTTP/2 negotiated with ALPN `h2`.
+    Grpcs,
 }
 
 /// One endpoint of a service: an IP (EndpointSlice) or a DNS name
@@ -76,6 +80,47 @@ impl Service {
             write_timeout_ms: 60_000,
             retries: 5,
         }
+    }
+}
+
+// === impl Scheme ===
+
+impl Scheme {
+    /// Kong's name of the protocol (`protocol` of a service).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+            Scheme::Grpc => "grpc",
+            Scheme::Grpcs => "grpcs",
+        }
+    }
+
+    /// Kong's name back to the scheme; `None` for protocols kingress does
+    /// not proxy to (stream ones).
+    pub fn parse(protocol: &str) -> Option<Self> {
+        match protocol {
+            "http" => Some(Scheme::Http),
+            "https" => Some(Scheme::Https),
+            "grpc" => Some(Scheme::Grpc),
+            "grpcs" => Some(Scheme::Grpcs),
+            _ => None,
+        }
+    }
+
+    /// Whether the upstream connection is TLS.
+    pub fn is_tls(self) -> bool {
+        matches!(self, Scheme::Https | Scheme::Grpcs)
+    }
+
+    /// Whether the upstream speaks gRPC (HTTP/2 only).
+    pub fn is_grpc(self) -> bool {
+        matches!(self, Scheme::Grpc | Scheme::Grpcs)
+    }
+
+    /// The port a URL of this scheme implies (80 without TLS, 443 with).
+    pub fn default_port(self) -> u16 {
+        if self.is_tls() { 443 } else { 80 }
     }
 }
 

@@ -61,6 +61,10 @@ pub struct Exchange<'t> {
     /// `strip_path` and the service path make (Kong's
     /// `kong.service.request.set_path`).
     pub upstream_path: Option<String>,
+    /// Send a gRPC upstream the path `strip_path` made (grpc-web's
+    /// `pass_stripped_path`); otherwise it gets the client's path, as
+    /// nginx's `grpc_pass` under Kong does.
+    pub pass_stripped_path: bool,
     /// The upstream `Host`, over `preserve_host` and the service's (Kong's
     /// `kong.service.request.set_header("host", …)`).
     pub upstream_host: Option<HeaderValue>,
@@ -129,6 +133,7 @@ impl<'t> Exchange<'t> {
             context: http::Extensions::new(),
             matched_path: 0,
             upstream_path: None,
+            pass_stripped_path: false,
             upstream_host: None,
             request_id: None,
             connection: Connection::default(),

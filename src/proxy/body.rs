@@ -106,6 +106,13 @@ impl Slot {
 
 // === impl Reclaimable ===
 
+impl Reclaimable {
+    /// The slot this attempt takes its body from.
+    pub(super) fn slot(&self) -> Slot {
+        self.slot.clone()
+    }
+}
+
 impl Body for Reclaimable {
     type Data = Bytes;
     type Error = BoxError;

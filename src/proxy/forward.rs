@@ -3,27 +3,55 @@
 //! connection cannot be opened, and bound the wait for the response
 //! headers.
 //!
-//! Upstream TLS (`Scheme::Https`) encrypts without verifying the
-//! certificate, as Kong does by default (`tls_verify` off): targets are Pod
-//! IPs that no certificate names.
+//! HTTP and HTTPS upstreams get HTTP/1.1 on pooled connections (`pool`);
+//! gRPC upstreams get HTTP/2 on shared, multiplexed ones (`multiplex`).
+//!
+//! Upstream TLS (`Scheme::Https`, `Scheme::Grpcs`) encrypts without
+//! verifying the certificate, as Kong does by default (`tls_verify` off):
+//! targets are Pod IPs that no certificate names.
 
+mod failure;
+mod multiplex;
 mod pool;
+mod unverified;
 
-use super::body::{ClientBodyError, Reclaimable, Slot, UpstreamBody};
+use super::body::{Reclaimable, Slot, UpstreamBody};
 use super::headers::target_host;
 use super::respond::ProxyError;
 use crate::model::{Scheme, Service, Target};
-use crate::plugins::{BodyRefused, BoxBody, PluginError};
-use http::header::HOST;
-use http::uri::PathAndQuery;
+use crate::plugins::BoxBody;
+use failure::{exchange_error, headers_timeout, unprocessed};
+use http::header::{HOST, TE};
+use http::uri::{Authority, PathAndQuery};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
+use multiplex::{InFlight, Multiplex};
 use parking_lot::Mutex;
 use pool::{ConnectError, Pool, Sender};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub(super) use pool::Lease;
+/// What a response body holds of its connection until the body ends.
+pub(crate) enum Lease {
+    /// An HTTP/1.1 connection, returned to the pool by [`Lease::release`].
+    Pooled(pool::Lease),
+    /// A stream of a shared HTTP/2 connection.
+    Stream {
+        /// Frees the stream's slot when dropped.
+        _held: InFlight,
+    },
+}
+
+impl Lease {
+    /// The body ended: an HTTP/1.1 connection serves the next request,
+    /// an HTTP/2 stream frees its slot.
+    pub(crate) fn release(self) {
+        match self {
+            Lease::Pooled(lease) => lease.release(),
+            Lease::Stream { .. } => {}
+        }
+    }
+}
 
 /// Round-robin counters above this many services are reset (services that
 /// left the table must not accumulate forever).
@@ -33,6 +61,7 @@ const MAX_COUNTERS: usize = 65_536;
 /// round-robin counters. One per proxy.
 pub(super) struct Upstreams {
     pool: Pool,
+    multiplex: Multiplex,
     counters: Mutex<HashMap<String, usize>>,
 }
 
@@ -50,6 +79,9 @@ pub(super) struct Outgoing {
     pub host: Option<HeaderValue>,
     /// The body, streamed.
     pub body: BoxBody,
+    /// The client's `grpc-timeout`, which bounds the wait for the response
+    /// headers when shorter than the service's read timeout.
+    pub deadline: Option<Duration>,
 }
 
 /// How an attempt ended when it did not produce a response.
@@ -73,9 +105,12 @@ impl Upstreams {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(unverified::AcceptAny::new()))
             .with_no_client_auth();
+        let mut h2 = tls.clone();
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        h2.alpn_protocols = vec![b"h2".to_vec()];
         Ok(Self {
             pool: Pool::new(Arc::new(tls)),
+            multiplex: Multiplex::new(Arc::new(h2)),
             counters: Mutex::new(HashMap::new()),
         })
     }
@@ -98,14 +133,23 @@ impl Upstreams {
             .min(targets.len());
         let first = self.next_index(&service.name, targets.len());
         let connect_timeout = Duration::from_millis(service.connect_timeout_ms);
-        let read_timeout = Duration::from_millis(service.read_timeout_ms);
+        let mut read_timeout = Duration::from_millis(service.read_timeout_ms);
         let Outgoing {
             method,
             path_and_query,
             mut headers,
             host,
             body,
+            deadline,
         } = outgoing;
+        if let Some(deadline) = deadline {
+            read_timeout = read_timeout.min(deadline);
+        }
+        let h2 = service.scheme.is_grpc();
+        if h2 {
+            // gRPC servers use it to detect proxies that drop trailers.
+            headers.insert(TE, HeaderValue::from_static("trailers"));
+        }
         // Origin form: the connection already names the target. From the
         // `String` itself, so its buffer becomes the URI without a copy.
         let uri = PathAndQuery::try_from(path_and_query)
@@ -121,16 +165,23 @@ impl Upstreams {
             let host = host.clone().or_else(|| target_host(target, service.scheme));
             let mut request = Request::new(slot.attempt());
             *request.method_mut() = method.clone();
-            *request.uri_mut() = uri.clone();
-            // Upstreams speak HTTP/1.1 whatever the client spoke.
-            *request.version_mut() = Version::HTTP_11;
+            // HTTP/1.1 upstreams (whatever the client spoke) take the origin
+            // form; HTTP/2 ones the absolute form, whose authority becomes
+            // `:authority` (there is no `Host` in HTTP/2).
+            if h2 {
+                *request.version_mut() = Version::HTTP_2;
+                *request.uri_mut() = absolute(service.scheme, host.as_ref(), &uri)?;
+            } else {
+                *request.version_mut() = Version::HTTP_11;
+                *request.uri_mut() = uri.clone();
+            }
             // The last attempt takes the headers; earlier ones copy them.
             *request.headers_mut() = if i + 1 == attempts {
                 std::mem::take(&mut headers)
             } else {
                 headers.clone()
             };
-            if let Some(host) = host {
+            if let Some(host) = host.filter(|_| !h2) {
                 request.headers_mut().insert(HOST, host);
             }
             let to = Endpoint {
@@ -139,7 +190,12 @@ impl Upstreams {
                 connect_timeout,
                 read_timeout,
             };
-            match self.attempt(&to, request).await {
+            let attempted = if h2 {
+                self.attempt_h2(&to, request).await
+            } else {
+                self.attempt(&to, request).await
+            };
+            match attempted {
                 Ok(response) => return Ok(response),
                 Err(Failed::Fatal(e)) => return Err(e),
                 Err(Failed::Connect(error)) => {
@@ -202,30 +258,80 @@ impl Upstreams {
             Ok(Ok(response)) => {
                 // An upgraded connection becomes the tunnel: never reused.
                 let lease = (response.status() != StatusCode::SWITCHING_PROTOCOLS)
-                    .then(|| self.pool.lease(sender, to.scheme, to.target));
+                    .then(|| Lease::Pooled(self.pool.lease(sender, to.scheme, to.target)));
                 Ok(response.map(|body| UpstreamBody::new(body, lease)))
             }
             Ok(Err(mut e)) => match e.take_message() {
                 Some(request) => Err(Exchange::Unsent(request)),
-                None if let Some(refused) = refused_body(e.error()) => Err(Exchange::Failed(
-                    Failed::Fatal(ProxyError::Plugin(PluginError::Plain {
-                        status: refused.status,
-                        message: refused.message.into(),
-                    })),
-                )),
-                None if client_fault(e.error()) => Err(Exchange::Failed(Failed::Fatal(
-                    ProxyError::BadRequest(describe(e.error())),
-                ))),
-                None => Err(Exchange::Failed(Failed::Fatal(ProxyError::BadGateway(
-                    describe(e.error()),
-                )))),
+                None => Err(Exchange::Failed(Failed::Fatal(exchange_error(e.error())))),
             },
-            Err(_) => Err(Exchange::Failed(Failed::Fatal(ProxyError::GatewayTimeout(
-                format!(
-                    "no response headers within {} ms",
-                    to.read_timeout.as_millis()
-                ),
-            )))),
+            Err(_) => Err(Exchange::Failed(Failed::Fatal(headers_timeout(to)))),
+        }
+    }
+
+    /// One target over HTTP/2: the least busy shared connection, or a new
+    /// one. A stream the upstream refused or that a `GOAWAY` cut off before
+    /// it was processed is sent once more on a new connection, when its
+    /// body has not been read yet.
+    async fn attempt_h2(
+        &self,
+        to: &Endpoint<'_>,
+        request: Request<Reclaimable>,
+    ) -> Result<Response<UpstreamBody>, Failed> {
+        let chosen = Box::pin(
+            self.multiplex
+                .choose(to.scheme, to.target, to.connect_timeout),
+        )
+        .await
+        .map_err(Failed::Connect)?;
+        let spare = chosen.reused.then(|| copy_head(&request));
+        match self.exchange_h2(to, chosen, request).await {
+            Err((error, Some(request))) => {
+                let request = spare.map(|head| head.with_body(request)).ok_or(error)?;
+                self.multiplex.forget_closed(to.scheme, to.target);
+                let chosen = Box::pin(self.multiplex.choose(
+                    to.scheme,
+                    to.target,
+                    to.connect_timeout,
+                ))
+                .await
+                .map_err(Failed::Connect)?;
+                self.exchange_h2(to, chosen, request)
+                    .await
+                    .map_err(|(error, _)| error)
+            }
+            Err((error, None)) => Err(error),
+            Ok(response) => Ok(response),
+        }
+    }
+
+    /// Sends on one HTTP/2 connection. On failure the body comes back when
+    /// the stream was never processed (so it may be retried elsewhere).
+    async fn exchange_h2(
+        &self,
+        to: &Endpoint<'_>,
+        chosen: multiplex::Chosen,
+        request: Request<Reclaimable>,
+    ) -> Result<Response<UpstreamBody>, (Failed, Option<Reclaimable>)> {
+        let multiplex::Chosen {
+            mut sender,
+            in_flight,
+            ..
+        } = chosen;
+        let body_slot = request.body().slot();
+        match tokio::time::timeout(to.read_timeout, sender.try_send_request(request)).await {
+            Ok(Ok(response)) => {
+                let lease = Some(Lease::Stream { _held: in_flight });
+                Ok(response.map(|body| UpstreamBody::new(body, lease)))
+            }
+            Ok(Err(mut e)) => {
+                let unsent = e.take_message().map(Request::into_body);
+                let retry = unsent.or_else(|| {
+                    (unprocessed(e.error()) && body_slot.is_intact()).then(|| body_slot.attempt())
+                });
+                Err((Failed::Fatal(exchange_error(e.error())), retry))
+            }
+            Err(_) => Err((Failed::Fatal(headers_timeout(to)), None)),
         }
     }
 
@@ -256,7 +362,7 @@ impl std::fmt::Debug for Upstreams {
 }
 
 /// Where one attempt goes, and its time limits.
-struct Endpoint<'a> {
+pub(super) struct Endpoint<'a> {
     scheme: Scheme,
     target: &'a Target,
     connect_timeout: Duration,
@@ -283,100 +389,44 @@ impl Exchange {
     }
 }
 
-/// A plugin's refusal of the request body while it streamed, if that is
-/// why the exchange failed.
-fn refused_body(error: &hyper::Error) -> Option<BodyRefused> {
-    use std::error::Error as _;
-    let mut current = error.source();
-    while let Some(e) = current {
-        if let Some(refused) = e.downcast_ref::<BodyRefused>() {
-            return Some(*refused);
-        }
-        current = e.source();
-    }
-    None
+/// The absolute URI of an HTTP/2 request: scheme, the `Host` value as
+/// authority (the target's host:port when none is fixed), the path.
+fn absolute(scheme: Scheme, host: Option<&HeaderValue>, uri: &Uri) -> Result<Uri, ProxyError> {
+    let authority = host
+        .and_then(|h| Authority::try_from(h.as_bytes()).ok())
+        .ok_or_else(|| ProxyError::BadGateway("no valid upstream authority".into()))?;
+    let mut parts = uri.clone().into_parts();
+    parts.scheme = Some(if scheme.is_tls() {
+        http::uri::Scheme::HTTPS
+    } else {
+        http::uri::Scheme::HTTP
+    });
+    parts.authority = Some(authority);
+    Uri::from_parts(parts).map_err(|e| ProxyError::BadGateway(format!("invalid upstream uri: {e}")))
 }
 
-/// Whether the exchange failed because the client's request body did
-/// (then it is the client's error, 400, not the upstream's).
-fn client_fault(error: &hyper::Error) -> bool {
-    use std::error::Error as _;
-    let mut current = error.source();
-    while let Some(e) = current {
-        if e.is::<ClientBodyError>() {
-            return true;
-        }
-        current = e.source();
-    }
-    false
+/// A request's head, kept to send the request again.
+struct Head {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
 }
 
-/// The error and its causes on one line (hyper's top-level message alone is
-/// rarely useful).
-fn describe(error: &hyper::Error) -> String {
-    use std::error::Error as _;
-    let mut text = error.to_string();
-    let mut current = error.source();
-    while let Some(e) = current {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        current = e.source();
+impl Head {
+    fn with_body(self, body: Reclaimable) -> Request<Reclaimable> {
+        let mut request = Request::new(body);
+        *request.method_mut() = self.method;
+        *request.uri_mut() = self.uri;
+        *request.version_mut() = Version::HTTP_2;
+        *request.headers_mut() = self.headers;
+        request
     }
-    text
 }
 
-/// The certificate verifier for upstream TLS: accepts any certificate but
-/// still checks the handshake signatures, so the session is encrypted to
-/// whoever holds the presented key.
-mod unverified {
-    use rustls::DigitallySignedStruct;
-    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-    use rustls::crypto::{
-        WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature,
-    };
-    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-
-    #[derive(Debug)]
-    pub(super) struct AcceptAny(WebPkiSupportedAlgorithms);
-
-    impl AcceptAny {
-        pub(super) fn new() -> Self {
-            Self(rustls::crypto::ring::default_provider().signature_verification_algorithms)
-        }
-    }
-
-    impl ServerCertVerifier for AcceptAny {
-        fn verify_server_cert(
-            &self,
-            _end_entity: &CertificateDer<'_>,
-            _intermediates: &[CertificateDer<'_>],
-            _server_name: &ServerName<'_>,
-            _ocsp_response: &[u8],
-            _now: UnixTime,
-        ) -> Result<ServerCertVerified, rustls::Error> {
-            Ok(ServerCertVerified::assertion())
-        }
-
-        fn verify_tls12_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls12_signature(message, cert, dss, &self.0)
-        }
-
-        fn verify_tls13_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls13_signature(message, cert, dss, &self.0)
-        }
-
-        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-            self.0.supported_schemes()
-        }
+fn copy_head(request: &Request<Reclaimable>) -> Head {
+    Head {
+        method: request.method().clone(),
+        uri: request.uri().clone(),
+        headers: request.headers().clone(),
     }
 }

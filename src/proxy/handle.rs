@@ -8,8 +8,8 @@ use super::forward::{Outgoing, Upstreams};
 use super::headers::{self, Forwarded};
 use super::logged::{PendingLog, log_plugins, pending_log};
 use super::request_id::{loggable_id, request_id};
-use super::respond::ProxyError;
-use super::{inbound, rewrite, upgrade};
+use super::respond::{ProxyError, grpc_shape};
+use super::{grpc, inbound, rewrite, upgrade};
 use crate::metrics::{Metrics, RequestLabels};
 use crate::model::normalise::normalise;
 use crate::model::{PluginInstance, Route, Service};
@@ -82,6 +82,8 @@ struct Outcome<'t> {
     request_id: Option<String>,
     /// Filled in only when a plugin that ran has a log phase.
     log: Option<PendingLog>,
+    /// The request is a gRPC call: the proxy's own answers are gRPC-shaped.
+    grpc: bool,
 }
 
 /// Serves one request; never fails (errors become responses).
@@ -101,6 +103,7 @@ pub(super) async fn handle(
     let published = shared.table.load();
     let mut outcome = Outcome {
         request_id: access_log_on().then(|| request_id(request.headers())),
+        grpc: grpc::is_call(request.headers(), request.version()),
         ..Outcome::default()
     };
     // Boxed: hyper moves the service future into its connection state on
@@ -109,7 +112,7 @@ pub(super) async fn handle(
     // that took about 2% of the proxy's CPU.
     let response = Box::pin(proxy(&shared, &published, request, conn, &mut outcome))
         .await
-        .unwrap_or_else(ProxyError::into_response);
+        .unwrap_or_else(|error| answer(error, outcome.grpc));
     let response = match outcome.log.take() {
         Some(pending) => pending.attach(response, shared.clone(), started),
         None => response,
@@ -167,6 +170,7 @@ async fn proxy<'t>(
     if found.https_required {
         return Err(https_required(route, &host, &parts.uri));
     }
+    grpc::check_route(route, &parts.headers, parts.version, https)?;
     let service = route
         .service
         .as_deref()
@@ -211,7 +215,13 @@ async fn proxy<'t>(
             Exit::Respond(local) => ProxyError::Local(local),
             Exit::Refuse(e) => ProxyError::Plugin(e),
         };
-        return Ok(local(&ran, &mut exchange, &shared.runtime, error));
+        return Ok(local(
+            &ran,
+            &mut exchange,
+            &shared.runtime,
+            error,
+            outcome.grpc,
+        ));
     }
     let Some(service) = service else {
         return Ok(local(
@@ -219,6 +229,7 @@ async fn proxy<'t>(
             &mut exchange,
             &shared.runtime,
             ProxyError::NoService,
+            outcome.grpc,
         ));
     };
 
@@ -264,7 +275,13 @@ async fn proxy<'t>(
             .as_deref()
             .and_then(|h| HeaderValue::from_str(h).ok())
     });
+    // gRPC method names are paths: Kong's `grpc_pass` sends the client's
+    // path whatever the route strips, unless grpc-web asks otherwise.
+    let client_path = service.scheme.is_grpc() && !exchange.pass_stripped_path;
     let path = exchange.upstream_path.take().unwrap_or_else(|| {
+        if client_path {
+            return parts.uri.path().to_string();
+        }
         rewrite::upstream_path(
             parts.uri.path(),
             found.strip_len,
@@ -273,7 +290,9 @@ async fn proxy<'t>(
             route.path_handling,
         )
     });
+    let deadline = grpc::deadline(&upstream_headers);
     let outgoing = Outgoing {
+        deadline,
         method: parts.method.clone(),
         path_and_query: rewrite::with_query(path, &parts.uri),
         headers: upstream_headers,
@@ -303,7 +322,15 @@ async fn proxy<'t>(
     // 502).
     let mut response = match sent {
         Ok(response) => response,
-        Err(error) => return Ok(local(&ran, &mut exchange, &shared.runtime, error)),
+        Err(error) => {
+            return Ok(local(
+                &ran,
+                &mut exchange,
+                &shared.runtime,
+                error,
+                outcome.grpc,
+            ));
+        }
     };
     let switched = response.status() == StatusCode::SWITCHING_PROTOCOLS;
     if switched {
@@ -323,7 +350,11 @@ async fn proxy<'t>(
     let body = if switched {
         body.map_err(|e| Box::new(e) as BoxError).boxed()
     } else {
-        let body = response_body(body, &parts.headers).await;
+        let mut body = response_body(body, &parts.headers).await;
+        if service.scheme.is_grpc() && grpc::is_response(&parts.headers) {
+            let deadline = deadline.map(|d| tokio::time::Instant::from_std(sent_at) + d);
+            body = grpc::Guarded::new(body, deadline).boxed();
+        }
         body_phase(&ran, &exchange, &shared.runtime, &mut parts, body)
     };
     Ok(Response::from_parts(parts, body))
@@ -351,6 +382,12 @@ fn bad_request(detail: impl std::fmt::Display) -> ProxyError {
     ProxyError::BadRequest(detail.to_string())
 }
 
+/// The proxy's own answer; gRPC-shaped for a gRPC call.
+fn answer(error: ProxyError, grpc: bool) -> Response<BoxBody> {
+    let response = error.into_response();
+    if grpc { grpc_shape(response) } else { response }
+}
+
 /// A local answer (a plugin's own, a refusal, no service) after the header
 /// and body phases of the plugins that ran.
 fn local(
@@ -358,8 +395,9 @@ fn local(
     exchange: &mut Exchange<'_>,
     runtime: &Runtime,
     error: ProxyError,
+    grpc: bool,
 ) -> Response<BoxBody> {
-    let mut response = error.into_response();
+    let mut response = answer(error, grpc);
     response_phase(ran, exchange, response.headers_mut());
     let (mut parts, body) = response.into_parts();
     let body = body_phase(ran, exchange, runtime, &mut parts, body);

@@ -214,10 +214,7 @@ pub(super) fn join_cookies(headers: &mut HeaderMap) {
 /// preserve the client's: `host`, plus `:port` unless it is the scheme's
 /// default port.
 pub(super) fn target_host(target: &Target, scheme: Scheme) -> Option<HeaderValue> {
-    let default_port = match scheme {
-        Scheme::Http => 80,
-        Scheme::Https => 443,
-    };
+    let default_port = scheme.default_port();
     let host = if target.host.contains(':') {
         format!("[{}]", target.host)
     } else {

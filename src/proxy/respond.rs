@@ -2,6 +2,12 @@
 //! response: Kong's JSON answers for the proxy's own failures, the plugins'
 //! refusals and the plugins' local responses. Keeping it here means every
 //! error body has the same content type, `Server` header and wording.
+//!
+//! A gRPC client gets the same answers gRPC-shaped ([`grpc::shape`]).
+
+mod grpc;
+
+pub use grpc::{shape as grpc_shape, trailers as grpc_trailers};
 
 use crate::plugins::{BoxBody, LocalBody, LocalResponse, PluginError, empty_body, full_body};
 use bytes::Bytes;
@@ -51,6 +57,17 @@ pub enum ProxyError {
     /// The upstream did not answer in time (504).
     #[error("upstream timed out: {0}")]
     GatewayTimeout(String),
+    /// A route whose protocols are `grpc`/`grpcs` matched a request that is
+    /// not a gRPC call (415, Kong's wording).
+    #[error("non-gRPC request matched a gRPC route")]
+    NotGrpc,
+    /// A gRPC call over HTTP/1 (426 asking for HTTP/2, as Kong does).
+    #[error("gRPC request over HTTP/1")]
+    Http2Required,
+    /// A plain-text gRPC call matched a `grpcs`-only route: Kong answers
+    /// gRPC status 1 (`CANCELLED`) with its message.
+    #[error("gRPC request matched a gRPCs route")]
+    GrpcsRequired,
     /// A plugin refused the request.
     #[error(transparent)]
     Plugin(#[from] PluginError),
@@ -97,6 +114,19 @@ impl ProxyError {
                     "The upstream server is timing out",
                 )
             }
+            ProxyError::NotGrpc => message(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Non-gRPC request matched gRPC route",
+            ),
+            ProxyError::Http2Required => {
+                let mut response =
+                    message(StatusCode::UPGRADE_REQUIRED, "Please use HTTP2 protocol");
+                let headers = response.headers_mut();
+                headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+                headers.insert(UPGRADE, HeaderValue::from_static("HTTP/2"));
+                response
+            }
+            ProxyError::GrpcsRequired => grpc::status(1, "gRPC request matched gRPCs route"),
             ProxyError::Plugin(e) => plugin_error(e),
             ProxyError::Local(local) => local_response(*local),
         }

@@ -197,7 +197,10 @@ pub(super) fn service_settings(
         s.host_header = Some(v.trim().to_string());
     }
     if let Some(v) = a.get(PROTOCOL) {
+        // gRPC upstreams speak HTTP/2 (h2c or h2 over TLS); `ws`/`wss`
+        // upgrade over HTTP/1.1.
         match protocol(v.trim()) {
+            Ok(_) if let Some(scheme) = Scheme::parse(v.trim()) => s.scheme = Some(scheme),
             Ok("https") => s.scheme = Some(Scheme::Https),
             Ok(_) => s.scheme = Some(Scheme::Http),
             Err(Refusal::Invalid(why)) => invalid(cx, object, PROTOCOL, v, &why),
@@ -255,13 +258,24 @@ enum Refusal {
     Unsupported(String),
 }
 
-/// Kong's route protocols mapped onto what kingress serves: the TLS
-/// requirement is what matters, so `grpcs`/`wss` become `https` and
-/// `grpc`/`ws` become `http`. Stream protocols are not served at all.
+/// Kong's route protocols mapped onto what kingress serves: for WebSocket
+/// the TLS requirement is what matters, so `wss` becomes `https` and `ws`
+/// becomes `http`; `grpc`/`grpcs` stay (the proxy answers non-gRPC
+/// requests on them as Kong does). Stream protocols are not served at all.
 fn protocols(value: &str) -> Result<Vec<String>, Refusal> {
     let mut out = Vec::new();
     for p in list(value) {
-        out.push(protocol(p)?.to_string());
+        let served = protocol(p)?;
+        out.push(match p {
+            "grpc" | "grpcs" => p.to_string(),
+            _ => served.to_string(),
+        });
+    }
+    if out.iter().any(|p| p.starts_with("grpc")) && out.iter().any(|p| p.starts_with("http")) {
+        return Err(Refusal::Invalid(
+            "Kong's protocols sets ('http', 'https') and ('grpc', 'grpcs') are mutually exclusive"
+                .into(),
+        ));
     }
     out.sort();
     Ok(dedup(out))

@@ -117,11 +117,7 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
                 continue;
             }
             let mut service = Service::new(key.clone(), object);
-            service.scheme = if s.protocol == "https" {
-                Scheme::Https
-            } else {
-                Scheme::Http
-            };
+            service.scheme = Scheme::parse(&s.protocol).unwrap_or(Scheme::Http);
             service.path = s.path.clone();
             service.targets = vec![Target {
                 host: s.host.clone(),

@@ -68,7 +68,7 @@ pub fn render(sets: &[&str]) -> Vec<Value> {
 
 /// [`render`] with values files (`-f`) too.
 pub fn render_with(files: &[&Path], sets: &[&str]) -> Vec<Value> {
-    super::checks::documents(&run_helm(&template_args(&chart_dir(), files, sets)))
+    crate::manifests::checks::documents(&run_helm(&template_args(&chart_dir(), files, sets)))
 }
 
 pub fn template_args(chart: &Path, files: &[&Path], sets: &[&str]) -> Vec<String> {
@@ -146,7 +146,7 @@ pub fn notes(files: &[&Path], sets: &[&str]) -> String {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata:\n  notes: |\n    {{- include \"kingress.notes\" . | nindent 4 }}\n",
     )
     .unwrap();
-    let docs = super::checks::documents(&run_helm(&template_args(&chart, files, sets)));
+    let docs = crate::manifests::checks::documents(&run_helm(&template_args(&chart, files, sets)));
     let notes = docs
         .iter()
         .find(|d| d["kind"] == "ConfigMap" && d["metadata"]["name"] == "notes")

@@ -8,6 +8,7 @@
 //! - [`proxy`]: starts the proxy, status and admin listeners on `127.0.0.1:0`
 //!   around a hand-built table, plus small table builders;
 //! - [`otlp`]: a loopback OTLP/HTTP receiver decoding protobuf exports;
+//! - [`grpc`]: a tonic gRPC server (h2c or TLS) and client of `test.Echo`;
 //! - [`raw`]: raw TCP requests and close timing, for what a client library
 //!   would refuse or fix.
 //!
@@ -18,6 +19,7 @@
 pub mod auth;
 pub mod browser;
 pub mod client;
+pub mod grpc;
 pub mod idp;
 pub mod jwt;
 pub mod log_receiver;

@@ -140,7 +140,7 @@ impl Standalone {
         how: Stderr,
     ) -> Result<Standalone, String> {
         let [http, https, admin, status] = free_ports();
-        let file = std::fs::File::create(&log).unwrap();
+        let file = std::fs::File::create(log).unwrap();
         let stderr = match how {
             Stderr::File => Stdio::from(file.try_clone().unwrap()),
             Stderr::Pipe => Stdio::piped(),

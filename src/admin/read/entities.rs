@@ -128,10 +128,7 @@ fn kong_paths(path: &PathMatch) -> Vec<String> {
 }
 
 fn scheme_name(scheme: Scheme) -> (&'static str, u16) {
-    match scheme {
-        Scheme::Http => ("http", 80),
-        Scheme::Https => ("https", 443),
-    }
+    (scheme.as_str(), scheme.default_port())
 }
 
 /// A service. With a single target (an ExternalName) host and port are the

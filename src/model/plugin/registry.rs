@@ -31,6 +31,7 @@ macro_rules! plugins {
             HttpLog => http_log::HttpLogConfig,
             FileLog => file_log::FileLogConfig,
             Prometheus => prometheus::PrometheusConfig,
+            GrpcWeb => grpc_web::GrpcWebConfig,
         }
     };
 }

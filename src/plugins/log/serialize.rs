@@ -100,10 +100,7 @@ pub fn serialize(record: &LogRecord) -> Value {
                 "name": service.name,
                 "host": first.map(|t| t.host.as_str()),
                 "port": first.map(|t| t.port),
-                "protocol": match service.scheme {
-                    crate::model::Scheme::Http => "http",
-                    crate::model::Scheme::Https => "https",
-                },
+                "protocol": service.scheme.as_str(),
                 "path": service.path,
                 "retries": service.retries,
                 "connect_timeout": service.connect_timeout_ms,

@@ -2,7 +2,7 @@
 //! `request` with scheme, host, port, headers, query, body, raw_body,
 //! method, path, uri_captures, then `matched_route` and `matched_service`).
 
-use crate::model::{PathMatch, Route, Scheme, Service};
+use crate::model::{PathMatch, Route, Service};
 use crate::plugins::Exchange;
 use serde_json::{Map, Value, json};
 use std::sync::OnceLock;
@@ -180,10 +180,7 @@ fn service(service: &Service) -> Value {
     let target = service.targets.first();
     json!({
         "name": service.name,
-        "protocol": match service.scheme {
-            Scheme::Http => "http",
-            Scheme::Https => "https",
-        },
+        "protocol": service.scheme.as_str(),
         "host": target.map(|t| t.host.as_str()),
         "port": target.map(|t| t.port),
         "path": service.path,

@@ -103,7 +103,7 @@ impl Pool {
 
     /// An idle, ready connection to `target`, if one exists.
     pub(super) fn checkout(&self, scheme: Scheme, target: &Target) -> Option<Sender> {
-        let https = scheme == Scheme::Https;
+        let https = scheme.is_tls();
         let mut idle = self.inner.idle.lock();
         let list = idle
             .get_mut(&(https, target.port))?
@@ -145,7 +145,7 @@ impl Pool {
         Lease {
             sender,
             pool: Arc::downgrade(&self.inner),
-            https: scheme == Scheme::Https,
+            https: scheme.is_tls(),
             port: target.port,
             host: Arc::from(target.host.as_str()),
         }
@@ -163,8 +163,9 @@ impl Pool {
         // Small requests should not wait for Nagle.
         let _ = tcp.set_nodelay(true);
         match scheme {
-            Scheme::Http => handshake(tcp).await,
-            Scheme::Https => {
+            // gRPC goes through `multiplex`; on HTTP/1.1 it would be plain.
+            Scheme::Http | Scheme::Grpc => handshake(tcp).await,
+            Scheme::Https | Scheme::Grpcs => {
                 let name = ServerName::try_from(target.host.clone()).map_err(|e| ConnectError {
                     timed_out: false,
                     detail: format!("invalid TLS server name {:?}: {e}", target.host),
