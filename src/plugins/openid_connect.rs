@@ -251,7 +251,7 @@ async fn access(
     if found.is_none()
         && let Some(presented) = grant::find(config, exchange).await?
     {
-        return exchange_credentials(plugin, config, exchange, runtime, presented).await;
+        return grant::exchange(plugin, config, exchange, runtime, presented).await;
     }
     let failure = match &found {
         None => Failure::Unauthorized(Reason::NoToken),
@@ -279,53 +279,6 @@ async fn access(
             browser.on_refusal(&ctx, exchange, &failure).await;
             refuse(&plugin.id, config, exchange, failure)
         }
-    }
-}
-
-/// `password` / `client_credentials`: the presented credentials are
-/// exchanged for tokens (see `grant`); the provider's access token is then
-/// what the rules, the consumer mapping and the upstream see.
-async fn exchange_credentials(
-    plugin: &PluginInstance,
-    config: &Arc<OidcConfig>,
-    exchange: &mut Exchange<'_>,
-    runtime: &Runtime,
-    presented: grant::Presented,
-) -> Result<Access, PluginError> {
-    // Read before the credentials are hidden, as on the token path.
-    let copies = client_copies::collect(config, exchange).await?;
-    if config.hide_credentials {
-        grant::hide(exchange, &presented).await?;
-    }
-    let ctx = Ctx {
-        state: &runtime.oidc.inner,
-        plugin_id: &plugin.id,
-        config,
-        shared: Some(Arc::clone(config)),
-        copies,
-    };
-    let obtained = match grant::tokens(&ctx, &presented).await {
-        Ok(tokens) => tokens,
-        Err(failure) => return refuse(&plugin.id, config, exchange, failure),
-    };
-    let token = obtained.access_token.expose();
-    let verified = match grant::claims(&ctx, &obtained).await {
-        Ok(claims) => Verified {
-            claims,
-            introspection: None,
-            user_info: None,
-            tokens: Some(obtained.clone()),
-            oauth2: None,
-        },
-        Err(failure) => return refuse(&plugin.id, config, exchange, failure),
-    };
-    let verified = search_user_info(&ctx, token, verified).await;
-    match authorize(config, exchange.table, verified) {
-        Ok((verified, consumer)) => {
-            upstream::apply(config, exchange, &verified, consumer, token);
-            Ok(Access::Continue)
-        }
-        Err(failure) => refuse(&plugin.id, config, exchange, failure),
     }
 }
 

@@ -8,18 +8,18 @@ use super::forward::{Outgoing, Upstreams};
 use super::headers::{self, Forwarded};
 use super::logged::{PendingLog, log_plugins, pending_log};
 use super::request_id::{loggable_id, request_id};
-use super::respond::{ProxyError, grpc_shape};
+use super::respond::ProxyError;
 use super::{grpc, inbound, rewrite, upgrade};
 use crate::metrics::{Metrics, RequestLabels};
 use crate::model::normalise::normalise;
-use crate::model::{PluginInstance, Route, Service};
+use crate::model::{Route, Service};
 use crate::plugins::pipeline::{self, Exit};
 use crate::plugins::{self, BoxBody, BoxError, Exchange, Runtime, empty_body};
 use crate::publish::{Published, TableHandle};
 use crate::router::{self, RequestInfo};
 use http::header::{HOST, VIA};
 use http::uri::PathAndQuery;
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri, Version};
+use http::{HeaderValue, Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
@@ -29,6 +29,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// `Via` on proxied responses, like Kong's `1.1 kong/<version>`.
+mod phases;
+
+use phases::{answer, body_phase, local, response_phase};
+
 const VIA_VALUE: &str = concat!("1.1 kingress/", env!("CARGO_PKG_VERSION"));
 
 /// What every request of a proxy shares.
@@ -380,72 +384,6 @@ fn canonical_uri(uri: &mut Uri) -> Result<(), ProxyError> {
 /// A client error; the detail is logged, never sent back.
 fn bad_request(detail: impl std::fmt::Display) -> ProxyError {
     ProxyError::BadRequest(detail.to_string())
-}
-
-/// The proxy's own answer; gRPC-shaped for a gRPC call.
-fn answer(error: ProxyError, grpc: bool) -> Response<BoxBody> {
-    let response = error.into_response();
-    if grpc { grpc_shape(response) } else { response }
-}
-
-/// A local answer (a plugin's own, a refusal, no service) after the header
-/// and body phases of the plugins that ran.
-fn local(
-    ran: &[&PluginInstance],
-    exchange: &mut Exchange<'_>,
-    runtime: &Runtime,
-    error: ProxyError,
-    grpc: bool,
-) -> Response<BoxBody> {
-    let mut response = answer(error, grpc);
-    response_phase(ran, exchange, response.headers_mut());
-    let (mut parts, body) = response.into_parts();
-    let body = body_phase(ran, exchange, runtime, &mut parts, body);
-    Response::from_parts(parts, body)
-}
-
-/// The plugins' body phase, in the order their access phase ran.
-fn body_phase(
-    ran: &[&PluginInstance],
-    exchange: &Exchange<'_>,
-    runtime: &Runtime,
-    parts: &mut http::response::Parts,
-    mut body: BoxBody,
-) -> BoxBody {
-    for plugin in ran {
-        body = plugins::body(plugin, exchange, runtime, parts, body);
-    }
-    body
-}
-
-/// The response headers every plugin that ran asked for, then the plugins'
-/// response phase, in the order their access phase ran.
-fn response_phase(ran: &[&PluginInstance], exchange: &mut Exchange<'_>, headers: &mut HeaderMap) {
-    // A plugin's header replaces the response's, all its values kept
-    // (`drain` names only the first value of each header). Cookies add
-    // to the response's own: a session cookie must not erase the
-    // upstream's.
-    let mut last = None;
-    for (name, value) in exchange.response_headers.drain() {
-        match name {
-            Some(name) if name == http::header::SET_COOKIE => {
-                headers.append(name.clone(), value);
-                last = Some(name);
-            }
-            Some(name) => {
-                headers.insert(name.clone(), value);
-                last = Some(name);
-            }
-            None => {
-                if let Some(name) = &last {
-                    headers.append(name.clone(), value);
-                }
-            }
-        }
-    }
-    for plugin in ran {
-        plugins::response(plugin, exchange, headers);
-    }
 }
 
 fn https_required(route: &Route, host: &str, uri: &Uri) -> ProxyError {

@@ -28,8 +28,11 @@ use super::cache::TokenHash;
 use super::failure::Failure;
 use super::token_endpoint::{Grant, TokenRequest, TokenResponse};
 use super::{Ctx, bearer, now_unix};
+use super::{Verified, authorize, refuse, search_user_info};
+use crate::model::PluginInstance;
 use crate::model::plugin::OidcConfig;
 use crate::model::plugin::openid_connect::AuthMethod;
+use crate::plugins::{Access, Runtime};
 use crate::plugins::{Exchange, PluginError};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
@@ -213,6 +216,53 @@ pub(super) async fn claims(ctx: &Ctx<'_>, tokens: &TokenResponse) -> Result<Arc<
         bearer::verify(ctx, token).await
     } else {
         Ok(Arc::new(Value::Object(Default::default())))
+    }
+}
+
+/// `password` / `client_credentials`: the presented credentials are
+/// exchanged for tokens (see `grant`); the provider's access token is then
+/// what the rules, the consumer mapping and the upstream see.
+pub(super) async fn exchange(
+    plugin: &PluginInstance,
+    config: &Arc<OidcConfig>,
+    exchange: &mut Exchange<'_>,
+    runtime: &Runtime,
+    presented: Presented,
+) -> Result<Access, PluginError> {
+    // Read before the credentials are hidden, as on the token path.
+    let copies = super::client_copies::collect(config, exchange).await?;
+    if config.hide_credentials {
+        hide(exchange, &presented).await?;
+    }
+    let ctx = Ctx {
+        state: &runtime.oidc.inner,
+        plugin_id: &plugin.id,
+        config,
+        shared: Some(Arc::clone(config)),
+        copies,
+    };
+    let obtained = match tokens(&ctx, &presented).await {
+        Ok(tokens) => tokens,
+        Err(failure) => return refuse(&plugin.id, config, exchange, failure),
+    };
+    let token = obtained.access_token.expose();
+    let verified = match claims(&ctx, &obtained).await {
+        Ok(claims) => Verified {
+            claims,
+            introspection: None,
+            user_info: None,
+            tokens: Some(obtained.clone()),
+            oauth2: None,
+        },
+        Err(failure) => return refuse(&plugin.id, config, exchange, failure),
+    };
+    let verified = search_user_info(&ctx, token, verified).await;
+    match authorize(config, exchange.table, verified) {
+        Ok((verified, consumer)) => {
+            super::upstream::apply(config, exchange, &verified, consumer, token);
+            Ok(Access::Continue)
+        }
+        Err(failure) => refuse(&plugin.id, config, exchange, failure),
     }
 }
 
