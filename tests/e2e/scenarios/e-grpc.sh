@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scenario h: a gRPC backend (Python grpcio, h2c) in its own network
+# Scenario e-grpc (before f, which may stop replica A): a gRPC backend (Python grpcio, h2c) in its own network
 # namespace behind a Service annotated konghq.com/protocol: grpc, exposed by
 # an Ingress with konghq.com/protocols: grpc,grpcs, called by a grpcio
 # client through kingress: unary and server-streaming calls, the backend's
