@@ -9,10 +9,7 @@ use crate::support;
 
 use kingress::model::{ClientSecret, HostMatch, PathMatch, PluginConfig, Scheme, Target};
 use kingress::translate::{Options, translate};
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 use support::upstream::Upstream;
 
 #[test]
@@ -177,46 +174,6 @@ plugins:
     );
 }
 
-/// A running `kingress standalone`, killed on drop.
-struct Standalone {
-    child: Child,
-    http: SocketAddr,
-    https: SocketAddr,
-}
-
-impl Drop for Standalone {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start(dir: &Path) -> Standalone {
-    let [http, https, admin, status] = support::standalone::free_ports();
-    let child = Command::new(env!("CARGO_BIN_EXE_kingress"))
-        .arg("standalone")
-        .arg("-f")
-        .arg(dir)
-        .args(["--proxy-listen", &http.to_string()])
-        .args(["--proxy-tls-listen", &https.to_string()])
-        .args(["--admin-listen", &admin.to_string()])
-        .args(["--status-listen", &status.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("kingress binary");
-    let s = Standalone { child, http, https };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ready = reqwest::get(format!("http://{status}/readyz")).await;
-        if matches!(&ready, Ok(r) if r.status() == 200) {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "kingress never became ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn the_seed_as_kong_yml_issues_and_accepts_tokens() {
     let upstream = Upstream::start("echo").await;
@@ -230,7 +187,7 @@ async fn the_seed_as_kong_yml_issues_and_accepts_tokens() {
          - {{name: secure, paths: [/secure], protocols: [https], service: mock}}\n"
     );
     std::fs::write(dir.path().join("kong.yml"), text).unwrap();
-    let kingress = start(dir.path()).await;
+    let kingress = support::standalone::Standalone::start(dir.path(), &[]).await;
     let client = support::client::http1();
     let base = format!("https://127.0.0.1:{}", kingress.https.port());
 
