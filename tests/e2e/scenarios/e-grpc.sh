@@ -96,9 +96,11 @@ e2e_expect_eq "a server stream arrives whole" "OK s0,s1,s2" "$(call /test.Echo/S
 # must reach the client as one (C-core reads anything else as a reset).
 e2e_expect_eq "the backend's Trailers-Only status reaches the client" "ERR UNIMPLEMENTED" \
   "$(call /test.Echo/Missing x | cut -d' ' -f1-2)"
+# No body: kingress answers before reading one, and curl 7.88 reads the
+# stream reset that ends an unread upload as a failed transfer.
 e2e_expect_eq "Kong's 415 for a non-gRPC request on a gRPC route" 415 \
   "$(curl -s -o /dev/null -w '%{http_code}' --http2-prior-knowledge -H 'content-type: application/json' \
-      -d '{}' "$PROXY/test.Echo/Unary")"
+      -X POST "$PROXY/test.Echo/Unary")"
 e2e_stop backend-grpc
 e2e_expect_eq "an unreachable gRPC backend is UNAVAILABLE or INTERNAL, not a hang" "ERR" \
   "$(call /test.Echo/Unary x | cut -d' ' -f1)"
