@@ -67,6 +67,9 @@ fn route(i: usize, spec: &[u8]) -> Route {
             vec![HostMatch::parse(pick(HOSTS, host))]
         },
         paths: vec![path],
+        headers: Vec::new(),
+        snis: Vec::new(),
+        path_handling: Default::default(),
         methods: pick(METHODS, mp).iter().map(|m| m.to_string()).collect(),
         protocols: pick(PROTOCOLS, mp >> 4)
             .iter()
@@ -136,12 +139,15 @@ fuzz_target!(|data: &[u8]| {
     };
     let router = Router::new(&table);
     let b = |i: usize| request.get(i).copied().unwrap_or(0);
+    let headers = http::HeaderMap::new();
     let lookup = |path: &str| {
         let req = RequestInfo {
             method: pick(&["GET", "POST", "PUT"], b(1)),
             host: pick(REQUEST_HOSTS, b(0)),
             path,
             https: b(2) & 1 == 1,
+            sni: None,
+            headers: &headers,
         };
         find(&table, &router, &req)
     };
