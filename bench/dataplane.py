@@ -35,6 +35,7 @@ from pathlib import Path
 import jwt as pyjwt
 from cryptography.hazmat.primitives import serialization
 
+import callgrind
 import lib
 from idp import AUDIENCE, Idp
 
@@ -97,7 +98,8 @@ class Bench:
         env = {"TOKIO_WORKER_THREADS": "1"}
         if not access_log:
             env["KINGRESS_LOG"] = "info,kingress::access=off"
-        return self.start(lib.Server(name, [
+        counted = callgrind.argv(self.work) if self.args.callgrind and name == "kingress" else []
+        return self.start(lib.Server(name, counted + [
             self.args.kingress, "standalone", "-f", manifests,
             "--proxy-listen", f"127.0.0.1:{p[prefix]}",
             "--proxy-tls-listen", f"127.0.0.1:{p[prefix + '_tls']}",
@@ -204,8 +206,9 @@ class Bench:
                     del self.servers[name]
                     self.skipped[name] = f"did not start: {e}"
         for name, prefix in (("kingress", "km"), ("kingress-redis", "kr"), ("kingress-log", "kl")):
+            # Under callgrind the process starts about fifty times slower.
             waited = lib.wait_http(f"http://127.0.0.1:{p[prefix + '_status']}/readyz",
-                                   self.servers[name])
+                                   self.servers[name], timeout=900 if a.callgrind else 60)
             self.result["meta"][f"{name}_ready_s"] = waited
 
         # Opaque tokens from each kingress (plain-secret credential, so the
@@ -505,6 +508,12 @@ class Bench:
         self.setup()
         self.define_cases()
         print(f"cases: {[c['id'] for c in self.cases]}; skipped: {self.skipped}", flush=True)
+        if a.callgrind:
+            self.result["instructions"] = callgrind.measure(
+                self.servers["kingress"], self.work,
+                [c for c in self.cases if c["server"] == "kingress"], a.callgrind)
+            self.result["meta"].update(finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"))
+            return
 
         for case in self.cases:  # warm-up: connections, caches, lazily fetched JWKS
             self.closed(case, a.warmup)
@@ -638,6 +647,10 @@ def main():
                     help="distinct tokens for the uncached runs (cache holds 10,000)")
     ap.add_argument("--port-base", type=int, default=int(os.environ.get("BENCH_PORT_BASE", 18000)))
     ap.add_argument("--only", help="comma-separated case ids")
+    ap.add_argument("--callgrind", type=int, metavar="N",
+                    help="instead of the timed runs: run the `kingress` process under "
+                         "valgrind's callgrind and count its instructions over N requests "
+                         "per kingress case (a figure the machine's noise does not move)")
     args = ap.parse_args()
     args.kingress = str(Path(args.kingress).resolve())  # servers run in their work dirs
 
