@@ -15,6 +15,7 @@ mod service;
 mod shared;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub use consumer::{
     ClientSecret, ClientType, Consumer, ConsumerGroup, Oauth2Credential, is_hashed_secret,
@@ -46,7 +47,9 @@ pub struct Table {
     pub services: Shared<BTreeMap<String, Service>>,
     /// Consumers keyed by id (shared with the tables before and after as
     /// long as no consumer changes).
-    pub consumers: Shared<BTreeMap<String, Consumer>>,
+    /// Each is shared too: a request that authenticates holds its consumer
+    /// by a reference count, not a copy.
+    pub consumers: Shared<BTreeMap<String, Arc<Consumer>>>,
     /// Consumer groups keyed by name (shared like `consumers`).
     pub consumer_groups: Shared<BTreeMap<String, ConsumerGroup>>,
     /// Every credential, by type and key (each type shared like `consumers`).
@@ -67,6 +70,11 @@ impl Table {
     /// The consumer with this id, username or custom_id (Kong's `anonymous`
     /// lookup order: id first, then username).
     pub fn find_consumer(&self, key: &str) -> Option<&Consumer> {
+        self.find_shared_consumer(key).map(|c| &**c)
+    }
+
+    /// [`Table::find_consumer`], as the table shares it.
+    pub fn find_shared_consumer(&self, key: &str) -> Option<&Arc<Consumer>> {
         self.consumers.get(key).or_else(|| {
             self.consumers
                 .values()

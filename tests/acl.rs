@@ -105,7 +105,8 @@ async fn consumer_groups_count_when_included() {
             &member,
             json!({"key": "member-key"}),
         );
-        t.consumers.get_mut(&member).unwrap().groups = vec!["gold".to_string()];
+        std::sync::Arc::make_mut(t.consumers.get_mut(&member).unwrap()).groups =
+            vec!["gold".to_string()];
     };
     let acl = plugin(
         "acl",

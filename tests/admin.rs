@@ -185,7 +185,7 @@ fn full_table(up: &Upstream) -> Table {
             source: source("Secret", "app-credential"),
         }))
         .unwrap();
-    t.consumers.insert(consumer.id.clone(), consumer);
+    t.consumers.insert(consumer.id.clone(), consumer.into());
     t.plugins = [oauth2, oidc]
         .into_iter()
         .map(|p| (p.id.clone(), p))
@@ -435,7 +435,7 @@ async fn consumer_groups_are_listed_with_their_members() {
     let up = Upstream::start("a").await;
     let mut t = full_table(&up);
     let jane = t.consumers.values().next().unwrap().id.clone();
-    t.consumers.get_mut(&jane).unwrap().groups = vec!["gold".into()];
+    std::sync::Arc::make_mut(t.consumers.get_mut(&jane).unwrap()).groups = vec!["gold".into()];
     for (id, name) in [
         ("55555555-5555-4555-8555-555555555555", "gold"),
         ("66666666-6666-4666-8666-666666666666", "silver"),

@@ -74,7 +74,13 @@ pub(super) fn get(
             Some(s) => page.list(s.targets.iter().map(|t| entities::target(s, t)).collect()),
             None => reply::not_found(),
         },
-        ["consumers"] => page.list(table.consumers.values().map(entities::consumer).collect()),
+        ["consumers"] => page.list(
+            table
+                .consumers
+                .values()
+                .map(|c| entities::consumer(c))
+                .collect(),
+        ),
         ["consumers", key] => found(table.find_consumer(key).map(entities::consumer)),
         ["consumers", key, "consumer_groups"] => match table.find_consumer(key) {
             Some(c) => page.list(

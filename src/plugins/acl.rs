@@ -50,10 +50,10 @@ impl Phases for AclConfig {
             None => true,
             Some(who) => who.anonymous || config.always_use_authenticated_groups,
         };
-        if use_authenticated && let Some(groups) = exchange.authenticated_groups.clone() {
+        if use_authenticated && let Some(groups) = &exchange.authenticated_groups {
             let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
-            return check(config, exchange, &groups, AUTHENTICATED_GROUPS)
-                .map_err(|()| forbidden());
+            let header = check(config, &groups).map_err(|()| forbidden())?;
+            return Ok(pass(exchange, AUTHENTICATED_GROUPS, header));
         }
         let Some(who) = exchange.authenticated.as_ref() else {
             return Err(unauthorized_or_forbidden(exchange));
@@ -72,10 +72,18 @@ impl Phases for AclConfig {
         if groups.is_empty() && !deny_list(config) {
             return Err(unauthorized_or_forbidden(exchange));
         }
-        let groups: Vec<String> = groups.into_iter().map(str::to_string).collect();
-        let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
-        check(config, exchange, &groups, CONSUMER_GROUPS).map_err(|()| forbidden())
+        let header = check(config, &groups).map_err(|()| forbidden())?;
+        Ok(pass(exchange, CONSUMER_GROUPS, header))
     }
+}
+
+/// An allowed request: the groups go upstream in `name` when there are any
+/// to show.
+fn pass(exchange: &mut Exchange<'_>, name: HeaderName, groups: Option<String>) -> Access {
+    if let Some(groups) = groups {
+        exchange.set_upstream_header(name, &groups);
+    }
+    Access::Continue
 }
 
 /// Whether the plugin lists denied groups (else allowed ones).
@@ -83,14 +91,10 @@ fn deny_list(config: &AclConfig) -> bool {
     config.deny.as_ref().is_some_and(|d| !d.is_empty()) || config.allow.is_none()
 }
 
-/// Kong's allow/deny decision over `groups`; on success the groups go
-/// upstream in `header` unless `hide_groups_header`.
-fn check(
-    config: &AclConfig,
-    exchange: &mut Exchange<'_>,
-    groups: &[&str],
-    header: HeaderName,
-) -> Result<Access, ()> {
+/// Kong's allow/deny decision over `groups`; when allowed, the header
+/// value to send upstream (the groups joined by `, `) unless
+/// `hide_groups_header` or there are none.
+fn check(config: &AclConfig, groups: &[&str]) -> Result<Option<String>, ()> {
     let deny = deny_list(config);
     let listed = match (deny, &config.deny, &config.allow) {
         (true, Some(deny), _) => deny,
@@ -101,8 +105,5 @@ fn check(
     if in_group == deny {
         return Err(());
     }
-    if !config.hide_groups_header && !groups.is_empty() {
-        exchange.set_upstream_header(header, &groups.join(", "));
-    }
-    Ok(Access::Continue)
+    Ok((!config.hide_groups_header && !groups.is_empty()).then(|| groups.join(", ")))
 }

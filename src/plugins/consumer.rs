@@ -79,10 +79,15 @@ pub fn same_header(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| fold(x) == fold(y))
 }
 
-/// Removes client-sent copies of every consumer header.
+/// Removes every consumer header an earlier plugin set on this request.
+/// A client's own copies never get this far: the proxy removes every
+/// spelling of them before any plugin runs (`proxy::inbound::screen`).
 pub fn clear_all(exchange: &mut Exchange<'_>) {
+    if exchange.upstream_headers.is_empty() {
+        return;
+    }
     for name in ALL {
-        exchange.clear_upstream_header(name);
+        exchange.upstream_headers.remove(name);
     }
 }
 
@@ -126,7 +131,7 @@ pub fn set_anonymous(
     plugin: &str,
     anonymous: &str,
 ) -> Result<(), PluginError> {
-    let Some(consumer) = exchange.table.find_consumer(anonymous) else {
+    let Some(consumer) = exchange.table.find_shared_consumer(anonymous) else {
         tracing::error!(
             plugin,
             route = %exchange.route.name,

@@ -93,7 +93,7 @@ pub struct Connection {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Authenticated {
     /// The consumer (or the anonymous consumer).
-    pub consumer: Consumer,
+    pub consumer: std::sync::Arc<Consumer>,
     /// Credential identifier (`client_id` for oauth2), if any.
     pub credential: Option<String>,
     /// Whether this is the `anonymous` fallback.

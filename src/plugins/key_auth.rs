@@ -60,13 +60,13 @@ async fn authenticate(
     exchange: &mut Exchange<'_>,
     runtime: &Runtime,
 ) -> Result<(), PluginError> {
-    let challenge = config
-        .realm
-        .as_ref()
-        .map_or_else(|| "Key".to_string(), |r| format!("Key realm=\"{r}\""));
+    // Built only for a refusal: the accepted request pays for nothing.
     let refuse = |message: &str| PluginError::Unauthorized {
         message: message.to_string(),
-        www_authenticate: challenge.clone(),
+        www_authenticate: config
+            .realm
+            .as_ref()
+            .map_or_else(|| "Key".to_string(), |r| format!("Key realm=\"{r}\"")),
     };
     let key = match find_key(config, exchange).await {
         Ok(Some(key)) if !key.is_empty() => key,
@@ -127,7 +127,8 @@ async fn find_key(
     config: &KeyAuthConfig,
     exchange: &mut Exchange<'_>,
 ) -> Result<Option<String>, Duplicate> {
-    let query = Params::from_query(exchange.request.uri().query());
+    // Parsed only when a name is not in the headers.
+    let mut query: Option<Params> = None;
     let mut body: Option<Params> = None;
     for name in &config.key_names {
         let mut value = None;
@@ -135,6 +136,8 @@ async fn find_key(
             value = header(exchange, name);
         }
         if value.is_none() && config.key_in_query {
+            let query =
+                query.get_or_insert_with(|| Params::from_query(exchange.request.uri().query()));
             value = query.get(name).cloned();
         }
         if value.is_none() && config.key_in_body {

@@ -321,7 +321,7 @@ async fn verify(
     service: Option<String>,
     runtime: &Runtime,
     token: &str,
-) -> Result<(Verified, Option<Consumer>), Failure> {
+) -> Result<(Verified, Option<Arc<Consumer>>), Failure> {
     let mut first_reason = None;
     // A method that could not ask its store or provider outranks the
     // others' refusals: the token may be valid, so the answer is a 503.
@@ -434,7 +434,7 @@ fn authorize(
     config: &OidcConfig,
     table: &Table,
     verified: Verified,
-) -> Result<(Verified, Option<Consumer>), Failure> {
+) -> Result<(Verified, Option<Arc<Consumer>>), Failure> {
     if config
         .claims_forbidden
         .iter()

@@ -58,11 +58,13 @@ impl Phases for RateLimitingConfig {
         // limit, or a global one, is counted apart on each route.
         let _ = instance;
         let service = exchange.service.map_or("", |s| s.name.as_str());
-        let key = format!(
-            "{}:{service}:{}",
-            exchange.route.name,
-            identifier(config, exchange)
-        );
+        let route = &exchange.route.name;
+        let mut key = String::with_capacity(route.len() + service.len() + 48);
+        key.push_str(route);
+        key.push(':');
+        key.push_str(service);
+        key.push(':');
+        identifier(config, exchange, &mut key);
         let state = &runtime.rate_limiting;
         let usage = match config.policy {
             Policy::Local => Ok(state.local.hit(&key, &now, &config.limits)),
@@ -79,9 +81,7 @@ impl Phases for RateLimitingConfig {
             Err(e) => return Err(PluginError::Internal(format!("rate-limiting: {e}"))),
         };
         if !config.hide_client_headers {
-            for (name, value) in &usage.headers(&now) {
-                exchange.response_headers.insert(name, value.clone());
-            }
+            usage.write_headers(&now, &mut exchange.response_headers);
         }
         if usage.stop.is_some() {
             return Err(PluginError::RateLimited {
@@ -94,37 +94,39 @@ impl Phases for RateLimitingConfig {
     }
 }
 
-/// Kong's `get_identifier`: what the request is counted by, falling back to
-/// the client's address when that is missing.
-fn identifier(config: &RateLimitingConfig, exchange: &Exchange<'_>) -> String {
+/// Kong's `get_identifier`, appended to `key`: what the request is counted
+/// by, falling back to the client's address when that is missing.
+fn identifier(config: &RateLimitingConfig, exchange: &Exchange<'_>, key: &mut String) {
     let found = match config.limit_by {
-        LimitBy::Service => exchange.service.map(|s| s.name.clone()),
+        LimitBy::Service => exchange.service.map(|s| s.name.as_str()),
         LimitBy::Consumer => exchange.authenticated.as_ref().map(|a| {
             // Kong: the consumer's id, else the credential's.
             if a.consumer.id.is_empty() {
-                a.credential.clone().unwrap_or_default()
+                a.credential.as_deref().unwrap_or_default()
             } else {
-                a.consumer.id.clone()
+                a.consumer.id.as_str()
             }
         }),
         LimitBy::Credential => exchange
             .authenticated
             .as_ref()
-            .and_then(|a| a.credential.clone()),
+            .and_then(|a| a.credential.as_deref()),
         LimitBy::Header => config
             .header_name
             .as_deref()
             .and_then(|h| exchange.headers().get(h))
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
+            .and_then(|v| v.to_str().ok()),
         LimitBy::Path => config
             .path
             .as_deref()
-            .filter(|p| *p == exchange.request.uri().path())
-            .map(str::to_string),
+            .filter(|p| *p == exchange.request.uri().path()),
         LimitBy::Ip => None,
     };
-    found
-        .filter(|id| !id.is_empty())
-        .unwrap_or_else(|| exchange.forwarded_ip.to_string())
+    match found.filter(|id| !id.is_empty()) {
+        Some(id) => key.push_str(id),
+        None => {
+            use std::fmt::Write;
+            let _ = write!(key, "{}", exchange.forwarded_ip);
+        }
+    }
 }

@@ -260,14 +260,11 @@ async fn proxy<'t>(
         path: routed_uri.path(),
     };
     headers::set_forwarded(&mut upstream_headers, &forwarded);
-    inbound::remove_every_spelling(
+    inbound::apply_plugin_headers(
         &mut upstream_headers,
         &exchange.upstream_remove,
-        &exchange.upstream_headers,
+        std::mem::take(&mut exchange.upstream_headers),
     );
-    for (name, value) in &exchange.upstream_headers {
-        upstream_headers.append(name, value.clone());
-    }
     upstream_headers.remove(HOST);
     let preserved = authority
         .as_deref()

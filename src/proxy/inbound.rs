@@ -21,30 +21,46 @@ pub(super) fn screen(headers: &mut HeaderMap, underscores_allowed: bool) {
     }
 }
 
-/// Removes the headers plugins cleared (`removed`) or set (`set`) in every
-/// spelling: a header a plugin owns must not reach the upstream a second
-/// time as `x_user` beside `x-user` (possible only with
-/// `--underscores-in-headers`).
-pub(super) fn remove_every_spelling(
+/// Applies what the plugins asked for to the upstream request's headers:
+/// the `removed` ones go, and each header in `set` replaces the request's
+/// own (one lookup per name), in every spelling: a header a plugin owns
+/// must not reach the upstream a second time as `x_user` beside `x-user`
+/// (possible only with `--underscores-in-headers`).
+pub(super) fn apply_plugin_headers(
     headers: &mut HeaderMap,
     removed: &[HeaderName],
-    set: &HeaderMap,
+    set: HeaderMap,
 ) {
-    let names = || removed.iter().chain(set.keys());
-    for name in names() {
+    for name in removed {
         headers.remove(name);
     }
-    if !headers.keys().any(|k| k.as_str().contains('_')) {
-        return;
+    if headers.keys().any(|k| k.as_str().contains('_')) {
+        let owned = || removed.iter().chain(set.keys());
+        let spelled: Vec<HeaderName> = headers
+            .keys()
+            .filter(|k| k.as_str().contains('_'))
+            .filter(|k| owned().any(|n| same_header(k.as_str(), n.as_str())))
+            .cloned()
+            .collect();
+        for name in spelled {
+            headers.remove(name);
+        }
     }
-    let spelled: Vec<HeaderName> = headers
-        .keys()
-        .filter(|k| k.as_str().contains('_'))
-        .filter(|k| names().any(|n| same_header(k.as_str(), n.as_str())))
-        .cloned()
-        .collect();
-    for name in spelled {
-        headers.remove(name);
+    // `into_iter` yields a name with its first value only; the header's
+    // further values follow without one.
+    let mut last: Option<HeaderName> = None;
+    for (name, value) in set {
+        match name {
+            Some(name) => {
+                headers.insert(&name, value);
+                last = Some(name);
+            }
+            None => {
+                if let Some(name) = &last {
+                    headers.append(name, value);
+                }
+            }
+        }
     }
 }
 
@@ -99,7 +115,22 @@ mod tests {
             "x_gone",
         ]);
         let removed = [HeaderName::from_static("x-gone")];
-        remove_every_spelling(&mut h, &removed, &map(&["x-user"]));
-        assert_eq!(names(&h), ["x_other", "x_username"]);
+        apply_plugin_headers(&mut h, &removed, map(&["x-user"]));
+        assert_eq!(names(&h), ["x-user", "x_other", "x_username"]);
+    }
+
+    #[test]
+    fn a_set_header_replaces_the_request_own_with_all_its_values() {
+        let mut h = map(&["x-user", "x-keep"]);
+        h.append("x-user", HeaderValue::from_static("client-2"));
+        let mut set = HeaderMap::new();
+        set.append("x-user", HeaderValue::from_static("a"));
+        set.append("x-user", HeaderValue::from_static("b"));
+        set.insert("x-new", HeaderValue::from_static("n"));
+        apply_plugin_headers(&mut h, &[], set);
+        let users: Vec<_> = h.get_all("x-user").iter().collect();
+        assert_eq!(users, ["a", "b"]);
+        assert_eq!(h["x-new"], "n");
+        assert_eq!(h["x-keep"], "v");
     }
 }

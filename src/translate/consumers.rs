@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// consumers and credentials (the memo's and the table's are one copy).
 #[derive(Clone, Debug)]
 pub(super) struct Consumers {
-    consumers: Shared<BTreeMap<String, Consumer>>,
+    consumers: Shared<BTreeMap<String, Arc<Consumer>>>,
     groups: Shared<BTreeMap<String, ConsumerGroup>>,
     credentials: Credentials,
     problems: Vec<Problem>,
@@ -104,13 +104,13 @@ fn add(cx: &mut Cx<'_>, table: &mut Table) {
         let id = ids::object_id("KongConsumer", &consumer.metadata);
         table.consumers.insert(
             id.clone(),
-            Consumer {
+            Arc::new(Consumer {
                 id: id.clone(),
                 username: username.map(str::to_string),
                 custom_id: custom_id.map(str::to_string),
                 groups: memberships,
                 source: object.clone(),
-            },
+            }),
         );
         owners.push(Owner {
             consumer,

@@ -336,13 +336,13 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
             let groups = self.memberships(&c.id);
             self.table.consumers.insert(
                 c.id.clone(),
-                Consumer {
+                std::sync::Arc::new(Consumer {
                     id: c.id.clone(),
                     username: c.username.clone(),
                     custom_id: c.custom_id.clone(),
                     groups,
                     source: object,
-                },
+                }),
             );
         }
         for c in &self.doc.credentials {

@@ -16,7 +16,7 @@ async fn start() -> (Upstream, TestProxy) {
     anonymous.id = ANONYMOUS_ID.to_string();
     let user = jwt::consumer("jwt_tests_consumer");
     for c in [anonymous, user] {
-        table.consumers.insert(c.id.clone(), c);
+        table.consumers.insert(c.id.clone(), c.into());
     }
     table
         .credentials

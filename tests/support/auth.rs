@@ -37,7 +37,8 @@ pub fn consumer(table: &mut Table, username: &str) -> String {
             custom_id: Some(format!("{username}-custom")),
             groups: Vec::new(),
             source: source("KongConsumer", username),
-        },
+        }
+        .into(),
     );
     id
 }

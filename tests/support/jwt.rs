@@ -201,7 +201,7 @@ pub fn kong_routes() -> Vec<Route> {
 pub fn jwt_table(up: &Upstream) -> Table {
     let mut t = table(kong_routes(), vec![service("svc", &[up.addr])]);
     let mut add_consumer = |c: Consumer| {
-        t.consumers.insert(c.id.clone(), c);
+        t.consumers.insert(c.id.clone(), c.into());
     };
     let mut anonymous = consumer("no-body");
     anonymous.id = ANONYMOUS_ID.to_string();

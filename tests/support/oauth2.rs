@@ -141,7 +141,8 @@ pub fn oauth_table(up: &Upstream, config: &Value) -> Table {
                 custom_id: custom.map(str::to_string),
                 groups: Vec::new(),
                 source: source("KongConsumer", username),
-            },
+            }
+            .into(),
         );
     }
     let plain = |s: &str| ClientSecret::Plain(Sensitive::new(s));

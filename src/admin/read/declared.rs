@@ -98,7 +98,7 @@ pub(super) fn get(doc: &Document, table: &Table, segments: &[&str], page: &Page)
                             d.id == c.id || (d.username.is_some() && d.username == c.username)
                         })
                     })
-                    .map(entities::consumer),
+                    .map(|c| entities::consumer(c)),
             )),
         ),
         ["consumers", key] => found(consumer(doc, key).map(json)),

@@ -208,7 +208,7 @@ pub fn consumer_group_details(table: &Table, group: &ConsumerGroup) -> Value {
         .consumers
         .values()
         .filter(|c| c.groups.contains(&group.name))
-        .map(consumer)
+        .map(|c| consumer(c))
         .collect();
     let holder = Holder::Group(group.name.clone());
     let plugins: Vec<Value> = table

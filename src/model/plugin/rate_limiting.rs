@@ -216,18 +216,6 @@ impl Period {
             Period::Year => 31_536_000,
         }
     }
-
-    /// The suffix of the `X-RateLimit-*-<Window>` headers.
-    pub fn title(self) -> &'static str {
-        match self {
-            Period::Second => "Second",
-            Period::Minute => "Minute",
-            Period::Hour => "Hour",
-            Period::Day => "Day",
-            Period::Month => "Month",
-            Period::Year => "Year",
-        }
-    }
 }
 
 // === impl LimitBy ===

@@ -23,7 +23,7 @@ use std::sync::Arc;
 #[derive(Clone, Debug)]
 pub(super) struct Oauth2Identity {
     /// The credential's consumer.
-    pub(super) consumer: Consumer,
+    pub(super) consumer: Arc<Consumer>,
     /// The credential's `client_id` (`X-Credential-Identifier`).
     pub(super) client_id: String,
     /// Granted scope (`X-Authenticated-Scope`).

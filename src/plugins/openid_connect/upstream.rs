@@ -19,6 +19,7 @@ use base64::Engine;
 use http::header::AUTHORIZATION;
 use http::{HeaderName, HeaderValue};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// Removes client copies of the headers the upstream may get from this
 /// plugin. `Authorization` is left alone: it is the client's own credential
@@ -38,7 +39,7 @@ pub(super) fn map_consumer<'t>(
     config: &OidcConfig,
     table: &'t Table,
     claims: &Value,
-) -> Result<Option<&'t Consumer>, Reason> {
+) -> Result<Option<&'t Arc<Consumer>>, Reason> {
     let Some(path) = &config.consumer_claim else {
         return Ok(None);
     };
@@ -47,7 +48,7 @@ pub(super) fn map_consumer<'t>(
         Some(v @ Value::Number(_)) => Some(v.to_string()),
         _ => None,
     };
-    let same_username = |c: &Consumer, v: &str| match c.username.as_deref() {
+    let same_username = |c: &Arc<Consumer>, v: &str| match c.username.as_deref() {
         Some(u) if config.by_username_ignore_case => u.to_lowercase() == v.to_lowercase(),
         Some(u) => u == v,
         None => false,
@@ -89,7 +90,7 @@ pub(super) fn apply(
     config: &OidcConfig,
     exchange: &mut Exchange<'_>,
     verified: &Verified,
-    consumer: Option<Consumer>,
+    consumer: Option<Arc<Consumer>>,
     token: &str,
 ) {
     let credential = lookup(&verified.claims, &config.credential_claim).and_then(header_value);

@@ -44,13 +44,12 @@ impl Usage {
         Self { used, stop }
     }
 
-    /// Kong's headers: per window `X-RateLimit-Limit-<Window>` and
-    /// `X-RateLimit-Remaining-<Window>`, then `RateLimit-Limit`,
+    /// Kong's headers, into `headers`: per window `X-RateLimit-Limit-<Window>`
+    /// and `X-RateLimit-Remaining-<Window>`, then `RateLimit-Limit`,
     /// `RateLimit-Remaining` and `RateLimit-Reset` for the window with the
     /// least remaining (the larger window on a tie), and `Retry-After` when
     /// the request is refused.
-    pub(crate) fn headers(&self, now: &Now) -> HeaderMap {
-        let mut headers = HeaderMap::new();
+    pub(crate) fn write_headers(&self, now: &Now, headers: &mut HeaderMap) {
         // (limit, window seconds, remaining, reset) of the tightest window.
         let mut tightest: Option<(f64, u64, f64, u64)> = None;
         for u in &self.used {
@@ -67,35 +66,70 @@ impl Usage {
             if better {
                 tightest = Some((u.limit, window, remaining, now.reset(u.period)));
             }
-            let title = u.period.title();
-            insert(&mut headers, &format!("x-ratelimit-limit-{title}"), u.limit);
-            insert(
-                &mut headers,
-                &format!("x-ratelimit-remaining-{title}"),
-                remaining,
-            );
+            let (limit_name, remaining_name) = window_headers(u.period);
+            set(headers, limit_name, u.limit);
+            set(headers, remaining_name, remaining);
         }
         if let Some((limit, _, remaining, reset)) = tightest {
-            set(&mut headers, RATELIMIT_LIMIT, limit);
-            set(&mut headers, RATELIMIT_REMAINING, remaining);
-            set(&mut headers, RATELIMIT_RESET, reset as f64);
+            set(headers, RATELIMIT_LIMIT, limit);
+            set(headers, RATELIMIT_REMAINING, remaining);
+            headers.insert(RATELIMIT_RESET, HeaderValue::from(reset));
             if self.stop.is_some() {
-                set(&mut headers, http::header::RETRY_AFTER, reset as f64);
+                headers.insert(http::header::RETRY_AFTER, HeaderValue::from(reset));
             }
         }
+    }
+
+    /// [`Usage::write_headers`] into a map of their own.
+    #[cfg(test)]
+    pub(crate) fn headers(&self, now: &Now) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        self.write_headers(now, &mut headers);
         headers
     }
 }
 
-fn insert(headers: &mut HeaderMap, name: &str, value: f64) {
-    if let Ok(name) = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()) {
-        set(headers, name, value);
+/// `X-RateLimit-Limit-<Window>` and `X-RateLimit-Remaining-<Window>` for
+/// `period` (names fixed at compile time: nothing to build per request).
+fn window_headers(period: Period) -> (HeaderName, HeaderName) {
+    const fn name(text: &'static str) -> HeaderName {
+        HeaderName::from_static(text)
+    }
+    match period {
+        Period::Second => (
+            name("x-ratelimit-limit-second"),
+            name("x-ratelimit-remaining-second"),
+        ),
+        Period::Minute => (
+            name("x-ratelimit-limit-minute"),
+            name("x-ratelimit-remaining-minute"),
+        ),
+        Period::Hour => (
+            name("x-ratelimit-limit-hour"),
+            name("x-ratelimit-remaining-hour"),
+        ),
+        Period::Day => (
+            name("x-ratelimit-limit-day"),
+            name("x-ratelimit-remaining-day"),
+        ),
+        Period::Month => (
+            name("x-ratelimit-limit-month"),
+            name("x-ratelimit-remaining-month"),
+        ),
+        Period::Year => (
+            name("x-ratelimit-limit-year"),
+            name("x-ratelimit-remaining-year"),
+        ),
     }
 }
 
-/// A number as Kong prints it: whole numbers without a fraction.
+/// A number as Kong prints it: whole numbers without a fraction (the
+/// common case, printed without going through a formatter).
 fn set(headers: &mut HeaderMap, name: HeaderName, value: f64) {
-    if let Ok(v) = HeaderValue::from_str(&schema_number(value).to_string()) {
+    const EXACT: f64 = (1u64 << 53) as f64;
+    if value.fract() == 0.0 && (0.0..EXACT).contains(&value) {
+        headers.insert(name, HeaderValue::from(value as u64));
+    } else if let Ok(v) = HeaderValue::from_str(&schema_number(value).to_string()) {
         headers.insert(name, v);
     }
 }
@@ -146,6 +180,16 @@ mod tests {
         assert_eq!(h["ratelimit-remaining"], "0");
         assert_eq!(h["retry-after"], "50");
         assert_eq!(h["ratelimit-reset"], "50");
+    }
+
+    #[test]
+    fn fractional_limits_print_as_kong_prints_them() {
+        let now = Now::at(1_000_030);
+        let usage = Usage::new(vec![used(Period::Minute, 5.5, 1.0)]);
+        let h = usage.headers(&now);
+        assert_eq!(h["x-ratelimit-limit-minute"], "5.5");
+        assert_eq!(h["x-ratelimit-remaining-minute"], "3.5");
+        assert_eq!(h["ratelimit-limit"], "5.5");
     }
 
     #[test]

@@ -26,13 +26,24 @@ impl Now {
         }
     }
 
-    /// The windows now.
+    /// The windows now; computed once a second per thread (the calendar
+    /// arithmetic is the same for every request of that second).
     pub(crate) fn current() -> Self {
+        thread_local! {
+            static LAST: std::cell::Cell<Option<Now>> = const { std::cell::Cell::new(None) };
+        }
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default();
-        Self::at(secs)
+        LAST.with(|last| match last.get() {
+            Some(now) if now.ms == secs * 1000 => now,
+            _ => {
+                let now = Self::at(secs);
+                last.set(Some(now));
+                now
+            }
+        })
     }
 
     /// Start of `period`'s current window, in seconds since the epoch.

@@ -198,7 +198,7 @@ fn consumer_groups_are_read_again_when_a_group_changes() {
             .problems
             .iter()
             .any(|p| p.reason == "NonexistentConsumerGroup");
-        (jane.groups, missing)
+        (jane.groups.clone(), missing)
     };
     assert_eq!(groups(&mut memo, &mut loader), (vec![], true));
     step(&mut loader, &mut memo, "nothing changed");

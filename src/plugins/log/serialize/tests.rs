@@ -123,13 +123,13 @@ fn credentials_are_redacted_everywhere() {
 fn the_consumer_and_credential_id_are_logged() {
     let mut r = record(route(&[]), "/", &[]);
     r.request.authenticated = Some(crate::plugins::Authenticated {
-        consumer: crate::model::Consumer {
+        consumer: std::sync::Arc::new(crate::model::Consumer {
             id: "c-id".into(),
             username: Some("alice".into()),
             custom_id: None,
             groups: Vec::new(),
             source: crate::model::ObjectRef::new("KongConsumer", "default", "alice"),
-        },
+        }),
         credential: Some("key-id".into()),
         anonymous: false,
     });
