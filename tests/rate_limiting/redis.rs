@@ -107,6 +107,40 @@ async fn batched_sync_rate_counts_locally_then_shares() {
     assert!((1..=3600).contains(&ttl), "{ttl}");
 }
 
+#[tokio::test]
+async fn a_server_that_forgot_the_script_is_given_it_again() {
+    // The increment script goes by its hash; a Redis that restarted or ran
+    // `SCRIPT FLUSH` answers NOSCRIPT, and the request must still count.
+    within_one_window(3600, 10).await;
+    let redis = RedisServer::start();
+    let up = Upstream::start("up").await;
+    let (_dir, a, _b) = two_kingresses(&kong_yml(&up, redis.port, "")).await;
+    let mut conn = redis_client(&redis).await;
+    for (i, remaining) in [3, 2, 1].into_iter().enumerate() {
+        let () = ::redis::cmd("SCRIPT")
+            .arg("FLUSH")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let r = get(&url(&a), &[]).await;
+        assert_eq!(r.status, 200, "request {i}: {}", r.body);
+        assert_eq!(r.number("x-ratelimit-remaining-hour"), remaining);
+    }
+    // The key carries the window's expiry, as the script sets it.
+    let keys: Vec<String> = ::redis::cmd("KEYS")
+        .arg("ratelimit:*:hour")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let ttl: i64 = ::redis::cmd("TTL")
+        .arg(&keys[0])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!((1..=3600).contains(&ttl), "{ttl}");
+}
+
 async fn redis_client(redis: &RedisServer) -> ::redis::aio::MultiplexedConnection {
     ::redis::Client::open(redis.url())
         .unwrap()

@@ -14,9 +14,10 @@ use super::{Usage, Used};
 use crate::model::plugin::rate_limiting::{Period, RateLimitingConfig, RedisConfig};
 use crate::tokens::redis::connect::RedisConn;
 use parking_lot::RwLock;
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 /// Increments a window's key and answers the count before the increment;
@@ -40,6 +41,14 @@ if not exists or exists == 0 then
   redis.call("expireat", key, expiration)
 end
 "#;
+
+/// Kong's increment script, sent by its SHA-1 (`EVALSHA`): Redis would
+/// otherwise hash the whole script on every request.
+static INCR: LazyLock<::redis::Script> = LazyLock::new(|| ::redis::Script::new(INCR_SCRIPT));
+
+/// Servers a thread remembers by their whole record, so that a request
+/// finds its connection without building the record's URL.
+const REMEMBERED: usize = 8;
 
 /// Batched keys kept at most per Redis server.
 const BATCH_CAPACITY: usize = 1 << 18;
@@ -124,6 +133,28 @@ impl RedisCounters {
     }
 
     fn server(&self, redis: &RedisConfig) -> Arc<Server> {
+        thread_local! {
+            static NEAR: RefCell<Vec<(RedisConfig, Arc<Server>)>> = const { RefCell::new(Vec::new()) };
+        }
+        let near = NEAR.with_borrow(|near| {
+            near.iter()
+                .find(|(config, _)| config == redis)
+                .map(|(_, server)| server.clone())
+        });
+        if let Some(server) = near {
+            return server;
+        }
+        let server = self.shared_server(redis);
+        NEAR.with_borrow_mut(|near| {
+            if near.len() >= REMEMBERED {
+                near.clear();
+            }
+            near.push((redis.clone(), server.clone()));
+        });
+        server
+    }
+
+    fn shared_server(&self, redis: &RedisConfig) -> Arc<Server> {
         // The whole record (password included) keys the server: instances
         // differing in any part get their own connection. Never logged.
         let id = connect::url(redis);
@@ -147,18 +178,28 @@ impl RedisCounters {
 // === impl Server ===
 
 impl Server {
-    /// Runs Kong's increment script on every key in one pipeline.
+    /// Runs Kong's increment script on every key in one pipeline, by its
+    /// hash; a server that does not know the script yet (new, restarted,
+    /// or `SCRIPT FLUSH`ed) is given it and asked again.
     async fn incr(&self, keys: &[(Period, String)]) -> Result<Vec<i64>, RedisError> {
         let mut pipe = ::redis::pipe();
         for (period, key) in keys {
-            pipe.cmd("EVAL")
-                .arg(INCR_SCRIPT)
+            pipe.cmd("EVALSHA")
+                .arg(INCR.get_hash())
                 .arg(1)
                 .arg(key)
                 .arg(period.seconds());
         }
-        self.run(|mut c| async move { pipe.query_async::<Vec<i64>>(&mut c).await })
-            .await
+        self.run(|mut c| async move {
+            match pipe.query_async::<Vec<i64>>(&mut c).await {
+                Err(e) if e.kind() == ::redis::ErrorKind::NoScriptError => {
+                    INCR.load_async(&mut c).await?;
+                    pipe.query_async::<Vec<i64>>(&mut c).await
+                }
+                answered => answered,
+            }
+        })
+        .await
     }
 
     /// The batched mode (`sync_rate` ≥ 0.02).
