@@ -220,8 +220,9 @@ class Bench:
         # One browser-less login per session route, each on the process it
         # is measured on; the cookies are then replayed by the load generator.
         self.sessions = {}
-        for cid, prefix, path in (("kingress-oidc-session-cookie", "km", "/sess-cookie"),
-                                  ("kingress-oidc-session-redis", "kr", "/sess-redis")):
+        self.login_routes = {"kingress-oidc-session-cookie": ("km", "/sess-cookie"),
+                             "kingress-oidc-session-redis": ("kr", "/sess-redis")}
+        for cid, (prefix, path) in self.login_routes.items():
             try:
                 self.sessions[cid] = self.login(prefix, path)
             except (OSError, RuntimeError) as e:
@@ -495,7 +496,18 @@ class Bench:
         r["load1"] = lib.load1()
         return r
 
+    def fresh_session(self, case):
+        """A browser stores the cookie a session's periodic touch sets (a
+        tenth of the idling timeout, 90 s by default); wrk replays one
+        cookie, which would make every request of a later round a touch.
+        A new login right before each run keeps the replayed cookie what a
+        browser holds: a session used within its touch period."""
+        if case["id"] in LOGIN:
+            prefix, path = self.login_routes[case["id"]]
+            case["headers"] = {"Cookie": self.login(prefix, path)}
+
     def closed(self, case, duration):
+        self.fresh_session(case)
         return self.measured(case, lambda: lib.wrk(
             case["url"], duration, self.args.conns, headers=case["headers"],
             tokens_file=case["pool"], method=case.get("method")))
@@ -531,6 +543,7 @@ class Bench:
                 # oha sends one header set with GET: distinct-token runs and
                 # other methods are closed loop only.
                 continue
+            self.fresh_session(case)
             r = self.measured(case, lambda: lib.oha(case["url"], a.open_duration, a.rate,
                                                     a.conns, headers=case["headers"]))
             self.result["cases"][case["id"]]["open"] = r

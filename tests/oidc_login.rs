@@ -10,7 +10,10 @@
 //!   chunking, attributes), refreshes, the `refresh_token` method, Redis
 //!   storage shared by two proxies;
 //! - `oidc_login/logout.rs`: logout triggers, revocation, RP-initiated
-//!   logout.
+//!   logout;
+//! - `oidc_login/upstream.rs`: what the upstream gets of a login and a
+//!   session (no plugin cookies, the session id header, hidden refresh
+//!   tokens).
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
@@ -22,6 +25,8 @@ mod login;
 mod logout;
 #[path = "oidc_login/session.rs"]
 mod session;
+#[path = "oidc_login/upstream.rs"]
+mod upstream;
 
 use kingress::model::{PluginConfig, PluginInstance, Table};
 use serde_json::{Value, json};
@@ -147,4 +152,25 @@ pub async fn logged_in(env: &Env, path: &str) -> (Browser, Page) {
     let mut browser = Browser::new();
     let page = browser.login(&env.url(path)).await;
     (browser, page)
+}
+
+/// Tokens of a `password` grant for a provider user, straight from the
+/// provider (as a client that holds a refresh token has them).
+pub async fn password_tokens(env: &Env, user: &str, password: &str) -> Value {
+    support::client::http1()
+        .post(env.idp.token_url())
+        .form(&[
+            ("grant_type", "password"),
+            ("username", user),
+            ("password", password),
+            ("scope", "openid"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }

@@ -80,6 +80,10 @@ struct Inner {
     sessions: session::Stores,
     /// Session refreshes in flight.
     flights: refresh::Flights,
+    /// Each plugin's session sealing keys.
+    sealings: seal::Sealings,
+    /// Sessions opened recently.
+    opened: session::Opened,
     /// The per-process session secret of plugins without `session_secret`.
     fallback_secret: [u8; 32],
     /// Plugins already warned about a missing `session_secret`.
@@ -138,6 +142,8 @@ impl State {
                 keys: client_auth::Keys::default(),
                 sessions: session::Stores::default(),
                 flights: refresh::Flights::default(),
+                sealings: seal::Sealings::default(),
+                opened: TokenCache::new(session::OPENED_ENTRIES),
                 fallback_secret: {
                     let mut secret = [0u8; 32];
                     rand::Rng::fill(&mut rand::rng(), &mut secret);
@@ -263,7 +269,7 @@ async fn access(
             let service = exchange.service.map(|s| s.name.clone());
             match verify(&ctx, exchange.table, service, runtime, &found.token).await {
                 Ok((verified, consumer)) => {
-                    upstream::apply(config, exchange, &verified, consumer, &found.token);
+                    upstream::apply(config, exchange, &verified, consumer, &found.token, None);
                     return Ok(Access::Continue);
                 }
                 Err(failure) => failure,

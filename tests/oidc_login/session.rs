@@ -6,7 +6,7 @@ use super::support::idp::param;
 use super::support::proxy::TestProxy;
 use super::support::redis_server::RedisServer;
 use super::support::upstream::Upstream;
-use super::{CLIENT_ID, CLIENT_SECRET, Env, config, idp, logged_in, plugin_table, upstream_saw};
+use super::{Env, config, idp, logged_in, plugin_table, upstream_saw};
 use serde_json::json;
 use std::time::Duration;
 
@@ -115,19 +115,24 @@ async fn idle_sessions_expire() {
     );
 }
 
-/// `session_rolling_timeout`: a session is renewed after half of it, and
-/// a copy that was not renewed expires; `session_absolute_timeout` ends
-/// it however it is used (renewals never extend it: see the unit tests).
+/// `session_rolling_timeout`: a session is renewed once three quarters
+/// of it are gone (before that, using it writes no cookie), and a copy
+/// that was not renewed expires; `session_absolute_timeout` ends it
+/// however it is used (renewals never extend it: see the unit tests).
 #[tokio::test]
 async fn rolling_and_absolute_timeouts() {
     let env = Env::start(json!({
-        "session_idling_timeout": 0, "session_rolling_timeout": 4,
+        "session_idling_timeout": 0, "session_rolling_timeout": 8,
         "session_absolute_timeout": 0,
     }))
     .await;
     let (mut browser, _) = logged_in(&env, "/").await;
     let stale = browser.jar.clone();
-    sleep_secs(2.2).await;
+    sleep_secs(1.1).await;
+    let early = browser.get(&env.url("/")).await;
+    upstream_saw(&early);
+    assert!(early.set_cookies().is_empty(), "{:?}", early.set_cookies());
+    sleep_secs(5.2).await;
     let renewed = browser.get(&env.url("/")).await;
     upstream_saw(&renewed);
     assert!(
@@ -259,22 +264,7 @@ async fn refresh_token_method() {
     .await;
     env.idp
         .add_user("alex", "doe", json!({ "preferred_username": "alex" }));
-    let tokens: serde_json::Value = super::support::client::http1()
-        .post(env.idp.token_url())
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "alex"),
-            ("password", "doe"),
-            ("scope", "openid"),
-            ("client_id", CLIENT_ID),
-            ("client_secret", CLIENT_SECRET),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens = super::password_tokens(&env, "alex", "doe").await;
     let refresh = tokens["refresh_token"].as_str().unwrap();
     let mut browser = Browser::new();
     let request = browser

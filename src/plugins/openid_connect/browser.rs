@@ -16,7 +16,7 @@ use super::failure::{Failure, Reason};
 use super::seal::Sealing;
 use super::session::{Invalid, Loaded, Record, Sessions};
 use super::token_endpoint::TokenResponse;
-use super::token_location::find_param;
+use super::token_location::{find_param, hide};
 use super::{Ctx, Verified, authorize, cookie, id_token, login, logout, refresh, upstream};
 use crate::model::Sensitive;
 use crate::model::plugin::openid_connect::AuthMethod;
@@ -25,8 +25,8 @@ use http::header::SET_COOKIE;
 
 /// What one request's browser steps share.
 pub(super) struct Browser {
-    /// Derived on first use: most requests of most plugins never seal.
-    sealing: std::sync::OnceLock<Sealing>,
+    /// Looked up on first use: most requests of most plugins never seal.
+    sealing: std::sync::OnceLock<std::sync::Arc<Sealing>>,
     https: bool,
     now: u64,
 }
@@ -52,19 +52,27 @@ impl Browser {
             if session.secrets.is_empty() {
                 ctx.state.warn_no_secret(ctx.plugin_id);
             }
-            Sealing::new(
-                &session.secrets,
-                &ctx.state.fallback_secret,
-                &session.audience,
-            )
+            let derive = || {
+                Sealing::new(
+                    &session.secrets,
+                    &ctx.state.fallback_secret,
+                    &session.audience,
+                )
+            };
+            match &ctx.shared {
+                Some(config) => ctx.state.sealings.get(ctx.plugin_id, config, derive),
+                None => std::sync::Arc::new(derive()),
+            }
         })
     }
 
     fn sessions<'a>(&'a self, ctx: &'a Ctx<'_>) -> Sessions<'a> {
         Sessions {
             config: &ctx.config.session,
+            plugin: ctx.shared.as_ref(),
             sealing: self.sealing(ctx),
             stores: &ctx.state.sessions,
+            opened: &ctx.state.opened,
         }
     }
 
@@ -139,7 +147,9 @@ impl Browser {
         if ctx.config.session.refresh_tokens && refresh::due(&record, self.now) {
             match refresh::session(ctx, &ctx.state.flights, &record, self.now).await {
                 Ok(tokens) => {
-                    record.claims = (*id_token::claims_of(ctx, &tokens, None).await?).clone();
+                    let claims = id_token::claims_of(ctx, &tokens, None).await?;
+                    let record = std::sync::Arc::make_mut(&mut record);
+                    record.claims = claims;
                     record.refreshed(&tokens);
                     dirty = true;
                 }
@@ -157,6 +167,7 @@ impl Browser {
             }
         }
         if dirty {
+            std::sync::Arc::make_mut(&mut record).renew(sessions.config, self.now);
             let present = cookie::chunks_present(exchange.headers(), &sessions.config.cookie.name);
             let lines = sessions
                 .save(&record, self.https, present, self.now)
@@ -167,19 +178,23 @@ impl Browser {
             }
         }
         let verified = Verified {
-            claims: std::sync::Arc::new(record.claims.clone()),
+            claims: record.claims.clone(),
             introspection: None,
             user_info: None,
             tokens: None,
             oauth2: None,
         };
         let (verified, consumer) = authorize(ctx.config, exchange.table, verified)?;
+        // Kong's `clear_request_cookie`: the session is the proxy's, the
+        // upstream gets its tokens and claims in headers instead.
+        cookie::remove_chunked(exchange.request.headers_mut(), &sessions.config.cookie.name);
         upstream::apply(
             ctx.config,
             exchange,
             &verified,
             consumer,
             &record.access_token,
+            Some(&record.sid),
         );
         Ok(Some(Access::Continue))
     }
@@ -209,6 +224,9 @@ impl Browser {
             )
             .await?
             {
+                if config.hide_credentials {
+                    hide(exchange, &found.place).await?;
+                }
                 return Ok(self.refresh_token(ctx, exchange, found.token).await);
             }
         }
@@ -251,13 +269,9 @@ impl Browser {
             oauth2: None,
         };
         let (verified, consumer) = authorize(ctx.config, exchange.table, verified)?;
+        let mut session_id = None;
         if let Some(sessions) = self.creates(ctx, method) {
-            let record = Record::new(
-                method.as_str(),
-                tokens,
-                (*verified.claims).clone(),
-                self.now,
-            );
+            let record = Record::new(method.as_str(), tokens, verified.claims.clone(), self.now);
             let present = cookie::chunks_present(exchange.headers(), &sessions.config.cookie.name);
             let lines = sessions
                 .save(&record, self.https, present, self.now)
@@ -266,6 +280,7 @@ impl Browser {
             for line in lines {
                 exchange.response_headers.append(SET_COOKIE, line);
             }
+            session_id = Some(record.sid);
         }
         upstream::apply(
             ctx.config,
@@ -273,6 +288,7 @@ impl Browser {
             &verified,
             consumer,
             tokens.access_token.expose(),
+            session_id.as_deref(),
         );
         Ok(Access::Continue)
     }
@@ -304,7 +320,10 @@ impl Browser {
             .await
             .ok()
             .map(|l| l.record);
-        for line in sessions.destroy(record.as_ref(), self.https, present).await {
+        for line in sessions
+            .destroy(record.as_deref(), self.https, present)
+            .await
+        {
             // Not twice: a step may have expired it already.
             if !exchange
                 .response_headers

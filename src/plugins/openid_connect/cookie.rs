@@ -19,7 +19,7 @@ pub(super) const CHUNK: usize = 3900;
 const MAX_CHUNKS: usize = 10;
 
 /// The request's cookies, in order.
-fn pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
+pub(super) fn pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -39,15 +39,38 @@ fn chunk_name(name: &str, index: usize) -> String {
     }
 }
 
+/// Which chunk of cookie `name` a cookie called `key` is (1: the first,
+/// `name` itself), if any. Only the spelling `chunk_name` writes counts
+/// (`name_02` is another cookie).
+fn chunk_index(key: &str, name: &str) -> Option<usize> {
+    let rest = key.strip_prefix(name)?;
+    if rest.is_empty() {
+        return Some(1);
+    }
+    let digits = rest.strip_prefix('_')?;
+    if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let index: usize = digits.parse().ok()?;
+    (2..=MAX_CHUNKS).contains(&index).then_some(index)
+}
+
 /// The value of cookie `name`, its chunks joined; `None` when absent.
+/// One pass over the request's cookies (a session cookie is kilobytes:
+/// every request with a session reads it).
 pub(super) fn read(headers: &HeaderMap, name: &str) -> Option<String> {
-    let find = |n: &str| pairs(headers).find(|(k, _)| *k == n).map(|(_, v)| v);
-    let mut value = find(name)?.to_string();
-    for index in 2..=MAX_CHUNKS {
-        match find(&chunk_name(name, index)) {
-            Some(part) => value.push_str(part),
-            None => break,
+    let mut parts: [Option<&str>; MAX_CHUNKS] = [None; MAX_CHUNKS];
+    for (k, v) in pairs(headers) {
+        if let Some(i) = chunk_index(k, name) {
+            // The first of two equal names counts, as browsers send the
+            // most specific path first.
+            parts[i - 1].get_or_insert(v);
         }
+    }
+    let first = parts[0]?;
+    let mut value = String::with_capacity(first.len() * 2);
+    for part in parts.iter().map_while(|p| *p) {
+        value.push_str(part);
     }
     Some(value)
 }
@@ -55,13 +78,42 @@ pub(super) fn read(headers: &HeaderMap, name: &str) -> Option<String> {
 /// The highest chunk index of `name` the request carries (0: none), so
 /// that stale chunks can be expired even when the first one is gone.
 pub(super) fn chunks_present(headers: &HeaderMap, name: &str) -> usize {
-    (1..=MAX_CHUNKS)
-        .rev()
-        .find(|i| {
-            let chunk = chunk_name(name, *i);
-            pairs(headers).any(|(k, _)| k == chunk)
-        })
+    pairs(headers)
+        .filter_map(|(k, _)| chunk_index(k, name))
+        .max()
         .unwrap_or(0)
+}
+
+/// Removes the cookies `drop` selects from the request, keeping the others
+/// byte for byte (so that they do not reach the upstream).
+pub(super) fn remove(headers: &mut HeaderMap, drop: impl Fn(&str) -> bool) {
+    let mut removed = false;
+    let kept: Vec<&str> = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| {
+            let gone = pair.split_once('=').is_some_and(|(k, _)| drop(k.trim()));
+            removed |= gone;
+            !gone
+        })
+        .collect();
+    if !removed {
+        return;
+    }
+    let joined = (!kept.is_empty()).then(|| HeaderValue::from_str(&kept.join("; ")));
+    headers.remove(COOKIE);
+    if let Some(Ok(v)) = joined {
+        headers.insert(COOKIE, v);
+    }
+}
+
+/// Removes cookie `name` and its chunks from the request.
+pub(super) fn remove_chunked(headers: &mut HeaderMap, name: &str) {
+    remove(headers, |k| chunk_index(k, name).is_some());
 }
 
 /// `Set-Cookie` values storing `value` (chunked), valid for `max_age`
@@ -185,6 +237,34 @@ mod tests {
         assert_eq!(read(&headers, "session").unwrap(), value);
         assert_eq!(chunks_present(&headers, "session"), 3);
         assert_eq!(read(&headers, "sess"), None);
+    }
+
+    #[test]
+    fn only_the_written_chunk_names_count() {
+        let headers = request(
+            "session_02=x; session_11=y; session_=z; sessionx=w; session_+3=v; session_3=c",
+        );
+        // No first chunk: no value, but the stray third chunk is seen.
+        assert_eq!(read(&headers, "session"), None);
+        assert_eq!(chunks_present(&headers, "session"), 3);
+        // The first of two equal names wins; a gap ends the value.
+        let headers = request("session=a; session=b; session_2=c; session_4=d");
+        assert_eq!(read(&headers, "session").unwrap(), "ac");
+    }
+
+    #[test]
+    fn remove_keeps_other_cookies_byte_for_byte() {
+        let mut headers = request("a=1; session=x; b=\"2\"; session_2=y; session_x=3");
+        remove_chunked(&mut headers, "session");
+        assert_eq!(headers[COOKIE], "a=1; b=\"2\"; session_x=3");
+        let mut headers = request("session=x");
+        headers.append(COOKIE, HeaderValue::from_static("session_2=y"));
+        remove_chunked(&mut headers, "session");
+        assert!(headers.get(COOKIE).is_none());
+        // Nothing to remove: the header is left as it came.
+        let mut headers = request("a=1;b=2");
+        remove_chunked(&mut headers, "session");
+        assert_eq!(headers[COOKIE], "a=1;b=2");
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub(super) async fn run(
         .ok()
         .map(|l| l.record);
     let present = cookie::chunks_present(exchange.headers(), &config.session.cookie.name);
-    for line in sessions.destroy(record.as_ref(), https, present).await {
+    for line in sessions.destroy(record.as_deref(), https, present).await {
         exchange.response_headers.append(SET_COOKIE, line);
     }
     let document = document(ctx).await.ok();

@@ -16,9 +16,16 @@
 //! the binary.
 
 use crate::model::Sensitive;
+use crate::model::plugin::OidcConfig;
 use crate::secret::Keyring;
 use hkdf::Hkdf;
+use parking_lot::Mutex;
 use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Plugins whose keys are kept; more only while configurations churn.
+const MAX_PLUGINS: usize = 1024;
 
 /// HKDF salt: domain separation from every other use of the secret.
 const SALT: &[u8] = b"kingress openid-connect session v1";
@@ -70,6 +77,50 @@ impl Sealing {
         self.keyring
             .open(sealed, &self.audience, purpose.as_bytes())
             .ok()
+    }
+}
+
+/// Each plugin's keys, derived once per configuration rather than per
+/// request (HKDF for every secret). A new configuration is a new `Arc`,
+/// so a changed secret is never served from here.
+#[derive(Default)]
+pub(super) struct Sealings {
+    plugins: Mutex<HashMap<String, Derived>>,
+}
+
+/// A plugin's keys and the configuration they were derived from.
+struct Derived {
+    config: Arc<OidcConfig>,
+    sealing: Arc<Sealing>,
+}
+
+// === impl Sealings ===
+
+impl Sealings {
+    /// The keys of plugin `id` under `config`, made by `derive` when not
+    /// known yet.
+    pub(super) fn get(
+        &self,
+        id: &str,
+        config: &Arc<OidcConfig>,
+        derive: impl FnOnce() -> Sealing,
+    ) -> Arc<Sealing> {
+        if let Some(known) = self.plugins.lock().get(id)
+            && Arc::ptr_eq(&known.config, config)
+        {
+            return known.sealing.clone();
+        }
+        let sealing = Arc::new(derive());
+        let mut plugins = self.plugins.lock();
+        if plugins.len() >= MAX_PLUGINS {
+            plugins.clear();
+        }
+        let derived = Derived {
+            config: config.clone(),
+            sealing: sealing.clone(),
+        };
+        plugins.insert(id.to_string(), derived);
+        sealing
     }
 }
 

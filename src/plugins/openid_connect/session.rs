@@ -11,18 +11,23 @@
 //! off: a session is invalid once `session_absolute_timeout` has passed
 //! since the login, `session_rolling_timeout` since it was last renewed, or
 //! `session_idling_timeout` since it was last used. Using a session renews
-//! it when half its rolling period is gone and touches it when a tenth of
-//! its idling period is gone (so that not every request writes a cookie),
-//! never past its absolute end. The cookie's `Max-Age` is the time left.
+//! it when three quarters of its rolling period are gone (lua-resty-session's
+//! `refresh`) and touches it when a tenth of its idling period is gone, so
+//! that a request writes a cookie (or a Redis record) only then: the rest
+//! only read. Never past its absolute end. The cookie's `Max-Age` is the
+//! time left.
 
 mod store;
 
+use super::cache::{TokenCache, token_hash};
 use super::cookie;
 use super::seal::Sealing;
 use super::token_endpoint::TokenResponse;
+use crate::model::plugin::OidcConfig;
 use crate::model::plugin::openid_connect::{SessionConfig, SessionStorage};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::Arc;
 
 pub(super) use store::Stores;
 
@@ -53,7 +58,7 @@ pub(super) struct Record {
     /// The ID token (`id_token_hint` at logout).
     pub(super) id_token: Option<String>,
     /// The verified claims the rules and headers read.
-    pub(super) claims: Value,
+    pub(super) claims: Arc<Value>,
 }
 
 impl std::fmt::Debug for Record {
@@ -84,17 +89,39 @@ pub(super) enum Invalid {
 
 /// A session found in a request.
 pub(super) struct Loaded {
-    /// The record.
-    pub(super) record: Record,
+    /// The record, shared with the cache of opened sessions: changed
+    /// only through `Arc::make_mut`.
+    pub(super) record: Arc<Record>,
     /// Whether using it must write it back (renewed or touched).
     pub(super) dirty: bool,
 }
+
+/// Sessions opened recently, by the SHA-256 of their sealed value (the
+/// cookie, or the Redis record): a session used again skips the AEAD and
+/// the JSON. A sealed value is immutable, so a hit is exactly what opening
+/// it would give; the timeouts are still checked on every use, and a
+/// server-side session is still read from Redis every time (a logout on
+/// any replica takes effect at once). Entries are bound to the plugin
+/// configuration they were opened under (secrets, audience, storage).
+pub(super) type Opened = TokenCache<OpenedSession>;
+
+/// A cache entry of [`Opened`].
+#[derive(Clone)]
+pub(super) struct OpenedSession {
+    config: Arc<OidcConfig>,
+    record: Arc<Record>,
+}
+
+/// Sessions kept opened: a few megabytes at most.
+pub(super) const OPENED_ENTRIES: usize = 4096;
+/// How long an opened session is kept, in seconds.
+const OPENED_TTL: u64 = 60;
 
 // === impl Record ===
 
 impl Record {
     /// A new session for `tokens` and `claims`, made now.
-    pub(super) fn new(method: &str, tokens: &TokenResponse, claims: Value, now: u64) -> Self {
+    pub(super) fn new(method: &str, tokens: &TokenResponse, claims: Arc<Value>, now: u64) -> Self {
         Record {
             sid: random_id(),
             created: now,
@@ -142,21 +169,30 @@ impl Record {
     }
 
     /// Applies the timeouts at `now`: `Err` when expired, else whether the
-    /// record was renewed or touched.
-    fn check(&mut self, config: &SessionConfig, now: u64) -> Result<bool, Invalid> {
+    /// record is due to be renewed or touched (see [`Record::renew`]).
+    fn check(&self, config: &SessionConfig, now: u64) -> Result<bool, Invalid> {
         if self.remaining(config, now) == Some(0) {
             return Err(Invalid::Expired);
         }
-        let mut dirty = false;
-        if config.rolling_timeout > 0 && now - self.rolled.min(now) >= config.rolling_timeout / 2 {
+        Ok(self.renew_due(config, now) || self.touch_due(config, now))
+    }
+
+    fn renew_due(&self, config: &SessionConfig, now: u64) -> bool {
+        config.rolling_timeout > 0 && now - self.rolled.min(now) >= config.rolling_timeout * 3 / 4
+    }
+
+    fn touch_due(&self, config: &SessionConfig, now: u64) -> bool {
+        config.idling_timeout > 0 && now - self.touched.min(now) >= config.idling_timeout / 10
+    }
+
+    /// Renews and touches the record as [`Record::check`] found due.
+    pub(super) fn renew(&mut self, config: &SessionConfig, now: u64) {
+        if self.renew_due(config, now) {
             self.rolled = now;
-            dirty = true;
         }
-        if config.idling_timeout > 0 && now - self.touched.min(now) >= config.idling_timeout / 10 {
+        if self.touch_due(config, now) {
             self.touched = now;
-            dirty = true;
         }
-        Ok(dirty)
     }
 }
 
@@ -172,10 +208,15 @@ pub(super) fn random_id() -> String {
 pub(super) struct Sessions<'a> {
     /// The plugin's session configuration.
     pub(super) config: &'a SessionConfig,
+    /// The whole plugin configuration, binding [`Opened`] entries (`None`:
+    /// nothing is cached).
+    pub(super) plugin: Option<&'a Arc<OidcConfig>>,
     /// Its sealing keys.
     pub(super) sealing: &'a Sealing,
     /// Its Redis, for server-side sessions.
     pub(super) stores: &'a Stores,
+    /// Sessions opened recently.
+    pub(super) opened: &'a Opened,
 }
 
 // === impl Sessions ===
@@ -189,12 +230,12 @@ impl Sessions<'_> {
         now: u64,
     ) -> Result<Loaded, Invalid> {
         let raw = cookie::read(headers, &self.config.cookie.name).ok_or(Invalid::Missing)?;
-        let opened = self.sealing.open(PURPOSE, &raw).ok_or(Invalid::Missing)?;
-        let mut record: Record = match self.config.storage {
-            SessionStorage::Cookie => {
-                serde_json::from_slice(&opened).map_err(|_| Invalid::Missing)?
-            }
+        let record = match self.config.storage {
+            SessionStorage::Cookie => self
+                .open_record(PURPOSE, &raw, now)
+                .ok_or(Invalid::Missing)?,
             SessionStorage::Redis => {
+                let opened = self.sealing.open(PURPOSE, &raw).ok_or(Invalid::Missing)?;
                 let pointer: Pointer =
                     serde_json::from_slice(&opened).map_err(|_| Invalid::Missing)?;
                 let sealed = self
@@ -203,12 +244,9 @@ impl Sessions<'_> {
                     .await
                     .map_err(|_| Invalid::Unavailable)?
                     .ok_or(Invalid::Expired)?;
-                let plain = self
-                    .sealing
-                    .open(&record_purpose(&pointer.sid), &sealed)
+                let record = self
+                    .open_record(&record_purpose(&pointer.sid), &sealed, now)
                     .ok_or(Invalid::Expired)?;
-                let record: Record =
-                    serde_json::from_slice(&plain).map_err(|_| Invalid::Expired)?;
                 if record.sid != pointer.sid {
                     return Err(Invalid::Expired);
                 }
@@ -217,6 +255,28 @@ impl Sessions<'_> {
         };
         let dirty = record.check(self.config, now)?;
         Ok(Loaded { record, dirty })
+    }
+
+    /// The record sealed as `sealed` for `purpose`, from [`Opened`] when
+    /// it was opened recently under this configuration.
+    fn open_record(&self, purpose: &str, sealed: &str, now: u64) -> Option<Arc<Record>> {
+        let key = self.plugin.map(|plugin| (plugin, token_hash(sealed)));
+        if let Some((plugin, hash)) = &key
+            && let Some(hit) = self.opened.get(hash, now)
+            && (Arc::ptr_eq(&hit.config, plugin) || *hit.config == ***plugin)
+        {
+            return Some(hit.record);
+        }
+        let plain = self.sealing.open(purpose, sealed)?;
+        let record: Arc<Record> = Arc::new(serde_json::from_slice(&plain).ok()?);
+        if let Some((plugin, hash)) = key {
+            let entry = OpenedSession {
+                config: Arc::clone(plugin),
+                record: Arc::clone(&record),
+            };
+            self.opened.insert(hash, entry, now + OPENED_TTL, now);
+        }
+        Some(record)
     }
 
     /// Stores `record` and returns the `Set-Cookie` values; `present` is
@@ -306,8 +366,17 @@ mod tests {
             expires_in: None,
             refresh_token: None,
             id_token: None,
-            claims: Value::Null,
+            claims: Arc::new(Value::Null),
         }
+    }
+
+    /// A use at `now`: checked, then renewed as found due.
+    fn used(r: &mut Record, c: &SessionConfig, now: u64) -> Result<bool, Invalid> {
+        let due = r.check(c, now)?;
+        if due {
+            r.renew(c, now);
+        }
+        Ok(due)
     }
 
     #[test]
@@ -319,31 +388,40 @@ mod tests {
         );
         // Idle: unused for the idling period.
         let mut r = record(1000);
-        assert_eq!(r.check(&c, 1000 + 899), Ok(true));
+        assert_eq!(
+            used(&mut r, &c, 1000 + 89),
+            Ok(false),
+            "touched after a tenth"
+        );
+        assert_eq!(used(&mut r, &c, 1000 + 899), Ok(true));
         assert_eq!(r.touched, 1899);
         let mut r = record(1000);
-        assert_eq!(r.check(&c, 1000 + 900), Err(Invalid::Expired));
+        assert_eq!(used(&mut r, &c, 1000 + 900), Err(Invalid::Expired));
         // Rolling: used all the time, but never renewed.
         let c = config(serde_json::json!({ "session_idling_timeout": 0 }));
         let mut r = record(1000);
         r.rolled = 1000;
-        assert_eq!(r.check(&c, 1000 + 3600), Err(Invalid::Expired));
-        // Renewed at half time, then good for another period.
+        assert_eq!(used(&mut r, &c, 1000 + 3600), Err(Invalid::Expired));
+        // Not renewed before three quarters of the period (no write)...
         let mut r = record(1000);
-        assert_eq!(r.check(&c, 1000 + 1800), Ok(true));
-        assert_eq!(r.rolled, 2800);
-        assert_eq!(r.check(&c, 2800 + 3599), Ok(true));
+        assert_eq!(used(&mut r, &c, 1000 + 2699), Ok(false));
+        assert_eq!(r.rolled, 1000);
+        // ...renewed then, and good for another period.
+        assert_eq!(used(&mut r, &c, 1000 + 2700), Ok(true));
+        assert_eq!(r.rolled, 3700);
+        assert_eq!(used(&mut r, &c, 3700 + 2699), Ok(false));
+        assert_eq!(used(&mut r, &c, 3700 + 3599), Ok(true));
         // Absolute: renewals do not extend it.
         let mut r = record(1000);
         r.rolled = 1000 + 86000;
-        assert_eq!(r.check(&c, 1000 + 86400), Err(Invalid::Expired));
+        assert_eq!(used(&mut r, &c, 1000 + 86400), Err(Invalid::Expired));
         // Off means off.
         let c = config(serde_json::json!({
             "session_idling_timeout": 0, "session_rolling_timeout": 0,
             "session_absolute_timeout": 0,
         }));
         let mut r = record(0);
-        assert_eq!(r.check(&c, 10_000_000), Ok(false));
+        assert_eq!(used(&mut r, &c, 10_000_000), Ok(false));
         assert_eq!(r.remaining(&c, 10), None);
     }
 

@@ -13,12 +13,13 @@
 //! With `bearer_token_header_name`, `header` means that header only (raw
 //! value, an optional `Bearer ` prefix is stripped).
 
+use super::cookie;
 use crate::model::plugin::OidcConfig;
 use crate::model::plugin::openid_connect::TokenParam;
 use crate::plugins::{Exchange, PluginError};
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
-use http::{HeaderName, HeaderValue, Method, Uri};
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderName, Method, Uri};
 
 /// Largest body read when looking for `access_token` in it.
 pub(super) const BODY_LIMIT: usize = 1024 * 1024;
@@ -39,12 +40,12 @@ pub(super) struct Found {
 pub(super) enum Place {
     /// A request header.
     Header(HeaderName),
-    /// The query string.
-    Query,
-    /// A form body.
-    FormBody,
-    /// A JSON body.
-    JsonBody,
+    /// The query string, under this parameter name.
+    Query(String),
+    /// A form body, under this parameter name.
+    FormBody(String),
+    /// A JSON body, under this member name.
+    JsonBody(String),
     /// A cookie.
     Cookie(String),
 }
@@ -67,7 +68,7 @@ pub(super) async fn find(
                 .and_then(|q| single_param(q.as_bytes(), PARAM))
                 .map(|token| Found {
                     token,
-                    place: Place::Query,
+                    place: Place::Query(PARAM.to_string()),
                 }),
             TokenParam::Body => from_body(exchange, PARAM).await?,
             TokenParam::Cookie => config
@@ -157,7 +158,7 @@ pub(super) async fn find_param(
                 .and_then(|q| single_param(q.as_bytes(), name))
                 .map(|token| Found {
                     token,
-                    place: Place::Query,
+                    place: Place::Query(name.to_string()),
                 }),
             TokenParam::Body => from_body(exchange, name).await?,
             TokenParam::Cookie => None,
@@ -211,62 +212,37 @@ async fn from_body(exchange: &mut Exchange<'_>, name: &str) -> Result<Option<Fou
     Ok(match kind {
         BodyKind::Form => single_param(&body, name).map(|token| Found {
             token,
-            place: Place::FormBody,
+            place: Place::FormBody(name.to_string()),
         }),
         BodyKind::Json => serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| v.get(name)?.as_str().map(str::to_string))
             .map(|token| Found {
                 token,
-                place: Place::JsonBody,
+                place: Place::JsonBody(name.to_string()),
             }),
     })
 }
 
 fn from_cookie(exchange: &Exchange<'_>, name: &str) -> Option<Found> {
-    exchange
-        .headers()
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            (k.trim() == name).then(|| Found {
-                token: v.trim().trim_matches('"').to_string(),
-                place: Place::Cookie(name.to_string()),
-            })
+    cookie::pairs(exchange.headers()).find_map(|(k, v)| {
+        (k == name).then(|| Found {
+            token: v.to_string(),
+            place: Place::Cookie(name.to_string()),
         })
+    })
 }
 
-/// `hide_credentials`: removes the token from where it was found, keeping
-/// everything else byte for byte.
+/// `hide_credentials`: removes the token (access or refresh token) from
+/// where it was found, under the name it was found by, keeping everything
+/// else byte for byte.
 pub(super) async fn hide(exchange: &mut Exchange<'_>, place: &Place) -> Result<(), PluginError> {
     match place {
         Place::Header(name) => exchange.clear_upstream_header(name.clone()),
-        Place::Query => remove_from_query(exchange, &[PARAM]),
-        Place::FormBody => remove_from_form(exchange, &[PARAM]).await?,
-        Place::JsonBody => remove_from_json(exchange, &[PARAM]).await?,
-        Place::Cookie(name) => {
-            let kept: Vec<String> = exchange
-                .headers()
-                .get_all(COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(';'))
-                .map(str::trim)
-                .filter(|pair| !pair.is_empty())
-                .filter(|pair| pair.split_once('=').is_none_or(|(k, _)| k.trim() != name))
-                .map(str::to_string)
-                .collect();
-            let headers = exchange.request.headers_mut();
-            headers.remove(COOKIE);
-            if !kept.is_empty()
-                && let Ok(v) = HeaderValue::from_str(&kept.join("; "))
-            {
-                headers.insert(COOKIE, v);
-            }
-        }
+        Place::Query(name) => remove_from_query(exchange, &[name.as_str()]),
+        Place::FormBody(name) => remove_from_form(exchange, &[name.as_str()]).await?,
+        Place::JsonBody(name) => remove_from_json(exchange, &[name.as_str()]).await?,
+        Place::Cookie(name) => cookie::remove(exchange.request.headers_mut(), |k| k == name),
     }
     Ok(())
 }

@@ -85,13 +85,15 @@ pub(super) struct Yielded<'a> {
 }
 
 /// Sets everything the upstream and the client get after a successful
-/// verification.
+/// verification; `session_id`: the session that authenticated the request
+/// or that the login created (`*_session_id_header`).
 pub(super) fn apply(
     config: &OidcConfig,
     exchange: &mut Exchange<'_>,
     verified: &Verified,
     consumer: Option<Arc<Consumer>>,
     token: &str,
+    session_id: Option<&str>,
 ) {
     let credential = lookup(&verified.claims, &config.credential_claim).and_then(header_value);
     match (&verified.oauth2, consumer) {
@@ -142,7 +144,7 @@ pub(super) fn apply(
             .map(|t| t.expose()),
         introspection: verified.introspection.as_deref(),
         user_info: verified.user_info.as_deref(),
-        ..Yielded::default()
+        session_id,
     };
     for (name, value) in header_values(&config.upstream, &yielded, &verified.claims) {
         exchange.upstream_headers.insert(name, value);

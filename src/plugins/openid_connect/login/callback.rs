@@ -132,13 +132,9 @@ pub(in crate::plugins::openid_connect) async fn finish(
         oauth2: None,
     };
     let (verified, consumer) = authorize(config, exchange.table, verified)?;
+    let mut session_id = None;
     if let Some(sessions) = sessions {
-        let record = Record::new(
-            "authorization_code",
-            &tokens,
-            (*verified.claims).clone(),
-            now,
-        );
+        let record = Record::new("authorization_code", &tokens, verified.claims.clone(), now);
         let present = cookie::chunks_present(exchange.headers(), &config.session.cookie.name);
         let lines = sessions
             .save(&record, https, present, now)
@@ -147,6 +143,7 @@ pub(in crate::plugins::openid_connect) async fn finish(
         for line in lines {
             exchange.response_headers.append(SET_COOKIE, line);
         }
+        session_id = Some(record.sid);
     }
     let action = if login.methods.iter().any(|m| m == "authorization_code") {
         login.action
@@ -161,8 +158,19 @@ pub(in crate::plugins::openid_connect) async fn finish(
                 callback.posted,
                 login.preserve_query_args,
             );
+            // The login's own cookies are the proxy's (Kong clears both).
+            let headers = exchange.request.headers_mut();
+            cookie::remove_chunked(headers, &login.cookie.name);
+            cookie::remove_chunked(headers, &config.session.cookie.name);
             let token = tokens.access_token.expose().to_string();
-            upstream::apply(config, exchange, &verified, consumer, &token);
+            upstream::apply(
+                config,
+                exchange,
+                &verified,
+                consumer,
+                &token,
+                session_id.as_deref(),
+            );
             Ok(Access::Continue)
         }
         LoginAction::Redirect => {
