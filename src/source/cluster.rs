@@ -1,14 +1,15 @@
 //! Objects from the API server: one kube-runtime watch per kind (per
 //! namespace when `--watch-namespace` is given), each feeding a reflector
 //! store. Secrets are never watched wholesale: a label-selected watch reads
-//! `konghq.com/credential` Secrets, and per-name watches read the Secrets
-//! that Ingress TLS and plugin `configFrom`/`configPatches` name.
+//! `konghq.com/credential` Secrets, and the Secrets that Ingress TLS and
+//! plugin `configFrom`/`configPatches` name are read by GET, driven by a
+//! metadata-only watch of Secrets (see `secrets`).
 //!
 //! Watch failures are retried with backoff forever; the stores keep their
 //! last content meanwhile, so the control loop keeps the last table and
 //! catches up when the API server returns.
 
-mod backoff;
+pub(crate) mod backoff;
 mod feed;
 pub mod refs;
 mod secrets;
@@ -161,7 +162,12 @@ impl ClusterSource {
                 s.namespaced("KongConsumerGroup", Default::default(), false)
             },
         });
-        let refs = Arc::new(RefSecrets::new(client, metrics, changes));
+        let refs = Arc::new(RefSecrets::new(
+            client,
+            metrics,
+            changes,
+            &options.namespaces,
+        ));
         let mut tasks = s.tasks;
         tasks.push(tokio::spawn(track_refs(
             lanes.clone(),
@@ -217,7 +223,7 @@ impl ClusterSource {
     pub fn snapshot(&self) -> ObjectSet {
         let l = &self.lanes;
         let mut secrets = collect(&l.credentials);
-        secrets.extend(collect(&self.refs.lanes()));
+        self.refs.extend(&mut secrets);
         ObjectSet {
             ingress_classes: collect(&l.ingress_classes),
             ingresses: collect(&l.ingresses),
@@ -235,9 +241,15 @@ impl ClusterSource {
         }
     }
 
-    /// Number of per-name Secret watches running.
-    pub fn referenced_secret_watches(&self) -> usize {
-        self.refs.len()
+    /// Referenced Secrets: (held in memory, read through a per-name watch
+    /// because no metadata watch covers their namespace, whose version
+    /// the metadata watches know).
+    pub fn referenced_secrets(&self) -> (usize, usize, usize) {
+        (
+            self.refs.held(),
+            self.refs.named_watches(),
+            self.refs.known(),
+        )
     }
 }
 

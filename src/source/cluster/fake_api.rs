@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
-use wire::{json_response, merge, selected, status};
+use wire::{json_response, merge, selected, shaped, status, wants_metadata};
 
 mod wire;
 
@@ -193,6 +193,7 @@ impl Inner {
     async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
+        let metadata_only = wants_metadata(req.headers());
         let query: BTreeMap<String, String> = req
             .uri()
             .query()
@@ -205,7 +206,8 @@ impl Inner {
                 .query()
                 .map(|q| format!("?{q}"))
                 .unwrap_or_default();
-            state.requests.push(format!("{method} {path}{q}"));
+            let shape = if metadata_only { " (metadata)" } else { "" };
+            state.requests.push(format!("{method} {path}{q}{shape}"));
             if state.down {
                 return status(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -236,9 +238,9 @@ impl Inner {
         }
         match (method, &t.name) {
             (Method::GET, None) if query.get("watch").map(String::as_str) == Some("true") => {
-                self.watch(t, &query)
+                self.watch(t, &query, metadata_only)
             }
-            (Method::GET, None) => self.list_response(&t, &query),
+            (Method::GET, None) => self.list_response(&t, &query, metadata_only),
             (Method::GET, Some(name)) => match self.state.lock().objects.get(&t.key(name)) {
                 Some(o) => json_response(StatusCode::OK, o),
                 None => status(StatusCode::NOT_FOUND, "NotFound", "not found"),
@@ -378,13 +380,18 @@ impl Inner {
         let _ = self.events.send(entry);
     }
 
-    fn list_response(&self, t: &Target, query: &BTreeMap<String, String>) -> Response<Body> {
+    fn list_response(
+        &self,
+        t: &Target,
+        query: &BTreeMap<String, String>,
+        metadata_only: bool,
+    ) -> Response<Body> {
         let state = self.state.lock();
         let items: Vec<Value> = state
             .objects
             .iter()
             .filter(|((c, ns, _), o)| t.matches(c, ns) && selected(o, query))
-            .map(|(_, o)| o.clone())
+            .map(|(_, o)| shaped(o, metadata_only))
             .collect();
         let list = json!({
             "apiVersion": "v1",
@@ -395,7 +402,12 @@ impl Inner {
         json_response(StatusCode::OK, &list)
     }
 
-    fn watch(&self, t: Target, query: &BTreeMap<String, String>) -> Response<Body> {
+    fn watch(
+        &self,
+        t: Target,
+        query: &BTreeMap<String, String>,
+        metadata_only: bool,
+    ) -> Response<Body> {
         let since: u64 = query
             .get("resourceVersion")
             .and_then(|v| v.parse().ok())
@@ -418,6 +430,7 @@ impl Inner {
                     {
                         return true;
                     }
+                    let object = shaped(object, metadata_only);
                     let line = format!("{}\n", json!({"type": kind, "object": object}));
                     tx.unbounded_send(Ok(Frame::data(Bytes::from(line))))
                         .is_ok()
