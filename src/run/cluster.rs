@@ -9,7 +9,9 @@ use crate::model::Problem;
 use crate::objects::{ObjectKey, ObjectSet};
 use crate::publish::TableHandle;
 use crate::reconcile::{Debounce, Reconciler};
-use crate::source::cluster::{ClusterOptions, ClusterSource, consumer_groups_installed};
+use crate::source::cluster::{
+    ClusterOptions, ClusterSource, consumer_groups_installed, honour_retry_after,
+};
 use crate::status::{AddressSource, Elector, LeaseOptions, Reporter, StatusOptions};
 use crate::translate::Options;
 use kube::Client;
@@ -112,6 +114,7 @@ pub async fn run_from_args(args: RunArgs) -> Result<(), RunError> {
     let client = Client::try_default()
         .await
         .map_err(|e| RunError::Cluster(format!("cannot configure the Kubernetes client: {e}")))?;
+    let client = honour_retry_after(client);
     let metrics = Metrics::new();
     let handle = TableHandle::new();
     let api_keys = super::api_key_digest(&args.serve);

@@ -13,6 +13,7 @@ pub(crate) mod backoff;
 mod feed;
 pub mod refs;
 mod secrets;
+mod throttle;
 
 #[cfg(test)]
 pub(crate) mod fake_api;
@@ -34,6 +35,7 @@ use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::sync::Arc;
+pub use throttle::honour_retry_after;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 

@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
-use wire::{json_response, merge, selected, shaped, status, wants_metadata};
+use wire::{json_response, merge, selected, shaped, status, too_many, wants_metadata};
 
 mod wire;
 
@@ -45,6 +45,8 @@ struct State {
     log: Vec<Entry>,
     requests: Vec<String>,
     down: bool,
+    /// Requests still to turn away with 429 and this `Retry-After`.
+    throttle: (u32, u64),
     /// Collections whose CRD is "not installed": 404, and left out of
     /// discovery.
     missing: std::collections::BTreeSet<String>,
@@ -170,6 +172,12 @@ impl FakeApi {
         self.inner.state.lock().requests.clone()
     }
 
+    /// Answers the next `count` requests with 429 and `Retry-After:
+    /// retry_after` seconds, as API Priority and Fairness does.
+    pub(crate) fn throttle(&self, count: u32, retry_after: u64) {
+        self.inner.state.lock().throttle = (count, retry_after);
+    }
+
     /// Simulates the API server going away (every request fails, open
     /// watches end) or coming back.
     pub(crate) fn set_down(&self, down: bool) {
@@ -214,6 +222,10 @@ impl Inner {
                     "ServiceUnavailable",
                     "down",
                 );
+            }
+            if state.throttle.0 > 0 {
+                state.throttle.0 -= 1;
+                return too_many(state.throttle.1);
             }
         }
         let body = req

@@ -369,3 +369,22 @@ async fn a_missing_consumer_group_crd_is_left_out_and_the_rest_becomes_ready() {
         api.requests()
     );
 }
+
+#[tokio::test]
+async fn a_throttled_start_up_waits_as_asked_and_becomes_ready() {
+    let api = FakeApi::start().await;
+    cluster_fixture(&api);
+    // API Priority and Fairness turns the first requests away.
+    api.throttle(12, 1);
+    let started = std::time::Instant::now();
+    let client = super::honour_retry_after(api.client());
+    let mut source = ClusterSource::start(client, options(&[]), Metrics::new());
+    tokio::time::timeout(Duration::from_secs(20), source.wait_ready())
+        .await
+        .expect("ready despite 429s");
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(
+        secret_names(&source.snapshot()),
+        ["alice-oauth2", "oidc-config", "web-tls"]
+    );
+}
