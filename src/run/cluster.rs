@@ -148,7 +148,7 @@ pub async fn run_from_args(args: RunArgs) -> Result<(), RunError> {
 /// Runs until dropped.
 ///
 /// Translating thousands of objects takes hundreds of milliseconds of CPU,
-/// so `reconcile` runs on Tokio's blocking pool, never on an async worker
+/// so the snapshot and `reconcile` run on Tokio's blocking pool, never on an async worker
 /// (with one worker the proxy would stop answering for the whole
 /// reconcile), as standalone reloads do.
 pub async fn run<F>(client: Client, config: ClusterRunConfig, metrics: Metrics, reconcile: F)
@@ -181,19 +181,21 @@ where
     tracing::info!("initial list complete");
     let mut reconcile = Some(reconcile);
     loop {
-        let objects = Arc::new(source.snapshot());
+        let reader = source.reader();
         let Some(mut job) = reconcile.take() else {
             return;
         };
-        let input = objects.clone();
         let done = tokio::task::spawn_blocking(move || {
-            let problems = job(input);
-            (job, problems)
+            // Copying the Arcs of 10,000 objects out of the stores is work
+            // too: done here, with the translate.
+            let objects = Arc::new(reader.snapshot());
+            let problems = job(objects.clone());
+            (job, objects, problems)
         });
-        let problems = match done.await {
-            Ok((job, problems)) => {
+        let (objects, problems) = match done.await {
+            Ok((job, objects, problems)) => {
                 reconcile = Some(job);
-                problems
+                (objects, problems)
             }
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             // Cancelled: the runtime is shutting down.
@@ -222,8 +224,14 @@ async fn debounce(source: &mut ClusterSource, debounce: Debounce) {
 /// its watch takes. Secrets that stay unreadable (no such namespace, no
 /// RBAC) are waited for once, not on every reconcile.
 async fn settle(source: &mut ClusterSource, given_up: &mut BTreeSet<ObjectKey>, limit: Duration) {
+    if source.is_ready() {
+        given_up.clear();
+        return;
+    }
+    // Nothing unread yet not ready: the Secrets are being matched to a
+    // change of the objects, which takes milliseconds; wait for it.
     let unread = source.unread_secrets();
-    if unread.iter().all(|k| given_up.contains(k)) {
+    if !unread.is_empty() && unread.iter().all(|k| given_up.contains(k)) {
         given_up.retain(|k| unread.contains(k));
         return;
     }

@@ -55,6 +55,16 @@ impl Signal {
     pub(crate) fn bump(&self) {
         self.0.send_modify(|n| *n = n.wrapping_add(1));
     }
+
+    /// The number of bumps so far.
+    pub(crate) fn current(&self) -> u64 {
+        *self.0.borrow()
+    }
+
+    /// A receiver that has seen every bump so far.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.0.subscribe()
+    }
 }
 
 // === impl Lane ===

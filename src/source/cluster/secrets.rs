@@ -35,6 +35,8 @@ use tracker::{Step, Tracker};
 pub(crate) struct RefSecrets {
     shared: Arc<Shared>,
     named: NamedWatches,
+    /// The referring objects' change count of the last sync.
+    synced: Mutex<Option<u64>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -99,49 +101,40 @@ impl RefSecrets {
         Self {
             shared,
             named,
+            synced: Mutex::new(None),
             tasks,
         }
     }
 
     /// Makes `wanted` the referenced Secrets: new ones are read, Secrets no
-    /// longer named are dropped (a change when one was held).
-    pub(crate) fn sync(&self, wanted: &BTreeSet<ObjectKey>) {
+    /// longer named are dropped (a change when one was held). `generation`
+    /// is the change count of the referring objects `wanted` was computed
+    /// from.
+    pub(crate) fn sync(&self, wanted: &BTreeSet<ObjectKey>, generation: u64) {
         let mut tracker = self.shared.tracker.lock();
         let (covered, outside): (BTreeSet<ObjectKey>, BTreeSet<ObjectKey>) =
             wanted.iter().cloned().partition(|k| tracker.covers(k));
         let step = tracker.want(&covered);
         drop(tracker);
-        self.shared.apply(step);
         self.named.sync(&outside);
+        *self.synced.lock() = Some(generation);
+        self.shared.apply(step);
     }
 
-    /// Whether every Secret in `wanted` has been read once (a Secret that
-    /// does not exist counts as read).
-    pub(crate) fn ready_for(&self, wanted: &BTreeSet<ObjectKey>) -> bool {
-        self.unread_in(wanted).next().is_none()
+    /// Whether the referenced Secrets were last synced from the referring
+    /// objects at `generation`, and every one has been read once (a Secret
+    /// that does not exist counts as read). Cheap: asked on every change.
+    pub(crate) fn ready(&self, generation: u64) -> bool {
+        *self.synced.lock() == Some(generation)
+            && self.shared.tracker.lock().all_read()
+            && self.named.unread().is_empty()
     }
 
-    /// Wanted Secrets not read yet.
-    pub(crate) fn unread(&self, wanted: &BTreeSet<ObjectKey>) -> Vec<ObjectKey> {
-        self.unread_in(wanted).cloned().collect()
-    }
-
-    fn unread_in<'a>(
-        &'a self,
-        wanted: &'a BTreeSet<ObjectKey>,
-    ) -> impl Iterator<Item = &'a ObjectKey> + 'a {
-        let tracker = self.shared.tracker.lock();
-        let unread: Vec<&ObjectKey> = wanted
-            .iter()
-            .filter(|k| {
-                if tracker.covers(k) {
-                    !tracker.is_read(k)
-                } else {
-                    !self.named.is_read(k)
-                }
-            })
-            .collect();
-        unread.into_iter()
+    /// Referenced Secrets not read yet.
+    pub(crate) fn unread(&self) -> Vec<ObjectKey> {
+        let mut unread: Vec<ObjectKey> = self.shared.tracker.lock().unread().cloned().collect();
+        unread.extend(self.named.unread());
+        unread
     }
 
     /// Adds every held Secret to `out`.

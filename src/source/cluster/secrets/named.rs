@@ -76,13 +76,15 @@ impl NamedWatches {
         }
     }
 
-    /// Whether `key`'s watch has listed once (a Secret that does not
-    /// exist lists as empty and counts as read).
-    pub(crate) fn is_read(&self, key: &ObjectKey) -> bool {
-        self.watches
-            .lock()
-            .get(key)
-            .is_some_and(|w| w.lane.is_ready())
+    /// Watched Secrets whose watch has not listed yet (a Secret that does
+    /// not exist lists as empty and counts as read).
+    pub(crate) fn unread(&self) -> Vec<ObjectKey> {
+        let watches = self.watches.lock();
+        watches
+            .iter()
+            .filter(|(_, w)| !w.lane.is_ready())
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// The stores of every running watch.

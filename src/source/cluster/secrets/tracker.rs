@@ -21,6 +21,9 @@ pub(crate) struct Tracker {
     versions: BTreeMap<ObjectKey, String>,
     /// The wanted Secrets.
     entries: BTreeMap<ObjectKey, Entry>,
+    /// Wanted Secrets not read yet: readiness is asked on every change, so
+    /// it is counted, not searched for.
+    unread: usize,
 }
 
 /// What a metadata watch covers: one namespace, or all (`None`).
@@ -77,18 +80,21 @@ impl Tracker {
     /// Makes `wanted` (covered keys only) the wanted set: Secrets no longer
     /// wanted are dropped from memory, new ones read.
     pub(crate) fn want<'a>(&mut self, wanted: impl IntoIterator<Item = &'a ObjectKey>) -> Step {
-        let wanted: Vec<&ObjectKey> = wanted.into_iter().collect();
+        let wanted: std::collections::BTreeSet<&ObjectKey> = wanted.into_iter().collect();
         let mut step = Step::default();
         let mut dropped_data = false;
+        let unread = &mut self.unread;
         self.entries.retain(|key, entry| {
             let keep = wanted.contains(&key);
             dropped_data |= !keep && entry.secret.is_some();
+            *unread -= usize::from(!keep && !entry.read);
             keep
         });
         step.changed = dropped_data;
         for key in wanted {
             if !self.entries.contains_key(key) {
                 self.entries.insert(key.clone(), Entry::default());
+                self.unread += 1;
                 self.refresh(key, &mut step);
             }
         }
@@ -149,6 +155,7 @@ impl Tracker {
         });
         step.changed =
             !entry.read || rv(&entry.secret) != secret.as_ref().map(|s| s.resource_version());
+        self.unread -= usize::from(!entry.read);
         entry.read = true;
         entry.secret = secret;
         if std::mem::take(&mut entry.again) {
@@ -163,8 +170,19 @@ impl Tracker {
     }
 
     /// Whether `key` has been read (present or known absent).
+    #[cfg(test)]
     pub(crate) fn is_read(&self, key: &ObjectKey) -> bool {
         self.entries.get(key).is_some_and(|e| e.read)
+    }
+
+    /// Whether every wanted Secret has been read.
+    pub(crate) fn all_read(&self) -> bool {
+        self.unread == 0
+    }
+
+    /// The wanted Secrets not read yet.
+    pub(crate) fn unread(&self) -> impl Iterator<Item = &ObjectKey> {
+        self.entries.iter().filter(|(_, e)| !e.read).map(|(k, _)| k)
     }
 
     /// The wanted Secrets that exist, as last read.
@@ -208,6 +226,7 @@ impl Tracker {
         match version {
             None => {
                 step.changed |= !entry.read || entry.secret.is_some();
+                self.unread -= usize::from(!entry.read);
                 entry.read = true;
                 entry.secret = None;
             }

@@ -100,6 +100,8 @@ fn a_rotation_is_read_once_per_new_version() {
         "an existing Secret is read at once"
     );
     assert!(!t.is_read(&k), "not read until the GET answers");
+    assert!(!t.all_read());
+    assert_eq!(t.unread().collect::<Vec<_>>(), [&k]);
     t.fetched(&k, Some(secret("shop", "web-tls", "1")));
 
     assert_eq!(
@@ -244,7 +246,13 @@ fn reads_wait_for_the_first_list_and_a_relist_drops_what_went_meanwhile() {
     let step = t.event(0, Event::InitDone);
     assert_eq!(step, fetch([&a, &b]));
     t.fetched(&a, Some(secret("shop", "a", "1")));
+    assert!(!t.all_read());
+    // No longer wanted before its GET answered: not waited for.
+    t.want([&a]);
+    assert!(t.all_read());
+    t.want([&a, &b]);
     t.fetched(&b, Some(secret("shop", "b", "1")));
+    assert!(t.all_read());
 
     // The watch was gone too long (410): the relist no longer has `b`.
     t.event(0, Event::Init);
