@@ -221,8 +221,9 @@ async fn debounce(source: &mut ClusterSource, debounce: Debounce) {
 
 /// Gives newly referenced Secrets up to `limit` to be read, so a new
 /// Ingress' certificate is not reported missing for the few milliseconds
-/// its watch takes. Secrets that stay unreadable (no such namespace, no
-/// RBAC) are waited for once, not on every reconcile.
+/// its read takes, and longer while reading makes progress: 10,000 Secrets
+/// read a few at a time take seconds. Secrets that stay unreadable (no
+/// such namespace, no RBAC) are waited for once, not on every reconcile.
 async fn settle(source: &mut ClusterSource, given_up: &mut BTreeSet<ObjectKey>, limit: Duration) {
     if source.is_ready() {
         given_up.clear();
@@ -235,15 +236,28 @@ async fn settle(source: &mut ClusterSource, given_up: &mut BTreeSet<ObjectKey>, 
         given_up.retain(|k| unread.contains(k));
         return;
     }
-    if tokio::time::timeout(limit, source.wait_ready())
-        .await
-        .is_err()
-    {
-        let unread = source.unread_secrets();
-        tracing::warn!(secrets = ?unread, "referenced secrets are not readable yet; translating without them");
-        *given_up = unread.into_iter().collect();
+    let mut before = if unread.is_empty() {
+        usize::MAX
     } else {
-        given_up.clear();
+        unread.len()
+    };
+    loop {
+        if tokio::time::timeout(limit, source.wait_ready())
+            .await
+            .is_ok()
+        {
+            given_up.clear();
+            return;
+        }
+        let unread = source.unread_secrets();
+        if !unread.is_empty() && unread.len() < before {
+            before = unread.len();
+            continue;
+        }
+        let first = &unread[..unread.len().min(10)];
+        tracing::warn!(count = unread.len(), first = ?first, "referenced secrets are not readable yet; translating without them");
+        *given_up = unread.into_iter().collect();
+        return;
     }
 }
 
