@@ -9,7 +9,9 @@ use crate::model::Problem;
 use crate::objects::{ObjectKey, ObjectSet};
 use crate::publish::TableHandle;
 use crate::reconcile::{Debounce, Reconciler};
-use crate::source::cluster::{ClusterOptions, ClusterSource, consumer_groups_installed};
+use crate::source::cluster::{
+    ClusterOptions, ClusterSource, consumer_groups_installed, honour_retry_after,
+};
 use crate::status::{AddressSource, Elector, LeaseOptions, Reporter, StatusOptions};
 use crate::translate::Options;
 use kube::Client;
@@ -112,6 +114,7 @@ pub async fn run_from_args(args: RunArgs) -> Result<(), RunError> {
     let client = Client::try_default()
         .await
         .map_err(|e| RunError::Cluster(format!("cannot configure the Kubernetes client: {e}")))?;
+    let client = honour_retry_after(client);
     let metrics = Metrics::new();
     let handle = TableHandle::new();
     let api_keys = super::api_key_digest(&args.serve);
@@ -145,7 +148,7 @@ pub async fn run_from_args(args: RunArgs) -> Result<(), RunError> {
 /// Runs until dropped.
 ///
 /// Translating thousands of objects takes hundreds of milliseconds of CPU,
-/// so `reconcile` runs on Tokio's blocking pool, never on an async worker
+/// so the snapshot and `reconcile` run on Tokio's blocking pool, never on an async worker
 /// (with one worker the proxy would stop answering for the whole
 /// reconcile), as standalone reloads do.
 pub async fn run<F>(client: Client, config: ClusterRunConfig, metrics: Metrics, reconcile: F)
@@ -178,19 +181,21 @@ where
     tracing::info!("initial list complete");
     let mut reconcile = Some(reconcile);
     loop {
-        let objects = Arc::new(source.snapshot());
+        let reader = source.reader();
         let Some(mut job) = reconcile.take() else {
             return;
         };
-        let input = objects.clone();
         let done = tokio::task::spawn_blocking(move || {
-            let problems = job(input);
-            (job, problems)
+            // Copying the Arcs of 10,000 objects out of the stores is work
+            // too: done here, with the translate.
+            let objects = Arc::new(reader.snapshot());
+            let problems = job(objects.clone());
+            (job, objects, problems)
         });
-        let problems = match done.await {
-            Ok((job, problems)) => {
+        let (objects, problems) = match done.await {
+            Ok((job, objects, problems)) => {
                 reconcile = Some(job);
-                problems
+                (objects, problems)
             }
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             // Cancelled: the runtime is shutting down.
@@ -216,23 +221,43 @@ async fn debounce(source: &mut ClusterSource, debounce: Debounce) {
 
 /// Gives newly referenced Secrets up to `limit` to be read, so a new
 /// Ingress' certificate is not reported missing for the few milliseconds
-/// its watch takes. Secrets that stay unreadable (no such namespace, no
-/// RBAC) are waited for once, not on every reconcile.
+/// its read takes, and longer while reading makes progress: 10,000 Secrets
+/// read a few at a time take seconds. Secrets that stay unreadable (no
+/// such namespace, no RBAC) are waited for once, not on every reconcile.
 async fn settle(source: &mut ClusterSource, given_up: &mut BTreeSet<ObjectKey>, limit: Duration) {
+    if source.is_ready() {
+        given_up.clear();
+        return;
+    }
+    // Nothing unread yet not ready: the Secrets are being matched to a
+    // change of the objects, which takes milliseconds; wait for it.
     let unread = source.unread_secrets();
-    if unread.iter().all(|k| given_up.contains(k)) {
+    if !unread.is_empty() && unread.iter().all(|k| given_up.contains(k)) {
         given_up.retain(|k| unread.contains(k));
         return;
     }
-    if tokio::time::timeout(limit, source.wait_ready())
-        .await
-        .is_err()
-    {
-        let unread = source.unread_secrets();
-        tracing::warn!(secrets = ?unread, "referenced secrets are not readable yet; translating without them");
-        *given_up = unread.into_iter().collect();
+    let mut before = if unread.is_empty() {
+        usize::MAX
     } else {
-        given_up.clear();
+        unread.len()
+    };
+    loop {
+        if tokio::time::timeout(limit, source.wait_ready())
+            .await
+            .is_ok()
+        {
+            given_up.clear();
+            return;
+        }
+        let unread = source.unread_secrets();
+        if !unread.is_empty() && unread.len() < before {
+            before = unread.len();
+            continue;
+        }
+        let first = &unread[..unread.len().min(10)];
+        tracing::warn!(count = unread.len(), first = ?first, "referenced secrets are not readable yet; translating without them");
+        *given_up = unread.into_iter().collect();
+        return;
     }
 }
 

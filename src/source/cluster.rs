@@ -1,17 +1,19 @@
 //! Objects from the API server: one kube-runtime watch per kind (per
 //! namespace when `--watch-namespace` is given), each feeding a reflector
 //! store. Secrets are never watched wholesale: a label-selected watch reads
-//! `konghq.com/credential` Secrets, and per-name watches read the Secrets
-//! that Ingress TLS and plugin `configFrom`/`configPatches` name.
+//! `konghq.com/credential` Secrets, and the Secrets that Ingress TLS and
+//! plugin `configFrom`/`configPatches` name are read by GET, driven by a
+//! metadata-only watch of Secrets (see `secrets`).
 //!
 //! Watch failures are retried with backoff forever; the stores keep their
 //! last content meanwhile, so the control loop keeps the last table and
 //! catches up when the API server returns.
 
-mod backoff;
+pub(crate) mod backoff;
 mod feed;
 pub mod refs;
 mod secrets;
+mod throttle;
 
 #[cfg(test)]
 pub(crate) mod fake_api;
@@ -33,6 +35,7 @@ use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::sync::Arc;
+pub use throttle::honour_retry_after;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -80,11 +83,20 @@ pub async fn consumer_groups_installed(client: &Client) -> bool {
 
 /// Running watches and their stores.
 pub struct ClusterSource {
-    lanes: Arc<Lanes>,
-    refs: Arc<RefSecrets>,
+    reader: Reader,
+    /// Change count of the kinds that name Secrets.
+    refs_changes: Signal,
     class: String,
     changes: watch::Receiver<u64>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+/// Reads the stores: a snapshot can be taken on any thread, so a big one
+/// is taken off the async workers.
+#[derive(Clone)]
+pub struct Reader {
+    lanes: Arc<Lanes>,
+    refs: Arc<RefSecrets>,
 }
 
 /// The reading side of every static watch.
@@ -122,7 +134,7 @@ impl ClusterSource {
             namespaces: &options.namespaces,
             metrics: metrics.clone(),
             changes: changes.clone(),
-            refs_changes,
+            refs_changes: refs_changes.clone(),
             tasks: Vec::new(),
         };
         let credentials = watcher::Config::default().labels(CREDENTIAL_LABEL);
@@ -161,17 +173,24 @@ impl ClusterSource {
                 s.namespaced("KongConsumerGroup", Default::default(), false)
             },
         });
-        let refs = Arc::new(RefSecrets::new(client, metrics, changes));
+        let listed = changes.subscribe();
+        let refs = Arc::new(RefSecrets::new(
+            client,
+            metrics,
+            changes,
+            &options.namespaces,
+        ));
         let mut tasks = s.tasks;
         tasks.push(tokio::spawn(track_refs(
             lanes.clone(),
             refs.clone(),
             options.ingress_class.clone(),
             refs_rx,
+            listed,
         )));
         ClusterSource {
-            lanes,
-            refs,
+            reader: Reader { lanes, refs },
+            refs_changes,
             class: options.ingress_class,
             changes: rx,
             tasks,
@@ -185,10 +204,12 @@ impl ClusterSource {
         let _ = self.changes.changed().await;
     }
 
-    /// Whether every watch has listed once, including the watch of every
-    /// Secret that the listed objects name.
+    /// Whether every watch has listed once and every Secret that the
+    /// listed objects name has been read. Cheap (no walk of the objects):
+    /// it is asked on every change while waiting.
     pub fn is_ready(&self) -> bool {
-        self.lanes.ready() && self.refs.ready_for(&self.lanes.wanted_secrets(&self.class))
+        let r = &self.reader;
+        r.lanes.ready() && r.refs.ready(self.refs_changes.current())
     }
 
     /// Resolves once [`is_ready`](Self::is_ready) holds.
@@ -201,23 +222,45 @@ impl ClusterSource {
     /// Referenced Secrets whose watch has not listed yet (for logging when
     /// one cannot be read, e.g. for lack of RBAC in its namespace).
     pub fn unread_secrets(&self) -> Vec<ObjectKey> {
-        if !self.lanes.ready() {
+        if !self.reader.lanes.ready() {
             return Vec::new();
         }
-        self.refs.unread(&self.lanes.wanted_secrets(&self.class))
+        self.reader.refs.unread()
     }
 
     /// Whether every static watch (all but the referenced Secrets) has
     /// listed once.
     pub fn is_listed(&self) -> bool {
-        self.lanes.ready()
+        self.reader.lanes.ready()
     }
 
     /// The current objects: Arcs copied out of the stores.
     pub fn snapshot(&self) -> ObjectSet {
+        self.reader.snapshot()
+    }
+
+    /// A reader of the stores, for snapshots taken on another thread.
+    pub fn reader(&self) -> Reader {
+        self.reader.clone()
+    }
+
+    /// Referenced Secrets: (held in memory, read through a per-name watch
+    /// because no metadata watch covers their namespace, whose version
+    /// the metadata watches know).
+    pub fn referenced_secrets(&self) -> (usize, usize, usize) {
+        let refs = &self.reader.refs;
+        (refs.held(), refs.named_watches(), refs.known())
+    }
+}
+
+// === impl Reader ===
+
+impl Reader {
+    /// The current objects: Arcs copied out of the stores.
+    pub fn snapshot(&self) -> ObjectSet {
         let l = &self.lanes;
         let mut secrets = collect(&l.credentials);
-        secrets.extend(collect(&self.refs.lanes()));
+        self.refs.extend(&mut secrets);
         ObjectSet {
             ingress_classes: collect(&l.ingress_classes),
             ingresses: collect(&l.ingresses),
@@ -233,11 +276,6 @@ impl ClusterSource {
             refused: Vec::new(),
             unserved: Vec::new(),
         }
-    }
-
-    /// Number of per-name Secret watches running.
-    pub fn referenced_secret_watches(&self) -> usize {
-        self.refs.len()
     }
 }
 
@@ -256,18 +294,32 @@ impl std::fmt::Debug for ClusterSource {
     }
 }
 
-/// Keeps the per-name Secret watches in line with what the listed objects
-/// name. Runs on changes of the referring kinds only, not on every
-/// EndpointSlice event.
+/// Keeps the referenced Secrets in line with what the listed objects name.
+/// Runs on changes of the referring kinds only, not on every EndpointSlice
+/// event, and walks the objects on the blocking pool: with 10,000 Ingresses
+/// the walk takes milliseconds an async worker (and the proxy on it) must
+/// not wait for.
 async fn track_refs(
     lanes: Arc<Lanes>,
     refs: Arc<RefSecrets>,
     class: String,
     mut changes: watch::Receiver<u64>,
+    mut listed: watch::Receiver<u64>,
 ) {
+    // Until every kind has listed, any list completing may be the last,
+    // whether or not its kind names Secrets.
+    while !lanes.ready() {
+        if listed.changed().await.is_err() {
+            return;
+        }
+    }
+    drop(listed);
     loop {
-        if lanes.ready() {
-            refs.sync(&lanes.wanted_secrets(&class));
+        let generation = *changes.borrow_and_update();
+        let (l, r, c) = (lanes.clone(), refs.clone(), class.clone());
+        let synced = tokio::task::spawn_blocking(move || r.sync(&l.wanted_secrets(&c), generation));
+        if synced.await.is_err() {
+            return;
         }
         if changes.changed().await.is_err() {
             return;

@@ -22,11 +22,24 @@ const CAP: Duration = Duration::from_secs(3);
 #[derive(Debug, Clone)]
 pub(crate) struct WatchBackoff {
     next: Duration,
+    first: Duration,
+    cap: Duration,
 }
 
 impl Default for WatchBackoff {
     fn default() -> Self {
-        Self { next: FIRST }
+        Self::new(FIRST, CAP)
+    }
+}
+
+impl WatchBackoff {
+    /// Doubling delays from `first` up to `cap`.
+    pub(crate) fn new(first: Duration, cap: Duration) -> Self {
+        Self {
+            next: first,
+            first,
+            cap,
+        }
     }
 }
 
@@ -35,7 +48,7 @@ impl Iterator for WatchBackoff {
 
     fn next(&mut self) -> Option<Duration> {
         let base = self.next;
-        self.next = (base * 2).min(CAP);
+        self.next = (base * 2).min(self.cap);
         let jitter = rand::rng().random_range(0.0..0.25);
         Some(base.mul_f64(1.0 + jitter))
     }
@@ -43,7 +56,7 @@ impl Iterator for WatchBackoff {
 
 impl Backoff for WatchBackoff {
     fn reset(&mut self) {
-        self.next = FIRST;
+        self.next = self.first;
     }
 }
 

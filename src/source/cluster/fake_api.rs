@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
-use wire::{json_response, merge, selected, status};
+use wire::{json_response, merge, selected, shaped, status, too_many, wants_metadata};
 
 mod wire;
 
@@ -45,6 +45,8 @@ struct State {
     log: Vec<Entry>,
     requests: Vec<String>,
     down: bool,
+    /// Requests still to turn away with 429 and this `Retry-After`.
+    throttle: (u32, u64),
     /// Collections whose CRD is "not installed": 404, and left out of
     /// discovery.
     missing: std::collections::BTreeSet<String>,
@@ -170,6 +172,12 @@ impl FakeApi {
         self.inner.state.lock().requests.clone()
     }
 
+    /// Answers the next `count` requests with 429 and `Retry-After:
+    /// retry_after` seconds, as API Priority and Fairness does.
+    pub(crate) fn throttle(&self, count: u32, retry_after: u64) {
+        self.inner.state.lock().throttle = (count, retry_after);
+    }
+
     /// Simulates the API server going away (every request fails, open
     /// watches end) or coming back.
     pub(crate) fn set_down(&self, down: bool) {
@@ -193,6 +201,7 @@ impl Inner {
     async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
+        let metadata_only = wants_metadata(req.headers());
         let query: BTreeMap<String, String> = req
             .uri()
             .query()
@@ -205,13 +214,18 @@ impl Inner {
                 .query()
                 .map(|q| format!("?{q}"))
                 .unwrap_or_default();
-            state.requests.push(format!("{method} {path}{q}"));
+            let shape = if metadata_only { " (metadata)" } else { "" };
+            state.requests.push(format!("{method} {path}{q}{shape}"));
             if state.down {
                 return status(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "ServiceUnavailable",
                     "down",
                 );
+            }
+            if state.throttle.0 > 0 {
+                state.throttle.0 -= 1;
+                return too_many(state.throttle.1);
             }
         }
         let body = req
@@ -236,9 +250,9 @@ impl Inner {
         }
         match (method, &t.name) {
             (Method::GET, None) if query.get("watch").map(String::as_str) == Some("true") => {
-                self.watch(t, &query)
+                self.watch(t, &query, metadata_only)
             }
-            (Method::GET, None) => self.list_response(&t, &query),
+            (Method::GET, None) => self.list_response(&t, &query, metadata_only),
             (Method::GET, Some(name)) => match self.state.lock().objects.get(&t.key(name)) {
                 Some(o) => json_response(StatusCode::OK, o),
                 None => status(StatusCode::NOT_FOUND, "NotFound", "not found"),
@@ -378,13 +392,18 @@ impl Inner {
         let _ = self.events.send(entry);
     }
 
-    fn list_response(&self, t: &Target, query: &BTreeMap<String, String>) -> Response<Body> {
+    fn list_response(
+        &self,
+        t: &Target,
+        query: &BTreeMap<String, String>,
+        metadata_only: bool,
+    ) -> Response<Body> {
         let state = self.state.lock();
         let items: Vec<Value> = state
             .objects
             .iter()
             .filter(|((c, ns, _), o)| t.matches(c, ns) && selected(o, query))
-            .map(|(_, o)| o.clone())
+            .map(|(_, o)| shaped(o, metadata_only))
             .collect();
         let list = json!({
             "apiVersion": "v1",
@@ -395,7 +414,12 @@ impl Inner {
         json_response(StatusCode::OK, &list)
     }
 
-    fn watch(&self, t: Target, query: &BTreeMap<String, String>) -> Response<Body> {
+    fn watch(
+        &self,
+        t: Target,
+        query: &BTreeMap<String, String>,
+        metadata_only: bool,
+    ) -> Response<Body> {
         let since: u64 = query
             .get("resourceVersion")
             .and_then(|v| v.parse().ok())
@@ -418,6 +442,7 @@ impl Inner {
                     {
                         return true;
                     }
+                    let object = shaped(object, metadata_only);
                     let line = format!("{}\n", json!({"type": kind, "object": object}));
                     tx.unbounded_send(Ok(Frame::data(Bytes::from(line))))
                         .is_ok()

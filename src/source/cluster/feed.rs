@@ -55,6 +55,16 @@ impl Signal {
     pub(crate) fn bump(&self) {
         self.0.send_modify(|n| *n = n.wrapping_add(1));
     }
+
+    /// The number of bumps so far.
+    pub(crate) fn current(&self) -> u64 {
+        *self.0.borrow()
+    }
+
+    /// A receiver that has seen every bump so far.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.0.subscribe()
+    }
 }
 
 // === impl Lane ===
@@ -129,7 +139,7 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> Feed<K> {
 
 /// Drops what kingress never reads and what can be large: managed fields and
 /// the last-applied copy.
-fn slim<K: Resource>(object: &mut K) {
+pub(crate) fn slim<K: Resource>(object: &mut K) {
     object.managed_fields_mut().clear();
     object.annotations_mut().remove(LAST_APPLIED);
 }
@@ -149,34 +159,46 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     let (mut feed, lane) = Feed::new(kind, metrics, signals);
-    let task = tokio::spawn(async move {
-        let mut events = watcher(api, config).boxed();
-        let mut backoff = WatchBackoff::default();
-        let mut relisting = false;
-        while let Some(event) = events.next().await {
-            match event {
-                Ok(event) => {
-                    backoff.reset();
-                    relisting = false;
-                    feed.apply(event);
+    let task = tokio::spawn(drive(watcher(api, config), kind, move |event| {
+        feed.apply(event)
+    }));
+    (lane, task)
+}
+
+/// Runs a watcher stream until it ends, handing each event to `apply`.
+/// Errors are logged and retried with [`WatchBackoff`]; kube-runtime's
+/// watcher resumes a broken watch from its last resourceVersion (bookmarks
+/// keep it fresh), so only a 410 "too old" lists again.
+pub(crate) async fn drive<T>(
+    events: impl futures::Stream<Item = watcher::Result<watcher::Event<T>>> + Send,
+    kind: &'static str,
+    mut apply: impl FnMut(watcher::Event<T>) + Send,
+) {
+    let mut events = std::pin::pin!(events);
+    let mut backoff = WatchBackoff::default();
+    let mut relisting = false;
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(event) => {
+                backoff.reset();
+                relisting = false;
+                apply(event);
+            }
+            Err(error) => {
+                tracing::warn!(kind, %error, "watch failed; keeping the last state and retrying");
+                // The watcher answers "resource version too old" by
+                // listing afresh on its next poll: after an API server
+                // restart every watch gets it, and waiting first would
+                // leave objects created meanwhile unseen for seconds.
+                // A second one in a row waits like any other error.
+                if expired(&error) && !relisting {
+                    relisting = true;
+                    continue;
                 }
-                Err(error) => {
-                    tracing::warn!(kind, %error, "watch failed; keeping the last state and retrying");
-                    // The watcher answers "resource version too old" by
-                    // listing afresh on its next poll: after an API server
-                    // restart every watch gets it, and waiting first would
-                    // leave objects created meanwhile unseen for seconds.
-                    // A second one in a row waits like any other error.
-                    if expired(&error) && !relisting {
-                        relisting = true;
-                        continue;
-                    }
-                    tokio::time::sleep(backoff.next().unwrap_or_default()).await;
-                }
+                tokio::time::sleep(backoff.next().unwrap_or_default()).await;
             }
         }
-    });
-    (lane, task)
+    }
 }
 
 /// Whether the API server said the watch's resource version is gone (410).

@@ -1,118 +1,199 @@
-//! Watches of single Secrets named by Ingress TLS and plugin config. Each
-//! referenced Secret gets a watch with field selector `metadata.name=…` in
-//! its namespace, so it is read when it appears (cert-manager often creates
-//! it after the Ingress), followed when it rotates, and forgotten when no
-//! object names it any more.
+//! The Secrets that Ingress TLS and plugin config name, read without a
+//! connection each. One metadata-only watch of Secrets per watched
+//! namespace (or one cluster-wide) says which Secrets exist and at which
+//! resourceVersion, a few hundred bytes per Secret on the wire and a few
+//! dozen kept; a referenced Secret's data is fetched with a GET when it
+//! becomes referenced, when it appears (cert-manager often creates it after
+//! the Ingress) and when its resourceVersion changes (rotation). Secrets no
+//! object names are never read, and dropped from memory when the last
+//! reference goes. So connections and start-up requests stay a small
+//! constant however many Secrets are referenced, where one watch per Secret
+//! held one connection and one LIST each.
+//!
+//! Referenced Secrets outside every watched namespace (a KongClusterPlugin
+//! may name any) keep a per-name watch each ([`named`]).
 
-use super::feed::{self, Lane, Signal};
-use crate::metrics::Metrics;
-use crate::objects::ObjectKey;
+mod fetch;
+mod named;
+mod tracker;
+
+use super::feed::{self, Signal};
+use crate::metrics::{KindLabels, Metrics};
+use crate::objects::{ObjectKey, Store};
+use futures::channel::mpsc;
 use k8s_openapi::api::core::v1::Secret;
-use kube::runtime::watcher;
+use kube::runtime::{metadata_watcher, watcher};
 use kube::{Api, Client};
+use named::NamedWatches;
 use parking_lot::Mutex;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use tokio::task::JoinHandle;
+use tracker::{Step, Tracker};
 
-/// The per-name Secret watches currently running.
+/// The referenced Secrets: metadata watches, GETs and per-name watches.
 pub(crate) struct RefSecrets {
-    client: Client,
-    metrics: Metrics,
-    changes: Signal,
-    watches: Mutex<BTreeMap<ObjectKey, RefWatch>>,
+    shared: Arc<Shared>,
+    named: NamedWatches,
+    /// The referring objects' change count of the last sync.
+    synced: Mutex<Option<u64>>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
-struct RefWatch {
-    lane: Lane<Secret>,
-    task: JoinHandle<()>,
+/// What the metadata watches, the GETs and the reference tracking share.
+struct Shared {
+    tracker: Mutex<Tracker>,
+    queue: mpsc::UnboundedSender<ObjectKey>,
+    changes: Signal,
 }
 
 // === impl RefSecrets ===
 
 impl RefSecrets {
-    /// No watches yet; changes of future watches bump `changes`.
-    pub(crate) fn new(client: Client, metrics: Metrics, changes: Signal) -> Self {
-        Self {
-            client,
-            metrics,
-            changes,
-            watches: Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    /// Starts watches for newly wanted Secrets and stops the others. A
-    /// stopped watch's Secret leaves the snapshot, which is a change.
-    pub(crate) fn sync(&self, wanted: &BTreeSet<ObjectKey>) {
-        let mut watches = self.watches.lock();
-        let before = watches.len();
-        watches.retain(|key, w| {
-            let keep = wanted.contains(key);
-            if !keep {
-                w.task.abort();
-            }
-            keep
+    /// Starts the metadata watches of `namespaces` (all when empty) and the
+    /// GET worker; changes of the held Secrets bump `changes`.
+    pub(crate) fn new(
+        client: Client,
+        metrics: Metrics,
+        changes: Signal,
+        namespaces: &[String],
+    ) -> Self {
+        let scopes: Vec<Option<String>> = if namespaces.is_empty() {
+            vec![None]
+        } else {
+            namespaces.iter().cloned().map(Some).collect()
+        };
+        let (queue, keys) = mpsc::unbounded();
+        let shared = Arc::new(Shared {
+            tracker: Mutex::new(Tracker::new(scopes.clone())),
+            queue,
+            changes: changes.clone(),
         });
-        let dropped = before != watches.len();
-        for (ns, name) in wanted {
-            if watches.contains_key(&(ns.clone(), name.clone())) {
-                continue;
+        let mut tasks = Vec::new();
+        for (index, scope) in scopes.iter().enumerate() {
+            let api: Api<Secret> = match scope {
+                Some(ns) => Api::namespaced(client.clone(), ns),
+                None => Api::all(client.clone()),
+            };
+            let shared = shared.clone();
+            let events = metrics.watch_events.get_or_create(&KindLabels {
+                kind: "SecretMetadata".to_string(),
+            });
+            let events = events.clone();
+            let watch = metadata_watcher(api, watcher::Config::default());
+            tasks.push(tokio::spawn(feed::drive(
+                watch,
+                "SecretMetadata",
+                move |event| {
+                    if !matches!(event, watcher::Event::Init | watcher::Event::InitDone) {
+                        events.inc();
+                    }
+                    let step = shared.tracker.lock().event(index, event);
+                    shared.apply(step);
+                },
+            )));
+        }
+        let named = NamedWatches::new(client.clone(), metrics, changes);
+        let worker = shared.clone();
+        tasks.push(tokio::spawn(async move {
+            fetch::run(client, &worker, keys).await;
+        }));
+        Self {
+            shared,
+            named,
+            synced: Mutex::new(None),
+            tasks,
+        }
+    }
+
+    /// Makes `wanted` the referenced Secrets: new ones are read, Secrets no
+    /// longer named are dropped (a change when one was held). `generation`
+    /// is the change count of the referring objects `wanted` was computed
+    /// from.
+    pub(crate) fn sync(&self, wanted: &BTreeSet<ObjectKey>, generation: u64) {
+        let mut tracker = self.shared.tracker.lock();
+        let (covered, outside): (BTreeSet<ObjectKey>, BTreeSet<ObjectKey>) =
+            wanted.iter().cloned().partition(|k| tracker.covers(k));
+        let step = tracker.want(&covered);
+        drop(tracker);
+        self.named.sync(&outside);
+        *self.synced.lock() = Some(generation);
+        self.shared.apply(step);
+    }
+
+    /// Whether the referenced Secrets were last synced from the referring
+    /// objects at `generation`, and every one has been read once (a Secret
+    /// that does not exist counts as read). Cheap: asked on every change.
+    pub(crate) fn ready(&self, generation: u64) -> bool {
+        *self.synced.lock() == Some(generation)
+            && self.shared.tracker.lock().all_read()
+            && self.named.unread().is_empty()
+    }
+
+    /// Referenced Secrets not read yet.
+    pub(crate) fn unread(&self) -> Vec<ObjectKey> {
+        let mut unread: Vec<ObjectKey> = self.shared.tracker.lock().unread().cloned().collect();
+        unread.extend(self.named.unread());
+        unread
+    }
+
+    /// Adds every held Secret to `out`.
+    pub(crate) fn extend(&self, out: &mut Store<Secret>) {
+        for (key, secret) in self.shared.tracker.lock().secrets() {
+            out.insert(key.clone(), secret.clone());
+        }
+        for lane in self.named.lanes() {
+            for secret in lane.store.state() {
+                let key = (
+                    secret.metadata.namespace.clone().unwrap_or_default(),
+                    secret.metadata.name.clone().unwrap_or_default(),
+                );
+                out.insert(key, secret);
             }
-            let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
-            let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-            let (lane, task) = feed::spawn(
-                api,
-                config,
-                "Secret",
-                self.metrics.clone(),
-                vec![self.changes.clone()],
-            );
-            tracing::debug!(namespace = %ns, name = %name, "watching referenced secret");
-            watches.insert((ns.clone(), name.clone()), RefWatch { lane, task });
-        }
-        drop(watches);
-        if dropped {
-            self.changes.bump();
         }
     }
 
-    /// Whether every Secret in `wanted` has a watch that has listed once
-    /// (a Secret that does not exist lists as empty and counts as read).
-    pub(crate) fn ready_for(&self, wanted: &BTreeSet<ObjectKey>) -> bool {
-        let watches = self.watches.lock();
-        wanted
-            .iter()
-            .all(|key| watches.get(key).is_some_and(|w| w.lane.is_ready()))
+    /// Number of referenced Secrets held in memory.
+    pub(crate) fn held(&self) -> usize {
+        self.shared.tracker.lock().held()
+            + self
+                .named
+                .lanes()
+                .iter()
+                .map(|l| l.store.state().len())
+                .sum::<usize>()
     }
 
-    /// Wanted Secrets whose watch has not listed yet.
-    pub(crate) fn unread(&self, wanted: &BTreeSet<ObjectKey>) -> Vec<ObjectKey> {
-        let watches = self.watches.lock();
-        wanted
-            .iter()
-            .filter(|key| !watches.get(*key).is_some_and(|w| w.lane.is_ready()))
-            .cloned()
-            .collect()
+    /// Number of per-name watches (referenced Secrets outside the watched
+    /// namespaces).
+    pub(crate) fn named_watches(&self) -> usize {
+        self.named.len()
     }
 
-    /// The stores of every running watch.
-    pub(crate) fn lanes(&self) -> Vec<Lane<Secret>> {
-        self.watches
-            .lock()
-            .values()
-            .map(|w| w.lane.clone())
-            .collect()
-    }
-
-    /// Number of running watches.
-    pub(crate) fn len(&self) -> usize {
-        self.watches.lock().len()
+    /// Number of Secrets whose resourceVersion the metadata watches keep.
+    pub(crate) fn known(&self) -> usize {
+        self.shared.tracker.lock().known()
     }
 }
 
 impl Drop for RefSecrets {
     fn drop(&mut self) {
-        for w in self.watches.get_mut().values() {
-            w.task.abort();
+        self.tasks.iter().for_each(JoinHandle::abort);
+    }
+}
+
+// === impl Shared ===
+
+impl Shared {
+    /// Queues the GETs a step asks for and signals a change.
+    fn apply(&self, step: Step) {
+        for key in step.fetch {
+            // The worker lives as long as `RefSecrets`; after that nobody
+            // needs the answer.
+            let _ = self.queue.unbounded_send(key);
+        }
+        if step.changed {
+            self.changes.bump();
         }
     }
 }

@@ -140,22 +140,50 @@ async fn lists_every_kind_and_only_the_secrets_it_needs() {
         set.ingresses
             .contains_key(&("shop".to_string(), "web".to_string()))
     );
-    assert_eq!(source.referenced_secret_watches(), 2);
+    let (held, named, known) = source.referenced_secrets();
+    assert_eq!(
+        (held, named),
+        (2, 0),
+        "no per-name watch inside watched namespaces"
+    );
+    assert_eq!(known, 4, "the metadata watch knows every Secret");
 
-    // Secrets are only ever read through a label or a name selector.
+    // Secrets are only ever read whole through the credential label or a
+    // GET by name of a referenced one; the rest is metadata.
     let secret_reads: Vec<_> = api
         .requests()
         .into_iter()
         .filter(|r| r.contains("/secrets"))
         .collect();
-    assert!(!secret_reads.is_empty());
+    let mut gets: Vec<_> = secret_reads
+        .iter()
+        .filter(|r| !r.contains('?'))
+        .cloned()
+        .collect();
+    gets.sort();
+    assert_eq!(
+        gets,
+        [
+            "GET /api/v1/namespaces/shop/secrets/oidc-config",
+            "GET /api/v1/namespaces/shop/secrets/web-tls",
+        ]
+    );
     for r in &secret_reads {
         assert!(
             r.contains("labelSelector=konghq.com%2Fcredential")
-                || r.contains("fieldSelector=metadata.name"),
+                || r.ends_with("(metadata)")
+                || gets.contains(r),
             "unselected secret read: {r}"
         );
     }
+    assert!(
+        secret_reads
+            .iter()
+            .filter(|r| r.ends_with("(metadata)"))
+            .count()
+            >= 2,
+        "one metadata list and watch: {secret_reads:?}"
+    );
     let text = metrics.encode();
     assert!(
         text.contains("kingress_watch_events_total{kind=\"Ingress\"} 1"),
@@ -195,7 +223,7 @@ async fn follows_changes_and_referenced_secrets() {
         s.ingresses.len() == 1 && !secret_names(s).contains(&"api-tls".into())
     })
     .await;
-    assert_eq!(source.referenced_secret_watches(), 2);
+    assert_eq!(source.referenced_secrets().0, 2, "dropped from memory");
 
     // A new consumer group is seen, at its v1beta1 path.
     api.apply(json!({
@@ -231,6 +259,14 @@ async fn watch_namespaces_limit_namespaced_kinds_only() {
         "metadata": {"name": "proxy", "namespace": "kong"},
         "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
     }));
+    // A cluster-scoped plugin may name a Secret in any namespace.
+    api.apply(json!({
+        "apiVersion": "configuration.konghq.com/v1", "kind": "KongClusterPlugin",
+        "metadata": {"name": "lambda", "annotations": {"kubernetes.io/ingress.class": "kong"}},
+        "plugin": "aws-lambda",
+        "configFrom": {"secretKeyRef": {"name": "lambda", "namespace": "kong", "key": "config"}},
+    }));
+    api.apply(secret("kong", "lambda", None));
     let mut opts = options(&["shop"]);
     opts.publish_service = Some(("kong".into(), "proxy".into()));
     let source = ready(&api, opts, Metrics::new()).await;
@@ -245,15 +281,27 @@ async fn watch_namespaces_limit_namespaced_kinds_only() {
     );
     assert_eq!(
         set.kong_cluster_plugins.len(),
-        1,
+        2,
         "cluster-scoped kinds are cluster-wide"
     );
+    // Outside the watched namespaces a referenced Secret has its own
+    // per-name watch; inside, the namespace's metadata watch serves.
+    assert!(
+        set.secrets
+            .contains_key(&("kong".to_string(), "lambda".to_string()))
+    );
+    assert!(
+        set.secrets
+            .contains_key(&("shop".to_string(), "web-tls".to_string()))
+    );
+    assert_eq!(source.referenced_secrets().1, 1);
     let services: Vec<_> = set.services.keys().cloned().collect();
     let key = |a: &str, b: &str| (a.to_string(), b.to_string());
     assert_eq!(services, [key("kong", "proxy"), key("shop", "web")]);
     for r in api.requests() {
         assert!(
-            !r.starts_with("GET /apis/networking.k8s.io/v1/ingresses"),
+            !r.starts_with("GET /apis/networking.k8s.io/v1/ingresses")
+                && !r.starts_with("GET /api/v1/secrets"),
             "cluster-wide read: {r}"
         );
     }
@@ -319,5 +367,24 @@ async fn a_missing_consumer_group_crd_is_left_out_and_the_rest_becomes_ready() {
             .any(|r| r.contains("kongconsumergroups")),
         "the missing kind is not asked for: {:?}",
         api.requests()
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_start_up_waits_as_asked_and_becomes_ready() {
+    let api = FakeApi::start().await;
+    cluster_fixture(&api);
+    // API Priority and Fairness turns the first requests away.
+    api.throttle(12, 1);
+    let started = std::time::Instant::now();
+    let client = super::honour_retry_after(api.client());
+    let mut source = ClusterSource::start(client, options(&[]), Metrics::new());
+    tokio::time::timeout(Duration::from_secs(20), source.wait_ready())
+        .await
+        .expect("ready despite 429s");
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(
+        secret_names(&source.snapshot()),
+        ["alice-oauth2", "oidc-config", "web-tls"]
     );
 }

@@ -80,3 +80,33 @@ pub(super) fn status(code: StatusCode, reason: &str, message: &str) -> Response<
     });
     json_response(code, &body)
 }
+
+/// API Priority and Fairness turning a request away: 429 with
+/// `Retry-After` in seconds.
+pub(super) fn too_many(retry_after: u64) -> Response<Body> {
+    let mut response = status(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TooManyRequests",
+        "too many requests, please try again later",
+    );
+    response
+        .headers_mut()
+        .insert("retry-after", retry_after.to_string().parse().unwrap());
+    response
+}
+
+/// Whether the request asks for metadata only (`Accept: …;as=PartialObjectMetadata…`).
+pub(super) fn wants_metadata(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("as=PartialObjectMetadata"))
+}
+
+/// An object as a metadata-only request sees it.
+pub(super) fn shaped(object: &Value, metadata_only: bool) -> Value {
+    if !metadata_only {
+        return object.clone();
+    }
+    json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": object["metadata"]})
+}
