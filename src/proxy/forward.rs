@@ -15,6 +15,7 @@
 
 mod connectors;
 mod failure;
+mod form;
 mod multiplex;
 mod pool;
 mod unverified;
@@ -27,8 +28,9 @@ use crate::model::{Scheme, Service, Target};
 use crate::plugins::BoxBody;
 use connectors::{Alpn, Channel, Connectors, PLAIN};
 use failure::{exchange_error, headers_timeout, unprocessed};
+use form::{absolute, bare_host, copy_head, into_h2};
 use http::header::{HOST, TE};
-use http::uri::{Authority, PathAndQuery};
+use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use multiplex::{InFlight, Multiplex};
 use parking_lot::Mutex;
@@ -438,72 +440,5 @@ impl Exchange {
             )),
             Exchange::Failed(failed) => failed,
         }
-    }
-}
-
-/// The absolute URI of an HTTP/2 request: scheme, the `Host` value as
-/// authority (the target's host:port when none is fixed), the path.
-fn absolute(scheme: Scheme, host: Option<&HeaderValue>, uri: &Uri) -> Result<Uri, ProxyError> {
-    let authority = host
-        .and_then(|h| Authority::try_from(h.as_bytes()).ok())
-        .ok_or_else(|| ProxyError::BadGateway("no valid upstream authority".into()))?;
-    let mut parts = uri.clone().into_parts();
-    parts.scheme = Some(if scheme.is_tls() {
-        http::uri::Scheme::HTTPS
-    } else {
-        http::uri::Scheme::HTTP
-    });
-    parts.authority = Some(authority);
-    Uri::from_parts(parts).map_err(|e| ProxyError::BadGateway(format!("invalid upstream uri: {e}")))
-}
-
-/// An HTTP/1.1-shaped request (origin form, `Host`) in HTTP/2 form for an
-/// HTTPS upstream that chose HTTP/2: the `Host` becomes `:authority`.
-fn into_h2(
-    scheme: Scheme,
-    mut request: Request<Reclaimable>,
-) -> Result<Request<Reclaimable>, ProxyError> {
-    let host = request.headers_mut().remove(HOST);
-    let uri = absolute(scheme, host.as_ref(), request.uri())?;
-    *request.uri_mut() = uri;
-    *request.version_mut() = Version::HTTP_2;
-    Ok(request)
-}
-
-/// The host of a `Host` value, without port or IPv6 brackets: the name TLS
-/// sends and verifies.
-fn bare_host(host: &str) -> &str {
-    if let Some(rest) = host.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
-    }
-}
-
-/// A request's head, kept to send the request again.
-struct Head {
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-}
-
-impl Head {
-    fn with_body(self, body: Reclaimable) -> Request<Reclaimable> {
-        let mut request = Request::new(body);
-        *request.method_mut() = self.method;
-        *request.uri_mut() = self.uri;
-        *request.version_mut() = Version::HTTP_2;
-        *request.headers_mut() = self.headers;
-        request
-    }
-}
-
-fn copy_head(request: &Request<Reclaimable>) -> Head {
-    Head {
-        method: request.method().clone(),
-        uri: request.uri().clone(),
-        headers: request.headers().clone(),
     }
 }

@@ -202,3 +202,46 @@ async fn an_https_upstream_gets_the_protocol_it_chooses_by_alpn() {
         .unwrap();
     assert_eq!(json(res).await["body"], "payload");
 }
+
+/// YAML block scalar lines for `text`, indented for a `stringData` value.
+fn block(text: &str) -> String {
+    text.lines().map(|l| format!("    {l}\n")).collect()
+}
+
+#[tokio::test]
+async fn kic_annotations_verify_the_upstream_and_present_the_client_certificate() {
+    let ca = Authority::new("cluster");
+    let config = ca.server(&[NAME]).server_config(&[], Some(ca.roots()));
+    let up = Upstream::start_tls_with("a", config).await;
+    let client = ca.client("kingress");
+    let manifests = format!(
+        "{service}---\n\
+         apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {{name: web}}\n\
+         spec: {{ingressClassName: kong, rules: [{{host: {NAME}, http: {{paths: [{{path: /, \
+         pathType: Prefix, backend: {{service: {{name: api, port: {{number: 80}}}}}}}}]}}}}]}}\n---\n\
+         apiVersion: v1\nkind: Secret\nmetadata: {{name: root-ca}}\nstringData:\n  ca.crt: |\n{ca}---\n\
+         apiVersion: v1\nkind: Secret\nmetadata: {{name: client}}\ntype: kubernetes.io/tls\n\
+         stringData:\n  tls.crt: |\n{cert}  tls.key: |\n{key}",
+        service = support::proxy::service_manifests("api", up.addr).replace(
+            "metadata: {name: api}",
+            "metadata: {name: api, annotations: {konghq.com/protocol: https, \
+             konghq.com/tls-verify: 'true', konghq.com/tls-verify-depth: '1', \
+             konghq.com/ca-certificates-secrets: root-ca, konghq.com/client-cert: client}}",
+        ),
+        ca = block(&ca.root_pem()),
+        cert = block(&client.chain_pem()),
+        key = block(&client.key_pem()),
+    );
+    let proxy = TestProxy::start(support::proxy::translated(&manifests, &[])).await;
+    let res = client::http1()
+        .get(proxy.http_url("/"))
+        .header("host", NAME)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let seen = up.handshakes();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].sni.as_deref(), Some(NAME));
+    assert!(seen[0].client_certificate);
+}

@@ -281,3 +281,28 @@ impl std::fmt::Debug for Connectors {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_the_setting_and_the_name_not_the_table() {
+        let connectors = Connectors::new(crate::proxy::tls::provider());
+        let verify = UpstreamTls {
+            verify: true,
+            ..UpstreamTls::default()
+        };
+        let a = connectors.channel(&Arc::new(verify.clone()), "a.example");
+        // The same setting from a newer table: same client, same key.
+        let again = connectors.channel(&Arc::new(verify.clone()), "a.example");
+        assert_eq!(a.key, again.key);
+        assert!(Arc::ptr_eq(&a.client, &again.client));
+        // Another name, or another setting: another key.
+        let other_name = connectors.channel(&Arc::new(verify), "b.example");
+        let default = connectors.channel(&Arc::default(), "a.example");
+        assert_ne!(a.key, other_name.key);
+        assert_ne!(a.key, default.key);
+        assert!(![a.key, other_name.key, default.key].contains(&PLAIN));
+    }
+}
