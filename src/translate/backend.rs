@@ -277,6 +277,7 @@ impl<'a> Backends<'a> {
             &source,
             namespace,
             service.metadata.annotations.as_ref(),
+            settings.scheme.is_some_and(model::Scheme::is_tls),
         );
         let mut upstream = upstream(&service_name, source, settings, targets);
         upstream.tls = tls;

@@ -36,13 +36,14 @@ const CA_KEY: &str = "ca.crt";
 /// Kong's bound on `tls_verify_depth`.
 const MAX_DEPTH: u8 = 64;
 
-/// The upstream TLS setting of a Service in `namespace`; problems are
-/// reported on `object`.
+/// The upstream TLS setting of a Service in `namespace`, whose upstream
+/// speaks TLS when `tls_scheme`; problems are reported on `object`.
 pub(in crate::translate) fn settings(
     cx: &mut Cx<'_>,
     object: &ObjectRef,
     namespace: &str,
     annotations: Option<&Annotations>,
+    tls_scheme: bool,
 ) -> Arc<UpstreamTls> {
     let mut tls = UpstreamTls::default();
     let Some(a) = annotations else {
@@ -84,6 +85,15 @@ pub(in crate::translate) fn settings(
         .filter(|v| !v.is_empty())
     {
         tls.client_certificate = client_certificate(cx, object, namespace, v);
+    }
+    if !tls_scheme && tls != UpstreamTls::default() {
+        cx.problem(
+            object,
+            "InvalidAnnotation",
+            "the upstream TLS annotations apply to konghq.com/protocol https and grpcs; \
+             this Service's upstream speaks plain text, so they are ignored",
+        );
+        return Arc::default();
     }
     Arc::new(tls)
 }
