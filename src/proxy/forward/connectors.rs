@@ -31,7 +31,9 @@ const MAX_ADDRESSES: usize = 1024;
 const MAX_CLIENTS: usize = 256;
 /// Server names per client before their keys are handed out afresh (with
 /// `preserve_host` a client picks the name; this bounds what it can grow).
-const MAX_NAMES: usize = 1024;
+/// Large enough for every Pod IP of big `https` services: a reset orphans
+/// their idle connections until they expire.
+const MAX_NAMES: usize = 16_384;
 
 /// Which ALPN protocols a connection offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
