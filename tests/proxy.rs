@@ -23,6 +23,8 @@ mod normalise;
 mod streams;
 #[path = "proxy/tls.rs"]
 mod tls;
+#[path = "proxy/upstream_tls.rs"]
+mod upstream_tls;
 #[path = "proxy/upstreams.rs"]
 mod upstreams;
 

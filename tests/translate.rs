@@ -64,6 +64,24 @@ fn load(case: &str) -> Result<(Vec<serde_json::Value>, Options)> {
 
 // === rendering ===
 
+/// `verify`, `depth N`, `N CA bundles`, `client certificate from <source>`.
+fn tls_line(tls: &kingress::model::UpstreamTls) -> Option<String> {
+    let mut parts = Vec::new();
+    if tls.verify {
+        parts.push("verify".to_string());
+    }
+    if let Some(depth) = tls.verify_depth {
+        parts.push(format!("depth {depth}"));
+    }
+    if !tls.ca_certificates.is_empty() {
+        parts.push(format!("{} CA bundles", tls.ca_certificates.len()));
+    }
+    if let Some(c) = &tls.client_certificate {
+        parts.push(format!("client certificate from {}", c.source));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
 #[derive(Serialize)]
 struct Golden {
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -149,6 +167,10 @@ struct ServiceOut {
     write_timeout_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retries: Option<u32>,
+    /// Upstream TLS beyond Kong's default (no verification, no client
+    /// certificate), on one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<String>,
     targets: Vec<String>,
 }
 
@@ -314,6 +336,7 @@ fn render(t: &Translation) -> String {
                 read_timeout_ms: (s.read_timeout_ms != 60_000).then_some(s.read_timeout_ms),
                 write_timeout_ms: (s.write_timeout_ms != 60_000).then_some(s.write_timeout_ms),
                 retries: (s.retries != 5).then_some(s.retries),
+                tls: tls_line(&s.tls),
                 targets: s.targets.iter().map(|t| t.to_string()).collect(),
             })
             .collect(),
@@ -522,6 +545,7 @@ golden!(
     kic_annotations_bad,
     openid_connect,
     grpc,
+    upstream_tls,
 );
 
 #[test]

@@ -39,13 +39,14 @@ pub struct Service {
     pub read_timeout: i64,
     /// Tags.
     pub tags: Option<Vec<String>>,
-    /// Always null (client certificates are not supported).
+    /// Always null (client certificates are not supported in kong.yml).
     pub client_certificate: Option<Value>,
-    /// Always null (Kong's global default applies).
+    /// Verify the upstream's certificate (against the system's trust
+    /// store: kong.yml has no CA certificates); null means off.
     pub tls_verify: Option<bool>,
-    /// Always null.
+    /// At most this many intermediates (0 to 64); null means no limit.
     pub tls_verify_depth: Option<i64>,
-    /// Always null.
+    /// Always null (CA certificate entities are not supported in kong.yml).
     pub ca_certificates: Option<Vec<String>>,
     /// A disabled service's routes answer as if they had no service.
     pub enabled: bool,
@@ -100,6 +101,11 @@ impl Service {
         {
             r.errors.field("path", "should start with: /");
         }
+        // Null, as Kong prints an unset one, means off.
+        let tls_verify = r
+            .get("tls_verify")
+            .is_some()
+            .then(|| r.boolean("tls_verify", false));
         let service = Service {
             id,
             created_at: r.timestamp("created_at", cx.now),
@@ -115,18 +121,17 @@ impl Service {
             read_timeout: r.integer("read_timeout", 60_000, 1, MAX_TIMEOUT),
             tags: r.tags(),
             client_certificate: None,
-            tls_verify: None,
-            tls_verify_depth: None,
+            tls_verify,
+            tls_verify_depth: r.optional_integer("tls_verify_depth", 0, 64),
             ca_certificates: None,
             enabled: r.boolean("enabled", true),
         };
-        for key in [
-            "client_certificate",
-            "tls_verify",
-            "tls_verify_depth",
-            "ca_certificates",
-        ] {
-            r.unsupported(key, "upstream TLS settings are global in kingress");
+        for key in ["client_certificate", "ca_certificates"] {
+            r.unsupported(
+                key,
+                "kong.yml has no certificate entities in kingress; use the konghq.com/ \
+                 annotations on a Kubernetes Service",
+            );
         }
         r.finish()?;
         Ok(service)
@@ -264,5 +269,31 @@ mod tests {
                 "value should be between 0 and 65535".into()
             ))
         );
+    }
+
+    #[test]
+    fn tls_verify_and_depth_are_read_and_certificates_refused() {
+        let s = Service::from_json(
+            &json!({"url": "https://up.test", "tls_verify": true, "tls_verify_depth": 2,
+                    "client_certificate": null}),
+            &cx(),
+        )
+        .unwrap();
+        assert_eq!((s.tls_verify, s.tls_verify_depth), (Some(true), Some(2)));
+        let unset = Service::from_json(
+            &json!({"url": "https://up.test", "tls_verify": null}),
+            &cx(),
+        )
+        .unwrap();
+        assert_eq!((unset.tls_verify, unset.tls_verify_depth), (None, None));
+        let e = Service::from_json(
+            &json!({"url": "https://up.test", "tls_verify_depth": 65,
+                    "ca_certificates": ["4e3ad2e4-0bc4-4638-8e34-c84a417ba39b"]}),
+            &cx(),
+        )
+        .unwrap_err();
+        let text = format!("{e:?}");
+        assert!(text.contains("tls_verify_depth"), "{text}");
+        assert!(text.contains("ca_certificates"), "{text}");
     }
 }

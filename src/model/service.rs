@@ -1,4 +1,5 @@
 use super::{ObjectRef, Sensitive};
+use std::sync::Arc;
 
 /// An upstream: where matched requests are forwarded.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,6 +26,38 @@ pub struct Service {
     pub write_timeout_ms: u64,
     /// Retries on connect failure, bounded by the number of targets.
     pub retries: u32,
+    /// TLS towards the upstream (`https`, `grpcs`): verification and
+    /// client certificate. Shared so the proxy builds one TLS client per
+    /// distinct setting and finds it by address.
+    pub tls: Arc<UpstreamTls>,
+}
+
+/// How kingress speaks TLS to an upstream: Kong's service fields
+/// `tls_verify`, `tls_verify_depth`, `ca_certificates` and
+/// `client_certificate`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpstreamTls {
+    /// Verify the upstream's certificate (Kong's default: off).
+    pub verify: bool,
+    /// At most this many intermediate certificates between the upstream's
+    /// certificate and a trusted one; `None` means no limit.
+    pub verify_depth: Option<u8>,
+    /// PEM CA bundles to trust when verifying; empty means the system's
+    /// trust store (as Kong's `lua_ssl_trusted_certificate = system`).
+    pub ca_certificates: Vec<String>,
+    /// A certificate presented to the upstream (mutual TLS).
+    pub client_certificate: Option<ClientCertificate>,
+}
+
+/// A client certificate for mutual TLS to an upstream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientCertificate {
+    /// The Secret it came from.
+    pub source: ObjectRef,
+    /// PEM certificate chain.
+    pub cert_pem: String,
+    /// PEM private key.
+    pub key_pem: Sensitive,
 }
 
 /// The protocol spoken to an upstream.
@@ -79,6 +112,7 @@ impl Service {
             read_timeout_ms: 60_000,
             write_timeout_ms: 60_000,
             retries: 5,
+            tls: Arc::default(),
         }
     }
 }

@@ -3,30 +3,38 @@
 //! connection cannot be opened, and bound the wait for the response
 //! headers.
 //!
-//! HTTP and HTTPS upstreams get HTTP/1.1 on pooled connections (`pool`);
-//! gRPC upstreams get HTTP/2 on shared, multiplexed ones (`multiplex`).
+//! HTTP upstreams get HTTP/1.1 on pooled connections (`pool`); gRPC
+//! upstreams get HTTP/2 on shared, multiplexed ones (`multiplex`); HTTPS
+//! upstreams get whichever they choose by ALPN (WebSocket upgrades offer
+//! only HTTP/1.1).
 //!
 //! Upstream TLS (`Scheme::Https`, `Scheme::Grpcs`) encrypts without
-//! verifying the certificate, as Kong does by default (`tls_verify` off):
-//! targets are Pod IPs that no certificate names.
+//! verifying the certificate unless the service asks for it, as Kong does
+//! (`tls_verify` off by default); SNI and the verified name are the host
+//! the upstream sees, as Kong's `proxy_ssl_name $upstream_host`.
 
+mod connectors;
 mod failure;
+mod form;
 mod multiplex;
 mod pool;
 mod unverified;
+mod verifier;
 
 use super::body::{Reclaimable, Slot, UpstreamBody};
-use super::headers::target_host;
+use super::headers::{is_upgrade, target_host};
 use super::respond::ProxyError;
 use crate::model::{Scheme, Service, Target};
 use crate::plugins::BoxBody;
+use connectors::{Alpn, Channel, Connectors, PLAIN};
 use failure::{exchange_error, headers_timeout, unprocessed};
+use form::{absolute, bare_host, copy_head, into_h2};
 use http::header::{HOST, TE};
-use http::uri::{Authority, PathAndQuery};
+use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use multiplex::{InFlight, Multiplex};
 use parking_lot::Mutex;
-use pool::{ConnectError, Pool, Sender};
+use pool::{ConnectError, Opened, Pool, Sender};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +70,7 @@ const MAX_COUNTERS: usize = 65_536;
 pub(super) struct Upstreams {
     pool: Pool,
     multiplex: Multiplex,
+    connectors: Connectors,
     counters: Mutex<HashMap<String, usize>>,
 }
 
@@ -97,22 +106,13 @@ enum Failed {
 impl Upstreams {
     /// Creates the pool (no connection is opened yet). Must be called inside
     /// the Tokio runtime.
-    pub(super) fn new(
-        provider: Arc<rustls::crypto::CryptoProvider>,
-    ) -> Result<Self, rustls::Error> {
-        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(unverified::AcceptAny::new()))
-            .with_no_client_auth();
-        let mut h2 = tls.clone();
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        h2.alpn_protocols = vec![b"h2".to_vec()];
-        Ok(Self {
-            pool: Pool::new(Arc::new(tls)),
-            multiplex: Multiplex::new(Arc::new(h2)),
+    pub(super) fn new(provider: Arc<rustls::crypto::CryptoProvider>) -> Self {
+        Self {
+            pool: Pool::new(),
+            multiplex: Multiplex::new(),
+            connectors: Connectors::new(provider),
             counters: Mutex::new(HashMap::new()),
-        })
+        }
     }
 
     /// Sends `outgoing` to `service`, trying up to `retries` further targets
@@ -146,6 +146,13 @@ impl Upstreams {
             read_timeout = read_timeout.min(deadline);
         }
         let h2 = service.scheme.is_grpc();
+        // An upgrade (WebSocket) needs HTTP/1.1; any other HTTPS request
+        // lets the upstream choose.
+        let alpn = match service.scheme {
+            Scheme::Https if !is_upgrade(&headers) => Alpn::Either,
+            Scheme::Grpc | Scheme::Grpcs => Alpn::H2,
+            Scheme::Http | Scheme::Https => Alpn::Http1,
+        };
         if h2 {
             // gRPC servers use it to detect proxies that drop trailers.
             headers.insert(TE, HeaderValue::from_static("trailers"));
@@ -181,17 +188,25 @@ impl Upstreams {
             } else {
                 headers.clone()
             };
+            let tls = service.scheme.is_tls().then(|| {
+                let name = host.as_ref().and_then(|h| h.to_str().ok());
+                let name = name.map_or(target.host.as_str(), bare_host);
+                self.connectors.channel(&service.tls, name)
+            });
             if let Some(host) = host.filter(|_| !h2) {
                 request.headers_mut().insert(HOST, host);
             }
             let to = Endpoint {
                 scheme: service.scheme,
                 target,
+                key: tls.as_ref().map_or(PLAIN, |c| c.key),
+                tls,
+                alpn,
                 connect_timeout,
                 read_timeout,
             };
             let attempted = if h2 {
-                self.attempt_h2(&to, request).await
+                self.attempt_h2(&to, request, None).await
             } else {
                 self.attempt(&to, request).await
             };
@@ -199,7 +214,11 @@ impl Upstreams {
                 Ok(response) => return Ok(response),
                 Err(Failed::Fatal(e)) => return Err(e),
                 Err(Failed::Connect(error)) => {
-                    tracing::debug!(service = %service.name, %target, detail = %error.detail, "upstream connect failed");
+                    if error.tls {
+                        tracing::warn!(service = %service.name, %target, reason = %error.detail, "upstream TLS handshake failed");
+                    } else {
+                        tracing::debug!(service = %service.name, %target, detail = %error.detail, "upstream connect failed");
+                    }
                     last = format!("{target}: {}", error.detail);
                     timed_out = error.timed_out;
                     if !slot.is_intact() {
@@ -218,33 +237,60 @@ impl Upstreams {
     /// One target: an idle connection when there is one, else a new one.
     /// A reused connection that turns out closed before the request left
     /// (the upstream ended it while idle) is replaced by a new one, once.
+    /// An HTTPS upstream that chose HTTP/2 gets the request on its shared
+    /// HTTP/2 connection.
     async fn attempt(
         &self,
         to: &Endpoint<'_>,
         request: Request<Reclaimable>,
     ) -> Result<Response<UpstreamBody>, Failed> {
-        let (sender, reused) = match self.pool.checkout(to.scheme, to.target) {
-            Some(sender) => (sender, true),
-            None => (self.open(to).await?, false),
+        if to.alpn == Alpn::Either
+            && let Some(chosen) = self.multiplex.existing(to.key, to.target)
+        {
+            let request = into_h2(to.scheme, request).map_err(Failed::Fatal)?;
+            return self.attempt_h2(to, request, Some(chosen)).await;
+        }
+        let Some(sender) = self.pool.checkout(to.key, to.target) else {
+            return self.fresh(to, request).await;
         };
         match self.exchange(to, sender, request).await {
-            Err(Exchange::Unsent(request)) if reused => {
-                let sender = self.open(to).await?;
-                self.exchange(to, sender, request)
-                    .await
-                    .map_err(Exchange::into_failed)
-            }
+            Err(Exchange::Unsent(request)) => self.fresh(to, request).await,
             result => result.map_err(Exchange::into_failed),
         }
     }
 
-    async fn open(&self, to: &Endpoint<'_>) -> Result<Sender, Failed> {
+    /// The request on a new connection: HTTP/1.1, or HTTP/2 when the
+    /// upstream chose it by ALPN.
+    async fn fresh(
+        &self,
+        to: &Endpoint<'_>,
+        request: Request<Reclaimable>,
+    ) -> Result<Response<UpstreamBody>, Failed> {
         // Boxed: connecting (TCP, TLS, handshake) is a large future, needed
         // only when no idle connection exists; inline it would size every
         // request's future, which is moved to the heap per request.
-        Box::pin(self.pool.connect(to.scheme, to.target, to.connect_timeout))
+        let opened =
+            Box::pin(
+                self.pool
+                    .connect(to.tls.as_ref(), to.alpn, to.target, to.connect_timeout),
+            )
             .await
-            .map_err(Failed::Connect)
+            .map_err(Failed::Connect)?;
+        match opened {
+            Opened::Http1(sender) => self
+                .exchange(to, sender, request)
+                .await
+                .map_err(Exchange::into_failed),
+            Opened::Http2(stream) => {
+                let chosen = self
+                    .multiplex
+                    .adopt(to.key, to.target, stream)
+                    .await
+                    .map_err(Failed::Connect)?;
+                let request = into_h2(to.scheme, request).map_err(Failed::Fatal)?;
+                Box::pin(self.attempt_h2(to, request, Some(chosen))).await
+            }
+        }
     }
 
     async fn exchange(
@@ -258,7 +304,7 @@ impl Upstreams {
             Ok(Ok(response)) => {
                 // An upgraded connection becomes the tunnel: never reused.
                 let lease = (response.status() != StatusCode::SWITCHING_PROTOCOLS)
-                    .then(|| Lease::Pooled(self.pool.lease(sender, to.scheme, to.target)));
+                    .then(|| Lease::Pooled(self.pool.lease(sender, to.key, to.target)));
                 Ok(response.map(|body| UpstreamBody::new(body, lease)))
             }
             Ok(Err(mut e)) => match e.take_message() {
@@ -269,28 +315,32 @@ impl Upstreams {
         }
     }
 
-    /// One target over HTTP/2: the least busy shared connection, or a new
-    /// one. A stream the upstream refused or that a `GOAWAY` cut off before
-    /// it was processed is sent once more on a new connection, when its
-    /// body has not been read yet.
+    /// One target over HTTP/2: `chosen`, else the least busy shared
+    /// connection, or a new one. A stream the upstream refused or that a
+    /// `GOAWAY` cut off before it was processed is sent once more on a new
+    /// connection, when its body has not been read yet.
     async fn attempt_h2(
         &self,
         to: &Endpoint<'_>,
         request: Request<Reclaimable>,
+        chosen: Option<multiplex::Chosen>,
     ) -> Result<Response<UpstreamBody>, Failed> {
-        let chosen = Box::pin(
-            self.multiplex
-                .choose(to.scheme, to.target, to.connect_timeout),
-        )
-        .await
-        .map_err(Failed::Connect)?;
+        let chosen = match chosen {
+            Some(chosen) => chosen,
+            None => Box::pin(
+                self.multiplex
+                    .choose(to.tls.as_ref(), to.target, to.connect_timeout),
+            )
+            .await
+            .map_err(Failed::Connect)?,
+        };
         let spare = chosen.reused.then(|| copy_head(&request));
         match self.exchange_h2(to, chosen, request).await {
             Err((error, Some(request))) => {
                 let request = spare.map(|head| head.with_body(request)).ok_or(error)?;
-                self.multiplex.forget_closed(to.scheme, to.target);
+                self.multiplex.forget_closed(to.key, to.target);
                 let chosen = Box::pin(self.multiplex.choose(
-                    to.scheme,
+                    to.tls.as_ref(),
                     to.target,
                     to.connect_timeout,
                 ))
@@ -365,6 +415,10 @@ impl std::fmt::Debug for Upstreams {
 pub(super) struct Endpoint<'a> {
     scheme: Scheme,
     target: &'a Target,
+    /// The pool key: the TLS channel's, or `PLAIN`.
+    key: u32,
+    tls: Option<Channel>,
+    alpn: Alpn,
     connect_timeout: Duration,
     read_timeout: Duration,
 }
@@ -386,47 +440,5 @@ impl Exchange {
             )),
             Exchange::Failed(failed) => failed,
         }
-    }
-}
-
-/// The absolute URI of an HTTP/2 request: scheme, the `Host` value as
-/// authority (the target's host:port when none is fixed), the path.
-fn absolute(scheme: Scheme, host: Option<&HeaderValue>, uri: &Uri) -> Result<Uri, ProxyError> {
-    let authority = host
-        .and_then(|h| Authority::try_from(h.as_bytes()).ok())
-        .ok_or_else(|| ProxyError::BadGateway("no valid upstream authority".into()))?;
-    let mut parts = uri.clone().into_parts();
-    parts.scheme = Some(if scheme.is_tls() {
-        http::uri::Scheme::HTTPS
-    } else {
-        http::uri::Scheme::HTTP
-    });
-    parts.authority = Some(authority);
-    Uri::from_parts(parts).map_err(|e| ProxyError::BadGateway(format!("invalid upstream uri: {e}")))
-}
-
-/// A request's head, kept to send the request again.
-struct Head {
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-}
-
-impl Head {
-    fn with_body(self, body: Reclaimable) -> Request<Reclaimable> {
-        let mut request = Request::new(body);
-        *request.method_mut() = self.method;
-        *request.uri_mut() = self.uri;
-        *request.version_mut() = Version::HTTP_2;
-        *request.headers_mut() = self.headers;
-        request
-    }
-}
-
-fn copy_head(request: &Request<Reclaimable>) -> Head {
-    Head {
-        method: request.method().clone(),
-        uri: request.uri().clone(),
-        headers: request.headers().clone(),
     }
 }

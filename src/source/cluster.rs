@@ -360,12 +360,15 @@ impl Lanes {
         let ingresses = state(&self.ingresses);
         let plugins = state(&self.kong_plugins);
         let cluster_plugins = state(&self.kong_cluster_plugins);
-        refs::wanted_secrets(
+        let mut wanted = refs::wanted_secrets(
             &filter,
             ingresses.iter().map(|i| &**i),
             plugins.iter().map(|p| &**p),
             cluster_plugins.iter().map(|p| &**p),
-        )
+        );
+        let services = state(&self.services);
+        wanted.extend(refs::service_secrets(services.iter().map(|s| &**s)));
+        wanted
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod forwarding;
 mod matching;
+mod upstream_tls;
 
 use super::Cx;
 use crate::model::{ObjectRef, PathHandling, Scheme};
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 
 pub(super) use forwarding::Rewrite;
 pub(super) use matching::Conditions;
+pub(super) use upstream_tls::settings as upstream_tls;
 
 /// Plugins to attach (Ingress, Service, KongConsumer).
 pub(super) const PLUGINS: &str = "konghq.com/plugins";
@@ -64,6 +66,13 @@ const SERVICE_KEYS: &[&str] = &[
     WRITE_TIMEOUT,
     RETRIES,
     TAGS,
+    upstream_tls::TLS_VERIFY,
+    upstream_tls::TLS_VERIFY_DEPTH,
+    upstream_tls::CA_SECRETS,
+    upstream_tls::CA_SECRET,
+    upstream_tls::CA_CONFIGMAPS[0],
+    upstream_tls::CA_CONFIGMAPS[1],
+    upstream_tls::CLIENT_CERT,
 ];
 
 /// What KIC reads on KongConsumers and KongConsumerGroups.

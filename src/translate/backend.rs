@@ -272,7 +272,15 @@ impl<'a> Backends<'a> {
             _ => targets,
         };
         let service_name = format!("{namespace}.{name}.{}", port.canonical());
-        let upstream = upstream(&service_name, source, settings, targets);
+        let tls = annotations::upstream_tls(
+            cx,
+            &source,
+            namespace,
+            service.metadata.annotations.as_ref(),
+            settings.scheme.is_some_and(model::Scheme::is_tls),
+        );
+        let mut upstream = upstream(&service_name, source, settings, targets);
+        upstream.tls = tls;
         let backend = Backend {
             service_name,
             service: Arc::clone(service),

@@ -26,7 +26,7 @@ use crate::model::plugin::{Holder, PluginOrdering, Scope, order_plugins};
 use crate::model::{
     ClientSecret, ClientType, Consumer, ConsumerGroup, Credential, HeaderMatch, HostMatch,
     Oauth2Credential, ObjectRef, PathHandling, PathMatch, PathRegex, PluginInstance, Route, Scheme,
-    Sensitive, Service, Shared, Table, Target,
+    Sensitive, Service, Shared, Table, Target, UpstreamTls,
 };
 use scoped::Scoped;
 use std::collections::BTreeMap;
@@ -127,6 +127,13 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
             service.read_timeout_ms = s.read_timeout as u64;
             service.write_timeout_ms = s.write_timeout as u64;
             service.retries = s.retries as u32;
+            if s.tls_verify.is_some() || s.tls_verify_depth.is_some() {
+                service.tls = std::sync::Arc::new(UpstreamTls {
+                    verify: s.tls_verify.unwrap_or(false),
+                    verify_depth: s.tls_verify_depth.and_then(|d| u8::try_from(d).ok()),
+                    ..UpstreamTls::default()
+                });
+            }
             self.table.services.insert(key.clone(), service);
             self.services.insert(&s.id, Some(key));
         }

@@ -83,7 +83,7 @@ const SUPPORTED_KEYS: &str = "RSA of 2048 to 8192 bits, ECDSA P-256 and P-384, a
 
 /// The PEM pair, if `tls.crt` holds a chain and `tls.key` its private key.
 /// Errors describe the problem without quoting the Secret.
-fn check(secret: &Secret) -> Result<(String, String), String> {
+pub(super) fn check(secret: &Secret) -> Result<(String, String), String> {
     let cert = secrets::text(secret, "tls.crt").map_err(|_| "tls.crt is missing or not text")?;
     let key = secrets::text(secret, "tls.key").map_err(|_| "tls.key is missing or not text")?;
     let chain = rustls_pemfile::certs(&mut cert.as_bytes())

@@ -25,6 +25,7 @@ pub mod jwt;
 pub mod log_receiver;
 pub mod oauth2;
 pub mod otlp;
+pub mod pki;
 pub mod proxy;
 pub mod raw;
 pub mod redis_server;

@@ -3,8 +3,8 @@
 //!
 //! Endpoints:
 //! - any path: `200` with the request as JSON: `upstream` (its name),
-//!   `method`, `path`, `query`, `version`, `headers` (name → value, or an
-//!   array when repeated) and `body` (UTF-8, lossy);
+//!   `method`, `path`, `query`, `version`, `authority` (HTTP/2), `headers`
+//!   (name → value, or an array when repeated) and `body` (UTF-8, lossy);
 //! - `/status/{code}`: the same JSON with that status;
 //! - `/delay/{ms}`: the same JSON after `ms` milliseconds;
 //! - `/stream?chunks=N&delay_ms=M[&content_type=T]`: a chunked body of
@@ -31,8 +31,8 @@ use kingress::model::Target;
 use serde_json::{Map, Value, json};
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -50,7 +50,20 @@ pub struct Upstream {
     /// The name it reports in every echo.
     pub name: String,
     requests: Arc<AtomicUsize>,
+    handshakes: Arc<Mutex<Vec<Handshake>>>,
     task: JoinHandle<()>,
+}
+
+/// What a TLS upstream saw of one accepted connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handshake {
+    /// The SNI name the client sent.
+    pub sni: Option<String>,
+    /// Whether the client presented a certificate (the server config
+    /// decides whether one is required and checked).
+    pub client_certificate: bool,
+    /// The ALPN protocol chosen.
+    pub alpn: Option<String>,
 }
 
 // === impl Upstream ===
@@ -74,6 +87,12 @@ impl Upstream {
         .with_no_client_auth()
         .with_single_cert(vec![generated.cert.der().clone()], key)
         .unwrap();
+        Self::start_tls_with(name, config).await
+    }
+
+    /// Starts an HTTPS upstream with `config` (certificate, client
+    /// certificate requirement, ALPN), recording each handshake.
+    pub async fn start_tls_with(name: &str, config: rustls::ServerConfig) -> Upstream {
         Self::spawn(
             name,
             Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
@@ -87,6 +106,8 @@ impl Upstream {
         let shared_name: Arc<str> = Arc::from(name);
         let requests = Arc::new(AtomicUsize::new(0));
         let counter = requests.clone();
+        let handshakes = Arc::new(Mutex::new(Vec::new()));
+        let seen = handshakes.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -95,10 +116,19 @@ impl Upstream {
                 let name = shared_name.clone();
                 let tls = tls.clone();
                 let counter = counter.clone();
+                let seen = seen.clone();
                 tokio::spawn(async move {
                     match tls {
                         Some(acceptor) => {
                             if let Ok(stream) = acceptor.accept(stream).await {
+                                let connection = stream.get_ref().1;
+                                seen.lock().unwrap().push(Handshake {
+                                    sni: connection.server_name().map(str::to_string),
+                                    client_certificate: connection.peer_certificates().is_some(),
+                                    alpn: connection
+                                        .alpn_protocol()
+                                        .map(|p| String::from_utf8_lossy(p).into_owned()),
+                                });
                                 serve(stream, name, counter).await;
                             }
                         }
@@ -111,8 +141,14 @@ impl Upstream {
             addr,
             name: name.to_string(),
             requests,
+            handshakes,
             task,
         }
+    }
+
+    /// The TLS handshakes it completed, in order.
+    pub fn handshakes(&self) -> Vec<Handshake> {
+        self.handshakes.lock().unwrap().clone()
     }
 
     /// How many requests it has received.
@@ -308,6 +344,8 @@ async fn echo(name: &str, request: Request<Incoming>) -> Response<Body> {
         "path": parts.uri.path(),
         "query": parts.uri.query(),
         "version": format!("{:?}", parts.version),
+        // HTTP/2's `:authority` (HTTP/1.1 sends `Host` among the headers).
+        "authority": parts.uri.authority().map(|a| a.as_str()),
         "headers": headers,
         "body": String::from_utf8_lossy(&body),
     });

@@ -10,20 +10,18 @@
 //! stream the upstream refused is sent again on a new connection by
 //! `forward`.
 
-use super::pool::ConnectError;
-use crate::model::{Scheme, Target};
+use super::connectors::{Alpn, Channel, PLAIN};
+use super::pool::{ConnectError, tcp};
+use crate::model::Target;
 use crate::proxy::body::Reclaimable;
 use hyper::client::conn::http2::{self, SendRequest};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use parking_lot::Mutex;
-use rustls::pki_types::ServerName;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
 /// The sending half of an HTTP/2 connection (cheap to clone: a handle).
 pub(super) type Sender = SendRequest<Reclaimable>;
@@ -46,11 +44,11 @@ const SWEEP_EVERY: Duration = Duration::from_secs(15);
 /// Shared HTTP/2 connections by target.
 pub(super) struct Multiplex {
     inner: Arc<Mutex<Conns>>,
-    tls: TlsConnector,
 }
 
-/// Keyed like the HTTP/1 pool: (TLS, port), then host.
-type Conns = HashMap<(bool, u16), HashMap<Box<str>, Vec<Conn>>>;
+/// Keyed like the HTTP/1 pool: (TLS channel key or `PLAIN`, port), then
+/// host.
+type Conns = HashMap<(u32, u16), HashMap<Box<str>, Vec<Conn>>>;
 
 struct Conn {
     sender: Sender,
@@ -83,9 +81,9 @@ pub(super) struct Chosen {
 // === impl Multiplex ===
 
 impl Multiplex {
-    /// An empty set of connections; TLS uses `tls` (which must offer
-    /// ALPN `h2`). Starts the sweeper, so it must be called inside Tokio.
-    pub(super) fn new(tls: Arc<rustls::ClientConfig>) -> Self {
+    /// An empty set of connections. Starts the sweeper, so it must be
+    /// called inside Tokio.
+    pub(super) fn new() -> Self {
         let inner = Arc::new(Mutex::new(Conns::new()));
         let weak = Arc::downgrade(&inner);
         tokio::spawn(async move {
@@ -97,39 +95,53 @@ impl Multiplex {
                 sweep(&mut inner.lock(), Instant::now());
             }
         });
-        Self {
-            inner,
-            tls: TlsConnector::from(tls),
-        }
+        Self { inner }
     }
 
     /// A connection to `target`: the least busy open one, or a new one
-    /// (bounded by `connect_timeout`) when all are busy or none is open.
+    /// (over `tls` when given, bounded by `connect_timeout`) when all are
+    /// busy or none is open.
     pub(super) async fn choose(
         &self,
-        scheme: Scheme,
+        tls: Option<&Channel>,
         target: &Target,
         connect_timeout: Duration,
     ) -> Result<Chosen, ConnectError> {
-        if let Some(chosen) = self.existing(scheme, target) {
+        let key = tls.map_or(PLAIN, |c| c.key);
+        if let Some(chosen) = self.existing(key, target) {
             return Ok(chosen);
         }
-        let sender = match tokio::time::timeout(connect_timeout, self.open(scheme, target)).await {
+        let sender = match tokio::time::timeout(connect_timeout, open(tls, target)).await {
             Ok(result) => result?,
-            Err(_) => {
-                return Err(ConnectError {
-                    timed_out: true,
-                    detail: format!("connect timed out after {} ms", connect_timeout.as_millis()),
-                });
-            }
+            Err(_) => return Err(ConnectError::timeout(connect_timeout)),
         };
+        Ok(self.register(key, target, sender))
+    }
+
+    /// Takes a TLS connection on which the upstream chose `h2` (an `https`
+    /// service's, opened by the HTTP/1.1 pool) as a shared connection.
+    pub(super) async fn adopt<T>(
+        &self,
+        key: u32,
+        target: &Target,
+        io: T,
+    ) -> Result<Chosen, ConnectError>
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let sender = handshake(io).await?;
+        Ok(self.register(key, target, sender))
+    }
+
+    /// Lists a new connection (within the bound) with its first stream.
+    fn register(&self, key: u32, target: &Target, sender: Sender) -> Chosen {
         let streams = Arc::new(Streams {
             open: AtomicUsize::new(1),
             idle_since: Mutex::new(Instant::now()),
         });
         let mut conns = self.inner.lock();
         let list = conns
-            .entry((scheme.is_tls(), target.port))
+            .entry((key, target.port))
             .or_default()
             .entry(Box::from(target.host.as_str()))
             .or_default();
@@ -142,29 +154,31 @@ impl Multiplex {
                 streams: streams.clone(),
             });
         }
-        Ok(Chosen {
+        Chosen {
             sender,
             in_flight: InFlight(streams),
             reused: false,
-        })
+        }
     }
 
-    /// Forgets every connection to `target` that can take no new stream
-    /// (after a refused stream: the upstream is going away).
-    pub(super) fn forget_closed(&self, scheme: Scheme, target: &Target) {
+    /// Forgets every connection to `target` under `key` that can take no
+    /// new stream (after a refused stream: the upstream is going away).
+    pub(super) fn forget_closed(&self, key: u32, target: &Target) {
         let mut conns = self.inner.lock();
         if let Some(list) = conns
-            .get_mut(&(scheme.is_tls(), target.port))
+            .get_mut(&(key, target.port))
             .and_then(|m| m.get_mut(target.host.as_str()))
         {
             list.retain(|c| !c.sender.is_closed() && c.sender.is_ready());
         }
     }
 
-    fn existing(&self, scheme: Scheme, target: &Target) -> Option<Chosen> {
+    /// The least busy open connection to `target` under `key`, unless all
+    /// are busy and another may be opened.
+    pub(super) fn existing(&self, key: u32, target: &Target) -> Option<Chosen> {
         let mut conns = self.inner.lock();
         let list = conns
-            .get_mut(&(scheme.is_tls(), target.port))?
+            .get_mut(&(key, target.port))?
             .get_mut(target.host.as_str())?;
         list.retain(|c| !c.sender.is_closed());
         let least = list
@@ -182,38 +196,25 @@ impl Multiplex {
             reused: true,
         })
     }
+}
 
-    async fn open(&self, scheme: Scheme, target: &Target) -> Result<Sender, ConnectError> {
-        let tcp = TcpStream::connect((target.host.as_str(), target.port))
-            .await
-            .map_err(|e| ConnectError {
-                timed_out: e.kind() == std::io::ErrorKind::TimedOut,
-                detail: e.to_string(),
-            })?;
-        let _ = tcp.set_nodelay(true);
-        if !scheme.is_tls() {
-            return handshake(tcp).await;
-        }
-        let failed = |detail: String| ConnectError {
+/// h2c to `target`, or h2 over `tls` (negotiated by ALPN).
+async fn open(tls: Option<&Channel>, target: &Target) -> Result<Sender, ConnectError> {
+    let tcp = tcp(target).await?;
+    let Some(channel) = tls else {
+        return handshake(tcp).await;
+    };
+    let stream = channel.handshake(tcp, target, Alpn::H2).await?;
+    // Without ALPN `h2` the upstream would read the HTTP/2 preface as a
+    // malformed HTTP/1 request.
+    if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
+        return Err(ConnectError {
             timed_out: false,
-            detail,
-        };
-        let name = ServerName::try_from(target.host.clone())
-            .map_err(|e| failed(format!("invalid TLS server name {:?}: {e}", target.host)))?;
-        let tls = self
-            .tls
-            .connect(name, tcp)
-            .await
-            .map_err(|e| failed(format!("TLS handshake: {e}")))?;
-        // Without ALPN `h2` the upstream would read the HTTP/2 preface as a
-        // malformed HTTP/1 request.
-        if tls.get_ref().1.alpn_protocol() != Some(b"h2") {
-            return Err(failed(
-                "the upstream did not negotiate HTTP/2 (ALPN h2) for grpcs".into(),
-            ));
-        }
-        handshake(tls).await
+            detail: "the upstream did not negotiate HTTP/2 (ALPN h2)".into(),
+            tls: true,
+        });
     }
+    handshake(stream).await
 }
 
 impl std::fmt::Debug for Multiplex {
@@ -243,6 +244,7 @@ where
         .map_err(|e| ConnectError {
             timed_out: false,
             detail: e.to_string(),
+            tls: false,
         })?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {

@@ -9,18 +9,18 @@
 //! idle again: the response body returns its connection when it ends
 //! (see [`Lease`]), so a proxied request costs no spawn and no extra wake.
 
-use crate::model::{Scheme, Target};
+use super::connectors::{Alpn, Channel};
+use crate::model::Target;
 use crate::proxy::body::Reclaimable;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
-use rustls::pki_types::ServerName;
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
 
 /// The sending half of an upstream connection.
 pub(super) type Sender = SendRequest<Reclaimable>;
@@ -38,13 +38,12 @@ const SWEEP_EVERY: Duration = Duration::from_secs(15);
 /// Idle connections by target.
 pub(super) struct Pool {
     inner: Arc<Inner>,
-    tls: TlsConnector,
 }
 
 struct Inner {
-    /// Keyed by (https, port), then host: a lookup borrows the target's
-    /// host instead of allocating a key per request.
-    idle: Mutex<HashMap<(bool, u16), ByHost>>,
+    /// Keyed by (TLS channel key or `PLAIN`, port), then host: a lookup
+    /// borrows the target's host instead of allocating a key per request.
+    idle: Mutex<HashMap<(u32, u16), ByHost>>,
 }
 
 /// Idle connections of one scheme and port, by host.
@@ -64,6 +63,19 @@ pub(super) struct ConnectError {
     pub timed_out: bool,
     /// What happened, for the log.
     pub detail: String,
+    /// The TLS handshake failed (verification, client certificate): worth
+    /// a warning, since it is a setting rather than a busy upstream.
+    pub tls: bool,
+}
+
+/// A new connection: HTTP/1.1, or TLS on which the upstream chose HTTP/2
+/// by ALPN (then it belongs to `multiplex`).
+pub(super) enum Opened {
+    /// Ready for HTTP/1.1 requests.
+    Http1(Sender),
+    /// TLS with ALPN `h2`, before the HTTP/2 handshake (boxed: rare, and
+    /// far larger than a sender).
+    Http2(Box<TlsStream<TcpStream>>),
 }
 
 /// A connection on loan to one request; back to the pool with
@@ -71,7 +83,7 @@ pub(super) struct ConnectError {
 pub(crate) struct Lease {
     sender: Sender,
     pool: Weak<Inner>,
-    https: bool,
+    key: u32,
     port: u16,
     host: Arc<str>,
 }
@@ -79,9 +91,9 @@ pub(crate) struct Lease {
 // === impl Pool ===
 
 impl Pool {
-    /// An empty pool; upstream TLS uses `tls`. Must be created inside the
-    /// Tokio runtime (it starts the sweeper task).
-    pub(super) fn new(tls: Arc<rustls::ClientConfig>) -> Self {
+    /// An empty pool. Must be created inside the Tokio runtime (it starts
+    /// the sweeper task).
+    pub(super) fn new() -> Self {
         let inner = Arc::new(Inner {
             idle: Mutex::new(HashMap::new()),
         });
@@ -95,18 +107,15 @@ impl Pool {
                 inner.sweep(Instant::now());
             }
         });
-        Self {
-            inner,
-            tls: TlsConnector::from(tls),
-        }
+        Self { inner }
     }
 
-    /// An idle, ready connection to `target`, if one exists.
-    pub(super) fn checkout(&self, scheme: Scheme, target: &Target) -> Option<Sender> {
-        let https = scheme.is_tls();
+    /// An idle, ready connection to `target` opened under `key` (a TLS
+    /// channel's, or `PLAIN`), if one exists.
+    pub(super) fn checkout(&self, key: u32, target: &Target) -> Option<Sender> {
         let mut idle = self.inner.idle.lock();
         let list = idle
-            .get_mut(&(https, target.port))?
+            .get_mut(&(key, target.port))?
             .get_mut(target.host.as_str())?;
         let now = Instant::now();
         let mut i = list.len();
@@ -123,63 +132,73 @@ impl Pool {
         None
     }
 
-    /// Opens a new connection to `target` (TCP, then TLS for `https`),
-    /// bounded by `timeout` as a whole.
+    /// Opens a new connection to `target` (TCP, then TLS over `tls` when
+    /// given, offering `alpn`), bounded by `timeout` as a whole.
     pub(super) async fn connect(
         &self,
-        scheme: Scheme,
+        tls: Option<&Channel>,
+        alpn: Alpn,
         target: &Target,
         timeout: Duration,
-    ) -> Result<Sender, ConnectError> {
-        match tokio::time::timeout(timeout, self.open(scheme, target)).await {
+    ) -> Result<Opened, ConnectError> {
+        match tokio::time::timeout(timeout, open(tls, alpn, target)).await {
             Ok(result) => result,
-            Err(_) => Err(ConnectError {
-                timed_out: true,
-                detail: format!("connect timed out after {} ms", timeout.as_millis()),
-            }),
+            Err(_) => Err(ConnectError::timeout(timeout)),
         }
     }
 
-    /// A lease that returns `sender` to the idle connections of `target`.
-    pub(super) fn lease(&self, sender: Sender, scheme: Scheme, target: &Target) -> Lease {
+    /// A lease that returns `sender` to the idle connections of `target`
+    /// under `key`.
+    pub(super) fn lease(&self, sender: Sender, key: u32, target: &Target) -> Lease {
         Lease {
             sender,
             pool: Arc::downgrade(&self.inner),
-            https: scheme.is_tls(),
+            key,
             port: target.port,
             host: Arc::from(target.host.as_str()),
         }
     }
+}
 
-    async fn open(&self, scheme: Scheme, target: &Target) -> Result<Sender, ConnectError> {
-        // An IP literal is used as is; a name (ExternalName services) is
-        // resolved by the system resolver, each address tried in turn.
-        let tcp = TcpStream::connect((target.host.as_str(), target.port))
-            .await
-            .map_err(|e| ConnectError {
-                timed_out: e.kind() == std::io::ErrorKind::TimedOut,
-                detail: e.to_string(),
-            })?;
-        // Small requests should not wait for Nagle.
-        let _ = tcp.set_nodelay(true);
-        match scheme {
-            // gRPC goes through `multiplex`; on HTTP/1.1 it would be plain.
-            Scheme::Http | Scheme::Grpc => handshake(tcp).await,
-            Scheme::Https | Scheme::Grpcs => {
-                let name = ServerName::try_from(target.host.clone()).map_err(|e| ConnectError {
-                    timed_out: false,
-                    detail: format!("invalid TLS server name {:?}: {e}", target.host),
-                })?;
-                let tls = self
-                    .tls
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|e| ConnectError {
-                        timed_out: false,
-                        detail: format!("TLS handshake: {e}"),
-                    })?;
-                handshake(tls).await
-            }
+/// TCP to `target`, then TLS when `tls` is given; HTTP/1.1 unless the
+/// upstream chose `h2`.
+async fn open(tls: Option<&Channel>, alpn: Alpn, target: &Target) -> Result<Opened, ConnectError> {
+    let tcp = tcp(target).await?;
+    let Some(channel) = tls else {
+        return handshake(tcp).await.map(Opened::Http1);
+    };
+    let stream = channel.handshake(tcp, target, alpn).await?;
+    if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+        return Ok(Opened::Http2(Box::new(stream)));
+    }
+    handshake(stream).await.map(Opened::Http1)
+}
+
+/// A TCP connection to `target`. An IP literal is used as is; a name
+/// (ExternalName services) is resolved by the system resolver, each
+/// address tried in turn.
+pub(super) async fn tcp(target: &Target) -> Result<TcpStream, ConnectError> {
+    let tcp = TcpStream::connect((target.host.as_str(), target.port))
+        .await
+        .map_err(|e| ConnectError {
+            timed_out: e.kind() == std::io::ErrorKind::TimedOut,
+            detail: e.to_string(),
+            tls: false,
+        })?;
+    // Small requests should not wait for Nagle.
+    let _ = tcp.set_nodelay(true);
+    Ok(tcp)
+}
+
+// === impl ConnectError ===
+
+impl ConnectError {
+    /// The connect timeout elapsed.
+    pub(super) fn timeout(timeout: Duration) -> Self {
+        Self {
+            timed_out: true,
+            detail: format!("connect timed out after {} ms", timeout.as_millis()),
+            tls: false,
         }
     }
 }
@@ -204,6 +223,7 @@ where
         .map_err(|e| ConnectError {
             timed_out: false,
             detail: e.to_string(),
+            tls: false,
         })?;
     tokio::spawn(async move {
         if let Err(error) = connection.with_upgrades().await {
@@ -221,7 +241,7 @@ impl Inner {
             return;
         }
         let mut idle = self.idle.lock();
-        let by_host = idle.entry((lease.https, lease.port)).or_default();
+        let by_host = idle.entry((lease.key, lease.port)).or_default();
         let list = match by_host.get_mut(&*lease.host) {
             Some(list) => list,
             None => by_host.entry(Box::from(&*lease.host)).or_default(),
@@ -263,6 +283,7 @@ impl Lease {
 
 #[cfg(test)]
 mod tests {
+    use super::super::connectors::PLAIN;
     use super::*;
 
     fn target(port: u16) -> Target {
@@ -270,16 +291,6 @@ mod tests {
             host: "127.0.0.1".into(),
             port,
         }
-    }
-
-    fn tls() -> Arc<rustls::ClientConfig> {
-        Arc::new(
-            rustls::ClientConfig::builder_with_provider(crate::proxy::tls::provider())
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth(),
-        )
     }
 
     /// A raw upstream that answers every request on a connection with a
@@ -313,12 +324,16 @@ mod tests {
 
     async fn exchange(pool: &Pool, port: u16) {
         let t = target(port);
-        let mut sender = match pool.checkout(Scheme::Http, &t) {
+        let mut sender = match pool.checkout(PLAIN, &t) {
             Some(sender) => sender,
-            None => pool
-                .connect(Scheme::Http, &t, Duration::from_secs(5))
+            None => match pool
+                .connect(None, Alpn::Http1, &t, Duration::from_secs(5))
                 .await
-                .unwrap(),
+                .unwrap()
+            {
+                Opened::Http1(sender) => sender,
+                Opened::Http2(_) => panic!("plain connections are HTTP/1.1"),
+            },
         };
         let slot = crate::proxy::body::Slot::new(crate::plugins::empty_body());
         let mut request = http::Request::new(slot.attempt());
@@ -329,13 +344,13 @@ mod tests {
         use http_body_util::BodyExt;
         let body = response.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(body, "ok");
-        pool.lease(sender, Scheme::Http, &t).release();
+        pool.lease(sender, PLAIN, &t).release();
     }
 
     #[tokio::test]
     async fn a_released_connection_serves_the_next_request() {
         let (port, accepted) = upstream().await;
-        let pool = Pool::new(tls());
+        let pool = Pool::new();
         for _ in 0..5 {
             exchange(&pool, port).await;
             // The connection task marks the connection idle on its next poll.
@@ -347,15 +362,15 @@ mod tests {
     #[tokio::test]
     async fn closed_and_expired_connections_are_never_handed_out() {
         let (port, _) = upstream().await;
-        let pool = Pool::new(tls());
+        let pool = Pool::new();
         exchange(&pool, port).await;
         tokio::task::yield_now().await;
-        assert!(pool.checkout(Scheme::Http, &target(port)).is_some());
+        assert!(pool.checkout(PLAIN, &target(port)).is_some());
         // Returned, then swept as if a minute had passed.
         exchange(&pool, port).await;
         pool.inner.sweep(Instant::now() + IDLE_TIMEOUT * 2);
         assert!(pool.inner.idle.lock().is_empty());
-        assert!(pool.checkout(Scheme::Http, &target(port)).is_none());
+        assert!(pool.checkout(PLAIN, &target(port)).is_none());
     }
 
     #[tokio::test]
@@ -363,11 +378,13 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        let pool = Pool::new(tls());
-        let error = pool
-            .connect(Scheme::Http, &target(port), Duration::from_secs(5))
+        let pool = Pool::new();
+        let Err(error) = pool
+            .connect(None, Alpn::Http1, &target(port), Duration::from_secs(5))
             .await
-            .unwrap_err();
+        else {
+            panic!("the port is closed");
+        };
         assert!(!error.timed_out);
         assert!(!error.detail.is_empty());
     }

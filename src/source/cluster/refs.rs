@@ -3,8 +3,9 @@
 //! Secret in the cluster (KIC's memory problem).
 
 use crate::crd::{KongClusterPlugin, KongPlugin};
-use crate::objects::ObjectKey;
 use crate::objects::class::ClassFilter;
+use crate::objects::{ObjectKey, SERVICE_SECRET_ANNOTATIONS};
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::ResourceExt;
 use std::collections::BTreeSet;
@@ -52,6 +53,28 @@ pub fn wanted_secrets<'a>(
         }
     }
     wanted.retain(|(ns, name)| !ns.is_empty() && !name.is_empty());
+    wanted
+}
+
+/// Secrets named by Services' upstream TLS annotations (CA bundles, client
+/// certificates), in each Service's namespace. Services are not filtered
+/// by class: which Ingress uses one is translate's business, and the
+/// Secrets are few.
+pub fn service_secrets<'a>(services: impl IntoIterator<Item = &'a Service>) -> BTreeSet<ObjectKey> {
+    let mut wanted = BTreeSet::new();
+    for service in services {
+        let ns = service.namespace().unwrap_or_default();
+        let Some(annotations) = service.metadata.annotations.as_ref() else {
+            continue;
+        };
+        for key in SERVICE_SECRET_ANNOTATIONS {
+            let names = annotations.get(key).map(String::as_str).unwrap_or_default();
+            for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                wanted.insert((ns.clone(), name.to_string()));
+            }
+        }
+    }
+    wanted.retain(|(ns, _)| !ns.is_empty());
     wanted
 }
 
@@ -103,6 +126,23 @@ mod tests {
                 .into_iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect();
+        assert_eq!(wanted, expect);
+    }
+
+    #[test]
+    fn service_secrets_are_the_upstream_tls_annotations_names() {
+        let service: Service = from_yaml(
+            "metadata: {name: api, namespace: shop, annotations: {\
+             konghq.com/ca-certificates-secrets: ' root-ca, other-ca ,', \
+             konghq.com/ca-certificates-secret: legacy-ca, \
+             konghq.com/client-cert: client, konghq.com/path: /x}}",
+        );
+        let plain: Service = from_yaml("metadata: {name: web, namespace: shop}");
+        let wanted = service_secrets([&service, &plain]);
+        let expect: BTreeSet<ObjectKey> = ["client", "legacy-ca", "other-ca", "root-ca"]
+            .into_iter()
+            .map(|n| ("shop".to_string(), n.to_string()))
+            .collect();
         assert_eq!(wanted, expect);
     }
 }
