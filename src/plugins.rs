@@ -330,13 +330,20 @@ pub trait Phases: Sized {
 macro_rules! dispatch {
     ($($variant:ident => $module:ident :: $config:ident,)*) => {
         /// Runs one plugin's access phase.
+        ///
+        /// Each plugin's future is boxed at its own size: inline, this
+        /// future would be as large as the largest plugin's (kilobytes for
+        /// openid-connect's IdP calls), and every plugin, however small,
+        /// would allocate and copy that much per request.
         pub async fn access(
             plugin: &PluginInstance,
             exchange: &mut Exchange<'_>,
             runtime: &Runtime,
         ) -> Result<Access, PluginError> {
             match &plugin.config {
-                $(PluginConfig::$variant(c) => Phases::access(c, plugin, exchange, runtime).await,)*
+                $(PluginConfig::$variant(c) => {
+                    Box::pin(Phases::access(c, plugin, exchange, runtime)).await
+                })*
             }
         }
 

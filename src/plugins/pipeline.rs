@@ -48,9 +48,8 @@ pub async fn access<'t>(
         };
         next += 1;
         ran.push(plugin);
-        // Boxed: the plugins' futures (token endpoint, IdP fetches) are
-        // large, and inline they would size every request's future.
-        match Box::pin(super::access(plugin, exchange, runtime)).await {
+        // Small: `access` boxes each plugin's own future.
+        match super::access(plugin, exchange, runtime).await {
             Ok(Access::Continue) => {}
             Ok(Access::Respond(local)) => return (ran, Err(Exit::Respond(Box::new(local)))),
             Err(e) => return (ran, Err(Exit::Refuse(e))),
