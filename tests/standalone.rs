@@ -251,9 +251,13 @@ async fn a_bad_manifest_is_parsed_once_logged_once_and_a_fix_loads() {
     let text = "apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {ports: 7}\n";
     std::fs::write(&bad, text).unwrap();
     eventually_loads(&k, "error", 1.0).await;
-    // Touched (rewritten with the same bytes) again and again.
+    // Touched (replaced by the same bytes) again and again. Each copy is
+    // renamed into place: a plain rewrite truncates first, and a reload
+    // that reads the file at that moment rightly parses what it found.
+    let staged = dir.path().join(".bad.yaml.tmp");
     for _ in 0..30 {
-        std::fs::write(&bad, text).unwrap();
+        std::fs::write(&staged, text).unwrap();
+        std::fs::rename(&staged, &bad).unwrap();
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
