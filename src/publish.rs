@@ -139,6 +139,7 @@ mod tests {
             read_timeout_ms: 60_000,
             write_timeout_ms: 60_000,
             retries: 5,
+            balance: None,
         };
         Table {
             services: [(name.to_string(), service)].into_iter().collect(),

@@ -1,4 +1,5 @@
-use super::{ObjectRef, Sensitive};
+use super::{Balance, ObjectRef, Sensitive};
+use std::sync::Arc;
 
 /// An upstream: where matched requests are forwarded.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,6 +26,9 @@ pub struct Service {
     pub write_timeout_ms: u64,
     /// Retries on connect failure, bounded by the number of targets.
     pub retries: u32,
+    /// Algorithm and health checks (a KongUpstreamPolicy); `None` is
+    /// Kong's default: round-robin without health checks.
+    pub balance: Option<Arc<Balance>>,
 }
 
 /// The protocol spoken to an upstream.
@@ -79,6 +83,7 @@ impl Service {
             read_timeout_ms: 60_000,
             write_timeout_ms: 60_000,
             retries: 5,
+            balance: None,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! and targets from its EndpointSlices (KIC's `getEndpoints`).
 
 use super::annotations::{self, ServiceSettings};
-use super::{Cx, object_ref};
+use super::{Cx, object_ref, upstream_policy};
 use crate::model::{self, ObjectRef, Problem, Table, Target};
 use k8s_openapi::api::core::v1::{Service, ServicePort};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -272,7 +272,12 @@ impl<'a> Backends<'a> {
             _ => targets,
         };
         let service_name = format!("{namespace}.{name}.{}", port.canonical());
-        let upstream = upstream(&service_name, source, settings, targets);
+        let balance = settings
+            .upstream_policy
+            .as_deref()
+            .and_then(|policy| upstream_policy::balance(cx, &source, namespace, policy));
+        let mut upstream = upstream(&service_name, source, settings, targets);
+        upstream.balance = balance;
         let backend = Backend {
             service_name,
             service: Arc::clone(service),
