@@ -7,6 +7,7 @@
 //! Each request loads the table once; a long-lived connection therefore sees
 //! a newly published table on its next request.
 
+mod affinity;
 mod authority;
 mod body;
 mod forward;
