@@ -17,6 +17,7 @@ mod headers;
 mod inbound;
 mod listener;
 mod logged;
+mod probe;
 mod request_id;
 pub mod respond;
 mod rewrite;
@@ -131,9 +132,11 @@ impl Proxy {
         &self.default_certificate
     }
 
-    /// Serves both listeners forever.
+    /// Serves both listeners forever, and runs the active health checks.
     pub async fn serve(self) {
+        let probes = probe::run(self.shared.table.clone(), self.shared.upstreams.probe_tls());
         tokio::join!(
+            probes,
             listener::serve_plain(self.http, self.http_gate, self.shared.clone()),
             listener::serve_tls(self.https, self.https_gate, self.acceptor, self.shared),
         );

@@ -59,6 +59,8 @@ impl Lease {
 pub(super) struct Upstreams {
     pool: Pool,
     multiplex: Multiplex,
+    /// TLS of active health check probes (HTTP/1.1, like the pool's).
+    probe_tls: Arc<rustls::ClientConfig>,
 }
 
 /// The request to send, already rewritten for the upstream (path, headers
@@ -106,10 +108,17 @@ impl Upstreams {
         let mut h2 = tls.clone();
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         h2.alpn_protocols = vec![b"h2".to_vec()];
+        let tls = Arc::new(tls);
         Ok(Self {
-            pool: Pool::new(Arc::new(tls)),
+            probe_tls: Arc::clone(&tls),
+            pool: Pool::new(tls),
             multiplex: Multiplex::new(Arc::new(h2)),
         })
+    }
+
+    /// The TLS configuration of health check probes.
+    pub(super) fn probe_tls(&self) -> Arc<rustls::ClientConfig> {
+        Arc::clone(&self.probe_tls)
     }
 
     /// Sends `outgoing` to `service`, to the target its balancer picks,

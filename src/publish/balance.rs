@@ -240,19 +240,20 @@ impl Balancer {
             .map_or(Pick::Exhausted, Pick::Target)
     }
 
-    /// The usable target with the lowest `cost`; ties go round-robin so
-    /// equal targets share the load.
+    /// The usable target with the lowest `cost`; ties take turns so equal
+    /// targets share the load.
     fn least(
         &self,
         len: usize,
         usable: impl Fn(usize) -> bool,
         cost: impl Fn(&TargetState) -> u64,
     ) -> Option<usize> {
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        (0..len)
-            .map(|k| (start + k) % len)
-            .filter(|i| usable(*i))
-            .min_by_key(|i| self.states.get(*i).map_or(0, |s| cost(s)))
+        let cost_of = |i: usize| self.states.get(i).map_or(0, |s| cost(s));
+        let lowest = (0..len).filter(|i| usable(*i)).map(cost_of).min()?;
+        let tied = |i: &usize| usable(*i) && cost_of(*i) == lowest;
+        let ties = (0..len).filter(tied).count();
+        let turn = self.next.fetch_add(1, Ordering::Relaxed) % ties.max(1);
+        (0..len).filter(tied).nth(turn)
     }
 
     /// Counts a request on target `index` until the guard drops (`None`
