@@ -5,12 +5,14 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
+use crate::prometheus::{scrape, value};
 use crate::support;
 use kingress::model::{Algorithm, Balance, HashOn, Service, Thresholds};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use support::auth::plugin;
 use support::client;
 use support::proxy::{TestProxy, route, service, table};
 use support::upstream::{Upstream, closed_port};
@@ -247,7 +249,12 @@ async fn passive_checks_break_the_circuit_and_all_unhealthy_is_kongs_503() {
     breaking.healthchecks.passive.unhealthy.tcp_failures = 1;
     let mut svc = with_policy(service("svc", &[live.addr, dead]), breaking);
     svc.retries = 0;
-    let proxy = start(svc).await;
+    let mut r = route("r", &["/"], "svc");
+    r.plugins = vec![plugin(
+        "prometheus",
+        &serde_json::json!({"upstream_health_metrics": true}),
+    )];
+    let proxy = TestProxy::start(table(vec![r], vec![svc])).await;
     let before = tally(&proxy, "/", 4).await;
     assert_eq!(
         before.get("502"),
@@ -261,6 +268,23 @@ async fn passive_checks_break_the_circuit_and_all_unhealthy_is_kongs_503() {
         states.contains(&(dead.to_string(), "UNHEALTHY".into())),
         "{states:?}"
     );
+    let metrics = scrape(&proxy).await;
+    for (target, healthy) in [(live.addr, 1.0), (dead, 0.0)] {
+        let target = target.to_string();
+        for (state, expected) in [
+            ("healthy", healthy),
+            ("unhealthy", 1.0 - healthy),
+            ("healthchecks_off", 0.0),
+        ] {
+            let labels = [
+                ("upstream", "svc"),
+                ("target", target.as_str()),
+                ("state", state),
+            ];
+            let got = value(&metrics, "kong_upstream_target_health", &labels);
+            assert_eq!(got, expected, "{target} {state}");
+        }
+    }
 
     // Both answer 500 twice: both break, and Kong's ring-balancer 503 follows.
     let (_ups, addrs) = upstreams(&["a", "b"]).await;
