@@ -46,7 +46,8 @@ UNAUTHENTICATED = {
     "direct", "nginx", "envoy", "kingress", "kingress-accesslog", "kingress-rate-limiting",
     "kingress-rate-limiting-redis", "kingress-cors", "kingress-cors-preflight",
     "kingress-correlation-id", "kingress-request-transformer", "kingress-response-transformer",
-    "kingress-prometheus", "kingress-ip-restriction",
+    "kingress-prometheus", "kingress-ip-restriction", "kingress-rr3", "kingress-hash3",
+    "kingress-least3",
 }
 # Login routes (authorization_code + session): without a session they
 # redirect to the identity provider instead of answering 401.
@@ -155,6 +156,8 @@ class Bench:
                REDIS_PORT=p["redis"],
                JWT_RSA_PUBLIC_KEY="\n".join("    " + line for line in rsa_pem.strip().splitlines()))
         render(CONFIGS / "kingress/observe.yaml", mdir / "observe.yaml")
+        render(CONFIGS / "kingress/balance.yaml", mdir / "balance.yaml",
+               UPSTREAM_PORT=p["upstream"])
         render(CONFIGS / "kingress/oidc-login.yaml", mdir / "oidc-login.yaml", ISSUER=issuer,
                WEB_SECRET=self.idp.clients["bench-web"], SESSION_SECRET=secrets.token_hex(32),
                REDIS_PORT=p["redis"])
@@ -417,6 +420,14 @@ class Bench:
              "kingress", "kingress", url("km", "/rst"), {}, None),
             ("kingress-prometheus", "kingress, prometheus (every switch on)", "kingress",
              "kingress", url("km", "/prom"), {}, None),
+            # Issue 20: the balancing algorithms over three targets, each
+            # compared with round-robin over the same three.
+            ("kingress-rr3", "kingress, round-robin over 3 targets", "kingress", "kingress",
+             url("km", "/rr3"), {}, None),
+            ("kingress-hash3", "kingress, consistent-hashing (header) over 3 targets", "kingress",
+             "kingress", url("km", "/hash3"), {"X-User": "bench-user-1"}, None),
+            ("kingress-least3", "kingress, least-connections over 3 targets", "kingress",
+             "kingress", url("km", "/least3"), {}, None),
             # Issue 17: openid-connect's grant and session methods.
             ("kingress-oidc-client-credentials",
              "kingress, openid-connect client_credentials (token cached)", "kingress", "kingress",

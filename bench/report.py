@@ -354,6 +354,16 @@ class Report:
         # route without plugins measured in the same run.
         # Issues 3 and 4, 18 (the auth-family plugins) and 19 (the traffic
         # plugins: header-only ones within 5 %, prometheus within 3 %).
+        # Issue 20: each algorithm within 3 % of round-robin over the same
+        # three targets.
+        rr3 = self.closed("kingress-rr3")
+        for cid, name in (("kingress-hash3", "consistent-hashing"),
+                          ("kingress-least3", "least-connections")):
+            r = self.closed(cid)
+            if rr3 and r:
+                self.goal(f"{name} ≥ 0.97× round-robin over the same 3 targets",
+                          f"{f(ratio(r['rps'], rr3['rps']))}× ({f(r['rps'], 0)} vs "
+                          f"{f(rr3['rps'], 0)} req/s)", ratio(r["rps"], rr3["rps"]) >= 0.97)
         for cid, name, floor in (
                 ("kingress-oauth2", "oauth2 verification (memory store)", 0.9),
                 ("kingress-oidc-rs256", "openid-connect RS256 bearer", 0.85),

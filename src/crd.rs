@@ -1,5 +1,5 @@
 //! Kong's custom resources (group `configuration.konghq.com`, version `v1`;
-//! KongConsumerGroup is `v1beta1`, as in Kong's CRDs).
+//! KongConsumerGroup and KongUpstreamPolicy are `v1beta1`, as in Kong's CRDs).
 //!
 //! Kong's CRDs keep their fields at the top level of the object (there is no
 //! `spec`), so these types implement `kube::Resource` by hand instead of
@@ -10,12 +10,18 @@ mod consumer;
 mod consumer_group;
 pub mod generate;
 mod plugin;
+mod upstream_policy;
 
 pub use consumer::KongConsumer;
 pub use consumer_group::{KongConsumerGroup, KongConsumerGroupSpec};
 pub use plugin::{
     ConfigPatch, ConfigSource, KongClusterPlugin, KongPlugin, NamespacedConfigPatch,
     NamespacedConfigSource, NamespacedSecretKeyRef, PluginOrderingSpec, SecretKeyRef,
+};
+pub use upstream_policy::{
+    KongUpstreamActiveHealthcheck, KongUpstreamHash, KongUpstreamHealthcheck, KongUpstreamHealthy,
+    KongUpstreamPassiveHealthcheck, KongUpstreamPolicy, KongUpstreamPolicySpec,
+    KongUpstreamUnhealthy,
 };
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;

@@ -3,6 +3,7 @@
 //! No kube, no hyper: both planes can depend on this without depending on
 //! each other.
 
+mod balance;
 mod consumer;
 pub mod credential;
 mod header_match;
@@ -17,6 +18,10 @@ mod shared;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use balance::{
+    ActiveCheck, Algorithm, Balance, DEFAULT_SLOTS, HashOn, Healthchecks, PassiveCheck, ProbeKind,
+    Thresholds,
+};
 pub use consumer::{
     ClientSecret, ClientType, Consumer, ConsumerGroup, Oauth2Credential, is_hashed_secret,
 };

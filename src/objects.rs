@@ -6,7 +6,9 @@ pub mod class;
 #[cfg(test)]
 mod tests;
 
-use crate::crd::{KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin};
+use crate::crd::{
+    KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin, KongUpstreamPolicy,
+};
 use crate::kong::{Document, DocumentError};
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -56,6 +58,8 @@ pub struct ObjectSet {
     pub kong_consumers: Store<KongConsumer>,
     /// KongConsumerGroups.
     pub kong_consumer_groups: Store<KongConsumerGroup>,
+    /// KongUpstreamPolicies.
+    pub kong_upstream_policies: Store<KongUpstreamPolicy>,
     /// Kong declarative documents (`kong.yml`), in load order.
     pub declarative: Vec<Declarative>,
     /// Manifest files and documents that could not be read (each is a
@@ -123,11 +127,13 @@ pub enum Object {
     KongConsumer(KongConsumer),
     /// configuration.konghq.com/v1beta1 KongConsumerGroup.
     KongConsumerGroup(KongConsumerGroup),
+    /// configuration.konghq.com/v1beta1 KongUpstreamPolicy.
+    KongUpstreamPolicy(KongUpstreamPolicy),
 }
 
 /// `(apiVersion, kind)` of every kind kingress reads: what
 /// [`Object::from_value`] accepts and what status writes Events about.
-pub const KINDS: [(&str, &str); 9] = [
+pub const KINDS: [(&str, &str); 10] = [
     ("networking.k8s.io/v1", "IngressClass"),
     ("networking.k8s.io/v1", "Ingress"),
     ("v1", "Service"),
@@ -137,6 +143,7 @@ pub const KINDS: [(&str, &str); 9] = [
     ("configuration.konghq.com/v1", "KongClusterPlugin"),
     ("configuration.konghq.com/v1", "KongConsumer"),
     ("configuration.konghq.com/v1beta1", "KongConsumerGroup"),
+    ("configuration.konghq.com/v1beta1", "KongUpstreamPolicy"),
 ];
 
 /// The `apiVersion` kingress reads `kind` at, if it reads that kind.
@@ -195,6 +202,7 @@ impl ObjectSet {
             Object::KongClusterPlugin(o) => insert(&mut self.kong_cluster_plugins, o, false),
             Object::KongConsumer(o) => insert(&mut self.kong_consumers, o, true),
             Object::KongConsumerGroup(o) => insert(&mut self.kong_consumer_groups, o, true),
+            Object::KongUpstreamPolicy(o) => insert(&mut self.kong_upstream_policies, o, true),
         }
     }
 
@@ -209,6 +217,7 @@ impl ObjectSet {
             + self.kong_cluster_plugins.len()
             + self.kong_consumers.len()
             + self.kong_consumer_groups.len()
+            + self.kong_upstream_policies.len()
             + self.declarative.len()
     }
 
@@ -347,6 +356,9 @@ impl Object {
             "KongConsumer" => Object::KongConsumer(serde_json::from_value(value).map_err(invalid)?),
             "KongConsumerGroup" => {
                 Object::KongConsumerGroup(serde_json::from_value(value).map_err(invalid)?)
+            }
+            "KongUpstreamPolicy" => {
+                Object::KongUpstreamPolicy(serde_json::from_value(value).map_err(invalid)?)
             }
             _ => return Err(ParseError::Unsupported(format!("{api_version}/{kind}"))),
         })

@@ -7,6 +7,7 @@
 //! Each request loads the table once; a long-lived connection therefore sees
 //! a newly published table on its next request.
 
+mod affinity;
 mod authority;
 mod body;
 mod forward;
@@ -16,6 +17,7 @@ mod headers;
 mod inbound;
 mod listener;
 mod logged;
+mod probe;
 mod request_id;
 pub mod respond;
 mod rewrite;
@@ -90,7 +92,7 @@ impl Proxy {
             tls::CertResolver::new(table.clone(), provider.clone()).map_err(io::Error::other)?;
         let default_certificate = resolver.default_certificate().clone();
         let server_config = tls::server_config(Arc::new(resolver)).map_err(io::Error::other)?;
-        let upstreams = forward::Upstreams::new(provider);
+        let upstreams = forward::Upstreams::new(provider).map_err(io::Error::other)?;
         let http = TcpListener::bind(config.http_listen).await?;
         let https = TcpListener::bind(config.https_listen).await?;
         Ok(Proxy {
@@ -130,9 +132,11 @@ impl Proxy {
         &self.default_certificate
     }
 
-    /// Serves both listeners forever.
+    /// Serves both listeners forever, and runs the active health checks.
     pub async fn serve(self) {
+        let probes = probe::run(self.shared.table.clone(), self.shared.upstreams.probe_tls());
         tokio::join!(
+            probes,
             listener::serve_plain(self.http, self.http_gate, self.shared.clone()),
             listener::serve_tls(self.https, self.https_gate, self.acceptor, self.shared),
         );

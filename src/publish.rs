@@ -1,9 +1,13 @@
 //! The only writer of the [`TableHandle`]: swaps in a whole new table when it
-//! differs from the current one and counts generations.
+//! differs from the current one and counts generations. Each table comes
+//! with its router index and its services' balancers (`balance`).
+
+pub mod balance;
 
 use crate::model::Table;
 use crate::router::Router;
 use arc_swap::ArcSwap;
+use balance::Balancers;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -16,6 +20,8 @@ pub struct Published {
     pub table: Table,
     /// The router index built from `table`.
     pub router: Router,
+    /// One balancer per service of `table`.
+    pub balancers: Balancers,
 }
 
 /// Shared handle to the current table. Readers `load()` once per request and
@@ -39,6 +45,7 @@ impl TableHandle {
                 generation: 0,
                 table,
                 router,
+                balancers: Balancers::default(),
             })),
             generation,
         }
@@ -70,10 +77,12 @@ impl TableHandle {
         }
         let generation = current.generation + 1;
         let router = Router::new(&table);
+        let balancers = Balancers::build(&table, Some(&current.balancers));
         self.current.store(Arc::new(Published {
             generation,
             table,
             router,
+            balancers,
         }));
         self.generation.send_replace(generation);
         Replaced {
@@ -140,6 +149,7 @@ mod tests {
             write_timeout_ms: 60_000,
             retries: 5,
             tls: Default::default(),
+            balance: None,
         };
         Table {
             services: [(name.to_string(), service)].into_iter().collect(),

@@ -41,6 +41,7 @@ mod rewrite;
 mod secrets;
 mod tls;
 mod unserved;
+mod upstream_policy;
 
 use crate::model::{ObjectRef, Problem, Table};
 use crate::objects::ObjectSet;

@@ -12,8 +12,8 @@
 use anyhow::{Context, Result};
 use kingress::model::plugin::Holder;
 use kingress::model::{
-    ApiKey, ClientSecret, Credential, CredentialType, Password, PathHandling, PathMatch, Scheme,
-    Table,
+    ApiKey, Balance, ClientSecret, Credential, CredentialType, HashOn, Password, PathHandling,
+    PathMatch, Scheme, Table, Thresholds,
 };
 use kingress::objects::{Object, ObjectSet};
 use kingress::translate::{Options, Translation, translate};
@@ -171,6 +171,8 @@ struct ServiceOut {
     /// certificate), on one line.
     #[serde(skip_serializing_if = "Option::is_none")]
     tls: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    balance: Option<serde_json::Value>,
     targets: Vec<String>,
 }
 
@@ -337,6 +339,7 @@ fn render(t: &Translation) -> String {
                 write_timeout_ms: (s.write_timeout_ms != 60_000).then_some(s.write_timeout_ms),
                 retries: (s.retries != 5).then_some(s.retries),
                 tls: tls_line(&s.tls),
+                balance: s.balance.as_deref().map(balance),
                 targets: s.targets.iter().map(|t| t.to_string()).collect(),
             })
             .collect(),
@@ -422,6 +425,47 @@ fn render(t: &Translation) -> String {
             .collect(),
     };
     serde_yaml::to_string(&golden).expect("rendering is plain data")
+}
+
+/// A service's KongUpstreamPolicy settings, one line per part.
+fn balance(b: &Balance) -> serde_json::Value {
+    fn hash(h: &HashOn) -> String {
+        match h {
+            HashOn::None => "none".into(),
+            HashOn::Ip => "ip".into(),
+            HashOn::Consumer => "consumer".into(),
+            HashOn::Path => "path".into(),
+            HashOn::Header(n) => format!("header {n}"),
+            HashOn::Cookie { name, path } => format!("cookie {name} (path {path})"),
+            HashOn::QueryArg(n) => format!("query_arg {n}"),
+            HashOn::UriCapture(n) => format!("uri_capture {n}"),
+        }
+    }
+    fn side(t: &Thresholds) -> String {
+        format!(
+            "every {}ms statuses {:?} successes {} http_failures {} tcp_failures {} timeouts {}",
+            t.interval_ms, t.statuses, t.successes, t.http_failures, t.tcp_failures, t.timeouts
+        )
+    }
+    let c = &b.healthchecks;
+    let a = &c.active;
+    serde_json::json!({
+        "policy": b.policy,
+        "algorithm": b.algorithm.as_str(),
+        "hash_on": hash(&b.hash_on),
+        "hash_fallback": hash(&b.hash_fallback),
+        "slots": b.slots,
+        "threshold": c.threshold,
+        "active": format!(
+            "{:?} GET {} timeout {}ms concurrency {} headers {:?} sni {:?} verify {}",
+            a.kind, a.path, a.timeout_ms, a.concurrency, a.headers, a.https_sni, a.verify_certificate
+        ),
+        "active_healthy": side(&a.healthy),
+        "active_unhealthy": side(&a.unhealthy),
+        "passive": format!("{:?}", c.passive.kind),
+        "passive_healthy": side(&c.passive.healthy),
+        "passive_unhealthy": side(&c.passive.unhealthy),
+    })
 }
 
 fn path(p: &PathMatch) -> String {
@@ -546,6 +590,7 @@ golden!(
     openid_connect,
     grpc,
     upstream_tls,
+    upstream_policy,
 );
 
 #[test]

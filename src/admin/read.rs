@@ -5,6 +5,7 @@
 pub(crate) mod credentials;
 mod declared;
 pub mod entities;
+mod health;
 mod node;
 mod oauth2;
 
@@ -70,6 +71,10 @@ pub(super) fn get(
         },
         ["upstreams"] => page.list(table.services.values().map(entities::upstream).collect()),
         ["upstreams", key] => found(upstream(table, key).map(entities::upstream)),
+        ["upstreams", key, "health"] => match upstream(table, key) {
+            Some(s) => reply::ok(&health::targets(&published, s, &state.node_id)),
+            None => reply::not_found(),
+        },
         ["upstreams", key, "targets"] => match upstream(table, key) {
             Some(s) => page.list(s.targets.iter().map(|t| entities::target(s, t)).collect()),
             None => reply::not_found(),

@@ -74,9 +74,15 @@ fn kong_gauges(state: &State) {
             .services
             .values()
             .flat_map(|s| {
-                s.targets
-                    .iter()
-                    .map(|t| (s.name.clone(), format!("{}:{}", t.host, t.port)))
+                let balancer = published.balancers.get(&s.name);
+                s.targets.iter().enumerate().map(move |(i, t)| {
+                    let state = match balancer.filter(|b| b.checked()) {
+                        None => "healthchecks_off",
+                        Some(b) if b.is_healthy(i) => "healthy",
+                        Some(_) => "unhealthy",
+                    };
+                    (s.name.clone(), format!("{}:{}", t.host, t.port), state)
+                })
             })
             .collect()
     });

@@ -10,7 +10,8 @@
 //! so a renamed field fails the CRD test instead of silently losing a rule.
 
 use super::{
-    GROUP, KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin, VERSION, VERSION_V1BETA1,
+    GROUP, KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin, KongUpstreamPolicy,
+    VERSION, VERSION_V1BETA1,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::core::schema::StructuralSchemaRewriter;
@@ -25,6 +26,7 @@ pub fn all() -> Vec<CustomResourceDefinition> {
         kong_cluster_plugins(),
         kong_consumers(),
         kong_consumer_groups(),
+        kong_upstream_policies(),
     ]
 }
 
@@ -147,6 +149,68 @@ pub fn kong_consumer_groups() -> CustomResourceDefinition {
             programmed_column(),
         ]),
     })
+}
+
+/// `kongupstreampolicies.configuration.konghq.com` (`v1beta1`, fields
+/// under `spec`), with KIC's enums and bounds. Its status (Gateway API
+/// policy ancestors) is kept as is: kingress writes none.
+pub fn kong_upstream_policies() -> CustomResourceDefinition {
+    let mut schema = structural::<KongUpstreamPolicy>();
+    common_schema(&mut schema);
+    let spec = property(&mut schema, "spec");
+    if let Some(map) = spec.as_object_mut() {
+        map.remove("default");
+    }
+    property(spec, "algorithm")["enum"] = json!([
+        "round-robin",
+        "consistent-hashing",
+        "least-connections",
+        "latency"
+    ]);
+    let slots = property(spec, "slots");
+    slots["minimum"] = json!(10);
+    slots["maximum"] = json!(65536);
+    for hash in ["hashOn", "hashOnFallback"] {
+        property(property(spec, hash), "input")["enum"] = json!(["ip", "consumer", "path"]);
+    }
+    let checks = property(spec, "healthchecks");
+    let active = property(checks, "active");
+    property(active, "concurrency")["minimum"] = json!(1);
+    property(active, "httpPath")["pattern"] = json!("^/.*$");
+    property(active, "timeout")["minimum"] = json!(0);
+    let types = json!(["http", "https", "tcp", "grpc", "grpcs"]);
+    property(active, "type")["enum"] = types.clone();
+    health_bounds(active);
+    let passive = property(checks, "passive");
+    property(passive, "type")["enum"] = types;
+    health_bounds(passive);
+    free_form(&mut schema, "status");
+    crd(Names {
+        kind: "KongUpstreamPolicy",
+        plural: "kongupstreampolicies",
+        short: "kup",
+        scope: "Namespaced",
+        version: VERSION_V1BETA1,
+        schema,
+        columns: json!([]),
+    })
+}
+
+/// KIC's bounds on the `healthy`/`unhealthy` thresholds of a health check.
+fn health_bounds(check: &mut Value) {
+    for side in ["healthy", "unhealthy"] {
+        let side = property(check, side);
+        let statuses = property(side, "httpStatuses");
+        statuses["items"]["minimum"] = json!(100);
+        statuses["items"]["maximum"] = json!(599);
+        let counters = side["properties"]
+            .as_object()
+            .map(|p| p.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        for counter in counters.iter().filter(|c| *c != "httpStatuses") {
+            property(side, counter)["minimum"] = json!(0);
+        }
+    }
 }
 
 /// What differs between the CRDs.

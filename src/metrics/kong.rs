@@ -32,6 +32,9 @@ mod labels;
 
 pub use labels::LabelSet;
 
+/// `(upstream, target, state)` of `kong_upstream_target_health`.
+pub type TargetHealth = (String, String, &'static str);
+
 /// Kong's workspace name: kingress has one, Kong's default.
 pub const WORKSPACE: &str = "default";
 
@@ -281,10 +284,10 @@ impl KongSeries {
     }
 
     /// Sets the scrape-time gauges: connections from the proxy listeners'
-    /// counts, and one `healthchecks_off` series per service target
-    /// (kingress runs no health checks, like Kong without them) when
-    /// `targets` is given.
-    pub fn refresh(&self, active: i64, refused: u64, targets: Option<Vec<(String, String)>>) {
+    /// counts, and, when `targets` is given, the four health series of each
+    /// `(upstream, target, state)` with 1 on its state (`healthchecks_off`,
+    /// `healthy` or `unhealthy`).
+    pub fn refresh(&self, active: i64, refused: u64, targets: Option<Vec<TargetHealth>>) {
         let node = node_id();
         let accepted = self.accepted.get();
         let total = i64::try_from(self.requests_seen.get()).unwrap_or(i64::MAX);
@@ -312,7 +315,7 @@ impl KongSeries {
             .set(total);
         // Kong erases the health series on each scrape, so gone targets go.
         self.upstream_target_health.clear();
-        for (upstream, target) in targets.into_iter().flatten() {
+        for (upstream, target, current) in targets.into_iter().flatten() {
             for state in ["healthchecks_off", "healthy", "unhealthy", "dns_error"] {
                 self.upstream_target_health
                     .get_or_create(&HealthLabels {
@@ -322,7 +325,7 @@ impl KongSeries {
                         state: state.into(),
                         subsystem: "http".into(),
                     })
-                    .set(i64::from(state == "healthchecks_off"));
+                    .set(i64::from(state == current));
             }
         }
     }

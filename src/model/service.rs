@@ -1,4 +1,4 @@
-use super::{ObjectRef, Sensitive};
+use super::{Balance, ObjectRef, Sensitive};
 use std::sync::Arc;
 
 /// An upstream: where matched requests are forwarded.
@@ -30,6 +30,9 @@ pub struct Service {
     /// client certificate. Shared so the proxy builds one TLS client per
     /// distinct setting and finds it by address.
     pub tls: Arc<UpstreamTls>,
+    /// Algorithm and health checks (a KongUpstreamPolicy); `None` is
+    /// Kong's default: round-robin without health checks.
+    pub balance: Option<Arc<Balance>>,
 }
 
 /// How kingress speaks TLS to an upstream: Kong's service fields
@@ -113,6 +116,7 @@ impl Service {
             write_timeout_ms: 60_000,
             retries: 5,
             tls: Arc::default(),
+            balance: None,
         }
     }
 }

@@ -14,6 +14,7 @@
 
 use super::forward::Lease;
 use crate::plugins::{BoxBody, BoxError, full_body};
+use crate::publish::balance::InFlight;
 use bytes::Bytes;
 use http::HeaderMap;
 use http::header::CONTENT_LENGTH;
@@ -47,6 +48,9 @@ const PREFETCH_LIMIT: u64 = 64 * 1024;
 pub(super) struct UpstreamBody {
     inner: Incoming,
     lease: Option<Lease>,
+    /// Counts the request on its target (least-connections, latency) until
+    /// the body ends.
+    in_flight: Option<InFlight>,
 }
 
 /// An upstream response body whose first frame was already read.
@@ -190,18 +194,30 @@ impl UpstreamBody {
     /// Wraps a response body; `lease` is `None` for a connection that must
     /// not be reused (an upgraded one).
     pub(super) fn new(inner: Incoming, lease: Option<Lease>) -> Self {
-        let mut body = Self { inner, lease };
+        let mut body = Self {
+            inner,
+            lease,
+            in_flight: None,
+        };
         // A body-less response (204, 304, HEAD, `content-length: 0`) frees
         // its connection at once.
         body.release_if_ended();
         body
     }
 
+    /// Keeps the target's in-flight count up until the body ends.
+    pub(super) fn hold(&mut self, in_flight: Option<InFlight>) {
+        if !self.inner.is_end_stream() {
+            self.in_flight = in_flight;
+        }
+    }
+
     fn release_if_ended(&mut self) {
-        if self.inner.is_end_stream()
-            && let Some(lease) = self.lease.take()
-        {
-            lease.release();
+        if self.inner.is_end_stream() {
+            self.in_flight = None;
+            if let Some(lease) = self.lease.take() {
+                lease.release();
+            }
         }
     }
 }
@@ -218,6 +234,7 @@ impl Body for UpstreamBody {
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         match &polled {
             Poll::Ready(None) => {
+                this.in_flight = None;
                 if let Some(lease) = this.lease.take() {
                     lease.release();
                 }

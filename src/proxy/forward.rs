@@ -1,4 +1,4 @@
-//! Sending a request to a service: pick a target round-robin, take an
+//! Sending a request to a service: the target its balancer picks, take an
 //! idle connection to it or open one, try the next target when a
 //! connection cannot be opened, and bound the wait for the response
 //! headers.
@@ -17,25 +17,26 @@ mod connectors;
 mod failure;
 mod form;
 mod multiplex;
+mod passive;
 mod pool;
 mod unverified;
 mod verifier;
 
+use super::affinity::Affinity;
 use super::body::{Reclaimable, Slot, UpstreamBody};
 use super::headers::{is_upgrade, target_host};
 use super::respond::ProxyError;
 use crate::model::{Scheme, Service, Target};
 use crate::plugins::BoxBody;
+use crate::publish::balance::{Balancer, Pick};
 use connectors::{Alpn, Channel, Connectors, PLAIN};
 use failure::{exchange_error, headers_timeout, unprocessed};
 use form::{absolute, bare_host, copy_head, into_h2};
-use http::header::{HOST, TE};
+use http::header::{HOST, SET_COOKIE, TE};
 use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use multiplex::{InFlight, Multiplex};
-use parking_lot::Mutex;
 use pool::{ConnectError, Opened, Pool, Sender};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,17 +62,15 @@ impl Lease {
     }
 }
 
-/// Round-robin counters above this many services are reset (services that
-/// left the table must not accumulate forever).
-const MAX_COUNTERS: usize = 65_536;
-
-/// The upstream side of the proxy: the connection pool and per-service
-/// round-robin counters. One per proxy.
+/// The upstream side of the proxy: the connection pools. One per proxy;
+/// which target a request goes to is its service's balancer's choice.
 pub(super) struct Upstreams {
     pool: Pool,
     multiplex: Multiplex,
     connectors: Connectors,
-    counters: Mutex<HashMap<String, usize>>,
+    /// TLS of active health check probes (HTTP/1.1, unverified like an
+    /// upstream without `tls_verify`).
+    probe_tls: Arc<rustls::ClientConfig>,
 }
 
 /// The request to send, already rewritten for the upstream (path, headers
@@ -91,6 +90,8 @@ pub(super) struct Outgoing {
     /// The client's `grpc-timeout`, which bounds the wait for the response
     /// headers when shorter than the service's read timeout.
     pub deadline: Option<Duration>,
+    /// The consistent-hashing key, and the cookie to set for it.
+    pub affinity: Affinity,
 }
 
 /// How an attempt ended when it did not produce a response.
@@ -106,32 +107,46 @@ enum Failed {
 impl Upstreams {
     /// Creates the pool (no connection is opened yet). Must be called inside
     /// the Tokio runtime.
-    pub(super) fn new(provider: Arc<rustls::crypto::CryptoProvider>) -> Self {
-        Self {
+    pub(super) fn new(
+        provider: Arc<rustls::crypto::CryptoProvider>,
+    ) -> Result<Self, rustls::Error> {
+        let mut probe = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(unverified::AcceptAny::new()))
+            .with_no_client_auth();
+        probe.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Self {
             pool: Pool::new(),
             multiplex: Multiplex::new(),
             connectors: Connectors::new(provider),
-            counters: Mutex::new(HashMap::new()),
-        }
+            probe_tls: Arc::new(probe),
+        })
     }
 
-    /// Sends `outgoing` to `service`, trying up to `retries` further targets
+    /// The TLS configuration of health check probes.
+    pub(super) fn probe_tls(&self) -> Arc<rustls::ClientConfig> {
+        Arc::clone(&self.probe_tls)
+    }
+
+    /// Sends `outgoing` to `service`, to the target its balancer picks,
+    /// trying up to `retries` further targets (the balancer's next picks)
     /// when a connection cannot be opened. `tried` is set to the index in
     /// `service.targets` of the last target tried, for the access log.
     pub(super) async fn send(
         &self,
         service: &Service,
+        balancer: Option<&Arc<Balancer>>,
         outgoing: Outgoing,
         tried: &mut Option<usize>,
     ) -> Result<Response<UpstreamBody>, ProxyError> {
         let targets = &service.targets;
-        if targets.is_empty() {
+        let Some(balancer) = balancer.filter(|_| !targets.is_empty()) else {
             return Err(ProxyError::NoTargets(service.name.clone()));
-        }
+        };
         let attempts = (service.retries as usize)
             .saturating_add(1)
             .min(targets.len());
-        let first = self.next_index(&service.name, targets.len());
         let connect_timeout = Duration::from_millis(service.connect_timeout_ms);
         let mut read_timeout = Duration::from_millis(service.read_timeout_ms);
         let Outgoing {
@@ -141,6 +156,7 @@ impl Upstreams {
             host,
             body,
             deadline,
+            affinity,
         } = outgoing;
         if let Some(deadline) = deadline {
             read_timeout = read_timeout.min(deadline);
@@ -165,8 +181,14 @@ impl Upstreams {
         let slot = Slot::new(body);
         let mut last = String::new();
         let mut timed_out = false;
+        // Filled only after a failure: the common request allocates nothing.
+        let mut failed: Vec<usize> = Vec::new();
         for i in 0..attempts {
-            let index = (first + i) % targets.len();
+            let index = match balancer.pick(affinity.hash, &failed) {
+                Pick::Target(index) => index,
+                Pick::NoneHealthy => return Err(ProxyError::NoHealthyTarget(service.name.clone())),
+                Pick::Exhausted => break,
+            };
             *tried = Some(index);
             let target = &targets[index];
             let host = host.clone().or_else(|| target_host(target, service.scheme));
@@ -205,13 +227,21 @@ impl Upstreams {
                 connect_timeout,
                 read_timeout,
             };
+            let in_flight = balancer.start(index);
             let attempted = if h2 {
                 self.attempt_h2(&to, request, None).await
             } else {
                 self.attempt(&to, request).await
             };
+            passive::report(balancer, index, &attempted);
             match attempted {
-                Ok(response) => return Ok(response),
+                Ok(mut response) => {
+                    response.body_mut().hold(in_flight);
+                    if let Some(cookie) = affinity.set_cookie {
+                        response.headers_mut().append(SET_COOKIE, cookie);
+                    }
+                    return Ok(response);
+                }
                 Err(Failed::Fatal(e)) => return Err(e),
                 Err(Failed::Connect(error)) => {
                     if error.tls {
@@ -221,6 +251,7 @@ impl Upstreams {
                     }
                     last = format!("{target}: {}", error.detail);
                     timed_out = error.timed_out;
+                    failed.push(index);
                     if !slot.is_intact() {
                         break;
                     }
@@ -383,23 +414,6 @@ impl Upstreams {
             }
             Err(_) => Err((Failed::Fatal(headers_timeout(to)), None)),
         }
-    }
-
-    fn next_index(&self, service: &str, len: usize) -> usize {
-        let mut counters = self.counters.lock();
-        // Looked up by `&str`: the name is copied only for a new service.
-        if !counters.contains_key(service) {
-            if counters.len() >= MAX_COUNTERS {
-                counters.clear();
-            }
-            counters.insert(service.to_string(), 0);
-        }
-        let Some(counter) = counters.get_mut(service) else {
-            return 0;
-        };
-        let index = *counter % len;
-        *counter = counter.wrapping_add(1);
-        index
     }
 }
 

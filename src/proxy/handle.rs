@@ -2,13 +2,13 @@
 //! the plugins' access phase, forward, run their response phase, and log.
 //! Every failure leaves through `respond`.
 
-use super::authority;
 use super::body::{client_body, response_body};
 use super::forward::{Outgoing, Upstreams};
 use super::headers::{self, Forwarded};
 use super::logged::{PendingLog, log_plugins, pending_log};
 use super::request_id::{loggable_id, request_id};
 use super::respond::ProxyError;
+use super::{affinity, authority};
 use super::{grpc, inbound, rewrite, upgrade};
 use crate::metrics::{Metrics, RequestLabels};
 use crate::model::normalise::normalise;
@@ -236,6 +236,8 @@ async fn proxy<'t>(
             outcome.grpc,
         ));
     };
+    let balancer = published.balancers.get(&service.name);
+    let affinity = affinity::of(balancer.and_then(|b| b.balance()), &exchange);
 
     let (mut parts, body) =
         std::mem::replace(&mut exchange.request, Request::new(empty_body())).into_parts();
@@ -293,6 +295,7 @@ async fn proxy<'t>(
     });
     let deadline = grpc::deadline(&upstream_headers);
     let outgoing = Outgoing {
+        affinity,
         deadline,
         method: parts.method.clone(),
         path_and_query: rewrite::with_query(path, &parts.uri),
@@ -307,7 +310,7 @@ async fn proxy<'t>(
     let sent_at = Instant::now();
     let sent = shared
         .upstreams
-        .send(service, outgoing, &mut outcome.upstream)
+        .send(service, balancer, outgoing, &mut outcome.upstream)
         .await;
     if let Some(log) = &mut outcome.log {
         // Kong's `latencies.proxy` exists only when the upstream answered;

@@ -26,6 +26,10 @@ pub enum ProxyError {
     /// No route matches the request (404).
     #[error("no route matched")]
     NoRoute,
+    /// Every target of the route's service is unhealthy (503, Kong's
+    /// ring-balancer message).
+    #[error("no healthy target in service {0}")]
+    NoHealthyTarget(String),
     /// The route has no service, and no plugin answered (503).
     #[error("route has no service")]
     NoService,
@@ -94,6 +98,13 @@ impl ProxyError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "failure to get a peer from the ring-balancer",
             ),
+            ProxyError::NoHealthyTarget(service) => {
+                tracing::warn!(%service, "every target is unhealthy");
+                message(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "failure to get a peer from the ring-balancer",
+                )
+            }
             ProxyError::Fault(msg) => message(StatusCode::SERVICE_UNAVAILABLE, &msg),
             ProxyError::HttpsRequired { status, location } => https_required(status, location),
             ProxyError::BadRequest(detail) => {

@@ -211,6 +211,7 @@ fn keys(objects: &ObjectSet) -> Vec<Key> {
         .chain(of(&objects.kong_cluster_plugins))
         .chain(of(&objects.kong_consumers))
         .chain(of(&objects.kong_consumer_groups))
+        .chain(of(&objects.kong_upstream_policies))
         .chain(objects.unserved.iter().map(|u| {
             let ns = u.namespace.clone().unwrap_or_default();
             (u.kind.clone(), ns, u.name.clone())

@@ -11,6 +11,7 @@ use crate::publish::TableHandle;
 use crate::reconcile::{Debounce, Reconciler};
 use crate::source::cluster::{
     ClusterOptions, ClusterSource, consumer_groups_installed, honour_retry_after,
+    upstream_policies_installed,
 };
 use crate::status::{AddressSource, Elector, LeaseOptions, Reporter, StatusOptions};
 use crate::translate::Options;
@@ -97,6 +98,7 @@ impl ClusterRunConfig {
                 ingress_class: class.clone(),
                 publish_service,
                 skip_consumer_groups: false,
+                skip_upstream_policies: false,
             },
             lease: LeaseOptions::for_class(&class, &lease_namespace, &instance),
             status,
@@ -162,6 +164,13 @@ where
              consumer groups are not read (install the CRD and restart kingress)"
         );
         options.skip_consumer_groups = true;
+    }
+    if !options.skip_upstream_policies && !upstream_policies_installed(&client).await {
+        tracing::warn!(
+            "the KongUpstreamPolicy CRD (configuration.konghq.com/v1beta1) is not installed: \
+             upstream policies are not read (install the CRD and restart kingress)"
+        );
+        options.skip_upstream_policies = true;
     }
     let mut source = ClusterSource::start(client.clone(), options, metrics.clone());
     let (leader, elector) = Elector::new(client.clone(), config.lease.clone()).spawn();

@@ -20,7 +20,9 @@ pub(crate) mod fake_api;
 #[cfg(test)]
 pub(crate) mod tests;
 
-use crate::crd::{KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin};
+use crate::crd::{
+    KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin, KongUpstreamPolicy,
+};
 use crate::metrics::Metrics;
 use crate::objects::class::ClassFilter;
 use crate::objects::{CREDENTIAL_LABEL, ObjectKey, ObjectSet, Store};
@@ -58,6 +60,9 @@ pub struct ClusterOptions {
     /// Leave KongConsumerGroups unwatched: their CRD is not installed (see
     /// [`consumer_groups_installed`]).
     pub skip_consumer_groups: bool,
+    /// Leave KongUpstreamPolicies unwatched: their CRD is not installed (see
+    /// [`upstream_policies_installed`]).
+    pub skip_upstream_policies: bool,
 }
 
 /// Where KongConsumerGroup lives, and its resource name there.
@@ -71,11 +76,24 @@ const CONSUMER_GROUPS: &str = "kongconsumergroups";
 /// be asked, the kind is assumed installed (its watch retries like any
 /// other).
 pub async fn consumer_groups_installed(client: &Client) -> bool {
+    installed(client, CONSUMER_GROUPS).await
+}
+
+/// Whether the KongUpstreamPolicy CRD is installed (same reasons and rule
+/// as [`consumer_groups_installed`]; it shares that API version).
+pub async fn upstream_policies_installed(client: &Client) -> bool {
+    installed(client, UPSTREAM_POLICIES).await
+}
+
+/// Resource name of KongUpstreamPolicy in [`CONSUMER_GROUPS_API`].
+const UPSTREAM_POLICIES: &str = "kongupstreampolicies";
+
+async fn installed(client: &Client, resource: &str) -> bool {
     match client.list_api_group_resources(CONSUMER_GROUPS_API).await {
-        Ok(list) => list.resources.iter().any(|r| r.name == CONSUMER_GROUPS),
+        Ok(list) => list.resources.iter().any(|r| r.name == resource),
         Err(kube::Error::Api(e)) if e.code == 404 => false,
         Err(error) => {
-            tracing::debug!(%error, "API discovery failed; watching KongConsumerGroups anyway");
+            tracing::debug!(%error, resource, "API discovery failed; watching the kind anyway");
             true
         }
     }
@@ -110,6 +128,7 @@ struct Lanes {
     kong_cluster_plugins: Vec<Lane<KongClusterPlugin>>,
     kong_consumers: Vec<Lane<KongConsumer>>,
     kong_consumer_groups: Vec<Lane<KongConsumerGroup>>,
+    kong_upstream_policies: Vec<Lane<KongUpstreamPolicy>>,
 }
 
 /// Starts watches of one kind; collects their lanes and tasks.
@@ -171,6 +190,11 @@ impl ClusterSource {
                 Vec::new()
             } else {
                 s.namespaced("KongConsumerGroup", Default::default(), false)
+            },
+            kong_upstream_policies: if options.skip_upstream_policies {
+                Vec::new()
+            } else {
+                s.namespaced("KongUpstreamPolicy", Default::default(), false)
             },
         });
         let listed = changes.subscribe();
@@ -271,6 +295,7 @@ impl Reader {
             kong_cluster_plugins: collect(&l.kong_cluster_plugins),
             kong_consumers: collect(&l.kong_consumers),
             kong_consumer_groups: collect(&l.kong_consumer_groups),
+            kong_upstream_policies: collect(&l.kong_upstream_policies),
             // Cluster mode reads no Kong declarative files.
             declarative: Vec::new(),
             refused: Vec::new(),
@@ -352,6 +377,7 @@ impl Lanes {
             && all(&self.kong_cluster_plugins)
             && all(&self.kong_consumers)
             && all(&self.kong_consumer_groups)
+            && all(&self.kong_upstream_policies)
     }
 
     fn wanted_secrets(&self, class: &str) -> BTreeSet<ObjectKey> {

@@ -157,6 +157,7 @@ fn uid(objects: &ObjectSet, problem: &Problem) -> Option<String> {
         "KongClusterPlugin" => of(&objects.kong_cluster_plugins, &key),
         "KongConsumer" => of(&objects.kong_consumers, &key),
         "KongConsumerGroup" => of(&objects.kong_consumer_groups, &key),
+        "KongUpstreamPolicy" => of(&objects.kong_upstream_policies, &key),
         _ => None,
     }
 }

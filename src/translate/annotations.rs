@@ -35,6 +35,8 @@ const WRITE_TIMEOUT: &str = "konghq.com/write-timeout";
 /// the Service's cluster DNS name rather than its endpoints.
 const SERVICE_UPSTREAM: &str = "ingress.kubernetes.io/service-upstream";
 const RETRIES: &str = "konghq.com/retries";
+/// A KongUpstreamPolicy in the Service's namespace.
+const UPSTREAM_POLICY: &str = "konghq.com/upstream-policy";
 /// Kong entity tags: metadata only, nothing to route on.
 const TAGS: &str = "konghq.com/tags";
 
@@ -73,6 +75,7 @@ const SERVICE_KEYS: &[&str] = &[
     upstream_tls::CA_CONFIGMAPS[0],
     upstream_tls::CA_CONFIGMAPS[1],
     upstream_tls::CLIENT_CERT,
+    UPSTREAM_POLICY,
 ];
 
 /// What KIC reads on KongConsumers and KongConsumerGroups.
@@ -107,6 +110,8 @@ pub(super) struct ServiceSettings {
     pub retries: Option<u32>,
     /// `ingress.kubernetes.io/service-upstream: "true"`.
     pub service_upstream: bool,
+    /// `konghq.com/upstream-policy`: a KongUpstreamPolicy's name.
+    pub upstream_policy: Option<String>,
 }
 
 /// One entry of `konghq.com/plugins`.
@@ -229,6 +234,10 @@ pub(super) fn service_settings(
     s.write_timeout_ms = number(cx, WRITE_TIMEOUT);
     s.service_upstream = a.get(SERVICE_UPSTREAM).map(String::as_str) == Some("true");
     s.retries = number(cx, RETRIES).map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+    s.upstream_policy = a
+        .get(UPSTREAM_POLICY)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty());
     s
 }
 

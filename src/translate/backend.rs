@@ -2,7 +2,7 @@
 //! and targets from its EndpointSlices (KIC's `getEndpoints`).
 
 use super::annotations::{self, ServiceSettings};
-use super::{Cx, object_ref};
+use super::{Cx, object_ref, upstream_policy};
 use crate::model::{self, ObjectRef, Problem, Table, Target};
 use k8s_openapi::api::core::v1::{Service, ServicePort};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -279,8 +279,13 @@ impl<'a> Backends<'a> {
             service.metadata.annotations.as_ref(),
             settings.scheme.is_some_and(model::Scheme::is_tls),
         );
+        let balance = settings
+            .upstream_policy
+            .as_deref()
+            .and_then(|policy| upstream_policy::balance(cx, &source, namespace, policy));
         let mut upstream = upstream(&service_name, source, settings, targets);
         upstream.tls = tls;
+        upstream.balance = balance;
         let backend = Backend {
             service_name,
             service: Arc::clone(service),

@@ -12,7 +12,7 @@
 //!
 //! Each part is pure in what it reads: an Ingress's share reads the
 //! Ingress plus IngressClasses, Services, EndpointSlices, Secrets,
-//! KongPlugins and KongClusterPlugins; the consumers read KongConsumers,
+//! KongPlugins, KongClusterPlugins and KongUpstreamPolicies; the consumers read KongConsumers,
 //! KongConsumerGroups, Secrets and IngressClasses. When anything a part reads changed (or the
 //! options did), that part is translated whole again.
 //!
@@ -61,6 +61,7 @@ struct Seen {
     kong_cluster_plugins: Vec<Held>,
     kong_consumers: Vec<Held>,
     kong_consumer_groups: Vec<Held>,
+    kong_upstream_policies: Vec<Held>,
 }
 
 // === impl Memo ===
@@ -87,7 +88,11 @@ impl Memo {
                     && same(&seen.services, &objects.services)
                     && same(&seen.endpoint_slices, &objects.endpoint_slices)
                     && same(&seen.kong_plugins, &objects.kong_plugins)
-                    && same(&seen.kong_cluster_plugins, &objects.kong_cluster_plugins);
+                    && same(&seen.kong_cluster_plugins, &objects.kong_cluster_plugins)
+                    && same(
+                        &seen.kong_upstream_policies,
+                        &objects.kong_upstream_policies,
+                    );
                 (
                     ingresses,
                     shared
@@ -124,6 +129,7 @@ impl Memo {
             kong_cluster_plugins: snapshot!(kong_cluster_plugins),
             kong_consumers: snapshot!(kong_consumers),
             kong_consumer_groups: snapshot!(kong_consumer_groups),
+            kong_upstream_policies: snapshot!(kong_upstream_policies),
         });
     }
 }

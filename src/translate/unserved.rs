@@ -47,10 +47,6 @@ fn message(kind: &str, api_version: &str) -> String {
              overrides are not applied: use the konghq.com/ annotations on the Ingress and \
              Service instead"
         }
-        "KongUpstreamPolicy" => {
-            "Services keep round-robin over their ready endpoints, without \
-             health checks"
-        }
         "KongVault" => "vault references in plugin configuration are not resolved",
         "KongLicense" => "kingress needs no license; it is ignored",
         "KongCustomEntity" => "the custom entity is not configured anywhere",

@@ -175,6 +175,7 @@ pub fn check_rbac(rules: &[PolicyRule]) {
         ("configuration.konghq.com", "kongclusterplugins"),
         ("configuration.konghq.com", "kongconsumers"),
         ("configuration.konghq.com", "kongconsumergroups"),
+        ("configuration.konghq.com", "kongupstreampolicies"),
     ] {
         assert_eq!(verbs(group, res), read, "{group}/{res}");
     }

@@ -100,8 +100,22 @@ impl Upstream {
         .await
     }
 
+    /// Starts a plain HTTP upstream on `addr`: an upstream that comes back
+    /// where a stopped one was (health-check recovery).
+    pub async fn start_at(name: &str, addr: SocketAddr) -> Upstream {
+        Self::spawn_at(name, None, addr).await
+    }
+
     async fn spawn(name: &str, tls: Option<tokio_rustls::TlsAcceptor>) -> Upstream {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::spawn_at(name, tls, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    async fn spawn_at(
+        name: &str,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+        addr: SocketAddr,
+    ) -> Upstream {
+        let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shared_name: Arc<str> = Arc::from(name);
         let requests = Arc::new(AtomicUsize::new(0));

@@ -158,11 +158,12 @@ pub fn service(service: &Service) -> Value {
 
 /// The upstream of a service (Kong keeps targets on upstreams).
 pub fn upstream(service: &Service) -> Value {
+    let balance = service.balance.as_deref();
     json!({
         "id": upstream_id(&service.name),
         "name": service.name,
-        "algorithm": "round-robin",
-        "slots": 10000,
+        "algorithm": balance.map_or("round-robin", |b| b.algorithm.as_str()),
+        "slots": balance.map_or(crate::model::DEFAULT_SLOTS, |b| b.slots),
         "tags": tags(&service.source),
     })
 }

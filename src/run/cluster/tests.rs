@@ -17,6 +17,7 @@ fn config() -> ClusterRunConfig {
             ingress_class: "kong".into(),
             publish_service: None,
             skip_consumer_groups: false,
+            skip_upstream_policies: false,
         },
         status,
         lease: LeaseOptions::for_class("kong", "kingress", "kingress-0"),

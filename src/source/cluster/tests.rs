@@ -87,6 +87,7 @@ pub(crate) fn options(namespaces: &[&str]) -> ClusterOptions {
         ingress_class: "kong".into(),
         publish_service: None,
         skip_consumer_groups: false,
+        skip_upstream_policies: false,
     }
 }
 

@@ -277,6 +277,7 @@ impl Loader {
         patch!(kong_cluster_plugins);
         patch!(kong_consumers);
         patch!(kong_consumer_groups);
+        patch!(kong_upstream_policies);
         merged.declarative = files
             .values()
             .flat_map(|c| c.objects.declarative.iter().cloned())
@@ -395,6 +396,7 @@ fn merge<'a>(parts: impl Iterator<Item = &'a ObjectSet> + Clone) -> ObjectSet {
         kong_cluster_plugins: union!(kong_cluster_plugins),
         kong_consumers: union!(kong_consumers),
         kong_consumer_groups: union!(kong_consumer_groups),
+        kong_upstream_policies: union!(kong_upstream_policies),
         declarative: parts
             .clone()
             .flat_map(|p| p.declarative.iter().cloned())

@@ -1,0 +1,168 @@
+use super::*;
+use crate::model::{HashOn, ObjectRef, Thresholds};
+
+fn service(targets: usize, balance: Option<Balance>) -> Service {
+    let mut s = Service::new("ns.svc.80", ObjectRef::new("Service", "ns", "svc"));
+    s.targets = (0..targets)
+        .map(|i| Target {
+            host: format!("10.0.0.{i}"),
+            port: 80,
+        })
+        .collect();
+    s.balance = balance.map(Arc::new);
+    s
+}
+
+fn policy(algorithm: Algorithm) -> Balance {
+    let mut b = Balance::new("ns/p");
+    b.algorithm = algorithm;
+    b
+}
+
+fn table(service: Service) -> Table {
+    Table {
+        services: [(service.name.clone(), service)].into_iter().collect(),
+        ..Table::default()
+    }
+}
+
+fn only(balancers: &Balancers) -> &Arc<Balancer> {
+    balancers.get("ns.svc.80").expect("the service's balancer")
+}
+
+fn picked(b: &Balancer, hash: Option<u32>) -> usize {
+    match b.pick(hash, &[]) {
+        Pick::Target(i) => i,
+        other => panic!("no target: {other:?}"),
+    }
+}
+
+#[test]
+fn round_robin_takes_each_target_in_turn_and_retries_skip_tried_ones() {
+    for balance in [None, Some(policy(Algorithm::RoundRobin))] {
+        let balancers = Balancers::build(&table(service(3, balance)), None);
+        let b = only(&balancers);
+        let mut seen = [0; 3];
+        for _ in 0..30 {
+            seen[picked(b, None)] += 1;
+        }
+        assert_eq!(seen, [10, 10, 10]);
+        assert_eq!(b.pick(None, &[0, 1, 2]), Pick::Exhausted);
+        let Pick::Target(i) = b.pick(None, &[0, 2]) else {
+            panic!()
+        };
+        assert_eq!(i, 1);
+    }
+}
+
+#[test]
+fn least_connections_prefers_the_target_with_fewest_in_flight() {
+    let balancers = Balancers::build(
+        &table(service(3, Some(policy(Algorithm::LeastConnections)))),
+        None,
+    );
+    let b = only(&balancers);
+    let _a = b.start(0);
+    let _b = b.start(0);
+    let c = b.start(1);
+    for _ in 0..5 {
+        assert_eq!(picked(b, None), 2);
+    }
+    drop(c);
+    let next = picked(b, None);
+    assert!(next == 1 || next == 2, "{next}");
+    assert_eq!(b.state(0).map(|s| s.in_flight()), Some(2));
+}
+
+#[test]
+fn consistent_hashing_is_sticky_spreads_keys_and_moves_only_a_lost_targets_keys() {
+    let mut p = policy(Algorithm::ConsistentHashing);
+    p.hash_on = HashOn::Header("x-user".into());
+    p.healthchecks.passive.unhealthy.tcp_failures = 1;
+    let balancers = Balancers::build(&table(service(4, Some(p))), None);
+    let b = only(&balancers);
+    let mut spread = [0usize; 4];
+    let keys: Vec<u32> = (0..4000)
+        .map(|k| crc32fast::hash(format!("user-{k}").as_bytes()))
+        .collect();
+    let first: Vec<usize> = keys.iter().map(|h| picked(b, Some(*h))).collect();
+    for (h, t) in keys.iter().zip(&first) {
+        assert_eq!(picked(b, Some(*h)), *t, "same key, same target");
+        spread[*t] += 1;
+    }
+    for n in spread {
+        assert!((700..=1300).contains(&n), "uneven spread {spread:?}");
+    }
+    assert!(b.report(3, Source::Passive, Verdict::TcpFailure));
+    for (h, t) in keys.iter().zip(&first) {
+        let now = picked(b, Some(*h));
+        if *t == 3 {
+            assert_ne!(now, 3);
+        } else {
+            assert_eq!(now, *t, "keys of healthy targets stay");
+        }
+    }
+}
+
+#[test]
+fn health_flips_at_thresholds_in_a_row_and_survives_a_rebuild() {
+    let mut p = policy(Algorithm::RoundRobin);
+    p.healthchecks.passive.unhealthy.http_failures = 2;
+    p.healthchecks.active.healthy = Thresholds {
+        interval_ms: 1_000,
+        successes: 2,
+        statuses: vec![200],
+        ..Thresholds::default()
+    };
+    let t = table(service(2, Some(p.clone())));
+    let balancers = Balancers::build(&t, None);
+    let b = only(&balancers);
+    // A success between failures clears the failure count.
+    assert!(!b.report(0, Source::Passive, Verdict::Status(500)));
+    assert!(!b.report(0, Source::Passive, Verdict::Status(200)));
+    assert!(!b.report(0, Source::Passive, Verdict::Status(500)));
+    assert!(b.state(0).is_some_and(|s| s.health.is_healthy()));
+    assert!(b.report(0, Source::Passive, Verdict::Status(500)));
+    assert!(!b.is_healthy(0));
+    for _ in 0..4 {
+        assert_eq!(picked(b, None), 1, "an unhealthy target gets no traffic");
+    }
+    assert_eq!(balancers.changes(), 1);
+
+    // Another table with one more target keeps target 0's state.
+    let mut grown = service(3, Some(p));
+    grown.retries = 2;
+    let rebuilt = Balancers::build(&table(grown), Some(&balancers));
+    let r = only(&rebuilt);
+    assert!(!Arc::ptr_eq(r, b));
+    assert!(!r.is_healthy(0) && r.is_healthy(2));
+    assert!(Arc::ptr_eq(r.state(0).unwrap(), b.state(0).unwrap()));
+
+    // Recovery: active successes in a row.
+    assert!(!r.report(0, Source::Active, Verdict::Status(200)));
+    assert!(r.report(0, Source::Active, Verdict::Status(200)));
+    assert!(r.is_healthy(0));
+    assert_eq!(rebuilt.changes(), 2);
+
+    // An unchanged service keeps its very balancer.
+    let same = Balancers::build(&table(service(3, None)), Some(&rebuilt));
+    let again = Balancers::build(&table(service(3, None)), Some(&same));
+    assert!(Arc::ptr_eq(only(&same), only(&again)));
+}
+
+#[test]
+fn all_unhealthy_or_under_the_threshold_is_no_peer() {
+    let mut p = policy(Algorithm::LeastConnections);
+    p.healthchecks.passive.unhealthy.timeouts = 1;
+    p.healthchecks.threshold = 50;
+    let balancers = Balancers::build(&table(service(4, Some(p))), None);
+    let b = only(&balancers);
+    assert!(b.report(0, Source::Passive, Verdict::Timeout));
+    assert!(b.report(1, Source::Passive, Verdict::Timeout));
+    assert!(matches!(b.pick(None, &[]), Pick::Target(2 | 3)));
+    assert!(b.report(2, Source::Passive, Verdict::Timeout));
+    assert_eq!(b.pick(None, &[]), Pick::NoneHealthy, "25% < threshold 50%");
+    assert!(b.set_health(0, true));
+    assert!(b.report(3, Source::Passive, Verdict::Timeout) || !b.is_healthy(3));
+    assert_eq!(b.pick(None, &[]), Pick::NoneHealthy);
+}
