@@ -12,6 +12,7 @@ use super::super::{object_ref, secrets, tls};
 use super::{Annotations, Cx, boolean, invalid};
 use crate::model::{ClientCertificate, ObjectRef, Sensitive, UpstreamTls};
 use crate::objects::SERVICE_SECRET_ANNOTATIONS;
+use k8s_openapi::api::core::v1::Secret;
 use std::sync::Arc;
 
 /// `tls_verify`.
@@ -98,20 +99,32 @@ pub(in crate::translate) fn settings(
     Arc::new(tls)
 }
 
-/// The PEM bundle of Secret `namespace/name`, if it holds certificates.
-fn ca_bundle(cx: &mut Cx<'_>, object: &ObjectRef, namespace: &str, name: &str) -> Option<String> {
-    let Some(secret) = cx
+/// Secret `namespace/name`, which an annotation names as `what`; a problem
+/// when it is missing.
+fn named_secret<'o>(
+    cx: &mut Cx<'o>,
+    object: &ObjectRef,
+    namespace: &str,
+    name: &str,
+    what: &str,
+) -> Option<&'o Arc<Secret>> {
+    let secret = cx
         .objects
         .secrets
-        .get(&(namespace.to_string(), name.to_string()))
-    else {
+        .get(&(namespace.to_string(), name.to_string()));
+    if secret.is_none() {
         cx.problem(
             object,
             "SecretNotFound",
-            format!("CA certificate Secret {namespace}/{name} not found"),
+            format!("{what} Secret {namespace}/{name} not found"),
         );
-        return None;
-    };
+    }
+    secret
+}
+
+/// The PEM bundle of Secret `namespace/name`, if it holds certificates.
+fn ca_bundle(cx: &mut Cx<'_>, object: &ObjectRef, namespace: &str, name: &str) -> Option<String> {
+    let secret = named_secret(cx, object, namespace, name, "CA certificate")?;
     let usable = secrets::text(secret, CA_KEY).ok().filter(|pem| {
         let certs: Result<Vec<_>, _> = rustls_pemfile::certs(&mut pem.as_bytes()).collect();
         certs.is_ok_and(|c| {
@@ -139,18 +152,7 @@ fn client_certificate(
     namespace: &str,
     name: &str,
 ) -> Option<ClientCertificate> {
-    let Some(secret) = cx
-        .objects
-        .secrets
-        .get(&(namespace.to_string(), name.to_string()))
-    else {
-        cx.problem(
-            object,
-            "SecretNotFound",
-            format!("client certificate Secret {namespace}/{name} not found"),
-        );
-        return None;
-    };
+    let secret = named_secret(cx, object, namespace, name, "client certificate")?;
     match tls::check(secret) {
         Ok((cert_pem, key_pem)) => Some(ClientCertificate {
             source: object_ref(secret.as_ref()),
