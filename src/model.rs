@@ -6,6 +6,7 @@
 mod balance;
 mod consumer;
 pub mod credential;
+mod derived;
 mod header_match;
 pub mod normalise;
 mod object;
@@ -23,7 +24,8 @@ pub use balance::{
     Thresholds,
 };
 pub use consumer::{
-    ClientSecret, ClientType, Consumer, ConsumerGroup, Oauth2Credential, is_hashed_secret,
+    ClientSecret, ClientType, Consumer, ConsumerGroup, Identity, IdentityValues, Oauth2Credential,
+    is_hashed_secret,
 };
 pub use credential::jwt::{JwtAlgorithm, JwtFieldError, JwtFields, JwtKeys, KeyError, PublicKey};
 pub use credential::{
@@ -31,6 +33,7 @@ pub use credential::{
     CredentialSchema, CredentialType, Credentials, FieldProblem, Fields, JwtCredential,
     KeyAuthCredential, Origin, Password,
 };
+pub use derived::Derived;
 pub use header_match::{HeaderMatch, HeaderRegex};
 pub use object::{ObjectRef, Problem};
 pub use plugin::{PluginConfig, PluginInstance};

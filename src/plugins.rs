@@ -41,7 +41,8 @@ use http::{HeaderMap, StatusCode};
 use std::sync::Arc;
 
 pub use exchange::{
-    Authenticated, BoxBody, BoxError, Connection, Exchange, TrustedIps, empty_body, full_body,
+    Authenticated, BoxBody, BoxError, Connection, Exchange, HeaderList, SetHeader, TrustedIps,
+    empty_body, full_body,
 };
 pub use log::{LogRecord, RequestFacts, ResponseFacts};
 pub use real_ip::{RealIp, RealIpError};

@@ -1,4 +1,5 @@
-use super::{ObjectRef, Sensitive};
+use super::{Derived, ObjectRef, Sensitive};
+use http::HeaderValue;
 
 /// A Kong consumer (from a KongConsumer).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,6 +15,42 @@ pub struct Consumer {
     pub groups: Vec<String>,
     /// The KongConsumer it came from.
     pub source: ObjectRef,
+    /// Its identity as header values, built on first use.
+    pub header_values: IdentityValues,
+}
+
+/// A consumer's id, custom id and username as header values, built once
+/// and kept with the consumer: every request it authenticates sends them
+/// upstream, and cloning a value costs less than checking and copying the
+/// text again.
+pub type IdentityValues = Derived<Identity>;
+
+/// The values of [`IdentityValues`]; `None` for a field that is absent
+/// or cannot be a header value.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// `X-Consumer-ID`.
+    pub id: Option<HeaderValue>,
+    /// `X-Consumer-Custom-ID`.
+    pub custom_id: Option<HeaderValue>,
+    /// `X-Consumer-Username`.
+    pub username: Option<HeaderValue>,
+}
+
+// === impl Consumer ===
+
+impl Consumer {
+    /// Its identity as header values.
+    pub fn identity(&self) -> &Identity {
+        self.header_values.get_or_init(|| {
+            let value = |s: &str| HeaderValue::from_str(s).ok();
+            Identity {
+                id: value(&self.id),
+                custom_id: self.custom_id.as_deref().and_then(value),
+                username: self.username.as_deref().and_then(value),
+            }
+        })
+    }
 }
 
 /// A Kong consumer group (from a KongConsumerGroup or a declarative

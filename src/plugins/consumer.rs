@@ -9,7 +9,7 @@
 //! servers read `X_Consumer_ID` and `X-Consumer-ID` as the same variable.
 
 use super::{Authenticated, Exchange, PluginError};
-use http::HeaderName;
+use http::{HeaderName, HeaderValue};
 
 /// `X-Consumer-ID`.
 pub const CONSUMER_ID: HeaderName = HeaderName::from_static("x-consumer-id");
@@ -83,12 +83,7 @@ pub fn same_header(a: &str, b: &str) -> bool {
 /// A client's own copies never get this far: the proxy removes every
 /// spelling of them before any plugin runs (`proxy::inbound::screen`).
 pub fn clear_all(exchange: &mut Exchange<'_>) {
-    if exchange.upstream_headers.is_empty() {
-        return;
-    }
-    for name in ALL {
-        exchange.upstream_headers.remove(name);
-    }
+    exchange.upstream_headers.retain(|name| !ALL.contains(name));
 }
 
 /// Records `who` on the exchange and sets Kong's consumer headers:
@@ -98,15 +93,21 @@ pub fn clear_all(exchange: &mut Exchange<'_>) {
 /// because only some methods have them.
 pub fn set_consumer(exchange: &mut Exchange<'_>, who: Authenticated) {
     clear_all(exchange);
-    exchange.set_upstream_header(CONSUMER_ID, &who.consumer.id);
-    if let Some(custom) = &who.consumer.custom_id {
-        exchange.set_upstream_header(CONSUMER_CUSTOM_ID, custom);
-    }
-    if let Some(username) = &who.consumer.username {
-        exchange.set_upstream_header(CONSUMER_USERNAME, username);
+    let identity = who.consumer.identity();
+    let set = [
+        (CONSUMER_ID, &identity.id),
+        (CONSUMER_CUSTOM_ID, &identity.custom_id),
+        (CONSUMER_USERNAME, &identity.username),
+    ];
+    for (name, value) in set {
+        if let Some(value) = value {
+            exchange.upstream_headers.append(name, value.clone());
+        }
     }
     if who.anonymous {
-        exchange.set_upstream_header(ANONYMOUS_CONSUMER, "true");
+        exchange
+            .upstream_headers
+            .append(ANONYMOUS_CONSUMER, HeaderValue::from_static("true"));
     } else if let Some(credential) = &who.credential {
         exchange.set_upstream_header(CREDENTIAL_IDENTIFIER, credential);
     }

@@ -7,6 +7,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::PluginError;
 
+mod header_list;
+pub use header_list::{HeaderList, SetHeader};
+
 /// Error type of request and response bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The body type the proxy and plugins pass around. `Sync` so that a plugin
@@ -44,13 +47,13 @@ pub struct Exchange<'t> {
     pub authenticated_groups: Option<Vec<String>>,
     /// Headers the proxy sets on the upstream request after the plugins ran.
     /// The proxy applies `upstream_remove` first, then these.
-    pub upstream_headers: HeaderMap,
+    pub upstream_headers: HeaderList,
     /// Headers to remove from the upstream request (client copies).
     pub upstream_remove: Vec<HeaderName>,
     /// Headers the proxy adds to the response the client gets, whether the
     /// upstream's or a local one (a refusal included), before the plugins'
     /// response phase runs.
-    pub response_headers: HeaderMap,
+    pub response_headers: HeaderList,
     /// What a plugin keeps for its later phases of this request, the log
     /// phase included (Kong's `kong.ctx.plugin`), keyed by a type of its own.
     pub context: http::Extensions,
@@ -127,9 +130,9 @@ impl<'t> Exchange<'t> {
             service,
             authenticated: None,
             authenticated_groups: None,
-            upstream_headers: HeaderMap::new(),
+            upstream_headers: HeaderList::new(),
             upstream_remove: Vec::new(),
-            response_headers: HeaderMap::new(),
+            response_headers: HeaderList::new(),
             context: http::Extensions::new(),
             matched_path: 0,
             upstream_path: None,

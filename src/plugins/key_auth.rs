@@ -130,10 +130,12 @@ async fn find_key(
     // Parsed only when a name is not in the headers.
     let mut query: Option<Params> = None;
     let mut body: Option<Params> = None;
-    for name in &config.key_names {
+    for (name, header_name) in config.key_names.iter().zip(config.header_names()) {
         let mut value = None;
-        if config.key_in_header {
-            value = header(exchange, name);
+        if config.key_in_header
+            && let Some(header_name) = header_name
+        {
+            value = header(exchange, header_name);
         }
         if value.is_none() && config.key_in_query {
             let query =
@@ -142,14 +144,16 @@ async fn find_key(
         }
         if value.is_none() && config.key_in_body {
             if body.is_none() {
-                body = Some(body_params(exchange).await);
+                // Boxed: the body's future would otherwise make every
+                // key-auth future as large, even with the key in a header.
+                body = Some(Box::pin(body_params(exchange)).await);
             }
             value = body.as_ref().and_then(|b| b.get(name)).cloned();
         }
         match value {
             Some(Param::One(key)) => {
                 if config.hide_credentials {
-                    hide(config, exchange, name).await;
+                    Box::pin(hide(config, exchange, name)).await;
                 }
                 return Ok(Some(key));
             }
@@ -161,9 +165,8 @@ async fn find_key(
 }
 
 /// The header `name`: one value, several (a duplicate), or none.
-fn header(exchange: &Exchange<'_>, name: &str) -> Option<Param> {
-    let name = HeaderName::from_bytes(name.as_bytes()).ok()?;
-    let mut values = exchange.headers().get_all(&name).iter();
+fn header(exchange: &Exchange<'_>, name: &HeaderName) -> Option<Param> {
+    let mut values = exchange.headers().get_all(name).iter();
     match (values.next(), values.next()) {
         (None, _) => None,
         (Some(v), None) => Some(

@@ -16,7 +16,9 @@ use control::{Directives, content_type_matches, resource_ttl};
 use key::{KeyInput, build as cache_key};
 pub use store::{Bounds, DEFAULT_MAX_ENTRY, DEFAULT_MEMORY, Entry, Store};
 
-use super::{Access, BoxBody, Exchange, LocalBody, LocalResponse, Phases, PluginError, Runtime};
+use super::{
+    Access, BoxBody, Exchange, LocalBody, LocalResponse, Phases, PluginError, Runtime, SetHeader,
+};
 use crate::model::PluginInstance;
 use crate::model::plugin::proxy_cache::ProxyCacheConfig;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -168,15 +170,15 @@ impl Show {
         }
     }
 
-    fn set_status(self, headers: &mut HeaderMap, status: &'static str) {
+    fn set_status(self, headers: &mut impl SetHeader, status: &'static str) {
         if self.status {
-            headers.insert(X_CACHE_STATUS, HeaderValue::from_static(status));
+            headers.set_header(X_CACHE_STATUS, HeaderValue::from_static(status));
         }
     }
 
-    fn set_key(self, headers: &mut HeaderMap, key: &str) {
+    fn set_key(self, headers: &mut impl SetHeader, key: &str) {
         if let Some(value) = self.key.then(|| HeaderValue::from_str(key).ok()).flatten() {
-            headers.insert(X_CACHE_KEY, value);
+            headers.set_header(X_CACHE_KEY, value);
         }
     }
 }

@@ -4,6 +4,7 @@
 //! `error_message`, and tells clients where they stand with Kong's
 //! `X-RateLimit-*`, `RateLimit-*` and `Retry-After` headers.
 
+mod digits;
 mod local;
 mod redis;
 mod sharded;
@@ -68,7 +69,9 @@ impl Phases for RateLimitingConfig {
         let state = &runtime.rate_limiting;
         let usage = match config.policy {
             Policy::Local => Ok(state.local.hit(&key, &now, &config.limits)),
-            Policy::Redis => state.redis.hit(config, &key, &now).await,
+            // Boxed: the Redis round trip's future would otherwise make
+            // the local policy's as large.
+            Policy::Redis => Box::pin(state.redis.hit(config, &key, &now)).await,
         };
         let usage = match usage {
             Ok(usage) => usage,

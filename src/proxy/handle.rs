@@ -266,6 +266,7 @@ async fn proxy<'t>(
         &mut upstream_headers,
         &exchange.upstream_remove,
         std::mem::take(&mut exchange.upstream_headers),
+        shared.underscores_in_headers,
     );
     upstream_headers.remove(HOST);
     let preserved = authority

@@ -3,6 +3,7 @@
 //! `--underscores-in-headers`) and every spelling of an identity header
 //! (`plugins::consumer::is_identity`), whatever the flag says.
 
+use crate::plugins::HeaderList;
 use crate::plugins::consumer::{is_identity, same_header};
 use http::{HeaderMap, HeaderName};
 
@@ -23,19 +24,24 @@ pub(super) fn screen(headers: &mut HeaderMap, underscores_allowed: bool) {
 
 /// Applies what the plugins asked for to the upstream request's headers:
 /// the `removed` ones go, and each header in `set` replaces the request's
-/// own (one lookup per name), in every spelling: a header a plugin owns
-/// must not reach the upstream a second time as `x_user` beside `x-user`
-/// (possible only with `--underscores-in-headers`).
+/// own, all its values kept. With `--underscores-in-headers` a header a
+/// plugin owns must not reach the upstream a second time as `x_user` beside
+/// `x-user`, so every spelling goes; without it the client's `_` names were
+/// screened out before any plugin ran and there is nothing to look for.
 pub(super) fn apply_plugin_headers(
     headers: &mut HeaderMap,
     removed: &[HeaderName],
-    set: HeaderMap,
+    set: HeaderList,
+    underscores_allowed: bool,
 ) {
     for name in removed {
         headers.remove(name);
     }
-    if headers.keys().any(|k| k.as_str().contains('_')) {
-        let owned = || removed.iter().chain(set.keys());
+    let owned = || removed.iter().chain(set.keys());
+    if underscores_allowed
+        && owned().next().is_some()
+        && headers.keys().any(|k| k.as_str().contains('_'))
+    {
         let spelled: Vec<HeaderName> = headers
             .keys()
             .filter(|k| k.as_str().contains('_'))
@@ -46,22 +52,7 @@ pub(super) fn apply_plugin_headers(
             headers.remove(name);
         }
     }
-    // `into_iter` yields a name with its first value only; the header's
-    // further values follow without one.
-    let mut last: Option<HeaderName> = None;
-    for (name, value) in set {
-        match name {
-            Some(name) => {
-                headers.insert(&name, value);
-                last = Some(name);
-            }
-            None => {
-                if let Some(name) = &last {
-                    headers.append(name, value);
-                }
-            }
-        }
-    }
+    set.apply(headers, |_| false);
 }
 
 #[cfg(test)]
@@ -115,7 +106,12 @@ mod tests {
             "x_gone",
         ]);
         let removed = [HeaderName::from_static("x-gone")];
-        apply_plugin_headers(&mut h, &removed, map(&["x-user"]));
+        let mut set = HeaderList::new();
+        set.insert(
+            HeaderName::from_static("x-user"),
+            HeaderValue::from_static("v"),
+        );
+        apply_plugin_headers(&mut h, &removed, set, true);
         assert_eq!(names(&h), ["x-user", "x_other", "x_username"]);
     }
 
@@ -123,11 +119,12 @@ mod tests {
     fn a_set_header_replaces_the_request_own_with_all_its_values() {
         let mut h = map(&["x-user", "x-keep"]);
         h.append("x-user", HeaderValue::from_static("client-2"));
-        let mut set = HeaderMap::new();
-        set.append("x-user", HeaderValue::from_static("a"));
-        set.append("x-user", HeaderValue::from_static("b"));
-        set.insert("x-new", HeaderValue::from_static("n"));
-        apply_plugin_headers(&mut h, &[], set);
+        let mut set = HeaderList::new();
+        let name = HeaderName::from_static;
+        set.append(name("x-user"), HeaderValue::from_static("a"));
+        set.append(name("x-user"), HeaderValue::from_static("b"));
+        set.insert(name("x-new"), HeaderValue::from_static("n"));
+        apply_plugin_headers(&mut h, &[], set, false);
         let users: Vec<_> = h.get_all("x-user").iter().collect();
         assert_eq!(users, ["a", "b"]);
         assert_eq!(h["x-new"], "n");

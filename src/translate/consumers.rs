@@ -110,6 +110,7 @@ fn add(cx: &mut Cx<'_>, table: &mut Table) {
                 custom_id: custom_id.map(str::to_string),
                 groups: memberships,
                 source: object.clone(),
+                header_values: Default::default(),
             }),
         );
         owners.push(Owner {

@@ -349,6 +349,7 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
                     custom_id: c.custom_id.clone(),
                     groups,
                     source: object,
+                    header_values: Default::default(),
                 }),
             );
         }

@@ -1,9 +1,10 @@
 //! `key-auth`: Kong's schema (`kong/plugins/key-auth/schema.lua`), every
 //! field with Kong's default; priority 1250.
 
-use crate::model::CredentialType;
 use crate::model::plugin::ConfigError;
 use crate::model::plugin::schema::{self, Schema};
+use crate::model::{CredentialType, Derived};
+use http::HeaderName;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -27,6 +28,9 @@ pub struct KeyAuthConfig {
     pub run_on_preflight: bool,
     /// `realm` of the `WWW-Authenticate` challenge.
     pub realm: Option<String>,
+    /// `key_names` as header names (`None` for one no header can have).
+    #[serde(skip)]
+    pub key_headers: Derived<Vec<Option<HeaderName>>>,
 }
 
 impl Default for KeyAuthConfig {
@@ -40,7 +44,22 @@ impl Default for KeyAuthConfig {
             key_in_body: false,
             run_on_preflight: true,
             realm: None,
+            key_headers: Derived::default(),
         }
+    }
+}
+
+// === impl KeyAuthConfig ===
+
+impl KeyAuthConfig {
+    /// `key_names` as header names, in the same order.
+    pub fn header_names(&self) -> &[Option<HeaderName>] {
+        self.key_headers.get_or_init(|| {
+            self.key_names
+                .iter()
+                .map(|n| HeaderName::from_bytes(n.as_bytes()).ok())
+                .collect()
+        })
     }
 }
 

@@ -327,8 +327,7 @@ impl Browser {
             // Not twice: a step may have expired it already.
             if !exchange
                 .response_headers
-                .get_all(SET_COOKIE)
-                .iter()
+                .get_all(&SET_COOKIE)
                 .any(|l| l == line)
             {
                 exchange.response_headers.append(SET_COOKIE, line);

@@ -6,6 +6,7 @@
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::hash::Hash;
 
 /// SHA-256 of a token.
 pub(super) type TokenHash = [u8; 32];
@@ -13,8 +14,9 @@ pub(super) type TokenHash = [u8; 32];
 /// Entries expire at a unix second; when full, expired entries go first,
 /// then an arbitrary eighth (HashMap order is randomised per process, so
 /// an attacker cannot pin which entries survive).
-pub(super) struct TokenCache<V> {
-    entries: Mutex<HashMap<TokenHash, Entry<V>>>,
+/// Keys are token hashes unless a cache says otherwise.
+pub(super) struct TokenCache<V, K = TokenHash> {
+    entries: Mutex<HashMap<K, Entry<V>>>,
     capacity: usize,
 }
 
@@ -30,7 +32,7 @@ pub(super) fn token_hash(token: &str) -> TokenHash {
 
 // === impl TokenCache ===
 
-impl<V: Clone> TokenCache<V> {
+impl<V: Clone, K: Eq + Hash + Clone> TokenCache<V, K> {
     /// An empty cache holding at most `capacity` entries.
     pub(super) fn new(capacity: usize) -> Self {
         Self {
@@ -40,7 +42,7 @@ impl<V: Clone> TokenCache<V> {
     }
 
     /// The value for `key` if it has not expired at `now` (unix seconds).
-    pub(super) fn get(&self, key: &TokenHash, now: u64) -> Option<V> {
+    pub(super) fn get(&self, key: &K, now: u64) -> Option<V> {
         let mut entries = self.entries.lock();
         match entries.get(key) {
             Some(e) if now < e.expires_at => Some(e.value.clone()),
@@ -53,7 +55,7 @@ impl<V: Clone> TokenCache<V> {
     }
 
     /// Stores `value` until `expires_at` (unix seconds).
-    pub(super) fn insert(&self, key: TokenHash, value: V, expires_at: u64, now: u64) {
+    pub(super) fn insert(&self, key: K, value: V, expires_at: u64, now: u64) {
         if expires_at <= now {
             return;
         }
@@ -62,7 +64,7 @@ impl<V: Clone> TokenCache<V> {
             entries.retain(|_, e| now < e.expires_at);
             if entries.len() >= self.capacity {
                 let drop = (self.capacity / 8).max(1);
-                let victims: Vec<TokenHash> = entries.keys().take(drop).copied().collect();
+                let victims: Vec<K> = entries.keys().take(drop).cloned().collect();
                 for k in victims {
                     entries.remove(&k);
                 }

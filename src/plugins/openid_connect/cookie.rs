@@ -18,12 +18,14 @@ pub(super) const CHUNK: usize = 3900;
 /// Chunks read at most (a session never needs more).
 const MAX_CHUNKS: usize = 10;
 
-/// The request's cookies, in order.
+/// The request's cookies, in order. A header is read as UTF-8 (whose
+/// check runs a word at a time on ASCII) rather than `to_str`'s byte-by-
+/// byte check: a session cookie is kilobytes and read on every request.
 pub(super) fn pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers
         .get_all(COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| {
             let (k, v) = pair.trim().split_once('=')?;
@@ -75,6 +77,12 @@ pub(super) fn read(headers: &HeaderMap, name: &str) -> Option<String> {
     Some(value)
 }
 
+/// Whether the request carries any chunk of cookie `name` (stops at the
+/// first).
+pub(super) fn present(headers: &HeaderMap, name: &str) -> bool {
+    pairs(headers).any(|(k, _)| chunk_index(k, name).is_some())
+}
+
 /// The highest chunk index of `name` the request carries (0: none), so
 /// that stale chunks can be expired even when the first one is gone.
 pub(super) fn chunks_present(headers: &HeaderMap, name: &str) -> usize {
@@ -91,7 +99,7 @@ pub(super) fn remove(headers: &mut HeaderMap, drop: impl Fn(&str) -> bool) {
     let kept: Vec<&str> = headers
         .get_all(COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
         .flat_map(|v| v.split(';'))
         .map(str::trim)
         .filter(|pair| !pair.is_empty())

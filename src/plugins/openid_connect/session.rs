@@ -19,7 +19,7 @@
 
 mod store;
 
-use super::cache::{TokenCache, token_hash};
+use super::cache::TokenCache;
 use super::cookie;
 use super::seal::Sealing;
 use super::token_endpoint::TokenResponse;
@@ -96,24 +96,39 @@ pub(super) struct Loaded {
     pub(super) dirty: bool,
 }
 
-/// Sessions opened recently, by the SHA-256 of their sealed value (the
-/// cookie, or the Redis record): a session used again skips the AEAD and
-/// the JSON. A sealed value is immutable, so a hit is exactly what opening
-/// it would give; the timeouts are still checked on every use, and a
-/// server-side session is still read from Redis every time (a logout on
-/// any replica takes effect at once). Entries are bound to the plugin
-/// configuration they were opened under (secrets, audience, storage).
-pub(super) type Opened = TokenCache<OpenedSession>;
+/// Sessions opened recently, by their sealed value (the cookie, or the
+/// Redis record): a session used again skips the AEAD and the JSON. A
+/// sealed value is immutable, so a hit is exactly what opening it would
+/// give; the timeouts are still checked on every use, and a server-side
+/// session is still read from Redis every time (a logout on any replica
+/// takes effect at once). Entries are bound to the plugin configuration
+/// they were opened under (secrets, audience, storage).
+///
+/// A session cookie is kilobytes and every request with a session presents
+/// it, so the entry is found by a fast seeded hash of the value and then
+/// compared with the value it holds, in constant time: a cryptographic
+/// digest of the cookie cost more than the rest of the request's plugin
+/// work. The value kept is no more than the record beside it already
+/// holds in memory (its tokens), and only values that opened are kept.
+pub(super) type Opened = TokenCache<OpenedSession, u64>;
 
 /// A cache entry of [`Opened`].
 #[derive(Clone)]
 pub(super) struct OpenedSession {
     config: Arc<OidcConfig>,
+    sealed: Arc<str>,
     record: Arc<Record>,
 }
 
-/// Sessions kept opened: a few megabytes at most.
+/// The seed of [`Opened`]'s hash, random per process.
+static OPENED_SEED: std::sync::LazyLock<foldhash::quality::RandomState> =
+    std::sync::LazyLock::new(foldhash::quality::RandomState::default);
+
+/// Sessions kept opened: with the usual 4 KiB session, about 16 MiB.
 pub(super) const OPENED_ENTRIES: usize = 4096;
+/// Sealed values longer than this are opened every time, which bounds the
+/// cache at 32 MiB of sealed values whatever sessions hold.
+const OPENED_MAX_SEALED: usize = 8 * 1024;
 /// How long an opened session is kept, in seconds.
 const OPENED_TTL: u64 = 60;
 
@@ -260,18 +275,23 @@ impl Sessions<'_> {
     /// The record sealed as `sealed` for `purpose`, from [`Opened`] when
     /// it was opened recently under this configuration.
     fn open_record(&self, purpose: &str, sealed: &str, now: u64) -> Option<Arc<Record>> {
-        let key = self.plugin.map(|plugin| (plugin, token_hash(sealed)));
+        use std::hash::BuildHasher;
+        let key = self
+            .plugin
+            .map(|plugin| (plugin, OPENED_SEED.hash_one(sealed)));
         if let Some((plugin, hash)) = &key
             && let Some(hit) = self.opened.get(hash, now)
+            && constant_time_eq::constant_time_eq(hit.sealed.as_bytes(), sealed.as_bytes())
             && (Arc::ptr_eq(&hit.config, plugin) || *hit.config == ***plugin)
         {
             return Some(hit.record);
         }
         let plain = self.sealing.open(purpose, sealed)?;
         let record: Arc<Record> = Arc::new(serde_json::from_slice(&plain).ok()?);
-        if let Some((plugin, hash)) = key {
+        if let Some((plugin, hash)) = key.filter(|_| sealed.len() <= OPENED_MAX_SEALED) {
             let entry = OpenedSession {
                 config: Arc::clone(plugin),
+                sealed: sealed.into(),
                 record: Arc::clone(&record),
             };
             self.opened.insert(hash, entry, now + OPENED_TTL, now);
@@ -377,6 +397,49 @@ mod tests {
             r.renew(c, now);
         }
         Ok(due)
+    }
+
+    #[test]
+    fn an_opened_session_is_reused_only_for_the_same_sealed_value() {
+        use std::hash::BuildHasher;
+        let plugin = Arc::new(
+            OidcConfig::parse(&serde_json::json!({ "issuer": "https://idp.test" })).unwrap(),
+        );
+        let sealing = Sealing::new(&[], &[7; 32], "aud");
+        let stores = Stores::default();
+        let opened = Opened::new(4);
+        let sessions = Sessions {
+            config: &plugin.session,
+            plugin: Some(&plugin),
+            sealing: &sealing,
+            stores: &stores,
+            opened: &opened,
+        };
+        let sealed = sealing.seal(PURPOSE, &serde_json::to_vec(&record(1000)).unwrap());
+        let first = sessions.open_record(PURPOSE, &sealed, 1000).unwrap();
+        let again = sessions.open_record(PURPOSE, &sealed, 1001).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "the second use is a cache hit");
+        // An entry found by the hash of a value is used only for that
+        // value: a different value under the same hash is opened (and
+        // here refused) instead.
+        let forged = format!("{}x", &sealed[..sealed.len() - 1]);
+        let entry = OpenedSession {
+            config: Arc::clone(&plugin),
+            sealed: sealed.as_str().into(),
+            record: Arc::clone(&first),
+        };
+        opened.insert(OPENED_SEED.hash_one(forged.as_str()), entry, 2000, 1001);
+        assert!(sessions.open_record(PURPOSE, &forged, 1002).is_none());
+        // Too large to keep: opened every time.
+        let big = Record {
+            access_token: "a".repeat(OPENED_MAX_SEALED),
+            ..record(1000)
+        };
+        let sealed = sealing.seal(PURPOSE, &serde_json::to_vec(&big).unwrap());
+        let first = sessions.open_record(PURPOSE, &sealed, 1000).unwrap();
+        let again = sessions.open_record(PURPOSE, &sealed, 1000).unwrap();
+        assert!(!Arc::ptr_eq(&first, &again));
+        assert_eq!(first.access_token, again.access_token);
     }
 
     #[test]

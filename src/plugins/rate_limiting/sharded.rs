@@ -4,9 +4,14 @@
 //! [`SHARDS`]. Memory is bounded: each shard holds at most a fixed number of
 //! keys, dropping expired ones first and then arbitrary ones (Kong's shared
 //! dictionary forgets its least recently used counters the same way).
+//!
+//! A key is hashed once (SipHash with a random key: keys carry client
+//! addresses and headers), and that hash both picks the shard and finds
+//! the entry in the shard's table, which keeps each entry's hash so that
+//! growing never hashes again.
 
+use hashbrown::HashTable;
 use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 
 /// Number of shards (a power of two).
@@ -26,9 +31,16 @@ pub(crate) struct Sharded<V> {
 }
 
 struct Shard<V> {
-    map: HashMap<Box<str>, V>,
+    map: HashTable<Entry<V>>,
     /// When expired entries are next swept out (seconds since the epoch).
     next_sweep: u64,
+}
+
+/// A key, its hash and its value.
+struct Entry<V> {
+    hash: u64,
+    key: Box<str>,
+    value: V,
 }
 
 // === impl Sharded ===
@@ -39,7 +51,7 @@ impl<V: Expiring> Sharded<V> {
         let shards = (0..SHARDS)
             .map(|_| {
                 Mutex::new(Shard {
-                    map: HashMap::new(),
+                    map: HashTable::new(),
                     next_sweep: 0,
                 })
             })
@@ -60,33 +72,42 @@ impl<V: Expiring> Sharded<V> {
         fresh: impl FnOnce() -> V,
         f: impl FnOnce(&mut V) -> R,
     ) -> R {
-        let shard = self.hasher.hash_one(key) as usize & (SHARDS - 1);
-        let mut shard = self.shards[shard].lock();
+        let hash = self.hasher.hash_one(key);
+        // Middle bits pick the shard: hashbrown places an entry by the low
+        // bits and tells entries apart in a group by the top seven.
+        let mut shard = self.shards[(hash >> 32) as usize & (SHARDS - 1)].lock();
         if now >= shard.next_sweep {
             // Once a second per shard: the sweep is the only O(n) step.
-            shard.map.retain(|_, v| !v.expired(now));
+            shard.map.retain(|e| !e.value.expired(now));
             shard.next_sweep = now + 1;
         }
-        if let Some(value) = shard.map.get_mut(key) {
-            return f(value);
+        let same = |e: &Entry<V>| e.hash == hash && *e.key == *key;
+        if let Some(entry) = shard.map.find_mut(hash, same) {
+            return f(&mut entry.value);
         }
         if shard.map.len() >= self.per_shard {
-            shard.map.retain(|_, v| !v.expired(now));
-            if shard.map.len() >= self.per_shard {
-                let victim = shard.map.keys().next().cloned();
-                if let Some(victim) = victim {
-                    shard.map.remove(&victim);
-                }
+            shard.map.retain(|e| !e.value.expired(now));
+            if shard.map.len() >= self.per_shard
+                && let Some(victim) = shard.map.iter().next().map(|e| e.hash)
+                && let Ok(entry) = shard.map.find_entry(victim, |e| e.hash == victim)
+            {
+                entry.remove();
             }
         }
-        f(shard.map.entry(key.into()).or_insert_with(fresh))
+        let entry = Entry {
+            hash,
+            key: key.into(),
+            value: fresh(),
+        };
+        let entry = shard.map.insert_unique(hash, entry, |e| e.hash);
+        f(&mut entry.into_mut().value)
     }
 
     /// Takes every value out (a batch flush).
     pub(crate) fn drain(&self) -> Vec<(Box<str>, V)> {
         let mut out = Vec::new();
         for shard in self.shards.iter() {
-            out.extend(shard.lock().map.drain());
+            out.extend(shard.lock().map.drain().map(|e| (e.key, e.value)));
         }
         out
     }

@@ -1,10 +1,14 @@
 //! What the counters said about a request, and the headers Kong derives
 //! from it (`handler.lua`'s access phase).
 
+use super::digits;
 use super::window::Now;
 use crate::model::plugin::rate_limiting::Period;
 use crate::model::plugin::rate_limiting::schema_number;
-use http::{HeaderMap, HeaderName, HeaderValue};
+use crate::plugins::SetHeader;
+#[cfg(test)]
+use http::HeaderMap;
+use http::{HeaderName, HeaderValue};
 
 /// One limited window's count before this request.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -49,9 +53,10 @@ impl Usage {
     /// `RateLimit-Remaining` and `RateLimit-Reset` for the window with the
     /// least remaining (the larger window on a tie), and `Retry-After` when
     /// the request is refused.
-    pub(crate) fn write_headers(&self, now: &Now, headers: &mut HeaderMap) {
-        // (limit, window seconds, remaining, reset) of the tightest window.
-        let mut tightest: Option<(f64, u64, f64, u64)> = None;
+    pub(crate) fn write_headers(&self, now: &Now, headers: &mut impl SetHeader) {
+        // (limit, window seconds, remaining, reset) of the tightest window,
+        // its values built once and shared by both header families.
+        let mut tightest: Option<(HeaderValue, u64, f64, HeaderValue, u64)> = None;
         for u in &self.used {
             let mut remaining = u.limit - u.before;
             if self.stop.is_none() || self.stop == Some(u.period) {
@@ -59,23 +64,26 @@ impl Usage {
             }
             let remaining = remaining.max(0.0);
             let window = u.period.seconds();
-            let better = match tightest {
+            let better = match &tightest {
                 None => true,
-                Some((_, w, r, _)) => remaining < r || (remaining == r && window > w),
+                Some((_, w, r, _, _)) => remaining < *r || (remaining == *r && window > *w),
             };
-            if better {
-                tightest = Some((u.limit, window, remaining, now.reset(u.period)));
-            }
             let (limit_name, remaining_name) = window_headers(u.period);
-            set(headers, limit_name, u.limit);
-            set(headers, remaining_name, remaining);
+            let (limit, left) = (number(u.limit), number(remaining));
+            if better {
+                let reset = now.reset(u.period);
+                tightest = Some((limit.clone(), window, remaining, left.clone(), reset));
+            }
+            headers.set_header(limit_name, limit);
+            headers.set_header(remaining_name, left);
         }
-        if let Some((limit, _, remaining, reset)) = tightest {
-            set(headers, RATELIMIT_LIMIT, limit);
-            set(headers, RATELIMIT_REMAINING, remaining);
-            headers.insert(RATELIMIT_RESET, HeaderValue::from(reset));
+        if let Some((limit, _, _, remaining, reset)) = tightest {
+            headers.set_header(RATELIMIT_LIMIT, limit);
+            headers.set_header(RATELIMIT_REMAINING, remaining);
+            let reset = digits::value(reset);
+            headers.set_header(RATELIMIT_RESET, reset.clone());
             if self.stop.is_some() {
-                headers.insert(http::header::RETRY_AFTER, HeaderValue::from(reset));
+                headers.set_header(http::header::RETRY_AFTER, reset);
             }
         }
     }
@@ -125,13 +133,14 @@ fn window_headers(period: Period) -> (HeaderName, HeaderName) {
 
 /// A number as Kong prints it: whole numbers without a fraction (the
 /// common case, printed without going through a formatter).
-fn set(headers: &mut HeaderMap, name: HeaderName, value: f64) {
+fn number(value: f64) -> HeaderValue {
     const EXACT: f64 = (1u64 << 53) as f64;
     if value.fract() == 0.0 && (0.0..EXACT).contains(&value) {
-        headers.insert(name, HeaderValue::from(value as u64));
-    } else if let Ok(v) = HeaderValue::from_str(&schema_number(value).to_string()) {
-        headers.insert(name, v);
+        return digits::value(value as u64);
     }
+    // A number's text is always a valid header value.
+    HeaderValue::from_str(&schema_number(value).to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static("0"))
 }
 
 #[cfg(test)]

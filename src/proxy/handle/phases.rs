@@ -50,28 +50,11 @@ pub(super) fn response_phase(
     exchange: &mut Exchange<'_>,
     headers: &mut HeaderMap,
 ) {
-    // A plugin's header replaces the response's, all its values kept
-    // (`drain` names only the first value of each header). Cookies add
-    // to the response's own: a session cookie must not erase the
-    // upstream's.
-    let mut last = None;
-    for (name, value) in exchange.response_headers.drain() {
-        match name {
-            Some(name) if name == http::header::SET_COOKIE => {
-                headers.append(name.clone(), value);
-                last = Some(name);
-            }
-            Some(name) => {
-                headers.insert(name.clone(), value);
-                last = Some(name);
-            }
-            None => {
-                if let Some(name) = &last {
-                    headers.append(name.clone(), value);
-                }
-            }
-        }
-    }
+    // A plugin's header replaces the response's, all its values kept.
+    // Cookies add to the response's own: a session cookie must not erase
+    // the upstream's.
+    std::mem::take(&mut exchange.response_headers)
+        .apply(headers, |name| name == http::header::SET_COOKIE);
     for plugin in ran {
         plugins::response(plugin, exchange, headers);
     }

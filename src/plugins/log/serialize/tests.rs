@@ -129,6 +129,7 @@ fn the_consumer_and_credential_id_are_logged() {
             custom_id: None,
             groups: Vec::new(),
             source: crate::model::ObjectRef::new("KongConsumer", "default", "alice"),
+            header_values: Default::default(),
         }),
         credential: Some("key-id".into()),
         anonymous: false,

@@ -43,9 +43,8 @@ impl Callback {
     ) -> Result<Option<Callback>, PluginError> {
         let config = ctx.config;
         let headers = exchange.headers();
-        let pending = cookie::chunks_present(headers, &config.login.cookie.name) > 0;
-        let session = cookie::chunks_present(headers, &config.session.cookie.name) > 0;
-        if !pending && session {
+        let pending = cookie::present(headers, &config.login.cookie.name);
+        if !pending && cookie::present(headers, &config.session.cookie.name) {
             return Ok(None);
         }
         let posted = pending
