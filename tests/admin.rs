@@ -171,6 +171,7 @@ fn full_table(up: &Upstream) -> Table {
         custom_id: Some("jane-1".into()),
         groups: Vec::new(),
         source: source("KongConsumer", "jane"),
+        header_values: Default::default(),
     };
     t.credentials
         .insert(Credential::Oauth2(Oauth2Credential {

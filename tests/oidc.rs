@@ -255,6 +255,7 @@ pub fn add_consumer(t: &mut Table, id: &str, username: Option<&str>, custom_id: 
             custom_id: custom_id.map(str::to_string),
             groups: Vec::new(),
             source: source("KongConsumer", id),
+            header_values: Default::default(),
         }
         .into(),
     );

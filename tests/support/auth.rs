@@ -37,6 +37,7 @@ pub fn consumer(table: &mut Table, username: &str) -> String {
             custom_id: Some(format!("{username}-custom")),
             groups: Vec::new(),
             source: source("KongConsumer", username),
+            header_values: Default::default(),
         }
         .into(),
     );

@@ -144,6 +144,7 @@ pub fn consumer(username: &str) -> Consumer {
         custom_id: None,
         groups: Vec::new(),
         source: source("KongConsumer", username),
+        header_values: Default::default(),
     }
 }
 

@@ -141,6 +141,7 @@ pub fn oauth_table(up: &Upstream, config: &Value) -> Table {
                 custom_id: custom.map(str::to_string),
                 groups: Vec::new(),
                 source: source("KongConsumer", username),
+                header_values: Default::default(),
             }
             .into(),
         );
