@@ -591,6 +591,7 @@ golden!(
     grpc,
     upstream_tls,
     upstream_policy,
+    kong_ingress,
 );
 
 #[test]

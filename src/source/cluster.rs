@@ -11,6 +11,7 @@
 
 pub(crate) mod backoff;
 mod feed;
+mod optional;
 pub mod refs;
 mod secrets;
 mod throttle;
@@ -21,7 +22,7 @@ pub(crate) mod fake_api;
 pub(crate) mod tests;
 
 use crate::crd::{
-    KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin, KongUpstreamPolicy,
+    KongClusterPlugin, KongConsumer, KongConsumerGroup, KongIngress, KongPlugin, KongUpstreamPolicy,
 };
 use crate::metrics::Metrics;
 use crate::objects::class::ClassFilter;
@@ -32,6 +33,9 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
+pub use optional::{
+    consumer_groups_installed, kong_ingresses_installed, upstream_policies_installed,
+};
 use secrets::RefSecrets;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
@@ -63,40 +67,9 @@ pub struct ClusterOptions {
     /// Leave KongUpstreamPolicies unwatched: their CRD is not installed (see
     /// [`upstream_policies_installed`]).
     pub skip_upstream_policies: bool,
-}
-
-/// Where KongConsumerGroup lives, and its resource name there.
-const CONSUMER_GROUPS_API: &str = "configuration.konghq.com/v1beta1";
-const CONSUMER_GROUPS: &str = "kongconsumergroups";
-
-/// Whether the KongConsumerGroup CRD is installed. It came later than the
-/// other Kong CRDs, and a watch of a kind the API server does not serve
-/// never lists, so kingress would never become ready on an older install;
-/// KIC likewise checks and leaves such kinds out. When the API server cannot
-/// be asked, the kind is assumed installed (its watch retries like any
-/// other).
-pub async fn consumer_groups_installed(client: &Client) -> bool {
-    installed(client, CONSUMER_GROUPS).await
-}
-
-/// Whether the KongUpstreamPolicy CRD is installed (same reasons and rule
-/// as [`consumer_groups_installed`]; it shares that API version).
-pub async fn upstream_policies_installed(client: &Client) -> bool {
-    installed(client, UPSTREAM_POLICIES).await
-}
-
-/// Resource name of KongUpstreamPolicy in [`CONSUMER_GROUPS_API`].
-const UPSTREAM_POLICIES: &str = "kongupstreampolicies";
-
-async fn installed(client: &Client, resource: &str) -> bool {
-    match client.list_api_group_resources(CONSUMER_GROUPS_API).await {
-        Ok(list) => list.resources.iter().any(|r| r.name == resource),
-        Err(kube::Error::Api(e)) if e.code == 404 => false,
-        Err(error) => {
-            tracing::debug!(%error, resource, "API discovery failed; watching the kind anyway");
-            true
-        }
-    }
+    /// Leave KongIngresses unwatched: their CRD is not installed (see
+    /// [`kong_ingresses_installed`]).
+    pub skip_kong_ingresses: bool,
 }
 
 /// Running watches and their stores.
@@ -129,6 +102,7 @@ struct Lanes {
     kong_consumers: Vec<Lane<KongConsumer>>,
     kong_consumer_groups: Vec<Lane<KongConsumerGroup>>,
     kong_upstream_policies: Vec<Lane<KongUpstreamPolicy>>,
+    kong_ingresses: Vec<Lane<KongIngress>>,
 }
 
 /// Starts watches of one kind; collects their lanes and tasks.
@@ -195,6 +169,11 @@ impl ClusterSource {
                 Vec::new()
             } else {
                 s.namespaced("KongUpstreamPolicy", Default::default(), false)
+            },
+            kong_ingresses: if options.skip_kong_ingresses {
+                Vec::new()
+            } else {
+                s.namespaced("KongIngress", Default::default(), false)
             },
         });
         let listed = changes.subscribe();
@@ -296,6 +275,8 @@ impl Reader {
             kong_consumers: collect(&l.kong_consumers),
             kong_consumer_groups: collect(&l.kong_consumer_groups),
             kong_upstream_policies: collect(&l.kong_upstream_policies),
+            kong_ingresses: collect(&l.kong_ingresses),
+            config_maps: Default::default(),
             // Cluster mode reads no Kong declarative files.
             declarative: Vec::new(),
             refused: Vec::new(),
@@ -378,6 +359,7 @@ impl Lanes {
             && all(&self.kong_consumers)
             && all(&self.kong_consumer_groups)
             && all(&self.kong_upstream_policies)
+            && all(&self.kong_ingresses)
     }
 
     fn wanted_secrets(&self, class: &str) -> BTreeSet<ObjectKey> {

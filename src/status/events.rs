@@ -158,6 +158,8 @@ fn uid(objects: &ObjectSet, problem: &Problem) -> Option<String> {
         "KongConsumer" => of(&objects.kong_consumers, &key),
         "KongConsumerGroup" => of(&objects.kong_consumer_groups, &key),
         "KongUpstreamPolicy" => of(&objects.kong_upstream_policies, &key),
+        "KongIngress" => of(&objects.kong_ingresses, &key),
+        "ConfigMap" => of(&objects.config_maps, &key),
         _ => None,
     }
 }

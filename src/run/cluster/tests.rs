@@ -18,6 +18,7 @@ fn config() -> ClusterRunConfig {
             publish_service: None,
             skip_consumer_groups: false,
             skip_upstream_policies: false,
+            skip_kong_ingresses: false,
         },
         status,
         lease: LeaseOptions::for_class("kong", "kingress", "kingress-0"),

@@ -88,6 +88,7 @@ pub(crate) fn options(namespaces: &[&str]) -> ClusterOptions {
         publish_service: None,
         skip_consumer_groups: false,
         skip_upstream_policies: false,
+        skip_kong_ingresses: false,
     }
 }
 
