@@ -31,6 +31,14 @@ pub const SERVICE_SECRET_ANNOTATIONS: [&str; 3] = [
     "konghq.com/client-cert",
 ];
 
+/// Service annotations naming ConfigMaps in the Service's namespace that
+/// hold upstream CA bundles (documented and code spellings). The cluster
+/// source reads the ConfigMaps they name; translate reads them.
+pub const SERVICE_CONFIG_MAP_ANNOTATIONS: [&str; 2] = [
+    "konghq.com/ca-certificates-configmaps",
+    "konghq.com/ca-certificates-configmap",
+];
+
 /// `(namespace, name)`; the namespace is empty for cluster-scoped objects.
 pub type ObjectKey = (String, String);
 

@@ -3,7 +3,8 @@
 //! store. Secrets are never watched wholesale: a label-selected watch reads
 //! `konghq.com/credential` Secrets, and the Secrets that Ingress TLS and
 //! plugin `configFrom`/`configPatches` name are read by GET, driven by a
-//! metadata-only watch of Secrets (see `secrets`).
+//! metadata-only watch of Secrets (see `secrets`). ConfigMaps are read only
+//! where Services name them as CA bundles, one watch by name each.
 //!
 //! Watch failures are retried with backoff forever; the stores keep their
 //! last content meanwhile, so the control loop keeps the last table and
@@ -28,7 +29,7 @@ use crate::metrics::Metrics;
 use crate::objects::class::ClassFilter;
 use crate::objects::{CREDENTIAL_LABEL, ObjectKey, ObjectSet, Store};
 use feed::{Lane, Signal};
-use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::runtime::watcher;
@@ -37,6 +38,7 @@ pub use optional::{
     consumer_groups_installed, kong_ingresses_installed, upstream_policies_installed,
 };
 use secrets::RefSecrets;
+use secrets::named::NamedWatches;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -88,6 +90,8 @@ pub struct ClusterSource {
 pub struct Reader {
     lanes: Arc<Lanes>,
     refs: Arc<RefSecrets>,
+    /// ConfigMaps Services name as CA bundles, one watch each (they are few).
+    config_maps: Arc<NamedWatches<ConfigMap>>,
 }
 
 /// The reading side of every static watch.
@@ -131,7 +135,8 @@ impl ClusterSource {
             tasks: Vec::new(),
         };
         let credentials = watcher::Config::default().labels(CREDENTIAL_LABEL);
-        let mut services = s.namespaced::<Service>("Service", Default::default(), false);
+        // Services name Secrets and ConfigMaps (upstream TLS annotations).
+        let mut services = s.namespaced::<Service>("Service", Default::default(), true);
         // The publish Service is read even outside the watched namespaces.
         if let Some((ns, name)) = &options.publish_service
             && !s.namespaces.is_empty()
@@ -177,6 +182,12 @@ impl ClusterSource {
             },
         });
         let listed = changes.subscribe();
+        let config_maps = Arc::new(NamedWatches::of_kind(
+            "ConfigMap",
+            client.clone(),
+            metrics.clone(),
+            changes.clone(),
+        ));
         let refs = Arc::new(RefSecrets::new(
             client,
             metrics,
@@ -184,15 +195,19 @@ impl ClusterSource {
             &options.namespaces,
         ));
         let mut tasks = s.tasks;
+        let reader = Reader {
+            lanes,
+            refs,
+            config_maps,
+        };
         tasks.push(tokio::spawn(track_refs(
-            lanes.clone(),
-            refs.clone(),
+            reader.clone(),
             options.ingress_class.clone(),
             refs_rx,
             listed,
         )));
         ClusterSource {
-            reader: Reader { lanes, refs },
+            reader,
             refs_changes,
             class: options.ingress_class,
             changes: rx,
@@ -212,7 +227,9 @@ impl ClusterSource {
     /// it is asked on every change while waiting.
     pub fn is_ready(&self) -> bool {
         let r = &self.reader;
-        r.lanes.ready() && r.refs.ready(self.refs_changes.current())
+        r.lanes.ready()
+            && r.refs.ready(self.refs_changes.current())
+            && r.config_maps.unread().is_empty()
     }
 
     /// Resolves once [`is_ready`](Self::is_ready) holds.
@@ -276,7 +293,7 @@ impl Reader {
             kong_consumer_groups: collect(&l.kong_consumer_groups),
             kong_upstream_policies: collect(&l.kong_upstream_policies),
             kong_ingresses: collect(&l.kong_ingresses),
-            config_maps: Default::default(),
+            config_maps: collect(&self.config_maps.lanes()),
             // Cluster mode reads no Kong declarative files.
             declarative: Vec::new(),
             refused: Vec::new(),
@@ -306,15 +323,14 @@ impl std::fmt::Debug for ClusterSource {
 /// the walk takes milliseconds an async worker (and the proxy on it) must
 /// not wait for.
 async fn track_refs(
-    lanes: Arc<Lanes>,
-    refs: Arc<RefSecrets>,
+    reader: Reader,
     class: String,
     mut changes: watch::Receiver<u64>,
     mut listed: watch::Receiver<u64>,
 ) {
     // Until every kind has listed, any list completing may be the last,
     // whether or not its kind names Secrets.
-    while !lanes.ready() {
+    while !reader.lanes.ready() {
         if listed.changed().await.is_err() {
             return;
         }
@@ -322,8 +338,15 @@ async fn track_refs(
     drop(listed);
     loop {
         let generation = *changes.borrow_and_update();
-        let (l, r, c) = (lanes.clone(), refs.clone(), class.clone());
-        let synced = tokio::task::spawn_blocking(move || r.sync(&l.wanted_secrets(&c), generation));
+        let (r, c) = (reader.clone(), class.clone());
+        let synced = tokio::task::spawn_blocking(move || {
+            // ConfigMaps first: readiness asks for them once the Secrets
+            // are synced at this generation.
+            let services = state(&r.lanes.services);
+            r.config_maps
+                .sync(&refs::service_config_maps(services.iter().map(|s| &**s)));
+            r.refs.sync(&r.lanes.wanted_secrets(&c), generation)
+        });
         if synced.await.is_err() {
             return;
         }
