@@ -16,6 +16,7 @@ mod optional;
 pub mod refs;
 mod secrets;
 mod throttle;
+mod unserved;
 
 #[cfg(test)]
 pub(crate) mod fake_api;
@@ -46,6 +47,8 @@ use std::sync::Arc;
 pub use throttle::honour_retry_after;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use unserved::UnservedWatches;
+pub use unserved::{UNSERVED_KINDS, UnservedKind, unserved_installed};
 
 /// Quiet time, and longest delay, before the referenced Secrets are
 /// recomputed after a change of the referring kinds.
@@ -72,6 +75,9 @@ pub struct ClusterOptions {
     /// Leave KongIngresses unwatched: their CRD is not installed (see
     /// [`kong_ingresses_installed`]).
     pub skip_kong_ingresses: bool,
+    /// Kong kinds kingress does not serve whose CRD is installed (see
+    /// [`unserved_installed`]): watched by metadata, each object reported.
+    pub unserved: Vec<UnservedKind>,
 }
 
 /// Running watches and their stores.
@@ -92,6 +98,10 @@ pub struct Reader {
     refs: Arc<RefSecrets>,
     /// ConfigMaps Services name as CA bundles, one watch each (they are few).
     config_maps: Arc<NamedWatches<ConfigMap>>,
+    /// Objects of Kong kinds reported, not served. Readiness does not
+    /// wait for them: a watch RBAC forbids would hold the proxy back for
+    /// objects that only make problems.
+    unserved: Arc<UnservedWatches>,
 }
 
 /// The reading side of every static watch.
@@ -188,6 +198,13 @@ impl ClusterSource {
             metrics.clone(),
             changes.clone(),
         ));
+        let unserved = Arc::new(UnservedWatches::start(
+            &client,
+            &options.unserved,
+            &options.namespaces,
+            &metrics,
+            &changes,
+        ));
         let refs = Arc::new(RefSecrets::new(
             client,
             metrics,
@@ -199,6 +216,7 @@ impl ClusterSource {
             lanes,
             refs,
             config_maps,
+            unserved,
         };
         tasks.push(tokio::spawn(track_refs(
             reader.clone(),
@@ -297,7 +315,7 @@ impl Reader {
             // Cluster mode reads no Kong declarative files.
             declarative: Vec::new(),
             refused: Vec::new(),
-            unserved: Vec::new(),
+            unserved: self.unserved.collect(),
         }
     }
 }

@@ -19,6 +19,7 @@ fn config() -> ClusterRunConfig {
             skip_consumer_groups: false,
             skip_upstream_policies: false,
             skip_kong_ingresses: false,
+            unserved: Vec::new(),
         },
         status,
         lease: LeaseOptions::for_class("kong", "kingress", "kingress-0"),

@@ -89,6 +89,7 @@ pub(crate) fn options(namespaces: &[&str]) -> ClusterOptions {
         skip_consumer_groups: false,
         skip_upstream_policies: false,
         skip_kong_ingresses: false,
+        unserved: Vec::new(),
     }
 }
 
