@@ -9,11 +9,13 @@
 mod consumer;
 mod consumer_group;
 pub mod generate;
+mod kong_ingress;
 mod plugin;
 mod upstream_policy;
 
 pub use consumer::KongConsumer;
 pub use consumer_group::{KongConsumerGroup, KongConsumerGroupSpec};
+pub use kong_ingress::{KongIngress, KongIngressRoute, KongIngressService, KongIngressUpstream};
 pub use plugin::{
     ConfigPatch, ConfigSource, KongClusterPlugin, KongPlugin, NamespacedConfigPatch,
     NamespacedConfigSource, NamespacedSecretKeyRef, PluginOrderingSpec, SecretKeyRef,

@@ -7,10 +7,10 @@ pub mod class;
 mod tests;
 
 use crate::crd::{
-    KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin, KongUpstreamPolicy,
+    KongClusterPlugin, KongConsumer, KongConsumerGroup, KongIngress, KongPlugin, KongUpstreamPolicy,
 };
 use crate::kong::{Document, DocumentError};
-use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::Resource;
@@ -29,6 +29,14 @@ pub const SERVICE_SECRET_ANNOTATIONS: [&str; 3] = [
     "konghq.com/ca-certificates-secrets",
     "konghq.com/ca-certificates-secret",
     "konghq.com/client-cert",
+];
+
+/// Service annotations naming ConfigMaps in the Service's namespace that
+/// hold upstream CA bundles (documented and code spellings). The cluster
+/// source reads the ConfigMaps they name; translate reads them.
+pub const SERVICE_CONFIG_MAP_ANNOTATIONS: [&str; 2] = [
+    "konghq.com/ca-certificates-configmaps",
+    "konghq.com/ca-certificates-configmap",
 ];
 
 /// `(namespace, name)`; the namespace is empty for cluster-scoped objects.
@@ -60,6 +68,11 @@ pub struct ObjectSet {
     pub kong_consumer_groups: Store<KongConsumerGroup>,
     /// KongUpstreamPolicies.
     pub kong_upstream_policies: Store<KongUpstreamPolicy>,
+    /// KongIngresses (deprecated by Kong; read where `konghq.com/override`
+    /// names them).
+    pub kong_ingresses: Store<KongIngress>,
+    /// ConfigMaps (only those Services name as CA bundles are kept).
+    pub config_maps: Store<ConfigMap>,
     /// Kong declarative documents (`kong.yml`), in load order.
     pub declarative: Vec<Declarative>,
     /// Manifest files and documents that could not be read (each is a
@@ -129,11 +142,15 @@ pub enum Object {
     KongConsumerGroup(KongConsumerGroup),
     /// configuration.konghq.com/v1beta1 KongUpstreamPolicy.
     KongUpstreamPolicy(KongUpstreamPolicy),
+    /// configuration.konghq.com/v1 KongIngress.
+    KongIngress(KongIngress),
+    /// v1 ConfigMap.
+    ConfigMap(ConfigMap),
 }
 
 /// `(apiVersion, kind)` of every kind kingress reads: what
 /// [`Object::from_value`] accepts and what status writes Events about.
-pub const KINDS: [(&str, &str); 10] = [
+pub const KINDS: [(&str, &str); 12] = [
     ("networking.k8s.io/v1", "IngressClass"),
     ("networking.k8s.io/v1", "Ingress"),
     ("v1", "Service"),
@@ -144,6 +161,8 @@ pub const KINDS: [(&str, &str); 10] = [
     ("configuration.konghq.com/v1", "KongConsumer"),
     ("configuration.konghq.com/v1beta1", "KongConsumerGroup"),
     ("configuration.konghq.com/v1beta1", "KongUpstreamPolicy"),
+    ("configuration.konghq.com/v1", "KongIngress"),
+    ("v1", "ConfigMap"),
 ];
 
 /// The `apiVersion` kingress reads `kind` at, if it reads that kind.
@@ -203,6 +222,8 @@ impl ObjectSet {
             Object::KongConsumer(o) => insert(&mut self.kong_consumers, o, true),
             Object::KongConsumerGroup(o) => insert(&mut self.kong_consumer_groups, o, true),
             Object::KongUpstreamPolicy(o) => insert(&mut self.kong_upstream_policies, o, true),
+            Object::KongIngress(o) => insert(&mut self.kong_ingresses, o, true),
+            Object::ConfigMap(o) => insert(&mut self.config_maps, o, true),
         }
     }
 
@@ -218,6 +239,8 @@ impl ObjectSet {
             + self.kong_consumers.len()
             + self.kong_consumer_groups.len()
             + self.kong_upstream_policies.len()
+            + self.kong_ingresses.len()
+            + self.config_maps.len()
             + self.declarative.len()
     }
 
@@ -360,6 +383,8 @@ impl Object {
             "KongUpstreamPolicy" => {
                 Object::KongUpstreamPolicy(serde_json::from_value(value).map_err(invalid)?)
             }
+            "KongIngress" => Object::KongIngress(serde_json::from_value(value).map_err(invalid)?),
+            "ConfigMap" => Object::ConfigMap(serde_json::from_value(value).map_err(invalid)?),
             _ => return Err(ParseError::Unsupported(format!("{api_version}/{kind}"))),
         })
     }

@@ -12,7 +12,8 @@
 //!   shared with source and status): which Ingresses, KongConsumers and
 //!   KongClusterPlugins are ours;
 //! - `ingress`: routes from Ingress rules and the default backend, using
-//!   `annotations`, `paths` and `backend` (Services and endpoints);
+//!   `annotations`, `paths` and `backend` (Services and endpoints), with
+//!   `kong_ingress` laying a KongIngress under the annotations;
 //! - `plugins` (+ `plugin_config`): `konghq.com/plugins` references and
 //!   global KongClusterPlugins to parsed plugin instances;
 //! - `consumers` (+ `credentials`, `consumer_groups`): KongConsumers, their
@@ -33,6 +34,7 @@ mod declarative;
 mod holders;
 mod ids;
 mod ingress;
+mod kong_ingress;
 mod memo;
 mod paths;
 mod plugin_config;

@@ -15,6 +15,8 @@ mod bodies;
 mod headers;
 #[path = "proxy/hygiene.rs"]
 mod hygiene;
+#[path = "proxy/kong_ingress.rs"]
+mod kong_ingress;
 #[path = "proxy/limits.rs"]
 mod limits;
 #[path = "proxy/normalise.rs"]

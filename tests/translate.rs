@@ -590,7 +590,9 @@ golden!(
     openid_connect,
     grpc,
     upstream_tls,
+    upstream_tls_configmaps,
     upstream_policy,
+    kong_ingress,
 );
 
 #[test]

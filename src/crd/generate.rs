@@ -9,6 +9,10 @@
 //! Each addition names its property and panics when the property is missing,
 //! so a renamed field fails the CRD test instead of silently losing a rule.
 
+mod kong_ingress;
+
+pub use kong_ingress::kong_ingresses;
+
 use super::{
     GROUP, KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin, KongUpstreamPolicy,
     VERSION, VERSION_V1BETA1,
@@ -27,6 +31,7 @@ pub fn all() -> Vec<CustomResourceDefinition> {
         kong_consumers(),
         kong_consumer_groups(),
         kong_upstream_policies(),
+        kong_ingresses(),
     ]
 }
 

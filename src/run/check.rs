@@ -212,6 +212,8 @@ fn keys(objects: &ObjectSet) -> Vec<Key> {
         .chain(of(&objects.kong_consumers))
         .chain(of(&objects.kong_consumer_groups))
         .chain(of(&objects.kong_upstream_policies))
+        .chain(of(&objects.kong_ingresses))
+        .chain(of(&objects.config_maps))
         .chain(objects.unserved.iter().map(|u| {
             let ns = u.namespace.clone().unwrap_or_default();
             (u.kind.clone(), ns, u.name.clone())

@@ -11,7 +11,7 @@ use crate::publish::TableHandle;
 use crate::reconcile::{Debounce, Reconciler};
 use crate::source::cluster::{
     ClusterOptions, ClusterSource, consumer_groups_installed, honour_retry_after,
-    upstream_policies_installed,
+    kong_ingresses_installed, unserved_installed, upstream_policies_installed,
 };
 use crate::status::{AddressSource, Elector, LeaseOptions, Reporter, StatusOptions};
 use crate::translate::Options;
@@ -99,6 +99,8 @@ impl ClusterRunConfig {
                 publish_service,
                 skip_consumer_groups: false,
                 skip_upstream_policies: false,
+                skip_kong_ingresses: false,
+                unserved: Vec::new(),
             },
             lease: LeaseOptions::for_class(&class, &lease_namespace, &instance),
             status,
@@ -172,6 +174,15 @@ where
         );
         options.skip_upstream_policies = true;
     }
+    if !options.skip_kong_ingresses && !kong_ingresses_installed(&client).await {
+        tracing::info!(
+            "the KongIngress CRD (configuration.konghq.com/v1) is not installed: \
+             konghq.com/override names nothing (install the CRD and restart kingress)"
+        );
+        options.skip_kong_ingresses = true;
+    }
+    // Reported, not served: watched by metadata where installed.
+    options.unserved = unserved_installed(&client).await;
     let mut source = ClusterSource::start(client.clone(), options, metrics.clone());
     let (leader, elector) = Elector::new(client.clone(), config.lease.clone()).spawn();
     let reporter = Reporter::new(client, config.status.clone(), metrics, leader);

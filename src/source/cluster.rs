@@ -3,7 +3,8 @@
 //! store. Secrets are never watched wholesale: a label-selected watch reads
 //! `konghq.com/credential` Secrets, and the Secrets that Ingress TLS and
 //! plugin `configFrom`/`configPatches` name are read by GET, driven by a
-//! metadata-only watch of Secrets (see `secrets`).
+//! metadata-only watch of Secrets (see `secrets`). ConfigMaps are read only
+//! where Services name them as CA bundles, one watch by name each.
 //!
 //! Watch failures are retried with backoff forever; the stores keep their
 //! last content meanwhile, so the control loop keeps the last table and
@@ -11,9 +12,11 @@
 
 pub(crate) mod backoff;
 mod feed;
+mod optional;
 pub mod refs;
 mod secrets;
 mod throttle;
+mod unserved;
 
 #[cfg(test)]
 pub(crate) mod fake_api;
@@ -21,18 +24,22 @@ pub(crate) mod fake_api;
 pub(crate) mod tests;
 
 use crate::crd::{
-    KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin, KongUpstreamPolicy,
+    KongClusterPlugin, KongConsumer, KongConsumerGroup, KongIngress, KongPlugin, KongUpstreamPolicy,
 };
 use crate::metrics::Metrics;
 use crate::objects::class::ClassFilter;
 use crate::objects::{CREDENTIAL_LABEL, ObjectKey, ObjectSet, Store};
 use feed::{Lane, Signal};
-use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
+pub use optional::{
+    consumer_groups_installed, kong_ingresses_installed, upstream_policies_installed,
+};
 use secrets::RefSecrets;
+use secrets::named::NamedWatches;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -40,6 +47,8 @@ use std::sync::Arc;
 pub use throttle::honour_retry_after;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use unserved::UnservedWatches;
+pub use unserved::{UNSERVED_KINDS, UnservedKind, unserved_installed};
 
 /// Quiet time, and longest delay, before the referenced Secrets are
 /// recomputed after a change of the referring kinds.
@@ -63,40 +72,12 @@ pub struct ClusterOptions {
     /// Leave KongUpstreamPolicies unwatched: their CRD is not installed (see
     /// [`upstream_policies_installed`]).
     pub skip_upstream_policies: bool,
-}
-
-/// Where KongConsumerGroup lives, and its resource name there.
-const CONSUMER_GROUPS_API: &str = "configuration.konghq.com/v1beta1";
-const CONSUMER_GROUPS: &str = "kongconsumergroups";
-
-/// Whether the KongConsumerGroup CRD is installed. It came later than the
-/// other Kong CRDs, and a watch of a kind the API server does not serve
-/// never lists, so kingress would never become ready on an older install;
-/// KIC likewise checks and leaves such kinds out. When the API server cannot
-/// be asked, the kind is assumed installed (its watch retries like any
-/// other).
-pub async fn consumer_groups_installed(client: &Client) -> bool {
-    installed(client, CONSUMER_GROUPS).await
-}
-
-/// Whether the KongUpstreamPolicy CRD is installed (same reasons and rule
-/// as [`consumer_groups_installed`]; it shares that API version).
-pub async fn upstream_policies_installed(client: &Client) -> bool {
-    installed(client, UPSTREAM_POLICIES).await
-}
-
-/// Resource name of KongUpstreamPolicy in [`CONSUMER_GROUPS_API`].
-const UPSTREAM_POLICIES: &str = "kongupstreampolicies";
-
-async fn installed(client: &Client, resource: &str) -> bool {
-    match client.list_api_group_resources(CONSUMER_GROUPS_API).await {
-        Ok(list) => list.resources.iter().any(|r| r.name == resource),
-        Err(kube::Error::Api(e)) if e.code == 404 => false,
-        Err(error) => {
-            tracing::debug!(%error, resource, "API discovery failed; watching the kind anyway");
-            true
-        }
-    }
+    /// Leave KongIngresses unwatched: their CRD is not installed (see
+    /// [`kong_ingresses_installed`]).
+    pub skip_kong_ingresses: bool,
+    /// Kong kinds kingress does not serve whose CRD is installed (see
+    /// [`unserved_installed`]): watched by metadata, each object reported.
+    pub unserved: Vec<UnservedKind>,
 }
 
 /// Running watches and their stores.
@@ -115,6 +96,12 @@ pub struct ClusterSource {
 pub struct Reader {
     lanes: Arc<Lanes>,
     refs: Arc<RefSecrets>,
+    /// ConfigMaps Services name as CA bundles, one watch each (they are few).
+    config_maps: Arc<NamedWatches<ConfigMap>>,
+    /// Objects of Kong kinds reported, not served. Readiness does not
+    /// wait for them: a watch RBAC forbids would hold the proxy back for
+    /// objects that only make problems.
+    unserved: Arc<UnservedWatches>,
 }
 
 /// The reading side of every static watch.
@@ -129,6 +116,7 @@ struct Lanes {
     kong_consumers: Vec<Lane<KongConsumer>>,
     kong_consumer_groups: Vec<Lane<KongConsumerGroup>>,
     kong_upstream_policies: Vec<Lane<KongUpstreamPolicy>>,
+    kong_ingresses: Vec<Lane<KongIngress>>,
 }
 
 /// Starts watches of one kind; collects their lanes and tasks.
@@ -157,7 +145,8 @@ impl ClusterSource {
             tasks: Vec::new(),
         };
         let credentials = watcher::Config::default().labels(CREDENTIAL_LABEL);
-        let mut services = s.namespaced::<Service>("Service", Default::default(), false);
+        // Services name Secrets and ConfigMaps (upstream TLS annotations).
+        let mut services = s.namespaced::<Service>("Service", Default::default(), true);
         // The publish Service is read even outside the watched namespaces.
         if let Some((ns, name)) = &options.publish_service
             && !s.namespaces.is_empty()
@@ -196,8 +185,26 @@ impl ClusterSource {
             } else {
                 s.namespaced("KongUpstreamPolicy", Default::default(), false)
             },
+            kong_ingresses: if options.skip_kong_ingresses {
+                Vec::new()
+            } else {
+                s.namespaced("KongIngress", Default::default(), false)
+            },
         });
         let listed = changes.subscribe();
+        let config_maps = Arc::new(NamedWatches::of_kind(
+            "ConfigMap",
+            client.clone(),
+            metrics.clone(),
+            changes.clone(),
+        ));
+        let unserved = Arc::new(UnservedWatches::start(
+            &client,
+            &options.unserved,
+            &options.namespaces,
+            &metrics,
+            &changes,
+        ));
         let refs = Arc::new(RefSecrets::new(
             client,
             metrics,
@@ -205,15 +212,20 @@ impl ClusterSource {
             &options.namespaces,
         ));
         let mut tasks = s.tasks;
+        let reader = Reader {
+            lanes,
+            refs,
+            config_maps,
+            unserved,
+        };
         tasks.push(tokio::spawn(track_refs(
-            lanes.clone(),
-            refs.clone(),
+            reader.clone(),
             options.ingress_class.clone(),
             refs_rx,
             listed,
         )));
         ClusterSource {
-            reader: Reader { lanes, refs },
+            reader,
             refs_changes,
             class: options.ingress_class,
             changes: rx,
@@ -233,7 +245,9 @@ impl ClusterSource {
     /// it is asked on every change while waiting.
     pub fn is_ready(&self) -> bool {
         let r = &self.reader;
-        r.lanes.ready() && r.refs.ready(self.refs_changes.current())
+        r.lanes.ready()
+            && r.refs.ready(self.refs_changes.current())
+            && r.config_maps.unread().is_empty()
     }
 
     /// Resolves once [`is_ready`](Self::is_ready) holds.
@@ -296,10 +310,12 @@ impl Reader {
             kong_consumers: collect(&l.kong_consumers),
             kong_consumer_groups: collect(&l.kong_consumer_groups),
             kong_upstream_policies: collect(&l.kong_upstream_policies),
+            kong_ingresses: collect(&l.kong_ingresses),
+            config_maps: collect(&self.config_maps.lanes()),
             // Cluster mode reads no Kong declarative files.
             declarative: Vec::new(),
             refused: Vec::new(),
-            unserved: Vec::new(),
+            unserved: self.unserved.collect(),
         }
     }
 }
@@ -325,15 +341,14 @@ impl std::fmt::Debug for ClusterSource {
 /// the walk takes milliseconds an async worker (and the proxy on it) must
 /// not wait for.
 async fn track_refs(
-    lanes: Arc<Lanes>,
-    refs: Arc<RefSecrets>,
+    reader: Reader,
     class: String,
     mut changes: watch::Receiver<u64>,
     mut listed: watch::Receiver<u64>,
 ) {
     // Until every kind has listed, any list completing may be the last,
     // whether or not its kind names Secrets.
-    while !lanes.ready() {
+    while !reader.lanes.ready() {
         if listed.changed().await.is_err() {
             return;
         }
@@ -341,8 +356,15 @@ async fn track_refs(
     drop(listed);
     loop {
         let generation = *changes.borrow_and_update();
-        let (l, r, c) = (lanes.clone(), refs.clone(), class.clone());
-        let synced = tokio::task::spawn_blocking(move || r.sync(&l.wanted_secrets(&c), generation));
+        let (r, c) = (reader.clone(), class.clone());
+        let synced = tokio::task::spawn_blocking(move || {
+            // ConfigMaps first: readiness asks for them once the Secrets
+            // are synced at this generation.
+            let services = state(&r.lanes.services);
+            r.config_maps
+                .sync(&refs::service_config_maps(services.iter().map(|s| &**s)));
+            r.refs.sync(&r.lanes.wanted_secrets(&c), generation)
+        });
         if synced.await.is_err() {
             return;
         }
@@ -378,6 +400,7 @@ impl Lanes {
             && all(&self.kong_consumers)
             && all(&self.kong_consumer_groups)
             && all(&self.kong_upstream_policies)
+            && all(&self.kong_ingresses)
     }
 
     fn wanted_secrets(&self, class: &str) -> BTreeSet<ObjectKey> {

@@ -105,7 +105,12 @@ impl EventWriter {
     /// objects.
     fn event(&self, objects: &ObjectSet, problem: &Problem) -> Option<Event> {
         let object = &problem.object;
-        let api_version = api_version(&object.kind)?;
+        // Kong kinds kingress does not serve are reported too; their
+        // objects carry their version.
+        let api_version = api_version(&object.kind).map(str::to_string).or_else(|| {
+            let unserved = objects.unserved.iter().find(|u| u.kind == object.kind);
+            unserved.map(|u| u.api_version.clone())
+        })?;
         let now = Utc::now();
         // Cluster-scoped objects get their Events in `default`, as kubectl
         // and kube-runtime do.
@@ -128,7 +133,7 @@ impl EventWriter {
             reporting_controller: Some(CONTROLLER.into()),
             reporting_instance: Some(self.instance.clone()),
             regarding: Some(ObjectReference {
-                api_version: Some(api_version.into()),
+                api_version: Some(api_version),
                 kind: Some(object.kind.clone()),
                 name: Some(object.name.clone()),
                 namespace: object.namespace.clone(),
@@ -158,6 +163,8 @@ fn uid(objects: &ObjectSet, problem: &Problem) -> Option<String> {
         "KongConsumer" => of(&objects.kong_consumers, &key),
         "KongConsumerGroup" => of(&objects.kong_consumer_groups, &key),
         "KongUpstreamPolicy" => of(&objects.kong_upstream_policies, &key),
+        "KongIngress" => of(&objects.kong_ingresses, &key),
+        "ConfigMap" => of(&objects.config_maps, &key),
         _ => None,
     }
 }

@@ -13,28 +13,29 @@ use crate::model::{ObjectRef, PathHandling, Scheme};
 use std::collections::BTreeMap;
 
 pub(super) use forwarding::Rewrite;
-pub(super) use matching::Conditions;
+pub(super) use forwarding::{PATH_HANDLING, REQUEST_BUFFERING, RESPONSE_BUFFERING};
+pub(super) use matching::{Conditions, HEADERS_PREFIX, HEADERS_SEPARATOR, SNIS};
 pub(super) use upstream_tls::settings as upstream_tls;
 
 /// Plugins to attach (Ingress, Service, KongConsumer).
 pub(super) const PLUGINS: &str = "konghq.com/plugins";
-const STRIP_PATH: &str = "konghq.com/strip-path";
-const PRESERVE_HOST: &str = "konghq.com/preserve-host";
-const METHODS: &str = "konghq.com/methods";
-const PROTOCOLS: &str = "konghq.com/protocols";
-const HTTPS_REDIRECT: &str = "konghq.com/https-redirect-status-code";
-const REGEX_PRIORITY: &str = "konghq.com/regex-priority";
+pub(super) const STRIP_PATH: &str = "konghq.com/strip-path";
+pub(super) const PRESERVE_HOST: &str = "konghq.com/preserve-host";
+pub(super) const METHODS: &str = "konghq.com/methods";
+pub(super) const PROTOCOLS: &str = "konghq.com/protocols";
+pub(super) const HTTPS_REDIRECT: &str = "konghq.com/https-redirect-status-code";
+pub(super) const REGEX_PRIORITY: &str = "konghq.com/regex-priority";
 const REGEX_PREFIX: &str = "konghq.com/regex-prefix";
-const HOST_HEADER: &str = "konghq.com/host-header";
-const PATH: &str = "konghq.com/path";
-const PROTOCOL: &str = "konghq.com/protocol";
-const CONNECT_TIMEOUT: &str = "konghq.com/connect-timeout";
-const READ_TIMEOUT: &str = "konghq.com/read-timeout";
-const WRITE_TIMEOUT: &str = "konghq.com/write-timeout";
+pub(super) const HOST_HEADER: &str = "konghq.com/host-header";
+pub(super) const PATH: &str = "konghq.com/path";
+pub(super) const PROTOCOL: &str = "konghq.com/protocol";
+pub(super) const CONNECT_TIMEOUT: &str = "konghq.com/connect-timeout";
+pub(super) const READ_TIMEOUT: &str = "konghq.com/read-timeout";
+pub(super) const WRITE_TIMEOUT: &str = "konghq.com/write-timeout";
 /// KIC reads this nginx-ingress annotation on Services: the upstream is
 /// the Service's cluster DNS name rather than its endpoints.
 const SERVICE_UPSTREAM: &str = "ingress.kubernetes.io/service-upstream";
-const RETRIES: &str = "konghq.com/retries";
+pub(super) const RETRIES: &str = "konghq.com/retries";
 /// A KongUpstreamPolicy in the Service's namespace.
 const UPSTREAM_POLICY: &str = "konghq.com/upstream-policy";
 /// Kong entity tags: metadata only, nothing to route on.
@@ -57,6 +58,7 @@ const ROUTE_KEYS: &[&str] = &[
     forwarding::PATH_HANDLING,
     forwarding::REQUEST_BUFFERING,
     forwarding::RESPONSE_BUFFERING,
+    super::kong_ingress::OVERRIDE,
 ];
 const SERVICE_KEYS: &[&str] = &[
     PLUGINS,
@@ -76,12 +78,14 @@ const SERVICE_KEYS: &[&str] = &[
     upstream_tls::CA_CONFIGMAPS[1],
     upstream_tls::CLIENT_CERT,
     UPSTREAM_POLICY,
+    super::kong_ingress::OVERRIDE,
 ];
 
 /// What KIC reads on KongConsumers and KongConsumerGroups.
 const HOLDER_KEYS: &[&str] = &[PLUGINS, TAGS];
 
-type Annotations = BTreeMap<String, String>;
+/// An object's annotations.
+pub(super) type Annotations = BTreeMap<String, String>;
 
 /// Route settings from an Ingress's annotations.
 #[derive(Clone, Debug)]

@@ -2,7 +2,7 @@
 //! and targets from its EndpointSlices (KIC's `getEndpoints`).
 
 use super::annotations::{self, ServiceSettings};
-use super::{Cx, object_ref, upstream_policy};
+use super::{Cx, kong_ingress, object_ref, upstream_policy};
 use crate::model::{self, ObjectRef, Problem, Table, Target};
 use k8s_openapi::api::core::v1::{Service, ServicePort};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -256,8 +256,12 @@ impl<'a> Backends<'a> {
         };
 
         let source = object_ref(service.as_ref());
-        let settings =
-            annotations::service_settings(cx, &source, service.metadata.annotations.as_ref());
+        let (settings, overrides) = kong_ingress::service_settings(
+            cx,
+            &source,
+            namespace,
+            service.metadata.annotations.as_ref(),
+        );
         let targets = match service_port {
             // KIC's service-upstream: one target, the Service's cluster
             // DNS name, and kube-proxy balances.
@@ -279,10 +283,8 @@ impl<'a> Backends<'a> {
             service.metadata.annotations.as_ref(),
             settings.scheme.is_some_and(model::Scheme::is_tls),
         );
-        let balance = settings
-            .upstream_policy
-            .as_deref()
-            .and_then(|policy| upstream_policy::balance(cx, &source, namespace, policy));
+        let policy = settings.upstream_policy.as_deref();
+        let balance = upstream_policy::balance(cx, &source, namespace, policy, overrides);
         let mut upstream = upstream(&service_name, source, settings, targets);
         upstream.tls = tls;
         upstream.balance = balance;

@@ -6,7 +6,7 @@
 use super::annotations::{self, RouteSettings};
 use super::backend::{Backends, PortDef};
 use super::plugins::{Attached, Levels, Resolver};
-use super::{Cx, annotation, object_ref, paths, rewrite};
+use super::{Cx, annotation, kong_ingress, object_ref, paths, rewrite};
 use crate::model::{
     HostMatch, ObjectRef, PathMatch, PluginInstance, Problem, Route, Service, Shared, Table,
 };
@@ -275,7 +275,7 @@ fn source<'a>(
     namespace: &'a str,
 ) -> Source<'a> {
     let object = object_ref(ingress);
-    let settings = annotations::route_settings(cx, &object, ingress.metadata.annotations.as_ref());
+    let settings = kong_ingress::route_settings(cx, &object, ingress);
     let value = annotation(ingress, annotations::PLUGINS);
     let plugins = resolver.attached(cx, &object, namespace, value);
     Source {

@@ -12,7 +12,7 @@
 //!
 //! Each part is pure in what it reads: an Ingress's share reads the
 //! Ingress plus IngressClasses, Services, EndpointSlices, Secrets,
-//! KongPlugins, KongClusterPlugins and KongUpstreamPolicies; the consumers read KongConsumers,
+//! KongPlugins, KongClusterPlugins, KongUpstreamPolicies, KongIngresses and ConfigMaps; the consumers read KongConsumers,
 //! KongConsumerGroups, Secrets and IngressClasses. When anything a part reads changed (or the
 //! options did), that part is translated whole again.
 //!
@@ -62,6 +62,8 @@ struct Seen {
     kong_consumers: Vec<Held>,
     kong_consumer_groups: Vec<Held>,
     kong_upstream_policies: Vec<Held>,
+    kong_ingresses: Vec<Held>,
+    config_maps: Vec<Held>,
 }
 
 // === impl Memo ===
@@ -92,7 +94,9 @@ impl Memo {
                     && same(
                         &seen.kong_upstream_policies,
                         &objects.kong_upstream_policies,
-                    );
+                    )
+                    && same(&seen.kong_ingresses, &objects.kong_ingresses)
+                    && same(&seen.config_maps, &objects.config_maps);
                 (
                     ingresses,
                     shared
@@ -130,6 +134,8 @@ impl Memo {
             kong_consumers: snapshot!(kong_consumers),
             kong_consumer_groups: snapshot!(kong_consumer_groups),
             kong_upstream_policies: snapshot!(kong_upstream_policies),
+            kong_ingresses: snapshot!(kong_ingresses),
+            config_maps: snapshot!(config_maps),
         });
     }
 }

@@ -1,10 +1,15 @@
 //! What the input holds but kingress does not serve, reported rather than
 //! skipped quietly: manifest files and documents that could not be read,
-//! and objects of Kong kinds kingress does not implement. Each problem
-//! says what is not served and what happens instead.
+//! objects of Kong kinds kingress does not implement, and KongIngresses
+//! nothing names. Each problem says what is not served and what happens
+//! instead.
 
 use super::Cx;
+use super::kong_ingress::OVERRIDE;
 use crate::model::ObjectRef;
+use crate::objects::ObjectKey;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::collections::BTreeSet;
 
 /// Reports every refused manifest and every unserved Kong object.
 pub(super) fn translate(cx: &mut Cx<'_>) {
@@ -29,6 +34,42 @@ pub(super) fn translate(cx: &mut Cx<'_>) {
         };
         cx.problem(&object, "UnsupportedKind", message(&u.kind, &u.api_version));
     }
+    unused_kong_ingresses(cx);
+}
+
+/// KongIngresses no Ingress of ours and no Service names: KIC 2 also
+/// applied a KongIngress named like an Ingress without an annotation,
+/// which kingress does not, so such a KongIngress is reported.
+fn unused_kong_ingresses(cx: &mut Cx<'_>) {
+    let objects = cx.objects;
+    if objects.kong_ingresses.is_empty() {
+        return;
+    }
+    let named = |meta: &ObjectMeta| {
+        let name = meta.annotations.as_ref()?.get(OVERRIDE)?.trim().to_string();
+        Some((meta.namespace.clone().unwrap_or_default(), name))
+    };
+    let ingresses = objects
+        .ingresses
+        .values()
+        .filter(|i| cx.class.ingress(i))
+        .filter_map(|i| named(&i.metadata));
+    let services = objects.services.values().filter_map(|s| named(&s.metadata));
+    let used: BTreeSet<ObjectKey> = ingresses.chain(services).collect();
+    for (namespace, name) in objects.kong_ingresses.keys() {
+        if used.contains(&(namespace.clone(), name.clone())) {
+            continue;
+        }
+        cx.problem(
+            &ObjectRef::new("KongIngress", namespace, name),
+            "KongIngressUnused",
+            format!(
+                "KongIngress is deprecated by Kong, and no Ingress or Service names this one with \
+                 {OVERRIDE}, so it has no effect (kingress does not apply a KongIngress named \
+                 like an Ingress without the annotation, as KIC 2 did)"
+            ),
+        );
+    }
 }
 
 /// What is not served, and what happens instead.
@@ -41,11 +82,6 @@ fn message(kind: &str, api_version: &str) -> String {
         "UDPIngress" => {
             "kingress proxies HTTP only and opens no UDP listeners; its rules route \
              nothing"
-        }
-        "KongIngress" => {
-            "KongIngress is deprecated by Kong; its proxy, route and upstream \
-             overrides are not applied: use the konghq.com/ annotations on the Ingress and \
-             Service instead"
         }
         "KongVault" => "vault references in plugin configuration are not resolved",
         "KongLicense" => "kingress needs no license; it is ignored",

@@ -4,9 +4,10 @@
 //! the Service keeps round-robin without health checks.
 
 use super::Cx;
+use super::kong_ingress::UpstreamOverride;
 use crate::crd::{
     KongUpstreamActiveHealthcheck, KongUpstreamHash, KongUpstreamHealthcheck, KongUpstreamHealthy,
-    KongUpstreamPassiveHealthcheck, KongUpstreamPolicy, KongUpstreamUnhealthy,
+    KongUpstreamPassiveHealthcheck, KongUpstreamPolicySpec, KongUpstreamUnhealthy,
 };
 use crate::model::{
     ActiveCheck, Algorithm, Balance, HashOn, Healthchecks, ObjectRef, PassiveCheck, ProbeKind,
@@ -14,46 +15,80 @@ use crate::model::{
 };
 use std::sync::Arc;
 
-/// The balance settings of Service `service` (in `namespace`) naming policy
-/// `name`; `None` (round-robin) when the policy is missing or invalid, each
-/// reported.
+/// The balance settings of Service `service` (in `namespace`) naming
+/// policy `name`, over the `upstream` section of its KongIngress
+/// (`overrides`; the policy's fields win, as in KIC 3). `None`
+/// (round-robin) when there is neither, or what there is is missing or
+/// invalid, each reported.
 pub(super) fn balance(
     cx: &mut Cx<'_>,
     service: &ObjectRef,
     namespace: &str,
-    name: &str,
+    name: Option<&str>,
+    overrides: Option<UpstreamOverride>,
 ) -> Option<Arc<Balance>> {
-    let key = (namespace.to_string(), name.to_string());
-    let Some(policy) = cx.objects.kong_upstream_policies.get(&key).cloned() else {
-        cx.problem(
-            service,
-            "UpstreamPolicyNotFound",
-            format!(
-                "konghq.com/upstream-policy names KongUpstreamPolicy {namespace}/{name}, which \
-                 does not exist; the Service is balanced round-robin without health checks"
-            ),
-        );
-        return None;
+    let policy = name.and_then(|name| {
+        let key = (namespace.to_string(), name.to_string());
+        let found = cx.objects.kong_upstream_policies.get(&key).cloned();
+        if found.is_none() {
+            cx.problem(
+                service,
+                "UpstreamPolicyNotFound",
+                format!(
+                    "konghq.com/upstream-policy names KongUpstreamPolicy {namespace}/{name}, \
+                     which does not exist; the Service is balanced round-robin without health \
+                     checks"
+                ),
+            );
+        }
+        found.map(|p| (ObjectRef::new("KongUpstreamPolicy", namespace, name), p))
+    });
+    let (object, label, spec, users) = match (policy, overrides) {
+        (None, None) => return None,
+        (Some((object, p)), o) => {
+            let spec = match o {
+                Some(o) => merged(o.spec, &p.spec),
+                None => p.spec.clone(),
+            };
+            let label = format!("{namespace}/{}", object.name);
+            (object, label, spec, "the Services naming it are")
+        }
+        (None, Some(o)) => {
+            let label = format!("KongIngress {namespace}/{}", o.object.name);
+            (o.object, label, o.spec, "the Services naming it are")
+        }
     };
-    let object = ObjectRef::new("KongUpstreamPolicy", namespace, name);
-    match translate(&policy, &format!("{namespace}/{name}")) {
+    match translate(&spec, &label) {
         Ok(balance) => Some(Arc::new(balance)),
         Err(why) => {
+            let (reason, why) = match object.kind.as_str() {
+                "KongIngress" => ("InvalidKongIngress", format!("upstream, read as {why}")),
+                _ => ("InvalidUpstreamPolicy", why),
+            };
             cx.problem(
                 &object,
-                "InvalidUpstreamPolicy",
-                format!(
-                    "{why}; the Services naming it are balanced round-robin without health checks"
-                ),
+                reason,
+                format!("{why}; {users} balanced round-robin without health checks"),
             );
             None
         }
     }
 }
 
-/// The policy as Kong upstream settings, or why it cannot be one.
-fn translate(policy: &KongUpstreamPolicy, label: &str) -> Result<Balance, String> {
-    let spec = &policy.spec;
+/// `over`'s fields where set, else `under`'s.
+fn merged(under: KongUpstreamPolicySpec, over: &KongUpstreamPolicySpec) -> KongUpstreamPolicySpec {
+    let over = over.clone();
+    KongUpstreamPolicySpec {
+        algorithm: over.algorithm.or(under.algorithm),
+        hash_on: over.hash_on.or(under.hash_on),
+        hash_on_fallback: over.hash_on_fallback.or(under.hash_on_fallback),
+        slots: over.slots.or(under.slots),
+        healthchecks: over.healthchecks.or(under.healthchecks),
+    }
+}
+
+/// A spec as Kong upstream settings, or why it cannot be one.
+fn translate(spec: &KongUpstreamPolicySpec, label: &str) -> Result<Balance, String> {
     let mut balance = Balance::new(label);
     if let Some(a) = spec.algorithm.as_deref() {
         balance.algorithm =

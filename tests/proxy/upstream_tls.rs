@@ -245,3 +245,53 @@ async fn kic_annotations_verify_the_upstream_and_present_the_client_certificate(
     assert_eq!(seen[0].sni.as_deref(), Some(NAME));
     assert!(seen[0].client_certificate);
 }
+
+/// Manifests: an Ingress routing `/<name>` to an `https` Service `name` at
+/// `up` that names ConfigMap `<name>-ca` (holding `ca_pem` under `ca.crt`)
+/// as its CA bundle. The upstream sees (and is asked for, as SNI) the
+/// Service's host header.
+fn config_map_manifests(name: &str, up: &Upstream, ca_pem: &str) -> String {
+    let service = support::proxy::service_manifests(name, up.addr).replace(
+        &format!("metadata: {{name: {name}}}"),
+        &format!(
+            "metadata: {{name: {name}, annotations: {{konghq.com/protocol: https, \
+             konghq.com/tls-verify: 'true', konghq.com/host-header: {NAME}, \
+             konghq.com/ca-certificates-configmaps: {name}-ca}}}}"
+        ),
+    );
+    let config_map = serde_yaml::to_string(&serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": format!("{name}-ca")},
+        "data": {"ca.crt": ca_pem},
+    }))
+    .unwrap();
+    format!(
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {{name: {name}, \
+         annotations: {{konghq.com/preserve-host: 'false'}}}}\n\
+         spec:\n  ingressClassName: kong\n  rules:\n  - http:\n      paths:\n      \
+         - {{path: /{name}, pathType: Prefix, backend: {{service: {{name: {name}, port: \
+         {{number: 80}}}}}}}}\n---\n{service}---\n{config_map}---\n"
+    )
+}
+
+#[tokio::test]
+async fn a_ca_bundle_from_a_config_map_verifies_the_upstream() {
+    let ca = Authority::new("upstream");
+    let other = Authority::new("other");
+    let up = Upstream::start_tls_with("a", ca.server(&[NAME]).server_config(&[], None)).await;
+    let manifests = [
+        config_map_manifests("trusted", &up, &ca.root_pem()),
+        config_map_manifests("untrusted", &up, &other.root_pem()),
+    ]
+    .concat();
+    let table = support::proxy::translated(&manifests, &[]);
+    let proxy = TestProxy::start(table).await;
+    let (status, echo) = get(&proxy, "/trusted").await;
+    assert_eq!(status, 200, "{echo}");
+    assert_eq!(up.handshakes()[0].sni.as_deref(), Some(NAME));
+    let (status, body) = get(&proxy, "/untrusted").await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["message"], KONG_502);
+    assert_eq!(up.requests(), 1);
+}

@@ -172,3 +172,28 @@ fn consumer_group_schema_matches_kong() {
         json!(["type"])
     );
 }
+
+#[test]
+fn kong_ingress_schema_keeps_kongs_fields_and_accepts_proxy_and_route() {
+    let crd = kong_ingresses();
+    let v = serde_json::to_value(&crd).unwrap();
+    let version = &v["spec"]["versions"][0];
+    assert_eq!(version["name"], "v1");
+    // KongIngress has no status; KIC 3's rules refusing proxy and route
+    // would refuse what kingress applies.
+    assert!(version.get("subresources").is_none());
+    let schema = schema_of(&crd);
+    assert!(schema.get("x-kubernetes-validations").is_none());
+    let p = &schema["properties"];
+    assert_eq!(p["proxy"]["properties"]["path"]["pattern"], "^/.*$");
+    assert_eq!(p["proxy"]["properties"]["read_timeout"]["type"], "integer");
+    assert_eq!(
+        p["route"]["properties"]["headers"]["additionalProperties"]["type"],
+        "array"
+    );
+    assert_eq!(p["upstream"]["properties"]["slots"]["minimum"], 10.0);
+    let checks = &p["upstream"]["properties"]["healthchecks"];
+    assert_eq!(checks["x-kubernetes-preserve-unknown-fields"], true);
+    // The catch-all for unknown fields is not part of the schema.
+    assert!(p["route"]["properties"].get("other").is_none());
+}

@@ -18,6 +18,8 @@ fn config() -> ClusterRunConfig {
             publish_service: None,
             skip_consumer_groups: false,
             skip_upstream_policies: false,
+            skip_kong_ingresses: false,
+            unserved: Vec::new(),
         },
         status,
         lease: LeaseOptions::for_class("kong", "kingress", "kingress-0"),

@@ -319,7 +319,7 @@ impl Inner {
         let api_version = format!("{group}/{version}");
         let kinds: &[&str] = match api_version.as_str() {
             "configuration.konghq.com/v1" => &["KongPlugin", "KongClusterPlugin", "KongConsumer"],
-            "configuration.konghq.com/v1beta1" => &["KongConsumerGroup"],
+            "configuration.konghq.com/v1beta1" => &["KongConsumerGroup", "TCPIngress"],
             "networking.k8s.io/v1" => &["Ingress", "IngressClass"],
             _ => &[],
         };

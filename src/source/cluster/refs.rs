@@ -4,7 +4,7 @@
 
 use crate::crd::{KongClusterPlugin, KongPlugin};
 use crate::objects::class::ClassFilter;
-use crate::objects::{ObjectKey, SERVICE_SECRET_ANNOTATIONS};
+use crate::objects::{ObjectKey, SERVICE_CONFIG_MAP_ANNOTATIONS, SERVICE_SECRET_ANNOTATIONS};
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::ResourceExt;
@@ -61,14 +61,34 @@ pub fn wanted_secrets<'a>(
 /// by class: which Ingress uses one is translate's business, and the
 /// Secrets are few.
 pub fn service_secrets<'a>(services: impl IntoIterator<Item = &'a Service>) -> BTreeSet<ObjectKey> {
+    named_by(services, &SERVICE_SECRET_ANNOTATIONS)
+}
+
+/// ConfigMaps named by Services' CA bundle annotations, in each Service's
+/// namespace (unfiltered, as [`service_secrets`]).
+pub fn service_config_maps<'a>(
+    services: impl IntoIterator<Item = &'a Service>,
+) -> BTreeSet<ObjectKey> {
+    named_by(services, &SERVICE_CONFIG_MAP_ANNOTATIONS)
+}
+
+/// The objects `keys` (annotations holding comma lists of names) name, in
+/// each Service's namespace.
+fn named_by<'a>(
+    services: impl IntoIterator<Item = &'a Service>,
+    keys: &[&str],
+) -> BTreeSet<ObjectKey> {
     let mut wanted = BTreeSet::new();
     for service in services {
         let ns = service.namespace().unwrap_or_default();
         let Some(annotations) = service.metadata.annotations.as_ref() else {
             continue;
         };
-        for key in SERVICE_SECRET_ANNOTATIONS {
-            let names = annotations.get(key).map(String::as_str).unwrap_or_default();
+        for key in keys {
+            let names = annotations
+                .get(*key)
+                .map(String::as_str)
+                .unwrap_or_default();
             for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                 wanted.insert((ns.clone(), name.to_string()));
             }
@@ -144,5 +164,17 @@ mod tests {
             .map(|n| ("shop".to_string(), n.to_string()))
             .collect();
         assert_eq!(wanted, expect);
+        assert!(service_config_maps([&service, &plain]).is_empty());
+        let maps: Service = from_yaml(
+            "metadata: {name: api, namespace: shop, annotations: {\
+             konghq.com/ca-certificates-configmaps: 'a-ca, b-ca', \
+             konghq.com/ca-certificates-configmap: c-ca, konghq.com/client-cert: client}}",
+        );
+        let expect: BTreeSet<ObjectKey> = ["a-ca", "b-ca", "c-ca"]
+            .into_iter()
+            .map(|n| ("shop".to_string(), n.to_string()))
+            .collect();
+        assert_eq!(service_config_maps([&maps]), expect);
+        assert_eq!(service_secrets([&maps]).len(), 1);
     }
 }

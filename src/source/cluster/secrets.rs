@@ -14,7 +14,7 @@
 //! may name any) keep a per-name watch each ([`named`]).
 
 mod fetch;
-mod named;
+pub(super) mod named;
 mod tracker;
 
 use super::feed::{self, Signal};

@@ -88,6 +88,8 @@ pub(crate) fn options(namespaces: &[&str]) -> ClusterOptions {
         publish_service: None,
         skip_consumer_groups: false,
         skip_upstream_policies: false,
+        skip_kong_ingresses: false,
+        unserved: Vec::new(),
     }
 }
 
@@ -387,5 +389,53 @@ async fn a_throttled_start_up_waits_as_asked_and_becomes_ready() {
     assert_eq!(
         secret_names(&source.snapshot()),
         ["alice-oauth2", "oidc-config", "web-tls"]
+    );
+}
+
+#[tokio::test]
+async fn config_maps_are_read_where_services_name_them_as_ca_bundles() {
+    let api = FakeApi::start().await;
+    cluster_fixture(&api);
+    let map = |name: &str, pem: &str| {
+        json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "shop"},
+            "data": {"ca.crt": pem},
+        })
+    };
+    api.apply(map("root-ca", "first"));
+    // Named by nothing: never read.
+    api.apply(map("kube-root-ca.crt", "cluster"));
+    let mut source = ready(&api, options(&[]), Metrics::new()).await;
+    assert!(source.snapshot().config_maps.is_empty());
+
+    // A Service names the bundle: it is read, and followed when it changes.
+    api.apply(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "web", "namespace": "shop",
+                     "annotations": {"konghq.com/ca-certificates-configmaps": "root-ca"}},
+        "spec": {"ports": [{"port": 80}]},
+    }));
+    let key = ("shop".to_string(), "root-ca".to_string());
+    let pem = |s: &ObjectSet| {
+        s.config_maps
+            .get(&key)
+            .and_then(|m| m.data.as_ref()?.get("ca.crt").cloned())
+    };
+    until(&mut source, "named config map", |s| {
+        pem(s).as_deref() == Some("first")
+    })
+    .await;
+    api.apply(map("root-ca", "rotated"));
+    until(&mut source, "rotated config map", |s| {
+        pem(s).as_deref() == Some("rotated")
+    })
+    .await;
+    assert_eq!(source.snapshot().config_maps.len(), 1);
+    assert!(
+        !api.requests().iter().any(|r| r.contains("kube-root-ca.crt")
+            || (r.contains("/configmaps") && !r.contains("metadata.name%3Droot-ca"))),
+        "only the named ConfigMap is asked for: {:?}",
+        api.requests()
     );
 }

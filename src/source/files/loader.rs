@@ -278,6 +278,8 @@ impl Loader {
         patch!(kong_consumers);
         patch!(kong_consumer_groups);
         patch!(kong_upstream_policies);
+        patch!(kong_ingresses);
+        patch!(config_maps);
         merged.declarative = files
             .values()
             .flat_map(|c| c.objects.declarative.iter().cloned())
@@ -397,6 +399,8 @@ fn merge<'a>(parts: impl Iterator<Item = &'a ObjectSet> + Clone) -> ObjectSet {
         kong_consumers: union!(kong_consumers),
         kong_consumer_groups: union!(kong_consumer_groups),
         kong_upstream_policies: union!(kong_upstream_policies),
+        kong_ingresses: union!(kong_ingresses),
+        config_maps: union!(config_maps),
         declarative: parts
             .clone()
             .flat_map(|p| p.declarative.iter().cloned())

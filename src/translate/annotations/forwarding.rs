@@ -11,11 +11,11 @@ use serde_json::json;
 /// The upstream path, with `$N` for the N-th capture of a regex path.
 pub(super) const REWRITE: &str = "konghq.com/rewrite";
 /// `v0` (default) or `v1`.
-pub(super) const PATH_HANDLING: &str = "konghq.com/path-handling";
+pub(in crate::translate) const PATH_HANDLING: &str = "konghq.com/path-handling";
 /// Kong's route `request_buffering`.
-pub(super) const REQUEST_BUFFERING: &str = "konghq.com/request-buffering";
+pub(in crate::translate) const REQUEST_BUFFERING: &str = "konghq.com/request-buffering";
 /// Kong's route `response_buffering`.
-pub(super) const RESPONSE_BUFFERING: &str = "konghq.com/response-buffering";
+pub(in crate::translate) const RESPONSE_BUFFERING: &str = "konghq.com/response-buffering";
 /// nginx-ingress's spelling, read by KIC: plain HTTP gets a 302 to https.
 pub(super) const FORCE_SSL_REDIRECT: &str = "ingress.kubernetes.io/force-ssl-redirect";
 

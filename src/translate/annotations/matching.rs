@@ -9,11 +9,11 @@ use crate::translate::paths::regex_error;
 
 /// `konghq.com/headers.<name>`: the request must carry `<name>` with one of
 /// the listed values.
-pub(super) const HEADERS_PREFIX: &str = "konghq.com/headers.";
+pub(in crate::translate) const HEADERS_PREFIX: &str = "konghq.com/headers.";
 /// What separates the values of a headers annotation (default `,`).
-pub(super) const HEADERS_SEPARATOR: &str = "konghq.com/headers-separator";
+pub(in crate::translate) const HEADERS_SEPARATOR: &str = "konghq.com/headers-separator";
 /// TLS server names an HTTPS request must have used.
-pub(super) const SNIS: &str = "konghq.com/snis";
+pub(in crate::translate) const SNIS: &str = "konghq.com/snis";
 /// Hosts matched besides each rule's host.
 pub(super) const HOST_ALIASES: &str = "konghq.com/host-aliases";
 

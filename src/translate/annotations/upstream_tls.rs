@@ -1,8 +1,10 @@
 //! A Service's upstream TLS annotations, as KIC reads them onto the Kong
 //! service: `konghq.com/tls-verify` (`tls_verify`),
 //! `konghq.com/tls-verify-depth` (`tls_verify_depth`),
-//! `konghq.com/ca-certificates-secrets` (`ca_certificates`: Secrets in the
-//! Service's namespace holding a PEM bundle under `ca.crt`) and
+//! `konghq.com/ca-certificates-secrets` and
+//! `konghq.com/ca-certificates-configmaps` (`ca_certificates`: Secrets or
+//! ConfigMaps in the Service's namespace holding a PEM bundle under
+//! `ca.crt`, one verification set) and
 //! `konghq.com/client-cert` (`client_certificate`: a TLS Secret in the
 //! Service's namespace). A bad value is reported and left out, as KIC does;
 //! verification then fails closed (no CA given means the system's trust
@@ -11,7 +13,7 @@
 use super::super::{object_ref, secrets, tls};
 use super::{Annotations, Cx, boolean, invalid};
 use crate::model::{ClientCertificate, ObjectRef, Sensitive, UpstreamTls};
-use crate::objects::SERVICE_SECRET_ANNOTATIONS;
+use crate::objects::{SERVICE_CONFIG_MAP_ANNOTATIONS, SERVICE_SECRET_ANNOTATIONS};
 use k8s_openapi::api::core::v1::Secret;
 use std::sync::Arc;
 
@@ -23,12 +25,8 @@ pub(super) const TLS_VERIFY_DEPTH: &str = "konghq.com/tls-verify-depth";
 pub(super) const CA_SECRETS: &str = SERVICE_SECRET_ANNOTATIONS[0];
 /// The same, as KIC's code spells the key (`/ca-certificates-secret`).
 pub(super) const CA_SECRET: &str = SERVICE_SECRET_ANNOTATIONS[1];
-/// CA bundles in ConfigMaps (documented and code spellings): reported,
-/// not read.
-pub(super) const CA_CONFIGMAPS: [&str; 2] = [
-    "konghq.com/ca-certificates-configmaps",
-    "konghq.com/ca-certificates-configmap",
-];
+/// CA bundles in ConfigMaps (documented and code spellings).
+pub(super) const CA_CONFIGMAPS: [&str; 2] = SERVICE_CONFIG_MAP_ANNOTATIONS;
 /// `client_certificate`.
 pub(super) const CLIENT_CERT: &str = SERVICE_SECRET_ANNOTATIONS[2];
 
@@ -57,27 +55,23 @@ pub(in crate::translate) fn settings(
             _ => invalid(cx, object, TLS_VERIFY_DEPTH, v, "must be 0 to 64"),
         }
     }
-    for key in [CA_SECRETS, CA_SECRET] {
+    for (key, from_secret) in [
+        (CA_SECRETS, true),
+        (CA_SECRET, true),
+        (CA_CONFIGMAPS[0], false),
+        (CA_CONFIGMAPS[1], false),
+    ] {
         let Some(v) = a.get(key) else { continue };
         for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            if let Some(bundle) = ca_bundle(cx, object, namespace, name)
+            let pem = match from_secret {
+                true => secret_bundle(cx, object, namespace, name),
+                false => config_map_bundle(cx, object, namespace, name),
+            };
+            if let Some(bundle) = pem.and_then(|(what, pem)| ca_bundle(cx, object, &what, pem))
                 && !tls.ca_certificates.contains(&bundle)
             {
                 tls.ca_certificates.push(bundle);
             }
-        }
-    }
-    for key in CA_CONFIGMAPS {
-        if let Some(v) = a.get(key) {
-            cx.problem(
-                object,
-                "UnsupportedAnnotation",
-                format!(
-                    "{key} value '{v}' is not supported (kingress reads CA bundles from \
-                     Secrets: konghq.com/ca-certificates-secrets, key ca.crt); the annotation \
-                     is ignored"
-                ),
-            );
         }
     }
     if let Some(v) = a
@@ -122,10 +116,47 @@ fn named_secret<'o>(
     secret
 }
 
-/// The PEM bundle of Secret `namespace/name`, if it holds certificates.
-fn ca_bundle(cx: &mut Cx<'_>, object: &ObjectRef, namespace: &str, name: &str) -> Option<String> {
+/// What Secret `namespace/name` holds under `ca.crt`, and how to name it.
+fn secret_bundle<'o>(
+    cx: &mut Cx<'o>,
+    object: &ObjectRef,
+    namespace: &str,
+    name: &str,
+) -> Option<(String, Option<&'o str>)> {
     let secret = named_secret(cx, object, namespace, name, "CA certificate")?;
-    let usable = secrets::text(secret, CA_KEY).ok().filter(|pem| {
+    let what = format!("CA certificate Secret {namespace}/{name}");
+    Some((what, secrets::text(secret, CA_KEY).ok()))
+}
+
+/// What ConfigMap `namespace/name` holds under `ca.crt` (in `data`, as
+/// KIC reads it), and how to name it; a problem when it is missing.
+fn config_map_bundle<'o>(
+    cx: &mut Cx<'o>,
+    object: &ObjectRef,
+    namespace: &str,
+    name: &str,
+) -> Option<(String, Option<&'o str>)> {
+    let key = (namespace.to_string(), name.to_string());
+    let Some(map) = cx.objects.config_maps.get(&key) else {
+        cx.problem(
+            object,
+            "ConfigMapNotFound",
+            format!("CA certificate ConfigMap {namespace}/{name} not found"),
+        );
+        return None;
+    };
+    let pem = map
+        .data
+        .as_ref()
+        .and_then(|d| d.get(CA_KEY))
+        .map(String::as_str);
+    Some((format!("CA certificate ConfigMap {namespace}/{name}"), pem))
+}
+
+/// `pem` (from `what`) if it holds certificates only, each usable as a
+/// trust anchor.
+fn ca_bundle(cx: &mut Cx<'_>, object: &ObjectRef, what: &str, pem: Option<&str>) -> Option<String> {
+    let usable = pem.filter(|pem| {
         let certs: Result<Vec<_>, _> = rustls_pemfile::certs(&mut pem.as_bytes()).collect();
         certs.is_ok_and(|c| {
             !c.is_empty()
@@ -137,9 +168,7 @@ fn ca_bundle(cx: &mut Cx<'_>, object: &ObjectRef, namespace: &str, name: &str) -
         cx.problem(
             object,
             "CaCertificateInvalid",
-            format!(
-                "CA certificate Secret {namespace}/{name} has no PEM certificates under {CA_KEY}"
-            ),
+            format!("{what} has no PEM certificates under {CA_KEY}"),
         );
     }
     usable.map(str::to_string)

@@ -3,40 +3,67 @@
 //! namespace): a watch with field selector `metadata.name=…`, so the Secret
 //! is read when it appears, followed when it rotates, and forgotten when no
 //! object names it any more. Inside the watched namespaces the metadata
-//! watch and GETs do this with a constant number of connections.
+//! watch and GETs do this with a constant number of connections. The few
+//! ConfigMaps that Services name as CA bundles are read the same way.
 
 use super::super::feed::{self, Lane, Signal};
 use crate::metrics::Metrics;
 use crate::objects::ObjectKey;
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::watcher;
-use kube::{Api, Client};
+use kube::{Api, Client, Resource};
 use parking_lot::Mutex;
+use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
 use tokio::task::JoinHandle;
 
-/// The per-name Secret watches currently running.
-pub(crate) struct NamedWatches {
+/// The per-name watches of one kind (Secrets unless said) currently
+/// running.
+pub(crate) struct NamedWatches<K: Resource<DynamicType = ()> + Clone + 'static = Secret> {
     client: Client,
     metrics: Metrics,
     changes: Signal,
-    watches: Mutex<BTreeMap<ObjectKey, RefWatch>>,
+    kind: &'static str,
+    watches: Mutex<BTreeMap<ObjectKey, RefWatch<K>>>,
 }
 
-struct RefWatch {
-    lane: Lane<Secret>,
+struct RefWatch<K: Resource<DynamicType = ()> + Clone + 'static> {
+    lane: Lane<K>,
     task: JoinHandle<()>,
 }
 
 // === impl NamedWatches ===
 
 impl NamedWatches {
-    /// No watches yet; changes of future watches bump `changes`.
+    /// No Secret watches yet; changes of future watches bump `changes`.
     pub(crate) fn new(client: Client, metrics: Metrics, changes: Signal) -> Self {
+        Self::of_kind("Secret", client, metrics, changes)
+    }
+}
+
+impl<K> NamedWatches<K>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    /// No watches of `kind` yet; changes of future watches bump `changes`.
+    pub(crate) fn of_kind(
+        kind: &'static str,
+        client: Client,
+        metrics: Metrics,
+        changes: Signal,
+    ) -> Self {
         Self {
             client,
             metrics,
             changes,
+            kind,
             watches: Mutex::new(BTreeMap::new()),
         }
     }
@@ -58,12 +85,12 @@ impl NamedWatches {
             if watches.contains_key(&(ns.clone(), name.clone())) {
                 continue;
             }
-            let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
+            let api: Api<K> = Api::namespaced(self.client.clone(), ns);
             let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
             let (lane, task) = feed::spawn(
                 api,
                 config,
-                "Secret",
+                self.kind,
                 self.metrics.clone(),
                 vec![self.changes.clone()],
             );
@@ -88,7 +115,7 @@ impl NamedWatches {
     }
 
     /// The stores of every running watch.
-    pub(crate) fn lanes(&self) -> Vec<Lane<Secret>> {
+    pub(crate) fn lanes(&self) -> Vec<Lane<K>> {
         self.watches
             .lock()
             .values()
@@ -102,7 +129,7 @@ impl NamedWatches {
     }
 }
 
-impl Drop for NamedWatches {
+impl<K: Resource<DynamicType = ()> + Clone + 'static> Drop for NamedWatches<K> {
     fn drop(&mut self) {
         for w in self.watches.get_mut().values() {
             w.task.abort();
