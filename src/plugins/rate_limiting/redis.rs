@@ -182,13 +182,36 @@ impl Server {
     /// hash; a server that does not know the script yet (new, restarted,
     /// or `SCRIPT FLUSH`ed) is given it and asked again.
     async fn incr(&self, keys: &[(Period, String)]) -> Result<Vec<i64>, RedisError> {
-        let mut pipe = ::redis::pipe();
-        for (period, key) in keys {
-            pipe.cmd("EVALSHA")
+        // Sized up front: a command's argument buffers would otherwise
+        // grow several times on every request.
+        let command = |period: &Period, key: &String| {
+            let mut cmd = ::redis::Cmd::with_capacity(5, 64 + key.len());
+            cmd.arg("EVALSHA")
                 .arg(INCR.get_hash())
                 .arg(1)
                 .arg(key)
                 .arg(period.seconds());
+            cmd
+        };
+        if let [(period, key)] = keys {
+            // One window (the usual case): one command, no pipeline.
+            let cmd = command(period, key);
+            return self
+                .run(|mut c| async move {
+                    match cmd.query_async::<i64>(&mut c).await {
+                        Err(e) if e.kind() == ::redis::ErrorKind::NoScriptError => {
+                            INCR.load_async(&mut c).await?;
+                            cmd.query_async::<i64>(&mut c).await
+                        }
+                        answered => answered,
+                    }
+                })
+                .await
+                .map(|count| vec![count]);
+        }
+        let mut pipe = ::redis::Pipeline::with_capacity(keys.len());
+        for (period, key) in keys {
+            pipe.add_command(command(period, key));
         }
         self.run(|mut c| async move {
             match pipe.query_async::<Vec<i64>>(&mut c).await {
@@ -355,5 +378,14 @@ impl Cached {
 /// with the plugin instance's id as the scope (Kong uses its route and
 /// service ids).
 fn redis_key(key: &str, now: &Now, period: Period) -> String {
-    format!("ratelimit:{key}:{}:{}", now.start_ms(period), period.name())
+    // Built by hand: every request of the synchronous mode builds one.
+    use std::fmt::Write;
+    let (start, name) = (now.start_ms(period), period.name());
+    let mut out = String::with_capacity(key.len() + name.len() + 32);
+    out.push_str("ratelimit:");
+    out.push_str(key);
+    out.push(':');
+    let _ = write!(out, "{start}:");
+    out.push_str(name);
+    out
 }
