@@ -49,6 +49,7 @@ mod response_transformer;
 mod standalone;
 mod tokens;
 mod translate;
+mod upstream_health;
 mod upstream_policy;
 
 /// A `tests/*.rs` file without its `mod` line above would never be compiled,
