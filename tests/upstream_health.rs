@@ -5,10 +5,14 @@
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
+use crate::prometheus::{scrape, value};
 use crate::support;
 use kingress::model::{Algorithm, Balance, ProbeKind, Service, Thresholds, UpstreamTls};
+use prometheus_parse::Scrape;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use support::auth::plugin;
 use support::client;
 use support::pki::Authority;
 use support::proxy::{TestProxy, route, service, table};
@@ -174,4 +178,203 @@ async fn a_new_ca_bundle_reaches_the_probes_of_an_unchanged_upstream() {
     proxy.table.publish(with_ca(&ca));
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(only_state(&proxy, "svc").await, "HEALTHY");
+}
+
+/// Passive checks only (one TCP failure breaks a target): the balancer
+/// keeps health, and nothing changes it while the targets answer.
+fn passively_checked() -> Balance {
+    let mut b = Balance::new("default/passive");
+    b.healthchecks.passive.unhealthy.tcp_failures = 1;
+    b
+}
+
+async fn tally(proxy: &TestProxy, n: usize) -> BTreeMap<String, usize> {
+    let mut seen = BTreeMap::new();
+    for _ in 0..n {
+        let response = client::http1()
+            .get(proxy.http_url("/"))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body = client::json(response).await;
+        let who = body["upstream"]
+            .as_str()
+            .map_or_else(|| status.to_string(), str::to_string);
+        *seen.entry(who).or_default() += 1;
+    }
+    seen
+}
+
+async fn send(proxy: &TestProxy, method: reqwest::Method, path: &str) -> (u16, String) {
+    let response = client::http1()
+        .request(method, proxy.admin_url(path))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+fn health_metric(metrics: &Scrape, target: &str, state: &str) -> f64 {
+    let labels = [("upstream", "svc"), ("target", target), ("state", state)];
+    value(metrics, "kong_upstream_target_health", &labels)
+}
+
+#[tokio::test]
+async fn admin_health_writes_take_a_target_out_of_traffic_and_back() {
+    let a = Upstream::start("a").await;
+    let b = Upstream::start("b").await;
+    let (a_name, b_name) = (a.addr.to_string(), b.addr.to_string());
+    let mut svc = service("svc", &[a.addr, b.addr]);
+    svc.balance = Some(Arc::new(passively_checked()));
+    let mut r = route("r", &["/"], "svc");
+    r.plugins = vec![plugin(
+        "prometheus",
+        &serde_json::json!({"upstream_health_metrics": true}),
+    )];
+    let proxy = TestProxy::start(table(vec![r], vec![svc])).await;
+    assert_eq!(tally(&proxy, 10).await.len(), 2);
+
+    // Kong 3's PUT, by `host:port`: 204 without a body.
+    let (status, body) = send(
+        &proxy,
+        reqwest::Method::PUT,
+        &format!("/upstreams/svc/targets/{a_name}/unhealthy"),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (204, ""));
+    let states = health(&proxy, "svc").await;
+    assert!(
+        states.contains(&(a_name.clone(), "UNHEALTHY".into())),
+        "{states:?}"
+    );
+    assert!(states.contains(&(b_name.clone(), "HEALTHY".into())));
+    assert_eq!(
+        tally(&proxy, 10).await,
+        BTreeMap::from([("b".to_string(), 10)])
+    );
+    assert_eq!(a.requests(), 5, "a got nothing after the write");
+    let metrics = scrape(&proxy).await;
+    assert_eq!(health_metric(&metrics, &a_name, "unhealthy"), 1.0);
+    assert_eq!(health_metric(&metrics, &a_name, "healthy"), 0.0);
+    assert_eq!(health_metric(&metrics, &b_name, "healthy"), 1.0);
+
+    // Kong 2's POST, by the target's id and with its address: back in.
+    let targets = client::json(
+        client::http1()
+            .get(proxy.admin_url("/upstreams/svc/targets"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let id = targets["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["target"] == a_name.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = send(
+        &proxy,
+        reqwest::Method::POST,
+        &format!("/upstreams/svc/targets/{id}/127.0.0.1/healthy"),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert!(
+        health(&proxy, "svc")
+            .await
+            .iter()
+            .all(|(_, h)| h == "HEALTHY")
+    );
+    assert_eq!(
+        tally(&proxy, 10).await,
+        BTreeMap::from([("a".to_string(), 5), ("b".to_string(), 5)])
+    );
+    let metrics = scrape(&proxy).await;
+    assert_eq!(health_metric(&metrics, &a_name, "healthy"), 1.0);
+    assert_eq!(health_metric(&metrics, &a_name, "unhealthy"), 0.0);
+
+    // Kong's refusals.
+    let not_found = r#"{"message":"Not found"}"#;
+    for path in [
+        format!("/upstreams/nope/targets/{a_name}/unhealthy"),
+        "/upstreams/svc/targets/127.0.0.1:1/unhealthy".to_string(),
+    ] {
+        let (status, body) = send(&proxy, reqwest::Method::PUT, &path).await;
+        assert_eq!((status, body.as_str()), (404, not_found), "{path}");
+    }
+    let (status, body) = send(
+        &proxy,
+        reqwest::Method::PUT,
+        &format!("/upstreams/svc/targets/{a_name}/10.9.9.9/unhealthy"),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = send(
+        &proxy,
+        reqwest::Method::GET,
+        &format!("/upstreams/svc/targets/{a_name}/unhealthy"),
+    )
+    .await;
+    assert_eq!(status, 405);
+    assert!(
+        health(&proxy, "svc")
+            .await
+            .iter()
+            .all(|(_, h)| h == "HEALTHY")
+    );
+}
+
+#[tokio::test]
+async fn an_upstream_without_health_checks_refuses_as_kong_and_probes_overrule_a_write() {
+    let a = Upstream::start("a").await;
+    let a_name = a.addr.to_string();
+    let plain = service("plain", &[a.addr]);
+    let mut probed = service("svc", &[a.addr]);
+    let mut balance = Balance::new("default/active");
+    balance.healthchecks.active.healthy = Thresholds {
+        interval_ms: 200,
+        successes: 3,
+        statuses: vec![200],
+        ..Thresholds::default()
+    };
+    balance.healthchecks.active.unhealthy = Thresholds {
+        interval_ms: 200,
+        tcp_failures: 1,
+        ..Thresholds::default()
+    };
+    probed.balance = Some(Arc::new(balance));
+    let routes = vec![route("p", &["/plain"], "plain"), route("r", &["/"], "svc")];
+    let proxy = TestProxy::start(table(routes, vec![plain, probed])).await;
+
+    let (status, body) = send(
+        &proxy,
+        reqwest::Method::PUT,
+        &format!("/upstreams/plain/targets/{a_name}/unhealthy"),
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (400, r#"{"message":"no healthchecker found for plain"}"#)
+    );
+
+    // Marked unhealthy by hand, the target is out until the probes (which
+    // see it answer) count three successes.
+    let (status, _) = send(
+        &proxy,
+        reqwest::Method::PUT,
+        &format!("/upstreams/svc/targets/{a_name}/unhealthy"),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(only_state(&proxy, "svc").await, "UNHEALTHY");
+    assert_eq!(tally(&proxy, 1).await, BTreeMap::from([("503".into(), 1)]));
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    assert_eq!(only_state(&proxy, "svc").await, "HEALTHY");
+    assert_eq!(tally(&proxy, 2).await, BTreeMap::from([("a".into(), 2)]));
 }

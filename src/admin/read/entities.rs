@@ -33,6 +33,12 @@ pub fn upstream_id(name: &str) -> String {
     v5(&format!("upstream:{name}"))
 }
 
+/// Deterministic id of target `address` (`host:port`) of a service's
+/// upstream.
+pub fn target_id(service: &str, address: &str) -> String {
+    v5(&format!("target:{service}|{address}"))
+}
+
 /// Deterministic id of a certificate, from the Secret it came from.
 pub fn certificate_id(source: &ObjectRef) -> String {
     v5(&format!("certificate:{source}"))
@@ -172,7 +178,7 @@ pub fn upstream(service: &Service) -> Value {
 pub fn target(service: &Service, target: &Target) -> Value {
     let address = target.to_string();
     json!({
-        "id": v5(&format!("target:{}|{address}", service.name)),
+        "id": target_id(&service.name, &address),
         "target": address,
         "weight": 100,
         "upstream": { "id": upstream_id(&service.name) },
