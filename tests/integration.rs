@@ -29,6 +29,7 @@ mod http_log;
 mod ip_restriction;
 mod jwt;
 mod key_auth;
+mod kong_upstreams;
 mod logs;
 mod manifests;
 mod oauth2;

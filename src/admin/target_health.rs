@@ -33,18 +33,12 @@ pub(super) fn handle(node: &Node, method: &Method, segments: &[&str]) -> Respons
         _ => return reply::not_found(),
     };
     let published = node.table.load();
-    let Some(service) = published.table.services.get(upstream).or_else(|| {
-        published
-            .table
-            .services
-            .values()
-            .find(|s| entities::upstream_id(&s.name) == upstream)
-    }) else {
+    let Some(service) = super::read::upstream(&published.table, upstream) else {
         return reply::not_found();
     };
     let Some(index) = service.targets.iter().position(|t| {
         let name = t.to_string();
-        name == target || entities::target_id(&service.name, &name) == target
+        name == target || entities::target_id(service.upstream_name(), &name) == target
     }) else {
         return reply::not_found();
     };
@@ -63,12 +57,13 @@ pub(super) fn handle(node: &Node, method: &Method, segments: &[&str]) -> Respons
         .filter(|b| b.checked());
     let Some(balancer) = balancer else {
         // Kong's answer when the upstream has no health checks.
-        return bad_request(&format!("no healthchecker found for {}", service.name));
+        let name = service.upstream_name();
+        return bad_request(&format!("no healthchecker found for {name}"));
     };
     let healthy = verb == "healthy";
     balancer.set_health(index, healthy);
     tracing::info!(
-        upstream = service.name,
+        upstream = service.upstream_name(),
         target = %service.targets[index],
         healthy,
         "target health set through the Admin API"

@@ -144,7 +144,7 @@ pub fn service(service: &Service) -> Value {
     let (protocol, default_port) = scheme_name(service.scheme);
     let (host, port) = match service.targets.as_slice() {
         [only] => (only.host.clone(), only.port),
-        _ => (service.name.clone(), default_port),
+        _ => (service.upstream_name().to_string(), default_port),
     };
     json!({
         "id": service_id(&service.name),
@@ -162,26 +162,29 @@ pub fn service(service: &Service) -> Value {
     })
 }
 
-/// The upstream of a service (Kong keeps targets on upstreams).
+/// The upstream of a service (Kong keeps targets on upstreams), in Kong's
+/// full shape.
 pub fn upstream(service: &Service) -> Value {
-    let balance = service.balance.as_deref();
-    json!({
-        "id": upstream_id(&service.name),
-        "name": service.name,
-        "algorithm": balance.map_or("round-robin", |b| b.algorithm.as_str()),
-        "slots": balance.map_or(crate::model::DEFAULT_SLOTS, |b| b.slots),
-        "tags": tags(&service.source),
-    })
+    let name = service.upstream_name();
+    let tags = serde_json::from_value(tags(&service.source)).ok();
+    let upstream = crate::kong::Upstream::of_balance(
+        upstream_id(name),
+        name,
+        service.balance.as_deref(),
+        service.host_header.clone(),
+        tags,
+    );
+    serde_json::to_value(upstream).unwrap_or(Value::Null)
 }
 
 /// A target of a service's upstream.
 pub fn target(service: &Service, target: &Target) -> Value {
     let address = target.to_string();
     json!({
-        "id": target_id(&service.name, &address),
+        "id": target_id(service.upstream_name(), &address),
         "target": address,
         "weight": 100,
-        "upstream": { "id": upstream_id(&service.name) },
+        "upstream": { "id": upstream_id(service.upstream_name()) },
     })
 }
 
