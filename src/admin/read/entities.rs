@@ -137,13 +137,14 @@ fn scheme_name(scheme: Scheme) -> (&'static str, u16) {
     (scheme.as_str(), scheme.default_port())
 }
 
-/// A service. With a single target (an ExternalName) host and port are the
-/// target's; otherwise host names the upstream that holds the targets, as
-/// KIC configures Kong.
+/// A service. With a single target of its own (an ExternalName) host and
+/// port are the target's; otherwise host names the upstream that holds the
+/// targets, as KIC configures Kong (and as a kong.yml service names its
+/// upstream).
 pub fn service(service: &Service) -> Value {
     let (protocol, default_port) = scheme_name(service.scheme);
-    let (host, port) = match service.targets.as_slice() {
-        [only] => (only.host.clone(), only.port),
+    let (host, port) = match (&service.upstream, service.targets.as_slice()) {
+        (None, [only]) => (only.host.clone(), only.port),
         _ => (service.upstream_name().to_string(), default_port),
     };
     json!({
