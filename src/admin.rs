@@ -19,6 +19,7 @@ mod read;
 mod reply;
 mod serve;
 mod status;
+mod target_health;
 mod tokens;
 pub mod write;
 
@@ -167,6 +168,9 @@ impl AdminServer {
                 // Tokens live in the token store, which may be remote;
                 // every other read answers from the table.
                 if let Some(answer) = api::proxy_cache(&state, &request) {
+                    return answer;
+                }
+                if let Some(answer) = api::target_health(&state, &request) {
                     return answer;
                 }
                 if api::is_tokens(&request) {

@@ -28,6 +28,7 @@ mod plugin;
 mod read;
 mod route;
 mod service;
+mod upstream;
 
 pub use consumer::Consumer;
 pub use consumer_group::{ConsumerGroup, ConsumerGroupConsumer};
@@ -38,6 +39,7 @@ pub use ids::{Ids, random_string};
 pub use plugin::{Plugin, coerce_config, defaulted_config};
 pub use route::Route;
 pub use service::Service;
+pub use upstream::{Target, Upstream};
 
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +60,10 @@ pub enum Kind {
     Credential(crate::model::CredentialType),
     /// `plugins`.
     Plugin,
+    /// `upstreams`.
+    Upstream,
+    /// `targets`.
+    Target,
 }
 
 /// A reference to another entity, as Kong prints it: `{"id": "<uuid>"}`.
@@ -99,6 +105,8 @@ impl Kind {
             Kind::Oauth2Credential => "oauth2_credentials",
             Kind::Credential(t) => t.table(),
             Kind::Plugin => "plugins",
+            Kind::Upstream => "upstreams",
+            Kind::Target => "targets",
         }
     }
 
@@ -112,6 +120,8 @@ impl Kind {
             Kind::Oauth2Credential => "oauth2 credential",
             Kind::Credential(t) => t.label(),
             Kind::Plugin => "plugin",
+            Kind::Upstream => "upstream",
+            Kind::Target => "target",
         }
     }
 }

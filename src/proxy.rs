@@ -134,7 +134,7 @@ impl Proxy {
 
     /// Serves both listeners forever, and runs the active health checks.
     pub async fn serve(self) {
-        let probes = probe::run(self.shared.table.clone(), self.shared.upstreams.probe_tls());
+        let probes = probe::run(self.shared.clone());
         tokio::join!(
             probes,
             listener::serve_plain(self.http, self.http_gate, self.shared.clone()),

@@ -150,6 +150,7 @@ mod tests {
             retries: 5,
             tls: Default::default(),
             balance: None,
+            upstream: None,
         };
         Table {
             services: [(name.to_string(), service)].into_iter().collect(),

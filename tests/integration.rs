@@ -29,6 +29,7 @@ mod http_log;
 mod ip_restriction;
 mod jwt;
 mod key_auth;
+mod kong_upstreams;
 mod logs;
 mod manifests;
 mod oauth2;
@@ -49,6 +50,7 @@ mod response_transformer;
 mod standalone;
 mod tokens;
 mod translate;
+mod upstream_health;
 mod upstream_policy;
 
 /// A `tests/*.rs` file without its `mod` line above would never be compiled,

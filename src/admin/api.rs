@@ -77,6 +77,19 @@ pub(super) fn proxy_cache<B>(state: &State, request: &Request<B>) -> Option<Resp
     ))
 }
 
+/// Answers any method on `/upstreams/{u}/targets/{t}[/{address}]/healthy`
+/// or `/unhealthy` (runtime state, not configuration); `None` for other
+/// paths.
+pub(super) fn target_health<B>(
+    state: &State,
+    request: &Request<B>,
+) -> Option<Response<Full<Bytes>>> {
+    let decoded = segments(request.uri().path());
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    super::target_health::matches(&segments)
+        .then(|| super::target_health::handle(&state.node, request.method(), &segments))
+}
+
 /// The path's segments, percent-decoded, empty ones dropped.
 pub(super) fn segments(path: &str) -> Vec<String> {
     path.split('/')

@@ -11,7 +11,7 @@ use super::read::Node;
 use super::reply;
 use crate::model::{PluginConfig, PluginInstance};
 use bytes::Bytes;
-use http::{Method, Response, StatusCode};
+use http::{Method, Response};
 use http_body_util::Full;
 
 /// The path's first segment.
@@ -39,7 +39,7 @@ pub(super) fn handle(node: &Node, method: &Method, segments: &[&str]) -> Respons
     let key = match segments {
         [_] if method == Method::DELETE => {
             store.flush();
-            return no_content();
+            return reply::no_content();
         }
         [_] => return reply::method_not_allowed(),
         [.., key] => *key,
@@ -58,17 +58,11 @@ pub(super) fn handle(node: &Node, method: &Method, segments: &[&str]) -> Respons
                 purged |= store.purge(d, key);
             }
             if purged {
-                no_content()
+                reply::no_content()
             } else {
                 reply::not_found()
             }
         }
         _ => reply::method_not_allowed(),
     }
-}
-
-fn no_content() -> Response<Full<Bytes>> {
-    let mut response = reply::with_type(StatusCode::NO_CONTENT, "application/json", Bytes::new());
-    response.headers_mut().remove(http::header::CONTENT_TYPE);
-    response
 }

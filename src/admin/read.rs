@@ -10,6 +10,7 @@ mod node;
 mod oauth2;
 
 pub(super) use node::{Node, hostname};
+
 pub(super) use oauth2::token;
 
 use super::page::Page;
@@ -69,7 +70,7 @@ pub(super) fn get(
             ),
             None => reply::not_found(),
         },
-        ["upstreams"] => page.list(table.services.values().map(entities::upstream).collect()),
+        ["upstreams"] => page.list(upstreams(table).map(entities::upstream).collect()),
         ["upstreams", key] => found(upstream(table, key).map(entities::upstream)),
         ["upstreams", key, "health"] => match upstream(table, key) {
             Some(s) => reply::ok(&health::targets(&published, s, &state.node_id)),
@@ -187,11 +188,21 @@ fn service<'t>(table: &'t Table, key: &str) -> Option<&'t Service> {
     })
 }
 
-fn upstream<'t>(table: &'t Table, key: &str) -> Option<&'t Service> {
-    table.services.get(key).or_else(|| {
-        table
-            .services
-            .values()
-            .find(|s| entities::upstream_id(&s.name) == key)
+/// The service of the upstream named `key` (its name or id): a kong.yml
+/// upstream's first service, or the service of the same name.
+pub(super) fn upstream<'t>(table: &'t Table, key: &str) -> Option<&'t Service> {
+    upstreams(table).find(|s| {
+        let name = s.upstream_name();
+        name == key || entities::upstream_id(name) == key
     })
+}
+
+/// One service per upstream: services that share a kong.yml upstream
+/// show it once.
+fn upstreams(table: &Table) -> impl Iterator<Item = &Service> {
+    let mut seen = std::collections::BTreeSet::new();
+    table
+        .services
+        .values()
+        .filter(move |s| seen.insert(s.upstream_name()))
 }

@@ -48,3 +48,10 @@ pub(super) fn method_not_allowed() -> Response<Full<Bytes>> {
         &json!({ "message": "Method not allowed" }),
     )
 }
+
+/// 204 without a body or a content type.
+pub(super) fn no_content() -> Response<Full<Bytes>> {
+    let mut response = with_type(StatusCode::NO_CONTENT, "application/json", Bytes::new());
+    response.headers_mut().remove(CONTENT_TYPE);
+    response
+}

@@ -81,7 +81,11 @@ fn kong_gauges(state: &State) {
                         Some(b) if b.is_healthy(i) => "healthy",
                         Some(_) => "unhealthy",
                     };
-                    (s.name.clone(), format!("{}:{}", t.host, t.port), state)
+                    (
+                        s.upstream_name().to_string(),
+                        format!("{}:{}", t.host, t.port),
+                        state,
+                    )
                 })
             })
             .collect()

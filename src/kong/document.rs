@@ -16,7 +16,7 @@ mod unique;
 
 use super::{
     Consumer, ConsumerGroup, ConsumerGroupConsumer, Credential, Kind, Oauth2Credential, Plugin,
-    Route, Service,
+    Route, Service, Target, Upstream,
 };
 use crate::model::CredentialType;
 use serde_json::{Map, Value};
@@ -45,6 +45,10 @@ pub struct Document {
     pub credentials: Vec<Credential>,
     /// Plugins, nested ones included (their scope set).
     pub plugins: Vec<Plugin>,
+    /// Upstreams.
+    pub upstreams: Vec<Upstream>,
+    /// Targets, nested ones included (their upstream set).
+    pub targets: Vec<Target>,
 }
 
 /// Why a document was refused: every problem found, each naming the entity
@@ -140,6 +144,12 @@ impl Document {
             }
         }
         map.insert("plugins".into(), list(&self.plugins));
+        // Written only when there are upstreams, so documents without any
+        // read and write as before.
+        if !self.upstreams.is_empty() || !self.targets.is_empty() {
+            map.insert("upstreams".into(), list(&self.upstreams));
+            map.insert("targets".into(), list(&self.targets));
+        }
         Value::Object(map)
     }
 
@@ -157,6 +167,8 @@ impl Document {
             && self.oauth2_credentials.is_empty()
             && self.credentials.is_empty()
             && self.plugins.is_empty()
+            && self.upstreams.is_empty()
+            && self.targets.is_empty()
     }
 
     /// The id of the entity of `kind` that `key` names (an id, a name, or a
@@ -213,6 +225,8 @@ impl Document {
                 |p| p.instance_name.as_deref(),
                 key,
             ),
+            Kind::Upstream => find(&self.upstreams, |u| &u.id, |u| Some(u.name.as_str()), key),
+            Kind::Target => find(&self.targets, |t| &t.id, |t| Some(t.target.as_str()), key),
         }
     }
 }
@@ -242,7 +256,7 @@ fn check_top_level(map: &Map<String, Value>) -> Result<(), DocumentError> {
         }
         match key.as_str() {
             "services" | "routes" | "consumers" | "consumer_groups" | "oauth2_credentials"
-            | "plugins" => {
+            | "plugins" | "upstreams" | "targets" => {
                 if !value.is_array() && !value.is_null() {
                     errors.push(format!("{key}: expected an array"));
                 }
@@ -254,8 +268,8 @@ fn check_top_level(map: &Map<String, Value>) -> Result<(), DocumentError> {
             }
             other => errors.push(format!(
                 "{other}: entity type not supported by kingress (it reads services, routes, \
-                 consumers, consumer_groups, plugins, oauth2_credentials, keyauth_credentials, \
-                 basicauth_credentials, jwt_secrets and acls)"
+                 upstreams, targets, consumers, consumer_groups, plugins, oauth2_credentials, \
+                 keyauth_credentials, basicauth_credentials, jwt_secrets and acls)"
             )),
         }
     }

@@ -6,7 +6,8 @@
 /// A service's load-balancing and health-check settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Balance {
-    /// `namespace/name` of the KongUpstreamPolicy it came from.
+    /// Where it came from: `namespace/name` of the KongUpstreamPolicy, or
+    /// the kong.yml upstream's name.
     pub policy: String,
     /// Kong's `algorithm`.
     pub algorithm: Algorithm,

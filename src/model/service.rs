@@ -30,9 +30,14 @@ pub struct Service {
     /// client certificate. Shared so the proxy builds one TLS client per
     /// distinct setting and finds it by address.
     pub tls: Arc<UpstreamTls>,
-    /// Algorithm and health checks (a KongUpstreamPolicy); `None` is
-    /// Kong's default: round-robin without health checks.
+    /// Algorithm and health checks (a KongUpstreamPolicy, or a kong.yml
+    /// upstream); `None` is Kong's default: round-robin without health
+    /// checks.
     pub balance: Option<Arc<Balance>>,
+    /// The kong.yml upstream whose targets and balance these are (the
+    /// service's `host` names it); `None`: the service's own upstream,
+    /// named after the service, as KIC names them.
+    pub upstream: Option<String>,
 }
 
 /// How kingress speaks TLS to an upstream: Kong's service fields
@@ -117,7 +122,13 @@ impl Service {
             retries: 5,
             tls: Arc::default(),
             balance: None,
+            upstream: None,
         }
+    }
+
+    /// The name of the upstream the Admin API shows for this service.
+    pub fn upstream_name(&self) -> &str {
+        self.upstream.as_deref().unwrap_or(&self.name)
     }
 }
 

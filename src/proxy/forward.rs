@@ -26,7 +26,7 @@ use super::affinity::Affinity;
 use super::body::{Reclaimable, Slot, UpstreamBody};
 use super::headers::{is_upgrade, target_host};
 use super::respond::ProxyError;
-use crate::model::{Scheme, Service, Target};
+use crate::model::{Scheme, Service, Target, UpstreamTls};
 use crate::plugins::BoxBody;
 use crate::publish::balance::{Balancer, Pick};
 use connectors::{Alpn, Channel, Connectors, PLAIN};
@@ -68,9 +68,6 @@ pub(super) struct Upstreams {
     pool: Pool,
     multiplex: Multiplex,
     connectors: Connectors,
-    /// TLS of active health check probes (HTTP/1.1, unverified like an
-    /// upstream without `tls_verify`).
-    probe_tls: Arc<rustls::ClientConfig>,
 }
 
 /// The request to send, already rewritten for the upstream (path, headers
@@ -110,23 +107,28 @@ impl Upstreams {
     pub(super) fn new(
         provider: Arc<rustls::crypto::CryptoProvider>,
     ) -> Result<Self, rustls::Error> {
-        let mut probe = rustls::ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(unverified::AcceptAny::new()))
-            .with_no_client_auth();
-        probe.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Self {
             pool: Pool::new(),
             multiplex: Multiplex::new(),
             connectors: Connectors::new(provider),
-            probe_tls: Arc::new(probe),
         })
     }
 
-    /// The TLS configuration of health check probes.
-    pub(super) fn probe_tls(&self) -> Arc<rustls::ClientConfig> {
-        Arc::clone(&self.probe_tls)
+    /// The TLS client of a service's HTTPS health check probes: the trust
+    /// its proxied traffic uses (its CAs, else the system's; its depth
+    /// limit and client certificate), verifying when `verify` (Kong's
+    /// `https_verify_certificate`, on by default) whatever the service's
+    /// own `tls_verify` says; why not when that trust is not usable.
+    pub(super) fn probe_tls(
+        &self,
+        service: &UpstreamTls,
+        verify: bool,
+    ) -> Result<tokio_rustls::TlsConnector, String> {
+        let settings = UpstreamTls {
+            verify,
+            ..service.clone()
+        };
+        self.connectors.http1(&Arc::new(settings))
     }
 
     /// Sends `outgoing` to `service`, to the target its balancer picks,

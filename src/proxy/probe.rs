@@ -5,13 +5,17 @@
 //! `GET http_path` over HTTP or HTTPS (or only a TCP connection), bounded
 //! by `timeout`; its status, failure or timeout goes to the balancer.
 //!
+//! HTTPS probes verify the target's certificate (Kong's
+//! `https_verify_certificate`, on by default) with the trust the service's
+//! proxied traffic uses: its CA certificates, else the system's roots.
+//!
 //! The tasks follow the published table: a service whose balancer is
 //! rebuilt gets a new task (its targets keep their health), a service that
 //! leaves loses its task. Between probes a task sleeps on a timer, so a
 //! thousand idle targets cost a few wake-ups per interval.
 
-use crate::model::{ActiveCheck, ProbeKind, Target};
-use crate::publish::TableHandle;
+use super::handle::Shared;
+use crate::model::{ActiveCheck, ProbeKind, Target, UpstreamTls};
 use crate::publish::balance::{Balancer, Source, Verdict};
 use bytes::Bytes;
 use futures::StreamExt;
@@ -27,37 +31,63 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
 
 /// `User-Agent` of probes.
 const AGENT: &str = concat!("kingress/", env!("CARGO_PKG_VERSION"), " (health check)");
 
 /// Runs the probes of every published table until dropped (dropping it
 /// stops every probe task).
-pub(super) async fn run(table: TableHandle, tls: Arc<rustls::ClientConfig>) {
+pub(super) async fn run(shared: Arc<Shared>) {
+    let table = &shared.table;
     let mut generations = table.subscribe();
     let mut tasks = JoinSet::new();
-    let mut running: HashMap<String, (Arc<Balancer>, AbortHandle)> = HashMap::new();
+    let mut running: HashMap<String, Running> = HashMap::new();
     loop {
         let published = table.load();
-        running.retain(|name, (balancer, task)| {
+        // A task stays while its balancer and its service's TLS stay (a new
+        // CA bundle must reach the probes even when the targets did not
+        // change).
+        running.retain(|name, task| {
             let same = published
                 .balancers
                 .get(name)
-                .is_some_and(|now| Arc::ptr_eq(now, balancer));
+                .is_some_and(|now| Arc::ptr_eq(now, &task.balancer))
+                && published
+                    .table
+                    .services
+                    .get(name)
+                    .is_some_and(|s| *s.tls == *task.tls);
             if !same {
-                task.abort();
+                task.abort.abort();
             }
             same
         });
         for (name, balancer) in published.balancers.iter() {
-            let active = !balancer.targets().is_empty()
-                && balancer
-                    .balance()
-                    .is_some_and(|b| b.healthchecks.active_on());
-            if active && !running.contains_key(name) {
-                let task = tasks.spawn(check(Arc::clone(balancer), Arc::clone(&tls)));
-                running.insert(name.to_string(), (Arc::clone(balancer), task));
+            let Some(active) = balancer
+                .balance()
+                .map(|b| &b.healthchecks)
+                .filter(|c| c.active_on() && !balancer.targets().is_empty())
+                .map(|c| &c.active)
+            else {
+                continue;
+            };
+            let Some(service) = published.table.services.get(name) else {
+                continue;
+            };
+            if running.contains_key(name) {
+                continue;
             }
+            let tls = (active.kind == ProbeKind::Https)
+                .then(|| probe_tls(&shared, name, &service.tls, active.verify_certificate))
+                .flatten();
+            let abort = tasks.spawn(check(Arc::clone(balancer), tls));
+            let task = Running {
+                balancer: Arc::clone(balancer),
+                tls: Arc::clone(&service.tls),
+                abort,
+            };
+            running.insert(name.to_string(), task);
         }
         drop(published);
         while tasks.try_join_next().is_some() {}
@@ -67,8 +97,38 @@ pub(super) async fn run(table: TableHandle, tls: Arc<rustls::ClientConfig>) {
     }
 }
 
-/// Probes one service's targets forever.
-async fn check(balancer: Arc<Balancer>, tls: Arc<rustls::ClientConfig>) {
+/// One service's probe task and what it was started for.
+struct Running {
+    balancer: Arc<Balancer>,
+    tls: Arc<UpstreamTls>,
+    abort: AbortHandle,
+}
+
+/// The TLS client of a service's HTTPS probes; `None` (every probe fails,
+/// so the targets turn unhealthy as with a certificate that does not
+/// verify) when its trust is not usable, which is logged.
+fn probe_tls(
+    shared: &Shared,
+    service: &str,
+    tls: &UpstreamTls,
+    verify: bool,
+) -> Option<TlsConnector> {
+    shared
+        .upstreams
+        .probe_tls(tls, verify)
+        .map_err(|error| {
+            tracing::warn!(
+                service,
+                %error,
+                "HTTPS health check probes have no usable TLS settings; every probe fails"
+            );
+        })
+        .ok()
+}
+
+/// Probes one service's targets forever. `tls` is the client of HTTPS
+/// probes (`None`: they fail).
+async fn check(balancer: Arc<Balancer>, tls: Option<TlsConnector>) {
     let Some(active) = balancer.balance().map(|b| b.healthchecks.active.clone()) else {
         return;
     };
@@ -112,7 +172,7 @@ async fn probe_one(
     balancer: &Balancer,
     index: usize,
     active: &ActiveCheck,
-    tls: &Arc<rustls::ClientConfig>,
+    tls: &Option<TlsConnector>,
 ) {
     let Some(target) = balancer.targets().get(index) else {
         return;
@@ -143,7 +203,7 @@ async fn probe_one(
 async fn probe(
     target: &Target,
     active: &ActiveCheck,
-    tls: &Arc<rustls::ClientConfig>,
+    tls: &Option<TlsConnector>,
 ) -> Result<u16, ()> {
     let tcp = TcpStream::connect((target.host.as_str(), target.port))
         .await
@@ -154,10 +214,8 @@ async fn probe(
         ProbeKind::Https => {
             let sni = active.https_sni.as_deref().unwrap_or(&target.host);
             let name = ServerName::try_from(sni.to_string()).map_err(|_| ())?;
-            let stream = tokio_rustls::TlsConnector::from(Arc::clone(tls))
-                .connect(name, tcp)
-                .await
-                .map_err(|_| ())?;
+            let connector = tls.as_ref().ok_or(())?;
+            let stream = connector.connect(name, tcp).await.map_err(|_| ())?;
             get(stream, target, active).await
         }
     }

@@ -19,6 +19,7 @@
 //! route. Pure: ids were made when the document was read.
 
 mod scoped;
+mod upstreams;
 
 use super::Cx;
 use crate::kong::{self, Document};
@@ -123,6 +124,7 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
                 host: s.host.clone(),
                 port: s.port as u16,
             }];
+            self.upstream(&mut service, &s.host);
             service.connect_timeout_ms = s.connect_timeout as u64;
             service.read_timeout_ms = s.read_timeout as u64;
             service.write_timeout_ms = s.write_timeout as u64;

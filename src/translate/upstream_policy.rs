@@ -5,14 +5,10 @@
 
 use super::Cx;
 use super::kong_ingress::UpstreamOverride;
-use crate::crd::{
-    KongUpstreamActiveHealthcheck, KongUpstreamHash, KongUpstreamHealthcheck, KongUpstreamHealthy,
-    KongUpstreamPassiveHealthcheck, KongUpstreamPolicySpec, KongUpstreamUnhealthy,
-};
-use crate::model::{
-    ActiveCheck, Algorithm, Balance, HashOn, Healthchecks, ObjectRef, PassiveCheck, ProbeKind,
-    Thresholds,
-};
+use crate::crd::{KongUpstreamHash, KongUpstreamPolicySpec};
+use crate::kong::{Context, Ids, Upstream};
+use crate::model::{Balance, ObjectRef};
+use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
 /// The balance settings of Service `service` (in `namespace`) naming
@@ -87,27 +83,28 @@ fn merged(under: KongUpstreamPolicySpec, over: &KongUpstreamPolicySpec) -> KongU
     }
 }
 
-/// A spec as Kong upstream settings, or why it cannot be one.
+/// A spec as Kong upstream settings, or why it cannot be one. KIC's
+/// own rules for the CRD (which hash fields go together) are checked here;
+/// everything else is Kong's upstream schema, read by the same code as a
+/// kong.yml upstream.
 fn translate(spec: &KongUpstreamPolicySpec, label: &str) -> Result<Balance, String> {
-    let mut balance = Balance::new(label);
-    if let Some(a) = spec.algorithm.as_deref() {
-        balance.algorithm =
-            Algorithm::parse(a).ok_or_else(|| format!("spec.algorithm '{a}' is not supported"))?;
+    let mut upstream = Map::new();
+    // Any valid host name: the policy's fields are what is read.
+    upstream.insert("name".into(), json!("policy"));
+    let hashing = spec.algorithm.as_deref() == Some("consistent-hashing");
+    if let Some(a) = &spec.algorithm {
+        upstream.insert("algorithm".into(), json!(a));
     }
     if let Some(slots) = spec.slots {
-        if !(10..=65_536).contains(&slots) {
-            return Err(format!("spec.slots {slots} is outside 10..65536"));
-        }
-        balance.slots = slots as u32;
+        upstream.insert("slots".into(), json!(slots));
     }
-    let hashing = balance.algorithm == Algorithm::ConsistentHashing;
     if let Some(h) = &spec.hash_on {
         if !hashing {
             return Err(
                 "spec.hashOn can only be set when spec.algorithm is consistent-hashing".into(),
             );
         }
-        balance.hash_on = hash(h, "spec.hashOn")?;
+        hash(h, "spec.hashOn", false, &mut upstream)?;
     }
     if let Some(h) = &spec.hash_on_fallback {
         if !hashing {
@@ -116,24 +113,46 @@ fn translate(spec: &KongUpstreamPolicySpec, label: &str) -> Result<Balance, Stri
                     .into(),
             );
         }
-        if matches!(balance.hash_on, HashOn::Cookie { .. } | HashOn::None) {
+        if spec.hash_on.as_ref().is_none_or(|h| h.cookie.is_some()) {
             return Err(
                 "spec.hashOnFallback must not be set when spec.hashOn is a cookie or unset".into(),
             );
         }
-        balance.hash_fallback = hash(h, "spec.hashOnFallback")?;
-        if matches!(balance.hash_fallback, HashOn::Cookie { .. }) {
+        if h.cookie.is_some() {
             return Err("spec.hashOnFallback.cookie is not allowed".into());
         }
+        hash(h, "spec.hashOnFallback", true, &mut upstream)?;
     }
     if let Some(checks) = &spec.healthchecks {
-        balance.healthchecks = healthchecks(checks)?;
+        let value = serde_json::to_value(checks).map_err(|e| e.to_string())?;
+        upstream.insert("healthchecks".into(), kong_fields(value, false));
     }
-    Ok(balance)
+    let cx = Context {
+        now: 0,
+        ids: Ids::Derived,
+        position: label,
+        resolve: &|_, _| None,
+        stored: false,
+    };
+    match Upstream::from_json(&Value::Object(upstream), &cx) {
+        Ok(u) => Ok(u.balance(label)),
+        Err(e) => Err(e
+            .flatten()
+            .into_iter()
+            .map(|(field, message)| format!("spec.{}: {message}", kic_path(&field)))
+            .collect::<Vec<_>>()
+            .join("; ")),
+    }
 }
 
-/// One hash input: exactly one field set.
-fn hash(h: &KongUpstreamHash, field: &str) -> Result<HashOn, String> {
+/// One hash input as Kong's `hash_on`/`hash_fallback` fields: exactly one
+/// field set (KIC's rule).
+fn hash(
+    h: &KongUpstreamHash,
+    field: &str,
+    fallback: bool,
+    upstream: &mut Map<String, Value>,
+) -> Result<(), String> {
     let set = [
         h.input.is_some(),
         h.header.is_some(),
@@ -149,191 +168,101 @@ fn hash(h: &KongUpstreamHash, field: &str) -> Result<HashOn, String> {
     if h.cookie_path.is_some() && h.cookie.is_none() {
         return Err(format!("{field}.cookiePath needs {field}.cookie"));
     }
-    Ok(match h {
+    let (on, prefix) = if fallback {
+        ("hash_fallback", "hash_fallback")
+    } else {
+        ("hash_on", "hash_on")
+    };
+    let (kind, key, value) = match h {
         KongUpstreamHash {
             input: Some(input), ..
-        } => match input.as_str() {
-            "ip" => HashOn::Ip,
-            "consumer" => HashOn::Consumer,
-            "path" => HashOn::Path,
-            other => return Err(format!("{field}.input '{other}' is not supported")),
-        },
+        } => (input.as_str(), None, None),
         KongUpstreamHash {
             header: Some(v), ..
-        } => HashOn::Header(v.to_ascii_lowercase()),
+        } => ("header", Some(format!("{prefix}_header")), Some(v)),
         KongUpstreamHash {
             cookie: Some(v), ..
-        } => HashOn::Cookie {
-            name: v.clone(),
-            path: h.cookie_path.clone().unwrap_or_else(|| "/".to_string()),
-        },
+        } => {
+            if let Some(path) = &h.cookie_path {
+                upstream.insert("hash_on_cookie_path".into(), json!(path));
+            }
+            ("cookie", Some("hash_on_cookie".to_string()), Some(v))
+        }
         KongUpstreamHash {
             query_arg: Some(v), ..
-        } => HashOn::QueryArg(v.clone()),
+        } => ("query_arg", Some(format!("{prefix}_query_arg")), Some(v)),
         KongUpstreamHash {
             uri_capture: Some(v),
             ..
-        } => HashOn::UriCapture(v.clone()),
-        _ => HashOn::None,
-    })
-}
-
-fn healthchecks(c: &KongUpstreamHealthcheck) -> Result<Healthchecks, String> {
-    let mut checks = Healthchecks::default();
-    if let Some(threshold) = c.threshold {
-        if !(0..=100).contains(&threshold) {
-            return Err(format!(
-                "spec.healthchecks.threshold {threshold} is outside 0..100"
-            ));
-        }
-        checks.threshold = threshold as u8;
+        } => (
+            "uri_capture",
+            Some(format!("{prefix}_uri_capture")),
+            Some(v),
+        ),
+        _ => ("none", None, None),
+    };
+    if !matches!(
+        kind,
+        "ip" | "consumer" | "path" | "header" | "cookie" | "query_arg" | "uri_capture"
+    ) {
+        return Err(format!("{field}.input '{kind}' is not supported"));
     }
-    if let Some(a) = &c.active {
-        checks.active = active(a)?;
-    }
-    if let Some(p) = &c.passive {
-        checks.passive = passive(p)?;
-    }
-    Ok(checks)
-}
-
-fn active(a: &KongUpstreamActiveHealthcheck) -> Result<ActiveCheck, String> {
-    let field = "spec.healthchecks.active";
-    let mut check = ActiveCheck::default();
-    if let Some(kind) = &a.kind {
-        check.kind = probe_kind(kind, field)?;
-    }
-    if let Some(path) = &a.http_path {
-        if !path.starts_with('/') {
-            return Err(format!("{field}.httpPath must start with '/'"));
-        }
-        check.path = path.clone();
-    }
-    if let Some(t) = a.timeout {
-        check.timeout_ms = seconds(t, &format!("{field}.timeout"))?;
-    }
-    if let Some(n) = a.concurrency {
-        check.concurrency = usize::try_from(n)
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| format!("{field}.concurrency must be at least 1"))?;
-    }
-    for (name, values) in a.headers.iter().flatten() {
-        for value in values {
-            check.headers.push((name.clone(), value.clone()));
-        }
-    }
-    check.https_sni = a.https_sni.clone();
-    if let Some(verify) = a.https_verify_certificate {
-        check.verify_certificate = verify;
-    }
-    if let Some(h) = &a.healthy {
-        healthy(&mut check.healthy, h, &format!("{field}.healthy"), true)?;
-    }
-    if let Some(u) = &a.unhealthy {
-        unhealthy(&mut check.unhealthy, u, &format!("{field}.unhealthy"), true)?;
-    }
-    Ok(check)
-}
-
-fn passive(p: &KongUpstreamPassiveHealthcheck) -> Result<PassiveCheck, String> {
-    let field = "spec.healthchecks.passive";
-    let mut check = PassiveCheck::default();
-    if let Some(kind) = &p.kind {
-        check.kind = probe_kind(kind, field)?;
-    }
-    if let Some(h) = &p.healthy {
-        healthy(&mut check.healthy, h, &format!("{field}.healthy"), false)?;
-    }
-    if let Some(u) = &p.unhealthy {
-        unhealthy(
-            &mut check.unhealthy,
-            u,
-            &format!("{field}.unhealthy"),
-            false,
-        )?;
-    }
-    Ok(check)
-}
-
-fn probe_kind(kind: &str, field: &str) -> Result<ProbeKind, String> {
-    match kind {
-        "http" => Ok(ProbeKind::Http),
-        "https" => Ok(ProbeKind::Https),
-        "tcp" => Ok(ProbeKind::Tcp),
-        other => Err(format!(
-            "{field}.type '{other}' is not supported by kingress (http, https or tcp)"
-        )),
-    }
-}
-
-fn healthy(
-    t: &mut Thresholds,
-    h: &KongUpstreamHealthy,
-    field: &str,
-    active: bool,
-) -> Result<(), String> {
-    if let Some(statuses) = &h.http_statuses {
-        t.statuses = statuses_of(statuses, field)?;
-    }
-    if let Some(n) = h.successes {
-        t.successes = counter(n, &format!("{field}.successes"))?;
-    }
-    if let Some(i) = h.interval.filter(|_| active) {
-        t.interval_ms = seconds(i, &format!("{field}.interval"))?;
+    upstream.insert(on.into(), json!(kind));
+    if let (Some(key), Some(value)) = (key, value) {
+        upstream.insert(key, json!(value));
     }
     Ok(())
 }
 
-fn unhealthy(
-    t: &mut Thresholds,
-    u: &KongUpstreamUnhealthy,
-    field: &str,
-    active: bool,
-) -> Result<(), String> {
-    if let Some(statuses) = &u.http_statuses {
-        t.statuses = statuses_of(statuses, field)?;
+/// KIC's camelCase health check fields as Kong's snake_case ones (header
+/// names under `headers` stay as written); passive checks have no
+/// `interval` in Kong, which KIC's shared type allows, so it is dropped.
+fn kong_fields(value: Value, passive: bool) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(k, _)| !(passive && k == "interval"))
+                .map(|(k, v)| {
+                    let v = match k.as_str() {
+                        "headers" => v,
+                        "passive" => kong_fields(v, true),
+                        _ => kong_fields(v, passive),
+                    };
+                    (snake(&k), v)
+                })
+                .collect(),
+        ),
+        other => other,
     }
-    if let Some(n) = u.http_failures {
-        t.http_failures = counter(n, &format!("{field}.httpFailures"))?;
-    }
-    if let Some(n) = u.tcp_failures {
-        t.tcp_failures = counter(n, &format!("{field}.tcpFailures"))?;
-    }
-    if let Some(n) = u.timeouts {
-        t.timeouts = counter(n, &format!("{field}.timeouts"))?;
-    }
-    if let Some(i) = u.interval.filter(|_| active) {
-        t.interval_ms = seconds(i, &format!("{field}.interval"))?;
-    }
-    Ok(())
 }
 
-fn statuses_of(statuses: &[i64], field: &str) -> Result<Vec<u16>, String> {
-    statuses
-        .iter()
-        .map(|s| {
-            u16::try_from(*s)
-                .ok()
-                .filter(|s| (100..=599).contains(s))
-                .ok_or_else(|| format!("{field}.httpStatuses: {s} is not an HTTP status"))
-        })
-        .collect()
+fn snake(camel: &str) -> String {
+    let mut out = String::with_capacity(camel.len() + 4);
+    for c in camel.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
-/// Kong caps the counters at 255.
-fn counter(n: i64, field: &str) -> Result<u32, String> {
-    u32::try_from(n)
-        .ok()
-        .filter(|n| *n <= 255)
-        .ok_or_else(|| format!("{field} {n} is outside 0..255"))
-}
-
-/// Kong caps intervals and timeouts at 65535 seconds.
-fn seconds(s: i64, field: &str) -> Result<u64, String> {
-    u64::try_from(s)
-        .ok()
-        .filter(|s| *s <= 65_535)
-        .map(|s| s * 1_000)
-        .ok_or_else(|| format!("{field} {s} is outside 0..65535 seconds"))
+/// A Kong field path in the CRD's spelling (`healthchecks.active.http_path`
+/// → `healthchecks.active.httpPath`), for messages about the policy.
+fn kic_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut upper = false;
+    for c in path.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -33,6 +33,12 @@ pub fn upstream_id(name: &str) -> String {
     v5(&format!("upstream:{name}"))
 }
 
+/// Deterministic id of target `address` (`host:port`) of a service's
+/// upstream.
+pub fn target_id(service: &str, address: &str) -> String {
+    v5(&format!("target:{service}|{address}"))
+}
+
 /// Deterministic id of a certificate, from the Secret it came from.
 pub fn certificate_id(source: &ObjectRef) -> String {
     v5(&format!("certificate:{source}"))
@@ -131,14 +137,15 @@ fn scheme_name(scheme: Scheme) -> (&'static str, u16) {
     (scheme.as_str(), scheme.default_port())
 }
 
-/// A service. With a single target (an ExternalName) host and port are the
-/// target's; otherwise host names the upstream that holds the targets, as
-/// KIC configures Kong.
+/// A service. With a single target of its own (an ExternalName) host and
+/// port are the target's; otherwise host names the upstream that holds the
+/// targets, as KIC configures Kong (and as a kong.yml service names its
+/// upstream).
 pub fn service(service: &Service) -> Value {
     let (protocol, default_port) = scheme_name(service.scheme);
-    let (host, port) = match service.targets.as_slice() {
-        [only] => (only.host.clone(), only.port),
-        _ => (service.name.clone(), default_port),
+    let (host, port) = match (&service.upstream, service.targets.as_slice()) {
+        (None, [only]) => (only.host.clone(), only.port),
+        _ => (service.upstream_name().to_string(), default_port),
     };
     json!({
         "id": service_id(&service.name),
@@ -156,26 +163,29 @@ pub fn service(service: &Service) -> Value {
     })
 }
 
-/// The upstream of a service (Kong keeps targets on upstreams).
+/// The upstream of a service (Kong keeps targets on upstreams), in Kong's
+/// full shape.
 pub fn upstream(service: &Service) -> Value {
-    let balance = service.balance.as_deref();
-    json!({
-        "id": upstream_id(&service.name),
-        "name": service.name,
-        "algorithm": balance.map_or("round-robin", |b| b.algorithm.as_str()),
-        "slots": balance.map_or(crate::model::DEFAULT_SLOTS, |b| b.slots),
-        "tags": tags(&service.source),
-    })
+    let name = service.upstream_name();
+    let tags = serde_json::from_value(tags(&service.source)).ok();
+    let upstream = crate::kong::Upstream::of_balance(
+        upstream_id(name),
+        name,
+        service.balance.as_deref(),
+        service.host_header.clone(),
+        tags,
+    );
+    serde_json::to_value(upstream).unwrap_or(Value::Null)
 }
 
 /// A target of a service's upstream.
 pub fn target(service: &Service, target: &Target) -> Value {
     let address = target.to_string();
     json!({
-        "id": v5(&format!("target:{}|{address}", service.name)),
+        "id": target_id(service.upstream_name(), &address),
         "target": address,
         "weight": 100,
-        "upstream": { "id": upstream_id(&service.name) },
+        "upstream": { "id": upstream_id(service.upstream_name()) },
     })
 }
 

@@ -7,7 +7,7 @@
 use super::{Document, DocumentError, GENERIC_TYPES};
 use crate::kong::{
     Consumer, ConsumerGroup, ConsumerGroupConsumer, Context, Credential, Foreign, Ids, Kind,
-    Oauth2Credential, Plugin, Route, Service,
+    Oauth2Credential, Plugin, Route, Service, Target, Upstream,
 };
 use crate::model::CredentialType;
 use serde_json::{Map, Value};
@@ -59,6 +59,31 @@ pub(super) fn flatten(map: &Map<String, Value>, now: i64) -> Result<Document, Do
                 doc.services.push(service);
             }
             Err(e) => errors.push(format!("{}: {e}", label(&position, &value))),
+        }
+    }
+    let mut targets = Vec::new();
+    for (position, item) in items(map, "upstreams", "") {
+        let (value, children) = split(item, &["targets"], &position, &mut errors);
+        let cx = context(now, &position, &none);
+        match Upstream::from_json(&value, &cx) {
+            Ok(upstream) => {
+                for (_, position, child) in children {
+                    let owner = Some((Kind::Upstream, upstream.id.clone()));
+                    targets.push(Pending::new(position, child, owner));
+                }
+                doc.upstreams.push(upstream);
+            }
+            Err(e) => errors.push(format!("{}: {e}", label(&position, &value))),
+        }
+    }
+    targets.extend(items(map, "targets", "").map(|(p, v)| Pending::new(p, v.clone(), None)));
+    for pending in targets {
+        let resolve = |k: Kind, key: &str| doc.resolve(k, key);
+        let cx = context(now, &pending.position, &resolve);
+        let owner = pending.owner.as_ref().map(|(_, id)| id.as_str());
+        match Target::from_json(&pending.value, owner, &cx) {
+            Ok(t) => doc.targets.push(t),
+            Err(e) => errors.push(format!("{}: {e}", pending.label)),
         }
     }
     for (position, item) in items(map, "consumers", "") {
@@ -264,9 +289,16 @@ fn split(
 
 /// `services[0] (name 'echo')`: the position and whatever names the entity.
 fn label(position: &str, value: &Value) -> String {
-    let named = ["name", "username", "custom_id", "client_id", "group"]
-        .iter()
-        .find_map(|k| value.get(*k).and_then(Value::as_str).map(|v| (*k, v)));
+    let named = [
+        "name",
+        "username",
+        "custom_id",
+        "client_id",
+        "group",
+        "target",
+    ]
+    .iter()
+    .find_map(|k| value.get(*k).and_then(Value::as_str).map(|v| (*k, v)));
     match named {
         Some((k, v)) => format!("{position} ({k} '{v}')"),
         None => position.to_string(),

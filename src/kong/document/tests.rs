@@ -109,12 +109,12 @@ oauth2_credentials:
     consumer: ghost
 plugins:
   - name: hmac-auth
-upstreams: []
+vaults: []
 "#;
     let err = Document::parse(text, 0).unwrap_err();
     let all = err.to_string();
     for expected in [
-        "upstreams: entity type not supported",
+        "vaults: entity type not supported",
         "services[0].routes[0] (name 'r1'): schema violation (paths.1: should start with",
         "routes[0] (name 'r2'): foreign key violation (service: the foreign key 'missing' \
          does not reference an existing 'services' entity.)",

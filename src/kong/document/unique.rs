@@ -15,6 +15,15 @@ pub(super) fn check(doc: &Document) -> Result<(), DocumentError> {
             seen.add(&mut errors, "services", "name", n);
         }
     }
+    for u in &doc.upstreams {
+        seen.add(&mut errors, "upstreams", "id", &u.id);
+        seen.add(&mut errors, "upstreams", "name", &u.name);
+    }
+    for t in &doc.targets {
+        seen.add(&mut errors, "targets", "id", &t.id);
+        let key = format!("{}|{}", t.upstream.id, t.target);
+        seen.add(&mut errors, "targets", "target", &key);
+    }
     for r in &doc.routes {
         seen.add(&mut errors, "routes", "id", &r.id);
         if let Some(n) = &r.name {

@@ -117,6 +117,17 @@ impl Connectors {
         }
     }
 
+    /// The HTTP/1.1 connector of `settings` (health check probes, which
+    /// open a fresh connection each and pool nothing); why not when the
+    /// settings are not usable.
+    pub(super) fn http1(&self, settings: &Arc<UpstreamTls>) -> Result<TlsConnector, String> {
+        let client = self.client(settings);
+        match &client.built {
+            Ok([http1, ..]) => Ok(http1.clone()),
+            Err(error) => Err(error.clone()),
+        }
+    }
+
     fn client(&self, settings: &Arc<UpstreamTls>) -> Arc<Client> {
         let address = Arc::as_ptr(settings) as usize;
         let mut memo = self.memo.lock();
