@@ -4,6 +4,7 @@
 //! replica serves traffic. Every write is skipped when the cluster already
 //! shows what would be written.
 
+mod bucket;
 mod conditions;
 mod events;
 mod ingress;
@@ -22,6 +23,7 @@ use crate::metrics::{KindLabels, Metrics};
 use crate::model::{ObjectRef, Problem};
 use crate::objects::ObjectSet;
 use crate::objects::class::ClassFilter;
+use bucket::{Bucket, Written};
 use conditions::ConditionWriter;
 use events::EventWriter;
 use ingress::IngressWriter;
@@ -43,6 +45,11 @@ pub struct StatusOptions {
     pub event_burst: u32,
     /// Events per second after the burst.
     pub events_per_second: f64,
+    /// Status writes (conditions, Ingress addresses) made at once before
+    /// the rate limit applies.
+    pub write_burst: u32,
+    /// Status writes per second after the burst.
+    pub writes_per_second: f64,
 }
 
 /// Writes status for problems and objects, when leading.
@@ -52,6 +59,8 @@ pub struct Reporter {
     metrics: Metrics,
     leader: watch::Receiver<bool>,
     events: EventWriter,
+    /// The budget of status writes, shared by every kind.
+    writes: Bucket,
     conditions: ConditionWriter,
     ingresses: IngressWriter,
 }
@@ -63,8 +72,9 @@ pub struct Report {
     pub leader: bool,
     /// Status writes and Events created.
     pub writes: usize,
-    /// Problems whose Event the rate limit held back; report again soon to
-    /// emit them. (Refused writes are retried on the next report.)
+    /// Problems whose Event, and objects whose status write, the rate
+    /// limits held back; report again soon to write them. (Refused writes
+    /// are retried on the next report.)
     pub pending: usize,
     /// Events the API server refused.
     pub failed: usize,
@@ -74,7 +84,10 @@ pub struct Report {
 
 impl StatusOptions {
     /// Options for `class` reporting as `instance`, with no Ingress
-    /// addresses and an Event budget of 25 at once, then 5 per second.
+    /// addresses, an Event budget of 25 at once, then 5 per second, and a
+    /// status write budget of 100 at once, then 50 per second (10,000
+    /// new KongConsumers get their condition over some 200 s instead of
+    /// in one burst the API server's fairness limits would refuse).
     pub fn new(ingress_class: &str, instance: &str) -> Self {
         Self {
             ingress_class: ingress_class.to_string(),
@@ -82,6 +95,8 @@ impl StatusOptions {
             instance: instance.to_string(),
             event_burst: 25,
             events_per_second: 5.0,
+            write_burst: 100,
+            writes_per_second: 50.0,
         }
     }
 }
@@ -104,6 +119,7 @@ impl Reporter {
         );
         Self {
             client,
+            writes: Bucket::new(options.write_burst, options.writes_per_second),
             options,
             metrics,
             leader,
@@ -166,53 +182,59 @@ impl Reporter {
                 |p: &KongPlugin| Api::namespaced(client.clone(), &namespaced(p.namespace())),
                 plugins,
                 &by_object,
+                &mut self.writes,
             )
             .await;
-        self.count("KongPlugin", plugin_writes);
+        self.count("KongPlugin", plugin_writes.writes);
         let cluster_plugin_writes = self
             .conditions
             .write(
                 |_: &KongClusterPlugin| Api::all(client.clone()),
                 cluster_plugins,
                 &by_object,
+                &mut self.writes,
             )
             .await;
-        self.count("KongClusterPlugin", cluster_plugin_writes);
+        self.count("KongClusterPlugin", cluster_plugin_writes.writes);
         let consumer_writes = self
             .conditions
             .write(
                 |c: &KongConsumer| Api::namespaced(client.clone(), &namespaced(c.namespace())),
                 consumers,
                 &by_object,
+                &mut self.writes,
             )
             .await;
-        self.count("KongConsumer", consumer_writes);
+        self.count("KongConsumer", consumer_writes.writes);
         let group_writes = self
             .conditions
             .write(
                 |g: &KongConsumerGroup| Api::namespaced(client.clone(), &namespaced(g.namespace())),
                 groups,
                 &by_object,
+                &mut self.writes,
             )
             .await;
-        self.count("KongConsumerGroup", group_writes);
-        let mut ingresses = 0;
+        self.count("KongConsumerGroup", group_writes.writes);
+        let mut ingresses = Written::default();
         if let Some(addresses) = self.options.addresses.resolve(objects) {
             ingresses = self
                 .ingresses
-                .write(&client, objects, &filter, &addresses)
+                .write(&client, objects, &filter, &addresses, &mut self.writes)
                 .await;
-            self.count("Ingress", ingresses);
+            self.count("Ingress", ingresses.writes);
         }
+        let status = [
+            plugin_writes,
+            cluster_plugin_writes,
+            consumer_writes,
+            group_writes,
+            ingresses,
+        ];
         Report {
             leader: true,
-            writes: emitted.created
-                + plugin_writes
-                + cluster_plugin_writes
-                + consumer_writes
-                + group_writes
-                + ingresses,
-            pending: emitted.pending,
+            writes: emitted.created + status.iter().map(|w| w.writes).sum::<usize>(),
+            pending: emitted.pending + status.iter().map(|w| w.pending).sum::<usize>(),
             failed: emitted.failed,
         }
     }

@@ -46,9 +46,13 @@ mod unserved;
 mod upstream_policy;
 
 use crate::model::{ObjectRef, Problem, Table};
-use crate::objects::ObjectSet;
 use crate::objects::class::ClassFilter;
+use crate::objects::{ObjectKey, ObjectSet};
+use k8s_openapi::api::core::v1::Secret;
 use kube::Resource;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 pub use memo::{Memo, Reused};
 
@@ -100,6 +104,9 @@ fn translate_with(
         objects,
         class: ClassFilter::of(&options.ingress_class, objects),
         problems: Vec::new(),
+        // The memo keys the Ingresses' and the consumers' shares on the
+        // Secrets they read.
+        secret_reads: memo.is_some().then(Default::default),
     };
     let mut table = Table::default();
 
@@ -107,23 +114,37 @@ fn translate_with(
     let globals = plugins.globals(&mut cx);
     let units = memo.as_deref_mut().map(|m| &mut m.ingresses);
     let reused = ingress::translate(&mut cx, &mut plugins, &globals, &mut table, units);
-    match memo {
+    match memo.as_deref_mut() {
         Some(memo) => {
+            // Global plugins are part of every Ingress's share, so what
+            // they read counts too.
+            memo.ingress_secrets.extend(cx.take_secret_reads());
             memo.reused.ingresses = reused;
             memo.reused.consumers = memo.consumers.is_some();
             let consumers = match memo.consumers.take() {
                 Some(kept) => kept,
-                None => consumers::translate(&mut cx),
+                None => {
+                    let consumers = consumers::translate(&mut cx);
+                    memo.consumer_secrets = cx.take_secret_reads();
+                    consumers
+                }
             };
             consumers.clone().place(&mut cx, &mut table);
             memo.consumers = Some(consumers);
         }
         None => consumers::translate(&mut cx).place(&mut cx, &mut table),
     }
+    // The steps below run whole every time: what they read need not be
+    // kept.
+    cx.secret_reads = None;
     holders::translate(&mut cx, &mut plugins, &mut table);
     declarative::translate(&mut cx, &mut table);
-    table.certificates = tls::translate(&mut cx);
+    let checks = memo.as_deref_mut().map(|m| &mut m.tls);
+    table.certificates = tls::translate(&mut cx, checks);
     unserved::translate(&mut cx);
+    if let Some(memo) = memo {
+        memo.reused.tls_checks = memo.tls.reused();
+    }
 
     let mut problems = cx.problems;
     problems.sort();
@@ -136,11 +157,34 @@ struct Cx<'a> {
     objects: &'a ObjectSet,
     class: ClassFilter,
     problems: Vec<Problem>,
+    /// The keys of the Secrets looked up (found or not) since last taken,
+    /// when a memo needs them.
+    secret_reads: Option<RefCell<BTreeSet<ObjectKey>>>,
 }
 
 // === impl Cx ===
 
-impl Cx<'_> {
+impl<'a> Cx<'a> {
+    /// Secret `namespace/name`. Every step reads Secrets through this, so
+    /// the memo knows which Secrets each part depends on (a missing one
+    /// too: it may appear).
+    fn secret(&self, namespace: &str, name: &str) -> Option<&'a Arc<Secret>> {
+        let key = (namespace.to_string(), name.to_string());
+        let found = self.objects.secrets.get(&key);
+        if let Some(reads) = &self.secret_reads {
+            reads.borrow_mut().insert(key);
+        }
+        found
+    }
+
+    /// The Secrets read since the last call.
+    fn take_secret_reads(&mut self) -> BTreeSet<ObjectKey> {
+        self.secret_reads
+            .as_mut()
+            .map(|reads| std::mem::take(reads.get_mut()))
+            .unwrap_or_default()
+    }
+
     /// Records a problem on `object`.
     fn problem(&mut self, object: &ObjectRef, reason: &str, message: impl Into<String>) {
         self.problems

@@ -4,6 +4,7 @@
 //! through the status subresource, and only when it would change, so several
 //! replicas or repeated reconciles cause no write storms (KIC PR #4584).
 
+use super::bucket::{Bucket, Written};
 use super::events::truncate;
 use crate::model::{ObjectRef, Problem};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -92,19 +93,20 @@ impl Desired {
 
 impl ConditionWriter {
     /// Writes the Programmed condition of each object whose condition
-    /// differs from what `problems` say. Returns the number of writes.
+    /// differs from what `problems` say, as far as `bucket` allows.
     /// `api` gives the API of an object (namespaced or cluster-scoped).
     pub(crate) async fn write<'a, K>(
         &mut self,
         api: impl Fn(&K) -> Api<K>,
         objects: impl IntoIterator<Item = &'a K>,
         problems: &BTreeMap<ObjectRef, Vec<&Problem>>,
-    ) -> usize
+        bucket: &mut Bucket,
+    ) -> Written
     where
         K: Resource<DynamicType = ()> + HasConditions + Clone + DeserializeOwned + Debug + 'a,
     {
         let kind = K::kind(&()).to_string();
-        let mut writes = 0;
+        let mut out = Written::default();
         for object in objects {
             let reference = match object.namespace() {
                 Some(ns) => ObjectRef::new(&kind, &ns, &object.name_any()),
@@ -123,6 +125,10 @@ impl ConditionWriter {
             if self.written.get(&reference) == Some(&(uid.clone(), desired.clone())) {
                 continue;
             }
+            if !bucket.take() {
+                out.pending += 1;
+                continue;
+            }
             let patch = json!({"status": {"conditions": merged(object.conditions(), &desired)}});
             match api(object)
                 .patch_status(
@@ -134,14 +140,14 @@ impl ConditionWriter {
             {
                 Ok(_) => {
                     self.written.insert(reference, (uid, desired));
-                    writes += 1;
+                    out.writes += 1;
                 }
                 Err(error) => {
                     tracing::warn!(object = %reference, %error, "cannot write Programmed condition")
                 }
             }
         }
-        writes
+        out
     }
 
     /// Forgets what was written.

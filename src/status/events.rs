@@ -3,6 +3,7 @@
 //! goes away and comes back it is emitted again. A token bucket bounds the
 //! rate; what it holds back is emitted on a later report.
 
+use super::bucket::Bucket;
 use crate::model::Problem;
 use crate::objects::ObjectSet;
 use crate::objects::api_version;
@@ -13,7 +14,6 @@ use k8s_openapi::chrono::Utc;
 use kube::api::PostParams;
 use kube::{Api, Client, Resource};
 use std::collections::BTreeSet;
-use tokio::time::Instant;
 
 /// `reportingController` of every Event.
 pub const CONTROLLER: &str = "kingress";
@@ -26,15 +26,6 @@ pub(crate) struct EventWriter {
     instance: String,
     emitted: BTreeSet<Problem>,
     bucket: Bucket,
-}
-
-/// A token bucket: `capacity` Events at once, then `per_second`.
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    capacity: f64,
-    per_second: f64,
-    last: Instant,
 }
 
 /// What one pass did.
@@ -179,30 +170,4 @@ pub(crate) fn truncate(text: &str, limit: usize) -> String {
         end -= 1;
     }
     format!("{}...", &text[..end])
-}
-
-// === impl Bucket ===
-
-impl Bucket {
-    fn new(burst: u32, per_second: f64) -> Self {
-        Self {
-            tokens: burst as f64,
-            capacity: burst as f64,
-            per_second,
-            last: Instant::now(),
-        }
-    }
-
-    fn take(&mut self) -> bool {
-        let now = Instant::now();
-        let elapsed = now.duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.per_second).min(self.capacity);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
 }

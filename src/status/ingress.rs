@@ -2,6 +2,7 @@
 //! from `--publish-status-address` or the `--publish-service` Service
 //! (its load-balancer ingress, else its cluster IPs), as KIC does (§4.4).
 
+use super::bucket::{Bucket, Written};
 use crate::model::ObjectRef;
 use crate::objects::ObjectKey;
 use crate::objects::ObjectSet;
@@ -95,15 +96,16 @@ fn service_addresses(service: &Service) -> Vec<IngressLoadBalancerIngress> {
 
 impl IngressWriter {
     /// Sets `status.loadBalancer.ingress` of every Ingress of our class to
-    /// `addresses`. Returns the number of writes.
+    /// `addresses`, as far as `bucket` allows.
     pub(crate) async fn write(
         &mut self,
         client: &Client,
         objects: &ObjectSet,
         filter: &ClassFilter,
         addresses: &[IngressLoadBalancerIngress],
-    ) -> usize {
-        let mut writes = 0;
+        bucket: &mut Bucket,
+    ) -> Written {
+        let mut out = Written::default();
         for ingress in objects.ingresses.values().filter(|i| filter.ingress(i)) {
             let ns = ingress.namespace().unwrap_or_default();
             let name = ingress.name_any();
@@ -115,6 +117,10 @@ impl IngressWriter {
             if self.written.get(&reference) == Some(&memo) {
                 continue;
             }
+            if !bucket.take() {
+                out.pending += 1;
+                continue;
+            }
             let api: Api<Ingress> = Api::namespaced(client.clone(), &ns);
             let patch = json!({"status": {"loadBalancer": {"ingress": addresses}}});
             match api
@@ -123,14 +129,14 @@ impl IngressWriter {
             {
                 Ok(_) => {
                     self.written.insert(reference, memo);
-                    writes += 1;
+                    out.writes += 1;
                 }
                 Err(error) => {
                     tracing::warn!(ingress = %reference, %error, "cannot write Ingress status")
                 }
             }
         }
-        writes
+        out
     }
 
     /// Forgets what was written.

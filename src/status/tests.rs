@@ -262,3 +262,63 @@ async fn leader_steps_down_when_it_cannot_renew() {
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert!(!a.step().await, "past 2/3 of the duration it steps down");
 }
+
+#[tokio::test]
+async fn status_writes_are_paced_and_the_latest_state_wins() {
+    let api = FakeApi::start().await;
+    let names: Vec<String> = (0..10).map(|i| format!("c-{i}")).collect();
+    for name in &names {
+        api.apply(json!({
+            "apiVersion": "configuration.konghq.com/v1", "kind": "KongConsumer",
+            "metadata": {"name": name, "namespace": "shop", "uid": format!("uid-{name}"),
+                         "annotations": {"kubernetes.io/ingress.class": "kong"}},
+            "username": name
+        }));
+    }
+    let (tx, rx) = watch::channel(true);
+    let mut options = StatusOptions::new("kong", "kingress-0");
+    options.write_burst = 3;
+    options.writes_per_second = 5.0;
+    let mut reporter = Reporter::new(api.client(), options, Metrics::new(), rx);
+    let patches = |api: &FakeApi| {
+        writes(api)
+            .iter()
+            .filter(|r| r.starts_with("PATCH") && r.contains("kongconsumers"))
+            .count()
+    };
+
+    let first = reporter.report(&objects(&api), &[]).await;
+    assert_eq!((first.writes, first.pending), (3, 7));
+    assert_eq!(patches(&api), 3, "only the burst is written at once");
+
+    // A consumer still waiting gets a problem meanwhile: its one write
+    // carries the state current when it is made.
+    let problems = vec![problem(
+        "KongConsumer",
+        Some("shop"),
+        "c-9",
+        "DuplicateUsername",
+    )];
+    let mut rounds = 0;
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let report = reporter.report(&objects(&api), &problems).await;
+        rounds += 1;
+        assert!(report.writes <= 2, "{report:?}: at most the refill");
+        if report.pending == 0 {
+            break;
+        }
+        assert!(rounds < 20, "all written within 4 s at 5 a second");
+    }
+    assert!(rounds >= 3, "7 writes at 5 a second take more than 1 s");
+    assert_eq!(patches(&api), 10, "each consumer written once");
+    assert_eq!(
+        programmed(&api, "KongConsumer", "shop", "c-9")["status"],
+        "False"
+    );
+    assert_eq!(
+        programmed(&api, "KongConsumer", "shop", "c-0")["status"],
+        "True"
+    );
+    drop(tx);
+}

@@ -25,12 +25,11 @@ pub(super) struct Owner<'a> {
 
 /// Adds the credentials of `owners` to `table`.
 pub(super) fn translate(cx: &mut Cx<'_>, table: &mut Table, owners: &[Owner<'_>]) {
-    let objects = cx.objects;
     let mut found: Vec<(Option<&Time>, Credential, &ObjectRef)> = Vec::new();
     for owner in owners {
         let ns = owner.object.namespace.clone().unwrap_or_default();
         for name in &owner.consumer.credentials {
-            let Some(secret) = objects.secrets.get(&(ns.clone(), name.clone())) else {
+            let Some(secret) = cx.secret(&ns, name) else {
                 cx.problem(
                     &owner.object,
                     "SecretNotFound",

@@ -14,7 +14,13 @@
 //! Ingress plus IngressClasses, Services, EndpointSlices, Secrets,
 //! KongPlugins, KongClusterPlugins, KongUpstreamPolicies, KongIngresses and ConfigMaps; the consumers read KongConsumers,
 //! KongConsumerGroups, Secrets and IngressClasses. When anything a part reads changed (or the
-//! options did), that part is translated whole again.
+//! options did), that part is translated whole again. Secrets are told
+//! apart one by one: each part records the Secrets it looked up (found or
+//! not), and a changed Secret that no Ingress's share (nor a global
+//! plugin) read keeps every Ingress's share, one no consumer read keeps
+//! the consumers. So a rotated TLS Secret, which only the certificates
+//! read, translates neither again; the certificates check again only the
+//! Secrets that changed (`tls::Checks`).
 //!
 //! [`translate`]: super::translate
 //! [`translate_cached`]: super::translate_cached
@@ -22,7 +28,10 @@
 use super::Options;
 use super::consumers::Consumers;
 use super::ingress::Units;
-use crate::objects::{ObjectSet, Store};
+use super::tls::Checks;
+use crate::objects::{ObjectKey, ObjectSet, Store};
+use k8s_openapi::api::core::v1::Secret;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Pure results of earlier translations; see the module docs.
@@ -34,6 +43,13 @@ pub struct Memo {
     pub(super) ingresses: Units,
     /// The consumers and credentials of the last translation.
     pub(super) consumers: Option<Consumers>,
+    /// The Secrets the kept Ingress shares (and the global plugins) read:
+    /// at least those, as units kept across translations add theirs.
+    pub(super) ingress_secrets: BTreeSet<ObjectKey>,
+    /// The Secrets the kept consumers read.
+    pub(super) consumer_secrets: BTreeSet<ObjectKey>,
+    /// The TLS Secrets' checks of the last translation.
+    pub(super) tls: Checks,
     /// What the last translation took from the memo.
     pub(super) reused: Reused,
 }
@@ -45,6 +61,8 @@ pub struct Reused {
     pub ingresses: usize,
     /// Whether the consumers and credentials were not translated again.
     pub consumers: bool,
+    /// TLS Secrets whose check was not made again.
+    pub tls_checks: usize,
 }
 
 /// An object of some kind, held so its address stays its own.
@@ -56,7 +74,8 @@ struct Seen {
     ingress_classes: Vec<Held>,
     services: Vec<Held>,
     endpoint_slices: Vec<Held>,
-    secrets: Vec<Held>,
+    /// With their keys, to tell which Secrets changed.
+    secrets: Vec<(ObjectKey, Arc<Secret>)>,
     kong_plugins: Vec<Held>,
     kong_cluster_plugins: Vec<Held>,
     kong_consumers: Vec<Held>,
@@ -84,9 +103,11 @@ impl Memo {
     pub(super) fn begin(&mut self, objects: &ObjectSet, options: &Options) {
         let (ingresses, consumers) = match &self.seen {
             Some(seen) if seen.options == *options => {
-                let shared = same(&seen.ingress_classes, &objects.ingress_classes)
-                    && same(&seen.secrets, &objects.secrets);
-                let ingresses = shared
+                let changed = changed_secrets(&seen.secrets, &objects.secrets);
+                let unread = |read: &BTreeSet<ObjectKey>| changed.iter().all(|k| !read.contains(k));
+                let classes = same(&seen.ingress_classes, &objects.ingress_classes);
+                let ingresses = classes
+                    && unread(&self.ingress_secrets)
                     && same(&seen.services, &objects.services)
                     && same(&seen.endpoint_slices, &objects.endpoint_slices)
                     && same(&seen.kong_plugins, &objects.kong_plugins)
@@ -99,7 +120,8 @@ impl Memo {
                     && same(&seen.config_maps, &objects.config_maps);
                 (
                     ingresses,
-                    shared
+                    classes
+                        && unread(&self.consumer_secrets)
                         && same(&seen.kong_consumers, &objects.kong_consumers)
                         && same(&seen.kong_consumer_groups, &objects.kong_consumer_groups),
                 )
@@ -108,9 +130,11 @@ impl Memo {
         };
         if !ingresses {
             self.ingresses.clear();
+            self.ingress_secrets.clear();
         }
         if !consumers {
             self.consumers = None;
+            self.consumer_secrets.clear();
         }
         // Keep what is the same (most stores, most of the time) rather than
         // holding every object again.
@@ -128,7 +152,17 @@ impl Memo {
             ingress_classes: snapshot!(ingress_classes),
             services: snapshot!(services),
             endpoint_slices: snapshot!(endpoint_slices),
-            secrets: snapshot!(secrets),
+            secrets: match before
+                .as_mut()
+                .filter(|b| same_secrets(&b.secrets, &objects.secrets))
+            {
+                Some(b) => std::mem::take(&mut b.secrets),
+                None => objects
+                    .secrets
+                    .iter()
+                    .map(|(k, s)| (k.clone(), Arc::clone(s)))
+                    .collect(),
+            },
             kong_plugins: snapshot!(kong_plugins),
             kong_cluster_plugins: snapshot!(kong_cluster_plugins),
             kong_consumers: snapshot!(kong_consumers),
@@ -164,6 +198,54 @@ fn same<K: Send + Sync + 'static>(seen: &[Arc<dyn Send + Sync>], store: &Store<K
             .iter()
             .zip(store.values())
             .all(|(a, b)| std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b)))
+}
+
+/// Whether `store` holds exactly the Secrets of `seen`.
+fn same_secrets(seen: &[(ObjectKey, Arc<Secret>)], store: &Store<Secret>) -> bool {
+    seen.len() == store.len()
+        && seen
+            .iter()
+            .zip(store.values())
+            .all(|((_, a), b)| Arc::ptr_eq(a, b))
+}
+
+/// The keys of the Secrets added, removed or replaced since `seen`. Both
+/// are in key order, so one walk of each finds them.
+fn changed_secrets(seen: &[(ObjectKey, Arc<Secret>)], store: &Store<Secret>) -> Vec<ObjectKey> {
+    use std::cmp::Ordering;
+    let mut changed = Vec::new();
+    let mut before = seen.iter().peekable();
+    let mut now = store.iter().peekable();
+    loop {
+        match (before.peek(), now.peek()) {
+            (None, None) => return changed,
+            (Some((key, _)), None) => {
+                changed.push(key.clone());
+                before.next();
+            }
+            (None, Some((key, _))) => {
+                changed.push((*key).clone());
+                now.next();
+            }
+            (Some((old_key, old)), Some((key, secret))) => match old_key.cmp(key) {
+                Ordering::Less => {
+                    changed.push(old_key.clone());
+                    before.next();
+                }
+                Ordering::Greater => {
+                    changed.push((*key).clone());
+                    now.next();
+                }
+                Ordering::Equal => {
+                    if !Arc::ptr_eq(old, secret) {
+                        changed.push(old_key.clone());
+                    }
+                    before.next();
+                    now.next();
+                }
+            },
+        }
+    }
 }
 
 #[cfg(test)]

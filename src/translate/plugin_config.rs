@@ -143,8 +143,7 @@ impl<'a> PluginSpec<'a> {
 
 /// The bytes of a referenced Secret key; `what` names the referring field.
 fn secret_bytes<'a>(cx: &Cx<'a>, r: SecretRef<'_>, what: &str) -> Result<&'a [u8], ConfigFailure> {
-    let key = (r.namespace.to_string(), r.name.to_string());
-    let Some(secret) = cx.objects.secrets.get(&key) else {
+    let Some(secret) = cx.secret(r.namespace, r.name) else {
         return Err(ConfigFailure {
             reason: "SecretNotFound",
             message: format!("{what}: Secret {}/{} not found", r.namespace, r.name),
@@ -232,6 +231,7 @@ mod tests {
             objects: set,
             class: ClassFilter::of(&Options::default().ingress_class, set),
             problems: Vec::new(),
+            secret_reads: None,
         };
         let plugin = &set.kong_plugins[&("default".to_string(), name.to_string())];
         let spec = PluginSpec::from_kong_plugin(plugin, object_ref(plugin.as_ref()));

@@ -4,15 +4,53 @@
 //! `tls.X509KeyPair` demands; identical pairs from several Secrets merge.
 
 use super::{Cx, object_ref, secrets};
-use crate::model::{Certificate, ObjectRef, Sensitive};
+use crate::model::{Certificate, Sensitive};
+use crate::objects::ObjectKey;
 use k8s_openapi::api::core::v1::Secret;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// The certificates of every Ingress of our class, in Ingress order.
-pub(super) fn translate(cx: &mut Cx<'_>) -> Vec<Certificate> {
+/// What [`check`] said of one Secret (the PEM text stays in the Secret:
+/// the memo does not hold a second copy of every certificate).
+type Checked = Result<(), String>;
+
+/// The checks of the TLS Secrets of the last translation, kept by
+/// translate's memo: checking a pair parses its private key (for ECDSA a
+/// scalar multiplication), which for 10,000 Secrets is most of a
+/// translation, while a rotation changes one Secret.
+#[derive(Default)]
+pub(super) struct Checks {
+    /// By Secret, with the Secret checked: the same object (the same
+    /// `Arc`, held here so its address stays its own) gives the same
+    /// answer.
+    by_secret: BTreeMap<ObjectKey, (Arc<Secret>, Checked)>,
+    /// How many checks the last translation took from here.
+    reused: usize,
+}
+
+impl Checks {
+    /// How many Secret checks the last translation reused.
+    pub(super) fn reused(&self) -> usize {
+        self.reused
+    }
+}
+
+/// The certificates of every Ingress of our class, in Ingress order. With
+/// `memo`, a Secret checked by the last translation is not checked again
+/// while it is the same object; `memo` then holds this translation's
+/// checks.
+pub(super) fn translate(cx: &mut Cx<'_>, mut memo: Option<&mut Checks>) -> Vec<Certificate> {
     let objects = cx.objects;
-    let mut checked: BTreeMap<ObjectRef, Result<(String, String), String>> = BTreeMap::new();
+    let mut earlier = memo
+        .as_deref_mut()
+        .map(|m| std::mem::take(&mut m.by_secret))
+        .unwrap_or_default();
+    let mut checked: BTreeMap<ObjectKey, (Arc<Secret>, Checked)> = BTreeMap::new();
+    let mut reused = 0;
     let mut certificates: Vec<Certificate> = Vec::new();
+    // Certificates by their PEM, to merge identical pairs without a walk of
+    // every certificate (10,000 Secrets are 10,000 certificates).
+    let mut by_pem: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for ((ns, _), ingress) in &objects.ingresses {
         if !cx.class.ingress(ingress) {
             continue;
@@ -32,8 +70,8 @@ pub(super) fn translate(cx: &mut Cx<'_>) -> Vec<Certificate> {
             if hosts.is_empty() {
                 continue;
             }
-            let ingress_ref = object_ref(ingress.as_ref());
-            let Some(secret) = objects.secrets.get(&(ns.clone(), name.to_string())) else {
+            let Some(secret) = cx.secret(ns, name) else {
+                let ingress_ref = object_ref(ingress.as_ref());
                 cx.problem(
                     &ingress_ref,
                     "SecretNotFound",
@@ -41,14 +79,27 @@ pub(super) fn translate(cx: &mut Cx<'_>) -> Vec<Certificate> {
                 );
                 continue;
             };
-            let source = object_ref(secret.as_ref());
-            let pair = checked
-                .entry(source.clone())
-                .or_insert_with(|| check(secret))
-                .clone();
-            let (cert_pem, key_pem) = match pair {
-                Ok(pair) => pair,
+            let key = (ns.clone(), name.to_string());
+            let pair = match checked.get(&key) {
+                Some((_, pair)) => pair.clone(),
+                None => {
+                    let pair = match earlier.remove(&key) {
+                        Some((held, pair)) if Arc::ptr_eq(&held, secret) => {
+                            reused += 1;
+                            pair
+                        }
+                        _ => check(secret).map(|_| ()),
+                    };
+                    checked.insert(key, (Arc::clone(secret), pair.clone()));
+                    pair
+                }
+            };
+            // A Secret that checked out holds both keys as text.
+            let pems = pair.and_then(|()| pems(secret).map_err(String::from));
+            let (cert_pem, key_pem) = match pems {
+                Ok(pems) => pems,
                 Err(why) => {
+                    let ingress_ref = object_ref(ingress.as_ref());
                     cx.problem(
                         &ingress_ref,
                         "TlsSecretInvalid",
@@ -57,17 +108,26 @@ pub(super) fn translate(cx: &mut Cx<'_>) -> Vec<Certificate> {
                     continue;
                 }
             };
-            let same = certificates
-                .iter_mut()
-                .find(|c| c.cert_pem == cert_pem && c.key_pem.matches(&key_pem));
+            let same = by_pem.get(cert_pem).and_then(|candidates| {
+                candidates
+                    .iter()
+                    .copied()
+                    .find(|&i| certificates[i].key_pem.matches(key_pem))
+            });
             match same {
-                Some(c) => c.hosts.extend(hosts),
-                None => certificates.push(Certificate {
-                    source,
-                    hosts,
-                    cert_pem,
-                    key_pem: Sensitive::new(key_pem),
-                }),
+                Some(i) => certificates[i].hosts.extend(hosts),
+                None => {
+                    by_pem
+                        .entry(cert_pem.to_string())
+                        .or_default()
+                        .push(certificates.len());
+                    certificates.push(Certificate {
+                        source: object_ref(secret.as_ref()),
+                        hosts,
+                        cert_pem: cert_pem.to_string(),
+                        key_pem: Sensitive::new(key_pem.to_string()),
+                    });
+                }
             }
         }
     }
@@ -75,17 +135,29 @@ pub(super) fn translate(cx: &mut Cx<'_>) -> Vec<Certificate> {
         c.hosts.sort();
         c.hosts.dedup();
     }
+    if let Some(memo) = memo {
+        *memo = Checks {
+            by_secret: checked,
+            reused,
+        };
+    }
     certificates
 }
 
 /// The private keys a TLS Secret may hold (ring's signing keys).
 const SUPPORTED_KEYS: &str = "RSA of 2048 to 8192 bits, ECDSA P-256 and P-384, and Ed25519";
 
-/// The PEM pair, if `tls.crt` holds a chain and `tls.key` its private key.
-/// Errors describe the problem without quoting the Secret.
-pub(super) fn check(secret: &Secret) -> Result<(String, String), String> {
+/// The text of `tls.crt` and `tls.key`.
+fn pems(secret: &Secret) -> Result<(&str, &str), &'static str> {
     let cert = secrets::text(secret, "tls.crt").map_err(|_| "tls.crt is missing or not text")?;
     let key = secrets::text(secret, "tls.key").map_err(|_| "tls.key is missing or not text")?;
+    Ok((cert, key))
+}
+
+/// The PEM pair, if `tls.crt` holds a chain and `tls.key` its private key.
+/// Errors describe the problem without quoting the Secret.
+pub(super) fn check(secret: &Secret) -> Result<(&str, &str), String> {
+    let (cert, key) = pems(secret)?;
     let chain = rustls_pemfile::certs(&mut cert.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| "tls.crt is not valid PEM")?;
@@ -109,5 +181,5 @@ pub(super) fn check(secret: &Secret) -> Result<(String, String), String> {
         ),
         other => format!("tls.key or tls.crt is not usable ({other})"),
     })?;
-    Ok((cert.to_string(), key.to_string()))
+    Ok((cert, key))
 }

@@ -102,10 +102,7 @@ fn named_secret<'o>(
     name: &str,
     what: &str,
 ) -> Option<&'o Arc<Secret>> {
-    let secret = cx
-        .objects
-        .secrets
-        .get(&(namespace.to_string(), name.to_string()));
+    let secret = cx.secret(namespace, name);
     if secret.is_none() {
         cx.problem(
             object,
@@ -185,8 +182,8 @@ fn client_certificate(
     match tls::check(secret) {
         Ok((cert_pem, key_pem)) => Some(ClientCertificate {
             source: object_ref(secret.as_ref()),
-            cert_pem,
-            key_pem: Sensitive::new(key_pem),
+            cert_pem: cert_pem.to_string(),
+            key_pem: Sensitive::new(key_pem.to_string()),
         }),
         Err(why) => {
             cx.problem(

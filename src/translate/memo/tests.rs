@@ -100,7 +100,8 @@ fn every_edit_gives_what_a_fresh_translation_gives() {
         same,
         Reused {
             ingresses: 3,
-            consumers: true
+            consumers: true,
+            tls_checks: 0,
         }
     );
 
@@ -110,7 +111,8 @@ fn every_edit_gives_what_a_fresh_translation_gives() {
         edit,
         Reused {
             ingresses: 2,
-            consumers: true
+            consumers: true,
+            tls_checks: 0,
         }
     );
 
@@ -151,7 +153,10 @@ fn every_edit_gives_what_a_fresh_translation_gives() {
     write(d, "consumers.yaml", &consumers("john"));
     let consumers = step(&mut loader, &mut memo, "an edited KongConsumer");
     assert!(!consumers.consumers);
-    assert_eq!(consumers.ingresses, 0, "credential Secrets changed too");
+    assert_eq!(
+        consumers.ingresses, 2,
+        "credential Secrets changed too, but no Ingress reads them"
+    );
 
     write(d, "a.yaml", &ingress("a", "/a", true));
     let back = step(&mut loader, &mut memo, "the first Ingress back");
@@ -217,4 +222,146 @@ fn consumer_groups_are_read_again_when_a_group_changes() {
     );
     assert!(!memo.reused().consumers, "a changed group is read again");
     step(&mut loader, &mut memo, "a changed group");
+}
+
+fn tls_ingress(name: &str, secret: &str, plugin: bool) -> String {
+    let plugins = if plugin {
+        ", annotations: {konghq.com/plugins: configured}"
+    } else {
+        ""
+    };
+    format!(
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\n\
+         metadata: {{name: {name}, namespace: team{plugins}}}\n\
+         spec:\n  ingressClassName: kong\n  tls: [{{hosts: [{name}.example], secretName: {secret}}}]\n\
+         \x20 rules:\n  - host: {name}.example\n    http:\n      paths:\n\
+         \x20     - {{path: /, pathType: Prefix, backend: {{service: {{name: shared, port: {{number: 80}}}}}}}}\n"
+    )
+}
+
+/// A TLS Secret `name` for `hosts`, with a fresh key pair.
+fn tls_secret(name: &str, hosts: &[&str]) -> String {
+    let pair =
+        rcgen::generate_simple_self_signed(hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    let indent = |pem: String| pem.trim_end().replace('\n', "\n    ");
+    format!(
+        "apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\n\
+         metadata: {{name: {name}, namespace: team}}\nstringData:\n  tls.crt: |\n    {}\n  tls.key: |\n    {}\n",
+        indent(pair.cert.pem()),
+        indent(pair.signing_key.serialize_pem())
+    )
+}
+
+/// The certificate PEM served for `host`.
+fn served(t: &crate::translate::Translation, host: &str) -> String {
+    t.table
+        .certificates
+        .iter()
+        .find(|c| c.hosts.iter().any(|h| h == host))
+        .map(|c| c.cert_pem.clone())
+        .unwrap_or_else(|| panic!("a certificate for {host}"))
+}
+
+#[test]
+fn a_rotated_secret_translates_again_only_what_read_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "a.yaml", &tls_ingress("a", "one", false));
+    write(d, "b.yaml", &tls_ingress("b", "one", false));
+    write(d, "c.yaml", &tls_ingress("c", "two", true));
+    write(
+        d,
+        "one.yaml",
+        &tls_secret("one", &["a.example", "b.example"]),
+    );
+    write(d, "two.yaml", &tls_secret("two", &["c.example"]));
+    write(d, "service.yaml", &service("abc"));
+    write(d, "consumers.yaml", &consumers("jane"));
+    // The plugin's config is in a Secret that does not exist yet.
+    write(
+        d,
+        "plugin.yaml",
+        "apiVersion: configuration.konghq.com/v1\nkind: KongPlugin\n\
+         metadata: {name: configured, namespace: team}\nplugin: oauth2\n\
+         configFrom: {secretKeyRef: {name: plugin-config, key: config}}\n",
+    );
+    let mut loader = Loader::new(d);
+    let mut memo = Memo::new();
+    let options = Options::default();
+    let translate = |loader: &mut Loader, memo: &mut Memo, what: &str| {
+        let objects = loader.load().unwrap();
+        let cached = translate_cached(&objects, &options, memo);
+        assert_eq!(cached, translate(&objects, &options), "after {what}");
+        cached
+    };
+    let first = translate(&mut loader, &mut memo, "the first load");
+    assert!(
+        first.problems.iter().any(|p| p.reason == "SecretNotFound"),
+        "{:?}",
+        first.problems
+    );
+
+    write(
+        d,
+        "one.yaml",
+        &tls_secret("one", &["a.example", "b.example"]),
+    );
+    let rotated = translate(&mut loader, &mut memo, "a rotated TLS Secret");
+    assert_eq!(
+        memo.reused(),
+        Reused {
+            ingresses: 3,
+            consumers: true,
+            tls_checks: 1,
+        },
+        "only the rotated Secret is checked again"
+    );
+    for host in ["a.example", "b.example"] {
+        assert_ne!(served(&first, host), served(&rotated, host), "{host}");
+    }
+    assert_eq!(served(&first, "c.example"), served(&rotated, "c.example"));
+    assert_eq!(served(&rotated, "a.example"), served(&rotated, "b.example"));
+
+    // The Secret the plugin read, missing until now, appears: the
+    // Ingresses are translated again (the consumers did not read it).
+    write(
+        d,
+        "plugin-config.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: plugin-config, namespace: team}\n\
+         stringData: {config: '{\"enable_client_credentials\": true}'}\n",
+    );
+    let configured = translate(&mut loader, &mut memo, "the plugin's Secret created");
+    assert_eq!(memo.reused().ingresses, 0);
+    assert!(memo.reused().consumers);
+    assert!(
+        !configured
+            .problems
+            .iter()
+            .any(|p| p.reason == "SecretNotFound"),
+        "{:?}",
+        configured.problems
+    );
+    let fault = |t: &crate::translate::Translation| {
+        let route = t
+            .table
+            .routes
+            .iter()
+            .find(|r| r.name.starts_with("team.c."));
+        route.unwrap().fault.clone().unwrap_or_default()
+    };
+    assert!(fault(&first).contains("plugin-config"), "{}", fault(&first));
+    assert!(!fault(&configured).contains("plugin-config"));
+
+    // A TLS Secret that goes away is reported again; the other is kept.
+    std::fs::remove_file(d.join("two.yaml")).unwrap();
+    let gone = translate(&mut loader, &mut memo, "a TLS Secret removed");
+    assert_eq!(memo.reused().ingresses, 3);
+    assert_eq!(memo.reused().tls_checks, 1);
+    assert!(
+        gone.table
+            .certificates
+            .iter()
+            .all(|c| !c.hosts.contains(&"c.example".to_string()))
+    );
 }
