@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use support::client;
 use support::proxy::TestProxy;
-use support::upstream::Upstream;
+use support::upstream::{Upstream, tally};
 
 fn load(text: &str) -> Translation {
     let dir = tempfile::tempdir().unwrap();
@@ -61,24 +61,6 @@ targets:
     )
 }
 
-async fn tally(proxy: &TestProxy, n: usize) -> BTreeMap<String, usize> {
-    let mut seen = BTreeMap::new();
-    for _ in 0..n {
-        let response = client::http1()
-            .get(proxy.http_url("/"))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let body = client::json(response).await;
-        let who = body["upstream"]
-            .as_str()
-            .map_or_else(|| status.to_string(), str::to_string);
-        *seen.entry(who).or_default() += 1;
-    }
-    seen
-}
-
 async fn admin(proxy: &TestProxy, path: &str) -> serde_json::Value {
     let response = client::http1()
         .get(proxy.admin_url(path))
@@ -106,7 +88,7 @@ async fn a_service_naming_an_upstream_is_balanced_and_checked_over_its_targets()
     let proxy = TestProxy::start(t.table).await;
 
     // Weight 0 takes `c` out; the port of the service is not used.
-    let seen = tally(&proxy, 10).await;
+    let seen = tally(&proxy, "/", 10).await;
     assert_eq!(
         seen,
         BTreeMap::from([("a".to_string(), 5), ("b".to_string(), 5)])
@@ -164,7 +146,7 @@ async fn a_service_naming_an_upstream_is_balanced_and_checked_over_its_targets()
     assert_eq!(states[&a_addr.to_string()], "UNHEALTHY", "{states:?}");
     assert_eq!(states[&b.addr.to_string()], "HEALTHY", "{states:?}");
     assert_eq!(
-        tally(&proxy, 6).await,
+        tally(&proxy, "/", 6).await,
         BTreeMap::from([("b".to_string(), 6)])
     );
     // The host the targets see is the upstream's host_header.

@@ -16,7 +16,7 @@ use support::auth::plugin;
 use support::client;
 use support::pki::Authority;
 use support::proxy::{TestProxy, route, service, table};
-use support::upstream::Upstream;
+use support::upstream::{Upstream, tally};
 
 const NAME: &str = "probe.example";
 
@@ -188,24 +188,6 @@ fn passively_checked() -> Balance {
     b
 }
 
-async fn tally(proxy: &TestProxy, n: usize) -> BTreeMap<String, usize> {
-    let mut seen = BTreeMap::new();
-    for _ in 0..n {
-        let response = client::http1()
-            .get(proxy.http_url("/"))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let body = client::json(response).await;
-        let who = body["upstream"]
-            .as_str()
-            .map_or_else(|| status.to_string(), str::to_string);
-        *seen.entry(who).or_default() += 1;
-    }
-    seen
-}
-
 async fn send(proxy: &TestProxy, method: reqwest::Method, path: &str) -> (u16, String) {
     let response = client::http1()
         .request(method, proxy.admin_url(path))
@@ -234,7 +216,7 @@ async fn admin_health_writes_take_a_target_out_of_traffic_and_back() {
         &serde_json::json!({"upstream_health_metrics": true}),
     )];
     let proxy = TestProxy::start(table(vec![r], vec![svc])).await;
-    assert_eq!(tally(&proxy, 10).await.len(), 2);
+    assert_eq!(tally(&proxy, "/", 10).await.len(), 2);
 
     // Kong 3's PUT, by `host:port`: 204 without a body.
     let (status, body) = send(
@@ -251,7 +233,7 @@ async fn admin_health_writes_take_a_target_out_of_traffic_and_back() {
     );
     assert!(states.contains(&(b_name.clone(), "HEALTHY".into())));
     assert_eq!(
-        tally(&proxy, 10).await,
+        tally(&proxy, "/", 10).await,
         BTreeMap::from([("b".to_string(), 10)])
     );
     assert_eq!(a.requests(), 5, "a got nothing after the write");
@@ -292,7 +274,7 @@ async fn admin_health_writes_take_a_target_out_of_traffic_and_back() {
             .all(|(_, h)| h == "HEALTHY")
     );
     assert_eq!(
-        tally(&proxy, 10).await,
+        tally(&proxy, "/", 10).await,
         BTreeMap::from([("a".to_string(), 5), ("b".to_string(), 5)])
     );
     let metrics = scrape(&proxy).await;
@@ -373,8 +355,14 @@ async fn an_upstream_without_health_checks_refuses_as_kong_and_probes_overrule_a
     .await;
     assert_eq!(status, 204);
     assert_eq!(only_state(&proxy, "svc").await, "UNHEALTHY");
-    assert_eq!(tally(&proxy, 1).await, BTreeMap::from([("503".into(), 1)]));
+    assert_eq!(
+        tally(&proxy, "/", 1).await,
+        BTreeMap::from([("503".into(), 1)])
+    );
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     assert_eq!(only_state(&proxy, "svc").await, "HEALTHY");
-    assert_eq!(tally(&proxy, 2).await, BTreeMap::from([("a".into(), 2)]));
+    assert_eq!(
+        tally(&proxy, "/", 2).await,
+        BTreeMap::from([("a".into(), 2)])
+    );
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use support::auth::plugin;
 use support::client;
 use support::proxy::{TestProxy, route, service, table};
-use support::upstream::{Upstream, closed_port};
+use support::upstream::{Upstream, closed_port, tally, who};
 
 fn with_policy(mut s: Service, balance: Balance) -> Service {
     s.balance = Some(Arc::new(balance));
@@ -30,29 +30,6 @@ fn policy(algorithm: Algorithm) -> Balance {
 
 async fn start(service: Service) -> TestProxy {
     TestProxy::start(table(vec![route("r", &["/"], "svc")], vec![service])).await
-}
-
-/// Which upstream answered `path` (with `headers`), or the status when the
-/// proxy answered itself.
-async fn who(proxy: &TestProxy, path: &str, headers: &[(&str, &str)]) -> String {
-    let mut request = client::http1().get(proxy.http_url(path));
-    for (n, v) in headers {
-        request = request.header(*n, *v);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let body = client::json(response).await;
-    body["upstream"]
-        .as_str()
-        .map_or_else(|| format!("{status}"), str::to_string)
-}
-
-async fn tally(proxy: &TestProxy, path: &str, n: usize) -> BTreeMap<String, usize> {
-    let mut seen = BTreeMap::new();
-    for _ in 0..n {
-        *seen.entry(who(proxy, path, &[]).await).or_default() += 1;
-    }
-    seen
 }
 
 async fn upstreams(names: &[&str]) -> (Vec<Upstream>, Vec<SocketAddr>) {

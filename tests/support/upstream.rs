@@ -434,3 +434,31 @@ fn full(bytes: Vec<u8>) -> Body {
         .map_err(|never| match never {})
         .boxed()
 }
+
+/// Which recording upstream answered `path` on `proxy` (with `headers`),
+/// or the status when the proxy answered itself.
+pub async fn who(proxy: &super::proxy::TestProxy, path: &str, headers: &[(&str, &str)]) -> String {
+    let mut request = super::client::http1().get(proxy.http_url(path));
+    for (n, v) in headers {
+        request = request.header(*n, *v);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let body = super::client::json(response).await;
+    body["upstream"]
+        .as_str()
+        .map_or_else(|| status.to_string(), str::to_string)
+}
+
+/// How many of `n` requests for `path` each upstream (or status) answered.
+pub async fn tally(
+    proxy: &super::proxy::TestProxy,
+    path: &str,
+    n: usize,
+) -> std::collections::BTreeMap<String, usize> {
+    let mut seen = std::collections::BTreeMap::new();
+    for _ in 0..n {
+        *seen.entry(who(proxy, path, &[]).await).or_default() += 1;
+    }
+    seen
+}
