@@ -1,7 +1,8 @@
 //! A bounded cache keyed by the SHA-256 of a token, each entry living until
 //! an absolute unix time (the token's `exp`). Tokens themselves are never
 //! stored, only their hashes, so a memory dump of the cache yields nothing
-//! usable.
+//! usable. (The cache of opened sessions uses another key: see
+//! `session::Opened`.)
 
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
