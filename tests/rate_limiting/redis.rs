@@ -68,6 +68,13 @@ async fn two_processes_share_the_limit_through_redis() {
         assert_eq!(r.body["message"], "API rate limit exceeded");
         assert!(r.number("retry-after") >= 1);
     }
+    // Redis 7 counted with INCR and EXPIRE NX (no Lua), and the key
+    // expires with its window as Kong's script would have set it.
+    let mut conn = redis_client(&redis).await;
+    let stats = command_stats(&mut conn).await;
+    assert_eq!(calls(&stats, "incr"), 6, "{stats}");
+    assert_eq!(calls(&stats, "evalsha"), 0, "{stats}");
+    assert_hour_key_expires(&mut conn).await;
 }
 
 #[tokio::test]
@@ -92,29 +99,33 @@ async fn batched_sync_rate_counts_locally_then_shares() {
     let r = get(&url(&a), &[]).await;
     assert_eq!(r.status, 429, "{}", r.body);
     // The key lives in Redis with the window's expiry.
-    let mut conn = redis_client(&redis).await;
-    let keys: Vec<String> = ::redis::cmd("KEYS")
-        .arg("ratelimit:*:hour")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(keys.len(), 1, "{keys:?}");
-    let ttl: i64 = ::redis::cmd("TTL")
-        .arg(&keys[0])
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert!((1..=3600).contains(&ttl), "{ttl}");
+    assert_hour_key_expires(&mut redis_client(&redis).await).await;
 }
 
 #[tokio::test]
-async fn a_server_that_forgot_the_script_is_given_it_again() {
-    // The increment script goes by its hash; a Redis that restarted or ran
-    // `SCRIPT FLUSH` answers NOSCRIPT, and the request must still count.
+async fn a_server_refusing_expire_nx_counts_with_kongs_script() {
+    // A server that refuses `EXPIRE … NX` (older than Redis 7; here an ACL
+    // user whose keys are the windows' only, so the probe key is refused)
+    // counts with Kong's script, sent by its hash; after `SCRIPT FLUSH`
+    // (a restarted Redis) it is given the script again and still counts.
     within_one_window(3600, 10).await;
-    let redis = RedisServer::start();
+    let port = crate::support::redis_server::free_port();
+    let redis = RedisServer::spawn(
+        port,
+        &[
+            "--port".into(),
+            port.to_string(),
+            "--user".into(),
+            "limiter".into(),
+            "on".into(),
+            ">s3cret".into(),
+            "~ratelimit:*:*:*:*".into(),
+            "+@all".into(),
+        ],
+    );
     let up = Upstream::start("up").await;
-    let (_dir, a, _b) = two_kingresses(&kong_yml(&up, redis.port, "")).await;
+    let auth = "                username: limiter\n                password: s3cret\n";
+    let (_dir, a, _b) = two_kingresses(&kong_yml(&up, redis.port, auth)).await;
     let mut conn = redis_client(&redis).await;
     for (i, remaining) in [3, 2, 1].into_iter().enumerate() {
         let () = ::redis::cmd("SCRIPT")
@@ -126,16 +137,42 @@ async fn a_server_that_forgot_the_script_is_given_it_again() {
         assert_eq!(r.status, 200, "request {i}: {}", r.body);
         assert_eq!(r.number("x-ratelimit-remaining-hour"), remaining);
     }
-    // The key carries the window's expiry, as the script sets it.
+    let stats = command_stats(&mut conn).await;
+    assert_eq!(calls(&stats, "evalsha"), 6, "{stats}"); // 3 × NOSCRIPT + 3
+    assert_eq!(calls(&stats, "incr"), 3, "{stats}"); // the script's own
+    assert!(stats.contains("cmdstat_expire:calls=1,"), "{stats}"); // the script's first
+    assert_hour_key_expires(&mut conn).await;
+}
+
+/// `INFO commandstats`: which commands the server ran, and how often.
+async fn command_stats(conn: &mut ::redis::aio::MultiplexedConnection) -> String {
+    ::redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(conn)
+        .await
+        .unwrap()
+}
+
+/// Top-level calls of `command` in `INFO commandstats` (0 when never run).
+fn calls(stats: &str, command: &str) -> u64 {
+    let prefix = format!("cmdstat_{command}:calls=");
+    stats
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
+}
+
+/// The one hour window's key exists and expires within the hour.
+async fn assert_hour_key_expires(conn: &mut ::redis::aio::MultiplexedConnection) {
     let keys: Vec<String> = ::redis::cmd("KEYS")
         .arg("ratelimit:*:hour")
-        .query_async(&mut conn)
+        .query_async(conn)
         .await
         .unwrap();
     assert_eq!(keys.len(), 1, "{keys:?}");
     let ttl: i64 = ::redis::cmd("TTL")
         .arg(&keys[0])
-        .query_async(&mut conn)
+        .query_async(conn)
         .await
         .unwrap();
     assert!((1..=3600).contains(&ttl), "{ttl}");

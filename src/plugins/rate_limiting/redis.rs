@@ -7,6 +7,7 @@
 //! next request after a write reads Redis again.
 
 mod connect;
+mod count;
 
 use super::sharded::{Expiring, Sharded};
 use super::window::Now;
@@ -16,20 +17,9 @@ use crate::tokens::redis::connect::RedisConn;
 use parking_lot::RwLock;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
-
-/// Increments a window's key and answers the count before the increment;
-/// a new key expires with its window (Kong's script).
-const INCR_SCRIPT: &str = r#"
-local key, expiration = KEYS[1], ARGV[1]
-local result = redis.call("incr", key)
-if result == 1 then
-  redis.call("expire", key, expiration)
-end
-return result - 1
-"#;
 
 /// Adds a batch of local increments; a key created here expires when its
 /// window ends (Kong's sync script).
@@ -41,10 +31,6 @@ if not exists or exists == 0 then
   redis.call("expireat", key, expiration)
 end
 "#;
-
-/// Kong's increment script, sent by its SHA-1 (`EVALSHA`): Redis would
-/// otherwise hash the whole script on every request.
-static INCR: LazyLock<::redis::Script> = LazyLock::new(|| ::redis::Script::new(INCR_SCRIPT));
 
 /// Servers a thread remembers by their whole record, so that a request
 /// finds its connection without building the record's URL.
@@ -70,6 +56,8 @@ pub(crate) struct RedisCounters {
 /// counts of the batched mode.
 struct Server {
     link: connect::Link,
+    /// How this server counts ([`count::Counting`]), or unknown until asked.
+    counting: AtomicU8,
     batch: Sharded<Cached>,
     /// A write of the batch is scheduled.
     pending: AtomicBool,
@@ -167,6 +155,7 @@ impl RedisCounters {
             .or_insert_with(|| {
                 Arc::new(Server {
                     link: connect::Link::new(redis),
+                    counting: AtomicU8::new(count::UNKNOWN),
                     batch: Sharded::new(BATCH_CAPACITY),
                     pending: AtomicBool::new(false),
                 })
@@ -178,53 +167,6 @@ impl RedisCounters {
 // === impl Server ===
 
 impl Server {
-    /// Runs Kong's increment script on every key in one pipeline, by its
-    /// hash; a server that does not know the script yet (new, restarted,
-    /// or `SCRIPT FLUSH`ed) is given it and asked again.
-    async fn incr(&self, keys: &[(Period, String)]) -> Result<Vec<i64>, RedisError> {
-        // Sized up front: a command's argument buffers would otherwise
-        // grow several times on every request.
-        let command = |period: &Period, key: &String| {
-            let mut cmd = ::redis::Cmd::with_capacity(5, 64 + key.len());
-            cmd.arg("EVALSHA")
-                .arg(INCR.get_hash())
-                .arg(1)
-                .arg(key)
-                .arg(period.seconds());
-            cmd
-        };
-        if let [(period, key)] = keys {
-            // One window (the usual case): one command, no pipeline.
-            let cmd = command(period, key);
-            return self
-                .run(|mut c| async move {
-                    match cmd.query_async::<i64>(&mut c).await {
-                        Err(e) if e.kind() == ::redis::ErrorKind::NoScriptError => {
-                            INCR.load_async(&mut c).await?;
-                            cmd.query_async::<i64>(&mut c).await
-                        }
-                        answered => answered,
-                    }
-                })
-                .await
-                .map(|count| vec![count]);
-        }
-        let mut pipe = ::redis::Pipeline::with_capacity(keys.len());
-        for (period, key) in keys {
-            pipe.add_command(command(period, key));
-        }
-        self.run(|mut c| async move {
-            match pipe.query_async::<Vec<i64>>(&mut c).await {
-                Err(e) if e.kind() == ::redis::ErrorKind::NoScriptError => {
-                    INCR.load_async(&mut c).await?;
-                    pipe.query_async::<Vec<i64>>(&mut c).await
-                }
-                answered => answered,
-            }
-        })
-        .await
-    }
-
     /// The batched mode (`sync_rate` ≥ 0.02).
     async fn batched(
         self: &Arc<Self>,

@@ -97,9 +97,20 @@ impl RedisConnector {
         F: FnOnce(RedisConn) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
     {
-        let started = Instant::now();
-        let (generation, conn) = self.conn().await?;
-        let left = OP_TIMEOUT.saturating_sub(started.elapsed());
+        // Connected (the usual case): the operation alone is bounded, and
+        // no clock is read for it.
+        let (generation, conn, left) = match self.current.load_full() {
+            Some(c) => (c.0, c.1.clone(), OP_TIMEOUT),
+            None => {
+                let started = Instant::now();
+                let (generation, conn) = self.conn().await?;
+                (
+                    generation,
+                    conn,
+                    OP_TIMEOUT.saturating_sub(started.elapsed()),
+                )
+            }
+        };
         match tokio::time::timeout(left, op(conn)).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
@@ -162,9 +173,10 @@ impl RedisConnector {
     }
 
     async fn connect(&self) -> Result<RedisConn, RedisError> {
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(CONNECT_TIMEOUT)
-            .set_response_timeout(CONNECT_TIMEOUT);
+        // No response timeout of the crate's own: `run` bounds every
+        // operation (and `conn` the handshake), and a second timer per
+        // command would be set and cancelled on every request.
+        let config = AsyncConnectionConfig::new().set_connection_timeout(CONNECT_TIMEOUT);
         let target = &self.target;
         match &target.topology {
             Topology::Single(host) => {
