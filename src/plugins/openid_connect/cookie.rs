@@ -11,6 +11,7 @@
 use crate::model::plugin::openid_connect::{CookieConfig, SameSite};
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
+use std::borrow::Cow;
 
 /// Bytes of value per cookie; with the name and attributes a cookie stays
 /// under browsers' 4096-byte limit.
@@ -97,27 +98,35 @@ fn chunk_index(key: &str, name: &str) -> Option<usize> {
     (2..=MAX_CHUNKS).contains(&index).then_some(index)
 }
 
-/// The value of cookie `name`, its chunks joined; `None` when absent.
-/// One pass over the request's cookies (a session cookie is kilobytes:
-/// every request with a session reads it).
+/// The value of cookie `name`, its chunks joined; `None` when absent (or
+/// not text).
 pub(super) fn read(headers: &HeaderMap, name: &str) -> Option<String> {
-    let mut parts: [Option<&str>; MAX_CHUNKS] = [None; MAX_CHUNKS];
+    String::from_utf8(read_bytes(headers, name)?.into_owned()).ok()
+}
+
+/// The value of cookie `name` as bytes, its chunks joined (borrowed when
+/// it is one cookie); `None` when absent. One pass over the request's
+/// cookies, and no UTF-8 check of kilobytes of value: a session cookie is
+/// read on every request that has a session, and its cached opening is
+/// found by its bytes.
+pub(super) fn read_bytes<'h>(headers: &'h HeaderMap, name: &str) -> Option<Cow<'h, [u8]>> {
+    let mut parts: [Option<&[u8]>; MAX_CHUNKS] = [None; MAX_CHUNKS];
     for (k, v) in raw_pairs(headers) {
         if let Some(i) = chunk_index(k, name) {
-            let Ok(v) = std::str::from_utf8(v) else {
-                continue;
-            };
             // The first of two equal names counts, as browsers send the
             // most specific path first.
             parts[i - 1].get_or_insert(v);
         }
     }
     let first = parts[0]?;
-    let mut value = String::with_capacity(first.len() * 2);
-    for part in parts.iter().map_while(|p| *p) {
-        value.push_str(part);
+    if parts[1].is_none() {
+        return Some(Cow::Borrowed(first));
     }
-    Some(value)
+    let mut value = Vec::with_capacity(first.len() * 2);
+    for part in parts.iter().map_while(|p| *p) {
+        value.extend_from_slice(part);
+    }
+    Some(Cow::Owned(value))
 }
 
 /// Whether the request carries any chunk of cookie `name` (stops at the

@@ -105,7 +105,7 @@ pub(super) struct Loaded {
 /// they were opened under (secrets, audience, storage).
 ///
 /// A session cookie is kilobytes and every request with a session presents
-/// it, so the entry is found by a fast seeded hash of the value and then
+/// it, so the entry is found by a [`fingerprint`] of the value and then
 /// compared with the value it holds, in constant time: a cryptographic
 /// digest of the cookie cost more than the rest of the request's plugin
 /// work. The value kept is no more than the record beside it already
@@ -116,8 +116,19 @@ pub(super) type Opened = TokenCache<OpenedSession, u64>;
 #[derive(Clone)]
 pub(super) struct OpenedSession {
     config: Arc<OidcConfig>,
-    sealed: Arc<str>,
+    sealed: Arc<[u8]>,
     record: Arc<Record>,
+}
+
+/// Where [`Opened`] looks a sealed value up: a seeded hash of its length,
+/// its start (the key id and the random nonce) and its end (the AEAD tag),
+/// which differ between any two values ever sealed; the whole value is
+/// then compared. Hashing kilobytes of cookie would cost more than the
+/// comparison itself.
+fn fingerprint(sealed: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    let (start, end) = (sealed.len().min(64), sealed.len().saturating_sub(32));
+    OPENED_SEED.hash_one((sealed.len(), &sealed[..start], &sealed[end..]))
 }
 
 /// The seed of [`Opened`]'s hash, random per process.
@@ -244,13 +255,14 @@ impl Sessions<'_> {
         headers: &http::HeaderMap,
         now: u64,
     ) -> Result<Loaded, Invalid> {
-        let raw = cookie::read(headers, &self.config.cookie.name).ok_or(Invalid::Missing)?;
+        let raw = cookie::read_bytes(headers, &self.config.cookie.name).ok_or(Invalid::Missing)?;
         let record = match self.config.storage {
             SessionStorage::Cookie => self
                 .open_record(PURPOSE, &raw, now)
                 .ok_or(Invalid::Missing)?,
             SessionStorage::Redis => {
-                let opened = self.sealing.open(PURPOSE, &raw).ok_or(Invalid::Missing)?;
+                let raw = std::str::from_utf8(&raw).map_err(|_| Invalid::Missing)?;
+                let opened = self.sealing.open(PURPOSE, raw).ok_or(Invalid::Missing)?;
                 let pointer: Pointer =
                     serde_json::from_slice(&opened).map_err(|_| Invalid::Missing)?;
                 let sealed = self
@@ -260,7 +272,7 @@ impl Sessions<'_> {
                     .map_err(|_| Invalid::Unavailable)?
                     .ok_or(Invalid::Expired)?;
                 let record = self
-                    .open_record(&record_purpose(&pointer.sid), &sealed, now)
+                    .open_record(&record_purpose(&pointer.sid), sealed.as_bytes(), now)
                     .ok_or(Invalid::Expired)?;
                 if record.sid != pointer.sid {
                     return Err(Invalid::Expired);
@@ -274,19 +286,18 @@ impl Sessions<'_> {
 
     /// The record sealed as `sealed` for `purpose`, from [`Opened`] when
     /// it was opened recently under this configuration.
-    fn open_record(&self, purpose: &str, sealed: &str, now: u64) -> Option<Arc<Record>> {
-        use std::hash::BuildHasher;
-        let key = self
-            .plugin
-            .map(|plugin| (plugin, OPENED_SEED.hash_one(sealed)));
+    fn open_record(&self, purpose: &str, sealed: &[u8], now: u64) -> Option<Arc<Record>> {
+        let key = self.plugin.map(|plugin| (plugin, fingerprint(sealed)));
         if let Some((plugin, hash)) = &key
             && let Some(hit) = self.opened.get(hash, now)
-            && constant_time_eq::constant_time_eq(hit.sealed.as_bytes(), sealed.as_bytes())
+            && constant_time_eq::constant_time_eq(&hit.sealed, sealed)
             && (Arc::ptr_eq(&hit.config, plugin) || *hit.config == ***plugin)
         {
             return Some(hit.record);
         }
-        let plain = self.sealing.open(purpose, sealed)?;
+        let plain = self
+            .sealing
+            .open(purpose, std::str::from_utf8(sealed).ok()?)?;
         let record: Arc<Record> = Arc::new(serde_json::from_slice(&plain).ok()?);
         if let Some((plugin, hash)) = key.filter(|_| sealed.len() <= OPENED_MAX_SEALED) {
             let entry = OpenedSession {
@@ -401,7 +412,6 @@ mod tests {
 
     #[test]
     fn an_opened_session_is_reused_only_for_the_same_sealed_value() {
-        use std::hash::BuildHasher;
         let plugin = Arc::new(
             OidcConfig::parse(&serde_json::json!({ "issuer": "https://idp.test" })).unwrap(),
         );
@@ -416,28 +426,51 @@ mod tests {
             opened: &opened,
         };
         let sealed = sealing.seal(PURPOSE, &serde_json::to_vec(&record(1000)).unwrap());
-        let first = sessions.open_record(PURPOSE, &sealed, 1000).unwrap();
-        let again = sessions.open_record(PURPOSE, &sealed, 1001).unwrap();
+        let first = sessions
+            .open_record(PURPOSE, sealed.as_bytes(), 1000)
+            .unwrap();
+        let again = sessions
+            .open_record(PURPOSE, sealed.as_bytes(), 1001)
+            .unwrap();
         assert!(Arc::ptr_eq(&first, &again), "the second use is a cache hit");
-        // An entry found by the hash of a value is used only for that
-        // value: a different value under the same hash is opened (and
-        // here refused) instead.
-        let forged = format!("{}x", &sealed[..sealed.len() - 1]);
+        // An entry found by a value's fingerprint is used only for that
+        // value: a value with the same start and end (same fingerprint)
+        // but another middle is opened, and refused, instead.
+        let mut forged = sealed.clone().into_bytes();
+        let middle = forged.len() / 2;
+        forged[middle] = if forged[middle] == b'A' { b'B' } else { b'A' };
+        assert_eq!(fingerprint(&forged), fingerprint(sealed.as_bytes()));
+        assert!(sessions.open_record(PURPOSE, &forged, 1002).is_none());
+        // Nor under any other hash it may land on.
+        let other = format!("{}x", &sealed[..sealed.len() - 1]);
         let entry = OpenedSession {
             config: Arc::clone(&plugin),
-            sealed: sealed.as_str().into(),
+            sealed: sealed.as_bytes().into(),
             record: Arc::clone(&first),
         };
-        opened.insert(OPENED_SEED.hash_one(forged.as_str()), entry, 2000, 1001);
-        assert!(sessions.open_record(PURPOSE, &forged, 1002).is_none());
+        opened.insert(fingerprint(other.as_bytes()), entry, 2000, 1001);
+        assert!(
+            sessions
+                .open_record(PURPOSE, other.as_bytes(), 1002)
+                .is_none()
+        );
+        // The genuine value is still served from the cache.
+        let still = sessions
+            .open_record(PURPOSE, sealed.as_bytes(), 1003)
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, &still));
         // Too large to keep: opened every time.
         let big = Record {
             access_token: "a".repeat(OPENED_MAX_SEALED),
             ..record(1000)
         };
         let sealed = sealing.seal(PURPOSE, &serde_json::to_vec(&big).unwrap());
-        let first = sessions.open_record(PURPOSE, &sealed, 1000).unwrap();
-        let again = sessions.open_record(PURPOSE, &sealed, 1000).unwrap();
+        let first = sessions
+            .open_record(PURPOSE, sealed.as_bytes(), 1000)
+            .unwrap();
+        let again = sessions
+            .open_record(PURPOSE, sealed.as_bytes(), 1000)
+            .unwrap();
         assert!(!Arc::ptr_eq(&first, &again));
         assert_eq!(first.access_token, again.access_token);
     }

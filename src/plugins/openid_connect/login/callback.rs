@@ -42,14 +42,21 @@ impl Callback {
         exchange: &mut Exchange<'_>,
     ) -> Result<Option<Callback>, PluginError> {
         let config = ctx.config;
+        // Without a query or a possible form there are no parameters: the
+        // usual request, whose cookies (kilobytes with a session) need not
+        // be looked at here.
+        let form_possible = config.login.response_mode == ResponseMode::FormPost
+            && exchange.request.method() == Method::POST;
+        if exchange.request.uri().query().is_none() && !form_possible {
+            return Ok(None);
+        }
         let headers = exchange.headers();
         let pending = cookie::present(headers, &config.login.cookie.name);
         if !pending && cookie::present(headers, &config.session.cookie.name) {
             return Ok(None);
         }
         let posted = pending
-            && config.login.response_mode == ResponseMode::FormPost
-            && exchange.request.method() == Method::POST
+            && form_possible
             && exchange
                 .headers()
                 .get(CONTENT_TYPE)
