@@ -188,14 +188,15 @@ impl Browser {
         // Kong's `clear_request_cookie`: the session is the proxy's, the
         // upstream gets its tokens and claims in headers instead.
         cookie::remove_chunked(exchange.request.headers_mut(), &sessions.config.cookie.name);
-        upstream::apply(
-            ctx.config,
-            exchange,
-            &verified,
-            consumer,
-            &record.access_token,
-            Some(&record.sid),
-        );
+        let headers = record.headers.get_or_init(|| {
+            upstream::Headers::new(
+                ctx.config,
+                &verified,
+                &record.access_token,
+                Some(&record.sid),
+            )
+        });
+        upstream::apply_with(ctx.config, exchange, &verified, consumer, headers);
         Ok(Some(Access::Continue))
     }
 

@@ -85,7 +85,9 @@ impl Sealing {
 /// so a changed secret is never served from here.
 #[derive(Default)]
 pub(super) struct Sealings {
-    plugins: Mutex<HashMap<String, Derived>>,
+    /// By plugin id (configuration, not client input: a fast hash; this
+    /// is looked up on every request with a session).
+    plugins: Mutex<HashMap<String, Derived, foldhash::fast::RandomState>>,
 }
 
 /// A plugin's keys and the configuration they were derived from.

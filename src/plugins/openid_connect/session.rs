@@ -23,6 +23,8 @@ use super::cache::TokenCache;
 use super::cookie;
 use super::seal::Sealing;
 use super::token_endpoint::TokenResponse;
+use super::upstream;
+use crate::model::Derived;
 use crate::model::plugin::OidcConfig;
 use crate::model::plugin::openid_connect::{SessionConfig, SessionStorage};
 use serde::{Deserialize, Serialize};
@@ -59,6 +61,12 @@ pub(super) struct Record {
     pub(super) id_token: Option<String>,
     /// The verified claims the rules and headers read.
     pub(super) claims: Arc<Value>,
+    /// The token and claim headers this session yields, built on its
+    /// first use. A record is only ever used under the configuration it
+    /// was opened with (the opened-session cache checks it), and a changed
+    /// record is a clone, which starts without them.
+    #[serde(skip)]
+    pub(super) headers: Derived<upstream::Headers>,
 }
 
 impl std::fmt::Debug for Record {
@@ -163,12 +171,15 @@ impl Record {
                 .map(|t| t.expose().to_string()),
             id_token: tokens.id_token.as_ref().map(|t| t.expose().to_string()),
             claims,
+            headers: Derived::default(),
         }
     }
 
     /// Takes the tokens of a refresh (keeping the refresh and ID tokens
     /// when the provider sent no new ones).
     pub(super) fn refreshed(&mut self, tokens: &TokenResponse) {
+        // New tokens (and claims, set beside this): new headers.
+        self.headers = Derived::default();
         self.access_token = tokens.access_token.expose().to_string();
         self.expires_at = tokens.expires_at();
         self.expires_in = tokens.expires_in;
@@ -398,6 +409,7 @@ mod tests {
             refresh_token: None,
             id_token: None,
             claims: Arc::new(Value::Null),
+            headers: Derived::default(),
         }
     }
 

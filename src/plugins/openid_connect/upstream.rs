@@ -84,9 +84,47 @@ pub(super) struct Yielded<'a> {
     pub(super) session_id: Option<&'a str>,
 }
 
+/// The token, result and claim headers of both sides
+/// (`upstream_*`/`downstream_*` and the claim headers) for one
+/// verification: what [`apply_with`] sets besides the consumer headers.
+/// Built once per session (`session::Record`) and reused by every request
+/// that presents it.
+#[derive(Default)]
+pub(super) struct Headers {
+    upstream: Vec<(HeaderName, HeaderValue)>,
+    downstream: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Headers {
+    /// The headers `verified` yields with `token`; `session_id`: the
+    /// session that authenticated the request or that the login created
+    /// (`*_session_id_header`).
+    pub(super) fn new(
+        config: &OidcConfig,
+        verified: &Verified,
+        token: &str,
+        session_id: Option<&str>,
+    ) -> Self {
+        let tokens = verified.tokens.as_ref();
+        let yielded = Yielded {
+            access_token: Some(token),
+            id_token: tokens.and_then(|t| t.id_token.as_ref()).map(|t| t.expose()),
+            refresh_token: tokens
+                .and_then(|t| t.refresh_token.as_ref())
+                .map(|t| t.expose()),
+            introspection: verified.introspection.as_deref(),
+            user_info: verified.user_info.as_deref(),
+            session_id,
+        };
+        Self {
+            upstream: header_values(&config.upstream, &yielded, &verified.claims),
+            downstream: header_values(&config.downstream, &yielded, &verified.claims),
+        }
+    }
+}
+
 /// Sets everything the upstream and the client get after a successful
-/// verification; `session_id`: the session that authenticated the request
-/// or that the login created (`*_session_id_header`).
+/// verification: see [`Headers::new`] and [`apply_with`].
 pub(super) fn apply(
     config: &OidcConfig,
     exchange: &mut Exchange<'_>,
@@ -94,6 +132,19 @@ pub(super) fn apply(
     consumer: Option<Arc<Consumer>>,
     token: &str,
     session_id: Option<&str>,
+) {
+    let headers = Headers::new(config, verified, token, session_id);
+    apply_with(config, exchange, verified, consumer, &headers);
+}
+
+/// Sets the consumer (or the virtual credential), the authenticated
+/// groups and `headers`.
+pub(super) fn apply_with(
+    config: &OidcConfig,
+    exchange: &mut Exchange<'_>,
+    verified: &Verified,
+    consumer: Option<Arc<Consumer>>,
+    headers: &Headers,
 ) {
     let credential = lookup(&verified.claims, &config.credential_claim).and_then(header_value);
     match (&verified.oauth2, consumer) {
@@ -135,22 +186,15 @@ pub(super) fn apply(
             .map(words)
             .filter(|g| !g.is_empty());
     }
-    let tokens = verified.tokens.as_ref();
-    let yielded = Yielded {
-        access_token: Some(token),
-        id_token: tokens.and_then(|t| t.id_token.as_ref()).map(|t| t.expose()),
-        refresh_token: tokens
-            .and_then(|t| t.refresh_token.as_ref())
-            .map(|t| t.expose()),
-        introspection: verified.introspection.as_deref(),
-        user_info: verified.user_info.as_deref(),
-        session_id,
-    };
-    for (name, value) in header_values(&config.upstream, &yielded, &verified.claims) {
-        exchange.upstream_headers.insert(name, value);
+    for (name, value) in &headers.upstream {
+        exchange
+            .upstream_headers
+            .insert(name.clone(), value.clone());
     }
-    for (name, value) in header_values(&config.downstream, &yielded, &verified.claims) {
-        exchange.response_headers.insert(name, value);
+    for (name, value) in &headers.downstream {
+        exchange
+            .response_headers
+            .insert(name.clone(), value.clone());
     }
 }
 
@@ -164,8 +208,10 @@ fn header_values(
     claims: &Value,
 ) -> Vec<(HeaderName, HeaderValue)> {
     let mut out = Vec::new();
+    // The value's bytes become the header's without a copy (a token is
+    // kilobytes).
     let mut push = |name: &HeaderName, value: String| {
-        if let Ok(v) = HeaderValue::from_str(&value) {
+        if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(value)) {
             out.push((name.clone(), v));
         }
     };
@@ -176,10 +222,15 @@ fn header_values(
     ];
     for (header, token) in tokens {
         if let (Some(UpstreamTokenHeader { name, scheme }), Some(token)) = (header, token) {
-            match scheme {
-                Some(scheme) => push(name, format!("{scheme} {token}")),
-                None => push(name, token.to_string()),
+            // Sized exactly: `format!` would grow it by reallocating.
+            let mut value =
+                String::with_capacity(scheme.as_ref().map_or(0, |s| s.len() + 1) + token.len());
+            if let Some(scheme) = scheme {
+                value.push_str(scheme);
+                value.push(' ');
             }
+            value.push_str(token);
+            push(name, value);
         }
     }
     let json = [
