@@ -161,6 +161,58 @@ async fn a_service_naming_an_upstream_is_balanced_and_checked_over_its_targets()
     assert_eq!(echo["headers"]["host"], "shop.example", "{echo}");
 }
 
+#[tokio::test]
+async fn target_weights_share_the_traffic_and_weight_zero_gets_none() {
+    let a = Upstream::start("a").await;
+    let b = Upstream::start("b").await;
+    let c = Upstream::start("c").await;
+    let text = format!(
+        r#"_format_version: "3.0"
+services:
+  - name: shop
+    host: shop.upstream
+    routes:
+      - name: shop
+        paths: [/]
+upstreams:
+  - name: shop.upstream
+    targets:
+      - target: {a}
+        weight: 1
+      - target: {b}
+        weight: 3
+      - target: {c}
+        weight: 0
+"#,
+        a = a.addr,
+        b = b.addr,
+        c = c.addr
+    );
+    let t = load(&text);
+    assert_eq!(t.problems, vec![], "weights are honoured, not reported");
+    let weights: Vec<u32> = t.table.services["shop"]
+        .targets
+        .iter()
+        .map(|t| t.weight)
+        .collect();
+    assert_eq!(weights, [1, 3]);
+    let proxy = TestProxy::start(t.table).await;
+    // Kong's round-robin wheel: exactly 1:3 over whole turns.
+    assert_eq!(
+        tally(&proxy, "/", 400).await,
+        BTreeMap::from([("a".to_string(), 100), ("b".to_string(), 300)])
+    );
+    assert_eq!(c.requests(), 0);
+    let targets = admin(&proxy, "/upstreams/shop.upstream/targets").await;
+    let shown: Vec<i64> = targets["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["weight"].as_i64().unwrap())
+        .collect();
+    assert_eq!(shown, [1, 3]);
+}
+
 #[test]
 fn upstreams_round_trip_and_bad_fields_get_kongs_messages() {
     let text = r#"_format_version: "3.0"

@@ -10,6 +10,7 @@
 
 mod health;
 mod ring;
+mod wheel;
 
 use crate::model::{Algorithm, Balance, Service, Table, Target};
 use ring::Ring;
@@ -17,6 +18,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
+use wheel::Wheel;
 
 pub use health::{Health, Source, Verdict};
 
@@ -39,6 +41,9 @@ pub struct Balancer {
     /// (plain round-robin needs none).
     states: Vec<Arc<TargetState>>,
     next: AtomicUsize,
+    /// Round-robin order by weight (also consistent hashing's when a
+    /// request has no key).
+    wheel: Wheel,
     ring: Option<Ring>,
     changes: Arc<AtomicU64>,
 }
@@ -148,6 +153,7 @@ impl Balancer {
             targets: service.targets.clone(),
             states,
             next: AtomicUsize::new(before.map_or(0, |b| b.next.load(Ordering::Relaxed))),
+            wheel: Wheel::new(&service.targets),
             ring,
             changes: Arc::clone(changes),
         }
@@ -159,8 +165,10 @@ impl Balancer {
         self.targets == service.targets && self.balance == service.balance
     }
 
+    /// The state of the target at `target`'s address (a weight change
+    /// keeps what is known of its health).
     fn state_of(&self, target: &Target) -> Option<&Arc<TargetState>> {
-        let i = self.targets.iter().position(|t| t == target)?;
+        let i = self.targets.iter().position(|t| t.same_address(target))?;
         self.states.get(i)
     }
 
@@ -205,7 +213,7 @@ impl Balancer {
             return Pick::NoneHealthy;
         }
         let Some(balance) = &self.balance else {
-            return self.round_robin(tried, len);
+            return self.round_robin(tried);
         };
         let healthy = (0..len).filter(|i| self.is_healthy(*i)).count();
         let threshold = usize::from(balance.healthchecks.threshold);
@@ -213,10 +221,12 @@ impl Balancer {
             return Pick::NoneHealthy;
         }
         let usable = |i: usize| self.is_healthy(i) && !tried.contains(&i);
+        // Kong divides each target's score by its weight: a target of
+        // twice the weight carries twice the connections (or latency).
         let found = match (balance.algorithm, &self.ring, hash) {
             (Algorithm::ConsistentHashing, Some(ring), Some(hash)) => ring.find(hash, usable),
             (Algorithm::LeastConnections, _, _) => self.least(len, usable, |s| {
-                u64::from(s.in_flight.load(Ordering::Relaxed))
+                u64::from(s.in_flight.load(Ordering::Relaxed)) + 1
             }),
             (Algorithm::Latency, _, _) => self.least(len, usable, |s| {
                 let inflight = u64::from(s.in_flight.load(Ordering::Relaxed));
@@ -224,31 +234,41 @@ impl Balancer {
                     .load(Ordering::Relaxed)
                     .saturating_mul(inflight + 1)
             }),
-            _ => {
-                let start = self.next.fetch_add(1, Ordering::Relaxed);
-                (0..len).map(|k| (start + k) % len).find(|i| usable(*i))
-            }
+            _ => self.turn(usable),
         };
         found.map_or(Pick::Exhausted, Pick::Target)
     }
 
-    fn round_robin(&self, tried: &[usize], len: usize) -> Pick {
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        (0..len)
-            .map(|k| (start + k) % len)
-            .find(|i| !tried.contains(i))
+    fn round_robin(&self, tried: &[usize]) -> Pick {
+        self.turn(|i| !tried.contains(&i))
             .map_or(Pick::Exhausted, Pick::Target)
     }
 
-    /// The usable target with the lowest `cost`; ties take turns so equal
-    /// targets share the load.
+    /// The next usable target of the round-robin wheel.
+    fn turn(&self, usable: impl Fn(usize) -> bool) -> Option<usize> {
+        if self.wheel.len() == 0 {
+            return None;
+        }
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        self.wheel.from(start).find(|i| usable(*i))
+    }
+
+    /// The usable target (of a weight above 0) with the lowest `cost` per
+    /// unit of weight; ties take turns so equal targets share the load.
     fn least(
         &self,
         len: usize,
         usable: impl Fn(usize) -> bool,
         cost: impl Fn(&TargetState) -> u64,
     ) -> Option<usize> {
-        let cost_of = |i: usize| self.states.get(i).map_or(0, |s| cost(s));
+        let weight = |i: usize| self.targets.get(i).map_or(0, |t| u64::from(t.weight));
+        let usable = |i: usize| usable(i) && weight(i) > 0;
+        // Scaled by 2^16 before dividing, so weights up to 65535 still
+        // order costs that differ by one connection.
+        let cost_of = |i: usize| {
+            let raw = self.states.get(i).map_or(0, |s| cost(s));
+            raw.saturating_mul(1 << 16) / weight(i).max(1)
+        };
         let lowest = (0..len).filter(|i| usable(*i)).map(cost_of).min()?;
         let tied = |i: &usize| usable(*i) && cost_of(*i) == lowest;
         let ties = (0..len).filter(tied).count();
