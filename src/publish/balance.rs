@@ -1,10 +1,13 @@
-//! One balancer per service, built with each published table: which target
+//! One balancer per upstream, built with each published table: which target
 //! the next request goes to (round-robin, least-connections, consistent
-//! hashing, latency) and which targets are healthy. The request path reads
-//! atomics only; no lock is shared between services or requests.
+//! hashing, latency) and which targets are healthy. Services whose `host`
+//! names the same kong.yml upstream share its balancer, as in Kong: one
+//! round-robin position, one set of in-flight counts, one health state and
+//! one probe task. The request path reads atomics only; no lock is shared
+//! between upstreams or requests.
 //!
-//! Health state belongs to a target of a service, not to a table: a table
-//! that keeps the service and the target keeps its `TargetState` (the same
+//! Health state belongs to a target of an upstream, not to a table: a table
+//! that keeps the upstream and the target keeps its `TargetState` (the same
 //! `Arc`), so a configuration change does not forget that a target is down,
 //! and in-flight counts stay right across the swap.
 
@@ -22,7 +25,8 @@ use wheel::Wheel;
 
 pub use health::{Health, Source, Verdict};
 
-/// The balancers of one table, by service name.
+/// The balancers of one table, by service name (services of one upstream
+/// share theirs).
 #[derive(Debug, Default)]
 pub struct Balancers {
     by_service: HashMap<String, Arc<Balancer>>,
@@ -31,10 +35,12 @@ pub struct Balancers {
     changes: Arc<AtomicU64>,
 }
 
-/// How one service spreads requests over its targets.
+/// How one upstream spreads requests over its targets.
 #[derive(Debug)]
 pub struct Balancer {
-    service: String,
+    /// The upstream's name (the service's own for a service without a
+    /// kong.yml upstream).
+    upstream: String,
     balance: Option<Arc<Balance>>,
     targets: Vec<Target>,
     /// Per-target state, aligned with `targets`; empty without a policy
@@ -82,21 +88,26 @@ pub struct InFlight {
 // === impl Balancers ===
 
 impl Balancers {
-    /// The balancers of `table`, keeping from `previous` every balancer
-    /// whose service did not change and the state of every target that
-    /// stayed.
+    /// The balancers of `table`, one per upstream, keeping from `previous`
+    /// every balancer whose upstream did not change and the state of every
+    /// target that stayed.
     pub fn build(table: &Table, previous: Option<&Balancers>) -> Self {
         let changes = previous.map_or_else(Default::default, |p| Arc::clone(&p.changes));
+        let mut by_upstream: HashMap<&str, Arc<Balancer>> = HashMap::new();
         let by_service = table
             .services
             .values()
             .map(|service| {
-                let before = previous.and_then(|p| p.by_service.get(&service.name));
-                let balancer = match before {
-                    Some(b) if b.serves(service) => Arc::clone(b),
-                    _ => Arc::new(Balancer::new(service, before, &changes)),
-                };
-                (service.name.clone(), balancer)
+                let balancer = by_upstream
+                    .entry(service.upstream_name())
+                    .or_insert_with(|| {
+                        let before = previous.and_then(|p| p.by_service.get(&service.name));
+                        match before {
+                            Some(b) if b.serves(service) => Arc::clone(b),
+                            _ => Arc::new(Balancer::new(service, before, &changes)),
+                        }
+                    });
+                (service.name.clone(), Arc::clone(balancer))
             })
             .collect();
         Self {
@@ -105,14 +116,23 @@ impl Balancers {
         }
     }
 
-    /// The balancer of service `name`.
+    /// The balancer of service `name` (its upstream's).
     pub fn get(&self, name: &str) -> Option<&Arc<Balancer>> {
         self.by_service.get(name)
     }
 
-    /// Every balancer with its service name.
+    /// Every balancer once, with the name of one service that uses it
+    /// (the first by name).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Arc<Balancer>)> {
-        self.by_service.iter().map(|(k, v)| (k.as_str(), v))
+        let mut seen = std::collections::HashSet::new();
+        let mut all: Vec<(&str, &Arc<Balancer>)> = self
+            .by_service
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .collect();
+        all.sort_unstable_by_key(|(k, _)| *k);
+        all.into_iter()
+            .filter(move |(_, b)| seen.insert(Arc::as_ptr(b)))
     }
 
     /// Number of health changes so far (any service, any generation).
@@ -148,7 +168,7 @@ impl Balancer {
             .filter(|b| b.algorithm == Algorithm::ConsistentHashing)
             .map(|b| Ring::new(&service.targets, b.slots));
         Self {
-            service: service.name.clone(),
+            upstream: service.upstream_name().to_string(),
             balance,
             targets: service.targets.clone(),
             states,
@@ -159,10 +179,12 @@ impl Balancer {
         }
     }
 
-    /// Whether this balancer was built for exactly `service`'s targets and
-    /// policy.
+    /// Whether this balancer was built for exactly `service`'s upstream,
+    /// targets and policy.
     fn serves(&self, service: &Service) -> bool {
-        self.targets == service.targets && self.balance == service.balance
+        self.upstream == service.upstream_name()
+            && self.targets == service.targets
+            && self.balance == service.balance
     }
 
     /// The state of the target at `target`'s address (a weight change
@@ -172,9 +194,10 @@ impl Balancer {
         self.states.get(i)
     }
 
-    /// The service's name.
-    pub fn service(&self) -> &str {
-        &self.service
+    /// The upstream's name (the service's own name when the service has
+    /// no kong.yml upstream).
+    pub fn upstream(&self) -> &str {
+        &self.upstream
     }
 
     /// The policy, if any.

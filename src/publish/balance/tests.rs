@@ -238,3 +238,46 @@ fn a_weight_change_rebuilds_the_balancer_but_keeps_target_health() {
     assert!(!Arc::ptr_eq(r, b));
     assert!(!r.is_healthy(0), "the address's health stays");
 }
+
+#[test]
+fn services_of_one_upstream_share_one_balancer_position_and_health() {
+    let mut p = policy(Algorithm::RoundRobin);
+    p.healthchecks.passive.unhealthy.tcp_failures = 1;
+    let of_upstream = |name: &str| {
+        let mut s = service(2, Some(p.clone()));
+        s.name = name.to_string();
+        s.upstream = Some("shop.upstream".to_string());
+        s
+    };
+    let mut t = table(of_upstream("a"));
+    let mut own = service(2, Some(p.clone()));
+    own.name = "c".into();
+    t.services = [of_upstream("a"), of_upstream("b"), own]
+        .into_iter()
+        .map(|s| (s.name.clone(), s))
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into();
+    let balancers = Balancers::build(&t, None);
+    let (a, b, c) = (
+        balancers.get("a").unwrap(),
+        balancers.get("b").unwrap(),
+        balancers.get("c").unwrap(),
+    );
+    assert!(Arc::ptr_eq(a, b), "one balancer for the upstream");
+    assert!(!Arc::ptr_eq(a, c), "a service's own upstream is its own");
+    assert_eq!(a.upstream(), "shop.upstream");
+    let listed: Vec<&str> = balancers.iter().map(|(name, _)| name).collect();
+    assert_eq!(listed, ["a", "c"], "each balancer listed once");
+    // One round-robin position: alternating services alternate targets.
+    let first = picked(a, None);
+    assert_eq!(picked(b, None), 1 - first);
+    // One health state: what `a` saw takes the target out for `b` too.
+    assert!(a.report(0, Source::Passive, Verdict::TcpFailure));
+    for _ in 0..4 {
+        assert_eq!(picked(b, None), 1);
+    }
+    assert!(c.is_healthy(0));
+    // Kept whole across a rebuild.
+    let again = Balancers::build(&t, Some(&balancers));
+    assert!(Arc::ptr_eq(again.get("b").unwrap(), a));
+}
