@@ -98,16 +98,23 @@ impl Balancers {
             .services
             .values()
             .map(|service| {
-                let balancer = by_upstream
-                    .entry(service.upstream_name())
-                    .or_insert_with(|| {
+                // Shared only when it is the same upstream: two kong.yml
+                // documents may each name an upstream alike.
+                let balancer = match by_upstream.get(service.upstream_name()) {
+                    Some(shared) if shared.serves(service) => Arc::clone(shared),
+                    _ => {
                         let before = previous.and_then(|p| p.by_service.get(&service.name));
-                        match before {
+                        let built = match before {
                             Some(b) if b.serves(service) => Arc::clone(b),
                             _ => Arc::new(Balancer::new(service, before, &changes)),
-                        }
-                    });
-                (service.name.clone(), Arc::clone(balancer))
+                        };
+                        by_upstream
+                            .entry(service.upstream_name())
+                            .or_insert_with(|| Arc::clone(&built));
+                        built
+                    }
+                };
+                (service.name.clone(), balancer)
             })
             .collect();
         Self {

@@ -280,4 +280,26 @@ fn services_of_one_upstream_share_one_balancer_position_and_health() {
     // Kept whole across a rebuild.
     let again = Balancers::build(&t, Some(&balancers));
     assert!(Arc::ptr_eq(again.get("b").unwrap(), a));
+
+    // Alike names of different upstreams (two kong.yml documents) share
+    // nothing.
+    let mut other = of_upstream("d");
+    other.targets.pop();
+    let mut services: std::collections::BTreeMap<String, Service> = t
+        .services
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    services.insert("d".into(), other);
+    t.services = services.into();
+    let apart = Balancers::build(&t, None);
+    assert!(Arc::ptr_eq(
+        apart.get("a").unwrap(),
+        apart.get("b").unwrap()
+    ));
+    assert!(!Arc::ptr_eq(
+        apart.get("a").unwrap(),
+        apart.get("d").unwrap()
+    ));
+    assert_eq!(apart.get("d").unwrap().targets().len(), 1);
 }
