@@ -189,6 +189,30 @@ async fn upstreams_and_targets_are_written_as_kong_writes_them_and_served() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["algorithm"], "least-connections");
     assert_eq!(body["id"], upstream["id"]);
+    // The ids the writes answered work on the runtime paths too.
+    let (status, body) = k
+        .json(
+            Method::PATCH,
+            "/upstreams/shop.upstream",
+            json!({"healthchecks": {"passive": {"unhealthy": {"tcp_failures": 1}}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let uid = upstream["id"].as_str().unwrap();
+    let (status, health) = k.get(&format!("/upstreams/{uid}/health")).await;
+    assert_eq!((status, &health["total"]), (200, &json!(2)), "{health}");
+    let (status, body) = k
+        .form(
+            Method::PUT,
+            &format!(
+                "/upstreams/{uid}/targets/{}/unhealthy",
+                put["id"].as_str().unwrap()
+            ),
+            "",
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(tally(&k, "/shop", 6).await, counts(&[("a", 6)]));
     let (status, body) = k.form(Method::PUT, "/upstreams/other", "slots=100").await;
     assert_eq!((status, &body["slots"]), (200, &json!(100)), "{body}");
     let (_, list) = k.get("/upstreams").await;
