@@ -170,7 +170,11 @@ impl AdminServer {
                 if let Some(answer) = api::proxy_cache(&state, &request) {
                     return answer;
                 }
-                if let Some(answer) = api::target_health(&state, &request) {
+                let upstreams = match &state.writes {
+                    Some(writes) if api::is_upstreams(&request) => writes.snapshot().await,
+                    _ => None,
+                };
+                if let Some(answer) = api::target_health(&state, &request, upstreams.as_ref()) {
                     return answer;
                 }
                 if api::is_tokens(&request) {

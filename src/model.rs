@@ -39,7 +39,9 @@ pub use object::{ObjectRef, Problem};
 pub use plugin::{PluginConfig, PluginInstance};
 pub use route::{HostMatch, PathHandling, PathMatch, PathRegex, Route};
 pub use secret::Sensitive;
-pub use service::{Certificate, ClientCertificate, Scheme, Service, Target, UpstreamTls};
+pub use service::{
+    Certificate, ClientCertificate, DEFAULT_WEIGHT, Scheme, Service, Target, UpstreamTls,
+};
 pub use shared::Shared;
 
 /// Everything the data plane needs to serve requests, built whole by

@@ -5,6 +5,7 @@
 pub mod class;
 #[cfg(test)]
 mod tests;
+pub mod unserved;
 
 use crate::crd::{
     KongClusterPlugin, KongConsumer, KongConsumerGroup, KongIngress, KongPlugin, KongUpstreamPolicy,
@@ -107,6 +108,13 @@ pub struct Unserved {
     pub namespace: Option<String>,
     /// Name.
     pub name: String,
+    /// The `kubernetes.io/ingress.class` annotation, which decides whether
+    /// the object is ours to write status on.
+    pub class: Option<String>,
+    /// `metadata.uid` (cluster mode).
+    pub uid: Option<String>,
+    /// `metadata.generation` (cluster mode), for `observedGeneration`.
+    pub generation: Option<i64>,
 }
 
 /// One Kong declarative document and where it was read.
@@ -327,11 +335,23 @@ impl Unserved {
             Some(ns) => Some(ns),
             None => Some("default".to_string()),
         };
+        let class = meta
+            .and_then(|m| {
+                m.pointer(&format!(
+                    "/annotations/{}",
+                    class::CLASS_ANNOTATION.replace('/', "~1")
+                ))
+            })
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
         Some(Self {
             api_version: api_version.to_string(),
             kind: kind.to_string(),
             namespace,
             name: field("name").unwrap_or_default(),
+            class,
+            uid: None,
+            generation: None,
         })
     }
 }

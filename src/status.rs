@@ -21,8 +21,8 @@ pub use lease::{Elector, LeaseOptions};
 use crate::crd::{KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin};
 use crate::metrics::{KindLabels, Metrics};
 use crate::model::{ObjectRef, Problem};
-use crate::objects::ObjectSet;
 use crate::objects::class::ClassFilter;
+use crate::objects::{ObjectSet, Unserved};
 use bucket::{Bucket, Written};
 use conditions::ConditionWriter;
 use events::EventWriter;
@@ -216,6 +216,18 @@ impl Reporter {
             )
             .await;
         self.count("KongConsumerGroup", group_writes.writes);
+        // Unserved kinds with conditions: ours by the class annotation, as
+        // KIC filters KongVault and KongCustomEntity.
+        let unserved: Vec<&Unserved> = objects
+            .unserved
+            .iter()
+            .filter(|u| filter.annotation_matches(u.class.as_deref()))
+            .collect();
+        let unserved_writes = self
+            .conditions
+            .write_unserved(&client, unserved, &by_object, &mut self.writes)
+            .await;
+        self.count("Unserved", unserved_writes.writes);
         let mut ingresses = Written::default();
         if let Some(addresses) = self.options.addresses.resolve(objects) {
             ingresses = self
@@ -229,6 +241,7 @@ impl Reporter {
             cluster_plugin_writes,
             consumer_writes,
             group_writes,
+            unserved_writes,
             ingresses,
         ];
         Report {

@@ -39,13 +39,7 @@ fn a_directory_with_kong_yml_and_manifests_gives_one_table() {
     );
     let api = &table.services[items.service.as_deref().unwrap()];
     assert_eq!(api.path.as_deref(), Some("/v1"));
-    assert_eq!(
-        api.targets,
-        vec![Target {
-            host: "127.0.0.1".into(),
-            port: 9000
-        }]
-    );
+    assert_eq!(api.targets, vec![Target::new("127.0.0.1", 9000)]);
 
     let lonely = table.routes.iter().find(|r| r.name == "lonely").unwrap();
     assert_eq!(lonely.service, None);

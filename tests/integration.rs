@@ -12,6 +12,7 @@ mod acl;
 mod admin;
 mod admin_api;
 mod admin_guard;
+mod admin_upstreams;
 mod admin_write;
 mod architecture;
 mod basic_auth;

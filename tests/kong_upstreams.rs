@@ -161,6 +161,130 @@ async fn a_service_naming_an_upstream_is_balanced_and_checked_over_its_targets()
     assert_eq!(echo["headers"]["host"], "shop.example", "{echo}");
 }
 
+#[tokio::test]
+async fn target_weights_share_the_traffic_and_weight_zero_gets_none() {
+    let a = Upstream::start("a").await;
+    let b = Upstream::start("b").await;
+    let c = Upstream::start("c").await;
+    let text = format!(
+        r#"_format_version: "3.0"
+services:
+  - name: shop
+    host: shop.upstream
+    routes:
+      - name: shop
+        paths: [/]
+upstreams:
+  - name: shop.upstream
+    targets:
+      - target: {a}
+        weight: 1
+      - target: {b}
+        weight: 3
+      - target: {c}
+        weight: 0
+"#,
+        a = a.addr,
+        b = b.addr,
+        c = c.addr
+    );
+    let t = load(&text);
+    assert_eq!(t.problems, vec![], "weights are honoured, not reported");
+    let weights: Vec<u32> = t.table.services["shop"]
+        .targets
+        .iter()
+        .map(|t| t.weight)
+        .collect();
+    assert_eq!(weights, [1, 3]);
+    let proxy = TestProxy::start(t.table).await;
+    // Kong's round-robin wheel: exactly 1:3 over whole turns.
+    assert_eq!(
+        tally(&proxy, "/", 400).await,
+        BTreeMap::from([("a".to_string(), 100), ("b".to_string(), 300)])
+    );
+    assert_eq!(c.requests(), 0);
+    let targets = admin(&proxy, "/upstreams/shop.upstream/targets").await;
+    let shown: Vec<i64> = targets["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["weight"].as_i64().unwrap())
+        .collect();
+    assert_eq!(shown, [1, 3]);
+}
+
+#[tokio::test]
+async fn services_sharing_an_upstream_share_its_probes_position_and_health() {
+    let a = Upstream::start("a").await;
+    let b = Upstream::start("b").await;
+    let text = format!(
+        r#"_format_version: "3.0"
+services:
+  - name: shop-a
+    host: shop.upstream
+    retries: 0
+    routes: [{{name: a, paths: [/a]}}]
+  - name: shop-b
+    host: shop.upstream
+    retries: 0
+    routes: [{{name: b, paths: [/b]}}]
+upstreams:
+  - name: shop.upstream
+    healthchecks:
+      active:
+        http_path: /probe
+        healthy: {{interval: 0.2, successes: 1}}
+        unhealthy: {{interval: 0.2, tcp_failures: 1}}
+    targets:
+      - target: {a}
+      - target: {b}
+"#,
+        a = a.addr,
+        b = b.addr,
+    );
+    let t = load(&text);
+    assert_eq!(t.problems, vec![]);
+    let proxy = TestProxy::start(t.table).await;
+    // One probe task for the upstream: about five probes a second per
+    // target, where a task per service would send ten.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let probes = (a.requests(), b.requests());
+    assert!((2..=8).contains(&probes.0), "{probes:?}");
+    assert!((2..=8).contains(&probes.1), "{probes:?}");
+
+    // One round-robin position: alternating between the services walks
+    // the upstream's wheel once, so each service keeps meeting one target.
+    let mut seen = BTreeMap::new();
+    for _ in 0..4 {
+        for path in ["/a", "/b"] {
+            let who = support::upstream::who(&proxy, path, &[]).await;
+            *seen.entry((path, who)).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(seen.values().all(|n| *n == 4), "{seen:?}");
+
+    // One health state: `a` stops, both services leave it.
+    drop(a);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    for path in ["/a", "/b"] {
+        assert_eq!(
+            tally(&proxy, path, 4).await,
+            BTreeMap::from([("b".to_string(), 4)]),
+            "{path}"
+        );
+    }
+    let health = admin(&proxy, "/upstreams/shop.upstream/health").await;
+    assert_eq!(health["total"], 2);
+    let unhealthy = health["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["health"] == "UNHEALTHY")
+        .count();
+    assert_eq!(unhealthy, 1, "{health}");
+}
+
 #[test]
 fn upstreams_round_trip_and_bad_fields_get_kongs_messages() {
     let text = r#"_format_version: "3.0"

@@ -30,6 +30,12 @@ pub(super) fn handle<B>(
     declared: Option<&Document>,
 ) -> Response<Full<Bytes>> {
     let decoded = segments(request.uri().path());
+    // Only the health path needs it: the other upstream reads answer the
+    // document's entities by id themselves.
+    let decoded = match decoded.get(2).map(String::as_str) {
+        Some("health") => aliased(decoded, declared),
+        _ => decoded,
+    };
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let page = Page::new(request.uri().path(), request.uri().query());
     read::get(&state.node, &segments, declared, &page)
@@ -79,15 +85,50 @@ pub(super) fn proxy_cache<B>(state: &State, request: &Request<B>) -> Option<Resp
 
 /// Answers any method on `/upstreams/{u}/targets/{t}[/{address}]/healthy`
 /// or `/unhealthy` (runtime state, not configuration); `None` for other
-/// paths.
+/// paths. `declared` turns the ids the Admin API answered into names.
 pub(super) fn target_health<B>(
     state: &State,
     request: &Request<B>,
+    declared: Option<&Document>,
 ) -> Option<Response<Full<Bytes>>> {
-    let decoded = segments(request.uri().path());
+    let decoded = aliased(segments(request.uri().path()), declared);
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     super::target_health::matches(&segments)
         .then(|| super::target_health::handle(&state.node, request.method(), &segments))
+}
+
+/// Whether the request is for `/upstreams/…` (whose runtime paths need
+/// the Admin API's document to know the ids it answered).
+pub(super) fn is_upstreams<B>(request: &Request<B>) -> bool {
+    segments(request.uri().path()).first().map(String::as_str) == Some("upstreams")
+}
+
+/// `/upstreams/{u}/health` and `/upstreams/{u}/targets/{t}/…` with the id
+/// of an upstream or target the Admin API wrote replaced by its name or
+/// address: the balancers know upstreams by name and targets by address,
+/// while a client holds the ids its writes were answered with.
+fn aliased(mut segments: Vec<String>, declared: Option<&Document>) -> Vec<String> {
+    let Some(doc) = declared else {
+        return segments;
+    };
+    if segments.first().map(String::as_str) != Some("upstreams") || segments.len() < 3 {
+        return segments;
+    }
+    let Some(upstream) = doc.upstreams.iter().find(|u| u.id == segments[1]) else {
+        return segments;
+    };
+    let upstream_id = upstream.id.clone();
+    segments[1] = upstream.name.clone();
+    if segments[2] == "targets" && segments.len() > 4 {
+        let target = doc
+            .targets
+            .iter()
+            .find(|t| t.upstream.id == upstream_id && t.id == segments[3]);
+        if let Some(t) = target {
+            segments[3] = t.target.clone();
+        }
+    }
+    segments
 }
 
 /// The path's segments, percent-decoded, empty ones dropped.

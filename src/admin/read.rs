@@ -76,10 +76,22 @@ pub(super) fn get(
             Some(s) => reply::ok(&health::targets(&published, s, &state.node_id)),
             None => reply::not_found(),
         },
-        ["upstreams", key, "targets"] => match upstream(table, key) {
-            Some(s) => page.list(s.targets.iter().map(|t| entities::target(s, t)).collect()),
-            None => reply::not_found(),
-        },
+        ["upstreams", key, "targets"] | ["upstreams", key, "targets", "all"] => {
+            match upstream(table, key) {
+                Some(s) => page.list(s.targets.iter().map(|t| entities::target(s, t)).collect()),
+                None => reply::not_found(),
+            }
+        }
+        ["upstreams", key, "targets", target] => found(upstream(table, key).and_then(|s| {
+            s.targets
+                .iter()
+                .find(|t| {
+                    let address = t.to_string();
+                    address == *target
+                        || entities::target_id(s.upstream_name(), &address) == *target
+                })
+                .map(|t| entities::target(s, t))
+        })),
         ["consumers"] => page.list(
             table
                 .consumers

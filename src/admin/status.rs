@@ -70,19 +70,20 @@ fn kong_gauges(state: &State) {
         .chain(attached)
         .any(|p| matches!(&p.config, PluginConfig::Prometheus(c) if c.upstream_health_metrics));
     let targets = health.then(|| {
-        table
-            .services
-            .values()
-            .flat_map(|s| {
-                let balancer = published.balancers.get(&s.name);
-                s.targets.iter().enumerate().map(move |(i, t)| {
-                    let state = match balancer.filter(|b| b.checked()) {
-                        None => "healthchecks_off",
-                        Some(b) if b.is_healthy(i) => "healthy",
-                        Some(_) => "unhealthy",
+        // One series per upstream target: services sharing an upstream
+        // share its balancer.
+        published
+            .balancers
+            .iter()
+            .flat_map(|(_, b)| {
+                b.targets().iter().enumerate().map(move |(i, t)| {
+                    let state = match b.checked() {
+                        false => "healthchecks_off",
+                        true if b.is_healthy(i) => "healthy",
+                        true => "unhealthy",
                     };
                     (
-                        s.upstream_name().to_string(),
+                        b.upstream().to_string(),
                         format!("{}:{}", t.host, t.port),
                         state,
                     )

@@ -1,5 +1,5 @@
 //! Admin API writes in standalone mode, with Kong's semantics for services,
-//! routes, consumers, oauth2 credentials and plugins.
+//! routes, consumers, credentials, plugins, upstreams and their targets.
 //!
 //! ```text
 //!  request ─▶ endpoint (method + path) ─▶ body (form / JSON / multipart)

@@ -89,7 +89,14 @@ pub struct Target {
     pub host: String,
     /// Port.
     pub port: u16,
+    /// Share of the traffic relative to the other targets (Kong's target
+    /// `weight`, 0..=65535); 0 gets none. Endpoints of a Kubernetes
+    /// Service all carry [`DEFAULT_WEIGHT`], as KIC sets them.
+    pub weight: u32,
 }
+
+/// Kong's default target weight.
+pub const DEFAULT_WEIGHT: u32 = 100;
 
 /// A TLS certificate and key for the SNI names in `hosts`.
 #[derive(Clone, Debug, PartialEq)]
@@ -170,6 +177,24 @@ impl Scheme {
     /// The port a URL of this scheme implies (80 without TLS, 443 with).
     pub fn default_port(self) -> u16 {
         if self.is_tls() { 443 } else { 80 }
+    }
+}
+
+// === impl Target ===
+
+impl Target {
+    /// A target of [`DEFAULT_WEIGHT`].
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            weight: DEFAULT_WEIGHT,
+        }
+    }
+
+    /// Whether `other` is the same address (whatever the weights).
+    pub fn same_address(&self, other: &Target) -> bool {
+        self.host == other.host && self.port == other.port
     }
 }
 

@@ -87,7 +87,14 @@ impl ClassFilter {
     /// Whether a KongConsumer or KongClusterPlugin is ours: it needs the
     /// class annotation unless our class is the default.
     pub fn annotated(&self, meta: &ObjectMeta) -> bool {
-        match class_annotation(meta) {
+        self.annotation_matches(class_annotation(meta))
+    }
+
+    /// Whether an object with `annotation` as its class annotation (if
+    /// any) is ours: the annotation names our class, or there is none and
+    /// our class is the default.
+    pub fn annotation_matches(&self, annotation: Option<&str>) -> bool {
+        match annotation {
             Some(class) => class == self.class,
             None => self.is_default,
         }

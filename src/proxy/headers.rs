@@ -385,10 +385,7 @@ mod tests {
 
     #[test]
     fn target_host_omits_default_ports() {
-        let t = |host: &str, port| Target {
-            host: host.into(),
-            port,
-        };
+        let t = |host: &str, port| Target::new(host, port);
         assert_eq!(
             target_host(&t("10.0.0.1", 80), Scheme::Http).unwrap(),
             "10.0.0.1"

@@ -190,7 +190,7 @@ async fn probe_one(
             "unhealthy"
         };
         tracing::warn!(
-            service = balancer.service(),
+            upstream = balancer.upstream(),
             %target,
             state,
             ?verdict,

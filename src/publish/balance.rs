@@ -1,15 +1,19 @@
-//! One balancer per service, built with each published table: which target
+//! One balancer per upstream, built with each published table: which target
 //! the next request goes to (round-robin, least-connections, consistent
-//! hashing, latency) and which targets are healthy. The request path reads
-//! atomics only; no lock is shared between services or requests.
+//! hashing, latency) and which targets are healthy. Services whose `host`
+//! names the same kong.yml upstream share its balancer, as in Kong: one
+//! round-robin position, one set of in-flight counts, one health state and
+//! one probe task. The request path reads atomics only; no lock is shared
+//! between upstreams or requests.
 //!
-//! Health state belongs to a target of a service, not to a table: a table
-//! that keeps the service and the target keeps its `TargetState` (the same
+//! Health state belongs to a target of an upstream, not to a table: a table
+//! that keeps the upstream and the target keeps its `TargetState` (the same
 //! `Arc`), so a configuration change does not forget that a target is down,
 //! and in-flight counts stay right across the swap.
 
 mod health;
 mod ring;
+mod wheel;
 
 use crate::model::{Algorithm, Balance, Service, Table, Target};
 use ring::Ring;
@@ -17,10 +21,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
+use wheel::Wheel;
 
 pub use health::{Health, Source, Verdict};
 
-/// The balancers of one table, by service name.
+/// The balancers of one table, by service name (services of one upstream
+/// share theirs).
 #[derive(Debug, Default)]
 pub struct Balancers {
     by_service: HashMap<String, Arc<Balancer>>,
@@ -29,16 +35,21 @@ pub struct Balancers {
     changes: Arc<AtomicU64>,
 }
 
-/// How one service spreads requests over its targets.
+/// How one upstream spreads requests over its targets.
 #[derive(Debug)]
 pub struct Balancer {
-    service: String,
+    /// The upstream's name (the service's own for a service without a
+    /// kong.yml upstream).
+    upstream: String,
     balance: Option<Arc<Balance>>,
     targets: Vec<Target>,
     /// Per-target state, aligned with `targets`; empty without a policy
     /// (plain round-robin needs none).
     states: Vec<Arc<TargetState>>,
     next: AtomicUsize,
+    /// Round-robin order by weight (also consistent hashing's when a
+    /// request has no key).
+    wheel: Wheel,
     ring: Option<Ring>,
     changes: Arc<AtomicU64>,
 }
@@ -77,19 +88,31 @@ pub struct InFlight {
 // === impl Balancers ===
 
 impl Balancers {
-    /// The balancers of `table`, keeping from `previous` every balancer
-    /// whose service did not change and the state of every target that
-    /// stayed.
+    /// The balancers of `table`, one per upstream, keeping from `previous`
+    /// every balancer whose upstream did not change and the state of every
+    /// target that stayed.
     pub fn build(table: &Table, previous: Option<&Balancers>) -> Self {
         let changes = previous.map_or_else(Default::default, |p| Arc::clone(&p.changes));
+        let mut by_upstream: HashMap<&str, Arc<Balancer>> = HashMap::new();
         let by_service = table
             .services
             .values()
             .map(|service| {
-                let before = previous.and_then(|p| p.by_service.get(&service.name));
-                let balancer = match before {
-                    Some(b) if b.serves(service) => Arc::clone(b),
-                    _ => Arc::new(Balancer::new(service, before, &changes)),
+                // Shared only when it is the same upstream: two kong.yml
+                // documents may each name an upstream alike.
+                let balancer = match by_upstream.get(service.upstream_name()) {
+                    Some(shared) if shared.serves(service) => Arc::clone(shared),
+                    _ => {
+                        let before = previous.and_then(|p| p.by_service.get(&service.name));
+                        let built = match before {
+                            Some(b) if b.serves(service) => Arc::clone(b),
+                            _ => Arc::new(Balancer::new(service, before, &changes)),
+                        };
+                        by_upstream
+                            .entry(service.upstream_name())
+                            .or_insert_with(|| Arc::clone(&built));
+                        built
+                    }
                 };
                 (service.name.clone(), balancer)
             })
@@ -100,14 +123,23 @@ impl Balancers {
         }
     }
 
-    /// The balancer of service `name`.
+    /// The balancer of service `name` (its upstream's).
     pub fn get(&self, name: &str) -> Option<&Arc<Balancer>> {
         self.by_service.get(name)
     }
 
-    /// Every balancer with its service name.
+    /// Every balancer once, with the name of one service that uses it
+    /// (the first by name).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Arc<Balancer>)> {
-        self.by_service.iter().map(|(k, v)| (k.as_str(), v))
+        let mut seen = std::collections::HashSet::new();
+        let mut all: Vec<(&str, &Arc<Balancer>)> = self
+            .by_service
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .collect();
+        all.sort_unstable_by_key(|(k, _)| *k);
+        all.into_iter()
+            .filter(move |(_, b)| seen.insert(Arc::as_ptr(b)))
     }
 
     /// Number of health changes so far (any service, any generation).
@@ -143,30 +175,36 @@ impl Balancer {
             .filter(|b| b.algorithm == Algorithm::ConsistentHashing)
             .map(|b| Ring::new(&service.targets, b.slots));
         Self {
-            service: service.name.clone(),
+            upstream: service.upstream_name().to_string(),
             balance,
             targets: service.targets.clone(),
             states,
             next: AtomicUsize::new(before.map_or(0, |b| b.next.load(Ordering::Relaxed))),
+            wheel: Wheel::new(&service.targets),
             ring,
             changes: Arc::clone(changes),
         }
     }
 
-    /// Whether this balancer was built for exactly `service`'s targets and
-    /// policy.
+    /// Whether this balancer was built for exactly `service`'s upstream,
+    /// targets and policy.
     fn serves(&self, service: &Service) -> bool {
-        self.targets == service.targets && self.balance == service.balance
+        self.upstream == service.upstream_name()
+            && self.targets == service.targets
+            && self.balance == service.balance
     }
 
+    /// The state of the target at `target`'s address (a weight change
+    /// keeps what is known of its health).
     fn state_of(&self, target: &Target) -> Option<&Arc<TargetState>> {
-        let i = self.targets.iter().position(|t| t == target)?;
+        let i = self.targets.iter().position(|t| t.same_address(target))?;
         self.states.get(i)
     }
 
-    /// The service's name.
-    pub fn service(&self) -> &str {
-        &self.service
+    /// The upstream's name (the service's own name when the service has
+    /// no kong.yml upstream).
+    pub fn upstream(&self) -> &str {
+        &self.upstream
     }
 
     /// The policy, if any.
@@ -205,7 +243,7 @@ impl Balancer {
             return Pick::NoneHealthy;
         }
         let Some(balance) = &self.balance else {
-            return self.round_robin(tried, len);
+            return self.round_robin(tried);
         };
         let healthy = (0..len).filter(|i| self.is_healthy(*i)).count();
         let threshold = usize::from(balance.healthchecks.threshold);
@@ -213,10 +251,12 @@ impl Balancer {
             return Pick::NoneHealthy;
         }
         let usable = |i: usize| self.is_healthy(i) && !tried.contains(&i);
+        // Kong divides each target's score by its weight: a target of
+        // twice the weight carries twice the connections (or latency).
         let found = match (balance.algorithm, &self.ring, hash) {
             (Algorithm::ConsistentHashing, Some(ring), Some(hash)) => ring.find(hash, usable),
             (Algorithm::LeastConnections, _, _) => self.least(len, usable, |s| {
-                u64::from(s.in_flight.load(Ordering::Relaxed))
+                u64::from(s.in_flight.load(Ordering::Relaxed)) + 1
             }),
             (Algorithm::Latency, _, _) => self.least(len, usable, |s| {
                 let inflight = u64::from(s.in_flight.load(Ordering::Relaxed));
@@ -224,31 +264,41 @@ impl Balancer {
                     .load(Ordering::Relaxed)
                     .saturating_mul(inflight + 1)
             }),
-            _ => {
-                let start = self.next.fetch_add(1, Ordering::Relaxed);
-                (0..len).map(|k| (start + k) % len).find(|i| usable(*i))
-            }
+            _ => self.turn(usable),
         };
         found.map_or(Pick::Exhausted, Pick::Target)
     }
 
-    fn round_robin(&self, tried: &[usize], len: usize) -> Pick {
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        (0..len)
-            .map(|k| (start + k) % len)
-            .find(|i| !tried.contains(i))
+    fn round_robin(&self, tried: &[usize]) -> Pick {
+        self.turn(|i| !tried.contains(&i))
             .map_or(Pick::Exhausted, Pick::Target)
     }
 
-    /// The usable target with the lowest `cost`; ties take turns so equal
-    /// targets share the load.
+    /// The next usable target of the round-robin wheel.
+    fn turn(&self, usable: impl Fn(usize) -> bool) -> Option<usize> {
+        if self.wheel.len() == 0 {
+            return None;
+        }
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        self.wheel.from(start).find(|i| usable(*i))
+    }
+
+    /// The usable target (of a weight above 0) with the lowest `cost` per
+    /// unit of weight; ties take turns so equal targets share the load.
     fn least(
         &self,
         len: usize,
         usable: impl Fn(usize) -> bool,
         cost: impl Fn(&TargetState) -> u64,
     ) -> Option<usize> {
-        let cost_of = |i: usize| self.states.get(i).map_or(0, |s| cost(s));
+        let weight = |i: usize| self.targets.get(i).map_or(0, |t| u64::from(t.weight));
+        let usable = |i: usize| usable(i) && weight(i) > 0;
+        // Scaled by 2^16 before dividing, so weights up to 65535 still
+        // order costs that differ by one connection.
+        let cost_of = |i: usize| {
+            let raw = self.states.get(i).map_or(0, |s| cost(s));
+            raw.saturating_mul(1 << 16) / weight(i).max(1)
+        };
         let lowest = (0..len).filter(|i| usable(*i)).map(cost_of).min()?;
         let tied = |i: &usize| usable(*i) && cost_of(*i) == lowest;
         let ties = (0..len).filter(tied).count();

@@ -342,7 +342,7 @@ config: {enable_client_credentials: true}
     fn a_malformed_document_is_refused_naming_it_and_kong_kinds_are_kept_as_unserved() {
         let text = "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: 12}\n---\n\
                     apiVersion: configuration.konghq.com/v1beta1\nkind: TCPIngress\n\
-                    metadata: {name: t}\n---\n\
+                    metadata: {name: t, annotations: {kubernetes.io/ingress.class: kong}}\n---\n\
                     apiVersion: v1\nkind: Service\nmetadata: {name: b}\n";
         let mut objects = ObjectSet::default();
         load_text(Path::new("bad.yaml"), text, &mut objects);
@@ -361,6 +361,9 @@ config: {enable_client_credentials: true}
                 kind: "TCPIngress".into(),
                 namespace: Some("default".into()),
                 name: "t".into(),
+                class: Some("kong".into()),
+                uid: None,
+                generation: None,
             }]
         );
         let mut objects = ObjectSet::default();

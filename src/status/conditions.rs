@@ -1,8 +1,11 @@
 //! The `Programmed` condition of KongPlugin, KongClusterPlugin, KongConsumer
-//! and KongConsumerGroup: True when the object made it into the table without a
+//! and KongConsumerGroup (and False on the unserved kinds with conditions,
+//! `unserved`): True when the object made it into the table without a
 //! problem, False/`Invalid` with the problems' messages otherwise. Written
 //! through the status subresource, and only when it would change, so several
 //! replicas or repeated reconciles cause no write storms (KIC PR #4584).
+
+mod unserved;
 
 use super::bucket::{Bucket, Written};
 use super::events::truncate;

@@ -266,12 +266,7 @@ impl<'a> Backends<'a> {
             // KIC's service-upstream: one target, the Service's cluster
             // DNS name, and kube-proxy balances.
             Some(p) if settings.service_upstream && !external => u16::try_from(p.port)
-                .map(|port| {
-                    vec![Target {
-                        host: format!("{name}.{namespace}.svc"),
-                        port,
-                    }]
-                })
+                .map(|port| vec![Target::new(format!("{name}.{namespace}.svc"), port)])
                 .unwrap_or_default(),
             _ => targets,
         };
@@ -322,10 +317,7 @@ fn targets(
                     continue;
                 }
                 if let Some(address) = endpoint.addresses.first() {
-                    targets.push(Target {
-                        host: address.clone(),
-                        port: number,
-                    });
+                    targets.push(Target::new(address.clone(), number));
                 }
             }
         }
@@ -337,10 +329,9 @@ fn targets(
 
 fn external_target(external_name: Option<&str>, port: i32) -> Vec<Target> {
     match (external_name, u16::try_from(port)) {
-        (Some(host), Ok(port)) if !host.is_empty() => vec![Target {
-            host: host.to_ascii_lowercase(),
-            port,
-        }],
+        (Some(host), Ok(port)) if !host.is_empty() => {
+            vec![Target::new(host.to_ascii_lowercase(), port)]
+        }
         _ => Vec::new(),
     }
 }

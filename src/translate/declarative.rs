@@ -120,10 +120,7 @@ impl<'c, 'a, 't> Doc<'c, 'a, 't> {
             let mut service = Service::new(key.clone(), object);
             service.scheme = Scheme::parse(&s.protocol).unwrap_or(Scheme::Http);
             service.path = s.path.clone();
-            service.targets = vec![Target {
-                host: s.host.clone(),
-                port: s.port as u16,
-            }];
+            service.targets = vec![Target::new(s.host.clone(), s.port as u16)];
             self.upstream(&mut service, &s.host);
             service.connect_timeout_ms = s.connect_timeout as u64;
             service.read_timeout_ms = s.read_timeout as u64;

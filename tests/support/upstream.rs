@@ -184,10 +184,7 @@ impl Drop for Upstream {
 
 /// A table target for `addr`.
 pub fn target(addr: SocketAddr) -> Target {
-    Target {
-        host: addr.ip().to_string(),
-        port: addr.port(),
-    }
+    Target::new(addr.ip().to_string(), addr.port())
 }
 
 /// An address nothing listens on (connections are refused).

@@ -18,11 +18,16 @@ use http::Response;
 use http_body_util::Full;
 use serde_json::Value;
 
+mod upstreams;
+
 type Answer = Option<Response<Full<Bytes>>>;
 
 /// Answers a GET of `segments` from `doc` (merged with `table` for lists),
 /// or `None` when the document does not hold what the path names.
 pub(super) fn get(doc: &Document, table: &Table, segments: &[&str], page: &Page) -> Answer {
+    if segments.first() == Some(&"upstreams") {
+        return upstreams::get(doc, table, segments, page);
+    }
     match segments {
         ["services"] => Some(
             page.list(chain(

@@ -184,7 +184,7 @@ pub fn target(service: &Service, target: &Target) -> Value {
     json!({
         "id": target_id(service.upstream_name(), &address),
         "target": address,
-        "weight": 100,
+        "weight": target.weight,
         "upstream": { "id": upstream_id(service.upstream_name()) },
     })
 }

@@ -30,12 +30,12 @@ pub(super) fn targets(published: &Published, service: &Service, node_id: &str) -
                     "ip": target.host,
                     "port": target.port,
                     "health": health,
-                    "weight": 100,
+                    "weight": target.weight,
                 }],
                 "weight": {
-                    "total": 100,
-                    "available": if health == "UNHEALTHY" { 0 } else { 100 },
-                    "unavailable": if health == "UNHEALTHY" { 100 } else { 0 },
+                    "total": target.weight,
+                    "available": if health == "UNHEALTHY" { 0 } else { target.weight },
+                    "unavailable": if health == "UNHEALTHY" { target.weight } else { 0 },
                 },
             });
             entity

@@ -13,6 +13,7 @@ use super::error::WriteError;
 use crate::kong::{Context, Document, Foreign, Ids, Kind};
 use http::StatusCode;
 use serde_json::{Map, Value, json};
+use unique::unique;
 
 /// What a write did.
 #[derive(Debug)]
@@ -43,6 +44,7 @@ pub(super) fn apply(
     if endpoint.via_route {
         return route_service(doc, endpoint, parent, body, now);
     }
+    let parent_id = parent.as_ref().map(|(_, id)| id.as_str());
     let scoped = |e: &Entity| parent.as_ref().is_none_or(|(c, id)| belongs_to(e, *c, id));
     match &endpoint.action {
         Action::Create => {
@@ -51,7 +53,7 @@ pub(super) fn apply(
             insert(doc, entity, None, StatusCode::CREATED)
         }
         Action::Upsert(key) => {
-            let existing = entity::find(doc, collection, key).filter(|e| scoped(e));
+            let existing = entity::find(doc, collection, key, parent_id).filter(|e| scoped(e));
             let key_field = if is_uuid(key) {
                 "id"
             } else {
@@ -71,7 +73,7 @@ pub(super) fn apply(
             insert(doc, entity, replaces, StatusCode::OK)
         }
         Action::Update(key) => {
-            let existing = entity::find(doc, collection, key)
+            let existing = entity::find(doc, collection, key, parent_id)
                 .filter(|e| scoped(e))
                 .ok_or(WriteError::NotFound)?;
             if collection == Collection::Oauth2
@@ -90,7 +92,7 @@ pub(super) fn apply(
             insert(doc, entity, Some(id), StatusCode::OK)
         }
         Action::Delete(key) => {
-            match entity::find(doc, collection, key) {
+            match entity::find(doc, collection, key, parent_id) {
                 Some(e) if scoped(&e) => delete(doc, collection, e.id())?,
                 // Kong: a nested entity that is not there is 404, a
                 // top-level one already gone is 204.
@@ -208,140 +210,8 @@ fn collection_of(entity: &Entity) -> Collection {
         Entity::Oauth2(_) => Collection::Oauth2,
         Entity::Plugin(_) => Collection::Plugins,
         Entity::Credential(c) => Collection::Credentials(c.kind),
-    }
-}
-
-/// Kong's unique constraints (409): ids, names, usernames, custom_ids,
-/// client_ids, instance names, and one plugin of a name per scope.
-fn unique(doc: &Document, entity: &Entity, replaces: Option<&str>) -> Result<(), WriteError> {
-    let other = |id: &str| Some(id) != replaces && id != entity.id();
-    let id = entity.id();
-    let taken_id = doc
-        .services
-        .iter()
-        .any(|e| e.id == id && Some(id) != replaces)
-        || doc
-            .routes
-            .iter()
-            .any(|e| e.id == id && Some(id) != replaces)
-        || doc
-            .consumers
-            .iter()
-            .any(|e| e.id == id && Some(id) != replaces)
-        || doc
-            .oauth2_credentials
-            .iter()
-            .any(|e| e.id == id && Some(id) != replaces)
-        || doc
-            .plugins
-            .iter()
-            .any(|e| e.id == id && Some(id) != replaces)
-        || doc
-            .credentials
-            .iter()
-            .any(|e| e.id == id && Some(id) != replaces);
-    if taken_id {
-        return Err(WriteError::unique("id", id));
-    }
-    let clash = |field: &str, value: &Option<String>, taken: bool| match value {
-        Some(v) if taken => Err(WriteError::unique(field, v.as_str())),
-        _ => Ok(()),
-    };
-    match entity {
-        Entity::Service(s) => clash(
-            "name",
-            &s.name,
-            doc.services
-                .iter()
-                .any(|o| other(&o.id) && o.name.is_some() && o.name == s.name),
-        ),
-        Entity::Route(r) => clash(
-            "name",
-            &r.name,
-            doc.routes
-                .iter()
-                .any(|o| other(&o.id) && o.name.is_some() && o.name == r.name),
-        ),
-        Entity::Consumer(c) => {
-            clash(
-                "username",
-                &c.username,
-                doc.consumers
-                    .iter()
-                    .any(|o| other(&o.id) && o.username.is_some() && o.username == c.username),
-            )?;
-            clash(
-                "custom_id",
-                &c.custom_id,
-                doc.consumers
-                    .iter()
-                    .any(|o| other(&o.id) && o.custom_id.is_some() && o.custom_id == c.custom_id),
-            )
-        }
-        Entity::Oauth2(c) => clash(
-            "client_id",
-            &Some(c.client_id.clone()),
-            doc.oauth2_credentials
-                .iter()
-                .any(|o| other(&o.id) && o.client_id == c.client_id),
-        ),
-        Entity::Credential(c) => {
-            let key = c.unique_key();
-            let taken = doc.credentials.iter().any(|o| {
-                other(&o.id) && o.kind == c.kind && key.is_some() && o.unique_key() == key
-            });
-            if !taken {
-                return Ok(());
-            }
-            // Kong names the unique field (`key`, `username`), or the
-            // cache key of an acl.
-            match c
-                .kind
-                .endpoint_key()
-                .filter(|_| c.kind != crate::model::CredentialType::Acl)
-            {
-                Some(field) => Err(WriteError::unique(
-                    field,
-                    c.fields.get(field).cloned().unwrap_or(Value::Null),
-                )),
-                None => {
-                    let mut fields = Map::new();
-                    fields.insert("consumer".into(), json!({ "id": c.consumer.id }));
-                    fields.insert(
-                        "group".into(),
-                        c.fields.get("group").cloned().unwrap_or(Value::Null),
-                    );
-                    Err(WriteError::Unique { fields })
-                }
-            }
-        }
-        Entity::Plugin(p) => {
-            clash(
-                "instance_name",
-                &p.instance_name,
-                doc.plugins.iter().any(|o| {
-                    other(&o.id) && o.instance_name.is_some() && o.instance_name == p.instance_name
-                }),
-            )?;
-            let same_scope = doc.plugins.iter().any(|o| {
-                other(&o.id)
-                    && o.name == p.name
-                    && o.route == p.route
-                    && o.service == p.service
-                    && o.consumer == p.consumer
-            });
-            if same_scope {
-                let scope =
-                    |f: &Option<Foreign>| f.as_ref().map_or(Value::Null, |f| json!({ "id": f.id }));
-                let mut fields = Map::new();
-                fields.insert("name".into(), p.name.clone().into());
-                fields.insert("route".into(), scope(&p.route));
-                fields.insert("service".into(), scope(&p.service));
-                fields.insert("consumer".into(), scope(&p.consumer));
-                return Err(WriteError::Unique { fields });
-            }
-            Ok(())
-        }
+        Entity::Upstream(_) => Collection::Upstreams,
+        Entity::Target(_) => Collection::Targets,
     }
 }
 
@@ -364,7 +234,12 @@ fn delete(doc: &mut Document, collection: Collection, id: &str) -> Result<(), Wr
             doc.credentials.retain(|c| c.consumer.id != id);
             doc.plugins.retain(|p| !is(&p.consumer));
         }
-        Collection::Oauth2 | Collection::Plugins | Collection::Credentials(_) => {}
+        // Kong cascades an upstream's delete to its targets.
+        Collection::Upstreams => doc.targets.retain(|t| t.upstream.id != id),
+        Collection::Oauth2
+        | Collection::Plugins
+        | Collection::Credentials(_)
+        | Collection::Targets => {}
     }
     remove(doc, id);
     Ok(())
@@ -378,6 +253,8 @@ fn remove(doc: &mut Document, id: &str) {
     doc.oauth2_credentials.retain(|e| e.id != id);
     doc.plugins.retain(|e| e.id != id);
     doc.credentials.retain(|e| e.id != id);
+    doc.upstreams.retain(|e| e.id != id);
+    doc.targets.retain(|e| e.id != id);
 }
 
 /// A PATCH body over the stored entity: fields replace, except `config`,
@@ -403,3 +280,4 @@ fn is_uuid(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+mod unique;

@@ -2,7 +2,8 @@
 //! endpoints (`kong/api/endpoints.lua`): `POST` on a collection creates,
 //! `PUT` on an entity upserts, `PATCH` updates, `DELETE` deletes; nested
 //! collections (`/consumers/{c}/oauth2`, `/routes/{r}/plugins`, …) scope the
-//! entity to its parent; `/routes/{r}/service` is the route's service.
+//! entity to its parent; `/routes/{r}/service` is the route's service;
+//! targets exist only under their upstream (`/upstreams/{u}/targets`).
 
 use super::error::WriteError;
 use crate::admin::read::credentials;
@@ -22,6 +23,10 @@ pub(super) enum Collection {
     Oauth2,
     /// `/plugins`.
     Plugins,
+    /// `/upstreams`.
+    Upstreams,
+    /// `/upstreams/{u}/targets` (Kong has no top-level `/targets`).
+    Targets,
     /// `/key-auths`, `/basic-auths`, `/acls`, `/jwts` (nested under a
     /// consumer as `key-auth`, `basic-auth`, `acls`, `jwt`).
     Credentials(CredentialType),
@@ -74,6 +79,8 @@ impl Collection {
             Collection::Consumers => "consumers",
             Collection::Oauth2 => "oauth2_credentials",
             Collection::Plugins => "plugins",
+            Collection::Upstreams => "upstreams",
+            Collection::Targets => "targets",
             Collection::Credentials(t) => t.table(),
         }
     }
@@ -85,6 +92,7 @@ impl Collection {
             "consumers" => Collection::Consumers,
             "oauth2" => Collection::Oauth2,
             "plugins" => Collection::Plugins,
+            "upstreams" => Collection::Upstreams,
             other => return credentials::top(other).map(Collection::Credentials),
         })
     }
@@ -93,6 +101,7 @@ impl Collection {
     fn from_nested_segment(parent: Collection, segment: &str) -> Option<Self> {
         match (parent, credentials::nested(segment)) {
             (Collection::Consumers, Some(t)) => Some(Collection::Credentials(t)),
+            (Collection::Upstreams, _) if segment == "targets" => Some(Collection::Targets),
             _ => Self::from_segment(segment).filter(|c| !matches!(c, Collection::Credentials(_))),
         }
     }
@@ -109,6 +118,7 @@ impl Collection {
                     Collection::Consumers,
                     Collection::Oauth2 | Collection::Plugins | Collection::Credentials(_)
                 )
+                | (Collection::Upstreams, Collection::Targets)
         )
     }
 }
@@ -245,9 +255,17 @@ mod tests {
             Err(WriteError::MethodNotAllowed)
         ));
         assert!(matches!(
-            parse(Method::POST, "/upstreams"),
+            parse(Method::POST, "/targets"),
             Err(WriteError::NotFound)
         ));
+        assert!(matches!(
+            parse(Method::POST, "/services/s/targets"),
+            Err(WriteError::NotFound)
+        ));
+        let e = parse(Method::PUT, "/upstreams/shop/targets/10.0.0.1:80").unwrap();
+        assert_eq!(e.collection, Collection::Targets);
+        assert_eq!(e.parent.unwrap().collection, Collection::Upstreams);
+        assert_eq!(e.action, Action::Upsert("10.0.0.1:80".into()));
         assert!(matches!(
             parse(Method::POST, "/consumers/jane/routes"),
             Err(WriteError::NotFound)

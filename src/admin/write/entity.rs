@@ -6,11 +6,11 @@
 use super::endpoint::Collection;
 use crate::kong::{
     Consumer, Context, Credential, Document, FieldErrors, Kind, Oauth2Credential, Plugin, Route,
-    Service,
+    Service, Target, Upstream,
 };
 use serde_json::{Map, Value};
 
-/// An entity of one of the five collections.
+/// An entity of one of the collections written.
 #[derive(Clone, Debug)]
 pub(super) enum Entity {
     /// A service.
@@ -25,6 +25,10 @@ pub(super) enum Entity {
     Plugin(Plugin),
     /// A credential of a generic type.
     Credential(Credential),
+    /// An upstream (boxed: its health checks make it the largest).
+    Upstream(Box<Upstream>),
+    /// A target of an upstream.
+    Target(Target),
 }
 
 // === impl Collection ===
@@ -38,6 +42,8 @@ impl Collection {
             Collection::Consumers => Kind::Consumer,
             Collection::Oauth2 => Kind::Oauth2Credential,
             Collection::Plugins => Kind::Plugin,
+            Collection::Upstreams => Kind::Upstream,
+            Collection::Targets => Kind::Target,
             Collection::Credentials(t) => Kind::Credential(t),
         }
     }
@@ -45,7 +51,8 @@ impl Collection {
     /// The field a non-UUID path key names (Kong's `endpoint_key`).
     pub(super) fn endpoint_key(self) -> &'static str {
         match self {
-            Collection::Services | Collection::Routes => "name",
+            Collection::Services | Collection::Routes | Collection::Upstreams => "name",
+            Collection::Targets => "target",
             Collection::Consumers => "username",
             Collection::Oauth2 => "client_id",
             Collection::Plugins => "instance_name",
@@ -75,6 +82,10 @@ impl Entity {
                 cx,
             )?),
             Collection::Plugins => Entity::Plugin(Plugin::from_json(value, owner, cx)?),
+            Collection::Upstreams => Entity::Upstream(Box::new(Upstream::from_json(value, cx)?)),
+            Collection::Targets => {
+                Entity::Target(Target::from_json(value, owner.map(|(_, id)| id), cx)?)
+            }
             Collection::Credentials(t) => Entity::Credential(Credential::from_json(
                 t,
                 value,
@@ -93,6 +104,8 @@ impl Entity {
             Entity::Oauth2(e) => &e.id,
             Entity::Plugin(e) => &e.id,
             Entity::Credential(e) => &e.id,
+            Entity::Upstream(e) => &e.id,
+            Entity::Target(e) => &e.id,
         }
     }
 
@@ -105,6 +118,8 @@ impl Entity {
             Entity::Oauth2(e) => serde_json::to_value(e),
             Entity::Plugin(e) => serde_json::to_value(e),
             Entity::Credential(e) => serde_json::to_value(e),
+            Entity::Upstream(e) => serde_json::to_value(e),
+            Entity::Target(e) => serde_json::to_value(e),
         };
         value.unwrap_or(Value::Null)
     }
@@ -133,13 +148,29 @@ impl Entity {
             Entity::Oauth2(e) => put(&mut doc.oauth2_credentials, e, |c| &c.id),
             Entity::Plugin(e) => put(&mut doc.plugins, e, |p| &p.id),
             Entity::Credential(e) => put(&mut doc.credentials, e, |c| &c.id),
+            Entity::Upstream(e) => put(&mut doc.upstreams, *e, |u| &u.id),
+            Entity::Target(e) => put(&mut doc.targets, e, |t| &t.id),
         }
     }
 }
 
 /// The entity of `collection` that `key` names (its id, or its endpoint
-/// key).
-pub(super) fn find(doc: &Document, collection: Collection, key: &str) -> Option<Entity> {
+/// key). A target's address is unique only within its upstream, so a
+/// target is looked up under `parent` (the upstream's id).
+pub(super) fn find(
+    doc: &Document,
+    collection: Collection,
+    key: &str,
+    parent: Option<&str>,
+) -> Option<Entity> {
+    if let (Collection::Targets, Some(upstream)) = (collection, parent) {
+        return doc
+            .targets
+            .iter()
+            .find(|t| t.upstream.id == upstream && (t.id == key || t.target == key))
+            .cloned()
+            .map(Entity::Target);
+    }
     let id = doc.resolve(collection.kind(), key)?;
     by_id(doc, collection, &id)
 }
@@ -183,6 +214,18 @@ pub(super) fn by_id(doc: &Document, collection: Collection, id: &str) -> Option<
             .find(|e| e.id == id && e.kind == t)
             .cloned()
             .map(Entity::Credential),
+        Collection::Upstreams => doc
+            .upstreams
+            .iter()
+            .find(|e| e.id == id)
+            .cloned()
+            .map(|u| Entity::Upstream(Box::new(u))),
+        Collection::Targets => doc
+            .targets
+            .iter()
+            .find(|e| e.id == id)
+            .cloned()
+            .map(Entity::Target),
     }
 }
 
@@ -196,6 +239,7 @@ pub(super) fn belongs_to(entity: &Entity, parent: Collection, parent_id: &str) -
         (Entity::Plugin(p), Collection::Consumers) => is(&p.consumer),
         (Entity::Oauth2(c), Collection::Consumers) => c.consumer.id == parent_id,
         (Entity::Credential(c), Collection::Consumers) => c.consumer.id == parent_id,
+        (Entity::Target(t), Collection::Upstreams) => t.upstream.id == parent_id,
         _ => false,
     }
 }

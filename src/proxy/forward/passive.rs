@@ -38,7 +38,7 @@ pub(super) fn report(
             "unhealthy"
         };
         tracing::warn!(
-            service = balancer.service(),
+            upstream = balancer.upstream(),
             target = %target.map(ToString::to_string).unwrap_or_default(),
             state,
             "passive health check changed a target's state"

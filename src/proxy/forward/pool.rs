@@ -287,10 +287,7 @@ mod tests {
     use super::*;
 
     fn target(port: u16) -> Target {
-        Target {
-            host: "127.0.0.1".into(),
-            port,
-        }
+        Target::new("127.0.0.1", port)
     }
 
     /// A raw upstream that answers every request on a connection with a

@@ -1,5 +1,6 @@
-//! The consistent-hashing ring: `slots` points shared out evenly among the
-//! targets, each point at the CRC32 of the target's address and the
+//! The consistent-hashing ring: `slots` points shared out among the
+//! targets by weight (Kong's `consistent_hashing.lua`; weight 0 holds
+//! none), each point at the CRC32 of the target's address and the
 //! point's number (Kong hashes keys with CRC32 too), mixed. A key goes to the
 //! first point at or after its hash; when that target is unhealthy or was
 //! tried, to the next point's, so only the keys of a missing target move.
@@ -13,11 +14,17 @@ pub(super) struct Ring {
 }
 
 impl Ring {
-    /// A ring of about `slots` points (at least one per target).
+    /// A ring of about `slots` points (at least one per target of a
+    /// weight above 0).
     pub(super) fn new(targets: &[Target], slots: u32) -> Self {
-        let per_target = (slots as usize / targets.len().max(1)).max(1);
-        let mut points = Vec::with_capacity(per_target * targets.len());
+        let total: u64 = targets.iter().map(|t| u64::from(t.weight)).sum();
+        let mut points = Vec::with_capacity(slots as usize);
         for (index, target) in targets.iter().enumerate() {
+            let share = u64::from(slots) * u64::from(target.weight) / total.max(1);
+            let per_target = match target.weight {
+                0 => 0,
+                _ => share.max(1),
+            };
             let address = target.to_string();
             for n in 0..per_target {
                 let hash = mix(crc32fast::hash(format!("{address} {n}").as_bytes()));

@@ -320,6 +320,7 @@ impl Inner {
         let kinds: &[&str] = match api_version.as_str() {
             "configuration.konghq.com/v1" => &["KongPlugin", "KongClusterPlugin", "KongConsumer"],
             "configuration.konghq.com/v1beta1" => &["KongConsumerGroup", "TCPIngress"],
+            "configuration.konghq.com/v1alpha1" => &["KongVault"],
             "networking.k8s.io/v1" => &["Ingress", "IngressClass"],
             _ => &[],
         };

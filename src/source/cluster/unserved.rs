@@ -6,6 +6,8 @@
 
 use super::feed::{self, Signal};
 use crate::metrics::{KindLabels, Metrics};
+use crate::objects::class::CLASS_ANNOTATION;
+pub use crate::objects::unserved::{UNSERVED_KINDS, UnservedKind};
 use crate::objects::{ObjectKey, Unserved};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind, PartialObjectMeta};
 use kube::runtime::{metadata_watcher, watcher};
@@ -18,52 +20,6 @@ use tokio::task::JoinHandle;
 
 #[cfg(test)]
 mod tests;
-
-/// A Kong kind kingress reports rather than serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct UnservedKind {
-    /// `group/version`.
-    pub api_version: &'static str,
-    /// Kind.
-    pub kind: &'static str,
-    /// Resource name.
-    pub plural: &'static str,
-    /// Whether the kind is cluster-scoped.
-    pub cluster: bool,
-}
-
-/// The Kong kinds kingress does not serve, as KIC's CRDs define them.
-pub const UNSERVED_KINDS: [UnservedKind; 6] = [
-    kind("v1beta1", "TCPIngress", "tcpingresses", false),
-    kind("v1beta1", "UDPIngress", "udpingresses", false),
-    kind("v1alpha1", "KongVault", "kongvaults", true),
-    kind("v1alpha1", "KongLicense", "konglicenses", true),
-    kind("v1alpha1", "KongCustomEntity", "kongcustomentities", false),
-    kind(
-        "v1alpha1",
-        "KongDataPlaneClientCertificate",
-        "kongdataplaneclientcertificates",
-        false,
-    ),
-];
-
-const fn kind(
-    version: &'static str,
-    kind: &'static str,
-    plural: &'static str,
-    cluster: bool,
-) -> UnservedKind {
-    let api_version = match version.as_bytes() {
-        b"v1beta1" => "configuration.konghq.com/v1beta1",
-        _ => "configuration.konghq.com/v1alpha1",
-    };
-    UnservedKind {
-        api_version,
-        kind,
-        plural,
-        cluster,
-    }
-}
 
 /// Which [`UNSERVED_KINDS`] the API server serves. A group version that
 /// cannot be asked about counts as not installed: its kinds would only be
@@ -177,18 +133,27 @@ impl Lane {
             let namespace = meta.metadata.namespace.clone();
             let name = meta.metadata.name.clone().unwrap_or_default();
             let key = (namespace.clone().unwrap_or_default(), name.clone());
+            let m = &meta.metadata;
             let unserved = Unserved {
                 api_version: kind.api_version.to_string(),
                 kind: kind.kind.to_string(),
                 namespace,
                 name,
+                class: m
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(CLASS_ANNOTATION))
+                    .cloned(),
+                uid: m.uid.clone(),
+                generation: m.generation,
             };
             (key, unserved)
         };
         match event {
             watcher::Event::Apply(meta) => {
                 let (key, u) = entry(&meta);
-                self.objects.lock().insert(key, u).is_none()
+                let before = self.objects.lock().insert(key, u.clone());
+                before.as_ref() != Some(&u)
             }
             watcher::Event::Delete(meta) => self.objects.lock().remove(&entry(&meta).0).is_some(),
             watcher::Event::Init => {

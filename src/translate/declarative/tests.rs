@@ -30,10 +30,7 @@ fn the_seed_example_becomes_routes_services_consumers_and_plugins() {
     assert!(matches!(&oidc.plugins[..], [p] if p.name == "openid-connect"));
     assert_eq!(
         table.services["openid-connect"].targets,
-        vec![Target {
-            host: "127.0.0.1".into(),
-            port: 9000
-        }]
+        vec![Target::new("127.0.0.1", 9000)]
     );
     let jane = table.find_consumer("jane").unwrap();
     let cred = table.credentials.oauth2("client").unwrap();

@@ -1,6 +1,7 @@
 //! Unserved Kong kinds in cluster mode, against the fake API server: an
-//! installed TCPIngress CRD and object become a problem and an Event; no
-//! CRD means no watch at all.
+//! installed TCPIngress CRD and object become a problem and an Event; a
+//! KongVault of our class also gets `Programmed=False`; no CRD means no
+//! watch at all.
 
 use super::super::fake_api::FakeApi;
 use super::super::tests::{cluster_fixture, options};
@@ -36,7 +37,11 @@ async fn an_installed_tcp_ingress_is_reported_with_an_event() {
     cluster_fixture(&api);
     api.apply(tcp_ingress());
     let kinds = unserved_installed(&api.client()).await;
-    assert_eq!(kinds, [UNSERVED_KINDS[0]], "only TCPIngress is served here");
+    assert_eq!(
+        kinds,
+        [UNSERVED_KINDS[0], UNSERVED_KINDS[2]],
+        "only TCPIngress and KongVault are served here"
+    );
     let mut source = ready(&api, kinds).await;
     // Readiness does not wait for the kinds that are only reported.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -54,6 +59,9 @@ async fn an_installed_tcp_ingress_is_reported_with_an_event() {
             kind: "TCPIngress".into(),
             namespace: Some("shop".into()),
             name: "tcp".into(),
+            class: None,
+            uid: Some("tcp-uid".into()),
+            generation: Some(1),
         }]
     );
     assert!(
@@ -119,6 +127,7 @@ async fn no_crd_means_no_watch_and_no_errors() {
     let api = FakeApi::start().await;
     cluster_fixture(&api);
     api.uninstall("configuration.konghq.com/v1beta1", "TCPIngress");
+    api.uninstall("configuration.konghq.com/v1alpha1", "KongVault");
     let kinds = unserved_installed(&api.client()).await;
     assert!(kinds.is_empty(), "{kinds:?}");
     let source = ready(&api, kinds).await;
@@ -129,4 +138,70 @@ async fn no_crd_means_no_watch_and_no_errors() {
         .filter(|r| UNSERVED_KINDS.iter().any(|k| r.contains(k.plural)))
         .collect();
     assert!(asked.is_empty(), "no unserved kind is watched: {asked:?}");
+}
+
+fn vault(name: &str, class: &str) -> serde_json::Value {
+    json!({
+        "apiVersion": "configuration.konghq.com/v1alpha1", "kind": "KongVault",
+        "metadata": {"name": name, "uid": format!("{name}-uid"), "generation": 2,
+                     "annotations": {"kubernetes.io/ingress.class": class}},
+        "spec": {"backend": "env", "prefix": name, "config": {"prefix": "SECRET_"}},
+        "status": {"conditions": [{"type": "Other", "status": "True", "reason": "Kept",
+                   "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}]},
+    })
+}
+
+#[tokio::test]
+async fn a_kong_vault_of_our_class_gets_programmed_false_once() {
+    let api = FakeApi::start().await;
+    cluster_fixture(&api);
+    api.apply(vault("ours", "kong"));
+    api.apply(vault("theirs", "other"));
+    let kinds = unserved_installed(&api.client()).await;
+    let mut source = ready(&api, kinds).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while source.snapshot().unserved.len() < 2 {
+        tokio::time::timeout_at(deadline, source.changed())
+            .await
+            .expect("both KongVaults are seen");
+    }
+    let objects = source.snapshot();
+    let ours = objects.unserved.iter().find(|u| u.name == "ours").unwrap();
+    assert_eq!(ours.class.as_deref(), Some("kong"));
+    assert_eq!(ours.generation, Some(2));
+    let problems = translate(&objects, &Options::default()).problems;
+
+    let (_leader, rx) = tokio::sync::watch::channel(true);
+    let status = StatusOptions::new("kong", "kingress-0");
+    let mut reporter = Reporter::new(api.client(), status, Metrics::new(), rx);
+    reporter.report(&objects, &problems).await;
+    let v = "configuration.konghq.com/v1alpha1";
+    let written = api.get(v, "KongVault", "", "ours").unwrap();
+    let conditions = written["status"]["conditions"].as_array().unwrap();
+    let programmed = conditions
+        .iter()
+        .find(|c| c["type"] == "Programmed")
+        .expect("Programmed written");
+    assert_eq!(programmed["status"], "False");
+    assert_eq!(programmed["reason"], "Invalid");
+    assert_eq!(programmed["observedGeneration"], 2);
+    let message = programmed["message"].as_str().unwrap();
+    assert!(message.contains("KongVault"), "{message}");
+    assert!(
+        conditions.iter().any(|c| c["type"] == "Other"),
+        "other conditions kept: {conditions:?}"
+    );
+    // Not our class: untouched.
+    let theirs = api.get(v, "KongVault", "", "theirs").unwrap();
+    assert_eq!(theirs["status"]["conditions"].as_array().unwrap().len(), 1);
+
+    // Written once: the next report neither reads nor writes it again.
+    let before = api.requests().len();
+    reporter.report(&objects, &problems).await;
+    let again: Vec<String> = api.requests()[before..]
+        .iter()
+        .filter(|r| r.contains("kongvaults"))
+        .cloned()
+        .collect();
+    assert!(again.is_empty(), "{again:?}");
 }
