@@ -47,7 +47,7 @@ UNAUTHENTICATED = {
     "kingress-rate-limiting-redis", "kingress-cors", "kingress-cors-preflight",
     "kingress-correlation-id", "kingress-request-transformer", "kingress-response-transformer",
     "kingress-prometheus", "kingress-ip-restriction", "kingress-rr3", "kingress-hash3",
-    "kingress-least3",
+    "kingress-least3", "refproxy",
 }
 # Login routes (authorization_code + session): without a session they
 # redirect to the identity provider instead of answering 401.
@@ -59,7 +59,7 @@ def ports(base: int) -> dict:
              "idp", "redis",
              "km", "km_tls", "km_admin", "km_status",
              "kr", "kr_tls", "kr_admin", "kr_status",
-             "kl", "kl_tls", "kl_admin", "kl_status"]
+             "kl", "kl_tls", "kl_admin", "kl_status", "refproxy"]
     return {n: base + i for i, n in enumerate(names)}
 
 
@@ -166,6 +166,15 @@ class Bench:
         self.kingress("kingress-redis", "kr", f"redis://127.0.0.1:{p['redis']}", mdir)
         self.kingress("kingress-log", "kl", "memory", mdir, access_log=True)
 
+        # The reference: a minimal proxy on kingress's own stack.
+        if Path(a.refproxy).exists():
+            counted = callgrind.argv(self.work) if a.callgrind else []
+            self.start(lib.Server("refproxy", counted + [
+                a.refproxy, f"127.0.0.1:{p['refproxy']}", f"127.0.0.1:{p['upstream']}"]))
+        else:
+            self.skipped["refproxy"] = (f"{a.refproxy} not built (bench/run builds it: cargo build "
+                                        "--release --manifest-path bench/refproxy/Cargo.toml)")
+
         envoy = lib.tool("envoy")
         jwt_filter = (CONFIGS / "envoy/jwt_authn.yaml").read_text()
         jwks = json.dumps(self.idp.jwks, separators=(",", ":"))
@@ -200,7 +209,7 @@ class Bench:
         # Readiness.
         for name, port in (("upstream", "upstream"), ("nginx", "nginx"), ("envoy", "envoy"),
                            ("envoy-jwt", "envoy_jwt"), ("envoy-jwt-cache", "envoy_jwt_cache"),
-                           ("oauth2-proxy", "oauth2_proxy")):
+                           ("oauth2-proxy", "oauth2_proxy"), ("refproxy", "refproxy")):
             if name in self.servers:
                 try:
                     lib.wait_port(p[port], self.servers[name])
@@ -363,6 +372,8 @@ class Bench:
             # id, label, group, server, url, headers, tokens file
             ("direct", "upstream directly", "baseline", "upstream", url("upstream", "/plain"), rs, None),
             ("nginx", "nginx reverse proxy", "peer", "nginx", url("nginx", "/plain"), rs, None),
+            ("refproxy", "minimal proxy on kingress's stack (bench/refproxy: hyper + hyper-util)",
+             "peer", "refproxy", url("refproxy", "/plain"), rs, None),
             ("kingress", "kingress, route without plugins", "kingress", "kingress",
              url("km", "/plain"), rs, None),
             ("kingress-accesslog", "kingress, route without plugins, access log on (default)",
@@ -532,9 +543,12 @@ class Bench:
         self.define_cases()
         print(f"cases: {[c['id'] for c in self.cases]}; skipped: {self.skipped}", flush=True)
         if a.callgrind:
-            self.result["instructions"] = callgrind.measure(
-                self.servers["kingress"], self.work,
-                [c for c in self.cases if c["server"] == "kingress"], a.callgrind)
+            self.result["instructions"] = {}
+            for name in ("kingress", "refproxy"):
+                if name in self.servers:
+                    self.result["instructions"].update(callgrind.measure(
+                        self.servers[name], self.work,
+                        [c for c in self.cases if c["server"] == name], a.callgrind))
             self.result["meta"].update(finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"))
             return
 
@@ -664,7 +678,10 @@ def main():
     ap.add_argument("--duration", type=float, default=10, help="closed-loop run, seconds")
     ap.add_argument("--open-duration", type=float, default=10, help="open-loop run, seconds")
     ap.add_argument("--warmup", type=float, default=2)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="interleaved closed-loop rounds per case (each round visits every case)")
+    ap.add_argument("--refproxy", default=str(lib.ROOT / "target/bench/kingress-refproxy"),
+                    help="the reference proxy's binary (bench/refproxy)")
     ap.add_argument("--conns", type=int, default=50)
     ap.add_argument("--rate", type=int, default=5000)
     ap.add_argument("--pool", type=int, default=32000,
@@ -677,6 +694,7 @@ def main():
                          "per kingress case (a figure the machine's noise does not move)")
     args = ap.parse_args()
     args.kingress = str(Path(args.kingress).resolve())  # servers run in their work dirs
+    args.refproxy = str(Path(args.refproxy).resolve())
 
     b = Bench(args)
     b.result["meta"]["work"] = str(b.work)

@@ -27,6 +27,11 @@ def f(x, digits=2, dash="–"):
     return f"{x:,.{digits}f}"
 
 
+# A case whose rounds differ by more than this (max − min over the median)
+# is flagged: the machine was too noisy for its ratios to decide anything.
+SPREAD_LIMIT = 0.15
+
+
 def ratio(a, b):
     return a / b if a is not None and b else None
 
@@ -37,8 +42,10 @@ def med(values):
 
 
 class Report:
-    def __init__(self, dp: dict, sc: dict, run_cmd: str, token_memory: str = ""):
+    def __init__(self, dp: dict, sc: dict, run_cmd: str, token_memory: str = "",
+                 instructions: dict = None):
         self.dp, self.sc, self.run_cmd = dp or {}, sc or {}, run_cmd
+        self.instructions = instructions or {}
         self.token_memory = token_memory.strip()
         self.out = []
         self.goals = []
@@ -187,9 +194,11 @@ class Report:
         nginx = self.closed("nginx")
         self.w("## Closed loop: maximum throughput at the same CPU budget")
         self.w()
-        self.w("| case | req/s (median; rounds) | × nginx req/s | p50 ms | p99 ms | p99.9 ms | "
-               "p99 × nginx | CPU s per 10k req | non-2xx/errors |")
-        self.w("|---|---|---|---|---|---|---|---|---|")
+        ref = self.closed("refproxy")
+        self.w("| case | req/s median (min–max) | spread | × nginx | × reference | p50 ms | p99 ms | "
+               "p99.9 ms | p99 × nginx | CPU s per 10k req | non-2xx/errors |")
+        self.w("|---|---|---|---|---|---|---|---|---|---|---|")
+        noisy = []
         for cid, c in cases.items():
             r = self.closed(cid)
             if not r:
@@ -197,11 +206,28 @@ class Report:
             cpu = f(r["cpu10k"], 3)
             if r["redis10k"] is not None:
                 cpu += f" (+ Redis {f(r['redis10k'], 3)})"
-            rounds = ", ".join(f"{x / 1e3:.1f}k" for x in r["rounds"])
-            self.w(f"| {c['label']} | {f(r['rps'], 0)} ({rounds}) | "
+            lo, hi = min(r["rounds"]), max(r["rounds"])
+            spread = (hi - lo) / r["rps"] if r["rps"] else None
+            flag = ""
+            if spread is not None and spread > SPREAD_LIMIT:
+                flag = " ⚠"
+                noisy.append(c["label"])
+            self.w(f"| {c['label']} | {f(r['rps'], 0)} ({f(lo, 0)}–{f(hi, 0)}) | "
+                   f"{f(spread * 100 if spread is not None else None, 0)} %{flag} | "
                    f"{f(ratio(r['rps'], nginx and nginx['rps']))} | "
+                   f"{f(ratio(r['rps'], ref and ref['rps']))} | "
                    f"{f(r['p50'])} | {f(r['p99'])} | {f(r['p999'])} | "
                    f"{f(ratio(r['p99'], nginx and nginx['p99']))} | {cpu} | {r['non2xx']} |")
+        self.w()
+        rounds = max((len(self.dp["cases"][c]["closed"]) for c in cases if self.closed(c)), default=0)
+        self.w(f"Each case ran {rounds} rounds, interleaved (every round visits every case, each "
+               "round starting one case later); ratios are of medians. *Spread* is (max − min) / "
+               f"median over the rounds; ⚠ marks a case above {SPREAD_LIMIT * 100:.0f} %, whose "
+               "ratios should not decide anything"
+               + (f" (this run: {', '.join(noisy)})." if noisy else " (none in this run)."))
+        self.w("*Reference* is bench/refproxy, a minimal reverse proxy on kingress's own stack "
+               "(hyper 1's HTTP/1 server, hyper-util's pooled client, one current-thread Tokio "
+               "runtime): × reference is what kingress's own work costs on top of that stack.")
         self.w()
         self.w("CPU s per 10k requests is the measured proxy's own CPU (for *upstream directly*, "
                "the upstream's); at saturation CPU 1 is shared with the upstream, so "
@@ -219,6 +245,25 @@ class Report:
                    f"issuer's token endpoint answered {tcalls} request(s) over the whole run "
                    f"({tsetup} of them during setup, for the session logins), so the row measures "
                    "kingress's token cache, not the issuer.")
+        self.w()
+
+    def instructions_table(self):
+        counted = self.instructions.get("instructions") or {}
+        if not counted:
+            return
+        per = {cid: n["per_request"] for cid, n in counted.items()}
+        plain, ref = per.get("kingress"), per.get("refproxy")
+        self.w("## Instructions per request (callgrind)")
+        self.w()
+        self.w("User-space instructions each request costs the proxy process, counted by valgrind's "
+               "callgrind over a fixed number of requests (`bench/dataplane.py --callgrind`): a "
+               "figure the machine's load does not move, unlike requests per second.")
+        self.w()
+        self.w("| case | instructions per request | × kingress plain route | × reference |")
+        self.w("|---|---|---|---|")
+        for cid, n in counted.items():
+            self.w(f"| {n['label']} | {f(per[cid], 0)} | {f(ratio(per[cid], plain))} | "
+                   f"{f(ratio(per[cid], ref))} |")
         self.w()
 
     def open_table(self):
@@ -341,6 +386,12 @@ class Report:
             self.goal("Route without plugins: throughput ≥ 1.0× nginx",
                       f"{f(ratio(g['rps'], n['rps']))}× ({f(g['rps'], 0)} vs {f(n['rps'], 0)} req/s)",
                       ratio(g["rps"], n["rps"]) >= 1.0)
+        ref = self.closed("refproxy")
+        if ref and g:
+            self.goal("Route without plugins: throughput ≥ 1.0× the minimal-stack reference",
+                      f"{f(ratio(g['rps'], ref['rps']))}× ({f(g['rps'], 0)} vs {f(ref['rps'], 0)} req/s)",
+                      ratio(g["rps"], ref["rps"]) >= 1.0)
+        if n and g:
             p99_open = f", open loop {f(og['p99'], 3)} vs {f(on['p99'], 3)} ms" if og and on else ""
             ok = g["p99"] <= n["p99"] and (not (og and on) or og["p99"] <= on["p99"])
             self.goal("Route without plugins: p99 no worse than nginx's",
@@ -485,6 +536,7 @@ class Report:
         self.machine()
         self.method()
         self.closed_table()
+        self.instructions_table()
         self.open_table()
         self.token_table()
         self.token_memory_section()
@@ -501,11 +553,14 @@ def main():
     ap.add_argument("--out", default=str(HERE / "results.md"))
     ap.add_argument("--run-cmd", default="bench/run")
     ap.add_argument("--token-memory", help="file with the token_memory bench's output line")
+    ap.add_argument("--instructions", help="bench/dataplane.py --callgrind's JSON")
     args = ap.parse_args()
     load = lambda p: json.loads(Path(p).read_text()) if Path(p).exists() else {}  # noqa: E731
     tm = Path(args.token_memory) if args.token_memory else None
     tm_text = tm.read_text() if tm and tm.exists() else ""
-    text = Report(load(args.dataplane), load(args.scale), args.run_cmd, tm_text).render()
+    instructions = load(args.instructions) if args.instructions else {}
+    text = Report(load(args.dataplane), load(args.scale), args.run_cmd, tm_text,
+                  instructions).render()
     Path(args.out).write_text(text)
     print(f"wrote {args.out}")
 
