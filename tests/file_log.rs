@@ -131,6 +131,8 @@ async fn client_ip_is_the_resolved_client() {
     )
     .await;
     get(&proxy, "/", &[("x-real-ip", "192.0.2.44")]).await;
+    // The log phase runs after the answer: its line first, then the next.
+    lines(&path, 1).await;
     let untrusted = TestProxy::start(table(vec![r], vec![service("api", &[up.addr])])).await;
     get(&untrusted, "/", &[("x-real-ip", "192.0.2.45")]).await;
     let entries = lines(&path, 2).await;
