@@ -17,9 +17,9 @@
 //! only read. Never past its absolute end. The cookie's `Max-Age` is the
 //! time left.
 
+mod opened;
 mod store;
 
-use super::cache::TokenCache;
 use super::cookie;
 use super::seal::Sealing;
 use super::token_endpoint::TokenResponse;
@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
 
+pub(super) use opened::{OPENED_ENTRIES, Opened};
 pub(super) use store::Stores;
 
 /// The associated data of sealed session cookies and records.
@@ -103,53 +104,6 @@ pub(super) struct Loaded {
     /// Whether using it must write it back (renewed or touched).
     pub(super) dirty: bool,
 }
-
-/// Sessions opened recently, by their sealed value (the cookie, or the
-/// Redis record): a session used again skips the AEAD and the JSON. A
-/// sealed value is immutable, so a hit is exactly what opening it would
-/// give; the timeouts are still checked on every use, and a server-side
-/// session is still read from Redis every time (a logout on any replica
-/// takes effect at once). Entries are bound to the plugin configuration
-/// they were opened under (secrets, audience, storage).
-///
-/// A session cookie is kilobytes and every request with a session presents
-/// it, so the entry is found by a [`fingerprint`] of the value and then
-/// compared with the value it holds, in constant time: a cryptographic
-/// digest of the cookie cost more than the rest of the request's plugin
-/// work. The value kept is no more than the record beside it already
-/// holds in memory (its tokens), and only values that opened are kept.
-pub(super) type Opened = TokenCache<OpenedSession, u64>;
-
-/// A cache entry of [`Opened`].
-#[derive(Clone)]
-pub(super) struct OpenedSession {
-    config: Arc<OidcConfig>,
-    sealed: Arc<[u8]>,
-    record: Arc<Record>,
-}
-
-/// Where [`Opened`] looks a sealed value up: a seeded hash of its length,
-/// its start (the key id and the random nonce) and its end (the AEAD tag),
-/// which differ between any two values ever sealed; the whole value is
-/// then compared. Hashing kilobytes of cookie would cost more than the
-/// comparison itself.
-fn fingerprint(sealed: &[u8]) -> u64 {
-    use std::hash::BuildHasher;
-    let (start, end) = (sealed.len().min(64), sealed.len().saturating_sub(32));
-    OPENED_SEED.hash_one((sealed.len(), &sealed[..start], &sealed[end..]))
-}
-
-/// The seed of [`Opened`]'s hash, random per process.
-static OPENED_SEED: std::sync::LazyLock<foldhash::quality::RandomState> =
-    std::sync::LazyLock::new(foldhash::quality::RandomState::default);
-
-/// Sessions kept opened: with the usual 4 KiB session, about 16 MiB.
-pub(super) const OPENED_ENTRIES: usize = 4096;
-/// Sealed values longer than this are opened every time, which bounds the
-/// cache at 32 MiB of sealed values whatever sessions hold.
-const OPENED_MAX_SEALED: usize = 8 * 1024;
-/// How long an opened session is kept, in seconds.
-const OPENED_TTL: u64 = 60;
 
 // === impl Record ===
 
@@ -295,32 +249,6 @@ impl Sessions<'_> {
         Ok(Loaded { record, dirty })
     }
 
-    /// The record sealed as `sealed` for `purpose`, from [`Opened`] when
-    /// it was opened recently under this configuration.
-    fn open_record(&self, purpose: &str, sealed: &[u8], now: u64) -> Option<Arc<Record>> {
-        let key = self.plugin.map(|plugin| (plugin, fingerprint(sealed)));
-        if let Some((plugin, hash)) = &key
-            && let Some(hit) = self.opened.get(hash, now)
-            && constant_time_eq::constant_time_eq(&hit.sealed, sealed)
-            && (Arc::ptr_eq(&hit.config, plugin) || *hit.config == ***plugin)
-        {
-            return Some(hit.record);
-        }
-        let plain = self
-            .sealing
-            .open(purpose, std::str::from_utf8(sealed).ok()?)?;
-        let record: Arc<Record> = Arc::new(serde_json::from_slice(&plain).ok()?);
-        if let Some((plugin, hash)) = key.filter(|_| sealed.len() <= OPENED_MAX_SEALED) {
-            let entry = OpenedSession {
-                config: Arc::clone(plugin),
-                sealed: sealed.into(),
-                record: Arc::clone(&record),
-            };
-            self.opened.insert(hash, entry, now + OPENED_TTL, now);
-        }
-        Some(record)
-    }
-
     /// Stores `record` and returns the `Set-Cookie` values; `present` is
     /// how many chunks the request's cookie had.
     pub(super) async fn save(
@@ -396,7 +324,7 @@ mod tests {
         OidcConfig::parse(&v).unwrap().session
     }
 
-    fn record(at: u64) -> Record {
+    pub(super) fn record(at: u64) -> Record {
         Record {
             sid: random_id(),
             created: at,
@@ -420,71 +348,6 @@ mod tests {
             r.renew(c, now);
         }
         Ok(due)
-    }
-
-    #[test]
-    fn an_opened_session_is_reused_only_for_the_same_sealed_value() {
-        let plugin = Arc::new(
-            OidcConfig::parse(&serde_json::json!({ "issuer": "https://idp.test" })).unwrap(),
-        );
-        let sealing = Sealing::new(&[], &[7; 32], "aud");
-        let stores = Stores::default();
-        let opened = Opened::new(4);
-        let sessions = Sessions {
-            config: &plugin.session,
-            plugin: Some(&plugin),
-            sealing: &sealing,
-            stores: &stores,
-            opened: &opened,
-        };
-        let sealed = sealing.seal(PURPOSE, &serde_json::to_vec(&record(1000)).unwrap());
-        let first = sessions
-            .open_record(PURPOSE, sealed.as_bytes(), 1000)
-            .unwrap();
-        let again = sessions
-            .open_record(PURPOSE, sealed.as_bytes(), 1001)
-            .unwrap();
-        assert!(Arc::ptr_eq(&first, &again), "the second use is a cache hit");
-        // An entry found by a value's fingerprint is used only for that
-        // value: a value with the same start and end (same fingerprint)
-        // but another middle is opened, and refused, instead.
-        let mut forged = sealed.clone().into_bytes();
-        let middle = forged.len() / 2;
-        forged[middle] = if forged[middle] == b'A' { b'B' } else { b'A' };
-        assert_eq!(fingerprint(&forged), fingerprint(sealed.as_bytes()));
-        assert!(sessions.open_record(PURPOSE, &forged, 1002).is_none());
-        // Nor under any other hash it may land on.
-        let other = format!("{}x", &sealed[..sealed.len() - 1]);
-        let entry = OpenedSession {
-            config: Arc::clone(&plugin),
-            sealed: sealed.as_bytes().into(),
-            record: Arc::clone(&first),
-        };
-        opened.insert(fingerprint(other.as_bytes()), entry, 2000, 1001);
-        assert!(
-            sessions
-                .open_record(PURPOSE, other.as_bytes(), 1002)
-                .is_none()
-        );
-        // The genuine value is still served from the cache.
-        let still = sessions
-            .open_record(PURPOSE, sealed.as_bytes(), 1003)
-            .unwrap();
-        assert!(Arc::ptr_eq(&first, &still));
-        // Too large to keep: opened every time.
-        let big = Record {
-            access_token: "a".repeat(OPENED_MAX_SEALED),
-            ..record(1000)
-        };
-        let sealed = sealing.seal(PURPOSE, &serde_json::to_vec(&big).unwrap());
-        let first = sessions
-            .open_record(PURPOSE, sealed.as_bytes(), 1000)
-            .unwrap();
-        let again = sessions
-            .open_record(PURPOSE, sealed.as_bytes(), 1000)
-            .unwrap();
-        assert!(!Arc::ptr_eq(&first, &again));
-        assert_eq!(first.access_token, again.access_token);
     }
 
     #[test]
