@@ -15,6 +15,8 @@ WORKDIR /src
 ARG KINGRESS_GIT_COMMIT=""
 # The manifest's [[bench]] targets must exist for cargo to load it.
 COPY Cargo.toml Cargo.lock build.rs ./
+# jemalloc's options (.cargo/config.toml, [env]).
+COPY .cargo ./.cargo
 COPY src ./src
 COPY bench ./bench
 # ring's C and assembly parts build with musl-gcc.

@@ -116,12 +116,22 @@ def cpu_seconds(pid: int) -> float:
     return total / CLK_TCK
 
 
-def vm_hwm_kib(pid: int) -> int:
-    """Peak resident set (VmHWM) of `pid`, KiB."""
+def vm_kib(pid: int, field: str) -> int:
+    """A size from /proc/PID/status (`VmHWM`, `VmRSS`, ...), KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
+
+
+def vm_hwm_kib(pid: int) -> int:
+    """Peak resident set (VmHWM) of `pid`, KiB."""
+    return vm_kib(pid, "VmHWM")
+
+
+def vm_rss_kib(pid: int) -> int:
+    """Current resident set (VmRSS) of `pid`, KiB."""
+    return vm_kib(pid, "VmRSS")
 
 
 def threads(pid: int) -> list:

@@ -64,8 +64,10 @@ pub struct Table {
     pub consumer_groups: Shared<BTreeMap<String, ConsumerGroup>>,
     /// Every credential, by type and key (each type shared like `consumers`).
     pub credentials: Credentials,
-    /// TLS certificates served by SNI.
-    pub certificates: Vec<Certificate>,
+    /// TLS certificates served by SNI (shared with the tables before and
+    /// after as long as none changes, which lets the TLS listener keep the
+    /// keys it parsed).
+    pub certificates: Shared<Vec<Certificate>>,
     /// Every plugin instance that is attached somewhere, keyed by instance id
     /// (for the Admin API; routes carry their own resolved copies).
     pub plugins: BTreeMap<String, PluginInstance>,

@@ -3,6 +3,7 @@
 //! it), so the pure translation never depends on the module that does I/O.
 
 pub mod class;
+pub mod spec;
 #[cfg(test)]
 mod tests;
 pub mod unserved;

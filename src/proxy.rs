@@ -91,7 +91,9 @@ impl Proxy {
         let resolver =
             tls::CertResolver::new(table.clone(), provider.clone()).map_err(io::Error::other)?;
         let default_certificate = resolver.default_certificate().clone();
-        let server_config = tls::server_config(Arc::new(resolver)).map_err(io::Error::other)?;
+        let resolver = Arc::new(resolver);
+        tokio::spawn(tls::refresh(Arc::downgrade(&resolver), table.subscribe()));
+        let server_config = tls::server_config(resolver).map_err(io::Error::other)?;
         let upstreams = forward::Upstreams::new(provider).map_err(io::Error::other)?;
         let http = TcpListener::bind(config.http_listen).await?;
         let https = TcpListener::bind(config.https_listen).await?;

@@ -15,9 +15,11 @@ parallel POSTs, then for replica A and then a second replica B measures
   Ingress to a new path, poll the proxy until it answers 200 there) and of a
   rotated TLS Secret (replace the probe Secret's certificate, poll the TLS
   listener by SNI until the new certificate is served), on every replica;
-- proxy latency while those edits make kingress re-translate everything:
+- proxy latency while those edits make kingress re-translate, and while
+  full re-translates run (an IngressClass annotation edited: every Ingress
+  and consumer is translated again, the table does not change):
   sequential keep-alive requests to one route, p50/p99/max, against an idle
-  baseline.
+  baseline, with kingress's own translate time of those re-translates.
 """
 
 import argparse
@@ -378,6 +380,37 @@ def edits(api: Api, replicas: list, count: int, start_k: int, certs: list) -> di
     return {name: {kind: summary_ms(v) for kind, v in kinds.items()} for name, kinds in out.items()}
 
 
+def translate_seconds(replica: Replica) -> tuple:
+    """kingress's translate histogram: (sum of seconds, count)."""
+    text = lib.http_get(f"http://127.0.0.1:{replica.status}/metrics")[1].decode()
+    values = {}
+    for line in text.splitlines():
+        for name in ("translate_duration_seconds_sum", "translate_duration_seconds_count"):
+            if line.startswith(f"kingress_{name}"):
+                values[name] = float(line.rsplit(" ", 1)[1])
+    return values.get("translate_duration_seconds_sum", 0.0), values.get("translate_duration_seconds_count", 0.0)
+
+
+def full_retranslates(api: Api, replica: Replica, count: int) -> dict:
+    """`count` IngressClass edits, each a full re-translate of every object
+    (the memo keys every Ingress and consumer on the classes), with the
+    proxy probed meanwhile."""
+    prober = Prober(replica)
+    prober.start()
+    before = translate_seconds(replica)
+    for n in range(count):
+        api.request("PATCH", "/apis/networking.k8s.io/v1/ingressclasses/kong",
+                    {"metadata": {"annotations": {"bench.kingress/resync": str(n)}}},
+                    "application/merge-patch+json")
+        time.sleep(PAUSE + 1)
+    prober.stop_flag = True
+    prober.join()
+    after = translate_seconds(replica)
+    runs = after[1] - before[1]
+    return {**summary_ms(prober.latencies), "errors": prober.errors, "translates": int(runs),
+            "translate_ms_mean": round((after[0] - before[0]) / runs * 1000, 1) if runs else None}
+
+
 def start_replica(name: str, args, api: Api, timeout: float) -> tuple:
     before = request_counts(api.metrics())
     r = Replica(name, args, Path(args.workdir))
@@ -444,7 +477,10 @@ def main():
         busy.join()
         result["proxy_idle"] = summary_ms(idle.latencies)
         result["proxy_during_edits"] = {**summary_ms(busy.latencies), "errors": busy.errors}
-        print(json.dumps({k: result[k] for k in ("edits_one_replica", "proxy_idle", "proxy_during_edits")},
+        result["proxy_during_full_translates"] = full_retranslates(api, a, max(3, args.edits // 4))
+        result["replica_a_rss_mib_settled"] = round(lib.vm_rss_kib(a.proc.pid) / 1024, 1)
+        print(json.dumps({k: result[k] for k in ("edits_one_replica", "proxy_idle", "proxy_during_edits",
+                                                 "proxy_during_full_translates")},
                          indent=1), file=sys.stderr)
         b, result["replica_b"] = start_replica("kingress-b", args, api, timeout)
         result["replica_a_rss_mib_after_edits"] = round(a.rss_mib(), 1)

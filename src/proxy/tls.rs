@@ -2,12 +2,17 @@
 //! current table (exact name first, then a `*.` wildcard for the first
 //! label), falling back to a self-signed default generated at start.
 //!
-//! PEM parsing happens once per table generation, never during a handshake
-//! of an already-indexed generation: the index is rebuilt lazily by the first
-//! handshake that sees a new generation, under a lock so concurrent
-//! handshakes do not parse the same certificates twice.
+//! A certificate's PEM is parsed (its private key checked, for ECDSA a
+//! scalar multiplication) once, not once per table generation: the index of
+//! a new generation reuses the keys of the last one for every certificate
+//! that did not change, and when the table shares its certificates with
+//! the last one (translate keeps them while equal) the index is the last
+//! one's. The index follows each publish from a task off the request path
+//! ([`refresh`]); a handshake that comes first brings it up to date itself,
+//! under a lock so concurrent handshakes do not parse the same certificates
+//! twice.
 
-use crate::model::Certificate;
+use crate::model::{Certificate, ObjectRef, Shared};
 use crate::publish::TableHandle;
 use parking_lot::Mutex;
 use rustls::crypto::CryptoProvider;
@@ -15,7 +20,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use tokio::sync::watch;
 
 /// Picks the server certificate for each handshake.
 #[derive(Debug)]
@@ -30,6 +36,16 @@ pub struct CertResolver {
 #[derive(Debug, Default)]
 struct CertIndex {
     generation: Option<u64>,
+    built: Arc<Built>,
+}
+
+/// The parsed form of one list of certificates.
+#[derive(Debug, Default)]
+struct Built {
+    /// The certificates parsed (the table's own, not a copy).
+    certificates: Shared<Vec<Certificate>>,
+    /// The key of each of `certificates`, in order (`None`: unusable).
+    keys: Vec<Option<Arc<CertifiedKey>>>,
     exact: HashMap<String, Arc<CertifiedKey>>,
     /// Keyed by the part after `*.` (`example.com` for `*.example.com`).
     wildcard: HashMap<String, Arc<CertifiedKey>>,
@@ -104,13 +120,39 @@ impl CertResolver {
         let published = self.table.load();
         let mut index = self.index.lock();
         if index.generation != Some(published.generation) {
-            *index = Arc::new(CertIndex::build(
-                published.generation,
-                &published.table.certificates,
-                &self.provider,
-            ));
+            let built = if Shared::ptr_eq(&index.built.certificates, &published.table.certificates)
+            {
+                index.built.clone()
+            } else {
+                Arc::new(Built::new(
+                    &published.table.certificates,
+                    &index.built,
+                    &self.provider,
+                ))
+            };
+            *index = Arc::new(CertIndex {
+                generation: Some(published.generation),
+                built,
+            });
         }
         index.clone()
+    }
+}
+
+/// Brings `resolver`'s index up to date after every publish seen on
+/// `generations`, on the blocking pool, so the first handshake after a
+/// publish finds it ready. Ends when the resolver is gone.
+pub async fn refresh(resolver: Weak<CertResolver>, mut generations: watch::Receiver<u64>) {
+    while generations.changed().await.is_ok() {
+        let Some(resolver) = resolver.upgrade() else {
+            return;
+        };
+        let indexed = tokio::task::spawn_blocking(move || {
+            resolver.current_index();
+        });
+        if indexed.await.is_err() {
+            return;
+        }
     }
 }
 
@@ -123,40 +165,70 @@ impl ResolvesServerCert for CertResolver {
 // === impl CertIndex ===
 
 impl CertIndex {
-    fn build(generation: u64, certificates: &[Certificate], provider: &CryptoProvider) -> Self {
-        let mut index = CertIndex {
-            generation: Some(generation),
-            ..CertIndex::default()
-        };
-        for certificate in certificates {
-            let key = match parse(certificate, provider) {
-                Ok(key) => Arc::new(key),
-                Err(error) => {
-                    // Names the Secret, never its content.
-                    tracing::warn!(source = %certificate.source, %error, "unusable TLS certificate");
-                    continue;
-                }
-            };
-            for host in &certificate.hosts {
-                let host = host.to_ascii_lowercase();
-                // The first certificate declared for a name wins.
-                match host.strip_prefix("*.") {
-                    Some(base) => index.wildcard.entry(base.to_string()),
-                    None => index.exact.entry(host),
-                }
-                .or_insert_with(|| key.clone());
-            }
-        }
-        index
-    }
-
     fn lookup(&self, name: &str) -> Option<Arc<CertifiedKey>> {
-        if let Some(key) = self.exact.get(name) {
+        let built = &self.built;
+        if let Some(key) = built.exact.get(name) {
             return Some(key.clone());
         }
         // A wildcard covers exactly one label, as in RFC 6125.
         let (_, base) = name.split_once('.')?;
-        self.wildcard.get(base).cloned()
+        built.wildcard.get(base).cloned()
+    }
+}
+
+// === impl Built ===
+
+impl Built {
+    /// Parses `certificates`, taking from `before` the key of every
+    /// certificate that is the same as there.
+    fn new(
+        certificates: &Shared<Vec<Certificate>>,
+        before: &Built,
+        provider: &CryptoProvider,
+    ) -> Self {
+        let earlier: HashMap<&ObjectRef, usize> = before
+            .certificates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (&c.source, i))
+            .collect();
+        let mut built = Built {
+            certificates: certificates.clone(),
+            keys: Vec::with_capacity(certificates.len()),
+            ..Built::default()
+        };
+        for certificate in certificates.iter() {
+            let same = earlier.get(&certificate.source).and_then(|&i| {
+                let old = &before.certificates[i];
+                (old.cert_pem == certificate.cert_pem
+                    && old.key_pem.matches(certificate.key_pem.expose()))
+                .then(|| before.keys[i].clone())
+            });
+            let key = match same {
+                Some(key) => key,
+                None => match parse(certificate, provider) {
+                    Ok(key) => Some(Arc::new(key)),
+                    Err(error) => {
+                        // Names the Secret, never its content.
+                        tracing::warn!(source = %certificate.source, %error, "unusable TLS certificate");
+                        None
+                    }
+                },
+            };
+            if let Some(key) = &key {
+                for host in &certificate.hosts {
+                    let host = host.to_ascii_lowercase();
+                    // The first certificate declared for a name wins.
+                    match host.strip_prefix("*.") {
+                        Some(base) => built.wildcard.entry(base.to_string()),
+                        None => built.exact.entry(host),
+                    }
+                    .or_insert_with(|| key.clone());
+                }
+            }
+            built.keys.push(key);
+        }
+        built
     }
 }
 
@@ -174,7 +246,7 @@ fn parse(certificate: &Certificate, provider: &CryptoProvider) -> Result<Certifi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ObjectRef, Sensitive, Table};
+    use crate::model::{Sensitive, Table};
 
     fn certificate(hosts: &[&str]) -> Certificate {
         let generated = rcgen::generate_simple_self_signed(
@@ -192,7 +264,7 @@ mod tests {
     fn resolver(certificates: Vec<Certificate>) -> (TableHandle, CertResolver) {
         let table = TableHandle::new();
         table.publish(Table {
-            certificates,
+            certificates: Shared::new(certificates),
             ..Table::default()
         });
         let resolver = CertResolver::new(table.clone(), provider()).unwrap();
@@ -234,11 +306,65 @@ mod tests {
             &r.certificate_for(Some("a.example.com"))
         ));
         table.publish(Table {
-            certificates: vec![certificate(&["a.example.com"])],
+            certificates: Shared::new(vec![certificate(&["a.example.com"])]),
             ..Table::default()
         });
         let second = r.certificate_for(Some("a.example.com"));
         assert_ne!(der(&first), der(&second));
+    }
+
+    #[test]
+    fn a_new_generation_parses_only_the_certificates_that_changed() {
+        let kept = certificate(&["a.example.com"]);
+        let mut rotated = certificate(&["b.example.com"]);
+        rotated.source = ObjectRef::new("Secret", "default", "rotated");
+        let (table, r) = resolver(vec![kept.clone(), rotated.clone()]);
+        let a = r.certificate_for(Some("a.example.com"));
+        let b = r.certificate_for(Some("b.example.com"));
+        // Equal certificates in a list of their own: a copy, not shared.
+        let mut renewed = certificate(&["b.example.com"]);
+        renewed.source = rotated.source.clone();
+        table.publish(Table {
+            certificates: Shared::new(vec![kept.clone(), renewed]),
+            ..Table::default()
+        });
+        assert!(Arc::ptr_eq(&a, &r.certificate_for(Some("a.example.com"))));
+        let b2 = r.certificate_for(Some("b.example.com"));
+        assert_ne!(der(&b), der(&b2));
+        // A key that changed with the certificate unchanged is parsed
+        // again (and refused here: it does not match).
+        let mut rekeyed = kept.clone();
+        rekeyed.key_pem = certificate(&["a.example.com"]).key_pem;
+        table.publish(Table {
+            certificates: Shared::new(vec![rekeyed]),
+            ..Table::default()
+        });
+        assert_eq!(
+            der(&r.certificate_for(Some("a.example.com"))),
+            r.default_certificate().as_ref()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_index_follows_a_publish_before_any_handshake() {
+        let (table, r) = resolver(vec![certificate(&["a.example.com"])]);
+        let r = Arc::new(r);
+        let task = tokio::spawn(refresh(Arc::downgrade(&r), table.subscribe()));
+        table.publish(Table {
+            certificates: Shared::new(vec![certificate(&["b.example.com"])]),
+            ..Table::default()
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while r.index.lock().generation != Some(table.generation()) {
+            assert!(std::time::Instant::now() < deadline, "index not refreshed");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        drop(r);
+        table.publish(Table::default());
+        tokio::time::timeout(std::time::Duration::from_secs(10), task)
+            .await
+            .expect("refresh ends with its resolver")
+            .unwrap();
     }
 
     #[test]

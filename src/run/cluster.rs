@@ -274,8 +274,12 @@ async fn settle(source: &mut ClusterSource, given_up: &mut BTreeSet<ObjectKey>, 
             before = unread.len();
             continue;
         }
-        let first = &unread[..unread.len().min(10)];
-        tracing::warn!(count = unread.len(), first = ?first, "referenced secrets are not readable yet; translating without them");
+        // Nothing unread: the Secrets are still being matched to objects
+        // that keep changing; that is no Secret's fault.
+        if !unread.is_empty() {
+            let first = &unread[..unread.len().min(10)];
+            tracing::warn!(count = unread.len(), first = ?first, "referenced secrets are not readable yet; translating without them");
+        }
         *given_up = unread.into_iter().collect();
         return;
     }

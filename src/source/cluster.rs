@@ -1,5 +1,5 @@
 //! Objects from the API server: one kube-runtime watch per kind (per
-//! namespace when `--watch-namespace` is given), each feeding a reflector
+//! namespace when `--watch-namespace` is given), each feeding its own
 //! store. Secrets are never watched wholesale: a label-selected watch reads
 //! `konghq.com/credential` Secrets, and the Secrets that Ingress TLS and
 //! plugin `configFrom`/`configPatches` name are read by GET, driven by a
@@ -28,13 +28,14 @@ use crate::crd::{
 };
 use crate::metrics::Metrics;
 use crate::objects::class::ClassFilter;
+use crate::objects::spec::same_input;
 use crate::objects::{CREDENTIAL_LABEL, ObjectKey, ObjectSet, Store};
-use feed::{Lane, Signal};
+use feed::{Lane, Refs, Same, Signal};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::runtime::watcher;
-use kube::{Api, Client, Resource, ResourceExt};
+use kube::{Api, Client, Resource};
 pub use optional::{
     consumer_groups_installed, kong_ingresses_installed, upstream_policies_installed,
 };
@@ -146,7 +147,8 @@ impl ClusterSource {
         };
         let credentials = watcher::Config::default().labels(CREDENTIAL_LABEL);
         // Services name Secrets and ConfigMaps (upstream TLS annotations).
-        let mut services = s.namespaced::<Service>("Service", Default::default(), true);
+        let mut services =
+            s.namespaced::<Service>("Service", Default::default(), Some(feed::never_same));
         // The publish Service is read even outside the watched namespaces.
         if let Some((ns, name)) = &options.publish_service
             && !s.namespaces.is_empty()
@@ -154,41 +156,41 @@ impl ClusterSource {
         {
             let api = Api::namespaced(client.clone(), ns);
             let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-            services.push(s.one(api, config, "Service", false));
+            services.push(s.one(api, config, "Service", None));
         }
         let lanes = Arc::new(Lanes {
             ingress_classes: vec![s.one(
                 Api::all(client.clone()),
                 Default::default(),
                 "IngressClass",
-                true,
+                Some(feed::never_same),
             )],
-            ingresses: s.namespaced("Ingress", Default::default(), true),
+            ingresses: s.namespaced("Ingress", Default::default(), Some(same_input)),
             services,
-            endpoint_slices: s.namespaced("EndpointSlice", Default::default(), false),
-            credentials: s.namespaced("Secret", credentials, false),
-            kong_plugins: s.namespaced("KongPlugin", Default::default(), true),
+            endpoint_slices: s.namespaced("EndpointSlice", Default::default(), None),
+            credentials: s.namespaced("Secret", credentials, None),
+            kong_plugins: s.namespaced("KongPlugin", Default::default(), Some(same_input)),
             kong_cluster_plugins: vec![s.one(
                 Api::all(client.clone()),
                 Default::default(),
                 "KongClusterPlugin",
-                true,
+                Some(same_input),
             )],
-            kong_consumers: s.namespaced("KongConsumer", Default::default(), false),
+            kong_consumers: s.namespaced("KongConsumer", Default::default(), None),
             kong_consumer_groups: if options.skip_consumer_groups {
                 Vec::new()
             } else {
-                s.namespaced("KongConsumerGroup", Default::default(), false)
+                s.namespaced("KongConsumerGroup", Default::default(), None)
             },
             kong_upstream_policies: if options.skip_upstream_policies {
                 Vec::new()
             } else {
-                s.namespaced("KongUpstreamPolicy", Default::default(), false)
+                s.namespaced("KongUpstreamPolicy", Default::default(), None)
             },
             kong_ingresses: if options.skip_kong_ingresses {
                 Vec::new()
             } else {
-                s.namespaced("KongIngress", Default::default(), false)
+                s.namespaced("KongIngress", Default::default(), None)
             },
         });
         let listed = changes.subscribe();
@@ -422,14 +424,13 @@ impl Lanes {
 }
 
 fn state<K: Resource<DynamicType = ()> + Clone>(lanes: &[Lane<K>]) -> Vec<Arc<K>> {
-    lanes.iter().flat_map(|l| l.store.state()).collect()
+    lanes.iter().flat_map(Lane::state).collect()
 }
 
 fn collect<K: Resource<DynamicType = ()> + Clone>(lanes: &[Lane<K>]) -> Store<K> {
     let mut out = Store::new();
-    for object in state(lanes) {
-        let key = (object.namespace().unwrap_or_default(), object.name_any());
-        out.insert(key, object);
+    for lane in lanes {
+        lane.copy_into(&mut out);
     }
     out
 }
@@ -442,7 +443,7 @@ impl Starter<'_> {
         &mut self,
         kind: &'static str,
         config: watcher::Config,
-        refers: bool,
+        refers: Option<Same<K>>,
     ) -> Vec<Lane<K>>
     where
         K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
@@ -470,22 +471,24 @@ impl Starter<'_> {
             .collect()
     }
 
-    /// One watch; `refers` marks kinds whose objects name Secrets.
+    /// One watch; `refers` is given for kinds whose objects name Secrets,
+    /// and tells which replacements name the same ones.
     fn one<K>(
         &mut self,
         api: Api<K>,
         config: watcher::Config,
         kind: &'static str,
-        refers: bool,
+        refers: Option<Same<K>>,
     ) -> Lane<K>
     where
         K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     {
-        let mut signals = vec![self.changes.clone()];
-        if refers {
-            signals.push(self.refs_changes.clone());
-        }
-        let (lane, task) = feed::spawn(api, config, kind, self.metrics.clone(), signals);
+        let refs = refers.map(|same| Refs {
+            signal: self.refs_changes.clone(),
+            same,
+        });
+        let signals = vec![self.changes.clone()];
+        let (lane, task) = feed::spawn(api, config, kind, self.metrics.clone(), signals, refs);
         self.tasks.push(task);
         lane
     }

@@ -10,10 +10,15 @@ use super::{Cx, annotation, kong_ingress, object_ref, paths, rewrite};
 use crate::model::{
     HostMatch, ObjectRef, PathMatch, PluginInstance, Problem, Route, Service, Shared, Table,
 };
+use crate::objects::spec::same_input;
 use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+pub(in crate::translate) use units::Units;
+use units::{forget, services};
+
+mod units;
 
 /// What every route of one Ingress shares.
 struct Source<'a> {
@@ -49,33 +54,6 @@ pub(super) struct Unit {
     has_default: bool,
 }
 
-/// Units of an earlier translation, kept to be reused (see `Memo`).
-#[derive(Default)]
-pub(super) struct Units {
-    /// By Ingress: the address of its `Arc`, which the entry holds so the
-    /// address cannot be reused meanwhile.
-    by_ingress: HashMap<usize, (Arc<Ingress>, Unit)>,
-    /// The upstream services of that translation (the units' and the
-    /// default backend's), shared with its table.
-    services: Shared<BTreeMap<String, Service>>,
-    /// How many units use each service.
-    uses: HashMap<String, usize>,
-}
-
-// === impl Units ===
-
-impl Units {
-    /// Forgets every unit.
-    pub(super) fn clear(&mut self) {
-        *self = Self::default();
-    }
-
-    /// Number of units.
-    pub(super) fn len(&self) -> usize {
-        self.by_ingress.len()
-    }
-}
-
 /// Adds a route per rule group of every Ingress of our class, then the
 /// default backend route. With `memo`, an Ingress found there (the same
 /// object) is not translated again; the caller empties `memo` when any
@@ -98,13 +76,20 @@ pub(super) fn translate<'a>(
     let mut fresh: BTreeMap<String, Service> = BTreeMap::new();
     let mut defaults: Vec<(Option<&Time>, &'a Ingress, &'a str)> = Vec::new();
     let mut reused = 0;
-    for ((namespace, _), ingress) in &objects.ingresses {
+    for (key, ingress) in &objects.ingresses {
+        let namespace = &key.0;
         // The memo holds units of our class only, and a class change
-        // empties it. It holds the `Arc`, so the same address is the same
-        // Ingress.
-        let id = Arc::as_ptr(ingress) as usize;
-        let unit = match earlier.by_ingress.remove(&id) {
+        // empties it.
+        let earlier_unit = match earlier.by_ingress.remove(key) {
+            Some((held, unit)) if same_input(&held, ingress) => Some(unit),
             Some((_, unit)) => {
+                forget(&mut earlier.uses, unit);
+                None
+            }
+            None => None,
+        };
+        let unit = match earlier_unit {
+            Some(unit) => {
                 reused += 1;
                 unit
             }
@@ -138,16 +123,14 @@ pub(super) fn translate<'a>(
         }
         place(cx, table, &unit);
         if memo.is_some() {
-            kept.insert(id, (Arc::clone(ingress), unit));
+            kept.insert(key.clone(), (Arc::clone(ingress), unit));
         }
     }
     table.services = match memo {
         Some(_) => {
             // Units left over are of Ingresses that changed or went away.
             for (_, unit) in earlier.by_ingress.into_values() {
-                for name in unit.services {
-                    drop_use(&mut earlier.uses, name);
-                }
+                forget(&mut earlier.uses, unit);
             }
             services(earlier.services, &earlier.uses, fresh)
         }
@@ -163,42 +146,6 @@ pub(super) fn translate<'a>(
         };
     }
     reused
-}
-
-/// One unit fewer uses service `name`.
-fn drop_use(uses: &mut HashMap<String, usize>, name: String) {
-    if let std::collections::hash_map::Entry::Occupied(mut e) = uses.entry(name) {
-        *e.get_mut() -= 1;
-        if *e.get() == 0 {
-            e.remove();
-        }
-    }
-}
-
-/// The upstream services of every unit: `before` (the last translation's)
-/// when the units use exactly its services with the same values, so an
-/// edit that keeps them shares them with the last table; else `before`'s
-/// services still in use plus those built now.
-fn services(
-    before: Shared<BTreeMap<String, Service>>,
-    uses: &HashMap<String, usize>,
-    fresh: BTreeMap<String, Service>,
-) -> Shared<BTreeMap<String, Service>> {
-    // Reused units use services of `before` only, so the names in use are
-    // those of `before` when the fresh ones are among them and they count
-    // as many.
-    let same =
-        uses.len() == before.len() && fresh.iter().all(|(name, s)| before.get(name) == Some(s));
-    if same {
-        return before;
-    }
-    let mut services: BTreeMap<String, Service> = before
-        .iter()
-        .filter(|(name, _)| uses.contains_key(*name) && !fresh.contains_key(*name))
-        .map(|(name, s)| (name.clone(), s.clone()))
-        .collect();
-    services.extend(fresh);
-    Shared::new(services)
 }
 
 /// Adds the route of the default backend of the oldest Ingress that has

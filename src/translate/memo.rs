@@ -8,7 +8,9 @@
 //! "The same object" is the same `Arc`: sources keep an unchanged object's
 //! `Arc` across loads (the file loader per file, the cluster reflectors per
 //! object). The memo holds those `Arc`s, so an address it compares cannot
-//! have been freed and reused for another object.
+//! have been freed and reused for another object. Of the kinds kingress
+//! writes the status of, an object changed only in its status counts as
+//! the same too ([`same_input`]).
 //!
 //! Each part is pure in what it reads: an Ingress's share reads the
 //! Ingress plus IngressClasses, Services, EndpointSlices, Secrets,
@@ -29,6 +31,8 @@ use super::Options;
 use super::consumers::Consumers;
 use super::ingress::Units;
 use super::tls::Checks;
+use crate::crd::{KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin};
+use crate::objects::spec::{Spec, same_input};
 use crate::objects::{ObjectKey, ObjectSet, Store};
 use k8s_openapi::api::core::v1::Secret;
 use std::collections::BTreeSet;
@@ -76,10 +80,10 @@ struct Seen {
     endpoint_slices: Vec<Held>,
     /// With their keys, to tell which Secrets changed.
     secrets: Vec<(ObjectKey, Arc<Secret>)>,
-    kong_plugins: Vec<Held>,
-    kong_cluster_plugins: Vec<Held>,
-    kong_consumers: Vec<Held>,
-    kong_consumer_groups: Vec<Held>,
+    kong_plugins: Vec<Arc<KongPlugin>>,
+    kong_cluster_plugins: Vec<Arc<KongClusterPlugin>>,
+    kong_consumers: Vec<Arc<KongConsumer>>,
+    kong_consumer_groups: Vec<Arc<KongConsumerGroup>>,
     kong_upstream_policies: Vec<Held>,
     kong_ingresses: Vec<Held>,
     config_maps: Vec<Held>,
@@ -110,8 +114,8 @@ impl Memo {
                     && unread(&self.ingress_secrets)
                     && same(&seen.services, &objects.services)
                     && same(&seen.endpoint_slices, &objects.endpoint_slices)
-                    && same(&seen.kong_plugins, &objects.kong_plugins)
-                    && same(&seen.kong_cluster_plugins, &objects.kong_cluster_plugins)
+                    && same_spec(&seen.kong_plugins, &objects.kong_plugins)
+                    && same_spec(&seen.kong_cluster_plugins, &objects.kong_cluster_plugins)
                     && same(
                         &seen.kong_upstream_policies,
                         &objects.kong_upstream_policies,
@@ -122,8 +126,8 @@ impl Memo {
                     ingresses,
                     classes
                         && unread(&self.consumer_secrets)
-                        && same(&seen.kong_consumers, &objects.kong_consumers)
-                        && same(&seen.kong_consumer_groups, &objects.kong_consumer_groups),
+                        && same_spec(&seen.kong_consumers, &objects.kong_consumers)
+                        && same_spec(&seen.kong_consumer_groups, &objects.kong_consumer_groups),
                 )
             }
             _ => (false, false),
@@ -163,10 +167,10 @@ impl Memo {
                     .map(|(k, s)| (k.clone(), Arc::clone(s)))
                     .collect(),
             },
-            kong_plugins: snapshot!(kong_plugins),
-            kong_cluster_plugins: snapshot!(kong_cluster_plugins),
-            kong_consumers: snapshot!(kong_consumers),
-            kong_consumer_groups: snapshot!(kong_consumer_groups),
+            kong_plugins: typed(&objects.kong_plugins),
+            kong_cluster_plugins: typed(&objects.kong_cluster_plugins),
+            kong_consumers: typed(&objects.kong_consumers),
+            kong_consumer_groups: typed(&objects.kong_consumer_groups),
             kong_upstream_policies: snapshot!(kong_upstream_policies),
             kong_ingresses: snapshot!(kong_ingresses),
             config_maps: snapshot!(config_maps),
@@ -198,6 +202,23 @@ fn same<K: Send + Sync + 'static>(seen: &[Arc<dyn Send + Sync>], store: &Store<K
             .iter()
             .zip(store.values())
             .all(|(a, b)| std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b)))
+}
+
+/// The objects of a store, held as themselves: compared by [`same_spec`],
+/// and always the current ones, so an object replaced by a status write
+/// is not held twice.
+fn typed<K>(store: &Store<K>) -> Vec<Arc<K>> {
+    store.values().cloned().collect()
+}
+
+/// Whether `store` holds the objects of `seen` in the same order, each the
+/// same or changed only in its status.
+fn same_spec<K: Spec>(seen: &[Arc<K>], store: &Store<K>) -> bool {
+    seen.len() == store.len()
+        && seen
+            .iter()
+            .zip(store.values())
+            .all(|(a, b)| same_input(a, b))
 }
 
 /// Whether `store` holds exactly the Secrets of `seen`.

@@ -4,7 +4,7 @@
 //! `tls.X509KeyPair` demands; identical pairs from several Secrets merge.
 
 use super::{Cx, object_ref, secrets};
-use crate::model::{Certificate, Sensitive};
+use crate::model::{Certificate, Sensitive, Shared};
 use crate::objects::ObjectKey;
 use k8s_openapi::api::core::v1::Secret;
 use std::collections::BTreeMap;
@@ -26,6 +26,8 @@ pub(super) struct Checks {
     by_secret: BTreeMap<ObjectKey, (Arc<Secret>, Checked)>,
     /// How many checks the last translation took from here.
     reused: usize,
+    /// The certificates of the last translation, given again while equal.
+    certificates: Shared<Vec<Certificate>>,
 }
 
 impl Checks {
@@ -38,8 +40,12 @@ impl Checks {
 /// The certificates of every Ingress of our class, in Ingress order. With
 /// `memo`, a Secret checked by the last translation is not checked again
 /// while it is the same object; `memo` then holds this translation's
-/// checks.
-pub(super) fn translate(cx: &mut Cx<'_>, mut memo: Option<&mut Checks>) -> Vec<Certificate> {
+/// checks, and the certificates are the last translation's `Shared` while
+/// they are equal.
+pub(super) fn translate(
+    cx: &mut Cx<'_>,
+    mut memo: Option<&mut Checks>,
+) -> Shared<Vec<Certificate>> {
     let objects = cx.objects;
     let mut earlier = memo
         .as_deref_mut()
@@ -135,12 +141,19 @@ pub(super) fn translate(cx: &mut Cx<'_>, mut memo: Option<&mut Checks>) -> Vec<C
         c.hosts.sort();
         c.hosts.dedup();
     }
-    if let Some(memo) = memo {
-        *memo = Checks {
-            by_secret: checked,
-            reused,
-        };
-    }
+    let Some(memo) = memo else {
+        return Shared::new(certificates);
+    };
+    let certificates = if *memo.certificates == certificates {
+        memo.certificates.clone()
+    } else {
+        Shared::new(certificates)
+    };
+    *memo = Checks {
+        by_secret: checked,
+        reused,
+        certificates: certificates.clone(),
+    };
     certificates
 }
 

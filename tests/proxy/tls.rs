@@ -48,7 +48,7 @@ async fn sni_picks_the_table_certificate_else_the_default() {
         vec![route("r", &["/"], "svc")],
         vec![service("svc", &[up.addr])],
     );
-    t.certificates = vec![exact.clone(), wildcard.clone()];
+    t.certificates = kingress::model::Shared::new(vec![exact.clone(), wildcard.clone()]);
     let proxy = TestProxy::start(t.clone()).await;
     let default = proxy.default_certificate.to_vec();
 

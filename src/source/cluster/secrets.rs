@@ -17,7 +17,7 @@ mod fetch;
 pub(super) mod named;
 mod tracker;
 
-use super::feed::{self, Signal};
+use super::feed::{self, Lane, Signal};
 use crate::metrics::{KindLabels, Metrics};
 use crate::objects::{ObjectKey, Store};
 use futures::channel::mpsc;
@@ -143,25 +143,13 @@ impl RefSecrets {
             out.insert(key.clone(), secret.clone());
         }
         for lane in self.named.lanes() {
-            for secret in lane.store.state() {
-                let key = (
-                    secret.metadata.namespace.clone().unwrap_or_default(),
-                    secret.metadata.name.clone().unwrap_or_default(),
-                );
-                out.insert(key, secret);
-            }
+            lane.copy_into(out);
         }
     }
 
     /// Number of referenced Secrets held in memory.
     pub(crate) fn held(&self) -> usize {
-        self.shared.tracker.lock().held()
-            + self
-                .named
-                .lanes()
-                .iter()
-                .map(|l| l.store.state().len())
-                .sum::<usize>()
+        self.shared.tracker.lock().held() + self.named.lanes().iter().map(Lane::len).sum::<usize>()
     }
 
     /// Number of per-name watches (referenced Secrets outside the watched

@@ -176,6 +176,53 @@ fn every_edit_gives_what_a_fresh_translation_gives() {
 }
 
 #[test]
+fn a_status_write_keeps_what_the_memo_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "a.yaml", &ingress("a", "/a", false));
+    write(d, "b.yaml", &ingress("b", "/b", false));
+    write(d, "service.yaml", &service("abc"));
+    write(d, "plugin.yaml", PLUGIN);
+    // The consumer apart from its credential: a file is read whole, and
+    // a credential read again is a change.
+    let (consumer, credential) = consumers("jane")
+        .split_once("---\n")
+        .map(|(c, rest)| {
+            (
+                c.to_string(),
+                rest.split("---\n").next().unwrap_or_default().to_string(),
+            )
+        })
+        .unwrap();
+    write(d, "consumer.yaml", &consumer);
+    write(d, "credential.yaml", &credential);
+    let mut loader = Loader::new(d);
+    let mut memo = Memo::new();
+    step(&mut loader, &mut memo, "the first load");
+
+    // What kingress writes: an Ingress's address, a consumer's condition.
+    let address = "status: {loadBalancer: {ingress: [{ip: 10.0.0.9}]}}\n";
+    write(d, "a.yaml", &(ingress("a", "/a", false) + address));
+    let programmed = "status: {conditions: [{type: Programmed, status: 'True', reason: Programmed, \
+        message: ok, lastTransitionTime: '2026-01-01T00:00:00Z'}]}\n";
+    write(d, "consumer.yaml", &(consumer.clone() + programmed));
+    let written = step(&mut loader, &mut memo, "status writes");
+    assert_eq!(written.ingresses, 2);
+    assert!(written.consumers);
+
+    // The same objects with another spec are translated again.
+    write(d, "a.yaml", &(ingress("a", "/a2", false) + address));
+    write(
+        d,
+        "consumer.yaml",
+        &(consumer.replace("username: jane", "username: janet") + programmed),
+    );
+    let edited = step(&mut loader, &mut memo, "spec edits");
+    assert_eq!(edited.ingresses, 1);
+    assert!(!edited.consumers);
+}
+
+#[test]
 fn consumer_groups_are_read_again_when_a_group_changes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

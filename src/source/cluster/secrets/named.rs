@@ -93,6 +93,7 @@ where
                 self.kind,
                 self.metrics.clone(),
                 vec![self.changes.clone()],
+                None,
             );
             tracing::debug!(namespace = %ns, name = %name, "watching referenced secret");
             watches.insert((ns.clone(), name.clone()), RefWatch { lane, task });

@@ -1,0 +1,79 @@
+//! The memo's record of each Ingress's share ([`Unit`]) and which upstream
+//! services the kept shares use.
+
+use super::Unit;
+use crate::model::{Service, Shared};
+use crate::objects::ObjectKey;
+use k8s_openapi::api::networking::v1::Ingress;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// Units of an earlier translation, kept to be reused (see `Memo`).
+#[derive(Default)]
+pub(in crate::translate) struct Units {
+    /// By Ingress key, with the Ingress translated: a unit is reused for
+    /// the same Ingress or one changed only in its status (`same_input`).
+    pub(super) by_ingress: HashMap<ObjectKey, (Arc<Ingress>, Unit)>,
+    /// The upstream services of that translation (the units' and the
+    /// default backend's), shared with its table.
+    pub(super) services: Shared<BTreeMap<String, Service>>,
+    /// How many units use each service.
+    pub(super) uses: HashMap<String, usize>,
+}
+
+// === impl Units ===
+
+impl Units {
+    /// Forgets every unit.
+    pub(in crate::translate) fn clear(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Number of units.
+    pub(in crate::translate) fn len(&self) -> usize {
+        self.by_ingress.len()
+    }
+}
+
+/// A unit that is not kept no longer uses its services.
+pub(super) fn forget(uses: &mut HashMap<String, usize>, unit: Unit) {
+    for name in unit.services {
+        drop_use(uses, name);
+    }
+}
+
+/// One unit fewer uses service `name`.
+fn drop_use(uses: &mut HashMap<String, usize>, name: String) {
+    if let std::collections::hash_map::Entry::Occupied(mut e) = uses.entry(name) {
+        *e.get_mut() -= 1;
+        if *e.get() == 0 {
+            e.remove();
+        }
+    }
+}
+
+/// The upstream services of every unit: `before` (the last translation's)
+/// when the units use exactly its services with the same values, so an
+/// edit that keeps them shares them with the last table; else `before`'s
+/// services still in use plus those built now.
+pub(super) fn services(
+    before: Shared<BTreeMap<String, Service>>,
+    uses: &HashMap<String, usize>,
+    fresh: BTreeMap<String, Service>,
+) -> Shared<BTreeMap<String, Service>> {
+    // Reused units use services of `before` only, so the names in use are
+    // those of `before` when the fresh ones are among them and they count
+    // as many.
+    let same =
+        uses.len() == before.len() && fresh.iter().all(|(name, s)| before.get(name) == Some(s));
+    if same {
+        return before;
+    }
+    let mut services: BTreeMap<String, Service> = before
+        .iter()
+        .filter(|(name, _)| uses.contains_key(*name) && !fresh.contains_key(*name))
+        .map(|(name, s)| (name.clone(), s.clone()))
+        .collect();
+    services.extend(fresh);
+    Shared::new(services)
+}
