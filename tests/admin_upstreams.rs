@@ -216,12 +216,7 @@ async fn upstreams_and_targets_are_written_as_kong_writes_them_and_served() {
     let (status, body) = k.form(Method::PUT, "/upstreams/other", "slots=100").await;
     assert_eq!((status, &body["slots"]), (200, &json!(100)), "{body}");
     let (_, list) = k.get("/upstreams").await;
-    let names: Vec<&str> = list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["name"].as_str().unwrap())
-        .collect();
+    let names = support::upstream::names(&list);
     assert_eq!(names, ["shop.upstream", "other"]);
 
     // DELETE an upstream takes its targets with it.

@@ -97,12 +97,7 @@ async fn a_service_naming_an_upstream_is_balanced_and_checked_over_its_targets()
 
     // The Admin API shows the upstream under its own name, in Kong's shape.
     let list = admin(&proxy, "/upstreams").await;
-    let names: Vec<&str> = list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["name"].as_str().unwrap())
-        .collect();
+    let names = support::upstream::names(&list);
     assert_eq!(names, ["shop.upstream"]);
     let upstream = admin(&proxy, "/upstreams/shop.upstream").await;
     assert_eq!(upstream["algorithm"], "least-connections");

@@ -381,14 +381,7 @@ fn valid_name(name: &str) -> Result<(), String> {
         }
         return Err(format!("{invalid}; no port allowed"));
     }
-    let fine = !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|l| {
-            !l.is_empty()
-                && l.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        });
-    if fine {
+    if is_hostname(name) {
         Ok(())
     } else {
         Err(format!("{invalid}; must be a valid hostname"))
@@ -471,18 +464,23 @@ fn normalise_target(target: &str) -> Result<String, String> {
         Some((h, p)) => (h, p.parse::<u16>().map_err(|_| invalid())?),
         None => (target, DEFAULT_TARGET_PORT),
     };
-    let fine = !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|l| {
-            !l.is_empty()
-                && l.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        });
-    if fine {
+    if is_hostname(host) {
         Ok(format!("{host}:{port}"))
     } else {
         Err(invalid())
     }
+}
+
+/// Kong's hostname rule for upstream names and target hosts: dot-separated
+/// non-empty labels of letters, digits, `-` and `_`, 253 bytes at most.
+fn is_hostname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
 }
 
 #[cfg(test)]

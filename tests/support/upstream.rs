@@ -459,3 +459,14 @@ pub async fn tally(
     }
     seen
 }
+
+/// The `name` of each entity of an Admin API list (`{"data": [...]}`), in
+/// order.
+pub fn names(list: &serde_json::Value) -> Vec<&str> {
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect()
+}
