@@ -126,6 +126,11 @@ mod tests {
         forged[middle] = if forged[middle] == b'A' { b'B' } else { b'A' };
         assert_eq!(fingerprint(&forged), fingerprint(sealed.as_bytes()));
         assert!(sessions.open_record(PURPOSE, &forged, 1002).is_none());
+        // A hostile cookie of any length is fingerprinted (and refused).
+        for short in [&b""[..], b"x", &[b'A'; 95]] {
+            fingerprint(short);
+            assert!(sessions.open_record(PURPOSE, short, 1002).is_none());
+        }
         // Nor under any other hash it may land on.
         let other = format!("{}x", &sealed[..sealed.len() - 1]);
         let entry = OpenedSession {
