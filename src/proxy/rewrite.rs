@@ -27,11 +27,12 @@ pub(super) fn upstream_path(
         path
     };
     let base = service_path.filter(|p| !p.is_empty()).unwrap_or("/");
+    // `concat` allocates once, exactly: this runs on every request.
     let joined = match (base.ends_with('/'), rest.starts_with('/')) {
         _ if rest.is_empty() => base.to_string(),
-        (true, true) => format!("{base}{}", &rest[1..]),
-        (false, false) => format!("{base}/{rest}"),
-        _ => format!("{base}{rest}"),
+        (true, true) => [base, &rest[1..]].concat(),
+        (false, false) => [base, "/", rest].concat(),
+        _ => [base, rest].concat(),
     };
     if joined.is_empty() {
         "/".to_string()
@@ -45,12 +46,12 @@ fn v1(path: &str, strip_len: usize, strip: bool, service_path: Option<&str>) -> 
     let base = service_path.filter(|p| !p.is_empty()).unwrap_or("/");
     if !strip {
         // The request path without its leading slash, after the base.
-        return format!("{base}{}", path.get(1..).unwrap_or_default());
+        return [base, path.get(1..).unwrap_or_default()].concat();
     }
     let rest = path.get(strip_len..).unwrap_or(path);
     let joined = match base.strip_suffix('/') {
-        Some(head) if rest.starts_with('/') => format!("{head}{rest}"),
-        _ => format!("{base}{rest}"),
+        Some(head) if rest.starts_with('/') => [head, rest].concat(),
+        _ => [base, rest].concat(),
     };
     if joined.is_empty() {
         "/".to_string()
@@ -60,11 +61,13 @@ fn v1(path: &str, strip_len: usize, strip: bool, service_path: Option<&str>) -> 
 }
 
 /// `path` plus the query string of `uri`, if any.
-pub(super) fn with_query(path: String, uri: &Uri) -> String {
-    match uri.query() {
-        Some(q) => format!("{path}?{q}"),
-        None => path,
+pub(super) fn with_query(mut path: String, uri: &Uri) -> String {
+    if let Some(q) = uri.query() {
+        path.reserve_exact(1 + q.len());
+        path.push('?');
+        path.push_str(q);
     }
+    path
 }
 
 /// Kong's redirect target for https-only routes: the host without port and

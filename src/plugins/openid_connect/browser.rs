@@ -14,7 +14,7 @@
 
 use super::failure::{Failure, Reason};
 use super::seal::Sealing;
-use super::session::{Invalid, Loaded, Record, Sessions};
+use super::session::{Invalid, Keys, Loaded, Record, Sessions};
 use super::token_endpoint::TokenResponse;
 use super::token_location::{find_param, hide};
 use super::{Ctx, Verified, authorize, cookie, id_token, login, logout, refresh, upstream};
@@ -46,7 +46,8 @@ impl Browser {
         }
     }
 
-    fn sealing(&self, ctx: &Ctx<'_>) -> &Sealing {
+    /// The plugin's sealing keys (looked up once per request, if at all).
+    pub(super) fn sealing(&self, ctx: &Ctx<'_>) -> &Sealing {
         self.sealing.get_or_init(|| {
             let session = &ctx.config.session;
             if session.secrets.is_empty() {
@@ -70,7 +71,7 @@ impl Browser {
         Sessions {
             config: &ctx.config.session,
             plugin: ctx.shared.as_ref(),
-            sealing: self.sealing(ctx),
+            sealing: Keys::Lazy(self, ctx),
             stores: &ctx.state.sessions,
             opened: &ctx.state.opened,
         }
@@ -143,6 +144,8 @@ impl Browser {
         let Loaded {
             mut record,
             mut dirty,
+            present,
+            others,
         } = loaded;
         if ctx.config.session.refresh_tokens && refresh::due(&record, self.now) {
             match refresh::session(ctx, &ctx.state.flights, &record, self.now).await {
@@ -157,8 +160,6 @@ impl Browser {
                 Err(reason) if reason.is_outage() && record.expires_at > Some(self.now) => {}
                 Err(reason) if reason.is_outage() => return Err(reason.into()),
                 Err(_) => {
-                    let present =
-                        cookie::chunks_present(exchange.headers(), &sessions.config.cookie.name);
                     for line in sessions.destroy(Some(&record), self.https, present).await {
                         exchange.response_headers.append(SET_COOKIE, line);
                     }
@@ -168,7 +169,6 @@ impl Browser {
         }
         if dirty {
             std::sync::Arc::make_mut(&mut record).renew(sessions.config, self.now);
-            let present = cookie::chunks_present(exchange.headers(), &sessions.config.cookie.name);
             let lines = sessions
                 .save(&record, self.https, present, self.now)
                 .await
@@ -187,7 +187,11 @@ impl Browser {
         let (verified, consumer) = authorize(ctx.config, exchange.table, verified)?;
         // Kong's `clear_request_cookie`: the session is the proxy's, the
         // upstream gets its tokens and claims in headers instead.
-        cookie::remove_chunked(exchange.request.headers_mut(), &sessions.config.cookie.name);
+        cookie::remove_scanned(
+            exchange.request.headers_mut(),
+            &sessions.config.cookie.name,
+            others,
+        );
         let headers = record.headers.get_or_init(|| {
             upstream::Headers::new(
                 ctx.config,

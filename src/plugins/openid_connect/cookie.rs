@@ -28,12 +28,16 @@ fn raw_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &[u8])> {
         .get_all(COOKIE)
         .iter()
         .flat_map(|v| Pairs(Some(v.as_bytes())))
-        .filter_map(|pair| {
-            let pair = pair.trim_ascii();
-            let eq = memchr::memchr(b'=', pair)?;
-            let key = std::str::from_utf8(pair[..eq].trim_ascii()).ok()?;
-            Some((key, unquote(pair[eq + 1..].trim_ascii())))
-        })
+        .filter_map(split)
+}
+
+/// A pair's name and value, trimmed and unquoted; `None` without `=` or
+/// when the name is not text.
+fn split(pair: &[u8]) -> Option<(&str, &[u8])> {
+    let pair = pair.trim_ascii();
+    let eq = memchr::memchr(b'=', pair)?;
+    let key = std::str::from_utf8(pair[..eq].trim_ascii()).ok()?;
+    Some((key, unquote(pair[eq + 1..].trim_ascii())))
 }
 
 /// Splits a `Cookie` header at `;`.
@@ -101,32 +105,68 @@ fn chunk_index(key: &str, name: &str) -> Option<usize> {
 /// The value of cookie `name`, its chunks joined; `None` when absent (or
 /// not text).
 pub(super) fn read(headers: &HeaderMap, name: &str) -> Option<String> {
-    String::from_utf8(read_bytes(headers, name)?.into_owned()).ok()
+    String::from_utf8(Chunks::of(headers, name).value()?.into_owned()).ok()
 }
 
-/// The value of cookie `name` as bytes, its chunks joined (borrowed when
-/// it is one cookie); `None` when absent. One pass over the request's
-/// cookies, and no UTF-8 check of kilobytes of value: a session cookie is
-/// read on every request that has a session, and its cached opening is
-/// found by its bytes.
-pub(super) fn read_bytes<'h>(headers: &'h HeaderMap, name: &str) -> Option<Cow<'h, [u8]>> {
-    let mut parts: [Option<&[u8]>; MAX_CHUNKS] = [None; MAX_CHUNKS];
-    for (k, v) in raw_pairs(headers) {
-        if let Some(i) = chunk_index(k, name) {
-            // The first of two equal names counts, as browsers send the
-            // most specific path first.
-            parts[i - 1].get_or_insert(v);
+/// What one pass over the request's cookies found of cookie `name`: a
+/// session cookie is kilobytes and read on every request that has a
+/// session, so it is scanned once, and its value not checked as UTF-8
+/// (its cached opening is found by its bytes).
+pub(super) struct Chunks<'h> {
+    parts: [Option<&'h [u8]>; MAX_CHUNKS],
+    /// Whether the request carries anything but chunks of `name` in its
+    /// `Cookie` headers: when not, removing them removes the headers.
+    pub(super) others: bool,
+}
+
+// === impl Chunks ===
+
+impl<'h> Chunks<'h> {
+    /// Scans the request's cookies for the chunks of `name`.
+    pub(super) fn of(headers: &'h HeaderMap, name: &str) -> Self {
+        let mut parts: [Option<&[u8]>; MAX_CHUNKS] = [None; MAX_CHUNKS];
+        let mut others = false;
+        for pair in headers
+            .get_all(COOKIE)
+            .iter()
+            .flat_map(|v| Pairs(Some(v.as_bytes())))
+        {
+            match split(pair) {
+                Some((k, v)) if let Some(i) = chunk_index(k, name) => {
+                    // The first of two equal names counts, as browsers send
+                    // the most specific path first.
+                    parts[i - 1].get_or_insert(v);
+                }
+                // Empty pairs (`a=1;;b=2`) are dropped by `remove` too.
+                None if pair.trim_ascii().is_empty() => {}
+                _ => others = true,
+            }
         }
+        Chunks { parts, others }
     }
-    let first = parts[0]?;
-    if parts[1].is_none() {
-        return Some(Cow::Borrowed(first));
+
+    /// The value, its chunks joined in order until one is missing
+    /// (borrowed when it is one cookie); `None` without the first chunk.
+    pub(super) fn value(&self) -> Option<Cow<'h, [u8]>> {
+        let first = self.parts[0]?;
+        if self.parts[1].is_none() {
+            return Some(Cow::Borrowed(first));
+        }
+        let mut value = Vec::with_capacity(first.len() * 2);
+        for part in self.parts.iter().map_while(|p| *p) {
+            value.extend_from_slice(part);
+        }
+        Some(Cow::Owned(value))
     }
-    let mut value = Vec::with_capacity(first.len() * 2);
-    for part in parts.iter().map_while(|p| *p) {
-        value.extend_from_slice(part);
+
+    /// The highest chunk index present (0: none), so that stale chunks
+    /// can be expired even when the first one is gone.
+    pub(super) fn present(&self) -> usize {
+        self.parts
+            .iter()
+            .rposition(Option::is_some)
+            .map_or(0, |i| i + 1)
     }
-    Some(Cow::Owned(value))
 }
 
 /// Whether the request carries any chunk of cookie `name` (stops at the
@@ -138,10 +178,7 @@ pub(super) fn present(headers: &HeaderMap, name: &str) -> bool {
 /// The highest chunk index of `name` the request carries (0: none), so
 /// that stale chunks can be expired even when the first one is gone.
 pub(super) fn chunks_present(headers: &HeaderMap, name: &str) -> usize {
-    raw_pairs(headers)
-        .filter_map(|(k, _)| chunk_index(k, name))
-        .max()
-        .unwrap_or(0)
+    Chunks::of(headers, name).present()
 }
 
 /// Removes the cookies `drop` selects from the request, keeping the others
@@ -175,6 +212,16 @@ pub(super) fn remove(headers: &mut HeaderMap, drop: impl Fn(&str) -> bool) {
 /// Removes cookie `name` and its chunks from the request.
 pub(super) fn remove_chunked(headers: &mut HeaderMap, name: &str) {
     remove(headers, |k| chunk_index(k, name).is_some());
+}
+
+/// [`remove_chunked`] after a [`Chunks`] scan of the same headers, which
+/// knows whether anything else is left to keep.
+pub(super) fn remove_scanned(headers: &mut HeaderMap, name: &str, others: bool) {
+    if others {
+        remove_chunked(headers, name);
+    } else {
+        headers.remove(COOKIE);
+    }
 }
 
 /// `Set-Cookie` values storing `value` (chunked), valid for `max_age`
@@ -326,6 +373,48 @@ mod tests {
         let mut headers = request("a=1;b=2");
         remove_chunked(&mut headers, "session");
         assert_eq!(headers[COOKIE], "a=1;b=2");
+    }
+
+    #[test]
+    fn a_scan_knows_whether_other_cookies_are_left() {
+        // Only the chunks (empty pairs aside): removing them removes the
+        // header, as the full removal would.
+        for only in ["session=x", " session=x ;; session_2=y; ", "session_3=z"] {
+            let headers = request(only);
+            let chunks = Chunks::of(&headers, "session");
+            assert!(!chunks.others, "{only}");
+            let mut scanned = headers.clone();
+            remove_scanned(&mut scanned, "session", chunks.others);
+            let mut full = headers.clone();
+            remove_chunked(&mut full, "session");
+            assert_eq!(scanned, full, "{only}");
+            assert!(scanned.get(COOKIE).is_none());
+        }
+        // Anything else is kept: another name, a pair without `=`, a chunk
+        // spelling that is not ours, a second header.
+        for mixed in [
+            "session=x; a=1",
+            "session=x; flag",
+            "session=x; session_02=y",
+        ] {
+            let headers = request(mixed);
+            let chunks = Chunks::of(&headers, "session");
+            assert!(chunks.others, "{mixed}");
+            let mut scanned = headers.clone();
+            remove_scanned(&mut scanned, "session", chunks.others);
+            assert_ne!(scanned.get(COOKIE), None, "{mixed}");
+        }
+        let mut headers = request("session=x");
+        headers.append(COOKIE, HeaderValue::from_static("theme=dark"));
+        let chunks = Chunks::of(&headers, "session");
+        assert!(chunks.others);
+        assert_eq!(
+            (chunks.present(), chunks.value().unwrap().as_ref()),
+            (1, &b"x"[..])
+        );
+        let others = chunks.others;
+        remove_scanned(&mut headers, "session", others);
+        assert_eq!(headers[COOKIE], "theme=dark");
     }
 
     #[test]

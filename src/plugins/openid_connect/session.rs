@@ -20,10 +20,11 @@
 mod opened;
 mod store;
 
-use super::cookie;
+use super::browser::Browser;
 use super::seal::Sealing;
 use super::token_endpoint::TokenResponse;
 use super::upstream;
+use super::{Ctx, cookie};
 use crate::model::Derived;
 use crate::model::plugin::OidcConfig;
 use crate::model::plugin::openid_connect::{SessionConfig, SessionStorage};
@@ -103,6 +104,10 @@ pub(super) struct Loaded {
     pub(super) record: Arc<Record>,
     /// Whether using it must write it back (renewed or touched).
     pub(super) dirty: bool,
+    /// The highest chunk index of the request's session cookie.
+    pub(super) present: usize,
+    /// Whether the request has other cookies than the session's chunks.
+    pub(super) others: bool,
 }
 
 // === impl Record ===
@@ -203,11 +208,33 @@ pub(super) struct Sessions<'a> {
     /// nothing is cached).
     pub(super) plugin: Option<&'a Arc<OidcConfig>>,
     /// Its sealing keys.
-    pub(super) sealing: &'a Sealing,
+    pub(super) sealing: Keys<'a>,
     /// Its Redis, for server-side sessions.
     pub(super) stores: &'a Stores,
     /// Sessions opened recently.
     pub(super) opened: &'a Opened,
+}
+
+/// A plugin's sealing keys, as [`Sessions`] holds them.
+pub(super) enum Keys<'a> {
+    /// At hand (the unit tests have no request).
+    #[cfg(test)]
+    Ready(&'a Sealing),
+    /// Looked up on first use (a shared map behind a lock): a session
+    /// found among the opened ones needs no keys.
+    Lazy(&'a Browser, &'a Ctx<'a>),
+}
+
+// === impl Keys ===
+
+impl<'a> Keys<'a> {
+    fn get(&self) -> &'a Sealing {
+        match self {
+            #[cfg(test)]
+            Keys::Ready(sealing) => sealing,
+            Keys::Lazy(browser, ctx) => browser.sealing(ctx),
+        }
+    }
 }
 
 // === impl Sessions ===
@@ -220,14 +247,19 @@ impl Sessions<'_> {
         headers: &http::HeaderMap,
         now: u64,
     ) -> Result<Loaded, Invalid> {
-        let raw = cookie::read_bytes(headers, &self.config.cookie.name).ok_or(Invalid::Missing)?;
+        let chunks = cookie::Chunks::of(headers, &self.config.cookie.name);
+        let raw = chunks.value().ok_or(Invalid::Missing)?;
         let record = match self.config.storage {
             SessionStorage::Cookie => self
                 .open_record(PURPOSE, &raw, now)
                 .ok_or(Invalid::Missing)?,
             SessionStorage::Redis => {
                 let raw = std::str::from_utf8(&raw).map_err(|_| Invalid::Missing)?;
-                let opened = self.sealing.open(PURPOSE, raw).ok_or(Invalid::Missing)?;
+                let opened = self
+                    .sealing
+                    .get()
+                    .open(PURPOSE, raw)
+                    .ok_or(Invalid::Missing)?;
                 let pointer: Pointer =
                     serde_json::from_slice(&opened).map_err(|_| Invalid::Missing)?;
                 let sealed = self
@@ -246,7 +278,12 @@ impl Sessions<'_> {
             }
         };
         let dirty = record.check(self.config, now)?;
-        Ok(Loaded { record, dirty })
+        Ok(Loaded {
+            record,
+            dirty,
+            present: chunks.present(),
+            others: chunks.others,
+        })
     }
 
     /// Stores `record` and returns the `Set-Cookie` values; `present` is
@@ -262,11 +299,11 @@ impl Sessions<'_> {
         let value = match self.config.storage {
             SessionStorage::Cookie => {
                 let json = serde_json::to_vec(record).map_err(|_| Invalid::Missing)?;
-                self.sealing.seal(PURPOSE, &json)
+                self.sealing.get().seal(PURPOSE, &json)
             }
             SessionStorage::Redis => {
                 let json = serde_json::to_vec(record).map_err(|_| Invalid::Missing)?;
-                let sealed = self.sealing.seal(&record_purpose(&record.sid), &json);
+                let sealed = self.sealing.get().seal(&record_purpose(&record.sid), &json);
                 self.stores
                     .put(&self.config.redis, &record.sid, sealed, max_age)
                     .await
@@ -275,7 +312,7 @@ impl Sessions<'_> {
                     sid: record.sid.clone(),
                 };
                 let json = serde_json::to_vec(&pointer).map_err(|_| Invalid::Missing)?;
-                self.sealing.seal(PURPOSE, &json)
+                self.sealing.get().seal(PURPOSE, &json)
             }
         };
         Ok(cookie::set(

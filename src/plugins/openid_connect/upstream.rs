@@ -27,7 +27,7 @@ use std::sync::Arc;
 pub(super) fn clear_client_copies(config: &OidcConfig, exchange: &mut Exchange<'_>) {
     for name in config.upstream.names() {
         if name != AUTHORIZATION {
-            exchange.clear_upstream_header(name);
+            exchange.clear_upstream_header(name.clone());
         }
     }
 }
@@ -93,6 +93,9 @@ pub(super) struct Yielded<'a> {
 pub(super) struct Headers {
     upstream: Vec<(HeaderName, HeaderValue)>,
     downstream: Vec<(HeaderName, HeaderValue)>,
+    /// `credential_claim`'s value: Kong's virtual credential
+    /// (`X-Credential-Identifier`) when no consumer is mapped.
+    credential: Option<HeaderValue>,
 }
 
 impl Headers {
@@ -119,6 +122,8 @@ impl Headers {
         Self {
             upstream: header_values(&config.upstream, &yielded, &verified.claims),
             downstream: header_values(&config.downstream, &yielded, &verified.claims),
+            credential: credential(config, verified)
+                .and_then(|c| HeaderValue::from_maybe_shared(bytes::Bytes::from(c)).ok()),
         }
     }
 }
@@ -146,7 +151,6 @@ pub(super) fn apply_with(
     consumer: Option<Arc<Consumer>>,
     headers: &Headers,
 ) {
-    let credential = lookup(&verified.claims, &config.credential_claim).and_then(header_value);
     match (&verified.oauth2, consumer) {
         (Some(o), _) => {
             set_consumer(
@@ -168,7 +172,7 @@ pub(super) fn apply_with(
             exchange,
             Authenticated {
                 consumer,
-                credential,
+                credential: credential(config, verified),
                 anonymous: false,
             },
         ),
@@ -176,8 +180,10 @@ pub(super) fn apply_with(
             // Kong's virtual credential: no consumer, but rate limiting and
             // the upstream still see who it was.
             clear_all(exchange);
-            if let Some(credential) = credential {
-                exchange.set_upstream_header(CREDENTIAL_IDENTIFIER, &credential);
+            if let Some(credential) = &headers.credential {
+                exchange
+                    .upstream_headers
+                    .insert(CREDENTIAL_IDENTIFIER, credential.clone());
             }
         }
     }
@@ -196,6 +202,12 @@ pub(super) fn apply_with(
             .response_headers
             .insert(name.clone(), value.clone());
     }
+}
+
+/// The value of `credential_claim` in the verified claims, as a header
+/// value would print it.
+fn credential(config: &OidcConfig, verified: &Verified) -> Option<String> {
+    lookup(&verified.claims, &config.credential_claim).and_then(header_value)
 }
 
 /// The headers one side gets: each configured header whose value exists.

@@ -47,7 +47,8 @@ pub struct TokenHeaders {
 impl TokenHeaders {
     /// Every header name this side may set (a client's copies are removed
     /// from the request before the plugin runs, for the upstream side).
-    pub fn names(&self) -> Vec<HeaderName> {
+    /// An iterator, not a list: the plugin walks it on every request.
+    pub fn names(&self) -> impl Iterator<Item = &HeaderName> {
         let tokens = [&self.access_token, &self.id_token, &self.refresh_token];
         let plain = [
             &self.access_token_jwk,
@@ -61,10 +62,9 @@ impl TokenHeaders {
         tokens
             .into_iter()
             .flatten()
-            .map(|h| h.name.clone())
-            .chain(plain.into_iter().flatten().cloned())
-            .chain(self.claims.iter().map(|c| c.header.clone()))
-            .collect()
+            .map(|h| &h.name)
+            .chain(plain.into_iter().flatten())
+            .chain(self.claims.iter().map(|c| &c.header))
     }
 }
 
@@ -253,8 +253,8 @@ mod tests {
         assert_eq!(c.downstream.access_token.as_ref().unwrap().scheme, None);
         assert_eq!(c.downstream.introspection.as_ref().unwrap(), "x-intro");
         assert_eq!(c.downstream.claims[0].path, vec!["sub"]);
-        let names = c.upstream.names();
-        assert!(names.iter().any(|n| n == "x-session") && names.iter().any(|n| n == "x-refresh"));
+        let names: Vec<_> = c.upstream.names().collect();
+        assert!(names.iter().any(|n| *n == "x-session") && names.iter().any(|n| *n == "x-refresh"));
     }
 
     #[test]

@@ -74,6 +74,7 @@ impl Sessions<'_> {
         }
         let plain = self
             .sealing
+            .get()
             .open(purpose, std::str::from_utf8(sealed).ok()?)?;
         let record: Arc<Record> = Arc::new(serde_json::from_slice(&plain).ok()?);
         if let Some((plugin, hash)) = key.filter(|_| sealed.len() <= OPENED_MAX_SEALED) {
@@ -106,7 +107,7 @@ mod tests {
         let sessions = Sessions {
             config: &plugin.session,
             plugin: Some(&plugin),
-            sealing: &sealing,
+            sealing: super::super::Keys::Ready(&sealing),
             stores: &stores,
             opened: &opened,
         };
