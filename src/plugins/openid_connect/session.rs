@@ -24,7 +24,7 @@ use super::browser::Browser;
 use super::seal::Sealing;
 use super::token_endpoint::TokenResponse;
 use super::upstream;
-use super::{Ctx, cookie};
+use super::{Ctx, bearer, cookie};
 use crate::model::Derived;
 use crate::model::plugin::OidcConfig;
 use crate::model::plugin::openid_connect::{SessionConfig, SessionStorage};
@@ -62,7 +62,12 @@ pub(super) struct Record {
     /// The ID token (`id_token_hint` at logout).
     pub(super) id_token: Option<String>,
     /// The verified claims the rules and headers read.
+    #[serde(default, skip_serializing_if = "is_null")]
     pub(super) claims: Arc<Value>,
+    /// Which token's payload the claims are, when they were left out of
+    /// the sealed record (see [`Record::to_json`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claims_in: Option<ClaimsIn>,
     /// The token and claim headers this session yields, built on its
     /// first use. A record is only ever used under the configuration it
     /// was opened with (the opened-session cache checks it), and a changed
@@ -78,6 +83,19 @@ impl std::fmt::Debug for Record {
             .field("method", &self.method)
             .finish_non_exhaustive()
     }
+}
+
+/// A token whose payload is a record's claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum ClaimsIn {
+    #[serde(rename = "at")]
+    AccessToken,
+    #[serde(rename = "it")]
+    IdToken,
+}
+
+fn is_null(claims: &Arc<Value>) -> bool {
+    claims.is_null()
 }
 
 /// The cookie of a server-side session: only the id.
@@ -130,8 +148,50 @@ impl Record {
                 .map(|t| t.expose().to_string()),
             id_token: tokens.id_token.as_ref().map(|t| t.expose().to_string()),
             claims,
+            claims_in: None,
             headers: Derived::default(),
         }
+    }
+
+    /// The record as it is sealed. Claims that are the payload of one of
+    /// its tokens (the access token's or the ID token's: what verified
+    /// the login) are left out and read back from that token when the
+    /// record is opened, so that a session cookie does not carry them
+    /// twice: with the JSON of an identity provider's claims they are a
+    /// third of the record, and a session cookie is sent with every
+    /// request. The token was verified when the session was made, and the
+    /// record is sealed with it.
+    pub(super) fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+        let carriers = [
+            (ClaimsIn::AccessToken, Some(&self.access_token)),
+            (ClaimsIn::IdToken, self.id_token.as_ref()),
+        ];
+        let carrier = carriers.into_iter().find_map(|(place, token)| {
+            let payload = bearer::unverified_payload(token?)?;
+            (!self.claims.is_null() && payload == *self.claims).then_some(place)
+        });
+        match carrier {
+            Some(place) => serde_json::to_vec(&Record {
+                claims: Arc::new(Value::Null),
+                claims_in: Some(place),
+                ..self.clone()
+            }),
+            None => serde_json::to_vec(self),
+        }
+    }
+
+    /// A record from the JSON of [`Record::to_json`], its claims read back
+    /// from the token that carries them.
+    pub(super) fn from_json(json: &[u8]) -> Option<Self> {
+        let mut record: Record = serde_json::from_slice(json).ok()?;
+        if let Some(place) = record.claims_in.take() {
+            let token = match place {
+                ClaimsIn::AccessToken => Some(&record.access_token),
+                ClaimsIn::IdToken => record.id_token.as_ref(),
+            };
+            record.claims = Arc::new(bearer::unverified_payload(token?)?);
+        }
+        Some(record)
     }
 
     /// Takes the tokens of a refresh (keeping the refresh and ID tokens
@@ -298,11 +358,11 @@ impl Sessions<'_> {
         let max_age = record.remaining(self.config, now);
         let value = match self.config.storage {
             SessionStorage::Cookie => {
-                let json = serde_json::to_vec(record).map_err(|_| Invalid::Missing)?;
+                let json = record.to_json().map_err(|_| Invalid::Missing)?;
                 self.sealing.get().seal(PURPOSE, &json)
             }
             SessionStorage::Redis => {
-                let json = serde_json::to_vec(record).map_err(|_| Invalid::Missing)?;
+                let json = record.to_json().map_err(|_| Invalid::Missing)?;
                 let sealed = self.sealing.get().seal(&record_purpose(&record.sid), &json);
                 self.stores
                     .put(&self.config.redis, &record.sid, sealed, max_age)
@@ -349,94 +409,4 @@ fn record_purpose(sid: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::plugin::OidcConfig;
-
-    fn config(extra: Value) -> SessionConfig {
-        let mut v = serde_json::json!({ "issuer": "https://idp.test" });
-        v.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        OidcConfig::parse(&v).unwrap().session
-    }
-
-    pub(super) fn record(at: u64) -> Record {
-        Record {
-            sid: random_id(),
-            created: at,
-            rolled: at,
-            touched: at,
-            method: "authorization_code".into(),
-            access_token: "at".into(),
-            expires_at: None,
-            expires_in: None,
-            refresh_token: None,
-            id_token: None,
-            claims: Arc::new(Value::Null),
-            headers: Derived::default(),
-        }
-    }
-
-    /// A use at `now`: checked, then renewed as found due.
-    fn used(r: &mut Record, c: &SessionConfig, now: u64) -> Result<bool, Invalid> {
-        let due = r.check(c, now)?;
-        if due {
-            r.renew(c, now);
-        }
-        Ok(due)
-    }
-
-    #[test]
-    fn kong_defaults_rolling_absolute_idle() {
-        let c = config(serde_json::json!({}));
-        assert_eq!(
-            (c.rolling_timeout, c.absolute_timeout, c.idling_timeout),
-            (3600, 86400, 900)
-        );
-        // Idle: unused for the idling period.
-        let mut r = record(1000);
-        assert_eq!(
-            used(&mut r, &c, 1000 + 89),
-            Ok(false),
-            "touched after a tenth"
-        );
-        assert_eq!(used(&mut r, &c, 1000 + 899), Ok(true));
-        assert_eq!(r.touched, 1899);
-        let mut r = record(1000);
-        assert_eq!(used(&mut r, &c, 1000 + 900), Err(Invalid::Expired));
-        // Rolling: used all the time, but never renewed.
-        let c = config(serde_json::json!({ "session_idling_timeout": 0 }));
-        let mut r = record(1000);
-        r.rolled = 1000;
-        assert_eq!(used(&mut r, &c, 1000 + 3600), Err(Invalid::Expired));
-        // Not renewed before three quarters of the period (no write)...
-        let mut r = record(1000);
-        assert_eq!(used(&mut r, &c, 1000 + 2699), Ok(false));
-        assert_eq!(r.rolled, 1000);
-        // ...renewed then, and good for another period.
-        assert_eq!(used(&mut r, &c, 1000 + 2700), Ok(true));
-        assert_eq!(r.rolled, 3700);
-        assert_eq!(used(&mut r, &c, 3700 + 2699), Ok(false));
-        assert_eq!(used(&mut r, &c, 3700 + 3599), Ok(true));
-        // Absolute: renewals do not extend it.
-        let mut r = record(1000);
-        r.rolled = 1000 + 86000;
-        assert_eq!(used(&mut r, &c, 1000 + 86400), Err(Invalid::Expired));
-        // Off means off.
-        let c = config(serde_json::json!({
-            "session_idling_timeout": 0, "session_rolling_timeout": 0,
-            "session_absolute_timeout": 0,
-        }));
-        let mut r = record(0);
-        assert_eq!(used(&mut r, &c, 10_000_000), Ok(false));
-        assert_eq!(r.remaining(&c, 10), None);
-    }
-
-    #[test]
-    fn debug_hides_tokens() {
-        let mut r = record(0);
-        r.access_token = "secret-access".into();
-        assert!(!format!("{r:?}").contains("secret"));
-    }
-}
+mod tests;

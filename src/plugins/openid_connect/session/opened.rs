@@ -76,7 +76,7 @@ impl Sessions<'_> {
             .sealing
             .get()
             .open(purpose, std::str::from_utf8(sealed).ok()?)?;
-        let record: Arc<Record> = Arc::new(serde_json::from_slice(&plain).ok()?);
+        let record = Arc::new(Record::from_json(&plain)?);
         if let Some((plugin, hash)) = key.filter(|_| sealed.len() <= OPENED_MAX_SEALED) {
             let entry = OpenedSession {
                 config: Arc::clone(plugin),
