@@ -145,7 +145,9 @@ impl Body for Guarded {
 /// digits and a unit, `H` `M` `S` `m` `u` `n`); `None` when absent or
 /// malformed (a malformed one is the upstream's to refuse).
 pub(super) fn deadline(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    /// Parsed once, not per lookup.
+    static GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
+    let value = headers.get(&GRPC_TIMEOUT)?.to_str().ok()?;
     let split = value.len().checked_sub(1)?;
     let (digits, unit) = value.split_at(split);
     if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {

@@ -60,32 +60,23 @@ pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
         }
         return;
     }
-    let listed: Vec<HeaderName> = connection_tokens(headers)
-        // Removed below anyway; skipping it spares parsing (and allocating)
-        // the name for every `Connection: keep-alive` response.
-        .filter(|t| !t.eq_ignore_ascii_case("keep-alive"))
-        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
-        .collect();
-    for name in listed {
+    // Names `Connection` lists, then the hop-by-hop names present: each
+    // removal hashes, so only what is there is removed (an upstream's
+    // `Connection: keep-alive` response has one).
+    let listed = connection_tokens(headers)
+        // Removed below anyway (or no header): skipping them spares
+        // parsing (and allocating) a name for most responses.
+        .filter(|t| !t.eq_ignore_ascii_case("keep-alive") && !t.eq_ignore_ascii_case("close"))
+        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok());
+    let present = headers.keys().filter(|n| is_hop_by_hop(n)).cloned();
+    let doomed: Vec<HeaderName> = listed.chain(present).collect();
+    for name in doomed {
         if !(upgrade && name == UPGRADE) {
             headers.remove(name);
         }
     }
-    for name in [CONNECTION, KEEP_ALIVE, TE, TRAILER, TRANSFER_ENCODING] {
-        headers.remove(name);
-    }
-    let proxy: Vec<HeaderName> = headers
-        .keys()
-        .filter(|n| n.as_str().starts_with("proxy-"))
-        .cloned()
-        .collect();
-    for name in proxy {
-        headers.remove(name);
-    }
     if upgrade {
         headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
-    } else {
-        headers.remove(UPGRADE);
     }
 }
 

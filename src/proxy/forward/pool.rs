@@ -43,11 +43,16 @@ pub(super) struct Pool {
 struct Inner {
     /// Keyed by (TLS channel key or `PLAIN`, port), then host: a lookup
     /// borrows the target's host instead of allocating a key per request.
-    idle: Mutex<HashMap<(u32, u16), ByHost>>,
+    idle: Mutex<Map<(u32, u16), ByHost>>,
 }
 
 /// Idle connections of one scheme and port, by host.
-type ByHost = HashMap<Box<str>, Vec<Idle>>;
+type ByHost = Map<Box<str>, Vec<Idle>>;
+
+/// Every request looks a target up twice (checkout and release) in maps
+/// keyed by configuration (channel, port, target host), never by what a
+/// client sends: foldhash, seeded per process, instead of SipHash.
+type Map<K, V> = HashMap<K, V, foldhash::quality::RandomState>;
 
 struct Idle {
     sender: Sender,
@@ -95,7 +100,7 @@ impl Pool {
     /// the sweeper task).
     pub(super) fn new() -> Self {
         let inner = Arc::new(Inner {
-            idle: Mutex::new(HashMap::new()),
+            idle: Mutex::new(Map::default()),
         });
         let weak = Arc::downgrade(&inner);
         tokio::spawn(async move {
