@@ -11,6 +11,7 @@
 //! catches up when the API server returns.
 
 pub(crate) mod backoff;
+mod connect;
 mod feed;
 mod optional;
 pub mod refs;
@@ -30,6 +31,7 @@ use crate::metrics::Metrics;
 use crate::objects::class::ClassFilter;
 use crate::objects::spec::same_input;
 use crate::objects::{CREDENTIAL_LABEL, ObjectKey, ObjectSet, Store};
+pub use connect::{ConnectError, connect};
 use feed::{Lane, Refs, Same, Signal};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
