@@ -30,7 +30,7 @@ use crate::crd::{
 use crate::metrics::Metrics;
 use crate::objects::class::ClassFilter;
 use crate::objects::spec::same_input;
-use crate::objects::{CREDENTIAL_LABEL, ObjectKey, ObjectSet, Store};
+use crate::objects::{CREDENTIAL_LABEL, ObjectKey, ObjectSet, SharedStore, Store};
 pub use connect::{ConnectError, connect};
 use feed::{Lane, Refs, Same, Signal};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
@@ -301,14 +301,18 @@ impl Reader {
     /// The current objects: Arcs copied out of the stores.
     pub fn snapshot(&self) -> ObjectSet {
         let l = &self.lanes;
-        let mut secrets = collect(&l.credentials);
+        // Credentials and referenced Secrets in one map: made afresh.
+        let mut secrets = Store::new();
+        for lane in &l.credentials {
+            lane.copy_into(&mut secrets);
+        }
         self.refs.extend(&mut secrets);
         ObjectSet {
             ingress_classes: collect(&l.ingress_classes),
             ingresses: collect(&l.ingresses),
             services: collect(&l.services),
             endpoint_slices: collect(&l.endpoint_slices),
-            secrets,
+            secrets: Arc::new(secrets),
             kong_plugins: collect(&l.kong_plugins),
             kong_cluster_plugins: collect(&l.kong_cluster_plugins),
             kong_consumers: collect(&l.kong_consumers),
@@ -429,12 +433,17 @@ fn state<K: Resource<DynamicType = ()> + Clone>(lanes: &[Lane<K>]) -> Vec<Arc<K>
     lanes.iter().flat_map(Lane::state).collect()
 }
 
-fn collect<K: Resource<DynamicType = ()> + Clone>(lanes: &[Lane<K>]) -> Store<K> {
+/// The objects of `lanes`: the one lane's own map when there is one (no
+/// copy), else a merged copy.
+fn collect<K: Resource<DynamicType = ()> + Clone>(lanes: &[Lane<K>]) -> SharedStore<K> {
+    if let [lane] = lanes {
+        return lane.shared();
+    }
     let mut out = Store::new();
     for lane in lanes {
         lane.copy_into(&mut out);
     }
-    out
+    Arc::new(out)
 }
 
 // === impl Starter ===
