@@ -139,7 +139,7 @@ fn bench(c: &mut Criterion) {
     let rules = ingress.spec.as_mut().and_then(|s| s.rules.as_mut());
     let http = rules.and_then(|r| r[0].http.as_mut()).expect("a rule");
     http.paths[0].path = Some("/edited".into());
-    edited.ingresses.insert(key, Arc::new(ingress));
+    Arc::make_mut(&mut edited.ingresses).insert(key, Arc::new(ingress));
     let mut memo = Memo::new();
     assert_eq!(translate_cached(&objects, &options, &mut memo), check);
     let sets = [&edited, &objects];

@@ -47,34 +47,41 @@ pub type ObjectKey = (String, String);
 /// One kind's objects, ordered by key so iteration is deterministic.
 pub type Store<K> = BTreeMap<ObjectKey, Arc<K>>;
 
+/// A [`Store`] as the object set holds it: shared with the source that
+/// keeps it, so a snapshot of a kind that did not change since the last one
+/// costs neither time nor memory (with 60,000 objects, each snapshot alive
+/// was a copy of 60,000 keys). The source copies the map when it changes
+/// while a snapshot still holds it (`Arc::make_mut`).
+pub type SharedStore<K> = Arc<Store<K>>;
+
 /// Every object `translate` reads, one typed store per kind.
 #[derive(Clone, Debug, Default)]
 pub struct ObjectSet {
     /// IngressClasses.
-    pub ingress_classes: Store<IngressClass>,
+    pub ingress_classes: SharedStore<IngressClass>,
     /// Ingresses.
-    pub ingresses: Store<Ingress>,
+    pub ingresses: SharedStore<Ingress>,
     /// Services.
-    pub services: Store<Service>,
+    pub services: SharedStore<Service>,
     /// EndpointSlices.
-    pub endpoint_slices: Store<EndpointSlice>,
+    pub endpoint_slices: SharedStore<EndpointSlice>,
     /// Secrets (only credential, TLS and plugin-config Secrets are kept).
-    pub secrets: Store<Secret>,
+    pub secrets: SharedStore<Secret>,
     /// KongPlugins.
-    pub kong_plugins: Store<KongPlugin>,
+    pub kong_plugins: SharedStore<KongPlugin>,
     /// KongClusterPlugins.
-    pub kong_cluster_plugins: Store<KongClusterPlugin>,
+    pub kong_cluster_plugins: SharedStore<KongClusterPlugin>,
     /// KongConsumers.
-    pub kong_consumers: Store<KongConsumer>,
+    pub kong_consumers: SharedStore<KongConsumer>,
     /// KongConsumerGroups.
-    pub kong_consumer_groups: Store<KongConsumerGroup>,
+    pub kong_consumer_groups: SharedStore<KongConsumerGroup>,
     /// KongUpstreamPolicies.
-    pub kong_upstream_policies: Store<KongUpstreamPolicy>,
+    pub kong_upstream_policies: SharedStore<KongUpstreamPolicy>,
     /// KongIngresses (deprecated by Kong; read where `konghq.com/override`
     /// names them).
-    pub kong_ingresses: Store<KongIngress>,
+    pub kong_ingresses: SharedStore<KongIngress>,
     /// ConfigMaps (only those Services name as CA bundles are kept).
-    pub config_maps: Store<ConfigMap>,
+    pub config_maps: SharedStore<ConfigMap>,
     /// Kong declarative documents (`kong.yml`), in load order.
     pub declarative: Vec<Declarative>,
     /// Manifest files and documents that could not be read (each is a
@@ -221,18 +228,24 @@ impl ObjectSet {
     /// namespaced kind land in `default`, as `kubectl apply` would put them.
     pub fn apply(&mut self, object: Object) {
         match object {
-            Object::IngressClass(o) => insert(&mut self.ingress_classes, o, false),
-            Object::Ingress(o) => insert(&mut self.ingresses, o, true),
-            Object::Service(o) => insert(&mut self.services, o, true),
-            Object::EndpointSlice(o) => insert(&mut self.endpoint_slices, o, true),
-            Object::Secret(o) => insert(&mut self.secrets, o, true),
-            Object::KongPlugin(o) => insert(&mut self.kong_plugins, o, true),
-            Object::KongClusterPlugin(o) => insert(&mut self.kong_cluster_plugins, o, false),
-            Object::KongConsumer(o) => insert(&mut self.kong_consumers, o, true),
-            Object::KongConsumerGroup(o) => insert(&mut self.kong_consumer_groups, o, true),
-            Object::KongUpstreamPolicy(o) => insert(&mut self.kong_upstream_policies, o, true),
-            Object::KongIngress(o) => insert(&mut self.kong_ingresses, o, true),
-            Object::ConfigMap(o) => insert(&mut self.config_maps, o, true),
+            Object::IngressClass(o) => insert(Arc::make_mut(&mut self.ingress_classes), o, false),
+            Object::Ingress(o) => insert(Arc::make_mut(&mut self.ingresses), o, true),
+            Object::Service(o) => insert(Arc::make_mut(&mut self.services), o, true),
+            Object::EndpointSlice(o) => insert(Arc::make_mut(&mut self.endpoint_slices), o, true),
+            Object::Secret(o) => insert(Arc::make_mut(&mut self.secrets), o, true),
+            Object::KongPlugin(o) => insert(Arc::make_mut(&mut self.kong_plugins), o, true),
+            Object::KongClusterPlugin(o) => {
+                insert(Arc::make_mut(&mut self.kong_cluster_plugins), o, false)
+            }
+            Object::KongConsumer(o) => insert(Arc::make_mut(&mut self.kong_consumers), o, true),
+            Object::KongConsumerGroup(o) => {
+                insert(Arc::make_mut(&mut self.kong_consumer_groups), o, true)
+            }
+            Object::KongUpstreamPolicy(o) => {
+                insert(Arc::make_mut(&mut self.kong_upstream_policies), o, true)
+            }
+            Object::KongIngress(o) => insert(Arc::make_mut(&mut self.kong_ingresses), o, true),
+            Object::ConfigMap(o) => insert(Arc::make_mut(&mut self.config_maps), o, true),
         }
     }
 

@@ -10,8 +10,8 @@ use crate::objects::{ObjectKey, ObjectSet};
 use crate::publish::TableHandle;
 use crate::reconcile::{Debounce, Reconciler};
 use crate::source::cluster::{
-    ClusterOptions, ClusterSource, consumer_groups_installed, honour_retry_after,
-    kong_ingresses_installed, unserved_installed, upstream_policies_installed,
+    ClusterOptions, ClusterSource, connect, consumer_groups_installed, kong_ingresses_installed,
+    unserved_installed, upstream_policies_installed,
 };
 use crate::status::{AddressSource, Elector, LeaseOptions, Reporter, StatusOptions};
 use crate::translate::Options;
@@ -115,10 +115,12 @@ impl ClusterRunConfig {
 pub async fn run_from_args(args: RunArgs) -> Result<(), RunError> {
     args.serve.validate().map_err(RunError::Usage)?;
     let config = ClusterRunConfig::from_args(&args)?;
-    let client = Client::try_default()
+    let kube_config = kube::Config::infer()
         .await
         .map_err(|e| RunError::Cluster(format!("cannot configure the Kubernetes client: {e}")))?;
-    let client = honour_retry_after(client);
+    let client = connect(kube_config)
+        .await
+        .map_err(|e| RunError::Cluster(e.to_string()))?;
     let metrics = Metrics::new();
     let handle = TableHandle::new();
     let api_keys = super::api_key_digest(&args.serve);

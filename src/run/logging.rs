@@ -4,17 +4,25 @@
 use std::ffi::OsStr;
 use std::io::IsTerminal;
 
+/// Log lines queued for the writer thread before loggers wait (see [`init`]).
+const QUEUED_LINES: usize = 16 * 1024;
+
 /// Log lines, one per request with the access log on, are formatted on the
 /// thread that logs and written to stderr by a thread of their own that
 /// writes whatever has queued up in one go: a `write` per line cost the proxy
 /// about a sixth of its CPU per request. The queue is bounded and not lossy:
 /// when the writer falls behind, loggers wait rather than drop lines.
 ///
+/// The queue holds [`QUEUED_LINES`]: tracing-appender's default of 128,000
+/// is a channel of 4 MiB allocated up front, which a writer that empties
+/// the queue in one go never needs.
+///
 /// The returned guard writes out the last lines when dropped: hold it to
 /// the end of `main`.
 pub fn init(format: &str) -> tracing_appender::non_blocking::WorkerGuard {
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
+        .buffered_lines_limit(QUEUED_LINES)
         .thread_name("kingress-log")
         .finish(std::io::BufWriter::with_capacity(
             64 * 1024,

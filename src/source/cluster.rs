@@ -11,8 +11,10 @@
 //! catches up when the API server returns.
 
 pub(crate) mod backoff;
+mod connect;
 mod feed;
 mod optional;
+mod reader;
 pub mod refs;
 mod secrets;
 mod throttle;
@@ -29,9 +31,10 @@ use crate::crd::{
 use crate::metrics::Metrics;
 use crate::objects::class::ClassFilter;
 use crate::objects::spec::same_input;
-use crate::objects::{CREDENTIAL_LABEL, ObjectKey, ObjectSet, Store};
+use crate::objects::{CREDENTIAL_LABEL, ObjectKey, ObjectSet, SharedStore, Store};
+pub use connect::{ConnectError, connect};
 use feed::{Lane, Refs, Same, Signal};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::runtime::watcher;
@@ -39,6 +42,7 @@ use kube::{Api, Client, Resource};
 pub use optional::{
     consumer_groups_installed, kong_ingresses_installed, upstream_policies_installed,
 };
+pub use reader::Reader;
 use secrets::RefSecrets;
 use secrets::named::NamedWatches;
 use serde::de::DeserializeOwned;
@@ -89,20 +93,6 @@ pub struct ClusterSource {
     class: String,
     changes: watch::Receiver<u64>,
     tasks: Vec<JoinHandle<()>>,
-}
-
-/// Reads the stores: a snapshot can be taken on any thread, so a big one
-/// is taken off the async workers.
-#[derive(Clone)]
-pub struct Reader {
-    lanes: Arc<Lanes>,
-    refs: Arc<RefSecrets>,
-    /// ConfigMaps Services name as CA bundles, one watch each (they are few).
-    config_maps: Arc<NamedWatches<ConfigMap>>,
-    /// Objects of Kong kinds reported, not served. Readiness does not
-    /// wait for them: a watch RBAC forbids would hold the proxy back for
-    /// objects that only make problems.
-    unserved: Arc<UnservedWatches>,
 }
 
 /// The reading side of every static watch.
@@ -219,6 +209,7 @@ impl ClusterSource {
             refs,
             config_maps,
             unserved,
+            secrets: Arc::default(),
         };
         tasks.push(tokio::spawn(track_refs(
             reader.clone(),
@@ -290,35 +281,6 @@ impl ClusterSource {
     pub fn referenced_secrets(&self) -> (usize, usize, usize) {
         let refs = &self.reader.refs;
         (refs.held(), refs.named_watches(), refs.known())
-    }
-}
-
-// === impl Reader ===
-
-impl Reader {
-    /// The current objects: Arcs copied out of the stores.
-    pub fn snapshot(&self) -> ObjectSet {
-        let l = &self.lanes;
-        let mut secrets = collect(&l.credentials);
-        self.refs.extend(&mut secrets);
-        ObjectSet {
-            ingress_classes: collect(&l.ingress_classes),
-            ingresses: collect(&l.ingresses),
-            services: collect(&l.services),
-            endpoint_slices: collect(&l.endpoint_slices),
-            secrets,
-            kong_plugins: collect(&l.kong_plugins),
-            kong_cluster_plugins: collect(&l.kong_cluster_plugins),
-            kong_consumers: collect(&l.kong_consumers),
-            kong_consumer_groups: collect(&l.kong_consumer_groups),
-            kong_upstream_policies: collect(&l.kong_upstream_policies),
-            kong_ingresses: collect(&l.kong_ingresses),
-            config_maps: collect(&self.config_maps.lanes()),
-            // Cluster mode reads no Kong declarative files.
-            declarative: Vec::new(),
-            refused: Vec::new(),
-            unserved: self.unserved.collect(),
-        }
     }
 }
 
@@ -427,12 +389,17 @@ fn state<K: Resource<DynamicType = ()> + Clone>(lanes: &[Lane<K>]) -> Vec<Arc<K>
     lanes.iter().flat_map(Lane::state).collect()
 }
 
-fn collect<K: Resource<DynamicType = ()> + Clone>(lanes: &[Lane<K>]) -> Store<K> {
+/// The objects of `lanes`: the one lane's own map when there is one (no
+/// copy), else a merged copy.
+fn collect<K: Resource<DynamicType = ()> + Clone>(lanes: &[Lane<K>]) -> SharedStore<K> {
+    if let [lane] = lanes {
+        return lane.shared();
+    }
     let mut out = Store::new();
     for lane in lanes {
         lane.copy_into(&mut out);
     }
-    out
+    Arc::new(out)
 }
 
 // === impl Starter ===

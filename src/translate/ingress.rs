@@ -76,7 +76,7 @@ pub(super) fn translate<'a>(
     let mut fresh: BTreeMap<String, Service> = BTreeMap::new();
     let mut defaults: Vec<(Option<&Time>, &'a Ingress, &'a str)> = Vec::new();
     let mut reused = 0;
-    for (key, ingress) in &objects.ingresses {
+    for (key, ingress) in objects.ingresses.iter() {
         let namespace = &key.0;
         // The memo holds units of our class only, and a class change
         // empties it.

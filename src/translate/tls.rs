@@ -57,7 +57,7 @@ pub(super) fn translate(
     // Certificates by their PEM, to merge identical pairs without a walk of
     // every certificate (10,000 Secrets are 10,000 certificates).
     let mut by_pem: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for ((ns, _), ingress) in &objects.ingresses {
+    for ((ns, _), ingress) in objects.ingresses.iter() {
         if !cx.class.ingress(ingress) {
             continue;
         }

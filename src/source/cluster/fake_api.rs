@@ -9,17 +9,21 @@ use futures::channel::mpsc;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, StreamBody, combinators::BoxBody};
 use hyper::body::{Frame, Incoming};
-use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
-use wire::{json_response, merge, selected, shaped, status, too_many, wants_metadata};
+use wire::{
+    Target, collection, json_response, key_of, merge, selected, shaped, status, target, too_many,
+    wants_metadata,
+};
 
+mod serve;
 mod wire;
 
 type Body = BoxBody<Bytes, Infallible>;
@@ -30,6 +34,9 @@ type Key = (String, String, String);
 pub(crate) struct FakeApi {
     inner: Arc<Inner>,
     addr: SocketAddr,
+    /// The certificate (DER) clients trust, when served behind TLS.
+    ca: Option<Vec<u8>>,
+    accepted: Arc<AtomicUsize>,
     server: JoinHandle<()>,
 }
 
@@ -65,53 +72,62 @@ enum Entry {
     Close,
 }
 
-/// Where a request points.
-struct Target {
-    collection: String,
-    namespace: Option<String>,
-    name: Option<String>,
-}
-
 // === impl FakeApi ===
 
 impl FakeApi {
-    /// Starts the server on `127.0.0.1:0`.
+    /// Starts the server on `127.0.0.1:0`, speaking plain HTTP/1.1.
     pub(crate) async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// Starts the server on `127.0.0.1:0` behind TLS, offering HTTP/2 and
+    /// HTTP/1.1 by ALPN as kube-apiserver does.
+    pub(crate) async fn start_tls() -> Self {
+        Self::start_with(Some(serve::tls_identity())).await
+    }
+
+    async fn start_with(tls: Option<(tokio_rustls::TlsAcceptor, Vec<u8>)>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let inner = Arc::new(Inner {
             state: Mutex::new(State::default()),
             events: broadcast::channel(4096).0,
         });
-        let shared = inner.clone();
-        let server = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let inner = shared.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let inner = inner.clone();
-                        async move { Ok::<_, Infallible>(inner.handle(req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (acceptor, ca) = tls.unzip();
+        let server = tokio::spawn(serve::accept(
+            listener,
+            inner.clone(),
+            acceptor,
+            accepted.clone(),
+        ));
         Self {
             inner,
             addr,
+            ca,
+            accepted,
             server,
         }
     }
 
-    /// A client talking to this server, default namespace `default`.
+    /// How kube reaches this server: its URL and, behind TLS, the
+    /// certificate to trust.
+    pub(crate) fn config(&self) -> kube::Config {
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        let mut config = kube::Config::new(format!("{scheme}://{}", self.addr).parse().unwrap());
+        config.root_cert = self.ca.clone().map(|ca| vec![ca]);
+        config
+    }
+
+    /// A client talking to this server with kube's own stack, default
+    /// namespace `default`.
     pub(crate) fn client(&self) -> kube::Client {
-        let config = kube::Config::new(format!("http://{}", self.addr).parse().unwrap());
-        kube::Client::try_from(config).unwrap()
+        kube::Client::try_from(self.config()).unwrap()
+    }
+
+    /// TCP connections accepted so far.
+    pub(crate) fn connections(&self) -> usize {
+        self.accepted.load(Ordering::Relaxed)
     }
 
     /// Serves `kind` no more, as if its CRD were not installed.
@@ -472,71 +488,4 @@ impl Inner {
             .body(BodyExt::boxed(StreamBody::new(rx)))
             .unwrap()
     }
-}
-
-// === impl Target ===
-
-impl Target {
-    fn key(&self, name: &str) -> Key {
-        (
-            self.collection.clone(),
-            self.namespace.clone().unwrap_or_default(),
-            name.to_string(),
-        )
-    }
-
-    fn matches(&self, collection: &str, namespace: &str) -> bool {
-        collection == self.collection && self.namespace.as_deref().is_none_or(|ns| ns == namespace)
-    }
-}
-
-/// `/api/v1/namespaces/ns/secrets/name/status` and friends.
-fn target(path: &str) -> Option<Target> {
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let prefix = match *segs.first()? {
-        "api" => 2,
-        "apis" => 3,
-        _ => return None,
-    };
-    let mut rest = segs.get(prefix..)?;
-    let mut namespace = None;
-    if rest.first() == Some(&"namespaces") && rest.len() >= 3 {
-        namespace = Some(rest[1].to_string());
-        rest = &rest[2..];
-    }
-    Some(Target {
-        collection: format!("{}/{}", segs[..prefix].join("/"), rest.first()?),
-        namespace,
-        name: rest.get(1).map(|s| s.to_string()),
-    })
-}
-
-/// `api/v1/secrets` for `v1`/`Secret`, `apis/networking.k8s.io/v1/ingresses`…
-fn collection(api_version: &str, kind: &str) -> String {
-    let lower = kind.to_lowercase();
-    let plural = if lower.ends_with('s') {
-        format!("{lower}es")
-    } else {
-        format!("{lower}s")
-    };
-    if api_version.contains('/') {
-        format!("apis/{api_version}/{plural}")
-    } else {
-        format!("api/{api_version}/{plural}")
-    }
-}
-
-fn key_of(object: &Value) -> Key {
-    let s = |p: &str| {
-        object
-            .pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    (
-        collection(&s("/apiVersion"), &s("/kind")),
-        s("/metadata/namespace"),
-        s("/metadata/name"),
-    )
 }

@@ -12,7 +12,7 @@
 
 use super::backoff::WatchBackoff;
 use crate::metrics::{KindLabels, Metrics};
-use crate::objects::{ObjectKey, Store};
+use crate::objects::{ObjectKey, SharedStore, Store};
 use futures::StreamExt;
 use kube::runtime::utils::Backoff;
 use kube::runtime::watcher;
@@ -37,8 +37,9 @@ pub(crate) struct Signal(Arc<watch::Sender<u64>>);
 /// The reading side of one watch: its store and whether it has listed once.
 #[derive(Clone)]
 pub(crate) struct Lane<K: Resource<DynamicType = ()> + Clone + 'static> {
-    /// Objects as last seen.
-    store: Arc<RwLock<Store<K>>>,
+    /// Objects as last seen, shared with the snapshots taken since the
+    /// last change.
+    store: Arc<RwLock<SharedStore<K>>>,
     ready: Arc<AtomicBool>,
 }
 
@@ -62,7 +63,7 @@ pub(crate) struct Refs<K> {
 
 /// The writing side of one watch.
 pub(crate) struct Feed<K: Resource<DynamicType = ()> + Clone + 'static> {
-    store: Arc<RwLock<Store<K>>>,
+    store: Arc<RwLock<SharedStore<K>>>,
     /// A list in progress: swapped in whole once complete.
     relist: Option<Store<K>>,
     kind: &'static str,
@@ -110,6 +111,11 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> Lane<K> {
         self.store.read().values().cloned().collect()
     }
 
+    /// The objects, shared: no copy until the watch changes them.
+    pub(crate) fn shared(&self) -> SharedStore<K> {
+        Arc::clone(&self.store.read())
+    }
+
     /// Adds every object to `out`.
     pub(crate) fn copy_into(&self, out: &mut Store<K>) {
         let store = self.store.read();
@@ -139,7 +145,7 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> Feed<K> {
         signals: Vec<Signal>,
         refs: Option<Refs<K>>,
     ) -> (Self, Lane<K>) {
-        let store = Arc::new(RwLock::new(Store::new()));
+        let store = Arc::new(RwLock::new(SharedStore::default()));
         let ready = Arc::new(AtomicBool::new(false));
         let lane = Lane {
             store: store.clone(),
@@ -167,7 +173,10 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> Feed<K> {
             watcher::Event::Apply(object) => {
                 self.count();
                 let object = Arc::new(object);
-                let before = self.store.write().insert(key(&*object), object.clone());
+                // A copy of the map if a snapshot still holds it: a
+                // snapshot never changes under its reader.
+                let before =
+                    Arc::make_mut(&mut self.store.write()).insert(key(&*object), object.clone());
                 if let (Some(refs), Some(before)) = (&self.refs, before) {
                     refs_changed = !(refs.same)(&before, &object);
                 }
@@ -175,7 +184,7 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> Feed<K> {
             }
             watcher::Event::Delete(object) => {
                 self.count();
-                self.store.write().remove(&key(&object));
+                Arc::make_mut(&mut self.store.write()).remove(&key(&object));
                 true
             }
             watcher::Event::InitApply(object) => {
@@ -190,7 +199,7 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> Feed<K> {
                 false
             }
             watcher::Event::InitDone => {
-                *self.store.write() = self.relist.take().unwrap_or_default();
+                *self.store.write() = Arc::new(self.relist.take().unwrap_or_default());
                 self.ready.store(true, Ordering::Release);
                 true
             }
@@ -370,6 +379,32 @@ mod tests {
                 .encode()
                 .contains("kingress_watch_events_total{kind=\"Secret\"} 4")
         );
+    }
+
+    #[test]
+    fn a_snapshot_shares_the_map_until_the_watch_changes_it() {
+        let (mut feed, lane) = Feed::<Secret>::new("Secret", Metrics::new(), Vec::new(), None);
+        feed.apply(watcher::Event::Init);
+        feed.apply(watcher::Event::InitApply(secret("a")));
+        feed.apply(watcher::Event::InitDone);
+
+        let first = lane.shared();
+        assert!(
+            Arc::ptr_eq(&first, &lane.shared()),
+            "an unchanged kind is not copied"
+        );
+        feed.apply(watcher::Event::Apply(secret("b")));
+        let second = lane.shared();
+        assert!(!Arc::ptr_eq(&first, &second));
+        assert_eq!(first.len(), 1, "a snapshot never changes under its reader");
+        assert_eq!(second.len(), 2);
+
+        // Nobody holds the last snapshot once dropped: changed in place.
+        let at = Arc::as_ptr(&second);
+        drop(second);
+        feed.apply(watcher::Event::Delete(secret("a")));
+        assert_eq!(Arc::as_ptr(&lane.shared()), at);
+        assert_eq!(names(&lane), ["b"]);
     }
 
     #[test]

@@ -19,7 +19,7 @@ mod tracker;
 
 use super::feed::{self, Lane, Signal};
 use crate::metrics::{KindLabels, Metrics};
-use crate::objects::{ObjectKey, Store};
+use crate::objects::{ObjectKey, SharedStore, Store};
 use futures::channel::mpsc;
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::{metadata_watcher, watcher};
@@ -135,6 +135,14 @@ impl RefSecrets {
         let mut unread: Vec<ObjectKey> = self.shared.tracker.lock().unread().cloned().collect();
         unread.extend(self.named.unread());
         unread
+    }
+
+    /// What the held Secrets are made of: the read Secrets' change count
+    /// and the per-name watches' stores. When both are as before, so are
+    /// the held Secrets.
+    pub(crate) fn version(&self) -> (u64, Vec<SharedStore<Secret>>) {
+        let read = self.shared.tracker.lock().version();
+        (read, self.named.lanes().iter().map(Lane::shared).collect())
     }
 
     /// Adds every held Secret to `out`.

@@ -199,6 +199,10 @@ async fn follows_changes_and_referenced_secrets() {
     let api = FakeApi::start().await;
     cluster_fixture(&api);
     let mut source = ready(&api, options(&[]), Metrics::new()).await;
+    // Nothing changed: a second snapshot copies no store.
+    let (first, second) = (source.snapshot(), source.snapshot());
+    assert!(Arc::ptr_eq(&first.ingresses, &second.ingresses));
+    assert!(Arc::ptr_eq(&first.secrets, &second.secrets));
 
     // A new Ingress names a Secret that does not exist yet (cert-manager
     // creates it later): the Ingress shows up, then the Secret.
@@ -219,6 +223,8 @@ async fn follows_changes_and_referenced_secrets() {
         s.secrets[&key].data.as_ref().unwrap()["k"].0 == b"rotated"
     })
     .await;
+    assert!(!Arc::ptr_eq(&first.secrets, &source.snapshot().secrets));
+    assert_eq!(first.secrets.len(), 3, "an old snapshot keeps its Secrets");
 
     // When nothing names it any more, the Secret is forgotten.
     api.delete("networking.k8s.io/v1", "Ingress", "shop", "api");

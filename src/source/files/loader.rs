@@ -259,10 +259,11 @@ impl Loader {
                     let winner = files.values().rev().find_map(|c| c.objects.$field.get(key));
                     match winner {
                         Some(object) => {
-                            merged.$field.insert(key.clone(), Arc::clone(object));
+                            Arc::make_mut(&mut merged.$field)
+                                .insert(key.clone(), Arc::clone(object));
                         }
                         None => {
-                            merged.$field.remove(key);
+                            Arc::make_mut(&mut merged.$field).remove(key);
                         }
                     }
                 }
@@ -382,10 +383,12 @@ fn merge<'a>(parts: impl Iterator<Item = &'a ObjectSet> + Clone) -> ObjectSet {
     // builds the tree in one pass from the (stably) sorted pairs.
     macro_rules! union {
         ($field:ident) => {
-            parts
-                .clone()
-                .flat_map(|p| p.$field.iter().map(|(k, v)| (k.clone(), Arc::clone(v))))
-                .collect()
+            Arc::new(
+                parts
+                    .clone()
+                    .flat_map(|p| p.$field.iter().map(|(k, v)| (k.clone(), Arc::clone(v))))
+                    .collect(),
+            )
         };
     }
     ObjectSet {

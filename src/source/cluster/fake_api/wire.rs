@@ -1,7 +1,7 @@
-//! The fake API server's wire helpers: label and field selectors, merge
-//! patches, and JSON and `Status` responses.
+//! The fake API server's wire helpers: request paths, label and field
+//! selectors, merge patches, and JSON and `Status` responses.
 
-use super::Body;
+use super::{Body, Key};
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -109,4 +109,78 @@ pub(super) fn shaped(object: &Value, metadata_only: bool) -> Value {
         return object.clone();
     }
     json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": object["metadata"]})
+}
+
+/// Where a request points.
+pub(super) struct Target {
+    pub(super) collection: String,
+    pub(super) namespace: Option<String>,
+    pub(super) name: Option<String>,
+}
+
+// === impl Target ===
+
+impl Target {
+    pub(super) fn key(&self, name: &str) -> Key {
+        (
+            self.collection.clone(),
+            self.namespace.clone().unwrap_or_default(),
+            name.to_string(),
+        )
+    }
+
+    pub(super) fn matches(&self, collection: &str, namespace: &str) -> bool {
+        collection == self.collection && self.namespace.as_deref().is_none_or(|ns| ns == namespace)
+    }
+}
+
+/// `/api/v1/namespaces/ns/secrets/name/status` and friends.
+pub(super) fn target(path: &str) -> Option<Target> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let prefix = match *segs.first()? {
+        "api" => 2,
+        "apis" => 3,
+        _ => return None,
+    };
+    let mut rest = segs.get(prefix..)?;
+    let mut namespace = None;
+    if rest.first() == Some(&"namespaces") && rest.len() >= 3 {
+        namespace = Some(rest[1].to_string());
+        rest = &rest[2..];
+    }
+    Some(Target {
+        collection: format!("{}/{}", segs[..prefix].join("/"), rest.first()?),
+        namespace,
+        name: rest.get(1).map(|s| s.to_string()),
+    })
+}
+
+/// `api/v1/secrets` for `v1`/`Secret`, `apis/networking.k8s.io/v1/ingresses`…
+pub(super) fn collection(api_version: &str, kind: &str) -> String {
+    let lower = kind.to_lowercase();
+    let plural = if lower.ends_with('s') {
+        format!("{lower}es")
+    } else {
+        format!("{lower}s")
+    };
+    if api_version.contains('/') {
+        format!("apis/{api_version}/{plural}")
+    } else {
+        format!("api/{api_version}/{plural}")
+    }
+}
+
+pub(super) fn key_of(object: &Value) -> Key {
+    let s = |p: &str| {
+        object
+            .pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    (
+        collection(&s("/apiVersion"), &s("/kind")),
+        s("/metadata/namespace"),
+        s("/metadata/name"),
+    )
 }

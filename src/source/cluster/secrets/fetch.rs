@@ -1,6 +1,7 @@
 //! GETs of referenced Secrets. At most [`IN_FLIGHT`] at once, which is also
 //! the start-up pacing: 10,000 referenced Secrets are read a few at a time
-//! over a handful of pooled connections instead of as one burst, and API
+//! (streams of the one API-server connection, see `connect`) instead of as
+//! one burst, and API
 //! Priority and Fairness sees a steady trickle. A failed GET is retried
 //! with backoff (429 is waited out below this, see `throttle`) and given up
 //! when the Secret is no longer referenced.

@@ -24,6 +24,9 @@ pub(crate) struct Tracker {
     /// Wanted Secrets not read yet: readiness is asked on every change, so
     /// it is counted, not searched for.
     unread: usize,
+    /// Counts every change of a held Secret (read, replaced or dropped), so
+    /// a copy of [`secrets`](Self::secrets) can tell it is still current.
+    version: u64,
 }
 
 /// What a metadata watch covers: one namespace, or all (`None`).
@@ -91,6 +94,7 @@ impl Tracker {
             keep
         });
         step.changed = dropped_data;
+        self.version += u64::from(dropped_data);
         for key in wanted {
             if !self.entries.contains_key(key) {
                 self.entries.insert(key.clone(), Entry::default());
@@ -158,6 +162,7 @@ impl Tracker {
         self.unread -= usize::from(!entry.read);
         entry.read = true;
         entry.secret = secret;
+        self.version += 1;
         if std::mem::take(&mut entry.again) {
             self.refresh(key, &mut step);
         }
@@ -190,6 +195,11 @@ impl Tracker {
         self.entries
             .iter()
             .filter_map(|(k, e)| e.secret.as_ref().map(|s| (k, s)))
+    }
+
+    /// Changes of the held Secrets so far.
+    pub(crate) fn version(&self) -> u64 {
+        self.version
     }
 
     /// Number of Secrets whose data is held.
@@ -226,6 +236,7 @@ impl Tracker {
         match version {
             None => {
                 step.changed |= !entry.read || entry.secret.is_some();
+                self.version += u64::from(entry.secret.is_some());
                 self.unread -= usize::from(!entry.read);
                 entry.read = true;
                 entry.secret = None;
