@@ -127,6 +127,13 @@ pub fn query(url: &str) -> HashMap<String, String> {
     form_urlencoded::parse(q.as_bytes()).into_owned().collect()
 }
 
+/// Login claims that make a session too large for one cookie: random
+/// text, since sealed records are deflated (repeated text would not do).
+pub fn big_claims() -> Value {
+    use rand::distr::{Alphanumeric, SampleString};
+    json!({ "bio": Alphanumeric.sample_string(&mut rand::rng(), 6000) })
+}
+
 /// Asserts the upstream answered (the echo), and returns what it saw.
 #[track_caller]
 pub fn upstream_saw(page: &Page) -> Value {

@@ -19,7 +19,7 @@ async fn logout_clears_revokes_and_ends_the_provider_session() {
         "logout_redirect_uri": ["https://app.example/bye"],
     }))
     .await;
-    env.idp.set_login_claims(json!({ "bio": "x".repeat(6000) }));
+    env.idp.set_login_claims(super::big_claims());
     let (mut browser, page) = logged_in(&env, "/").await;
     upstream_saw(&page);
     assert!(browser.jar.contains_key("session_2"));

@@ -165,7 +165,7 @@ async fn rolling_and_absolute_timeouts() {
 #[tokio::test]
 async fn chunked_cookie_round_trip() {
     let env = Env::start(json!({})).await;
-    env.idp.set_login_claims(json!({ "bio": "x".repeat(6000) }));
+    env.idp.set_login_claims(super::big_claims());
     let (mut browser, page) = logged_in(&env, "/").await;
     upstream_saw(&page);
     assert!(

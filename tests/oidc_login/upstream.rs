@@ -27,7 +27,7 @@ fn browser_with_app_cookie() -> Browser {
 async fn the_plugin_cookies_never_reach_the_upstream() {
     let env = Env::start(json!({})).await;
     // A session big enough to be chunked, so every chunk is seen to go.
-    env.idp.set_login_claims(json!({ "bio": "x".repeat(6000) }));
+    env.idp.set_login_claims(super::big_claims());
     let mut browser = browser_with_app_cookie();
     let callback = browser.login(&env.url("/")).await;
     assert!(browser.jar.contains_key("session_2"), "chunked");

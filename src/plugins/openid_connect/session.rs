@@ -85,6 +85,12 @@ impl std::fmt::Debug for Record {
     }
 }
 
+/// The first byte of a deflated record (see [`Record::to_plain`]).
+const DEFLATED: u8 = b'z';
+/// A record inflates to at most this many bytes (records are sealed by
+/// kingress itself; the bound is for the code, not for an attacker).
+const MAX_RECORD: usize = 1 << 20;
+
 /// A token whose payload is a record's claims.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum ClaimsIn {
@@ -161,7 +167,7 @@ impl Record {
     /// third of the record, and a session cookie is sent with every
     /// request. The token was verified when the session was made, and the
     /// record is sealed with it.
-    pub(super) fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+    fn to_json(&self) -> serde_json::Result<Vec<u8>> {
         let carriers = [
             (ClaimsIn::AccessToken, Some(&self.access_token)),
             (ClaimsIn::IdToken, self.id_token.as_ref()),
@@ -180,9 +186,36 @@ impl Record {
         }
     }
 
+    /// The bytes sealed for the record: its JSON ([`Record::to_json`])
+    /// deflated, marked by a leading [`DEFLATED`] (JSON starts with `{`).
+    /// A session cookie is sent with every request and every byte of it is
+    /// parsed and compared on each: tokens and claims are text that
+    /// deflates by about a quarter. Compressing before sealing leaks
+    /// nothing here: a record holds what the identity provider issued for
+    /// its user, nothing another party chooses and then sees sealed again.
+    pub(super) fn to_plain(&self) -> serde_json::Result<Vec<u8>> {
+        let json = self.to_json()?;
+        let mut plain = vec![DEFLATED];
+        plain.extend(miniz_oxide::deflate::compress_to_vec(&json, 6));
+        Ok(plain)
+    }
+
+    /// A record from the bytes of [`Record::to_plain`] (or the plain JSON
+    /// that earlier versions sealed).
+    pub(super) fn from_plain(plain: &[u8]) -> Option<Self> {
+        match plain.split_first() {
+            Some((&DEFLATED, deflated)) => {
+                let json = miniz_oxide::inflate::decompress_to_vec_with_limit(deflated, MAX_RECORD)
+                    .ok()?;
+                Self::from_json(&json)
+            }
+            _ => Self::from_json(plain),
+        }
+    }
+
     /// A record from the JSON of [`Record::to_json`], its claims read back
     /// from the token that carries them.
-    pub(super) fn from_json(json: &[u8]) -> Option<Self> {
+    fn from_json(json: &[u8]) -> Option<Self> {
         let mut record: Record = serde_json::from_slice(json).ok()?;
         if let Some(place) = record.claims_in.take() {
             let token = match place {
@@ -358,11 +391,11 @@ impl Sessions<'_> {
         let max_age = record.remaining(self.config, now);
         let value = match self.config.storage {
             SessionStorage::Cookie => {
-                let json = record.to_json().map_err(|_| Invalid::Missing)?;
+                let json = record.to_plain().map_err(|_| Invalid::Missing)?;
                 self.sealing.get().seal(PURPOSE, &json)
             }
             SessionStorage::Redis => {
-                let json = record.to_json().map_err(|_| Invalid::Missing)?;
+                let json = record.to_plain().map_err(|_| Invalid::Missing)?;
                 let sealed = self.sealing.get().seal(&record_purpose(&record.sid), &json);
                 self.stores
                     .put(&self.config.redis, &record.sid, sealed, max_age)

@@ -76,7 +76,7 @@ impl Sessions<'_> {
             .sealing
             .get()
             .open(purpose, std::str::from_utf8(sealed).ok()?)?;
-        let record = Arc::new(Record::from_json(&plain)?);
+        let record = Arc::new(Record::from_plain(&plain)?);
         if let Some((plugin, hash)) = key.filter(|_| sealed.len() <= OPENED_MAX_SEALED) {
             let entry = OpenedSession {
                 config: Arc::clone(plugin),

@@ -140,3 +140,44 @@ fn debug_hides_tokens() {
     r.access_token = "secret-access".into();
     assert!(!format!("{r:?}").contains("secret"));
 }
+
+#[test]
+fn records_are_sealed_deflated() {
+    let claims = serde_json::json!({"iss": "https://idp.test", "sub": "alice", "aud": "web"});
+    let mut r = record(1000);
+    r.access_token = jwt(&claims);
+    r.id_token = Some(jwt(
+        &serde_json::json!({"iss": "https://idp.test", "nonce": "n"}),
+    ));
+    r.refresh_token = Some("r".repeat(40));
+    r.claims = Arc::new(claims.clone());
+    let json = r.to_json().unwrap();
+    let plain = r.to_plain().unwrap();
+    assert_eq!(plain[0], DEFLATED);
+    assert!(
+        plain.len() < json.len(),
+        "{} >= {}",
+        plain.len(),
+        json.len()
+    );
+    let back = Record::from_plain(&plain).unwrap();
+    assert_eq!(
+        (back.access_token, back.id_token, back.refresh_token),
+        (
+            r.access_token.clone(),
+            r.id_token.clone(),
+            r.refresh_token.clone()
+        )
+    );
+    assert_eq!(*back.claims, claims);
+    // Plain JSON, as earlier versions sealed it, still opens.
+    assert_eq!(Record::from_plain(&json).unwrap().sid, r.sid);
+    // Inflating is bounded, and garbage after the marker is no record.
+    let mut bomb = vec![DEFLATED];
+    bomb.extend(miniz_oxide::deflate::compress_to_vec(
+        &vec![b' '; MAX_RECORD + 1],
+        6,
+    ));
+    assert!(Record::from_plain(&bomb).is_none());
+    assert!(Record::from_plain(b"z\x01\x02\x03").is_none());
+}
