@@ -190,7 +190,7 @@ impl Record {
     /// deflated, marked by a leading [`DEFLATED`] (JSON starts with `{`).
     /// A session cookie is sent with every request and every byte of it is
     /// parsed and compared on each: tokens and claims are text that
-    /// deflates by about a quarter. Compressing before sealing leaks
+    /// deflates by about a third. Compressing before sealing leaks
     /// nothing here: a record holds what the identity provider issued for
     /// its user, nothing another party chooses and then sees sealed again.
     pub(super) fn to_plain(&self) -> serde_json::Result<Vec<u8>> {
