@@ -28,6 +28,19 @@ pub async fn unserved_installed(client: &Client) -> Vec<UnservedKind> {
     let mut out = Vec::new();
     let mut versions: Vec<&str> = UNSERVED_KINDS.iter().map(|k| k.api_version).collect();
     versions.dedup();
+    // Only the group versions the server lists are asked about: the API
+    // server answers an unknown one with a plain-text 404, which kube's
+    // client logs as a WARN at every start of an install without those
+    // CRDs (kingress's own CRDs have no `v1alpha1`). A server that does
+    // not list its groups is asked about each version.
+    if let Ok(groups) = client.list_api_groups().await {
+        let served: Vec<&str> = groups
+            .groups
+            .iter()
+            .flat_map(|g| g.versions.iter().map(|v| v.group_version.as_str()))
+            .collect();
+        versions.retain(|v| served.contains(v));
+    }
     for version in versions {
         let Ok(list) = client.list_api_group_resources(version).await else {
             continue;
