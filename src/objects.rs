@@ -228,24 +228,18 @@ impl ObjectSet {
     /// namespaced kind land in `default`, as `kubectl apply` would put them.
     pub fn apply(&mut self, object: Object) {
         match object {
-            Object::IngressClass(o) => insert(Arc::make_mut(&mut self.ingress_classes), o, false),
-            Object::Ingress(o) => insert(Arc::make_mut(&mut self.ingresses), o, true),
-            Object::Service(o) => insert(Arc::make_mut(&mut self.services), o, true),
-            Object::EndpointSlice(o) => insert(Arc::make_mut(&mut self.endpoint_slices), o, true),
-            Object::Secret(o) => insert(Arc::make_mut(&mut self.secrets), o, true),
-            Object::KongPlugin(o) => insert(Arc::make_mut(&mut self.kong_plugins), o, true),
-            Object::KongClusterPlugin(o) => {
-                insert(Arc::make_mut(&mut self.kong_cluster_plugins), o, false)
-            }
-            Object::KongConsumer(o) => insert(Arc::make_mut(&mut self.kong_consumers), o, true),
-            Object::KongConsumerGroup(o) => {
-                insert(Arc::make_mut(&mut self.kong_consumer_groups), o, true)
-            }
-            Object::KongUpstreamPolicy(o) => {
-                insert(Arc::make_mut(&mut self.kong_upstream_policies), o, true)
-            }
-            Object::KongIngress(o) => insert(Arc::make_mut(&mut self.kong_ingresses), o, true),
-            Object::ConfigMap(o) => insert(Arc::make_mut(&mut self.config_maps), o, true),
+            Object::IngressClass(o) => insert(&mut self.ingress_classes, o, false),
+            Object::Ingress(o) => insert(&mut self.ingresses, o, true),
+            Object::Service(o) => insert(&mut self.services, o, true),
+            Object::EndpointSlice(o) => insert(&mut self.endpoint_slices, o, true),
+            Object::Secret(o) => insert(&mut self.secrets, o, true),
+            Object::KongPlugin(o) => insert(&mut self.kong_plugins, o, true),
+            Object::KongClusterPlugin(o) => insert(&mut self.kong_cluster_plugins, o, false),
+            Object::KongConsumer(o) => insert(&mut self.kong_consumers, o, true),
+            Object::KongConsumerGroup(o) => insert(&mut self.kong_consumer_groups, o, true),
+            Object::KongUpstreamPolicy(o) => insert(&mut self.kong_upstream_policies, o, true),
+            Object::KongIngress(o) => insert(&mut self.kong_ingresses, o, true),
+            Object::ConfigMap(o) => insert(&mut self.config_maps, o, true),
         }
     }
 
@@ -298,7 +292,7 @@ impl ObjectSet {
     }
 }
 
-fn insert<K: Resource>(store: &mut Store<K>, mut object: K, namespaced: bool) {
+fn insert<K: Resource>(store: &mut SharedStore<K>, mut object: K, namespaced: bool) {
     let meta = object.meta_mut();
     if namespaced && meta.namespace.is_none() {
         meta.namespace = Some("default".to_string());
@@ -307,7 +301,7 @@ fn insert<K: Resource>(store: &mut Store<K>, mut object: K, namespaced: bool) {
         meta.namespace.clone().unwrap_or_default(),
         meta.name.clone().unwrap_or_default(),
     );
-    store.insert(key, Arc::new(object));
+    Arc::make_mut(store).insert(key, Arc::new(object));
 }
 
 // === impl Refused ===
