@@ -3,6 +3,7 @@
 //! it), so the pure translation never depends on the module that does I/O.
 
 pub mod class;
+pub mod secret;
 pub mod spec;
 #[cfg(test)]
 mod tests;
@@ -12,10 +13,11 @@ use crate::crd::{
     KongClusterPlugin, KongConsumer, KongConsumerGroup, KongIngress, KongPlugin, KongUpstreamPolicy,
 };
 use crate::kong::{Document, DocumentError};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::Resource;
+pub use secret::Secret;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

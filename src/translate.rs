@@ -46,9 +46,9 @@ mod unserved;
 mod upstream_policy;
 
 use crate::model::{ObjectRef, Problem, Table};
+use crate::objects::Secret;
 use crate::objects::class::ClassFilter;
 use crate::objects::{ObjectKey, ObjectSet};
-use k8s_openapi::api::core::v1::Secret;
 use kube::Resource;
 use std::cell::RefCell;
 use std::collections::BTreeSet;

@@ -12,7 +12,7 @@ use crate::model::{
     Oauth2Credential, ObjectRef, Origin, Sensitive, Table, is_hashed_secret,
 };
 use crate::objects::CREDENTIAL_LABEL;
-use k8s_openapi::api::core::v1::Secret;
+use crate::objects::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::{Map, Value};
 
@@ -40,7 +40,7 @@ pub(super) fn translate(cx: &mut Cx<'_>, table: &mut Table, owners: &[Owner<'_>]
                 continue;
             };
             let object = object_ref(secret.as_ref());
-            let label = secrets::label(secret, CREDENTIAL_LABEL);
+            let label = secret.label(CREDENTIAL_LABEL);
             let read = match label.map(|l| (l, CredentialType::from_label(l))) {
                 None => {
                     cx.problem(
@@ -135,15 +135,10 @@ fn generic(
     consumer_id: &str,
 ) -> Option<Credential> {
     let mut map = Map::new();
-    let keys = secret
-        .data
-        .iter()
-        .flat_map(|d| d.keys())
-        .chain(secret.string_data.iter().flat_map(|d| d.keys()));
-    for key in keys {
+    for key in secret.keys() {
         match secrets::text(secret, key) {
             Ok(v) => {
-                map.insert(key.clone(), Value::String(v.to_string()));
+                map.insert(key.to_string(), Value::String(v.to_string()));
             }
             Err(_) => {
                 cx.problem(

@@ -32,9 +32,9 @@ use super::consumers::Consumers;
 use super::ingress::Units;
 use super::tls::Checks;
 use crate::crd::{KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin};
+use crate::objects::Secret;
 use crate::objects::spec::{Spec, same_input};
 use crate::objects::{ObjectKey, ObjectSet, Store};
-use k8s_openapi::api::core::v1::Secret;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! (`configPatches`, RFC 6902 `add`). Messages name Secrets and keys, never
 //! their values.
 
-use super::{Cx, secrets};
+use super::Cx;
 use crate::crd::{KongClusterPlugin, KongPlugin, PluginOrderingSpec};
 use crate::model::ObjectRef;
 use serde_json::Value;
@@ -149,7 +149,7 @@ fn secret_bytes<'a>(cx: &Cx<'a>, r: SecretRef<'_>, what: &str) -> Result<&'a [u8
             message: format!("{what}: Secret {}/{} not found", r.namespace, r.name),
         });
     };
-    secrets::bytes(secret, r.key).ok_or_else(|| ConfigFailure {
+    secret.get(r.key).ok_or_else(|| ConfigFailure {
         reason: "SecretKeyNotFound",
         message: format!(
             "{what}: Secret {}/{} has no key '{}'",

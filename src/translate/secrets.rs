@@ -1,21 +1,7 @@
-//! Reading values out of Secrets, whether written as `data` (base64, already
-//! decoded by k8s-openapi) or `stringData` (as in manifests applied with
-//! kubectl, where the API server merges it into `data`).
+//! Reading Secret values as text (`stringData` is already merged over
+//! `data`, as the API server merges it on write).
 
-use k8s_openapi::api::core::v1::Secret;
-
-/// The raw bytes of `key`; `stringData` wins over `data`, as the API server
-/// merges it on write.
-pub(super) fn bytes<'a>(secret: &'a Secret, key: &str) -> Option<&'a [u8]> {
-    if let Some(value) = secret.string_data.as_ref().and_then(|d| d.get(key)) {
-        return Some(value.as_bytes());
-    }
-    secret
-        .data
-        .as_ref()
-        .and_then(|d| d.get(key))
-        .map(|v| v.0.as_slice())
-}
+use crate::objects::Secret;
 
 /// Why a Secret value could not be read as text.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,16 +14,6 @@ pub(super) enum TextError {
 
 /// The value of `key` as text.
 pub(super) fn text<'a>(secret: &'a Secret, key: &str) -> Result<&'a str, TextError> {
-    let bytes = bytes(secret, key).ok_or(TextError::Missing)?;
+    let bytes = secret.get(key).ok_or(TextError::Missing)?;
     std::str::from_utf8(bytes).map_err(|_| TextError::NotUtf8)
-}
-
-/// A label value, if set.
-pub(super) fn label<'a>(secret: &'a Secret, key: &str) -> Option<&'a str> {
-    secret
-        .metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(key))
-        .map(String::as_str)
 }

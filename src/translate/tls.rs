@@ -6,7 +6,7 @@
 use super::{Cx, object_ref, secrets};
 use crate::model::{Certificate, Sensitive, Shared};
 use crate::objects::ObjectKey;
-use k8s_openapi::api::core::v1::Secret;
+use crate::objects::Secret;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -5,8 +5,9 @@ use super::secrets::RefSecrets;
 use super::secrets::named::NamedWatches;
 use super::unserved::UnservedWatches;
 use super::{Lanes, collect};
+use crate::objects::Secret;
 use crate::objects::{ObjectSet, SharedStore, Store};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::ConfigMap;
 use parking_lot::Mutex;
 use std::sync::Arc;
 

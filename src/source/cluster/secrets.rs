@@ -19,9 +19,9 @@ mod tracker;
 
 use super::feed::{self, Lane, Signal};
 use crate::metrics::{KindLabels, Metrics};
+use crate::objects::Secret;
 use crate::objects::{ObjectKey, SharedStore, Store};
 use futures::channel::mpsc;
-use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::{metadata_watcher, watcher};
 use kube::{Api, Client};
 use named::NamedWatches;

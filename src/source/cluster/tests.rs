@@ -220,7 +220,7 @@ async fn follows_changes_and_referenced_secrets() {
     api.apply(rotated);
     until(&mut source, "rotated secret", |s| {
         let key = ("shop".to_string(), "api-tls".to_string());
-        s.secrets[&key].data.as_ref().unwrap()["k"].0 == b"rotated"
+        s.secrets[&key].get("k") == Some(&b"rotated"[..])
     })
     .await;
     assert!(!Arc::ptr_eq(&first.secrets, &source.snapshot().secrets));

@@ -13,8 +13,8 @@
 use super::super::{object_ref, secrets, tls};
 use super::{Annotations, Cx, boolean, invalid};
 use crate::model::{ClientCertificate, ObjectRef, Sensitive, UpstreamTls};
+use crate::objects::Secret;
 use crate::objects::{SERVICE_CONFIG_MAP_ANNOTATIONS, SERVICE_SECRET_ANNOTATIONS};
-use k8s_openapi::api::core::v1::Secret;
 use std::sync::Arc;
 
 /// `tls_verify`.

@@ -8,10 +8,10 @@
 
 use super::Shared;
 use crate::objects::ObjectKey;
+use crate::objects::Secret;
 use crate::source::cluster::backoff::WatchBackoff;
 use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
-use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::utils::Backoff;
 use kube::{Api, Client};
 use std::time::Duration;

@@ -9,7 +9,7 @@
 use super::super::feed::{self, Lane, Signal};
 use crate::metrics::Metrics;
 use crate::objects::ObjectKey;
-use k8s_openapi::api::core::v1::Secret;
+use crate::objects::Secret;
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource};
 use parking_lot::Mutex;

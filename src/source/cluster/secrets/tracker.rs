@@ -6,7 +6,7 @@
 //! kept, so a Secret that becomes referenced later is known to exist.
 
 use crate::objects::ObjectKey;
-use k8s_openapi::api::core::v1::Secret;
+use crate::objects::Secret;
 use kube::ResourceExt;
 use kube::core::PartialObjectMeta;
 use kube::runtime::watcher::Event;

@@ -126,8 +126,7 @@ fn secret_data_wrapped_like_kubectl_output_decodes() {
     let objects = Loader::new(dir.path()).load().unwrap();
     assert_eq!(objects.refused, []);
     let secret = &objects.secrets[&("default".to_string(), "s".to_string())];
-    let data = secret.data.as_ref().unwrap();
-    assert_eq!(data["k"].0, value.as_bytes());
+    assert_eq!(secret.get("k"), Some(value.as_bytes()));
 }
 
 /// A file listed and then gone before it is read (here a dangling symlink,

@@ -25,10 +25,7 @@ fn meta(ns: &str, name: &str, rv: &str) -> PartialObjectMeta<Secret> {
 }
 
 fn secret(ns: &str, name: &str, rv: &str) -> Secret {
-    Secret {
-        metadata: meta(ns, name, rv).metadata,
-        ..Secret::default()
-    }
+    Secret::new(meta(ns, name, rv).metadata, [])
 }
 
 /// A cluster-wide tracker whose watch listed `existing` (name, rv) in `shop`.
