@@ -126,7 +126,10 @@ fn translate_with(
                 None => {
                     let consumers = consumers::translate(&mut cx);
                     memo.consumer_secrets = cx.take_secret_reads();
-                    consumers
+                    match memo.stale_consumers.take() {
+                        Some(held) if held == consumers => held,
+                        _ => consumers,
+                    }
                 }
             };
             consumers.clone().place(&mut cx, &mut table);

@@ -15,7 +15,7 @@ use std::sync::Arc;
 /// KongConsumerGroups, Secrets and the class, so translate's memo keeps it
 /// while those stay the same. Cloning shares the
 /// consumers and credentials (the memo's and the table's are one copy).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(super) struct Consumers {
     consumers: Shared<BTreeMap<String, Arc<Consumer>>>,
     groups: Shared<BTreeMap<String, ConsumerGroup>>,

@@ -45,7 +45,7 @@ struct Group<'a> {
 /// translate's memo reuse it for an unchanged Ingress.
 /// The upstream services are kept by name only: their values are in the
 /// table's services (and, for a memo, in [`Units::services`]).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(super) struct Unit {
     routes: Vec<Shared<Route>>,
     services: Vec<String>,
@@ -80,13 +80,17 @@ pub(super) fn translate<'a>(
         let namespace = &key.0;
         // The memo holds units of our class only, and a class change
         // empties it.
-        let earlier_unit = match earlier.by_ingress.remove(key) {
-            Some((held, unit)) if same_input(&held, ingress) => Some(unit),
-            Some((_, unit)) => {
-                forget(&mut earlier.uses, unit);
-                None
+        let (earlier_unit, candidate) = match earlier.by_ingress.remove(key) {
+            Some((held, unit)) if !earlier.stale && same_input(&held, ingress) => {
+                (Some(unit), None)
             }
-            None => None,
+            Some((_, unit)) => {
+                if !earlier.stale {
+                    forget(&mut earlier.uses, &unit);
+                }
+                (None, Some(unit))
+            }
+            None => (None, None),
         };
         let unit = match earlier_unit {
             Some(unit) => {
@@ -103,6 +107,10 @@ pub(super) fn translate<'a>(
                     regexes: &mut regexes,
                 };
                 let (unit, services) = build.unit(ingress, namespace);
+                let unit = match candidate {
+                    Some(held) if held == unit => held,
+                    _ => unit,
+                };
                 if memo.is_some() {
                     for name in &unit.services {
                         *earlier.uses.entry(name.clone()).or_default() += 1;
@@ -129,8 +137,10 @@ pub(super) fn translate<'a>(
     table.services = match memo {
         Some(_) => {
             // Units left over are of Ingresses that changed or went away.
-            for (_, unit) in earlier.by_ingress.into_values() {
-                forget(&mut earlier.uses, unit);
+            if !earlier.stale {
+                for (_, unit) in earlier.by_ingress.values() {
+                    forget(&mut earlier.uses, unit);
+                }
             }
             services(earlier.services, &earlier.uses, fresh)
         }
@@ -143,6 +153,7 @@ pub(super) fn translate<'a>(
             by_ingress: kept,
             services: table.services.clone(),
             uses: earlier.uses,
+            stale: false,
         };
     }
     reused

@@ -47,6 +47,10 @@ pub struct Memo {
     pub(super) ingresses: Units,
     /// The consumers and credentials of the last translation.
     pub(super) consumers: Option<Consumers>,
+    /// Those of the last translation when something they read changed:
+    /// not reused, but kept instead of the new ones when these come out
+    /// equal, so the new table shares them with the one serving.
+    pub(super) stale_consumers: Option<Consumers>,
     /// The Secrets the kept Ingress shares (and the global plugins) read:
     /// at least those, as units kept across translations add theirs.
     pub(super) ingress_secrets: BTreeSet<ObjectKey>,
@@ -133,11 +137,11 @@ impl Memo {
             _ => (false, false),
         };
         if !ingresses {
-            self.ingresses.clear();
+            self.ingresses.invalidate();
             self.ingress_secrets.clear();
         }
         if !consumers {
-            self.consumers = None;
+            self.stale_consumers = self.consumers.take();
             self.consumer_secrets.clear();
         }
         // Keep what is the same (most stores, most of the time) rather than

@@ -19,14 +19,21 @@ pub(in crate::translate) struct Units {
     pub(super) services: Shared<BTreeMap<String, Service>>,
     /// How many units use each service.
     pub(super) uses: HashMap<String, usize>,
+    /// Whether something the units read changed: then no unit is reused,
+    /// but a unit translated again that comes out equal to the one held
+    /// here is kept instead of the new one, so the new table shares it
+    /// with the one serving (a full re-translate, after an IngressClass
+    /// edit say, then does not hold two copies of every route).
+    pub(super) stale: bool,
 }
 
 // === impl Units ===
 
 impl Units {
-    /// Forgets every unit.
-    pub(in crate::translate) fn clear(&mut self) {
-        *self = Self::default();
+    /// Marks every unit stale (see [`Units::stale`]).
+    pub(in crate::translate) fn invalidate(&mut self) {
+        self.uses.clear();
+        self.stale = true;
     }
 
     /// Number of units.
@@ -36,18 +43,18 @@ impl Units {
 }
 
 /// A unit that is not kept no longer uses its services.
-pub(super) fn forget(uses: &mut HashMap<String, usize>, unit: Unit) {
-    for name in unit.services {
+pub(super) fn forget(uses: &mut HashMap<String, usize>, unit: &Unit) {
+    for name in &unit.services {
         drop_use(uses, name);
     }
 }
 
 /// One unit fewer uses service `name`.
-fn drop_use(uses: &mut HashMap<String, usize>, name: String) {
-    if let std::collections::hash_map::Entry::Occupied(mut e) = uses.entry(name) {
-        *e.get_mut() -= 1;
-        if *e.get() == 0 {
-            e.remove();
+fn drop_use(uses: &mut HashMap<String, usize>, name: &str) {
+    if let Some(n) = uses.get_mut(name) {
+        *n -= 1;
+        if *n == 0 {
+            uses.remove(name);
         }
     }
 }
