@@ -124,9 +124,10 @@ fn translate_with(
             let consumers = match memo.consumers.take() {
                 Some(kept) => kept,
                 None => {
-                    let consumers = consumers::translate(&mut cx);
+                    let stale = memo.stale_consumers.take();
+                    let consumers = consumers::translate(&mut cx, stale.as_ref());
                     memo.consumer_secrets = cx.take_secret_reads();
-                    match memo.stale_consumers.take() {
+                    match stale {
                         Some(held) if held == consumers => held,
                         _ => consumers,
                     }
@@ -135,7 +136,7 @@ fn translate_with(
             consumers.clone().place(&mut cx, &mut table);
             memo.consumers = Some(consumers);
         }
-        None => consumers::translate(&mut cx).place(&mut cx, &mut table),
+        None => consumers::translate(&mut cx, None).place(&mut cx, &mut table),
     }
     // The steps below run whole every time: what they read need not be
     // kept.

@@ -18,6 +18,7 @@ use super::{Oauth2Credential, ObjectRef, Shared};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::Arc;
 
 pub use acl::AclCredential;
 pub use basic_auth::{BasicAuthCredential, Password};
@@ -205,11 +206,13 @@ generic_types!(credential_enum);
 
 /// Every credential, by type, each type keyed by its unique key
 /// ([`Credential::key`]). Each type's map is shared with the tables before
-/// and after while it does not change. `Debug` shows counts only: keys
-/// may be API keys.
+/// and after while it does not change, and each credential with the
+/// translations before and after that read it the same (so a full
+/// re-translate does not hold every credential twice). `Debug` shows
+/// counts only: keys may be API keys.
 #[derive(Clone, Default, PartialEq)]
 pub struct Credentials {
-    by_type: BTreeMap<CredentialType, Shared<BTreeMap<String, Credential>>>,
+    by_type: BTreeMap<CredentialType, Shared<BTreeMap<String, Arc<Credential>>>>,
 }
 
 // === impl CredentialType ===
@@ -320,32 +323,43 @@ impl std::fmt::Display for CredentialType {
 impl Credentials {
     /// The credential of type `kind` whose key is `key`.
     pub fn get(&self, kind: CredentialType, key: &str) -> Option<&Credential> {
+        self.shared(kind, key).map(|c| &**c)
+    }
+
+    /// [`Credentials::get`], as the `Arc` this set holds.
+    pub fn shared(&self, kind: CredentialType, key: &str) -> Option<&Arc<Credential>> {
         self.by_type.get(&kind)?.get(key)
     }
 
     /// Every credential of type `kind`, by key.
     pub fn of(&self, kind: CredentialType) -> impl Iterator<Item = &Credential> {
-        self.by_type.get(&kind).into_iter().flat_map(|m| m.values())
+        self.by_type
+            .get(&kind)
+            .into_iter()
+            .flat_map(|m| m.values().map(|c| &**c))
     }
 
-    /// Every credential of type `kind`, mutable (the map is copied first if
-    /// another table shares it; untouched types stay shared).
+    /// Every credential of type `kind`, mutable (the map, and each
+    /// credential, is copied first if another table shares it; untouched
+    /// types stay shared).
     pub fn of_mut(&mut self, kind: CredentialType) -> impl Iterator<Item = &mut Credential> {
         self.by_type
             .get_mut(&kind)
             .into_iter()
-            .flat_map(|m| m.values_mut())
+            .flat_map(|m| m.values_mut().map(Arc::make_mut))
     }
 
     /// Replaces the credentials of type `kind` with `map` (a sealer that
     /// changes keys rebuilds the map).
     pub fn replace(&mut self, kind: CredentialType, map: BTreeMap<String, Credential>) {
+        let map = map.into_iter().map(|(k, c)| (k, Arc::new(c))).collect();
         self.by_type.insert(kind, Shared::new(map));
     }
 
     /// Adds `credential` unless its key is taken; returns the holder of the
     /// key when it is.
-    pub fn insert(&mut self, credential: Credential) -> Result<(), &Credential> {
+    pub fn insert(&mut self, credential: impl Into<Arc<Credential>>) -> Result<(), &Credential> {
+        let credential = credential.into();
         let map = self
             .by_type
             .entry(credential.credential_type())
@@ -360,7 +374,10 @@ impl Credentials {
 
     /// Removes the credential of type `kind` whose key is `key`.
     pub fn remove(&mut self, kind: CredentialType, key: &str) -> Option<Credential> {
-        self.by_type.get_mut(&kind)?.remove(key)
+        self.by_type
+            .get_mut(&kind)?
+            .remove(key)
+            .map(Arc::unwrap_or_clone)
     }
 
     /// Whether there is no credential at all.
@@ -406,7 +423,7 @@ impl Credentials {
         let prefix = acl::prefix(consumer_id);
         map.range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
             .take_while(|(k, _)| k.starts_with(prefix.as_str()))
-            .filter_map(|(_, c)| match c {
+            .filter_map(|(_, c)| match &**c {
                 Credential::Acl(a) => Some(a.group.as_str()),
                 _ => None,
             })

@@ -34,11 +34,14 @@ impl Consumers {
     }
 }
 
-/// Translates the consumers of our class and their credentials.
-pub(super) fn translate(cx: &mut Cx<'_>) -> Consumers {
+/// Translates the consumers of our class and their credentials. Each
+/// consumer and credential equal to one `before` holds is that very one,
+/// so a full re-translate builds little beside what the table serving
+/// already holds.
+pub(super) fn translate(cx: &mut Cx<'_>, before: Option<&Consumers>) -> Consumers {
     let start = cx.problems.len();
     let mut table = Table::default();
-    add(cx, &mut table);
+    add(cx, &mut table, before);
     Consumers {
         consumers: table.consumers,
         groups: table.consumer_groups,
@@ -48,7 +51,7 @@ pub(super) fn translate(cx: &mut Cx<'_>) -> Consumers {
 }
 
 /// Adds the consumers of our class and their credentials to `table`.
-fn add(cx: &mut Cx<'_>, table: &mut Table) {
+fn add(cx: &mut Cx<'_>, table: &mut Table, before: Option<&Consumers>) {
     let objects = cx.objects;
     let groups = consumer_groups::translate(cx, &mut table.consumer_groups);
     let mut candidates: Vec<&Arc<KongConsumer>> = objects
@@ -102,22 +105,24 @@ fn add(cx: &mut Cx<'_>, table: &mut Table) {
         }
         let memberships = groups.memberships(cx, consumer, &object);
         let id = ids::object_id("KongConsumer", &consumer.metadata);
-        table.consumers.insert(
-            id.clone(),
-            Arc::new(Consumer {
-                id: id.clone(),
-                username: username.map(str::to_string),
-                custom_id: custom_id.map(str::to_string),
-                groups: memberships,
-                source: object.clone(),
-                header_values: Default::default(),
-            }),
-        );
+        let fresh = Consumer {
+            id: id.clone(),
+            username: username.map(str::to_string),
+            custom_id: custom_id.map(str::to_string),
+            groups: memberships,
+            source: object.clone(),
+            header_values: Default::default(),
+        };
+        let shared = match before.and_then(|b| b.consumers.get(&id)) {
+            Some(held) if **held == fresh => Arc::clone(held),
+            _ => Arc::new(fresh),
+        };
+        table.consumers.insert(id.clone(), shared);
         owners.push(Owner {
             consumer,
             id,
             object,
         });
     }
-    credentials::translate(cx, table, &owners);
+    credentials::translate(cx, table, &owners, before.map(|b| &b.credentials));
 }

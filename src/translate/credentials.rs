@@ -8,13 +8,14 @@
 use super::{Cx, ids, object_ref, secrets};
 use crate::crd::KongConsumer;
 use crate::model::{
-    ClientSecret, ClientType, Credential, CredentialBase, CredentialError, CredentialType, Fields,
-    Oauth2Credential, ObjectRef, Origin, Sensitive, Table, is_hashed_secret,
+    ClientSecret, ClientType, Credential, CredentialBase, CredentialError, CredentialType,
+    Credentials, Fields, Oauth2Credential, ObjectRef, Origin, Sensitive, Table, is_hashed_secret,
 };
 use crate::objects::CREDENTIAL_LABEL;
 use crate::objects::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// A consumer that made it into the table, whose credentials to read.
 pub(super) struct Owner<'a> {
@@ -23,9 +24,16 @@ pub(super) struct Owner<'a> {
     pub object: ObjectRef,
 }
 
-/// Adds the credentials of `owners` to `table`.
-pub(super) fn translate(cx: &mut Cx<'_>, table: &mut Table, owners: &[Owner<'_>]) {
-    let mut found: Vec<(Option<&Time>, Credential, &ObjectRef)> = Vec::new();
+/// Adds the credentials of `owners` to `table`. A credential equal to the
+/// one `before` holds under its key is that very one (see
+/// [`Credentials`]).
+pub(super) fn translate(
+    cx: &mut Cx<'_>,
+    table: &mut Table,
+    owners: &[Owner<'_>],
+    before: Option<&Credentials>,
+) {
+    let mut found: Vec<(Option<&Time>, Arc<Credential>, &ObjectRef)> = Vec::new();
     for owner in owners {
         let ns = owner.object.namespace.clone().unwrap_or_default();
         for name in &owner.consumer.credentials {
@@ -64,6 +72,12 @@ pub(super) fn translate(cx: &mut Cx<'_>, table: &mut Table, owners: &[Owner<'_>]
                 }
             };
             if let Some(credential) = read {
+                let credential = match before
+                    .and_then(|b| b.shared(credential.credential_type(), &credential.key()))
+                {
+                    Some(held) if **held == credential => Arc::clone(held),
+                    _ => Arc::new(credential),
+                };
                 found.push((
                     secret.metadata.creation_timestamp.as_ref(),
                     credential,

@@ -196,7 +196,7 @@ fn a_full_retranslate_that_changes_nothing_shares_the_last_table() {
     write(d, "b.yaml", &ingress("b", "/b", false));
     write(d, "service.yaml", &service("abc"));
     write(d, "plugin.yaml", PLUGIN);
-    write(d, "consumers.yaml", &consumers("jane"));
+    write(d, "consumers.yaml", &consumers("john"));
     let mut loader = Loader::new(d);
     let mut memo = Memo::default();
     let options = Options::default();
@@ -230,6 +230,42 @@ fn a_full_retranslate_that_changes_nothing_shares_the_last_table() {
         &before.table.consumers,
         &after.table.consumers
     ));
+
+    // One consumer renamed: the consumers are translated again, and the
+    // other consumer and both credentials are the very ones served before.
+    let before = after;
+    write(d, "consumers.yaml", &consumers("johnny"));
+    let objects = loader.load().unwrap();
+    let after = translate_cached(&objects, &options, &mut memo);
+    assert_eq!(after, translate(&objects, &options));
+    assert!(!memo.reused().consumers);
+    let consumer = |t: &crate::translate::Translation, name: &str| {
+        t.table
+            .consumers
+            .values()
+            .find(|c| c.source.name == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("consumer {name}"))
+    };
+    assert!(std::sync::Arc::ptr_eq(
+        &consumer(&before, "jane"),
+        &consumer(&after, "jane")
+    ));
+    assert!(!std::sync::Arc::ptr_eq(
+        &consumer(&before, "john"),
+        &consumer(&after, "john")
+    ));
+    let kind = crate::model::CredentialType::Oauth2;
+    for client in ["jane-client", "john-client"] {
+        let (old, new) = (
+            before.table.credentials.shared(kind, client),
+            after.table.credentials.shared(kind, client),
+        );
+        assert!(
+            std::sync::Arc::ptr_eq(old.unwrap(), new.unwrap()),
+            "credential {client} copied"
+        );
+    }
 
     // An answer that does change is new, and the memo goes on from it.
     write(d, "b.yaml", &ingress("b", "/b2", false));
