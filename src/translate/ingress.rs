@@ -117,7 +117,12 @@ pub(super) fn translate<'a>(
                     }
                 }
                 for (name, service) in services {
-                    fresh.entry(name).or_insert(service);
+                    // One equal to the last translation's is taken from
+                    // there (`services` keeps those in use), so a full
+                    // re-translate does not hold every service twice.
+                    if earlier.services.get(&name) != Some(&service) {
+                        fresh.entry(name).or_insert(service);
+                    }
                 }
                 unit
             }
