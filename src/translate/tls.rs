@@ -55,8 +55,9 @@ pub(super) fn translate(
     let mut reused = 0;
     let mut certificates: Vec<Certificate> = Vec::new();
     // Certificates by their PEM, to merge identical pairs without a walk of
-    // every certificate (10,000 Secrets are 10,000 certificates).
-    let mut by_pem: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    // every certificate (10,000 Secrets are 10,000 certificates); the PEM
+    // is borrowed from the Secrets rather than copied on every translation.
+    let mut by_pem: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for ((ns, _), ingress) in objects.ingresses.iter() {
         if !cx.class.ingress(ingress) {
             continue;
@@ -123,10 +124,7 @@ pub(super) fn translate(
             match same {
                 Some(i) => certificates[i].hosts.extend(hosts),
                 None => {
-                    by_pem
-                        .entry(cert_pem.to_string())
-                        .or_default()
-                        .push(certificates.len());
+                    by_pem.entry(cert_pem).or_default().push(certificates.len());
                     certificates.push(Certificate {
                         source: object_ref(secret.as_ref()),
                         hosts,
