@@ -42,7 +42,7 @@ pub use secret::Sensitive;
 pub use service::{
     Certificate, ClientCertificate, DEFAULT_WEIGHT, Scheme, Service, Target, UpstreamTls,
 };
-pub use shared::Shared;
+pub use shared::{Shared, same_or_new};
 
 /// Everything the data plane needs to serve requests, built whole by
 /// `translate` and swapped in whole by `publish`.

@@ -12,6 +12,16 @@ use std::sync::Arc;
 #[derive(Default)]
 pub struct Shared<T>(Arc<T>);
 
+/// `held` when `fresh` equals it, else `fresh` in an `Arc` of its own: a
+/// value translated again that came out the same stays the one the
+/// serving table holds, rather than an equal second copy.
+pub fn same_or_new<T: PartialEq>(held: Option<&Arc<T>>, fresh: T) -> Arc<T> {
+    match held {
+        Some(held) if **held == fresh => Arc::clone(held),
+        _ => Arc::new(fresh),
+    }
+}
+
 // === impl Shared ===
 
 impl<T> Shared<T> {

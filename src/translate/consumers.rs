@@ -6,7 +6,9 @@
 use super::credentials::{self, Owner};
 use super::{Cx, consumer_groups, ids, object_ref};
 use crate::crd::KongConsumer;
-use crate::model::{Consumer, ConsumerGroup, Credentials, ObjectRef, Problem, Shared, Table};
+use crate::model::{
+    Consumer, ConsumerGroup, Credentials, ObjectRef, Problem, Shared, Table, same_or_new,
+};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -113,11 +115,8 @@ fn add(cx: &mut Cx<'_>, table: &mut Table, before: Option<&Consumers>) {
             source: object.clone(),
             header_values: Default::default(),
         };
-        let shared = match before.and_then(|b| b.consumers.get(&id)) {
-            Some(held) if **held == fresh => Arc::clone(held),
-            _ => Arc::new(fresh),
-        };
-        table.consumers.insert(id.clone(), shared);
+        let held = before.and_then(|b| b.consumers.get(&id));
+        table.consumers.insert(id.clone(), same_or_new(held, fresh));
         owners.push(Owner {
             consumer,
             id,

@@ -10,6 +10,7 @@ use crate::crd::KongConsumer;
 use crate::model::{
     ClientSecret, ClientType, Credential, CredentialBase, CredentialError, CredentialType,
     Credentials, Fields, Oauth2Credential, ObjectRef, Origin, Sensitive, Table, is_hashed_secret,
+    same_or_new,
 };
 use crate::objects::CREDENTIAL_LABEL;
 use crate::objects::Secret;
@@ -72,12 +73,9 @@ pub(super) fn translate(
                 }
             };
             if let Some(credential) = read {
-                let credential = match before
-                    .and_then(|b| b.shared(credential.credential_type(), &credential.key()))
-                {
-                    Some(held) if **held == credential => Arc::clone(held),
-                    _ => Arc::new(credential),
-                };
+                let held =
+                    before.and_then(|b| b.shared(credential.credential_type(), &credential.key()));
+                let credential = same_or_new(held, credential);
                 found.push((
                     secret.metadata.creation_timestamp.as_ref(),
                     credential,
