@@ -2,8 +2,44 @@
 //! It sits below both `source` (which fills it) and `translate` (which reads
 //! it), so the pure translation never depends on the module that does I/O.
 
+/// Implements `kube::Resource` for a compact type of kingress's own read
+/// from k8s-openapi's `$from`: the same kind, group, version, plural and
+/// scope (so watches, GETs and Events need nothing else), its own metadata.
+macro_rules! resource_as {
+    ($compact:ty, $from:ty) => {
+        impl kube::Resource for $compact {
+            type DynamicType = ();
+            type Scope = <$from as kube::Resource>::Scope;
+
+            fn kind(dt: &()) -> std::borrow::Cow<'_, str> {
+                <$from as kube::Resource>::kind(dt)
+            }
+            fn group(dt: &()) -> std::borrow::Cow<'_, str> {
+                <$from as kube::Resource>::group(dt)
+            }
+            fn version(dt: &()) -> std::borrow::Cow<'_, str> {
+                <$from as kube::Resource>::version(dt)
+            }
+            fn plural(dt: &()) -> std::borrow::Cow<'_, str> {
+                <$from as kube::Resource>::plural(dt)
+            }
+            fn meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                &self.metadata
+            }
+            fn meta_mut(
+                &mut self,
+            ) -> &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                &mut self.metadata
+            }
+        }
+    };
+}
+use resource_as;
+
 pub mod class;
+pub mod endpoint_slice;
 pub mod secret;
+pub mod service;
 pub mod spec;
 #[cfg(test)]
 mod tests;
@@ -13,11 +49,12 @@ use crate::crd::{
     KongClusterPlugin, KongConsumer, KongConsumerGroup, KongIngress, KongPlugin, KongUpstreamPolicy,
 };
 use crate::kong::{Document, DocumentError};
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
+pub use endpoint_slice::EndpointSlice;
+use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::Resource;
 pub use secret::Secret;
+pub use service::Service;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

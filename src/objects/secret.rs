@@ -8,7 +8,6 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserialize;
-use std::borrow::Cow;
 use std::cmp::Ordering;
 
 /// The upstream type this one is read from.
@@ -126,29 +125,7 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-impl kube::Resource for Secret {
-    type DynamicType = ();
-    type Scope = k8s_openapi::NamespaceResourceScope;
-
-    fn kind(_: &()) -> Cow<'_, str> {
-        "Secret".into()
-    }
-    fn group(_: &()) -> Cow<'_, str> {
-        "".into()
-    }
-    fn version(_: &()) -> Cow<'_, str> {
-        "v1".into()
-    }
-    fn plural(_: &()) -> Cow<'_, str> {
-        "secrets".into()
-    }
-    fn meta(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-    fn meta_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
+super::resource_as!(Secret, K8sSecret);
 
 #[cfg(test)]
 mod tests {

@@ -6,8 +6,8 @@ use super::bucket::{Bucket, Written};
 use crate::model::ObjectRef;
 use crate::objects::ObjectKey;
 use crate::objects::ObjectSet;
+use crate::objects::Service;
 use crate::objects::class::ClassFilter;
-use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::{Ingress, IngressLoadBalancerIngress};
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Client, ResourceExt};
@@ -62,32 +62,14 @@ fn entry(address: &str) -> IngressLoadBalancerIngress {
 }
 
 fn service_addresses(service: &Service) -> Vec<IngressLoadBalancerIngress> {
-    let spec = service.spec.as_ref();
-    if spec.and_then(|s| s.type_.as_deref()) == Some("LoadBalancer") {
-        let lb = service
-            .status
-            .as_ref()
-            .and_then(|s| s.load_balancer.as_ref());
-        return lb
-            .and_then(|lb| lb.ingress.as_ref())
-            .into_iter()
-            .flatten()
-            .filter_map(|i| {
-                let address = i.ip.as_deref().or(i.hostname.as_deref())?;
-                Some(entry(address))
-            })
-            .collect();
-    }
-    let ips = spec.and_then(|s| s.cluster_ips.clone()).unwrap_or_default();
-    let ips = if ips.is_empty() {
-        spec.and_then(|s| s.cluster_ip.clone())
-            .into_iter()
-            .collect()
+    let addresses = if service.is_load_balancer() {
+        &service.load_balancer
     } else {
-        ips
+        &service.cluster_ips
     };
-    ips.iter()
-        .filter(|ip| *ip != "None" && !ip.is_empty())
+    addresses
+        .iter()
+        .filter(|ip| &***ip != "None" && !ip.is_empty())
         .map(|ip| entry(ip))
         .collect()
 }

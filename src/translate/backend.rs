@@ -4,15 +4,11 @@
 use super::annotations::{self, ServiceSettings};
 use super::{Cx, kong_ingress, object_ref, upstream_policy};
 use crate::model::{self, ObjectRef, Problem, Table, Target};
-use k8s_openapi::api::core::v1::{Service, ServicePort};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
+use crate::objects::service::ServicePort;
+use crate::objects::{EndpointSlice, Service};
 use k8s_openapi::api::networking::v1::ServiceBackendPort;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// Label that ties an EndpointSlice to its Service.
-const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 
 /// How an Ingress backend names the Service port (KIC's `PortDef`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,7 +85,7 @@ impl PortDef {
             PortDef::Number(n) => ports.iter().find(|p| p.port == *n),
             PortDef::Name(name) => ports.iter().find(|p| {
                 p.name.as_deref() == Some(name.as_str())
-                    || matches!(&p.target_port, Some(IntOrString::String(t)) if t == name)
+                    || p.target_name.as_deref() == Some(name.as_str())
             }),
             PortDef::Implicit => match ports {
                 [only] => Some(only),
@@ -131,13 +127,7 @@ impl<'a> Backends<'a> {
         let of_service = endpoint_slices
             .range(from..)
             .take_while(|((ns, _), _)| ns == namespace)
-            .filter(|(_, slice)| {
-                let labels = slice.metadata.labels.as_ref();
-                labels
-                    .and_then(|l| l.get(SERVICE_NAME_LABEL))
-                    .map(String::as_str)
-                    == Some(name)
-            })
+            .filter(|(_, slice)| slice.service.as_deref() == Some(name))
             .map(|(_, slice)| slice.as_ref())
             .collect();
         BTreeMap::from([((namespace, name), of_service)])
@@ -146,14 +136,9 @@ impl<'a> Backends<'a> {
     fn index(endpoint_slices: &'a crate::objects::Store<EndpointSlice>) -> SliceIndex<'a> {
         let mut slices: SliceIndex<'a> = BTreeMap::new();
         for ((ns, _), slice) in endpoint_slices {
-            let service = slice
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(SERVICE_NAME_LABEL));
-            if let Some(service) = service {
+            if let Some(service) = &slice.service {
                 slices
-                    .entry((ns.as_str(), service.as_str()))
+                    .entry((ns.as_str(), &**service))
                     .or_default()
                     .push(slice);
             }
@@ -225,10 +210,9 @@ impl<'a> Backends<'a> {
                 message: format!("backend Service {namespace}/{name} not found"),
             });
         };
-        let spec = service.spec.as_ref();
-        let ports = spec.and_then(|s| s.ports.as_deref()).unwrap_or_default();
-        let external = spec.and_then(|s| s.type_.as_deref()) == Some("ExternalName");
-        let external_name = spec.and_then(|s| s.external_name.as_deref());
+        let ports = &service.ports;
+        let external = service.is_external_name();
+        let external_name = service.external_name.as_deref();
         let service_port = port.find(ports);
         let targets = match (service_port, external, port) {
             (Some(p), true, _) => external_target(external_name, p.port),
@@ -302,7 +286,7 @@ fn targets(
     let want = port.name.as_deref().unwrap_or_default();
     let mut targets = Vec::new();
     for slice in slices.get(&(namespace, name)).into_iter().flatten() {
-        for slice_port in slice.ports.iter().flatten() {
+        for slice_port in &slice.ports {
             let same_name = slice_port.name.as_deref().unwrap_or_default() == want;
             let tcp = slice_port.protocol.as_deref().unwrap_or("TCP") == "TCP";
             let Some(number) = slice_port.port.and_then(|p| u16::try_from(p).ok()) else {
@@ -313,11 +297,8 @@ fn targets(
             }
             for endpoint in &slice.endpoints {
                 // `ready` unset means ready (EndpointSlice API).
-                if endpoint.conditions.as_ref().and_then(|c| c.ready) == Some(false) {
-                    continue;
-                }
-                if let Some(address) = endpoint.addresses.first() {
-                    targets.push(Target::new(address.clone(), number));
+                if endpoint.ready != Some(false) {
+                    targets.push(Target::new(endpoint.address.to_string(), number));
                 }
             }
         }

@@ -11,7 +11,7 @@ use super::plugin_config::PluginSpec;
 use super::{Cx, ids, object_ref};
 use crate::model::plugin::{ConfigError, PluginOrdering, Scope, order_plugins};
 use crate::model::{ObjectRef, PluginConfig, PluginInstance, Problem, Table};
-use k8s_openapi::api::core::v1::Service;
+use crate::objects::Service;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

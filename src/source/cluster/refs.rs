@@ -3,9 +3,9 @@
 //! Secret in the cluster (KIC's memory problem).
 
 use crate::crd::{KongClusterPlugin, KongPlugin};
+use crate::objects::Service;
 use crate::objects::class::ClassFilter;
 use crate::objects::{ObjectKey, SERVICE_CONFIG_MAP_ANNOTATIONS, SERVICE_SECRET_ANNOTATIONS};
-use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::ResourceExt;
 use std::collections::BTreeSet;

@@ -13,7 +13,7 @@ fn key(name: &str) -> (String, String) {
 
 fn port(objects: &ObjectSet, name: &str) -> i32 {
     let service = &objects.services[&key(name)];
-    service.spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port
+    service.ports[0].port
 }
 
 #[test]
