@@ -39,6 +39,42 @@ pub(super) struct Candidate<'t> {
 pub(super) struct PathIndex {
     /// (fields, host rank) shared by every entry.
     tier: (u8, HostRank),
+    lookup: Lookup,
+}
+
+/// Most tiers hold one route's one or two paths (an Ingress per host):
+/// those are a short list scanned in order, which is built and searched
+/// faster than hash maps and takes a tenth of their memory. Tiers with
+/// more entries, or any regex, get the maps.
+enum Lookup {
+    Few(Box<[Few]>),
+    Many(Box<Many>),
+}
+
+/// At most this many entries, none a regex: a [`Lookup::Few`].
+const FEW: usize = 8;
+
+/// One entry of a [`Lookup::Few`], greatest summary first.
+struct Few {
+    path: FewPath,
+    entry: Entry,
+}
+
+/// The path condition of a [`Few`] entry.
+enum FewPath {
+    /// `Exact`: the path equals it.
+    Exact(Box<str>),
+    /// `Prefix`, by its base (`/foo` for `/foo/`): the path equals the
+    /// base or starts with base + `/`.
+    Prefix(Box<str>),
+    /// `Plain`: the path starts with it.
+    Plain(Box<str>),
+    /// No path condition: every path.
+    Any,
+}
+
+/// The maps of a tier with many entries.
+struct Many {
     /// `Exact` paths.
     exact: FastMap<Box<str>, Vec<Entry>>,
     /// Regex paths, tried in summary order.
@@ -58,14 +94,102 @@ impl PathIndex {
     /// Builds the index of one tier. Every candidate must have the same
     /// `Summary::tier`.
     pub(super) fn build(mut candidates: Vec<Candidate<'_>>) -> Self {
-        // Greatest summary first, so each bucket vector below is in lookup
-        // order without sorting it again.
+        // Greatest summary first, so each list below is in lookup order
+        // without sorting it again.
         candidates.sort_by_key(|c| Reverse(c.summary));
         let tier = candidates
             .first()
             .map_or((0, HostRank::Any), |c| c.summary.tier());
-        let mut index = PathIndex {
-            tier,
+        debug_assert!(candidates.iter().all(|c| c.summary.tier() == tier));
+        let few = candidates.len() <= FEW
+            && !candidates
+                .iter()
+                .any(|c| matches!(c.path, Some(PathMatch::Regex(_))));
+        let lookup = if few {
+            Lookup::Few(candidates.into_iter().map(Few::of).collect())
+        } else {
+            Lookup::Many(Box::new(Many::build(candidates)))
+        };
+        PathIndex { tier, lookup }
+    }
+
+    /// The tier every entry of this index has.
+    pub(super) fn tier(&self) -> (u8, HostRank) {
+        self.tier
+    }
+
+    /// Number of entries (for `Debug`).
+    pub(super) fn len(&self) -> usize {
+        match &self.lookup {
+            Lookup::Few(few) => few.len(),
+            Lookup::Many(many) => many.len(),
+        }
+    }
+
+    /// The best entry of this tier that matches `req`.
+    pub(super) fn search(&self, routes: &[Shared<Route>], req: &RequestInfo<'_>) -> Option<Hit> {
+        let allowed = |e: &Entry| e.unconditional || admits(routes, e, req);
+        let (entry, strip_len) = match &self.lookup {
+            // Greatest summary first: the first entry that matches is the
+            // tier's best, as the maps below find it class by class.
+            Lookup::Few(few) => few.iter().find_map(|f| {
+                let len = f.path.strip_len(req.path)?;
+                allowed(&f.entry).then_some((&f.entry, len))
+            })?,
+            Lookup::Many(many) => many.search(routes, req.path, allowed)?,
+        };
+        Some(Hit {
+            summary: entry.summary,
+            strip_len,
+        })
+    }
+}
+
+// === impl Few ===
+
+impl Few {
+    fn of(c: Candidate<'_>) -> Self {
+        let path = match c.path {
+            Some(PathMatch::Exact(p)) => FewPath::Exact(p.as_str().into()),
+            Some(PathMatch::Prefix(p)) => FewPath::Prefix(prefix_base(p).into()),
+            Some(PathMatch::Plain(p)) => FewPath::Plain(p.as_str().into()),
+            None => FewPath::Any,
+            Some(PathMatch::Regex(_)) => unreachable!("a tier with a regex has maps"),
+        };
+        Few {
+            path,
+            entry: Entry {
+                summary: c.summary,
+                unconditional: c.unconditional,
+            },
+        }
+    }
+}
+
+// === impl FewPath ===
+
+impl FewPath {
+    /// How much of `path` the condition matched (what `strip_path`
+    /// removes), or `None` when it does not match.
+    fn strip_len(&self, path: &str) -> Option<usize> {
+        match self {
+            FewPath::Exact(p) => (path == &**p).then_some(path.len()),
+            FewPath::Prefix(base) => {
+                let rest = path.strip_prefix(&**base)?;
+                (rest.is_empty() || rest.starts_with('/')).then_some(base.len())
+            }
+            FewPath::Plain(p) => path.starts_with(&**p).then_some(p.len()),
+            FewPath::Any => Some(0),
+        }
+    }
+}
+
+// === impl Many ===
+
+impl Many {
+    /// Candidates greatest summary first.
+    fn build(candidates: Vec<Candidate<'_>>) -> Self {
+        let mut index = Many {
             exact: FastMap::default(),
             regex: RegexList::default(),
             whole: FastMap::default(),
@@ -73,7 +197,6 @@ impl PathIndex {
             probes: Probes::default(),
         };
         for c in candidates {
-            debug_assert_eq!(c.summary.tier(), tier);
             let entry = Entry {
                 summary: c.summary,
                 unconditional: c.unconditional,
@@ -95,42 +218,31 @@ impl PathIndex {
         index
     }
 
-    /// The tier every entry of this index has.
-    pub(super) fn tier(&self) -> (u8, HostRank) {
-        self.tier
-    }
-
-    /// Number of entries (for `Debug`).
-    pub(super) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         let sum = |m: &FastMap<Box<str>, Vec<Entry>>| m.values().map(Vec::len).sum::<usize>();
         // `whole` repeats the `Prefix` entries of `prefixes`.
         sum(&self.exact) + self.regex.len() + sum(&self.prefixes)
     }
 
-    /// The best entry of this tier that matches `req`.
-    pub(super) fn search<'i>(
+    /// The best allowed entry matching `path`, and how much of the path it
+    /// matched.
+    fn search<'i>(
         &'i self,
         routes: &[Shared<Route>],
-        req: &RequestInfo<'_>,
-    ) -> Option<Hit> {
-        let path = req.path;
-        let allowed = |e: &Entry| e.unconditional || admits(routes, e, req);
+        path: &str,
+        allowed: impl Fn(&Entry) -> bool,
+    ) -> Option<(&'i Entry, usize)> {
         let first = |bucket: Option<&'i Vec<Entry>>| bucket?.iter().find(|e| allowed(e));
-        let hit = |e: &Entry, strip_len| Hit {
-            summary: e.summary,
-            strip_len,
-        };
-
         if let Some(e) = first(self.exact.get(path)) {
-            return Some(hit(e, path.len()));
+            return Some((e, path.len()));
         }
-        if let Some((e, len)) = self.regex.first_match(routes, path, allowed) {
-            return Some(hit(e, len));
+        if let Some((e, len)) = self.regex.first_match(routes, path, &allowed) {
+            return Some((e, len));
         }
         // A path equal to a `Prefix` base ranks as base + `/`, one byte
         // longer than anything probed below.
         if let Some(e) = first(self.whole.get(path)) {
-            return Some(hit(e, path.len()));
+            return Some((e, path.len()));
         }
         for head in self.probes.heads(path) {
             let Some(e) = first(self.prefixes.get(head)) else {
@@ -144,7 +256,7 @@ impl PathIndex {
                 } => len - 1,
                 _ => len,
             };
-            return Some(hit(e, strip_len));
+            return Some((e, strip_len));
         }
         None
     }
@@ -167,4 +279,67 @@ fn admits(routes: &[Shared<Route>], e: &Entry, req: &RequestInfo<'_>) -> bool {
     (r.methods.is_empty() || r.methods.iter().any(|m| m == req.method))
         && r.headers.iter().all(|h| h.matches(req.headers))
         && (r.snis.is_empty() || req.sni.is_none_or(|sni| r.snis.iter().any(|s| s == sni)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::router::fixtures::{RouteFixture, get, route};
+    use proptest::prelude::*;
+
+    const PATHS: &[&str] = &["", "/", "/a", "/a/", "/a/b", "/ab", "/a//", "/é", "/a/é"];
+
+    fn condition() -> impl Strategy<Value = Option<PathMatch>> {
+        (0..4usize, prop::sample::select(PATHS)).prop_map(|(kind, p)| match kind {
+            0 => Some(PathMatch::Exact(p.into())),
+            1 => Some(PathMatch::Prefix(p.into())),
+            2 => Some(PathMatch::Plain(p.into())),
+            _ => None,
+        })
+    }
+
+    proptest! {
+        /// The short list finds what the maps find, for every path.
+        #[test]
+        fn few_finds_what_the_maps_find(
+            conditions in prop::collection::vec(condition(), 1..=FEW),
+            methods in prop::collection::vec(any::<bool>(), FEW),
+        ) {
+            let routes: Vec<Shared<Route>> = conditions
+                .iter()
+                .zip(&methods)
+                .enumerate()
+                .map(|(i, (c, get_only))| {
+                    let mut r = route(&format!("r{i}")).with(|r| r.paths.extend(c.clone()));
+                    if *get_only {
+                        r = r.with(|r| r.methods.push("GET".into()));
+                    }
+                    Shared::new(r)
+                })
+                .collect();
+            // One tier: every route sets paths or none, and methods or none.
+            let candidates = || {
+                routes.iter().enumerate().map(|(i, r)| Candidate {
+                    summary: Summary::new(i, r, None, (!r.paths.is_empty()).then_some(0)),
+                    unconditional: r.methods.is_empty(),
+                    path: r.paths.first(),
+                })
+            };
+            let tiers: std::collections::BTreeSet<_> = candidates().map(|c| c.summary.tier()).collect();
+            prop_assume!(tiers.len() == 1);
+            let few = PathIndex::build(candidates().collect());
+            prop_assert!(matches!(few.lookup, Lookup::Few(_)));
+            let mut sorted: Vec<Candidate<'_>> = candidates().collect();
+            sorted.sort_by_key(|c| Reverse(c.summary));
+            let many = PathIndex { tier: few.tier, lookup: Lookup::Many(Box::new(Many::build(sorted))) };
+            for path in PATHS.iter().chain(&["/a/b/c", "/abc", "/b", "/a/é/x"]) {
+                for method in ["GET", "POST"] {
+                    let req = get("a.test", path).method(method);
+                    let (a, b) = (few.search(&routes, &req.info()), many.search(&routes, &req.info()));
+                    let key = |h: Option<Hit>| h.map(|h| (h.summary, h.strip_len));
+                    prop_assert_eq!(key(a), key(b), "{} {}", method, path);
+                }
+            }
+        }
+    }
 }
