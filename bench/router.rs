@@ -1,7 +1,8 @@
 //! `router::find` over 10,000 routes: hits through an exact host, a wildcard
 //! host, a host-less prefix and a regex, and misses by host and by path; the
 //! path normalisation the proxy runs before every lookup; and the cost of
-//! building the index once per published table.
+//! building the index once per published table; and the same for one Ingress
+//! per host (10,000 hosts with one or two paths each).
 //!
 //! Run: `cargo bench --bench router` (add `-- --quick` for a short run).
 // Test code: a failed unwrap is a failed test, with its location.
@@ -160,11 +161,45 @@ fn bench_normalise(c: &mut Criterion) {
     group.finish();
 }
 
+/// One Ingress per host, as most clusters and `bench/scale` have it:
+/// 10,000 hosts, each with a `Prefix /` route, every fifth also with an
+/// `Exact /healthz` route.
+fn per_host_table() -> Table {
+    let mut routes = Vec::with_capacity(12_000);
+    for h in 0..10_000 {
+        let host = format!("app-{h}.scale.test");
+        routes.push(route(&[&host], PathMatch::Prefix("/".into()), &[]));
+        if h % 5 == 0 {
+            routes.push(route(&[&host], PathMatch::Exact("/healthz".into()), &[]));
+        }
+    }
+    Table {
+        routes: routes.into_iter().map(Shared::new).collect(),
+        ..Table::default()
+    }
+}
+
 fn bench_build(c: &mut Criterion) {
     let table = table();
     c.bench_function("router_new_10k_routes", |b| {
         b.iter(|| Router::new(black_box(&table)))
     });
+    let per_host = per_host_table();
+    c.bench_function("router_new_10k_hosts", |b| {
+        b.iter(|| Router::new(black_box(&per_host)))
+    });
+    let router = Router::new(&per_host);
+    let mut group = c.benchmark_group("find_10k_hosts");
+    for (name, req) in [
+        ("hit/prefix", get("app-4321.scale.test", "/orders/42")),
+        ("hit/exact", get("app-4320.scale.test", "/healthz")),
+    ] {
+        assert!(find(&per_host, &router, &req).is_some(), "{name}");
+        group.bench_function(name, |b| {
+            b.iter(|| find(black_box(&per_host), black_box(&router), black_box(&req)))
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, bench_find, bench_normalise, bench_build);

@@ -9,6 +9,7 @@ use crate::router::Router;
 use arc_swap::ArcSwap;
 use balance::Balancers;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// A published table with its router index and generation number.
@@ -68,16 +69,21 @@ impl TableHandle {
     /// routes takes milliseconds that belong to neither the swap nor a
     /// request.
     pub fn replace(&self, table: Table) -> Replaced {
+        let start = Instant::now();
         let current = self.current.load_full();
         if current.generation > 0 && current.table == table {
             return Replaced {
                 generation: None,
                 previous: None,
+                compare: start.elapsed(),
+                index: Duration::ZERO,
             };
         }
+        let compare = start.elapsed();
         let generation = current.generation + 1;
         let router = Router::new(&table);
         let balancers = Balancers::build(&table, Some(&current.balancers));
+        let index = start.elapsed() - compare;
         self.current.store(Arc::new(Published {
             generation,
             table,
@@ -88,6 +94,8 @@ impl TableHandle {
         Replaced {
             generation: Some(generation),
             previous: Some(current),
+            compare,
+            index,
         }
     }
 
@@ -110,6 +118,10 @@ pub struct Replaced {
     /// The table that was current before, when one was replaced; requests
     /// that loaded it may still hold it.
     pub previous: Option<Arc<Published>>,
+    /// Time spent comparing the table with the current one.
+    pub compare: Duration,
+    /// Time spent building the router index and the balancers.
+    pub index: Duration,
 }
 
 impl Default for TableHandle {

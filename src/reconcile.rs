@@ -93,6 +93,7 @@ impl Reconciler {
         let mut translation = translate::translate_cached(&objects, &self.options, &mut self.memo);
         let translate = start.elapsed();
         self.sealer.seal(&mut translation.table);
+        let sealed = start.elapsed() - translate;
         let replaced = self.handle.replace(translation.table);
         let generation = replaced.generation;
         let total = start.elapsed();
@@ -119,6 +120,9 @@ impl Reconciler {
                 problems = translation.problems.len(),
                 reused_ingresses = self.memo.reused().ingresses,
                 translate_ms = translate.as_secs_f64() * 1e3,
+                seal_ms = sealed.as_secs_f64() * 1e3,
+                compare_ms = replaced.compare.as_secs_f64() * 1e3,
+                index_ms = replaced.index.as_secs_f64() * 1e3,
                 total_ms = total.as_secs_f64() * 1e3,
                 "published routing table"
             );
