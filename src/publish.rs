@@ -76,14 +76,16 @@ impl TableHandle {
                 generation: None,
                 previous: None,
                 compare: start.elapsed(),
-                index: Duration::ZERO,
+                router: Duration::ZERO,
+                balancers: Duration::ZERO,
             };
         }
         let compare = start.elapsed();
         let generation = current.generation + 1;
         let router = Router::new(&table);
+        let routed = start.elapsed();
         let balancers = Balancers::build(&table, Some(&current.balancers));
-        let index = start.elapsed() - compare;
+        let built = start.elapsed() - routed;
         self.current.store(Arc::new(Published {
             generation,
             table,
@@ -95,7 +97,8 @@ impl TableHandle {
             generation: Some(generation),
             previous: Some(current),
             compare,
-            index,
+            router: routed - compare,
+            balancers: built,
         }
     }
 
@@ -120,8 +123,10 @@ pub struct Replaced {
     pub previous: Option<Arc<Published>>,
     /// Time spent comparing the table with the current one.
     pub compare: Duration,
-    /// Time spent building the router index and the balancers.
-    pub index: Duration,
+    /// Time spent building the router index.
+    pub router: Duration,
+    /// Time spent building the balancers.
+    pub balancers: Duration,
 }
 
 impl Default for TableHandle {

@@ -122,7 +122,8 @@ impl Reconciler {
                 translate_ms = translate.as_secs_f64() * 1e3,
                 seal_ms = sealed.as_secs_f64() * 1e3,
                 compare_ms = replaced.compare.as_secs_f64() * 1e3,
-                index_ms = replaced.index.as_secs_f64() * 1e3,
+                router_ms = replaced.router.as_secs_f64() * 1e3,
+                balancers_ms = replaced.balancers.as_secs_f64() * 1e3,
                 total_ms = total.as_secs_f64() * 1e3,
                 "published routing table"
             );

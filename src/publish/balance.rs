@@ -15,9 +15,9 @@ mod health;
 mod ring;
 mod wheel;
 
-use crate::model::{Algorithm, Balance, Service, Table, Target};
+use crate::model::{Algorithm, Balance, Service, Shared, Table, Target};
 use ring::Ring;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -27,9 +27,14 @@ pub use health::{Health, Source, Verdict};
 
 /// The balancers of one table, by service name (services of one upstream
 /// share theirs).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Balancers {
-    by_service: HashMap<String, Arc<Balancer>>,
+    by_service: Arc<HashMap<String, Arc<Balancer>>>,
+    /// The services these balancers were built for. Translate hands the
+    /// next table the very same services when none changed (an edit of
+    /// routes or consumers alone), and that table gets these balancers
+    /// again without looking at each service: 36 ms at 50,000 services.
+    services: Option<Shared<BTreeMap<String, Service>>>,
     /// Counts health changes of every generation's targets (shared across
     /// tables), so watchers refresh only when something changed.
     changes: Arc<AtomicU64>,
@@ -87,12 +92,32 @@ pub struct InFlight {
 
 // === impl Balancers ===
 
+impl std::fmt::Debug for Balancers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The services are the table's; printing them again says nothing.
+        f.debug_struct("Balancers")
+            .field("by_service", &self.by_service)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Balancers {
     /// The balancers of `table`, one per upstream, keeping from `previous`
     /// every balancer whose upstream did not change and the state of every
     /// target that stayed.
     pub fn build(table: &Table, previous: Option<&Balancers>) -> Self {
         let changes = previous.map_or_else(Default::default, |p| Arc::clone(&p.changes));
+        if let Some(p) = previous
+            && p.services
+                .as_ref()
+                .is_some_and(|s| Shared::ptr_eq(s, &table.services))
+        {
+            return Self {
+                by_service: Arc::clone(&p.by_service),
+                services: p.services.clone(),
+                changes,
+            };
+        }
         let mut by_upstream: HashMap<&str, Arc<Balancer>> = HashMap::new();
         let by_service = table
             .services
@@ -118,7 +143,8 @@ impl Balancers {
             })
             .collect();
         Self {
-            by_service,
+            by_service: Arc::new(by_service),
+            services: Some(table.services.clone()),
             changes,
         }
     }

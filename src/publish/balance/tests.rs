@@ -303,3 +303,26 @@ fn services_of_one_upstream_share_one_balancer_position_and_health() {
     ));
     assert_eq!(apart.get("d").unwrap().targets().len(), 1);
 }
+
+#[test]
+fn the_very_same_services_get_the_last_balancers_and_a_copy_does_not() {
+    let first = table(service(2, None));
+    let built = Balancers::build(&first, None);
+    // Translate hands an unchanged table's next generation the same map.
+    let next = Table {
+        services: first.services.clone(),
+        ..Table::default()
+    };
+    let again = Balancers::build(&next, Some(&built));
+    assert!(Arc::ptr_eq(&again.by_service, &built.by_service));
+    // An equal map of its own is looked at service by service: the
+    // balancer is kept, the map is built anew.
+    let copy = table(service(2, None));
+    let rebuilt = Balancers::build(&copy, Some(&again));
+    assert!(!Arc::ptr_eq(&rebuilt.by_service, &again.by_service));
+    assert!(Arc::ptr_eq(only(&rebuilt), only(&built)));
+    // A changed service gets a balancer of its own.
+    let changed = Balancers::build(&table(service(3, None)), Some(&rebuilt));
+    assert!(!Arc::ptr_eq(only(&changed), only(&built)));
+    assert_eq!(only(&changed).targets().len(), 3);
+}
