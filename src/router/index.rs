@@ -85,6 +85,9 @@ impl Index {
         }
 
         let mut index = Index::default();
+        // Most buckets are exact hosts: one allocation, not a dozen
+        // doublings of a map of tens of thousands.
+        index.exact.reserve(staged.len());
         for (key, candidates) in staged {
             if !matches!(key, HostKey::Any | HostKey::Exact(_)) {
                 let fields = candidates.iter().map(|c| c.summary.fields).max();
