@@ -1,7 +1,9 @@
 //! The path index of one tier: every (route, path) pair that shares a host
 //! condition and a number of match fields. Those pairs differ only in their
 //! path rank and declaration order, so lookups go class by class (exact,
-//! regex, prefix) and the first hit is the tier's best.
+//! regex, prefix) and the first hit is the tier's best. A tier of a few
+//! plain entries (one Ingress per host) is instead a short list in that
+//! same order, scanned until the first entry that matches.
 
 use super::RequestInfo;
 use super::hash::FastMap;
