@@ -82,7 +82,7 @@ impl TableHandle {
         }
         let compare = start.elapsed();
         let generation = current.generation + 1;
-        let router = Router::new(&table);
+        let router = Router::next(&table, &current.table, &current.router);
         let routed = start.elapsed();
         let balancers = Balancers::build(&table, Some(&current.balancers));
         let built = start.elapsed() - routed;

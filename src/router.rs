@@ -142,6 +142,17 @@ impl Router {
             index: index::Index::build(&table.routes),
         }
     }
+
+    /// The index for `table` when `last` is the index of `before`: what no
+    /// changed route touches is shared with `last` (an edit among tens of
+    /// thousands of Ingresses rebuilds a few hosts' buckets), else a whole
+    /// build. [`find`] must be given `table`.
+    pub fn next(table: &Table, before: &Table, last: &Router) -> Self {
+        let index = index::Index::next(&table.routes, &before.routes, &last.index);
+        Self {
+            index: index.unwrap_or_else(|| index::Index::build(&table.routes)),
+        }
+    }
 }
 
 impl Default for Router {

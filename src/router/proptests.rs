@@ -6,7 +6,7 @@
 use super::fixtures::{Req, route, table};
 use super::summary::Summary;
 use super::{RouteMatch, Router, find};
-use crate::model::{HostMatch, PathMatch, PathRegex, Route, Table};
+use crate::model::{HostMatch, PathMatch, PathRegex, Route, Shared, Table};
 use proptest::prelude::*;
 use std::cmp::Reverse;
 
@@ -191,6 +191,33 @@ proptest! {
     fn index_agrees_with_brute_force(t in table_strategy(), req in request_strategy()) {
         let router = Router::new(&t);
         prop_assert_eq!(find(&t, &router, &req.info()), reference(&t, &req));
+    }
+
+    #[test]
+    fn an_index_built_from_the_last_answers_as_a_whole_build(
+        t in table_strategy(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), route_strategy()), 0..4),
+        reqs in prop::collection::vec(request_strategy(), 8),
+    ) {
+        let last = Router::new(&t);
+        // The same routes (the very `Arc`s) but for a few replaced in place.
+        let mut next = t.clone();
+        for (at, mut route) in edits {
+            if next.routes.is_empty() {
+                break;
+            }
+            let i = at.index(next.routes.len());
+            route.name = format!("edited{i}");
+            next.routes[i] = Shared::new(route);
+        }
+        let incremental = Router::next(&next, &t, &last);
+        let whole = Router::new(&next);
+        for req in &reqs {
+            prop_assert_eq!(
+                find(&next, &incremental, &req.info()),
+                find(&next, &whole, &req.info())
+            );
+        }
     }
 
     #[test]
