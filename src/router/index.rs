@@ -89,7 +89,9 @@ const FEW_CHANGED: usize = 64;
 impl Index {
     /// Indexes every (host, path) pair of every route.
     pub(super) fn build(routes: &[Shared<Route>]) -> Self {
-        let staged = Staged::of(routes, |_| true, true);
+        let mut staged = Staged::default();
+        staged.exact.reserve(routes.len());
+        staged.add(routes, |_| true, true);
         let count = Shards::count_for(staged.exact.len());
         Index {
             exact: Shards::build(count, staged.exact, None),
@@ -131,7 +133,9 @@ impl Index {
                 }
             }
         }
-        let staged = Staged::of(
+        // Only the hosts of the marked shards: no room for all of them.
+        let mut staged = Staged::default();
+        staged.add(
             routes,
             |host| affected[Shards::shard(host, count)],
             rest_changed,
@@ -253,11 +257,11 @@ impl Rest {
 // === impl Staged ===
 
 impl<'r> Staged<'r> {
-    /// The candidates of every route for the exact hosts `exact` accepts
-    /// and, when `rest`, for wildcard hosts and routes without hosts.
-    fn of(routes: &'r [Shared<Route>], exact: impl Fn(&str) -> bool, rest: bool) -> Self {
-        let mut staged = Staged::default();
-        staged.exact.reserve(routes.len());
+    /// Adds the candidates of every route for the exact hosts `exact`
+    /// accepts and, when `rest`, for wildcard hosts and routes without
+    /// hosts.
+    fn add(&mut self, routes: &'r [Shared<Route>], exact: impl Fn(&str) -> bool, rest: bool) {
+        let staged = self;
         for (index, route) in routes.iter().enumerate() {
             // No host (or path) condition is one entry without it; indexes
             // instead of collected lists, as this runs on every publish.
@@ -290,7 +294,6 @@ impl<'r> Staged<'r> {
                 }
             }
         }
-        staged
     }
 }
 
