@@ -12,7 +12,7 @@
 //! up to its first chunk before the response is handed to the client
 //! connection ([`response_body`]).
 
-use super::forward::Lease;
+use super::forward::{DirectBody, Lease};
 use crate::plugins::{BoxBody, BoxError, full_body};
 use crate::publish::balance::InFlight;
 use bytes::Bytes;
@@ -46,11 +46,20 @@ const PREFETCH_LIMIT: u64 = 64 * 1024;
 /// back to the pool once the body has ended. A body dropped early, or one
 /// that failed, takes its connection with it (hyper closes it).
 pub(super) struct UpstreamBody {
-    inner: Incoming,
+    inner: Inner,
     lease: Option<Lease>,
     /// Counts the request on its target (least-connections, latency) until
     /// the body ends.
     in_flight: Option<InFlight>,
+}
+
+/// Where an upstream body comes from.
+enum Inner {
+    /// hyper's client connection task.
+    Hyper(Incoming),
+    /// The connection itself, read as the body is polled (it returns the
+    /// connection on its own).
+    Direct(DirectBody),
 }
 
 /// An upstream response body whose first frame was already read.
@@ -175,7 +184,7 @@ pub(super) async fn response_body(mut body: UpstreamBody, headers: &HeaderMap) -
             Ok(data) => return full_body(data),
             Err(frame) => Ok(frame),
         },
-        Some(first) => first.map_err(|e| Box::new(e) as BoxError),
+        Some(first) => first,
     };
     Primed {
         first: Some(first),
@@ -185,7 +194,7 @@ pub(super) async fn response_body(mut body: UpstreamBody, headers: &HeaderMap) -
 }
 
 fn boxed(body: UpstreamBody) -> BoxBody {
-    body.map_err(|e| Box::new(e) as BoxError).boxed()
+    body.boxed()
 }
 
 // === impl UpstreamBody ===
@@ -195,7 +204,7 @@ impl UpstreamBody {
     /// not be reused (an upgraded one).
     pub(super) fn new(inner: Incoming, lease: Option<Lease>) -> Self {
         let mut body = Self {
-            inner,
+            inner: Inner::Hyper(inner),
             lease,
             in_flight: None,
         };
@@ -203,6 +212,15 @@ impl UpstreamBody {
         // its connection at once.
         body.release_if_ended();
         body
+    }
+
+    /// A body read straight from its connection.
+    pub(super) fn direct(body: DirectBody) -> Self {
+        Self {
+            inner: Inner::Direct(body),
+            lease: None,
+            in_flight: None,
+        }
     }
 
     /// Keeps the target's in-flight count up until the body ends.
@@ -224,14 +242,14 @@ impl UpstreamBody {
 
 impl Body for UpstreamBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        let polled = this.inner.poll_frame(cx);
         match &polled {
             Poll::Ready(None) => {
                 this.in_flight = None;
@@ -255,6 +273,33 @@ impl Body for UpstreamBody {
     }
 }
 
+// === impl Inner ===
+
+impl Inner {
+    fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self {
+            Inner::Hyper(body) => Pin::new(body)
+                .poll_frame(cx)
+                .map_err(|e| Box::new(e) as BoxError),
+            Inner::Direct(body) => Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Inner::Hyper(body) => body.is_end_stream(),
+            Inner::Direct(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Inner::Hyper(body) => body.size_hint(),
+            Inner::Direct(body) => body.size_hint(),
+        }
+    }
+}
+
 // === impl Primed ===
 
 impl Body for Primed {
@@ -269,9 +314,7 @@ impl Body for Primed {
         if let Some(first) = this.first.take() {
             return Poll::Ready(Some(first));
         }
-        Pin::new(&mut this.rest)
-            .poll_frame(cx)
-            .map_err(|e| Box::new(e) as BoxError)
+        Pin::new(&mut this.rest).poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {

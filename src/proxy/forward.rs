@@ -3,7 +3,8 @@
 //! connection cannot be opened, and bound the wait for the response
 //! headers.
 //!
-//! HTTP upstreams get HTTP/1.1 on pooled connections (`pool`); gRPC
+//! HTTP upstreams get HTTP/1.1 on pooled connections (`pool`), read and
+//! written by the request itself when it has no body (`direct`); gRPC
 //! upstreams get HTTP/2 on shared, multiplexed ones (`multiplex`); HTTPS
 //! upstreams get whichever they choose by ALPN (WebSocket upgrades offer
 //! only HTTP/1.1).
@@ -14,6 +15,7 @@
 //! the upstream sees, as Kong's `proxy_ssl_name $upstream_host`.
 
 mod connectors;
+mod direct;
 mod failure;
 mod form;
 mod multiplex;
@@ -35,8 +37,11 @@ use form::{absolute, bare_host, copy_head, into_h2};
 use http::header::{HOST, SET_COOKIE, TE};
 use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
+use http_body::Body as _;
 use multiplex::{InFlight, Multiplex};
-use pool::{ConnectError, Opened, Pool, Sender};
+use pool::{ConnectError, Opened, Pool, Pooled, Sender};
+
+pub(crate) use direct::Body as DirectBody;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -180,6 +185,11 @@ impl Upstreams {
         let uri = PathAndQuery::try_from(path_and_query)
             .map(Uri::from)
             .map_err(|e| ProxyError::BadGateway(format!("invalid upstream path: {e}")))?;
+        let target_form = uri.path_and_query().map_or("/", PathAndQuery::as_str);
+        // A request without a body to a plain-HTTP upstream goes on a direct
+        // connection (see `direct`); anything else through hyper's client.
+        let direct =
+            service.scheme == Scheme::Http && body.is_end_stream() && !is_upgrade(&headers);
         let slot = Slot::new(body);
         let mut last = String::new();
         let mut timed_out = false;
@@ -194,32 +204,11 @@ impl Upstreams {
             *tried = Some(index);
             let target = &targets[index];
             let host = host.clone().or_else(|| target_host(target, service.scheme));
-            let mut request = Request::new(slot.attempt());
-            *request.method_mut() = method.clone();
-            // HTTP/1.1 upstreams (whatever the client spoke) take the origin
-            // form; HTTP/2 ones the absolute form, whose authority becomes
-            // `:authority` (there is no `Host` in HTTP/2).
-            if h2 {
-                *request.version_mut() = Version::HTTP_2;
-                *request.uri_mut() = absolute(service.scheme, host.as_ref(), &uri)?;
-            } else {
-                *request.version_mut() = Version::HTTP_11;
-                *request.uri_mut() = uri.clone();
-            }
-            // The last attempt takes the headers; earlier ones copy them.
-            *request.headers_mut() = if i + 1 == attempts {
-                std::mem::take(&mut headers)
-            } else {
-                headers.clone()
-            };
             let tls = service.scheme.is_tls().then(|| {
                 let name = host.as_ref().and_then(|h| h.to_str().ok());
                 let name = name.map_or(target.host.as_str(), bare_host);
                 self.connectors.channel(&service.tls, name)
             });
-            if let Some(host) = host.filter(|_| !h2) {
-                request.headers_mut().insert(HOST, host);
-            }
             let to = Endpoint {
                 scheme: service.scheme,
                 target,
@@ -229,12 +218,45 @@ impl Upstreams {
                 connect_timeout,
                 read_timeout,
             };
-            let in_flight = balancer.start(index);
-            let attempted = if h2 {
-                self.attempt_h2(&to, request, None).await
-            } else {
-                self.attempt(&to, request).await
+            let attempted = match host.as_ref().filter(|_| direct) {
+                Some(host) => {
+                    let in_flight = balancer.start(index);
+                    let head = direct::encode(&method, target_form, host, &headers);
+                    (self.attempt_direct(&to, &method, &head).await, in_flight)
+                }
+                None => {
+                    let mut request = Request::new(slot.attempt());
+                    *request.method_mut() = method.clone();
+                    // HTTP/1.1 upstreams (whatever the client spoke) take the
+                    // origin form; HTTP/2 ones the absolute form, whose
+                    // authority becomes `:authority` (there is no `Host` in
+                    // HTTP/2).
+                    if h2 {
+                        *request.version_mut() = Version::HTTP_2;
+                        *request.uri_mut() = absolute(service.scheme, host.as_ref(), &uri)?;
+                    } else {
+                        *request.version_mut() = Version::HTTP_11;
+                        *request.uri_mut() = uri.clone();
+                    }
+                    // The last attempt takes the headers; earlier ones copy them.
+                    *request.headers_mut() = if i + 1 == attempts {
+                        std::mem::take(&mut headers)
+                    } else {
+                        headers.clone()
+                    };
+                    if let Some(host) = host.filter(|_| !h2) {
+                        request.headers_mut().insert(HOST, host);
+                    }
+                    let in_flight = balancer.start(index);
+                    let attempted = if h2 {
+                        self.attempt_h2(&to, request, None).await
+                    } else {
+                        self.attempt(&to, request).await
+                    };
+                    (attempted, in_flight)
+                }
             };
+            let (attempted, in_flight) = attempted;
             passive::report(balancer, index, &attempted);
             match attempted {
                 Ok(mut response) => {
@@ -336,8 +358,9 @@ impl Upstreams {
         match tokio::time::timeout(to.read_timeout, sender.try_send_request(request)).await {
             Ok(Ok(response)) => {
                 // An upgraded connection becomes the tunnel: never reused.
-                let lease = (response.status() != StatusCode::SWITCHING_PROTOCOLS)
-                    .then(|| Lease::Pooled(self.pool.lease(sender, to.key, to.target)));
+                let lease = (response.status() != StatusCode::SWITCHING_PROTOCOLS).then(|| {
+                    Lease::Pooled(self.pool.lease(Pooled::Hyper(sender), to.key, to.target))
+                });
                 Ok(response.map(|body| UpstreamBody::new(body, lease)))
             }
             Ok(Err(mut e)) => match e.take_message() {

@@ -14,7 +14,7 @@ use crate::metrics::{Metrics, RequestLabels};
 use crate::model::normalise::normalise;
 use crate::model::{Route, Service};
 use crate::plugins::pipeline::{self, Exit};
-use crate::plugins::{self, BoxBody, BoxError, Exchange, Runtime, empty_body};
+use crate::plugins::{self, BoxBody, Exchange, Runtime, empty_body};
 use crate::publish::{Published, TableHandle};
 use crate::router::{self, RequestInfo};
 use http::header::{HOST, VIA};
@@ -248,6 +248,9 @@ async fn proxy<'t>(
         None
     };
     let mut upstream_headers = std::mem::take(&mut parts.headers);
+    // Room for the forwarding fields set below in one step: the map hyper
+    // parsed is sized to the client's fields, and grew up to three times.
+    upstream_headers.reserve(headers::FORWARDING_FIELDS);
     headers::remove_hop_by_hop(&mut upstream_headers, client_upgrade.is_some());
     if parts.version == Version::HTTP_2 {
         headers::join_cookies(&mut upstream_headers);
@@ -353,7 +356,7 @@ async fn proxy<'t>(
         .headers
         .append(VIA, HeaderValue::from_static(VIA_VALUE));
     let body = if switched {
-        body.map_err(|e| Box::new(e) as BoxError).boxed()
+        body.boxed()
     } else {
         let mut body = response_body(body, &parts.headers).await;
         if service.scheme.is_grpc() && grpc::is_response(&parts.headers) {

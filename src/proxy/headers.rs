@@ -102,6 +102,9 @@ fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
         .filter(|t| !t.is_empty())
 }
 
+/// How many fields [`set_forwarded`] may add.
+pub(super) const FORWARDING_FIELDS: usize = 6;
+
 /// Sets `X-Forwarded-For/-Proto/-Host/-Port/-Path`, `X-Real-IP`, and drops
 /// an untrusted `X-Forwarded-Prefix`. As Kong: `X-Real-IP` is the resolved
 /// client, and so is `X-Forwarded-For` when the request had none; a

@@ -8,8 +8,13 @@
 //! skips the per-request task that waits for the connection to become
 //! idle again: the response body returns its connection when it ends
 //! (see [`Lease`]), so a proxied request costs no spawn and no extra wake.
+//!
+//! Plain-HTTP connections that carry requests without a body are
+//! [`direct::Conn`]s instead, with no connection task at all; both kinds
+//! wait in the same per-target lists.
 
-use super::connectors::{Alpn, Channel};
+use super::connectors::{Alpn, Channel, PLAIN};
+use super::direct;
 use crate::model::Target;
 use crate::proxy::body::Reclaimable;
 use hyper::client::conn::http1::{self, SendRequest};
@@ -55,8 +60,16 @@ type ByHost = Map<Box<str>, Vec<Idle>>;
 type Map<K, V> = HashMap<K, V, foldhash::quality::RandomState>;
 
 struct Idle {
-    sender: Sender,
+    conn: Pooled,
     since: Instant,
+}
+
+/// An upstream HTTP/1.1 connection of either kind.
+pub(crate) enum Pooled {
+    /// hyper's, with its connection task.
+    Hyper(Sender),
+    /// Read and written by the request that holds it.
+    Direct(direct::Conn),
 }
 
 /// Why a connection could not be opened. Nothing was sent, so the next
@@ -86,7 +99,7 @@ pub(super) enum Opened {
 /// A connection on loan to one request; back to the pool with
 /// [`Lease::release`], closed when dropped instead.
 pub(crate) struct Lease {
-    sender: Sender,
+    conn: Pooled,
     pool: Weak<Inner>,
     key: u32,
     port: u16,
@@ -126,13 +139,38 @@ impl Pool {
         let mut i = list.len();
         while i > 0 {
             i -= 1;
-            let entry = &list[i];
-            if entry.sender.is_closed() || now.duration_since(entry.since) > IDLE_TIMEOUT {
+            let entry = &mut list[i];
+            if !entry.conn.is_open() || now.duration_since(entry.since) > IDLE_TIMEOUT {
                 list.swap_remove(i);
-            } else if entry.sender.is_ready() {
-                return Some(list.swap_remove(i).sender);
+            } else if matches!(&entry.conn, Pooled::Hyper(sender) if sender.is_ready())
+                && let Pooled::Hyper(sender) = list.swap_remove(i).conn
+            {
+                return Some(sender);
             }
-            // Otherwise still finishing its last exchange: left for later.
+            // Otherwise a direct one, or still finishing its last exchange.
+        }
+        None
+    }
+
+    /// An idle direct connection to `target` (plain HTTP) that the
+    /// upstream has not closed, if one exists.
+    pub(super) fn checkout_direct(&self, target: &Target) -> Option<direct::Conn> {
+        let mut idle = self.inner.idle.lock();
+        let list = idle
+            .get_mut(&(PLAIN, target.port))?
+            .get_mut(target.host.as_str())?;
+        let now = Instant::now();
+        let mut i = list.len();
+        while i > 0 {
+            i -= 1;
+            let entry = &mut list[i];
+            if !matches!(entry.conn, Pooled::Direct(_)) {
+                continue;
+            }
+            let usable = entry.conn.is_open() && now.duration_since(entry.since) <= IDLE_TIMEOUT;
+            if let (Pooled::Direct(conn), true) = (list.swap_remove(i).conn, usable) {
+                return Some(conn);
+            }
         }
         None
     }
@@ -152,11 +190,11 @@ impl Pool {
         }
     }
 
-    /// A lease that returns `sender` to the idle connections of `target`
+    /// A lease that returns `conn` to the idle connections of `target`
     /// under `key`.
-    pub(super) fn lease(&self, sender: Sender, key: u32, target: &Target) -> Lease {
+    pub(super) fn lease(&self, conn: Pooled, key: u32, target: &Target) -> Lease {
         Lease {
-            sender,
+            conn,
             pool: Arc::downgrade(&self.inner),
             key,
             port: target.port,
@@ -241,8 +279,8 @@ where
 // === impl Inner ===
 
 impl Inner {
-    fn checkin(&self, lease: Lease) {
-        if lease.sender.is_closed() {
+    fn checkin(&self, mut lease: Lease) {
+        if !lease.conn.is_open() {
             return;
         }
         let mut idle = self.idle.lock();
@@ -253,7 +291,7 @@ impl Inner {
         };
         if list.len() < MAX_IDLE_PER_TARGET {
             list.push(Idle {
-                sender: lease.sender,
+                conn: lease.conn,
                 since: Instant::now(),
             });
         }
@@ -264,8 +302,8 @@ impl Inner {
         let mut idle = self.idle.lock();
         for by_host in idle.values_mut() {
             for list in by_host.values_mut() {
-                list.retain(|e| {
-                    !e.sender.is_closed() && now.duration_since(e.since) <= IDLE_TIMEOUT
+                list.retain_mut(|e| {
+                    e.conn.is_open() && now.duration_since(e.since) <= IDLE_TIMEOUT
                 });
             }
             by_host.retain(|_, list| !list.is_empty());
@@ -274,9 +312,30 @@ impl Inner {
     }
 }
 
+// === impl Pooled ===
+
+impl Pooled {
+    /// Whether the upstream has not closed the connection (nor, for a
+    /// direct one, sent anything unasked).
+    fn is_open(&mut self) -> bool {
+        match self {
+            Pooled::Hyper(sender) => !sender.is_closed(),
+            Pooled::Direct(conn) => conn.is_usable(),
+        }
+    }
+}
+
 // === impl Lease ===
 
 impl Lease {
+    /// The direct connection this lease holds, if it is one.
+    pub(super) fn direct(&mut self) -> Option<&mut direct::Conn> {
+        match &mut self.conn {
+            Pooled::Direct(conn) => Some(conn),
+            Pooled::Hyper(_) => None,
+        }
+    }
+
     /// Returns the connection for the next request to the same target
     /// (the response it carried has been read to its end).
     pub(crate) fn release(self) {
@@ -288,7 +347,6 @@ impl Lease {
 
 #[cfg(test)]
 mod tests {
-    use super::super::connectors::PLAIN;
     use super::*;
 
     fn target(port: u16) -> Target {
@@ -346,7 +404,7 @@ mod tests {
         use http_body_util::BodyExt;
         let body = response.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(body, "ok");
-        pool.lease(sender, PLAIN, &t).release();
+        pool.lease(Pooled::Hyper(sender), PLAIN, &t).release();
     }
 
     #[tokio::test]
