@@ -408,6 +408,19 @@ fn https_required(route: &Route, host: &str, uri: &Uri) -> ProxyError {
     }
 }
 
+/// The target a request went to, or `-`, as the access log writes it
+/// (without building a string first).
+struct Tried<'a>(Option<&'a crate::model::Target>);
+
+impl std::fmt::Display for Tried<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(target) => target.fmt(f),
+            None => f.write_str("-"),
+        }
+    }
+}
+
 /// Whether the access log writes lines (`kingress::access` at INFO): the
 /// consumer's name is copied out of the exchange only then.
 fn access_log_on() -> bool {
@@ -449,7 +462,7 @@ fn record(
         route,
         service = service.map_or("-", |s| s.name.as_str()),
         consumer = outcome.consumer.as_deref().unwrap_or("-"),
-        upstream = %upstream.map_or_else(|| "-".to_string(), ToString::to_string),
+        upstream = %Tried(upstream),
         request_id = outcome.request_id.as_deref().unwrap_or("-"),
         latency_ms = (latency.as_secs_f64() * 1e6).round() / 1e3,
     );

@@ -2,12 +2,15 @@
 //! ran, else the client's own correlation header, else a new UUID; only
 //! short printable text is logged as sent.
 
-use http::HeaderValue;
+use http::{HeaderName, HeaderValue};
 
 /// Request headers whose value becomes the access log's `request_id`, first
 /// found wins: Kong's correlation-id plugin's default header, then the one
 /// nginx, Envoy and most tracing setups pass along.
-const REQUEST_ID_HEADERS: [&str; 2] = ["kong-request-id", "x-request-id"];
+const REQUEST_ID_HEADERS: [HeaderName; 2] = [
+    HeaderName::from_static("kong-request-id"),
+    HeaderName::from_static("x-request-id"),
+];
 
 /// The longest client-sent request id logged as it is; a longer one is
 /// replaced by a generated id so a client cannot bloat every log line.
@@ -18,13 +21,18 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 pub(super) fn request_id(headers: &http::HeaderMap) -> String {
     REQUEST_ID_HEADERS
         .iter()
-        .find_map(|name| headers.get(*name))
+        .find_map(|name| headers.get(name))
         .and_then(loggable_id)
         .map_or_else(
             || {
+                // Encoded into a buffer: `to_string` would go through the
+                // formatting machinery, once per logged request.
+                let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
                 uuid::Builder::from_random_bytes(rand::random())
                     .into_uuid()
-                    .to_string()
+                    .hyphenated()
+                    .encode_lower(&mut text)
+                    .to_owned()
             },
             str::to_owned,
         )

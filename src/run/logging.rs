@@ -1,6 +1,8 @@
 //! Log setup: text or JSON lines on stderr, colour only for a person at a
 //! terminal.
 
+mod access_line;
+
 use std::ffi::OsStr;
 use std::io::IsTerminal;
 
@@ -38,7 +40,7 @@ pub fn init(format: &str) -> tracing_appender::non_blocking::WorkerGuard {
     if format == "json" {
         builder.json().init();
     } else {
-        builder.init();
+        builder.event_format(access_line::Text::default()).init();
     }
     guard
 }
