@@ -98,12 +98,8 @@ async fn array_field_errors_are_per_element_as_kong_answers() {
         json!({"hosts": [null, "expected a string"]})
     );
     // kingress's reason for refusing a protocol Kong knows goes to the log.
-    assert!(
-        k.log()
-            .contains("kingress serves http, https, grpc and grpcs only"),
-        "{}",
-        k.log()
-    );
+    k.eventually_logged("kingress serves http, https, grpc and grpcs only")
+        .await;
 }
 
 #[tokio::test]

@@ -309,7 +309,7 @@ async fn a_bad_document_at_start_is_reported_and_the_rest_served() {
     .unwrap();
     let k = start(dir.path()).await;
     eventually_status(&format!("http://{}/a/x", k.http), 200).await;
-    eventually_logged(&k, "mixed.yaml: document 1").await;
+    k.eventually_logged("mixed.yaml: document 1").await;
     let log = k.log();
     assert!(log.contains("document has no apiVersion/kind"), "{log}");
     assert_eq!(
@@ -317,19 +317,6 @@ async fn a_bad_document_at_start_is_reported_and_the_rest_served() {
         1,
         "only the bad document is refused (the wrapped Secret loads):\n{log}"
     );
-}
-
-/// Polls the log until it holds `needle`.
-async fn eventually_logged(k: &Standalone, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !k.log().contains(needle) {
-        assert!(
-            Instant::now() < deadline,
-            "never logged {needle:?}:\n{}",
-            k.log()
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 /// One more Ingress, `name`, routing `path` to the `web` Service.
@@ -361,8 +348,7 @@ async fn an_oversize_manifest_is_refused_by_name() {
     let padding = format!("# {}\n", "x".repeat(1000)).repeat(100);
     std::fs::write(&big, format!("{}{padding}", ingress("big", "/big"))).unwrap();
     eventually_loads(&k, "error", 1.0).await;
-    eventually_logged(
-        &k,
+    k.eventually_logged(
         "is more than the largest manifest file read (65536 bytes, --max-manifest-size)",
     )
     .await;
@@ -465,7 +451,8 @@ async fn a_file_gone_before_it_is_read_does_not_fail_the_reload() {
     std::fs::write(&file, manifest("/b", upstream.addr)).unwrap();
     eventually_status(&format!("http://{}/b/x", k.http), 200).await;
     assert_eq!(loads(&k, "error").await, 0.0, "log:\n{}", k.log());
-    assert!(!k.log().contains("ERROR"), "log:\n{}", k.log());
+    let log = k.settled_log().await;
+    assert!(!log.contains("ERROR"), "log:\n{log}");
 }
 
 /// A malformed `--token-seal-keys-file` is a usage error (exit 64) naming

@@ -201,9 +201,30 @@ impl Standalone {
         self.child.id()
     }
 
-    /// Everything logged so far.
+    /// Everything written to the log file so far (kingress writes its lines
+    /// in batches, up to `FLUSH_EVERY` after they were logged).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits (up to 10 s) until the log holds `needle`.
+    pub async fn eventually_logged(&self, needle: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !self.log().contains(needle) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never logged {needle:?}:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// The log once everything logged before this call was written: for
+    /// checking that something was *not* logged.
+    pub async fn settled_log(&self) -> String {
+        tokio::time::sleep(kingress::run::logging::batch::FLUSH_EVERY * 4).await;
+        self.log()
     }
 
     /// The value of the metric series `series` (name with labels, as the

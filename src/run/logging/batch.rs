@@ -18,7 +18,7 @@ use std::time::Duration;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// Longest a line waits before it is written.
-pub(super) const FLUSH_EVERY: Duration = Duration::from_millis(50);
+pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
 /// Waiting bytes that wake the writer before its time.
 const SOFT_LIMIT: usize = 256 * 1024;
 /// Waiting bytes at which loggers wait for the writer.
