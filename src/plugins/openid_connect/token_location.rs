@@ -99,9 +99,16 @@ fn from_named_header(exchange: &Exchange<'_>, name: &HeaderName) -> Option<Found
 fn from_headers(exchange: &Exchange<'_>) -> Option<Found> {
     let headers = exchange.headers();
     if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        let mut parts = value.split_whitespace();
-        if let (Some(scheme), Some(token), None) = (parts.next(), parts.next(), parts.next())
-            && scheme.eq_ignore_ascii_case("bearer")
+        // `<scheme> <token>` and nothing more. A header value (`to_str`:
+        // visible ASCII, space and tab) has no whitespace but those two:
+        // bytes are searched instead of characters decoded (splitting on
+        // Unicode whitespace was a third of a cached bearer check).
+        let blank = |b: u8| b == b' ' || b == b'\t';
+        let value = value.trim_ascii();
+        if let Some(at) = value.bytes().position(blank)
+            && value[..at].eq_ignore_ascii_case("bearer")
+            && let token = value[at..].trim_ascii_start()
+            && !token.bytes().any(blank)
         {
             return Some(Found {
                 token: token.to_string(),
