@@ -131,6 +131,26 @@ impl Pool {
     /// An idle, ready connection to `target` opened under `key` (a TLS
     /// channel's, or `PLAIN`), if one exists.
     pub(super) fn checkout(&self, key: u32, target: &Target) -> Option<Sender> {
+        // Not ready: still finishing its last exchange, left for later.
+        let ready = |c: &Pooled| matches!(c, Pooled::Hyper(sender) if sender.is_ready());
+        match self.take(key, target, ready)? {
+            Pooled::Hyper(sender) => Some(sender),
+            Pooled::Direct(_) => None,
+        }
+    }
+
+    /// An idle direct connection to `target` (plain HTTP) that the
+    /// upstream has not closed, if one exists.
+    pub(super) fn checkout_direct(&self, target: &Target) -> Option<direct::Conn> {
+        match self.take(PLAIN, target, |c| matches!(c, Pooled::Direct(_)))? {
+            Pooled::Direct(conn) => Some(conn),
+            Pooled::Hyper(_) => None,
+        }
+    }
+
+    /// The newest idle connection to `target` under `key` that `wanted`
+    /// accepts; closed and expired ones met on the way are dropped.
+    fn take(&self, key: u32, target: &Target, wanted: impl Fn(&Pooled) -> bool) -> Option<Pooled> {
         let mut idle = self.inner.idle.lock();
         let list = idle
             .get_mut(&(key, target.port))?
@@ -142,34 +162,8 @@ impl Pool {
             let entry = &mut list[i];
             if !entry.conn.is_open() || now.duration_since(entry.since) > IDLE_TIMEOUT {
                 list.swap_remove(i);
-            } else if matches!(&entry.conn, Pooled::Hyper(sender) if sender.is_ready())
-                && let Pooled::Hyper(sender) = list.swap_remove(i).conn
-            {
-                return Some(sender);
-            }
-            // Otherwise a direct one, or still finishing its last exchange.
-        }
-        None
-    }
-
-    /// An idle direct connection to `target` (plain HTTP) that the
-    /// upstream has not closed, if one exists.
-    pub(super) fn checkout_direct(&self, target: &Target) -> Option<direct::Conn> {
-        let mut idle = self.inner.idle.lock();
-        let list = idle
-            .get_mut(&(PLAIN, target.port))?
-            .get_mut(target.host.as_str())?;
-        let now = Instant::now();
-        let mut i = list.len();
-        while i > 0 {
-            i -= 1;
-            let entry = &mut list[i];
-            if !matches!(entry.conn, Pooled::Direct(_)) {
-                continue;
-            }
-            let usable = entry.conn.is_open() && now.duration_since(entry.since) <= IDLE_TIMEOUT;
-            if let (Pooled::Direct(conn), true) = (list.swap_remove(i).conn, usable) {
-                return Some(conn);
+            } else if wanted(&entry.conn) {
+                return Some(list.swap_remove(i).conn);
             }
         }
         None
