@@ -102,13 +102,15 @@ impl Visit for Fields<'_> {
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        let line = self.name(field);
-        let _ = write!(line, "{value}");
+        decimal(self.name(field), value, 1);
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
         let line = self.name(field);
-        let _ = write!(line, "{value}");
+        if value < 0 {
+            line.push('-');
+        }
+        decimal(line, value.unsigned_abs(), 1);
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
@@ -135,7 +137,8 @@ fn milli(line: &mut String, value: f64) {
     // In range and whole: the cast is exact.
     let thousandths = thousandths as u64;
     let (whole, mut frac) = (thousandths / 1000, thousandths % 1000);
-    let _ = write!(line, "{whole}.");
+    decimal(line, whole, 1);
+    line.push('.');
     if frac == 0 {
         line.push('0');
         return;
@@ -145,7 +148,23 @@ fn milli(line: &mut String, value: f64) {
         frac /= 10;
         digits -= 1;
     }
-    let _ = write!(line, "{frac:0digits$}");
+    decimal(line, frac, digits);
+}
+
+/// `value` in decimal, zero-padded to at least `width` digits (at most 20),
+/// without the formatting machinery.
+fn decimal(line: &mut String, mut value: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    while value > 0 {
+        start -= 1;
+        // A digit: `value % 10` is below 10.
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+    start = start.min(digits.len() - width.clamp(1, digits.len()));
+    // ASCII digits only.
+    line.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
 }
 
 thread_local! {

@@ -132,6 +132,20 @@ fn thousandths_are_spelled_as_debug_spells_them() {
 }
 
 #[test]
+fn integers_are_spelled_as_display_spells_them() {
+    let (ours, theirs) = both(false, || {
+        for n in [0u64, 7, 10, 200, 65_535, u64::MAX] {
+            tracing::info!(target: "kingress::access", n);
+        }
+        for n in [0i64, -1, -200, i64::MIN, i64::MAX] {
+            tracing::info!(target: "kingress::access", n);
+        }
+    });
+    assert_eq!(ours, theirs);
+    assert!(ours.contains("n=18446744073709551615"), "{ours}");
+}
+
+#[test]
 fn dates_are_rfc_3339_in_utc() {
     for (secs, date) in [
         (0, "1970-01-01T00:00:00"),
