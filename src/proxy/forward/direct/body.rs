@@ -3,9 +3,9 @@
 //! close; the connection goes back to the pool when the body ended cleanly.
 
 use super::super::pool::Lease;
-use super::{Conn, MAX_HEAD, MAX_HEADERS};
+use super::{MAX_HEAD, MAX_HEADERS};
 use crate::plugins::BoxError;
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use http_body::{Frame, SizeHint};
 use std::pin::Pin;
@@ -100,9 +100,8 @@ impl Body {
     }
 }
 
-/// The next piece of a body from what `conn` holds.
-fn step(conn: &mut Conn, framing: &mut Framing) -> Step {
-    let buf = &mut conn.buf;
+/// The next piece of a body from what was read of its connection.
+fn step(buf: &mut BytesMut, framing: &mut Framing) -> Step {
     loop {
         match framing {
             Framing::Done | Framing::Length(0) => return Step::Ended,
@@ -193,7 +192,7 @@ impl http_body::Body for Body {
             let Some(conn) = this.lease.as_mut().and_then(Lease::direct) else {
                 return Poll::Ready(None);
             };
-            match step(conn, &mut this.framing) {
+            match step(&mut conn.buf, &mut this.framing) {
                 Step::Data(data) => {
                     if this.framing == Framing::Length(0) {
                         this.finish();
@@ -235,6 +234,101 @@ impl http_body::Body for Body {
             Framing::Length(n) => SizeHint::with_exact(n),
             Framing::Done => SizeHint::with_exact(0),
             Framing::Chunked(_) | Framing::Close => SizeHint::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Everything `step` makes of `pieces` arriving one after another: the
+    /// data, the trailers, and whether the body ended (`Some(true)`), was
+    /// refused (`Some(false)`) or wants more (`None`).
+    fn read(framing: Framing, pieces: &[Vec<u8>]) -> (Vec<u8>, Option<HeaderMap>, Option<bool>) {
+        let (mut framing, mut buf) = (framing, BytesMut::new());
+        let (mut data, mut trailers) = (Vec::new(), None);
+        for piece in pieces {
+            buf.extend_from_slice(piece);
+            loop {
+                match step(&mut buf, &mut framing) {
+                    Step::Data(d) => {
+                        assert!(!d.is_empty(), "an empty data frame");
+                        data.extend_from_slice(&d);
+                    }
+                    Step::Trailers(t) => trailers = Some(t),
+                    Step::Ended => return (data, trailers, Some(true)),
+                    Step::Invalid(_) => return (data, trailers, Some(false)),
+                    Step::Read => break,
+                }
+            }
+        }
+        (data, trailers, None)
+    }
+
+    fn cut(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+        let mut at: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+        at.push(0);
+        at.push(bytes.len());
+        at.sort_unstable();
+        at.windows(2).map(|w| bytes[w[0]..w[1]].to_vec()).collect()
+    }
+
+    proptest! {
+        /// Chunks of any sizes, with extensions and trailers, cut anywhere:
+        /// the body read is the body sent, and it ends.
+        #[test]
+        fn chunked_bodies_cut_anywhere_read_whole(
+            chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..40), 0..6),
+            ext in any::<bool>(),
+            trailer in any::<bool>(),
+            cuts in prop::collection::vec(any::<usize>(), 0..8),
+        ) {
+            let mut wire = Vec::new();
+            for chunk in &chunks {
+                wire.extend_from_slice(format!("{:x}{}\r\n", chunk.len(), if ext { ";a=b" } else { "" }).as_bytes());
+                wire.extend_from_slice(chunk);
+                wire.extend_from_slice(b"\r\n");
+            }
+            wire.extend_from_slice(b"0\r\n");
+            if trailer {
+                wire.extend_from_slice(b"x-sum: 1\r\n");
+            }
+            wire.extend_from_slice(b"\r\n");
+            let (data, trailers, ended) = read(Framing::Chunked(Chunk::Size), &cut(&wire, &cuts));
+            prop_assert_eq!(data, chunks.concat());
+            prop_assert_eq!(trailers.is_some(), trailer);
+            prop_assert_eq!(ended, Some(true));
+        }
+
+        /// Any bytes at all: read, refused or waiting for more, never a
+        /// panic, never more data than was sent.
+        #[test]
+        fn any_bytes_are_read_or_refused(
+            wire in prop::collection::vec(any::<u8>(), 0..300),
+            length in 0u64..400,
+            cuts in prop::collection::vec(any::<usize>(), 0..8),
+        ) {
+            for framing in [Framing::Chunked(Chunk::Size), Framing::Length(length), Framing::Close] {
+                let (data, _, _) = read(framing, &cut(&wire, &cuts));
+                prop_assert!(data.len() <= wire.len());
+            }
+        }
+
+        /// Response heads of any bytes: parsed, refused or partial, never a
+        /// panic.
+        #[test]
+        fn any_head_bytes_are_parsed_or_refused(
+            rest in prop::collection::vec(any::<u8>(), 0..300),
+            status_line in any::<bool>(),
+        ) {
+            let mut buf = BytesMut::new();
+            if status_line {
+                buf.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+            }
+            buf.extend_from_slice(&rest);
+            let _ = super::super::parse(&mut buf, false);
         }
     }
 }
