@@ -12,7 +12,7 @@
 //! up to its first chunk before the response is handed to the client
 //! connection ([`response_body`]).
 
-use super::forward::{DirectBody, Lease};
+use super::forward::{DirectBody, H2Body, Lease};
 use crate::plugins::{BoxBody, BoxError, full_body};
 use crate::publish::balance::InFlight;
 use bytes::Bytes;
@@ -60,6 +60,8 @@ enum Inner {
     /// The connection itself, read as the body is polled (it returns the
     /// connection on its own).
     Direct(DirectBody),
+    /// A stream of a shared HTTP/2 connection.
+    H2(H2Body),
 }
 
 /// An upstream response body whose first frame was already read.
@@ -214,6 +216,18 @@ impl UpstreamBody {
         body
     }
 
+    /// A body read from an HTTP/2 stream, which holds its place on the
+    /// connection (`lease`) until it ends.
+    pub(super) fn h2(body: H2Body, lease: Lease) -> Self {
+        let mut body = Self {
+            inner: Inner::H2(body),
+            lease: Some(lease),
+            in_flight: None,
+        };
+        body.release_if_ended();
+        body
+    }
+
     /// A body read straight from its connection.
     pub(super) fn direct(body: DirectBody) -> Self {
         Self {
@@ -282,6 +296,7 @@ impl Inner {
                 .poll_frame(cx)
                 .map_err(|e| Box::new(e) as BoxError),
             Inner::Direct(body) => Pin::new(body).poll_frame(cx),
+            Inner::H2(body) => Pin::new(body).poll_frame(cx),
         }
     }
 
@@ -289,6 +304,7 @@ impl Inner {
         match self {
             Inner::Hyper(body) => body.is_end_stream(),
             Inner::Direct(body) => body.is_end_stream(),
+            Inner::H2(body) => body.is_end_stream(),
         }
     }
 
@@ -296,6 +312,7 @@ impl Inner {
         match self {
             Inner::Hyper(body) => body.size_hint(),
             Inner::Direct(body) => body.size_hint(),
+            Inner::H2(body) => body.size_hint(),
         }
     }
 }

@@ -42,6 +42,7 @@ use multiplex::{InFlight, Multiplex};
 use pool::{ConnectError, Opened, Pool, Pooled, Sender};
 
 pub(crate) use direct::Body as DirectBody;
+pub(crate) use multiplex::Body as H2Body;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -420,22 +421,24 @@ impl Upstreams {
         request: Request<Reclaimable>,
     ) -> Result<Response<UpstreamBody>, (Failed, Option<Reclaimable>)> {
         let multiplex::Chosen {
-            mut sender,
-            in_flight,
-            ..
+            sender, in_flight, ..
         } = chosen;
         let body_slot = request.body().slot();
-        match tokio::time::timeout(to.read_timeout, sender.try_send_request(request)).await {
+        // Boxed: the exchange (h2 stream handles, the body pump) would grow
+        // every request's future, which is moved several times per request.
+        let exchange = Box::pin(sender.exchange(request));
+        match tokio::time::timeout(to.read_timeout, exchange).await {
             Ok(Ok(response)) => {
-                let lease = Some(Lease::Stream { _held: in_flight });
-                Ok(response.map(|body| UpstreamBody::new(body, lease)))
+                let lease = Lease::Stream { _held: in_flight };
+                Ok(response.map(|body| UpstreamBody::h2(body, lease)))
             }
-            Ok(Err(mut e)) => {
-                let unsent = e.take_message().map(Request::into_body);
-                let retry = unsent.or_else(|| {
-                    (unprocessed(e.error()) && body_slot.is_intact()).then(|| body_slot.attempt())
-                });
-                Err((Failed::Fatal(exchange_error(e.error())), retry))
+            Ok(Err(multiplex::Failure::Unsent(e, body))) => {
+                Err((Failed::Fatal(exchange_error(&e)), Some(body)))
+            }
+            Ok(Err(multiplex::Failure::Failed(e))) => {
+                let retry =
+                    (unprocessed(&*e) && body_slot.is_intact()).then(|| body_slot.attempt());
+                Err((Failed::Fatal(exchange_error(&*e)), retry))
             }
             Err(_) => Err((Failed::Fatal(headers_timeout(to)), None)),
         }

@@ -82,7 +82,7 @@ pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
 
 /// A header that never crosses a hop by itself (tokens listed in
 /// `Connection` only exist when `Connection` does).
-fn is_hop_by_hop(name: &HeaderName) -> bool {
+pub(super) fn is_hop_by_hop(name: &HeaderName) -> bool {
     name == CONNECTION
         || name == KEEP_ALIVE
         || name == TE

@@ -7,16 +7,17 @@ use super::Endpoint;
 use crate::plugins::{BodyRefused, PluginError};
 use crate::proxy::body::ClientBodyError;
 use crate::proxy::respond::ProxyError;
+use std::error::Error;
 
 /// The error of a failed exchange: a plugin's refusal of the streamed body,
 /// the client's broken body (400), or the upstream's fault (502).
-pub(super) fn exchange_error(error: &hyper::Error) -> ProxyError {
-    if let Some(refused) = refused_body(error) {
+pub(super) fn exchange_error(error: &(dyn Error + 'static)) -> ProxyError {
+    if let Some(refused) = chain(error).find_map(|e| e.downcast_ref::<BodyRefused>()) {
         ProxyError::Plugin(PluginError::Plain {
             status: refused.status,
             message: refused.message.into(),
         })
-    } else if client_fault(error) {
+    } else if chain(error).any(|e| e.is::<ClientBodyError>()) {
         ProxyError::BadRequest(describe(error))
     } else {
         ProxyError::BadGateway(describe(error))
@@ -32,57 +33,28 @@ pub(super) fn headers_timeout(to: &Endpoint<'_>) -> ProxyError {
 
 /// Whether HTTP/2 says the upstream never processed the stream: refused
 /// (`REFUSED_STREAM`) or beyond the last stream of a `GOAWAY`.
-pub(super) fn unprocessed(error: &hyper::Error) -> bool {
-    use std::error::Error as _;
-    let mut current = error.source();
-    while let Some(e) = current {
-        if let Some(h2) = e.downcast_ref::<h2::Error>() {
-            return h2.reason() == Some(h2::Reason::REFUSED_STREAM)
-                || (h2.is_go_away() && h2.is_remote());
-        }
-        current = e.source();
-    }
-    false
+pub(super) fn unprocessed(error: &(dyn Error + 'static)) -> bool {
+    chain(error)
+        .find_map(|e| e.downcast_ref::<h2::Error>())
+        .is_some_and(|h2| {
+            h2.reason() == Some(h2::Reason::REFUSED_STREAM) || (h2.is_go_away() && h2.is_remote())
+        })
 }
 
-/// A plugin's refusal of the request body while it streamed, if that is
-/// why the exchange failed.
-fn refused_body(error: &hyper::Error) -> Option<BodyRefused> {
-    use std::error::Error as _;
-    let mut current = error.source();
-    while let Some(e) = current {
-        if let Some(refused) = e.downcast_ref::<BodyRefused>() {
-            return Some(*refused);
-        }
-        current = e.source();
-    }
-    None
-}
-
-/// Whether the exchange failed because the client's request body did
-/// (then it is the client's error, 400, not the upstream's).
-fn client_fault(error: &hyper::Error) -> bool {
-    use std::error::Error as _;
-    let mut current = error.source();
-    while let Some(e) = current {
-        if e.is::<ClientBodyError>() {
-            return true;
-        }
-        current = e.source();
-    }
-    false
+/// The error and its causes, outermost first.
+fn chain<'a>(error: &'a (dyn Error + 'static)) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
+    std::iter::successors(Some(error), |&e| e.source())
 }
 
 /// The error and its causes on one line (hyper's top-level message alone is
 /// rarely useful).
-fn describe(error: &hyper::Error) -> String {
-    use std::error::Error as _;
-    let mut text = error.to_string();
-    let mut current = error.source();
-    while let Some(e) = current {
-        text.push_str(": ");
+fn describe(error: &(dyn Error + 'static)) -> String {
+    let mut text = String::new();
+    for e in chain(error) {
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
         text.push_str(&e.to_string());
-        current = e.source();
     }
     text
 }

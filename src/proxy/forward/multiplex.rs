@@ -5,26 +5,44 @@
 //! one with the fewest streams in flight, opening another only when every
 //! one already carries [`STREAMS_BEFORE_SPREAD`].
 //!
-//! A connection the upstream closed or sent `GOAWAY` on reports itself
-//! closed (hyper's `is_closed`/`is_ready`) and is dropped from the list; a
-//! stream the upstream refused is sent again on a new connection by
-//! `forward`.
+//! A connection the upstream closed, or sent `GOAWAY` on, can take no new
+//! stream and is dropped from the list; a stream the upstream refused is
+//! sent again on a new connection by `forward`.
+//!
+//! Streams are the h2 crate's, driven by the request's own task
+//! (`exchange`): hyper's client would hand each request to a connection
+//! task and spawn a task per response, a third of a gRPC call's work.
+
+mod body;
+mod exchange;
+mod pump;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use body::Body;
+pub(super) use exchange::Failure;
 
 use super::connectors::{Alpn, Channel, PLAIN};
 use super::pool::{ConnectError, tcp};
 use crate::model::Target;
 use crate::proxy::body::Reclaimable;
-use hyper::client::conn::http2::{self, SendRequest};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use bytes::Bytes;
+use http::{Request, Response};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// The sending half of an HTTP/2 connection (cheap to clone: a handle).
-pub(super) type Sender = SendRequest<Reclaimable>;
+#[derive(Clone)]
+pub(super) struct Sender {
+    send: h2::client::SendRequest<Bytes>,
+    /// Set by the connection's task when the connection has ended.
+    ended: Arc<AtomicBool>,
+}
 
 /// At most this many connections per target (streams are multiplexed; more
 /// connections only spread the load over upstream threads, as Envoy's
@@ -38,6 +56,18 @@ const STREAMS_BEFORE_SPREAD: usize = 64;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Pings keep idle connections alive through NATs and detect dead peers.
 const KEEP_ALIVE: Duration = Duration::from_secs(30);
+/// A ping unanswered this long ends the connection.
+const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Flow-control windows (hyper's client defaults): a 4 MiB gRPC message
+/// needs a few round trips at most, and one stream cannot take a
+/// connection's whole window.
+const STREAM_WINDOW: u32 = 2 * 1024 * 1024;
+const CONNECTION_WINDOW: u32 = 5 * 1024 * 1024;
+/// At most this much of a request body is queued per stream beyond the
+/// window (hyper's default).
+const MAX_SEND_BUFFER: usize = 1024 * 1024;
+/// The largest response head accepted (hyper's client default).
+const MAX_HEADER_LIST: u32 = 16 * 1024;
 /// How often idle and closed connections are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(15);
 
@@ -145,7 +175,7 @@ impl Multiplex {
             .or_default()
             .entry(Box::from(target.host.as_str()))
             .or_default();
-        list.retain(|c| !c.sender.is_closed());
+        list.retain_mut(|c| c.sender.is_usable());
         // Another request may have opened one meanwhile: this one still
         // serves its request, and is kept only within the bound.
         if list.len() < MAX_PER_TARGET {
@@ -169,7 +199,7 @@ impl Multiplex {
             .get_mut(&(key, target.port))
             .and_then(|m| m.get_mut(target.host.as_str()))
         {
-            list.retain(|c| !c.sender.is_closed() && c.sender.is_ready());
+            list.retain_mut(|c| c.sender.is_usable());
         }
     }
 
@@ -180,10 +210,9 @@ impl Multiplex {
         let list = conns
             .get_mut(&(key, target.port))?
             .get_mut(target.host.as_str())?;
-        list.retain(|c| !c.sender.is_closed());
+        list.retain_mut(|c| c.sender.is_usable());
         let least = list
             .iter()
-            .filter(|c| c.sender.is_ready())
             .min_by_key(|c| c.streams.open.load(Ordering::Relaxed))?;
         let busy = least.streams.open.load(Ordering::Relaxed) >= STREAMS_BEFORE_SPREAD;
         if busy && list.len() < MAX_PER_TARGET {
@@ -232,36 +261,96 @@ async fn handshake<T>(io: T) -> Result<Sender, ConnectError>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (sender, connection) = http2::Builder::new(TokioExecutor::new())
-        .timer(TokioTimer::new())
-        .keep_alive_interval(KEEP_ALIVE)
-        .keep_alive_timeout(Duration::from_secs(20))
-        // Large messages (gRPC allows 4 MiB by default) should not stall on
-        // the 64 KiB default window.
-        .adaptive_window(true)
-        .handshake(TokioIo::new(io))
+    let (send, mut connection) = h2::client::Builder::new()
+        .enable_push(false)
+        .initial_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .max_send_buffer_size(MAX_SEND_BUFFER)
+        .max_header_list_size(MAX_HEADER_LIST)
+        .handshake::<_, Bytes>(io)
         .await
         .map_err(|e| ConnectError {
             timed_out: false,
             detail: e.to_string(),
             tls: false,
         })?;
+    let ended = Arc::new(AtomicBool::new(false));
+    let pings = connection.ping_pong();
+    let flag = ended.clone();
     tokio::spawn(async move {
-        if let Err(error) = connection.await {
+        let outcome = match pings {
+            Some(pings) => drive(&mut connection, pings).await,
+            None => (&mut connection).await.map_err(|e| e.to_string()),
+        };
+        flag.store(true, Ordering::Relaxed);
+        if let Err(error) = outcome {
             tracing::debug!(%error, "upstream HTTP/2 connection ended with an error");
         }
     });
-    Ok(sender)
+    Ok(Sender { send, ended })
+}
+
+/// Runs the connection, pinging the upstream every [`KEEP_ALIVE`]; a ping
+/// unanswered within [`KEEP_ALIVE_TIMEOUT`] ends it (dropping it closes
+/// the socket and fails its streams).
+async fn drive<T>(
+    connection: &mut h2::client::Connection<T, Bytes>,
+    mut pings: h2::PingPong,
+) -> Result<(), String>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            ended = &mut *connection => return ended.map_err(|e| e.to_string()),
+            _ = tick.tick() => {}
+        }
+        pings
+            .send_ping(h2::Ping::opaque())
+            .map_err(|e| e.to_string())?;
+        let pong = std::future::poll_fn(|cx| pings.poll_pong(cx));
+        tokio::select! {
+            ended = &mut *connection => return ended.map_err(|e| e.to_string()),
+            pong = pong => { pong.map_err(|e| e.to_string())?; }
+            _ = tokio::time::sleep(KEEP_ALIVE_TIMEOUT) => {
+                return Err(format!("no answer to a ping within {} s", KEEP_ALIVE_TIMEOUT.as_secs()));
+            }
+        }
+    }
+}
+
+// === impl Sender ===
+
+impl Sender {
+    /// Whether the connection can take a new stream: not ended, no
+    /// `GOAWAY` or connection error (h2 reports both from `poll_ready`).
+    fn is_usable(&mut self) -> bool {
+        if self.ended.load(Ordering::Relaxed) {
+            return false;
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        !matches!(self.send.poll_ready(&mut cx), Poll::Ready(Err(_)))
+    }
+
+    /// Sends `request` on this connection (see `exchange`).
+    pub(super) async fn exchange(
+        &self,
+        request: Request<Reclaimable>,
+    ) -> Result<Response<Body>, Failure> {
+        exchange::exchange(self, request).await
+    }
 }
 
 /// Drops closed connections and those idle past [`IDLE_TIMEOUT`].
 fn sweep(conns: &mut Conns, now: Instant) {
     for by_host in conns.values_mut() {
         for list in by_host.values_mut() {
-            list.retain(|c| {
+            list.retain_mut(|c| {
                 let idle = c.streams.open.load(Ordering::Relaxed) == 0
                     && now.duration_since(*c.streams.idle_since.lock()) > IDLE_TIMEOUT;
-                !c.sender.is_closed() && !idle
+                c.sender.is_usable() && !idle
             });
         }
         by_host.retain(|_, list| !list.is_empty());
