@@ -21,14 +21,16 @@ import lib
 WARMUP = 300
 
 
-def argv(work: Path) -> list:
+def argv(work: Path, cache_sim: bool = False) -> list:
     """The command prefix that runs a server under callgrind, its dumps in
-    `work` (named callgrind.<pid>[.<n>])."""
+    `work` (named callgrind.<pid>[.<n>]); with `cache_sim` callgrind also
+    simulates the caches (one L1 and last-level cache for all threads: it
+    counts misses of the work itself, not lines moving between cores)."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         raise FileNotFoundError("valgrind not found (apt-get install valgrind)")
     return [valgrind, "--tool=callgrind", f"--callgrind-out-file={work}/callgrind.%p",
-            "--dump-line=no", "--compress-strings=no"]
+            "--dump-line=no", "--compress-strings=no"] + (["--cache-sim=yes"] if cache_sim else [])
 
 
 def send(case: dict, n: int) -> dict:
@@ -48,17 +50,20 @@ def send(case: dict, n: int) -> dict:
         raise RuntimeError(f"oha failed: {out.stderr[-500:]}") from e
 
 
-def total(work: Path, pid: int, before: set) -> int:
-    """The instruction total (`summary:`/`totals:`) of the dump that
+def total(work: Path, pid: int, before: set) -> dict:
+    """The event totals (`summary:`/`totals:`, by the `events:` names: `Ir`
+    instructions, and cache misses under `--cache-sim`) of the dump that
     appeared since `before` was listed."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         new = set(work.glob(f"callgrind.{pid}*")) - before
         for f in sorted(new):
-            text = f.read_text(errors="replace")
-            for line in text.splitlines():
+            events = ["Ir"]
+            for line in f.read_text(errors="replace").splitlines():
+                if line.startswith("events:"):
+                    events = line.split()[1:]
                 if line.startswith(("summary:", "totals:")):
-                    return int(line.split()[1])
+                    return dict(zip(events, map(int, line.split()[1:])))
         time.sleep(0.2)
     raise RuntimeError("callgrind wrote no dump")
 
@@ -77,11 +82,18 @@ def measure(server: lib.Server, work: Path, cases: list, n: int) -> dict:
         statuses = send(case, n)
         before = set(work.glob(f"callgrind.{server.pid}*"))
         subprocess.run([control, "-d", str(server.pid)], check=True, capture_output=True)
-        instructions = total(work, server.pid, before)
+        events = total(work, server.pid, before)
+        instructions = events["Ir"]
         ok = int(statuses.get("200", 0))
         result[case["id"]] = {"label": case["label"], "requests": n, "statuses": statuses,
                               "instructions": instructions, "per_request": instructions / n}
-        print(f"instructions {case['id']:32} {instructions / n:10.0f} per request"
+        misses = ""
+        if "D1mr" in events:
+            d1 = (events["D1mr"] + events["D1mw"]) / n
+            ll = (events["DLmr"] + events["DLmw"] + events["ILmr"]) / n
+            result[case["id"]].update(i1_misses=events["I1mr"] / n, d1_misses=d1, ll_misses=ll)
+            misses = f", I1 misses {events['I1mr'] / n:.0f}, D1 {d1:.0f}, LL {ll:.1f}"
+        print(f"instructions {case['id']:32} {instructions / n:10.0f} per request{misses}"
               f"  ({ok}/{n} answered 200)", flush=True)
         if not server.alive():
             raise RuntimeError(f"{server.name} died during {case['id']}:\n{server.tail()}")

@@ -92,14 +92,16 @@ class Bench:
 
     def kingress(self, name: str, prefix: str, store: str, manifests: Path,
                  access_log: bool = False) -> lib.Server:
-        """kingress with one Tokio worker. Its access log (one INFO line per
-        request) is off like nginx's `access_log off` and Envoy's default,
-        except for the one process that measures what the log costs."""
+        """kingress with one Tokio worker (`--workers`). Its access log (one
+        INFO line per request) is off like nginx's `access_log off` and
+        Envoy's default, except for the one process that measures what the
+        log costs."""
         p = self.p
-        env = {"TOKIO_WORKER_THREADS": "1"}
+        env = {"TOKIO_WORKER_THREADS": str(self.args.workers)}
         if not access_log:
             env["KINGRESS_LOG"] = "info,kingress::access=off"
-        counted = callgrind.argv(self.work) if self.args.callgrind and name == "kingress" else []
+        counted = (callgrind.argv(self.work, self.args.cache_sim)
+                   if self.args.callgrind and name == "kingress" else [])
         return self.start(lib.Server(name, counted + [
             self.args.kingress, "standalone", "-f", manifests,
             "--proxy-listen", f"127.0.0.1:{p[prefix]}",
@@ -168,7 +170,7 @@ class Bench:
 
         # The reference: a minimal proxy on kingress's own stack.
         if Path(a.refproxy).exists():
-            counted = callgrind.argv(self.work) if a.callgrind else []
+            counted = callgrind.argv(self.work, a.cache_sim) if a.callgrind else []
             self.start(lib.Server("refproxy", counted + [
                 a.refproxy, f"127.0.0.1:{p['refproxy']}", f"127.0.0.1:{p['upstream']}"]))
         else:
@@ -692,7 +694,16 @@ def main():
                     help="instead of the timed runs: run the `kingress` process under "
                          "valgrind's callgrind and count its instructions over N requests "
                          "per kingress case (a figure the machine's noise does not move)")
+    ap.add_argument("--cache-sim", action="store_true",
+                    help="with --callgrind: also simulate the caches and report I1, D1 and "
+                         "last-level misses per request")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="kingress's Tokio workers (TOKIO_WORKER_THREADS); other than 1 only "
+                         "with --callgrind, which counts the work of any number of threads: "
+                         "pinned to one CPU, timed runs would only measure their contention")
     args = ap.parse_args()
+    if args.workers != 1 and not args.callgrind:
+        ap.error("--workers other than 1 needs --callgrind")
     args.kingress = str(Path(args.kingress).resolve())  # servers run in their work dirs
     args.refproxy = str(Path(args.refproxy).resolve())
 
