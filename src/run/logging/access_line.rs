@@ -75,11 +75,14 @@ struct Fields<'a> {
 impl Fields<'_> {
     /// The separator and `name=`.
     fn name(&mut self, field: &Field) -> &mut String {
+        let name = field.name();
+        // One reservation for the separator, the name and `=`.
+        self.line.reserve(name.len() + 2);
         if !self.first {
             self.line.push(' ');
         }
         self.first = false;
-        self.line.push_str(field.name());
+        self.line.push_str(name);
         self.line.push('=');
         self.line
     }
@@ -89,9 +92,10 @@ impl Visit for Fields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         let line = self.name(field);
         // `Debug` of a string that needs no escape is the string in quotes.
-        let plain = value
-            .bytes()
-            .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\');
+        // Branch-free, so the compiler checks 16 bytes at a time.
+        let plain = !value.bytes().fold(false, |escape, b| {
+            escape | (b.wrapping_sub(b' ') > b'~' - b' ') | (b == b'"') | (b == b'\\')
+        });
         if plain {
             line.push('"');
             line.push_str(value);

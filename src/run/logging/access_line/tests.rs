@@ -82,6 +82,9 @@ fn access_lines_are_byte_for_byte_those_of_the_full_format() {
         "/tab\there",
         "/é/ü",
         "/\u{1b}[31mred",
+        "/del\u{7f}",
+        "/unit\u{1f}sep",
+        "/ ~tilde and space~ ",
         "",
     ];
     let latencies = [
