@@ -310,3 +310,32 @@ async fn connection_specific_fields_never_reach_the_upstream() {
     // The body's known length is declared.
     assert_eq!(seen["content-length"], "3");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_connection_whose_pings_go_unanswered_ends() {
+    // The upstream completes the handshake, then stops reading: pings sent
+    // after KEEP_ALIVE get no answer within KEEP_ALIVE_TIMEOUT.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (hold_tx, hold_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let conn: h2::server::Connection<_, Bytes> = h2::server::handshake(tcp).await.unwrap();
+        // Kept open but never polled again.
+        let _ = hold_tx.send(conn);
+    });
+    let mut sender = connect(addr).await;
+    let _held = hold_rx.await.unwrap();
+    assert!(sender.is_usable());
+    tokio::time::sleep(KEEP_ALIVE + KEEP_ALIVE_TIMEOUT / 2).await;
+    assert!(sender.is_usable(), "ended before the ping's time was up");
+    tokio::time::sleep(KEEP_ALIVE_TIMEOUT).await;
+    // The connection's task runs once more to notice.
+    for _ in 0..100 {
+        if !sender.is_usable() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("a connection with an unanswered ping is still usable");
+}
