@@ -205,25 +205,23 @@ impl UpstreamBody {
     /// Wraps a response body; `lease` is `None` for a connection that must
     /// not be reused (an upgraded one).
     pub(super) fn new(inner: Incoming, lease: Option<Lease>) -> Self {
-        let mut body = Self {
-            inner: Inner::Hyper(inner),
-            lease,
-            in_flight: None,
-        };
-        // A body-less response (204, 304, HEAD, `content-length: 0`) frees
-        // its connection at once.
-        body.release_if_ended();
-        body
+        Self::leased(Inner::Hyper(inner), lease)
     }
 
     /// A body read from an HTTP/2 stream, which holds its place on the
     /// connection (`lease`) until it ends.
     pub(super) fn h2(body: H2Body, lease: Lease) -> Self {
+        Self::leased(Inner::H2(body), Some(lease))
+    }
+
+    fn leased(inner: Inner, lease: Option<Lease>) -> Self {
         let mut body = Self {
-            inner: Inner::H2(body),
-            lease: Some(lease),
+            inner,
+            lease,
             in_flight: None,
         };
+        // A body-less response (204, 304, HEAD, `content-length: 0`) frees
+        // its connection at once.
         body.release_if_ended();
         body
     }

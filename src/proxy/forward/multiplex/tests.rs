@@ -59,6 +59,13 @@ fn request(body: BoxBody) -> Request<Reclaimable> {
     request
 }
 
+/// Feeds one data frame to a [`channel`] body.
+async fn feed(tx: &mpsc::Sender<Result<Frame<Bytes>, BoxError>>, data: &'static [u8]) {
+    tx.send(Ok(Frame::data(Bytes::from_static(data))))
+        .await
+        .unwrap();
+}
+
 /// A body fed frame by frame from the test.
 fn channel() -> (mpsc::Sender<Result<Frame<Bytes>, BoxError>>, BoxBody) {
     let (tx, rx) = mpsc::channel(16);
@@ -108,9 +115,7 @@ async fn a_request_keeps_streaming_after_its_response_began() {
     .await;
     let sender = connect(addr).await;
     let (tx, body) = channel();
-    tx.send(Ok(Frame::data(Bytes::from_static(b"one "))))
-        .await
-        .unwrap();
+    feed(&tx, b"one ").await;
     let response = exchanged(sender.exchange(request(body)).await);
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.version(), http::Version::HTTP_2);
@@ -118,9 +123,7 @@ async fn a_request_keeps_streaming_after_its_response_began() {
     let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
     assert_eq!(first, "one ");
     // The rest of the request leaves after the response head arrived.
-    tx.send(Ok(Frame::data(Bytes::from_static(b"two"))))
-        .await
-        .unwrap();
+    feed(&tx, b"two").await;
     tx.send(Ok(Frame::trailers(trailers("x-end", "done"))))
         .await
         .unwrap();
@@ -254,9 +257,7 @@ async fn a_broken_client_body_fails_the_exchange_and_resets_the_stream() {
     .await;
     let sender = connect(addr).await;
     let (tx, body) = channel();
-    tx.send(Ok(Frame::data(Bytes::from_static(b"part"))))
-        .await
-        .unwrap();
+    feed(&tx, b"part").await;
     let broken = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "client went away");
     tx.send(Err(Box::new(broken))).await.unwrap();
     match sender.exchange(request(body)).await {
