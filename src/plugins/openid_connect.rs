@@ -262,14 +262,33 @@ async fn access(
     let failure = match &found {
         None => Failure::Unauthorized(Reason::NoToken),
         Some(found) => {
+            // Taken before `hide_credentials` removes it (a shared handle,
+            // not a copy): see `upstream::Yielded::presented`.
+            let presented = match &found.place {
+                token_location::Place::Header(name) => exchange.headers().get(name).cloned(),
+                _ => None,
+            };
             if config.hide_credentials {
                 token_location::hide(exchange, &found.place).await?;
             }
-            // Only `Sync` parts of the exchange may be held across awaits.
-            let service = exchange.service.map(|s| s.name.clone());
+            // Only `Sync` parts of the exchange may be held across awaits;
+            // the service's name only matters to `kong_oauth2`.
+            let service = config
+                .auth_methods
+                .contains(&AuthMethod::KongOauth2)
+                .then(|| exchange.service.map(|s| s.name.clone()))
+                .flatten();
             match verify(&ctx, exchange.table, service, runtime, &found.token).await {
                 Ok((verified, consumer)) => {
-                    upstream::apply(config, exchange, &verified, consumer, &found.token, None);
+                    upstream::apply(
+                        config,
+                        exchange,
+                        &verified,
+                        consumer,
+                        &found.token,
+                        None,
+                        presented.as_ref(),
+                    );
                     return Ok(Access::Continue);
                 }
                 Err(failure) => failure,

@@ -198,6 +198,7 @@ impl Browser {
                 &verified,
                 &record.access_token,
                 Some(&record.sid),
+                None,
             )
         });
         upstream::apply_with(ctx.config, exchange, &verified, consumer, headers);
@@ -294,6 +295,7 @@ impl Browser {
             consumer,
             tokens.access_token.expose(),
             session_id.as_deref(),
+            None,
         );
         Ok(Access::Continue)
     }

@@ -17,9 +17,14 @@ pub(super) type TokenHash = [u8; 32];
 /// an attacker cannot pin which entries survive).
 /// Keys are token hashes unless a cache says otherwise.
 pub(super) struct TokenCache<V, K = TokenHash> {
-    entries: Mutex<HashMap<K, Entry<V>>>,
+    entries: Mutex<Map<K, Entry<V>>>,
     capacity: usize,
 }
+
+/// Keys are SHA-256 digests or seeded fingerprints (never raw client
+/// input), hashed again with foldhash seeded per process: SipHash's rounds
+/// over a 32-byte digest were a measurable part of a cached bearer check.
+type Map<K, V> = HashMap<K, V, foldhash::quality::RandomState>;
 
 struct Entry<V> {
     value: V,
@@ -37,7 +42,7 @@ impl<V: Clone, K: Eq + Hash + Clone> TokenCache<V, K> {
     /// An empty cache holding at most `capacity` entries.
     pub(super) fn new(capacity: usize) -> Self {
         Self {
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Map::default()),
             capacity: capacity.max(1),
         }
     }

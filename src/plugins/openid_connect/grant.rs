@@ -259,7 +259,7 @@ pub(super) async fn exchange(
     let verified = search_user_info(&ctx, token, verified).await;
     match authorize(config, exchange.table, verified) {
         Ok((verified, consumer)) => {
-            super::upstream::apply(config, exchange, &verified, consumer, token, None);
+            super::upstream::apply(config, exchange, &verified, consumer, token, None, None);
             Ok(Access::Continue)
         }
         Err(failure) => refuse(&plugin.id, config, exchange, failure),

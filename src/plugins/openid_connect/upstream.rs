@@ -82,6 +82,11 @@ pub(super) struct Yielded<'a> {
     pub(super) introspection: Option<&'a Value>,
     pub(super) user_info: Option<&'a Value>,
     pub(super) session_id: Option<&'a str>,
+    /// The request header the access token was read from: reused as the
+    /// upstream's token header when that would have the very same bytes
+    /// (Kong's default `authorization:bearer` for a `Bearer` token), which
+    /// spares copying and checking a kilobyte-sized value per request.
+    pub(super) presented: Option<&'a HeaderValue>,
 }
 
 /// The token, result and claim headers of both sides
@@ -101,12 +106,14 @@ pub(super) struct Headers {
 impl Headers {
     /// The headers `verified` yields with `token`; `session_id`: the
     /// session that authenticated the request or that the login created
-    /// (`*_session_id_header`).
+    /// (`*_session_id_header`); `presented`: the request header `token`
+    /// was read from, if any.
     pub(super) fn new(
         config: &OidcConfig,
         verified: &Verified,
         token: &str,
         session_id: Option<&str>,
+        presented: Option<&HeaderValue>,
     ) -> Self {
         let tokens = verified.tokens.as_ref();
         let yielded = Yielded {
@@ -118,6 +125,7 @@ impl Headers {
             introspection: verified.introspection.as_deref(),
             user_info: verified.user_info.as_deref(),
             session_id,
+            presented,
         };
         Self {
             upstream: header_values(&config.upstream, &yielded, &verified.claims),
@@ -137,8 +145,9 @@ pub(super) fn apply(
     consumer: Option<Arc<Consumer>>,
     token: &str,
     session_id: Option<&str>,
+    presented: Option<&HeaderValue>,
 ) {
-    let headers = Headers::new(config, verified, token, session_id);
+    let headers = Headers::new(config, verified, token, session_id, presented);
     apply_with(config, exchange, verified, consumer, &headers);
 }
 
@@ -210,6 +219,17 @@ fn credential(config: &OidcConfig, verified: &Verified) -> Option<String> {
     lookup(&verified.claims, &config.credential_claim).and_then(header_value)
 }
 
+/// Whether `value` is exactly `[scheme ]token`.
+fn is_token_value(value: &[u8], scheme: Option<&str>, token: &str) -> bool {
+    match scheme {
+        None => value == token.as_bytes(),
+        Some(scheme) => value
+            .strip_prefix(scheme.as_bytes())
+            .and_then(|rest| rest.strip_prefix(b" "))
+            .is_some_and(|rest| rest == token.as_bytes()),
+    }
+}
+
 /// The headers one side gets: each configured header whose value exists.
 /// Tokens go as `[scheme ]token`; JSON results as base64 of their JSON
 /// (as Kong sends `X-Introspection`); claims as [`header_value`] prints
@@ -220,6 +240,17 @@ fn header_values(
     claims: &Value,
 ) -> Vec<(HeaderName, HeaderValue)> {
     let mut out = Vec::new();
+    // The presented header itself when it already is the access token's
+    // value (a shared handle: no copy, no check).
+    let reused = match (&side.access_token, yielded.access_token, yielded.presented) {
+        (Some(UpstreamTokenHeader { name, scheme }), Some(token), Some(presented))
+            if is_token_value(presented.as_bytes(), scheme.as_deref(), token) =>
+        {
+            out.push((name.clone(), presented.clone()));
+            true
+        }
+        _ => false,
+    };
     // The value's bytes become the header's without a copy (a token is
     // kilobytes).
     let mut push = |name: &HeaderName, value: String| {
@@ -232,8 +263,11 @@ fn header_values(
         (&side.id_token, yielded.id_token),
         (&side.refresh_token, yielded.refresh_token),
     ];
-    for (header, token) in tokens {
+    for (i, (header, token)) in tokens.into_iter().enumerate() {
         if let (Some(UpstreamTokenHeader { name, scheme }), Some(token)) = (header, token) {
+            if i == 0 && reused {
+                continue;
+            }
             // Sized exactly: `format!` would grow it by reallocating.
             let mut value =
                 String::with_capacity(scheme.as_ref().map_or(0, |s| s.len() + 1) + token.len());
@@ -266,4 +300,68 @@ fn header_values(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn side() -> TokenHeaders {
+        TokenHeaders {
+            access_token: Some(UpstreamTokenHeader {
+                name: AUTHORIZATION,
+                scheme: Some("Bearer".into()),
+            }),
+            ..TokenHeaders::default()
+        }
+    }
+
+    fn upstream_value(presented: &str, token: &str) -> String {
+        let presented = HeaderValue::from_str(presented).unwrap();
+        let yielded = Yielded {
+            access_token: Some(token),
+            presented: Some(&presented),
+            ..Yielded::default()
+        };
+        let out = header_values(&side(), &yielded, &Value::Null);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].0, AUTHORIZATION);
+        out[0].1.to_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn the_access_token_header_has_the_configured_scheme_whatever_was_presented() {
+        assert_eq!(
+            upstream_value("Bearer abc.def.ghi", "abc.def.ghi"),
+            "Bearer abc.def.ghi"
+        );
+        // Another spelling of the scheme, another token, another layout:
+        // the value is built, not the presented one passed on.
+        assert_eq!(
+            upstream_value("bearer abc.def.ghi", "abc.def.ghi"),
+            "Bearer abc.def.ghi"
+        );
+        assert_eq!(
+            upstream_value("Bearer abc.def.ghiX", "abc.def.ghi"),
+            "Bearer abc.def.ghi"
+        );
+        assert_eq!(
+            upstream_value("Bearer  abc.def.ghi", "abc.def.ghi"),
+            "Bearer abc.def.ghi"
+        );
+        assert_eq!(
+            upstream_value("abc.def.ghi", "abc.def.ghi"),
+            "Bearer abc.def.ghi"
+        );
+    }
+
+    #[test]
+    fn a_token_value_is_the_scheme_a_blank_and_the_token_exactly() {
+        assert!(is_token_value(b"Bearer t", Some("Bearer"), "t"));
+        assert!(is_token_value(b"t", None, "t"));
+        assert!(!is_token_value(b"Bearer t", None, "t"));
+        assert!(!is_token_value(b"BEARER t", Some("Bearer"), "t"));
+        assert!(!is_token_value(b"Bearert", Some("Bearer"), "t"));
+        assert!(!is_token_value(b"Bearer t ", Some("Bearer"), "t"));
+    }
 }

@@ -176,6 +176,7 @@ pub(in crate::plugins::openid_connect) async fn finish(
                 consumer,
                 &token,
                 session_id.as_deref(),
+                None,
             );
             Ok(Access::Continue)
         }
