@@ -46,17 +46,29 @@ fn main() -> ExitCode {
         };
     }
 
-    // TOKIO_WORKER_THREADS=1 (one core per proxy, as in bench/run): a
-    // current-thread runtime runs every task on this thread, without the
-    // multi-thread scheduler's atomics, queues and wake-ups across the main
-    // and the worker thread; it cut the proxy's CPU per request by a sixth.
-    // Blocking work still goes to `spawn_blocking` threads either way.
-    let one_worker = std::env::var("TOKIO_WORKER_THREADS").is_ok_and(|v| v.trim() == "1");
-    let mut builder = if one_worker {
+    let workers = match run::workers() {
+        Ok(workers) => workers,
+        Err(msg) => {
+            eprintln!("kingress: {msg}");
+            return ExitCode::from(EXIT_USAGE as u8);
+        }
+    };
+    // One worker (one core per proxy, as in bench/run): a current-thread
+    // runtime runs every task on this thread, without the multi-thread
+    // scheduler's atomics, queues and wake-ups across threads; it cut the
+    // proxy's CPU per request by a sixth. With more, the proxy's workers
+    // are threads with runtimes of their own (see `ProxyConfig::workers`)
+    // and this runtime keeps the control plane, the Admin API, the status
+    // listener and the health checks, on two threads so that a long
+    // translation does not hold up the others.
+    let mut builder = if workers == 1 {
         tokio::runtime::Builder::new_current_thread()
     } else {
-        tokio::runtime::Builder::new_multi_thread()
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(2);
+        builder
     };
+    // Blocking work goes to `spawn_blocking` threads either way.
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -33,7 +33,7 @@ use rustls::pki_types::CertificateDer;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio_rustls::TlsAcceptor;
 
 pub use respond::ProxyError;
@@ -50,6 +50,13 @@ pub struct ProxyConfig {
     /// Keep request headers whose names contain `_`
     /// (`--underscores-in-headers`); dropped by default, as nginx does.
     pub underscores_in_headers: bool,
+    /// Proxy workers (`TOKIO_WORKER_THREADS`, else one per CPU): with one,
+    /// the proxy serves on the caller's runtime; with more, each worker is
+    /// a thread with a runtime of its own, its own listening sockets on the
+    /// same addresses (`SO_REUSEPORT`: the kernel spreads connections over
+    /// them, as nginx's `reuseport`) and its own upstream connection pools,
+    /// so a request never waits on, or wakes, another worker.
+    pub workers: usize,
 }
 
 impl ProxyConfig {
@@ -61,26 +68,39 @@ impl ProxyConfig {
             https_listen,
             limits: Limits::default(),
             underscores_in_headers: false,
+            workers: 1,
         }
     }
 }
 
 /// Bound proxy listeners, not yet serving.
 pub struct Proxy {
-    http: TcpListener,
-    https: TcpListener,
+    http_addr: SocketAddr,
+    https_addr: SocketAddr,
     http_gate: Arc<Gate>,
     https_gate: Arc<Gate>,
     acceptor: TlsAcceptor,
     default_certificate: CertificateDer<'static>,
+    /// What the health checks use (and the only worker's, with one).
+    shared: Arc<Shared>,
+    workers: Vec<Worker>,
+}
+
+/// One worker's listening sockets and state. With more than one worker it
+/// has its own runtime, on which its sockets are registered.
+struct Worker {
+    runtime: Option<tokio::runtime::Runtime>,
+    http: TcpListener,
+    https: TcpListener,
     shared: Arc<Shared>,
 }
 
 // === impl Proxy ===
 
 impl Proxy {
-    /// Binds both listeners (port 0 picks a free port) and prepares TLS with
-    /// a freshly generated default certificate.
+    /// Binds both listeners (port 0 picks a free port; every worker then
+    /// listens on that one) and prepares TLS with a freshly generated
+    /// default certificate.
     pub async fn bind(
         config: &ProxyConfig,
         table: TableHandle,
@@ -94,38 +114,64 @@ impl Proxy {
         let resolver = Arc::new(resolver);
         tokio::spawn(tls::refresh(Arc::downgrade(&resolver), table.subscribe()));
         let server_config = tls::server_config(resolver).map_err(io::Error::other)?;
-        let upstreams = forward::Upstreams::new(provider).map_err(io::Error::other)?;
-        let http = TcpListener::bind(config.http_listen).await?;
-        let https = TcpListener::bind(config.https_listen).await?;
+        let shared = |upstreams| {
+            Arc::new(Shared {
+                table: table.clone(),
+                runtime: runtime.clone(),
+                metrics: metrics.clone(),
+                upstreams,
+                underscores_in_headers: config.underscores_in_headers,
+            })
+        };
+        let upstreams = || forward::Upstreams::new(provider.clone()).map_err(io::Error::other);
+        let main = shared(upstreams()?);
+        let count = config.workers.max(1);
+        let http = sockets(config.http_listen, count)?;
+        let https = sockets(config.https_listen, count)?;
+        let (http_addr, https_addr) = (http[0].local_addr()?, https[0].local_addr()?);
+        let mut workers = Vec::with_capacity(count);
+        for (http, https) in http.into_iter().zip(https) {
+            workers.push(if count == 1 {
+                Worker {
+                    runtime: None,
+                    http: TcpListener::from_std(http)?,
+                    https: TcpListener::from_std(https)?,
+                    shared: main.clone(),
+                }
+            } else {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                // Registered with the worker's own event loop.
+                let _entered = runtime.enter();
+                Worker {
+                    http: TcpListener::from_std(http)?,
+                    https: TcpListener::from_std(https)?,
+                    shared: shared(upstreams()?),
+                    runtime: Some(runtime),
+                }
+            });
+        }
         Ok(Proxy {
-            http,
-            https,
+            http_addr,
+            https_addr,
             http_gate: Gate::new("proxy", config.limits, &metrics),
             https_gate: Gate::new("proxy_tls", config.limits, &metrics),
             acceptor: TlsAcceptor::from(Arc::new(server_config)),
             default_certificate,
-            shared: Arc::new(Shared {
-                table,
-                runtime,
-                metrics,
-                upstreams,
-                underscores_in_headers: config.underscores_in_headers,
-            }),
+            shared: main,
+            workers,
         })
     }
 
     /// The bound plain HTTP address.
     pub fn http_addr(&self) -> SocketAddr {
-        self.http
-            .local_addr()
-            .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)))
+        self.http_addr
     }
 
     /// The bound HTTPS address.
     pub fn https_addr(&self) -> SocketAddr {
-        self.https
-            .local_addr()
-            .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)))
+        self.https_addr
     }
 
     /// DER of the self-signed certificate served when no table certificate
@@ -135,14 +181,62 @@ impl Proxy {
     }
 
     /// Serves both listeners forever, and runs the active health checks.
+    /// With several workers each serves on its own thread; the health
+    /// checks stay on the caller's runtime.
     pub async fn serve(self) {
-        let probes = probe::run(self.shared.clone());
-        tokio::join!(
-            probes,
-            listener::serve_plain(self.http, self.http_gate, self.shared.clone()),
-            listener::serve_tls(self.https, self.https_gate, self.acceptor, self.shared),
-        );
+        let probes = probe::run(self.shared);
+        let (http_gate, https_gate, acceptor) = (self.http_gate, self.https_gate, self.acceptor);
+        let mut inline = None;
+        for (i, worker) in self.workers.into_iter().enumerate() {
+            let (http_gate, https_gate) = (http_gate.clone(), https_gate.clone());
+            let acceptor = acceptor.clone();
+            let serve = async move {
+                tokio::join!(
+                    listener::serve_plain(worker.http, http_gate, worker.shared.clone()),
+                    listener::serve_tls(worker.https, https_gate, acceptor, worker.shared),
+                );
+            };
+            let Some(runtime) = worker.runtime else {
+                inline = Some(serve);
+                continue;
+            };
+            let spawned = std::thread::Builder::new()
+                .name(format!("proxy-worker-{i}"))
+                .spawn(move || runtime.block_on(serve));
+            if let Err(error) = spawned {
+                tracing::error!(worker = i, %error, "cannot start a proxy worker thread; the others serve");
+            }
+        }
+        match inline {
+            Some(serve) => {
+                tokio::join!(probes, serve);
+            }
+            None => probes.await,
+        }
     }
+}
+
+/// `count` listening sockets on `addr` (after the first, on the port it
+/// got), with `SO_REUSEPORT` when there are several. `SO_REUSEADDR` as
+/// `TcpListener::bind` sets it; the backlog is its too.
+fn sockets(addr: SocketAddr, count: usize) -> io::Result<Vec<std::net::TcpListener>> {
+    let mut addr = addr;
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let socket = match addr {
+            SocketAddr::V4(_) => TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        socket.set_reuseaddr(true)?;
+        if count > 1 {
+            socket.set_reuseport(true)?;
+        }
+        socket.bind(addr)?;
+        let listener = socket.listen(1024)?;
+        addr = listener.local_addr()?;
+        out.push(listener.into_std()?);
+    }
+    Ok(out)
 }
 
 impl std::fmt::Debug for Proxy {

@@ -72,6 +72,8 @@ impl Servers {
             https_listen: args.proxy_tls_listen,
             limits,
             underscores_in_headers: args.underscores_in_headers,
+            // `main` refused a malformed count before starting.
+            workers: workers().unwrap_or(1),
         };
         let proxy = Proxy::bind(&config, handle.clone(), runtime.clone(), metrics.clone())
             .await
@@ -107,6 +109,20 @@ impl Servers {
         tokio::spawn(self.proxy.serve());
         tokio::spawn(self.status.serve());
         tokio::spawn(self.admin.serve());
+    }
+}
+
+/// The proxy's workers: `TOKIO_WORKER_THREADS` (the variable Tokio's
+/// runtime reads, kept with its meaning), else one per CPU.
+pub fn workers() -> Result<usize, String> {
+    match std::env::var("TOKIO_WORKER_THREADS") {
+        Ok(value) => match value.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!(
+                "TOKIO_WORKER_THREADS must be a positive whole number, not {value:?}"
+            )),
+        },
+        Err(_) => Ok(std::thread::available_parallelism().map_or(1, usize::from)),
     }
 }
 

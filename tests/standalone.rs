@@ -489,3 +489,75 @@ async fn token_seal_keys_file_is_checked_at_start_without_echoing_keys() {
     .await;
     eventually_status(&format!("http://{}/a/x", k.http), 200).await;
 }
+
+/// CPU time a thread has run, in nanoseconds (`schedstat`'s first field).
+fn ran_ns(pid: u32, tid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/schedstat"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The thread ids of the process's proxy workers, by name.
+fn proxy_workers(pid: u32) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let tid = task.unwrap().file_name().into_string().unwrap();
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/comm")).unwrap();
+        if comm.trim().starts_with("proxy-worker-") {
+            out.push((comm.trim().to_string(), tid));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn with_two_workers_both_accept_connections_on_the_one_port() {
+    let upstream = Upstream::start("web").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("web.yaml"), manifest("/", upstream.addr)).unwrap();
+    let k = Standalone::start_piped(dir.path(), &[], &[("TOKIO_WORKER_THREADS", "2")]).await;
+    let workers = proxy_workers(k.pid());
+    let names: Vec<&str> = workers.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["proxy-worker-0", "proxy-worker-1"]);
+    let before: Vec<u64> = workers.iter().map(|(_, t)| ran_ns(k.pid(), t)).collect();
+    // A new connection per request: the kernel spreads connections over
+    // the workers' sockets by their addresses, so 64 of them reach both
+    // (all on one: a chance of 2^-63).
+    for _ in 0..64 {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
+        let response = client
+            .get(format!("http://{}/x", k.http))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    for ((name, tid), before) in workers.iter().zip(before) {
+        assert!(
+            ran_ns(k.pid(), tid) > before,
+            "{name} served none of 64 connections"
+        );
+    }
+}
+
+#[test]
+fn a_malformed_worker_count_exits_64() {
+    for value in ["0", "two", "-1"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_kingress"))
+            .args(["standalone", "-f", "/nonexistent"])
+            .env("TOKIO_WORKER_THREADS", value)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(64), "{value}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("TOKIO_WORKER_THREADS"), "{value}: {stderr}");
+    }
+}
