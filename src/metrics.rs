@@ -3,12 +3,15 @@
 
 pub mod kong;
 
+use hashbrown::HashTable;
+use parking_lot::RwLock;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 /// Labels of proxied requests.
@@ -18,6 +21,47 @@ pub struct RequestLabels {
     pub route: String,
     /// Response status code.
     pub status: u16,
+}
+
+/// `kingress_requests_total`: proxied requests by route and status.
+#[derive(Clone, Default)]
+pub struct RequestCounts {
+    family: Family<RequestLabels, Counter>,
+    /// Each series' counter by route and status, found without building
+    /// its labels: a request neither copies its route's name nor hashes it
+    /// with SipHash under the family's lock (both were in every proxied
+    /// request's profile).
+    known: Arc<RwLock<HashTable<KnownCount>>>,
+    hasher: foldhash::fast::RandomState,
+}
+
+/// A route, a status and their series' counter.
+type KnownCount = (Box<str>, u16, Counter);
+
+impl RequestCounts {
+    /// Counts one request of `route` answered with `status`.
+    pub fn inc(&self, route: &str, status: u16) {
+        let hash = self.hasher.hash_one((route, status));
+        let same = |(r, s, _): &KnownCount| **r == *route && *s == status;
+        if let Some((_, _, counter)) = self.known.read().find(hash, same) {
+            counter.inc();
+            return;
+        }
+        let counter = self
+            .family
+            .get_or_create(&RequestLabels {
+                route: route.to_string(),
+                status,
+            })
+            .clone();
+        counter.inc();
+        let mut known = self.known.write();
+        if known.find(hash, same).is_none() {
+            known.insert_unique(hash, (route.into(), status, counter), |(r, s, _)| {
+                self.hasher.hash_one((&**r, *s))
+            });
+        }
+    }
 }
 
 /// A label naming a kind (of object, problem or watch event).
@@ -58,7 +102,7 @@ pub struct Metrics {
     /// Kong's prometheus plugin's series.
     pub kong: Arc<kong::KongSeries>,
     /// Proxied requests by route and status.
-    pub requests: Family<RequestLabels, Counter>,
+    pub requests: RequestCounts,
     /// Request latency, seconds.
     pub request_duration: Histogram,
     /// Generation of the published table.
@@ -99,11 +143,11 @@ impl Metrics {
     /// Registers every metric in a fresh registry.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("kingress");
-        let requests = Family::<RequestLabels, Counter>::default();
+        let requests = RequestCounts::default();
         registry.register(
             "requests",
             "Proxied requests by route and status",
-            requests.clone(),
+            requests.family.clone(),
         );
         let request_duration = Histogram::new(exponential_buckets(0.0001, 2.0, 18));
         registry.register(
@@ -253,5 +297,28 @@ impl Default for Metrics {
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_counts_land_in_the_series_of_their_route_and_status() {
+        let metrics = Metrics::new();
+        for _ in 0..3 {
+            metrics.requests.inc("a", 200);
+        }
+        metrics.requests.inc("a", 404);
+        metrics.requests.inc("b", 200);
+        let text = metrics.encode();
+        for line in [
+            r#"kingress_requests_total{route="a",status="200"} 3"#,
+            r#"kingress_requests_total{route="a",status="404"} 1"#,
+            r#"kingress_requests_total{route="b",status="200"} 1"#,
+        ] {
+            assert!(text.contains(line), "{line} not in\n{text}");
+        }
     }
 }

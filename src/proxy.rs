@@ -139,8 +139,12 @@ impl Proxy {
                     shared: main.clone(),
                 }
             } else {
+                // Sockets and timers only: signals (and child processes)
+                // are the main runtime's, and their drivers would be
+                // polled at every wake-up of every worker.
                 let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
+                    .enable_io()
+                    .enable_time()
                     .build()?;
                 // Registered with the worker's own event loop.
                 let _entered = runtime.enter();

@@ -10,7 +10,7 @@ use super::request_id::{loggable_id, request_id};
 use super::respond::ProxyError;
 use super::{affinity, authority};
 use super::{grpc, inbound, rewrite, upgrade};
-use crate::metrics::{Metrics, RequestLabels};
+use crate::metrics::Metrics;
 use crate::model::normalise::normalise;
 use crate::model::{Route, Service};
 use crate::plugins::pipeline::{self, Exit};
@@ -443,13 +443,7 @@ fn record(
     latency: Duration,
 ) {
     let route = outcome.route.unwrap_or("none");
-    metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            route: route.to_string(),
-            status: status.as_u16(),
-        })
-        .inc();
+    metrics.requests.inc(route, status.as_u16());
     metrics.request_duration.observe(latency.as_secs_f64());
     metrics.kong.requests_seen.inc();
     if !outcome.logged {
