@@ -13,7 +13,7 @@ use crate::model::{
 use crate::objects::spec::same_input;
 use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 pub(in crate::translate) use units::Units;
 use units::{forget, services};
@@ -70,27 +70,46 @@ pub(super) fn translate<'a>(
     let mut backends = Backends::new(cx);
     let mut regexes = paths::RegexCache::new();
     let mut earlier = memo.as_deref_mut().map(std::mem::take).unwrap_or_default();
-    let mut kept = HashMap::with_capacity(earlier.by_ingress.len());
+    // Room for every Ingress: grown by doubling, a list of 10,000 units
+    // would hold room for 16,384.
+    let room = if memo.is_some() {
+        objects.ingresses.len()
+    } else {
+        0
+    };
+    let mut kept = Vec::with_capacity(room);
     // Services of the units translated now (the first user's wins; all
     // users of a name build the same service).
     let mut fresh: BTreeMap<String, Service> = BTreeMap::new();
     let mut defaults: Vec<(Option<&Time>, &'a Ingress, &'a str)> = Vec::new();
     let mut reused = 0;
+    let stale = earlier.stale;
+    let mut uses = std::mem::take(&mut earlier.uses);
+    // Both in key order: one walk pairs each Ingress with its unit.
+    let mut held = std::mem::take(&mut earlier.by_ingress)
+        .into_iter()
+        .peekable();
     for (key, ingress) in objects.ingresses.iter() {
         let namespace = &key.0;
+        // Units of Ingresses that went away.
+        while let Some((_, _, gone)) = held.next_if(|(k, _, _)| k < key) {
+            if !stale {
+                forget(&mut uses, &gone);
+            }
+        }
         // The memo holds units of our class only, and a class change
         // empties it.
-        let (earlier_unit, candidate) = match earlier.by_ingress.remove(key) {
-            Some((held, unit)) if !earlier.stale && same_input(&held, ingress) => {
-                (Some(unit), None)
+        let (key, earlier_unit, candidate) = match held.next_if(|(k, _, _)| k == key) {
+            Some((key, held, unit)) if !stale && same_input(&held, ingress) => {
+                (key, Some(unit), None)
             }
-            Some((_, unit)) => {
-                if !earlier.stale {
-                    forget(&mut earlier.uses, &unit);
+            Some((key, _, unit)) => {
+                if !stale {
+                    forget(&mut uses, &unit);
                 }
-                (None, Some(unit))
+                (key, None, Some(unit))
             }
-            None => (None, None),
+            None => (key.clone(), None, None),
         };
         let unit = match earlier_unit {
             Some(unit) => {
@@ -113,7 +132,7 @@ pub(super) fn translate<'a>(
                 };
                 if memo.is_some() {
                     for name in &unit.services {
-                        *earlier.uses.entry(name.clone()).or_default() += 1;
+                        *uses.entry(name.clone()).or_default() += 1;
                     }
                 }
                 for (name, service) in services {
@@ -136,18 +155,18 @@ pub(super) fn translate<'a>(
         }
         place(cx, table, &unit);
         if memo.is_some() {
-            kept.insert(key.clone(), (Arc::clone(ingress), unit));
+            kept.push((key, Arc::clone(ingress), unit));
         }
     }
     table.services = match memo {
         Some(_) => {
-            // Units left over are of Ingresses that changed or went away.
-            if !earlier.stale {
-                for (_, unit) in earlier.by_ingress.values() {
-                    forget(&mut earlier.uses, unit);
+            // Units left over are of Ingresses that went away.
+            if !stale {
+                for (_, _, unit) in held {
+                    forget(&mut uses, &unit);
                 }
             }
-            services(earlier.services, &earlier.uses, fresh)
+            services(earlier.services, &uses, fresh)
         }
         None => Shared::new(fresh),
     };
@@ -157,7 +176,7 @@ pub(super) fn translate<'a>(
         *memo = Units {
             by_ingress: kept,
             services: table.services.clone(),
-            uses: earlier.uses,
+            uses,
             stale: false,
         };
     }

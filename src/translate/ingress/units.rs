@@ -11,9 +11,12 @@ use std::sync::Arc;
 /// Units of an earlier translation, kept to be reused (see `Memo`).
 #[derive(Default)]
 pub(in crate::translate) struct Units {
-    /// By Ingress key, with the Ingress translated: a unit is reused for
-    /// the same Ingress or one changed only in its status (`same_input`).
-    pub(super) by_ingress: HashMap<ObjectKey, (Arc<Ingress>, Unit)>,
+    /// By Ingress key, in key order (the store's), with the Ingress
+    /// translated: a unit is reused for the same Ingress or one changed
+    /// only in its status (`same_input`). A list walked beside the store
+    /// rather than a map looked up per Ingress: an edit at 50,000
+    /// Ingresses otherwise hashed and copied every key again.
+    pub(super) by_ingress: Vec<(ObjectKey, Arc<Ingress>, Unit)>,
     /// The upstream services of that translation (the units' and the
     /// default backend's), shared with its table.
     pub(super) services: Shared<BTreeMap<String, Service>>,

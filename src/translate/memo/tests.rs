@@ -9,6 +9,7 @@ use crate::source::files::Loader;
 use std::path::Path;
 
 mod sharing;
+mod walk;
 
 fn ingress(name: &str, path: &str, default_backend: bool) -> String {
     let default = if default_backend {
