@@ -114,7 +114,7 @@ fn translate_with(
     let globals = plugins.globals(&mut cx);
     let units = memo.as_deref_mut().map(|m| &mut m.ingresses);
     let reused = ingress::translate(&mut cx, &mut plugins, &globals, &mut table, units);
-    match memo.as_deref_mut() {
+    let holdings = match memo.as_deref_mut() {
         Some(memo) => {
             // Global plugins are part of every Ingress's share, so what
             // they read counts too.
@@ -133,15 +133,16 @@ fn translate_with(
                     }
                 }
             };
-            consumers.clone().place(&mut cx, &mut table);
+            let holdings = consumers.clone().place(&mut cx, &mut table);
             memo.consumers = Some(consumers);
+            holdings
         }
         None => consumers::translate(&mut cx, None).place(&mut cx, &mut table),
-    }
+    };
     // The steps below run whole every time: what they read need not be
     // kept.
     cx.secret_reads = None;
-    holders::translate(&mut cx, &mut plugins, &mut table);
+    holders::translate(&mut cx, &mut plugins, &holdings, &mut table);
     declarative::translate(&mut cx, &mut table);
     let checks = memo.as_deref_mut().map(|m| &mut m.tls);
     table.certificates = tls::translate(&mut cx, checks);

@@ -4,6 +4,7 @@
 //! Kong refusing the whole configuration.
 
 use super::credentials::{self, Owner};
+use super::holders::{self, Holdings};
 use super::{Cx, consumer_groups, ids, object_ref};
 use crate::crd::KongConsumer;
 use crate::model::{
@@ -22,17 +23,20 @@ pub(super) struct Consumers {
     consumers: Shared<BTreeMap<String, Arc<Consumer>>>,
     groups: Shared<BTreeMap<String, ConsumerGroup>>,
     credentials: Credentials,
+    /// The consumers and groups among them that plugins are attached to.
+    holdings: Holdings,
     problems: Vec<Problem>,
 }
 
 impl Consumers {
     /// Adds these consumers, credentials and problems to a table that has
-    /// none yet.
-    pub(super) fn place(self, cx: &mut Cx<'_>, table: &mut Table) {
+    /// none yet; gives back the consumers and groups holding plugins.
+    pub(super) fn place(self, cx: &mut Cx<'_>, table: &mut Table) -> Holdings {
         table.consumers = self.consumers;
         table.consumer_groups = self.groups;
         table.credentials = self.credentials;
         cx.problems.extend(self.problems);
+        self.holdings
     }
 }
 
@@ -44,10 +48,12 @@ pub(super) fn translate(cx: &mut Cx<'_>, before: Option<&Consumers>) -> Consumer
     let start = cx.problems.len();
     let mut table = Table::default();
     add(cx, &mut table, before);
+    let holdings = holders::holdings(cx, &table);
     Consumers {
         consumers: table.consumers,
         groups: table.consumer_groups,
         credentials: table.credentials,
+        holdings,
         problems: cx.problems.split_off(start),
     }
 }
