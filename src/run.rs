@@ -284,8 +284,16 @@ impl Control {
 
 impl ControlState {
     fn reload(&mut self) -> Result<Outcome, files::LoadError> {
-        let objects = self.loader.load()?;
-        Ok(self.reconciler.reconcile(objects))
+        // The loader patches its objects in place only when it holds them
+        // alone.
+        drop(self.reconciler.release());
+        match self.loader.load() {
+            Ok(objects) => Ok(self.reconciler.reconcile(objects)),
+            Err(e) => {
+                self.reconciler.hold(self.loader.objects());
+                Err(e)
+            }
+        }
     }
 
     /// The first load: as [`ControlState::reload`], but refused when

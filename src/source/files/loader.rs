@@ -201,6 +201,11 @@ impl Loader {
         Ok(files)
     }
 
+    /// The objects of the last good load (empty before the first).
+    pub fn objects(&self) -> Arc<ObjectSet> {
+        Arc::clone(&self.merged)
+    }
+
     /// The text of `file` (`len` bytes by its metadata), within the size
     /// limit.
     fn read(&self, file: &Path, len: u64) -> Result<String, LoadError> {

@@ -226,3 +226,30 @@ async fn watcher_events_mark_paths_and_signal() {
     assert_eq!(port(&loader.load().unwrap(), "a"), 81);
     assert!(loader.dirty.lock().paths.is_empty());
 }
+
+#[test]
+fn objects_held_by_nobody_else_are_patched_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let many: String = (0..20).map(|i| service(&format!("s{i}"), 80)).collect();
+    std::fs::write(dir.path().join("a.yaml"), many).unwrap();
+    std::fs::write(dir.path().join("b.yaml"), service("b", 80)).unwrap();
+    let mut loader = Loader::new(dir.path());
+    let first = loader.load().unwrap();
+
+    std::fs::write(dir.path().join("b.yaml"), service("b", 81)).unwrap();
+    let second = loader.load().unwrap();
+    assert!(
+        !Arc::ptr_eq(&first.services, &second.services),
+        "a store someone holds is copied, never changed under its reader"
+    );
+    assert_eq!((port(&first, "b"), port(&second, "b")), (80, 81));
+
+    let at = Arc::as_ptr(&second.services);
+    drop((first, second));
+    std::fs::write(dir.path().join("b.yaml"), service("b", 82)).unwrap();
+    let third = loader.load().unwrap();
+    assert_eq!(Arc::as_ptr(&third.services), at, "patched where it was");
+    assert_eq!(port(&third, "b"), 82);
+    assert_eq!(third.services.len(), 21);
+    assert!(Arc::ptr_eq(&loader.objects(), &third));
+}
