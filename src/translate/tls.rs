@@ -59,11 +59,14 @@ pub(super) fn translate(
     // is borrowed from the Secrets rather than copied on every translation.
     let mut by_pem: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for ((ns, _), ingress) in objects.ingresses.iter() {
-        if !cx.class.ingress(ingress) {
+        // Most Ingresses have no TLS: that is cheaper to see than the class.
+        let Some(entries) = ingress.spec.as_ref().and_then(|s| s.tls.as_ref()) else {
+            continue;
+        };
+        if entries.is_empty() || !cx.class.ingress(ingress) {
             continue;
         }
-        let entries = ingress.spec.as_ref().and_then(|s| s.tls.as_ref());
-        for tls in entries.into_iter().flatten() {
+        for tls in entries {
             let hosts: Vec<String> = tls
                 .hosts
                 .iter()
