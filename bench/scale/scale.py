@@ -116,6 +116,13 @@ def run_size(args, size: int, upstream_port: int, base: int) -> dict:
             ready_s = lib.wait_http(f"http://127.0.0.1:{base + 3}/readyz", k,
                                     timeout=args.ready_timeout)
             first = published(k.log)
+            # The log is written by a batching thread: the first line may
+            # land just after /readyz turns true.
+            for _ in range(200):
+                if first:
+                    break
+                time.sleep(0.01)
+                first = published(k.log)
             rss_start = lib.vm_hwm_kib(k.pid)
             poller = Poller(base)
             if poller.status("/v0", gen.PROBE_HOST) != 200:
