@@ -19,12 +19,14 @@
 //! and failing the whole reload would keep every other edit unpublished. The watcher
 //! (`watch`) reports only changes that can concern a manifest.
 
+mod parsed;
 mod watch;
 
 use super::{DEFAULT_MAX_SIZE, LoadError, load_text, manifest_files};
 use crate::metrics::{Metrics, OutcomeLabels};
 use crate::objects::ObjectSet;
 use parking_lot::Mutex;
+use parsed::Parsed;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -54,7 +56,7 @@ struct Cached {
     /// `None` when its metadata could not be read (it is read again).
     stamp: Option<Stamp>,
     digest: [u8; 32],
-    objects: Arc<ObjectSet>,
+    objects: Arc<Parsed>,
 }
 
 /// What the watcher saw change since the last load.
@@ -188,7 +190,7 @@ impl Loader {
                     }
                     let mut objects = ObjectSet::default();
                     load_text(&file, &text, &mut objects);
-                    Arc::new(objects)
+                    Arc::new(Parsed::from(objects))
                 }
             };
             let entry = Cached {
@@ -216,7 +218,7 @@ impl Loader {
     /// of files that changed are looked up again, unless so much changed
     /// that merging everything again is cheaper.
     fn remerge(&mut self, old: &BTreeMap<PathBuf, Cached>) {
-        let mut changed: Vec<&ObjectSet> = Vec::new();
+        let mut changed: Vec<&Parsed> = Vec::new();
         let (mut a, mut b) = (old.iter().peekable(), self.files.iter().peekable());
         loop {
             let (next_a, next_b) = (a.peek(), b.peek());
@@ -244,7 +246,7 @@ impl Loader {
                 }
             }
         }
-        let changed_objects: usize = changed.iter().map(|o| o.len()).sum();
+        let changed_objects: usize = changed.iter().map(|o| o.len).sum();
         let first = old.is_empty() && self.merged.is_empty();
         if first || changed_objects.saturating_mul(self.files.len()) > self.merged.len() {
             self.merged = Arc::new(merge(self.files.values().map(|c| c.objects.as_ref())));
@@ -258,17 +260,21 @@ impl Loader {
         // The object a key names is the one of the last file holding it.
         macro_rules! patch {
             ($field:ident) => {
-                let keys: std::collections::BTreeSet<&crate::objects::ObjectKey> =
-                    changed.iter().flat_map(|o| o.$field.keys()).collect();
+                let keys: std::collections::BTreeSet<crate::objects::ObjectKey> = changed
+                    .iter()
+                    .flat_map(|o| o.$field.iter().map(|x| parsed::key(&**x)))
+                    .collect();
                 for key in keys {
-                    let winner = files.values().rev().find_map(|c| c.objects.$field.get(key));
+                    let winner = files
+                        .values()
+                        .rev()
+                        .find_map(|c| parsed::find(&c.objects.$field, &key));
                     match winner {
                         Some(object) => {
-                            Arc::make_mut(&mut merged.$field)
-                                .insert(key.clone(), Arc::clone(object));
+                            Arc::make_mut(&mut merged.$field).insert(key, Arc::clone(object));
                         }
                         None => {
-                            Arc::make_mut(&mut merged.$field).remove(key);
+                            Arc::make_mut(&mut merged.$field).remove(&key);
                         }
                     }
                 }
@@ -348,7 +354,7 @@ impl Cached {
         Self {
             stamp,
             digest: [0; 32],
-            objects: Arc::new(objects),
+            objects: Arc::new(Parsed::from(objects)),
         }
     }
 }
@@ -383,7 +389,7 @@ impl Stamp {
 /// The union of per-file object sets in load order: an object defined in
 /// several files is the one of the last file, as when the files are applied
 /// one after the other.
-fn merge<'a>(parts: impl Iterator<Item = &'a ObjectSet> + Clone) -> ObjectSet {
+fn merge<'a>(parts: impl Iterator<Item = &'a Parsed> + Clone) -> ObjectSet {
     // `collect` into a BTreeMap keeps the last value of equal keys and
     // builds the tree in one pass from the (stably) sorted pairs.
     macro_rules! union {
@@ -391,7 +397,7 @@ fn merge<'a>(parts: impl Iterator<Item = &'a ObjectSet> + Clone) -> ObjectSet {
             Arc::new(
                 parts
                     .clone()
-                    .flat_map(|p| p.$field.iter().map(|(k, v)| (k.clone(), Arc::clone(v))))
+                    .flat_map(|p| p.$field.iter().map(|v| (parsed::key(&**v), Arc::clone(v))))
                     .collect(),
             )
         };
