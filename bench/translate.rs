@@ -136,9 +136,8 @@ fn bench(c: &mut Criterion) {
     let mut edited = objects.clone();
     let (key, first) = edited.ingresses.iter().next().expect("ingresses");
     let (key, mut ingress) = (key.clone(), first.as_ref().clone());
-    let rules = ingress.spec.as_mut().and_then(|s| s.rules.as_mut());
-    let http = rules.and_then(|r| r[0].http.as_mut()).expect("a rule");
-    http.paths[0].path = Some("/edited".into());
+    let rule = ingress.rules.first_mut().expect("a rule");
+    rule.paths[0].path = Some("/edited".into());
     Arc::make_mut(&mut edited.ingresses).insert(key, Arc::new(ingress));
     let mut memo = Memo::new();
     assert_eq!(translate_cached(&objects, &options, &mut memo), check);

@@ -38,6 +38,7 @@ use resource_as;
 
 pub mod class;
 pub mod endpoint_slice;
+pub mod ingress;
 pub mod secret;
 pub mod service;
 pub mod spec;
@@ -50,8 +51,9 @@ use crate::crd::{
 };
 use crate::kong::{Document, DocumentError};
 pub use endpoint_slice::EndpointSlice;
+pub use ingress::Ingress;
 use k8s_openapi::api::core::v1::ConfigMap;
-use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use k8s_openapi::api::networking::v1::IngressClass;
 use kube::Resource;
 pub use secret::Secret;
 pub use service::Service;

@@ -3,8 +3,9 @@
 //! cluster source (which Secrets to watch), translate (which objects to
 //! serve) and status (which Ingresses to write) all ask this filter.
 
+use super::Ingress;
 use super::ObjectSet;
-use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use k8s_openapi::api::networking::v1::IngressClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 /// `spec.controller` of the IngressClass objects kingress honours; the same
@@ -74,11 +75,7 @@ impl ClassFilter {
         if let Some(class) = class_annotation(&ingress.metadata) {
             return class == self.class;
         }
-        match ingress
-            .spec
-            .as_ref()
-            .and_then(|s| s.ingress_class_name.as_deref())
-        {
+        match ingress.class_name.as_deref() {
             Some(class) => class == self.class,
             None => self.is_default,
         }

@@ -7,7 +7,7 @@
 //! and have the cluster source match Secrets to Ingresses again.
 
 use crate::crd::{KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin};
-use k8s_openapi::api::networking::v1::Ingress;
+use crate::objects::Ingress;
 use kube::Resource;
 use std::sync::Arc;
 
@@ -26,8 +26,13 @@ macro_rules! spec {
         }
     )*};
 }
+impl Spec for Ingress {
+    fn clear_status(&mut self) {
+        self.load_balancer = Box::default();
+    }
+}
+
 spec!(
-    Ingress,
     KongConsumer,
     KongConsumerGroup,
     KongPlugin,

@@ -29,13 +29,14 @@ use crate::crd::{
     KongClusterPlugin, KongConsumer, KongConsumerGroup, KongIngress, KongPlugin, KongUpstreamPolicy,
 };
 use crate::metrics::Metrics;
+use crate::objects::Ingress;
 use crate::objects::class::ClassFilter;
 use crate::objects::spec::same_input;
 use crate::objects::{CREDENTIAL_LABEL, ObjectKey, ObjectSet, SharedStore, Store};
 use crate::objects::{EndpointSlice, Secret, Service};
 pub use connect::{ConnectError, connect};
 use feed::{Lane, Refs, Same, Signal};
-use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use k8s_openapi::api::networking::v1::IngressClass;
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource};
 pub use optional::{

@@ -4,11 +4,13 @@
 
 use super::bucket::{Bucket, Written};
 use crate::model::ObjectRef;
+use crate::objects::Ingress;
 use crate::objects::ObjectKey;
 use crate::objects::ObjectSet;
 use crate::objects::Service;
 use crate::objects::class::ClassFilter;
-use k8s_openapi::api::networking::v1::{Ingress, IngressLoadBalancerIngress};
+use crate::objects::ingress::K8sIngress;
+use k8s_openapi::api::networking::v1::IngressLoadBalancerIngress;
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
@@ -103,7 +105,7 @@ impl IngressWriter {
                 out.pending += 1;
                 continue;
             }
-            let api: Api<Ingress> = Api::namespaced(client.clone(), &ns);
+            let api: Api<K8sIngress> = Api::namespaced(client.clone(), &ns);
             let patch = json!({"status": {"loadBalancer": {"ingress": addresses}}});
             match api
                 .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
@@ -128,10 +130,5 @@ impl IngressWriter {
 }
 
 fn current(ingress: &Ingress) -> &[IngressLoadBalancerIngress] {
-    ingress
-        .status
-        .as_ref()
-        .and_then(|s| s.load_balancer.as_ref())
-        .and_then(|lb| lb.ingress.as_deref())
-        .unwrap_or_default()
+    &ingress.load_balancer
 }

@@ -4,9 +4,9 @@
 use super::annotations::{self, ServiceSettings};
 use super::{Cx, kong_ingress, object_ref, upstream_policy};
 use crate::model::{self, ObjectRef, Problem, Table, Target};
+use crate::objects::ingress::ServiceBackend;
 use crate::objects::service::ServicePort;
 use crate::objects::{EndpointSlice, Service};
-use k8s_openapi::api::networking::v1::ServiceBackendPort;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -59,14 +59,10 @@ struct Resolved {
 
 impl PortDef {
     /// From `backend.service.port` (name wins, as in KIC).
-    pub(super) fn from_backend(port: Option<&ServiceBackendPort>) -> Self {
-        match port {
-            Some(ServiceBackendPort { name: Some(n), .. }) if !n.is_empty() => {
-                PortDef::Name(n.clone())
-            }
-            Some(ServiceBackendPort {
-                number: Some(n), ..
-            }) if *n != 0 => PortDef::Number(*n),
+    pub(super) fn from_backend(backend: &ServiceBackend) -> Self {
+        match (backend.port_name.as_deref(), backend.port_number) {
+            (Some(n), _) if !n.is_empty() => PortDef::Name(n.to_string()),
+            (_, Some(n)) if n != 0 => PortDef::Number(n),
             _ => PortDef::Implicit,
         }
     }

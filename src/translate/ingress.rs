@@ -10,8 +10,8 @@ use super::{Cx, annotation, kong_ingress, object_ref, paths, rewrite};
 use crate::model::{
     HostMatch, ObjectRef, PathMatch, PluginInstance, Problem, Route, Service, Shared, Table,
 };
+use crate::objects::ingress::{Backend, Ingress};
 use crate::objects::spec::same_input;
-use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -212,11 +212,7 @@ fn default_route<'a>(
             ),
         );
     }
-    let backend = winner
-        .ingress
-        .spec
-        .as_ref()
-        .and_then(|s| s.default_backend.as_ref());
+    let backend = winner.ingress.default_backend.as_ref();
     let Some(group) = backend.and_then(|b| service_backend(cx, &winner, b, "the default backend"))
     else {
         return;
@@ -314,11 +310,7 @@ impl<'a> UnitBuild<'_, 'a> {
             services: services.iter().map(|(name, _)| name.clone()).collect(),
             plugins: share.plugins.into_iter().collect(),
             problems: self.cx.problems.split_off(start),
-            has_default: ingress
-                .spec
-                .as_ref()
-                .and_then(|s| s.default_backend.as_ref())
-                .is_some(),
+            has_default: ingress.default_backend.is_some(),
         };
         (unit, services)
     }
@@ -332,15 +324,9 @@ fn groups<'a>(
     regexes: &mut paths::RegexCache,
 ) -> Vec<Group<'a>> {
     let mut groups: Vec<Group<'a>> = Vec::new();
-    let rules = source.ingress.spec.as_ref().and_then(|s| s.rules.as_ref());
-    for rule in rules.into_iter().flatten() {
-        let host = rule.host.clone().unwrap_or_default();
-        let paths = rule
-            .http
-            .as_ref()
-            .map(|h| h.paths.as_slice())
-            .unwrap_or_default();
-        for path in paths {
+    for rule in &source.ingress.rules {
+        let host = rule.host.as_deref().unwrap_or_default().to_string();
+        for path in &rule.paths {
             let what = format!("path '{}'", path.path.as_deref().unwrap_or_default());
             let Some(target) = service_backend(cx, source, &path.backend, &what) else {
                 continue;
@@ -385,22 +371,22 @@ fn groups<'a>(
 fn service_backend<'a>(
     cx: &mut Cx<'_>,
     source: &Source<'a>,
-    backend: &'a IngressBackend,
+    backend: &'a Backend,
     what: &str,
 ) -> Option<Group<'a>> {
-    match (&backend.service, &backend.resource) {
-        (Some(service), _) => Some(Group {
+    match backend {
+        Backend::Service(service) => Some(Group {
             host: String::new(),
-            service: service.name.as_str(),
-            port: PortDef::from_backend(service.port.as_ref()),
+            service: &service.name,
+            port: PortDef::from_backend(service),
             paths: Vec::new(),
             dropped: Vec::new(),
         }),
-        (None, resource) => {
-            let kind = resource
-                .as_ref()
-                .map(|r| r.kind.as_str())
-                .unwrap_or("nothing");
+        Backend::Resource(_) | Backend::Nothing => {
+            let kind = match backend {
+                Backend::Resource(kind) => kind,
+                _ => "nothing",
+            };
             cx.problem(
                 &source.object,
                 "UnsupportedBackend",

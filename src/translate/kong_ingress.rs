@@ -16,7 +16,7 @@ use super::Cx;
 use super::annotations::{self, Annotations, RouteSettings, ServiceSettings};
 use crate::crd::{KongIngress, KongUpstreamPolicySpec};
 use crate::model::ObjectRef;
-use k8s_openapi::api::networking::v1::Ingress;
+use crate::objects::Ingress;
 use std::sync::Arc;
 
 /// Names the KongIngress of an Ingress or Service.

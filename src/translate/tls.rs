@@ -60,17 +60,13 @@ pub(super) fn translate(
     let mut by_pem: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for ((ns, _), ingress) in objects.ingresses.iter() {
         // Most Ingresses have no TLS: that is cheaper to see than the class.
-        let Some(entries) = ingress.spec.as_ref().and_then(|s| s.tls.as_ref()) else {
-            continue;
-        };
-        if entries.is_empty() || !cx.class.ingress(ingress) {
+        if ingress.tls.is_empty() || !cx.class.ingress(ingress) {
             continue;
         }
-        for tls in entries {
+        for tls in &ingress.tls {
             let hosts: Vec<String> = tls
                 .hosts
                 .iter()
-                .flatten()
                 .filter(|h| !h.is_empty())
                 .map(|h| h.to_ascii_lowercase())
                 .collect();

@@ -409,8 +409,9 @@ mod tests {
 
     #[test]
     fn a_status_write_is_a_change_but_names_the_same_secrets() {
+        use crate::objects::Ingress;
         use crate::objects::spec::same_input;
-        use k8s_openapi::api::networking::v1::{Ingress, IngressSpec, IngressStatus};
+        use k8s_openapi::api::networking::v1::IngressLoadBalancerIngress;
         let ingress = |version: &str, class: &str, status: bool| Ingress {
             metadata: ObjectMeta {
                 name: Some("web".into()),
@@ -418,11 +419,15 @@ mod tests {
                 resource_version: Some(version.into()),
                 ..Default::default()
             },
-            spec: Some(IngressSpec {
-                ingress_class_name: Some(class.into()),
-                ..Default::default()
-            }),
-            status: status.then(IngressStatus::default),
+            class_name: Some(class.into()),
+            load_balancer: status
+                .then(|| IngressLoadBalancerIngress {
+                    ip: Some("10.0.0.9".into()),
+                    ..Default::default()
+                })
+                .into_iter()
+                .collect(),
+            ..Default::default()
         };
         let (signal, mut rx) = Signal::new();
         let (refs, mut refs_rx) = Signal::new();

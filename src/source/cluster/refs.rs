@@ -3,10 +3,10 @@
 //! Secret in the cluster (KIC's memory problem).
 
 use crate::crd::{KongClusterPlugin, KongPlugin};
+use crate::objects::Ingress;
 use crate::objects::Service;
 use crate::objects::class::ClassFilter;
 use crate::objects::{ObjectKey, SERVICE_CONFIG_MAP_ANNOTATIONS, SERVICE_SECRET_ANNOTATIONS};
-use k8s_openapi::api::networking::v1::Ingress;
 use kube::ResourceExt;
 use std::collections::BTreeSet;
 
@@ -23,9 +23,8 @@ pub fn wanted_secrets<'a>(
     let mut wanted = BTreeSet::new();
     for ing in ingresses.into_iter().filter(|i| filter.ingress(i)) {
         let ns = ing.namespace().unwrap_or_default();
-        let tls = ing.spec.iter().flat_map(|s| s.tls.iter().flatten());
-        for name in tls.filter_map(|t| t.secret_name.clone()) {
-            wanted.insert((ns.clone(), name));
+        for name in ing.tls.iter().filter_map(|t| t.secret_name.as_deref()) {
+            wanted.insert((ns.clone(), name.to_string()));
         }
     }
     for p in plugins {
@@ -126,8 +125,7 @@ mod tests {
         let filter = ClassFilter::new("kong", [&class(false)]);
         let ours = ingress("", ", ingressClassName: kong");
         let mut theirs = ingress("", ", ingressClassName: nginx");
-        theirs.spec.as_mut().unwrap().tls.as_mut().unwrap()[0].secret_name =
-            Some("nginx-tls".into());
+        theirs.tls[0].secret_name = Some("nginx-tls".into());
         let plugin: KongPlugin = from_yaml(
             "metadata: {name: p, namespace: shop}\nplugin: openid-connect\n\
              configPatches: [{path: /client_secret, valueFrom: {secretKeyRef: {name: oidc, key: s}}}]",

@@ -3,8 +3,8 @@
 
 use super::Unit;
 use crate::model::{Service, Shared};
+use crate::objects::Ingress;
 use crate::objects::ObjectKey;
-use k8s_openapi::api::networking::v1::Ingress;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 

@@ -8,11 +8,12 @@
 use crate::crd::{
     KongClusterPlugin, KongConsumer, KongConsumerGroup, KongIngress, KongPlugin, KongUpstreamPolicy,
 };
+use crate::objects::Ingress;
 use crate::objects::{
     Declarative, EndpointSlice, ObjectKey, ObjectSet, Refused, Secret, Service, Store, Unserved,
 };
 use k8s_openapi::api::core::v1::ConfigMap;
-use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use k8s_openapi::api::networking::v1::IngressClass;
 use kube::Resource;
 use std::sync::Arc;
 

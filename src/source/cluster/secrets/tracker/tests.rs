@@ -2,9 +2,10 @@
 //! unreferenced Secrets dropped, and changes racing a GET.
 
 use super::*;
+use crate::objects::Ingress;
 use crate::objects::class::ClassFilter;
 use crate::source::cluster::refs::wanted_secrets;
-use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use k8s_openapi::api::networking::v1::IngressClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::collections::BTreeSet;
 
