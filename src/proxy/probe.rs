@@ -63,13 +63,13 @@ pub(super) async fn run(shared: Arc<Shared>) {
             }
             same
         });
-        for (name, balancer) in published.balancers.iter() {
-            let Some(active) = balancer
+        let actively_checked = |balancer: &Balancer| {
+            balancer
                 .balance()
-                .map(|b| &b.healthchecks)
-                .filter(|c| c.active_on() && !balancer.targets().is_empty())
-                .map(|c| &c.active)
-            else {
+                .is_some_and(|b| b.healthchecks.active_on() && !balancer.targets().is_empty())
+        };
+        for (name, balancer) in published.balancers.iter_where(actively_checked) {
+            let Some(active) = balancer.balance().map(|b| &b.healthchecks.active) else {
                 continue;
             };
             let Some(service) = published.table.services.get(name) else {

@@ -268,6 +268,12 @@ fn services_of_one_upstream_share_one_balancer_position_and_health() {
     assert_eq!(a.upstream(), "shop.upstream");
     let listed: Vec<&str> = balancers.iter().map(|(name, _)| name).collect();
     assert_eq!(listed, ["a", "c"], "each balancer listed once");
+    let shared = |b: &Balancer| b.upstream() == "shop.upstream";
+    let listed: Vec<&str> = balancers.iter_where(shared).map(|(n, _)| n).collect();
+    assert_eq!(listed, ["a"], "only the accepted ones, each once");
+    let own = |b: &Balancer| b.upstream() != "shop.upstream";
+    let listed: Vec<&str> = balancers.iter_where(own).map(|(n, _)| n).collect();
+    assert_eq!(listed, ["c"]);
     // One round-robin position: alternating services alternate targets.
     let first = picked(a, None);
     assert_eq!(picked(b, None), 1 - first);
