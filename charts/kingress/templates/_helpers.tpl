@@ -102,6 +102,8 @@ chart), as a YAML list of env entries. Mapped:
                                       -> KINGRESS_UNDERSCORES_IN_HEADERS
   nginx_http_keepalive_timeout        -> KINGRESS_KEEPALIVE_TIMEOUT
   nginx_http_client_header_timeout    -> KINGRESS_CLIENT_HEADER_TIMEOUT
+  nginx_worker_processes: N           -> TOKIO_WORKER_THREADS (proxy workers;
+                                         auto is kingress's default: one per CPU)
 The rest is listed in NOTES.txt as not used ("kingress.unmappedEnv").
 */}}
 {{- define "kingress.kongEnv" -}}
@@ -134,6 +136,11 @@ The rest is listed in NOTES.txt as not used ("kingress.unmappedEnv").
 - name: KINGRESS_UNDERSCORES_IN_HEADERS
   value: "true"
 {{- end }}
+{{- $workers := get $env "nginx_worker_processes" | default "" | toString -}}
+{{- if regexMatch "^[1-9][0-9]*$" $workers }}
+- name: TOKIO_WORKER_THREADS
+  value: {{ $workers | quote }}
+{{- end }}
 {{- range $kong, $ours := dict "nginx_http_keepalive_timeout" "KINGRESS_KEEPALIVE_TIMEOUT" "nginx_http_client_header_timeout" "KINGRESS_CLIENT_HEADER_TIMEOUT" }}
 {{- with get $env $kong }}
 {{- $v := . | toString }}
@@ -146,7 +153,7 @@ The rest is listed in NOTES.txt as not used ("kingress.unmappedEnv").
 
 {{/* Kong env keys (env and ingressController.env) kingress has no use for, comma-separated. */}}
 {{- define "kingress.unmappedEnv" -}}
-{{- $used := list "trusted_ips" "log_level" "proxy_access_log" "nginx_http_underscores_in_headers" "nginx_proxy_underscores_in_headers" "nginx_http_keepalive_timeout" "nginx_http_client_header_timeout" "database" -}}
+{{- $used := list "trusted_ips" "log_level" "proxy_access_log" "nginx_http_underscores_in_headers" "nginx_proxy_underscores_in_headers" "nginx_http_keepalive_timeout" "nginx_http_client_header_timeout" "nginx_worker_processes" "database" -}}
 {{- $ctlUsed := list "ingress_class" "watch_namespace" "publish_service" "publish_status_address" "log_format" "log_level" -}}
 {{- $out := list -}}
 {{- range $k, $_ := .Values.env | default dict }}
