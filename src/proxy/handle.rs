@@ -253,9 +253,10 @@ async fn proxy<'t>(
         None
     };
     let mut upstream_headers = std::mem::take(&mut parts.headers);
-    // Room for the forwarding fields set below in one step: the map hyper
-    // parsed is sized to the client's fields, and grew up to three times.
-    upstream_headers.reserve(headers::FORWARDING_FIELDS);
+    // Room for the forwarding fields and the plugins' fields set below in
+    // one step: the map hyper parsed is sized to the client's fields, and
+    // grew up to three times (and again for an authenticated consumer's).
+    upstream_headers.reserve(headers::FORWARDING_FIELDS + exchange.upstream_headers.len());
     headers::remove_hop_by_hop(&mut upstream_headers, client_upgrade.is_some());
     if parts.version == Version::HTTP_2 {
         headers::join_cookies(&mut upstream_headers);

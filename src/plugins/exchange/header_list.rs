@@ -50,6 +50,17 @@ impl HeaderList {
         Self(Vec::new())
     }
 
+    /// How many fields the list sets (at most the fields it adds to a
+    /// map: some may replace fields already there).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the list sets nothing.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Sets `name` to `value` alone, replacing any values it had.
     pub fn insert(&mut self, name: HeaderName, value: HeaderValue) {
         if self.contains_key(&name) {
