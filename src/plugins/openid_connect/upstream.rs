@@ -259,15 +259,12 @@ fn header_values(
         }
     };
     let tokens = [
-        (&side.access_token, yielded.access_token),
+        (&side.access_token, yielded.access_token.filter(|_| !reused)),
         (&side.id_token, yielded.id_token),
         (&side.refresh_token, yielded.refresh_token),
     ];
-    for (i, (header, token)) in tokens.into_iter().enumerate() {
+    for (header, token) in tokens {
         if let (Some(UpstreamTokenHeader { name, scheme }), Some(token)) = (header, token) {
-            if i == 0 && reused {
-                continue;
-            }
             // Sized exactly: `format!` would grow it by reallocating.
             let mut value =
                 String::with_capacity(scheme.as_ref().map_or(0, |s| s.len() + 1) + token.len());
