@@ -86,13 +86,29 @@ pub struct Proxy {
     workers: Vec<Worker>,
 }
 
+/// A worker's own runtime (none for the only worker).
+struct Background(Option<tokio::runtime::Runtime>);
+
 /// One worker's listening sockets and state. With more than one worker it
 /// has its own runtime, on which its sockets are registered.
 struct Worker {
-    runtime: Option<tokio::runtime::Runtime>,
+    runtime: Background,
     http: TcpListener,
     https: TcpListener,
     shared: Arc<Shared>,
+}
+
+// === impl Background ===
+
+impl Drop for Background {
+    /// A worker dropped before it served (another listener failed to
+    /// bind) drops its runtime on the caller's async context, where tokio
+    /// refuses to wait for a runtime's shutdown (it panics).
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 // === impl Proxy ===
@@ -133,7 +149,7 @@ impl Proxy {
         for (http, https) in http.into_iter().zip(https) {
             workers.push(if count == 1 {
                 Worker {
-                    runtime: None,
+                    runtime: Background(None),
                     http: TcpListener::from_std(http)?,
                     https: TcpListener::from_std(https)?,
                     shared: main.clone(),
@@ -152,7 +168,7 @@ impl Proxy {
                     http: TcpListener::from_std(http)?,
                     https: TcpListener::from_std(https)?,
                     shared: shared(upstreams()?),
-                    runtime: Some(runtime),
+                    runtime: Background(Some(runtime)),
                 }
             });
         }
@@ -191,7 +207,8 @@ impl Proxy {
         let probes = probe::run(self.shared);
         let (http_gate, https_gate, acceptor) = (self.http_gate, self.https_gate, self.acceptor);
         let mut inline = None;
-        for (i, worker) in self.workers.into_iter().enumerate() {
+        for (i, mut worker) in self.workers.into_iter().enumerate() {
+            let runtime = worker.runtime.0.take();
             let (http_gate, https_gate) = (http_gate.clone(), https_gate.clone());
             let acceptor = acceptor.clone();
             let serve = async move {
@@ -200,7 +217,7 @@ impl Proxy {
                     listener::serve_tls(worker.https, https_gate, acceptor, worker.shared),
                 );
             };
-            let Some(runtime) = worker.runtime else {
+            let Some(runtime) = runtime else {
                 inline = Some(serve);
                 continue;
             };
