@@ -15,6 +15,7 @@
 mod activity;
 mod fd;
 mod gate;
+mod h1;
 
 use activity::{Activity, Tracked, Watched};
 use bytes::Bytes;
@@ -32,6 +33,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use fd::raise_fd_limit;
 pub use gate::{Gate, Ticket};
+pub(crate) use h1::fields;
+pub use h1::{ClientBody, serve_http1};
 
 /// Time and count limits of client connections, the same for every
 /// listener (each listener counts its own connections).
@@ -78,6 +81,18 @@ where
 {
     let activity = Arc::new(Activity::new());
     let watched = Watched::new(stream, activity.clone(), *limits);
+    serve_hyper(watched, peer, activity, handler).await;
+}
+
+/// hyper's server on `io`, its requests counted in `activity`.
+async fn serve_hyper<I, H, F, B>(io: I, peer: SocketAddr, activity: Arc<Activity>, handler: H)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let handler = Arc::new(handler);
     let service = service_fn(move |request: Request<Incoming>| {
         let started = activity.begin(request.version());
@@ -102,7 +117,7 @@ where
         .header_read_timeout(None);
     builder.http2().timer(TokioTimer::new());
     if let Err(error) = builder
-        .serve_connection_with_upgrades(TokioIo::new(watched), service)
+        .serve_connection_with_upgrades(TokioIo::new(io), service)
         .await
     {
         tracing::debug!(%peer, %error, "connection ended with an error");

@@ -13,7 +13,8 @@
 //! connection ([`response_body`]).
 
 use super::forward::{DirectBody, H2Body, Lease};
-use crate::plugins::{BoxBody, BoxError, full_body};
+use crate::listen::ClientBody;
+use crate::plugins::{BoxBody, BoxError, empty_body, full_body};
 use crate::publish::balance::InFlight;
 use bytes::Bytes;
 use http::HeaderMap;
@@ -84,10 +85,14 @@ pub(super) struct ClientBodyError(#[source] hyper::Error);
 struct Consumed;
 
 /// The client's request body as the pipeline passes it on, its errors
-/// marked as the client's.
-pub(super) fn client_body(body: Incoming) -> BoxBody {
-    body.map_err(|e| Box::new(ClientBodyError(e)) as BoxError)
-        .boxed()
+/// marked as the client's (none: the request had no body).
+pub(super) fn client_body(body: ClientBody) -> BoxBody {
+    match body {
+        Some(body) => body
+            .map_err(|e| Box::new(ClientBodyError(e)) as BoxError)
+            .boxed(),
+        None => empty_body(),
+    }
 }
 
 // === impl Slot ===

@@ -10,6 +10,7 @@ use super::request_id::{loggable_id, request_id};
 use super::respond::ProxyError;
 use super::{affinity, authority};
 use super::{grpc, inbound, rewrite, upgrade};
+use crate::listen::ClientBody;
 use crate::metrics::Metrics;
 use crate::model::normalise::normalise;
 use crate::model::{Route, Service};
@@ -21,7 +22,6 @@ use http::header::{HOST, VIA};
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -96,7 +96,7 @@ struct Outcome<'t> {
 /// Serves one request; never fails (errors become responses).
 pub(super) async fn handle(
     shared: Arc<Shared>,
-    mut request: Request<Incoming>,
+    mut request: Request<ClientBody>,
     conn: ConnInfo,
 ) -> Response<BoxBody> {
     let started = Instant::now();
@@ -140,7 +140,7 @@ pub(super) async fn handle(
 async fn proxy<'t>(
     shared: &Shared,
     published: &'t Published,
-    request: Request<Incoming>,
+    request: Request<ClientBody>,
     conn: ConnInfo,
     outcome: &mut Outcome<'t>,
 ) -> Result<Response<BoxBody>, ProxyError> {

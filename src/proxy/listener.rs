@@ -3,9 +3,8 @@
 //! handshake and hands each request to `handle`.
 
 use super::handle::{self, ConnInfo, ServerName, Shared};
-use crate::listen::{self, Gate};
+use crate::listen::{self, ClientBody, Gate};
 use hyper::Request;
-use hyper::body::Incoming;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -98,11 +97,11 @@ async fn serve_connection<S>(
 {
     // nginx's `$connection_requests`; HTTP/2 streams count in arrival order.
     let requests = AtomicU64::new(0);
-    listen::serve_http(
+    listen::serve_http1(
         stream,
         conn.peer,
         gate.limits(),
-        move |mut request: Request<Incoming>| {
+        move |mut request: Request<ClientBody>| {
             if let Some(sni) = &sni {
                 request.extensions_mut().insert(sni.clone());
             }

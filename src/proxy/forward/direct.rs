@@ -31,11 +31,12 @@ use super::connectors::PLAIN;
 use super::failure::headers_timeout;
 use super::pool::{ConnectError, Lease, Pooled, tcp};
 use super::{Endpoint, Failed as Attempt, Upstreams};
+use crate::listen::fields::{self, connection_options};
 use crate::proxy::body::UpstreamBody;
 use crate::proxy::respond::ProxyError;
 use bytes::BytesMut;
-use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Version};
+use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Version};
 use std::future::Future;
 use std::io;
 use std::mem::MaybeUninit;
@@ -78,12 +79,6 @@ pub(super) enum Failed {
     Invalid(String),
     /// No response head within the read timeout.
     TimedOut,
-}
-
-/// Where a field's name and value lie in the head's bytes.
-struct Span {
-    name: (usize, usize),
-    value: (usize, usize),
 }
 
 /// What the start of the read bytes holds.
@@ -246,21 +241,7 @@ fn parse(buf: &mut BytesMut, no_body: bool) -> Result<Head, Failed> {
         .reason
         .filter(|r| !r.is_empty() && Some(*r) != status.canonical_reason())
         .and_then(|r| hyper::ext::ReasonPhrase::try_from(r.as_bytes().to_vec()).ok());
-    // Where each field lies in `buf`, so that after the split the values
-    // are slices of the head's bytes rather than copies.
-    let base = buf.as_ptr() as usize;
-    let spans: Vec<Span> = parsed
-        .headers
-        .iter()
-        .map(|field| {
-            let name = field.name.as_ptr() as usize - base;
-            let value = field.value.as_ptr() as usize - base;
-            Span {
-                name: (name, name + field.name.len()),
-                value: (value, value + field.value.len()),
-            }
-        })
-        .collect();
+    let spans = fields::spans(buf.as_ptr(), parsed.headers);
     let head = buf.split_to(len).freeze();
     if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
         return Ok(Head::Interim);
@@ -270,14 +251,8 @@ fn parse(buf: &mut BytesMut, no_body: bool) -> Result<Head, Failed> {
             "upstream switched protocols without an upgrade request".into(),
         ));
     }
-    let mut headers = HeaderMap::with_capacity(spans.len());
-    for span in spans {
-        let name =
-            HeaderName::from_bytes(&head[span.name.0..span.name.1]).map_err(|e| invalid(&e))?;
-        let value = HeaderValue::from_maybe_shared(head.slice(span.value.0..span.value.1))
-            .map_err(|e| invalid(&e))?;
-        headers.append(name, value);
-    }
+    // Room for `Via` and a plugin's field or two.
+    let mut headers = fields::header_map(&head, &spans, 2).map_err(|e| invalid(&e))?;
     let framing = framing(&mut headers, status, version, no_body).map_err(|e| invalid(&e))?;
     let (close, asked) = connection_options(&headers);
     let keep_alive = match version {
@@ -351,19 +326,6 @@ fn digits(text: &[u8]) -> Option<u64> {
         let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
         n.checked_mul(10)?.checked_add(u64::from(digit))
     })
-}
-
-/// What `Connection` says: whether it lists `close`, and `keep-alive`.
-fn connection_options(headers: &HeaderMap) -> (bool, bool) {
-    let (mut close, mut keep_alive) = (false, false);
-    for value in headers.get_all(CONNECTION) {
-        for token in value.as_bytes().split(|b| *b == b',') {
-            let token = token.trim_ascii();
-            close |= token.eq_ignore_ascii_case(b"close");
-            keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
-        }
-    }
-    (close, keep_alive)
 }
 
 // === impl Answer ===

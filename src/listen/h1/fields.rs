@@ -1,0 +1,83 @@
+//! Header fields of an HTTP/1 head parsed by `httparse`, turned into a
+//! `HeaderMap` whose values are slices of the head's own bytes; shared by
+//! the client side (`h1`) and the upstream client (`proxy::forward::direct`).
+
+use bytes::Bytes;
+use http::header::CONNECTION;
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+/// Where one field's name and value lie in the buffer it was parsed from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Span {
+    name: (usize, usize),
+    value: (usize, usize),
+}
+
+/// The spans of `fields`, parsed from the buffer that starts at `base`, so
+/// that once the head is split off and frozen the values can be slices of
+/// it rather than copies.
+pub(crate) fn spans(base: *const u8, fields: &[httparse::Header<'_>]) -> Vec<Span> {
+    let base = base as usize;
+    fields
+        .iter()
+        .map(|field| {
+            let name = field.name.as_ptr() as usize - base;
+            let value = field.value.as_ptr() as usize - base;
+            Span {
+                name: (name, name + field.name.len()),
+                value: (value, value + field.value.len()),
+            }
+        })
+        .collect()
+}
+
+/// The fields at `spans` of `head`, in their order, in a map with room
+/// for `spare` more (what the caller will add, without a rehash).
+pub(crate) fn header_map(head: &Bytes, spans: &[Span], spare: usize) -> Result<HeaderMap, String> {
+    let mut headers = HeaderMap::with_capacity(spans.len() + spare);
+    for span in spans {
+        let name =
+            HeaderName::from_bytes(&head[span.name.0..span.name.1]).map_err(|e| e.to_string())?;
+        let value = HeaderValue::from_maybe_shared(head.slice(span.value.0..span.value.1))
+            .map_err(|e| e.to_string())?;
+        headers.append(name, value);
+    }
+    Ok(headers)
+}
+
+/// Whether the `Connection` fields say `close`, and whether they say
+/// `keep-alive`.
+pub(crate) fn connection_options(headers: &HeaderMap) -> (bool, bool) {
+    let (mut close, mut keep_alive) = (false, false);
+    for value in headers.get_all(CONNECTION) {
+        close |= list_has(value.as_bytes(), "close");
+        keep_alive |= list_has(value.as_bytes(), "keep-alive");
+    }
+    (close, keep_alive)
+}
+
+/// Whether an item of the comma-separated `list` is `token`, in any case.
+pub(crate) fn list_has(list: &[u8], token: &str) -> bool {
+    list.split(|b| *b == b',')
+        .any(|item| item.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_slices_of_the_head_and_connection_items_are_read_in_any_case() {
+        let raw = b"HTTP/1.1 200 OK\r\nX-A: one\r\nConnection: Keep-Alive , CLOSE\r\n\r\n";
+        let mut fields = [httparse::EMPTY_HEADER; 4];
+        let mut parsed = httparse::Response::new(&mut fields);
+        assert!(parsed.parse(raw).unwrap().is_complete());
+        let spans = spans(raw.as_ptr(), parsed.headers);
+        let head = Bytes::from_static(raw);
+        let map = header_map(&head, &spans, 0).unwrap();
+        assert_eq!(map["x-a"], "one");
+        assert_eq!(map.len(), 2);
+        assert_eq!(connection_options(&map), (true, true));
+        assert_eq!(connection_options(&HeaderMap::new()), (false, false));
+    }
+}
