@@ -2,43 +2,10 @@
 //! It sits below both `source` (which fills it) and `translate` (which reads
 //! it), so the pure translation never depends on the module that does I/O.
 
-/// Implements `kube::Resource` for a compact type of kingress's own read
-/// from k8s-openapi's `$from`: the same kind, group, version, plural and
-/// scope (so watches, GETs and Events need nothing else), its own metadata.
-macro_rules! resource_as {
-    ($compact:ty, $from:ty) => {
-        impl kube::Resource for $compact {
-            type DynamicType = ();
-            type Scope = <$from as kube::Resource>::Scope;
-
-            fn kind(dt: &()) -> std::borrow::Cow<'_, str> {
-                <$from as kube::Resource>::kind(dt)
-            }
-            fn group(dt: &()) -> std::borrow::Cow<'_, str> {
-                <$from as kube::Resource>::group(dt)
-            }
-            fn version(dt: &()) -> std::borrow::Cow<'_, str> {
-                <$from as kube::Resource>::version(dt)
-            }
-            fn plural(dt: &()) -> std::borrow::Cow<'_, str> {
-                <$from as kube::Resource>::plural(dt)
-            }
-            fn meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-                &self.metadata
-            }
-            fn meta_mut(
-                &mut self,
-            ) -> &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-                &mut self.metadata
-            }
-        }
-    };
-}
-use resource_as;
-
 pub mod class;
 pub mod endpoint_slice;
 pub mod ingress;
+pub mod meta;
 pub mod secret;
 pub mod service;
 pub mod spec;
@@ -54,7 +21,7 @@ pub use endpoint_slice::EndpointSlice;
 pub use ingress::Ingress;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::networking::v1::IngressClass;
-use kube::Resource;
+pub use meta::{Meta, Named};
 pub use secret::Secret;
 pub use service::Service;
 use std::collections::BTreeMap;
@@ -333,16 +300,31 @@ impl ObjectSet {
     }
 }
 
-fn insert<K: Resource>(store: &mut SharedStore<K>, mut object: K, namespaced: bool) {
-    let meta = object.meta_mut();
-    if namespaced && meta.namespace.is_none() {
-        meta.namespace = Some("default".to_string());
+meta::named_from_resource!(
+    IngressClass,
+    ConfigMap,
+    KongPlugin,
+    KongClusterPlugin,
+    KongConsumer,
+    KongConsumerGroup,
+    KongUpstreamPolicy,
+    KongIngress,
+);
+
+/// The store key of `object`: its namespace (empty when it has none) and
+/// name.
+pub fn key<K: Named>(object: &K) -> ObjectKey {
+    (
+        object.namespace().unwrap_or_default().to_string(),
+        object.name().to_string(),
+    )
+}
+
+fn insert<K: Named>(store: &mut SharedStore<K>, mut object: K, namespaced: bool) {
+    if namespaced && object.namespace().is_none() {
+        object.set_namespace("default");
     }
-    let key = (
-        meta.namespace.clone().unwrap_or_default(),
-        meta.name.clone().unwrap_or_default(),
-    );
-    Arc::make_mut(store).insert(key, Arc::new(object));
+    Arc::make_mut(store).insert(key(&object), Arc::new(object));
 }
 
 // === impl Refused ===

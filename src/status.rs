@@ -160,19 +160,19 @@ impl Reporter {
             .kong_cluster_plugins
             .values()
             .map(|p| &**p)
-            .filter(|p| filter.annotated(&p.metadata))
+            .filter(|p| filter.annotated(&**p))
             .collect();
         let consumers: Vec<&KongConsumer> = objects
             .kong_consumers
             .values()
             .map(|c| &**c)
-            .filter(|c| filter.annotated(&c.metadata))
+            .filter(|c| filter.annotated(&**c))
             .collect();
         let groups: Vec<&KongConsumerGroup> = objects
             .kong_consumer_groups
             .values()
             .map(|g| &**g)
-            .filter(|g| filter.annotated(&g.metadata))
+            .filter(|g| filter.annotated(&**g))
             .collect();
         let client = self.client.clone();
         let namespaced = |ns: Option<String>| ns.unwrap_or_default();

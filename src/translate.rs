@@ -46,10 +46,10 @@ mod unserved;
 mod upstream_policy;
 
 use crate::model::{ObjectRef, Problem, Table};
+use crate::objects::Named;
 use crate::objects::Secret;
 use crate::objects::class::ClassFilter;
 use crate::objects::{ObjectKey, ObjectSet};
-use kube::Resource;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -199,22 +199,15 @@ impl<'a> Cx<'a> {
 
 /// The [`ObjectRef`] of a Kubernetes object (cluster-scoped when it has no
 /// namespace).
-fn object_ref<K: Resource<DynamicType = ()>>(object: &K) -> ObjectRef {
-    let meta = object.meta();
-    let kind = K::kind(&());
-    let name = meta.name.as_deref().unwrap_or_default();
-    match meta.namespace.as_deref() {
-        Some(ns) => ObjectRef::new(&kind, ns, name),
-        None => ObjectRef::cluster(&kind, name),
+fn object_ref<K: Named>(object: &K) -> ObjectRef {
+    let kind = K::kind();
+    match object.namespace() {
+        Some(ns) => ObjectRef::new(&kind, ns, object.name()),
+        None => ObjectRef::cluster(&kind, object.name()),
     }
 }
 
 /// An annotation value, if set.
-fn annotation<'a, K: Resource>(object: &'a K, key: &str) -> Option<&'a str> {
-    object
-        .meta()
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(key))
-        .map(String::as_str)
+fn annotation<'a, K: Named>(object: &'a K, key: &str) -> Option<&'a str> {
+    object.annotation(key)
 }

@@ -5,8 +5,8 @@
 
 use super::Ingress;
 use super::ObjectSet;
+use super::meta::Named;
 use k8s_openapi::api::networking::v1::IngressClass;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 /// `spec.controller` of the IngressClass objects kingress honours; the same
 /// as Kong's, so existing manifests keep working.
@@ -72,7 +72,7 @@ impl ClassFilter {
     /// Whether an Ingress is ours: the annotation wins, then
     /// `spec.ingressClassName`, then (no class at all) the default class.
     pub fn ingress(&self, ingress: &Ingress) -> bool {
-        if let Some(class) = class_annotation(&ingress.metadata) {
+        if let Some(class) = ingress.annotation(CLASS_ANNOTATION) {
             return class == self.class;
         }
         match ingress.class_name.as_deref() {
@@ -83,8 +83,8 @@ impl ClassFilter {
 
     /// Whether a KongConsumer or KongClusterPlugin is ours: it needs the
     /// class annotation unless our class is the default.
-    pub fn annotated(&self, meta: &ObjectMeta) -> bool {
-        self.annotation_matches(class_annotation(meta))
+    pub fn annotated(&self, object: &impl Named) -> bool {
+        self.annotation_matches(object.annotation(CLASS_ANNOTATION))
     }
 
     /// Whether an object with `annotation` as its class annotation (if
@@ -96,13 +96,6 @@ impl ClassFilter {
             None => self.is_default,
         }
     }
-}
-
-fn class_annotation(meta: &ObjectMeta) -> Option<&str> {
-    meta.annotations
-        .as_ref()
-        .and_then(|a| a.get(CLASS_ANNOTATION))
-        .map(String::as_str)
 }
 
 #[cfg(test)]
@@ -143,9 +136,9 @@ mod tests {
             ", ingressClassName: kong",
         );
         assert!(!default.ingress(&annotated));
-        assert!(!default.annotated(&annotated.metadata));
-        assert!(default.annotated(&unclassed.metadata));
-        assert!(!plain.annotated(&unclassed.metadata));
+        assert!(!default.annotated(&annotated));
+        assert!(default.annotated(&unclassed));
+        assert!(!plain.annotated(&unclassed));
         // A default class of another controller does not count.
         let mut other = class("kong", true);
         other.spec.as_mut().unwrap().controller = Some("k8s.io/ingress-nginx".into());

@@ -4,7 +4,7 @@
 //! name, zone, hints), and the labels a B-tree node of 544 bytes for the
 //! one label read; here an endpoint is one address and a flag.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use super::meta::Meta;
 use serde::Deserialize;
 
 /// The upstream type this one is read from.
@@ -17,9 +17,9 @@ pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(from = "K8sEndpointSlice")]
 pub struct EndpointSlice {
-    /// Name, namespace, uid and the like; labels, annotations and managed
-    /// fields are left out (the one label read is `service`).
-    pub metadata: ObjectMeta,
+    /// Name, namespace, uid and the like (see [`Meta`]); annotations are
+    /// left out, and the one label read is `service`.
+    pub metadata: Meta,
     /// The `kubernetes.io/service-name` label.
     pub service: Option<Box<str>>,
     /// `ports`.
@@ -63,7 +63,6 @@ impl From<K8sEndpointSlice> for EndpointSlice {
             .and_then(|mut l| l.remove(SERVICE_NAME_LABEL))
             .map(Into::into);
         metadata.annotations = None;
-        metadata.managed_fields = None;
         let ports = ports.unwrap_or_default().into_iter().map(|p| EndpointPort {
             name: p.name.map(Into::into),
             port: p.port,
@@ -76,7 +75,7 @@ impl From<K8sEndpointSlice> for EndpointSlice {
             })
         });
         EndpointSlice {
-            metadata,
+            metadata: metadata.into(),
             service,
             ports: ports.collect(),
             endpoints: endpoints.collect(),
@@ -84,7 +83,7 @@ impl From<K8sEndpointSlice> for EndpointSlice {
     }
 }
 
-super::resource_as!(EndpointSlice, K8sEndpointSlice);
+super::meta::named_from_meta!(EndpointSlice, K8sEndpointSlice);
 
 #[cfg(test)]
 mod tests {
@@ -94,6 +93,7 @@ mod tests {
     fn keeps_the_service_ports_and_first_addresses() {
         let slice: EndpointSlice = serde_json::from_value(serde_json::json!({
             "metadata": {"name": "web-abc", "namespace": "shop",
+                         "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": "x"},
                          "labels": {"kubernetes.io/service-name": "web",
                                     "endpointslice.kubernetes.io/managed-by": "x"}},
             "addressType": "IPv4",
@@ -108,7 +108,8 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(slice.service.as_deref(), Some("web"));
-        assert_eq!(slice.metadata.labels, None);
+        assert_eq!(slice.metadata.name.as_deref(), Some("web-abc"));
+        assert!(slice.metadata.annotations.is_empty());
         assert_eq!(slice.ports.len(), 2);
         assert_eq!(slice.ports[0].name.as_deref(), Some("http"));
         assert_eq!(slice.ports[0].port, Some(8080));

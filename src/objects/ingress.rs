@@ -6,8 +6,8 @@
 //! reference. The API server's JSON and manifests deserialize straight
 //! into it.
 
+use super::meta::Meta;
 use k8s_openapi::api::networking::v1::{IngressBackend, IngressLoadBalancerIngress};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserialize;
 
 /// The upstream type this one is read from.
@@ -18,9 +18,8 @@ pub type K8sIngress = k8s_openapi::api::networking::v1::Ingress;
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(from = "K8sIngress")]
 pub struct Ingress {
-    /// Name, namespace, uid, annotations and the like; labels and managed
-    /// fields are left out (nothing reads them).
-    pub metadata: ObjectMeta,
+    /// Name, namespace, uid, annotations and the like (see [`Meta`]).
+    pub metadata: Meta,
     /// `spec.ingressClassName`.
     pub class_name: Option<Box<str>>,
     /// `spec.defaultBackend`.
@@ -104,12 +103,10 @@ impl From<IngressBackend> for Backend {
 impl From<K8sIngress> for Ingress {
     fn from(ingress: K8sIngress) -> Self {
         let K8sIngress {
-            mut metadata,
+            metadata,
             spec,
             status,
         } = ingress;
-        metadata.labels = None;
-        metadata.managed_fields = None;
         let spec = spec.unwrap_or_default();
         let rules = spec.rules.unwrap_or_default().into_iter().map(|r| Rule {
             host: r.host.map(Into::into),
@@ -139,7 +136,7 @@ impl From<K8sIngress> for Ingress {
             .and_then(|lb| lb.ingress)
             .unwrap_or_default();
         Ingress {
-            metadata,
+            metadata: metadata.into(),
             class_name: spec.ingress_class_name.map(Into::into),
             default_backend: spec.default_backend.map(Into::into),
             rules: rules.collect(),
@@ -149,7 +146,7 @@ impl From<K8sIngress> for Ingress {
     }
 }
 
-super::resource_as!(Ingress, K8sIngress);
+super::meta::named_from_meta!(Ingress, K8sIngress);
 
 #[cfg(test)]
 mod tests {
@@ -175,7 +172,12 @@ mod tests {
             "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1"}]}}
         }))
         .unwrap();
-        assert_eq!(ingress.metadata.labels, None);
+        assert_eq!(ingress.metadata.name.as_deref(), Some("web"));
+        assert_eq!(ingress.metadata.namespace.as_deref(), Some("shop"));
+        assert_eq!(
+            ingress.metadata.annotations.get("konghq.com/strip-path"),
+            Some("true")
+        );
         assert_eq!(ingress.class_name.as_deref(), Some("kong"));
         assert_eq!(
             ingress.default_backend,

@@ -6,7 +6,7 @@
 //! another: some 1 KiB less per credential Secret. The API server's JSON
 //! and manifests deserialize straight into it.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use super::meta::Meta;
 use serde::Deserialize;
 use std::cmp::Ordering;
 
@@ -21,9 +21,9 @@ type Pairs<V> = Box<[(Box<str>, V)]>;
 #[derive(Clone, Default, PartialEq, Deserialize)]
 #[serde(from = "K8sSecret")]
 pub struct Secret {
-    /// Name, namespace, uid, resourceVersion and the like; labels,
-    /// annotations and managed fields are left out (see [`Secret::label`]).
-    pub metadata: ObjectMeta,
+    /// Name, namespace, uid, resourceVersion and the like (see [`Meta`]);
+    /// annotations are left out, labels kept apart (see [`Secret::label`]).
+    pub metadata: Meta,
     /// Labels, sorted by key.
     labels: Pairs<Box<str>>,
     /// `data` with `stringData` merged over it (as the API server merges it
@@ -34,21 +34,16 @@ pub struct Secret {
 impl Secret {
     /// A Secret named by `metadata` holding `values`; a key given twice
     /// keeps its last value.
-    pub fn new<'a>(
-        metadata: ObjectMeta,
-        values: impl IntoIterator<Item = (&'a str, &'a [u8])>,
-    ) -> Self {
-        K8sSecret {
+    pub fn new<'a>(metadata: Meta, values: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Self {
+        let values: std::collections::BTreeMap<&str, &[u8]> = values.into_iter().collect();
+        Secret {
             metadata,
-            data: Some(
-                values
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), k8s_openapi::ByteString(v.to_vec())))
-                    .collect(),
-            ),
-            ..K8sSecret::default()
+            labels: Box::default(),
+            values: values
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
         }
-        .into()
     }
 
     /// The raw bytes of `key`.
@@ -79,7 +74,6 @@ impl From<K8sSecret> for Secret {
         } = secret;
         let labels = metadata.labels.take().unwrap_or_default();
         metadata.annotations = None;
-        metadata.managed_fields = None;
         // Sorted maps: merging keeps the order, and stringData wins.
         let mut values: Vec<(Box<str>, Box<[u8]>)> = Vec::new();
         let mut data = data.unwrap_or_default().into_iter().peekable();
@@ -104,7 +98,7 @@ impl From<K8sSecret> for Secret {
             });
         }
         Secret {
-            metadata,
+            metadata: metadata.into(),
             labels: labels
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
@@ -125,7 +119,7 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-super::resource_as!(Secret, K8sSecret);
+super::meta::named_from_meta!(Secret, K8sSecret);
 
 #[cfg(test)]
 mod tests {
@@ -151,17 +145,14 @@ mod tests {
         assert_eq!(secret.label("a"), Some("1"));
         assert_eq!(secret.label("b"), Some("2"));
         assert_eq!(secret.label("x"), None);
-        assert_eq!(secret.metadata.annotations, None);
+        assert!(secret.metadata.annotations.is_empty());
         assert_eq!(secret.metadata.name.as_deref(), Some("s"));
     }
 
     #[test]
     fn debug_names_keys_never_values() {
         let secret = Secret::new(
-            ObjectMeta {
-                name: Some("s".into()),
-                ..ObjectMeta::default()
-            },
+            Meta::named(None, "s"),
             [("password", &b"hunter2-very-secret"[..])],
         );
         let shown = format!("{secret:?}");

@@ -6,7 +6,7 @@
 //! half of that. The API server's JSON and manifests deserialize straight
 //! into it.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use super::meta::Meta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Deserialize;
 
@@ -18,9 +18,8 @@ pub type K8sService = k8s_openapi::api::core::v1::Service;
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(from = "K8sService")]
 pub struct Service {
-    /// Name, namespace, uid, annotations and the like; labels and managed
-    /// fields are left out (nothing reads them).
-    pub metadata: ObjectMeta,
+    /// Name, namespace, uid, annotations and the like (see [`Meta`]).
+    pub metadata: Meta,
     /// `spec.type` (`ClusterIP` when unset).
     pub type_: Option<Box<str>>,
     /// `spec.externalName`.
@@ -59,12 +58,10 @@ impl Service {
 impl From<K8sService> for Service {
     fn from(service: K8sService) -> Self {
         let K8sService {
-            mut metadata,
+            metadata,
             spec,
             status,
         } = service;
-        metadata.labels = None;
-        metadata.managed_fields = None;
         let spec = spec.unwrap_or_default();
         let ports = spec
             .ports
@@ -90,7 +87,7 @@ impl From<K8sService> for Service {
             .filter_map(|i| i.ip.or(i.hostname))
             .map(Into::into);
         Service {
-            metadata,
+            metadata: metadata.into(),
             type_: spec.type_.map(Into::into),
             external_name: spec.external_name.map(Into::into),
             ports: ports.collect(),
@@ -100,7 +97,7 @@ impl From<K8sService> for Service {
     }
 }
 
-super::resource_as!(Service, K8sService);
+super::meta::named_from_meta!(Service, K8sService);
 
 #[cfg(test)]
 mod tests {
@@ -120,9 +117,10 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(service.metadata.name.as_deref(), Some("web"));
-        assert_eq!(service.metadata.labels, None);
-        let annotations = service.metadata.annotations.as_ref().unwrap();
-        assert_eq!(annotations["konghq.com/protocol"], "https");
+        assert_eq!(
+            service.metadata.annotations.get("konghq.com/protocol"),
+            Some("https")
+        );
         assert!(service.is_load_balancer() && !service.is_external_name());
         assert_eq!(service.ports.len(), 2);
         assert_eq!(service.ports[0].name.as_deref(), Some("http"));

@@ -7,13 +7,13 @@
 //! and have the cluster source match Secrets to Ingresses again.
 
 use crate::crd::{KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin};
-use crate::objects::Ingress;
-use kube::Resource;
+use crate::objects::{Ingress, Named};
 use std::sync::Arc;
 
 /// Kinds whose status kingress writes.
-pub trait Spec: Resource + Clone + PartialEq {
-    /// Forgets the status.
+pub trait Spec: Named + Clone + PartialEq {
+    /// Forgets the status and what a status write changes with it
+    /// (resourceVersion, managed fields).
     fn clear_status(&mut self);
 }
 
@@ -22,6 +22,8 @@ macro_rules! spec {
         impl Spec for $ty {
             fn clear_status(&mut self) {
                 self.status = None;
+                self.metadata.resource_version = None;
+                self.metadata.managed_fields = None;
             }
         }
     )*};
@@ -29,6 +31,8 @@ macro_rules! spec {
 impl Spec for Ingress {
     fn clear_status(&mut self) {
         self.load_balancer = Box::default();
+        // A compact Ingress keeps no managed fields.
+        self.metadata.resource_version = None;
     }
 }
 
@@ -46,9 +50,9 @@ pub fn same_input<K: Spec>(a: &Arc<K>, b: &Arc<K>) -> bool {
     if Arc::ptr_eq(a, b) {
         return true;
     }
-    let (x, y) = (a.meta(), b.meta());
+    let (x, y) = (&**a, &**b);
     // Cheap answers first: a spec change moves the generation.
-    if x.uid != y.uid || x.generation != y.generation || x.name != y.name {
+    if x.uid() != y.uid() || x.generation() != y.generation() || x.name() != y.name() {
         return false;
     }
     stripped(&**a) == stripped(&**b)
@@ -57,9 +61,6 @@ pub fn same_input<K: Spec>(a: &Arc<K>, b: &Arc<K>) -> bool {
 fn stripped<K: Spec>(object: &K) -> K {
     let mut object = object.clone();
     object.clear_status();
-    let meta = object.meta_mut();
-    meta.resource_version = None;
-    meta.managed_fields = None;
     object
 }
 

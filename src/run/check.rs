@@ -6,10 +6,9 @@
 use super::RunError;
 use crate::cli::CheckArgs;
 use crate::model::Problem;
-use crate::objects::{ObjectSet, Store};
+use crate::objects::{Named, ObjectSet, Store};
 use crate::source::files::{self, LoadError};
 use crate::translate::{self, Options};
-use kube::Resource;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -196,8 +195,8 @@ fn load_failed(report: &mut Report, (file, document): (&PathBuf, usize), e: Load
 
 /// The `(kind, namespace, name)` of every Kubernetes object in `objects`.
 fn keys(objects: &ObjectSet) -> Vec<Key> {
-    fn of<K: Resource<DynamicType = ()>>(store: &Store<K>) -> impl Iterator<Item = Key> + '_ {
-        let kind = K::kind(&()).into_owned();
+    fn of<K: Named>(store: &Store<K>) -> impl Iterator<Item = Key> + '_ {
+        let kind = K::kind().into_owned();
         store
             .keys()
             .map(move |(ns, name)| (kind.clone(), ns.clone(), name.clone()))

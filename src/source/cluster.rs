@@ -19,6 +19,7 @@ pub mod refs;
 mod secrets;
 mod throttle;
 mod unserved;
+pub(crate) mod watched;
 
 #[cfg(test)]
 pub(crate) mod fake_api;
@@ -33,7 +34,7 @@ use crate::objects::Ingress;
 use crate::objects::class::ClassFilter;
 use crate::objects::spec::same_input;
 use crate::objects::{CREDENTIAL_LABEL, ObjectKey, ObjectSet, SharedStore, Store};
-use crate::objects::{EndpointSlice, Secret, Service};
+use crate::objects::{EndpointSlice, Named, Secret, Service};
 pub use connect::{ConnectError, connect};
 use feed::{Lane, Refs, Same, Signal};
 use k8s_openapi::api::networking::v1::IngressClass;
@@ -45,15 +46,14 @@ pub use optional::{
 pub use reader::Reader;
 use secrets::RefSecrets;
 use secrets::named::NamedWatches;
-use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
-use std::fmt::Debug;
 use std::sync::Arc;
 pub use throttle::honour_retry_after;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use unserved::UnservedWatches;
 pub use unserved::{UNSERVED_KINDS, UnservedKind, unserved_installed};
+use watched::Watched;
 
 /// Quiet time, and longest delay, before the referenced Secrets are
 /// recomputed after a change of the referring kinds.
@@ -351,7 +351,7 @@ async fn track_refs(
 
 impl Lanes {
     fn ready(&self) -> bool {
-        fn all<K: Resource<DynamicType = ()> + Clone>(lanes: &[Lane<K>]) -> bool {
+        fn all<K: Named + Clone>(lanes: &[Lane<K>]) -> bool {
             lanes.iter().all(Lane::is_ready)
         }
         all(&self.ingress_classes)
@@ -385,13 +385,13 @@ impl Lanes {
     }
 }
 
-fn state<K: Resource<DynamicType = ()> + Clone>(lanes: &[Lane<K>]) -> Vec<Arc<K>> {
+fn state<K: Named + Clone>(lanes: &[Lane<K>]) -> Vec<Arc<K>> {
     lanes.iter().flat_map(Lane::state).collect()
 }
 
 /// The objects of `lanes`: the one lane's own map when there is one (no
 /// copy), else a merged copy.
-fn collect<K: Resource<DynamicType = ()> + Clone>(lanes: &[Lane<K>]) -> SharedStore<K> {
+fn collect<K: Named + Clone>(lanes: &[Lane<K>]) -> SharedStore<K> {
     if let [lane] = lanes {
         return lane.shared();
     }
@@ -413,13 +413,8 @@ impl Starter<'_> {
         refers: Option<Same<K>>,
     ) -> Vec<Lane<K>>
     where
-        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + DeserializeOwned
-            + Debug
-            + Send
-            + Sync
-            + 'static,
+        K: Watched,
+        K::Wire: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     {
         if self.namespaces.is_empty() {
             return vec![self.one(Api::all(self.client.clone()), config, kind, refers)];
@@ -440,16 +435,13 @@ impl Starter<'_> {
 
     /// One watch; `refers` is given for kinds whose objects name Secrets,
     /// and tells which replacements name the same ones.
-    fn one<K>(
+    fn one<K: Watched>(
         &mut self,
-        api: Api<K>,
+        api: Api<K::Wire>,
         config: watcher::Config,
         kind: &'static str,
         refers: Option<Same<K>>,
-    ) -> Lane<K>
-    where
-        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-    {
+    ) -> Lane<K> {
         let refs = refers.map(|same| Refs {
             signal: self.refs_changes.clone(),
             same,

@@ -5,14 +5,14 @@
 
 use super::bucket::Bucket;
 use crate::model::Problem;
-use crate::objects::ObjectSet;
 use crate::objects::api_version;
+use crate::objects::{Named, ObjectSet};
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::chrono::Utc;
 use kube::api::PostParams;
-use kube::{Api, Client, Resource};
+use kube::{Api, Client};
 use std::collections::BTreeSet;
 
 /// `reportingController` of every Event.
@@ -140,8 +140,8 @@ impl EventWriter {
 fn uid(objects: &ObjectSet, problem: &Problem) -> Option<String> {
     let o = &problem.object;
     let key = (o.namespace.clone().unwrap_or_default(), o.name.clone());
-    fn of<K: Resource>(store: &crate::objects::Store<K>, key: &(String, String)) -> Option<String> {
-        store.get(key).and_then(|k| k.meta().uid.clone())
+    fn of<K: Named>(store: &crate::objects::Store<K>, key: &(String, String)) -> Option<String> {
+        store.get(key).and_then(|k| k.uid()).map(str::to_string)
     }
     match o.kind.as_str() {
         "Ingress" => of(&objects.ingresses, &key),

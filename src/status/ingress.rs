@@ -6,13 +6,13 @@ use super::bucket::{Bucket, Written};
 use crate::model::ObjectRef;
 use crate::objects::Ingress;
 use crate::objects::ObjectKey;
-use crate::objects::ObjectSet;
 use crate::objects::Service;
 use crate::objects::class::ClassFilter;
 use crate::objects::ingress::K8sIngress;
+use crate::objects::{Named, ObjectSet};
 use k8s_openapi::api::networking::v1::IngressLoadBalancerIngress;
 use kube::api::{Patch, PatchParams};
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Client};
 use serde_json::json;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -91,13 +91,13 @@ impl IngressWriter {
     ) -> Written {
         let mut out = Written::default();
         for ingress in objects.ingresses.values().filter(|i| filter.ingress(i)) {
-            let ns = ingress.namespace().unwrap_or_default();
-            let name = ingress.name_any();
+            let ns = ingress.namespace().unwrap_or_default().to_string();
+            let name = ingress.name().to_string();
             if current(ingress) == addresses {
                 continue;
             }
             let reference = ObjectRef::new("Ingress", &ns, &name);
-            let memo = (ingress.uid(), addresses.to_vec());
+            let memo = (ingress.uid().map(str::to_string), addresses.to_vec());
             if self.written.get(&reference) == Some(&memo) {
                 continue;
             }

@@ -85,7 +85,7 @@ const SERVICE_KEYS: &[&str] = &[
 const HOLDER_KEYS: &[&str] = &[PLUGINS, TAGS];
 
 /// An object's annotations.
-pub(super) type Annotations = BTreeMap<String, String>;
+pub(super) type Annotations = crate::objects::meta::Pairs;
 
 /// Route settings from an Ingress's annotations.
 #[derive(Clone, Debug)]
@@ -132,9 +132,9 @@ pub(super) fn route_settings(
     object: &ObjectRef,
     annotations: Option<&Annotations>,
 ) -> RouteSettings {
-    let empty = Annotations::new();
+    let empty = Annotations::default();
     let a = annotations.unwrap_or(&empty);
-    unsupported(cx, object, a, ROUTE_KEYS);
+    unsupported(cx, object, a.keys(), ROUTE_KEYS);
     let mut s = RouteSettings {
         strip_path: boolean(cx, object, a, STRIP_PATH, false),
         preserve_host: boolean(cx, object, a, PRESERVE_HOST, true),
@@ -187,7 +187,7 @@ pub(super) fn route_settings(
         if v.is_empty() {
             invalid(cx, object, REGEX_PREFIX, v, "must not be empty");
         } else {
-            s.regex_prefix = v.clone();
+            s.regex_prefix = v.to_string();
         }
     }
     s
@@ -202,11 +202,11 @@ pub(super) fn service_settings(
     let Some(a) = annotations else {
         return ServiceSettings::default();
     };
-    unsupported(cx, object, a, SERVICE_KEYS);
+    unsupported(cx, object, a.keys(), SERVICE_KEYS);
     let mut s = ServiceSettings::default();
     if let Some(v) = a.get(PATH) {
         if v.starts_with('/') {
-            s.path = Some(v.clone());
+            s.path = Some(v.to_string());
         } else {
             invalid(cx, object, PATH, v, "must start with '/'");
         }
@@ -236,7 +236,7 @@ pub(super) fn service_settings(
     s.connect_timeout_ms = number(cx, CONNECT_TIMEOUT);
     s.read_timeout_ms = number(cx, READ_TIMEOUT);
     s.write_timeout_ms = number(cx, WRITE_TIMEOUT);
-    s.service_upstream = a.get(SERVICE_UPSTREAM).map(String::as_str) == Some("true");
+    s.service_upstream = a.get(SERVICE_UPSTREAM) == Some("true");
     s.retries = number(cx, RETRIES).map(|n| u32::try_from(n).unwrap_or(u32::MAX));
     s.upstream_policy = a
         .get(UPSTREAM_POLICY)
@@ -248,9 +248,13 @@ pub(super) fn service_settings(
 /// Reports the `konghq.com/` annotations of a KongConsumer or
 /// KongConsumerGroup that kingress does not serve (it reads
 /// `konghq.com/plugins`; tags are metadata).
-pub(super) fn holder(cx: &mut Cx<'_>, object: &ObjectRef, annotations: Option<&Annotations>) {
+pub(super) fn holder(
+    cx: &mut Cx<'_>,
+    object: &ObjectRef,
+    annotations: Option<&BTreeMap<String, String>>,
+) {
     if let Some(a) = annotations {
-        unsupported(cx, object, a, HOLDER_KEYS);
+        unsupported(cx, object, a.keys().map(String::as_str), HOLDER_KEYS);
     }
 }
 
@@ -328,11 +332,16 @@ fn boolean(cx: &mut Cx<'_>, object: &ObjectRef, a: &Annotations, key: &str, defa
     }
 }
 
-fn unsupported(cx: &mut Cx<'_>, object: &ObjectRef, a: &Annotations, known: &[&str]) {
-    for key in a.keys() {
+fn unsupported<'a>(
+    cx: &mut Cx<'_>,
+    object: &ObjectRef,
+    keys: impl Iterator<Item = &'a str>,
+    known: &[&str],
+) {
+    for key in keys {
         let header = known.contains(&matching::HEADERS_SEPARATOR)
             && key.starts_with(matching::HEADERS_PREFIX);
-        if key.starts_with("konghq.com/") && !known.contains(&key.as_str()) && !header {
+        if key.starts_with("konghq.com/") && !known.contains(&key) && !header {
             cx.problem(
                 object,
                 "UnsupportedAnnotation",

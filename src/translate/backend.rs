@@ -240,7 +240,7 @@ impl<'a> Backends<'a> {
             cx,
             &source,
             namespace,
-            service.metadata.annotations.as_ref(),
+            Some(&service.metadata.annotations),
         );
         let targets = match service_port {
             // KIC's service-upstream: one target, the Service's cluster
@@ -255,7 +255,7 @@ impl<'a> Backends<'a> {
             cx,
             &source,
             namespace,
-            service.metadata.annotations.as_ref(),
+            Some(&service.metadata.annotations),
             settings.scheme.is_some_and(model::Scheme::is_tls),
         );
         let policy = settings.upstream_policy.as_deref();

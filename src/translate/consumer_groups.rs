@@ -26,7 +26,7 @@ pub(super) fn translate(cx: &mut Cx<'_>, groups: &mut BTreeMap<String, ConsumerG
     let mut candidates: Vec<(&ObjectKey, &Arc<KongConsumerGroup>)> = objects
         .kong_consumer_groups
         .iter()
-        .filter(|(_, g)| cx.class.annotated(&g.metadata))
+        .filter(|(_, g)| cx.class.annotated(&***g))
         .collect();
     // Oldest first; the store's order (namespace/name) breaks ties.
     candidates.sort_by(|a, b| {
@@ -50,7 +50,7 @@ pub(super) fn translate(cx: &mut Cx<'_>, groups: &mut BTreeMap<String, ConsumerG
         groups.insert(
             name.to_string(),
             ConsumerGroup {
-                id: ids::object_id("KongConsumerGroup", &group.metadata),
+                id: ids::object_id("KongConsumerGroup", &**group),
                 name: name.to_string(),
                 tags: group.spec.tags.clone(),
                 source: object,

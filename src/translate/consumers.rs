@@ -65,7 +65,7 @@ fn add(cx: &mut Cx<'_>, table: &mut Table, before: Option<&Consumers>) {
     let mut candidates: Vec<&Arc<KongConsumer>> = objects
         .kong_consumers
         .values()
-        .filter(|c| cx.class.annotated(&c.metadata))
+        .filter(|c| cx.class.annotated(&***c))
         .collect();
     // Oldest first; the store's order (namespace/name) breaks ties.
     candidates.sort_by(|a, b| {
@@ -112,7 +112,7 @@ fn add(cx: &mut Cx<'_>, table: &mut Table, before: Option<&Consumers>) {
             custom_ids.insert(c, object.clone());
         }
         let memberships = groups.memberships(cx, consumer, &object);
-        let id = ids::object_id("KongConsumer", &consumer.metadata);
+        let id = ids::object_id("KongConsumer", &**consumer);
         let fresh = Consumer {
             id: id.clone(),
             username: username.map(str::to_string),

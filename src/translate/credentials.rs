@@ -163,7 +163,7 @@ fn generic(
         }
     }
     let base = CredentialBase {
-        id: ids::object_id("Secret", &secret.metadata),
+        id: ids::object_id("Secret", secret),
         consumer_id: consumer_id.to_string(),
         created_at: secret
             .metadata
@@ -271,7 +271,7 @@ fn oauth2(
         .map(str::to_string)
         .collect();
     Some(Oauth2Credential {
-        id: ids::object_id("Secret", &secret.metadata),
+        id: ids::object_id("Secret", secret),
         consumer_id: consumer_id.to_string(),
         name: name.to_string(),
         client_id: client_id.to_string(),

@@ -2,7 +2,7 @@
 //! always gets the same id and an unchanged input gives an equal table.
 
 use crate::model::ObjectRef;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use crate::objects::Named;
 use uuid::Uuid;
 
 /// The UUID v5 namespace of every kingress id (a fixed random value).
@@ -11,13 +11,13 @@ const NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_3c52_9e0a_4d7b_8a41_2f5c_d0e9_7a1
 /// Id of an object: from `metadata.uid` when the API server set one (stable
 /// across renames of nothing, but distinct for a re-created object), else
 /// from kind, namespace and name (manifest files have no uid).
-pub(super) fn object_id(kind: &str, meta: &ObjectMeta) -> String {
-    let name = match meta.uid.as_deref() {
+pub(super) fn object_id(kind: &str, object: &impl Named) -> String {
+    let name = match object.uid() {
         Some(uid) if !uid.is_empty() => format!("uid:{uid}"),
         _ => format!(
             "{kind}:{}/{}",
-            meta.namespace.as_deref().unwrap_or_default(),
-            meta.name.as_deref().unwrap_or_default()
+            object.namespace().unwrap_or_default(),
+            object.name()
         ),
     };
     v5(&name)
@@ -42,14 +42,19 @@ fn v5(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crd::KongConsumer;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
     #[test]
     fn ids_are_stable_and_distinct() {
-        let meta = |ns: &str, name: &str, uid: Option<&str>| ObjectMeta {
-            namespace: Some(ns.into()),
-            name: Some(name.into()),
-            uid: uid.map(Into::into),
-            ..ObjectMeta::default()
+        let meta = |ns: &str, name: &str, uid: Option<&str>| KongConsumer {
+            metadata: ObjectMeta {
+                namespace: Some(ns.into()),
+                name: Some(name.into()),
+                uid: uid.map(Into::into),
+                ..ObjectMeta::default()
+            },
+            ..KongConsumer::default()
         };
         let a = object_id("KongConsumer", &meta("default", "jane", None));
         assert_eq!(a, object_id("KongConsumer", &meta("default", "jane", None)));

@@ -39,7 +39,7 @@ pub(super) fn route_settings(
     ingress: &Ingress,
 ) -> RouteSettings {
     let namespace = ingress.metadata.namespace.as_deref().unwrap_or_default();
-    let a = ingress.metadata.annotations.as_ref();
+    let a = Some(&ingress.metadata.annotations);
     let Some((ki_ref, ki)) = attached(cx, object, namespace, a) else {
         return annotations::route_settings(cx, object, a);
     };

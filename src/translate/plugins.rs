@@ -78,7 +78,7 @@ impl Resolver {
                 .and_then(|l| l.get(GLOBAL_LABEL));
             if global.is_some_and(|g| g == "true")
                 && !plugin.disabled
-                && cx.class.annotated(&plugin.metadata)
+                && cx.class.annotated(&**plugin)
             {
                 by_name
                     .entry(plugin.plugin.as_str())
@@ -212,7 +212,7 @@ impl Resolver {
         let cluster = objects
             .kong_cluster_plugins
             .get(&(String::new(), r.name.clone()));
-        if let Some(p) = cluster.filter(|p| cx.class.annotated(&p.metadata)) {
+        if let Some(p) = cluster.filter(|p| cx.class.annotated(&***p)) {
             return self.build(cx, &object_ref(p.as_ref()));
         }
         let hint = match cluster {

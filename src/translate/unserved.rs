@@ -7,8 +7,8 @@
 use super::Cx;
 use super::kong_ingress::OVERRIDE;
 use crate::model::ObjectRef;
+use crate::objects::Meta;
 use crate::objects::ObjectKey;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::collections::BTreeSet;
 
 /// Reports every refused manifest and every unserved Kong object.
@@ -45,9 +45,10 @@ fn unused_kong_ingresses(cx: &mut Cx<'_>) {
     if objects.kong_ingresses.is_empty() {
         return;
     }
-    let named = |meta: &ObjectMeta| {
-        let name = meta.annotations.as_ref()?.get(OVERRIDE)?.trim().to_string();
-        Some((meta.namespace.clone().unwrap_or_default(), name))
+    let named = |meta: &Meta| {
+        let name = meta.annotations.get(OVERRIDE)?.trim().to_string();
+        let namespace = meta.namespace.as_deref().unwrap_or_default();
+        Some((namespace.to_string(), name))
     };
     let ingresses = objects
         .ingresses

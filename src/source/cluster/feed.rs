@@ -11,24 +11,18 @@
 //! snapshot is a copy of the map.
 
 use super::backoff::WatchBackoff;
+use super::watched::Watched;
 use crate::metrics::{KindLabels, Metrics};
-use crate::objects::{ObjectKey, SharedStore, Store};
+use crate::objects::{Named, SharedStore, Store, key};
 use futures::StreamExt;
+use kube::Api;
 use kube::runtime::utils::Backoff;
 use kube::runtime::watcher;
-use kube::{Api, Resource, ResourceExt};
 use parking_lot::RwLock;
-use serde::de::DeserializeOwned;
-use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-/// The annotation `kubectl apply` writes: a full copy of the object as last
-/// applied, which for a Secret includes its data. Dropped from every cached
-/// object so memory tracks the objects, not their history.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// A change counter; receivers wake on every bump.
 #[derive(Clone, Debug)]
@@ -36,7 +30,7 @@ pub(crate) struct Signal(Arc<watch::Sender<u64>>);
 
 /// The reading side of one watch: its store and whether it has listed once.
 #[derive(Clone)]
-pub(crate) struct Lane<K: Resource<DynamicType = ()> + Clone + 'static> {
+pub(crate) struct Lane<K: Named + Clone + 'static> {
     /// Objects as last seen, shared with the snapshots taken since the
     /// last change.
     store: Arc<RwLock<SharedStore<K>>>,
@@ -62,7 +56,7 @@ pub(crate) struct Refs<K> {
 }
 
 /// The writing side of one watch.
-pub(crate) struct Feed<K: Resource<DynamicType = ()> + Clone + 'static> {
+pub(crate) struct Feed<K: Watched> {
     store: Arc<RwLock<SharedStore<K>>>,
     /// A list in progress: swapped in whole once complete.
     relist: Option<Store<K>>,
@@ -100,7 +94,7 @@ impl Signal {
 
 // === impl Lane ===
 
-impl<K: Resource<DynamicType = ()> + Clone + 'static> Lane<K> {
+impl<K: Named + Clone + 'static> Lane<K> {
     /// Whether the first full list has been applied.
     pub(crate) fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
@@ -136,7 +130,7 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> Lane<K> {
 
 // === impl Feed ===
 
-impl<K: Resource<DynamicType = ()> + Clone + 'static> Feed<K> {
+impl<K: Watched> Feed<K> {
     /// A store for `kind` whose changes bump every signal in `signals`,
     /// and `refs` as it says.
     pub(crate) fn new(
@@ -166,13 +160,13 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> Feed<K> {
     /// Applies one watcher event. A relist (`Init` … `InitDone`) is buffered
     /// and swapped in whole, so readers never see a half list; only
     /// complete states signal a change.
-    pub(crate) fn apply(&mut self, event: watcher::Event<K>) {
+    pub(crate) fn apply(&mut self, event: watcher::Event<K::Wire>) {
         // Whether the objects may name other Secrets now.
         let mut refs_changed = true;
-        let changed = match event.modify(slim) {
+        let changed = match kept(event) {
             watcher::Event::Apply(object) => {
                 self.count();
-                let object = Arc::new(object);
+                let object: Arc<K> = Arc::new(object);
                 // A copy of the map if a snapshot still holds it: a
                 // snapshot never changes under its reader.
                 let before =
@@ -222,38 +216,30 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> Feed<K> {
     }
 }
 
-/// The store key of `object`.
-fn key<K: Resource>(object: &K) -> ObjectKey {
-    (object.namespace().unwrap_or_default(), object.name_any())
-}
-
-/// Drops what kingress never reads and what can be large: managed fields and
-/// the last-applied copy. The object kept is a copy: a deserialized
-/// object's vectors keep the spare room they grew with (room for four
-/// ports, endpoints or rules where there is one), a copy has none. At
-/// 60,000 objects that is some 60 MiB (kube's reflector copied each object
-/// too).
-pub(crate) fn slim<K: Resource + Clone>(object: &mut K) {
-    object.managed_fields_mut().clear();
-    object.annotations_mut().remove(LAST_APPLIED);
-    *object = object.clone();
+/// `event` with its object as the store keeps it.
+fn kept<K: Watched>(event: watcher::Event<K::Wire>) -> watcher::Event<K> {
+    use watcher::Event;
+    match event {
+        Event::Apply(o) => Event::Apply(K::keep(o)),
+        Event::Delete(o) => Event::Delete(K::keep(o)),
+        Event::InitApply(o) => Event::InitApply(K::keep(o)),
+        Event::Init => Event::Init,
+        Event::InitDone => Event::InitDone,
+    }
 }
 
 /// Starts a watch of `api` with `config` feeding a new store. Errors are
 /// logged and retried with [`WatchBackoff`] (at most a few seconds apart),
 /// so a watch catches up soon after the API server returns; the store keeps
 /// its last content meanwhile, and the task runs until aborted.
-pub(crate) fn spawn<K>(
-    api: Api<K>,
+pub(crate) fn spawn<K: Watched>(
+    api: Api<K::Wire>,
     config: watcher::Config,
     kind: &'static str,
     metrics: Metrics,
     signals: Vec<Signal>,
     refs: Option<Refs<K>>,
-) -> (Lane<K>, JoinHandle<()>)
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-{
+) -> (Lane<K>, JoinHandle<()>) {
     let (mut feed, lane) = Feed::new(kind, metrics, signals, refs);
     let task = tokio::spawn(drive(watcher(api, config), kind, move |event| {
         feed.apply(event)
@@ -305,11 +291,13 @@ fn expired(error: &watcher::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::api::core::v1::Secret;
+    use crate::objects::Secret;
+    use crate::objects::meta::LAST_APPLIED;
+    use crate::objects::secret::K8sSecret;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-    fn secret(name: &str) -> Secret {
-        Secret {
+    fn secret(name: &str) -> K8sSecret {
+        K8sSecret {
             metadata: ObjectMeta {
                 name: Some(name.into()),
                 namespace: Some("ns".into()),
@@ -321,7 +309,7 @@ mod tests {
     }
 
     fn names(lane: &Lane<Secret>) -> Vec<String> {
-        lane.state().iter().map(|s| s.name_any()).collect()
+        lane.state().iter().map(|s| s.name().to_string()).collect()
     }
 
     #[test]
@@ -354,7 +342,7 @@ mod tests {
         rx.mark_unchanged();
         assert_eq!(names(&lane), ["a"]);
         let cached = lane.state();
-        assert!(cached[0].annotations().get(LAST_APPLIED).is_none());
+        assert!(cached[0].annotation(LAST_APPLIED).is_none());
 
         feed.apply(watcher::Event::Apply(secret("b")));
         assert!(rx.has_changed().unwrap());
@@ -410,24 +398,20 @@ mod tests {
     #[test]
     fn a_status_write_is_a_change_but_names_the_same_secrets() {
         use crate::objects::Ingress;
+        use crate::objects::ingress::K8sIngress;
         use crate::objects::spec::same_input;
-        use k8s_openapi::api::networking::v1::IngressLoadBalancerIngress;
-        let ingress = |version: &str, class: &str, status: bool| Ingress {
-            metadata: ObjectMeta {
-                name: Some("web".into()),
-                namespace: Some("ns".into()),
-                resource_version: Some(version.into()),
-                ..Default::default()
-            },
-            class_name: Some(class.into()),
-            load_balancer: status
-                .then(|| IngressLoadBalancerIngress {
-                    ip: Some("10.0.0.9".into()),
-                    ..Default::default()
-                })
-                .into_iter()
-                .collect(),
-            ..Default::default()
+        let ingress = |version: &str, class: &str, status: bool| -> K8sIngress {
+            let status = if status {
+                serde_json::json!({"loadBalancer": {"ingress": [{"ip": "10.0.0.9"}]}})
+            } else {
+                serde_json::json!({})
+            };
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "web", "namespace": "ns", "resourceVersion": version},
+                "spec": {"ingressClassName": class},
+                "status": status
+            }))
+            .unwrap()
         };
         let (signal, mut rx) = Signal::new();
         let (refs, mut refs_rx) = Signal::new();

@@ -22,7 +22,12 @@ pub fn wanted_secrets<'a>(
 ) -> BTreeSet<ObjectKey> {
     let mut wanted = BTreeSet::new();
     for ing in ingresses.into_iter().filter(|i| filter.ingress(i)) {
-        let ns = ing.namespace().unwrap_or_default();
+        let ns = ing
+            .metadata
+            .namespace
+            .as_deref()
+            .unwrap_or_default()
+            .to_string();
         for name in ing.tls.iter().filter_map(|t| t.secret_name.as_deref()) {
             wanted.insert((ns.clone(), name.to_string()));
         }
@@ -40,7 +45,7 @@ pub fn wanted_secrets<'a>(
     }
     for p in cluster_plugins
         .into_iter()
-        .filter(|p| filter.annotated(&p.metadata))
+        .filter(|p| filter.annotated(&**p))
     {
         let from = p.config_from.iter().map(|c| &c.secret_key_ref);
         let patches = p
@@ -79,17 +84,11 @@ fn named_by<'a>(
 ) -> BTreeSet<ObjectKey> {
     let mut wanted = BTreeSet::new();
     for service in services {
-        let ns = service.namespace().unwrap_or_default();
-        let Some(annotations) = service.metadata.annotations.as_ref() else {
-            continue;
-        };
+        let ns = service.metadata.namespace.as_deref().unwrap_or_default();
         for key in keys {
-            let names = annotations
-                .get(*key)
-                .map(String::as_str)
-                .unwrap_or_default();
+            let names = service.metadata.annotations.get(key).unwrap_or_default();
             for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                wanted.insert((ns.clone(), name.to_string()));
+                wanted.insert((ns.to_string(), name.to_string()));
             }
         }
     }

@@ -20,6 +20,7 @@ mod tracker;
 use super::feed::{self, Lane, Signal};
 use crate::metrics::{KindLabels, Metrics};
 use crate::objects::Secret;
+use crate::objects::secret::K8sSecret;
 use crate::objects::{ObjectKey, SharedStore, Store};
 use futures::channel::mpsc;
 use kube::runtime::{metadata_watcher, watcher};
@@ -71,7 +72,7 @@ impl RefSecrets {
         });
         let mut tasks = Vec::new();
         for (index, scope) in scopes.iter().enumerate() {
-            let api: Api<Secret> = match scope {
+            let api: Api<K8sSecret> = match scope {
                 Some(ns) => Api::namespaced(client.clone(), ns),
                 None => Api::all(client.clone()),
             };

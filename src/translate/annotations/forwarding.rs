@@ -34,7 +34,7 @@ pub(in crate::translate) enum Rewrite {
 pub(super) fn apply(cx: &mut Cx<'_>, object: &ObjectRef, a: &Annotations, s: &mut RouteSettings) {
     // KIC sets 302 and https first; an explicit status code or protocols
     // annotation (read after this) overrides either.
-    if a.get(FORCE_SSL_REDIRECT).map(String::as_str) == Some("true") {
+    if a.get(FORCE_SSL_REDIRECT) == Some("true") {
         s.https_redirect_status_code = 302;
         s.protocols = vec!["https".to_string()];
     }

@@ -89,10 +89,9 @@ pub(super) fn conditions(cx: &mut Cx<'_>, object: &ObjectRef, a: &Annotations) -
 fn headers(cx: &mut Cx<'_>, object: &ObjectRef, a: &Annotations, c: &mut Conditions) {
     let separator = a
         .get(HEADERS_SEPARATOR)
-        .map(String::as_str)
         .filter(|s| !s.is_empty())
         .unwrap_or(",");
-    for (key, value) in a.range(HEADERS_PREFIX.to_string()..) {
+    for (key, value) in a.from_key(HEADERS_PREFIX) {
         let Some(name) = key.strip_prefix(HEADERS_PREFIX) else {
             break;
         };

@@ -19,7 +19,7 @@ const UNIT_SEPARATOR: &str = "\u{1f}";
 /// Annotation values taken from a KongIngress, and the field each came from.
 #[derive(Debug, Default)]
 pub(super) struct Fields {
-    values: Annotations,
+    values: std::collections::BTreeMap<String, String>,
     /// `(annotation key, KongIngress field)`.
     origin: Vec<(String, String)>,
 }
@@ -50,9 +50,9 @@ impl Fields {
         let mut merged = std::mem::take(&mut self.values);
         if let Some(a) = a {
             self.origin.retain(|(key, _)| !a.contains_key(key));
-            merged.extend(a.iter().map(|(k, v)| (k.clone(), v.clone())));
+            merged.extend(a.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         }
-        merged
+        merged.into()
     }
 
     /// Moves the problems since `start` that are about a value from the
@@ -117,15 +117,15 @@ pub(super) fn route(
         "route.response_buffering",
         r.response_buffering,
     );
-    let empty = Annotations::new();
+    let empty = Annotations::default();
     let a = a.unwrap_or(&empty);
     let annotated = a.keys().any(|k| k.starts_with(annotations::HEADERS_PREFIX));
     if let Some(headers) = r.headers.as_ref().filter(|_| !annotated) {
         let separator = a
             .get(annotations::HEADERS_SEPARATOR)
             .filter(|s| !s.is_empty())
-            .cloned()
-            .unwrap_or_else(|| UNIT_SEPARATOR.to_string());
+            .unwrap_or(UNIT_SEPARATOR)
+            .to_string();
         for (name, values) in headers {
             let key = format!("{}{name}", annotations::HEADERS_PREFIX);
             f.set(

@@ -9,6 +9,7 @@
 use super::Shared;
 use crate::objects::ObjectKey;
 use crate::objects::Secret;
+use crate::objects::secret::K8sSecret;
 use crate::source::cluster::backoff::WatchBackoff;
 use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
@@ -34,7 +35,7 @@ pub(super) async fn run(client: Client, shared: &Shared, keys: UnboundedReceiver
 
 /// GETs one Secret until it answers (present or 404) or is no longer wanted.
 async fn read(client: &Client, shared: &Shared, permits: &Semaphore, key: ObjectKey) {
-    let api: Api<Secret> = Api::namespaced(client.clone(), &key.0);
+    let api: Api<K8sSecret> = Api::namespaced(client.clone(), &key.0);
     let mut backoff = WatchBackoff::new(RETRY_FIRST, RETRY_CAP);
     loop {
         if !shared.tracker.lock().is_wanted(&key) {
@@ -51,6 +52,7 @@ async fn read(client: &Client, shared: &Shared, permits: &Semaphore, key: Object
         match answer {
             Ok(secret) => {
                 backoff.reset();
+                let secret = secret.map(Secret::from);
                 let step = shared.tracker.lock().fetched(&key, secret);
                 shared.apply(step);
                 return;

@@ -7,20 +7,19 @@
 //! ConfigMaps that Services name as CA bundles are read the same way.
 
 use super::super::feed::{self, Lane, Signal};
+use super::super::watched::Watched;
 use crate::metrics::Metrics;
 use crate::objects::ObjectKey;
 use crate::objects::Secret;
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource};
 use parking_lot::Mutex;
-use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Debug;
 use tokio::task::JoinHandle;
 
 /// The per-name watches of one kind (Secrets unless said) currently
 /// running.
-pub(crate) struct NamedWatches<K: Resource<DynamicType = ()> + Clone + 'static = Secret> {
+pub(crate) struct NamedWatches<K: Watched = Secret> {
     client: Client,
     metrics: Metrics,
     changes: Signal,
@@ -28,7 +27,7 @@ pub(crate) struct NamedWatches<K: Resource<DynamicType = ()> + Clone + 'static =
     watches: Mutex<BTreeMap<ObjectKey, RefWatch<K>>>,
 }
 
-struct RefWatch<K: Resource<DynamicType = ()> + Clone + 'static> {
+struct RefWatch<K: Watched> {
     lane: Lane<K>,
     task: JoinHandle<()>,
 }
@@ -44,13 +43,8 @@ impl NamedWatches {
 
 impl<K> NamedWatches<K>
 where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Send
-        + Sync
-        + 'static,
+    K: Watched,
+    K::Wire: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
 {
     /// No watches of `kind` yet; changes of future watches bump `changes`.
     pub(crate) fn of_kind(
@@ -85,7 +79,7 @@ where
             if watches.contains_key(&(ns.clone(), name.clone())) {
                 continue;
             }
-            let api: Api<K> = Api::namespaced(self.client.clone(), ns);
+            let api: Api<K::Wire> = Api::namespaced(self.client.clone(), ns);
             let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
             let (lane, task) = feed::spawn(
                 api,
@@ -130,7 +124,7 @@ where
     }
 }
 
-impl<K: Resource<DynamicType = ()> + Clone + 'static> Drop for NamedWatches<K> {
+impl<K: Watched> Drop for NamedWatches<K> {
     fn drop(&mut self) {
         for w in self.watches.get_mut().values() {
             w.task.abort();

@@ -5,8 +5,9 @@
 //! of the others only the resourceVersion (a few dozen bytes each) is
 //! kept, so a Secret that becomes referenced later is known to exist.
 
-use crate::objects::ObjectKey;
 use crate::objects::Secret;
+use crate::objects::secret::K8sSecret;
+use crate::objects::{Named, ObjectKey};
 use kube::ResourceExt;
 use kube::core::PartialObjectMeta;
 use kube::runtime::watcher::Event;
@@ -106,7 +107,11 @@ impl Tracker {
     }
 
     /// Applies one event of the metadata watch of scope `scope`.
-    pub(crate) fn event(&mut self, scope: usize, event: Event<PartialObjectMeta<Secret>>) -> Step {
+    pub(crate) fn event(
+        &mut self,
+        scope: usize,
+        event: Event<PartialObjectMeta<K8sSecret>>,
+    ) -> Step {
         let mut step = Step::default();
         let Some(s) = self.scopes.get_mut(scope) else {
             return step;
@@ -152,13 +157,10 @@ impl Tracker {
             return step;
         };
         entry.in_flight = false;
-        let rv = |s: &Option<Arc<Secret>>| s.as_ref().map(|s| s.resource_version());
-        let secret = secret.map(|mut s| {
-            super::super::feed::slim(&mut s);
-            Arc::new(s)
-        });
-        step.changed =
-            !entry.read || rv(&entry.secret) != secret.as_ref().map(|s| s.resource_version());
+        let rv =
+            |s: &Option<Arc<Secret>>| s.as_ref().map(|s| s.resource_version().map(str::to_string));
+        let secret = secret.map(Arc::new);
+        step.changed = !entry.read || rv(&entry.secret) != rv(&secret);
         self.unread -= usize::from(!entry.read);
         entry.read = true;
         entry.secret = secret;
@@ -243,7 +245,7 @@ impl Tracker {
             }
             Some(rv) => {
                 let held = entry.secret.as_ref().map(|s| s.resource_version());
-                if !entry.read || held.flatten().as_ref() != Some(rv) {
+                if !entry.read || held.flatten() != Some(rv.as_str()) {
                     entry.in_flight = true;
                     step.fetch.push(key.clone());
                 }
@@ -252,7 +254,7 @@ impl Tracker {
     }
 }
 
-fn identity(meta: &PartialObjectMeta<Secret>) -> (ObjectKey, String) {
+fn identity(meta: &PartialObjectMeta<K8sSecret>) -> (ObjectKey, String) {
     (
         (meta.namespace().unwrap_or_default(), meta.name_any()),
         meta.resource_version().unwrap_or_default(),

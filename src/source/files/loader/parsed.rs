@@ -9,12 +9,12 @@ use crate::crd::{
     KongClusterPlugin, KongConsumer, KongConsumerGroup, KongIngress, KongPlugin, KongUpstreamPolicy,
 };
 use crate::objects::Ingress;
+use crate::objects::Named;
 use crate::objects::{
     Declarative, EndpointSlice, ObjectKey, ObjectSet, Refused, Secret, Service, Store, Unserved,
 };
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::networking::v1::IngressClass;
-use kube::Resource;
 use std::sync::Arc;
 
 /// One kind's objects of one file, in key order, each key once.
@@ -70,13 +70,12 @@ impl From<ObjectSet> for Parsed {
 
 /// The store key of an object the object set holds: `ObjectSet::apply`
 /// put `default` in the metadata of namespaced objects without a namespace.
-pub(super) fn key<K: Resource>(object: &K) -> ObjectKey {
-    let (namespace, name) = borrowed(object);
-    (namespace.to_string(), name.to_string())
+pub(super) fn key<K: Named>(object: &K) -> ObjectKey {
+    crate::objects::key(object)
 }
 
 /// The object of `objects` (in key order) under `key`.
-pub(super) fn find<'a, K: Resource>(objects: &'a [Arc<K>], key: &ObjectKey) -> Option<&'a Arc<K>> {
+pub(super) fn find<'a, K: Named>(objects: &'a [Arc<K>], key: &ObjectKey) -> Option<&'a Arc<K>> {
     let wanted = (key.0.as_str(), key.1.as_str());
     objects
         .binary_search_by(|o| borrowed(&**o).cmp(&wanted))
@@ -84,12 +83,8 @@ pub(super) fn find<'a, K: Resource>(objects: &'a [Arc<K>], key: &ObjectKey) -> O
         .map(|i| &objects[i])
 }
 
-fn borrowed<K: Resource>(object: &K) -> (&str, &str) {
-    let meta = object.meta();
-    (
-        meta.namespace.as_deref().unwrap_or_default(),
-        meta.name.as_deref().unwrap_or_default(),
-    )
+fn borrowed<K: Named>(object: &K) -> (&str, &str) {
+    (object.namespace().unwrap_or_default(), object.name())
 }
 
 #[cfg(test)]

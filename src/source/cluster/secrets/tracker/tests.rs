@@ -13,7 +13,7 @@ fn key(ns: &str, name: &str) -> ObjectKey {
     (ns.to_string(), name.to_string())
 }
 
-fn meta(ns: &str, name: &str, rv: &str) -> PartialObjectMeta<Secret> {
+fn meta(ns: &str, name: &str, rv: &str) -> PartialObjectMeta<K8sSecret> {
     PartialObjectMeta {
         metadata: ObjectMeta {
             namespace: Some(ns.into()),
@@ -26,7 +26,7 @@ fn meta(ns: &str, name: &str, rv: &str) -> PartialObjectMeta<Secret> {
 }
 
 fn secret(ns: &str, name: &str, rv: &str) -> Secret {
-    Secret::new(meta(ns, name, rv).metadata, [])
+    Secret::new(meta(ns, name, rv).metadata.into(), [])
 }
 
 /// A cluster-wide tracker whose watch listed `existing` (name, rv) in `shop`.
@@ -51,7 +51,7 @@ fn fetch<'a>(keys: impl IntoIterator<Item = &'a ObjectKey>) -> Step {
 fn held_rv(t: &Tracker, k: &ObjectKey) -> Option<String> {
     t.secrets()
         .find(|(key, _)| *key == k)
-        .and_then(|(_, s)| s.metadata.resource_version.clone())
+        .and_then(|(_, s)| s.metadata.resource_version.as_deref().map(str::to_string))
 }
 
 #[test]
