@@ -3,6 +3,7 @@
 //! it), so the pure translation never depends on the module that does I/O.
 
 pub mod class;
+pub mod consumer;
 pub mod endpoint_slice;
 pub mod ingress;
 pub mod meta;
@@ -14,9 +15,10 @@ mod tests;
 pub mod unserved;
 
 use crate::crd::{
-    KongClusterPlugin, KongConsumer, KongConsumerGroup, KongIngress, KongPlugin, KongUpstreamPolicy,
+    KongClusterPlugin, KongConsumerGroup, KongIngress, KongPlugin, KongUpstreamPolicy,
 };
 use crate::kong::{Document, DocumentError};
+pub use consumer::KongConsumer;
 pub use endpoint_slice::EndpointSlice;
 pub use ingress::Ingress;
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -305,7 +307,6 @@ meta::named_from_resource!(
     ConfigMap,
     KongPlugin,
     KongClusterPlugin,
-    KongConsumer,
     KongConsumerGroup,
     KongUpstreamPolicy,
     KongIngress,

@@ -18,11 +18,11 @@ pub use events::CONTROLLER;
 pub use ingress::AddressSource;
 pub use lease::{Elector, LeaseOptions};
 
-use crate::crd::{KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin};
+use crate::crd::{KongClusterPlugin, KongConsumerGroup, KongPlugin};
 use crate::metrics::{KindLabels, Metrics};
 use crate::model::{ObjectRef, Problem};
 use crate::objects::class::ClassFilter;
-use crate::objects::{ObjectSet, Unserved};
+use crate::objects::{KongConsumer, ObjectSet, Unserved};
 use bucket::{Bucket, Written};
 use conditions::ConditionWriter;
 use events::EventWriter;
@@ -179,7 +179,9 @@ impl Reporter {
         let plugin_writes = self
             .conditions
             .write(
-                |p: &KongPlugin| Api::namespaced(client.clone(), &namespaced(p.namespace())),
+                |p: &KongPlugin| -> Api<KongPlugin> {
+                    Api::namespaced(client.clone(), &namespaced(p.namespace()))
+                },
                 plugins,
                 &by_object,
                 &mut self.writes,
@@ -189,7 +191,7 @@ impl Reporter {
         let cluster_plugin_writes = self
             .conditions
             .write(
-                |_: &KongClusterPlugin| Api::all(client.clone()),
+                |_: &KongClusterPlugin| -> Api<KongClusterPlugin> { Api::all(client.clone()) },
                 cluster_plugins,
                 &by_object,
                 &mut self.writes,
@@ -199,7 +201,10 @@ impl Reporter {
         let consumer_writes = self
             .conditions
             .write(
-                |c: &KongConsumer| Api::namespaced(client.clone(), &namespaced(c.namespace())),
+                |c: &KongConsumer| -> Api<crate::crd::KongConsumer> {
+                    let ns = crate::objects::Named::namespace(c).unwrap_or_default();
+                    Api::namespaced(client.clone(), ns)
+                },
                 consumers,
                 &by_object,
                 &mut self.writes,
@@ -209,7 +214,9 @@ impl Reporter {
         let group_writes = self
             .conditions
             .write(
-                |g: &KongConsumerGroup| Api::namespaced(client.clone(), &namespaced(g.namespace())),
+                |g: &KongConsumerGroup| -> Api<KongConsumerGroup> {
+                    Api::namespaced(client.clone(), &namespaced(g.namespace()))
+                },
                 groups,
                 &by_object,
                 &mut self.writes,

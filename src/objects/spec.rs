@@ -6,8 +6,8 @@
 //! KongConsumer, one per Ingress) would each throw translate's memo away
 //! and have the cluster source match Secrets to Ingresses again.
 
-use crate::crd::{KongClusterPlugin, KongConsumer, KongConsumerGroup, KongPlugin};
-use crate::objects::{Ingress, Named};
+use crate::crd::{KongClusterPlugin, KongConsumerGroup, KongPlugin};
+use crate::objects::{Ingress, KongConsumer, Named};
 use std::sync::Arc;
 
 /// Kinds whose status kingress writes.
@@ -36,12 +36,14 @@ impl Spec for Ingress {
     }
 }
 
-spec!(
-    KongConsumer,
-    KongConsumerGroup,
-    KongPlugin,
-    KongClusterPlugin
-);
+impl Spec for KongConsumer {
+    fn clear_status(&mut self) {
+        self.conditions = Box::default();
+        self.metadata.resource_version = None;
+    }
+}
+
+spec!(KongConsumerGroup, KongPlugin, KongClusterPlugin);
 
 /// Whether `a` and `b` translate the same: the same object, or equal but
 /// for status and what a status write changes with it (resourceVersion,
@@ -67,7 +69,6 @@ fn stripped<K: Spec>(object: &K) -> K {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::KongStatus;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
     fn consumer(username: &str, version: &str, programmed: bool) -> Arc<KongConsumer> {
@@ -80,16 +81,15 @@ mod tests {
         c.metadata.generation = Some(1);
         c.metadata.resource_version = Some(version.into());
         if programmed {
-            c.status = Some(KongStatus {
-                conditions: vec![Condition {
-                    type_: "Programmed".into(),
-                    status: "True".into(),
-                    reason: "Programmed".into(),
-                    message: String::new(),
-                    observed_generation: Some(1),
-                    last_transition_time: Time(Default::default()),
-                }],
-            });
+            c.conditions = [Condition {
+                type_: "Programmed".into(),
+                status: "True".into(),
+                reason: "Programmed".into(),
+                message: String::new(),
+                observed_generation: Some(1),
+                last_transition_time: Time(Default::default()),
+            }]
+            .into();
         }
         Arc::new(c)
     }
@@ -100,11 +100,7 @@ mod tests {
         assert!(same_input(&before, &consumer("jane", "2", true)));
         assert!(!same_input(&before, &consumer("janet", "2", false)));
         let mut annotated = (*consumer("jane", "2", false)).clone();
-        annotated
-            .metadata
-            .annotations
-            .get_or_insert_default()
-            .insert("konghq.com/plugins".into(), "auth".into());
+        annotated.metadata.annotations = [("konghq.com/plugins", "auth")].into_iter().collect();
         assert!(!same_input(&before, &Arc::new(annotated)));
         let mut recreated = (*consumer("jane", "3", false)).clone();
         recreated.metadata.uid = Some("u-2".into());

@@ -27,10 +27,11 @@ pub(crate) mod fake_api;
 pub(crate) mod tests;
 
 use crate::crd::{
-    KongClusterPlugin, KongConsumer, KongConsumerGroup, KongIngress, KongPlugin, KongUpstreamPolicy,
+    KongClusterPlugin, KongConsumerGroup, KongIngress, KongPlugin, KongUpstreamPolicy,
 };
 use crate::metrics::Metrics;
 use crate::objects::Ingress;
+use crate::objects::KongConsumer;
 use crate::objects::class::ClassFilter;
 use crate::objects::spec::same_input;
 use crate::objects::{CREDENTIAL_LABEL, ObjectKey, ObjectSet, SharedStore, Store};

@@ -10,10 +10,11 @@ mod unserved;
 use super::bucket::{Bucket, Written};
 use super::events::truncate;
 use crate::model::{ObjectRef, Problem};
+use crate::objects::Named;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::chrono::Utc;
 use kube::api::{Patch, PatchParams};
-use kube::{Api, Resource, ResourceExt};
+use kube::{Api, Resource};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
@@ -58,9 +59,14 @@ macro_rules! has_conditions {
 has_conditions!(
     crate::crd::KongPlugin,
     crate::crd::KongClusterPlugin,
-    crate::crd::KongConsumer,
     crate::crd::KongConsumerGroup
 );
+
+impl HasConditions for crate::objects::KongConsumer {
+    fn conditions(&self) -> &[Condition] {
+        &self.conditions
+    }
+}
 
 // === impl Desired ===
 
@@ -97,34 +103,37 @@ impl Desired {
 impl ConditionWriter {
     /// Writes the Programmed condition of each object whose condition
     /// differs from what `problems` say, as far as `bucket` allows.
-    /// `api` gives the API of an object (namespaced or cluster-scoped).
-    pub(crate) async fn write<'a, K>(
+    /// `api` gives the API of an object (namespaced or cluster-scoped), of
+    /// the type the API server's answer is read as (a compact kind's
+    /// upstream type).
+    pub(crate) async fn write<'a, K, W>(
         &mut self,
-        api: impl Fn(&K) -> Api<K>,
+        api: impl Fn(&K) -> Api<W>,
         objects: impl IntoIterator<Item = &'a K>,
         problems: &BTreeMap<ObjectRef, Vec<&Problem>>,
         bucket: &mut Bucket,
     ) -> Written
     where
-        K: Resource<DynamicType = ()> + HasConditions + Clone + DeserializeOwned + Debug + 'a,
+        K: Named + HasConditions + 'a,
+        W: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
     {
-        let kind = K::kind(&()).to_string();
+        let kind = K::kind().to_string();
         let mut out = Written::default();
         for object in objects {
             let reference = match object.namespace() {
-                Some(ns) => ObjectRef::new(&kind, &ns, &object.name_any()),
-                None => ObjectRef::cluster(&kind, &object.name_any()),
+                Some(ns) => ObjectRef::new(&kind, ns, object.name()),
+                None => ObjectRef::cluster(&kind, object.name()),
             };
             let found = problems
                 .get(&reference)
                 .map(Vec::as_slice)
                 .unwrap_or_default();
-            let desired = Desired::from_problems(found, object.meta().generation);
+            let desired = Desired::from_problems(found, object.generation());
             let current = object.conditions().iter().find(|c| c.type_ == PROGRAMMED);
             if current.is_some_and(|c| desired.matches(c)) {
                 continue;
             }
-            let uid = object.uid();
+            let uid = object.uid().map(str::to_string);
             if self.written.get(&reference) == Some(&(uid.clone(), desired.clone())) {
                 continue;
             }
@@ -135,7 +144,7 @@ impl ConditionWriter {
             let patch = json!({"status": {"conditions": merged(object.conditions(), &desired)}});
             match api(object)
                 .patch_status(
-                    &object.name_any(),
+                    object.name(),
                     &PatchParams::default(),
                     &Patch::Merge(&patch),
                 )

@@ -10,7 +10,6 @@ mod upstream_tls;
 
 use super::Cx;
 use crate::model::{ObjectRef, PathHandling, Scheme};
-use std::collections::BTreeMap;
 
 pub(super) use forwarding::Rewrite;
 pub(super) use forwarding::{PATH_HANDLING, REQUEST_BUFFERING, RESPONSE_BUFFERING};
@@ -248,14 +247,8 @@ pub(super) fn service_settings(
 /// Reports the `konghq.com/` annotations of a KongConsumer or
 /// KongConsumerGroup that kingress does not serve (it reads
 /// `konghq.com/plugins`; tags are metadata).
-pub(super) fn holder(
-    cx: &mut Cx<'_>,
-    object: &ObjectRef,
-    annotations: Option<&BTreeMap<String, String>>,
-) {
-    if let Some(a) = annotations {
-        unsupported(cx, object, a.keys().map(String::as_str), HOLDER_KEYS);
-    }
+pub(super) fn holder<'a>(cx: &mut Cx<'_>, object: &ObjectRef, keys: impl Iterator<Item = &'a str>) {
+    unsupported(cx, object, keys, HOLDER_KEYS);
 }
 
 /// Parses a `konghq.com/plugins` value: a comma list of `name` or

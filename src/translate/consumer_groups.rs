@@ -6,9 +6,10 @@
 //! the whole configuration.
 
 use super::{Cx, ids, object_ref};
-use crate::crd::{KongConsumer, KongConsumerGroup};
+use crate::crd::KongConsumerGroup;
 use crate::model::{ConsumerGroup, ObjectRef};
 use crate::objects::ObjectKey;
+use crate::objects::{KongConsumer, Named};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -73,10 +74,10 @@ impl Groups {
         consumer: &KongConsumer,
         object: &ObjectRef,
     ) -> Vec<String> {
-        let namespace = consumer.metadata.namespace.clone().unwrap_or_default();
+        let namespace = consumer.namespace().unwrap_or_default().to_string();
         let mut names = Vec::with_capacity(consumer.consumer_groups.len());
         for group in &consumer.consumer_groups {
-            match self.by_object.get(&(namespace.clone(), group.clone())) {
+            match self.by_object.get(&(namespace.clone(), group.to_string())) {
                 Some(name) => names.push(name.clone()),
                 None => cx.problem(
                     object,

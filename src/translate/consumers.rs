@@ -6,10 +6,10 @@
 use super::credentials::{self, Owner};
 use super::holders::{self, Holdings};
 use super::{Cx, consumer_groups, ids, object_ref};
-use crate::crd::KongConsumer;
 use crate::model::{
     Consumer, ConsumerGroup, Credentials, ObjectRef, Problem, Shared, Table, same_or_new,
 };
+use crate::objects::KongConsumer;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

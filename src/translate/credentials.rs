@@ -6,13 +6,13 @@
 //! the credential of the oldest Secret (KIC drops both consumers instead).
 
 use super::{Cx, ids, object_ref, secrets};
-use crate::crd::KongConsumer;
 use crate::model::{
     ClientSecret, ClientType, Credential, CredentialBase, CredentialError, CredentialType,
     Credentials, Fields, Oauth2Credential, ObjectRef, Origin, Sensitive, Table, is_hashed_secret,
     same_or_new,
 };
 use crate::objects::CREDENTIAL_LABEL;
+use crate::objects::KongConsumer;
 use crate::objects::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::{Map, Value};

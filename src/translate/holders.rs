@@ -49,7 +49,7 @@ pub(super) fn holdings(cx: &mut Cx<'_>, table: &Table) -> Holdings {
             c.source.name.clone(),
         );
         if let Some(object) = objects.kong_consumers.get(&key) {
-            annotations::holder(cx, &c.source, object.metadata.annotations.as_ref());
+            annotations::holder(cx, &c.source, object.metadata.annotations.keys());
         }
     }
     for g in table.consumer_groups.values() {
@@ -58,7 +58,8 @@ pub(super) fn holdings(cx: &mut Cx<'_>, table: &Table) -> Holdings {
             g.source.name.clone(),
         );
         if let Some(object) = objects.kong_consumer_groups.get(&key) {
-            annotations::holder(cx, &g.source, object.metadata.annotations.as_ref());
+            let keys = object.metadata.annotations.iter().flatten();
+            annotations::holder(cx, &g.source, keys.map(|(k, _)| k.as_str()));
         }
     }
     let consumers = table.consumers.values().filter_map(|c| {

@@ -42,17 +42,14 @@ fn v5(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::KongConsumer;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use crate::objects::{KongConsumer, Meta};
 
     #[test]
     fn ids_are_stable_and_distinct() {
         let meta = |ns: &str, name: &str, uid: Option<&str>| KongConsumer {
-            metadata: ObjectMeta {
-                namespace: Some(ns.into()),
-                name: Some(name.into()),
+            metadata: Meta {
                 uid: uid.map(Into::into),
-                ..ObjectMeta::default()
+                ..Meta::named(Some(ns), name)
             },
             ..KongConsumer::default()
         };

@@ -1,15 +1,15 @@
 //! Each kind as a watch reads it and as its store keeps it. The compact
-//! kinds (Ingress, Service, EndpointSlice, Secret) are read as k8s-openapi's
+//! kinds (Ingress, Service, EndpointSlice, Secret, KongConsumer) are read as k8s-openapi's
 //! types, whose full `ObjectMeta` kube-runtime's watcher needs (it reads each
 //! event's resourceVersion), and kept as kingress's own, whose metadata is a
 //! third of the size. The others are kept as read, less what kingress never
 //! reads and what can be large.
 
 use crate::crd::{
-    KongClusterPlugin, KongConsumer, KongConsumerGroup, KongIngress, KongPlugin, KongUpstreamPolicy,
+    KongClusterPlugin, KongConsumerGroup, KongIngress, KongPlugin, KongUpstreamPolicy,
 };
 use crate::objects::meta::LAST_APPLIED;
-use crate::objects::{EndpointSlice, Ingress, Named, Secret, Service};
+use crate::objects::{EndpointSlice, Ingress, KongConsumer, Named, Secret, Service};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::networking::v1::IngressClass;
 use kube::Resource;
@@ -45,13 +45,12 @@ kept_as_read!(
     ConfigMap,
     KongPlugin,
     KongClusterPlugin,
-    KongConsumer,
     KongConsumerGroup,
     KongUpstreamPolicy,
     KongIngress,
 );
 
-/// Compact kinds, kept as converted from their k8s-openapi type (which
+/// Compact kinds, kept as converted from their k8s-openapi or CRD type (which
 /// drops managed fields, the last-applied copy and spare capacity).
 macro_rules! kept_compact {
     ($($ty:ty => $wire:ty),* $(,)?) => {$(
@@ -70,6 +69,7 @@ kept_compact!(
     Service => crate::objects::service::K8sService,
     EndpointSlice => crate::objects::endpoint_slice::K8sEndpointSlice,
     Secret => crate::objects::secret::K8sSecret,
+    KongConsumer => crate::crd::KongConsumer,
 );
 
 /// Drops what kingress never reads and what can be large: managed fields and
@@ -126,14 +126,28 @@ mod tests {
 
     #[test]
     fn kinds_kept_as_read_lose_managed_fields_and_the_last_applied_copy() {
-        let consumer = KongConsumer::keep(KongConsumer {
+        let plugin = KongPlugin::keep(KongPlugin {
             metadata: wire_meta(),
             ..Default::default()
         });
-        assert_eq!(consumer.metadata.managed_fields, None);
+        assert_eq!(plugin.metadata.managed_fields, None);
+        assert_eq!(plugin.annotation(LAST_APPLIED), None);
+        assert_eq!(plugin.annotation("konghq.com/plugins"), Some("auth"));
+        assert_eq!(plugin.uid(), Some("u-1"));
+        assert_eq!(<KongPlugin as Named>::kind(), "KongPlugin");
+    }
+
+    #[test]
+    fn a_consumer_is_kept_compact() {
+        let consumer = KongConsumer::keep(crate::crd::KongConsumer {
+            metadata: wire_meta(),
+            username: Some("jane".into()),
+            ..Default::default()
+        });
         assert_eq!(consumer.annotation(LAST_APPLIED), None);
         assert_eq!(consumer.annotation("konghq.com/plugins"), Some("auth"));
-        assert_eq!(consumer.uid(), Some("u-1"));
+        assert_eq!(consumer.resource_version(), Some("7"));
+        assert_eq!(consumer.username.as_deref(), Some("jane"));
         assert_eq!(<KongConsumer as Named>::kind(), "KongConsumer");
     }
 }

@@ -6,9 +6,10 @@
 //! which only the keys of changed files need.
 
 use crate::crd::{
-    KongClusterPlugin, KongConsumer, KongConsumerGroup, KongIngress, KongPlugin, KongUpstreamPolicy,
+    KongClusterPlugin, KongConsumerGroup, KongIngress, KongPlugin, KongUpstreamPolicy,
 };
 use crate::objects::Ingress;
+use crate::objects::KongConsumer;
 use crate::objects::Named;
 use crate::objects::{
     Declarative, EndpointSlice, ObjectKey, ObjectSet, Refused, Secret, Service, Store, Unserved,
