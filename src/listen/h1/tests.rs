@@ -232,7 +232,20 @@ async fn requests_with_a_body_and_what_hyper_refuses_go_to_hyper_from_there_on()
         "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n{CLOSE}"
     );
     assert!(alike(&chunked, 0).await.contains("\r\n\r\nabc"));
-    // A zero length is no body.
+    // A length and a chunked body together (a smuggling attempt) are
+    // hyper's to frame: it reads the chunks, and closes after answering.
+    let both = "GET /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n";
+    let answer = alike(both, 0).await;
+    assert!(
+        answer.contains("\r\n\r\nabc") && !answer.contains("hello"),
+        "{answer}"
+    );
+    // A zero length is no body, however it is spelled.
+    alike(
+        &format!("GET /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 000\r\n\r\n{CLOSE}"),
+        2,
+    )
+    .await;
     alike(
         &format!("DELETE /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n{CLOSE}"),
         2,
