@@ -146,7 +146,11 @@ pub(super) fn head(
                 }
                 let all = headers.get_all(name);
                 line(dst, name, all.iter());
-                if !all.iter().next_back().is_some_and(is_chunked) {
+                if !all
+                    .iter()
+                    .next_back()
+                    .is_some_and(super::fields::ends_chunked)
+                {
                     dst.truncate(dst.len() - 2);
                     dst.extend_from_slice(b", chunked\r\n");
                 }
@@ -253,14 +257,6 @@ fn can_have_length(method: &Method, status: StatusCode) -> bool {
         || (*method == Method::CONNECT && status.is_success())
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED)
-}
-
-fn is_chunked(value: &HeaderValue) -> bool {
-    value
-        .as_bytes()
-        .rsplit(|b| *b == b',')
-        .next()
-        .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"))
 }
 
 fn parse_length(value: &HeaderValue) -> Option<u64> {

@@ -62,6 +62,16 @@ pub(crate) fn list_has(list: &[u8], token: &str) -> bool {
         .any(|item| item.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
 }
 
+/// Whether a `Transfer-Encoding` value ends in `chunked` (hyper's reading:
+/// a value that is not visible ASCII does not).
+pub(crate) fn ends_chunked(value: &HeaderValue) -> bool {
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.rsplit(',').next())
+        .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -291,9 +291,7 @@ fn framing(
             .get_all(TRANSFER_ENCODING)
             .iter()
             .next_back()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
+            .is_some_and(fields::ends_chunked);
         if !chunked {
             return Ok(Framing::Close);
         }
