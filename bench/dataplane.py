@@ -47,7 +47,7 @@ UNAUTHENTICATED = {
     "kingress-rate-limiting-redis", "kingress-cors", "kingress-cors-preflight",
     "kingress-correlation-id", "kingress-request-transformer", "kingress-response-transformer",
     "kingress-prometheus", "kingress-ip-restriction", "kingress-rr3", "kingress-hash3",
-    "kingress-least3", "refproxy",
+    "kingress-least3", "refproxy", "nginx-tls", "kingress-tls",
 }
 # Login routes (authorization_code + session): without a session they
 # redirect to the identity provider instead of answering 401.
@@ -59,7 +59,7 @@ def ports(base: int) -> dict:
              "idp", "redis",
              "km", "km_tls", "km_admin", "km_status",
              "kr", "kr_tls", "kr_admin", "kr_status",
-             "kl", "kl_tls", "kl_admin", "kl_status", "refproxy"]
+             "kl", "kl_tls", "kl_admin", "kl_status", "refproxy", "nginx_tls"]
     return {n: base + i for i, n in enumerate(names)}
 
 
@@ -111,6 +111,17 @@ class Bench:
             "--token-store", store,
         ], env=env))
 
+    def tls_pair(self) -> tuple:
+        """nginx's certificate for the TLS cases: a self-signed ECDSA P-256
+        one, the kind kingress generates for its own TLS listener when no
+        Secret matches, so both sides of a TLS case sign and encrypt alike."""
+        cert, key = self.work / "nginx-tls.crt", self.work / "nginx-tls.key"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                        "-subj", "/CN=localhost", "-keyout", key, "-out", cert],
+                       check=True, capture_output=True)
+        return cert, key
+
     def setup(self):
         a, p, w = self.args, self.p, self.work
         issuer = f"http://127.0.0.1:{p['idp']}"
@@ -132,8 +143,10 @@ class Bench:
                     UPSTREAM_PORT=p["upstream"])
         self.start(lib.Server("upstream", [nginx, "-p", w, "-e", w / "upstream.stderr.log",
                                            "-c", up]))
+        cert, key = self.tls_pair()
         px = render(CONFIGS / "nginx/proxy.conf", w / "nginx-proxy.conf", WORK=w,
-                    UPSTREAM_PORT=p["upstream"], NGINX_PORT=p["nginx"])
+                    UPSTREAM_PORT=p["upstream"], NGINX_PORT=p["nginx"],
+                    NGINX_TLS_PORT=p["nginx_tls"], CERT=cert, KEY=key)
         self.start(lib.Server("nginx", [nginx, "-p", w, "-e", w / "nginx.stderr.log", "-c", px]))
         self.start(lib.Server("redis", [lib.tool("redis-server"), "--port", p["redis"],
                                         "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]))
@@ -378,6 +391,12 @@ class Bench:
              "peer", "refproxy", url("refproxy", "/plain"), rs, None),
             ("kingress", "kingress, route without plugins", "kingress", "kingress",
              url("km", "/plain"), rs, None),
+            # Goal 2 of issue 22 names TLS termination too: the same route
+            # over a kept-alive TLS 1.3 connection, beside nginx doing the same.
+            ("nginx-tls", "nginx reverse proxy, TLS termination (keep-alive)", "peer", "nginx",
+             f"https://127.0.0.1:{p['nginx_tls']}/plain", rs, None),
+            ("kingress-tls", "kingress, route without plugins, TLS termination (keep-alive)",
+             "kingress", "kingress", f"https://127.0.0.1:{p['km_tls']}/plain", rs, None),
             ("kingress-accesslog", "kingress, route without plugins, access log on (default)",
              "kingress", "kingress-log", url("kl", "/plain"), rs, None),
             ("kingress-oauth2", "kingress, oauth2 verification, memory store", "kingress",

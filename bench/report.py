@@ -386,6 +386,11 @@ class Report:
             self.goal("Route without plugins: throughput ≥ 1.0× nginx",
                       f"{f(ratio(g['rps'], n['rps']))}× ({f(g['rps'], 0)} vs {f(n['rps'], 0)} req/s)",
                       ratio(g["rps"], n["rps"]) >= 1.0)
+        nt, gt = self.closed("nginx-tls"), self.closed("kingress-tls")
+        if nt and gt:
+            self.goal("Route without plugins over TLS (keep-alive): throughput ≥ 1.0× nginx over TLS",
+                      f"{f(ratio(gt['rps'], nt['rps']))}× ({f(gt['rps'], 0)} vs {f(nt['rps'], 0)} req/s)",
+                      ratio(gt["rps"], nt["rps"]) >= 1.0)
         ref = self.closed("refproxy")
         if ref and g:
             self.goal("Route without plugins: throughput ≥ 1.0× the minimal-stack reference",
