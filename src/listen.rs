@@ -136,7 +136,12 @@ where
     let handler = Arc::new(handler);
     let service = service_fn(move |request: Request<Incoming>| {
         let started = activity.begin(request.version());
-        let response = handler(request);
+        // Boxed: hyper moves a service's future into its own state, and over
+        // HTTP/2 into a task per stream, so a proxy's future of kilobytes
+        // made each HTTP/2 request cost 2.4 times the instructions; a
+        // pointer moves cheaply. (The own HTTP/1.1 loop polls the future
+        // where it was made, and does not box it.)
+        let response = Box::pin(handler(request));
         async move {
             let response = response.await;
             if response.status() == StatusCode::SWITCHING_PROTOCOLS {

@@ -249,10 +249,14 @@ impl Upstreams {
                         request.headers_mut().insert(HOST, host);
                     }
                     let in_flight = balancer.start(index);
+                    // Boxed: hyper's client path is a future of some 3 KB
+                    // that a request on the direct path never polls; inline
+                    // it sized every request's future, which `handle` copies
+                    // to the heap whole (7.3 KB per plain request).
                     let attempted = if h2 {
-                        self.attempt_h2(&to, request, None).await
+                        Box::pin(self.attempt_h2(&to, request, None)).await
                     } else {
-                        self.attempt(&to, request).await
+                        Box::pin(self.attempt(&to, request)).await
                     };
                     (attempted, in_flight)
                 }
