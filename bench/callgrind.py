@@ -65,7 +65,10 @@ def total(work: Path, pid: int, before: set) -> dict:
                 if line.startswith("events:"):
                     events = line.split()[1:]
                 if line.startswith(("summary:", "totals:")):
-                    return dict(zip(events, map(int, line.split()[1:])))
+                    # callgrind leaves out trailing zero counts (no
+                    # last-level misses in a case, say).
+                    counts = list(map(int, line.split()[1:]))
+                    return dict(zip(events, counts + [0] * (len(events) - len(counts))))
         time.sleep(0.2)
     raise RuntimeError("callgrind wrote no dump")
 
