@@ -7,7 +7,7 @@
 //! `introspection_endpoint_auth_method`, else `client_auth`.
 //! Only `"active": true` (the JSON boolean) is accepted. With
 //! `verify_claims`, a returned `exp`/`nbf`/`iat` is checked with leeway.
-//! Active results are cached (by SHA-256 of the token) until their `exp`,
+//! Active results are cached (by digest of the token) until their `exp`,
 //! or for a minute when the provider gives none, so that revocation is
 //! seen soon, within `cache_ttl_min`/`cache_ttl_max` when set; inactive
 //! results are not cached.

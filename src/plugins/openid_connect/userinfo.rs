@@ -9,7 +9,7 @@
 //! wins over the user info's).
 //!
 //! With `cache_user_info` (default on) answers are cached by the token's
-//! SHA-256 for `cache_ttl` (bounded by `cache_ttl_min`/`cache_ttl_max`), and
+//! digest for `cache_ttl` (bounded by `cache_ttl_min`/`cache_ttl_max`), and
 //! never past the token's `exp` when the token is a JWT, so a revoked token
 //! is not served longer than its lifetime. Refusals (401/403) are not cached.
 //! A signed or encrypted (JWT) userinfo response is not supported: it counts
