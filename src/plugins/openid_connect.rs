@@ -48,11 +48,10 @@ mod userinfo;
 use super::{Access, Exchange, Phases, PluginError, Runtime, consumer};
 use crate::model::PluginInstance;
 use crate::model::plugin::OidcConfig;
-use crate::model::plugin::openid_connect::AuthMethod;
 use cache::TokenCache;
 use failure::{Failure, Reason};
 use kong_oauth2::Oauth2Identity;
-use methods::{authorize, search_user_info};
+use methods::{authorize, needs_user_info, search_user_info};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -273,13 +272,9 @@ async fn access(
             if config.hide_credentials {
                 token_location::hide(exchange, &found.place).await?;
             }
-            // Only `Sync` parts of the exchange may be held across awaits;
-            // the service's name only matters to `kong_oauth2`.
-            let service = config
-                .auth_methods
-                .contains(&AuthMethod::KongOauth2)
-                .then(|| exchange.service.map(|s| s.name.clone()))
-                .flatten();
+            // Borrowed from the table, not the exchange, so it may be held
+            // across awaits.
+            let service = exchange.service.map(|s| s.name.as_str());
             match methods::verify(&ctx, exchange.table, service, runtime, &found.token).await {
                 Ok((verified, consumer)) => {
                     upstream::apply(

@@ -5,11 +5,11 @@
 //! only with keys whose type fits the algorithm (see `jwks`), HS* only with
 //! the client secret and only when `enable_hs_signatures` is set. Then
 //! `exp` (required), `nbf`, `iat` with leeway and `iss`. Tokens that pass
-//! are remembered (by SHA-256) until their `exp`, so a repeated token costs
+//! are remembered (by digest, see `cache`) until their `exp`, so a repeated token costs
 //! a hash and a map lookup instead of a signature check; the authorization
 //! rules still run on every request.
 
-use super::cache::token_hash;
+use super::cache::{TokenHash, token_hash};
 use super::claims::{check_issuer, check_times};
 use super::discovery::Want;
 use super::failure::{Failure, Reason};
@@ -47,7 +47,7 @@ pub(super) fn unverified_payload(token: &str) -> Option<Value> {
 /// Whether `token` looks like a JWS: three dot-separated base64url parts,
 /// the first two non-empty (an empty signature is still "JWT-shaped", so
 /// `alg: none` tokens reach this method and are refused by it).
-pub(super) fn jwt_shaped(token: &str) -> bool {
+fn jwt_shaped(token: &str) -> bool {
     // Every bearer request asks, of an 800-byte token: the dots are found
     // by memchr, the alphabet checked by one branch-free pass the compiler
     // turns into vector compares (a byte-at-a-time loop with early exits
@@ -105,18 +105,33 @@ fn allowed(config: &OidcConfig, header: &JoseHeader) -> Result<SigningAlg, Reaso
     Ok(alg)
 }
 
-/// Verifies a JWT access token and returns its claims.
-pub(super) async fn verify(ctx: &Ctx<'_>, token: &str) -> Result<Arc<Value>, Failure> {
+/// Verifies `token` as a JWT access token and returns its claims; `None`
+/// when it is not [`jwt_shaped`] (not a token for this method).
+pub(super) async fn verify(ctx: &Ctx<'_>, token: &str) -> Option<Result<Arc<Value>, Failure>> {
     let key = token_hash(token);
     let now = now_unix();
     // A hit is this very token (header included) verified under this very
-    // configuration (`fits`), so its header passed `allowed` as it would
-    // now: only a miss decodes the header (a JSON parse per request).
+    // configuration (`fits`), so it was JWT-shaped and its header passed
+    // `allowed` as it would now: only a miss checks the shape (a pass over
+    // the whole token) and decodes the header (a JSON parse).
     if let Some(hit) = ctx.state.verified.get(&key, now)
         && hit.fits(ctx)
     {
-        return Ok(hit.claims);
+        return Some(Ok(hit.claims));
     }
+    if !jwt_shaped(token) {
+        return None;
+    }
+    Some(verify_uncached(ctx, token, key, now).await)
+}
+
+/// [`verify`] after a cache miss.
+async fn verify_uncached(
+    ctx: &Ctx<'_>,
+    token: &str,
+    key: TokenHash,
+    now: u64,
+) -> Result<Arc<Value>, Failure> {
     let header = parse_header(token)?;
     let alg = allowed(ctx.config, &header)?;
     let config = ctx.config;

@@ -28,7 +28,7 @@ use super::cache::TokenHash;
 use super::failure::Failure;
 use super::token_endpoint::{Grant, TokenRequest, TokenResponse};
 use super::{Ctx, bearer, now_unix};
-use super::{Verified, authorize, refuse, search_user_info};
+use super::{Verified, authorize, needs_user_info, refuse, search_user_info};
 use crate::model::PluginInstance;
 use crate::model::plugin::OidcConfig;
 use crate::model::plugin::openid_connect::AuthMethod;
@@ -212,10 +212,9 @@ fn cache_until(config: &OidcConfig, tokens: &TokenResponse) -> Option<u64> {
 /// when it is a JWT, none when it is opaque.
 pub(super) async fn claims(ctx: &Ctx<'_>, tokens: &TokenResponse) -> Result<Arc<Value>, Failure> {
     let token = tokens.access_token.expose();
-    if bearer::jwt_shaped(token) {
-        bearer::verify(ctx, token).await
-    } else {
-        Ok(Arc::new(Value::Object(Default::default())))
+    match bearer::verify(ctx, token).await {
+        Some(verified) => verified,
+        None => Ok(Arc::new(Value::Object(Default::default()))),
     }
 }
 
@@ -256,7 +255,11 @@ pub(super) async fn exchange(
         },
         Err(failure) => return refuse(&plugin.id, config, exchange, failure),
     };
-    let verified = search_user_info(&ctx, token, verified).await;
+    let verified = if needs_user_info(config, &verified) {
+        search_user_info(&ctx, token, verified).await
+    } else {
+        verified
+    };
     match authorize(config, exchange.table, verified) {
         Ok((verified, consumer)) => {
             super::upstream::apply(config, exchange, &verified, consumer, token, None, None);
@@ -326,7 +329,7 @@ mod tests {
             keys.of(&scoped, &cc, Some("openid"))
         );
         // Another process (another random key) derives other keys, and no
-        // key is the plain SHA-256 of the secret.
+        // key is the plain digest of the secret.
         assert_ne!(base, CacheKeys::new().of(&c, &cc, None));
         assert_ne!(base, super::super::cache::token_hash("s3cret"));
     }

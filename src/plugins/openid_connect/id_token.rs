@@ -19,10 +19,9 @@ pub(super) async fn verify(
     token: &str,
     nonce: Option<&str>,
 ) -> Result<Arc<Value>, Failure> {
-    if !bearer::jwt_shaped(token) {
-        return Err(Reason::Malformed.into());
-    }
-    let claims = bearer::verify(ctx, token).await?;
+    let claims = bearer::verify(ctx, token)
+        .await
+        .unwrap_or(Err(Reason::Malformed.into()))?;
     let client_id = ctx.config.client_id.as_deref().unwrap_or_default();
     let audience_ok = match claims.get("aud") {
         Some(Value::String(a)) => a == client_id,
@@ -63,11 +62,7 @@ pub(super) async fn claims_of(
         None => None,
     };
     let access = tokens.access_token.expose();
-    let access_claims = if bearer::jwt_shaped(access) {
-        bearer::verify(ctx, access).await.ok()
-    } else {
-        None
-    };
+    let access_claims = bearer::verify(ctx, access).await.and_then(Result::ok);
     access_claims
         .or(id_claims)
         .ok_or_else(|| Reason::NoIdToken.into())

@@ -15,7 +15,7 @@ use std::sync::Arc;
 pub(super) async fn verify(
     ctx: &Ctx<'_>,
     table: &Table,
-    service: Option<String>,
+    service: Option<&str>,
     runtime: &Runtime,
     token: &str,
 ) -> Result<(Verified, Option<Arc<Consumer>>), Failure> {
@@ -32,19 +32,21 @@ pub(super) async fn verify(
             | AuthMethod::Password
             | AuthMethod::ClientCredentials
             | AuthMethod::AuthorizationCode => continue,
-            AuthMethod::Bearer if !bearer::jwt_shaped(token) => continue,
             AuthMethod::Bearer => match bearer::verify(ctx, token).await {
+                None => continue,
                 // `introspect_jwt_tokens`: a revoked JWT is refused too.
-                Ok(claims) if ctx.config.introspect_jwt_tokens => introspection::verify(ctx, token)
-                    .await
-                    .map(|result| Verified {
-                        claims,
-                        introspection: Some(result),
-                        user_info: None,
-                        tokens: None,
-                        oauth2: None,
-                    }),
-                other => other.map(|claims| Verified {
+                Some(Ok(claims)) if ctx.config.introspect_jwt_tokens => {
+                    introspection::verify(ctx, token)
+                        .await
+                        .map(|result| Verified {
+                            claims,
+                            introspection: Some(result),
+                            user_info: None,
+                            tokens: None,
+                            oauth2: None,
+                        })
+                }
+                Some(other) => other.map(|claims| Verified {
                     claims,
                     introspection: None,
                     user_info: None,
@@ -52,18 +54,16 @@ pub(super) async fn verify(
                     oauth2: None,
                 }),
             },
-            AuthMethod::KongOauth2 => {
-                kong_oauth2::verify(table, service.as_deref(), runtime, token)
-                    .await
-                    .map(|(identity, claims)| Verified {
-                        claims,
-                        introspection: None,
-                        user_info: None,
-                        tokens: None,
-                        oauth2: Some(identity),
-                    })
-                    .map_err(Failure::from)
-            }
+            AuthMethod::KongOauth2 => kong_oauth2::verify(table, service, runtime, token)
+                .await
+                .map(|(identity, claims)| Verified {
+                    claims,
+                    introspection: None,
+                    user_info: None,
+                    tokens: None,
+                    oauth2: Some(identity),
+                })
+                .map_err(Failure::from),
             AuthMethod::Introspection => {
                 introspection::verify(ctx, token)
                     .await
@@ -85,7 +85,11 @@ pub(super) async fn verify(
         };
         match result {
             Ok(verified) => {
-                let verified = search_user_info(ctx, token, verified).await;
+                let verified = if needs_user_info(ctx.config, &verified) {
+                    search_user_info(ctx, token, verified).await
+                } else {
+                    verified
+                };
                 return authorize(ctx.config, table, verified);
             }
             Err(Failure::Unauthorized(reason)) => {
@@ -104,14 +108,17 @@ pub(super) async fn verify(
     ))
 }
 
+/// Whether [`search_user_info`] has anything to do: asked first, so that
+/// the common case does not make (and poll) its future.
+pub(super) fn needs_user_info(config: &OidcConfig, verified: &Verified) -> bool {
+    config.grants.search_user_info && verified.user_info.is_none()
+}
+
 /// `search_user_info`: completes the claims of a token another method
-/// accepted with the provider's user info. Without an answer (refused, or
-/// the provider down) the token's own claims stand: the token itself was
-/// accepted.
+/// accepted with the provider's user info (when [`needs_user_info`]).
+/// Without an answer (refused, or the provider down) the token's own claims
+/// stand: the token itself was accepted.
 pub(super) async fn search_user_info(ctx: &Ctx<'_>, token: &str, verified: Verified) -> Verified {
-    if !ctx.config.grants.search_user_info || verified.user_info.is_some() {
-        return verified;
-    }
     match userinfo::verify(ctx, token).await {
         Ok(info) => Verified {
             claims: Arc::new(userinfo::merged(&verified.claims, &info)),
