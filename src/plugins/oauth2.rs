@@ -59,7 +59,9 @@ struct Inner {
     secrets: secret::SecretVerifier,
     /// Credential id → client id. Tokens name credentials by id and the table
     /// keys them by client id; a hint only, always checked against the table.
-    credential_index: Mutex<HashMap<String, String>>,
+    /// Asked on every verified request: hashed with seeded foldhash, not
+    /// SipHash (ids come from the table, not from clients).
+    credential_index: Mutex<HashMap<String, String, foldhash::quality::RandomState>>,
 }
 
 /// Which endpoint a path names.
@@ -123,7 +125,9 @@ impl Phases for Oauth2Config {
 }
 
 /// The access phase: the endpoints answer locally (`POST` only), anything
-/// else is verified.
+/// else is verified. The endpoints' futures are boxed: they hold far more
+/// state than verification, and every proxied request's future would
+/// otherwise be their size (the pipeline boxes it, copying every byte).
 async fn access(
     plugin: &PluginInstance,
     config: &Oauth2Config,
@@ -140,7 +144,7 @@ async fn access(
                     realm,
                 ));
             }
-            token::endpoint(plugin, config, exchange, runtime).await
+            Box::pin(token::endpoint(plugin, config, exchange, runtime)).await
         }
         Some(Endpoint::Authorize) => {
             if exchange.request.method() != Method::POST {
@@ -150,7 +154,7 @@ async fn access(
                     realm,
                 ));
             }
-            authorize::endpoint(plugin, config, exchange, runtime).await
+            Box::pin(authorize::endpoint(plugin, config, exchange, runtime)).await
         }
         None => verify::access(&plugin.id, config, exchange, runtime).await,
     }

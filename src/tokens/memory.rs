@@ -54,14 +54,21 @@ pub struct MemoryStore {
     ops: OpCounters,
 }
 
+/// Maps keyed by token values, hashed with foldhash seeded per process
+/// rather than SipHash: every verified request looks its token up, and
+/// SipHash's rounds over the 33-byte key were most of the lookup. Lookups
+/// take client input, but the stored keys are kingress's own random values
+/// (or an operator's), so no client can choose keys that collide.
+type KeyMap<V> = HashMap<Key, V, foldhash::quality::RandomState>;
+
 #[derive(Default)]
 struct Inner {
     /// Rows by access token.
-    tokens: HashMap<Key, Row>,
+    tokens: KeyMap<Row>,
     /// Refresh token → access token.
-    refresh: HashMap<Key, Key>,
+    refresh: KeyMap<Key>,
     /// Codes by value.
-    codes: HashMap<Key, AuthCode>,
+    codes: KeyMap<AuthCode>,
     /// Earliest deadline first.
     expiry: BinaryHeap<Reverse<Deadline>>,
     /// Credential ids, services and scopes shared by rows.

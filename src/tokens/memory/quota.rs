@@ -7,6 +7,7 @@
 //! only dropped when eviction meets it or when stale places outnumber live
 //! rows, which keeps every removal O(1).
 
+use super::KeyMap;
 use super::row::{Key, Row};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -33,12 +34,7 @@ struct Held {
 
 impl Quota {
     /// Counts `access`, just stored in `tokens` for `credential`.
-    pub(super) fn added(
-        &mut self,
-        credential: &Arc<str>,
-        access: &Key,
-        tokens: &HashMap<Key, Row>,
-    ) {
+    pub(super) fn added(&mut self, credential: &Arc<str>, access: &Key, tokens: &KeyMap<Row>) {
         let held = self
             .by_credential
             .entry(Arc::clone(credential))
@@ -67,7 +63,7 @@ impl Quota {
         &mut self,
         credential: &str,
         max: usize,
-        tokens: &HashMap<Key, Row>,
+        tokens: &KeyMap<Row>,
     ) -> Option<Key> {
         let held = self.by_credential.get_mut(credential)?;
         if held.rows < max {
@@ -102,7 +98,7 @@ impl Quota {
 }
 
 /// Whether `tokens` holds `access` for `credential`.
-fn holds(tokens: &HashMap<Key, Row>, access: &Key, credential: &str) -> bool {
+fn holds(tokens: &KeyMap<Row>, access: &Key, credential: &str) -> bool {
     tokens
         .get(access)
         .is_some_and(|row| row.credential_id() == credential)
