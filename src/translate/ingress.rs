@@ -213,7 +213,8 @@ fn default_route<'a>(
         );
     }
     let backend = winner.ingress.default_backend.as_ref();
-    let Some(group) = backend.and_then(|b| service_backend(cx, &winner, b, "the default backend"))
+    let Some(group) =
+        backend.and_then(|b| service_backend(cx, &winner, b, format_args!("the default backend")))
     else {
         return;
     };
@@ -327,8 +328,9 @@ fn groups<'a>(
     for rule in &source.ingress.rules {
         let host = rule.host.as_deref().unwrap_or_default().to_string();
         for path in &rule.paths {
-            let what = format!("path '{}'", path.path.as_deref().unwrap_or_default());
-            let Some(target) = service_backend(cx, source, &path.backend, &what) else {
+            let path_value = path.path.as_deref().unwrap_or_default();
+            let what = format_args!("path '{path_value}'");
+            let Some(target) = service_backend(cx, source, &path.backend, what) else {
                 continue;
             };
             let index = match groups.iter().position(|g| {
@@ -367,12 +369,13 @@ fn groups<'a>(
     groups
 }
 
-/// The Service and port of a backend; a resource backend is reported.
+/// The Service and port of a backend; a resource backend is reported,
+/// naming it `what` (written out only then, not for every path).
 fn service_backend<'a>(
     cx: &mut Cx<'_>,
     source: &Source<'a>,
     backend: &'a Backend,
-    what: &str,
+    what: std::fmt::Arguments<'_>,
 ) -> Option<Group<'a>> {
     match backend {
         Backend::Service(service) => Some(Group {
