@@ -343,7 +343,9 @@ class Report:
                "openid-connect kong_oauth2) on the first Ingresses, in files of 500. kingress runs "
                "pinned to CPU 1 with one Tokio worker. *Translate* and *total* (translate + seal + "
                "publish) come from kingress's `published routing table` log line; *publish* = "
-               "total − translate. *Change-to-effect*: rewrite one file so the probe Ingress "
+               "total − translate; *waited* is the part of translate during which kingress's "
+               "thread was ready but another process held its CPU (Linux's schedstat), so "
+               "translate − waited is its own cost. *Change-to-effect*: rewrite one file so the probe Ingress "
                "serves a new path, then poll the proxy (keep-alive, every 1 ms) until that path "
                "answers 200 instead of 404; it includes the file watcher, the debounce "
                f"({a.get('debounce') or 'kingress default, 10 ms'}), re-reading the changed manifest "
@@ -351,6 +353,10 @@ class Report:
                "total: watcher, debounce and re-reading the files. kingress's access log is off "
                "here so the 1 ms polls do not write a line each.")
         self.w()
+        def waited(s):
+            w = s.get("first_translate_wait_ms")
+            return f" (waited {f(w, 1)})" if w is not None else ""
+
         self.w("| Ingresses | objects | manifest MB | start → ready s | full translate ms | "
                "publish ms | peak RSS MiB | change-to-effect p50 / p99 ms (n) | reload translate / "
                "total p50 ms | reload rest p50 ms |")
@@ -363,7 +369,7 @@ class Report:
             pub = (s["first_total_ms"] - s["first_translate_ms"]
                    if s["first_total_ms"] is not None and s["first_translate_ms"] is not None else None)
             self.w(f"| {s['size']:,} | {c['objects']:,} | {f(c['bytes'] / 1e6, 1)} | {f(s['ready_s'])} | "
-                   f"{f(s['first_translate_ms'], 1)} | {f(pub, 1)} | {f(s['rss_peak_mib'], 1)} | "
+                   f"{f(s['first_translate_ms'], 1)}{waited(s)} | {f(pub, 1)} | {f(s['rss_peak_mib'], 1)} | "
                    f"{f(s['c2e_p50_ms'], 1)} / {f(s['c2e_p99_ms'], 1)} ({len(s['edits'])}) | "
                    f"{f(s['reload_translate_p50_ms'], 1)} / {f(s['reload_total_p50_ms'], 1)} | "
                    f"{f(s.get('reload_before_translate_p50_ms'), 1)} |")

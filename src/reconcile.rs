@@ -90,8 +90,12 @@ impl Reconciler {
     /// The objects are kept for [`Reconciler::check`].
     pub fn reconcile(&mut self, objects: Arc<ObjectSet>) -> Outcome {
         let start = Instant::now();
+        let waited_before = cpu_wait();
         let mut translation = translate::translate_cached(&objects, &self.options, &mut self.memo);
         let translate = start.elapsed();
+        let translate_wait = cpu_wait()
+            .zip(waited_before)
+            .map(|(after, before)| after.saturating_sub(before).as_secs_f64() * 1e3);
         self.sealer.seal(&mut translation.table);
         let sealed = start.elapsed() - translate;
         let replaced = self.handle.replace(translation.table);
@@ -120,6 +124,7 @@ impl Reconciler {
                 problems = translation.problems.len(),
                 reused_ingresses = self.memo.reused().ingresses,
                 translate_ms = translate.as_secs_f64() * 1e3,
+                translate_wait_ms = translate_wait,
                 seal_ms = sealed.as_secs_f64() * 1e3,
                 compare_ms = replaced.compare.as_secs_f64() * 1e3,
                 router_ms = replaced.router.as_secs_f64() * 1e3,
@@ -178,6 +183,16 @@ impl Reconciler {
     pub fn handle(&self) -> &TableHandle {
         &self.handle
     }
+}
+
+/// How long this thread has been ready to run while another held its CPU
+/// (Linux's `/proc/thread-self/schedstat`, second field; `None` elsewhere).
+/// Logged beside translate's duration, which is wall-clock time: on a
+/// shared or pinned CPU, time spent waiting for it is not translate's own.
+fn cpu_wait() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = stat.split_whitespace().nth(1)?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
 }
 
 // === impl Change ===

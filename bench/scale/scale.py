@@ -181,6 +181,9 @@ def run_size(args, size: int, upstream_port: int, base: int) -> dict:
         res = {
             "size": size, "counts": counts, "generate_s": gen_s, "ready_s": ready_s,
             "first_translate_ms": f0.get("translate_ms"), "first_total_ms": f0.get("total_ms"),
+            # Of translate_ms, the time kingress's thread was ready to run
+            # but another process held the CPU (Linux only).
+            "first_translate_wait_ms": f0.get("translate_wait_ms"),
             "first_objects": f0.get("objects"), "first_problems": f0.get("problems"),
             "rss_start_mib": rss_start / 1024, "rss_peak_mib": rss_end / 1024,
             "sample_route_status": sample, "edits": edits, "cpu_s_total": cpu_s,
@@ -191,7 +194,9 @@ def run_size(args, size: int, upstream_port: int, base: int) -> dict:
             "reload_before_translate_p50_ms": med([e["before_translate_ms"] for e in edits]),
             "warnings": log_problems(k.log),
         }
-        print(f"scale {size}: ready {ready_s:.2f}s, translate {res['first_translate_ms']:.1f} ms, "
+        wait = res["first_translate_wait_ms"]
+        waited = f" (waited {wait:.1f} ms for the CPU)" if wait is not None else ""
+        print(f"scale {size}: ready {ready_s:.2f}s, translate {res['first_translate_ms']:.1f} ms{waited}, "
               f"total {res['first_total_ms']:.1f} ms, peak RSS {res['rss_peak_mib']:.1f} MiB, "
               f"change-to-effect p50 {res['c2e_p50_ms']:.1f} / p99 {res['c2e_p99_ms']:.1f} ms "
               f"({len(c2e)} edits)", flush=True)

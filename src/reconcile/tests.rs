@@ -49,3 +49,12 @@ fn check_reports_only_the_problems_a_change_adds_and_publishes_nothing() {
     assert_eq!(outcome.problems.len(), 1);
     assert!(reconciler.check(consumer("jane")).is_empty());
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn cpu_wait_reads_this_threads_schedstat_and_never_goes_back() {
+    let first = cpu_wait().expect("Linux has /proc/thread-self/schedstat");
+    std::thread::yield_now();
+    let second = cpu_wait().expect("still there");
+    assert!(second >= first, "{second:?} < {first:?}");
+}
