@@ -142,7 +142,8 @@ where
     B: Body<Data = Bytes> + Unpin,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let (parts, mut body) = response.into_parts();
+    let (mut parts, mut body) = response.into_parts();
+    let raw = parts.extensions.remove::<fields::RawFields>();
     let length = if body.is_end_stream() {
         Length::Empty
     } else {
@@ -157,6 +158,7 @@ where
         parts.status,
         parts.version,
         reason.map(|r| r.as_bytes()),
+        raw.as_ref(),
         &parts.headers,
         length,
     )

@@ -17,8 +17,6 @@ use crate::listen::ClientBody;
 use crate::plugins::{BoxBody, BoxError, empty_body, full_body};
 use crate::publish::balance::InFlight;
 use bytes::Bytes;
-use http::HeaderMap;
-use http::header::CONTENT_LENGTH;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -177,11 +175,9 @@ impl Body for Reclaimable {
 /// the client connection writes head and body in one write; otherwise the
 /// head would be flushed on its own while the body is still being handed
 /// over from the upstream connection. Anything else streams as it comes.
-pub(super) async fn response_body(mut body: UpstreamBody, headers: &HeaderMap) -> BoxBody {
-    let small = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        .is_some_and(|len| len <= PREFETCH_LIMIT);
+/// `length` is the response's `Content-Length`.
+pub(super) async fn response_body(mut body: UpstreamBody, length: Option<u64>) -> BoxBody {
+    let small = length.is_some_and(|len| len <= PREFETCH_LIMIT);
     if !small || body.is_end_stream() {
         return boxed(body);
     }

@@ -95,6 +95,9 @@ pub(super) struct Outgoing {
     pub deadline: Option<Duration>,
     /// The consistent-hashing key, and the cookie to set for it.
     pub affinity: Affinity,
+    /// The response goes to the client as it came, nothing reads its
+    /// fields: they may stay bytes (`listen::fields::RawFields`).
+    pub raw_response: bool,
 }
 
 /// How an attempt ended when it did not produce a response.
@@ -165,6 +168,7 @@ impl Upstreams {
             body,
             deadline,
             affinity,
+            raw_response,
         } = outgoing;
         if let Some(deadline) = deadline {
             read_timeout = read_timeout.min(deadline);
@@ -223,7 +227,8 @@ impl Upstreams {
                 Some(host) => {
                     let in_flight = balancer.start(index);
                     let head = direct::encode(&method, target_form, host, &headers);
-                    (self.attempt_direct(&to, &method, &head).await, in_flight)
+                    let attempted = self.attempt_direct(&to, &method, &head, raw_response);
+                    (attempted.await, in_flight)
                 }
                 None => {
                     let mut request = Request::new(slot.attempt());

@@ -11,6 +11,7 @@ use super::respond::ProxyError;
 use super::{affinity, authority};
 use super::{grpc, inbound, rewrite, upgrade};
 use crate::listen::ClientBody;
+use crate::listen::fields::RawFields;
 use crate::metrics::Metrics;
 use crate::model::normalise::normalise;
 use crate::model::{Route, Service};
@@ -142,6 +143,9 @@ async fn proxy<'t>(
 ) -> Result<Response<BoxBody>, ProxyError> {
     let table = &published.table;
     let (mut parts, body) = request.into_parts();
+    // Served by the own HTTP/1.1 loop, which can write an upstream's
+    // fields as the bytes they came in.
+    let own_loop = body.is_none();
     let trusted = shared.runtime.trusted_ips.contains(conn.peer.ip());
     let authority = authority::client_authority(&parts)
         .map_err(bad_request)?
@@ -308,6 +312,9 @@ async fn proxy<'t>(
         headers: upstream_headers,
         host: host_header,
         body,
+        // Nothing reads or changes the answer's fields on its way: no
+        // plugin ran, none logs it, and the client's connection writes it.
+        raw_response: own_loop && ran.is_empty() && outcome.log.is_none(),
     };
     if let Some(log) = &mut outcome.log {
         log.upstream_uri = Some(outgoing.path_and_query.clone());
@@ -360,7 +367,11 @@ async fn proxy<'t>(
     let body = if switched {
         body.boxed()
     } else {
-        let mut body = response_body(body, &parts.headers).await;
+        let length = match parts.extensions.get::<RawFields>() {
+            Some(raw) => raw.content_length,
+            None => headers::content_length(&parts.headers),
+        };
+        let mut body = response_body(body, length).await;
         if service.scheme.is_grpc() && grpc::is_response(&parts.headers) {
             let deadline = deadline.map(|d| tokio::time::Instant::from_std(sent_at) + d);
             body = grpc::Guarded::new(body, deadline).boxed();

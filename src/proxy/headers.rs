@@ -81,16 +81,31 @@ pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
     }
 }
 
-/// A header that never crosses a hop by itself (tokens listed in
-/// `Connection` only exist when `Connection` does).
+/// The headers that never cross a hop by themselves (tokens listed in
+/// `Connection` only exist when `Connection` does), and every `Proxy-*`.
+static HOP_BY_HOP: [HeaderName; 6] = [
+    CONNECTION,
+    KEEP_ALIVE,
+    TE,
+    TRAILER,
+    TRANSFER_ENCODING,
+    UPGRADE,
+];
+const HOP_BY_HOP_PREFIX: &str = "proxy-";
+
+/// Whether `name` is a hop-by-hop header ([`HOP_BY_HOP`]).
 pub(super) fn is_hop_by_hop(name: &HeaderName) -> bool {
-    name == CONNECTION
-        || name == KEEP_ALIVE
-        || name == TE
-        || name == TRAILER
-        || name == TRANSFER_ENCODING
-        || name == UPGRADE
-        || name.as_str().starts_with("proxy-")
+    HOP_BY_HOP.contains(name) || name.as_str().starts_with(HOP_BY_HOP_PREFIX)
+}
+
+/// [`is_hop_by_hop`] for a name as it was written, in any case.
+pub(super) fn is_hop_by_hop_spelled(name: &[u8]) -> bool {
+    let prefix = HOP_BY_HOP_PREFIX.len();
+    HOP_BY_HOP
+        .iter()
+        .any(|h| h.as_str().as_bytes().eq_ignore_ascii_case(name))
+        || (name.len() >= prefix
+            && name[..prefix].eq_ignore_ascii_case(HOP_BY_HOP_PREFIX.as_bytes()))
 }
 
 fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
@@ -193,6 +208,12 @@ fn ip_value(ip: IpAddr) -> HeaderValue {
         }
         v6 => HeaderValue::try_from(v6.to_string()).unwrap_or(HeaderValue::from_static("")),
     }
+}
+
+/// A message's `Content-Length`, when it is one number.
+pub(super) fn content_length(headers: &HeaderMap) -> Option<u64> {
+    let value = headers.get(http::header::CONTENT_LENGTH)?;
+    value.to_str().ok()?.parse().ok()
 }
 
 /// The value of a header the client sent, as a string.

@@ -10,6 +10,7 @@
 //! `Connection: keep-alive` to an HTTP/1.0 client that asked for it, and
 //! `Connection: close` to an HTTP/1.1 client that said it.
 
+use super::fields::RawFields;
 use super::head::KeepAlive;
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRAILER, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
@@ -61,13 +62,16 @@ pub(super) struct Exchange<'a> {
     pub trailers: bool,
 }
 
-/// Appends the head of a response to `dst`.
+/// Appends the head of a response to `dst`: its fields are `raw` (when
+/// the upstream's stayed bytes) and then `headers`.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn head(
     dst: &mut Vec<u8>,
     exchange: &Exchange<'_>,
     status: StatusCode,
     response_version: Version,
     reason: Option<&[u8]>,
+    raw: Option<&RawFields>,
     headers: &HeaderMap,
     body: Length,
 ) -> Result<Encoded, Refused> {
@@ -112,6 +116,30 @@ pub(super) fn head(
     let mut framing = None;
     let mut trailers: Option<Vec<HeaderName>> = None;
     let mut wrote_date = false;
+    if let Some(raw) = raw {
+        // No hop-by-hop field is among them, and their lengths agree: only
+        // the first `Content-Length` is special (and written, as below).
+        wrote_date = raw.date;
+        for (name, value) in raw.iter() {
+            if name.eq_ignore_ascii_case(b"content-length") {
+                if framing.is_some() {
+                    continue;
+                }
+                let stated = || raw.content_length.ok_or(Refused("invalid content-length"));
+                match length_field(body, method, stated)? {
+                    Some(by_field) => framing = Some(by_field),
+                    None => continue,
+                }
+            }
+            // Lower-case, as hyper writes every name.
+            let at = dst.len();
+            dst.extend_from_slice(name);
+            dst[at..].make_ascii_lowercase();
+            dst.extend_from_slice(b": ");
+            dst.extend_from_slice(value);
+            dst.extend_from_slice(b"\r\n");
+        }
+    }
     let mut previous: Option<&HeaderName> = None;
     for (name, value) in headers {
         // A name's values come one after the other; the fields written on
@@ -120,23 +148,21 @@ pub(super) fn head(
         previous = Some(name);
         match *name {
             CONTENT_LENGTH if !repeated => {
-                match body {
-                    Length::Known(n) => framing = Some(Framing::Length(n)),
-                    Length::Unknown => {
-                        let len = parse_length(value).ok_or(Refused("invalid content-length"))?;
-                        let values = headers.get_all(name).iter();
-                        if values.skip(1).any(|v| parse_length(v) != Some(len)) {
-                            dst.truncate(orig);
-                            return Err(Refused("conflicting content-length values"));
-                        }
-                        framing = Some(Framing::Length(len));
+                let stated = || {
+                    let len = parse_length(value).ok_or(Refused("invalid content-length"))?;
+                    let values = headers.get_all(name).iter();
+                    if values.skip(1).any(|v| parse_length(v) != Some(len)) {
+                        return Err(Refused("conflicting content-length values"));
                     }
-                    // The body is empty: only a `HEAD` answer keeps the
-                    // length of what a GET would have sent.
-                    Length::Empty if *method == Method::HEAD => {
-                        framing = Some(Framing::Length(0));
+                    Ok(len)
+                };
+                match length_field(body, method, stated) {
+                    Ok(Some(by_field)) => framing = Some(by_field),
+                    Ok(None) => continue,
+                    Err(refused) => {
+                        dst.truncate(orig);
+                        return Err(refused);
                     }
-                    Length::Empty => continue,
                 }
                 line(dst, name, std::iter::once(value));
             }
@@ -232,6 +258,23 @@ pub(super) fn head(
     dst.extend_from_slice(b"\r\n");
     last |= framing == Framing::Close;
     Ok(Encoded { framing, last })
+}
+
+/// The framing a `Content-Length` field sets, `None` when the field is
+/// not written; `stated` is the length it says, or why it is refused.
+fn length_field(
+    body: Length,
+    method: &Method,
+    stated: impl FnOnce() -> Result<u64, Refused>,
+) -> Result<Option<Framing>, Refused> {
+    Ok(match body {
+        Length::Known(n) => Some(Framing::Length(n)),
+        Length::Unknown => Some(Framing::Length(stated()?)),
+        // The body is empty: only a `HEAD` answer keeps the length of what
+        // a GET would have sent.
+        Length::Empty if *method == Method::HEAD => Some(Framing::Length(0)),
+        Length::Empty => None,
+    })
 }
 
 /// One field line: `name: v1, v2\r\n`.

@@ -112,7 +112,7 @@ pub(super) fn parse(buf: &mut BytesMut) -> Head {
     }
     let base = buf.as_ptr() as usize;
     let target = (target.as_ptr() as usize - base, target.len());
-    let spans = fields::spans(buf.as_ptr(), parsed.headers);
+    let spans = fields::spans(buf.as_ptr(), parsed.headers.iter());
     let head = buf.split_to(len).freeze();
     let uri = Uri::from_maybe_shared(head.slice(target.0..target.0 + target.1));
     let (Ok(uri), Ok(headers)) = (uri, fields::header_map(&head, &spans, SPARE_FIELDS)) else {

@@ -347,3 +347,72 @@ async fn a_client_that_leaves_abandons_its_request_and_a_streaming_body() {
         );
     }
 }
+
+/// An upstream head's fields passed on as bytes (`fields::RawFields`).
+fn raw_fields(head: &'static [u8], length: Option<u64>) -> fields::RawFields {
+    let mut parsed_fields = [httparse::EMPTY_HEADER; 8];
+    let mut parsed = httparse::Response::new(&mut parsed_fields);
+    assert!(parsed.parse(head).unwrap().is_complete());
+    let spans = fields::spans(head.as_ptr(), parsed.headers.iter());
+    fields::RawFields::new(Bytes::from_static(head), spans, length)
+}
+
+fn encode_with(raw: &fields::RawFields, method: &http::Method, body: Length) -> (String, Encoded) {
+    let mut map = HeaderMap::new();
+    map.insert(http::header::VIA, HeaderValue::from_static("1.1 kingress"));
+    let exchange = Exchange {
+        method,
+        version: http::Version::HTTP_11,
+        keep_alive: head::KeepAlive::Yes,
+        trailers: false,
+    };
+    let mut out = Vec::new();
+    let version = http::Version::HTTP_11;
+    let encoded = encode::head(
+        &mut out,
+        &exchange,
+        StatusCode::OK,
+        version,
+        None,
+        Some(raw),
+        &map,
+        body,
+    )
+    .unwrap();
+    (String::from_utf8(out).unwrap(), encoded)
+}
+
+#[test]
+fn raw_fields_are_written_lower_case_before_the_map_with_one_length() {
+    let raw = raw_fields(
+        b"HTTP/1.1 200 OK\r\nX-Up: One\r\nContent-Length: 2\r\nContent-Length: 2\r\nDate: Mon, 07 Dec 2026 20:00:00 GMT\r\n\r\n",
+        Some(2),
+    );
+    assert!(raw.date);
+    let (text, encoded) = encode_with(&raw, &http::Method::GET, Length::Known(2));
+    assert_eq!(
+        text,
+        "HTTP/1.1 200 OK\r\nx-up: One\r\ncontent-length: 2\r\n\
+         date: Mon, 07 Dec 2026 20:00:00 GMT\r\nvia: 1.1 kingress\r\n\r\n"
+    );
+    assert_eq!(encoded.framing, Framing::Length(2));
+    assert!(!encoded.last);
+    // No value in `Debug`: it may be a cookie.
+    assert_eq!(
+        format!("{raw:?}"),
+        r#"["X-Up", "Content-Length", "Content-Length", "Date"]"#
+    );
+
+    // An empty body to GET: the length is hyper's `0`, and a date is added.
+    let raw = raw_fields(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n", Some(7));
+    let (text, encoded) = encode_with(&raw, &http::Method::GET, Length::Empty);
+    let text = normalise_dates(&text);
+    assert_eq!(
+        text,
+        "HTTP/1.1 200 OK\r\nvia: 1.1 kingress\r\ncontent-length: 0\r\ndate: <now>\r\n\r\n"
+    );
+    assert_eq!(encoded.framing, Framing::Length(0));
+    // To HEAD the upstream's length stands, with no body.
+    let (text, _) = encode_with(&raw, &http::Method::HEAD, Length::Empty);
+    assert!(text.contains("content-length: 7\r\n"), "{text}");
+}

@@ -31,8 +31,9 @@ use super::connectors::PLAIN;
 use super::failure::headers_timeout;
 use super::pool::{ConnectError, Lease, Pooled, tcp};
 use super::{Endpoint, Failed as Attempt, Upstreams};
-use crate::listen::fields::{self, connection_options};
+use crate::listen::fields::{self, RawFields, Span, connection_options};
 use crate::proxy::body::UpstreamBody;
+use crate::proxy::headers::is_hop_by_hop_spelled;
 use crate::proxy::respond::ProxyError;
 use bytes::BytesMut;
 use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
@@ -139,49 +140,46 @@ pub(super) fn encode(
     host: &HeaderValue,
     headers: &HeaderMap,
 ) -> Vec<u8> {
-    let fields = || {
-        headers
-            .iter()
-            .filter(|(name, _)| *name != TRANSFER_ENCODING && *name != HOST)
-    };
     let method = method.as_str();
-    // Request line (two spaces, " HTTP/1.1\r\n"), `host: …\r\n`, each
-    // field with its ": " and CRLF, the final CRLF.
-    let size = fields().fold(
-        method.len() + target.len() + 12 + host.len() + 8 + 2,
-        |n, (name, value)| n + name.as_str().len() + value.len() + 4,
+    // Request line (two spaces, " HTTP/1.1\r\n"), `host: …\r\n`, the final
+    // CRLF, and room for most fields: one walk of the map, not two.
+    let mut out = Vec::with_capacity(
+        method.len() + target.len() + 12 + host.len() + 8 + 2 + headers.len() * 48,
     );
-    let mut out = Vec::with_capacity(size);
     out.extend_from_slice(method.as_bytes());
     out.push(b' ');
     out.extend_from_slice(target.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
     out.extend_from_slice(host.as_bytes());
     out.extend_from_slice(b"\r\n");
-    for (name, value) in fields() {
+    for (name, value) in headers {
+        if name == TRANSFER_ENCODING || name == HOST {
+            continue;
+        }
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
-    debug_assert_eq!(out.len(), size);
     out
 }
 
 /// Writes `head` and reads the response head; `no_body` for a `HEAD`
-/// request, whose answer has no body whatever its fields say.
+/// request, whose answer has no body whatever its fields say; with `raw`
+/// its fields stay bytes when they may ([`RawFields`]).
 pub(super) async fn exchange(
     conn: &mut Conn,
     head: &[u8],
     no_body: bool,
+    raw: bool,
 ) -> Result<Answer, Failed> {
     conn.io.write_all(head).await.map_err(Failed::Unsent)?;
     let mut answered = false;
     loop {
         if !conn.buf.is_empty() {
             answered = true;
-            match parse(&mut conn.buf, no_body)? {
+            match parse(&mut conn.buf, no_body, raw)? {
                 Head::Final(answer) => return Ok(answer),
                 Head::Interim => continue,
                 Head::Partial if conn.buf.len() >= MAX_HEAD => return Err(too_large()),
@@ -215,7 +213,8 @@ fn too_large() -> Failed {
 }
 
 /// The response head at the start of `buf`, consumed when whole.
-fn parse(buf: &mut BytesMut, no_body: bool) -> Result<Head, Failed> {
+/// With `raw`, fields that may pass as they came stay bytes ([`RawFields`]).
+fn parse(buf: &mut BytesMut, no_body: bool, raw: bool) -> Result<Head, Failed> {
     let invalid =
         |e: &dyn std::fmt::Display| Failed::Invalid(format!("invalid upstream response head: {e}"));
     let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
@@ -241,7 +240,13 @@ fn parse(buf: &mut BytesMut, no_body: bool) -> Result<Head, Failed> {
         .reason
         .filter(|r| !r.is_empty() && Some(*r) != status.canonical_reason())
         .and_then(|r| hyper::ext::ReasonPhrase::try_from(r.as_bytes().to_vec()).ok());
-    let spans = fields::spans(buf.as_ptr(), parsed.headers);
+    let passed = raw
+        .then(|| passable(buf.as_ptr(), parsed.headers))
+        .flatten();
+    let spans = match passed {
+        Some(_) => Vec::new(),
+        None => fields::spans(buf.as_ptr(), parsed.headers.iter()),
+    };
     let head = buf.split_to(len).freeze();
     if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
         return Ok(Head::Interim);
@@ -251,18 +256,34 @@ fn parse(buf: &mut BytesMut, no_body: bool) -> Result<Head, Failed> {
             "upstream switched protocols without an upgrade request".into(),
         ));
     }
-    // Room for `Via` and a plugin's field or two.
-    let mut headers = fields::header_map(&head, &spans, 2).map_err(|e| invalid(&e))?;
-    let framing = framing(&mut headers, status, version, no_body).map_err(|e| invalid(&e))?;
-    let (close, asked) = connection_options(&headers);
+    let mut response = Response::new(());
+    let (framing, close, asked) = match passed {
+        Some(passed) => {
+            let framing = match passed.length {
+                _ if bodiless(status, no_body) => Framing::Length(0),
+                Some(n) => Framing::Length(n),
+                None => Framing::Close,
+            };
+            let raw = RawFields::new(head, passed.spans, passed.length);
+            response.extensions_mut().insert(raw);
+            (framing, passed.close, passed.keep_alive)
+        }
+        None => {
+            // Room for `Via` and a plugin's field or two.
+            let mut headers = fields::header_map(&head, &spans, 2).map_err(|e| invalid(&e))?;
+            let framing =
+                framing(&mut headers, status, version, no_body).map_err(|e| invalid(&e))?;
+            let (close, asked) = connection_options(&headers);
+            *response.headers_mut() = headers;
+            (framing, close, asked)
+        }
+    };
     let keep_alive = match version {
         Version::HTTP_10 => asked && !close,
         _ => !close,
     } && framing != Framing::Close;
-    let mut response = Response::new(());
     *response.status_mut() = status;
     *response.version_mut() = version;
-    *response.headers_mut() = headers;
     if let Some(reason) = reason {
         response.extensions_mut().insert(reason);
     }
@@ -280,7 +301,7 @@ fn framing(
     version: Version,
     no_body: bool,
 ) -> Result<Framing, &'static str> {
-    if no_body || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+    if bodiless(status, no_body) {
         return Ok(Framing::Length(0));
     }
     if headers.contains_key(TRANSFER_ENCODING) {
@@ -300,30 +321,83 @@ fn framing(
         headers.remove(CONTENT_LENGTH);
         return Ok(Framing::Chunked(Chunk::Size));
     }
-    // Every value, and every item of a list, must be the same number.
+    let values = headers.get_all(CONTENT_LENGTH).into_iter();
+    let length = content_length(values.map(HeaderValue::as_bytes))?;
+    Ok(length.map_or(Framing::Close, Framing::Length))
+}
+
+/// Whether the answer has no body whatever its fields say: to `HEAD`
+/// (`no_body`), and with 204 and 304.
+fn bodiless(status: StatusCode, no_body: bool) -> bool {
+    no_body || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED
+}
+
+/// Fields the proxy may pass on as the bytes they came in ([`RawFields`]),
+/// and what they say about the connection.
+struct Passable {
+    /// Every field but `Connection`.
+    spans: Vec<Span>,
+    length: Option<u64>,
+    close: bool,
+    keep_alive: bool,
+}
+
+/// `fields` as [`Passable`], when the `HeaderMap` path would take them
+/// and leave them as they are: every value one `HeaderValue` takes, names
+/// `HeaderName` takes (httparse read them as tokens; a name of 64 KiB or
+/// more `HeaderName` refuses), one consistent `Content-Length`, and no
+/// hop-by-hop field but a `Connection` that names only the connection's
+/// own options (any other name it lists would have to go too).
+fn passable(base: *const u8, fields: &[httparse::Header<'_>]) -> Option<Passable> {
+    let (mut close, mut keep_alive) = (false, false);
+    for field in fields {
+        let name = field.name.as_bytes();
+        if name.len() >= 1 << 16 || !fields::valid_value(field.value) {
+            return None;
+        }
+        if name.eq_ignore_ascii_case(b"connection") {
+            let items = field.value.split(|b| *b == b',').map(<[u8]>::trim_ascii);
+            for item in items.filter(|item| !item.is_empty()) {
+                if item.eq_ignore_ascii_case(b"close") {
+                    close = true;
+                } else if item.eq_ignore_ascii_case(b"keep-alive") {
+                    keep_alive = true;
+                } else {
+                    return None;
+                }
+            }
+        } else if is_hop_by_hop_spelled(name) {
+            return None;
+        }
+    }
+    let named = |name: &'static str| {
+        move |field: &&httparse::Header<'_>| field.name.eq_ignore_ascii_case(name)
+    };
+    let lengths = fields.iter().filter(named("content-length"));
+    let length = content_length(lengths.map(|field| field.value)).ok()?;
+    let kept = fields.iter().filter(|field| !named("connection")(field));
+    Some(Passable {
+        spans: fields::spans(base, kept),
+        length,
+        close,
+        keep_alive,
+    })
+}
+
+/// The length the `Content-Length` values say: every value, and every item
+/// of a list, must be the same number.
+fn content_length<'v>(values: impl Iterator<Item = &'v [u8]>) -> Result<Option<u64>, &'static str> {
     let mut length = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
-        for item in value.as_bytes().split(|b| *b == b',') {
-            let n = digits(item.trim_ascii()).ok_or("invalid Content-Length")?;
+    for value in values {
+        for item in value.split(|b| *b == b',') {
+            let n = fields::digits(item.trim_ascii()).ok_or("invalid Content-Length")?;
             if length.is_some_and(|l| l != n) {
                 return Err("conflicting Content-Length values");
             }
             length = Some(n);
         }
     }
-    Ok(length.map_or(Framing::Close, Framing::Length))
-}
-
-/// A decimal number of ASCII digits only (no sign, no spaces), without
-/// overflow.
-fn digits(text: &[u8]) -> Option<u64> {
-    if text.is_empty() {
-        return None;
-    }
-    text.iter().try_fold(0u64, |n, b| {
-        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
-        n.checked_mul(10)?.checked_add(u64::from(digit))
-    })
+    Ok(length)
 }
 
 // === impl Answer ===
@@ -344,16 +418,18 @@ impl Upstreams {
     /// reused connection turns out closed (the upstream may close an idle
     /// one just as the request leaves), the request goes once more on a new
     /// one if it never left, or if it may be repeated (an idempotent
-    /// method).
+    /// method). With `raw` the response's fields stay bytes when they may
+    /// ([`RawFields`]).
     pub(super) async fn attempt_direct(
         &self,
         to: &Endpoint<'_>,
         method: &Method,
         head: &[u8],
+        raw: bool,
     ) -> Result<Response<UpstreamBody>, Attempt> {
         let no_body = method == Method::HEAD;
         if let Some(conn) = self.pool.checkout_direct(to.target) {
-            match self.exchange_direct(to, conn, head, no_body).await {
+            match self.exchange_direct(to, conn, head, no_body, raw).await {
                 Err(Failed::Unsent(_)) => {}
                 Err(Failed::Unanswered(_)) if method.is_idempotent() => {}
                 result => return result.map_err(|e| direct_failure(to, e)),
@@ -363,7 +439,7 @@ impl Upstreams {
             Ok(tcp) => tcp.map_err(Attempt::Connect)?,
             Err(_) => return Err(Attempt::Connect(ConnectError::timeout(to.connect_timeout))),
         };
-        self.exchange_direct(to, Conn::new(tcp), head, no_body)
+        self.exchange_direct(to, Conn::new(tcp), head, no_body, raw)
             .await
             .map_err(|e| direct_failure(to, e))
     }
@@ -376,9 +452,10 @@ impl Upstreams {
         mut conn: Conn,
         head: &[u8],
         no_body: bool,
+        raw: bool,
     ) -> Result<Response<UpstreamBody>, Failed> {
         let exchanged =
-            tokio::time::timeout(to.read_timeout, exchange(&mut conn, head, no_body)).await;
+            tokio::time::timeout(to.read_timeout, exchange(&mut conn, head, no_body, raw)).await;
         let answer = match exchanged {
             Ok(answer) => answer?,
             Err(_) => return Err(Failed::TimedOut),

@@ -328,7 +328,9 @@ mod tests {
                 buf.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
             }
             buf.extend_from_slice(&rest);
-            let _ = super::super::parse(&mut buf, false);
+            let mut again = buf.clone();
+            let _ = super::super::parse(&mut buf, false, false);
+            let _ = super::super::parse(&mut again, false, true);
         }
     }
 }

@@ -85,7 +85,7 @@ async fn fetch(
         Some(conn) => conn,
         None => Conn::new(super::super::pool::tcp(target).await.unwrap()),
     };
-    let answer = exchange(&mut conn, &head(&method), method == Method::HEAD).await?;
+    let answer = exchange(&mut conn, &head(&method), method == Method::HEAD, false).await?;
     let response = answer.into_response(pool.lease(Pooled::Direct(conn), PLAIN, target));
     let (parts, body) = response.into_parts();
     Ok((Response::from_parts(parts, ()), body.collect().await))
@@ -261,7 +261,7 @@ async fn a_connection_that_ends_before_answering_is_unanswered() {
     // The upstream reads the request and closes without a word.
     let (target, _) = upstream(vec![], false).await;
     let mut conn = Conn::new(super::super::pool::tcp(&target).await.unwrap());
-    match exchange(&mut conn, &head(&Method::GET), false).await {
+    match exchange(&mut conn, &head(&Method::GET), false, false).await {
         Err(Failed::Unanswered(_)) => {}
         other => panic!("{:?}", other.err()),
     }
@@ -299,4 +299,126 @@ async fn connection_close_or_bytes_beyond_the_body_end_the_connection() {
     .await;
     fetch(&pool, &target, Method::GET).await.unwrap().1.unwrap();
     assert!(pool.checkout_direct(&target).is_none());
+}
+
+/// The final answer `head` parses to, its fields bytes when `raw` and they
+/// may be.
+fn parsed(head: &str, raw: bool) -> Result<Answer, Failed> {
+    let mut buf = BytesMut::from(head.as_bytes());
+    match parse(&mut buf, false, raw)? {
+        Head::Final(answer) => Ok(answer),
+        Head::Interim | Head::Partial => panic!("not a final answer: {head:?}"),
+    }
+}
+
+#[test]
+fn plain_fields_stay_bytes_and_only_connection_is_left_out() {
+    let answer = parsed(
+        "HTTP/1.1 200 OK\r\nServer: up\r\nContent-Length: 5\r\nConnection: Keep-Alive\r\nX-A: b\r\n\r\n",
+        true,
+    )
+    .unwrap();
+    let raw = answer.head.extensions().get::<RawFields>().expect("bytes");
+    let fields: Vec<(&[u8], &[u8])> = raw.iter().collect();
+    let expected: [(&[u8], &[u8]); 3] = [
+        (b"Server", b"up"),
+        (b"Content-Length", b"5"),
+        (b"X-A", b"b"),
+    ];
+    assert_eq!(fields, expected);
+    assert!(answer.head.headers().is_empty());
+    assert_eq!(raw.content_length, Some(5));
+    assert_eq!(answer.framing, Framing::Length(5));
+    assert!(answer.keep_alive);
+
+    // Asked for the map: the same fields in it, `Connection` too (the
+    // proxy's hop-by-hop rule takes it out later).
+    let answer = parsed(
+        "HTTP/1.1 200 OK\r\nServer: up\r\nContent-Length: 5\r\nConnection: close\r\n\r\n",
+        false,
+    )
+    .unwrap();
+    assert!(answer.head.extensions().get::<RawFields>().is_none());
+    assert_eq!(answer.head.headers()["connection"], "close");
+    assert!(!answer.keep_alive);
+}
+
+#[test]
+fn fields_a_proxy_changes_or_refuses_take_the_map() {
+    let heads = [
+        // A field `Connection` names must not cross the hop either.
+        "HTTP/1.1 200 OK\r\nConnection: x-secret\r\nX-Secret: 1\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nPROXY-Authenticate: Basic\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTrailer: x-t\r\nContent-Length: 0\r\n\r\n",
+    ];
+    for head in heads {
+        let answer = parsed(head, true).unwrap();
+        assert!(
+            answer.head.extensions().get::<RawFields>().is_none(),
+            "{head:?}"
+        );
+        assert!(!answer.head.headers().is_empty(), "{head:?}");
+    }
+    // What the map path refuses is refused as before.
+    for head in [
+        "HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-Bad: a\x7fb\r\nContent-Length: 0\r\n\r\n",
+    ] {
+        assert!(
+            matches!(parsed(head, true), Err(Failed::Invalid(_))),
+            "{head:?}"
+        );
+        assert!(
+            matches!(parsed(head, false), Err(Failed::Invalid(_))),
+            "{head:?}"
+        );
+    }
+    // No body after HEAD, 204 or 304 whatever the length says; read to the
+    // close without one.
+    let answer = parsed("HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\n", true).unwrap();
+    assert_eq!(answer.framing, Framing::Length(0));
+    let answer = parsed("HTTP/1.1 200 OK\r\nX-A: b\r\n\r\n", true).unwrap();
+    assert_eq!(answer.framing, Framing::Close);
+    assert!(!answer.keep_alive);
+}
+
+proptest::proptest! {
+    /// Heads made of the fields that decide framing, the connection and
+    /// the hop: kept as bytes or put in a map, the answer is the same —
+    /// refused alike, framed alike, the connection kept alike.
+    #[test]
+    fn fields_kept_as_bytes_answer_as_the_map_does(
+        fields in proptest::collection::vec((0usize..10, 0usize..10), 0..6),
+        status in proptest::sample::select(vec!["200 OK", "204 No Content", "304 Not Modified", "404 Not Found"]),
+        version in proptest::sample::select(vec!["1.0", "1.1"]),
+        no_body in proptest::bool::ANY,
+    ) {
+        const NAMES: [&str; 10] = [
+            "Content-Length", "Connection", "Transfer-Encoding", "Keep-Alive", "X-A",
+            "Date", "Proxy-X", "Trailer", "content-length", "CONNECTION",
+        ];
+        const VALUES: [&str; 10] = [
+            "5", "1, 2", "close", "keep-alive", "x-a", "chunked", "v", "a\u{7f}b", "", "Keep-Alive, Close",
+        ];
+        let mut head = format!("HTTP/{version} {status}\r\n");
+        for (name, value) in &fields {
+            head.push_str(&format!("{}: {}\r\n", NAMES[*name], VALUES[*value]));
+        }
+        head.push_str("\r\n");
+        let mut map = BytesMut::from(head.as_bytes());
+        let mut raw = map.clone();
+        match (parse(&mut map, no_body, false), parse(&mut raw, no_body, true)) {
+            (Ok(Head::Final(a)), Ok(Head::Final(b))) => {
+                proptest::prop_assert_eq!(a.framing, b.framing, "{:?}", head);
+                proptest::prop_assert_eq!(a.keep_alive, b.keep_alive, "{:?}", head);
+                proptest::prop_assert_eq!(a.head.status(), b.head.status());
+            }
+            (Err(_), Err(_)) => {}
+            _ => proptest::prop_assert!(false, "the two paths differ on {:?}", head),
+        }
+    }
 }
