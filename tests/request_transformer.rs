@@ -462,3 +462,34 @@ async fn bodies_beyond_the_bound_are_refused() {
     let r = send(&proxy, "POST", "/big", &[], Some(("text/plain", &big))).await;
     assert_eq!(r.status, 200);
 }
+
+#[tokio::test]
+async fn the_proxy_s_forwarding_fields_win_over_what_the_plugin_made_of_the_client_s() {
+    // The plugin edits the request's own fields; the proxy sets
+    // `X-Forwarded-*` and `X-Real-IP` after it, as Kong's `proxy_set_header`
+    // does: an untrusted client's copies go whatever the plugin did, and
+    // each field reaches the upstream once.
+    let (_up, proxy) = start(vec![R(
+        "/fwd",
+        false,
+        json!({"replace": {"headers": ["x-forwarded-host:plugin.example"]},
+               "add": {"headers": ["x-forwarded-port:1", "x-other:1"]},
+               "remove": {"headers": ["x-forwarded-path"]}}),
+    )])
+    .await;
+    let spoofed = [
+        ("X-Forwarded-Host", "evil.example"),
+        ("x-real-ip", "203.0.113.9"),
+    ];
+    let r = send(&proxy, "GET", "/fwd", &spoofed, None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(*header(&r, "x-forwarded-host"), "127.0.0.1");
+    assert_eq!(
+        *header(&r, "x-forwarded-port"),
+        proxy.http.port().to_string()
+    );
+    assert_eq!(*header(&r, "x-forwarded-path"), "/fwd");
+    assert_eq!(*header(&r, "x-real-ip"), "127.0.0.1");
+    assert_eq!(*header(&r, "x-forwarded-for"), "127.0.0.1");
+    assert_eq!(*header(&r, "x-other"), "1");
+}

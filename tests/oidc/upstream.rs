@@ -55,6 +55,37 @@ async fn claim_headers_are_set_and_client_copies_cleared() {
 }
 
 #[tokio::test]
+async fn claim_headers_named_as_forwarding_fields_replace_the_proxy_s() {
+    // A plugin's upstream field of a forwarding name is set after the
+    // proxy's (and a missing claim removes it): one value, the plugin's.
+    let (env, key) = bearer_env(
+        json!({
+            "upstream_headers_claims": ["sub", "email"],
+            "upstream_headers_names": ["x-forwarded-host", "x-real-ip"],
+        }),
+        |_| {},
+    )
+    .await;
+    let token = key.sign(&env.idp.claims(json!({})));
+    let reply = send(
+        env.get("/")
+            .bearer_auth(&token)
+            .header("x-forwarded-host", "forged.example")
+            .header("x-real-ip", "203.0.113.9"),
+    )
+    .await;
+    reply.assert_ok();
+    assert_eq!(reply.upstream_header("x-forwarded-host"), Some("user-1"));
+    assert!(
+        reply.body["headers"]["x-real-ip"].is_null(),
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.upstream_header("x-forwarded-proto"), Some("http"));
+    assert_eq!(reply.upstream_header("x-forwarded-for"), Some("127.0.0.1"));
+}
+
+#[tokio::test]
 async fn access_token_header_and_hide_credentials() {
     let (env, key) = bearer_env(
         json!({ "upstream_access_token_header": "x-access-token" }),
