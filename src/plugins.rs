@@ -310,6 +310,13 @@ pub trait Phases: Sized {
         body
     }
 
+    /// Whether the plugin has a `response` or `body` phase. An upstream's
+    /// answer reaches the client as the bytes it came in, without a header
+    /// map (`listen::fields::RawFields`), only when no plugin of the
+    /// request has one; `tests/architecture.rs` checks that every plugin
+    /// that implements either phase says so.
+    const SHAPES_ANSWER: bool = false;
+
     /// Whether the plugin has a `log` phase: the proxy gathers a
     /// [`LogRecord`] only when a plugin that ran has one.
     const LOGS: bool = false;
@@ -368,6 +375,13 @@ macro_rules! dispatch {
             }
         }
 
+        /// Whether one plugin has a response or body phase.
+        pub fn shapes_answer(plugin: &PluginInstance) -> bool {
+            match &plugin.config {
+                $(PluginConfig::$variant(c) => shapes_answer_of(c),)*
+            }
+        }
+
         /// Whether one plugin has a log phase.
         pub fn logs(plugin: &PluginInstance) -> bool {
             match &plugin.config {
@@ -397,6 +411,11 @@ crate::model::plugin::registry!(dispatch);
 /// configuration's module, not the phases').
 fn logs_of<T: Phases>(_: &Arc<T>) -> bool {
     T::LOGS
+}
+
+/// `T::SHAPES_ANSWER`, named as [`logs_of`] names `T::LOGS`.
+fn shapes_answer_of<T: Phases>(_: &Arc<T>) -> bool {
+    T::SHAPES_ANSWER
 }
 
 /// `T::LOG_HEADERS`, named as [`logs_of`] names `T::LOGS`.

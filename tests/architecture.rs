@@ -726,3 +726,46 @@ fn the_table_is_read_from_markdown() {
         .collect();
     assert_eq!(rows, [("a", vec![]), ("b", vec!["a"]), ("run", vec!["*"])]);
 }
+
+#[test]
+fn every_plugin_with_a_response_or_body_phase_says_so() {
+    // An upstream's answer passes as bytes, past every plugin's response
+    // and body phases, when no plugin of the request declares one
+    // (`Phases::SHAPES_ANSWER`): a phase that forgot to say so would
+    // silently not run.
+    let phase = Regex::new(r"fn\s+(response|body)\s*\(\s*\w+\s*:\s*&Arc<Self>").unwrap();
+    let says = Regex::new(r"const\s+SHAPES_ANSWER\s*:\s*bool\s*=\s*true\s*;").unwrap();
+    let files = scan(&src());
+    let plugins: Vec<&File> = files
+        .iter()
+        .filter(|f| f.code.contains("impl Phases for"))
+        .collect();
+    assert!(plugins.len() >= 15, "{} plugins found", plugins.len());
+    let shaping: Vec<String> = plugins
+        .iter()
+        .filter(|f| phase.is_match(&f.code))
+        .map(|f| f.rel.display().to_string())
+        .collect();
+    // cors, grpc-web, proxy-cache and response-transformer at least.
+    assert!(shaping.len() >= 4, "{shaping:?}");
+    let silent: Vec<&String> = shaping
+        .iter()
+        .zip(plugins.iter().filter(|f| phase.is_match(&f.code)))
+        .filter(|(_, f)| !says.is_match(&f.code))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        silent.is_empty(),
+        "response or body phase without SHAPES_ANSWER: {silent:?}"
+    );
+    // And no plugin claims one it does not have.
+    let claiming: Vec<String> = plugins
+        .iter()
+        .filter(|f| says.is_match(&f.code) && !phase.is_match(&f.code))
+        .map(|f| f.rel.display().to_string())
+        .collect();
+    assert!(
+        claiming.is_empty(),
+        "SHAPES_ANSWER without a phase: {claiming:?}"
+    );
+}

@@ -47,6 +47,8 @@ enum Vary {
 }
 
 impl Phases for CorsConfig {
+    const SHAPES_ANSWER: bool = true;
+
     async fn access(
         config: &Arc<Self>,
         _instance: &PluginInstance,

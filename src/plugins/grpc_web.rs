@@ -49,6 +49,8 @@ fn framing(mimetype: &str) -> Option<bool> {
 }
 
 impl Phases for GrpcWebConfig {
+    const SHAPES_ANSWER: bool = true;
+
     async fn access(
         config: &Arc<Self>,
         _instance: &PluginInstance,

@@ -50,6 +50,8 @@ struct Pending {
 }
 
 impl Phases for ProxyCacheConfig {
+    const SHAPES_ANSWER: bool = true;
+
     async fn access(
         config: &Arc<Self>,
         _instance: &PluginInstance,

@@ -27,6 +27,8 @@ use std::sync::Arc;
 pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 impl Phases for ResponseTransformerConfig {
+    const SHAPES_ANSWER: bool = true;
+
     fn response(config: &Arc<Self>, _exchange: &Exchange<'_>, headers: &mut HeaderMap) {
         transform_headers(config, headers);
     }

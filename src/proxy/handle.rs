@@ -313,8 +313,12 @@ async fn proxy<'t>(
         host: host_header,
         body,
         // Nothing reads or changes the answer's fields on its way: no
-        // plugin ran, none logs it, and the client's connection writes it.
-        raw_response: own_loop && ran.is_empty() && outcome.log.is_none(),
+        // plugin that ran has a response or body phase or asked for a
+        // response field, none logs, and the client's connection writes it.
+        raw_response: own_loop
+            && outcome.log.is_none()
+            && exchange.response_headers.is_empty()
+            && !ran.iter().any(|p| plugins::shapes_answer(p)),
     };
     if let Some(log) = &mut outcome.log {
         log.upstream_uri = Some(outgoing.path_and_query.clone());

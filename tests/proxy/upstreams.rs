@@ -197,3 +197,95 @@ async fn upstream_connections_are_reused_and_replaced_when_closed() {
     // Two requests per connection: reused once, then replaced.
     assert_eq!(accepted.load(Ordering::SeqCst), 3);
 }
+
+/// A raw upstream that answers every request on its connections with
+/// `reply`.
+async fn start_scripted(reply: &'static [u8]) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                // Requests here are small and headers-only: one read each.
+                while let Ok(n) = stream.read(&mut buf).await {
+                    if n == 0 || stream.write_all(reply).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn an_upstream_answer_reaches_the_client_without_its_hop_fields_on_every_path() {
+    // Kept as bytes (no plugin; a plugin without a response phase), or put
+    // in a header map (a plugin that sets a response field): the same
+    // fields reach the client.
+    let plain = start_scripted(
+        b"HTTP/1.1 200 OK\r\nServer: up\r\nConnection: Keep-Alive\r\nX-Up: One\r\n\
+          Content-Length: 2\r\n\r\nok",
+    )
+    .await;
+    let hops = start_scripted(
+        b"HTTP/1.1 200 OK\r\nServer: up\r\nConnection: x-drop\r\nX-Drop: 1\r\n\
+          Keep-Alive: timeout=5\r\nProxy-Thing: 1\r\nX-Up: One\r\nContent-Length: 2\r\n\r\nok",
+    )
+    .await;
+    let plugin = |name: &str, config: Value| support::auth::plugin(name, &config);
+    let mut routes = Vec::new();
+    for (svc, prefix) in [("plain", "/p"), ("hops", "/h")] {
+        routes.push(route(
+            &format!("{svc}-none"),
+            &[&format!("{prefix}/none")],
+            svc,
+        ));
+        let mut r = route(&format!("{svc}-rt"), &[&format!("{prefix}/rt")], svc);
+        r.plugins = vec![plugin(
+            "request-transformer",
+            json!({"add": {"headers": ["x-a:1"]}}),
+        )];
+        routes.push(r);
+        let mut r = route(&format!("{svc}-cid"), &[&format!("{prefix}/cid")], svc);
+        r.plugins = vec![plugin("correlation-id", json!({"echo_downstream": true}))];
+        routes.push(r);
+    }
+    let proxy = TestProxy::start(table(
+        routes,
+        vec![service("plain", &[plain]), service("hops", &[hops])],
+    ))
+    .await;
+    let client = client::http1();
+    for prefix in ["/p", "/h"] {
+        for path in ["none", "rt", "cid"] {
+            let res = client
+                .get(proxy.http_url(&format!("{prefix}/{path}")))
+                .send()
+                .await
+                .unwrap();
+            let at = format!("{prefix}/{path}");
+            assert_eq!(res.status(), 200, "{at}");
+            let h = res.headers();
+            assert_eq!(h["x-up"], "One", "{at}");
+            assert_eq!(h["server"], "up", "{at}");
+            assert_eq!(h["content-length"], "2", "{at}");
+            assert!(
+                h["via"].to_str().unwrap().starts_with("1.1 kingress/"),
+                "{at}"
+            );
+            for gone in ["x-drop", "keep-alive", "proxy-thing"] {
+                assert!(
+                    !h.contains_key(gone),
+                    "{gone} reached the client at {at}: {h:?}"
+                );
+            }
+            // correlation-id's field, set through the map.
+            assert_eq!(h.contains_key("kong-request-id"), path == "cid", "{at}");
+            assert_eq!(res.text().await.unwrap(), "ok", "{at}");
+        }
+    }
+}
