@@ -8,11 +8,10 @@
 
 use crate::model::{Scheme, Target};
 use http::header::Entry;
-use http::header::{CONNECTION, COOKIE, TE, TRAILER, TRANSFER_ENCODING, UPGRADE};
+use http::header::{CONNECTION, COOKIE, UPGRADE};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::net::IpAddr;
 
-const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
@@ -83,29 +82,39 @@ pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
 
 /// The headers that never cross a hop by themselves (tokens listed in
 /// `Connection` only exist when `Connection` does), and every `Proxy-*`.
+const HOP_BY_HOP_NAMES: [&str; 6] = [
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
 static HOP_BY_HOP: [HeaderName; 6] = [
-    CONNECTION,
-    KEEP_ALIVE,
-    TE,
-    TRAILER,
-    TRANSFER_ENCODING,
-    UPGRADE,
+    HeaderName::from_static(HOP_BY_HOP_NAMES[0]),
+    HeaderName::from_static(HOP_BY_HOP_NAMES[1]),
+    HeaderName::from_static(HOP_BY_HOP_NAMES[2]),
+    HeaderName::from_static(HOP_BY_HOP_NAMES[3]),
+    HeaderName::from_static(HOP_BY_HOP_NAMES[4]),
+    HeaderName::from_static(HOP_BY_HOP_NAMES[5]),
 ];
 const HOP_BY_HOP_PREFIX: &str = "proxy-";
 
-/// Whether `name` is a hop-by-hop header ([`HOP_BY_HOP`]).
+/// Whether `name` is a hop-by-hop header ([`HOP_BY_HOP_NAMES`]).
+#[inline]
 pub(super) fn is_hop_by_hop(name: &HeaderName) -> bool {
     HOP_BY_HOP.contains(name) || name.as_str().starts_with(HOP_BY_HOP_PREFIX)
 }
 
 /// [`is_hop_by_hop`] for a name as it was written, in any case.
 pub(super) fn is_hop_by_hop_spelled(name: &[u8]) -> bool {
-    let prefix = HOP_BY_HOP_PREFIX.len();
-    HOP_BY_HOP
+    let prefix = HOP_BY_HOP_PREFIX.as_bytes();
+    HOP_BY_HOP_NAMES
         .iter()
-        .any(|h| h.as_str().as_bytes().eq_ignore_ascii_case(name))
-        || (name.len() >= prefix
-            && name[..prefix].eq_ignore_ascii_case(HOP_BY_HOP_PREFIX.as_bytes()))
+        .any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
+        || name
+            .get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
 }
 
 fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
