@@ -22,6 +22,14 @@ async fn bearer_env(
     (env, key)
 }
 
+/// A bearer environment with `extra` config, and a token with the
+/// provider's default claims.
+async fn with_token(extra: Value) -> (Env, String) {
+    let (env, key) = bearer_env(extra, |_| {}).await;
+    let token = key.sign(&env.idp.claims(json!({})));
+    (env, token)
+}
+
 #[tokio::test]
 async fn claim_headers_are_set_and_client_copies_cleared() {
     let (env, key) = bearer_env(
@@ -58,15 +66,11 @@ async fn claim_headers_are_set_and_client_copies_cleared() {
 async fn claim_headers_named_as_forwarding_fields_replace_the_proxy_s() {
     // A plugin's upstream field of a forwarding name is set after the
     // proxy's (and a missing claim removes it): one value, the plugin's.
-    let (env, key) = bearer_env(
-        json!({
-            "upstream_headers_claims": ["sub", "email"],
-            "upstream_headers_names": ["x-forwarded-host", "x-real-ip"],
-        }),
-        |_| {},
-    )
+    let (env, token) = with_token(json!({
+        "upstream_headers_claims": ["sub", "email"],
+        "upstream_headers_names": ["x-forwarded-host", "x-real-ip"],
+    }))
     .await;
-    let token = key.sign(&env.idp.claims(json!({})));
     let reply = send(
         env.get("/")
             .bearer_auth(&token)
@@ -87,12 +91,8 @@ async fn claim_headers_named_as_forwarding_fields_replace_the_proxy_s() {
 
 #[tokio::test]
 async fn access_token_header_and_hide_credentials() {
-    let (env, key) = bearer_env(
-        json!({ "upstream_access_token_header": "x-access-token" }),
-        |_| {},
-    )
-    .await;
-    let token = key.sign(&env.idp.claims(json!({})));
+    let (env, token) =
+        with_token(json!({ "upstream_access_token_header": "x-access-token" })).await;
     let reply = send(
         env.get("/")
             .bearer_auth(&token)
@@ -110,12 +110,8 @@ async fn access_token_header_and_hide_credentials() {
         Some(bearer.as_str())
     );
 
-    let (env, key) = bearer_env(
-        json!({ "hide_credentials": true, "upstream_access_token_header": null }),
-        |_| {},
-    )
-    .await;
-    let token = key.sign(&env.idp.claims(json!({})));
+    let (env, token) =
+        with_token(json!({ "hide_credentials": true, "upstream_access_token_header": null })).await;
     let reply = env.call(&token).await;
     reply.assert_ok();
     assert_eq!(
@@ -124,8 +120,7 @@ async fn access_token_header_and_hide_credentials() {
         "hidden and not re-sent"
     );
 
-    let (env, key) = bearer_env(json!({ "hide_credentials": true }), |_| {}).await;
-    let token = key.sign(&env.idp.claims(json!({})));
+    let (env, token) = with_token(json!({ "hide_credentials": true })).await;
     let reply = send(env.get("/").header("x-access-token", &token)).await;
     reply.assert_ok();
     assert_eq!(reply.upstream_header("x-access-token"), None, "hidden");
@@ -139,15 +134,11 @@ async fn access_token_header_and_hide_credentials() {
 
 #[tokio::test]
 async fn token_locations_and_hiding_them() {
-    let (env, key) = bearer_env(
-        json!({
-            "bearer_token_param_type": ["query", "body", "cookie"], "bearer_token_cookie_name": "at",
-            "hide_credentials": true, "upstream_access_token_header": null,
-        }),
-        |_| {},
-    )
+    let (env, token) = with_token(json!({
+        "bearer_token_param_type": ["query", "body", "cookie"], "bearer_token_cookie_name": "at",
+        "hide_credentials": true, "upstream_access_token_header": null,
+    }))
     .await;
-    let token = key.sign(&env.idp.claims(json!({})));
 
     let reply = send(env.get(&format!("/q?x=1&access_token={token}&y=%20"))).await;
     reply.assert_ok();
