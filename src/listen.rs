@@ -74,6 +74,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub use fd::raise_fd_limit;
 pub use gate::{Gate, Ticket};
 pub(crate) use h1::fields;
+/// The client request head parser, for `fuzz/`.
+#[doc(hidden)]
+pub use h1::fuzz as h1_fuzz;
 pub use h1::{ClientBody, serve_http1};
 
 /// Time and count limits of client connections, the same for every

@@ -36,6 +36,9 @@ use std::sync::Arc;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio_rustls::TlsAcceptor;
 
+/// The upstream response head parser, for `fuzz/`.
+#[doc(hidden)]
+pub use forward::direct_fuzz;
 pub use respond::ProxyError;
 
 /// Where the proxy listens and what it accepts from clients.

@@ -20,6 +20,8 @@
 
 mod encode;
 pub(crate) mod fields;
+#[doc(hidden)]
+pub mod fuzz;
 mod head;
 mod rewind;
 #[cfg(test)]

@@ -42,6 +42,8 @@ use multiplex::{InFlight, Multiplex};
 use pool::{ConnectError, Opened, Pool, Pooled, Sender};
 
 pub(crate) use direct::Body as DirectBody;
+#[doc(hidden)]
+pub use direct::fuzz as direct_fuzz;
 pub(crate) use multiplex::Body as H2Body;
 use std::sync::Arc;
 use std::time::Duration;

@@ -23,6 +23,8 @@
 //! upstream did not ask to close it.
 
 mod body;
+#[doc(hidden)]
+pub mod fuzz;
 
 pub(crate) use body::Body;
 use body::{Chunk, Framing};
