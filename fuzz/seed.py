@@ -193,34 +193,33 @@ table = bytes([70, 0, 1, 0, 0, 7, 0, 0, 200, 3, 1, 2, 64, 8, 0x21, 0, 0, 2, 0, 0
 for i, p in enumerate(["/a/b", "/a/./b/../c", "//a//b/", "/%2e%2E/x", "/a%2Fb",
                        "/%C3%A9?", "/é", "/a/%7e", "/..;/x", "/a;b/c", "/%zz", "/"]):
     write(d, str(i), table + b"\n" + p.encode())
+
 # --- h1_heads: a mode byte (bit 0: upstream side, bit 1: to HEAD), a head --------
 d = corpus("h1_heads")
-client_heads = [
-    b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n",
-    b"GET /a?b=c HTTP/1.0\r\nHost: a.test\r\nConnection: keep-alive\r\n\r\n",
-    b"POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc",
-    b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 00\r\nTE: trailers\r\n\r\n",
-    b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-    b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
-    b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n",
-    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
-    b"GET / HTTP/1.1\r\nHost: a\r\nX_Under: 1\r\nX-Consumer-ID: forged\r\n\r\nGET /2 HTTP/1.1\r\n",
-    b"GET / HTTP/1.1\r\nHost: a\r\nX-Obs: a\x80b\r\n",
+# (side, head): 0 a client's head, 1 an upstream's (written once more as an
+# answer to HEAD, mode 3).
+heads = [
+    (0, b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n"),
+    (0, b"GET /a?b=c HTTP/1.0\r\nHost: a.test\r\nConnection: keep-alive\r\n\r\n"),
+    (0, b"POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"),
+    (0, b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 00\r\nTE: trailers\r\n\r\n"),
+    (0, b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+    (0, b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"),
+    (0, b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n"),
+    (0, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+    (0, b"GET / HTTP/1.1\r\nHost: a\r\nX_Under: 1\r\nX-Consumer-ID: forged\r\n\r\nGET /2 HTTP/1.1\r\n"),
+    (0, b"GET / HTTP/1.1\r\nHost: a\r\nX-Obs: a\x80b\r\n"),
+    (1, b"HTTP/1.1 200 OK\r\nServer: up\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"),
+    (1, b"HTTP/1.1 200 OK\r\nConnection: x-drop, close\r\nX-Drop: 1\r\nContent-Length: 0\r\n\r\n"),
+    (1, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 9\r\n\r\n"),
+    (1, b"HTTP/1.0 200 OK\r\nKeep-Alive: timeout=5\r\nConnection: Keep-Alive\r\nContent-Length: 1, 1\r\n\r\n"),
+    (1, b"HTTP/1.1 204 No Content\r\nContent-Length: 7\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n"),
+    (1, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    (1, b"HTTP/1.1 200 OK\r\nProxy-Thing: 1\r\nTrailer: x-t\r\nX-A: b\r\nX-B: c\r\nX-A: d\r\n\r\n"),
+    (1, b"HTTP/1.1 304 Not Modified\r\nContent-Length: -1\r\n\r\n"),
 ]
-for i, head in enumerate(client_heads):
-    write(d, f"client-{i}", bytes([0]) + head)
-upstream_heads = [
-    b"HTTP/1.1 200 OK\r\nServer: up\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok",
-    b"HTTP/1.1 200 OK\r\nConnection: x-drop, close\r\nX-Drop: 1\r\nContent-Length: 0\r\n\r\n",
-    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 9\r\n\r\n",
-    b"HTTP/1.0 200 OK\r\nKeep-Alive: timeout=5\r\nConnection: Keep-Alive\r\nContent-Length: 1, 1\r\n\r\n",
-    b"HTTP/1.1 204 No Content\r\nContent-Length: 7\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n",
-    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
-    b"HTTP/1.1 200 OK\r\nProxy-Thing: 1\r\nTrailer: x-t\r\nX-A: b\r\nX-B: c\r\nX-A: d\r\n\r\n",
-    b"HTTP/1.1 304 Not Modified\r\nContent-Length: -1\r\n\r\n",
-]
-for i, head in enumerate(upstream_heads):
-    write(d, f"upstream-{i}", bytes([1]) + head)
-    write(d, f"upstream-head-{i}", bytes([3]) + head)
+for i, (side, head) in enumerate(heads):
+    for mode in ([0] if side == 0 else [1, 3]):
+        write(d, f"{i}-{mode}", bytes([mode]) + head)
 
 print("seeds written")
