@@ -372,12 +372,13 @@ fn passable(base: *const u8, fields: &[httparse::Header<'_>]) -> Option<Passable
             return None;
         }
     }
-    let named = |name: &'static str| {
-        move |field: &&httparse::Header<'_>| field.name.eq_ignore_ascii_case(name)
-    };
-    let lengths = fields.iter().filter(named("content-length"));
+    let lengths = fields
+        .iter()
+        .filter(|field| field.name.eq_ignore_ascii_case("content-length"));
     let length = content_length(lengths.map(|field| field.value)).ok()?;
-    let kept = fields.iter().filter(|field| !named("connection")(field));
+    let kept = fields
+        .iter()
+        .filter(|field| !field.name.eq_ignore_ascii_case("connection"));
     Some(Passable {
         spans: fields::spans(base, kept),
         length,
