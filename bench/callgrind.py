@@ -43,6 +43,8 @@ def send(case: dict, n: int) -> dict:
         args += ["-H", f"{k}: {v}"]
     if case["url"].startswith("https:"):
         args.append("--insecure")  # the servers' self-signed certificates
+    if case.get("h2"):
+        args.append("--http2")  # 4 connections, one stream each
     args.append(case["url"])
     lib.record(lib._redact(args))
     out = subprocess.run(args, capture_output=True, text=True, timeout=3600)

@@ -47,11 +47,16 @@ UNAUTHENTICATED = {
     "kingress-rate-limiting-redis", "kingress-cors", "kingress-cors-preflight",
     "kingress-correlation-id", "kingress-request-transformer", "kingress-response-transformer",
     "kingress-prometheus", "kingress-ip-restriction", "kingress-rr3", "kingress-hash3",
-    "kingress-least3", "refproxy", "nginx-tls", "kingress-tls",
+    "kingress-least3", "refproxy", "nginx-tls", "kingress-tls", "nginx-h2", "kingress-h2",
 }
 # Login routes (authorization_code + session): without a session they
 # redirect to the identity provider instead of answering 401.
 LOGIN = {"kingress-oidc-session-cookie", "kingress-oidc-session-redis"}
+# HTTP/2 cases: wrk speaks HTTP/1.1 only, so their closed loop is oha's
+# (no rate: as fast as it answers) over H2_CONNS connections, with as many
+# streams on each as keep wrk's --conns requests in flight.
+H2 = {"nginx-h2", "kingress-h2"}
+H2_CONNS = 5
 
 
 def ports(base: int) -> dict:
@@ -397,6 +402,11 @@ class Bench:
              f"https://127.0.0.1:{p['nginx_tls']}/plain", rs, None),
             ("kingress-tls", "kingress, route without plugins, TLS termination (keep-alive)",
              "kingress", "kingress", f"https://127.0.0.1:{p['km_tls']}/plain", rs, None),
+            # HTTP/2 over TLS (ALPN), several streams per connection.
+            ("nginx-h2", "nginx reverse proxy, HTTP/2 over TLS", "peer", "nginx",
+             f"https://127.0.0.1:{p['nginx_tls']}/plain", rs, None),
+            ("kingress-h2", "kingress, route without plugins, HTTP/2 over TLS", "kingress",
+             "kingress", f"https://127.0.0.1:{p['km_tls']}/plain", rs, None),
             ("kingress-accesslog", "kingress, route without plugins, access log on (default)",
              "kingress", "kingress-log", url("kl", "/plain"), rs, None),
             ("kingress-oauth2", "kingress, oauth2 verification, memory store", "kingress",
@@ -489,7 +499,8 @@ class Bench:
             if cid in self.skipped:
                 continue
             case = {"id": cid, "label": label, "group": group, "server": server, "url": u,
-                    "headers": headers, "pool": pool, "method": method[0] if method else None}
+                    "headers": headers, "pool": pool, "method": method[0] if method else None,
+                    "h2": cid in H2}
             reason = self.sanity(case)
             if reason:
                 self.skipped[cid] = reason
@@ -551,6 +562,10 @@ class Bench:
 
     def closed(self, case, duration):
         self.fresh_session(case)
+        if case["h2"]:
+            conns = max(1, self.args.conns // H2_CONNS)
+            return self.measured(case, lambda: lib.oha(
+                case["url"], duration, None, H2_CONNS, headers=case["headers"], streams=conns))
         return self.measured(case, lambda: lib.wrk(
             case["url"], duration, self.args.conns, headers=case["headers"],
             tokens_file=case["pool"], method=case.get("method")))
@@ -585,9 +600,10 @@ class Bench:
                       f"  non2xx {r['non2xx']}", flush=True)
 
         for case in self.cases:
-            if case["pool"] is not None or case.get("method"):
+            if case["pool"] is not None or case.get("method") or case["h2"]:
                 # oha sends one header set with GET: distinct-token runs and
-                # other methods are closed loop only.
+                # other methods are closed loop only (and HTTP/2's closed
+                # loop is oha's already).
                 continue
             self.fresh_session(case)
             r = self.measured(case, lambda: lib.oha(case["url"], a.open_duration, a.rate,

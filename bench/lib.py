@@ -246,11 +246,18 @@ def wrk(url: str, duration: float, conns: int, headers: dict = None, tokens_file
     raise RuntimeError(f"wrk gave no result: {out.stdout}\n{out.stderr}")
 
 
-def oha(url: str, duration: float, rate: int, conns: int, headers: dict = None) -> dict:
+def oha(url: str, duration: float, rate: int, conns: int, headers: dict = None,
+        streams: int = None) -> dict:
     """Open loop at a fixed rate with latency correction (latency counted
-    from each request's intended send time), pinned to the load CPU."""
-    argv = ["taskset", "-c", LOAD_CPU, tool("oha"), "-z", f"{duration}s", "-q", str(rate),
-            "-c", str(conns), "--latency-correction", "--no-tui", "--output-format", "json"]
+    from each request's intended send time), pinned to the load CPU. Without
+    a rate, a closed loop; with `streams`, HTTP/2 with that many streams per
+    connection."""
+    argv = ["taskset", "-c", LOAD_CPU, tool("oha"), "-z", f"{duration}s", "-c", str(conns),
+            "--no-tui", "--output-format", "json"]
+    if rate:
+        argv += ["-q", str(rate), "--latency-correction"]
+    if streams:
+        argv += ["--http2", "-p", str(streams)]
     for k, v in (headers or {}).items():
         argv += ["-H", f"{k}: {v}"]
     if url.startswith("https:"):

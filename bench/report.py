@@ -132,7 +132,9 @@ class Report:
                "Every proxy has one worker: nginx `worker_processes 1`, Envoy `--concurrency 1`, "
                "kingress `TOKIO_WORKER_THREADS=1` (and pinned), oauth2-proxy `GOMAXPROCS=1`. "
                "The upstream is nginx (1 worker) answering `200 \"hello world\\n\"`; everything is "
-               "HTTP/1.1 keep-alive on 127.0.0.1, upstream keep-alive included. Every request of "
+               "HTTP/1.1 keep-alive on 127.0.0.1, upstream keep-alive included, except the "
+               "client side of the HTTP/2 cases (TLS, `oha --http2`, 5 connections of "
+               "`conns / 5` streams each). Every request of "
                "the plain cases carries the same RS256 bearer header as the JWT cases, so header "
                "size does not differ.")
         self.w()
@@ -525,6 +527,8 @@ class Report:
         self.vs("kingress", "nginx", 1.0, "2: route without plugins ≥ 1.0× nginx")
         self.vs("kingress-tls", "nginx-tls", 1.0,
                 "2: route without plugins over TLS (keep-alive) ≥ 1.0× nginx over TLS")
+        self.vs("kingress-h2", "nginx-h2", 1.0,
+                "2: route without plugins over HTTP/2 (TLS) ≥ 1.0× nginx over HTTP/2")
         self.vs("kingress", "refproxy", 1.0, "2: route without plugins ≥ 1.0× the reference")
         on, og, od = self.open("nginx"), self.open("kingress"), self.open("direct")
         if on and og:
