@@ -10,8 +10,11 @@ use crate::objects::{EndpointSlice, Service};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+#[cfg(test)]
+mod tests;
+
 /// How an Ingress backend names the Service port (KIC's `PortDef`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum PortDef {
     Number(i32),
     Name(String),
@@ -42,7 +45,9 @@ pub(super) struct Backends<'a> {
     slices: Option<SliceIndex<'a>>,
     /// Backends built so far: past [`SCAN_LIMIT`], `slices` is indexed.
     built: usize,
-    resolved: BTreeMap<(&'a str, &'a str, String), Resolved>,
+    /// Keyed by the port as given, not its canonical text: a port named
+    /// "80" is not port 80.
+    resolved: BTreeMap<(&'a str, &'a str, PortDef), Resolved>,
 }
 
 /// A backend as first resolved, with what resolving it added: the upstream
@@ -67,11 +72,15 @@ impl PortDef {
         }
     }
 
-    /// The port as it appears in route and service names.
+    /// The port as it appears in route and service names. A name
+    /// Kubernetes would refuse (its route fails closed) is marked with a
+    /// leading `_`, which no valid name or number has: a port named "80"
+    /// must not take the name of port 80's route.
     pub(super) fn canonical(&self) -> String {
         match self {
             PortDef::Number(n) => n.to_string(),
-            PortDef::Name(n) => n.clone(),
+            PortDef::Name(n) if valid_port_name(n) => n.clone(),
+            PortDef::Name(n) => format!("_{n}"),
             PortDef::Implicit => "implicitPort".to_string(),
         }
     }
@@ -153,7 +162,7 @@ impl<'a> Backends<'a> {
         name: &'a str,
         port: &PortDef,
     ) -> Result<Backend, BackendError> {
-        let key = (namespace, name, port.canonical());
+        let key = (namespace, name, port.clone());
         let done = match self.resolved.entry(key) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
@@ -196,6 +205,21 @@ impl<'a> Backends<'a> {
         name: &str,
         port: &PortDef,
     ) -> Result<(Backend, model::Service), BackendError> {
+        if let PortDef::Name(n) = port
+            && !valid_port_name(n)
+        {
+            // The API server refuses such an Ingress; a manifest on disk
+            // is not checked by it. A name of digits alone would also take
+            // the number's upstream service name.
+            return Err(BackendError {
+                reason: "InvalidPortName",
+                message: format!(
+                    "backend port name '{n}' is not a valid port name (at most 15 lower-case \
+                     letters, digits and '-', at least one letter, '-' not first, last or twice \
+                     in a row)"
+                ),
+            });
+        }
         let objects = cx.objects;
         let Some(service) = objects
             .services
@@ -269,6 +293,21 @@ impl<'a> Backends<'a> {
         };
         Ok((backend, upstream))
     }
+}
+
+/// Kubernetes' port name rule (`IsValidPortName`, an IANA service name):
+/// 1–15 characters of `a-z`, `0-9` and `-`, at least one letter, no `-`
+/// at either end and no `--`.
+fn valid_port_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    (1..=15).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes.iter().any(u8::is_ascii_lowercase)
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.contains("--")
 }
 
 /// Ready endpoints of the slices whose port matches `port` by name and
