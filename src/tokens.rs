@@ -289,7 +289,9 @@ impl TokenStore {
     pub async fn token(&self, access_token: &str) -> Result<Option<IssuedToken>, StoreError> {
         let r = match self {
             TokenStore::Memory(m) => Ok(m.token(access_token)),
-            TokenStore::Redis(r) => r.token(access_token).await,
+            // Boxed: a Redis call's future is kilobytes and would size the
+            // memory store's verification too (see `plugins::access`).
+            TokenStore::Redis(r) => Box::pin(r.token(access_token)).await,
         };
         self.count(r)
     }
@@ -299,7 +301,10 @@ impl TokenStore {
     pub async fn grant(&self, access_token: &str) -> Result<Option<Grant>, StoreError> {
         let r = match self {
             TokenStore::Memory(m) => Ok(m.grant(access_token)),
-            TokenStore::Redis(r) => r.token(access_token).await.map(|t| t.map(Grant::from)),
+            // Boxed, as in `token`.
+            TokenStore::Redis(r) => Box::pin(r.token(access_token))
+                .await
+                .map(|t| t.map(Grant::from)),
         };
         self.count(r)
     }

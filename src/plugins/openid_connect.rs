@@ -45,6 +45,9 @@ mod token_location;
 mod upstream;
 mod userinfo;
 
+#[cfg(test)]
+mod tests;
+
 use super::{Access, Exchange, Phases, PluginError, Runtime, consumer};
 use crate::model::PluginInstance;
 use crate::model::plugin::OidcConfig;
@@ -258,7 +261,11 @@ async fn access(
     if found.is_none()
         && let Some(presented) = grant::find(config, exchange).await?
     {
-        return grant::exchange(plugin, config, exchange, runtime, presented).await;
+        // Boxed: most requests carry a token (see `plugins::access`).
+        return Box::pin(grant::exchange(
+            plugin, config, exchange, runtime, presented,
+        ))
+        .await;
     }
     let failure = match &found {
         None => Failure::Unauthorized(Reason::NoToken),

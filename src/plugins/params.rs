@@ -66,7 +66,10 @@ impl Params {
         match kind {
             BodyKind::Form => Self::from_form(&body),
             BodyKind::Json => Self::from_json(&body),
-            BodyKind::Multipart(boundary) => multipart::fields(body, boundary)
+            // Boxed: multer's future is kilobytes and would size every
+            // future that may read parameters, oauth2's token lookup among
+            // them (see `plugins::access`).
+            BodyKind::Multipart(boundary) => Box::pin(multipart::fields(body, boundary))
                 .await
                 .map(Self::from_pairs)
                 .unwrap_or_default(),

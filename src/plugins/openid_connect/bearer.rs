@@ -155,8 +155,8 @@ async fn verify_uncached(
         Err(Reason::UnknownKey) => {
             // A new kid: the provider may have rotated its keys.
             let generation = snapshot.as_ref().map_or(0, |s| s.generation);
-            let fresh = issuer
-                .rediscover(&ctx.state.clients, config, want, generation)
+            // Boxed: a path few requests take (see `plugins::access`).
+            let fresh = Box::pin(issuer.rediscover(&ctx.state.clients, config, want, generation))
                 .await
                 .ok_or(Reason::UnknownKey)?;
             let claims = signed_claims(config, token, alg, kid, fresh.keys.as_deref())?;

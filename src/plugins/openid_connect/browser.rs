@@ -93,15 +93,17 @@ impl Browser {
         let config = ctx.config;
         if logout::requested(ctx, exchange).await? {
             let sessions = self.sessions(ctx);
+            // Boxed, as the login below: paths few requests take (see
+            // `plugins::access`).
             return Ok(Some(
-                logout::run(ctx, &sessions, exchange, self.https, self.now).await,
+                Box::pin(logout::run(ctx, &sessions, exchange, self.https, self.now)).await,
             ));
         }
         if config.enabled(AuthMethod::AuthorizationCode)
             && let Some(callback) = login::Callback::detect(ctx, exchange).await?
         {
             let sessions = self.creates(ctx, AuthMethod::AuthorizationCode);
-            let done = login::finish(
+            let done = Box::pin(login::finish(
                 ctx,
                 self.sealing(ctx),
                 sessions.as_ref(),
@@ -109,7 +111,7 @@ impl Browser {
                 callback,
                 self.https,
                 self.now,
-            )
+            ))
             .await;
             return Ok(Some(done));
         }
@@ -148,7 +150,9 @@ impl Browser {
             others,
         } = loaded;
         if ctx.config.session.refresh_tokens && refresh::due(&record, self.now) {
-            match refresh::session(ctx, &ctx.state.flights, &record, self.now).await {
+            // Boxed: a refresh is due once per token lifetime (see
+            // `plugins::access`).
+            match Box::pin(refresh::session(ctx, &ctx.state.flights, &record, self.now)).await {
                 Ok(tokens) => {
                     let claims = id_token::claims_of(ctx, &tokens, None).await?;
                     let record = std::sync::Arc::make_mut(&mut record);
@@ -233,12 +237,13 @@ impl Browser {
                 if config.hide_credentials {
                     hide(exchange, &found.place).await?;
                 }
-                return Ok(self.refresh_token(ctx, exchange, found.token).await);
+                // Boxed, as the login below (see `plugins::access`).
+                return Ok(Box::pin(self.refresh_token(ctx, exchange, found.token)).await);
             }
         }
         if config.enabled(AuthMethod::AuthorizationCode) && config.anonymous.is_none() {
             let sealing = self.sealing(ctx);
-            return Ok(login::start(ctx, sealing, exchange, self.https, self.now).await);
+            return Ok(Box::pin(login::start(ctx, sealing, exchange, self.https, self.now)).await);
         }
         Ok(Err(failure))
     }

@@ -153,7 +153,8 @@ impl Issuer {
             None => self.refresh.lock().await,
         };
         let seen = cached.as_ref().map_or(0, |s| s.generation);
-        self.refresh(guard, clients, config, want, seen)
+        // Boxed: a path few requests take (see `plugins::access`).
+        Box::pin(self.refresh(guard, clients, config, want, seen))
             .await
             .or(cached)
     }

@@ -256,7 +256,8 @@ pub(super) async fn exchange(
         Err(failure) => return refuse(&plugin.id, config, exchange, failure),
     };
     let verified = if needs_user_info(config, &verified) {
-        search_user_info(&ctx, token, verified).await
+        // Boxed, as in `methods::verify`.
+        Box::pin(search_user_info(&ctx, token, verified)).await
     } else {
         verified
     };

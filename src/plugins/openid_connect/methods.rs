@@ -86,7 +86,9 @@ pub(super) async fn verify(
         match result {
             Ok(verified) => {
                 let verified = if needs_user_info(ctx.config, &verified) {
-                    search_user_info(ctx, token, verified).await
+                    // Boxed: only with `search_user_info` (see
+                    // `plugins::access`).
+                    Box::pin(search_user_info(ctx, token, verified)).await
                 } else {
                     verified
                 };

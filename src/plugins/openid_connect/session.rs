@@ -355,9 +355,10 @@ impl Sessions<'_> {
                     .ok_or(Invalid::Missing)?;
                 let pointer: Pointer =
                     serde_json::from_slice(&opened).map_err(|_| Invalid::Missing)?;
-                let sealed = self
-                    .stores
-                    .get(&self.config.redis, &pointer.sid)
+                // Boxed: a Redis call's future is kilobytes and would size
+                // every openid-connect request's, cookie sessions and bearer
+                // tokens alike (see `plugins::access`).
+                let sealed = Box::pin(self.stores.get(&self.config.redis, &pointer.sid))
                     .await
                     .map_err(|_| Invalid::Unavailable)?
                     .ok_or(Invalid::Expired)?;
@@ -397,10 +398,12 @@ impl Sessions<'_> {
             SessionStorage::Redis => {
                 let json = record.to_plain().map_err(|_| Invalid::Missing)?;
                 let sealed = self.sealing.get().seal(&record_purpose(&record.sid), &json);
-                self.stores
-                    .put(&self.config.redis, &record.sid, sealed, max_age)
-                    .await
-                    .map_err(|_| Invalid::Unavailable)?;
+                Box::pin(
+                    self.stores
+                        .put(&self.config.redis, &record.sid, sealed, max_age),
+                )
+                .await
+                .map_err(|_| Invalid::Unavailable)?;
                 let pointer = Pointer {
                     sid: record.sid.clone(),
                 };
@@ -427,7 +430,7 @@ impl Sessions<'_> {
     ) -> Vec<http::HeaderValue> {
         if self.config.storage == SessionStorage::Redis
             && let Some(r) = record
-            && let Err(e) = self.stores.delete(&self.config.redis, &r.sid).await
+            && let Err(e) = Box::pin(self.stores.delete(&self.config.redis, &r.sid)).await
         {
             tracing::warn!(error = %e, "could not delete a server-side session");
         }
