@@ -334,15 +334,8 @@ pub trait Phases: Sized {
     }
 }
 
-/// The size of the future a plugin's access function returns, found
-/// without calling it: tests keep a plugin's common path small (see
-/// `access`).
 #[cfg(test)]
-pub(crate) fn access_future_size<'a, C: ?Sized, F: std::future::Future>(
-    _: fn(&'a PluginInstance, &'a C, &'a mut Exchange<'a>, &'a Runtime) -> F,
-) -> usize {
-    std::mem::size_of::<F>()
-}
+mod tests;
 
 /// The registry expanded into phase dispatch.
 macro_rules! dispatch {

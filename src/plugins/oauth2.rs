@@ -128,7 +128,7 @@ impl Phases for Oauth2Config {
 /// else is verified. The endpoints' futures are boxed: they hold far more
 /// state than verification, and every proxied request's future would
 /// otherwise be their size (the pipeline boxes it, copying every byte).
-async fn access(
+pub(super) async fn access(
     plugin: &PluginInstance,
     config: &Oauth2Config,
     exchange: &mut Exchange<'_>,

@@ -45,9 +45,6 @@ mod token_location;
 mod upstream;
 mod userinfo;
 
-#[cfg(test)]
-mod tests;
-
 use super::{Access, Exchange, Phases, PluginError, Runtime, consumer};
 use crate::model::PluginInstance;
 use crate::model::plugin::OidcConfig;
@@ -217,7 +214,7 @@ impl Phases for OidcConfig {
     }
 }
 
-async fn access(
+pub(super) async fn access(
     plugin: &PluginInstance,
     config: &Arc<OidcConfig>,
     exchange: &mut Exchange<'_>,
