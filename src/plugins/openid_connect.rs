@@ -114,7 +114,7 @@ struct Ctx<'a> {
 /// A token some method accepted.
 struct Verified {
     /// Claims the rules and claim headers read.
-    claims: Arc<Value>,
+    claims: claims::Claims,
     /// The raw introspection response, for `upstream_introspection_header`.
     introspection: Option<Arc<Value>>,
     /// The userinfo answer (`userinfo`, `search_user_info`).

@@ -25,10 +25,11 @@ pub async fn access<'t>(
     https: bool,
 ) -> (Vec<&'t PluginInstance>, Result<(), Exit>) {
     let table = exchange.table;
-    let mut queue: Vec<&'t PluginInstance> =
-        route.plugins.iter().filter(|p| runs_on(p, https)).collect();
-    let mut ran = Vec::with_capacity(queue.len());
-    let mut next = 0;
+    // The route's own instances, unless the consumer's joined them: only
+    // then is the rest of the queue collected (most requests allocate none).
+    let mut own = route.plugins.iter().filter(|p| runs_on(p, https));
+    let mut merged: Option<std::vec::IntoIter<&'t PluginInstance>> = None;
+    let mut ran = Vec::with_capacity(route.plugins.len());
     let mut scoped = false;
     // The consumer is looked for before every turn and once after the last
     // (an authentication plugin is often the route's last one, and the
@@ -39,14 +40,17 @@ pub async fn access<'t>(
             let consumer = &auth.consumer;
             let chosen = holder_instances(table, route, &consumer.id, &consumer.groups, https);
             if !chosen.is_empty() {
-                let rest = queue.split_off(next);
-                queue.extend(merge(rest, chosen, &ran));
+                let rest = own.by_ref().collect();
+                merged = Some(merge(rest, chosen, &ran).into_iter());
             }
         }
-        let Some(&plugin) = queue.get(next) else {
+        let next = match &mut merged {
+            Some(merged) => merged.next(),
+            None => own.next(),
+        };
+        let Some(plugin) = next else {
             break;
         };
-        next += 1;
         ran.push(plugin);
         // Small: `access` boxes each plugin's own future.
         match super::access(plugin, exchange, runtime).await {

@@ -51,14 +51,16 @@ struct Finish {
 /// The instances whose log phase runs: those that ran and, when a plugin
 /// answered or refused early, the route's later ones too (Kong collects
 /// every plugin of the request and logs with each, so a logging plugin sees
-/// the refusals of the authentication plugins before it).
+/// the refusals of the authentication plugins before it). Only those with
+/// a log phase: most requests have none, and an empty list allocates nothing.
 pub(super) fn log_plugins<'t>(
     ran: &[&'t PluginInstance],
     route: &'t Route,
     exited: bool,
     https: bool,
 ) -> Vec<&'t PluginInstance> {
-    let mut logging: Vec<&PluginInstance> = ran.to_vec();
+    let mut logging: Vec<&PluginInstance> =
+        ran.iter().copied().filter(|p| plugins::logs(p)).collect();
     if exited {
         let skipped = route.plugins.iter().filter(|p| {
             pipeline::runs_on(p, https)

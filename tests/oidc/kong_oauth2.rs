@@ -215,3 +215,34 @@ async fn store_outage_is_a_503_even_with_anonymous() {
         "never the anonymous consumer"
     );
 }
+
+/// The row's claims exist only when something reads them: claim headers
+/// see `client_id` and `sub`, and an empty granted scope is a claim but no
+/// `X-Authenticated-Scope`.
+#[tokio::test]
+async fn claim_headers_read_the_tokens_row() {
+    let env = seed_env(json!({
+        "auth_methods": ["kong_oauth2"], "display_errors": true,
+        "upstream_headers_claims": ["client_id", "sub", "scope"],
+        "upstream_headers_names": ["x-client", "x-sub", "x-scope"],
+    }))
+    .await;
+    let mut unscoped = token("no-scope-00000000000000000000000", "cred-1", now(), 7200);
+    unscoped.scope = Some(String::new());
+    env.proxy
+        .runtime
+        .tokens
+        .insert_token(&unscoped)
+        .await
+        .unwrap();
+    let reply = env.call("no-scope-00000000000000000000000").await;
+    reply.assert_ok();
+    assert_eq!(reply.upstream_header("x-client"), Some("client-app"));
+    assert_eq!(reply.upstream_header("x-sub"), Some("user-42"));
+    assert_eq!(reply.upstream_header("x-scope"), Some(""));
+    assert_eq!(reply.upstream_header("x-authenticated-scope"), None);
+    assert_eq!(
+        reply.upstream_header("x-authenticated-userid"),
+        Some("user-42")
+    );
+}

@@ -182,7 +182,7 @@ impl Browser {
             }
         }
         let verified = Verified {
-            claims: record.claims.clone(),
+            claims: record.claims.clone().into(),
             introspection: None,
             user_info: None,
             tokens: None,
@@ -273,7 +273,7 @@ impl Browser {
         claims: std::sync::Arc<serde_json::Value>,
     ) -> Result<Access, Failure> {
         let verified = Verified {
-            claims,
+            claims: claims.into(),
             introspection: None,
             user_info: None,
             tokens: None,
@@ -282,7 +282,7 @@ impl Browser {
         let (verified, consumer) = authorize(ctx.config, exchange.table, verified)?;
         let mut session_id = None;
         if let Some(sessions) = self.creates(ctx, method) {
-            let record = Record::new(method.as_str(), tokens, verified.claims.clone(), self.now);
+            let record = Record::new(method.as_str(), tokens, verified.claims.shared(), self.now);
             let present = cookie::chunks_present(exchange.headers(), &sessions.config.cookie.name);
             let lines = sessions
                 .save(&record, self.https, present, self.now)

@@ -247,7 +247,7 @@ pub(super) async fn exchange(
     let token = obtained.access_token.expose();
     let verified = match claims(&ctx, &obtained).await {
         Ok(claims) => Verified {
-            claims,
+            claims: claims.into(),
             introspection: None,
             user_info: None,
             tokens: Some(obtained.clone()),

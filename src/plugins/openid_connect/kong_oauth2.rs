@@ -16,7 +16,6 @@ use super::failure::Reason;
 use super::now_unix;
 use crate::model::{Consumer, Table};
 use crate::plugins::Runtime;
-use serde_json::{Map, Value};
 use std::sync::Arc;
 
 /// Who an oauth2 token belongs to.
@@ -25,21 +24,22 @@ pub(super) struct Oauth2Identity {
     /// The credential's consumer.
     pub(super) consumer: Arc<Consumer>,
     /// The credential's `client_id` (`X-Credential-Identifier`).
-    pub(super) client_id: String,
-    /// Granted scope (`X-Authenticated-Scope`).
+    pub(super) client_id: Arc<str>,
+    /// Granted scope (`X-Authenticated-Scope` unless empty).
     pub(super) scope: Option<Arc<str>>,
-    /// `X-Authenticated-Userid`.
+    /// `X-Authenticated-Userid` unless empty.
     pub(super) authenticated_userid: Option<Arc<str>>,
 }
 
 /// Looks the token up for a request to `service` (the route's service
-/// name); returns its owner and claims for the rules.
+/// name); returns its owner, whose row also makes the claims the rules
+/// read (`Claims::of_oauth2_row`).
 pub(super) async fn verify(
     table: &Table,
     service: Option<&str>,
     runtime: &Runtime,
     token: &str,
-) -> Result<(Oauth2Identity, Arc<Value>), Reason> {
+) -> Result<Oauth2Identity, Reason> {
     let issued = runtime
         .tokens
         .grant(token)
@@ -68,22 +68,10 @@ pub(super) async fn verify(
         .consumers
         .get(&credential.consumer_id)
         .ok_or(Reason::Unknown)?;
-    let mut claims = Map::new();
-    claims.insert(
-        "client_id".into(),
-        Value::String(credential.client_id.clone()),
-    );
-    if let Some(scope) = &issued.scope {
-        claims.insert("scope".into(), Value::String(scope.to_string()));
-    }
-    if let Some(user) = &issued.authenticated_userid {
-        claims.insert("sub".into(), Value::String(user.to_string()));
-    }
-    let identity = Oauth2Identity {
+    Ok(Oauth2Identity {
         consumer: consumer.clone(),
-        client_id: credential.client_id.clone(),
-        scope: issued.scope.filter(|s| !s.is_empty()),
-        authenticated_userid: issued.authenticated_userid.filter(|s| !s.is_empty()),
-    };
-    Ok((identity, Arc::new(Value::Object(claims))))
+        client_id: Arc::from(credential.client_id.as_str()),
+        scope: issued.scope,
+        authenticated_userid: issued.authenticated_userid,
+    })
 }

@@ -3,8 +3,9 @@
 //! token goes through: `search_user_info`, `claims_forbidden`, the
 //! authorization rules and the consumer mapping.
 
+use super::claims::{self, Claims};
 use super::failure::{Failure, Reason};
-use super::{Ctx, Verified, bearer, claims, introspection, kong_oauth2, upstream, userinfo};
+use super::{Ctx, Verified, bearer, introspection, kong_oauth2, upstream, userinfo};
 use crate::model::plugin::OidcConfig;
 use crate::model::plugin::openid_connect::AuthMethod;
 use crate::model::{Consumer, Table};
@@ -39,7 +40,7 @@ pub(super) async fn verify(
                     introspection::verify(ctx, token)
                         .await
                         .map(|result| Verified {
-                            claims,
+                            claims: claims.into(),
                             introspection: Some(result),
                             user_info: None,
                             tokens: None,
@@ -47,7 +48,7 @@ pub(super) async fn verify(
                         })
                 }
                 Some(other) => other.map(|claims| Verified {
-                    claims,
+                    claims: claims.into(),
                     introspection: None,
                     user_info: None,
                     tokens: None,
@@ -56,8 +57,8 @@ pub(super) async fn verify(
             },
             AuthMethod::KongOauth2 => kong_oauth2::verify(table, service, runtime, token)
                 .await
-                .map(|(identity, claims)| Verified {
-                    claims,
+                .map(|identity| Verified {
+                    claims: Claims::of_oauth2_row(identity.clone()),
                     introspection: None,
                     user_info: None,
                     tokens: None,
@@ -68,7 +69,7 @@ pub(super) async fn verify(
                 introspection::verify(ctx, token)
                     .await
                     .map(|result| Verified {
-                        claims: result.clone(),
+                        claims: Arc::clone(&result).into(),
                         introspection: Some(result),
                         user_info: None,
                         tokens: None,
@@ -76,7 +77,7 @@ pub(super) async fn verify(
                     })
             }
             AuthMethod::Userinfo => userinfo::verify(ctx, token).await.map(|info| Verified {
-                claims: info.clone(),
+                claims: Arc::clone(&info).into(),
                 introspection: None,
                 user_info: Some(info),
                 tokens: None,
@@ -123,7 +124,7 @@ pub(super) fn needs_user_info(config: &OidcConfig, verified: &Verified) -> bool 
 pub(super) async fn search_user_info(ctx: &Ctx<'_>, token: &str, verified: Verified) -> Verified {
     match userinfo::verify(ctx, token).await {
         Ok(info) => Verified {
-            claims: Arc::new(userinfo::merged(&verified.claims, &info)),
+            claims: userinfo::merged(&verified.claims, &info).into(),
             user_info: Some(info),
             ..verified
         },

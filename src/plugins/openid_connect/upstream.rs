@@ -6,7 +6,7 @@
 //! whatever the outcome.
 
 use super::Verified;
-use super::claims::{header_value, lookup, words};
+use super::claims::{Claims, header_value, lookup, words};
 use super::failure::Reason;
 use crate::model::plugin::OidcConfig;
 use crate::model::plugin::openid_connect::{ConsumerBy, TokenHeaders, UpstreamTokenHeader};
@@ -130,7 +130,12 @@ impl Headers {
         Self {
             upstream: header_values(&config.upstream, &yielded, &verified.claims),
             downstream: header_values(&config.downstream, &yielded, &verified.claims),
-            credential: credential(config, verified)
+            // kong_oauth2's credential is its client id (`apply_with`).
+            credential: verified
+                .oauth2
+                .is_none()
+                .then(|| credential(config, verified))
+                .flatten()
                 .and_then(|c| HeaderValue::from_maybe_shared(bytes::Bytes::from(c)).ok()),
         }
     }
@@ -166,15 +171,18 @@ pub(super) fn apply_with(
                 exchange,
                 Authenticated {
                     consumer: o.consumer.clone(),
-                    credential: Some(o.client_id.clone()),
+                    credential: Some(String::from(&*o.client_id)),
                     anonymous: false,
                 },
             );
-            if let Some(scope) = &o.scope {
-                exchange.set_upstream_header(AUTHENTICATED_SCOPE, scope);
-            }
-            if let Some(user) = &o.authenticated_userid {
-                exchange.set_upstream_header(AUTHENTICATED_USERID, user);
+            let set = [
+                (AUTHENTICATED_SCOPE, &o.scope),
+                (AUTHENTICATED_USERID, &o.authenticated_userid),
+            ];
+            for (name, value) in set {
+                if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                    exchange.set_upstream_header(name, value);
+                }
             }
         }
         (None, Some(consumer)) => set_consumer(
@@ -237,7 +245,7 @@ fn is_token_value(value: &[u8], scheme: Option<&str>, token: &str) -> bool {
 fn header_values(
     side: &TokenHeaders,
     yielded: &Yielded<'_>,
-    claims: &Value,
+    claims: &Claims,
 ) -> Vec<(HeaderName, HeaderValue)> {
     let mut out = Vec::new();
     // The presented header itself when it already is the access token's
@@ -320,7 +328,7 @@ mod tests {
             presented: Some(&presented),
             ..Yielded::default()
         };
-        let out = header_values(&side(), &yielded, &Value::Null);
+        let out = header_values(&side(), &yielded, &Value::Null.into());
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].0, AUTHORIZATION);
         out[0].1.to_str().unwrap().to_string()

@@ -72,19 +72,19 @@ fn authorize_names_the_failing_rule() {
     }))
     .unwrap();
     let ok = json!({ "scope": "read", "aud": "api", "groups": ["staff"], "roles": ["admin"] });
-    assert_eq!(authorize(&config, &ok), Ok(()));
+    assert_eq!(authorize(&config, &ok.clone().into()), Ok(()));
     let mut c = ok.clone();
     c["scope"] = json!("write");
-    assert_eq!(authorize(&config, &c), Err(Reason::Scopes));
+    assert_eq!(authorize(&config, &c.into()), Err(Reason::Scopes));
     let mut c = ok.clone();
     c["aud"] = json!("other");
-    assert_eq!(authorize(&config, &c), Err(Reason::Audience));
+    assert_eq!(authorize(&config, &c.into()), Err(Reason::Audience));
     let mut c = ok.clone();
     c["groups"] = json!([]);
-    assert_eq!(authorize(&config, &c), Err(Reason::Groups));
+    assert_eq!(authorize(&config, &c.into()), Err(Reason::Groups));
     let mut c = ok;
     c.as_object_mut().unwrap().remove("roles");
-    assert_eq!(authorize(&config, &c), Err(Reason::Roles));
+    assert_eq!(authorize(&config, &c.into()), Err(Reason::Roles));
 }
 
 #[test]

@@ -131,7 +131,7 @@ pub(in crate::plugins::openid_connect) async fn finish(
     let tokens = token_endpoint::request(ctx, TokenRequest::new(grant)).await?;
     let claims = id_token::claims_of(ctx, &tokens, Some(&pending.nonce)).await?;
     let verified = Verified {
-        claims,
+        claims: claims.into(),
         introspection: None,
         user_info: None,
         tokens: None,
@@ -140,7 +140,7 @@ pub(in crate::plugins::openid_connect) async fn finish(
     let (verified, consumer) = authorize(config, exchange.table, verified)?;
     let mut session_id = None;
     if let Some(sessions) = sessions {
-        let record = Record::new("authorization_code", &tokens, verified.claims.clone(), now);
+        let record = Record::new("authorization_code", &tokens, verified.claims.shared(), now);
         let present = cookie::chunks_present(exchange.headers(), &config.session.cookie.name);
         let lines = sessions
             .save(&record, https, present, now)
