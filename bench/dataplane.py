@@ -12,7 +12,8 @@ server costs the measured one nothing.
 
 Per case: closed loop `wrk -t1 -c50 -d10s` (max throughput; latency from
 wrk's histogram, closed loop) in `--rounds` interleaved rounds, and open loop
-`oha -q 5000 --latency-correction` (latency from intended send times). CPU
+`oha -q 5000 --latency-correction` (latency from intended send times) in
+`--open-rounds` interleaved rounds. CPU
 per request comes from /proc/<pid>/stat deltas of the measured process tree.
 Writes one JSON file that bench/report.py turns into bench/results.md.
 """
@@ -599,19 +600,23 @@ class Bench:
                 print(f"round {rnd + 1} {case['id']:32} {r['rps']:9.0f} req/s  p99 {r['p99']:.2f} ms"
                       f"  non2xx {r['non2xx']}", flush=True)
 
-        for case in self.cases:
-            if case["pool"] is not None or case.get("method") or case["h2"]:
-                # oha sends one header set with GET: distinct-token runs and
-                # other methods are closed loop only (and HTTP/2's closed
-                # loop is oha's already).
-                continue
-            self.fresh_session(case)
-            r = self.measured(case, lambda: lib.oha(case["url"], a.open_duration, a.rate,
-                                                    a.conns, headers=case["headers"]))
-            self.result["cases"][case["id"]]["open"] = r
-            print(f"open {a.rate}/s {case['id']:32} p50 {r['p50']:.3f} p99 {r['p99']:.3f} "
-                  f"p99.9 {r['p999']:.3f} ms  cpu {r['cpu_s'] / max(r['requests'], 1) * 1e6:.1f} us/req",
-                  flush=True)
+        # oha sends one header set with GET: distinct-token runs and other
+        # methods are closed loop only (and HTTP/2's closed loop is oha's
+        # already).
+        open_cases = [c for c in self.cases
+                      if c["pool"] is None and not c.get("method") and not c["h2"]]
+        # Interleaved rounds as the closed loop's: one run's p99 is decided
+        # by a handful of slow moments, so the report takes medians.
+        for rnd in range(a.open_rounds):
+            k = rnd % max(len(open_cases), 1)
+            for case in open_cases[k:] + open_cases[:k]:
+                self.fresh_session(case)
+                r = self.measured(case, lambda: lib.oha(case["url"], a.open_duration, a.rate,
+                                                        a.conns, headers=case["headers"]))
+                self.result["cases"][case["id"]].setdefault("open_rounds", []).append(r)
+                print(f"open {rnd + 1} {a.rate}/s {case['id']:32} p50 {r['p50']:.3f} "
+                      f"p99 {r['p99']:.3f} p99.9 {r['p999']:.3f} ms  "
+                      f"cpu {r['cpu_s'] / max(r['requests'], 1) * 1e6:.1f} us/req", flush=True)
 
         # Every introspection call the stand-in issuer answered, over all
         # rounds: with kingress's cache it stays at a handful.
@@ -714,6 +719,8 @@ def main():
     ap.add_argument("--work", help="working directory (default: a new temp dir)")
     ap.add_argument("--duration", type=float, default=10, help="closed-loop run, seconds")
     ap.add_argument("--open-duration", type=float, default=10, help="open-loop run, seconds")
+    ap.add_argument("--open-rounds", type=int, default=3,
+                    help="interleaved open-loop rounds per case (the report takes medians)")
     ap.add_argument("--warmup", type=float, default=2)
     ap.add_argument("--rounds", type=int, default=5,
                     help="interleaved closed-loop rounds per case (each round visits every case)")

@@ -73,12 +73,42 @@ class Report:
             "load": max(r["load1"] for r in rs),
         }
 
+    def open_rounds(self, cid):
+        """The open-loop runs of a case, in round order (a file from before
+        open-loop rounds has one, under `open`)."""
+        c = self.dp.get("cases", {}).get(cid) or {}
+        return c.get("open_rounds") or ([c["open"]] if c.get("open") else [])
+
     def open(self, cid):
-        c = self.dp.get("cases", {}).get(cid)
-        o = c and c.get("open")
-        if not o:
+        """A case's open loop over its rounds: median latencies and rate,
+        CPU per request over every request of every round."""
+        rs = self.open_rounds(cid)
+        if not rs:
             return None
-        return {**o, "cpu_us": o["cpu_s"] / o["requests"] * 1e6 if o["requests"] else None}
+        reqs = sum(r["requests"] for r in rs)
+        return {
+            "rounds": len(rs),
+            "rps": med([r["rps"] for r in rs]),
+            "p50": med([r["p50"] for r in rs]), "p99": med([r["p99"] for r in rs]),
+            "p999": med([r["p999"] for r in rs]),
+            "p99_min": min(r["p99"] for r in rs), "p99_max": max(r["p99"] for r in rs),
+            "cpu_us": sum(r["cpu_s"] for r in rs) / reqs * 1e6 if reqs else None,
+            "non2xx": sum(r["non2xx"] for r in rs),
+            "socket_errors": sum(r["socket_errors"] for r in rs),
+        }
+
+    def added(self, cid, key):
+        """What case `cid` adds to the upstream's own `key` latency at the
+        same rate: each round against the direct run of the same round,
+        then the median, and the per-round figures."""
+        case, direct = self.open_rounds(cid), self.open_rounds("direct")
+        if not case or not direct:
+            return None, []
+        if len(case) == len(direct):
+            rounds = [c[key] - d[key] for c, d in zip(case, direct)]
+        else:
+            rounds = [c[key] - med([d[key] for d in direct]) for c in case]
+        return med(rounds), rounds
 
     def goal(self, text, measured, ok):
         self.goals.append((text, measured, "**met**" if ok else ("**missed**" if ok is False
@@ -146,7 +176,10 @@ class Report:
                    "saturation, so they understate queueing; use the open-loop table for latency.")
             self.w(f"- Open loop: `oha -z {a.get('open_duration'):g}s -q {a.get('rate')} "
                    f"-c {a.get('conns')} --latency-correction` (latency from each request's "
-                   "intended send time). Added latency = case − direct at the same rate.")
+                   f"intended send time), {a.get('open_rounds', 1)} interleaved round(s) per case; "
+                   "the table shows medians over the rounds (p99 with its range). Added latency = "
+                   "case − direct at the same rate, round by round, then the median; the p50/p99 "
+                   "goal against nginx is decided only when every round agrees.")
             self.w("- CPU: utime+stime deltas from `/proc/<pid>/stat` of the measured server's "
                    "process tree (all threads), so the upstream's and the generator's CPU are not "
                    "counted. Resolution 10 ms per reading.")
@@ -277,16 +310,18 @@ class Report:
         rate = self.dp.get("meta", {}).get("args", {}).get("rate")
         self.w(f"## Open loop at {rate:,} req/s: added latency and CPU per request")
         self.w()
-        self.w("| case | achieved req/s | p50 ms | p99 ms | p99.9 ms | added p50 ms | added p99 ms | "
-               "CPU µs/req | CPU × nginx | non-2xx/errors |")
+        self.w("| case | achieved req/s | p50 ms | p99 ms (min–max) | p99.9 ms | added p50 ms | "
+               "added p99 ms | CPU µs/req | CPU × nginx | non-2xx/errors |")
         self.w("|---|---|---|---|---|---|---|---|---|---|")
         for cid, c in cases.items():
             o = self.open(cid)
             if not o:
                 continue
-            add50 = o["p50"] - direct["p50"] if cid != "direct" else None
-            add99 = o["p99"] - direct["p99"] if cid != "direct" else None
-            self.w(f"| {c['label']} | {f(o['rps'], 0)} | {f(o['p50'], 3)} | {f(o['p99'], 3)} | "
+            add50 = self.added(cid, "p50")[0] if cid != "direct" else None
+            add99 = self.added(cid, "p99")[0] if cid != "direct" else None
+            p99 = f"{f(o['p99'], 3)} ({f(o['p99_min'], 3)}–{f(o['p99_max'], 3)})" \
+                if o["rounds"] > 1 else f(o["p99"], 3)
+            self.w(f"| {c['label']} | {f(o['rps'], 0)} | {f(o['p50'], 3)} | {p99} | "
                    f"{f(o['p999'], 3)} | {f(add50, 3)} | {f(add99, 3)} | {f(o['cpu_us'], 1)} | "
                    f"{f(ratio(o['cpu_us'], nginx and nginx['cpu_us']))} | "
                    f"{o['non2xx'] + o['socket_errors']} |")
@@ -472,7 +507,7 @@ class Report:
                       f"{f(ratio(rs['rps'], ej['rps']))}× Envoy jwt_authn (no cache, Envoy's "
                       f"default){extra}", ratio(rs["rps"], ej["rps"]) >= 1.5)
         if og and od:
-            a50, a99 = og["p50"] - od["p50"], og["p99"] - od["p99"]
+            a50, a99 = self.added("kingress", "p50")[0], self.added("kingress", "p99")[0]
             self.goal("Added latency at the fixed rate ≤ +0.15 ms p50, ≤ +0.35 ms p99",
                       f"+{f(a50, 3)} ms p50, +{f(a99, 3)} ms p99", a50 <= 0.15 and a99 <= 0.35)
             self.goal("Proxy CPU ≤ 20 µs per request (route without plugins, open loop)",
@@ -535,11 +570,21 @@ class Report:
             add("2: CPU per request ≤ nginx's (open loop)",
                 f"{f(og['cpu_us'], 1)} vs {f(on['cpu_us'], 1)} µs", og["cpu_us"] <= on["cpu_us"])
         if on and og and od:
-            g50, g99 = og["p50"] - od["p50"], og["p99"] - od["p99"]
-            n50, n99 = on["p50"] - od["p50"], on["p99"] - od["p99"]
-            add("2: added p50 and p99 at the fixed rate ≤ nginx's",
-                f"p50 +{f(g50, 3)} vs +{f(n50, 3)} ms, p99 +{f(g99, 3)} vs +{f(n99, 3)} ms",
-                g50 <= n50 and g99 <= n99)
+            (g50, g50s), (g99, g99s) = self.added("kingress", "p50"), self.added("kingress", "p99")
+            (n50, n50s), (n99, n99s) = self.added("nginx", "p50"), self.added("nginx", "p99")
+            # Decided only when every round agrees: one round's p99 is a
+            # handful of slow moments.
+            rounds = [a50 <= b50 and a99 <= b99
+                      for a50, b50, a99, b99 in zip(g50s, n50s, g99s, n99s)]
+            verdict = ("**met**" if rounds and all(rounds)
+                       else "**missed**" if not any(rounds) else "**undecided**")
+            per_round = ", ".join(f"{f(a, 3)} vs {f(b, 3)}" for a, b in zip(g99s, n99s))
+            self.goals22.append((
+                "2: added p50 and p99 at the fixed rate ≤ nginx's",
+                f"p50 +{f(g50, 3)} vs +{f(n50, 3)} ms, p99 +{f(g99, 3)} vs +{f(n99, 3)} ms "
+                + (f"(medians of {len(rounds)} rounds; added p99 per round: {per_round})"
+                 if len(rounds) > 1 else "(one round)"),
+                verdict))
         for cid, name in (("kingress-oauth2", "oauth2 (memory store)"),
                           ("kingress-kong-oauth2", "openid-connect kong_oauth2"),
                           ("kingress-oidc-rs256", "openid-connect RS256 bearer (cached)")):
