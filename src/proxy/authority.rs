@@ -10,6 +10,7 @@
 use http::header::HOST;
 use http::request::Parts;
 use http::{HeaderValue, Version};
+use std::borrow::Cow;
 use std::net::Ipv6Addr;
 
 /// Why a request's authority is refused; each is answered 400.
@@ -99,7 +100,8 @@ fn validate(authority: &str) -> Result<(), AuthorityError> {
 
 /// The host part of an authority, lower-case, without port or trailing dot;
 /// an IPv6 address keeps its brackets (the router compares strings).
-pub(super) fn host_only(authority: &str) -> String {
+/// Borrowed unless it had upper case: most clients send it lower-case.
+pub(super) fn host_only(authority: &str) -> Cow<'_, str> {
     let host = if let Some(rest) = authority.strip_prefix('[') {
         match rest.find(']') {
             Some(end) => &authority[..end + 2],
@@ -108,7 +110,12 @@ pub(super) fn host_only(authority: &str) -> String {
     } else {
         authority.rsplit_once(':').map_or(authority, |(h, _)| h)
     };
-    host.trim_end_matches('.').to_ascii_lowercase()
+    let host = host.trim_end_matches('.');
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
+    }
 }
 
 #[cfg(test)]
