@@ -90,20 +90,19 @@ const HOP_BY_HOP_NAMES: [&str; 6] = [
     "transfer-encoding",
     "upgrade",
 ];
-static HOP_BY_HOP: [HeaderName; 6] = [
-    HeaderName::from_static(HOP_BY_HOP_NAMES[0]),
-    HeaderName::from_static(HOP_BY_HOP_NAMES[1]),
-    HeaderName::from_static(HOP_BY_HOP_NAMES[2]),
-    HeaderName::from_static(HOP_BY_HOP_NAMES[3]),
-    HeaderName::from_static(HOP_BY_HOP_NAMES[4]),
-    HeaderName::from_static(HOP_BY_HOP_NAMES[5]),
-];
 const HOP_BY_HOP_PREFIX: &str = "proxy-";
 
-/// Whether `name` is a hop-by-hop header ([`HOP_BY_HOP_NAMES`]).
+/// Whether `name` is a hop-by-hop header ([`HOP_BY_HOP_NAMES`], `Proxy-*`).
+/// Asked of every field of every request: the first letter turns away most
+/// names (`host`, `accept`, `authorization`…) before any comparison.
 #[inline]
 pub(super) fn is_hop_by_hop(name: &HeaderName) -> bool {
-    HOP_BY_HOP.contains(name) || name.as_str().starts_with(HOP_BY_HOP_PREFIX)
+    let text = name.as_str();
+    match text.as_bytes().first() {
+        Some(b'c' | b'k' | b't' | b'u') => HOP_BY_HOP_NAMES.contains(&text),
+        Some(b'p') => text.starts_with(HOP_BY_HOP_PREFIX),
+        _ => false,
+    }
 }
 
 /// [`is_hop_by_hop`] for a name as it was written, in any case.
@@ -278,6 +277,33 @@ mod tests {
             );
         }
         h
+    }
+
+    #[test]
+    fn hop_by_hop_names_whatever_their_first_letter() {
+        for name in
+            HOP_BY_HOP_NAMES
+                .iter()
+                .chain(&["proxy-authorization", "proxy-connection", "proxy-x"])
+        {
+            assert!(is_hop_by_hop(&HeaderName::from_static(name)), "{name}");
+        }
+        for name in [
+            "host",
+            "accept",
+            "cookie",
+            "content-length",
+            "tea",
+            "trailers",
+            "upgrade-insecure-requests",
+            "user-agent",
+            "keep-alive-x",
+            "proxy",
+            "x-proxy-id",
+            "p",
+        ] {
+            assert!(!is_hop_by_hop(&HeaderName::from_static(name)), "{name}");
+        }
     }
 
     #[test]
