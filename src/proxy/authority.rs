@@ -227,7 +227,10 @@ mod tests {
         assert_eq!(host_only("example.com."), "example.com");
         assert_eq!(host_only("[::1]:8000"), "[::1]");
         assert_eq!(host_only("a.example"), "a.example");
-        assert!(matches!(host_only("a.example:80"), Cow::Borrowed("a.example")));
+        assert!(matches!(
+            host_only("a.example:80"),
+            Cow::Borrowed("a.example")
+        ));
         assert!(matches!(host_only("A.example"), Cow::Owned(_)));
     }
 }

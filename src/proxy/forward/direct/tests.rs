@@ -100,6 +100,28 @@ fn the_head_is_written_with_host_first_and_without_transfer_encoding() {
     );
 }
 
+#[test]
+fn the_head_is_allocated_once_at_its_size() {
+    let mut fields = HeaderMap::new();
+    let token = format!("Bearer {}", "t".repeat(800));
+    fields.insert(
+        http::header::AUTHORIZATION,
+        HeaderValue::from_str(&token).unwrap(),
+    );
+    fields.insert("cookie", HeaderValue::from_static("a=1; b=2"));
+    fields.append("x-many", HeaderValue::from_static("1"));
+    fields.append("x-many", HeaderValue::from_static("2"));
+    let bytes = encode(
+        &Method::GET,
+        "/p",
+        &HeaderValue::from_static("upstream"),
+        &fields,
+    );
+    // Grown, the buffer would have doubled past its length.
+    assert_eq!(bytes.capacity(), bytes.len());
+    assert!(bytes.ends_with(b"x-many: 1\r\nx-many: 2\r\n\r\n"));
+}
+
 #[tokio::test]
 async fn a_sized_body_is_read_and_its_connection_serves_the_next_request() {
     let answer: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-a: b\r\n\r\nhello";
