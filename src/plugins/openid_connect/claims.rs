@@ -15,7 +15,7 @@ mod tests;
 /// them (through `Deref`). A `kong_oauth2` token has none of its own: its
 /// claims are made from its row (`client_id`, `scope`, `sub`) the first time
 /// something reads them, since most configurations read none and making
-/// and dropping the map was a tenth of a kong_oauth2 check.
+/// and dropping the map was a tenth of what kong_oauth2 added to a request.
 pub(super) enum Claims {
     /// The claims the method found (a shared handle).
     Given(Arc<Value>),
