@@ -50,7 +50,6 @@ use crate::model::PluginInstance;
 use crate::model::plugin::OidcConfig;
 use cache::TokenCache;
 use failure::{Failure, Reason};
-use kong_oauth2::Oauth2Identity;
 use methods::{authorize, needs_user_info, search_user_info};
 use serde_json::Value;
 use std::sync::Arc;
@@ -122,8 +121,6 @@ struct Verified {
     /// The token response of `password` / `client_credentials` (its ID and
     /// refresh tokens, for the token headers).
     tokens: Option<token_endpoint::TokenResponse>,
-    /// Set for `kong_oauth2`: the consumer comes from the credential.
-    oauth2: Option<Oauth2Identity>,
 }
 
 // === impl State ===

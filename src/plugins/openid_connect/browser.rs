@@ -186,7 +186,6 @@ impl Browser {
             introspection: None,
             user_info: None,
             tokens: None,
-            oauth2: None,
         };
         let (verified, consumer) = authorize(ctx.config, exchange.table, verified)?;
         // Kong's `clear_request_cookie`: the session is the proxy's, the
@@ -277,7 +276,6 @@ impl Browser {
             introspection: None,
             user_info: None,
             tokens: None,
-            oauth2: None,
         };
         let (verified, consumer) = authorize(ctx.config, exchange.table, verified)?;
         let mut session_id = None;

@@ -29,6 +29,15 @@ impl Claims {
         Self::Row(row, OnceLock::new())
     }
 
+    /// The `kong_oauth2` row the claims come from: its consumer is the
+    /// credential's (no `consumer_claim`).
+    pub(super) fn oauth2_row(&self) -> Option<&Oauth2Identity> {
+        match self {
+            Self::Row(row, _) => Some(row),
+            Self::Given(_) => None,
+        }
+    }
+
     /// A shared handle on the claims (for a session's record).
     pub(super) fn shared(&self) -> Arc<Value> {
         Arc::clone(self.made())

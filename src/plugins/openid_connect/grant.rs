@@ -251,7 +251,6 @@ pub(super) async fn exchange(
             introspection: None,
             user_info: None,
             tokens: Some(obtained.clone()),
-            oauth2: None,
         },
         Err(failure) => return refuse(&plugin.id, config, exchange, failure),
     };

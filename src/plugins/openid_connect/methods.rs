@@ -44,7 +44,6 @@ pub(super) async fn verify(
                             introspection: Some(result),
                             user_info: None,
                             tokens: None,
-                            oauth2: None,
                         })
                 }
                 Some(other) => other.map(|claims| Verified {
@@ -52,17 +51,15 @@ pub(super) async fn verify(
                     introspection: None,
                     user_info: None,
                     tokens: None,
-                    oauth2: None,
                 }),
             },
             AuthMethod::KongOauth2 => kong_oauth2::verify(table, service, runtime, token)
                 .await
                 .map(|identity| Verified {
-                    claims: Claims::of_oauth2_row(identity.clone()),
+                    claims: Claims::of_oauth2_row(identity),
                     introspection: None,
                     user_info: None,
                     tokens: None,
-                    oauth2: Some(identity),
                 })
                 .map_err(Failure::from),
             AuthMethod::Introspection => {
@@ -73,7 +70,6 @@ pub(super) async fn verify(
                         introspection: Some(result),
                         user_info: None,
                         tokens: None,
-                        oauth2: None,
                     })
             }
             AuthMethod::Userinfo => userinfo::verify(ctx, token).await.map(|info| Verified {
@@ -81,7 +77,6 @@ pub(super) async fn verify(
                 introspection: None,
                 user_info: Some(info),
                 tokens: None,
-                oauth2: None,
             }),
         };
         match result {
@@ -150,7 +145,7 @@ pub(super) fn authorize(
         return Err(Failure::Unauthorized(Reason::ForbiddenClaim));
     }
     claims::authorize(config, &verified.claims).map_err(Failure::Forbidden)?;
-    if verified.oauth2.is_some() {
+    if verified.claims.oauth2_row().is_some() {
         return Ok((verified, None));
     }
     let consumer = upstream::map_consumer(config, table, &verified.claims)

@@ -132,7 +132,8 @@ impl Headers {
             downstream: header_values(&config.downstream, &yielded, &verified.claims),
             // kong_oauth2's credential is its client id (`apply_with`).
             credential: verified
-                .oauth2
+                .claims
+                .oauth2_row()
                 .is_none()
                 .then(|| credential(config, verified))
                 .flatten()
@@ -165,7 +166,7 @@ pub(super) fn apply_with(
     consumer: Option<Arc<Consumer>>,
     headers: &Headers,
 ) {
-    match (&verified.oauth2, consumer) {
+    match (verified.claims.oauth2_row(), consumer) {
         (Some(o), _) => {
             set_consumer(
                 exchange,

@@ -135,7 +135,6 @@ pub(in crate::plugins::openid_connect) async fn finish(
         introspection: None,
         user_info: None,
         tokens: None,
-        oauth2: None,
     };
     let (verified, consumer) = authorize(config, exchange.table, verified)?;
     let mut session_id = None;
